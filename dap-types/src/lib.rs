@@ -1,0 +1,1 @@
+//! Typed, lossless Debug Adapter Protocol messages.

@@ -1,0 +1,1 @@
+//! Content-Length framing for the Debug Adapter Protocol.
