@@ -404,6 +404,9 @@ def session_lldb_dap_c(rec):
 
 def session_gdb_dap_c(rec):
     gdb = os.environ.get("DAPKIT_GDB") or shutil.which("gdb") or "gdb"
+    gdb_home = os.path.dirname(os.path.dirname(os.path.realpath(gdb)))
+    if gdb_home not in ("/usr", "/usr/local", "/"):
+        rec.replacements.append((gdb_home, "/opt/gdb"))  # e.g. a venv holding gdb-for-pwndbg
     src, exe = compile_c(rec)
     proc = rec.spawn([gdb, "-q", "-i", "dap"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                      stderr=open(os.path.join(rec.work, "gdb.err"), "wb"), cwd=rec.prog_dir)
