@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Record real DAP traffic between a scripted client and a real debug adapter.
 
-Usage: python3 tests/record/record.py SESSION [SESSION...]
+Usage: python3 tests/record/record.py [--out DIR] SESSION [SESSION...]
        python3 tests/record/record.py --list
 
 Each session writes tests/fixtures/traffic/SESSION/from-client.dap and
@@ -74,7 +74,7 @@ class Recording:
             "LANG": "C.UTF-8",
         }
         self.replacements = [(self.prog_dir, "/src/demo")]
-        self.replacements.append((self.work, "/src/work"))
+        self.replacements.append((self.work, "/src/scratch"))
 
     def add_python_prefixes(self, python):
         out = subprocess.run(
@@ -88,7 +88,7 @@ class Recording:
         self.replacements.append((base, "/opt/python"))
         self.replacements.append((base_exec, "/opt/python"))
         pyenv = os.path.join(os.path.expanduser("~"), ".pyenv")
-        self.replacements.append((pyenv, "/opt/pyenv"))
+        self.replacements.append((pyenv, "/opt/python-builds"))
 
     def write_program(self, filename, text):
         path = os.path.join(self.prog_dir, filename)
@@ -165,9 +165,9 @@ class Recording:
                     proc.kill()
                     proc.wait(5)
 
-    def finish(self):
+    def finish(self, fixtures=FIXTURES):
         """Sanitize the raw streams into the fixtures directory and check them."""
-        out_dir = os.path.join(FIXTURES, self.name)
+        out_dir = os.path.join(fixtures, self.name)
         os.makedirs(out_dir, exist_ok=True)
         # longest prefix first, so a nested prefix is never half rewritten
         pairs = list(self.replacements) + [(REPO, "/src/dapkit")]
@@ -432,6 +432,12 @@ def main(argv):
     if argv[0] == "--list":
         print("\n".join(SESSIONS))
         return 0
+    fixtures = FIXTURES
+    if argv[0] == "--out":
+        if len(argv) < 3:
+            print("--out needs a directory and a session", file=sys.stderr)
+            return 2
+        fixtures, argv = os.path.abspath(argv[1]), argv[2:]
     failed = 0
     for name in argv:
         if name not in SESSIONS:
@@ -449,7 +455,7 @@ def main(argv):
             continue
         rec.cleanup()
         try:
-            rec.finish()
+            rec.finish(fixtures)
         except DapError as err:
             log(f"!! {name}: sanitizing failed: {err}")
             failed += 1
