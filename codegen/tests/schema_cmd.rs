@@ -1,0 +1,589 @@
+//! `dapkit-codegen schema update|check` on temporary copies of the vendored schema: integrity
+//! checks, updates from a local file and from a loopback HTTP server, drift reports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use dapkit_codegen::vendor::{Outcome, VendorError, execute};
+use serde_json::{Value, json};
+
+const SCHEMA: &str = "schema/debugAdapterProtocol.json";
+const UPSTREAM: &str = "schema/UPSTREAM";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A temporary workspace tree holding copies of `schema/` files; removed on drop.
+struct Tree(PathBuf);
+
+impl Tree {
+    fn new() -> Tree {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dapkit-schema-cmd-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("schema")).unwrap();
+        for file in [SCHEMA, UPSTREAM] {
+            std::fs::copy(workspace_root().join(file), dir.join(file)).unwrap();
+        }
+        Tree(dir)
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+
+    fn read(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path(rel)).unwrap()
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn upstream(&self) -> Value {
+        serde_json::from_slice(&self.read(UPSTREAM)).unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Outcome, VendorError> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        execute(&self.0, &args)
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn vendored_schema() -> Value {
+    serde_json::from_slice(&std::fs::read(workspace_root().join(SCHEMA)).unwrap()).unwrap()
+}
+
+/// The vendored schema with one definition added, one property removed and one enum changed.
+fn modified_schema() -> Vec<u8> {
+    let mut s = vendored_schema();
+    let defs = s["definitions"].as_object_mut().unwrap();
+    defs.insert(
+        "FrobnicateArguments".into(),
+        json!({"type": "object", "properties": {"level": {"type": "integer"}}}),
+    );
+    let body = &mut defs["StoppedEvent"]["allOf"][1]["properties"]["body"];
+    assert!(body["properties"]["threadId"].is_object());
+    body["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("threadId");
+    let reasons = body["properties"]["reason"]["_enum"]
+        .as_array_mut()
+        .unwrap();
+    let before = reasons.len();
+    reasons.retain(|v| v != "goto");
+    assert_eq!(reasons.len(), before - 1);
+    reasons.push(json!("frobnicated"));
+    serde_json::to_vec_pretty(&s).unwrap()
+}
+
+/// Report lines that describe changes.
+fn change_lines(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .filter(|l| l.starts_with("+ ") || l.starts_with("- ") || l.starts_with("~ "))
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// ---------- a tiny loopback HTTP server ----------
+
+fn with_length(body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+fn chunked(body: &[u8], size: usize) -> Vec<u8> {
+    let mut r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for chunk in body.chunks(size) {
+        r.extend_from_slice(format!("{:x};note=1\r\n", chunk.len()).as_bytes());
+        r.extend_from_slice(chunk);
+        r.extend_from_slice(b"\r\n");
+    }
+    r.extend_from_slice(b"0\r\nX-Trailer: 1\r\n\r\n");
+    r
+}
+
+fn until_close(body: &[u8]) -> Vec<u8> {
+    let mut r = b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n".to_vec();
+    r.extend_from_slice(body);
+    r
+}
+
+/// Serves exactly `requests` connections (or gives up after 20 s), answering each
+/// `GET <path>` from `routes` and anything else with 404. Returns the request heads.
+struct Server {
+    base: String,
+    handle: JoinHandle<Vec<String>>,
+}
+
+impl Server {
+    fn start(routes: Vec<(&'static str, Vec<u8>)>, requests: usize) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        let handle = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut heads = Vec::new();
+            while heads.len() < requests && Instant::now() < deadline {
+                let mut conn = match listener.accept() {
+                    Ok((c, _)) => c,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    Err(_) => break,
+                };
+                conn.set_nonblocking(false).unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match conn.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                let response = routes
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, r)| r.clone())
+                    .unwrap_or_else(|| {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found".to_vec()
+                    });
+                let _ = conn.write_all(&response);
+                let _ = conn.shutdown(std::net::Shutdown::Write);
+                heads.push(head);
+            }
+            heads
+        });
+        Server { base, handle }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn finish(self) -> Vec<String> {
+        self.handle.join().unwrap()
+    }
+}
+
+// ---------- check ----------
+
+#[test]
+fn check_passes_on_a_fresh_copy() {
+    let tree = Tree::new();
+    let out = tree.run(&["check"]).unwrap();
+    assert_eq!(out.code, 0);
+    assert!(out.report.starts_with("ok: "), "{}", out.report);
+    assert!(out.report.contains("DAP 1.71"), "{}", out.report);
+    let sha = sha256_hex(&tree.read(SCHEMA));
+    assert_eq!(tree.upstream()["sha256"], json!(sha));
+}
+
+#[test]
+fn check_fails_after_flipping_one_byte() {
+    let tree = Tree::new();
+    let mut bytes = tree.read(SCHEMA);
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    tree.write(SCHEMA, &bytes);
+    let err = tree.run(&["check"]).unwrap_err();
+    assert!(matches!(err, VendorError::Integrity(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("sha256 mismatch"), "{msg}");
+    assert!(msg.contains(&sha256_hex(&bytes)), "{msg}");
+    assert_eq!(err.exit_code(), 1);
+}
+
+#[test]
+fn check_names_a_broken_upstream_record() {
+    let tree = Tree::new();
+    let mut record = tree.upstream();
+    record.as_object_mut().unwrap().remove("sha256");
+    tree.write(UPSTREAM, record.to_string().as_bytes());
+    let msg = tree.run(&["check"]).unwrap_err().to_string();
+    assert!(
+        msg.contains("schema/UPSTREAM") && msg.contains("`sha256` is missing"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn check_rejects_a_vendored_file_that_is_not_a_dap_schema() {
+    let tree = Tree::new();
+    let bytes = br#"{"$schema": "http://json-schema.org/draft-04/schema#", "definitions": {}}"#;
+    tree.write(SCHEMA, bytes);
+    let mut record = tree.upstream();
+    record["sha256"] = json!(sha256_hex(bytes));
+    tree.write(UPSTREAM, record.to_string().as_bytes());
+    let err = tree.run(&["check"]).unwrap_err();
+    assert!(matches!(err, VendorError::NotDapSchema(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("lacks ProtocolMessage, Request, Response, Event")
+    );
+}
+
+// ---------- update ----------
+
+#[test]
+fn update_from_a_local_path() {
+    let tree = Tree::new();
+    let new = modified_schema();
+    let file = tree.write("new.json", &new);
+    let file = file.to_str().unwrap();
+
+    let out = tree.run(&["update", "--from", file]).unwrap();
+    assert_eq!(out.code, 0);
+    assert_eq!(tree.read(SCHEMA), new, "exact bytes are vendored");
+    let record = tree.upstream();
+    assert_eq!(record["sha256"], json!(sha256_hex(&new)));
+    assert_eq!(
+        record["protocolVersion"],
+        json!("1.71"),
+        "kept from previous record"
+    );
+    assert_eq!(
+        record["source"],
+        json!("copied from a local file named new.json")
+    );
+    assert_eq!(
+        record["upstream"],
+        json!(
+            "https://raw.githubusercontent.com/microsoft/debug-adapter-protocol/main/debugAdapterProtocol.json"
+        )
+    );
+    let date = record["date"].as_str().unwrap();
+    assert!(
+        date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+        "{date}"
+    );
+    assert!(
+        out.report
+            .contains("drift: 1 definition added, 0 removed, 1 changed"),
+        "{}",
+        out.report
+    );
+    assert!(
+        out.report.contains("+ definition FrobnicateArguments"),
+        "{}",
+        out.report
+    );
+    assert!(
+        out.report.contains("protocolVersion kept at 1.71"),
+        "{}",
+        out.report
+    );
+    assert_eq!(tree.run(&["check"]).unwrap().code, 0);
+
+    // Same file again: nothing to do.
+    let again = tree.run(&["update", "--from", file]).unwrap();
+    assert!(
+        again.report.contains("already up to date"),
+        "{}",
+        again.report
+    );
+
+    // Same bytes with a new version: the record changes, the schema does not.
+    let out = tree
+        .run(&["update", "--from", file, "--version=1.72"])
+        .unwrap();
+    assert_eq!(tree.upstream()["protocolVersion"], json!("1.72"));
+    assert!(out.report.contains("drift: none"), "{}", out.report);
+    assert_eq!(tree.read(SCHEMA), new);
+}
+
+#[test]
+fn update_from_a_loopback_http_server() {
+    let tree = Tree::new();
+    let new = modified_schema();
+    let mut with_version = serde_json::from_slice::<Value>(&new).unwrap();
+    with_version["title"] = json!("Debug Adapter Protocol (test)");
+    let titled = serde_json::to_vec(&with_version).unwrap();
+    let server = Server::start(
+        vec![
+            ("/length.json", with_length(&new)),
+            ("/chunked.json", chunked(&titled, 777)),
+            ("/close.json", until_close(&new)),
+            (
+                "/moved",
+                b"HTTP/1.1 302 Found\r\nLocation: /length.json\r\nContent-Length: 0\r\n\r\n"
+                    .to_vec(),
+            ),
+        ],
+        5,
+    );
+
+    let url = server.url("/length.json");
+    tree.run(&["update", "--from", &url, "--version", "1.72"])
+        .unwrap();
+    assert_eq!(tree.read(SCHEMA), new);
+    let record = tree.upstream();
+    assert_eq!(record["upstream"], json!(url));
+    assert_eq!(record["source"], json!(format!("fetched from {url}")));
+    assert_eq!(record["protocolVersion"], json!("1.72"));
+
+    let out = tree
+        .run(&["update", "--from", &server.url("/chunked.json")])
+        .unwrap();
+    assert_eq!(tree.read(SCHEMA), titled);
+    assert_eq!(
+        change_lines(&out.report),
+        vec![r#"~ (schema): title: "Debug Adapter Protocol" -> "Debug Adapter Protocol (test)""#]
+    );
+    assert_eq!(tree.upstream()["protocolVersion"], json!("1.72"), "kept");
+
+    tree.run(&["update", "--from", &server.url("/close.json")])
+        .unwrap();
+    assert_eq!(tree.read(SCHEMA), new);
+
+    tree.write(SCHEMA, b"{}");
+    tree.run(&["update", "--from", &server.url("/moved")])
+        .unwrap();
+    assert_eq!(tree.read(SCHEMA), new, "redirect followed");
+    assert_eq!(tree.run(&["check"]).unwrap().code, 0);
+
+    let heads = server.finish();
+    assert_eq!(heads.len(), 5);
+    assert!(
+        heads[0].starts_with("GET /length.json HTTP/1.1\r\n"),
+        "{}",
+        heads[0]
+    );
+    assert!(heads[0].contains(&format!("Host: {}\r\n", &server_authority(&url))));
+    assert!(heads[4].starts_with("GET /length.json "), "{}", heads[4]);
+}
+
+fn server_authority(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn http_404_is_a_clear_error_and_changes_nothing() {
+    let tree = Tree::new();
+    let server = Server::start(vec![], 2);
+    let url = server.url("/nope.json");
+    let before = (tree.read(SCHEMA), tree.read(UPSTREAM));
+    let err = tree.run(&["update", "--from", &url]).unwrap_err();
+    assert!(matches!(err, VendorError::Fetch(_)), "{err:?}");
+    assert_eq!(err.to_string(), format!("HTTP 404 Not Found from {url}"));
+    let err = tree.run(&["check", "--upstream", &url]).unwrap_err();
+    assert!(err.to_string().contains("HTTP 404"), "{err}");
+    assert_eq!((tree.read(SCHEMA), tree.read(UPSTREAM)), before);
+    assert_eq!(server.finish().len(), 2);
+}
+
+#[test]
+fn unreachable_server_is_a_clear_error() {
+    let tree = Tree::new();
+    // Bind then drop a listener to get a port nothing listens on.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/x.json");
+    let msg = tree
+        .run(&["update", "--from", &url])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with(&format!("cannot connect to {url}")),
+        "{msg}"
+    );
+}
+
+#[test]
+fn non_dap_json_is_rejected() {
+    let tree = Tree::new();
+    let before = tree.read(SCHEMA);
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("a.json", br#"{"name": "not a schema"}"#, "no `$schema` key"),
+        (
+            "b.json",
+            br#"{"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {}}"#,
+            "expected \"http://json-schema.org/draft-04/schema#\"",
+        ),
+        (
+            "c.json",
+            br#"{"$schema": "http://json-schema.org/draft-04/schema#", "definitions": {"Request": {}, "Event": {}}}"#,
+            "not a DAP schema: `definitions` lacks ProtocolMessage, Response",
+        ),
+        ("d.json", b"{\"$schema\": ", "not valid JSON"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = tree.write(name, bytes);
+        let path = path.to_str().unwrap();
+        let err = tree.run(&["update", "--from", path]).unwrap_err();
+        assert!(
+            matches!(err, VendorError::NotDapSchema(_)),
+            "{name}: {err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(path) && msg.contains(expected),
+            "{name}: {msg}"
+        );
+        let err = tree.run(&["check", "--upstream", path]).unwrap_err();
+        assert!(err.to_string().contains(expected), "{name}: {err}");
+    }
+    assert_eq!(tree.read(SCHEMA), before);
+}
+
+// ---------- drift ----------
+
+#[test]
+fn drift_report_lists_exactly_the_changes() {
+    let tree = Tree::new();
+    let upstream = tree.write("upstream.json", &modified_schema());
+    let out = tree
+        .run(&["check", "--upstream", upstream.to_str().unwrap()])
+        .unwrap();
+    assert_eq!(out.code, 1, "{}", out.report);
+    assert!(
+        out.report
+            .contains("differs from the vendored copy: 1 definition added, 0 removed, 1 changed"),
+        "{}",
+        out.report
+    );
+    assert_eq!(
+        change_lines(&out.report),
+        vec![
+            "+ definition FrobnicateArguments",
+            r#"~ StoppedEvent.body.reason: _enum added "frobnicated"; removed "goto""#,
+            "- property StoppedEvent.body.threadId",
+        ]
+    );
+}
+
+#[test]
+fn drift_resolves_allof_and_reports_base_changes_once() {
+    let tree = Tree::new();
+    let mut s = vendored_schema();
+    let defs = s["definitions"].as_object_mut().unwrap();
+    // A base-class change (inherited by every request) and a required-set change.
+    defs["Request"]["allOf"][1]["properties"]["command"]["description"] = json!("changed");
+    defs["Source"]["required"] = json!(["name"]);
+    // Moving ProtocolMessage's `seq` into ErrorResponse's own allOf member changes layout only.
+    let seq = defs["ProtocolMessage"]["properties"]["seq"].clone();
+    defs["ErrorResponse"]["allOf"][1]["properties"]["seq"] = seq;
+    let upstream = tree.write("upstream.json", &serde_json::to_vec(&s).unwrap());
+    let out = tree
+        .run(&["check", "--upstream", upstream.to_str().unwrap()])
+        .unwrap();
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        change_lines(&out.report),
+        vec![
+            "~ ErrorResponse: allOf layout changed (resolved content identical)",
+            "~ Request.command: description changed",
+            r#"~ Source: required added "name""#,
+        ]
+    );
+}
+
+#[test]
+fn identical_upstream_exits_zero() {
+    let tree = Tree::new();
+    let same = tree.write("same.json", &tree.read(SCHEMA));
+    let out = tree
+        .run(&["check", "--upstream", same.to_str().unwrap()])
+        .unwrap();
+    assert_eq!(out.code, 0);
+    assert!(out.report.contains("is byte-identical"), "{}", out.report);
+
+    // Same content, reformatted, served over HTTP.
+    let compact = serde_json::to_vec(&vendored_schema()).unwrap();
+    let server = Server::start(vec![("/s.json", with_length(&compact))], 1);
+    let out = tree
+        .run(&["check", "--upstream", &server.url("/s.json")])
+        .unwrap();
+    assert_eq!(out.code, 0, "{}", out.report);
+    assert!(
+        out.report.contains("same content, different formatting"),
+        "{}",
+        out.report
+    );
+    assert!(change_lines(&out.report).is_empty());
+    server.finish();
+}
+
+// ---------- command line ----------
+
+#[test]
+fn usage_errors_exit_2() {
+    let tree = Tree::new();
+    for args in [
+        &["update"][..],
+        &["update", "--from"],
+        &["update", "--from", "a", "--from", "b"],
+        &["check", "--frobnicate"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let err = tree.run(args).unwrap_err();
+        assert!(matches!(err, VendorError::Usage(_)), "{args:?}: {err:?}");
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("usage:"), "{err}");
+    }
+}
+
+#[test]
+fn binary_reports_usage_errors_on_stderr() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
+        .args(["schema", "frobnicate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: unknown schema subcommand `frobnicate`"),
+        "{stderr}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
+        .args(["schema", "help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("schema check [--upstream"));
+}
