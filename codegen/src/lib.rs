@@ -1,5 +1,16 @@
 //! The dapkit code generator and schema vendoring tools.
 //!
+//! - [`json`]: an order-preserving JSON tree for reading schemas.
+//! - [`model`]: definitions with `allOf` resolved, messages told from types, Rust types chosen.
+//! - [`emit`]: the model spelled as Rust token streams.
+//! - [`generate`]: `generate [--check]`: schema files in, formatted files out.
+//! - [`docs`], [`naming`]: descriptions as rustdoc, schema names as Rust names.
 //! - [`vendor`]: `schema update` / `schema check` (vendoring the DAP schema, drift reports).
 
+pub mod docs;
+pub mod emit;
+pub mod generate;
+pub mod json;
+pub mod model;
+pub mod naming;
 pub mod vendor;

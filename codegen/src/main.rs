@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     match args.first().map(String::as_str) {
+        Some("generate") => dapkit_codegen::generate::run(&root, &args[1..]),
         Some("schema") => dapkit_codegen::vendor::run(&root, &args[1..]),
         _ => {
             eprintln!("{USAGE}");

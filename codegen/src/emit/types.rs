@@ -1,0 +1,582 @@
+//! Structs, string enums and unions: definitions, docs, builders and (de)serializers.
+
+use super::{Shape, cfg_attr, doc_attrs, ident, shape, storage, ty_tokens};
+use crate::model::{EnumDef, Field, Item, StructDef, TagValue, Ty, UnionDef};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Tokens for one item.
+pub fn item(item: &Item) -> TokenStream {
+    match item {
+        Item::Struct(s) => struct_def(s),
+        Item::Enum(e) => enum_def(e),
+        Item::Union(u) => union_def(u),
+    }
+}
+
+fn field_doc(f: &Field) -> TokenStream {
+    let fallback = format!("The `{}` property.", f.json);
+    doc_attrs(f.doc.as_deref(), &fallback)
+}
+
+/// A struct with its builder methods and lossless serde impls.
+pub fn struct_def(s: &StructDef) -> TokenStream {
+    let name = ident(&s.name);
+    let cfg = cfg_attr(s.feature.as_deref());
+    let fallback = format!("The `{}` object of the Debug Adapter Protocol.", s.name);
+    let doc = doc_attrs(s.doc.as_deref(), &fallback);
+    let field_defs = s.fields.iter().map(|f| {
+        let d = field_doc(f);
+        let n = ident(&f.rust);
+        let t = storage(f);
+        quote! { #d pub #n: #t, }
+    });
+
+    // Constructor: required fields as parameters.
+    let required: Vec<&Field> = s
+        .fields
+        .iter()
+        .filter(|f| {
+            matches!(
+                shape(f),
+                Shape::Required | Shape::RequiredNullable | Shape::RequiredAny
+            )
+        })
+        .collect();
+    let params = required.iter().map(|f| {
+        let n = ident(&f.rust);
+        if f.ty == Ty::String {
+            quote! { #n: impl Into<String> }
+        } else {
+            let t = storage(f);
+            quote! { #n: #t }
+        }
+    });
+    let inits = required.iter().map(|f| {
+        let n = ident(&f.rust);
+        if f.ty == Ty::String {
+            quote! { #n: #n.into(), }
+        } else {
+            quote! { #n, }
+        }
+    });
+    let setters = s.fields.iter().filter_map(setter);
+    let new_doc = if required.is_empty() {
+        format!(" A `{}` with every optional property absent.", s.name)
+    } else {
+        format!(
+            " A `{}` from its required properties; optional ones are absent.",
+            s.name
+        )
+    };
+
+    let declared: Vec<String> = s
+        .tags
+        .iter()
+        .map(|t| t.json.clone())
+        .chain(s.fields.iter().map(|f| f.json.clone()))
+        .collect();
+    let ser = serialize_struct(s);
+    let de = deserialize_struct(s);
+    quote! {
+        #doc
+        #cfg
+        #[derive(Clone, Debug, Default, PartialEq)]
+        #[non_exhaustive]
+        pub struct #name {
+            #( #field_defs )*
+            /// Properties the schema does not declare (and declared ones sent as `null` where
+            /// the schema allows no `null`), kept so that encoding writes them back.
+            pub extra: serde_json::Map<String, serde_json::Value>,
+        }
+
+        #cfg
+        impl #name {
+            /// The JSON properties the schema declares for this object, constants included.
+            #[doc(hidden)]
+            pub const DECLARED: &'static [&'static str] = &[#( #declared ),*];
+
+            #[doc = #new_doc]
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#( #params ),*) -> Self {
+                Self { #( #inits )* ..Default::default() }
+            }
+
+            #( #setters )*
+        }
+
+        #ser
+        #de
+    }
+}
+
+fn setter(f: &Field) -> Option<TokenStream> {
+    let n = ident(&f.rust);
+    let method = format_ident!("with_{}", f.rust.trim_end_matches('_'));
+    let doc = format!(" Sets `{}`.", f.json);
+    let t = ty_tokens(&f.ty);
+    Some(match shape(f) {
+        Shape::Optional => {
+            if f.ty == Ty::String {
+                quote! {
+                    #[doc = #doc]
+                    #[inline]
+                    #[must_use]
+                    pub fn #method(mut self, value: impl Into<String>) -> Self {
+                        self.#n = Some(value.into());
+                        self
+                    }
+                }
+            } else {
+                quote! {
+                    #[doc = #doc]
+                    #[inline]
+                    #[must_use]
+                    pub fn #method(mut self, value: #t) -> Self {
+                        self.#n = Some(value);
+                        self
+                    }
+                }
+            }
+        }
+        Shape::OptionalAny | Shape::OptionalNullable => quote! {
+            #[doc = #doc]
+            #[inline]
+            #[must_use]
+            pub fn #method(mut self, value: #t) -> Self {
+                self.#n = Some(value);
+                self
+            }
+        },
+        _ => return None,
+    })
+}
+
+fn serialize_struct(s: &StructDef) -> TokenStream {
+    let name = ident(&s.name);
+    let cfg = cfg_attr(s.feature.as_deref());
+    let tags = s.tags.iter().map(|t| {
+        let k = &t.json;
+        match &t.value {
+            TagValue::Str(v) => quote! { m.serialize_entry(#k, #v)?; },
+            TagValue::Bool(v) => quote! { m.serialize_entry(#k, &#v)?; },
+        }
+    });
+    let fields = s.fields.iter().map(|f| {
+        let k = &f.json;
+        let n = ident(&f.rust);
+        let is_f64 = f.ty == Ty::F64;
+        match shape(f) {
+            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
+                if is_f64 {
+                    quote! { m.serialize_entry(#k, &crate::private::Num(self.#n))?; }
+                } else {
+                    quote! { m.serialize_entry(#k, &self.#n)?; }
+                }
+            }
+            Shape::Optional | Shape::OptionalAny | Shape::OptionalNullable => {
+                if is_f64 {
+                    quote! { if let Some(v) = self.#n { m.serialize_entry(#k, &crate::private::Num(v))?; } }
+                } else {
+                    quote! { if let Some(v) = &self.#n { m.serialize_entry(#k, v)?; } }
+                }
+            }
+        }
+    });
+    // An `extra` entry is skipped where a typed member of the same name is written.
+    let mut always: Vec<String> = s.tags.iter().map(|t| t.json.clone()).collect();
+    let mut conditional = Vec::new();
+    for f in &s.fields {
+        match shape(f) {
+            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
+                always.push(f.json.clone())
+            }
+            _ => {
+                let k = &f.json;
+                let n = ident(&f.rust);
+                conditional.push(quote! { #k => self.#n.is_some(), });
+            }
+        }
+    }
+    let extra_loop = if always.is_empty() && conditional.is_empty() {
+        quote! {
+            for (k, v) in &self.extra {
+                m.serialize_entry(k, v)?;
+            }
+        }
+    } else if conditional.is_empty() {
+        quote! {
+            for (k, v) in &self.extra {
+                if !matches!(k.as_str(), #( #always )|*) {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+        }
+    } else {
+        let always_arm = if always.is_empty() {
+            quote! {}
+        } else {
+            quote! { #( #always )|* => true, }
+        };
+        quote! {
+            for (k, v) in &self.extra {
+                let written = match k.as_str() {
+                    #always_arm
+                    #( #conditional )*
+                    _ => false,
+                };
+                if !written {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+        }
+    };
+    quote! {
+        #cfg
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap as _;
+                let mut m = serializer.serialize_map(None)?;
+                #( #tags )*
+                #( #fields )*
+                #extra_loop
+                m.end()
+            }
+        }
+    }
+}
+
+fn deserialize_struct(s: &StructDef) -> TokenStream {
+    let name = ident(&s.name);
+    let cfg = cfg_attr(s.feature.as_deref());
+    let expecting = format!("a `{}` object", s.name);
+    let slots = s.fields.iter().map(|f| {
+        let v = format_ident!("f_{}", f.rust);
+        let t = match shape(f) {
+            Shape::Required | Shape::RequiredAny | Shape::OptionalAny | Shape::Optional => {
+                ty_tokens(&f.ty)
+            }
+            Shape::RequiredNullable | Shape::OptionalNullable => storage(f),
+        };
+        quote! { let mut #v: Option<#t> = None; }
+    });
+    let tag_flags = s.tags.iter().enumerate().map(|(i, _)| {
+        let v = format_ident!("tag_{}", i);
+        quote! { let mut #v = false; }
+    });
+    let tag_arms = s.tags.iter().enumerate().map(|(i, t)| {
+        let k = &t.json;
+        let v = format_ident!("tag_{}", i);
+        match &t.value {
+            TagValue::Str(val) => {
+                quote! { #k => { crate::private::tag_str(&mut map, #val)?; #v = true; } }
+            }
+            TagValue::Bool(val) => {
+                quote! { #k => { crate::private::tag_bool(&mut map, #val)?; #v = true; } }
+            }
+        }
+    });
+    let field_arms = s.fields.iter().map(|f| {
+        let k = &f.json;
+        let v = format_ident!("f_{}", f.rust);
+        match shape(f) {
+            Shape::Optional => {
+                quote! { #k => crate::private::optional(&mut map, key, &mut #v, &mut extra)?, }
+            }
+            Shape::OptionalAny | Shape::RequiredAny => {
+                quote! { #k => crate::private::any(&mut map, &mut #v)?, }
+            }
+            Shape::Required | Shape::RequiredNullable | Shape::OptionalNullable => {
+                quote! { #k => crate::private::value(&mut map, &mut #v)?, }
+            }
+        }
+    });
+    let tag_checks = s.tags.iter().enumerate().map(|(i, t)| {
+        let k = &t.json;
+        let v = format_ident!("tag_{}", i);
+        quote! { if !#v { return Err(crate::private::missing(#k)); } }
+    });
+    let inits = s.fields.iter().map(|f| {
+        let k = &f.json;
+        let n = ident(&f.rust);
+        let v = format_ident!("f_{}", f.rust);
+        match shape(f) {
+            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
+                quote! { #n: match #v { Some(v) => v, None => return Err(crate::private::missing(#k)) }, }
+            }
+            _ => quote! { #n: #v, },
+        }
+    });
+    let key_loop = if s.tags.is_empty() && s.fields.is_empty() {
+        quote! {
+            while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                crate::private::extra(&mut map, key, &mut extra)?;
+            }
+        }
+    } else {
+        quote! {
+            while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                match key.as_str() {
+                    #( #tag_arms )*
+                    #( #field_arms )*
+                    _ => crate::private::extra(&mut map, key, &mut extra)?,
+                }
+            }
+        }
+    };
+    quote! {
+        #cfg
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
+                        #( #slots )*
+                        #( #tag_flags )*
+                        let mut extra = serde_json::Map::new();
+                        #key_loop
+                        #( #tag_checks )*
+                        Ok(#name { #( #inits )* extra })
+                    }
+                }
+                deserializer.deserialize_map(V)
+            }
+        }
+    }
+}
+
+/// A string enum: known values as variants, any other value kept in `Other`.
+pub fn enum_def(e: &EnumDef) -> TokenStream {
+    let name = ident(&e.name);
+    let cfg = cfg_attr(e.feature.as_deref());
+    let fallback = format!("Values of `{}`.", e.name);
+    let mut doc = doc_attrs(e.doc.as_deref(), &fallback);
+    let note = if e.open {
+        " The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`."
+    } else {
+        " The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation."
+    };
+    doc.extend(quote! { #[doc = ""] #[doc = #note] });
+    let variants = e.variants.iter().map(|(wire, rust, d)| {
+        let v = ident(rust);
+        let fallback = format!("`{wire}`");
+        let d = match d {
+            Some(text) => doc_attrs(Some(&format!("{text}\n\nWire value: `{wire}`.")), &fallback),
+            None => doc_attrs(None, &fallback),
+        };
+        quote! { #d #v, }
+    });
+    let to_wire = e.variants.iter().map(|(wire, rust, _)| {
+        let v = ident(rust);
+        quote! { #name::#v => #wire, }
+    });
+    let from_wire = e.variants.iter().map(|(wire, rust, _)| {
+        let v = ident(rust);
+        quote! { #wire => #name::#v, }
+    });
+    let first = ident(&e.variants[0].1);
+    let closed = !e.open;
+    let known = e.variants.iter().map(|(wire, _, _)| wire);
+    quote! {
+        #doc
+        #cfg
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum #name {
+            #( #variants )*
+            /// A value the schema does not list, kept as sent.
+            Other(String),
+        }
+
+        #cfg
+        impl #name {
+            /// The values the schema lists.
+            pub const VALUES: &'static [&'static str] = &[#( #known ),*];
+            /// Whether the schema lists only these values (`enum`) rather than an open set (`_enum`).
+            pub const CLOSED: bool = #closed;
+
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #( #to_wire )*
+                    #name::Other(s) => s,
+                }
+            }
+
+            /// The variant for a wire value.
+            pub fn from_wire(value: &str) -> Self {
+                match value {
+                    #( #from_wire )*
+                    other => #name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        #cfg
+        impl Default for #name {
+            /// The first value the schema lists.
+            fn default() -> Self {
+                #name::#first
+            }
+        }
+
+        #cfg
+        impl std::fmt::Display for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        #cfg
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                Self::from_wire(value)
+            }
+        }
+
+        #cfg
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        #cfg
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let key = <crate::private::Key<'de> as serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self::from_wire(key.as_str()))
+            }
+        }
+    }
+}
+
+fn is_scalar(ty: &Ty) -> bool {
+    matches!(
+        ty,
+        Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64 | Ty::String | Ty::Bool | Ty::F64
+    )
+}
+
+/// An untagged union. Scalar unions decide by the JSON token; others take the first
+/// alternative that accepts the value (the schema's alternatives may be indistinguishable).
+pub fn union_def(u: &UnionDef) -> TokenStream {
+    let name = ident(&u.name);
+    let cfg = cfg_attr(u.feature.as_deref());
+    let fallback = format!("One of several forms of `{}`.", u.name);
+    let doc = doc_attrs(u.doc.as_deref(), &fallback);
+    let variants = u.variants.iter().map(|(v, t)| {
+        let vi = ident(v);
+        let tt = ty_tokens(t);
+        let d = format!(" The `{v}` form.");
+        quote! { #[doc = #d] #vi(#tt), }
+    });
+    let ser_arms = u.variants.iter().map(|(v, _)| {
+        let vi = ident(v);
+        quote! { #name::#vi(x) => serde::Serialize::serialize(x, serializer), }
+    });
+    let (first_v, first_t) = &u.variants[0];
+    let first_vi = ident(first_v);
+    let first_tt = ty_tokens(first_t);
+    let de_body = if u.variants.iter().all(|(_, t)| is_scalar(t)) {
+        let mut visits = Vec::new();
+        let expecting = u
+            .variants
+            .iter()
+            .map(|(v, _)| v.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        for (v, t) in &u.variants {
+            let vi = ident(v);
+            let tt = ty_tokens(t);
+            match t {
+                Ty::I64 => visits.push(quote! {
+                    fn visit_i64<E: serde::de::Error>(self, x: i64) -> Result<#name, E> {
+                        Ok(#name::#vi(x))
+                    }
+                    fn visit_u64<E: serde::de::Error>(self, x: u64) -> Result<#name, E> {
+                        i64::try_from(x).map(#name::#vi).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(x), &self))
+                    }
+                }),
+                Ty::I32 | Ty::U32 | Ty::U64 => visits.push(quote! {
+                    fn visit_i64<E: serde::de::Error>(self, x: i64) -> Result<#name, E> {
+                        <#tt>::try_from(x).map(#name::#vi).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(x), &self))
+                    }
+                    fn visit_u64<E: serde::de::Error>(self, x: u64) -> Result<#name, E> {
+                        <#tt>::try_from(x).map(#name::#vi).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(x), &self))
+                    }
+                }),
+                Ty::String => visits.push(quote! {
+                    fn visit_str<E: serde::de::Error>(self, x: &str) -> Result<#name, E> {
+                        Ok(#name::#vi(x.to_owned()))
+                    }
+                    fn visit_string<E: serde::de::Error>(self, x: String) -> Result<#name, E> {
+                        Ok(#name::#vi(x))
+                    }
+                }),
+                Ty::Bool => visits.push(quote! {
+                    fn visit_bool<E: serde::de::Error>(self, x: bool) -> Result<#name, E> {
+                        Ok(#name::#vi(x))
+                    }
+                }),
+                _ => visits.push(quote! {
+                    fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<#name, E> {
+                        Ok(#name::#vi(x))
+                    }
+                }),
+            }
+        }
+        quote! {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = #name;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str(#expecting)
+                }
+                #( #visits )*
+            }
+            deserializer.deserialize_any(V)
+        }
+    } else {
+        quote! {
+            <#first_tt as serde::Deserialize>::deserialize(deserializer).map(#name::#first_vi)
+        }
+    };
+    quote! {
+        #doc
+        #cfg
+        #[derive(Clone, Debug, PartialEq)]
+        #[non_exhaustive]
+        pub enum #name {
+            #( #variants )*
+        }
+
+        #cfg
+        impl Default for #name {
+            /// The first form, with its default value.
+            fn default() -> Self {
+                #name::#first_vi(Default::default())
+            }
+        }
+
+        #cfg
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    #( #ser_arms )*
+                }
+            }
+        }
+
+        #cfg
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #de_body
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! [`Error`]: why bytes or JSON did not decode, with the message's `seq` and name where known.
+
+use std::fmt;
+
+/// A decoding or encoding failure.
+///
+/// It names what was being decoded and, where the input carried them, the message's `seq`
+/// and `command`/`event`, plus the underlying JSON error (with line and column).
+#[derive(Debug)]
+pub struct Error {
+    what: &'static str,
+    seq: Option<i64>,
+    name: Option<String>,
+    source: serde_json::Error,
+}
+
+impl Error {
+    pub(crate) fn new(what: &'static str, source: serde_json::Error) -> Self {
+        Error {
+            what,
+            seq: None,
+            name: None,
+            source,
+        }
+    }
+
+    pub(crate) fn with_message(mut self, value: &serde_json::Value) -> Self {
+        self.seq = value.get("seq").and_then(serde_json::Value::as_i64);
+        self.name = ["command", "event"]
+            .iter()
+            .find_map(|k| value.get(*k).and_then(serde_json::Value::as_str))
+            .map(str::to_owned);
+        self
+    }
+
+    /// What was being decoded (a type name such as `ProtocolMessage` or `Capabilities`).
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+
+    /// The `seq` of the offending message, when the input had one.
+    pub fn seq(&self) -> Option<i64> {
+        self.seq
+    }
+
+    /// The `command` or `event` of the offending message, when the input had one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Whether the input was not JSON at all (as opposed to JSON of the wrong shape).
+    pub fn is_syntax(&self) -> bool {
+        matches!(
+            self.source.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot decode {}", self.what)?;
+        match (&self.seq, &self.name) {
+            (Some(seq), Some(name)) => write!(f, " (seq {seq}, `{name}`)")?,
+            (Some(seq), None) => write!(f, " (seq {seq})")?,
+            (None, Some(name)) => write!(f, " (`{name}`)")?,
+            (None, None) => {}
+        }
+        write!(f, ": {}", self.source)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}

@@ -1,0 +1,309 @@
+//! [`ProtocolMessage`]: decoding any message, fast when it is standard and lossless when not.
+//!
+//! Decoding from bytes first reads only the envelope (`type`, `command`, `event`,
+//! `success`, skipping payloads without building them), then decodes the whole message once
+//! into its typed form. If that fails (a peer broke the schema), the bytes are read again as
+//! JSON and every part that cannot take its typed form is kept as JSON, so nothing is lost
+//! and nothing fails but input that is not a JSON object.
+
+use crate::private::Key;
+use crate::{Error, ErrorResponse, Event, RawMessage, Request, Response};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+use std::fmt;
+
+/// Any Debug Adapter Protocol message: a request, a response or an event.
+///
+/// ```
+/// use dapkit_types::{ProtocolMessage, Request};
+///
+/// let bytes = br#"{"seq":1,"type":"request","command":"threads"}"#;
+/// let msg = ProtocolMessage::from_slice(bytes)?;
+/// assert!(matches!(msg, ProtocolMessage::Request(Request::Threads(_))));
+/// assert!(msg.is_standard());
+/// # Ok::<(), dapkit_types::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ProtocolMessage {
+    /// `"type": "request"`.
+    Request(Request),
+    /// `"type": "response"`.
+    Response(Response),
+    /// `"type": "event"`.
+    Event(Event),
+    /// A message whose `type` is missing or unknown, kept as JSON.
+    Custom(RawMessage),
+}
+
+impl ProtocolMessage {
+    /// Decodes a message from JSON bytes (the body of one frame).
+    ///
+    /// Fails only if the bytes are not a JSON object; a message that breaks the schema is
+    /// kept as JSON where it cannot be typed (see [`ProtocolMessage::is_standard`]).
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
+        match typed_from_slice(bytes) {
+            Ok(m) => Ok(m),
+            Err(_) => {
+                let value: Value =
+                    serde_json::from_slice(bytes).map_err(|e| Error::new("ProtocolMessage", e))?;
+                Self::from_data(value)
+            }
+        }
+    }
+
+    /// Decodes a message from a JSON value; fails only if it is not an object.
+    pub fn from_data(value: Value) -> Result<Self, Error> {
+        if !value.is_object() {
+            let err = <serde_json::Error as serde::de::Error>::invalid_type(
+                unexpected(&value),
+                &"a JSON object",
+            );
+            return Err(Error::new("ProtocolMessage", err));
+        }
+        let kind = value.get("type").and_then(Value::as_str);
+        let command = value.get("command").and_then(Value::as_str);
+        Ok(match kind {
+            Some("request") => {
+                let typed = command.and_then(|c| Request::from_value_named(c, &value).ok());
+                ProtocolMessage::Request(typed.unwrap_or_else(|| Request::Custom(raw(value))))
+            }
+            Some("event") => {
+                let name = value.get("event").and_then(Value::as_str);
+                let typed = name.and_then(|e| Event::from_value_named(e, &value).ok());
+                ProtocolMessage::Event(typed.unwrap_or_else(|| Event::Custom(raw(value))))
+            }
+            Some("response") => ProtocolMessage::Response(response_from_value(value)),
+            _ => ProtocolMessage::Custom(raw(value)),
+        })
+    }
+
+    /// Encodes as a JSON value.
+    pub fn as_data(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Encodes as JSON bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Encodes as JSON into a writer.
+    pub fn to_writer<W: std::io::Write>(&self, writer: W) -> Result<(), Error> {
+        serde_json::to_writer(writer, self).map_err(|e| Error::new("ProtocolMessage", e))
+    }
+
+    /// Whether the message is one the schema defines and decoded fully into its typed form.
+    pub fn is_standard(&self) -> bool {
+        match self {
+            ProtocolMessage::Request(m) => m.is_standard(),
+            ProtocolMessage::Response(m) => m.is_standard(),
+            ProtocolMessage::Event(m) => m.is_standard(),
+            ProtocolMessage::Custom(_) => false,
+        }
+    }
+
+    /// The message's `seq` (`None` if a custom message lacks an integer `seq`).
+    pub fn seq(&self) -> Option<i64> {
+        match self {
+            ProtocolMessage::Request(m) => m.seq(),
+            ProtocolMessage::Response(m) => m.seq(),
+            ProtocolMessage::Event(m) => m.seq(),
+            ProtocolMessage::Custom(m) => m.seq(),
+        }
+    }
+
+    /// Sets the message's `seq`.
+    pub fn set_seq(&mut self, seq: i32) {
+        match self {
+            ProtocolMessage::Request(m) => m.set_seq(seq),
+            ProtocolMessage::Response(m) => m.set_seq(seq),
+            ProtocolMessage::Event(m) => m.set_seq(seq),
+            ProtocolMessage::Custom(m) => m.set_seq(seq),
+        }
+    }
+}
+
+impl Response {
+    /// The `request_seq` this response answers (`None` if a custom response lacks one).
+    pub fn request_seq(&self) -> Option<i64> {
+        match self {
+            Response::Custom(m) => m.request_seq(),
+            Response::Error(m) => Some(i64::from(m.request_seq)),
+            other => other
+                .known_name()
+                .and(serde_json::to_value(other).ok())
+                .and_then(|v| v.get("request_seq").and_then(Value::as_i64)),
+        }
+    }
+
+    /// Whether the response reports success.
+    pub fn success(&self) -> bool {
+        match self {
+            Response::Error(_) => false,
+            Response::Custom(m) => m.success().unwrap_or(false),
+            _ => true,
+        }
+    }
+
+    /// The command this response answers.
+    pub fn command(&self) -> Option<&str> {
+        match self {
+            Response::Error(m) => Some(&m.command),
+            Response::Custom(m) => m.command(),
+            other => other.known_name(),
+        }
+    }
+}
+
+impl Request {
+    /// The request's command.
+    pub fn command(&self) -> Option<&str> {
+        match self {
+            Request::Custom(m) => m.command(),
+            other => other.known_name(),
+        }
+    }
+}
+
+impl Event {
+    /// The event's name.
+    pub fn event(&self) -> Option<&str> {
+        match self {
+            Event::Custom(m) => m.event_name(),
+            other => other.known_name(),
+        }
+    }
+}
+
+fn raw(value: Value) -> RawMessage {
+    match value {
+        Value::Object(map) => RawMessage(map),
+        _ => RawMessage::default(),
+    }
+}
+
+fn unexpected(value: &Value) -> serde::de::Unexpected<'_> {
+    use serde::de::Unexpected;
+    match value {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(_) => Unexpected::Other("a number"),
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    }
+}
+
+fn response_from_value(mut value: Value) -> Response {
+    let success = value.get("success").and_then(Value::as_bool);
+    if success == Some(false) {
+        if let Ok(e) = <ErrorResponse as serde::Deserialize>::deserialize(&value) {
+            return Response::Error(e);
+        }
+        // A failed response whose body does not fit: still an error; the body is kept as JSON.
+        let body = value.as_object_mut().and_then(|m| m.remove("body"));
+        if let Ok(mut e) = <ErrorResponse as serde::Deserialize>::deserialize(&value) {
+            if let Some(b) = body {
+                e.extra.insert("body".into(), b);
+            }
+            return Response::Error(e);
+        }
+        if let (Some(b), Some(m)) = (body, value.as_object_mut()) {
+            m.insert("body".into(), b);
+        }
+        return Response::Custom(raw(value));
+    }
+    let typed = value
+        .get("command")
+        .and_then(Value::as_str)
+        .and_then(|c| Response::from_value_named(c, &value).ok());
+    typed.unwrap_or_else(|| Response::Custom(raw(value)))
+}
+
+/// The members that say which typed form a message takes, read without building payloads.
+#[derive(Default)]
+struct Envelope<'a> {
+    kind: Option<Key<'a>>,
+    command: Option<Key<'a>>,
+    event: Option<Key<'a>>,
+    success: Option<bool>,
+}
+
+impl<'de> serde::Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Envelope<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a protocol message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+                let mut env = Envelope::default();
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => env.kind = Some(map.next_value()?),
+                        "command" => env.command = Some(map.next_value()?),
+                        "event" => env.event = Some(map.next_value()?),
+                        "success" => env.success = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(env)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+fn not_typed() -> serde_json::Error {
+    <serde_json::Error as serde::de::Error>::custom("message has no typed form")
+}
+
+fn typed_from_slice(bytes: &[u8]) -> Result<ProtocolMessage, serde_json::Error> {
+    let env: Envelope = serde_json::from_slice(bytes)?;
+    let name = |k: &Option<Key>| k.as_ref().map(|k| k.as_str().to_owned());
+    match env.kind.as_ref().map(Key::as_str) {
+        Some("request") => {
+            let command = name(&env.command).ok_or_else(not_typed)?;
+            Request::from_slice_named(&command, bytes).map(ProtocolMessage::Request)
+        }
+        Some("event") => {
+            let event = name(&env.event).ok_or_else(not_typed)?;
+            Event::from_slice_named(&event, bytes).map(ProtocolMessage::Event)
+        }
+        Some("response") => match env.success {
+            Some(false) => serde_json::from_slice::<ErrorResponse>(bytes)
+                .map(|e| ProtocolMessage::Response(Response::Error(e))),
+            Some(true) => {
+                let command = name(&env.command).ok_or_else(not_typed)?;
+                Response::from_slice_named(&command, bytes).map(ProtocolMessage::Response)
+            }
+            None => Err(not_typed()),
+        },
+        _ => Err(not_typed()),
+    }
+}
+
+impl serde::Serialize for ProtocolMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ProtocolMessage::Request(m) => m.serialize(serializer),
+            ProtocolMessage::Response(m) => m.serialize(serializer),
+            ProtocolMessage::Event(m) => m.serialize(serializer),
+            ProtocolMessage::Custom(m) => m.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProtocolMessage {
+    /// Lenient like [`ProtocolMessage::from_slice`]: fails only on input that is not a JSON
+    /// object. (The message is captured as raw JSON first, then decoded.)
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw =
+            <Box<serde_json::value::RawValue> as serde::Deserialize>::deserialize(deserializer)?;
+        ProtocolMessage::from_slice(raw.get().as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
