@@ -24,7 +24,6 @@ use std::fmt;
 /// # Ok::<(), dapkit_types::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
 pub enum ProtocolMessage {
     /// `"type": "request"`.
     Request(Request),

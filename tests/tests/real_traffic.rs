@@ -1,0 +1,171 @@
+//! Every message recorded from real debug adapters (debugpy, lldb-dap, gdb) decodes, standard
+//! ones into their typed form, and encodes back to JSON equal to what the peer sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use dapkit_tests::traffic;
+use dapkit_types::{Event, ProtocolMessage, Request, Response};
+use serde_json::Value;
+
+fn all_messages() -> Vec<(String, Vec<u8>, ProtocolMessage)> {
+    let mut out = Vec::new();
+    for stream in traffic().expect("recorded traffic") {
+        for (i, body) in stream.bodies.iter().enumerate() {
+            let where_ = format!("{}/{} #{i}", stream.session, stream.side);
+            let msg = ProtocolMessage::from_slice(body)
+                .unwrap_or_else(|e| panic!("{where_}: does not decode: {e}"));
+            out.push((where_, body.clone(), msg));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_message_round_trips_losslessly() {
+    let msgs = all_messages();
+    assert!(
+        msgs.len() > 200,
+        "expected the full recordings, got {}",
+        msgs.len()
+    );
+    for (where_, body, msg) in &msgs {
+        let input: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            msg.as_data(),
+            input,
+            "{where_}: as_data differs from the input"
+        );
+        let again: Value = serde_json::from_slice(&msg.to_vec()).unwrap();
+        assert_eq!(again, input, "{where_}: to_vec differs from the input");
+        // And through the generic serde path.
+        let via_serde: ProtocolMessage = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            &via_serde, msg,
+            "{where_}: serde Deserialize differs from from_slice"
+        );
+        let via_value = ProtocolMessage::from_data(input.clone()).unwrap();
+        assert_eq!(
+            &via_value, msg,
+            "{where_}: from_data differs from from_slice"
+        );
+    }
+}
+
+#[test]
+fn known_names_decode_into_typed_form() {
+    for (where_, _, msg) in all_messages() {
+        let (known, name) = match &msg {
+            ProtocolMessage::Request(r) => match r {
+                Request::Custom(m) => (
+                    Request::KNOWN.contains(&m.command().unwrap_or("")),
+                    m.command().map(str::to_owned),
+                ),
+                _ => (true, r.command().map(str::to_owned)),
+            },
+            ProtocolMessage::Response(r) => match r {
+                Response::Custom(m) => (
+                    Response::KNOWN.contains(&m.command().unwrap_or("")),
+                    m.command().map(str::to_owned),
+                ),
+                _ => (true, r.command().map(str::to_owned)),
+            },
+            ProtocolMessage::Event(e) => match e {
+                Event::Custom(m) => (
+                    Event::KNOWN.contains(&m.event_name().unwrap_or("")),
+                    m.event_name().map(str::to_owned),
+                ),
+                _ => (true, e.event().map(str::to_owned)),
+            },
+            ProtocolMessage::Custom(_) => panic!("{where_}: message without a known type"),
+        };
+        if known {
+            assert!(
+                msg.is_standard(),
+                "{where_}: `{name:?}` is a known name but did not take its typed form: {msg:?}"
+            );
+        } else {
+            assert!(
+                !msg.is_standard(),
+                "{where_}: custom `{name:?}` claims to be standard"
+            );
+        }
+    }
+}
+
+fn session(name: &str) -> Vec<ProtocolMessage> {
+    all_messages()
+        .into_iter()
+        .filter(|(w, _, _)| w.starts_with(name))
+        .map(|(_, _, m)| m)
+        .collect()
+}
+
+#[test]
+fn debugpy_quirks_are_typed_or_kept() {
+    let msgs = session("debugpy-launch");
+    // Custom events are data, with name and body kept.
+    let sockets = msgs.iter().find_map(|m| match m {
+        ProtocolMessage::Event(Event::Custom(raw))
+            if raw.event_name() == Some("debugpySockets") =>
+        {
+            Some(raw)
+        }
+        _ => None,
+    });
+    let sockets = sockets.expect("debugpySockets event");
+    assert!(sockets.body().and_then(|b| b.get("sockets")).is_some());
+
+    // The reverse request and its response are typed.
+    let rit = msgs.iter().find_map(|m| match m {
+        ProtocolMessage::Request(Request::RunInTerminal(r)) => Some(r),
+        _ => None,
+    });
+    let rit = rit.expect("runInTerminal request");
+    assert!(!rit.arguments.args.is_empty());
+    let rit_resp = msgs.iter().find_map(|m| match m {
+        ProtocolMessage::Response(Response::RunInTerminal(r)) => Some(r),
+        _ => None,
+    });
+    assert!(
+        rit_resp
+            .expect("runInTerminal response")
+            .body
+            .process_id
+            .is_some()
+    );
+
+    // An unknown command is answered by an error response, typed as Error.
+    let unknown = msgs.iter().find_map(|m| match m {
+        ProtocolMessage::Response(Response::Error(e)) if e.command == "dapkitUnknownCommand" => {
+            Some(e)
+        }
+        _ => None,
+    });
+    let unknown = unknown.expect("error response to the unknown command");
+    assert!(unknown.body.is_none(), "debugpy answers without a body");
+    assert!(unknown.message.is_some());
+
+    // Stopped at a breakpoint with typed reason and thread.
+    let stopped = msgs.iter().find_map(|m| match m {
+        ProtocolMessage::Event(Event::Stopped(s)) => Some(s),
+        _ => None,
+    });
+    let stopped = stopped.expect("stopped event");
+    assert!(stopped.body.thread_id.is_some());
+}
+
+#[test]
+fn lldb_failed_response_with_body_is_typed() {
+    let msgs = session("lldb-dap-c");
+    let failed = msgs.iter().find_map(|m| match m {
+        ProtocolMessage::Response(Response::Error(e)) => Some(e),
+        _ => None,
+    });
+    let failed = failed.expect("lldb-dap failed evaluate");
+    let body = failed.body.as_ref().expect("lldb-dap sends a body");
+    assert!(body.error.is_some(), "structured error message");
+    // lldb-dap's statistics keep their long float spellings' values exactly.
+    let any_float = msgs
+        .iter()
+        .any(|m| m.to_vec().windows(2).any(|w| w == b"0."));
+    assert!(any_float);
+}
