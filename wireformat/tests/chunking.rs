@@ -1,0 +1,199 @@
+//! Property tests: every chunking of a stream gives the same results, in the sync reader
+//! and in the async codec alike; arbitrary input never panics, hangs or grows memory
+//! beyond the limits. This is the bounded fuzz-style run that is part of `cargo test`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Event, events, frame};
+use dapkit_wireformat::{FrameWriter, Limits};
+use proptest::prelude::*;
+
+/// Without the `tokio` feature there is no codec to compare with: the sync result stands.
+#[cfg(not(feature = "tokio"))]
+fn codec_events(data: &[u8], _sizes: &[usize], limits: Limits, resync: bool) -> Vec<Event> {
+    events(data, vec![usize::MAX], limits, resync)
+}
+
+/// Feeds `data` to the async codec in chunks of `sizes` (cycling).
+#[cfg(feature = "tokio")]
+fn codec_events(data: &[u8], sizes: &[usize], limits: Limits, resync: bool) -> Vec<Event> {
+    use bytes::BytesMut;
+    use dapkit_wireformat::DapCodec;
+
+    let mut codec = DapCodec::new().with_limits(limits).with_resync(resync);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut next = 0;
+    for _ in 0..100_000 {
+        let at_eof = pos == data.len();
+        match codec.decode_frame_for_tests(&mut buf, at_eof) {
+            Ok(Some(frame)) => {
+                out.push(Event::Frame(frame.to_vec()));
+                continue;
+            }
+            Ok(None) if at_eof => return out,
+            Ok(None) => {}
+            Err(e) => {
+                out.push(Event::error(&e));
+                if !e.is_recoverable() {
+                    return out;
+                }
+                continue;
+            }
+        }
+        let size = sizes[next % sizes.len()].max(1);
+        next += 1;
+        let end = pos.saturating_add(size).min(data.len());
+        buf.extend_from_slice(&data[pos..end]);
+        pos = end;
+    }
+    panic!("codec did not finish: {out:?}");
+}
+
+#[cfg(feature = "tokio")]
+trait DecodeForTests {
+    fn decode_frame_for_tests(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        at_eof: bool,
+    ) -> Result<Option<bytes::Bytes>, dapkit_wireformat::Error>;
+}
+
+#[cfg(feature = "tokio")]
+impl DecodeForTests for dapkit_wireformat::DapCodec {
+    fn decode_frame_for_tests(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        at_eof: bool,
+    ) -> Result<Option<bytes::Bytes>, dapkit_wireformat::Error> {
+        use tokio_util::codec::Decoder;
+        if at_eof {
+            self.decode_eof(buf)
+        } else {
+            self.decode(buf)
+        }
+    }
+}
+
+/// JSON-ish bodies with multi-byte UTF-8.
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        "[a-z0-9 ]{0,40}".prop_map(|s| format!("{{\"seq\":1,\"text\":\"{s}\"}}").into_bytes()),
+        "[\\u{80}-\\u{10ffff}]{0,20}".prop_map(|s| format!("{{\"output\":\"{s}\"}}").into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+/// Header blocks for a body of `len` bytes, in the shapes peers send.
+fn header_for(len: usize, style: u8) -> Vec<u8> {
+    match style % 6 {
+        0 => format!("Content-Length: {len}\r\n\r\n"),
+        1 => format!("content-length: {len}\n\n"),
+        2 => format!("Content-Type: application/json\r\nCONTENT-LENGTH:{len}\r\n\r\n"),
+        3 => format!("Content-Length: {len}\r\nX-Extra: a:b\r\n\r\n"),
+        4 => format!("Content-Length: \t{len:05} \r\n\r\n"),
+        _ => format!("Content-Length: {len}\r\nContent-Length: {len}\n\r\n"),
+    }
+    .into_bytes()
+}
+
+/// Pieces of hostile input: valid frames, broken headers, junk, partial markers.
+fn piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => (body(), any::<u8>()).prop_map(|(b, style)| {
+            let mut v = header_for(b.len(), style);
+            v.extend(b);
+            v
+        }),
+        1 => Just(b"Content-Length: -1\r\n\r\n".to_vec()),
+        1 => Just(b"Content-Length: 99999999999999999999\r\n\r\n".to_vec()),
+        1 => Just(b"Content-Length: 3\r\nContent-Length: 4\r\n\r\n".to_vec()),
+        1 => Just(b"Content-Type: x\r\n\r\n".to_vec()),
+        1 => Just(b"Content-Length: 70\r\n\r\n".to_vec()),
+        1 => Just(b"Content-Length: 4611686018427387904\r\n\r\n".to_vec()),
+        1 => Just(b"conTENT-len".to_vec()),
+        1 => Just(b"\r\n".to_vec()),
+        1 => "[ -~]{0,30}\n?".prop_map(String::into_bytes),
+        1 => proptest::collection::vec(any::<u8>(), 0..40),
+    ]
+}
+
+fn small_limits() -> Limits {
+    Limits {
+        max_header_bytes: 48,
+        max_body_bytes: 40,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_chunking_yields_the_same_frames(
+        frames in proptest::collection::vec((body(), any::<u8>()), 0..20),
+        sizes in proptest::collection::vec(1usize..40, 1..8),
+    ) {
+        let mut data = Vec::new();
+        for (b, style) in &frames {
+            data.extend(header_for(b.len(), *style));
+            data.extend(b);
+        }
+        let expected: Vec<Event> = frames.iter().map(|(b, _)| Event::Frame(b.clone())).collect();
+        prop_assert_eq!(&events(&data, vec![usize::MAX], Limits::DEFAULT, false), &expected);
+        prop_assert_eq!(&events(&data, sizes.clone(), Limits::DEFAULT, false), &expected);
+        prop_assert_eq!(&events(&data, vec![1], Limits::DEFAULT, true), &expected);
+        prop_assert_eq!(&codec_events(&data, &sizes, Limits::DEFAULT, false), &expected);
+        prop_assert_eq!(&codec_events(&data, &[usize::MAX], Limits::DEFAULT, true), &expected);
+    }
+
+    #[test]
+    fn hostile_input_is_chunking_independent(
+        pieces in proptest::collection::vec(piece(), 0..16),
+        sizes in proptest::collection::vec(1usize..30, 1..6),
+        resync in any::<bool>(),
+        small in any::<bool>(),
+    ) {
+        let data = pieces.concat();
+        let limits = if small { small_limits() } else { Limits::DEFAULT };
+        let whole = events(&data, vec![usize::MAX], limits, resync);
+        prop_assert_eq!(&events(&data, sizes.clone(), limits, resync), &whole);
+        prop_assert_eq!(&events(&data, vec![1], limits, resync), &whole);
+        prop_assert_eq!(&codec_events(&data, &sizes, limits, resync), &whole);
+        prop_assert_eq!(&codec_events(&data, &[usize::MAX], limits, resync), &whole);
+        for event in &whole {
+            match event {
+                Event::Frame(f) => prop_assert!(f.len() <= limits.max_body_bytes),
+                Event::Error(_, prefix, _) => prop_assert!(prefix.len() <= dapkit_wireformat::PREFIX_LEN),
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        data in proptest::collection::vec(any::<u8>(), 0..600),
+        sizes in proptest::collection::vec(1usize..50, 1..4),
+        resync in any::<bool>(),
+    ) {
+        let whole = events(&data, vec![usize::MAX], small_limits(), resync);
+        prop_assert_eq!(&codec_events(&data, &sizes, small_limits(), resync), &whole);
+    }
+
+    #[test]
+    fn written_frames_read_back(bodies in proptest::collection::vec(body(), 0..20), sizes in proptest::collection::vec(1usize..64, 1..5)) {
+        let mut wire = Vec::new();
+        let mut writer = FrameWriter::new(&mut wire);
+        for b in &bodies {
+            writer.write_frame(b).unwrap();
+        }
+        let expected: Vec<Event> = bodies.iter().map(|b| Event::Frame(b.clone())).collect();
+        prop_assert_eq!(events(&wire, sizes, Limits::DEFAULT, false), expected);
+        // And the writer's header is byte-exact.
+        let mut reference = Vec::new();
+        for b in &bodies {
+            reference.extend(frame(b));
+        }
+        prop_assert_eq!(wire, reference);
+    }
+}
