@@ -125,7 +125,7 @@ fn debugpy_initialize_launch_configuration_done_terminated() {
     let mut writer = FrameWriter::new(socket.try_clone().unwrap());
     let mut reader = FrameReader::new(BufReader::new(socket));
     let deadline = Instant::now() + Duration::from_secs(90);
-    let mut next = |reader: &mut FrameReader<BufReader<TcpStream>>| -> Value {
+    let next = |reader: &mut FrameReader<BufReader<TcpStream>>| -> Value {
         assert!(Instant::now() < deadline, "debugpy session took too long");
         match reader.read_message::<Value>() {
             Ok(Some(v)) => v,
@@ -172,10 +172,8 @@ fn debugpy_initialize_launch_configuration_done_terminated() {
                     .unwrap();
                 sent_configuration_done = true;
             }
-            (Some("event"), Some("output")) => {
-                if msg["body"]["category"] == "stdout" {
-                    stdout.push_str(msg["body"]["output"].as_str().unwrap_or(""));
-                }
+            (Some("event"), Some("output")) if msg["body"]["category"] == "stdout" => {
+                stdout.push_str(msg["body"]["output"].as_str().unwrap_or(""));
             }
             (Some("event"), Some("terminated")) => break,
             (Some("response"), _) => {
