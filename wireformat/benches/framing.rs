@@ -1,2 +1,266 @@
-//! Criterion benches for framing (filled in below).
-fn main() {}
+//! Framing benches over real recorded DAP traffic.
+//!
+//! Loads every `*.dap` file under `tests/fixtures/traffic/` of the workspace (raw
+//! Content-Length framed streams recorded from real adapters and clients), replicates them
+//! into one stream of about 8 MiB, and measures in one run:
+//!
+//! * `split_and_parse` (frames + `serde_json::Value` per body) against `parse_presplit`
+//!   (the same bodies, split beforehand): the framing overhead;
+//! * `frames_only` (no JSON) against `memchr_newlines` (a plain `memchr` scan for the line
+//!   ends over the same bytes) and `memchr_full_scan` (a scan for a byte that never
+//!   occurs: raw memory bandwidth);
+//! * the same frames through a `BufReader` with 8 KiB buffer and, with the `tokio`
+//!   feature, through the async codec.
+//!
+//! After criterion's output, `cargo bench` prints the ratios from an interleaved timing
+//! of the same routines.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[cfg(feature = "tokio")]
+use criterion::BatchSize;
+use criterion::{Criterion, Throughput};
+use dapkit_wireformat::FrameReader;
+use serde_json::Value;
+use std::hint::black_box;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const TARGET_BYTES: usize = 8 * 1024 * 1024;
+
+fn dap_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            dap_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "dap") {
+            out.push(path);
+        }
+    }
+}
+
+/// The recorded traffic, replicated to about [`TARGET_BYTES`].
+fn load_stream() -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/traffic");
+    let mut files = Vec::new();
+    if root.is_dir() {
+        dap_files(&root, &mut files);
+    }
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no *.dap files under tests/fixtures/traffic/ of the workspace: the framing benches \
+         need the recorded traffic fixtures"
+    );
+    let mut one = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        // Each file must be a complete stream on its own.
+        let mut reader = FrameReader::new(&bytes[..]);
+        while let Some(frame) = reader.read_frame().unwrap() {
+            serde_json::from_slice::<Value>(&frame)
+                .unwrap_or_else(|e| panic!("{}: body is not JSON: {e}", f.display()));
+        }
+        one.extend_from_slice(&bytes);
+    }
+    let copies = TARGET_BYTES.div_ceil(one.len());
+    let stream = one.repeat(copies);
+    eprintln!(
+        "framing bench: {} files, {} bytes, replicated {copies}x into {:.2} MiB",
+        files.len(),
+        one.len(),
+        stream.len() as f64 / (1024.0 * 1024.0)
+    );
+    stream
+}
+
+fn split_and_parse(data: &[u8]) -> usize {
+    let mut reader = FrameReader::new(data);
+    let mut n = 0;
+    while let Some(frame) = reader.read_frame().unwrap() {
+        let v: Value = serde_json::from_slice(&frame).unwrap();
+        black_box(&v);
+        n += 1;
+    }
+    n
+}
+
+fn parse_presplit(bodies: &[&[u8]]) -> usize {
+    let mut n = 0;
+    for body in bodies {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        black_box(&v);
+        n += 1;
+    }
+    n
+}
+
+fn frames_only(data: &[u8]) -> usize {
+    let mut reader = FrameReader::new(data);
+    let mut bytes = 0;
+    while let Some(frame) = reader.read_frame().unwrap() {
+        bytes += black_box(frame.len());
+    }
+    bytes
+}
+
+fn frames_bufreader(data: &[u8]) -> usize {
+    let mut reader = FrameReader::new(BufReader::with_capacity(8 * 1024, data));
+    let mut bytes = 0;
+    while let Some(frame) = reader.read_frame().unwrap() {
+        bytes += black_box(frame.len());
+    }
+    bytes
+}
+
+fn memchr_newlines(data: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', data).count()
+}
+
+fn memchr_full_scan(data: &[u8]) -> usize {
+    // 0x00 never occurs in the stream: the whole buffer is scanned.
+    memchr::memchr(0, data).unwrap_or(data.len())
+}
+
+#[cfg(feature = "tokio")]
+fn frames_codec(buf: &mut bytes::BytesMut) -> usize {
+    use tokio_util::codec::Decoder;
+    let mut codec = dapkit_wireformat::DapCodec::new();
+    let mut bytes = 0;
+    while let Some(frame) = codec.decode_eof(buf).unwrap() {
+        bytes += black_box(frame.len());
+    }
+    bytes
+}
+
+fn presplit(data: &[u8]) -> Vec<&[u8]> {
+    let mut bodies = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let mut reader = FrameReader::new(rest);
+        let len = reader.read_frame().unwrap().unwrap().len();
+        let remaining = reader.into_inner();
+        // The body is the `len` bytes before what is left.
+        let consumed = rest.len() - remaining.len();
+        bodies.push(&rest[consumed - len..consumed]);
+        rest = remaining;
+    }
+    bodies
+}
+
+fn benches(c: &mut Criterion, data: &[u8], bodies: &[&[u8]]) {
+    let mut g = c.benchmark_group("json");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function("split_and_parse", |b| {
+        b.iter(|| split_and_parse(black_box(data)))
+    });
+    g.bench_function("parse_presplit", |b| {
+        b.iter(|| parse_presplit(black_box(bodies)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("frames");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function("frames_only", |b| b.iter(|| frames_only(black_box(data))));
+    g.bench_function("frames_bufreader_8k", |b| {
+        b.iter(|| frames_bufreader(black_box(data)))
+    });
+    #[cfg(feature = "tokio")]
+    g.bench_function("frames_codec", |b| {
+        b.iter_batched_ref(
+            || bytes::BytesMut::from(data),
+            frames_codec,
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("memchr_newlines", |b| {
+        b.iter(|| memchr_newlines(black_box(data)))
+    });
+    g.bench_function("memchr_full_scan", |b| {
+        b.iter(|| memchr_full_scan(black_box(data)))
+    });
+    g.finish();
+}
+
+/// Median seconds of `f` over interleaved rounds.
+fn ratios(data: &[u8], bodies: &[&[u8]]) {
+    let rounds = 31;
+    let mut t: [Vec<f64>; 5] = Default::default();
+    let time = |f: &dyn Fn() -> usize| {
+        let start = Instant::now();
+        black_box(f());
+        start.elapsed().as_secs_f64()
+    };
+    for _ in 0..rounds {
+        t[0].push(time(&|| split_and_parse(data)));
+        t[1].push(time(&|| parse_presplit(bodies)));
+        t[2].push(time(&|| frames_only(data)));
+        t[3].push(time(&|| memchr_newlines(data)));
+        t[4].push(time(&|| memchr_full_scan(data)));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let m: Vec<f64> = t.iter_mut().map(median).collect();
+    let gbps = |s: f64| data.len() as f64 / s / 1e9;
+    println!(
+        "\n== framing ratios ({} rounds, medians, {} bytes, {} messages)",
+        rounds,
+        data.len(),
+        bodies.len()
+    );
+    println!(
+        "split_and_parse   {:>9.3} ms  {:.3} GB/s",
+        m[0] * 1e3,
+        gbps(m[0])
+    );
+    println!(
+        "parse_presplit    {:>9.3} ms  {:.3} GB/s",
+        m[1] * 1e3,
+        gbps(m[1])
+    );
+    println!(
+        "framing overhead  {:>+8.2} %   (target <= 5 %)",
+        (m[0] / m[1] - 1.0) * 100.0
+    );
+    println!(
+        "frames_only       {:>9.3} ms  {:.2} GB/s",
+        m[2] * 1e3,
+        gbps(m[2])
+    );
+    println!(
+        "memchr_newlines   {:>9.3} ms  {:.2} GB/s  frames_only/memchr = {:.2}x (target <= 4x)",
+        m[3] * 1e3,
+        gbps(m[3]),
+        m[2] / m[3]
+    );
+    println!(
+        "memchr_full_scan  {:>9.3} ms  {:.2} GB/s  frames_only/full scan = {:.2}x",
+        m[4] * 1e3,
+        gbps(m[4]),
+        m[2] / m[4]
+    );
+}
+
+fn main() {
+    let data = load_stream();
+    let bodies = presplit(&data);
+    assert_eq!(split_and_parse(&data), bodies.len());
+    assert_eq!(parse_presplit(&bodies), bodies.len());
+    let body_bytes: usize = bodies.iter().map(|b| b.len()).sum();
+    assert_eq!(frames_only(&data), body_bytes);
+    assert_eq!(frames_bufreader(&data), body_bytes);
+
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .configure_from_args();
+    benches(&mut c, &data, &bodies);
+    c.final_summary();
+    if std::env::args().any(|a| a == "--bench") {
+        ratios(&data, &bodies);
+    }
+}

@@ -40,6 +40,9 @@ pub(crate) fn scan(buf: &[u8], limits: &Limits, resync: bool, in_junk: bool, at_
         return scan_junk(buf, at_eof);
     }
     let max = limits.max_header_bytes;
+    if let Some(step) = canonical(buf, max) {
+        return step;
+    }
     match classify_start(
         &buf[..buf.len().min(max.saturating_add(1))],
         buf.len() > max,
@@ -152,6 +155,35 @@ pub(crate) fn scan(buf: &[u8], limits: &Limits, resync: bool, in_junk: bool, at_
     }
 }
 
+/// The header every known peer sends, `Content-Length: N\r\n\r\n`, recognised without
+/// the general line-by-line parse. Gives exactly what the general parse would give, or
+/// `None` to let it decide.
+#[inline]
+fn canonical(buf: &[u8], max: usize) -> Option<Step> {
+    const NAME: &[u8] = b"Content-Length: ";
+    let rest = buf.strip_prefix(NAME)?;
+    let mut n: u64 = 0;
+    let mut digits = 0;
+    // At most 19 digits: cannot overflow a u64.
+    while digits < 19 {
+        match rest.get(digits) {
+            Some(&b) if b.is_ascii_digit() => {
+                n = n * 10 + u64::from(b - b'0');
+                digits += 1;
+            }
+            _ => break,
+        }
+    }
+    if digits == 0 || rest.get(digits..digits + 4)? != b"\r\n\r\n" {
+        return None;
+    }
+    let header_len = NAME.len() + digits + 4;
+    (header_len <= max).then_some(Step::Header {
+        header_len,
+        body_len: n,
+    })
+}
+
 fn too_large(max: usize) -> Error {
     Error::new(
         ErrorKind::HeaderTooLarge,
@@ -213,9 +245,38 @@ fn classify_start(head: &[u8], over: bool) -> Start {
 }
 
 /// Token characters of RFC 9110 (header names).
+#[inline]
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     match line.split_last() {
@@ -337,6 +398,71 @@ mod tests {
             parse_length(b"0x10"),
             Err("is not a decimal number of bytes")
         );
+    }
+
+    #[test]
+    fn canonical_agrees_with_the_general_parse() {
+        let limits = |max| Limits {
+            max_header_bytes: max,
+            ..Limits::DEFAULT
+        };
+        for input in [
+            &b"Content-Length: 12\r\n\r\n{}"[..],
+            b"Content-Length: 0\r\n\r\n",
+            b"Content-Length: 0000000000000000001\r\n\r\n",
+            b"Content-Length: 9999999999999999999\r\n\r\n",
+            b"Content-Length: 99999999999999999999\r\n\r\n",
+            b"Content-Length: 12\r\nX: y\r\n\r\n",
+            b"Content-Length: 12 \r\n\r\n",
+            b"Content-Length: \r\n\r\n",
+            b"Content-Length: 12\r\n\r",
+        ] {
+            for max in [8, 20, 22, 23, 64, 8192] {
+                let fast = canonical(input, max);
+                // The general parse, with the fast path out of the way.
+                let mut general_input = b"content-length".to_vec();
+                general_input.extend_from_slice(&input[14..]);
+                let general = scan(&general_input, &limits(max), false, false, false);
+                match fast {
+                    Some(Step::Header {
+                        header_len,
+                        body_len,
+                    }) => match general {
+                        Step::Header {
+                            header_len: h,
+                            body_len: b,
+                        } => {
+                            assert_eq!((header_len, body_len), (h, b), "{input:?} {max}")
+                        }
+                        other => panic!("{input:?} {max}: fast Header, general {other:?}"),
+                    },
+                    Some(other) => panic!("canonical gave {other:?}"),
+                    // The general parse decides alone.
+                    None => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_fires_on_the_canonical_header() {
+        assert!(matches!(
+            canonical(b"Content-Length: 12\r\n\r\n{}", 8192),
+            Some(Step::Header {
+                header_len: 22,
+                body_len: 12
+            })
+        ));
+        assert!(canonical(b"Content-Length: 12\r\n\r\n", 21).is_none());
+        assert!(canonical(b"content-length: 12\r\n\r\n", 8192).is_none());
+    }
+
+    #[test]
+    fn tchar_table() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_tchar(b), expected, "{b}");
+        }
     }
 
     #[test]

@@ -5,77 +5,9 @@
 
 mod common;
 
-use common::{Event, events, frame};
+use common::{Event, codec_events, events, frame};
 use dapkit_wireformat::{FrameWriter, Limits};
 use proptest::prelude::*;
-
-/// Without the `tokio` feature there is no codec to compare with: the sync result stands.
-#[cfg(not(feature = "tokio"))]
-fn codec_events(data: &[u8], _sizes: &[usize], limits: Limits, resync: bool) -> Vec<Event> {
-    events(data, vec![usize::MAX], limits, resync)
-}
-
-/// Feeds `data` to the async codec in chunks of `sizes` (cycling).
-#[cfg(feature = "tokio")]
-fn codec_events(data: &[u8], sizes: &[usize], limits: Limits, resync: bool) -> Vec<Event> {
-    use bytes::BytesMut;
-    use dapkit_wireformat::DapCodec;
-
-    let mut codec = DapCodec::new().with_limits(limits).with_resync(resync);
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let mut next = 0;
-    for _ in 0..100_000 {
-        let at_eof = pos == data.len();
-        match codec.decode_frame_for_tests(&mut buf, at_eof) {
-            Ok(Some(frame)) => {
-                out.push(Event::Frame(frame.to_vec()));
-                continue;
-            }
-            Ok(None) if at_eof => return out,
-            Ok(None) => {}
-            Err(e) => {
-                out.push(Event::error(&e));
-                if !e.is_recoverable() {
-                    return out;
-                }
-                continue;
-            }
-        }
-        let size = sizes[next % sizes.len()].max(1);
-        next += 1;
-        let end = pos.saturating_add(size).min(data.len());
-        buf.extend_from_slice(&data[pos..end]);
-        pos = end;
-    }
-    panic!("codec did not finish: {out:?}");
-}
-
-#[cfg(feature = "tokio")]
-trait DecodeForTests {
-    fn decode_frame_for_tests(
-        &mut self,
-        buf: &mut bytes::BytesMut,
-        at_eof: bool,
-    ) -> Result<Option<bytes::Bytes>, dapkit_wireformat::Error>;
-}
-
-#[cfg(feature = "tokio")]
-impl DecodeForTests for dapkit_wireformat::DapCodec {
-    fn decode_frame_for_tests(
-        &mut self,
-        buf: &mut bytes::BytesMut,
-        at_eof: bool,
-    ) -> Result<Option<bytes::Bytes>, dapkit_wireformat::Error> {
-        use tokio_util::codec::Decoder;
-        if at_eof {
-            self.decode_eof(buf)
-        } else {
-            self.decode(buf)
-        }
-    }
-}
 
 /// JSON-ish bodies with multi-byte UTF-8.
 fn body() -> impl Strategy<Value = Vec<u8>> {
@@ -121,10 +53,7 @@ fn piece() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn small_limits() -> Limits {
-    Limits {
-        max_header_bytes: 48,
-        max_body_bytes: 40,
-    }
+    common::SMALL_LIMITS
 }
 
 proptest! {
@@ -171,13 +100,8 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(
-        data in proptest::collection::vec(any::<u8>(), 0..600),
-        sizes in proptest::collection::vec(1usize..50, 1..4),
-        resync in any::<bool>(),
-    ) {
-        let whole = events(&data, vec![usize::MAX], small_limits(), resync);
-        prop_assert_eq!(&codec_events(&data, &sizes, small_limits(), resync), &whole);
+    fn arbitrary_bytes_pass_the_fuzz_check(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+        common::check_input(&data);
     }
 
     #[test]

@@ -98,3 +98,122 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
     out.extend_from_slice(body);
     out
 }
+
+/// Without the `tokio` feature there is no codec to compare with: the sync result stands.
+#[cfg(not(feature = "tokio"))]
+pub fn codec_events(data: &[u8], _sizes: &[usize], limits: Limits, resync: bool) -> Vec<Event> {
+    events(data, vec![usize::MAX], limits, resync)
+}
+
+/// Feeds `data` to the async codec in chunks of `sizes` (cycling).
+#[cfg(feature = "tokio")]
+pub fn codec_events(data: &[u8], sizes: &[usize], limits: Limits, resync: bool) -> Vec<Event> {
+    use bytes::BytesMut;
+    use dapkit_wireformat::DapCodec;
+
+    let mut codec = DapCodec::new().with_limits(limits).with_resync(resync);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut next = 0;
+    for _ in 0..100_000 {
+        let at_eof = pos == data.len();
+        match codec.decode_frame_for_tests(&mut buf, at_eof) {
+            Ok(Some(frame)) => {
+                out.push(Event::Frame(frame.to_vec()));
+                continue;
+            }
+            Ok(None) if at_eof => return out,
+            Ok(None) => {}
+            Err(e) => {
+                out.push(Event::error(&e));
+                if !e.is_recoverable() {
+                    return out;
+                }
+                continue;
+            }
+        }
+        let size = sizes[next % sizes.len()].max(1);
+        next += 1;
+        let end = pos.saturating_add(size).min(data.len());
+        buf.extend_from_slice(&data[pos..end]);
+        pos = end;
+    }
+    panic!("codec did not finish: {out:?}");
+}
+
+#[cfg(feature = "tokio")]
+trait DecodeForTests {
+    fn decode_frame_for_tests(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        at_eof: bool,
+    ) -> Result<Option<bytes::Bytes>, dapkit_wireformat::Error>;
+}
+
+#[cfg(feature = "tokio")]
+impl DecodeForTests for dapkit_wireformat::DapCodec {
+    fn decode_frame_for_tests(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        at_eof: bool,
+    ) -> Result<Option<bytes::Bytes>, dapkit_wireformat::Error> {
+        use tokio_util::codec::Decoder;
+        if at_eof {
+            self.decode_eof(buf)
+        } else {
+            self.decode(buf)
+        }
+    }
+}
+
+/// Limits small enough for short inputs to hit them.
+pub const SMALL_LIMITS: Limits = Limits {
+    max_header_bytes: 48,
+    max_body_bytes: 40,
+};
+
+/// The differential check of the fuzz target `frame_reader`, also run over its seed
+/// corpus by `cargo test`. The first byte of `input` picks resync mode and limits, the
+/// next two the chunk sizes; the rest is the stream. The sync reader in three chunkings
+/// and the async codec must agree, stay within the limits, and finish.
+pub fn check_input(input: &[u8]) -> Vec<Event> {
+    let (config, rest) = input.split_first().unwrap_or((&0, &[]));
+    let (sizes, data) = if rest.len() >= 2 {
+        (
+            vec![usize::from(rest[0]) + 1, usize::from(rest[1]) + 1],
+            &rest[2..],
+        )
+    } else {
+        (vec![1], rest)
+    };
+    let resync = config & 1 == 1;
+    let limits = if config & 2 == 2 {
+        SMALL_LIMITS
+    } else {
+        Limits::DEFAULT
+    };
+    let whole = events(data, vec![usize::MAX], limits, resync);
+    assert_eq!(
+        events(data, sizes.clone(), limits, resync),
+        whole,
+        "chunked {sizes:?}"
+    );
+    assert_eq!(
+        events(data, vec![1], limits, resync),
+        whole,
+        "one byte per read"
+    );
+    assert_eq!(
+        codec_events(data, &sizes, limits, resync),
+        whole,
+        "async codec"
+    );
+    for event in &whole {
+        match event {
+            Event::Frame(f) => assert!(f.len() <= limits.max_body_bytes),
+            Event::Error(_, prefix, _) => assert!(prefix.len() <= dapkit_wireformat::PREFIX_LEN),
+        }
+    }
+    whole
+}
