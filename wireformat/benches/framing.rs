@@ -184,14 +184,20 @@ fn benches(c: &mut Criterion, data: &[u8], bodies: &[&[u8]]) {
     g.finish();
 }
 
-/// Median seconds of `f` over interleaved rounds.
+/// Prints the ratios from interleaved rounds: in each round every routine runs once
+/// untimed (warm caches whatever ran before it), then `REPEAT` times back to back, timed
+/// together; the median over the rounds is reported.
 fn ratios(data: &[u8], bodies: &[&[u8]]) {
-    let rounds = 31;
+    const REPEAT: u32 = 10;
+    let rounds = 15;
     let mut t: [Vec<f64>; 5] = Default::default();
     let time = |f: &dyn Fn() -> usize| {
-        let start = Instant::now();
         black_box(f());
-        start.elapsed().as_secs_f64()
+        let start = Instant::now();
+        for _ in 0..REPEAT {
+            black_box(f());
+        }
+        start.elapsed().as_secs_f64() / f64::from(REPEAT)
     };
     for _ in 0..rounds {
         t[0].push(time(&|| split_and_parse(data)));

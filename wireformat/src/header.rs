@@ -159,6 +159,17 @@ pub(crate) fn scan(buf: &[u8], limits: &Limits, resync: bool, in_junk: bool, at_
 /// the general line-by-line parse. Gives exactly what the general parse would give, or
 /// `None` to let it decide.
 #[inline]
+pub(crate) fn canonical_header(buf: &[u8], max: usize) -> Option<(usize, u64)> {
+    match canonical(buf, max)? {
+        Step::Header {
+            header_len,
+            body_len,
+        } => Some((header_len, body_len)),
+        _ => None,
+    }
+}
+
+#[inline]
 fn canonical(buf: &[u8], max: usize) -> Option<Step> {
     const NAME: &[u8] = b"Content-Length: ";
     let rest = buf.strip_prefix(NAME)?;

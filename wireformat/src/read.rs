@@ -1,7 +1,7 @@
 //! The synchronous reader: frames and typed messages out of any [`BufRead`].
 
 use crate::error::{Error, ErrorKind};
-use crate::header::{Junk, Step, scan};
+use crate::header::{Junk, Step, canonical_header, scan};
 use crate::limits::Limits;
 use serde::de::DeserializeOwned;
 use std::io::{self, BufRead};
@@ -135,6 +135,23 @@ impl<R: BufRead> FrameReader<R> {
     /// Reads the next frame; `Ok(None)` is a clean end of stream between frames.
     pub fn read_frame(&mut self) -> Result<Option<Frame<'_>>, Error> {
         self.release();
+        if self.pending.is_empty() && self.junk.is_none() {
+            // Fast path: a canonical header and its whole body in the reader's buffer.
+            let buf = fill(&mut self.inner)?;
+            let max_body = self.limits.max_body_bytes as u64;
+            if let Some((header_len, body_len)) =
+                canonical_header(buf, self.limits.max_header_bytes)
+            {
+                if body_len <= max_body && (buf.len() - header_len) as u64 >= body_len {
+                    // Cannot truncate: body_len <= buf.len().
+                    let end = header_len + body_len as usize;
+                    self.lent = end;
+                    let buf = fill(&mut self.inner)?;
+                    let body = buf.get(header_len..end).ok_or_else(shrunk)?;
+                    return Ok(Some(Frame { body }));
+                }
+            }
+        }
         let Some(body_len) = self.read_header()? else {
             return Ok(None);
         };
@@ -334,11 +351,7 @@ impl<R: BufRead> FrameReader<R> {
                 // The whole body is in the reader's buffer: lend it out.
                 self.lent = len;
                 let buf = fill(&mut self.inner)?;
-                let body = buf.get(..len).ok_or_else(|| {
-                    Error::io(io::Error::other(
-                        "BufRead::fill_buf returned fewer bytes on a second call",
-                    ))
-                })?;
+                let body = buf.get(..len).ok_or_else(shrunk)?;
                 return Ok(Frame { body });
             }
         }
@@ -362,6 +375,12 @@ impl<R: BufRead> FrameReader<R> {
         }
         Ok(Frame { body: &self.body })
     }
+}
+
+fn shrunk() -> Error {
+    Error::io(io::Error::other(
+        "BufRead::fill_buf returned fewer bytes on a second call",
+    ))
 }
 
 /// `fill_buf`, retried when interrupted.
