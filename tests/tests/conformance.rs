@@ -393,6 +393,8 @@ struct Gen<'s> {
     rng: Rng,
     /// `oneOf` nodes no generated value satisfied (by node address).
     unsatisfiable: &'s mut HashMap<usize, String>,
+    /// How often each kind of choice was made, to check the generator's variety.
+    seen: &'s mut BTreeMap<&'static str, u64>,
 }
 
 impl Gen<'_> {
@@ -437,12 +439,19 @@ impl Gen<'_> {
             }
             "string" => match node.get("_enum").and_then(Value::as_array) {
                 Some(listed) if !self.rng.chance(1, 5) => self.rng.pick(listed).clone(),
-                _ => Value::String(self.string()),
+                Some(_) => {
+                    self.note("unlisted `_enum` value");
+                    Value::String(self.string())
+                }
+                None => Value::String(self.string()),
             },
             "integer" => self.integer(node, at),
             "number" => self.number(node),
             "boolean" => Value::Bool(self.rng.chance(1, 2)),
-            "null" => Value::Null,
+            "null" => {
+                self.note("null of a union type");
+                Value::Null
+            }
             other => panic!("{at}: unsupported type `{other}`"),
         })
     }
@@ -534,12 +543,21 @@ impl Gen<'_> {
                             continue;
                         }
                         let v = self.any(depth + 1);
+                        self.note(if depth == 0 {
+                            "undeclared top-level property"
+                        } else {
+                            "undeclared nested property"
+                        });
                         out.insert(key.to_owned(), v);
                     }
                 }
             }
         }
         Value::Object(out)
+    }
+
+    fn note(&mut self, what: &'static str) {
+        *self.seen.entry(what).or_default() += 1;
     }
 
     fn string(&mut self) -> String {
@@ -726,6 +744,7 @@ fn generated_instances_of_every_message_definition_round_trip() {
     let mut exercised: BTreeMap<&str, u64> = BTreeMap::new();
     let mut extras_seen = 0u64;
     let mut failed_responses = 0u64;
+    let mut seen = BTreeMap::new();
 
     for def in &defs {
         let mut generator = Gen {
@@ -733,6 +752,7 @@ fn generated_instances_of_every_message_definition_round_trip() {
             validators: &mut validators,
             rng: Rng(seed ^ fnv1a(&def.name)),
             unsatisfiable: &mut unsatisfiable,
+            seen: &mut seen,
         };
         let mut instances = Vec::new();
         for _ in 0..cases {
@@ -861,12 +881,23 @@ fn generated_instances_of_every_message_definition_round_trip() {
             "no undeclared top-level properties generated"
         );
         assert!(failed_responses > 0, "no failed responses generated");
+        for what in [
+            "unlisted `_enum` value",
+            "null of a union type",
+            "undeclared top-level property",
+            "undeclared nested property",
+        ] {
+            assert!(
+                seen.get(what).is_some_and(|&n| n > 0),
+                "never generated: {what}"
+            );
+        }
     }
     for at in unsatisfiable.values() {
         eprintln!("note: no value satisfies the `oneOf` at {at}; left out");
     }
     eprintln!(
-        "{} message definitions ({} base) x {cases} cases in {:?}",
+        "{} message definitions ({} base) x {cases} cases in {:?}; choices: {seen:?}",
         defs.len(),
         base_count,
         started.elapsed()
