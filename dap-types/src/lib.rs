@@ -34,6 +34,7 @@ mod message;
 #[doc(hidden)]
 pub mod private;
 mod raw;
+mod scan;
 pub mod traits;
 
 /// Every schema type that is not a message: capabilities, sources, breakpoints, argument

@@ -262,23 +262,47 @@ fn not_typed() -> serde_json::Error {
 }
 
 fn typed_from_slice(bytes: &[u8]) -> Result<ProtocolMessage, serde_json::Error> {
-    let env: Envelope = serde_json::from_slice(bytes)?;
-    let name = |k: &Option<Key>| k.as_ref().map(|k| k.as_str().to_owned());
-    match env.kind.as_ref().map(Key::as_str) {
+    // One UTF-8 check of the whole message, instead of one per string inside it.
+    let text = std::str::from_utf8(bytes).map_err(|_| not_typed())?;
+    match crate::scan::envelope(text) {
+        Some(env) => typed_by(env.kind, env.command, env.event, env.success, text),
+        None => {
+            let env: Envelope = serde_json::from_str(text)?;
+            let s = |k: &Option<Key>| k.as_ref().map(|k| k.as_str().to_owned());
+            let (kind, command, event) = (s(&env.kind), s(&env.command), s(&env.event));
+            typed_by(
+                kind.as_deref(),
+                command.as_deref(),
+                event.as_deref(),
+                env.success,
+                text,
+            )
+        }
+    }
+}
+
+fn typed_by(
+    kind: Option<&str>,
+    command: Option<&str>,
+    event: Option<&str>,
+    success: Option<bool>,
+    text: &str,
+) -> Result<ProtocolMessage, serde_json::Error> {
+    match kind {
         Some("request") => {
-            let command = name(&env.command).ok_or_else(not_typed)?;
-            Request::from_slice_named(&command, bytes).map(ProtocolMessage::Request)
+            let command = command.ok_or_else(not_typed)?;
+            Request::from_str_named(command, text).map(ProtocolMessage::Request)
         }
         Some("event") => {
-            let event = name(&env.event).ok_or_else(not_typed)?;
-            Event::from_slice_named(&event, bytes).map(ProtocolMessage::Event)
+            let event = event.ok_or_else(not_typed)?;
+            Event::from_str_named(event, text).map(ProtocolMessage::Event)
         }
-        Some("response") => match env.success {
-            Some(false) => serde_json::from_slice::<ErrorResponse>(bytes)
+        Some("response") => match success {
+            Some(false) => serde_json::from_str::<ErrorResponse>(text)
                 .map(|e| ProtocolMessage::Response(Response::Error(e))),
             Some(true) => {
-                let command = name(&env.command).ok_or_else(not_typed)?;
-                Response::from_slice_named(&command, bytes).map(ProtocolMessage::Response)
+                let command = command.ok_or_else(not_typed)?;
+                Response::from_str_named(command, text).map(ProtocolMessage::Response)
             }
             None => Err(not_typed()),
         },

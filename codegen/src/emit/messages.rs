@@ -230,7 +230,7 @@ fn dispatch_enum(
         let t = ident(&m.def.name);
         let w = &m.wire;
         let cfg = cfg_attr(m.def.feature.as_deref());
-        quote! { #cfg #w => serde_json::from_slice::<#t>(bytes).map(#name::#v), }
+        quote! { #cfg #w => serde_json::from_str::<#t>(text).map(#name::#v), }
     });
     let from_value_arms = messages.iter().map(|m| {
         let v = ident(&m.variant);
@@ -331,10 +331,10 @@ fn dispatch_enum(
             }
 
             /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-            pub(crate) fn from_slice_named(name: &str, bytes: &[u8]) -> Result<Self, serde_json::Error> {
+            pub(crate) fn from_str_named(name: &str, text: &str) -> Result<Self, serde_json::Error> {
                 match name {
                     #( #from_slice_arms )*
-                    _ => serde_json::from_slice::<crate::RawMessage>(bytes).map(#name::Custom),
+                    _ => serde_json::from_str::<crate::RawMessage>(text).map(#name::Custom),
                 }
             }
 

@@ -17842,187 +17842,171 @@ impl Request {
         }
     }
     /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_slice_named(
+    pub(crate) fn from_str_named(
         name: &str,
-        bytes: &[u8],
+        text: &str,
     ) -> Result<Self, serde_json::Error> {
         match name {
-            "cancel" => {
-                serde_json::from_slice::<CancelRequest>(bytes).map(Request::Cancel)
-            }
+            "cancel" => serde_json::from_str::<CancelRequest>(text).map(Request::Cancel),
             "runInTerminal" => {
-                serde_json::from_slice::<RunInTerminalRequest>(bytes)
+                serde_json::from_str::<RunInTerminalRequest>(text)
                     .map(Request::RunInTerminal)
             }
             "startDebugging" => {
-                serde_json::from_slice::<StartDebuggingRequest>(bytes)
+                serde_json::from_str::<StartDebuggingRequest>(text)
                     .map(Request::StartDebugging)
             }
             "initialize" => {
-                serde_json::from_slice::<InitializeRequest>(bytes)
-                    .map(Request::Initialize)
+                serde_json::from_str::<InitializeRequest>(text).map(Request::Initialize)
             }
             "configurationDone" => {
-                serde_json::from_slice::<ConfigurationDoneRequest>(bytes)
+                serde_json::from_str::<ConfigurationDoneRequest>(text)
                     .map(Request::ConfigurationDone)
             }
-            "launch" => {
-                serde_json::from_slice::<LaunchRequest>(bytes).map(Request::Launch)
-            }
-            "attach" => {
-                serde_json::from_slice::<AttachRequest>(bytes).map(Request::Attach)
-            }
+            "launch" => serde_json::from_str::<LaunchRequest>(text).map(Request::Launch),
+            "attach" => serde_json::from_str::<AttachRequest>(text).map(Request::Attach),
             "restart" => {
-                serde_json::from_slice::<RestartRequest>(bytes).map(Request::Restart)
+                serde_json::from_str::<RestartRequest>(text).map(Request::Restart)
             }
             "disconnect" => {
-                serde_json::from_slice::<DisconnectRequest>(bytes)
-                    .map(Request::Disconnect)
+                serde_json::from_str::<DisconnectRequest>(text).map(Request::Disconnect)
             }
             "terminate" => {
-                serde_json::from_slice::<TerminateRequest>(bytes).map(Request::Terminate)
+                serde_json::from_str::<TerminateRequest>(text).map(Request::Terminate)
             }
             "breakpointLocations" => {
-                serde_json::from_slice::<BreakpointLocationsRequest>(bytes)
+                serde_json::from_str::<BreakpointLocationsRequest>(text)
                     .map(Request::BreakpointLocations)
             }
             "setBreakpoints" => {
-                serde_json::from_slice::<SetBreakpointsRequest>(bytes)
+                serde_json::from_str::<SetBreakpointsRequest>(text)
                     .map(Request::SetBreakpoints)
             }
             "setFunctionBreakpoints" => {
-                serde_json::from_slice::<SetFunctionBreakpointsRequest>(bytes)
+                serde_json::from_str::<SetFunctionBreakpointsRequest>(text)
                     .map(Request::SetFunctionBreakpoints)
             }
             "setExceptionBreakpoints" => {
-                serde_json::from_slice::<SetExceptionBreakpointsRequest>(bytes)
+                serde_json::from_str::<SetExceptionBreakpointsRequest>(text)
                     .map(Request::SetExceptionBreakpoints)
             }
             "dataBreakpointInfo" => {
-                serde_json::from_slice::<DataBreakpointInfoRequest>(bytes)
+                serde_json::from_str::<DataBreakpointInfoRequest>(text)
                     .map(Request::DataBreakpointInfo)
             }
             "setDataBreakpoints" => {
-                serde_json::from_slice::<SetDataBreakpointsRequest>(bytes)
+                serde_json::from_str::<SetDataBreakpointsRequest>(text)
                     .map(Request::SetDataBreakpoints)
             }
             "setInstructionBreakpoints" => {
-                serde_json::from_slice::<SetInstructionBreakpointsRequest>(bytes)
+                serde_json::from_str::<SetInstructionBreakpointsRequest>(text)
                     .map(Request::SetInstructionBreakpoints)
             }
             "continue" => {
-                serde_json::from_slice::<ContinueRequest>(bytes).map(Request::Continue)
+                serde_json::from_str::<ContinueRequest>(text).map(Request::Continue)
             }
-            "next" => serde_json::from_slice::<NextRequest>(bytes).map(Request::Next),
-            "stepIn" => {
-                serde_json::from_slice::<StepInRequest>(bytes).map(Request::StepIn)
-            }
+            "next" => serde_json::from_str::<NextRequest>(text).map(Request::Next),
+            "stepIn" => serde_json::from_str::<StepInRequest>(text).map(Request::StepIn),
             "stepOut" => {
-                serde_json::from_slice::<StepOutRequest>(bytes).map(Request::StepOut)
+                serde_json::from_str::<StepOutRequest>(text).map(Request::StepOut)
             }
             "stepBack" => {
-                serde_json::from_slice::<StepBackRequest>(bytes).map(Request::StepBack)
+                serde_json::from_str::<StepBackRequest>(text).map(Request::StepBack)
             }
             "reverseContinue" => {
-                serde_json::from_slice::<ReverseContinueRequest>(bytes)
+                serde_json::from_str::<ReverseContinueRequest>(text)
                     .map(Request::ReverseContinue)
             }
             "restartFrame" => {
-                serde_json::from_slice::<RestartFrameRequest>(bytes)
+                serde_json::from_str::<RestartFrameRequest>(text)
                     .map(Request::RestartFrame)
             }
-            "goto" => serde_json::from_slice::<GotoRequest>(bytes).map(Request::Goto),
-            "pause" => serde_json::from_slice::<PauseRequest>(bytes).map(Request::Pause),
+            "goto" => serde_json::from_str::<GotoRequest>(text).map(Request::Goto),
+            "pause" => serde_json::from_str::<PauseRequest>(text).map(Request::Pause),
             "stackTrace" => {
-                serde_json::from_slice::<StackTraceRequest>(bytes)
-                    .map(Request::StackTrace)
+                serde_json::from_str::<StackTraceRequest>(text).map(Request::StackTrace)
             }
-            "scopes" => {
-                serde_json::from_slice::<ScopesRequest>(bytes).map(Request::Scopes)
-            }
+            "scopes" => serde_json::from_str::<ScopesRequest>(text).map(Request::Scopes),
             "variables" => {
-                serde_json::from_slice::<VariablesRequest>(bytes).map(Request::Variables)
+                serde_json::from_str::<VariablesRequest>(text).map(Request::Variables)
             }
             "setVariable" => {
-                serde_json::from_slice::<SetVariableRequest>(bytes)
+                serde_json::from_str::<SetVariableRequest>(text)
                     .map(Request::SetVariable)
             }
-            "source" => {
-                serde_json::from_slice::<SourceRequest>(bytes).map(Request::Source)
-            }
+            "source" => serde_json::from_str::<SourceRequest>(text).map(Request::Source),
             "threads" => {
-                serde_json::from_slice::<ThreadsRequest>(bytes).map(Request::Threads)
+                serde_json::from_str::<ThreadsRequest>(text).map(Request::Threads)
             }
             "terminateThreads" => {
-                serde_json::from_slice::<TerminateThreadsRequest>(bytes)
+                serde_json::from_str::<TerminateThreadsRequest>(text)
                     .map(Request::TerminateThreads)
             }
             "modules" => {
-                serde_json::from_slice::<ModulesRequest>(bytes).map(Request::Modules)
+                serde_json::from_str::<ModulesRequest>(text).map(Request::Modules)
             }
             "loadedSources" => {
-                serde_json::from_slice::<LoadedSourcesRequest>(bytes)
+                serde_json::from_str::<LoadedSourcesRequest>(text)
                     .map(Request::LoadedSources)
             }
             "evaluate" => {
-                serde_json::from_slice::<EvaluateRequest>(bytes).map(Request::Evaluate)
+                serde_json::from_str::<EvaluateRequest>(text).map(Request::Evaluate)
             }
             "setExpression" => {
-                serde_json::from_slice::<SetExpressionRequest>(bytes)
+                serde_json::from_str::<SetExpressionRequest>(text)
                     .map(Request::SetExpression)
             }
             "stepInTargets" => {
-                serde_json::from_slice::<StepInTargetsRequest>(bytes)
+                serde_json::from_str::<StepInTargetsRequest>(text)
                     .map(Request::StepInTargets)
             }
             "gotoTargets" => {
-                serde_json::from_slice::<GotoTargetsRequest>(bytes)
+                serde_json::from_str::<GotoTargetsRequest>(text)
                     .map(Request::GotoTargets)
             }
             "completions" => {
-                serde_json::from_slice::<CompletionsRequest>(bytes)
+                serde_json::from_str::<CompletionsRequest>(text)
                     .map(Request::Completions)
             }
             "exceptionInfo" => {
-                serde_json::from_slice::<ExceptionInfoRequest>(bytes)
+                serde_json::from_str::<ExceptionInfoRequest>(text)
                     .map(Request::ExceptionInfo)
             }
             "readMemory" => {
-                serde_json::from_slice::<ReadMemoryRequest>(bytes)
-                    .map(Request::ReadMemory)
+                serde_json::from_str::<ReadMemoryRequest>(text).map(Request::ReadMemory)
             }
             "writeMemory" => {
-                serde_json::from_slice::<WriteMemoryRequest>(bytes)
+                serde_json::from_str::<WriteMemoryRequest>(text)
                     .map(Request::WriteMemory)
             }
             "disassemble" => {
-                serde_json::from_slice::<DisassembleRequest>(bytes)
+                serde_json::from_str::<DisassembleRequest>(text)
                     .map(Request::Disassemble)
             }
             "locations" => {
-                serde_json::from_slice::<LocationsRequest>(bytes).map(Request::Locations)
+                serde_json::from_str::<LocationsRequest>(text).map(Request::Locations)
             }
             #[cfg(feature = "debugpy")]
             "setDebuggerProperty" => {
-                serde_json::from_slice::<SetDebuggerPropertyRequest>(bytes)
+                serde_json::from_str::<SetDebuggerPropertyRequest>(text)
                     .map(Request::SetDebuggerProperty)
             }
             #[cfg(feature = "debugpy")]
             "setPydevdSourceMap" => {
-                serde_json::from_slice::<SetPydevdSourceMapRequest>(bytes)
+                serde_json::from_str::<SetPydevdSourceMapRequest>(text)
                     .map(Request::SetPydevdSourceMap)
             }
             #[cfg(feature = "debugpy")]
             "pydevdSystemInfo" => {
-                serde_json::from_slice::<PydevdSystemInfoRequest>(bytes)
+                serde_json::from_str::<PydevdSystemInfoRequest>(text)
                     .map(Request::PydevdSystemInfo)
             }
             #[cfg(feature = "debugpy")]
             "pydevdAuthorize" => {
-                serde_json::from_slice::<PydevdAuthorizeRequest>(bytes)
+                serde_json::from_str::<PydevdAuthorizeRequest>(text)
                     .map(Request::PydevdAuthorize)
             }
-            _ => serde_json::from_slice::<crate::RawMessage>(bytes).map(Request::Custom),
+            _ => serde_json::from_str::<crate::RawMessage>(text).map(Request::Custom),
         }
     }
     /// Typed decoding from a JSON value known to carry `name`; unknown names give `Custom`.
@@ -19324,192 +19308,187 @@ impl Response {
         }
     }
     /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_slice_named(
+    pub(crate) fn from_str_named(
         name: &str,
-        bytes: &[u8],
+        text: &str,
     ) -> Result<Self, serde_json::Error> {
         match name {
             "cancel" => {
-                serde_json::from_slice::<CancelResponse>(bytes).map(Response::Cancel)
+                serde_json::from_str::<CancelResponse>(text).map(Response::Cancel)
             }
             "runInTerminal" => {
-                serde_json::from_slice::<RunInTerminalResponse>(bytes)
+                serde_json::from_str::<RunInTerminalResponse>(text)
                     .map(Response::RunInTerminal)
             }
             "startDebugging" => {
-                serde_json::from_slice::<StartDebuggingResponse>(bytes)
+                serde_json::from_str::<StartDebuggingResponse>(text)
                     .map(Response::StartDebugging)
             }
             "initialize" => {
-                serde_json::from_slice::<InitializeResponse>(bytes)
+                serde_json::from_str::<InitializeResponse>(text)
                     .map(Response::Initialize)
             }
             "configurationDone" => {
-                serde_json::from_slice::<ConfigurationDoneResponse>(bytes)
+                serde_json::from_str::<ConfigurationDoneResponse>(text)
                     .map(Response::ConfigurationDone)
             }
             "launch" => {
-                serde_json::from_slice::<LaunchResponse>(bytes).map(Response::Launch)
+                serde_json::from_str::<LaunchResponse>(text).map(Response::Launch)
             }
             "attach" => {
-                serde_json::from_slice::<AttachResponse>(bytes).map(Response::Attach)
+                serde_json::from_str::<AttachResponse>(text).map(Response::Attach)
             }
             "restart" => {
-                serde_json::from_slice::<RestartResponse>(bytes).map(Response::Restart)
+                serde_json::from_str::<RestartResponse>(text).map(Response::Restart)
             }
             "disconnect" => {
-                serde_json::from_slice::<DisconnectResponse>(bytes)
+                serde_json::from_str::<DisconnectResponse>(text)
                     .map(Response::Disconnect)
             }
             "terminate" => {
-                serde_json::from_slice::<TerminateResponse>(bytes)
-                    .map(Response::Terminate)
+                serde_json::from_str::<TerminateResponse>(text).map(Response::Terminate)
             }
             "breakpointLocations" => {
-                serde_json::from_slice::<BreakpointLocationsResponse>(bytes)
+                serde_json::from_str::<BreakpointLocationsResponse>(text)
                     .map(Response::BreakpointLocations)
             }
             "setBreakpoints" => {
-                serde_json::from_slice::<SetBreakpointsResponse>(bytes)
+                serde_json::from_str::<SetBreakpointsResponse>(text)
                     .map(Response::SetBreakpoints)
             }
             "setFunctionBreakpoints" => {
-                serde_json::from_slice::<SetFunctionBreakpointsResponse>(bytes)
+                serde_json::from_str::<SetFunctionBreakpointsResponse>(text)
                     .map(Response::SetFunctionBreakpoints)
             }
             "setExceptionBreakpoints" => {
-                serde_json::from_slice::<SetExceptionBreakpointsResponse>(bytes)
+                serde_json::from_str::<SetExceptionBreakpointsResponse>(text)
                     .map(Response::SetExceptionBreakpoints)
             }
             "dataBreakpointInfo" => {
-                serde_json::from_slice::<DataBreakpointInfoResponse>(bytes)
+                serde_json::from_str::<DataBreakpointInfoResponse>(text)
                     .map(Response::DataBreakpointInfo)
             }
             "setDataBreakpoints" => {
-                serde_json::from_slice::<SetDataBreakpointsResponse>(bytes)
+                serde_json::from_str::<SetDataBreakpointsResponse>(text)
                     .map(Response::SetDataBreakpoints)
             }
             "setInstructionBreakpoints" => {
-                serde_json::from_slice::<SetInstructionBreakpointsResponse>(bytes)
+                serde_json::from_str::<SetInstructionBreakpointsResponse>(text)
                     .map(Response::SetInstructionBreakpoints)
             }
             "continue" => {
-                serde_json::from_slice::<ContinueResponse>(bytes).map(Response::Continue)
+                serde_json::from_str::<ContinueResponse>(text).map(Response::Continue)
             }
-            "next" => serde_json::from_slice::<NextResponse>(bytes).map(Response::Next),
+            "next" => serde_json::from_str::<NextResponse>(text).map(Response::Next),
             "stepIn" => {
-                serde_json::from_slice::<StepInResponse>(bytes).map(Response::StepIn)
+                serde_json::from_str::<StepInResponse>(text).map(Response::StepIn)
             }
             "stepOut" => {
-                serde_json::from_slice::<StepOutResponse>(bytes).map(Response::StepOut)
+                serde_json::from_str::<StepOutResponse>(text).map(Response::StepOut)
             }
             "stepBack" => {
-                serde_json::from_slice::<StepBackResponse>(bytes).map(Response::StepBack)
+                serde_json::from_str::<StepBackResponse>(text).map(Response::StepBack)
             }
             "reverseContinue" => {
-                serde_json::from_slice::<ReverseContinueResponse>(bytes)
+                serde_json::from_str::<ReverseContinueResponse>(text)
                     .map(Response::ReverseContinue)
             }
             "restartFrame" => {
-                serde_json::from_slice::<RestartFrameResponse>(bytes)
+                serde_json::from_str::<RestartFrameResponse>(text)
                     .map(Response::RestartFrame)
             }
-            "goto" => serde_json::from_slice::<GotoResponse>(bytes).map(Response::Goto),
-            "pause" => {
-                serde_json::from_slice::<PauseResponse>(bytes).map(Response::Pause)
-            }
+            "goto" => serde_json::from_str::<GotoResponse>(text).map(Response::Goto),
+            "pause" => serde_json::from_str::<PauseResponse>(text).map(Response::Pause),
             "stackTrace" => {
-                serde_json::from_slice::<StackTraceResponse>(bytes)
+                serde_json::from_str::<StackTraceResponse>(text)
                     .map(Response::StackTrace)
             }
             "scopes" => {
-                serde_json::from_slice::<ScopesResponse>(bytes).map(Response::Scopes)
+                serde_json::from_str::<ScopesResponse>(text).map(Response::Scopes)
             }
             "variables" => {
-                serde_json::from_slice::<VariablesResponse>(bytes)
-                    .map(Response::Variables)
+                serde_json::from_str::<VariablesResponse>(text).map(Response::Variables)
             }
             "setVariable" => {
-                serde_json::from_slice::<SetVariableResponse>(bytes)
+                serde_json::from_str::<SetVariableResponse>(text)
                     .map(Response::SetVariable)
             }
             "source" => {
-                serde_json::from_slice::<SourceResponse>(bytes).map(Response::Source)
+                serde_json::from_str::<SourceResponse>(text).map(Response::Source)
             }
             "threads" => {
-                serde_json::from_slice::<ThreadsResponse>(bytes).map(Response::Threads)
+                serde_json::from_str::<ThreadsResponse>(text).map(Response::Threads)
             }
             "terminateThreads" => {
-                serde_json::from_slice::<TerminateThreadsResponse>(bytes)
+                serde_json::from_str::<TerminateThreadsResponse>(text)
                     .map(Response::TerminateThreads)
             }
             "modules" => {
-                serde_json::from_slice::<ModulesResponse>(bytes).map(Response::Modules)
+                serde_json::from_str::<ModulesResponse>(text).map(Response::Modules)
             }
             "loadedSources" => {
-                serde_json::from_slice::<LoadedSourcesResponse>(bytes)
+                serde_json::from_str::<LoadedSourcesResponse>(text)
                     .map(Response::LoadedSources)
             }
             "evaluate" => {
-                serde_json::from_slice::<EvaluateResponse>(bytes).map(Response::Evaluate)
+                serde_json::from_str::<EvaluateResponse>(text).map(Response::Evaluate)
             }
             "setExpression" => {
-                serde_json::from_slice::<SetExpressionResponse>(bytes)
+                serde_json::from_str::<SetExpressionResponse>(text)
                     .map(Response::SetExpression)
             }
             "stepInTargets" => {
-                serde_json::from_slice::<StepInTargetsResponse>(bytes)
+                serde_json::from_str::<StepInTargetsResponse>(text)
                     .map(Response::StepInTargets)
             }
             "gotoTargets" => {
-                serde_json::from_slice::<GotoTargetsResponse>(bytes)
+                serde_json::from_str::<GotoTargetsResponse>(text)
                     .map(Response::GotoTargets)
             }
             "completions" => {
-                serde_json::from_slice::<CompletionsResponse>(bytes)
+                serde_json::from_str::<CompletionsResponse>(text)
                     .map(Response::Completions)
             }
             "exceptionInfo" => {
-                serde_json::from_slice::<ExceptionInfoResponse>(bytes)
+                serde_json::from_str::<ExceptionInfoResponse>(text)
                     .map(Response::ExceptionInfo)
             }
             "readMemory" => {
-                serde_json::from_slice::<ReadMemoryResponse>(bytes)
+                serde_json::from_str::<ReadMemoryResponse>(text)
                     .map(Response::ReadMemory)
             }
             "writeMemory" => {
-                serde_json::from_slice::<WriteMemoryResponse>(bytes)
+                serde_json::from_str::<WriteMemoryResponse>(text)
                     .map(Response::WriteMemory)
             }
             "disassemble" => {
-                serde_json::from_slice::<DisassembleResponse>(bytes)
+                serde_json::from_str::<DisassembleResponse>(text)
                     .map(Response::Disassemble)
             }
             "locations" => {
-                serde_json::from_slice::<LocationsResponse>(bytes)
-                    .map(Response::Locations)
+                serde_json::from_str::<LocationsResponse>(text).map(Response::Locations)
             }
             #[cfg(feature = "debugpy")]
             "setDebuggerProperty" => {
-                serde_json::from_slice::<SetDebuggerPropertyResponse>(bytes)
+                serde_json::from_str::<SetDebuggerPropertyResponse>(text)
                     .map(Response::SetDebuggerProperty)
             }
             #[cfg(feature = "debugpy")]
             "setPydevdSourceMap" => {
-                serde_json::from_slice::<SetPydevdSourceMapResponse>(bytes)
+                serde_json::from_str::<SetPydevdSourceMapResponse>(text)
                     .map(Response::SetPydevdSourceMap)
             }
             #[cfg(feature = "debugpy")]
             "pydevdSystemInfo" => {
-                serde_json::from_slice::<PydevdSystemInfoResponse>(bytes)
+                serde_json::from_str::<PydevdSystemInfoResponse>(text)
                     .map(Response::PydevdSystemInfo)
             }
             #[cfg(feature = "debugpy")]
             "pydevdAuthorize" => {
-                serde_json::from_slice::<PydevdAuthorizeResponse>(bytes)
+                serde_json::from_str::<PydevdAuthorizeResponse>(text)
                     .map(Response::PydevdAuthorize)
             }
-            _ => serde_json::from_slice::<crate::RawMessage>(bytes).map(Response::Custom),
+            _ => serde_json::from_str::<crate::RawMessage>(text).map(Response::Custom),
         }
     }
     /// Typed decoding from a JSON value known to carry `name`; unknown names give `Custom`.
@@ -20505,62 +20484,56 @@ impl Event {
         }
     }
     /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_slice_named(
+    pub(crate) fn from_str_named(
         name: &str,
-        bytes: &[u8],
+        text: &str,
     ) -> Result<Self, serde_json::Error> {
         match name {
             "initialized" => {
-                serde_json::from_slice::<InitializedEvent>(bytes).map(Event::Initialized)
+                serde_json::from_str::<InitializedEvent>(text).map(Event::Initialized)
             }
-            "stopped" => {
-                serde_json::from_slice::<StoppedEvent>(bytes).map(Event::Stopped)
-            }
+            "stopped" => serde_json::from_str::<StoppedEvent>(text).map(Event::Stopped),
             "continued" => {
-                serde_json::from_slice::<ContinuedEvent>(bytes).map(Event::Continued)
+                serde_json::from_str::<ContinuedEvent>(text).map(Event::Continued)
             }
-            "exited" => serde_json::from_slice::<ExitedEvent>(bytes).map(Event::Exited),
+            "exited" => serde_json::from_str::<ExitedEvent>(text).map(Event::Exited),
             "terminated" => {
-                serde_json::from_slice::<TerminatedEvent>(bytes).map(Event::Terminated)
+                serde_json::from_str::<TerminatedEvent>(text).map(Event::Terminated)
             }
-            "thread" => serde_json::from_slice::<ThreadEvent>(bytes).map(Event::Thread),
-            "output" => serde_json::from_slice::<OutputEvent>(bytes).map(Event::Output),
+            "thread" => serde_json::from_str::<ThreadEvent>(text).map(Event::Thread),
+            "output" => serde_json::from_str::<OutputEvent>(text).map(Event::Output),
             "breakpoint" => {
-                serde_json::from_slice::<BreakpointEvent>(bytes).map(Event::Breakpoint)
+                serde_json::from_str::<BreakpointEvent>(text).map(Event::Breakpoint)
             }
-            "module" => serde_json::from_slice::<ModuleEvent>(bytes).map(Event::Module),
+            "module" => serde_json::from_str::<ModuleEvent>(text).map(Event::Module),
             "loadedSource" => {
-                serde_json::from_slice::<LoadedSourceEvent>(bytes)
-                    .map(Event::LoadedSource)
+                serde_json::from_str::<LoadedSourceEvent>(text).map(Event::LoadedSource)
             }
-            "process" => {
-                serde_json::from_slice::<ProcessEvent>(bytes).map(Event::Process)
-            }
+            "process" => serde_json::from_str::<ProcessEvent>(text).map(Event::Process),
             "capabilities" => {
-                serde_json::from_slice::<CapabilitiesEvent>(bytes)
-                    .map(Event::Capabilities)
+                serde_json::from_str::<CapabilitiesEvent>(text).map(Event::Capabilities)
             }
             "progressStart" => {
-                serde_json::from_slice::<ProgressStartEvent>(bytes)
+                serde_json::from_str::<ProgressStartEvent>(text)
                     .map(Event::ProgressStart)
             }
             "progressUpdate" => {
-                serde_json::from_slice::<ProgressUpdateEvent>(bytes)
+                serde_json::from_str::<ProgressUpdateEvent>(text)
                     .map(Event::ProgressUpdate)
             }
             "progressEnd" => {
-                serde_json::from_slice::<ProgressEndEvent>(bytes).map(Event::ProgressEnd)
+                serde_json::from_str::<ProgressEndEvent>(text).map(Event::ProgressEnd)
             }
             "invalidated" => {
-                serde_json::from_slice::<InvalidatedEvent>(bytes).map(Event::Invalidated)
+                serde_json::from_str::<InvalidatedEvent>(text).map(Event::Invalidated)
             }
-            "memory" => serde_json::from_slice::<MemoryEvent>(bytes).map(Event::Memory),
+            "memory" => serde_json::from_str::<MemoryEvent>(text).map(Event::Memory),
             #[cfg(feature = "debugpy")]
             "pydevdInputRequested" => {
-                serde_json::from_slice::<PydevdInputRequestedEvent>(bytes)
+                serde_json::from_str::<PydevdInputRequestedEvent>(text)
                     .map(Event::PydevdInputRequested)
             }
-            _ => serde_json::from_slice::<crate::RawMessage>(bytes).map(Event::Custom),
+            _ => serde_json::from_str::<crate::RawMessage>(text).map(Event::Custom),
         }
     }
     /// Typed decoding from a JSON value known to carry `name`; unknown names give `Custom`.
