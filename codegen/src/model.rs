@@ -261,13 +261,27 @@ pub fn build(sources: &[Source]) -> Result<Model, ModelError> {
 
     let mut model = Model::default();
     let mut direction = Direction::ToAdapter;
+    let mut current_feature: Option<String> = None;
     let order = b.order.clone();
     for name in &order {
         let Some(&(def, ref feature)) = b.defs.get(name) else {
             continue;
         };
         let feature = feature.clone();
-        if let Some(title) = def.get("title").and_then(Json::as_str) {
+        if feature != current_feature {
+            // A new schema (an extension) starts outside any section.
+            direction = Direction::ToAdapter;
+            current_feature = feature.clone();
+        }
+        // The section title sits on the definition or on its first `allOf` part.
+        let title = def.get("title").and_then(Json::as_str).or_else(|| {
+            def.get("allOf").and_then(Json::as_array).and_then(|parts| {
+                parts
+                    .iter()
+                    .find_map(|p| p.get("title").and_then(Json::as_str))
+            })
+        });
+        if let Some(title) = title {
             direction = if title == "Reverse Requests" {
                 Direction::ToClient
             } else {
@@ -365,17 +379,23 @@ fn def_description(def: &Json) -> Option<String> {
     })
 }
 
-/// The capability a request's description says gates it.
+/// The boolean capability a request's description says gates it: "Clients should only call
+/// this request if the corresponding capability `X` is true", or for reverse requests "...
+/// should only be called/sent if the corresponding client capability `X` is true".
 fn capability_of(description: &str) -> Option<String> {
-    let marker = "only call this request if the corresponding capability `";
-    let alt = "only call this request if the capability `";
-    let start = description
-        .find(marker)
-        .map(|i| i + marker.len())
-        .or_else(|| description.find(alt).map(|i| i + alt.len()))?;
-    let rest = &description[start..];
-    let end = rest.find('`')?;
-    Some(rest[..end].to_owned())
+    const MARKERS: [&str; 3] = [
+        "only call this request if the corresponding capability `",
+        "only call this request if the capability `",
+        "if the corresponding client capability `",
+    ];
+    MARKERS.iter().find_map(|marker| {
+        let start = description.find(marker)? + marker.len();
+        let rest = &description[start..];
+        let end = rest.find('`')?;
+        rest[end + 1..]
+            .starts_with(" is true")
+            .then(|| rest[..end].to_owned())
+    })
 }
 
 impl<'a> Builder<'a> {
@@ -747,7 +767,15 @@ fn merge(into: &mut Flat, from: Flat) {
     for (name, schema, origin) in from.properties {
         match into.properties.iter_mut().find(|(k, _, _)| *k == name) {
             Some(slot) => {
-                slot.1 = schema;
+                // An override without a description keeps the inherited one.
+                let inherited = slot.1.text("description");
+                slot.1 = match (schema.text("description"), inherited, schema) {
+                    (None, Some(d), Json::Object(mut members)) => {
+                        members.push(("description".into(), Json::String(d)));
+                        Json::Object(members)
+                    }
+                    (_, _, schema) => schema,
+                };
                 slot.2 = origin;
             }
             None => into.properties.push((name, schema, origin)),
@@ -831,5 +859,17 @@ mod tests {
             Some("supportsX".into())
         );
         assert_eq!(capability_of("no capability here"), None);
+        assert_eq!(
+            capability_of(
+                "only call this request if the corresponding capability `filters` returns one or more filters."
+            ),
+            None
+        );
+        assert_eq!(
+            capability_of(
+                "This request should only be called if the corresponding client capability `supportsRunInTerminalRequest` is true."
+            ),
+            Some("supportsRunInTerminalRequest".into())
+        );
     }
 }

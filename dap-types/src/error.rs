@@ -66,7 +66,11 @@ impl fmt::Display for Error {
             (None, Some(name)) => write!(f, " (`{name}`)")?,
             (None, None) => {}
         }
-        write!(f, ": {}", self.source)
+        if self.is_syntax() {
+            write!(f, ": not valid JSON: {}", self.source)
+        } else {
+            write!(f, ": {}", self.source)
+        }
     }
 }
 

@@ -279,7 +279,8 @@ fn dispatch_enum(
         }
     });
     let wire_doc = match enum_name {
-        "Event" => " The event name, for typed variants (`None` for `Custom` and `Error`).",
+        "Event" => " The event name, for typed variants (`None` for `Custom`).",
+        "Request" => " The command, for typed variants (`None` for `Custom`).",
         _ => " The command, for typed variants (`None` for `Custom` and `Error`).",
     };
     quote! {

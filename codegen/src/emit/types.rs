@@ -16,7 +16,12 @@ pub fn item(item: &Item) -> TokenStream {
 
 fn field_doc(f: &Field) -> TokenStream {
     let fallback = format!("The `{}` property.", f.json);
-    doc_attrs(f.doc.as_deref(), &fallback)
+    let mut doc = doc_attrs(f.doc.as_deref(), &fallback);
+    if f.doc.is_some() && crate::naming::snake(&f.json) != f.json {
+        let line = format!(" JSON: `{}`.", f.json);
+        doc.extend(quote! { #[doc = ""] #[doc = #line] });
+    }
+    doc
 }
 
 /// A struct with its builder methods and lossless serde impls.
@@ -62,12 +67,17 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
     });
     let setters = s.fields.iter().filter_map(setter);
     let new_doc = if required.is_empty() {
-        format!(" A `{}` with every optional property absent.", s.name)
+        format!(" `{}` with every optional property absent.", s.name)
     } else {
         format!(
-            " A `{}` from its required properties; optional ones are absent.",
+            " `{}` from its required properties; optional ones are absent.",
             s.name
         )
+    };
+    let many_args = if required.len() > 7 {
+        quote! { #[allow(clippy::too_many_arguments)] }
+    } else {
+        quote! {}
     };
 
     let declared: Vec<String> = s
@@ -97,7 +107,7 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
             pub const DECLARED: &'static [&'static str] = &[#( #declared ),*];
 
             #[doc = #new_doc]
-            #[allow(clippy::too_many_arguments)]
+            #many_args
             pub fn new(#( #params ),*) -> Self {
                 Self { #( #inits )* ..Default::default() }
             }

@@ -37,8 +37,7 @@ impl CancelRequest {
         "seq",
         "arguments",
     ];
-    /// A `CancelRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CancelRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -143,7 +142,7 @@ impl<'de> serde::Deserialize<'de> for CancelRequest {
 pub struct RunInTerminalRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: RunInTerminalRequestArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -158,8 +157,7 @@ impl RunInTerminalRequest {
         "seq",
         "arguments",
     ];
-    /// A `RunInTerminalRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RunInTerminalRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: RunInTerminalRequestArguments) -> Self {
         Self {
             seq,
@@ -248,7 +246,7 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequest {
 pub struct StartDebuggingRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: StartDebuggingRequestArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -263,8 +261,7 @@ impl StartDebuggingRequest {
         "seq",
         "arguments",
     ];
-    /// A `StartDebuggingRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StartDebuggingRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: StartDebuggingRequestArguments) -> Self {
         Self {
             seq,
@@ -354,7 +351,7 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequest {
 pub struct InitializeRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: InitializeRequestArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -369,8 +366,7 @@ impl InitializeRequest {
         "seq",
         "arguments",
     ];
-    /// A `InitializeRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `InitializeRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: InitializeRequestArguments) -> Self {
         Self {
             seq,
@@ -459,7 +455,7 @@ impl<'de> serde::Deserialize<'de> for InitializeRequest {
 pub struct ConfigurationDoneRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: Option<ConfigurationDoneArguments>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -474,8 +470,7 @@ impl ConfigurationDoneRequest {
         "seq",
         "arguments",
     ];
-    /// A `ConfigurationDoneRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ConfigurationDoneRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -577,7 +572,7 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneRequest {
 pub struct LaunchRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: LaunchRequestArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -592,8 +587,7 @@ impl LaunchRequest {
         "seq",
         "arguments",
     ];
-    /// A `LaunchRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LaunchRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: LaunchRequestArguments) -> Self {
         Self {
             seq,
@@ -681,7 +675,7 @@ impl<'de> serde::Deserialize<'de> for LaunchRequest {
 pub struct AttachRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: AttachRequestArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -696,8 +690,7 @@ impl AttachRequest {
         "seq",
         "arguments",
     ];
-    /// A `AttachRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `AttachRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: AttachRequestArguments) -> Self {
         Self {
             seq,
@@ -785,7 +778,7 @@ impl<'de> serde::Deserialize<'de> for AttachRequest {
 pub struct RestartRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: Option<RestartArguments>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -800,8 +793,7 @@ impl RestartRequest {
         "seq",
         "arguments",
     ];
-    /// A `RestartRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RestartRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -904,7 +896,7 @@ impl<'de> serde::Deserialize<'de> for RestartRequest {
 pub struct DisconnectRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: Option<DisconnectArguments>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -919,8 +911,7 @@ impl DisconnectRequest {
         "seq",
         "arguments",
     ];
-    /// A `DisconnectRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisconnectRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -1024,7 +1015,7 @@ impl<'de> serde::Deserialize<'de> for DisconnectRequest {
 pub struct TerminateRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: Option<TerminateArguments>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1039,8 +1030,7 @@ impl TerminateRequest {
         "seq",
         "arguments",
     ];
-    /// A `TerminateRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminateRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -1157,8 +1147,7 @@ impl BreakpointLocationsRequest {
         "seq",
         "arguments",
     ];
-    /// A `BreakpointLocationsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointLocationsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -1261,7 +1250,7 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsRequest {
 pub struct SetBreakpointsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetBreakpointsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1276,8 +1265,7 @@ impl SetBreakpointsRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetBreakpointsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetBreakpointsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1367,7 +1355,7 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsRequest {
 pub struct SetFunctionBreakpointsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetFunctionBreakpointsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1382,8 +1370,7 @@ impl SetFunctionBreakpointsRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetFunctionBreakpointsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetFunctionBreakpointsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetFunctionBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1471,7 +1458,7 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsRequest {
 pub struct SetExceptionBreakpointsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetExceptionBreakpointsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1486,8 +1473,7 @@ impl SetExceptionBreakpointsRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetExceptionBreakpointsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExceptionBreakpointsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetExceptionBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1578,7 +1564,7 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsRequest {
 pub struct DataBreakpointInfoRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: DataBreakpointInfoArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1593,8 +1579,7 @@ impl DataBreakpointInfoRequest {
         "seq",
         "arguments",
     ];
-    /// A `DataBreakpointInfoRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DataBreakpointInfoRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: DataBreakpointInfoArguments) -> Self {
         Self {
             seq,
@@ -1684,7 +1669,7 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoRequest {
 pub struct SetDataBreakpointsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetDataBreakpointsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1699,8 +1684,7 @@ impl SetDataBreakpointsRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetDataBreakpointsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetDataBreakpointsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetDataBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1790,7 +1774,7 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsRequest {
 pub struct SetInstructionBreakpointsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetInstructionBreakpointsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1805,8 +1789,7 @@ impl SetInstructionBreakpointsRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetInstructionBreakpointsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetInstructionBreakpointsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetInstructionBreakpointsArguments) -> Self {
         Self {
             seq,
@@ -1896,7 +1879,7 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsRequest {
 pub struct ContinueRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: ContinueArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1911,8 +1894,7 @@ impl ContinueRequest {
         "seq",
         "arguments",
     ];
-    /// A `ContinueRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ContinueRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: ContinueArguments) -> Self {
         Self {
             seq,
@@ -2001,7 +1983,7 @@ impl<'de> serde::Deserialize<'de> for ContinueRequest {
 pub struct NextRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: NextArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2016,8 +1998,7 @@ impl NextRequest {
         "seq",
         "arguments",
     ];
-    /// A `NextRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `NextRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: NextArguments) -> Self {
         Self {
             seq,
@@ -2110,7 +2091,7 @@ impl<'de> serde::Deserialize<'de> for NextRequest {
 pub struct StepInRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: StepInArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2125,8 +2106,7 @@ impl StepInRequest {
         "seq",
         "arguments",
     ];
-    /// A `StepInRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: StepInArguments) -> Self {
         Self {
             seq,
@@ -2215,7 +2195,7 @@ impl<'de> serde::Deserialize<'de> for StepInRequest {
 pub struct StepOutRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: StepOutArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2230,8 +2210,7 @@ impl StepOutRequest {
         "seq",
         "arguments",
     ];
-    /// A `StepOutRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepOutRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: StepOutArguments) -> Self {
         Self {
             seq,
@@ -2321,7 +2300,7 @@ impl<'de> serde::Deserialize<'de> for StepOutRequest {
 pub struct StepBackRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: StepBackArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2336,8 +2315,7 @@ impl StepBackRequest {
         "seq",
         "arguments",
     ];
-    /// A `StepBackRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepBackRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: StepBackArguments) -> Self {
         Self {
             seq,
@@ -2425,7 +2403,7 @@ impl<'de> serde::Deserialize<'de> for StepBackRequest {
 pub struct ReverseContinueRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: ReverseContinueArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2440,8 +2418,7 @@ impl ReverseContinueRequest {
         "seq",
         "arguments",
     ];
-    /// A `ReverseContinueRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ReverseContinueRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: ReverseContinueArguments) -> Self {
         Self {
             seq,
@@ -2530,7 +2507,7 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueRequest {
 pub struct RestartFrameRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: RestartFrameArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2545,8 +2522,7 @@ impl RestartFrameRequest {
         "seq",
         "arguments",
     ];
-    /// A `RestartFrameRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RestartFrameRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: RestartFrameArguments) -> Self {
         Self {
             seq,
@@ -2637,7 +2613,7 @@ impl<'de> serde::Deserialize<'de> for RestartFrameRequest {
 pub struct GotoRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: GotoArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2652,8 +2628,7 @@ impl GotoRequest {
         "seq",
         "arguments",
     ];
-    /// A `GotoRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: GotoArguments) -> Self {
         Self {
             seq,
@@ -2741,7 +2716,7 @@ impl<'de> serde::Deserialize<'de> for GotoRequest {
 pub struct PauseRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: PauseArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2756,8 +2731,7 @@ impl PauseRequest {
         "seq",
         "arguments",
     ];
-    /// A `PauseRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PauseRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: PauseArguments) -> Self {
         Self {
             seq,
@@ -2845,7 +2819,7 @@ impl<'de> serde::Deserialize<'de> for PauseRequest {
 pub struct StackTraceRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: StackTraceArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2860,8 +2834,7 @@ impl StackTraceRequest {
         "seq",
         "arguments",
     ];
-    /// A `StackTraceRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StackTraceRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: StackTraceArguments) -> Self {
         Self {
             seq,
@@ -2948,7 +2921,7 @@ impl<'de> serde::Deserialize<'de> for StackTraceRequest {
 pub struct ScopesRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: ScopesArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2963,8 +2936,7 @@ impl ScopesRequest {
         "seq",
         "arguments",
     ];
-    /// A `ScopesRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ScopesRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: ScopesArguments) -> Self {
         Self {
             seq,
@@ -3052,7 +3024,7 @@ impl<'de> serde::Deserialize<'de> for ScopesRequest {
 pub struct VariablesRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: VariablesArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3067,8 +3039,7 @@ impl VariablesRequest {
         "seq",
         "arguments",
     ];
-    /// A `VariablesRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `VariablesRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: VariablesArguments) -> Self {
         Self {
             seq,
@@ -3156,7 +3127,7 @@ impl<'de> serde::Deserialize<'de> for VariablesRequest {
 pub struct SetVariableRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetVariableArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3171,8 +3142,7 @@ impl SetVariableRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetVariableRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetVariableRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetVariableArguments) -> Self {
         Self {
             seq,
@@ -3259,7 +3229,7 @@ impl<'de> serde::Deserialize<'de> for SetVariableRequest {
 pub struct SourceRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SourceArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3274,8 +3244,7 @@ impl SourceRequest {
         "seq",
         "arguments",
     ];
-    /// A `SourceRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SourceRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SourceArguments) -> Self {
         Self {
             seq,
@@ -3377,8 +3346,7 @@ impl ThreadsRequest {
         "seq",
         "arguments",
     ];
-    /// A `ThreadsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ThreadsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -3473,7 +3441,7 @@ impl<'de> serde::Deserialize<'de> for ThreadsRequest {
 pub struct TerminateThreadsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: TerminateThreadsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3488,8 +3456,7 @@ impl TerminateThreadsRequest {
         "seq",
         "arguments",
     ];
-    /// A `TerminateThreadsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminateThreadsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: TerminateThreadsArguments) -> Self {
         Self {
             seq,
@@ -3577,7 +3544,7 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsRequest {
 pub struct ModulesRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: ModulesArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3592,8 +3559,7 @@ impl ModulesRequest {
         "seq",
         "arguments",
     ];
-    /// A `ModulesRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ModulesRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: ModulesArguments) -> Self {
         Self {
             seq,
@@ -3681,7 +3647,7 @@ impl<'de> serde::Deserialize<'de> for ModulesRequest {
 pub struct LoadedSourcesRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: Option<LoadedSourcesArguments>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3696,8 +3662,7 @@ impl LoadedSourcesRequest {
         "seq",
         "arguments",
     ];
-    /// A `LoadedSourcesRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LoadedSourcesRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -3799,7 +3764,7 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesRequest {
 pub struct EvaluateRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: EvaluateArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3814,8 +3779,7 @@ impl EvaluateRequest {
         "seq",
         "arguments",
     ];
-    /// A `EvaluateRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `EvaluateRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: EvaluateArguments) -> Self {
         Self {
             seq,
@@ -3905,7 +3869,7 @@ impl<'de> serde::Deserialize<'de> for EvaluateRequest {
 pub struct SetExpressionRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetExpressionArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3920,8 +3884,7 @@ impl SetExpressionRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetExpressionRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExpressionRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetExpressionArguments) -> Self {
         Self {
             seq,
@@ -4010,7 +3973,7 @@ impl<'de> serde::Deserialize<'de> for SetExpressionRequest {
 pub struct StepInTargetsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: StepInTargetsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4025,8 +3988,7 @@ impl StepInTargetsRequest {
         "seq",
         "arguments",
     ];
-    /// A `StepInTargetsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInTargetsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: StepInTargetsArguments) -> Self {
         Self {
             seq,
@@ -4115,7 +4077,7 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsRequest {
 pub struct GotoTargetsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: GotoTargetsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4130,8 +4092,7 @@ impl GotoTargetsRequest {
         "seq",
         "arguments",
     ];
-    /// A `GotoTargetsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoTargetsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: GotoTargetsArguments) -> Self {
         Self {
             seq,
@@ -4219,7 +4180,7 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsRequest {
 pub struct CompletionsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: CompletionsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4234,8 +4195,7 @@ impl CompletionsRequest {
         "seq",
         "arguments",
     ];
-    /// A `CompletionsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CompletionsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: CompletionsArguments) -> Self {
         Self {
             seq,
@@ -4323,7 +4283,7 @@ impl<'de> serde::Deserialize<'de> for CompletionsRequest {
 pub struct ExceptionInfoRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: ExceptionInfoArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4338,8 +4298,7 @@ impl ExceptionInfoRequest {
         "seq",
         "arguments",
     ];
-    /// A `ExceptionInfoRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionInfoRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: ExceptionInfoArguments) -> Self {
         Self {
             seq,
@@ -4427,7 +4386,7 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoRequest {
 pub struct ReadMemoryRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: ReadMemoryArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4442,8 +4401,7 @@ impl ReadMemoryRequest {
         "seq",
         "arguments",
     ];
-    /// A `ReadMemoryRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ReadMemoryRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: ReadMemoryArguments) -> Self {
         Self {
             seq,
@@ -4531,7 +4489,7 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryRequest {
 pub struct WriteMemoryRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: WriteMemoryArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4546,8 +4504,7 @@ impl WriteMemoryRequest {
         "seq",
         "arguments",
     ];
-    /// A `WriteMemoryRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `WriteMemoryRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: WriteMemoryArguments) -> Self {
         Self {
             seq,
@@ -4635,7 +4592,7 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryRequest {
 pub struct DisassembleRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: DisassembleArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4650,8 +4607,7 @@ impl DisassembleRequest {
         "seq",
         "arguments",
     ];
-    /// A `DisassembleRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisassembleRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: DisassembleArguments) -> Self {
         Self {
             seq,
@@ -4738,7 +4694,7 @@ impl<'de> serde::Deserialize<'de> for DisassembleRequest {
 pub struct LocationsRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: LocationsArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4753,8 +4709,7 @@ impl LocationsRequest {
         "seq",
         "arguments",
     ];
-    /// A `LocationsRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LocationsRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: LocationsArguments) -> Self {
         Self {
             seq,
@@ -4842,7 +4797,7 @@ impl<'de> serde::Deserialize<'de> for LocationsRequest {
 pub struct SetDebuggerPropertyRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetDebuggerPropertyArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4858,8 +4813,7 @@ impl SetDebuggerPropertyRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetDebuggerPropertyRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetDebuggerPropertyRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetDebuggerPropertyArguments) -> Self {
         Self {
             seq,
@@ -4953,7 +4907,7 @@ impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyRequest {
 pub struct SetPydevdSourceMapRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: SetPydevdSourceMapArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4969,8 +4923,7 @@ impl SetPydevdSourceMapRequest {
         "seq",
         "arguments",
     ];
-    /// A `SetPydevdSourceMapRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetPydevdSourceMapRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: SetPydevdSourceMapArguments) -> Self {
         Self {
             seq,
@@ -5060,7 +5013,7 @@ impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapRequest {
 pub struct PydevdSystemInfoRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: Option<PydevdSystemInfoArguments>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -5076,8 +5029,7 @@ impl PydevdSystemInfoRequest {
         "seq",
         "arguments",
     ];
-    /// A `PydevdSystemInfoRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdSystemInfoRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -5181,7 +5133,7 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoRequest {
 pub struct PydevdAuthorizeRequest {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `arguments` property.
+    /// Object containing arguments for the command.
     pub arguments: PydevdAuthorizeArguments,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -5197,8 +5149,7 @@ impl PydevdAuthorizeRequest {
         "seq",
         "arguments",
     ];
-    /// A `PydevdAuthorizeRequest` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdAuthorizeRequest` from its required properties; optional ones are absent.
     pub fn new(seq: i32, arguments: PydevdAuthorizeArguments) -> Self {
         Self {
             seq,
@@ -5311,8 +5262,7 @@ impl CancelResponse {
         "message",
         "body",
     ];
-    /// A `CancelResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CancelResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -5455,7 +5405,7 @@ pub struct RunInTerminalResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: RunInTerminalResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -5473,8 +5423,7 @@ impl RunInTerminalResponse {
         "message",
         "body",
     ];
-    /// A `RunInTerminalResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RunInTerminalResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: RunInTerminalResponseBody) -> Self {
         Self {
             seq,
@@ -5629,8 +5578,7 @@ impl StartDebuggingResponse {
         "message",
         "body",
     ];
-    /// A `StartDebuggingResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StartDebuggingResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -5791,8 +5739,7 @@ impl InitializeResponse {
         "message",
         "body",
     ];
-    /// A `InitializeResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `InitializeResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -5960,8 +5907,7 @@ impl ConfigurationDoneResponse {
         "message",
         "body",
     ];
-    /// A `ConfigurationDoneResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ConfigurationDoneResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6122,8 +6068,7 @@ impl LaunchResponse {
         "message",
         "body",
     ];
-    /// A `LaunchResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LaunchResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6284,8 +6229,7 @@ impl AttachResponse {
         "message",
         "body",
     ];
-    /// A `AttachResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `AttachResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6446,8 +6390,7 @@ impl RestartResponse {
         "message",
         "body",
     ];
-    /// A `RestartResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RestartResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6608,8 +6551,7 @@ impl DisconnectResponse {
         "message",
         "body",
     ];
-    /// A `DisconnectResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisconnectResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6770,8 +6712,7 @@ impl TerminateResponse {
         "message",
         "body",
     ];
-    /// A `TerminateResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminateResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -6915,7 +6856,7 @@ pub struct BreakpointLocationsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: BreakpointLocationsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -6933,8 +6874,7 @@ impl BreakpointLocationsResponse {
         "message",
         "body",
     ];
-    /// A `BreakpointLocationsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointLocationsResponse` from its required properties; optional ones are absent.
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -7079,7 +7019,7 @@ pub struct SetBreakpointsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: SetBreakpointsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7097,8 +7037,7 @@ impl SetBreakpointsResponse {
         "message",
         "body",
     ];
-    /// A `SetBreakpointsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetBreakpointsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: SetBreakpointsResponseBody) -> Self {
         Self {
             seq,
@@ -7236,7 +7175,7 @@ pub struct SetFunctionBreakpointsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: SetFunctionBreakpointsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7254,8 +7193,7 @@ impl SetFunctionBreakpointsResponse {
         "message",
         "body",
     ];
-    /// A `SetFunctionBreakpointsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetFunctionBreakpointsResponse` from its required properties; optional ones are absent.
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -7399,7 +7337,7 @@ pub struct SetExceptionBreakpointsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: Option<SetExceptionBreakpointsResponseBody>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7417,8 +7355,7 @@ impl SetExceptionBreakpointsResponse {
         "message",
         "body",
     ];
-    /// A `SetExceptionBreakpointsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExceptionBreakpointsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -7571,7 +7508,7 @@ pub struct DataBreakpointInfoResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: DataBreakpointInfoResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7589,8 +7526,7 @@ impl DataBreakpointInfoResponse {
         "message",
         "body",
     ];
-    /// A `DataBreakpointInfoResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DataBreakpointInfoResponse` from its required properties; optional ones are absent.
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -7732,7 +7668,7 @@ pub struct SetDataBreakpointsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: SetDataBreakpointsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7750,8 +7686,7 @@ impl SetDataBreakpointsResponse {
         "message",
         "body",
     ];
-    /// A `SetDataBreakpointsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetDataBreakpointsResponse` from its required properties; optional ones are absent.
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -7892,7 +7827,7 @@ pub struct SetInstructionBreakpointsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: SetInstructionBreakpointsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7910,8 +7845,7 @@ impl SetInstructionBreakpointsResponse {
         "message",
         "body",
     ];
-    /// A `SetInstructionBreakpointsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetInstructionBreakpointsResponse` from its required properties; optional ones are absent.
     pub fn new(
         seq: i32,
         request_seq: i32,
@@ -8055,7 +7989,7 @@ pub struct ContinueResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: ContinueResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -8073,8 +8007,7 @@ impl ContinueResponse {
         "message",
         "body",
     ];
-    /// A `ContinueResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ContinueResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: ContinueResponseBody) -> Self {
         Self {
             seq,
@@ -8229,8 +8162,7 @@ impl NextResponse {
         "message",
         "body",
     ];
-    /// A `NextResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `NextResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8391,8 +8323,7 @@ impl StepInResponse {
         "message",
         "body",
     ];
-    /// A `StepInResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8553,8 +8484,7 @@ impl StepOutResponse {
         "message",
         "body",
     ];
-    /// A `StepOutResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepOutResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8715,8 +8645,7 @@ impl StepBackResponse {
         "message",
         "body",
     ];
-    /// A `StepBackResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepBackResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -8877,8 +8806,7 @@ impl ReverseContinueResponse {
         "message",
         "body",
     ];
-    /// A `ReverseContinueResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ReverseContinueResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -9039,8 +8967,7 @@ impl RestartFrameResponse {
         "message",
         "body",
     ];
-    /// A `RestartFrameResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RestartFrameResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -9201,8 +9128,7 @@ impl GotoResponse {
         "message",
         "body",
     ];
-    /// A `GotoResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -9363,8 +9289,7 @@ impl PauseResponse {
         "message",
         "body",
     ];
-    /// A `PauseResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PauseResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -9507,7 +9432,7 @@ pub struct StackTraceResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: StackTraceResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -9525,8 +9450,7 @@ impl StackTraceResponse {
         "message",
         "body",
     ];
-    /// A `StackTraceResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StackTraceResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: StackTraceResponseBody) -> Self {
         Self {
             seq,
@@ -9663,7 +9587,7 @@ pub struct ScopesResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: ScopesResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -9681,8 +9605,7 @@ impl ScopesResponse {
         "message",
         "body",
     ];
-    /// A `ScopesResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ScopesResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: ScopesResponseBody) -> Self {
         Self {
             seq,
@@ -9819,7 +9742,7 @@ pub struct VariablesResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: VariablesResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -9837,8 +9760,7 @@ impl VariablesResponse {
         "message",
         "body",
     ];
-    /// A `VariablesResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `VariablesResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: VariablesResponseBody) -> Self {
         Self {
             seq,
@@ -9975,7 +9897,7 @@ pub struct SetVariableResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: SetVariableResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -9993,8 +9915,7 @@ impl SetVariableResponse {
         "message",
         "body",
     ];
-    /// A `SetVariableResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetVariableResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: SetVariableResponseBody) -> Self {
         Self {
             seq,
@@ -10131,7 +10052,7 @@ pub struct SourceResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: SourceResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10149,8 +10070,7 @@ impl SourceResponse {
         "message",
         "body",
     ];
-    /// A `SourceResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SourceResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: SourceResponseBody) -> Self {
         Self {
             seq,
@@ -10287,7 +10207,7 @@ pub struct ThreadsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: ThreadsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10305,8 +10225,7 @@ impl ThreadsResponse {
         "message",
         "body",
     ];
-    /// A `ThreadsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ThreadsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: ThreadsResponseBody) -> Self {
         Self {
             seq,
@@ -10461,8 +10380,7 @@ impl TerminateThreadsResponse {
         "message",
         "body",
     ];
-    /// A `TerminateThreadsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminateThreadsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -10605,7 +10523,7 @@ pub struct ModulesResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: ModulesResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10623,8 +10541,7 @@ impl ModulesResponse {
         "message",
         "body",
     ];
-    /// A `ModulesResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ModulesResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: ModulesResponseBody) -> Self {
         Self {
             seq,
@@ -10761,7 +10678,7 @@ pub struct LoadedSourcesResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: LoadedSourcesResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10779,8 +10696,7 @@ impl LoadedSourcesResponse {
         "message",
         "body",
     ];
-    /// A `LoadedSourcesResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LoadedSourcesResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: LoadedSourcesResponseBody) -> Self {
         Self {
             seq,
@@ -10917,7 +10833,7 @@ pub struct EvaluateResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: EvaluateResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10935,8 +10851,7 @@ impl EvaluateResponse {
         "message",
         "body",
     ];
-    /// A `EvaluateResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `EvaluateResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: EvaluateResponseBody) -> Self {
         Self {
             seq,
@@ -11073,7 +10988,7 @@ pub struct SetExpressionResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: SetExpressionResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11091,8 +11006,7 @@ impl SetExpressionResponse {
         "message",
         "body",
     ];
-    /// A `SetExpressionResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExpressionResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: SetExpressionResponseBody) -> Self {
         Self {
             seq,
@@ -11229,7 +11143,7 @@ pub struct StepInTargetsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: StepInTargetsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11247,8 +11161,7 @@ impl StepInTargetsResponse {
         "message",
         "body",
     ];
-    /// A `StepInTargetsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInTargetsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: StepInTargetsResponseBody) -> Self {
         Self {
             seq,
@@ -11385,7 +11298,7 @@ pub struct GotoTargetsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: GotoTargetsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11403,8 +11316,7 @@ impl GotoTargetsResponse {
         "message",
         "body",
     ];
-    /// A `GotoTargetsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoTargetsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: GotoTargetsResponseBody) -> Self {
         Self {
             seq,
@@ -11541,7 +11453,7 @@ pub struct CompletionsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: CompletionsResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11559,8 +11471,7 @@ impl CompletionsResponse {
         "message",
         "body",
     ];
-    /// A `CompletionsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CompletionsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: CompletionsResponseBody) -> Self {
         Self {
             seq,
@@ -11697,7 +11608,7 @@ pub struct ExceptionInfoResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: ExceptionInfoResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11715,8 +11626,7 @@ impl ExceptionInfoResponse {
         "message",
         "body",
     ];
-    /// A `ExceptionInfoResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionInfoResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: ExceptionInfoResponseBody) -> Self {
         Self {
             seq,
@@ -11853,7 +11763,7 @@ pub struct ReadMemoryResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: Option<ReadMemoryResponseBody>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11871,8 +11781,7 @@ impl ReadMemoryResponse {
         "message",
         "body",
     ];
-    /// A `ReadMemoryResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ReadMemoryResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -12022,7 +11931,7 @@ pub struct WriteMemoryResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: Option<WriteMemoryResponseBody>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12040,8 +11949,7 @@ impl WriteMemoryResponse {
         "message",
         "body",
     ];
-    /// A `WriteMemoryResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `WriteMemoryResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -12191,7 +12099,7 @@ pub struct DisassembleResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: Option<DisassembleResponseBody>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12209,8 +12117,7 @@ impl DisassembleResponse {
         "message",
         "body",
     ];
-    /// A `DisassembleResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisassembleResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -12360,7 +12267,7 @@ pub struct LocationsResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: Option<LocationsResponseBody>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12378,8 +12285,7 @@ impl LocationsResponse {
         "message",
         "body",
     ];
-    /// A `LocationsResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LocationsResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -12549,8 +12455,7 @@ impl SetDebuggerPropertyResponse {
         "message",
         "body",
     ];
-    /// A `SetDebuggerPropertyResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetDebuggerPropertyResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -12715,8 +12620,7 @@ impl SetPydevdSourceMapResponse {
         "message",
         "body",
     ];
-    /// A `SetPydevdSourceMapResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetPydevdSourceMapResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32) -> Self {
         Self {
             seq,
@@ -12862,7 +12766,7 @@ pub struct PydevdSystemInfoResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: PydevdSystemInfoResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12881,8 +12785,7 @@ impl PydevdSystemInfoResponse {
         "message",
         "body",
     ];
-    /// A `PydevdSystemInfoResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdSystemInfoResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: PydevdSystemInfoResponseBody) -> Self {
         Self {
             seq,
@@ -13022,7 +12925,7 @@ pub struct PydevdAuthorizeResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: PydevdAuthorizeResponseBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13041,8 +12944,7 @@ impl PydevdAuthorizeResponse {
         "message",
         "body",
     ];
-    /// A `PydevdAuthorizeResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdAuthorizeResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, body: PydevdAuthorizeResponseBody) -> Self {
         Self {
             seq,
@@ -13193,8 +13095,7 @@ impl InitializedEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `InitializedEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `InitializedEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -13289,7 +13190,7 @@ impl<'de> serde::Deserialize<'de> for InitializedEvent {
 pub struct StoppedEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: StoppedEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13299,8 +13200,7 @@ impl StoppedEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `StoppedEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StoppedEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: StoppedEventBody) -> Self {
         Self {
             seq,
@@ -13389,7 +13289,7 @@ impl<'de> serde::Deserialize<'de> for StoppedEvent {
 pub struct ContinuedEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ContinuedEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13399,8 +13299,7 @@ impl ContinuedEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ContinuedEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ContinuedEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ContinuedEventBody) -> Self {
         Self {
             seq,
@@ -13487,7 +13386,7 @@ impl<'de> serde::Deserialize<'de> for ContinuedEvent {
 pub struct ExitedEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ExitedEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13497,8 +13396,7 @@ impl ExitedEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ExitedEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExitedEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ExitedEventBody) -> Self {
         Self {
             seq,
@@ -13585,7 +13483,7 @@ impl<'de> serde::Deserialize<'de> for ExitedEvent {
 pub struct TerminatedEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: Option<TerminatedEventBody>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13595,8 +13493,7 @@ impl TerminatedEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `TerminatedEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminatedEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -13697,7 +13594,7 @@ impl<'de> serde::Deserialize<'de> for TerminatedEvent {
 pub struct ThreadEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ThreadEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13707,8 +13604,7 @@ impl ThreadEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ThreadEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ThreadEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ThreadEventBody) -> Self {
         Self {
             seq,
@@ -13795,7 +13691,7 @@ impl<'de> serde::Deserialize<'de> for ThreadEvent {
 pub struct OutputEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: OutputEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13805,8 +13701,7 @@ impl OutputEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `OutputEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `OutputEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: OutputEventBody) -> Self {
         Self {
             seq,
@@ -13893,7 +13788,7 @@ impl<'de> serde::Deserialize<'de> for OutputEvent {
 pub struct BreakpointEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: BreakpointEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13903,8 +13798,7 @@ impl BreakpointEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `BreakpointEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: BreakpointEventBody) -> Self {
         Self {
             seq,
@@ -13991,7 +13885,7 @@ impl<'de> serde::Deserialize<'de> for BreakpointEvent {
 pub struct ModuleEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ModuleEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14001,8 +13895,7 @@ impl ModuleEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ModuleEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ModuleEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ModuleEventBody) -> Self {
         Self {
             seq,
@@ -14089,7 +13982,7 @@ impl<'de> serde::Deserialize<'de> for ModuleEvent {
 pub struct LoadedSourceEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: LoadedSourceEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14099,8 +13992,7 @@ impl LoadedSourceEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `LoadedSourceEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LoadedSourceEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: LoadedSourceEventBody) -> Self {
         Self {
             seq,
@@ -14187,7 +14079,7 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEvent {
 pub struct ProcessEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ProcessEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14197,8 +14089,7 @@ impl ProcessEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ProcessEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProcessEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ProcessEventBody) -> Self {
         Self {
             seq,
@@ -14288,7 +14179,7 @@ impl<'de> serde::Deserialize<'de> for ProcessEvent {
 pub struct CapabilitiesEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: CapabilitiesEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14298,8 +14189,7 @@ impl CapabilitiesEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `CapabilitiesEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CapabilitiesEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: CapabilitiesEventBody) -> Self {
         Self {
             seq,
@@ -14388,7 +14278,7 @@ impl<'de> serde::Deserialize<'de> for CapabilitiesEvent {
 pub struct ProgressStartEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ProgressStartEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14398,8 +14288,7 @@ impl ProgressStartEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ProgressStartEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProgressStartEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ProgressStartEventBody) -> Self {
         Self {
             seq,
@@ -14488,7 +14377,7 @@ impl<'de> serde::Deserialize<'de> for ProgressStartEvent {
 pub struct ProgressUpdateEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ProgressUpdateEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14498,8 +14387,7 @@ impl ProgressUpdateEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ProgressUpdateEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProgressUpdateEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ProgressUpdateEventBody) -> Self {
         Self {
             seq,
@@ -14587,7 +14475,7 @@ impl<'de> serde::Deserialize<'de> for ProgressUpdateEvent {
 pub struct ProgressEndEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: ProgressEndEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14597,8 +14485,7 @@ impl ProgressEndEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `ProgressEndEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProgressEndEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: ProgressEndEventBody) -> Self {
         Self {
             seq,
@@ -14687,7 +14574,7 @@ impl<'de> serde::Deserialize<'de> for ProgressEndEvent {
 pub struct InvalidatedEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: InvalidatedEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14697,8 +14584,7 @@ impl InvalidatedEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `InvalidatedEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `InvalidatedEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: InvalidatedEventBody) -> Self {
         Self {
             seq,
@@ -14787,7 +14673,7 @@ impl<'de> serde::Deserialize<'de> for InvalidatedEvent {
 pub struct MemoryEvent {
     /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
     pub seq: i32,
-    /// The `body` property.
+    /// Event-specific information.
     pub body: MemoryEventBody,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14797,8 +14683,7 @@ impl MemoryEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `MemoryEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `MemoryEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32, body: MemoryEventBody) -> Self {
         Self {
             seq,
@@ -14897,8 +14782,7 @@ impl PydevdInputRequestedEvent {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["type", "event", "seq", "body"];
-    /// A `PydevdInputRequestedEvent` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdInputRequestedEvent` from its required properties; optional ones are absent.
     pub fn new(seq: i32) -> Self {
         Self { seq, ..Default::default() }
     }
@@ -15002,7 +14886,7 @@ pub struct ErrorResponse {
     /// This raw error might be interpreted by the client and is not shown in the UI.
     /// Some predefined values exist.
     pub message: Option<ResponseMessage>,
-    /// The `body` property.
+    /// Contains request result if success is true and error details if success is false.
     pub body: Option<ErrorResponseBody>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -15020,8 +14904,7 @@ impl ErrorResponse {
         "message",
         "body",
     ];
-    /// A `ErrorResponse` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ErrorResponse` from its required properties; optional ones are absent.
     pub fn new(seq: i32, request_seq: i32, command: impl Into<String>) -> Self {
         Self {
             seq,
@@ -15180,8 +15063,8 @@ impl crate::traits::Request for CancelRequest {
 }
 impl crate::traits::Request for RunInTerminalRequest {
     const COMMAND: &'static str = "runInTerminal";
-    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
-    const CAPABILITY: Option<&'static str> = None;
+    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToClient;
+    const CAPABILITY: Option<&'static str> = Some("supportsRunInTerminalRequest");
     type Arguments = RunInTerminalRequestArguments;
     type Response = RunInTerminalResponse;
     fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
@@ -15200,8 +15083,8 @@ impl crate::traits::Request for RunInTerminalRequest {
 }
 impl crate::traits::Request for StartDebuggingRequest {
     const COMMAND: &'static str = "startDebugging";
-    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
-    const CAPABILITY: Option<&'static str> = None;
+    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToClient;
+    const CAPABILITY: Option<&'static str> = Some("supportsStartDebuggingRequest");
     type Arguments = StartDebuggingRequestArguments;
     type Response = StartDebuggingResponse;
     fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
@@ -15421,7 +15304,7 @@ impl crate::traits::Request for SetFunctionBreakpointsRequest {
 impl crate::traits::Request for SetExceptionBreakpointsRequest {
     const COMMAND: &'static str = "setExceptionBreakpoints";
     const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
-    const CAPABILITY: Option<&'static str> = Some("exceptionBreakpointFilters");
+    const CAPABILITY: Option<&'static str> = None;
     type Arguments = SetExceptionBreakpointsArguments;
     type Response = SetExceptionBreakpointsResponse;
     fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
@@ -17619,7 +17502,7 @@ impl Request {
             Request::Custom(m) => m.set_seq(seq),
         }
     }
-    /// The command, for typed variants (`None` for `Custom` and `Error`).
+    /// The command, for typed variants (`None` for `Custom`).
     pub fn known_name(&self) -> Option<&'static str> {
         match self {
             Request::Cancel(_) => Some("cancel"),
@@ -20406,7 +20289,7 @@ impl Event {
             Event::Custom(m) => m.set_seq(seq),
         }
     }
-    /// The event name, for typed variants (`None` for `Custom` and `Error`).
+    /// The event name, for typed variants (`None` for `Custom`).
     pub fn known_name(&self) -> Option<&'static str> {
         match self {
             Event::Initialized(_) => Some("initialized"),

@@ -10,9 +10,13 @@
 pub struct CancelArguments {
     /// The ID (attribute `seq`) of the request to cancel. If missing no request is cancelled.
     /// Both a `requestId` and a `progressId` can be specified in one request.
+    ///
+    /// JSON: `requestId`.
     pub request_id: Option<i32>,
     /// The ID (attribute `progressId`) of the progress to cancel. If missing no progress is cancelled.
     /// Both a `requestId` and a `progressId` can be specified in one request.
+    ///
+    /// JSON: `progressId`.
     pub progress_id: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -22,8 +26,7 @@ impl CancelArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["requestId", "progressId"];
-    /// A `CancelArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CancelArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -128,6 +131,8 @@ pub struct RunInTerminalRequestArguments {
     /// Environment key-value pairs that are added to or removed from the default environment.
     pub env: Option<std::collections::BTreeMap<String, Option<String>>>,
     /// This property should only be set if the corresponding capability `supportsArgsCanBeInterpretedByShell` is true. If the client uses an intermediary shell to launch the application, then the client must not attempt to escape characters with special meanings for the shell. The user is fully responsible for escaping as needed and that arguments using special characters may not be portable across shells.
+    ///
+    /// JSON: `argsCanBeInterpretedByShell`.
     pub args_can_be_interpreted_by_shell: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -144,8 +149,7 @@ impl RunInTerminalRequestArguments {
         "env",
         "argsCanBeInterpretedByShell",
     ];
-    /// A `RunInTerminalRequestArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RunInTerminalRequestArguments` from its required properties; optional ones are absent.
     pub fn new(cwd: impl Into<String>, args: Vec<String>) -> Self {
         Self {
             cwd: cwd.into(),
@@ -310,6 +314,8 @@ pub struct StartDebuggingRequestArguments {
     /// Arguments passed to the new debug session. The arguments must only contain properties understood by the `launch` or `attach` requests of the debug adapter and they must not contain any client-specific properties (e.g. `type`) or client-specific features (e.g. substitutable 'variables').
     pub configuration: serde_json::Map<String, serde_json::Value>,
     /// Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.
+    ///
+    /// JSON: `outputPresentation`.
     pub output_presentation: Option<StartDebuggingRequestArgumentsOutputPresentation>,
     /// Indicates whether the new debug session should be started with a `launch` or `attach` request.
     pub request: StartDebuggingRequestArgumentsRequest,
@@ -325,8 +331,7 @@ impl StartDebuggingRequestArguments {
         "outputPresentation",
         "request",
     ];
-    /// A `StartDebuggingRequestArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StartDebuggingRequestArguments` from its required properties; optional ones are absent.
     pub fn new(
         configuration: serde_json::Map<String, serde_json::Value>,
         request: StartDebuggingRequestArgumentsRequest,
@@ -431,38 +436,70 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArguments {
 #[non_exhaustive]
 pub struct InitializeRequestArguments {
     /// The ID of the client using this adapter.
+    ///
+    /// JSON: `clientID`.
     pub client_id: Option<String>,
     /// The human-readable name of the client using this adapter.
+    ///
+    /// JSON: `clientName`.
     pub client_name: Option<String>,
     /// The ID of the debug adapter.
+    ///
+    /// JSON: `adapterID`.
     pub adapter_id: String,
     /// The ISO-639 locale of the client using this adapter, e.g. en-US or de-CH.
     pub locale: Option<String>,
     /// If true all line numbers are 1-based (default).
+    ///
+    /// JSON: `linesStartAt1`.
     pub lines_start_at1: Option<bool>,
     /// If true all column numbers are 1-based (default).
+    ///
+    /// JSON: `columnsStartAt1`.
     pub columns_start_at1: Option<bool>,
     /// Determines in what format paths are specified. The default is `path`, which is the native format.
+    ///
+    /// JSON: `pathFormat`.
     pub path_format: Option<InitializeRequestArgumentsPathFormat>,
     /// Client supports the `type` attribute for variables.
+    ///
+    /// JSON: `supportsVariableType`.
     pub supports_variable_type: Option<bool>,
     /// Client supports the paging of variables.
+    ///
+    /// JSON: `supportsVariablePaging`.
     pub supports_variable_paging: Option<bool>,
     /// Client supports the `runInTerminal` request.
+    ///
+    /// JSON: `supportsRunInTerminalRequest`.
     pub supports_run_in_terminal_request: Option<bool>,
     /// Client supports memory references.
+    ///
+    /// JSON: `supportsMemoryReferences`.
     pub supports_memory_references: Option<bool>,
     /// Client supports progress reporting.
+    ///
+    /// JSON: `supportsProgressReporting`.
     pub supports_progress_reporting: Option<bool>,
     /// Client supports the `invalidated` event.
+    ///
+    /// JSON: `supportsInvalidatedEvent`.
     pub supports_invalidated_event: Option<bool>,
     /// Client supports the `memory` event.
+    ///
+    /// JSON: `supportsMemoryEvent`.
     pub supports_memory_event: Option<bool>,
     /// Client supports the `argsCanBeInterpretedByShell` attribute on the `runInTerminal` request.
+    ///
+    /// JSON: `supportsArgsCanBeInterpretedByShell`.
     pub supports_args_can_be_interpreted_by_shell: Option<bool>,
     /// Client supports the `startDebugging` request.
+    ///
+    /// JSON: `supportsStartDebuggingRequest`.
     pub supports_start_debugging_request: Option<bool>,
     /// The client will interpret ANSI escape sequences in the display of `OutputEvent.output` and `Variable.value` fields when `Capabilities.supportsANSIStyling` is also enabled.
+    ///
+    /// JSON: `supportsANSIStyling`.
     pub supports_ansistyling: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -490,8 +527,7 @@ impl InitializeRequestArguments {
         "supportsStartDebuggingRequest",
         "supportsANSIStyling",
     ];
-    /// A `InitializeRequestArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `InitializeRequestArguments` from its required properties; optional ones are absent.
     pub fn new(adapter_id: impl Into<String>) -> Self {
         Self {
             adapter_id: adapter_id.into(),
@@ -912,8 +948,7 @@ impl ConfigurationDoneArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
-    /// A `ConfigurationDoneArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ConfigurationDoneArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -959,10 +994,14 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneArguments {
 #[non_exhaustive]
 pub struct LaunchRequestArguments {
     /// If true, the launch request should launch the program without enabling debugging.
+    ///
+    /// JSON: `noDebug`.
     pub no_debug: Option<bool>,
     /// Arbitrary data from the previous, restarted session.
     /// The data is sent as the `restart` attribute of the `terminated` event.
     /// The client should leave the data intact.
+    ///
+    /// JSON: `__restart`.
     pub restart: Option<serde_json::Value>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -972,8 +1011,7 @@ impl LaunchRequestArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["noDebug", "__restart"];
-    /// A `LaunchRequestArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LaunchRequestArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -1063,6 +1101,8 @@ pub struct AttachRequestArguments {
     /// Arbitrary data from the previous, restarted session.
     /// The data is sent as the `restart` attribute of the `terminated` event.
     /// The client should leave the data intact.
+    ///
+    /// JSON: `__restart`.
     pub restart: Option<serde_json::Value>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1072,8 +1112,7 @@ impl AttachRequestArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["__restart"];
-    /// A `AttachRequestArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `AttachRequestArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -1149,8 +1188,7 @@ impl RestartArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["arguments"];
-    /// A `RestartArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RestartArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -1228,10 +1266,14 @@ pub struct DisconnectArguments {
     /// Indicates whether the debuggee should be terminated when the debugger is disconnected.
     /// If unspecified, the debug adapter is free to do whatever it thinks is best.
     /// The attribute is only honored by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true.
+    ///
+    /// JSON: `terminateDebuggee`.
     pub terminate_debuggee: Option<bool>,
     /// Indicates whether the debuggee should stay suspended when the debugger is disconnected.
     /// If unspecified, the debuggee should resume execution.
     /// The attribute is only honored by a debug adapter if the corresponding capability `supportSuspendDebuggee` is true.
+    ///
+    /// JSON: `suspendDebuggee`.
     pub suspend_debuggee: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1245,8 +1287,7 @@ impl DisconnectArguments {
         "terminateDebuggee",
         "suspendDebuggee",
     ];
-    /// A `DisconnectArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisconnectArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -1371,8 +1412,7 @@ impl TerminateArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["restart"];
-    /// A `TerminateArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminateArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -1452,8 +1492,12 @@ pub struct BreakpointLocationsArguments {
     /// Start position within `line` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed.
     pub column: Option<u64>,
     /// End line of range to search possible breakpoint locations in. If no end line is given, then the end line is assumed to be the start line.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// End position within `endLine` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no end column is given, the last position in the end line is assumed.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1469,8 +1513,7 @@ impl BreakpointLocationsArguments {
         "endLine",
         "endColumn",
     ];
-    /// A `BreakpointLocationsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointLocationsArguments` from its required properties; optional ones are absent.
     pub fn new(source: Source, line: u64) -> Self {
         Self {
             source,
@@ -1611,6 +1654,8 @@ pub struct SetBreakpointsArguments {
     /// Deprecated: The code locations of the breakpoints.
     pub lines: Option<Vec<u64>>,
     /// A value of true indicates that the underlying source has been modified which results in new breakpoint locations.
+    ///
+    /// JSON: `sourceModified`.
     pub source_modified: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1625,8 +1670,7 @@ impl SetBreakpointsArguments {
         "lines",
         "sourceModified",
     ];
-    /// A `SetBreakpointsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetBreakpointsArguments` from its required properties; optional ones are absent.
     pub fn new(source: Source) -> Self {
         Self {
             source,
@@ -1762,8 +1806,7 @@ impl SetFunctionBreakpointsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetFunctionBreakpointsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetFunctionBreakpointsArguments` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<FunctionBreakpoint>) -> Self {
         Self {
             breakpoints,
@@ -1827,9 +1870,13 @@ pub struct SetExceptionBreakpointsArguments {
     /// Set of exception filters specified by their ID. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. The `filter` and `filterOptions` sets are additive.
     pub filters: Vec<String>,
     /// Set of exception filters and their options. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. This attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionFilterOptions` is true. The `filter` and `filterOptions` sets are additive.
+    ///
+    /// JSON: `filterOptions`.
     pub filter_options: Option<Vec<ExceptionFilterOptions>>,
     /// Configuration options for selected exceptions.
     /// The attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionOptions` is true.
+    ///
+    /// JSON: `exceptionOptions`.
     pub exception_options: Option<Vec<ExceptionOptions>>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -1843,8 +1890,7 @@ impl SetExceptionBreakpointsArguments {
         "filterOptions",
         "exceptionOptions",
     ];
-    /// A `SetExceptionBreakpointsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExceptionBreakpointsArguments` from its required properties; optional ones are absent.
     pub fn new(filters: Vec<String>) -> Self {
         Self {
             filters,
@@ -1950,11 +1996,15 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsArguments {
 #[non_exhaustive]
 pub struct DataBreakpointInfoArguments {
     /// Reference to the variable container if the data breakpoint is requested for a child of the container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: Option<i32>,
     /// The name of the variable's child to obtain data breakpoint information for.
     /// If `variablesReference` isn't specified, this can be an expression, or an address if `asAddress` is also true.
     pub name: String,
     /// When `name` is an expression, evaluate it in the scope of this stack frame. If not specified, the expression is evaluated in the global scope. When `variablesReference` is specified, this property has no effect.
+    ///
+    /// JSON: `frameId`.
     pub frame_id: Option<i32>,
     /// If specified, a debug adapter should return information for the range of memory extending `bytes` number of bytes from the address or variable specified by `name`. Breakpoints set using the resulting data ID should pause on data access anywhere within that range.
     ///
@@ -1964,6 +2014,8 @@ pub struct DataBreakpointInfoArguments {
     ///
     /// Clients may set this property only if the `supportsDataBreakpointBytes`
     /// capability is true.
+    ///
+    /// JSON: `asAddress`.
     pub as_address: Option<bool>,
     /// The mode of the desired breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.
     pub mode: Option<String>,
@@ -1982,8 +2034,7 @@ impl DataBreakpointInfoArguments {
         "asAddress",
         "mode",
     ];
-    /// A `DataBreakpointInfoArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DataBreakpointInfoArguments` from its required properties; optional ones are absent.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -2161,8 +2212,7 @@ impl SetDataBreakpointsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetDataBreakpointsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetDataBreakpointsArguments` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<DataBreakpoint>) -> Self {
         Self {
             breakpoints,
@@ -2233,8 +2283,7 @@ impl SetInstructionBreakpointsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetInstructionBreakpointsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetInstructionBreakpointsArguments` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<InstructionBreakpoint>) -> Self {
         Self {
             breakpoints,
@@ -2296,8 +2345,12 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsArguments {
 #[non_exhaustive]
 pub struct ContinueArguments {
     /// Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the argument `singleThread` is true, only the thread with this ID is resumed.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// If this flag is true, execution is resumed only for the thread with given `threadId`.
+    ///
+    /// JSON: `singleThread`.
     pub single_thread: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2307,8 +2360,7 @@ impl ContinueArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "singleThread"];
-    /// A `ContinueArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ContinueArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2393,8 +2445,12 @@ impl<'de> serde::Deserialize<'de> for ContinueArguments {
 #[non_exhaustive]
 pub struct NextArguments {
     /// Specifies the thread for which to resume execution for one step (of the given granularity).
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// If this flag is true, all other suspended threads are not resumed.
+    ///
+    /// JSON: `singleThread`.
     pub single_thread: Option<bool>,
     /// Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.
     pub granularity: Option<SteppingGranularity>,
@@ -2410,8 +2466,7 @@ impl NextArguments {
         "singleThread",
         "granularity",
     ];
-    /// A `NextArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `NextArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2517,10 +2572,16 @@ impl<'de> serde::Deserialize<'de> for NextArguments {
 #[non_exhaustive]
 pub struct StepInArguments {
     /// Specifies the thread for which to resume execution for one step-into (of the given granularity).
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// If this flag is true, all other suspended threads are not resumed.
+    ///
+    /// JSON: `singleThread`.
     pub single_thread: Option<bool>,
     /// Id of the target to step into.
+    ///
+    /// JSON: `targetId`.
     pub target_id: Option<i32>,
     /// Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.
     pub granularity: Option<SteppingGranularity>,
@@ -2537,8 +2598,7 @@ impl StepInArguments {
         "targetId",
         "granularity",
     ];
-    /// A `StepInArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2665,8 +2725,12 @@ impl<'de> serde::Deserialize<'de> for StepInArguments {
 #[non_exhaustive]
 pub struct StepOutArguments {
     /// Specifies the thread for which to resume execution for one step-out (of the given granularity).
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// If this flag is true, all other suspended threads are not resumed.
+    ///
+    /// JSON: `singleThread`.
     pub single_thread: Option<bool>,
     /// Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.
     pub granularity: Option<SteppingGranularity>,
@@ -2682,8 +2746,7 @@ impl StepOutArguments {
         "singleThread",
         "granularity",
     ];
-    /// A `StepOutArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepOutArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2789,8 +2852,12 @@ impl<'de> serde::Deserialize<'de> for StepOutArguments {
 #[non_exhaustive]
 pub struct StepBackArguments {
     /// Specifies the thread for which to resume execution for one step backwards (of the given granularity).
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// If this flag is true, all other suspended threads are not resumed.
+    ///
+    /// JSON: `singleThread`.
     pub single_thread: Option<bool>,
     /// Stepping granularity to step. If no granularity is specified, a granularity of `statement` is assumed.
     pub granularity: Option<SteppingGranularity>,
@@ -2806,8 +2873,7 @@ impl StepBackArguments {
         "singleThread",
         "granularity",
     ];
-    /// A `StepBackArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepBackArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -2913,8 +2979,12 @@ impl<'de> serde::Deserialize<'de> for StepBackArguments {
 #[non_exhaustive]
 pub struct ReverseContinueArguments {
     /// Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the `singleThread` argument is true, only the thread with this ID is resumed.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// If this flag is true, backward execution is resumed only for the thread with given `threadId`.
+    ///
+    /// JSON: `singleThread`.
     pub single_thread: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -2924,8 +2994,7 @@ impl ReverseContinueArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "singleThread"];
-    /// A `ReverseContinueArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ReverseContinueArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -3010,6 +3079,8 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueArguments {
 #[non_exhaustive]
 pub struct RestartFrameArguments {
     /// Restart the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `frameId`.
     pub frame_id: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3019,8 +3090,7 @@ impl RestartFrameArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId"];
-    /// A `RestartFrameArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RestartFrameArguments` from its required properties; optional ones are absent.
     pub fn new(frame_id: i32) -> Self {
         Self {
             frame_id,
@@ -3080,8 +3150,12 @@ impl<'de> serde::Deserialize<'de> for RestartFrameArguments {
 #[non_exhaustive]
 pub struct GotoArguments {
     /// Set the goto target for this thread.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// The location where the debuggee will continue to run.
+    ///
+    /// JSON: `targetId`.
     pub target_id: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3091,8 +3165,7 @@ impl GotoArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "targetId"];
-    /// A `GotoArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32, target_id: i32) -> Self {
         Self {
             thread_id,
@@ -3160,6 +3233,8 @@ impl<'de> serde::Deserialize<'de> for GotoArguments {
 #[non_exhaustive]
 pub struct PauseArguments {
     /// Pause execution for this thread.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3169,8 +3244,7 @@ impl PauseArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId"];
-    /// A `PauseArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PauseArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -3230,8 +3304,12 @@ impl<'de> serde::Deserialize<'de> for PauseArguments {
 #[non_exhaustive]
 pub struct StackTraceArguments {
     /// Retrieve the stacktrace for this thread.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// The index of the first frame to return; if omitted frames start at 0.
+    ///
+    /// JSON: `startFrame`.
     pub start_frame: Option<u32>,
     /// The maximum number of frames to return. If levels is not specified or 0, all frames are returned.
     pub levels: Option<u32>,
@@ -3251,8 +3329,7 @@ impl StackTraceArguments {
         "levels",
         "format",
     ];
-    /// A `StackTraceArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StackTraceArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -3379,6 +3456,8 @@ impl<'de> serde::Deserialize<'de> for StackTraceArguments {
 #[non_exhaustive]
 pub struct ScopesArguments {
     /// Retrieve the scopes for the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `frameId`.
     pub frame_id: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3388,8 +3467,7 @@ impl ScopesArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId"];
-    /// A `ScopesArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ScopesArguments` from its required properties; optional ones are absent.
     pub fn new(frame_id: i32) -> Self {
         Self {
             frame_id,
@@ -3449,6 +3527,8 @@ impl<'de> serde::Deserialize<'de> for ScopesArguments {
 #[non_exhaustive]
 pub struct VariablesArguments {
     /// The variable for which to retrieve its children. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: i32,
     /// Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.
     pub filter: Option<VariablesArgumentsFilter>,
@@ -3475,8 +3555,7 @@ impl VariablesArguments {
         "count",
         "format",
     ];
-    /// A `VariablesArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `VariablesArguments` from its required properties; optional ones are absent.
     pub fn new(variables_reference: i32) -> Self {
         Self {
             variables_reference,
@@ -3626,6 +3705,8 @@ impl<'de> serde::Deserialize<'de> for VariablesArguments {
 #[non_exhaustive]
 pub struct SetVariableArguments {
     /// The reference of the variable container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: i32,
     /// The name of the variable in the container.
     pub name: String,
@@ -3646,8 +3727,7 @@ impl SetVariableArguments {
         "value",
         "format",
     ];
-    /// A `SetVariableArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetVariableArguments` from its required properties; optional ones are absent.
     pub fn new(
         variables_reference: i32,
         name: impl Into<String>,
@@ -3757,6 +3837,8 @@ pub struct SourceArguments {
     pub source: Option<Source>,
     /// The reference to the source. This is the same as `source.sourceReference`.
     /// This is provided for backward compatibility since old clients do not understand the `source` attribute.
+    ///
+    /// JSON: `sourceReference`.
     pub source_reference: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3766,8 +3848,7 @@ impl SourceArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["source", "sourceReference"];
-    /// A `SourceArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SourceArguments` from its required properties; optional ones are absent.
     pub fn new(source_reference: i32) -> Self {
         Self {
             source_reference,
@@ -3854,6 +3935,8 @@ impl<'de> serde::Deserialize<'de> for SourceArguments {
 #[non_exhaustive]
 pub struct TerminateThreadsArguments {
     /// Ids of threads to be terminated.
+    ///
+    /// JSON: `threadIds`.
     pub thread_ids: Option<Vec<i32>>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3863,8 +3946,7 @@ impl TerminateThreadsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadIds"];
-    /// A `TerminateThreadsArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminateThreadsArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -3938,8 +4020,12 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsArguments {
 #[non_exhaustive]
 pub struct ModulesArguments {
     /// The index of the first module to return; if omitted modules start at 0.
+    ///
+    /// JSON: `startModule`.
     pub start_module: Option<i32>,
     /// The number of modules to return. If `moduleCount` is not specified or 0, all modules are returned.
+    ///
+    /// JSON: `moduleCount`.
     pub module_count: Option<u32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -3949,8 +4035,7 @@ impl ModulesArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["startModule", "moduleCount"];
-    /// A `ModulesArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ModulesArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -4052,8 +4137,7 @@ impl LoadedSourcesArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
-    /// A `LoadedSourcesArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LoadedSourcesArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -4099,6 +4183,8 @@ pub struct EvaluateArguments {
     /// The expression to evaluate.
     pub expression: String,
     /// Evaluate the expression in the scope of this stack frame. If not specified, the expression is evaluated in the global scope.
+    ///
+    /// JSON: `frameId`.
     pub frame_id: Option<i32>,
     /// The contextual line where the expression should be evaluated. In the 'hover' context, this should be set to the start of the expression being hovered.
     pub line: Option<u64>,
@@ -4129,8 +4215,7 @@ impl EvaluateArguments {
         "context",
         "format",
     ];
-    /// A `EvaluateArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `EvaluateArguments` from its required properties; optional ones are absent.
     pub fn new(expression: impl Into<String>) -> Self {
         Self {
             expression: expression.into(),
@@ -4326,6 +4411,8 @@ pub struct SetExpressionArguments {
     /// The value expression to assign to the l-value expression.
     pub value: String,
     /// Evaluate the expressions in the scope of this stack frame. If not specified, the expressions are evaluated in the global scope.
+    ///
+    /// JSON: `frameId`.
     pub frame_id: Option<i32>,
     /// Specifies how the resulting value should be formatted.
     pub format: Option<ValueFormat>,
@@ -4342,8 +4429,7 @@ impl SetExpressionArguments {
         "frameId",
         "format",
     ];
-    /// A `SetExpressionArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExpressionArguments` from its required properties; optional ones are absent.
     pub fn new(expression: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             expression: expression.into(),
@@ -4459,6 +4545,8 @@ impl<'de> serde::Deserialize<'de> for SetExpressionArguments {
 #[non_exhaustive]
 pub struct StepInTargetsArguments {
     /// The stack frame for which to retrieve the possible step-in targets.
+    ///
+    /// JSON: `frameId`.
     pub frame_id: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4468,8 +4556,7 @@ impl StepInTargetsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId"];
-    /// A `StepInTargetsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInTargetsArguments` from its required properties; optional ones are absent.
     pub fn new(frame_id: i32) -> Self {
         Self {
             frame_id,
@@ -4542,8 +4629,7 @@ impl GotoTargetsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["source", "line", "column"];
-    /// A `GotoTargetsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoTargetsArguments` from its required properties; optional ones are absent.
     pub fn new(source: Source, line: u64) -> Self {
         Self {
             source,
@@ -4636,6 +4722,8 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsArguments {
 #[non_exhaustive]
 pub struct CompletionsArguments {
     /// Returns completions in the scope of this stack frame. If not specified, the completions are returned for the global scope.
+    ///
+    /// JSON: `frameId`.
     pub frame_id: Option<i32>,
     /// One or more source lines. Typically this is the text users have typed into the debug console before they asked for completion.
     pub text: String,
@@ -4651,8 +4739,7 @@ impl CompletionsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["frameId", "text", "column", "line"];
-    /// A `CompletionsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CompletionsArguments` from its required properties; optional ones are absent.
     pub fn new(text: impl Into<String>, column: u64) -> Self {
         Self {
             text: text.into(),
@@ -4766,6 +4853,8 @@ impl<'de> serde::Deserialize<'de> for CompletionsArguments {
 #[non_exhaustive]
 pub struct ExceptionInfoArguments {
     /// Thread for which exception information should be retrieved.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -4775,8 +4864,7 @@ impl ExceptionInfoArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId"];
-    /// A `ExceptionInfoArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionInfoArguments` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -4836,6 +4924,8 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoArguments {
 #[non_exhaustive]
 pub struct ReadMemoryArguments {
     /// Memory reference to the base location from which data should be read.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: String,
     /// Offset (in bytes) to be applied to the reference location before reading data. Can be negative.
     pub offset: Option<i64>,
@@ -4853,8 +4943,7 @@ impl ReadMemoryArguments {
         "offset",
         "count",
     ];
-    /// A `ReadMemoryArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ReadMemoryArguments` from its required properties; optional ones are absent.
     pub fn new(memory_reference: impl Into<String>, count: u64) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -4949,11 +5038,15 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryArguments {
 #[non_exhaustive]
 pub struct WriteMemoryArguments {
     /// Memory reference to the base location to which data should be written.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: String,
     /// Offset (in bytes) to be applied to the reference location before writing data. Can be negative.
     pub offset: Option<i64>,
     /// Property to control partial writes. If true, the debug adapter should attempt to write memory even if the entire memory region is not writable. In such a case the debug adapter should stop after hitting the first byte of memory that cannot be written and return the number of bytes written in the response via the `offset` and `bytesWritten` properties.
     /// If false or missing, a debug adapter should attempt to verify the region is writable before writing, and fail the response if it is not.
+    ///
+    /// JSON: `allowPartial`.
     pub allow_partial: Option<bool>,
     /// Bytes to write, encoded using base64.
     pub data: String,
@@ -4970,8 +5063,7 @@ impl WriteMemoryArguments {
         "allowPartial",
         "data",
     ];
-    /// A `WriteMemoryArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `WriteMemoryArguments` from its required properties; optional ones are absent.
     pub fn new(memory_reference: impl Into<String>, data: impl Into<String>) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -5087,15 +5179,23 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryArguments {
 #[non_exhaustive]
 pub struct DisassembleArguments {
     /// Memory reference to the base location containing the instructions to disassemble.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: String,
     /// Offset (in bytes) to be applied to the reference location before disassembling. Can be negative.
     pub offset: Option<i64>,
     /// Offset (in instructions) to be applied after the byte offset (if any) before disassembling. Can be negative.
+    ///
+    /// JSON: `instructionOffset`.
     pub instruction_offset: Option<i64>,
     /// Number of instructions to disassemble starting at the specified location and offset.
     /// An adapter must return exactly this number of instructions - any unavailable instructions should be replaced with an implementation-defined 'invalid instruction' value.
+    ///
+    /// JSON: `instructionCount`.
     pub instruction_count: u32,
     /// If true, the adapter should attempt to resolve memory addresses and other values to symbolic names.
+    ///
+    /// JSON: `resolveSymbols`.
     pub resolve_symbols: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -5111,8 +5211,7 @@ impl DisassembleArguments {
         "instructionCount",
         "resolveSymbols",
     ];
-    /// A `DisassembleArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisassembleArguments` from its required properties; optional ones are absent.
     pub fn new(memory_reference: impl Into<String>, instruction_count: u32) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -5251,6 +5350,8 @@ impl<'de> serde::Deserialize<'de> for DisassembleArguments {
 #[non_exhaustive]
 pub struct LocationsArguments {
     /// Location reference to resolve.
+    ///
+    /// JSON: `locationReference`.
     pub location_reference: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -5260,8 +5361,7 @@ impl LocationsArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["locationReference"];
-    /// A `LocationsArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LocationsArguments` from its required properties; optional ones are absent.
     pub fn new(location_reference: i32) -> Self {
         Self {
             location_reference,
@@ -5323,90 +5423,174 @@ impl<'de> serde::Deserialize<'de> for LocationsArguments {
 #[non_exhaustive]
 pub struct Capabilities {
     /// The debug adapter supports the `configurationDone` request.
+    ///
+    /// JSON: `supportsConfigurationDoneRequest`.
     pub supports_configuration_done_request: Option<bool>,
     /// The debug adapter supports function breakpoints.
+    ///
+    /// JSON: `supportsFunctionBreakpoints`.
     pub supports_function_breakpoints: Option<bool>,
     /// The debug adapter supports conditional breakpoints.
+    ///
+    /// JSON: `supportsConditionalBreakpoints`.
     pub supports_conditional_breakpoints: Option<bool>,
     /// The debug adapter supports breakpoints that break execution after a specified number of hits.
+    ///
+    /// JSON: `supportsHitConditionalBreakpoints`.
     pub supports_hit_conditional_breakpoints: Option<bool>,
     /// The debug adapter supports a (side effect free) `evaluate` request for data hovers.
+    ///
+    /// JSON: `supportsEvaluateForHovers`.
     pub supports_evaluate_for_hovers: Option<bool>,
     /// Available exception filter options for the `setExceptionBreakpoints` request.
+    ///
+    /// JSON: `exceptionBreakpointFilters`.
     pub exception_breakpoint_filters: Option<Vec<ExceptionBreakpointsFilter>>,
     /// The debug adapter supports stepping back via the `stepBack` and `reverseContinue` requests.
+    ///
+    /// JSON: `supportsStepBack`.
     pub supports_step_back: Option<bool>,
     /// The debug adapter supports setting a variable to a value.
+    ///
+    /// JSON: `supportsSetVariable`.
     pub supports_set_variable: Option<bool>,
     /// The debug adapter supports restarting a frame.
+    ///
+    /// JSON: `supportsRestartFrame`.
     pub supports_restart_frame: Option<bool>,
     /// The debug adapter supports the `gotoTargets` request.
+    ///
+    /// JSON: `supportsGotoTargetsRequest`.
     pub supports_goto_targets_request: Option<bool>,
     /// The debug adapter supports the `stepInTargets` request.
+    ///
+    /// JSON: `supportsStepInTargetsRequest`.
     pub supports_step_in_targets_request: Option<bool>,
     /// The debug adapter supports the `completions` request.
+    ///
+    /// JSON: `supportsCompletionsRequest`.
     pub supports_completions_request: Option<bool>,
     /// The set of characters that should automatically trigger a completion request in a REPL. If not specified, the client should assume the `.` character. The client may trigger additional completion requests on characters such as ones that make up common identifiers, or as otherwise requested by a user.
+    ///
+    /// JSON: `completionTriggerCharacters`.
     pub completion_trigger_characters: Option<Vec<String>>,
     /// The debug adapter supports the `modules` request.
+    ///
+    /// JSON: `supportsModulesRequest`.
     pub supports_modules_request: Option<bool>,
     /// The set of additional module information exposed by the debug adapter.
+    ///
+    /// JSON: `additionalModuleColumns`.
     pub additional_module_columns: Option<Vec<ColumnDescriptor>>,
     /// Checksum algorithms supported by the debug adapter.
+    ///
+    /// JSON: `supportedChecksumAlgorithms`.
     pub supported_checksum_algorithms: Option<Vec<ChecksumAlgorithm>>,
     /// The debug adapter supports the `restart` request. In this case a client should not implement `restart` by terminating and relaunching the adapter but by calling the `restart` request.
+    ///
+    /// JSON: `supportsRestartRequest`.
     pub supports_restart_request: Option<bool>,
     /// The debug adapter supports `exceptionOptions` on the `setExceptionBreakpoints` request.
+    ///
+    /// JSON: `supportsExceptionOptions`.
     pub supports_exception_options: Option<bool>,
     /// The debug adapter supports a `format` attribute on the `stackTrace`, `variables`, and `evaluate` requests.
+    ///
+    /// JSON: `supportsValueFormattingOptions`.
     pub supports_value_formatting_options: Option<bool>,
     /// The debug adapter supports the `exceptionInfo` request.
+    ///
+    /// JSON: `supportsExceptionInfoRequest`.
     pub supports_exception_info_request: Option<bool>,
     /// The debug adapter supports the `terminateDebuggee` attribute on the `disconnect` request.
+    ///
+    /// JSON: `supportTerminateDebuggee`.
     pub support_terminate_debuggee: Option<bool>,
     /// The debug adapter supports the `suspendDebuggee` attribute on the `disconnect` request.
+    ///
+    /// JSON: `supportSuspendDebuggee`.
     pub support_suspend_debuggee: Option<bool>,
     /// The debug adapter supports the delayed loading of parts of the stack, which requires that both the `startFrame` and `levels` arguments and the `totalFrames` result of the `stackTrace` request are supported.
+    ///
+    /// JSON: `supportsDelayedStackTraceLoading`.
     pub supports_delayed_stack_trace_loading: Option<bool>,
     /// The debug adapter supports the `loadedSources` request.
+    ///
+    /// JSON: `supportsLoadedSourcesRequest`.
     pub supports_loaded_sources_request: Option<bool>,
     /// The debug adapter supports log points by interpreting the `logMessage` attribute of the `SourceBreakpoint`.
+    ///
+    /// JSON: `supportsLogPoints`.
     pub supports_log_points: Option<bool>,
     /// The debug adapter supports the `terminateThreads` request.
+    ///
+    /// JSON: `supportsTerminateThreadsRequest`.
     pub supports_terminate_threads_request: Option<bool>,
     /// The debug adapter supports the `setExpression` request.
+    ///
+    /// JSON: `supportsSetExpression`.
     pub supports_set_expression: Option<bool>,
     /// The debug adapter supports the `terminate` request.
+    ///
+    /// JSON: `supportsTerminateRequest`.
     pub supports_terminate_request: Option<bool>,
     /// The debug adapter supports data breakpoints.
+    ///
+    /// JSON: `supportsDataBreakpoints`.
     pub supports_data_breakpoints: Option<bool>,
     /// The debug adapter supports the `readMemory` request.
+    ///
+    /// JSON: `supportsReadMemoryRequest`.
     pub supports_read_memory_request: Option<bool>,
     /// The debug adapter supports the `writeMemory` request.
+    ///
+    /// JSON: `supportsWriteMemoryRequest`.
     pub supports_write_memory_request: Option<bool>,
     /// The debug adapter supports the `disassemble` request.
+    ///
+    /// JSON: `supportsDisassembleRequest`.
     pub supports_disassemble_request: Option<bool>,
     /// The debug adapter supports the `cancel` request.
+    ///
+    /// JSON: `supportsCancelRequest`.
     pub supports_cancel_request: Option<bool>,
     /// The debug adapter supports the `breakpointLocations` request.
+    ///
+    /// JSON: `supportsBreakpointLocationsRequest`.
     pub supports_breakpoint_locations_request: Option<bool>,
     /// The debug adapter supports the `clipboard` context value in the `evaluate` request.
+    ///
+    /// JSON: `supportsClipboardContext`.
     pub supports_clipboard_context: Option<bool>,
     /// The debug adapter supports stepping granularities (argument `granularity`) for the stepping requests.
+    ///
+    /// JSON: `supportsSteppingGranularity`.
     pub supports_stepping_granularity: Option<bool>,
     /// The debug adapter supports adding breakpoints based on instruction references.
+    ///
+    /// JSON: `supportsInstructionBreakpoints`.
     pub supports_instruction_breakpoints: Option<bool>,
     /// The debug adapter supports `filterOptions` as an argument on the `setExceptionBreakpoints` request.
+    ///
+    /// JSON: `supportsExceptionFilterOptions`.
     pub supports_exception_filter_options: Option<bool>,
     /// The debug adapter supports the `singleThread` property on the execution requests (`continue`, `next`, `stepIn`, `stepOut`, `reverseContinue`, `stepBack`).
+    ///
+    /// JSON: `supportsSingleThreadExecutionRequests`.
     pub supports_single_thread_execution_requests: Option<bool>,
     /// The debug adapter supports the `asAddress` and `bytes` fields in the `dataBreakpointInfo` request.
+    ///
+    /// JSON: `supportsDataBreakpointBytes`.
     pub supports_data_breakpoint_bytes: Option<bool>,
     /// Modes of breakpoints supported by the debug adapter, such as 'hardware' or 'software'. If present, the client may allow the user to select a mode and include it in its `setBreakpoints` request.
     ///
     /// Clients may present the first applicable mode in this array as the 'default' mode in gestures that set breakpoints.
+    ///
+    /// JSON: `breakpointModes`.
     pub breakpoint_modes: Option<Vec<BreakpointMode>>,
     /// The debug adapter supports ANSI escape sequences in styling of `OutputEvent.output` and `Variable.value` fields.
+    ///
+    /// JSON: `supportsANSIStyling`.
     pub supports_ansistyling: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -5459,8 +5643,7 @@ impl Capabilities {
         "breakpointModes",
         "supportsANSIStyling",
     ];
-    /// A `Capabilities` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Capabilities` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -6469,8 +6652,12 @@ pub struct ExceptionBreakpointsFilter {
     /// Initial value of the filter option. If not specified a value false is assumed.
     pub default: Option<bool>,
     /// Controls whether a condition can be specified for this filter option. If false or missing, a condition can not be set.
+    ///
+    /// JSON: `supportsCondition`.
     pub supports_condition: Option<bool>,
     /// A help text providing information about the condition. This string is shown as the placeholder text for a text box and can be translated.
+    ///
+    /// JSON: `conditionDescription`.
     pub condition_description: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -6487,8 +6674,7 @@ impl ExceptionBreakpointsFilter {
         "supportsCondition",
         "conditionDescription",
     ];
-    /// A `ExceptionBreakpointsFilter` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionBreakpointsFilter` from its required properties; optional ones are absent.
     pub fn new(filter: impl Into<String>, label: impl Into<String>) -> Self {
         Self {
             filter: filter.into(),
@@ -6651,12 +6837,18 @@ pub struct Message {
     /// An object used as a dictionary for looking up the variables in the format string.
     pub variables: Option<std::collections::BTreeMap<String, String>>,
     /// If true send to telemetry.
+    ///
+    /// JSON: `sendTelemetry`.
     pub send_telemetry: Option<bool>,
     /// If true show user.
+    ///
+    /// JSON: `showUser`.
     pub show_user: Option<bool>,
     /// A url where additional information about this message can be found.
     pub url: Option<String>,
     /// A label that is presented to the user as the UI for opening the url.
+    ///
+    /// JSON: `urlLabel`.
     pub url_label: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -6674,8 +6866,7 @@ impl Message {
         "url",
         "urlLabel",
     ];
-    /// A `Message` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Message` from its required properties; optional ones are absent.
     pub fn new(id: i32, format: impl Into<String>) -> Self {
         Self {
             id,
@@ -6869,18 +7060,30 @@ pub struct Module {
     /// Logical full path to the module. The exact definition is implementation defined, but usually this would be a full path to the on-disk file for the module.
     pub path: Option<String>,
     /// True if the module is optimized.
+    ///
+    /// JSON: `isOptimized`.
     pub is_optimized: Option<bool>,
     /// True if the module is considered 'user code' by a debugger that supports 'Just My Code'.
+    ///
+    /// JSON: `isUserCode`.
     pub is_user_code: Option<bool>,
     /// Version of Module.
     pub version: Option<String>,
     /// User-understandable description of if symbols were found for the module (ex: 'Symbols Loaded', 'Symbols not found', etc.)
+    ///
+    /// JSON: `symbolStatus`.
     pub symbol_status: Option<String>,
     /// Logical full path to the symbol file. The exact definition is implementation defined.
+    ///
+    /// JSON: `symbolFilePath`.
     pub symbol_file_path: Option<String>,
     /// Module created or modified, encoded as a RFC 3339 timestamp.
+    ///
+    /// JSON: `dateTimeStamp`.
     pub date_time_stamp: Option<String>,
     /// Address range covered by this module.
+    ///
+    /// JSON: `addressRange`.
     pub address_range: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -6901,8 +7104,7 @@ impl Module {
         "dateTimeStamp",
         "addressRange",
     ];
-    /// A `Module` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Module` from its required properties; optional ones are absent.
     pub fn new(id: ModuleId, name: impl Into<String>) -> Self {
         Self {
             id,
@@ -7144,12 +7346,16 @@ impl<'de> serde::Deserialize<'de> for Module {
 #[non_exhaustive]
 pub struct ColumnDescriptor {
     /// Name of the attribute rendered in this column.
+    ///
+    /// JSON: `attributeName`.
     pub attribute_name: String,
     /// Header UI label of column.
     pub label: String,
     /// Format to use for the rendered values in this column. TBD how the format strings looks like.
     pub format: Option<String>,
     /// Datatype of values in this column. Defaults to `string` if not specified.
+    ///
+    /// JSON: `type`.
     pub type_: Option<ColumnDescriptorType>,
     /// Width of this column in characters (hint only).
     pub width: Option<u32>,
@@ -7167,8 +7373,7 @@ impl ColumnDescriptor {
         "type",
         "width",
     ];
-    /// A `ColumnDescriptor` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ColumnDescriptor` from its required properties; optional ones are absent.
     pub fn new(attribute_name: impl Into<String>, label: impl Into<String>) -> Self {
         Self {
             attribute_name: attribute_name.into(),
@@ -7316,8 +7521,7 @@ impl Thread {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["id", "name"];
-    /// A `Thread` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Thread` from its required properties; optional ones are absent.
     pub fn new(id: i32, name: impl Into<String>) -> Self {
         Self {
             id,
@@ -7394,9 +7598,13 @@ pub struct Source {
     /// If the value \> 0 the contents of the source must be retrieved through the `source` request (even if a path is specified).
     /// Since a `sourceReference` is only valid for a session, it can not be used to persist a source.
     /// The value should be less than or equal to 2147483647 (2^31-1).
+    ///
+    /// JSON: `sourceReference`.
     pub source_reference: Option<i32>,
     /// A hint for how to present the source in the UI.
     /// A value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.
+    ///
+    /// JSON: `presentationHint`.
     pub presentation_hint: Option<SourcePresentationHint>,
     /// The origin of this source. For example, 'internal module', 'inlined content from source map', etc.
     pub origin: Option<String>,
@@ -7404,6 +7612,8 @@ pub struct Source {
     pub sources: Option<Vec<Source>>,
     /// Additional data that a debug adapter might want to loop through the client.
     /// The client should leave the data intact and persist it across sessions. The client should not interpret the data.
+    ///
+    /// JSON: `adapterData`.
     pub adapter_data: Option<serde_json::Value>,
     /// The checksums associated with this file.
     pub checksums: Option<Vec<Checksum>>,
@@ -7424,8 +7634,7 @@ impl Source {
         "adapterData",
         "checksums",
     ];
-    /// A `Source` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Source` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -7652,17 +7861,29 @@ pub struct StackFrame {
     /// Start position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If attribute `source` is missing or doesn't exist, `column` is 0 and should be ignored by the client.
     pub column: u64,
     /// The end line of the range covered by the stack frame.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// End position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// Indicates whether this frame can be restarted with the `restartFrame` request. Clients should only use this if the debug adapter supports the `restart` request and the corresponding capability `supportsRestartFrame` is true. If a debug adapter has this capability, then `canRestart` defaults to `true` if the property is absent.
+    ///
+    /// JSON: `canRestart`.
     pub can_restart: Option<bool>,
     /// A memory reference for the current instruction pointer in this frame.
+    ///
+    /// JSON: `instructionPointerReference`.
     pub instruction_pointer_reference: Option<String>,
     /// The module associated with this frame, if any.
+    ///
+    /// JSON: `moduleId`.
     pub module_id: Option<StackFrameModuleId>,
     /// A hint for how to present this frame in the UI.
     /// A value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.
+    ///
+    /// JSON: `presentationHint`.
     pub presentation_hint: Option<StackFramePresentationHint>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7684,8 +7905,7 @@ impl StackFrame {
         "moduleId",
         "presentationHint",
     ];
-    /// A `StackFrame` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StackFrame` from its required properties; optional ones are absent.
     pub fn new(id: i32, name: impl Into<String>, line: u64, column: u64) -> Self {
         Self {
             id,
@@ -7927,14 +8147,22 @@ pub struct Scope {
     /// Name of the scope such as 'Arguments', 'Locals', or 'Registers'. This string is shown in the UI as is and can be translated.
     pub name: String,
     /// A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.
+    ///
+    /// JSON: `presentationHint`.
     pub presentation_hint: Option<ScopePresentationHint>,
     /// The variables of this scope can be retrieved by passing the value of `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: i32,
     /// The number of named variables in this scope.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
+    ///
+    /// JSON: `namedVariables`.
     pub named_variables: Option<i32>,
     /// The number of indexed variables in this scope.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
+    ///
+    /// JSON: `indexedVariables`.
     pub indexed_variables: Option<i32>,
     /// If true, the number of variables in this scope is large or expensive to retrieve.
     pub expensive: bool,
@@ -7945,8 +8173,12 @@ pub struct Scope {
     /// Start position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
     pub column: Option<u64>,
     /// The end line of the range covered by this scope.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// End position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -7968,8 +8200,7 @@ impl Scope {
         "endLine",
         "endColumn",
     ];
-    /// A `Scope` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Scope` from its required properties; optional ones are absent.
     pub fn new(
         name: impl Into<String>,
         variables_reference: i32,
@@ -8236,31 +8467,49 @@ pub struct Variable {
     pub value: String,
     /// The type of the variable's value. Typically shown in the UI when hovering over the value.
     /// This attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.
+    ///
+    /// JSON: `type`.
     pub type_: Option<String>,
     /// Properties of a variable that can be used to determine how to render the variable in the UI.
+    ///
+    /// JSON: `presentationHint`.
     pub presentation_hint: Option<VariablePresentationHint>,
     /// The evaluatable name of this variable which can be passed to the `evaluate` request to fetch the variable's value.
+    ///
+    /// JSON: `evaluateName`.
     pub evaluate_name: Option<String>,
     /// If `variablesReference` is \> 0, the variable is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: i32,
     /// The number of named child variables.
     /// The client can use this information to present the children in a paged UI and fetch them in chunks.
+    ///
+    /// JSON: `namedVariables`.
     pub named_variables: Option<i32>,
     /// The number of indexed child variables.
     /// The client can use this information to present the children in a paged UI and fetch them in chunks.
+    ///
+    /// JSON: `indexedVariables`.
     pub indexed_variables: Option<i32>,
     /// A memory reference associated with this variable.
     /// For pointer type variables, this is generally a reference to the memory address contained in the pointer.
     /// For executable data, this reference may later be used in a `disassemble` request.
     /// This attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: Option<String>,
     /// A reference that allows the client to request the location where the variable is declared. This should be present only if the adapter is likely to be able to resolve the location.
     ///
     /// This reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `declarationLocationReference`.
     pub declaration_location_reference: Option<i32>,
     /// A reference that allows the client to request the location where the variable's value is declared. For example, if the variable contains a function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.
     ///
     /// This reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `valueLocationReference`.
     pub value_location_reference: Option<i32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -8282,8 +8531,7 @@ impl Variable {
         "declarationLocationReference",
         "valueLocationReference",
     ];
-    /// A `Variable` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Variable` from its required properties; optional ones are absent.
     pub fn new(
         name: impl Into<String>,
         value: impl Into<String>,
@@ -8561,8 +8809,7 @@ impl VariablePresentationHint {
         "visibility",
         "lazy",
     ];
-    /// A `VariablePresentationHint` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `VariablePresentationHint` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -8708,8 +8955,12 @@ pub struct BreakpointLocation {
     /// The start position of a breakpoint location. Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
     pub column: Option<u64>,
     /// The end line of breakpoint location if the location covers a range.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// The end position of a breakpoint location (if the location covers a range). Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -8724,8 +8975,7 @@ impl BreakpointLocation {
         "endLine",
         "endColumn",
     ];
-    /// A `BreakpointLocation` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointLocation` from its required properties; optional ones are absent.
     pub fn new(line: u64) -> Self {
         Self { line, ..Default::default() }
     }
@@ -8859,11 +9109,15 @@ pub struct SourceBreakpoint {
     /// The debug adapter is expected to interpret the expression as needed.
     /// The attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.
     /// If both this property and `condition` are specified, `hitCondition` should be evaluated only if the `condition` is met, and the debug adapter should stop only if both conditions are met.
+    ///
+    /// JSON: `hitCondition`.
     pub hit_condition: Option<String>,
     /// If this attribute exists and is non-empty, the debug adapter must not 'break' (stop)
     /// but log the message instead. Expressions within `{}` are interpolated.
     /// The attribute is only honored by a debug adapter if the corresponding capability `supportsLogPoints` is true.
     /// If either `hitCondition` or `condition` is specified, then the message should only be logged if those conditions are met.
+    ///
+    /// JSON: `logMessage`.
     pub log_message: Option<String>,
     /// The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.
     pub mode: Option<String>,
@@ -8882,8 +9136,7 @@ impl SourceBreakpoint {
         "logMessage",
         "mode",
     ];
-    /// A `SourceBreakpoint` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SourceBreakpoint` from its required properties; optional ones are absent.
     pub fn new(line: u64) -> Self {
         Self { line, ..Default::default() }
     }
@@ -9056,6 +9309,8 @@ pub struct FunctionBreakpoint {
     /// An expression that controls how many hits of the breakpoint are ignored.
     /// The debug adapter is expected to interpret the expression as needed.
     /// The attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.
+    ///
+    /// JSON: `hitCondition`.
     pub hit_condition: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -9065,8 +9320,7 @@ impl FunctionBreakpoint {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["name", "condition", "hitCondition"];
-    /// A `FunctionBreakpoint` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `FunctionBreakpoint` from its required properties; optional ones are absent.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -9242,13 +9496,19 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointAccessType {
 #[non_exhaustive]
 pub struct DataBreakpoint {
     /// An id representing the data. This id is returned from the `dataBreakpointInfo` request.
+    ///
+    /// JSON: `dataId`.
     pub data_id: String,
     /// The access type of the data.
+    ///
+    /// JSON: `accessType`.
     pub access_type: Option<DataBreakpointAccessType>,
     /// An expression for conditional breakpoints.
     pub condition: Option<String>,
     /// An expression that controls how many hits of the breakpoint are ignored.
     /// The debug adapter is expected to interpret the expression as needed.
+    ///
+    /// JSON: `hitCondition`.
     pub hit_condition: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -9263,8 +9523,7 @@ impl DataBreakpoint {
         "condition",
         "hitCondition",
     ];
-    /// A `DataBreakpoint` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DataBreakpoint` from its required properties; optional ones are absent.
     pub fn new(data_id: impl Into<String>) -> Self {
         Self {
             data_id: data_id.into(),
@@ -9392,6 +9651,8 @@ impl<'de> serde::Deserialize<'de> for DataBreakpoint {
 pub struct InstructionBreakpoint {
     /// The instruction reference of the breakpoint.
     /// This should be a memory or instruction pointer reference from an `EvaluateResponse`, `Variable`, `StackFrame`, `GotoTarget`, or `Breakpoint`.
+    ///
+    /// JSON: `instructionReference`.
     pub instruction_reference: String,
     /// The offset from the instruction reference in bytes.
     /// This can be negative.
@@ -9402,6 +9663,8 @@ pub struct InstructionBreakpoint {
     /// An expression that controls how many hits of the breakpoint are ignored.
     /// The debug adapter is expected to interpret the expression as needed.
     /// The attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.
+    ///
+    /// JSON: `hitCondition`.
     pub hit_condition: Option<String>,
     /// The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.
     pub mode: Option<String>,
@@ -9419,8 +9682,7 @@ impl InstructionBreakpoint {
         "hitCondition",
         "mode",
     ];
-    /// A `InstructionBreakpoint` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `InstructionBreakpoint` from its required properties; optional ones are absent.
     pub fn new(instruction_reference: impl Into<String>) -> Self {
         Self {
             instruction_reference: instruction_reference.into(),
@@ -9588,11 +9850,17 @@ pub struct Breakpoint {
     /// Start position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
     pub column: Option<u64>,
     /// The end line of the actual range covered by the breakpoint.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// End position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
     /// If no end line is given, then the end column is assumed to be in the start line.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// A memory reference to where the breakpoint is set.
+    ///
+    /// JSON: `instructionReference`.
     pub instruction_reference: Option<String>,
     /// The offset from the instruction reference.
     /// This can be negative.
@@ -9622,8 +9890,7 @@ impl Breakpoint {
         "offset",
         "reason",
     ];
-    /// A `Breakpoint` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Breakpoint` from its required properties; optional ones are absent.
     pub fn new(verified: bool) -> Self {
         Self {
             verified,
@@ -9983,8 +10250,12 @@ pub struct StepInTarget {
     /// Start position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
     pub column: Option<u64>,
     /// The end line of the range covered by the step-in target.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// End position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10001,8 +10272,7 @@ impl StepInTarget {
         "endLine",
         "endColumn",
     ];
-    /// A `StepInTarget` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInTarget` from its required properties; optional ones are absent.
     pub fn new(id: i32, label: impl Into<String>) -> Self {
         Self {
             id,
@@ -10167,10 +10437,16 @@ pub struct GotoTarget {
     /// The column of the goto target.
     pub column: Option<u64>,
     /// The end line of the range covered by the goto target.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// The end column of the range covered by the goto target.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// A memory reference for the instruction pointer value represented by this target.
+    ///
+    /// JSON: `instructionPointerReference`.
     pub instruction_pointer_reference: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10188,8 +10464,7 @@ impl GotoTarget {
         "endColumn",
         "instructionPointerReference",
     ];
-    /// A `GotoTarget` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoTarget` from its required properties; optional ones are absent.
     pub fn new(id: i32, label: impl Into<String>, line: u64) -> Self {
         Self {
             id,
@@ -10362,18 +10637,26 @@ pub struct CompletionItem {
     /// If text is returned and not an empty string, then it is inserted instead of the label.
     pub text: Option<String>,
     /// A string that should be used when comparing this item with other items. If not returned or an empty string, the `label` is used instead.
+    ///
+    /// JSON: `sortText`.
     pub sort_text: Option<String>,
     /// A human-readable string with additional information about this item, like type or symbol information.
     pub detail: Option<String>,
     /// The item's type. Typically the client uses this information to render the item in the UI with an icon.
+    ///
+    /// JSON: `type`.
     pub type_: Option<CompletionItemType>,
     /// Start position (within the `text` attribute of the `completions` request) where the completion text is added. The position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If the start position is omitted the text is added at the location specified by the `column` attribute of the `completions` request.
     pub start: Option<u32>,
     /// Length determines how many characters are overwritten by the completion text and it is measured in UTF-16 code units. If missing the value 0 is assumed which results in the completion text being inserted.
     pub length: Option<u32>,
     /// Determines the start of the new selection after the text has been inserted (or replaced). `selectionStart` is measured in UTF-16 code units and must be in the range 0 and length of the completion text. If omitted the selection starts at the end of the completion text.
+    ///
+    /// JSON: `selectionStart`.
     pub selection_start: Option<u32>,
     /// Determines the length of the new selection after the text has been inserted (or replaced) and it is measured in UTF-16 code units. The selection can not extend beyond the bounds of the completion text. If omitted the length is assumed to be 0.
+    ///
+    /// JSON: `selectionLength`.
     pub selection_length: Option<u32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -10393,8 +10676,7 @@ impl CompletionItem {
         "selectionStart",
         "selectionLength",
     ];
-    /// A `CompletionItem` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CompletionItem` from its required properties; optional ones are absent.
     pub fn new(label: impl Into<String>) -> Self {
         Self {
             label: label.into(),
@@ -10865,8 +11147,7 @@ impl Checksum {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["algorithm", "checksum"];
-    /// A `Checksum` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `Checksum` from its required properties; optional ones are absent.
     pub fn new(algorithm: ChecksumAlgorithm, checksum: impl Into<String>) -> Self {
         Self {
             algorithm,
@@ -10943,8 +11224,7 @@ impl ValueFormat {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["hex"];
-    /// A `ValueFormat` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ValueFormat` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11019,16 +11299,24 @@ pub struct StackFrameFormat {
     /// Displays parameters for the stack frame.
     pub parameters: Option<bool>,
     /// Displays the types of parameters for the stack frame.
+    ///
+    /// JSON: `parameterTypes`.
     pub parameter_types: Option<bool>,
     /// Displays the names of parameters for the stack frame.
+    ///
+    /// JSON: `parameterNames`.
     pub parameter_names: Option<bool>,
     /// Displays the values of parameters for the stack frame.
+    ///
+    /// JSON: `parameterValues`.
     pub parameter_values: Option<bool>,
     /// Displays the line number of the stack frame.
     pub line: Option<bool>,
     /// Displays the module of the stack frame.
     pub module: Option<bool>,
     /// Includes all stack frames, including those the debug adapter might otherwise hide.
+    ///
+    /// JSON: `includeAll`.
     pub include_all: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11047,8 +11335,7 @@ impl StackFrameFormat {
         "module",
         "includeAll",
     ];
-    /// A `StackFrameFormat` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StackFrameFormat` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11269,6 +11556,8 @@ impl<'de> serde::Deserialize<'de> for StackFrameFormat {
 #[non_exhaustive]
 pub struct ExceptionFilterOptions {
     /// ID of an exception filter returned by the `exceptionBreakpointFilters` capability.
+    ///
+    /// JSON: `filterId`.
     pub filter_id: String,
     /// An expression for conditional exceptions.
     /// The exception breaks into the debugger if the result of the condition is true.
@@ -11283,8 +11572,7 @@ impl ExceptionFilterOptions {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["filterId", "condition", "mode"];
-    /// A `ExceptionFilterOptions` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionFilterOptions` from its required properties; optional ones are absent.
     pub fn new(filter_id: impl Into<String>) -> Self {
         Self {
             filter_id: filter_id.into(),
@@ -11393,6 +11681,8 @@ pub struct ExceptionOptions {
     /// By convention the first segment of the path is a category that is used to group exceptions in the UI.
     pub path: Option<Vec<ExceptionPathSegment>>,
     /// Condition when a thrown exception should result in a break.
+    ///
+    /// JSON: `breakMode`.
     pub break_mode: ExceptionBreakMode,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11402,8 +11692,7 @@ impl ExceptionOptions {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["path", "breakMode"];
-    /// A `ExceptionOptions` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionOptions` from its required properties; optional ones are absent.
     pub fn new(break_mode: ExceptionBreakMode) -> Self {
         Self {
             break_mode,
@@ -11585,8 +11874,7 @@ impl ExceptionPathSegment {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["negate", "names"];
-    /// A `ExceptionPathSegment` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionPathSegment` from its required properties; optional ones are absent.
     pub fn new(names: Vec<String>) -> Self {
         Self {
             names,
@@ -11673,14 +11961,24 @@ pub struct ExceptionDetails {
     /// Message contained in the exception.
     pub message: Option<String>,
     /// Short type name of the exception object.
+    ///
+    /// JSON: `typeName`.
     pub type_name: Option<String>,
     /// Fully-qualified type name of the exception object.
+    ///
+    /// JSON: `fullTypeName`.
     pub full_type_name: Option<String>,
     /// An expression that can be evaluated in the current scope to obtain the exception object.
+    ///
+    /// JSON: `evaluateName`.
     pub evaluate_name: Option<String>,
     /// Stack trace at the time the exception was thrown.
+    ///
+    /// JSON: `stackTrace`.
     pub stack_trace: Option<String>,
     /// Details of the exception contained by this exception, if any.
+    ///
+    /// JSON: `innerException`.
     pub inner_exception: Option<Vec<ExceptionDetails>>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11697,8 +11995,7 @@ impl ExceptionDetails {
         "stackTrace",
         "innerException",
     ];
-    /// A `ExceptionDetails` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionDetails` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -11879,6 +12176,8 @@ pub struct DisassembledInstruction {
     /// The address of the instruction. Treated as a hex value if prefixed with `0x`, or as a decimal value otherwise.
     pub address: String,
     /// Raw bytes representing the instruction and its operands, in an implementation-defined format.
+    ///
+    /// JSON: `instructionBytes`.
     pub instruction_bytes: Option<String>,
     /// Text representing the instruction and its operands, in an implementation-defined format.
     pub instruction: String,
@@ -11893,12 +12192,18 @@ pub struct DisassembledInstruction {
     /// The column within the line that corresponds to this instruction, if any.
     pub column: Option<u64>,
     /// The end line of the range that corresponds to this instruction, if any.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// The end column of the range that corresponds to this instruction, if any.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// A hint for how to present the instruction in the UI.
     ///
     /// A value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'
+    ///
+    /// JSON: `presentationHint`.
     pub presentation_hint: Option<DisassembledInstructionPresentationHint>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -11919,8 +12224,7 @@ impl DisassembledInstruction {
         "endColumn",
         "presentationHint",
     ];
-    /// A `DisassembledInstruction` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisassembledInstruction` from its required properties; optional ones are absent.
     pub fn new(address: impl Into<String>, instruction: impl Into<String>) -> Self {
         Self {
             address: address.into(),
@@ -12260,6 +12564,8 @@ pub struct BreakpointMode {
     /// A help text providing additional information about the breakpoint mode. This string is typically shown as a hover and can be translated.
     pub description: Option<String>,
     /// Describes one or more type of breakpoint this mode applies to.
+    ///
+    /// JSON: `appliesTo`.
     pub applies_to: Vec<BreakpointModeApplicability>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12274,8 +12580,7 @@ impl BreakpointMode {
         "description",
         "appliesTo",
     ];
-    /// A `BreakpointMode` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointMode` from its required properties; optional ones are absent.
     pub fn new(
         mode: impl Into<String>,
         label: impl Into<String>,
@@ -12470,16 +12775,28 @@ impl<'de> serde::Deserialize<'de> for BreakpointModeApplicability {
 #[non_exhaustive]
 pub struct SetDebuggerPropertyArguments {
     /// OS where the ide is running. Supported values \[Windows, Linux\]
+    ///
+    /// JSON: `ideOS`.
     pub ide_os: Option<String>,
     /// Patterns to match with the start of the file paths. Matching paths will be added to a list of file where trace is ignored.
+    ///
+    /// JSON: `dontTraceStartPatterns`.
     pub dont_trace_start_patterns: Option<Vec<serde_json::Value>>,
     /// Patterns to match with the end of the file paths. Matching paths will be added to a list of file where trace is ignored.
+    ///
+    /// JSON: `dontTraceEndPatterns`.
     pub dont_trace_end_patterns: Option<Vec<serde_json::Value>>,
     /// List of exceptions that should be skipped when doing condition evaluations.
+    ///
+    /// JSON: `skipSuspendOnBreakpointException`.
     pub skip_suspend_on_breakpoint_exception: Option<Vec<serde_json::Value>>,
     /// List of exceptions that should skip printing to stderr when doing condition evaluations.
+    ///
+    /// JSON: `skipPrintBreakpointException`.
     pub skip_print_breakpoint_exception: Option<Vec<serde_json::Value>>,
     /// If false then a notification is generated for each thread event. If true a single event is gnenerated, and all threads follow that behavior.
+    ///
+    /// JSON: `multiThreadsSingleNotification`.
     pub multi_threads_single_notification: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12497,8 +12814,7 @@ impl SetDebuggerPropertyArguments {
         "skipPrintBreakpointException",
         "multiThreadsSingleNotification",
     ];
-    /// A `SetDebuggerPropertyArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetDebuggerPropertyArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -12704,6 +13020,8 @@ pub struct SetPydevdSourceMapArguments {
     /// The source location of the PydevdSourceMap; 'source.path' must be specified (e.g.: for an ipython notebook this could be something as /home/notebook/note.py).
     pub source: Source,
     /// The PydevdSourceMaps to be set to the given source (provide an empty array to clear the source mappings for a given path).
+    ///
+    /// JSON: `pydevdSourceMaps`.
     pub pydevd_source_maps: Option<Vec<PydevdSourceMap>>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12714,8 +13032,7 @@ impl SetPydevdSourceMapArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["source", "pydevdSourceMaps"];
-    /// A `SetPydevdSourceMapArguments` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetPydevdSourceMapArguments` from its required properties; optional ones are absent.
     pub fn new(source: Source) -> Self {
         Self {
             source,
@@ -12805,10 +13122,16 @@ pub struct PydevdSourceMap {
     /// The local line to which the mapping should map to (e.g.: for an ipython notebook this would be the first line of the cell in the file).
     pub line: i64,
     /// The end line.
+    ///
+    /// JSON: `endLine`.
     pub end_line: i64,
     /// The path that the user has remotely -- 'source.path' must be specified (e.g.: for an ipython notebook this could be something as '\<ipython-input-1-4561234\>')
+    ///
+    /// JSON: `runtimeSource`.
     pub runtime_source: Source,
     /// The remote line to which the mapping should map to (e.g.: for an ipython notebook this would be always 1 as it'd map the start of the cell).
+    ///
+    /// JSON: `runtimeLine`.
     pub runtime_line: i64,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -12824,8 +13147,7 @@ impl PydevdSourceMap {
         "runtimeSource",
         "runtimeLine",
     ];
-    /// A `PydevdSourceMap` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdSourceMap` from its required properties; optional ones are absent.
     pub fn new(
         line: i64,
         end_line: i64,
@@ -12931,8 +13253,7 @@ impl PydevdSystemInfoArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &[];
-    /// A `PydevdSystemInfoArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdSystemInfoArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -12991,8 +13312,7 @@ impl PydevdPythonInfo {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["version", "implementation"];
-    /// A `PydevdPythonInfo` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdPythonInfo` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -13104,8 +13424,7 @@ impl PydevdPythonImplementationInfo {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["name", "version", "description"];
-    /// A `PydevdPythonImplementationInfo` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdPythonImplementationInfo` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -13234,8 +13553,7 @@ impl PydevdPlatformInfo {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["name"];
-    /// A `PydevdPlatformInfo` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdPlatformInfo` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -13333,8 +13651,7 @@ impl PydevdProcessInfo {
         "executable",
         "bitness",
     ];
-    /// A `PydevdProcessInfo` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdProcessInfo` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -13474,8 +13791,12 @@ impl<'de> serde::Deserialize<'de> for PydevdProcessInfo {
 #[non_exhaustive]
 pub struct PydevdInfo {
     /// Specifies whether the cython native module is being used.
+    ///
+    /// JSON: `usingCython`.
     pub using_cython: Option<bool>,
     /// Specifies whether the frame eval native module is being used.
+    ///
+    /// JSON: `usingFrameEval`.
     pub using_frame_eval: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13486,8 +13807,7 @@ impl PydevdInfo {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["usingCython", "usingFrameEval"];
-    /// A `PydevdInfo` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdInfo` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -13585,6 +13905,8 @@ impl<'de> serde::Deserialize<'de> for PydevdInfo {
 #[non_exhaustive]
 pub struct PydevdAuthorizeArguments {
     /// The access token to access the debug server.
+    ///
+    /// JSON: `debugServerAccessToken`.
     pub debug_server_access_token: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13595,8 +13917,7 @@ impl PydevdAuthorizeArguments {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["debugServerAccessToken"];
-    /// A `PydevdAuthorizeArguments` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdAuthorizeArguments` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -13739,7 +14060,7 @@ impl<'de> serde::Deserialize<'de> for ResponseMessage {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `ErrorResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorResponseBody {
@@ -13753,8 +14074,7 @@ impl ErrorResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["error"];
-    /// A `ErrorResponseBody` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ErrorResponseBody` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -13928,7 +14248,7 @@ impl<'de> serde::Deserialize<'de> for StoppedEventBodyReason {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `StoppedEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StoppedEventBody {
@@ -13938,19 +14258,27 @@ pub struct StoppedEventBody {
     /// The full reason for the event, e.g. 'Paused on exception'. This string is shown in the UI as is and can be translated.
     pub description: Option<String>,
     /// The thread which was stopped.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: Option<i32>,
     /// A value of true hints to the client that this event should not change the focus.
+    ///
+    /// JSON: `preserveFocusHint`.
     pub preserve_focus_hint: Option<bool>,
     /// Additional information. E.g. if reason is `exception`, text contains the exception name. This string is shown in the UI.
     pub text: Option<String>,
     /// If `allThreadsStopped` is true, a debug adapter can announce that all threads have stopped.
     /// - The client should use this information to enable that all threads can be expanded to access their stacktraces.
     /// - If the attribute is missing or false, only the thread with the given `threadId` can be expanded.
+    ///
+    /// JSON: `allThreadsStopped`.
     pub all_threads_stopped: Option<bool>,
     /// Ids of the breakpoints that triggered the event. In most cases there is only a single breakpoint but here are some examples for multiple breakpoints:
     /// - Different types of breakpoints map to the same location.
     /// - Multiple source breakpoints get collapsed to the same instruction by the compiler/runtime.
     /// - Multiple function breakpoints with different function names map to the same location.
+    ///
+    /// JSON: `hitBreakpointIds`.
     pub hit_breakpoint_ids: Option<Vec<i32>>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -13968,8 +14296,7 @@ impl StoppedEventBody {
         "allThreadsStopped",
         "hitBreakpointIds",
     ];
-    /// A `StoppedEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StoppedEventBody` from its required properties; optional ones are absent.
     pub fn new(reason: StoppedEventBodyReason) -> Self {
         Self {
             reason,
@@ -14154,13 +14481,17 @@ impl<'de> serde::Deserialize<'de> for StoppedEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ContinuedEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinuedEventBody {
     /// The thread which was continued.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// If omitted or set to `true`, this event signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed.
+    ///
+    /// JSON: `allThreadsContinued`.
     pub all_threads_continued: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14170,8 +14501,7 @@ impl ContinuedEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threadId", "allThreadsContinued"];
-    /// A `ContinuedEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ContinuedEventBody` from its required properties; optional ones are absent.
     pub fn new(thread_id: i32) -> Self {
         Self {
             thread_id,
@@ -14251,11 +14581,13 @@ impl<'de> serde::Deserialize<'de> for ContinuedEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ExitedEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExitedEventBody {
     /// The exit code returned from the debuggee.
+    ///
+    /// JSON: `exitCode`.
     pub exit_code: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14265,8 +14597,7 @@ impl ExitedEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["exitCode"];
-    /// A `ExitedEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExitedEventBody` from its required properties; optional ones are absent.
     pub fn new(exit_code: i32) -> Self {
         Self {
             exit_code,
@@ -14321,7 +14652,7 @@ impl<'de> serde::Deserialize<'de> for ExitedEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `TerminatedEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TerminatedEventBody {
@@ -14336,8 +14667,7 @@ impl TerminatedEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["restart"];
-    /// A `TerminatedEventBody` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `TerminatedEventBody` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -14465,13 +14795,15 @@ impl<'de> serde::Deserialize<'de> for ThreadEventBodyReason {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `ThreadEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ThreadEventBody {
     /// The reason for the event.
     pub reason: ThreadEventBodyReason,
     /// The identifier of the thread.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: i32,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14481,8 +14813,7 @@ impl ThreadEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "threadId"];
-    /// A `ThreadEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ThreadEventBody` from its required properties; optional ones are absent.
     pub fn new(reason: ThreadEventBodyReason, thread_id: i32) -> Self {
         Self {
             reason,
@@ -14718,7 +15049,7 @@ impl<'de> serde::Deserialize<'de> for OutputEventBodyGroup {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `OutputEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutputEventBody {
@@ -14733,6 +15064,8 @@ pub struct OutputEventBody {
     /// Support for keeping an output log organized by grouping related messages.
     pub group: Option<OutputEventBodyGroup>,
     /// If an attribute `variablesReference` exists and its value is \> 0, the output contains objects which can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: Option<i32>,
     /// The source location where the output was produced.
     pub source: Option<Source>,
@@ -14745,6 +15078,8 @@ pub struct OutputEventBody {
     /// A reference that allows the client to request the location where the new value is declared. For example, if the logged value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.
     ///
     /// This reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `locationReference`.
     pub location_reference: Option<i32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -14764,8 +15099,7 @@ impl OutputEventBody {
         "data",
         "locationReference",
     ];
-    /// A `OutputEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `OutputEventBody` from its required properties; optional ones are absent.
     pub fn new(output: impl Into<String>) -> Self {
         Self {
             output: output.into(),
@@ -15055,7 +15389,7 @@ impl<'de> serde::Deserialize<'de> for BreakpointEventBodyReason {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `BreakpointEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BreakpointEventBody {
@@ -15071,8 +15405,7 @@ impl BreakpointEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "breakpoint"];
-    /// A `BreakpointEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointEventBody` from its required properties; optional ones are absent.
     pub fn new(reason: BreakpointEventBodyReason, breakpoint: Breakpoint) -> Self {
         Self {
             reason,
@@ -15207,7 +15540,7 @@ impl<'de> serde::Deserialize<'de> for ModuleEventBodyReason {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `ModuleEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModuleEventBody {
@@ -15223,8 +15556,7 @@ impl ModuleEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "module"];
-    /// A `ModuleEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ModuleEventBody` from its required properties; optional ones are absent.
     pub fn new(reason: ModuleEventBodyReason, module: Module) -> Self {
         Self {
             reason,
@@ -15357,7 +15689,7 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEventBodyReason {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `LoadedSourceEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LoadedSourceEventBody {
@@ -15373,8 +15705,7 @@ impl LoadedSourceEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["reason", "source"];
-    /// A `LoadedSourceEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LoadedSourceEventBody` from its required properties; optional ones are absent.
     pub fn new(reason: LoadedSourceEventBodyReason, source: Source) -> Self {
         Self {
             reason,
@@ -15521,19 +15852,27 @@ impl<'de> serde::Deserialize<'de> for ProcessEventBodyStartMethod {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `ProcessEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProcessEventBody {
     /// The logical name of the process. This is usually the full path to process's executable file. Example: /home/example/myproj/program.js.
     pub name: String,
     /// The process ID of the debugged process, as assigned by the operating system. This property should be omitted for logical processes that do not map to operating system processes on the machine.
+    ///
+    /// JSON: `systemProcessId`.
     pub system_process_id: Option<i32>,
     /// If true, the process is running on the same computer as the debug adapter.
+    ///
+    /// JSON: `isLocalProcess`.
     pub is_local_process: Option<bool>,
     /// Describes how the debug engine started debugging this process.
+    ///
+    /// JSON: `startMethod`.
     pub start_method: Option<ProcessEventBodyStartMethod>,
     /// The size of a pointer or address for this process, in bits. This value may be used by clients when formatting addresses for display.
+    ///
+    /// JSON: `pointerSize`.
     pub pointer_size: Option<u32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -15549,8 +15888,7 @@ impl ProcessEventBody {
         "startMethod",
         "pointerSize",
     ];
-    /// A `ProcessEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProcessEventBody` from its required properties; optional ones are absent.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -15693,7 +16031,7 @@ impl<'de> serde::Deserialize<'de> for ProcessEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `CapabilitiesEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapabilitiesEventBody {
@@ -15707,8 +16045,7 @@ impl CapabilitiesEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["capabilities"];
-    /// A `CapabilitiesEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CapabilitiesEventBody` from its required properties; optional ones are absent.
     pub fn new(capabilities: Capabilities) -> Self {
         Self {
             capabilities,
@@ -15765,17 +16102,21 @@ impl<'de> serde::Deserialize<'de> for CapabilitiesEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ProgressStartEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgressStartEventBody {
     /// An ID that can be used in subsequent `progressUpdate` and `progressEnd` events to make them refer to the same progress reporting.
     /// IDs must be unique within a debug session.
+    ///
+    /// JSON: `progressId`.
     pub progress_id: String,
     /// Short title of the progress reporting. Shown in the UI to describe the long running operation.
     pub title: String,
     /// The request ID that this progress report is related to. If specified a debug adapter is expected to emit progress events for the long running request until the request has been either completed or cancelled.
     /// If the request ID is omitted, the progress report is assumed to be related to some general activity of the debug adapter.
+    ///
+    /// JSON: `requestId`.
     pub request_id: Option<i32>,
     /// If true, the request that reports progress may be cancelled with a `cancel` request.
     /// So this property basically controls whether the client should use UX that supports cancellation.
@@ -15800,8 +16141,7 @@ impl ProgressStartEventBody {
         "message",
         "percentage",
     ];
-    /// A `ProgressStartEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProgressStartEventBody` from its required properties; optional ones are absent.
     pub fn new(progress_id: impl Into<String>, title: impl Into<String>) -> Self {
         Self {
             progress_id: progress_id.into(),
@@ -15954,11 +16294,13 @@ impl<'de> serde::Deserialize<'de> for ProgressStartEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ProgressUpdateEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgressUpdateEventBody {
     /// The ID that was introduced in the initial `progressStart` event.
+    ///
+    /// JSON: `progressId`.
     pub progress_id: String,
     /// More detailed progress message. If omitted, the previous message (if any) is used.
     pub message: Option<String>,
@@ -15976,8 +16318,7 @@ impl ProgressUpdateEventBody {
         "message",
         "percentage",
     ];
-    /// A `ProgressUpdateEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProgressUpdateEventBody` from its required properties; optional ones are absent.
     pub fn new(progress_id: impl Into<String>) -> Self {
         Self {
             progress_id: progress_id.into(),
@@ -16080,11 +16421,13 @@ impl<'de> serde::Deserialize<'de> for ProgressUpdateEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ProgressEndEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgressEndEventBody {
     /// The ID that was introduced in the initial `ProgressStartEvent`.
+    ///
+    /// JSON: `progressId`.
     pub progress_id: String,
     /// More detailed progress message. If omitted, the previous message (if any) is used.
     pub message: Option<String>,
@@ -16096,8 +16439,7 @@ impl ProgressEndEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["progressId", "message"];
-    /// A `ProgressEndEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ProgressEndEventBody` from its required properties; optional ones are absent.
     pub fn new(progress_id: impl Into<String>) -> Self {
         Self {
             progress_id: progress_id.into(),
@@ -16179,15 +16521,19 @@ impl<'de> serde::Deserialize<'de> for ProgressEndEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `InvalidatedEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InvalidatedEventBody {
     /// Set of logical areas that got invalidated. This property has a hint characteristic: a client can only be expected to make a 'best effort' in honoring the areas but there are no guarantees. If this property is missing, empty, or if values are not understood, the client should assume a single value `all`.
     pub areas: Option<Vec<InvalidatedAreas>>,
     /// If specified, the client only needs to refetch data related to this thread.
+    ///
+    /// JSON: `threadId`.
     pub thread_id: Option<i32>,
     /// If specified, the client only needs to refetch data related to this stack frame (and the `threadId` is ignored).
+    ///
+    /// JSON: `stackFrameId`.
     pub stack_frame_id: Option<i32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -16197,8 +16543,7 @@ impl InvalidatedEventBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["areas", "threadId", "stackFrameId"];
-    /// A `InvalidatedEventBody` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `InvalidatedEventBody` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -16309,11 +16654,13 @@ impl<'de> serde::Deserialize<'de> for InvalidatedEventBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `MemoryEventBody` object of the Debug Adapter Protocol.
+/// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MemoryEventBody {
     /// Memory reference of a memory range that has been updated.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: String,
     /// Starting offset in bytes where memory has been updated. Can be negative.
     pub offset: i64,
@@ -16331,8 +16678,7 @@ impl MemoryEventBody {
         "offset",
         "count",
     ];
-    /// A `MemoryEventBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `MemoryEventBody` from its required properties; optional ones are absent.
     pub fn new(memory_reference: impl Into<String>, offset: i64, count: u64) -> Self {
         Self {
             memory_reference: memory_reference.into(),
@@ -16471,13 +16817,17 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArgumentsKind {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `RunInTerminalResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RunInTerminalResponseBody {
     /// The process ID.
+    ///
+    /// JSON: `processId`.
     pub process_id: Option<i32>,
     /// The process ID of the terminal shell.
+    ///
+    /// JSON: `shellProcessId`.
     pub shell_process_id: Option<i32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -16487,8 +16837,7 @@ impl RunInTerminalResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["processId", "shellProcessId"];
-    /// A `RunInTerminalResponseBody` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `RunInTerminalResponseBody` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -16817,7 +17166,7 @@ impl<'de> serde::Deserialize<'de> for RestartArgumentsArguments {
             .map(RestartArgumentsArguments::Launch)
     }
 }
-/// The `BreakpointLocationsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BreakpointLocationsResponseBody {
@@ -16831,8 +17180,7 @@ impl BreakpointLocationsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `BreakpointLocationsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `BreakpointLocationsResponseBody` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<BreakpointLocation>) -> Self {
         Self {
             breakpoints,
@@ -16889,7 +17237,7 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SetBreakpointsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetBreakpointsResponseBody {
@@ -16904,8 +17252,7 @@ impl SetBreakpointsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetBreakpointsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetBreakpointsResponseBody` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -16962,7 +17309,7 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SetFunctionBreakpointsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetFunctionBreakpointsResponseBody {
@@ -16976,8 +17323,7 @@ impl SetFunctionBreakpointsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetFunctionBreakpointsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetFunctionBreakpointsResponseBody` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -17034,7 +17380,7 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SetExceptionBreakpointsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetExceptionBreakpointsResponseBody {
@@ -17049,8 +17395,7 @@ impl SetExceptionBreakpointsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetExceptionBreakpointsResponseBody` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExceptionBreakpointsResponseBody` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -17119,17 +17464,23 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `DataBreakpointInfoResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataBreakpointInfoResponseBody {
     /// An identifier for the data on which a data breakpoint can be registered with the `setDataBreakpoints` request or null if no data breakpoint is available. If a `variablesReference` or `frameId` is passed, the `dataId` is valid in the current suspended state, otherwise it's valid indefinitely. See 'Lifetime of Object References' in the Overview section for details. Breakpoints set using the `dataId` in the `setDataBreakpoints` request may outlive the lifetime of the associated `dataId`.
+    ///
+    /// JSON: `dataId`.
     pub data_id: Option<String>,
     /// UI string that describes on what data the breakpoint is set on or why a data breakpoint is not available.
     pub description: String,
     /// Attribute lists the available access types for a potential data breakpoint. A UI client could surface this information.
+    ///
+    /// JSON: `accessTypes`.
     pub access_types: Option<Vec<DataBreakpointAccessType>>,
     /// Attribute indicates that a potential data breakpoint could be persisted across sessions.
+    ///
+    /// JSON: `canPersist`.
     pub can_persist: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -17144,8 +17495,7 @@ impl DataBreakpointInfoResponseBody {
         "accessTypes",
         "canPersist",
     ];
-    /// A `DataBreakpointInfoResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DataBreakpointInfoResponseBody` from its required properties; optional ones are absent.
     pub fn new(data_id: Option<String>, description: impl Into<String>) -> Self {
         Self {
             data_id,
@@ -17256,7 +17606,7 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SetDataBreakpointsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetDataBreakpointsResponseBody {
@@ -17270,8 +17620,7 @@ impl SetDataBreakpointsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetDataBreakpointsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetDataBreakpointsResponseBody` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -17328,7 +17677,7 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SetInstructionBreakpointsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetInstructionBreakpointsResponseBody {
@@ -17342,8 +17691,7 @@ impl SetInstructionBreakpointsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["breakpoints"];
-    /// A `SetInstructionBreakpointsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetInstructionBreakpointsResponseBody` from its required properties; optional ones are absent.
     pub fn new(breakpoints: Vec<Breakpoint>) -> Self {
         Self {
             breakpoints,
@@ -17400,11 +17748,13 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ContinueResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinueResponseBody {
     /// If omitted or set to `true`, this response signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed.
+    ///
+    /// JSON: `allThreadsContinued`.
     pub all_threads_continued: Option<bool>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -17414,8 +17764,7 @@ impl ContinueResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["allThreadsContinued"];
-    /// A `ContinueResponseBody` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ContinueResponseBody` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -17484,14 +17833,18 @@ impl<'de> serde::Deserialize<'de> for ContinueResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `StackTraceResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StackTraceResponseBody {
     /// The frames of the stack frame. If the array has length zero, there are no stack frames available.
     /// This means that there is no location information available.
+    ///
+    /// JSON: `stackFrames`.
     pub stack_frames: Vec<StackFrame>,
     /// The total number of frames available in the stack. If omitted or if `totalFrames` is larger than the available frames, a client is expected to request frames until a request returns less frames than requested (which indicates the end of the stack). Returning monotonically increasing `totalFrames` values for subsequent requests can be used to enforce paging in the client.
+    ///
+    /// JSON: `totalFrames`.
     pub total_frames: Option<u32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -17501,8 +17854,7 @@ impl StackTraceResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["stackFrames", "totalFrames"];
-    /// A `StackTraceResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StackTraceResponseBody` from its required properties; optional ones are absent.
     pub fn new(stack_frames: Vec<StackFrame>) -> Self {
         Self {
             stack_frames,
@@ -17584,7 +17936,7 @@ impl<'de> serde::Deserialize<'de> for StackTraceResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ScopesResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScopesResponseBody {
@@ -17598,8 +17950,7 @@ impl ScopesResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["scopes"];
-    /// A `ScopesResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ScopesResponseBody` from its required properties; optional ones are absent.
     pub fn new(scopes: Vec<Scope>) -> Self {
         Self {
             scopes,
@@ -17720,7 +18071,7 @@ impl<'de> serde::Deserialize<'de> for VariablesArgumentsFilter {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `VariablesResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VariablesResponseBody {
@@ -17734,8 +18085,7 @@ impl VariablesResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["variables"];
-    /// A `VariablesResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `VariablesResponseBody` from its required properties; optional ones are absent.
     pub fn new(variables: Vec<Variable>) -> Self {
         Self {
             variables,
@@ -17790,33 +18140,45 @@ impl<'de> serde::Deserialize<'de> for VariablesResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SetVariableResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetVariableResponseBody {
     /// The new value of the variable.
     pub value: String,
     /// The type of the new value. Typically shown in the UI when hovering over the value.
+    ///
+    /// JSON: `type`.
     pub type_: Option<String>,
     /// If `variablesReference` is \> 0, the new value is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.
     ///
     /// If this property is included in the response, any `variablesReference` previously associated with the updated variable, and those of its children, are no longer valid.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: Option<i32>,
     /// The number of named child variables.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
     /// The value should be less than or equal to 2147483647 (2^31-1).
+    ///
+    /// JSON: `namedVariables`.
     pub named_variables: Option<i32>,
     /// The number of indexed child variables.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
     /// The value should be less than or equal to 2147483647 (2^31-1).
+    ///
+    /// JSON: `indexedVariables`.
     pub indexed_variables: Option<i32>,
     /// A memory reference to a location appropriate for this result.
     /// For pointer type eval results, this is generally a reference to the memory address contained in the pointer.
     /// This attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: Option<String>,
     /// A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.
     ///
     /// This reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `valueLocationReference`.
     pub value_location_reference: Option<i32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -17834,8 +18196,7 @@ impl SetVariableResponseBody {
         "memoryReference",
         "valueLocationReference",
     ];
-    /// A `SetVariableResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetVariableResponseBody` from its required properties; optional ones are absent.
     pub fn new(value: impl Into<String>) -> Self {
         Self {
             value: value.into(),
@@ -18020,13 +18381,15 @@ impl<'de> serde::Deserialize<'de> for SetVariableResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SourceResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SourceResponseBody {
     /// Content of the source reference.
     pub content: String,
     /// Content type (MIME type) of the source.
+    ///
+    /// JSON: `mimeType`.
     pub mime_type: Option<String>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -18036,8 +18399,7 @@ impl SourceResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["content", "mimeType"];
-    /// A `SourceResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SourceResponseBody` from its required properties; optional ones are absent.
     pub fn new(content: impl Into<String>) -> Self {
         Self {
             content: content.into(),
@@ -18117,7 +18479,7 @@ impl<'de> serde::Deserialize<'de> for SourceResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ThreadsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ThreadsResponseBody {
@@ -18131,8 +18493,7 @@ impl ThreadsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["threads"];
-    /// A `ThreadsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ThreadsResponseBody` from its required properties; optional ones are absent.
     pub fn new(threads: Vec<Thread>) -> Self {
         Self {
             threads,
@@ -18187,13 +18548,15 @@ impl<'de> serde::Deserialize<'de> for ThreadsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ModulesResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModulesResponseBody {
     /// All modules or range of modules.
     pub modules: Vec<Module>,
     /// The total number of modules available.
+    ///
+    /// JSON: `totalModules`.
     pub total_modules: Option<u64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -18203,8 +18566,7 @@ impl ModulesResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["modules", "totalModules"];
-    /// A `ModulesResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ModulesResponseBody` from its required properties; optional ones are absent.
     pub fn new(modules: Vec<Module>) -> Self {
         Self {
             modules,
@@ -18284,7 +18646,7 @@ impl<'de> serde::Deserialize<'de> for ModulesResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `LoadedSourcesResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LoadedSourcesResponseBody {
@@ -18298,8 +18660,7 @@ impl LoadedSourcesResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["sources"];
-    /// A `LoadedSourcesResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LoadedSourcesResponseBody` from its required properties; optional ones are absent.
     pub fn new(sources: Vec<Source>) -> Self {
         Self {
             sources,
@@ -18450,7 +18811,7 @@ impl<'de> serde::Deserialize<'de> for EvaluateArgumentsContext {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `EvaluateResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluateResponseBody {
@@ -18458,26 +18819,40 @@ pub struct EvaluateResponseBody {
     pub result: String,
     /// The type of the evaluate result.
     /// This attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.
+    ///
+    /// JSON: `type`.
     pub type_: Option<String>,
     /// Properties of an evaluate result that can be used to determine how to render the result in the UI.
+    ///
+    /// JSON: `presentationHint`.
     pub presentation_hint: Option<VariablePresentationHint>,
     /// If `variablesReference` is \> 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: i32,
     /// The number of named child variables.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
     /// The value should be less than or equal to 2147483647 (2^31-1).
+    ///
+    /// JSON: `namedVariables`.
     pub named_variables: Option<i32>,
     /// The number of indexed child variables.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
     /// The value should be less than or equal to 2147483647 (2^31-1).
+    ///
+    /// JSON: `indexedVariables`.
     pub indexed_variables: Option<i32>,
     /// A memory reference to a location appropriate for this result.
     /// For pointer type eval results, this is generally a reference to the memory address contained in the pointer.
     /// This attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: Option<String>,
     /// A reference that allows the client to request the location where the returned value is declared. For example, if a function pointer is returned, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.
     ///
     /// This reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `valueLocationReference`.
     pub value_location_reference: Option<i32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -18496,8 +18871,7 @@ impl EvaluateResponseBody {
         "memoryReference",
         "valueLocationReference",
     ];
-    /// A `EvaluateResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `EvaluateResponseBody` from its required properties; optional ones are absent.
     pub fn new(result: impl Into<String>, variables_reference: i32) -> Self {
         Self {
             result: result.into(),
@@ -18692,7 +19066,7 @@ impl<'de> serde::Deserialize<'de> for EvaluateResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `SetExpressionResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SetExpressionResponseBody {
@@ -18700,26 +19074,40 @@ pub struct SetExpressionResponseBody {
     pub value: String,
     /// The type of the value.
     /// This attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.
+    ///
+    /// JSON: `type`.
     pub type_: Option<String>,
     /// Properties of a value that can be used to determine how to render the result in the UI.
+    ///
+    /// JSON: `presentationHint`.
     pub presentation_hint: Option<VariablePresentationHint>,
     /// If `variablesReference` is \> 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `variablesReference`.
     pub variables_reference: Option<i32>,
     /// The number of named child variables.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
     /// The value should be less than or equal to 2147483647 (2^31-1).
+    ///
+    /// JSON: `namedVariables`.
     pub named_variables: Option<i32>,
     /// The number of indexed child variables.
     /// The client can use this information to present the variables in a paged UI and fetch them in chunks.
     /// The value should be less than or equal to 2147483647 (2^31-1).
+    ///
+    /// JSON: `indexedVariables`.
     pub indexed_variables: Option<i32>,
     /// A memory reference to a location appropriate for this result.
     /// For pointer type eval results, this is generally a reference to the memory address contained in the pointer.
     /// This attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.
+    ///
+    /// JSON: `memoryReference`.
     pub memory_reference: Option<String>,
     /// A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.
     ///
     /// This reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.
+    ///
+    /// JSON: `valueLocationReference`.
     pub value_location_reference: Option<i32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -18738,8 +19126,7 @@ impl SetExpressionResponseBody {
         "memoryReference",
         "valueLocationReference",
     ];
-    /// A `SetExpressionResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `SetExpressionResponseBody` from its required properties; optional ones are absent.
     pub fn new(value: impl Into<String>) -> Self {
         Self {
             value: value.into(),
@@ -18945,7 +19332,7 @@ impl<'de> serde::Deserialize<'de> for SetExpressionResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `StepInTargetsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StepInTargetsResponseBody {
@@ -18959,8 +19346,7 @@ impl StepInTargetsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["targets"];
-    /// A `StepInTargetsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `StepInTargetsResponseBody` from its required properties; optional ones are absent.
     pub fn new(targets: Vec<StepInTarget>) -> Self {
         Self {
             targets,
@@ -19015,7 +19401,7 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `GotoTargetsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GotoTargetsResponseBody {
@@ -19029,8 +19415,7 @@ impl GotoTargetsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["targets"];
-    /// A `GotoTargetsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `GotoTargetsResponseBody` from its required properties; optional ones are absent.
     pub fn new(targets: Vec<GotoTarget>) -> Self {
         Self {
             targets,
@@ -19085,7 +19470,7 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `CompletionsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CompletionsResponseBody {
@@ -19099,8 +19484,7 @@ impl CompletionsResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["targets"];
-    /// A `CompletionsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `CompletionsResponseBody` from its required properties; optional ones are absent.
     pub fn new(targets: Vec<CompletionItem>) -> Self {
         Self {
             targets,
@@ -19155,15 +19539,19 @@ impl<'de> serde::Deserialize<'de> for CompletionsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ExceptionInfoResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExceptionInfoResponseBody {
     /// ID of the exception that was thrown.
+    ///
+    /// JSON: `exceptionId`.
     pub exception_id: String,
     /// Descriptive text for the exception.
     pub description: Option<String>,
     /// Mode that caused the exception notification to be raised.
+    ///
+    /// JSON: `breakMode`.
     pub break_mode: ExceptionBreakMode,
     /// Detailed information about the exception.
     pub details: Option<ExceptionDetails>,
@@ -19180,8 +19568,7 @@ impl ExceptionInfoResponseBody {
         "breakMode",
         "details",
     ];
-    /// A `ExceptionInfoResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ExceptionInfoResponseBody` from its required properties; optional ones are absent.
     pub fn new(exception_id: impl Into<String>, break_mode: ExceptionBreakMode) -> Self {
         Self {
             exception_id: exception_id.into(),
@@ -19294,7 +19681,7 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `ReadMemoryResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReadMemoryResponseBody {
@@ -19303,6 +19690,8 @@ pub struct ReadMemoryResponseBody {
     pub address: String,
     /// The number of unreadable bytes encountered after the last successfully read byte.
     /// This can be used to determine the number of bytes that should be skipped before a subsequent `readMemory` request succeeds.
+    ///
+    /// JSON: `unreadableBytes`.
     pub unreadable_bytes: Option<u64>,
     /// The bytes read from memory, encoded using base64. If the decoded length of `data` is less than the requested `count` in the original `readMemory` request, and `unreadableBytes` is zero or omitted, then the client should assume it's reached the end of readable memory.
     pub data: Option<String>,
@@ -19318,8 +19707,7 @@ impl ReadMemoryResponseBody {
         "unreadableBytes",
         "data",
     ];
-    /// A `ReadMemoryResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `ReadMemoryResponseBody` from its required properties; optional ones are absent.
     pub fn new(address: impl Into<String>) -> Self {
         Self {
             address: address.into(),
@@ -19420,13 +19808,15 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `WriteMemoryResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WriteMemoryResponseBody {
     /// Property that should be returned when `allowPartial` is true to indicate the offset of the first byte of data successfully written. Can be negative.
     pub offset: Option<i64>,
     /// Property that should be returned when `allowPartial` is true to indicate the number of bytes starting from address that were successfully written.
+    ///
+    /// JSON: `bytesWritten`.
     pub bytes_written: Option<u32>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -19436,8 +19826,7 @@ impl WriteMemoryResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["offset", "bytesWritten"];
-    /// A `WriteMemoryResponseBody` with every optional property absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `WriteMemoryResponseBody` with every optional property absent.
     pub fn new() -> Self {
         Self { ..Default::default() }
     }
@@ -19527,7 +19916,7 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `DisassembleResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DisassembleResponseBody {
@@ -19541,8 +19930,7 @@ impl DisassembleResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["instructions"];
-    /// A `DisassembleResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `DisassembleResponseBody` from its required properties; optional ones are absent.
     pub fn new(instructions: Vec<DisassembledInstruction>) -> Self {
         Self {
             instructions,
@@ -19599,7 +19987,7 @@ impl<'de> serde::Deserialize<'de> for DisassembleResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `LocationsResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocationsResponseBody {
@@ -19610,8 +19998,12 @@ pub struct LocationsResponseBody {
     /// Position of the location within the `line`. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed.
     pub column: Option<u64>,
     /// End line of the location, present if the location refers to a range.  The client capability `linesStartAt1` determines whether it is 0- or 1-based.
+    ///
+    /// JSON: `endLine`.
     pub end_line: Option<u64>,
     /// End position of the location within `endLine`, present if the location refers to a range. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.
+    ///
+    /// JSON: `endColumn`.
     pub end_column: Option<u64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -19627,8 +20019,7 @@ impl LocationsResponseBody {
         "endLine",
         "endColumn",
     ];
-    /// A `LocationsResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `LocationsResponseBody` from its required properties; optional ones are absent.
     pub fn new(source: Source, line: u64) -> Self {
         Self {
             source,
@@ -20665,7 +21056,7 @@ impl<'de> serde::Deserialize<'de> for DisassembledInstructionPresentationHint {
         Ok(Self::from_wire(key.as_str()))
     }
 }
-/// The `PydevdSystemInfoResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -20692,8 +21083,7 @@ impl PydevdSystemInfoResponseBody {
         "process",
         "pydevd",
     ];
-    /// A `PydevdSystemInfoResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdSystemInfoResponseBody` from its required properties; optional ones are absent.
     pub fn new(
         python: PydevdPythonInfo,
         platform: PydevdPlatformInfo,
@@ -20779,12 +21169,14 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
-/// The `PydevdAuthorizeResponseBody` object of the Debug Adapter Protocol.
+/// Contains request result if success is true and error details if success is false.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PydevdAuthorizeResponseBody {
     /// The access token to access the client (i.e.: usually the IDE).
+    ///
+    /// JSON: `clientAccessToken`.
     pub client_access_token: String,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
@@ -20795,8 +21187,7 @@ impl PydevdAuthorizeResponseBody {
     /// The JSON properties the schema declares for this object, constants included.
     #[doc(hidden)]
     pub const DECLARED: &'static [&'static str] = &["clientAccessToken"];
-    /// A `PydevdAuthorizeResponseBody` from its required properties; optional ones are absent.
-    #[allow(clippy::too_many_arguments)]
+    /// `PydevdAuthorizeResponseBody` from its required properties; optional ones are absent.
     pub fn new(client_access_token: impl Into<String>) -> Self {
         Self {
             client_access_token: client_access_token.into(),
