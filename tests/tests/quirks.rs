@@ -660,7 +660,6 @@ fn input_that_is_not_json_is_a_syntax_error() {
 /// [`dapkit_types::Error::is_syntax`]. Today it reads "cannot decode ProtocolMessage:
 /// expected value at line 1 column 1", which does not say the input is not JSON.
 #[test]
-#[ignore = "bug: syntax errors do not say the input is not JSON (see conformance report)"]
 fn syntax_errors_say_the_input_is_not_json() {
     for bytes in [&b"\xff"[..], b"{seq:1}", b"", b"{\"seq\":1"] {
         let err = ProtocolMessage::from_slice(bytes).err().unwrap();
