@@ -352,12 +352,9 @@ impl Junk {
     }
 
     pub(crate) fn into_error(self) -> Error {
-        Error::new(
-            ErrorKind::Skipped,
-            format!("{} bytes before a Content-Length header", self.skipped),
-        )
-        .with_prefix(&self.prefix)
-        .with_length(self.skipped)
+        Error::new(ErrorKind::Skipped, format!("{} bytes", self.skipped))
+            .with_prefix(&self.prefix)
+            .with_length(self.skipped)
     }
 }
 

@@ -7,9 +7,9 @@
 //!   a copy when the body sits in the reader's buffer) or typed messages through serde;
 //! * [`FrameWriter`] over any [`std::io::Write`] writes each message with one write, and
 //!   [`SharedFrameWriter`] lets several threads write without interleaving messages;
-//! * with the `tokio` feature, [`DapCodec`] and [`MessageCodec`] are tokio-util codecs, and
-//!   [`FrameStream`] / [`MessageStream`] are streams that keep going after recoverable
-//!   errors.
+//! * with the `tokio` feature, `DapCodec` and `MessageCodec` are tokio-util codecs,
+//!   `FrameStream` / `MessageStream` are streams that keep going after recoverable errors,
+//!   and `message_sink` gives a sink of serializable messages.
 //!
 //! Reading is lenient (header names in any case, other headers ignored, bare `\n` line
 //! ends), bounded by [`Limits`] (a peer announcing a huge body costs nothing until the
