@@ -82,14 +82,27 @@ impl ProtocolMessage {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
-    /// Encodes as JSON bytes.
+    /// Encodes as JSON bytes (with the generated encoders: no `serde::Serializer` between).
     pub fn to_vec(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        let mut out = Vec::with_capacity(256);
+        self.write_to_vec(&mut out);
+        out
     }
 
-    /// Encodes as JSON into a writer.
-    pub fn to_writer<W: std::io::Write>(&self, writer: W) -> Result<(), Error> {
-        serde_json::to_writer(writer, self).map_err(|e| Error::new("ProtocolMessage", e))
+    /// Appends the JSON encoding to `out` (reuse one buffer for many messages).
+    pub fn write_to_vec(&self, out: &mut Vec<u8>) {
+        use crate::private::WriteJson as _;
+        match self {
+            ProtocolMessage::Request(m) => m.write_json(out),
+            ProtocolMessage::Response(m) => m.write_json(out),
+            ProtocolMessage::Event(m) => m.write_json(out),
+            ProtocolMessage::Custom(m) => m.0.write_json(out),
+        }
+    }
+
+    /// Encodes as JSON into a writer, with one `write_all` call.
+    pub fn to_writer<W: std::io::Write>(&self, mut writer: W) -> Result<(), std::io::Error> {
+        writer.write_all(&self.to_vec())
     }
 
     /// Whether the message is one the schema defines and decoded fully into its typed form.

@@ -175,3 +175,170 @@ impl serde::Serialize for Num {
         }
     }
 }
+
+/// Direct JSON encoding: the generated types write their bytes without going through a
+/// `serde::Serializer`, with member names written as precomputed literals.
+pub trait WriteJson {
+    /// Appends this value's JSON to `out`.
+    fn write_json(&self, out: &mut Vec<u8>);
+}
+
+/// Appends `,` unless this is the first member, then the quoted key literal with its `:`.
+#[inline]
+pub fn key(out: &mut Vec<u8>, first: &mut bool, quoted_key_colon: &[u8]) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    out.extend_from_slice(quoted_key_colon);
+}
+
+/// Appends an `extra` member: the key escaped, then the value.
+#[inline]
+pub fn extra_member(out: &mut Vec<u8>, first: &mut bool, k: &str, v: &Value) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    write_str(out, k);
+    out.push(b':');
+    v.write_json(out);
+}
+
+/// Appends a JSON string literal.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+impl WriteJson for str {
+    #[inline]
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_str(out, self);
+    }
+}
+
+impl WriteJson for String {
+    #[inline]
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_str(out, self);
+    }
+}
+
+impl WriteJson for bool {
+    #[inline]
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if *self { b"true" } else { b"false" });
+    }
+}
+
+macro_rules! write_int {
+    ($($t:ty),*) => {$(
+        impl WriteJson for $t {
+            #[inline]
+            fn write_json(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+            }
+        }
+    )*};
+}
+write_int!(i32, u32, i64, u64);
+
+impl WriteJson for f64 {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        if serde_json::to_writer(&mut *out, &Num(*self)).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+}
+
+impl WriteJson for Value {
+    #[inline]
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::String(s) => write_str(out, s),
+            Value::Bool(b) => b.write_json(out),
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Array(items) => items.write_json(out),
+            Value::Object(map) => map.write_json(out),
+            Value::Number(_) => {
+                // serde_json's own spelling of numbers (float_roundtrip-exact).
+                if serde_json::to_writer(&mut *out, self).is_err() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+        }
+    }
+}
+
+impl WriteJson for Map<String, Value> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in self {
+            extra_member(out, &mut first, k, v);
+        }
+        out.push(b'}');
+    }
+}
+
+impl<T: WriteJson> WriteJson for Vec<T> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.write_json(out);
+        }
+        out.push(b']');
+    }
+}
+
+impl<T: WriteJson> WriteJson for Option<T> {
+    #[inline]
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(v) => v.write_json(out),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+impl<T: WriteJson> WriteJson for std::collections::BTreeMap<String, T> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, (k, v)) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, k);
+            out.push(b':');
+            v.write_json(out);
+        }
+        out.push(b'}');
+    }
+}

@@ -71,7 +71,17 @@ pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
                     return None;
                 }
             }
-            _ => i = skip_value(bytes, i)?,
+            _ => {
+                if matches!(bytes.get(i), Some(b'{' | b'[')) {
+                    // A payload before the tags (lldb-dap sorts keys: `body` comes first).
+                    // Tags are usually the last members: read them from the end instead of
+                    // walking the payload.
+                    if let Some(found) = from_end(text, &env) {
+                        return Some(found);
+                    }
+                }
+                i = skip_value(bytes, i)?
+            }
         }
         if env.complete() {
             return Some(env);
@@ -83,6 +93,95 @@ pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
             _ => return None,
         }
     }
+}
+
+/// Reads scalar members backwards from the closing brace until the envelope is complete or
+/// a member is not a plain scalar; `None` if it does not complete.
+fn from_end<'a>(text: &'a str, seen: &Envelope<'a>) -> Option<Envelope<'a>> {
+    let bytes = text.as_bytes();
+    let mut env = Envelope {
+        kind: seen.kind,
+        command: seen.command,
+        event: seen.event,
+        success: seen.success,
+    };
+    let mut j = rws(bytes, bytes.len());
+    if j == 0 || bytes[j - 1] != b'}' {
+        return None;
+    }
+    j -= 1;
+    loop {
+        j = rws(bytes, j);
+        let last = *bytes.get(j.checked_sub(1)?)?;
+        // The value: a string without escapes, or a bare literal (number, true, false, null).
+        let (value_start, value) = if last == b'"' {
+            let open = bytes[..j - 1].iter().rposition(|&b| b == b'"')?;
+            let inner = &bytes[open + 1..j - 1];
+            if inner.contains(&b'\\') || (open > 0 && bytes[open - 1] == b'\\') {
+                return None;
+            }
+            (open, Some(text.get(open + 1..j - 1)?))
+        } else if last.is_ascii_alphanumeric() {
+            let start = bytes[..j]
+                .iter()
+                .rposition(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+')))?
+                + 1;
+            (start, None)
+        } else {
+            return None;
+        };
+        let literal = &bytes[value_start..j];
+        j = rws(bytes, value_start);
+        if j == 0 || bytes[j - 1] != b':' {
+            return None;
+        }
+        j = rws(bytes, j - 1);
+        if j < 2 || bytes[j - 1] != b'"' {
+            return None;
+        }
+        let key_open = bytes[..j - 1].iter().rposition(|&b| b == b'"')?;
+        let key = text.get(key_open + 1..j - 1)?;
+        let slot = match key {
+            "type" => Some(&mut env.kind),
+            "command" => Some(&mut env.command),
+            "event" => Some(&mut env.event),
+            _ => None,
+        };
+        match (slot, key) {
+            (Some(slot), _) => {
+                let v = value?;
+                if slot.is_some_and(|old| old != v) {
+                    return None;
+                }
+                *slot = Some(v);
+            }
+            (None, "success") => {
+                env.success = match literal {
+                    b"true" => Some(true),
+                    b"false" => Some(false),
+                    _ => return None,
+                };
+            }
+            _ => {}
+        }
+        if env.complete() {
+            return Some(env);
+        }
+        j = rws(bytes, key_open);
+        match bytes.get(j.checked_sub(1)?)? {
+            b',' => j -= 1,
+            _ => return None,
+        }
+    }
+}
+
+/// Index after skipping whitespace backwards from `j` (exclusive).
+#[inline]
+fn rws(bytes: &[u8], mut j: usize) -> usize {
+    while j > 0 && matches!(bytes[j - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        j -= 1;
+    }
+    j
 }
 
 #[inline]
@@ -102,7 +201,11 @@ fn plain_string(text: &str, i: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = i + 1;
-    let end = start + memchr::memchr2(b'"', b'\\', bytes.get(start..)?)?;
+    let end = start
+        + bytes
+            .get(start..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')?;
     if bytes[end] != b'"' {
         return None;
     }
@@ -179,6 +282,44 @@ mod tests {
         );
         let e = envelope(r#" { "seq" : 1 , "type" : "event" , "event" : "stopped" } "#);
         assert_eq!(e.and_then(|e| e.event), Some("stopped"));
+    }
+
+    #[test]
+    fn reads_tags_from_the_end_after_a_leading_payload() {
+        let e = envelope(
+            r#"{"body":{"reason":"step","x":"}\"{"},"event":"stopped","seq":9,"type":"event"}"#,
+        );
+        assert_eq!(e.and_then(|e| e.event), Some("stopped"));
+        let e =
+            envelope(r#"{"arguments":{"a":[1]},"command":"next","seq":-1.5e3,"type":"request"}"#);
+        assert_eq!(e.and_then(|e| e.command), Some("next"));
+        // An escaped string at the end: the forward walk takes over and still finds the tags.
+        let e =
+            envelope(r#"{"body":{},"command":"next","success":true,"type":"response","z":"a\"b"}"#);
+        assert_eq!(
+            e.map(|e| (e.kind, e.success)),
+            Some((Some("response"), Some(true)))
+        );
+    }
+
+    #[test]
+    fn never_panics_on_truncated_or_altered_input() {
+        let samples = [
+            r#"{"body":{"x":[1,{"y":"}"}]},"command":"next","request_seq":3,"seq":4,"success":true,"type":"response"}"#,
+            r#"{"seq": 1, "type": "request", "command": "launch", "arguments": {"a": "b\"c"}}"#,
+        ];
+        for sample in samples {
+            for end in 0..=sample.len() {
+                if let Some(prefix) = sample.get(..end) {
+                    let _ = envelope(prefix);
+                }
+                if let (Some(a), Some(b)) = (sample.get(..end), sample.get(end + 1..)) {
+                    let _ = envelope(&format!("{a}{b}"));
+                    let _ = envelope(&format!("{a}\"{b}"));
+                    let _ = envelope(&format!("{a}{{{b}"));
+                }
+            }
+        }
     }
 
     #[test]

@@ -205,6 +205,8 @@ fn dispatch_enum(
     let set_seq_arms = all_arms(&|v| quote! { #name::#v(m) => m.seq = seq, });
     let ser_arms =
         all_arms(&|v| quote! { #name::#v(m) => serde::Serialize::serialize(m, serializer), });
+    let write_arms =
+        all_arms(&|v| quote! { #name::#v(m) => crate::private::WriteJson::write_json(m, out), });
     let mut standard_arms: Vec<TokenStream> = messages
         .iter()
         .map(|m| {
@@ -353,6 +355,15 @@ fn dispatch_enum(
                 match self {
                     #( #ser_arms )*
                     #name::Custom(m) => serde::Serialize::serialize(m, serializer),
+                }
+            }
+        }
+
+        impl crate::private::WriteJson for #name {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                match self {
+                    #( #write_arms )*
+                    #name::Custom(m) => crate::private::WriteJson::write_json(&m.0, out),
                 }
             }
         }

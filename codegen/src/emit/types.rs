@@ -208,20 +208,10 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
             }
         }
     }
-    let extra_loop = if always.is_empty() && conditional.is_empty() {
-        quote! {
-            for (k, v) in &self.extra {
-                m.serialize_entry(k, v)?;
-            }
-        }
+    let shadow_body = if always.is_empty() && conditional.is_empty() {
+        quote! { let _ = key; false }
     } else if conditional.is_empty() {
-        quote! {
-            for (k, v) in &self.extra {
-                if !matches!(k.as_str(), #( #always )|*) {
-                    m.serialize_entry(k, v)?;
-                }
-            }
-        }
+        quote! { matches!(key, #( #always )|*) }
     } else {
         let always_arm = if always.is_empty() {
             quote! {}
@@ -229,15 +219,66 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
             quote! { #( #always )|* => true, }
         };
         quote! {
-            for (k, v) in &self.extra {
-                let written = match k.as_str() {
-                    #always_arm
-                    #( #conditional )*
-                    _ => false,
-                };
-                if !written {
-                    m.serialize_entry(k, v)?;
+            match key {
+                #always_arm
+                #( #conditional )*
+                _ => false,
+            }
+        }
+    };
+    let write_tags = s.tags.iter().map(|t| {
+        let lit = match &t.value {
+            TagValue::Str(v) => format!("{}:{}", json_str(&t.json), json_str(v)),
+            TagValue::Bool(v) => format!("{}:{v}", json_str(&t.json)),
+        };
+        let lit = proc_macro2::Literal::byte_string(lit.as_bytes());
+        quote! { crate::private::key(out, &mut first, #lit); }
+    });
+    let write_fields = s.fields.iter().map(|f| {
+        let lit = proc_macro2::Literal::byte_string(format!("{}:", json_str(&f.json)).as_bytes());
+        let n = ident(&f.rust);
+        match shape(f) {
+            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => quote! {
+                crate::private::key(out, &mut first, #lit);
+                crate::private::WriteJson::write_json(&self.#n, out);
+            },
+            _ => quote! {
+                if let Some(v) = &self.#n {
+                    crate::private::key(out, &mut first, #lit);
+                    crate::private::WriteJson::write_json(v, out);
                 }
+            },
+        }
+    });
+    let write_impl = quote! {
+        #cfg
+        impl #name {
+            /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+            fn extra_shadowed(&self, key: &str) -> bool {
+                #shadow_body
+            }
+        }
+
+        #cfg
+        impl crate::private::WriteJson for #name {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                out.push(b'{');
+                let mut first = true;
+                #( #write_tags )*
+                #( #write_fields )*
+                for (k, v) in &self.extra {
+                    if !self.extra_shadowed(k) {
+                        crate::private::extra_member(out, &mut first, k, v);
+                    }
+                }
+                out.push(b'}');
+            }
+        }
+    };
+    let extra_loop = quote! {
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
             }
         }
     };
@@ -253,7 +294,14 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
                 m.end()
             }
         }
+
+        #write_impl
     }
+}
+
+/// A JSON string literal for a name (as the generator writes it into byte literals).
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
 fn deserialize_struct(s: &StructDef) -> TokenStream {
@@ -456,6 +504,13 @@ pub fn enum_def(e: &EnumDef) -> TokenStream {
         }
 
         #cfg
+        impl crate::private::WriteJson for #name {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                crate::private::write_str(out, self.as_str());
+            }
+        }
+
+        #cfg
         impl<'de> serde::Deserialize<'de> for #name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let key = <crate::private::Key<'de> as serde::Deserialize>::deserialize(deserializer)?;
@@ -488,6 +543,10 @@ pub fn union_def(u: &UnionDef) -> TokenStream {
     let ser_arms = u.variants.iter().map(|(v, _)| {
         let vi = ident(v);
         quote! { #name::#vi(x) => serde::Serialize::serialize(x, serializer), }
+    });
+    let write_arms = u.variants.iter().map(|(v, _)| {
+        let vi = ident(v);
+        quote! { #name::#vi(x) => crate::private::WriteJson::write_json(x, out), }
     });
     let (first_v, first_t) = &u.variants[0];
     let first_vi = ident(first_v);
@@ -578,6 +637,15 @@ pub fn union_def(u: &UnionDef) -> TokenStream {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self {
                     #( #ser_arms )*
+                }
+            }
+        }
+
+        #cfg
+        impl crate::private::WriteJson for #name {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                match self {
+                    #( #write_arms )*
                 }
             }
         }

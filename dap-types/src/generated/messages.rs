@@ -60,16 +60,41 @@ impl serde::Serialize for CancelRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CancelRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for CancelRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"cancel\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CancelRequest {
@@ -175,11 +200,35 @@ impl serde::Serialize for RunInTerminalRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RunInTerminalRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for RunInTerminalRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"runInTerminal\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RunInTerminalRequest {
@@ -279,11 +328,35 @@ impl serde::Serialize for StartDebuggingRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StartDebuggingRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for StartDebuggingRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"startDebugging\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StartDebuggingRequest {
@@ -384,11 +457,35 @@ impl serde::Serialize for InitializeRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl InitializeRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for InitializeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"initialize\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for InitializeRequest {
@@ -493,16 +590,41 @@ impl serde::Serialize for ConfigurationDoneRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ConfigurationDoneRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ConfigurationDoneRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"configurationDone\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ConfigurationDoneRequest {
@@ -605,11 +727,35 @@ impl serde::Serialize for LaunchRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LaunchRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for LaunchRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"launch\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LaunchRequest {
@@ -708,11 +854,35 @@ impl serde::Serialize for AttachRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl AttachRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for AttachRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"attach\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for AttachRequest {
@@ -816,16 +986,41 @@ impl serde::Serialize for RestartRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RestartRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for RestartRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"restart\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RestartRequest {
@@ -934,16 +1129,41 @@ impl serde::Serialize for DisconnectRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisconnectRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DisconnectRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"disconnect\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisconnectRequest {
@@ -1053,16 +1273,41 @@ impl serde::Serialize for TerminateRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminateRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for TerminateRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"terminate\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminateRequest {
@@ -1170,16 +1415,41 @@ impl serde::Serialize for BreakpointLocationsRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointLocationsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for BreakpointLocationsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"breakpointLocations\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointLocationsRequest {
@@ -1283,11 +1553,35 @@ impl serde::Serialize for SetBreakpointsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetBreakpointsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SetBreakpointsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetBreakpointsRequest {
@@ -1388,11 +1682,35 @@ impl serde::Serialize for SetFunctionBreakpointsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetFunctionBreakpointsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SetFunctionBreakpointsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setFunctionBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsRequest {
@@ -1491,11 +1809,35 @@ impl serde::Serialize for SetExceptionBreakpointsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExceptionBreakpointsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SetExceptionBreakpointsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setExceptionBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsRequest {
@@ -1597,11 +1939,35 @@ impl serde::Serialize for DataBreakpointInfoRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DataBreakpointInfoRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for DataBreakpointInfoRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"dataBreakpointInfo\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DataBreakpointInfoRequest {
@@ -1702,11 +2068,35 @@ impl serde::Serialize for SetDataBreakpointsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetDataBreakpointsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SetDataBreakpointsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setDataBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetDataBreakpointsRequest {
@@ -1807,11 +2197,39 @@ impl serde::Serialize for SetInstructionBreakpointsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetInstructionBreakpointsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SetInstructionBreakpointsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(
+            out,
+            &mut first,
+            b"\"command\":\"setInstructionBreakpoints\"",
+        );
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsRequest {
@@ -1912,11 +2330,35 @@ impl serde::Serialize for ContinueRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ContinueRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for ContinueRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"continue\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ContinueRequest {
@@ -2016,11 +2458,35 @@ impl serde::Serialize for NextRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl NextRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for NextRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"next\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for NextRequest {
@@ -2124,11 +2590,35 @@ impl serde::Serialize for StepInRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for StepInRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepIn\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInRequest {
@@ -2228,11 +2718,35 @@ impl serde::Serialize for StepOutRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepOutRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for StepOutRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepOut\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepOutRequest {
@@ -2333,11 +2847,35 @@ impl serde::Serialize for StepBackRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepBackRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for StepBackRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepBack\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepBackRequest {
@@ -2436,11 +2974,35 @@ impl serde::Serialize for ReverseContinueRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ReverseContinueRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for ReverseContinueRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"reverseContinue\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ReverseContinueRequest {
@@ -2540,11 +3102,35 @@ impl serde::Serialize for RestartFrameRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RestartFrameRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for RestartFrameRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"restartFrame\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RestartFrameRequest {
@@ -2646,11 +3232,35 @@ impl serde::Serialize for GotoRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for GotoRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"goto\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoRequest {
@@ -2749,11 +3359,35 @@ impl serde::Serialize for PauseRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl PauseRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for PauseRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"pause\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for PauseRequest {
@@ -2852,11 +3486,35 @@ impl serde::Serialize for StackTraceRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StackTraceRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for StackTraceRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stackTrace\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StackTraceRequest {
@@ -2954,11 +3612,35 @@ impl serde::Serialize for ScopesRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ScopesRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for ScopesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"scopes\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ScopesRequest {
@@ -3057,11 +3739,35 @@ impl serde::Serialize for VariablesRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl VariablesRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for VariablesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"variables\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for VariablesRequest {
@@ -3160,11 +3866,35 @@ impl serde::Serialize for SetVariableRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetVariableRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SetVariableRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setVariable\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetVariableRequest {
@@ -3262,11 +3992,35 @@ impl serde::Serialize for SourceRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SourceRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SourceRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"source\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SourceRequest {
@@ -3369,16 +4123,41 @@ impl serde::Serialize for ThreadsRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ThreadsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ThreadsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"threads\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ThreadsRequest {
@@ -3474,11 +4253,35 @@ impl serde::Serialize for TerminateThreadsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminateThreadsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for TerminateThreadsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"terminateThreads\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminateThreadsRequest {
@@ -3577,11 +4380,35 @@ impl serde::Serialize for ModulesRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ModulesRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for ModulesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"modules\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ModulesRequest {
@@ -3685,16 +4512,41 @@ impl serde::Serialize for LoadedSourcesRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LoadedSourcesRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for LoadedSourcesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"loadedSources\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LoadedSourcesRequest {
@@ -3797,11 +4649,35 @@ impl serde::Serialize for EvaluateRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl EvaluateRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for EvaluateRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"evaluate\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for EvaluateRequest {
@@ -3902,11 +4778,35 @@ impl serde::Serialize for SetExpressionRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExpressionRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for SetExpressionRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setExpression\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExpressionRequest {
@@ -4006,11 +4906,35 @@ impl serde::Serialize for StepInTargetsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInTargetsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for StepInTargetsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepInTargets\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInTargetsRequest {
@@ -4110,11 +5034,35 @@ impl serde::Serialize for GotoTargetsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoTargetsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for GotoTargetsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"gotoTargets\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoTargetsRequest {
@@ -4213,11 +5161,35 @@ impl serde::Serialize for CompletionsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CompletionsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for CompletionsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"completions\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CompletionsRequest {
@@ -4316,11 +5288,35 @@ impl serde::Serialize for ExceptionInfoRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionInfoRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for ExceptionInfoRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"exceptionInfo\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionInfoRequest {
@@ -4419,11 +5415,35 @@ impl serde::Serialize for ReadMemoryRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ReadMemoryRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for ReadMemoryRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"readMemory\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ReadMemoryRequest {
@@ -4522,11 +5542,35 @@ impl serde::Serialize for WriteMemoryRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl WriteMemoryRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for WriteMemoryRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"writeMemory\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for WriteMemoryRequest {
@@ -4625,11 +5669,35 @@ impl serde::Serialize for DisassembleRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisassembleRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for DisassembleRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"disassemble\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisassembleRequest {
@@ -4727,11 +5795,35 @@ impl serde::Serialize for LocationsRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LocationsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+impl crate::private::WriteJson for LocationsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"locations\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LocationsRequest {
@@ -4832,11 +5924,37 @@ impl serde::Serialize for SetDebuggerPropertyRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl SetDebuggerPropertyRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for SetDebuggerPropertyRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setDebuggerProperty\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4942,11 +6060,37 @@ impl serde::Serialize for SetPydevdSourceMapRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl SetPydevdSourceMapRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for SetPydevdSourceMapRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setPydevdSourceMap\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -5053,16 +6197,43 @@ impl serde::Serialize for PydevdSystemInfoRequest {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "seq" => true,
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdSystemInfoRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdSystemInfoRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"pydevdSystemInfo\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -5168,11 +6339,37 @@ impl serde::Serialize for PydevdAuthorizeRequest {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("arguments", &self.arguments)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "command" | "seq" | "arguments") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdAuthorizeRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdAuthorizeRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"pydevdAuthorize\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -5301,17 +6498,49 @@ impl serde::Serialize for CancelResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CancelResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for CancelResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"cancel\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CancelResponse {
@@ -5454,16 +6683,46 @@ impl serde::Serialize for RunInTerminalResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RunInTerminalResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for RunInTerminalResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"runInTerminal\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RunInTerminalResponse {
@@ -5617,17 +6876,49 @@ impl serde::Serialize for StartDebuggingResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StartDebuggingResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StartDebuggingResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"startDebugging\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StartDebuggingResponse {
@@ -5778,17 +7069,49 @@ impl serde::Serialize for InitializeResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl InitializeResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for InitializeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"initialize\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for InitializeResponse {
@@ -5946,17 +7269,49 @@ impl serde::Serialize for ConfigurationDoneResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ConfigurationDoneResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ConfigurationDoneResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"configurationDone\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ConfigurationDoneResponse {
@@ -6107,17 +7462,49 @@ impl serde::Serialize for LaunchResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LaunchResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for LaunchResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"launch\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LaunchResponse {
@@ -6268,17 +7655,49 @@ impl serde::Serialize for AttachResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl AttachResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for AttachResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"attach\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for AttachResponse {
@@ -6429,17 +7848,49 @@ impl serde::Serialize for RestartResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RestartResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for RestartResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"restart\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RestartResponse {
@@ -6590,17 +8041,49 @@ impl serde::Serialize for DisconnectResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisconnectResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DisconnectResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"disconnect\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisconnectResponse {
@@ -6751,17 +8234,49 @@ impl serde::Serialize for TerminateResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminateResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for TerminateResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"terminate\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminateResponse {
@@ -6909,16 +8424,46 @@ impl serde::Serialize for BreakpointLocationsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointLocationsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for BreakpointLocationsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"breakpointLocations\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponse {
@@ -7068,16 +8613,46 @@ impl serde::Serialize for SetBreakpointsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetBreakpointsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetBreakpointsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetBreakpointsResponse {
@@ -7228,16 +8803,46 @@ impl serde::Serialize for SetFunctionBreakpointsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetFunctionBreakpointsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetFunctionBreakpointsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setFunctionBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponse {
@@ -7394,17 +8999,49 @@ impl serde::Serialize for SetExceptionBreakpointsResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExceptionBreakpointsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetExceptionBreakpointsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setExceptionBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponse {
@@ -7561,16 +9198,46 @@ impl serde::Serialize for DataBreakpointInfoResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DataBreakpointInfoResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DataBreakpointInfoResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"dataBreakpointInfo\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponse {
@@ -7721,16 +9388,46 @@ impl serde::Serialize for SetDataBreakpointsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetDataBreakpointsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetDataBreakpointsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setDataBreakpoints\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponse {
@@ -7880,16 +9577,50 @@ impl serde::Serialize for SetInstructionBreakpointsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetInstructionBreakpointsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetInstructionBreakpointsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(
+            out,
+            &mut first,
+            b"\"command\":\"setInstructionBreakpoints\"",
+        );
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponse {
@@ -8038,16 +9769,46 @@ impl serde::Serialize for ContinueResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ContinueResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ContinueResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"continue\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ContinueResponse {
@@ -8201,17 +9962,49 @@ impl serde::Serialize for NextResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl NextResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for NextResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"next\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for NextResponse {
@@ -8362,17 +10155,49 @@ impl serde::Serialize for StepInResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepInResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepIn\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInResponse {
@@ -8523,17 +10348,49 @@ impl serde::Serialize for StepOutResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepOutResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepOutResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepOut\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepOutResponse {
@@ -8684,17 +10541,49 @@ impl serde::Serialize for StepBackResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepBackResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepBackResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepBack\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepBackResponse {
@@ -8845,17 +10734,49 @@ impl serde::Serialize for ReverseContinueResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ReverseContinueResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ReverseContinueResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"reverseContinue\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ReverseContinueResponse {
@@ -9006,17 +10927,49 @@ impl serde::Serialize for RestartFrameResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RestartFrameResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for RestartFrameResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"restartFrame\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RestartFrameResponse {
@@ -9167,17 +11120,49 @@ impl serde::Serialize for GotoResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for GotoResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"goto\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoResponse {
@@ -9328,17 +11313,49 @@ impl serde::Serialize for PauseResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl PauseResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for PauseResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"pause\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for PauseResponse {
@@ -9481,16 +11498,46 @@ impl serde::Serialize for StackTraceResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StackTraceResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StackTraceResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stackTrace\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StackTraceResponse {
@@ -9636,16 +11683,46 @@ impl serde::Serialize for ScopesResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ScopesResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ScopesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"scopes\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ScopesResponse {
@@ -9791,16 +11868,46 @@ impl serde::Serialize for VariablesResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl VariablesResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for VariablesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"variables\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for VariablesResponse {
@@ -9946,16 +12053,46 @@ impl serde::Serialize for SetVariableResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetVariableResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetVariableResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setVariable\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetVariableResponse {
@@ -10101,16 +12238,46 @@ impl serde::Serialize for SourceResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SourceResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SourceResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"source\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SourceResponse {
@@ -10256,16 +12423,46 @@ impl serde::Serialize for ThreadsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ThreadsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ThreadsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"threads\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ThreadsResponse {
@@ -10419,17 +12616,49 @@ impl serde::Serialize for TerminateThreadsResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminateThreadsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for TerminateThreadsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"terminateThreads\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminateThreadsResponse {
@@ -10572,16 +12801,46 @@ impl serde::Serialize for ModulesResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ModulesResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ModulesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"modules\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ModulesResponse {
@@ -10727,16 +12986,46 @@ impl serde::Serialize for LoadedSourcesResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LoadedSourcesResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for LoadedSourcesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"loadedSources\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LoadedSourcesResponse {
@@ -10882,16 +13171,46 @@ impl serde::Serialize for EvaluateResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl EvaluateResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for EvaluateResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"evaluate\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for EvaluateResponse {
@@ -11037,16 +13356,46 @@ impl serde::Serialize for SetExpressionResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExpressionResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetExpressionResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setExpression\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExpressionResponse {
@@ -11192,16 +13541,46 @@ impl serde::Serialize for StepInTargetsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInTargetsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepInTargetsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"stepInTargets\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInTargetsResponse {
@@ -11347,16 +13726,46 @@ impl serde::Serialize for GotoTargetsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoTargetsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for GotoTargetsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"gotoTargets\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoTargetsResponse {
@@ -11502,16 +13911,46 @@ impl serde::Serialize for CompletionsResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CompletionsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for CompletionsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"completions\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CompletionsResponse {
@@ -11657,16 +14096,46 @@ impl serde::Serialize for ExceptionInfoResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionInfoResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ExceptionInfoResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"exceptionInfo\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionInfoResponse {
@@ -11820,17 +14289,49 @@ impl serde::Serialize for ReadMemoryResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ReadMemoryResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ReadMemoryResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"readMemory\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ReadMemoryResponse {
@@ -11988,17 +14489,49 @@ impl serde::Serialize for WriteMemoryResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl WriteMemoryResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for WriteMemoryResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"writeMemory\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for WriteMemoryResponse {
@@ -12156,17 +14689,49 @@ impl serde::Serialize for DisassembleResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisassembleResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DisassembleResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"disassemble\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisassembleResponse {
@@ -12324,17 +14889,49 @@ impl serde::Serialize for LocationsResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LocationsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for LocationsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"locations\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LocationsResponse {
@@ -12495,17 +15092,51 @@ impl serde::Serialize for SetDebuggerPropertyResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl SetDebuggerPropertyResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for SetDebuggerPropertyResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setDebuggerProperty\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -12660,17 +15291,51 @@ impl serde::Serialize for SetPydevdSourceMapResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl SetPydevdSourceMapResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for SetPydevdSourceMapResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"setPydevdSourceMap\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -12817,16 +15482,48 @@ impl serde::Serialize for PydevdSystemInfoResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdSystemInfoResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdSystemInfoResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"pydevdSystemInfo\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -12976,16 +15673,48 @@ impl serde::Serialize for PydevdAuthorizeResponse {
         }
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdAuthorizeResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdAuthorizeResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"pydevdAuthorize\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13118,16 +15847,41 @@ impl serde::Serialize for InitializedEvent {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "event" | "seq" => true,
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl InitializedEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "event" | "seq" => true,
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for InitializedEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"initialized\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for InitializedEvent {
@@ -13218,11 +15972,35 @@ impl serde::Serialize for StoppedEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StoppedEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for StoppedEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"stopped\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StoppedEvent {
@@ -13317,11 +16095,35 @@ impl serde::Serialize for ContinuedEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ContinuedEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ContinuedEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"continued\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ContinuedEvent {
@@ -13414,11 +16216,35 @@ impl serde::Serialize for ExitedEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExitedEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ExitedEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"exited\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExitedEvent {
@@ -13516,16 +16342,41 @@ impl serde::Serialize for TerminatedEvent {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "event" | "seq" => true,
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminatedEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "event" | "seq" => true,
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for TerminatedEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"terminated\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminatedEvent {
@@ -13622,11 +16473,35 @@ impl serde::Serialize for ThreadEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ThreadEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ThreadEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"thread\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ThreadEvent {
@@ -13719,11 +16594,35 @@ impl serde::Serialize for OutputEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl OutputEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for OutputEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"output\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for OutputEvent {
@@ -13816,11 +16715,35 @@ impl serde::Serialize for BreakpointEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for BreakpointEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"breakpoint\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointEvent {
@@ -13913,11 +16836,35 @@ impl serde::Serialize for ModuleEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ModuleEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ModuleEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"module\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ModuleEvent {
@@ -14010,11 +16957,35 @@ impl serde::Serialize for LoadedSourceEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LoadedSourceEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for LoadedSourceEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"loadedSource\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LoadedSourceEvent {
@@ -14107,11 +17078,35 @@ impl serde::Serialize for ProcessEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProcessEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ProcessEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"process\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProcessEvent {
@@ -14207,11 +17202,35 @@ impl serde::Serialize for CapabilitiesEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CapabilitiesEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for CapabilitiesEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"capabilities\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CapabilitiesEvent {
@@ -14306,11 +17325,35 @@ impl serde::Serialize for ProgressStartEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProgressStartEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ProgressStartEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"progressStart\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProgressStartEvent {
@@ -14405,11 +17448,35 @@ impl serde::Serialize for ProgressUpdateEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProgressUpdateEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ProgressUpdateEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"progressUpdate\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProgressUpdateEvent {
@@ -14503,11 +17570,35 @@ impl serde::Serialize for ProgressEndEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProgressEndEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for ProgressEndEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"progressEnd\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProgressEndEvent {
@@ -14602,11 +17693,35 @@ impl serde::Serialize for InvalidatedEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl InvalidatedEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for InvalidatedEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"invalidated\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for InvalidatedEvent {
@@ -14701,11 +17816,35 @@ impl serde::Serialize for MemoryEvent {
         m.serialize_entry("seq", &self.seq)?;
         m.serialize_entry("body", &self.body)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "type" | "event" | "seq" | "body") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl MemoryEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "event" | "seq" | "body")
+    }
+}
+impl crate::private::WriteJson for MemoryEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"memory\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for MemoryEvent {
@@ -14806,16 +17945,43 @@ impl serde::Serialize for PydevdInputRequestedEvent {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "event" | "seq" => true,
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdInputRequestedEvent {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "event" | "seq" => true,
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdInputRequestedEvent {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"event\"");
+        crate::private::key(out, &mut first, b"\"event\":\"pydevdInputRequested\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -14944,17 +18110,50 @@ impl serde::Serialize for ErrorResponse {
             m.serialize_entry("body", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "type" | "success" | "seq" | "request_seq" | "command" => true,
-                "message" => self.message.is_some(),
-                "body" => self.body.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ErrorResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "success" | "seq" | "request_seq" | "command" => true,
+            "message" => self.message.is_some(),
+            "body" => self.body.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ErrorResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"success\":false");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        crate::private::key(out, &mut first, b"\"command\":");
+        crate::private::WriteJson::write_json(&self.command, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.body {
+            crate::private::key(out, &mut first, b"\"body\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ErrorResponse {
@@ -18175,6 +21374,84 @@ impl serde::Serialize for Request {
         }
     }
 }
+impl crate::private::WriteJson for Request {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Request::Cancel(m) => crate::private::WriteJson::write_json(m, out),
+            Request::RunInTerminal(m) => crate::private::WriteJson::write_json(m, out),
+            Request::StartDebugging(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Initialize(m) => crate::private::WriteJson::write_json(m, out),
+            Request::ConfigurationDone(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Request::Launch(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Attach(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Restart(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Disconnect(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Terminate(m) => crate::private::WriteJson::write_json(m, out),
+            Request::BreakpointLocations(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Request::SetBreakpoints(m) => crate::private::WriteJson::write_json(m, out),
+            Request::SetFunctionBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Request::SetExceptionBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Request::DataBreakpointInfo(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Request::SetDataBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Request::SetInstructionBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Request::Continue(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Next(m) => crate::private::WriteJson::write_json(m, out),
+            Request::StepIn(m) => crate::private::WriteJson::write_json(m, out),
+            Request::StepOut(m) => crate::private::WriteJson::write_json(m, out),
+            Request::StepBack(m) => crate::private::WriteJson::write_json(m, out),
+            Request::ReverseContinue(m) => crate::private::WriteJson::write_json(m, out),
+            Request::RestartFrame(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Goto(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Pause(m) => crate::private::WriteJson::write_json(m, out),
+            Request::StackTrace(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Scopes(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Variables(m) => crate::private::WriteJson::write_json(m, out),
+            Request::SetVariable(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Source(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Threads(m) => crate::private::WriteJson::write_json(m, out),
+            Request::TerminateThreads(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Modules(m) => crate::private::WriteJson::write_json(m, out),
+            Request::LoadedSources(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Evaluate(m) => crate::private::WriteJson::write_json(m, out),
+            Request::SetExpression(m) => crate::private::WriteJson::write_json(m, out),
+            Request::StepInTargets(m) => crate::private::WriteJson::write_json(m, out),
+            Request::GotoTargets(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Completions(m) => crate::private::WriteJson::write_json(m, out),
+            Request::ExceptionInfo(m) => crate::private::WriteJson::write_json(m, out),
+            Request::ReadMemory(m) => crate::private::WriteJson::write_json(m, out),
+            Request::WriteMemory(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Disassemble(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Locations(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "debugpy")]
+            Request::SetDebuggerProperty(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Request::SetPydevdSourceMap(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Request::PydevdSystemInfo(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "debugpy")]
+            Request::PydevdAuthorize(m) => crate::private::WriteJson::write_json(m, out),
+            Request::Custom(m) => crate::private::WriteJson::write_json(&m.0, out),
+        }
+    }
+}
 impl From<CancelRequest> for Request {
     fn from(m: CancelRequest) -> Self {
         Request::Cancel(m)
@@ -19664,6 +22941,89 @@ impl serde::Serialize for Response {
         }
     }
 }
+impl crate::private::WriteJson for Response {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Response::Cancel(m) => crate::private::WriteJson::write_json(m, out),
+            Response::RunInTerminal(m) => crate::private::WriteJson::write_json(m, out),
+            Response::StartDebugging(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Initialize(m) => crate::private::WriteJson::write_json(m, out),
+            Response::ConfigurationDone(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::Launch(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Attach(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Restart(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Disconnect(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Terminate(m) => crate::private::WriteJson::write_json(m, out),
+            Response::BreakpointLocations(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::SetBreakpoints(m) => crate::private::WriteJson::write_json(m, out),
+            Response::SetFunctionBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::SetExceptionBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::DataBreakpointInfo(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::SetDataBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::SetInstructionBreakpoints(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::Continue(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Next(m) => crate::private::WriteJson::write_json(m, out),
+            Response::StepIn(m) => crate::private::WriteJson::write_json(m, out),
+            Response::StepOut(m) => crate::private::WriteJson::write_json(m, out),
+            Response::StepBack(m) => crate::private::WriteJson::write_json(m, out),
+            Response::ReverseContinue(m) => crate::private::WriteJson::write_json(m, out),
+            Response::RestartFrame(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Goto(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Pause(m) => crate::private::WriteJson::write_json(m, out),
+            Response::StackTrace(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Scopes(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Variables(m) => crate::private::WriteJson::write_json(m, out),
+            Response::SetVariable(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Source(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Threads(m) => crate::private::WriteJson::write_json(m, out),
+            Response::TerminateThreads(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Response::Modules(m) => crate::private::WriteJson::write_json(m, out),
+            Response::LoadedSources(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Evaluate(m) => crate::private::WriteJson::write_json(m, out),
+            Response::SetExpression(m) => crate::private::WriteJson::write_json(m, out),
+            Response::StepInTargets(m) => crate::private::WriteJson::write_json(m, out),
+            Response::GotoTargets(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Completions(m) => crate::private::WriteJson::write_json(m, out),
+            Response::ExceptionInfo(m) => crate::private::WriteJson::write_json(m, out),
+            Response::ReadMemory(m) => crate::private::WriteJson::write_json(m, out),
+            Response::WriteMemory(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Disassemble(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Locations(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "debugpy")]
+            Response::SetDebuggerProperty(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Response::SetPydevdSourceMap(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Response::PydevdSystemInfo(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Response::PydevdAuthorize(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Error(m) => crate::private::WriteJson::write_json(m, out),
+            Response::Custom(m) => crate::private::WriteJson::write_json(&m.0, out),
+        }
+    }
+}
 impl From<CancelResponse> for Response {
     fn from(m: CancelResponse) -> Self {
         Response::Cancel(m)
@@ -20528,6 +23888,34 @@ impl serde::Serialize for Event {
             #[cfg(feature = "debugpy")]
             Event::PydevdInputRequested(m) => serde::Serialize::serialize(m, serializer),
             Event::Custom(m) => serde::Serialize::serialize(m, serializer),
+        }
+    }
+}
+impl crate::private::WriteJson for Event {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Event::Initialized(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Stopped(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Continued(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Exited(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Terminated(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Thread(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Output(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Breakpoint(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Module(m) => crate::private::WriteJson::write_json(m, out),
+            Event::LoadedSource(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Process(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Capabilities(m) => crate::private::WriteJson::write_json(m, out),
+            Event::ProgressStart(m) => crate::private::WriteJson::write_json(m, out),
+            Event::ProgressUpdate(m) => crate::private::WriteJson::write_json(m, out),
+            Event::ProgressEnd(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Invalidated(m) => crate::private::WriteJson::write_json(m, out),
+            Event::Memory(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "debugpy")]
+            Event::PydevdInputRequested(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            Event::Custom(m) => crate::private::WriteJson::write_json(&m.0, out),
         }
     }
 }

@@ -56,16 +56,41 @@ impl serde::Serialize for CancelArguments {
             m.serialize_entry("progressId", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "requestId" => self.request_id.is_some(),
-                "progressId" => self.progress_id.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CancelArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "requestId" => self.request_id.is_some(),
+            "progressId" => self.progress_id.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for CancelArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.request_id {
+            crate::private::key(out, &mut first, b"\"requestId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.progress_id {
+            crate::private::key(out, &mut first, b"\"progressId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CancelArguments {
@@ -208,21 +233,58 @@ impl serde::Serialize for RunInTerminalRequestArguments {
             m.serialize_entry("argsCanBeInterpretedByShell", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "cwd" | "args" => true,
-                "kind" => self.kind.is_some(),
-                "title" => self.title.is_some(),
-                "env" => self.env.is_some(),
-                "argsCanBeInterpretedByShell" => {
-                    self.args_can_be_interpreted_by_shell.is_some()
-                }
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RunInTerminalRequestArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "cwd" | "args" => true,
+            "kind" => self.kind.is_some(),
+            "title" => self.title.is_some(),
+            "env" => self.env.is_some(),
+            "argsCanBeInterpretedByShell" => {
+                self.args_can_be_interpreted_by_shell.is_some()
+            }
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for RunInTerminalRequestArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.kind {
+            crate::private::key(out, &mut first, b"\"kind\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.title {
+            crate::private::key(out, &mut first, b"\"title\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"cwd\":");
+        crate::private::WriteJson::write_json(&self.cwd, out);
+        crate::private::key(out, &mut first, b"\"args\":");
+        crate::private::WriteJson::write_json(&self.args, out);
+        if let Some(v) = &self.env {
+            crate::private::key(out, &mut first, b"\"env\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.args_can_be_interpreted_by_shell {
+            crate::private::key(out, &mut first, b"\"argsCanBeInterpretedByShell\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArguments {
@@ -363,16 +425,41 @@ impl serde::Serialize for StartDebuggingRequestArguments {
         }
         m.serialize_entry("request", &self.request)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "configuration" | "request" => true,
-                "outputPresentation" => self.output_presentation.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StartDebuggingRequestArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "configuration" | "request" => true,
+            "outputPresentation" => self.output_presentation.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StartDebuggingRequestArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"configuration\":");
+        crate::private::WriteJson::write_json(&self.configuration, out);
+        if let Some(v) = &self.output_presentation {
+            crate::private::key(out, &mut first, b"\"outputPresentation\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"request\":");
+        crate::private::WriteJson::write_json(&self.request, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArguments {
@@ -707,37 +794,124 @@ impl serde::Serialize for InitializeRequestArguments {
             m.serialize_entry("supportsANSIStyling", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "adapterID" => true,
-                "clientID" => self.client_id.is_some(),
-                "clientName" => self.client_name.is_some(),
-                "locale" => self.locale.is_some(),
-                "linesStartAt1" => self.lines_start_at1.is_some(),
-                "columnsStartAt1" => self.columns_start_at1.is_some(),
-                "pathFormat" => self.path_format.is_some(),
-                "supportsVariableType" => self.supports_variable_type.is_some(),
-                "supportsVariablePaging" => self.supports_variable_paging.is_some(),
-                "supportsRunInTerminalRequest" => {
-                    self.supports_run_in_terminal_request.is_some()
-                }
-                "supportsMemoryReferences" => self.supports_memory_references.is_some(),
-                "supportsProgressReporting" => self.supports_progress_reporting.is_some(),
-                "supportsInvalidatedEvent" => self.supports_invalidated_event.is_some(),
-                "supportsMemoryEvent" => self.supports_memory_event.is_some(),
-                "supportsArgsCanBeInterpretedByShell" => {
-                    self.supports_args_can_be_interpreted_by_shell.is_some()
-                }
-                "supportsStartDebuggingRequest" => {
-                    self.supports_start_debugging_request.is_some()
-                }
-                "supportsANSIStyling" => self.supports_ansistyling.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl InitializeRequestArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "adapterID" => true,
+            "clientID" => self.client_id.is_some(),
+            "clientName" => self.client_name.is_some(),
+            "locale" => self.locale.is_some(),
+            "linesStartAt1" => self.lines_start_at1.is_some(),
+            "columnsStartAt1" => self.columns_start_at1.is_some(),
+            "pathFormat" => self.path_format.is_some(),
+            "supportsVariableType" => self.supports_variable_type.is_some(),
+            "supportsVariablePaging" => self.supports_variable_paging.is_some(),
+            "supportsRunInTerminalRequest" => {
+                self.supports_run_in_terminal_request.is_some()
+            }
+            "supportsMemoryReferences" => self.supports_memory_references.is_some(),
+            "supportsProgressReporting" => self.supports_progress_reporting.is_some(),
+            "supportsInvalidatedEvent" => self.supports_invalidated_event.is_some(),
+            "supportsMemoryEvent" => self.supports_memory_event.is_some(),
+            "supportsArgsCanBeInterpretedByShell" => {
+                self.supports_args_can_be_interpreted_by_shell.is_some()
+            }
+            "supportsStartDebuggingRequest" => {
+                self.supports_start_debugging_request.is_some()
+            }
+            "supportsANSIStyling" => self.supports_ansistyling.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for InitializeRequestArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.client_id {
+            crate::private::key(out, &mut first, b"\"clientID\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.client_name {
+            crate::private::key(out, &mut first, b"\"clientName\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"adapterID\":");
+        crate::private::WriteJson::write_json(&self.adapter_id, out);
+        if let Some(v) = &self.locale {
+            crate::private::key(out, &mut first, b"\"locale\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.lines_start_at1 {
+            crate::private::key(out, &mut first, b"\"linesStartAt1\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.columns_start_at1 {
+            crate::private::key(out, &mut first, b"\"columnsStartAt1\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.path_format {
+            crate::private::key(out, &mut first, b"\"pathFormat\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_variable_type {
+            crate::private::key(out, &mut first, b"\"supportsVariableType\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_variable_paging {
+            crate::private::key(out, &mut first, b"\"supportsVariablePaging\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_run_in_terminal_request {
+            crate::private::key(out, &mut first, b"\"supportsRunInTerminalRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_memory_references {
+            crate::private::key(out, &mut first, b"\"supportsMemoryReferences\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_progress_reporting {
+            crate::private::key(out, &mut first, b"\"supportsProgressReporting\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_invalidated_event {
+            crate::private::key(out, &mut first, b"\"supportsInvalidatedEvent\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_memory_event {
+            crate::private::key(out, &mut first, b"\"supportsMemoryEvent\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_args_can_be_interpreted_by_shell {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"supportsArgsCanBeInterpretedByShell\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_start_debugging_request {
+            crate::private::key(out, &mut first, b"\"supportsStartDebuggingRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_ansistyling {
+            crate::private::key(out, &mut first, b"\"supportsANSIStyling\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for InitializeRequestArguments {
@@ -958,9 +1132,30 @@ impl serde::Serialize for ConfigurationDoneArguments {
         use serde::ser::SerializeMap as _;
         let mut m = serializer.serialize_map(None)?;
         for (k, v) in &self.extra {
-            m.serialize_entry(k, v)?;
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
         }
         m.end()
+    }
+}
+impl ConfigurationDoneArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
+}
+impl crate::private::WriteJson for ConfigurationDoneArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ConfigurationDoneArguments {
@@ -1041,16 +1236,41 @@ impl serde::Serialize for LaunchRequestArguments {
             m.serialize_entry("__restart", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "noDebug" => self.no_debug.is_some(),
-                "__restart" => self.restart.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LaunchRequestArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "noDebug" => self.no_debug.is_some(),
+            "__restart" => self.restart.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for LaunchRequestArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.no_debug {
+            crate::private::key(out, &mut first, b"\"noDebug\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.restart {
+            crate::private::key(out, &mut first, b"\"__restart\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LaunchRequestArguments {
@@ -1132,15 +1352,36 @@ impl serde::Serialize for AttachRequestArguments {
             m.serialize_entry("__restart", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "__restart" => self.restart.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl AttachRequestArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "__restart" => self.restart.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for AttachRequestArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.restart {
+            crate::private::key(out, &mut first, b"\"__restart\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for AttachRequestArguments {
@@ -1208,15 +1449,36 @@ impl serde::Serialize for RestartArguments {
             m.serialize_entry("arguments", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "arguments" => self.arguments.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RestartArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for RestartArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RestartArguments {
@@ -1327,17 +1589,46 @@ impl serde::Serialize for DisconnectArguments {
             m.serialize_entry("suspendDebuggee", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "restart" => self.restart.is_some(),
-                "terminateDebuggee" => self.terminate_debuggee.is_some(),
-                "suspendDebuggee" => self.suspend_debuggee.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisconnectArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "restart" => self.restart.is_some(),
+            "terminateDebuggee" => self.terminate_debuggee.is_some(),
+            "suspendDebuggee" => self.suspend_debuggee.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DisconnectArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.restart {
+            crate::private::key(out, &mut first, b"\"restart\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.terminate_debuggee {
+            crate::private::key(out, &mut first, b"\"terminateDebuggee\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.suspend_debuggee {
+            crate::private::key(out, &mut first, b"\"suspendDebuggee\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisconnectArguments {
@@ -1432,15 +1723,36 @@ impl serde::Serialize for TerminateArguments {
             m.serialize_entry("restart", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "restart" => self.restart.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminateArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "restart" => self.restart.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for TerminateArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.restart {
+            crate::private::key(out, &mut first, b"\"restart\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminateArguments {
@@ -1559,18 +1871,51 @@ impl serde::Serialize for BreakpointLocationsArguments {
             m.serialize_entry("endColumn", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "source" | "line" => true,
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointLocationsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "source" | "line" => true,
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for BreakpointLocationsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"source\":");
+        crate::private::WriteJson::write_json(&self.source, out);
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointLocationsArguments {
@@ -1714,18 +2059,49 @@ impl serde::Serialize for SetBreakpointsArguments {
             m.serialize_entry("sourceModified", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "source" => true,
-                "breakpoints" => self.breakpoints.is_some(),
-                "lines" => self.lines.is_some(),
-                "sourceModified" => self.source_modified.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetBreakpointsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "source" => true,
+            "breakpoints" => self.breakpoints.is_some(),
+            "lines" => self.lines.is_some(),
+            "sourceModified" => self.source_modified.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetBreakpointsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"source\":");
+        crate::private::WriteJson::write_json(&self.source, out);
+        if let Some(v) = &self.breakpoints {
+            crate::private::key(out, &mut first, b"\"breakpoints\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.lines {
+            crate::private::key(out, &mut first, b"\"lines\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.source_modified {
+            crate::private::key(out, &mut first, b"\"sourceModified\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetBreakpointsArguments {
@@ -1820,11 +2196,31 @@ impl serde::Serialize for SetFunctionBreakpointsArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetFunctionBreakpointsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for SetFunctionBreakpointsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsArguments {
@@ -1924,17 +2320,44 @@ impl serde::Serialize for SetExceptionBreakpointsArguments {
             m.serialize_entry("exceptionOptions", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "filters" => true,
-                "filterOptions" => self.filter_options.is_some(),
-                "exceptionOptions" => self.exception_options.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExceptionBreakpointsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "filters" => true,
+            "filterOptions" => self.filter_options.is_some(),
+            "exceptionOptions" => self.exception_options.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetExceptionBreakpointsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"filters\":");
+        crate::private::WriteJson::write_json(&self.filters, out);
+        if let Some(v) = &self.filter_options {
+            crate::private::key(out, &mut first, b"\"filterOptions\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.exception_options {
+            crate::private::key(out, &mut first, b"\"exceptionOptions\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsArguments {
@@ -2098,20 +2521,59 @@ impl serde::Serialize for DataBreakpointInfoArguments {
             m.serialize_entry("mode", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" => true,
-                "variablesReference" => self.variables_reference.is_some(),
-                "frameId" => self.frame_id.is_some(),
-                "bytes" => self.bytes.is_some(),
-                "asAddress" => self.as_address.is_some(),
-                "mode" => self.mode.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DataBreakpointInfoArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" => true,
+            "variablesReference" => self.variables_reference.is_some(),
+            "frameId" => self.frame_id.is_some(),
+            "bytes" => self.bytes.is_some(),
+            "asAddress" => self.as_address.is_some(),
+            "mode" => self.mode.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DataBreakpointInfoArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.variables_reference {
+            crate::private::key(out, &mut first, b"\"variablesReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        if let Some(v) = &self.frame_id {
+            crate::private::key(out, &mut first, b"\"frameId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.bytes {
+            crate::private::key(out, &mut first, b"\"bytes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.as_address {
+            crate::private::key(out, &mut first, b"\"asAddress\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.mode {
+            crate::private::key(out, &mut first, b"\"mode\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DataBreakpointInfoArguments {
@@ -2226,11 +2688,31 @@ impl serde::Serialize for SetDataBreakpointsArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetDataBreakpointsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for SetDataBreakpointsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetDataBreakpointsArguments {
@@ -2297,11 +2779,31 @@ impl serde::Serialize for SetInstructionBreakpointsArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetInstructionBreakpointsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for SetInstructionBreakpointsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsArguments {
@@ -2384,16 +2886,39 @@ impl serde::Serialize for ContinueArguments {
             m.serialize_entry("singleThread", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "singleThread" => self.single_thread.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ContinueArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "singleThread" => self.single_thread.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ContinueArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.single_thread {
+            crate::private::key(out, &mut first, b"\"singleThread\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ContinueArguments {
@@ -2500,17 +3025,44 @@ impl serde::Serialize for NextArguments {
             m.serialize_entry("granularity", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "singleThread" => self.single_thread.is_some(),
-                "granularity" => self.granularity.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl NextArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "singleThread" => self.single_thread.is_some(),
+            "granularity" => self.granularity.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for NextArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.single_thread {
+            crate::private::key(out, &mut first, b"\"singleThread\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.granularity {
+            crate::private::key(out, &mut first, b"\"granularity\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for NextArguments {
@@ -2642,18 +3194,49 @@ impl serde::Serialize for StepInArguments {
             m.serialize_entry("granularity", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "singleThread" => self.single_thread.is_some(),
-                "targetId" => self.target_id.is_some(),
-                "granularity" => self.granularity.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "singleThread" => self.single_thread.is_some(),
+            "targetId" => self.target_id.is_some(),
+            "granularity" => self.granularity.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepInArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.single_thread {
+            crate::private::key(out, &mut first, b"\"singleThread\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.target_id {
+            crate::private::key(out, &mut first, b"\"targetId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.granularity {
+            crate::private::key(out, &mut first, b"\"granularity\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInArguments {
@@ -2780,17 +3363,44 @@ impl serde::Serialize for StepOutArguments {
             m.serialize_entry("granularity", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "singleThread" => self.single_thread.is_some(),
-                "granularity" => self.granularity.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepOutArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "singleThread" => self.single_thread.is_some(),
+            "granularity" => self.granularity.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepOutArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.single_thread {
+            crate::private::key(out, &mut first, b"\"singleThread\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.granularity {
+            crate::private::key(out, &mut first, b"\"granularity\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepOutArguments {
@@ -2907,17 +3517,44 @@ impl serde::Serialize for StepBackArguments {
             m.serialize_entry("granularity", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "singleThread" => self.single_thread.is_some(),
-                "granularity" => self.granularity.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepBackArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "singleThread" => self.single_thread.is_some(),
+            "granularity" => self.granularity.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepBackArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.single_thread {
+            crate::private::key(out, &mut first, b"\"singleThread\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.granularity {
+            crate::private::key(out, &mut first, b"\"granularity\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepBackArguments {
@@ -3018,16 +3655,39 @@ impl serde::Serialize for ReverseContinueArguments {
             m.serialize_entry("singleThread", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "singleThread" => self.single_thread.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ReverseContinueArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "singleThread" => self.single_thread.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ReverseContinueArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.single_thread {
+            crate::private::key(out, &mut first, b"\"singleThread\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ReverseContinueArguments {
@@ -3104,11 +3764,31 @@ impl serde::Serialize for RestartFrameArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("frameId", &self.frame_id)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "frameId") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RestartFrameArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "frameId")
+    }
+}
+impl crate::private::WriteJson for RestartFrameArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"frameId\":");
+        crate::private::WriteJson::write_json(&self.frame_id, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RestartFrameArguments {
@@ -3181,11 +3861,33 @@ impl serde::Serialize for GotoArguments {
         m.serialize_entry("threadId", &self.thread_id)?;
         m.serialize_entry("targetId", &self.target_id)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "threadId" | "targetId") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "threadId" | "targetId")
+    }
+}
+impl crate::private::WriteJson for GotoArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        crate::private::key(out, &mut first, b"\"targetId\":");
+        crate::private::WriteJson::write_json(&self.target_id, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoArguments {
@@ -3258,11 +3960,31 @@ impl serde::Serialize for PauseArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("threadId", &self.thread_id)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "threadId") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl PauseArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "threadId")
+    }
+}
+impl crate::private::WriteJson for PauseArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for PauseArguments {
@@ -3373,18 +4095,49 @@ impl serde::Serialize for StackTraceArguments {
             m.serialize_entry("format", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "startFrame" => self.start_frame.is_some(),
-                "levels" => self.levels.is_some(),
-                "format" => self.format.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StackTraceArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "startFrame" => self.start_frame.is_some(),
+            "levels" => self.levels.is_some(),
+            "format" => self.format.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StackTraceArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.start_frame {
+            crate::private::key(out, &mut first, b"\"startFrame\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.levels {
+            crate::private::key(out, &mut first, b"\"levels\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.format {
+            crate::private::key(out, &mut first, b"\"format\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StackTraceArguments {
@@ -3481,11 +4234,31 @@ impl serde::Serialize for ScopesArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("frameId", &self.frame_id)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "frameId") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ScopesArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "frameId")
+    }
+}
+impl crate::private::WriteJson for ScopesArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"frameId\":");
+        crate::private::WriteJson::write_json(&self.frame_id, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ScopesArguments {
@@ -3609,19 +4382,54 @@ impl serde::Serialize for VariablesArguments {
             m.serialize_entry("format", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "variablesReference" => true,
-                "filter" => self.filter.is_some(),
-                "start" => self.start.is_some(),
-                "count" => self.count.is_some(),
-                "format" => self.format.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl VariablesArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "variablesReference" => true,
+            "filter" => self.filter.is_some(),
+            "start" => self.start.is_some(),
+            "count" => self.count.is_some(),
+            "format" => self.format.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for VariablesArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"variablesReference\":");
+        crate::private::WriteJson::write_json(&self.variables_reference, out);
+        if let Some(v) = &self.filter {
+            crate::private::key(out, &mut first, b"\"filter\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.start {
+            crate::private::key(out, &mut first, b"\"start\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.count {
+            crate::private::key(out, &mut first, b"\"count\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.format {
+            crate::private::key(out, &mut first, b"\"format\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for VariablesArguments {
@@ -3759,16 +4567,43 @@ impl serde::Serialize for SetVariableArguments {
             m.serialize_entry("format", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "variablesReference" | "name" | "value" => true,
-                "format" => self.format.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetVariableArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "variablesReference" | "name" | "value" => true,
+            "format" => self.format.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetVariableArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"variablesReference\":");
+        crate::private::WriteJson::write_json(&self.variables_reference, out);
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        crate::private::key(out, &mut first, b"\"value\":");
+        crate::private::WriteJson::write_json(&self.value, out);
+        if let Some(v) = &self.format {
+            crate::private::key(out, &mut first, b"\"format\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetVariableArguments {
@@ -3872,16 +4707,39 @@ impl serde::Serialize for SourceArguments {
         }
         m.serialize_entry("sourceReference", &self.source_reference)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "sourceReference" => true,
-                "source" => self.source.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SourceArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "sourceReference" => true,
+            "source" => self.source.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SourceArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.source {
+            crate::private::key(out, &mut first, b"\"source\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"sourceReference\":");
+        crate::private::WriteJson::write_json(&self.source_reference, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SourceArguments {
@@ -3966,15 +4824,36 @@ impl serde::Serialize for TerminateThreadsArguments {
             m.serialize_entry("threadIds", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadIds" => self.thread_ids.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminateThreadsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadIds" => self.thread_ids.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for TerminateThreadsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.thread_ids {
+            crate::private::key(out, &mut first, b"\"threadIds\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminateThreadsArguments {
@@ -4065,16 +4944,41 @@ impl serde::Serialize for ModulesArguments {
             m.serialize_entry("moduleCount", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "startModule" => self.start_module.is_some(),
-                "moduleCount" => self.module_count.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ModulesArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "startModule" => self.start_module.is_some(),
+            "moduleCount" => self.module_count.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ModulesArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.start_module {
+            crate::private::key(out, &mut first, b"\"startModule\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.module_count {
+            crate::private::key(out, &mut first, b"\"moduleCount\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ModulesArguments {
@@ -4147,9 +5051,30 @@ impl serde::Serialize for LoadedSourcesArguments {
         use serde::ser::SerializeMap as _;
         let mut m = serializer.serialize_map(None)?;
         for (k, v) in &self.extra {
-            m.serialize_entry(k, v)?;
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
         }
         m.end()
+    }
+}
+impl LoadedSourcesArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
+}
+impl crate::private::WriteJson for LoadedSourcesArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LoadedSourcesArguments {
@@ -4289,21 +5214,64 @@ impl serde::Serialize for EvaluateArguments {
             m.serialize_entry("format", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "expression" => true,
-                "frameId" => self.frame_id.is_some(),
-                "line" => self.line.is_some(),
-                "column" => self.column.is_some(),
-                "source" => self.source.is_some(),
-                "context" => self.context.is_some(),
-                "format" => self.format.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl EvaluateArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "expression" => true,
+            "frameId" => self.frame_id.is_some(),
+            "line" => self.line.is_some(),
+            "column" => self.column.is_some(),
+            "source" => self.source.is_some(),
+            "context" => self.context.is_some(),
+            "format" => self.format.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for EvaluateArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"expression\":");
+        crate::private::WriteJson::write_json(&self.expression, out);
+        if let Some(v) = &self.frame_id {
+            crate::private::key(out, &mut first, b"\"frameId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.source {
+            crate::private::key(out, &mut first, b"\"source\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.context {
+            crate::private::key(out, &mut first, b"\"context\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.format {
+            crate::private::key(out, &mut first, b"\"format\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for EvaluateArguments {
@@ -4465,17 +5433,46 @@ impl serde::Serialize for SetExpressionArguments {
             m.serialize_entry("format", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "expression" | "value" => true,
-                "frameId" => self.frame_id.is_some(),
-                "format" => self.format.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExpressionArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "expression" | "value" => true,
+            "frameId" => self.frame_id.is_some(),
+            "format" => self.format.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetExpressionArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"expression\":");
+        crate::private::WriteJson::write_json(&self.expression, out);
+        crate::private::key(out, &mut first, b"\"value\":");
+        crate::private::WriteJson::write_json(&self.value, out);
+        if let Some(v) = &self.frame_id {
+            crate::private::key(out, &mut first, b"\"frameId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.format {
+            crate::private::key(out, &mut first, b"\"format\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExpressionArguments {
@@ -4570,11 +5567,31 @@ impl serde::Serialize for StepInTargetsArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("frameId", &self.frame_id)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "frameId") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInTargetsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "frameId")
+    }
+}
+impl crate::private::WriteJson for StepInTargetsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"frameId\":");
+        crate::private::WriteJson::write_json(&self.frame_id, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInTargetsArguments {
@@ -4655,16 +5672,41 @@ impl serde::Serialize for GotoTargetsArguments {
             m.serialize_entry("column", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "source" | "line" => true,
-                "column" => self.column.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoTargetsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "source" | "line" => true,
+            "column" => self.column.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for GotoTargetsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"source\":");
+        crate::private::WriteJson::write_json(&self.source, out);
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoTargetsArguments {
@@ -4775,17 +5817,46 @@ impl serde::Serialize for CompletionsArguments {
             m.serialize_entry("line", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "text" | "column" => true,
-                "frameId" => self.frame_id.is_some(),
-                "line" => self.line.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CompletionsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "text" | "column" => true,
+            "frameId" => self.frame_id.is_some(),
+            "line" => self.line.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for CompletionsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.frame_id {
+            crate::private::key(out, &mut first, b"\"frameId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"text\":");
+        crate::private::WriteJson::write_json(&self.text, out);
+        crate::private::key(out, &mut first, b"\"column\":");
+        crate::private::WriteJson::write_json(&self.column, out);
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CompletionsArguments {
@@ -4878,11 +5949,31 @@ impl serde::Serialize for ExceptionInfoArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("threadId", &self.thread_id)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "threadId") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionInfoArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "threadId")
+    }
+}
+impl crate::private::WriteJson for ExceptionInfoArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionInfoArguments {
@@ -4969,16 +6060,41 @@ impl serde::Serialize for ReadMemoryArguments {
         }
         m.serialize_entry("count", &self.count)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "memoryReference" | "count" => true,
-                "offset" => self.offset.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ReadMemoryArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "memoryReference" | "count" => true,
+            "offset" => self.offset.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ReadMemoryArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"memoryReference\":");
+        crate::private::WriteJson::write_json(&self.memory_reference, out);
+        if let Some(v) = &self.offset {
+            crate::private::key(out, &mut first, b"\"offset\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"count\":");
+        crate::private::WriteJson::write_json(&self.count, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ReadMemoryArguments {
@@ -5099,17 +6215,46 @@ impl serde::Serialize for WriteMemoryArguments {
         }
         m.serialize_entry("data", &self.data)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "memoryReference" | "data" => true,
-                "offset" => self.offset.is_some(),
-                "allowPartial" => self.allow_partial.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl WriteMemoryArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "memoryReference" | "data" => true,
+            "offset" => self.offset.is_some(),
+            "allowPartial" => self.allow_partial.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for WriteMemoryArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"memoryReference\":");
+        crate::private::WriteJson::write_json(&self.memory_reference, out);
+        if let Some(v) = &self.offset {
+            crate::private::key(out, &mut first, b"\"offset\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.allow_partial {
+            crate::private::key(out, &mut first, b"\"allowPartial\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"data\":");
+        crate::private::WriteJson::write_json(&self.data, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for WriteMemoryArguments {
@@ -5257,18 +6402,51 @@ impl serde::Serialize for DisassembleArguments {
             m.serialize_entry("resolveSymbols", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "memoryReference" | "instructionCount" => true,
-                "offset" => self.offset.is_some(),
-                "instructionOffset" => self.instruction_offset.is_some(),
-                "resolveSymbols" => self.resolve_symbols.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisassembleArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "memoryReference" | "instructionCount" => true,
+            "offset" => self.offset.is_some(),
+            "instructionOffset" => self.instruction_offset.is_some(),
+            "resolveSymbols" => self.resolve_symbols.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DisassembleArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"memoryReference\":");
+        crate::private::WriteJson::write_json(&self.memory_reference, out);
+        if let Some(v) = &self.offset {
+            crate::private::key(out, &mut first, b"\"offset\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.instruction_offset {
+            crate::private::key(out, &mut first, b"\"instructionOffset\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"instructionCount\":");
+        crate::private::WriteJson::write_json(&self.instruction_count, out);
+        if let Some(v) = &self.resolve_symbols {
+            crate::private::key(out, &mut first, b"\"resolveSymbols\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisassembleArguments {
@@ -5375,11 +6553,31 @@ impl serde::Serialize for LocationsArguments {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("locationReference", &self.location_reference)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "locationReference") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LocationsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "locationReference")
+    }
+}
+impl crate::private::WriteJson for LocationsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"locationReference\":");
+        crate::private::WriteJson::write_json(&self.location_reference, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LocationsArguments {
@@ -6085,106 +7283,293 @@ impl serde::Serialize for Capabilities {
             m.serialize_entry("supportsANSIStyling", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "supportsConfigurationDoneRequest" => {
-                    self.supports_configuration_done_request.is_some()
-                }
-                "supportsFunctionBreakpoints" => {
-                    self.supports_function_breakpoints.is_some()
-                }
-                "supportsConditionalBreakpoints" => {
-                    self.supports_conditional_breakpoints.is_some()
-                }
-                "supportsHitConditionalBreakpoints" => {
-                    self.supports_hit_conditional_breakpoints.is_some()
-                }
-                "supportsEvaluateForHovers" => {
-                    self.supports_evaluate_for_hovers.is_some()
-                }
-                "exceptionBreakpointFilters" => {
-                    self.exception_breakpoint_filters.is_some()
-                }
-                "supportsStepBack" => self.supports_step_back.is_some(),
-                "supportsSetVariable" => self.supports_set_variable.is_some(),
-                "supportsRestartFrame" => self.supports_restart_frame.is_some(),
-                "supportsGotoTargetsRequest" => {
-                    self.supports_goto_targets_request.is_some()
-                }
-                "supportsStepInTargetsRequest" => {
-                    self.supports_step_in_targets_request.is_some()
-                }
-                "supportsCompletionsRequest" => {
-                    self.supports_completions_request.is_some()
-                }
-                "completionTriggerCharacters" => {
-                    self.completion_trigger_characters.is_some()
-                }
-                "supportsModulesRequest" => self.supports_modules_request.is_some(),
-                "additionalModuleColumns" => self.additional_module_columns.is_some(),
-                "supportedChecksumAlgorithms" => {
-                    self.supported_checksum_algorithms.is_some()
-                }
-                "supportsRestartRequest" => self.supports_restart_request.is_some(),
-                "supportsExceptionOptions" => self.supports_exception_options.is_some(),
-                "supportsValueFormattingOptions" => {
-                    self.supports_value_formatting_options.is_some()
-                }
-                "supportsExceptionInfoRequest" => {
-                    self.supports_exception_info_request.is_some()
-                }
-                "supportTerminateDebuggee" => self.support_terminate_debuggee.is_some(),
-                "supportSuspendDebuggee" => self.support_suspend_debuggee.is_some(),
-                "supportsDelayedStackTraceLoading" => {
-                    self.supports_delayed_stack_trace_loading.is_some()
-                }
-                "supportsLoadedSourcesRequest" => {
-                    self.supports_loaded_sources_request.is_some()
-                }
-                "supportsLogPoints" => self.supports_log_points.is_some(),
-                "supportsTerminateThreadsRequest" => {
-                    self.supports_terminate_threads_request.is_some()
-                }
-                "supportsSetExpression" => self.supports_set_expression.is_some(),
-                "supportsTerminateRequest" => self.supports_terminate_request.is_some(),
-                "supportsDataBreakpoints" => self.supports_data_breakpoints.is_some(),
-                "supportsReadMemoryRequest" => {
-                    self.supports_read_memory_request.is_some()
-                }
-                "supportsWriteMemoryRequest" => {
-                    self.supports_write_memory_request.is_some()
-                }
-                "supportsDisassembleRequest" => {
-                    self.supports_disassemble_request.is_some()
-                }
-                "supportsCancelRequest" => self.supports_cancel_request.is_some(),
-                "supportsBreakpointLocationsRequest" => {
-                    self.supports_breakpoint_locations_request.is_some()
-                }
-                "supportsClipboardContext" => self.supports_clipboard_context.is_some(),
-                "supportsSteppingGranularity" => {
-                    self.supports_stepping_granularity.is_some()
-                }
-                "supportsInstructionBreakpoints" => {
-                    self.supports_instruction_breakpoints.is_some()
-                }
-                "supportsExceptionFilterOptions" => {
-                    self.supports_exception_filter_options.is_some()
-                }
-                "supportsSingleThreadExecutionRequests" => {
-                    self.supports_single_thread_execution_requests.is_some()
-                }
-                "supportsDataBreakpointBytes" => {
-                    self.supports_data_breakpoint_bytes.is_some()
-                }
-                "breakpointModes" => self.breakpoint_modes.is_some(),
-                "supportsANSIStyling" => self.supports_ansistyling.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Capabilities {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "supportsConfigurationDoneRequest" => {
+                self.supports_configuration_done_request.is_some()
+            }
+            "supportsFunctionBreakpoints" => self.supports_function_breakpoints.is_some(),
+            "supportsConditionalBreakpoints" => {
+                self.supports_conditional_breakpoints.is_some()
+            }
+            "supportsHitConditionalBreakpoints" => {
+                self.supports_hit_conditional_breakpoints.is_some()
+            }
+            "supportsEvaluateForHovers" => self.supports_evaluate_for_hovers.is_some(),
+            "exceptionBreakpointFilters" => self.exception_breakpoint_filters.is_some(),
+            "supportsStepBack" => self.supports_step_back.is_some(),
+            "supportsSetVariable" => self.supports_set_variable.is_some(),
+            "supportsRestartFrame" => self.supports_restart_frame.is_some(),
+            "supportsGotoTargetsRequest" => self.supports_goto_targets_request.is_some(),
+            "supportsStepInTargetsRequest" => {
+                self.supports_step_in_targets_request.is_some()
+            }
+            "supportsCompletionsRequest" => self.supports_completions_request.is_some(),
+            "completionTriggerCharacters" => self.completion_trigger_characters.is_some(),
+            "supportsModulesRequest" => self.supports_modules_request.is_some(),
+            "additionalModuleColumns" => self.additional_module_columns.is_some(),
+            "supportedChecksumAlgorithms" => self.supported_checksum_algorithms.is_some(),
+            "supportsRestartRequest" => self.supports_restart_request.is_some(),
+            "supportsExceptionOptions" => self.supports_exception_options.is_some(),
+            "supportsValueFormattingOptions" => {
+                self.supports_value_formatting_options.is_some()
+            }
+            "supportsExceptionInfoRequest" => {
+                self.supports_exception_info_request.is_some()
+            }
+            "supportTerminateDebuggee" => self.support_terminate_debuggee.is_some(),
+            "supportSuspendDebuggee" => self.support_suspend_debuggee.is_some(),
+            "supportsDelayedStackTraceLoading" => {
+                self.supports_delayed_stack_trace_loading.is_some()
+            }
+            "supportsLoadedSourcesRequest" => {
+                self.supports_loaded_sources_request.is_some()
+            }
+            "supportsLogPoints" => self.supports_log_points.is_some(),
+            "supportsTerminateThreadsRequest" => {
+                self.supports_terminate_threads_request.is_some()
+            }
+            "supportsSetExpression" => self.supports_set_expression.is_some(),
+            "supportsTerminateRequest" => self.supports_terminate_request.is_some(),
+            "supportsDataBreakpoints" => self.supports_data_breakpoints.is_some(),
+            "supportsReadMemoryRequest" => self.supports_read_memory_request.is_some(),
+            "supportsWriteMemoryRequest" => self.supports_write_memory_request.is_some(),
+            "supportsDisassembleRequest" => self.supports_disassemble_request.is_some(),
+            "supportsCancelRequest" => self.supports_cancel_request.is_some(),
+            "supportsBreakpointLocationsRequest" => {
+                self.supports_breakpoint_locations_request.is_some()
+            }
+            "supportsClipboardContext" => self.supports_clipboard_context.is_some(),
+            "supportsSteppingGranularity" => self.supports_stepping_granularity.is_some(),
+            "supportsInstructionBreakpoints" => {
+                self.supports_instruction_breakpoints.is_some()
+            }
+            "supportsExceptionFilterOptions" => {
+                self.supports_exception_filter_options.is_some()
+            }
+            "supportsSingleThreadExecutionRequests" => {
+                self.supports_single_thread_execution_requests.is_some()
+            }
+            "supportsDataBreakpointBytes" => {
+                self.supports_data_breakpoint_bytes.is_some()
+            }
+            "breakpointModes" => self.breakpoint_modes.is_some(),
+            "supportsANSIStyling" => self.supports_ansistyling.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for Capabilities {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.supports_configuration_done_request {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"supportsConfigurationDoneRequest\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_function_breakpoints {
+            crate::private::key(out, &mut first, b"\"supportsFunctionBreakpoints\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_conditional_breakpoints {
+            crate::private::key(out, &mut first, b"\"supportsConditionalBreakpoints\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_hit_conditional_breakpoints {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"supportsHitConditionalBreakpoints\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_evaluate_for_hovers {
+            crate::private::key(out, &mut first, b"\"supportsEvaluateForHovers\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.exception_breakpoint_filters {
+            crate::private::key(out, &mut first, b"\"exceptionBreakpointFilters\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_step_back {
+            crate::private::key(out, &mut first, b"\"supportsStepBack\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_set_variable {
+            crate::private::key(out, &mut first, b"\"supportsSetVariable\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_restart_frame {
+            crate::private::key(out, &mut first, b"\"supportsRestartFrame\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_goto_targets_request {
+            crate::private::key(out, &mut first, b"\"supportsGotoTargetsRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_step_in_targets_request {
+            crate::private::key(out, &mut first, b"\"supportsStepInTargetsRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_completions_request {
+            crate::private::key(out, &mut first, b"\"supportsCompletionsRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.completion_trigger_characters {
+            crate::private::key(out, &mut first, b"\"completionTriggerCharacters\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_modules_request {
+            crate::private::key(out, &mut first, b"\"supportsModulesRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.additional_module_columns {
+            crate::private::key(out, &mut first, b"\"additionalModuleColumns\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supported_checksum_algorithms {
+            crate::private::key(out, &mut first, b"\"supportedChecksumAlgorithms\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_restart_request {
+            crate::private::key(out, &mut first, b"\"supportsRestartRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_exception_options {
+            crate::private::key(out, &mut first, b"\"supportsExceptionOptions\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_value_formatting_options {
+            crate::private::key(out, &mut first, b"\"supportsValueFormattingOptions\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_exception_info_request {
+            crate::private::key(out, &mut first, b"\"supportsExceptionInfoRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.support_terminate_debuggee {
+            crate::private::key(out, &mut first, b"\"supportTerminateDebuggee\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.support_suspend_debuggee {
+            crate::private::key(out, &mut first, b"\"supportSuspendDebuggee\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_delayed_stack_trace_loading {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"supportsDelayedStackTraceLoading\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_loaded_sources_request {
+            crate::private::key(out, &mut first, b"\"supportsLoadedSourcesRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_log_points {
+            crate::private::key(out, &mut first, b"\"supportsLogPoints\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_terminate_threads_request {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"supportsTerminateThreadsRequest\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_set_expression {
+            crate::private::key(out, &mut first, b"\"supportsSetExpression\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_terminate_request {
+            crate::private::key(out, &mut first, b"\"supportsTerminateRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_data_breakpoints {
+            crate::private::key(out, &mut first, b"\"supportsDataBreakpoints\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_read_memory_request {
+            crate::private::key(out, &mut first, b"\"supportsReadMemoryRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_write_memory_request {
+            crate::private::key(out, &mut first, b"\"supportsWriteMemoryRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_disassemble_request {
+            crate::private::key(out, &mut first, b"\"supportsDisassembleRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_cancel_request {
+            crate::private::key(out, &mut first, b"\"supportsCancelRequest\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_breakpoint_locations_request {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"supportsBreakpointLocationsRequest\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_clipboard_context {
+            crate::private::key(out, &mut first, b"\"supportsClipboardContext\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_stepping_granularity {
+            crate::private::key(out, &mut first, b"\"supportsSteppingGranularity\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_instruction_breakpoints {
+            crate::private::key(out, &mut first, b"\"supportsInstructionBreakpoints\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_exception_filter_options {
+            crate::private::key(out, &mut first, b"\"supportsExceptionFilterOptions\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_single_thread_execution_requests {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"supportsSingleThreadExecutionRequests\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_data_breakpoint_bytes {
+            crate::private::key(out, &mut first, b"\"supportsDataBreakpointBytes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.breakpoint_modes {
+            crate::private::key(out, &mut first, b"\"breakpointModes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_ansistyling {
+            crate::private::key(out, &mut first, b"\"supportsANSIStyling\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Capabilities {
@@ -6730,19 +8115,56 @@ impl serde::Serialize for ExceptionBreakpointsFilter {
             m.serialize_entry("conditionDescription", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "filter" | "label" => true,
-                "description" => self.description.is_some(),
-                "default" => self.default.is_some(),
-                "supportsCondition" => self.supports_condition.is_some(),
-                "conditionDescription" => self.condition_description.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionBreakpointsFilter {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "filter" | "label" => true,
+            "description" => self.description.is_some(),
+            "default" => self.default.is_some(),
+            "supportsCondition" => self.supports_condition.is_some(),
+            "conditionDescription" => self.condition_description.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ExceptionBreakpointsFilter {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"filter\":");
+        crate::private::WriteJson::write_json(&self.filter, out);
+        crate::private::key(out, &mut first, b"\"label\":");
+        crate::private::WriteJson::write_json(&self.label, out);
+        if let Some(v) = &self.description {
+            crate::private::key(out, &mut first, b"\"description\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.default {
+            crate::private::key(out, &mut first, b"\"default\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.supports_condition {
+            crate::private::key(out, &mut first, b"\"supportsCondition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.condition_description {
+            crate::private::key(out, &mut first, b"\"conditionDescription\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionBreakpointsFilter {
@@ -6935,20 +8357,61 @@ impl serde::Serialize for Message {
             m.serialize_entry("urlLabel", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "id" | "format" => true,
-                "variables" => self.variables.is_some(),
-                "sendTelemetry" => self.send_telemetry.is_some(),
-                "showUser" => self.show_user.is_some(),
-                "url" => self.url.is_some(),
-                "urlLabel" => self.url_label.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Message {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "id" | "format" => true,
+            "variables" => self.variables.is_some(),
+            "sendTelemetry" => self.send_telemetry.is_some(),
+            "showUser" => self.show_user.is_some(),
+            "url" => self.url.is_some(),
+            "urlLabel" => self.url_label.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for Message {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"id\":");
+        crate::private::WriteJson::write_json(&self.id, out);
+        crate::private::key(out, &mut first, b"\"format\":");
+        crate::private::WriteJson::write_json(&self.format, out);
+        if let Some(v) = &self.variables {
+            crate::private::key(out, &mut first, b"\"variables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.send_telemetry {
+            crate::private::key(out, &mut first, b"\"sendTelemetry\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.show_user {
+            crate::private::key(out, &mut first, b"\"showUser\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.url {
+            crate::private::key(out, &mut first, b"\"url\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.url_label {
+            crate::private::key(out, &mut first, b"\"urlLabel\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Message {
@@ -7200,23 +8663,76 @@ impl serde::Serialize for Module {
             m.serialize_entry("addressRange", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "id" | "name" => true,
-                "path" => self.path.is_some(),
-                "isOptimized" => self.is_optimized.is_some(),
-                "isUserCode" => self.is_user_code.is_some(),
-                "version" => self.version.is_some(),
-                "symbolStatus" => self.symbol_status.is_some(),
-                "symbolFilePath" => self.symbol_file_path.is_some(),
-                "dateTimeStamp" => self.date_time_stamp.is_some(),
-                "addressRange" => self.address_range.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Module {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "id" | "name" => true,
+            "path" => self.path.is_some(),
+            "isOptimized" => self.is_optimized.is_some(),
+            "isUserCode" => self.is_user_code.is_some(),
+            "version" => self.version.is_some(),
+            "symbolStatus" => self.symbol_status.is_some(),
+            "symbolFilePath" => self.symbol_file_path.is_some(),
+            "dateTimeStamp" => self.date_time_stamp.is_some(),
+            "addressRange" => self.address_range.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for Module {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"id\":");
+        crate::private::WriteJson::write_json(&self.id, out);
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        if let Some(v) = &self.path {
+            crate::private::key(out, &mut first, b"\"path\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.is_optimized {
+            crate::private::key(out, &mut first, b"\"isOptimized\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.is_user_code {
+            crate::private::key(out, &mut first, b"\"isUserCode\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.version {
+            crate::private::key(out, &mut first, b"\"version\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.symbol_status {
+            crate::private::key(out, &mut first, b"\"symbolStatus\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.symbol_file_path {
+            crate::private::key(out, &mut first, b"\"symbolFilePath\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.date_time_stamp {
+            crate::private::key(out, &mut first, b"\"dateTimeStamp\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.address_range {
+            crate::private::key(out, &mut first, b"\"addressRange\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Module {
@@ -7419,18 +8935,51 @@ impl serde::Serialize for ColumnDescriptor {
             m.serialize_entry("width", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "attributeName" | "label" => true,
-                "format" => self.format.is_some(),
-                "type" => self.type_.is_some(),
-                "width" => self.width.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ColumnDescriptor {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "attributeName" | "label" => true,
+            "format" => self.format.is_some(),
+            "type" => self.type_.is_some(),
+            "width" => self.width.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ColumnDescriptor {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"attributeName\":");
+        crate::private::WriteJson::write_json(&self.attribute_name, out);
+        crate::private::key(out, &mut first, b"\"label\":");
+        crate::private::WriteJson::write_json(&self.label, out);
+        if let Some(v) = &self.format {
+            crate::private::key(out, &mut first, b"\"format\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.width {
+            crate::private::key(out, &mut first, b"\"width\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ColumnDescriptor {
@@ -7537,11 +9086,33 @@ impl serde::Serialize for Thread {
         m.serialize_entry("id", &self.id)?;
         m.serialize_entry("name", &self.name)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "id" | "name") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Thread {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "id" | "name")
+    }
+}
+impl crate::private::WriteJson for Thread {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"id\":");
+        crate::private::WriteJson::write_json(&self.id, out);
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Thread {
@@ -7724,22 +9295,71 @@ impl serde::Serialize for Source {
             m.serialize_entry("checksums", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" => self.name.is_some(),
-                "path" => self.path.is_some(),
-                "sourceReference" => self.source_reference.is_some(),
-                "presentationHint" => self.presentation_hint.is_some(),
-                "origin" => self.origin.is_some(),
-                "sources" => self.sources.is_some(),
-                "adapterData" => self.adapter_data.is_some(),
-                "checksums" => self.checksums.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Source {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" => self.name.is_some(),
+            "path" => self.path.is_some(),
+            "sourceReference" => self.source_reference.is_some(),
+            "presentationHint" => self.presentation_hint.is_some(),
+            "origin" => self.origin.is_some(),
+            "sources" => self.sources.is_some(),
+            "adapterData" => self.adapter_data.is_some(),
+            "checksums" => self.checksums.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for Source {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.name {
+            crate::private::key(out, &mut first, b"\"name\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.path {
+            crate::private::key(out, &mut first, b"\"path\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.source_reference {
+            crate::private::key(out, &mut first, b"\"sourceReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.origin {
+            crate::private::key(out, &mut first, b"\"origin\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.sources {
+            crate::private::key(out, &mut first, b"\"sources\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.adapter_data {
+            crate::private::key(out, &mut first, b"\"adapterData\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.checksums {
+            crate::private::key(out, &mut first, b"\"checksums\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Source {
@@ -7998,24 +9618,75 @@ impl serde::Serialize for StackFrame {
             m.serialize_entry("presentationHint", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "id" | "name" | "line" | "column" => true,
-                "source" => self.source.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                "canRestart" => self.can_restart.is_some(),
-                "instructionPointerReference" => {
-                    self.instruction_pointer_reference.is_some()
-                }
-                "moduleId" => self.module_id.is_some(),
-                "presentationHint" => self.presentation_hint.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StackFrame {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "id" | "name" | "line" | "column" => true,
+            "source" => self.source.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            "canRestart" => self.can_restart.is_some(),
+            "instructionPointerReference" => self.instruction_pointer_reference.is_some(),
+            "moduleId" => self.module_id.is_some(),
+            "presentationHint" => self.presentation_hint.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StackFrame {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"id\":");
+        crate::private::WriteJson::write_json(&self.id, out);
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        if let Some(v) = &self.source {
+            crate::private::key(out, &mut first, b"\"source\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        crate::private::key(out, &mut first, b"\"column\":");
+        crate::private::WriteJson::write_json(&self.column, out);
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.can_restart {
+            crate::private::key(out, &mut first, b"\"canRestart\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.instruction_pointer_reference {
+            crate::private::key(out, &mut first, b"\"instructionPointerReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.module_id {
+            crate::private::key(out, &mut first, b"\"moduleId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StackFrame {
@@ -8302,23 +9973,78 @@ impl serde::Serialize for Scope {
             m.serialize_entry("endColumn", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" | "variablesReference" | "expensive" => true,
-                "presentationHint" => self.presentation_hint.is_some(),
-                "namedVariables" => self.named_variables.is_some(),
-                "indexedVariables" => self.indexed_variables.is_some(),
-                "source" => self.source.is_some(),
-                "line" => self.line.is_some(),
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Scope {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" | "variablesReference" | "expensive" => true,
+            "presentationHint" => self.presentation_hint.is_some(),
+            "namedVariables" => self.named_variables.is_some(),
+            "indexedVariables" => self.indexed_variables.is_some(),
+            "source" => self.source.is_some(),
+            "line" => self.line.is_some(),
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for Scope {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"variablesReference\":");
+        crate::private::WriteJson::write_json(&self.variables_reference, out);
+        if let Some(v) = &self.named_variables {
+            crate::private::key(out, &mut first, b"\"namedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.indexed_variables {
+            crate::private::key(out, &mut first, b"\"indexedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"expensive\":");
+        crate::private::WriteJson::write_json(&self.expensive, out);
+        if let Some(v) = &self.source {
+            crate::private::key(out, &mut first, b"\"source\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Scope {
@@ -8633,25 +10359,80 @@ impl serde::Serialize for Variable {
             m.serialize_entry("valueLocationReference", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" | "value" | "variablesReference" => true,
-                "type" => self.type_.is_some(),
-                "presentationHint" => self.presentation_hint.is_some(),
-                "evaluateName" => self.evaluate_name.is_some(),
-                "namedVariables" => self.named_variables.is_some(),
-                "indexedVariables" => self.indexed_variables.is_some(),
-                "memoryReference" => self.memory_reference.is_some(),
-                "declarationLocationReference" => {
-                    self.declaration_location_reference.is_some()
-                }
-                "valueLocationReference" => self.value_location_reference.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Variable {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" | "value" | "variablesReference" => true,
+            "type" => self.type_.is_some(),
+            "presentationHint" => self.presentation_hint.is_some(),
+            "evaluateName" => self.evaluate_name.is_some(),
+            "namedVariables" => self.named_variables.is_some(),
+            "indexedVariables" => self.indexed_variables.is_some(),
+            "memoryReference" => self.memory_reference.is_some(),
+            "declarationLocationReference" => {
+                self.declaration_location_reference.is_some()
+            }
+            "valueLocationReference" => self.value_location_reference.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for Variable {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        crate::private::key(out, &mut first, b"\"value\":");
+        crate::private::WriteJson::write_json(&self.value, out);
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.evaluate_name {
+            crate::private::key(out, &mut first, b"\"evaluateName\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"variablesReference\":");
+        crate::private::WriteJson::write_json(&self.variables_reference, out);
+        if let Some(v) = &self.named_variables {
+            crate::private::key(out, &mut first, b"\"namedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.indexed_variables {
+            crate::private::key(out, &mut first, b"\"indexedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.memory_reference {
+            crate::private::key(out, &mut first, b"\"memoryReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.declaration_location_reference {
+            crate::private::key(out, &mut first, b"\"declarationLocationReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.value_location_reference {
+            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Variable {
@@ -8862,18 +10643,51 @@ impl serde::Serialize for VariablePresentationHint {
             m.serialize_entry("lazy", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "kind" => self.kind.is_some(),
-                "attributes" => self.attributes.is_some(),
-                "visibility" => self.visibility.is_some(),
-                "lazy" => self.lazy.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl VariablePresentationHint {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "kind" => self.kind.is_some(),
+            "attributes" => self.attributes.is_some(),
+            "visibility" => self.visibility.is_some(),
+            "lazy" => self.lazy.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for VariablePresentationHint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.kind {
+            crate::private::key(out, &mut first, b"\"kind\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.attributes {
+            crate::private::key(out, &mut first, b"\"attributes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.visibility {
+            crate::private::key(out, &mut first, b"\"visibility\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.lazy {
+            crate::private::key(out, &mut first, b"\"lazy\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for VariablePresentationHint {
@@ -9016,18 +10830,49 @@ impl serde::Serialize for BreakpointLocation {
             m.serialize_entry("endColumn", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "line" => true,
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointLocation {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "line" => true,
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for BreakpointLocation {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointLocation {
@@ -9197,20 +11042,59 @@ impl serde::Serialize for SourceBreakpoint {
             m.serialize_entry("mode", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "line" => true,
-                "column" => self.column.is_some(),
-                "condition" => self.condition.is_some(),
-                "hitCondition" => self.hit_condition.is_some(),
-                "logMessage" => self.log_message.is_some(),
-                "mode" => self.mode.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SourceBreakpoint {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "line" => true,
+            "column" => self.column.is_some(),
+            "condition" => self.condition.is_some(),
+            "hitCondition" => self.hit_condition.is_some(),
+            "logMessage" => self.log_message.is_some(),
+            "mode" => self.mode.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SourceBreakpoint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.condition {
+            crate::private::key(out, &mut first, b"\"condition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.hit_condition {
+            crate::private::key(out, &mut first, b"\"hitCondition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.log_message {
+            crate::private::key(out, &mut first, b"\"logMessage\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.mode {
+            crate::private::key(out, &mut first, b"\"mode\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SourceBreakpoint {
@@ -9354,17 +11238,44 @@ impl serde::Serialize for FunctionBreakpoint {
             m.serialize_entry("hitCondition", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" => true,
-                "condition" => self.condition.is_some(),
-                "hitCondition" => self.hit_condition.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl FunctionBreakpoint {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" => true,
+            "condition" => self.condition.is_some(),
+            "hitCondition" => self.hit_condition.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for FunctionBreakpoint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        if let Some(v) = &self.condition {
+            crate::private::key(out, &mut first, b"\"condition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.hit_condition {
+            crate::private::key(out, &mut first, b"\"hitCondition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for FunctionBreakpoint {
@@ -9481,6 +11392,11 @@ impl serde::Serialize for DataBreakpointAccessType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for DataBreakpointAccessType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for DataBreakpointAccessType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -9567,18 +11483,49 @@ impl serde::Serialize for DataBreakpoint {
             m.serialize_entry("hitCondition", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "dataId" => true,
-                "accessType" => self.access_type.is_some(),
-                "condition" => self.condition.is_some(),
-                "hitCondition" => self.hit_condition.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DataBreakpoint {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "dataId" => true,
+            "accessType" => self.access_type.is_some(),
+            "condition" => self.condition.is_some(),
+            "hitCondition" => self.hit_condition.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DataBreakpoint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"dataId\":");
+        crate::private::WriteJson::write_json(&self.data_id, out);
+        if let Some(v) = &self.access_type {
+            crate::private::key(out, &mut first, b"\"accessType\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.condition {
+            crate::private::key(out, &mut first, b"\"condition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.hit_condition {
+            crate::private::key(out, &mut first, b"\"hitCondition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DataBreakpoint {
@@ -9736,19 +11683,54 @@ impl serde::Serialize for InstructionBreakpoint {
             m.serialize_entry("mode", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "instructionReference" => true,
-                "offset" => self.offset.is_some(),
-                "condition" => self.condition.is_some(),
-                "hitCondition" => self.hit_condition.is_some(),
-                "mode" => self.mode.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl InstructionBreakpoint {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "instructionReference" => true,
+            "offset" => self.offset.is_some(),
+            "condition" => self.condition.is_some(),
+            "hitCondition" => self.hit_condition.is_some(),
+            "mode" => self.mode.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for InstructionBreakpoint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"instructionReference\":");
+        crate::private::WriteJson::write_json(&self.instruction_reference, out);
+        if let Some(v) = &self.offset {
+            crate::private::key(out, &mut first, b"\"offset\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.condition {
+            crate::private::key(out, &mut first, b"\"condition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.hit_condition {
+            crate::private::key(out, &mut first, b"\"hitCondition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.mode {
+            crate::private::key(out, &mut first, b"\"mode\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for InstructionBreakpoint {
@@ -10004,25 +11986,84 @@ impl serde::Serialize for Breakpoint {
             m.serialize_entry("reason", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "verified" => true,
-                "id" => self.id.is_some(),
-                "message" => self.message.is_some(),
-                "source" => self.source.is_some(),
-                "line" => self.line.is_some(),
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                "instructionReference" => self.instruction_reference.is_some(),
-                "offset" => self.offset.is_some(),
-                "reason" => self.reason.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Breakpoint {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "verified" => true,
+            "id" => self.id.is_some(),
+            "message" => self.message.is_some(),
+            "source" => self.source.is_some(),
+            "line" => self.line.is_some(),
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            "instructionReference" => self.instruction_reference.is_some(),
+            "offset" => self.offset.is_some(),
+            "reason" => self.reason.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for Breakpoint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.id {
+            crate::private::key(out, &mut first, b"\"id\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"verified\":");
+        crate::private::WriteJson::write_json(&self.verified, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.source {
+            crate::private::key(out, &mut first, b"\"source\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.instruction_reference {
+            crate::private::key(out, &mut first, b"\"instructionReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.offset {
+            crate::private::key(out, &mut first, b"\"offset\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.reason {
+            crate::private::key(out, &mut first, b"\"reason\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Breakpoint {
@@ -10227,6 +12268,11 @@ impl serde::Serialize for SteppingGranularity {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for SteppingGranularity {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for SteppingGranularity {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -10328,19 +12374,56 @@ impl serde::Serialize for StepInTarget {
             m.serialize_entry("endColumn", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "id" | "label" => true,
-                "line" => self.line.is_some(),
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInTarget {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "id" | "label" => true,
+            "line" => self.line.is_some(),
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StepInTarget {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"id\":");
+        crate::private::WriteJson::write_json(&self.id, out);
+        crate::private::key(out, &mut first, b"\"label\":");
+        crate::private::WriteJson::write_json(&self.label, out);
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInTarget {
@@ -10525,21 +12608,58 @@ impl serde::Serialize for GotoTarget {
             m.serialize_entry("instructionPointerReference", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "id" | "label" | "line" => true,
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                "instructionPointerReference" => {
-                    self.instruction_pointer_reference.is_some()
-                }
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoTarget {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "id" | "label" | "line" => true,
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            "instructionPointerReference" => self.instruction_pointer_reference.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for GotoTarget {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"id\":");
+        crate::private::WriteJson::write_json(&self.id, out);
+        crate::private::key(out, &mut first, b"\"label\":");
+        crate::private::WriteJson::write_json(&self.label, out);
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.instruction_pointer_reference {
+            crate::private::key(out, &mut first, b"\"instructionPointerReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoTarget {
@@ -10770,23 +12890,74 @@ impl serde::Serialize for CompletionItem {
             m.serialize_entry("selectionLength", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "label" => true,
-                "text" => self.text.is_some(),
-                "sortText" => self.sort_text.is_some(),
-                "detail" => self.detail.is_some(),
-                "type" => self.type_.is_some(),
-                "start" => self.start.is_some(),
-                "length" => self.length.is_some(),
-                "selectionStart" => self.selection_start.is_some(),
-                "selectionLength" => self.selection_length.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CompletionItem {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "label" => true,
+            "text" => self.text.is_some(),
+            "sortText" => self.sort_text.is_some(),
+            "detail" => self.detail.is_some(),
+            "type" => self.type_.is_some(),
+            "start" => self.start.is_some(),
+            "length" => self.length.is_some(),
+            "selectionStart" => self.selection_start.is_some(),
+            "selectionLength" => self.selection_length.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for CompletionItem {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"label\":");
+        crate::private::WriteJson::write_json(&self.label, out);
+        if let Some(v) = &self.text {
+            crate::private::key(out, &mut first, b"\"text\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.sort_text {
+            crate::private::key(out, &mut first, b"\"sortText\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.detail {
+            crate::private::key(out, &mut first, b"\"detail\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.start {
+            crate::private::key(out, &mut first, b"\"start\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.length {
+            crate::private::key(out, &mut first, b"\"length\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.selection_start {
+            crate::private::key(out, &mut first, b"\"selectionStart\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.selection_length {
+            crate::private::key(out, &mut first, b"\"selectionLength\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CompletionItem {
@@ -11047,6 +13218,11 @@ impl serde::Serialize for CompletionItemType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for CompletionItemType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for CompletionItemType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -11121,6 +13297,11 @@ impl serde::Serialize for ChecksumAlgorithm {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for ChecksumAlgorithm {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChecksumAlgorithm {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -11163,11 +13344,33 @@ impl serde::Serialize for Checksum {
         m.serialize_entry("algorithm", &self.algorithm)?;
         m.serialize_entry("checksum", &self.checksum)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "algorithm" | "checksum") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl Checksum {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "algorithm" | "checksum")
+    }
+}
+impl crate::private::WriteJson for Checksum {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"algorithm\":");
+        crate::private::WriteJson::write_json(&self.algorithm, out);
+        crate::private::key(out, &mut first, b"\"checksum\":");
+        crate::private::WriteJson::write_json(&self.checksum, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for Checksum {
@@ -11244,15 +13447,36 @@ impl serde::Serialize for ValueFormat {
             m.serialize_entry("hex", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "hex" => self.hex.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ValueFormat {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "hex" => self.hex.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ValueFormat {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.hex {
+            crate::private::key(out, &mut first, b"\"hex\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ValueFormat {
@@ -11425,22 +13649,71 @@ impl serde::Serialize for StackFrameFormat {
             m.serialize_entry("includeAll", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "hex" => self.hex.is_some(),
-                "parameters" => self.parameters.is_some(),
-                "parameterTypes" => self.parameter_types.is_some(),
-                "parameterNames" => self.parameter_names.is_some(),
-                "parameterValues" => self.parameter_values.is_some(),
-                "line" => self.line.is_some(),
-                "module" => self.module.is_some(),
-                "includeAll" => self.include_all.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StackFrameFormat {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "hex" => self.hex.is_some(),
+            "parameters" => self.parameters.is_some(),
+            "parameterTypes" => self.parameter_types.is_some(),
+            "parameterNames" => self.parameter_names.is_some(),
+            "parameterValues" => self.parameter_values.is_some(),
+            "line" => self.line.is_some(),
+            "module" => self.module.is_some(),
+            "includeAll" => self.include_all.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StackFrameFormat {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.hex {
+            crate::private::key(out, &mut first, b"\"hex\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.parameters {
+            crate::private::key(out, &mut first, b"\"parameters\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.parameter_types {
+            crate::private::key(out, &mut first, b"\"parameterTypes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.parameter_names {
+            crate::private::key(out, &mut first, b"\"parameterNames\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.parameter_values {
+            crate::private::key(out, &mut first, b"\"parameterValues\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.module {
+            crate::private::key(out, &mut first, b"\"module\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.include_all {
+            crate::private::key(out, &mut first, b"\"includeAll\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StackFrameFormat {
@@ -11606,17 +13879,44 @@ impl serde::Serialize for ExceptionFilterOptions {
             m.serialize_entry("mode", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "filterId" => true,
-                "condition" => self.condition.is_some(),
-                "mode" => self.mode.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionFilterOptions {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "filterId" => true,
+            "condition" => self.condition.is_some(),
+            "mode" => self.mode.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ExceptionFilterOptions {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"filterId\":");
+        crate::private::WriteJson::write_json(&self.filter_id, out);
+        if let Some(v) = &self.condition {
+            crate::private::key(out, &mut first, b"\"condition\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.mode {
+            crate::private::key(out, &mut first, b"\"mode\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionFilterOptions {
@@ -11716,16 +14016,39 @@ impl serde::Serialize for ExceptionOptions {
         }
         m.serialize_entry("breakMode", &self.break_mode)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "breakMode" => true,
-                "path" => self.path.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionOptions {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "breakMode" => true,
+            "path" => self.path.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ExceptionOptions {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.path {
+            crate::private::key(out, &mut first, b"\"path\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"breakMode\":");
+        crate::private::WriteJson::write_json(&self.break_mode, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionOptions {
@@ -11847,6 +14170,11 @@ impl serde::Serialize for ExceptionBreakMode {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for ExceptionBreakMode {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for ExceptionBreakMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -11898,16 +14226,39 @@ impl serde::Serialize for ExceptionPathSegment {
         }
         m.serialize_entry("names", &self.names)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "names" => true,
-                "negate" => self.negate.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionPathSegment {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "names" => true,
+            "negate" => self.negate.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ExceptionPathSegment {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.negate {
+            crate::private::key(out, &mut first, b"\"negate\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"names\":");
+        crate::private::WriteJson::write_json(&self.names, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionPathSegment {
@@ -12065,20 +14416,61 @@ impl serde::Serialize for ExceptionDetails {
             m.serialize_entry("innerException", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "message" => self.message.is_some(),
-                "typeName" => self.type_name.is_some(),
-                "fullTypeName" => self.full_type_name.is_some(),
-                "evaluateName" => self.evaluate_name.is_some(),
-                "stackTrace" => self.stack_trace.is_some(),
-                "innerException" => self.inner_exception.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionDetails {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "message" => self.message.is_some(),
+            "typeName" => self.type_name.is_some(),
+            "fullTypeName" => self.full_type_name.is_some(),
+            "evaluateName" => self.evaluate_name.is_some(),
+            "stackTrace" => self.stack_trace.is_some(),
+            "innerException" => self.inner_exception.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ExceptionDetails {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.type_name {
+            crate::private::key(out, &mut first, b"\"typeName\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.full_type_name {
+            crate::private::key(out, &mut first, b"\"fullTypeName\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.evaluate_name {
+            crate::private::key(out, &mut first, b"\"evaluateName\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.stack_trace {
+            crate::private::key(out, &mut first, b"\"stackTrace\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.inner_exception {
+            crate::private::key(out, &mut first, b"\"innerException\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionDetails {
@@ -12323,23 +14715,76 @@ impl serde::Serialize for DisassembledInstruction {
             m.serialize_entry("presentationHint", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "address" | "instruction" => true,
-                "instructionBytes" => self.instruction_bytes.is_some(),
-                "symbol" => self.symbol.is_some(),
-                "location" => self.location.is_some(),
-                "line" => self.line.is_some(),
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                "presentationHint" => self.presentation_hint.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisassembledInstruction {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "address" | "instruction" => true,
+            "instructionBytes" => self.instruction_bytes.is_some(),
+            "symbol" => self.symbol.is_some(),
+            "location" => self.location.is_some(),
+            "line" => self.line.is_some(),
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            "presentationHint" => self.presentation_hint.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DisassembledInstruction {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"address\":");
+        crate::private::WriteJson::write_json(&self.address, out);
+        if let Some(v) = &self.instruction_bytes {
+            crate::private::key(out, &mut first, b"\"instructionBytes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"instruction\":");
+        crate::private::WriteJson::write_json(&self.instruction, out);
+        if let Some(v) = &self.symbol {
+            crate::private::key(out, &mut first, b"\"symbol\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.location {
+            crate::private::key(out, &mut first, b"\"location\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisassembledInstruction {
@@ -12543,6 +14988,11 @@ impl serde::Serialize for InvalidatedAreas {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for InvalidatedAreas {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for InvalidatedAreas {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -12612,16 +15062,43 @@ impl serde::Serialize for BreakpointMode {
         }
         m.serialize_entry("appliesTo", &self.applies_to)?;
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "mode" | "label" | "appliesTo" => true,
-                "description" => self.description.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointMode {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "mode" | "label" | "appliesTo" => true,
+            "description" => self.description.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for BreakpointMode {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"mode\":");
+        crate::private::WriteJson::write_json(&self.mode, out);
+        crate::private::key(out, &mut first, b"\"label\":");
+        crate::private::WriteJson::write_json(&self.label, out);
+        if let Some(v) = &self.description {
+            crate::private::key(out, &mut first, b"\"description\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"appliesTo\":");
+        crate::private::WriteJson::write_json(&self.applies_to, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointMode {
@@ -12757,6 +15234,11 @@ impl From<&str> for BreakpointModeApplicability {
 impl serde::Serialize for BreakpointModeApplicability {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::private::WriteJson for BreakpointModeApplicability {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointModeApplicability {
@@ -12897,26 +15379,73 @@ impl serde::Serialize for SetDebuggerPropertyArguments {
             m.serialize_entry("multiThreadsSingleNotification", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "ideOS" => self.ide_os.is_some(),
-                "dontTraceStartPatterns" => self.dont_trace_start_patterns.is_some(),
-                "dontTraceEndPatterns" => self.dont_trace_end_patterns.is_some(),
-                "skipSuspendOnBreakpointException" => {
-                    self.skip_suspend_on_breakpoint_exception.is_some()
-                }
-                "skipPrintBreakpointException" => {
-                    self.skip_print_breakpoint_exception.is_some()
-                }
-                "multiThreadsSingleNotification" => {
-                    self.multi_threads_single_notification.is_some()
-                }
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl SetDebuggerPropertyArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "ideOS" => self.ide_os.is_some(),
+            "dontTraceStartPatterns" => self.dont_trace_start_patterns.is_some(),
+            "dontTraceEndPatterns" => self.dont_trace_end_patterns.is_some(),
+            "skipSuspendOnBreakpointException" => {
+                self.skip_suspend_on_breakpoint_exception.is_some()
+            }
+            "skipPrintBreakpointException" => {
+                self.skip_print_breakpoint_exception.is_some()
+            }
+            "multiThreadsSingleNotification" => {
+                self.multi_threads_single_notification.is_some()
+            }
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for SetDebuggerPropertyArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.ide_os {
+            crate::private::key(out, &mut first, b"\"ideOS\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.dont_trace_start_patterns {
+            crate::private::key(out, &mut first, b"\"dontTraceStartPatterns\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.dont_trace_end_patterns {
+            crate::private::key(out, &mut first, b"\"dontTraceEndPatterns\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.skip_suspend_on_breakpoint_exception {
+            crate::private::key(
+                out,
+                &mut first,
+                b"\"skipSuspendOnBreakpointException\":",
+            );
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.skip_print_breakpoint_exception {
+            crate::private::key(out, &mut first, b"\"skipPrintBreakpointException\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.multi_threads_single_notification {
+            crate::private::key(out, &mut first, b"\"multiThreadsSingleNotification\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13057,16 +15586,41 @@ impl serde::Serialize for SetPydevdSourceMapArguments {
             m.serialize_entry("pydevdSourceMaps", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "source" => true,
-                "pydevdSourceMaps" => self.pydevd_source_maps.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl SetPydevdSourceMapArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "source" => true,
+            "pydevdSourceMaps" => self.pydevd_source_maps.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for SetPydevdSourceMapArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"source\":");
+        crate::private::WriteJson::write_json(&self.source, out);
+        if let Some(v) = &self.pydevd_source_maps {
+            crate::private::key(out, &mut first, b"\"pydevdSourceMaps\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13173,13 +15727,39 @@ impl serde::Serialize for PydevdSourceMap {
         m.serialize_entry("runtimeSource", &self.runtime_source)?;
         m.serialize_entry("runtimeLine", &self.runtime_line)?;
         for (k, v) in &self.extra {
-            if !matches!(
-                k.as_str(), "line" | "endLine" | "runtimeSource" | "runtimeLine"
-            ) {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdSourceMap {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "line" | "endLine" | "runtimeSource" | "runtimeLine")
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdSourceMap {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        crate::private::key(out, &mut first, b"\"endLine\":");
+        crate::private::WriteJson::write_json(&self.end_line, out);
+        crate::private::key(out, &mut first, b"\"runtimeSource\":");
+        crate::private::WriteJson::write_json(&self.runtime_source, out);
+        crate::private::key(out, &mut first, b"\"runtimeLine\":");
+        crate::private::WriteJson::write_json(&self.runtime_line, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13264,9 +15844,32 @@ impl serde::Serialize for PydevdSystemInfoArguments {
         use serde::ser::SerializeMap as _;
         let mut m = serializer.serialize_map(None)?;
         for (k, v) in &self.extra {
-            m.serialize_entry(k, v)?;
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdSystemInfoArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdSystemInfoArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13343,16 +15946,43 @@ impl serde::Serialize for PydevdPythonInfo {
             m.serialize_entry("implementation", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "version" => self.version.is_some(),
-                "implementation" => self.implementation.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdPythonInfo {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "version" => self.version.is_some(),
+            "implementation" => self.implementation.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdPythonInfo {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.version {
+            crate::private::key(out, &mut first, b"\"version\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.implementation {
+            crate::private::key(out, &mut first, b"\"implementation\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13465,17 +16095,48 @@ impl serde::Serialize for PydevdPythonImplementationInfo {
             m.serialize_entry("description", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" => self.name.is_some(),
-                "version" => self.version.is_some(),
-                "description" => self.description.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdPythonImplementationInfo {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" => self.name.is_some(),
+            "version" => self.version.is_some(),
+            "description" => self.description.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdPythonImplementationInfo {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.name {
+            crate::private::key(out, &mut first, b"\"name\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.version {
+            crate::private::key(out, &mut first, b"\"version\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.description {
+            crate::private::key(out, &mut first, b"\"description\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13574,15 +16235,38 @@ impl serde::Serialize for PydevdPlatformInfo {
             m.serialize_entry("name", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" => self.name.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdPlatformInfo {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" => self.name.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdPlatformInfo {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.name {
+            crate::private::key(out, &mut first, b"\"name\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13702,18 +16386,53 @@ impl serde::Serialize for PydevdProcessInfo {
             m.serialize_entry("bitness", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "pid" => self.pid.is_some(),
-                "ppid" => self.ppid.is_some(),
-                "executable" => self.executable.is_some(),
-                "bitness" => self.bitness.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdProcessInfo {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "pid" => self.pid.is_some(),
+            "ppid" => self.ppid.is_some(),
+            "executable" => self.executable.is_some(),
+            "bitness" => self.bitness.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdProcessInfo {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.pid {
+            crate::private::key(out, &mut first, b"\"pid\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.ppid {
+            crate::private::key(out, &mut first, b"\"ppid\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.executable {
+            crate::private::key(out, &mut first, b"\"executable\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.bitness {
+            crate::private::key(out, &mut first, b"\"bitness\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13838,16 +16557,43 @@ impl serde::Serialize for PydevdInfo {
             m.serialize_entry("usingFrameEval", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "usingCython" => self.using_cython.is_some(),
-                "usingFrameEval" => self.using_frame_eval.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdInfo {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "usingCython" => self.using_cython.is_some(),
+            "usingFrameEval" => self.using_frame_eval.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdInfo {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.using_cython {
+            crate::private::key(out, &mut first, b"\"usingCython\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.using_frame_eval {
+            crate::private::key(out, &mut first, b"\"usingFrameEval\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13938,15 +16684,38 @@ impl serde::Serialize for PydevdAuthorizeArguments {
             m.serialize_entry("debugServerAccessToken", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "debugServerAccessToken" => self.debug_server_access_token.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdAuthorizeArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "debugServerAccessToken" => self.debug_server_access_token.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdAuthorizeArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.debug_server_access_token {
+            crate::private::key(out, &mut first, b"\"debugServerAccessToken\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -14050,6 +16819,11 @@ impl serde::Serialize for ResponseMessage {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for ResponseMessage {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for ResponseMessage {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -14094,15 +16868,36 @@ impl serde::Serialize for ErrorResponseBody {
             m.serialize_entry("error", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "error" => self.error.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ErrorResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "error" => self.error.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ErrorResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.error {
+            crate::private::key(out, &mut first, b"\"error\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ErrorResponseBody {
@@ -14238,6 +17033,11 @@ impl serde::Serialize for StoppedEventBodyReason {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for StoppedEventBodyReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for StoppedEventBodyReason {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -14370,21 +17170,64 @@ impl serde::Serialize for StoppedEventBody {
             m.serialize_entry("hitBreakpointIds", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "reason" => true,
-                "description" => self.description.is_some(),
-                "threadId" => self.thread_id.is_some(),
-                "preserveFocusHint" => self.preserve_focus_hint.is_some(),
-                "text" => self.text.is_some(),
-                "allThreadsStopped" => self.all_threads_stopped.is_some(),
-                "hitBreakpointIds" => self.hit_breakpoint_ids.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StoppedEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "reason" => true,
+            "description" => self.description.is_some(),
+            "threadId" => self.thread_id.is_some(),
+            "preserveFocusHint" => self.preserve_focus_hint.is_some(),
+            "text" => self.text.is_some(),
+            "allThreadsStopped" => self.all_threads_stopped.is_some(),
+            "hitBreakpointIds" => self.hit_breakpoint_ids.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StoppedEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"reason\":");
+        crate::private::WriteJson::write_json(&self.reason, out);
+        if let Some(v) = &self.description {
+            crate::private::key(out, &mut first, b"\"description\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.thread_id {
+            crate::private::key(out, &mut first, b"\"threadId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.preserve_focus_hint {
+            crate::private::key(out, &mut first, b"\"preserveFocusHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.text {
+            crate::private::key(out, &mut first, b"\"text\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.all_threads_stopped {
+            crate::private::key(out, &mut first, b"\"allThreadsStopped\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.hit_breakpoint_ids {
+            crate::private::key(out, &mut first, b"\"hitBreakpointIds\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StoppedEventBody {
@@ -14525,16 +17368,39 @@ impl serde::Serialize for ContinuedEventBody {
             m.serialize_entry("allThreadsContinued", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "threadId" => true,
-                "allThreadsContinued" => self.all_threads_continued.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ContinuedEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "threadId" => true,
+            "allThreadsContinued" => self.all_threads_continued.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ContinuedEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        if let Some(v) = &self.all_threads_continued {
+            crate::private::key(out, &mut first, b"\"allThreadsContinued\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ContinuedEventBody {
@@ -14611,11 +17477,31 @@ impl serde::Serialize for ExitedEventBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("exitCode", &self.exit_code)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "exitCode") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExitedEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "exitCode")
+    }
+}
+impl crate::private::WriteJson for ExitedEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"exitCode\":");
+        crate::private::WriteJson::write_json(&self.exit_code, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExitedEventBody {
@@ -14687,15 +17573,36 @@ impl serde::Serialize for TerminatedEventBody {
             m.serialize_entry("restart", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "restart" => self.restart.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl TerminatedEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "restart" => self.restart.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for TerminatedEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.restart {
+            crate::private::key(out, &mut first, b"\"restart\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for TerminatedEventBody {
@@ -14785,6 +17692,11 @@ impl serde::Serialize for ThreadEventBodyReason {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for ThreadEventBodyReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for ThreadEventBodyReason {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -14829,11 +17741,33 @@ impl serde::Serialize for ThreadEventBody {
         m.serialize_entry("reason", &self.reason)?;
         m.serialize_entry("threadId", &self.thread_id)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "reason" | "threadId") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ThreadEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "reason" | "threadId")
+    }
+}
+impl crate::private::WriteJson for ThreadEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"reason\":");
+        crate::private::WriteJson::write_json(&self.reason, out);
+        crate::private::key(out, &mut first, b"\"threadId\":");
+        crate::private::WriteJson::write_json(&self.thread_id, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ThreadEventBody {
@@ -14960,6 +17894,11 @@ impl serde::Serialize for OutputEventBodyCategory {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for OutputEventBodyCategory {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for OutputEventBodyCategory {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -15037,6 +17976,11 @@ impl From<&str> for OutputEventBodyGroup {
 impl serde::Serialize for OutputEventBodyGroup {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::private::WriteJson for OutputEventBodyGroup {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
     }
 }
 impl<'de> serde::Deserialize<'de> for OutputEventBodyGroup {
@@ -15193,23 +18137,74 @@ impl serde::Serialize for OutputEventBody {
             m.serialize_entry("locationReference", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "output" => true,
-                "category" => self.category.is_some(),
-                "group" => self.group.is_some(),
-                "variablesReference" => self.variables_reference.is_some(),
-                "source" => self.source.is_some(),
-                "line" => self.line.is_some(),
-                "column" => self.column.is_some(),
-                "data" => self.data.is_some(),
-                "locationReference" => self.location_reference.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl OutputEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "output" => true,
+            "category" => self.category.is_some(),
+            "group" => self.group.is_some(),
+            "variablesReference" => self.variables_reference.is_some(),
+            "source" => self.source.is_some(),
+            "line" => self.line.is_some(),
+            "column" => self.column.is_some(),
+            "data" => self.data.is_some(),
+            "locationReference" => self.location_reference.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for OutputEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.category {
+            crate::private::key(out, &mut first, b"\"category\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"output\":");
+        crate::private::WriteJson::write_json(&self.output, out);
+        if let Some(v) = &self.group {
+            crate::private::key(out, &mut first, b"\"group\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.variables_reference {
+            crate::private::key(out, &mut first, b"\"variablesReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.source {
+            crate::private::key(out, &mut first, b"\"source\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.line {
+            crate::private::key(out, &mut first, b"\"line\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.data {
+            crate::private::key(out, &mut first, b"\"data\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.location_reference {
+            crate::private::key(out, &mut first, b"\"locationReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for OutputEventBody {
@@ -15379,6 +18374,11 @@ impl serde::Serialize for BreakpointEventBodyReason {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for BreakpointEventBodyReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for BreakpointEventBodyReason {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -15421,11 +18421,33 @@ impl serde::Serialize for BreakpointEventBody {
         m.serialize_entry("reason", &self.reason)?;
         m.serialize_entry("breakpoint", &self.breakpoint)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "reason" | "breakpoint") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "reason" | "breakpoint")
+    }
+}
+impl crate::private::WriteJson for BreakpointEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"reason\":");
+        crate::private::WriteJson::write_json(&self.reason, out);
+        crate::private::key(out, &mut first, b"\"breakpoint\":");
+        crate::private::WriteJson::write_json(&self.breakpoint, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointEventBody {
@@ -15530,6 +18552,11 @@ impl serde::Serialize for ModuleEventBodyReason {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for ModuleEventBodyReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for ModuleEventBodyReason {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -15572,11 +18599,33 @@ impl serde::Serialize for ModuleEventBody {
         m.serialize_entry("reason", &self.reason)?;
         m.serialize_entry("module", &self.module)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "reason" | "module") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ModuleEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "reason" | "module")
+    }
+}
+impl crate::private::WriteJson for ModuleEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"reason\":");
+        crate::private::WriteJson::write_json(&self.reason, out);
+        crate::private::key(out, &mut first, b"\"module\":");
+        crate::private::WriteJson::write_json(&self.module, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ModuleEventBody {
@@ -15679,6 +18728,11 @@ impl serde::Serialize for LoadedSourceEventBodyReason {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for LoadedSourceEventBodyReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for LoadedSourceEventBodyReason {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -15721,11 +18775,33 @@ impl serde::Serialize for LoadedSourceEventBody {
         m.serialize_entry("reason", &self.reason)?;
         m.serialize_entry("source", &self.source)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "reason" | "source") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LoadedSourceEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "reason" | "source")
+    }
+}
+impl crate::private::WriteJson for LoadedSourceEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"reason\":");
+        crate::private::WriteJson::write_json(&self.reason, out);
+        crate::private::key(out, &mut first, b"\"source\":");
+        crate::private::WriteJson::write_json(&self.source, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LoadedSourceEventBody {
@@ -15842,6 +18918,11 @@ impl serde::Serialize for ProcessEventBodyStartMethod {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for ProcessEventBodyStartMethod {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for ProcessEventBodyStartMethod {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -15942,19 +19023,54 @@ impl serde::Serialize for ProcessEventBody {
             m.serialize_entry("pointerSize", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "name" => true,
-                "systemProcessId" => self.system_process_id.is_some(),
-                "isLocalProcess" => self.is_local_process.is_some(),
-                "startMethod" => self.start_method.is_some(),
-                "pointerSize" => self.pointer_size.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProcessEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" => true,
+            "systemProcessId" => self.system_process_id.is_some(),
+            "isLocalProcess" => self.is_local_process.is_some(),
+            "startMethod" => self.start_method.is_some(),
+            "pointerSize" => self.pointer_size.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ProcessEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        if let Some(v) = &self.system_process_id {
+            crate::private::key(out, &mut first, b"\"systemProcessId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.is_local_process {
+            crate::private::key(out, &mut first, b"\"isLocalProcess\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.start_method {
+            crate::private::key(out, &mut first, b"\"startMethod\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.pointer_size {
+            crate::private::key(out, &mut first, b"\"pointerSize\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProcessEventBody {
@@ -16059,11 +19175,31 @@ impl serde::Serialize for CapabilitiesEventBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("capabilities", &self.capabilities)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "capabilities") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CapabilitiesEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "capabilities")
+    }
+}
+impl crate::private::WriteJson for CapabilitiesEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"capabilities\":");
+        crate::private::WriteJson::write_json(&self.capabilities, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CapabilitiesEventBody {
@@ -16197,19 +19333,56 @@ impl serde::Serialize for ProgressStartEventBody {
             m.serialize_entry("percentage", &crate::private::Num(v))?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "progressId" | "title" => true,
-                "requestId" => self.request_id.is_some(),
-                "cancellable" => self.cancellable.is_some(),
-                "message" => self.message.is_some(),
-                "percentage" => self.percentage.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProgressStartEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "progressId" | "title" => true,
+            "requestId" => self.request_id.is_some(),
+            "cancellable" => self.cancellable.is_some(),
+            "message" => self.message.is_some(),
+            "percentage" => self.percentage.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ProgressStartEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"progressId\":");
+        crate::private::WriteJson::write_json(&self.progress_id, out);
+        crate::private::key(out, &mut first, b"\"title\":");
+        crate::private::WriteJson::write_json(&self.title, out);
+        if let Some(v) = &self.request_id {
+            crate::private::key(out, &mut first, b"\"requestId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.cancellable {
+            crate::private::key(out, &mut first, b"\"cancellable\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.percentage {
+            crate::private::key(out, &mut first, b"\"percentage\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProgressStartEventBody {
@@ -16352,17 +19525,44 @@ impl serde::Serialize for ProgressUpdateEventBody {
             m.serialize_entry("percentage", &crate::private::Num(v))?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "progressId" => true,
-                "message" => self.message.is_some(),
-                "percentage" => self.percentage.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProgressUpdateEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "progressId" => true,
+            "message" => self.message.is_some(),
+            "percentage" => self.percentage.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ProgressUpdateEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"progressId\":");
+        crate::private::WriteJson::write_json(&self.progress_id, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.percentage {
+            crate::private::key(out, &mut first, b"\"percentage\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProgressUpdateEventBody {
@@ -16463,16 +19663,39 @@ impl serde::Serialize for ProgressEndEventBody {
             m.serialize_entry("message", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "progressId" => true,
-                "message" => self.message.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ProgressEndEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "progressId" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ProgressEndEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"progressId\":");
+        crate::private::WriteJson::write_json(&self.progress_id, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ProgressEndEventBody {
@@ -16583,17 +19806,46 @@ impl serde::Serialize for InvalidatedEventBody {
             m.serialize_entry("stackFrameId", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "areas" => self.areas.is_some(),
-                "threadId" => self.thread_id.is_some(),
-                "stackFrameId" => self.stack_frame_id.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl InvalidatedEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "areas" => self.areas.is_some(),
+            "threadId" => self.thread_id.is_some(),
+            "stackFrameId" => self.stack_frame_id.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for InvalidatedEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.areas {
+            crate::private::key(out, &mut first, b"\"areas\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.thread_id {
+            crate::private::key(out, &mut first, b"\"threadId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.stack_frame_id {
+            crate::private::key(out, &mut first, b"\"stackFrameId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for InvalidatedEventBody {
@@ -16696,11 +19948,35 @@ impl serde::Serialize for MemoryEventBody {
         m.serialize_entry("offset", &self.offset)?;
         m.serialize_entry("count", &self.count)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "memoryReference" | "offset" | "count") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl MemoryEventBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "memoryReference" | "offset" | "count")
+    }
+}
+impl crate::private::WriteJson for MemoryEventBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"memoryReference\":");
+        crate::private::WriteJson::write_json(&self.memory_reference, out);
+        crate::private::key(out, &mut first, b"\"offset\":");
+        crate::private::WriteJson::write_json(&self.offset, out);
+        crate::private::key(out, &mut first, b"\"count\":");
+        crate::private::WriteJson::write_json(&self.count, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for MemoryEventBody {
@@ -16807,6 +20083,11 @@ impl serde::Serialize for RunInTerminalRequestArgumentsKind {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for RunInTerminalRequestArgumentsKind {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArgumentsKind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -16867,16 +20148,41 @@ impl serde::Serialize for RunInTerminalResponseBody {
             m.serialize_entry("shellProcessId", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "processId" => self.process_id.is_some(),
-                "shellProcessId" => self.shell_process_id.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl RunInTerminalResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "processId" => self.process_id.is_some(),
+            "shellProcessId" => self.shell_process_id.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for RunInTerminalResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.process_id {
+            crate::private::key(out, &mut first, b"\"processId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.shell_process_id {
+            crate::private::key(out, &mut first, b"\"shellProcessId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for RunInTerminalResponseBody {
@@ -16989,6 +20295,11 @@ impl serde::Serialize for StartDebuggingRequestArgumentsOutputPresentation {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for StartDebuggingRequestArgumentsOutputPresentation {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArgumentsOutputPresentation {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -17053,6 +20364,11 @@ impl From<&str> for StartDebuggingRequestArgumentsRequest {
 impl serde::Serialize for StartDebuggingRequestArgumentsRequest {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::private::WriteJson for StartDebuggingRequestArgumentsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
     }
 }
 impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArgumentsRequest {
@@ -17121,6 +20437,11 @@ impl serde::Serialize for InitializeRequestArgumentsPathFormat {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for InitializeRequestArgumentsPathFormat {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for InitializeRequestArgumentsPathFormat {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -17154,6 +20475,18 @@ impl serde::Serialize for RestartArgumentsArguments {
             }
             RestartArgumentsArguments::Attach(x) => {
                 serde::Serialize::serialize(x, serializer)
+            }
+        }
+    }
+}
+impl crate::private::WriteJson for RestartArgumentsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            RestartArgumentsArguments::Launch(x) => {
+                crate::private::WriteJson::write_json(x, out)
+            }
+            RestartArgumentsArguments::Attach(x) => {
+                crate::private::WriteJson::write_json(x, out)
             }
         }
     }
@@ -17194,11 +20527,31 @@ impl serde::Serialize for BreakpointLocationsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl BreakpointLocationsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for BreakpointLocationsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponseBody {
@@ -17266,11 +20619,31 @@ impl serde::Serialize for SetBreakpointsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetBreakpointsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for SetBreakpointsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetBreakpointsResponseBody {
@@ -17337,11 +20710,31 @@ impl serde::Serialize for SetFunctionBreakpointsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetFunctionBreakpointsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for SetFunctionBreakpointsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponseBody {
@@ -17415,15 +20808,36 @@ impl serde::Serialize for SetExceptionBreakpointsResponseBody {
             m.serialize_entry("breakpoints", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "breakpoints" => self.breakpoints.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExceptionBreakpointsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "breakpoints" => self.breakpoints.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetExceptionBreakpointsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.breakpoints {
+            crate::private::key(out, &mut first, b"\"breakpoints\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponseBody {
@@ -17531,17 +20945,46 @@ impl serde::Serialize for DataBreakpointInfoResponseBody {
             m.serialize_entry("canPersist", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "dataId" | "description" => true,
-                "accessTypes" => self.access_types.is_some(),
-                "canPersist" => self.can_persist.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DataBreakpointInfoResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "dataId" | "description" => true,
+            "accessTypes" => self.access_types.is_some(),
+            "canPersist" => self.can_persist.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for DataBreakpointInfoResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"dataId\":");
+        crate::private::WriteJson::write_json(&self.data_id, out);
+        crate::private::key(out, &mut first, b"\"description\":");
+        crate::private::WriteJson::write_json(&self.description, out);
+        if let Some(v) = &self.access_types {
+            crate::private::key(out, &mut first, b"\"accessTypes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.can_persist {
+            crate::private::key(out, &mut first, b"\"canPersist\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponseBody {
@@ -17634,11 +21077,31 @@ impl serde::Serialize for SetDataBreakpointsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetDataBreakpointsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for SetDataBreakpointsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponseBody {
@@ -17705,11 +21168,31 @@ impl serde::Serialize for SetInstructionBreakpointsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("breakpoints", &self.breakpoints)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "breakpoints") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetInstructionBreakpointsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "breakpoints")
+    }
+}
+impl crate::private::WriteJson for SetInstructionBreakpointsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponseBody {
@@ -17784,15 +21267,36 @@ impl serde::Serialize for ContinueResponseBody {
             m.serialize_entry("allThreadsContinued", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "allThreadsContinued" => self.all_threads_continued.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ContinueResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "allThreadsContinued" => self.all_threads_continued.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ContinueResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.all_threads_continued {
+            crate::private::key(out, &mut first, b"\"allThreadsContinued\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ContinueResponseBody {
@@ -17878,16 +21382,39 @@ impl serde::Serialize for StackTraceResponseBody {
             m.serialize_entry("totalFrames", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "stackFrames" => true,
-                "totalFrames" => self.total_frames.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StackTraceResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "stackFrames" => true,
+            "totalFrames" => self.total_frames.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for StackTraceResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"stackFrames\":");
+        crate::private::WriteJson::write_json(&self.stack_frames, out);
+        if let Some(v) = &self.total_frames {
+            crate::private::key(out, &mut first, b"\"totalFrames\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StackTraceResponseBody {
@@ -17964,11 +21491,31 @@ impl serde::Serialize for ScopesResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("scopes", &self.scopes)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "scopes") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ScopesResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "scopes")
+    }
+}
+impl crate::private::WriteJson for ScopesResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"scopes\":");
+        crate::private::WriteJson::write_json(&self.scopes, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ScopesResponseBody {
@@ -18061,6 +21608,11 @@ impl serde::Serialize for VariablesArgumentsFilter {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for VariablesArgumentsFilter {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for VariablesArgumentsFilter {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -18099,11 +21651,31 @@ impl serde::Serialize for VariablesResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("variables", &self.variables)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "variables") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl VariablesResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "variables")
+    }
+}
+impl crate::private::WriteJson for VariablesResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"variables\":");
+        crate::private::WriteJson::write_json(&self.variables, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for VariablesResponseBody {
@@ -18270,21 +21842,64 @@ impl serde::Serialize for SetVariableResponseBody {
             m.serialize_entry("valueLocationReference", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "value" => true,
-                "type" => self.type_.is_some(),
-                "variablesReference" => self.variables_reference.is_some(),
-                "namedVariables" => self.named_variables.is_some(),
-                "indexedVariables" => self.indexed_variables.is_some(),
-                "memoryReference" => self.memory_reference.is_some(),
-                "valueLocationReference" => self.value_location_reference.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetVariableResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "value" => true,
+            "type" => self.type_.is_some(),
+            "variablesReference" => self.variables_reference.is_some(),
+            "namedVariables" => self.named_variables.is_some(),
+            "indexedVariables" => self.indexed_variables.is_some(),
+            "memoryReference" => self.memory_reference.is_some(),
+            "valueLocationReference" => self.value_location_reference.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetVariableResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"value\":");
+        crate::private::WriteJson::write_json(&self.value, out);
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.variables_reference {
+            crate::private::key(out, &mut first, b"\"variablesReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.named_variables {
+            crate::private::key(out, &mut first, b"\"namedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.indexed_variables {
+            crate::private::key(out, &mut first, b"\"indexedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.memory_reference {
+            crate::private::key(out, &mut first, b"\"memoryReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.value_location_reference {
+            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetVariableResponseBody {
@@ -18423,16 +22038,39 @@ impl serde::Serialize for SourceResponseBody {
             m.serialize_entry("mimeType", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "content" => true,
-                "mimeType" => self.mime_type.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SourceResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "content" => true,
+            "mimeType" => self.mime_type.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SourceResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"content\":");
+        crate::private::WriteJson::write_json(&self.content, out);
+        if let Some(v) = &self.mime_type {
+            crate::private::key(out, &mut first, b"\"mimeType\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SourceResponseBody {
@@ -18507,11 +22145,31 @@ impl serde::Serialize for ThreadsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("threads", &self.threads)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "threads") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ThreadsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "threads")
+    }
+}
+impl crate::private::WriteJson for ThreadsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"threads\":");
+        crate::private::WriteJson::write_json(&self.threads, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ThreadsResponseBody {
@@ -18590,16 +22248,39 @@ impl serde::Serialize for ModulesResponseBody {
             m.serialize_entry("totalModules", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "modules" => true,
-                "totalModules" => self.total_modules.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ModulesResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "modules" => true,
+            "totalModules" => self.total_modules.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ModulesResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"modules\":");
+        crate::private::WriteJson::write_json(&self.modules, out);
+        if let Some(v) = &self.total_modules {
+            crate::private::key(out, &mut first, b"\"totalModules\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ModulesResponseBody {
@@ -18674,11 +22355,31 @@ impl serde::Serialize for LoadedSourcesResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("sources", &self.sources)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "sources") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LoadedSourcesResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "sources")
+    }
+}
+impl crate::private::WriteJson for LoadedSourcesResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"sources\":");
+        crate::private::WriteJson::write_json(&self.sources, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LoadedSourcesResponseBody {
@@ -18799,6 +22500,11 @@ impl From<&str> for EvaluateArgumentsContext {
 impl serde::Serialize for EvaluateArgumentsContext {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::private::WriteJson for EvaluateArgumentsContext {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
     }
 }
 impl<'de> serde::Deserialize<'de> for EvaluateArgumentsContext {
@@ -18947,21 +22653,66 @@ impl serde::Serialize for EvaluateResponseBody {
             m.serialize_entry("valueLocationReference", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "result" | "variablesReference" => true,
-                "type" => self.type_.is_some(),
-                "presentationHint" => self.presentation_hint.is_some(),
-                "namedVariables" => self.named_variables.is_some(),
-                "indexedVariables" => self.indexed_variables.is_some(),
-                "memoryReference" => self.memory_reference.is_some(),
-                "valueLocationReference" => self.value_location_reference.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl EvaluateResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "result" | "variablesReference" => true,
+            "type" => self.type_.is_some(),
+            "presentationHint" => self.presentation_hint.is_some(),
+            "namedVariables" => self.named_variables.is_some(),
+            "indexedVariables" => self.indexed_variables.is_some(),
+            "memoryReference" => self.memory_reference.is_some(),
+            "valueLocationReference" => self.value_location_reference.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for EvaluateResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"result\":");
+        crate::private::WriteJson::write_json(&self.result, out);
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"variablesReference\":");
+        crate::private::WriteJson::write_json(&self.variables_reference, out);
+        if let Some(v) = &self.named_variables {
+            crate::private::key(out, &mut first, b"\"namedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.indexed_variables {
+            crate::private::key(out, &mut first, b"\"indexedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.memory_reference {
+            crate::private::key(out, &mut first, b"\"memoryReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.value_location_reference {
+            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for EvaluateResponseBody {
@@ -19210,22 +22961,69 @@ impl serde::Serialize for SetExpressionResponseBody {
             m.serialize_entry("valueLocationReference", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "value" => true,
-                "type" => self.type_.is_some(),
-                "presentationHint" => self.presentation_hint.is_some(),
-                "variablesReference" => self.variables_reference.is_some(),
-                "namedVariables" => self.named_variables.is_some(),
-                "indexedVariables" => self.indexed_variables.is_some(),
-                "memoryReference" => self.memory_reference.is_some(),
-                "valueLocationReference" => self.value_location_reference.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl SetExpressionResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "value" => true,
+            "type" => self.type_.is_some(),
+            "presentationHint" => self.presentation_hint.is_some(),
+            "variablesReference" => self.variables_reference.is_some(),
+            "namedVariables" => self.named_variables.is_some(),
+            "indexedVariables" => self.indexed_variables.is_some(),
+            "memoryReference" => self.memory_reference.is_some(),
+            "valueLocationReference" => self.value_location_reference.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for SetExpressionResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"value\":");
+        crate::private::WriteJson::write_json(&self.value, out);
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.variables_reference {
+            crate::private::key(out, &mut first, b"\"variablesReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.named_variables {
+            crate::private::key(out, &mut first, b"\"namedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.indexed_variables {
+            crate::private::key(out, &mut first, b"\"indexedVariables\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.memory_reference {
+            crate::private::key(out, &mut first, b"\"memoryReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.value_location_reference {
+            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for SetExpressionResponseBody {
@@ -19360,11 +23158,31 @@ impl serde::Serialize for StepInTargetsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("targets", &self.targets)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "targets") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl StepInTargetsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "targets")
+    }
+}
+impl crate::private::WriteJson for StepInTargetsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"targets\":");
+        crate::private::WriteJson::write_json(&self.targets, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for StepInTargetsResponseBody {
@@ -19429,11 +23247,31 @@ impl serde::Serialize for GotoTargetsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("targets", &self.targets)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "targets") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl GotoTargetsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "targets")
+    }
+}
+impl crate::private::WriteJson for GotoTargetsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"targets\":");
+        crate::private::WriteJson::write_json(&self.targets, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for GotoTargetsResponseBody {
@@ -19498,11 +23336,31 @@ impl serde::Serialize for CompletionsResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("targets", &self.targets)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "targets") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl CompletionsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "targets")
+    }
+}
+impl crate::private::WriteJson for CompletionsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"targets\":");
+        crate::private::WriteJson::write_json(&self.targets, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for CompletionsResponseBody {
@@ -19604,17 +23462,46 @@ impl serde::Serialize for ExceptionInfoResponseBody {
             m.serialize_entry("details", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "exceptionId" | "breakMode" => true,
-                "description" => self.description.is_some(),
-                "details" => self.details.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ExceptionInfoResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "exceptionId" | "breakMode" => true,
+            "description" => self.description.is_some(),
+            "details" => self.details.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ExceptionInfoResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"exceptionId\":");
+        crate::private::WriteJson::write_json(&self.exception_id, out);
+        if let Some(v) = &self.description {
+            crate::private::key(out, &mut first, b"\"description\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"breakMode\":");
+        crate::private::WriteJson::write_json(&self.break_mode, out);
+        if let Some(v) = &self.details {
+            crate::private::key(out, &mut first, b"\"details\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ExceptionInfoResponseBody {
@@ -19741,17 +23628,44 @@ impl serde::Serialize for ReadMemoryResponseBody {
             m.serialize_entry("data", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "address" => true,
-                "unreadableBytes" => self.unreadable_bytes.is_some(),
-                "data" => self.data.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl ReadMemoryResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "address" => true,
+            "unreadableBytes" => self.unreadable_bytes.is_some(),
+            "data" => self.data.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for ReadMemoryResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"address\":");
+        crate::private::WriteJson::write_json(&self.address, out);
+        if let Some(v) = &self.unreadable_bytes {
+            crate::private::key(out, &mut first, b"\"unreadableBytes\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.data {
+            crate::private::key(out, &mut first, b"\"data\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for ReadMemoryResponseBody {
@@ -19856,16 +23770,41 @@ impl serde::Serialize for WriteMemoryResponseBody {
             m.serialize_entry("bytesWritten", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "offset" => self.offset.is_some(),
-                "bytesWritten" => self.bytes_written.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl WriteMemoryResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "offset" => self.offset.is_some(),
+            "bytesWritten" => self.bytes_written.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for WriteMemoryResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        if let Some(v) = &self.offset {
+            crate::private::key(out, &mut first, b"\"offset\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.bytes_written {
+            crate::private::key(out, &mut first, b"\"bytesWritten\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for WriteMemoryResponseBody {
@@ -19944,11 +23883,31 @@ impl serde::Serialize for DisassembleResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("instructions", &self.instructions)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "instructions") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl DisassembleResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "instructions")
+    }
+}
+impl crate::private::WriteJson for DisassembleResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"instructions\":");
+        crate::private::WriteJson::write_json(&self.instructions, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for DisassembleResponseBody {
@@ -20065,18 +24024,51 @@ impl serde::Serialize for LocationsResponseBody {
             m.serialize_entry("endColumn", v)?;
         }
         for (k, v) in &self.extra {
-            let written = match k.as_str() {
-                "source" | "line" => true,
-                "column" => self.column.is_some(),
-                "endLine" => self.end_line.is_some(),
-                "endColumn" => self.end_column.is_some(),
-                _ => false,
-            };
-            if !written {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+impl LocationsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "source" | "line" => true,
+            "column" => self.column.is_some(),
+            "endLine" => self.end_line.is_some(),
+            "endColumn" => self.end_column.is_some(),
+            _ => false,
+        }
+    }
+}
+impl crate::private::WriteJson for LocationsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"source\":");
+        crate::private::WriteJson::write_json(&self.source, out);
+        crate::private::key(out, &mut first, b"\"line\":");
+        crate::private::WriteJson::write_json(&self.line, out);
+        if let Some(v) = &self.column {
+            crate::private::key(out, &mut first, b"\"column\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_line {
+            crate::private::key(out, &mut first, b"\"endLine\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.end_column {
+            crate::private::key(out, &mut first, b"\"endColumn\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 impl<'de> serde::Deserialize<'de> for LocationsResponseBody {
@@ -20169,6 +24161,14 @@ impl serde::Serialize for ModuleId {
         match self {
             ModuleId::Integer(x) => serde::Serialize::serialize(x, serializer),
             ModuleId::String(x) => serde::Serialize::serialize(x, serializer),
+        }
+    }
+}
+impl crate::private::WriteJson for ModuleId {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            ModuleId::Integer(x) => crate::private::WriteJson::write_json(x, out),
+            ModuleId::String(x) => crate::private::WriteJson::write_json(x, out),
         }
     }
 }
@@ -20275,6 +24275,11 @@ impl serde::Serialize for ColumnDescriptorType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for ColumnDescriptorType {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for ColumnDescriptorType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -20346,6 +24351,11 @@ impl serde::Serialize for SourcePresentationHint {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for SourcePresentationHint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for SourcePresentationHint {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -20376,6 +24386,18 @@ impl serde::Serialize for StackFrameModuleId {
         match self {
             StackFrameModuleId::Integer(x) => serde::Serialize::serialize(x, serializer),
             StackFrameModuleId::String(x) => serde::Serialize::serialize(x, serializer),
+        }
+    }
+}
+impl crate::private::WriteJson for StackFrameModuleId {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            StackFrameModuleId::Integer(x) => {
+                crate::private::WriteJson::write_json(x, out)
+            }
+            StackFrameModuleId::String(x) => {
+                crate::private::WriteJson::write_json(x, out)
+            }
         }
     }
 }
@@ -20483,6 +24505,11 @@ impl serde::Serialize for StackFramePresentationHint {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for StackFramePresentationHint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for StackFramePresentationHint {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -20568,6 +24595,11 @@ impl From<&str> for ScopePresentationHint {
 impl serde::Serialize for ScopePresentationHint {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::private::WriteJson for ScopePresentationHint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
     }
 }
 impl<'de> serde::Deserialize<'de> for ScopePresentationHint {
@@ -20706,6 +24738,11 @@ impl serde::Serialize for VariablePresentationHintKind {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for VariablePresentationHintKind {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for VariablePresentationHintKind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -20825,6 +24862,11 @@ impl serde::Serialize for VariablePresentationHintAttributesItem {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for VariablePresentationHintAttributesItem {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for VariablePresentationHintAttributesItem {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -20909,6 +24951,11 @@ impl serde::Serialize for VariablePresentationHintVisibility {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for VariablePresentationHintVisibility {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for VariablePresentationHintVisibility {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -20976,6 +25023,11 @@ impl From<&str> for BreakpointReason {
 impl serde::Serialize for BreakpointReason {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::private::WriteJson for BreakpointReason {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
     }
 }
 impl<'de> serde::Deserialize<'de> for BreakpointReason {
@@ -21046,6 +25098,11 @@ impl serde::Serialize for DisassembledInstructionPresentationHint {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::private::WriteJson for DisassembledInstructionPresentationHint {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        crate::private::write_str(out, self.as_str());
+    }
+}
 impl<'de> serde::Deserialize<'de> for DisassembledInstructionPresentationHint {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
@@ -21109,11 +25166,39 @@ impl serde::Serialize for PydevdSystemInfoResponseBody {
         m.serialize_entry("process", &self.process)?;
         m.serialize_entry("pydevd", &self.pydevd)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "python" | "platform" | "process" | "pydevd") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdSystemInfoResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "python" | "platform" | "process" | "pydevd")
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdSystemInfoResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"python\":");
+        crate::private::WriteJson::write_json(&self.python, out);
+        crate::private::key(out, &mut first, b"\"platform\":");
+        crate::private::WriteJson::write_json(&self.platform, out);
+        crate::private::key(out, &mut first, b"\"process\":");
+        crate::private::WriteJson::write_json(&self.process, out);
+        crate::private::key(out, &mut first, b"\"pydevd\":");
+        crate::private::WriteJson::write_json(&self.pydevd, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
@@ -21202,11 +25287,33 @@ impl serde::Serialize for PydevdAuthorizeResponseBody {
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry("clientAccessToken", &self.client_access_token)?;
         for (k, v) in &self.extra {
-            if !matches!(k.as_str(), "clientAccessToken") {
+            if !self.extra_shadowed(k) {
                 m.serialize_entry(k, v)?;
             }
         }
         m.end()
+    }
+}
+#[cfg(feature = "debugpy")]
+impl PydevdAuthorizeResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "clientAccessToken")
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::private::WriteJson for PydevdAuthorizeResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"clientAccessToken\":");
+        crate::private::WriteJson::write_json(&self.client_access_token, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
     }
 }
 #[cfg(feature = "debugpy")]
