@@ -3,9 +3,13 @@
 //! - [`types`]: structs, string enums and unions with their (de)serializers and builders.
 //! - [`messages`]: message structs, the `ProtocolMessage`/`Request`/`Response`/`Event` enums,
 //!   dispatch by `command`/`event`, and the `Request`/`Response`/`Event` trait impls.
+//! - [`schema`]: `schemars::JsonSchema` impls (feature `schemars`).
+//! - [`validate`]: `Validate` impls reporting bounds and closed-enum violations.
 
 pub mod messages;
+pub mod schema;
 pub mod types;
+pub mod validate;
 
 use crate::docs::doc_lines;
 use crate::model::{Field, Ty};

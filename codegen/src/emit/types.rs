@@ -9,8 +9,18 @@ use quote::{format_ident, quote};
 pub fn item(item: &Item) -> TokenStream {
     match item {
         Item::Struct(s) => struct_def(s),
-        Item::Enum(e) => enum_def(e),
-        Item::Union(u) => union_def(u),
+        Item::Enum(e) => {
+            let mut t = enum_def(e);
+            t.extend(super::schema::enum_schema(e));
+            t.extend(super::validate::enum_validate(e));
+            t
+        }
+        Item::Union(u) => {
+            let mut t = union_def(u);
+            t.extend(super::schema::union_schema(u));
+            t.extend(super::validate::union_validate(u));
+            t
+        }
     }
 }
 
@@ -88,6 +98,8 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
         .collect();
     let ser = serialize_struct(s);
     let de = deserialize_struct(s);
+    let schema = super::schema::struct_schema(s);
+    let validate = super::validate::struct_validate(s);
     quote! {
         #doc
         #cfg
@@ -117,6 +129,8 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
 
         #ser
         #de
+        #schema
+        #validate
     }
 }
 
