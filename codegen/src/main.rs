@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   dapkit-codegen generate [--check]
-  dapkit-codegen schema update --from <URL|PATH>
+  dapkit-codegen schema update --from <URL|PATH> [--version X] [--source TEXT]
   dapkit-codegen schema check [--upstream <URL|PATH>]";
 
 fn workspace_root() -> PathBuf {

@@ -68,3 +68,8 @@ pub fn split_frames(raw: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         }
     }
 }
+
+/// The Rust examples of the root README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
