@@ -1,0 +1,1 @@
+//! Client and adapter sessions for DAP.

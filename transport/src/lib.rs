@@ -1,0 +1,1 @@
+//! Transports for DAP sessions.
