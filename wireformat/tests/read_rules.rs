@@ -430,3 +430,20 @@ fn frames_from_a_bufreader_larger_than_its_buffer() {
     assert_eq!(reader.read_frame().unwrap().as_deref(), Some(&b"{}"[..]));
     assert!(reader.read_frame().unwrap().is_none());
 }
+
+#[test]
+fn frames_borrow_the_input_without_copying() {
+    let mut data = frame(b"{\"seq\":1}");
+    data.extend(frame(b"{\"seq\":2}"));
+    let range = data.as_ptr_range();
+    let mut reader = FrameReader::new(&data[..]);
+    for _ in 0..2 {
+        let frame = reader.read_frame().unwrap().unwrap();
+        assert!(range.contains(&frame.as_ptr()), "frame was copied");
+    }
+    // Split across reads, the body is assembled in the reader's own buffer instead.
+    let mut reader = FrameReader::new(BufReader::with_capacity(4, &data[..]));
+    let frame = reader.read_frame().unwrap().unwrap();
+    assert!(!range.contains(&frame.as_ptr()));
+    assert_eq!(&*frame, b"{\"seq\":1}");
+}

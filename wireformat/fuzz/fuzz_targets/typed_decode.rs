@@ -22,10 +22,7 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
                     // Through the writer and back.
                     let mut wire = Vec::new();
                     FrameWriter::new(&mut wire).write_message(value).unwrap();
-                    let back: Value = FrameReader::new(&wire[..])
-                        .read_message()
-                        .unwrap()
-                        .unwrap();
+                    let back: Value = FrameReader::new(&wire[..]).read_message().unwrap().unwrap();
                     assert_eq!(&back, value);
                     if value.is_object() {
                         let typed = typed.expect("every JSON object decodes as a ProtocolMessage");
@@ -34,7 +31,10 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
                         assert_eq!(again.as_data(), typed.as_data());
                     }
                 } else {
-                    assert!(typed.is_err(), "ProtocolMessage accepted a body that is not JSON");
+                    assert!(
+                        typed.is_err(),
+                        "ProtocolMessage accepted a body that is not JSON"
+                    );
                 }
                 // The same frame through read_message gives the same verdict.
                 let mut one = Vec::new();
@@ -44,7 +44,10 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
                     Ok(None) => panic!("frame vanished"),
                     Err(e) => {
                         assert!(value.is_err());
-                        assert!(matches!(e.kind(), ErrorKind::InvalidJson | ErrorKind::InvalidMessage));
+                        assert!(matches!(
+                            e.kind(),
+                            ErrorKind::InvalidJson | ErrorKind::InvalidMessage
+                        ));
                         assert!(e.is_recoverable());
                         assert!(e.prefix().len() <= PREFIX_LEN);
                     }
