@@ -1,0 +1,252 @@
+//! Debug adapters run as child processes: [`spawn_stdio`] starts one with piped
+//! stdin/stdout as the [`Connection`], keeps the newest bytes of its stderr in a
+//! [`StderrTail`], and hands back a [`ChildProcess`] handle that kills the process when
+//! dropped.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+use crate::connection::Connection;
+use crate::endpoint::{Endpoint, StdioCommand};
+
+/// The error of starting an adapter process.
+#[derive(Debug)]
+pub struct SpawnError {
+    command: String,
+    source: io::Error,
+}
+
+impl SpawnError {
+    /// The command line that failed to start.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The underlying OS error.
+    pub fn io_error(&self) -> &io::Error {
+        &self.source
+    }
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "could not start adapter `{}`: {}",
+            self.command, self.source
+        )
+    }
+}
+
+impl std::error::Error for SpawnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Starts `command` with piped stdin/stdout and returns them as a [`Connection`] that owns
+/// the [`ChildProcess`] (see [`Connection::take_child`]). Must be called inside a tokio
+/// runtime (stderr is drained by a spawned task).
+pub fn spawn_stdio(command: &StdioCommand) -> Result<Connection, SpawnError> {
+    let fail = |source: io::Error| SpawnError {
+        command: command.to_string(),
+        source,
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(fail(io::Error::other(
+            "spawn_stdio must be called inside a tokio runtime",
+        )));
+    }
+    let mut cmd = Command::new(&command.program);
+    cmd.args(&command.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(if command.stderr_limit == 0 {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .kill_on_drop(true);
+    if command.env_clear {
+        cmd.env_clear();
+    }
+    for (key, value) in &command.env {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    if let Some(dir) = &command.cwd {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn().map_err(fail)?;
+    let pid = child.id();
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(fail(io::Error::other("child has no piped stdin/stdout")));
+    };
+    let stderr = StderrTail::new(command.stderr_limit);
+    if let Some(mut pipe) = child.stderr.take() {
+        let tail = stderr.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf).await {
+                tail.push(&buf[..n]);
+            }
+            tail.lock().closed = true;
+        });
+    }
+    let process = ChildProcess {
+        child,
+        pid,
+        stderr,
+        command: command.to_string(),
+    };
+    Ok(Connection::new(
+        Box::new(stdout),
+        Box::new(stdin),
+        Endpoint::Stdio(command.clone()),
+    )
+    .with_child(process))
+}
+
+/// A running adapter process. Dropping the handle kills the process (SIGKILL / TerminateProcess).
+pub struct ChildProcess {
+    child: Child,
+    pid: Option<u32>,
+    stderr: StderrTail,
+    command: String,
+}
+
+impl ChildProcess {
+    /// The OS process id (as spawned; `None` only if the OS did not report one).
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The newest bytes of the process's stderr (lossy UTF-8), at most the configured limit.
+    pub fn stderr_tail(&self) -> String {
+        self.stderr.contents()
+    }
+
+    /// A shared handle on the captured stderr, readable after this handle is gone.
+    pub fn stderr(&self) -> StderrTail {
+        self.stderr.clone()
+    }
+
+    /// The exit status if the process has exited, without waiting.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// Kills the process and waits for it (reaps it).
+    pub async fn kill(&mut self) -> io::Result<()> {
+        self.child.kill().await
+    }
+
+    /// Waits up to `grace` for the process to exit by itself (e.g. after `disconnect` and
+    /// closing its stdin), then kills it.
+    pub async fn wait_or_kill(&mut self, grace: Duration) -> io::Result<ExitStatus> {
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(status) => status,
+            Err(_) => {
+                self.child.start_kill()?;
+                self.child.wait().await
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ChildProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildProcess")
+            .field("pid", &self.pid)
+            .field("command", &self.command)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bounded buffer holding the newest bytes a child wrote to stderr; cheap to clone
+/// (clones share the buffer).
+#[derive(Clone)]
+pub struct StderrTail {
+    inner: Arc<Mutex<TailState>>,
+}
+
+struct TailState {
+    bytes: VecDeque<u8>,
+    limit: usize,
+    total: u64,
+    closed: bool,
+}
+
+impl StderrTail {
+    fn new(limit: usize) -> Self {
+        StderrTail {
+            inner: Arc::new(Mutex::new(TailState {
+                bytes: VecDeque::with_capacity(limit.min(4096)),
+                limit,
+                total: 0,
+                closed: limit == 0,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TailState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, data: &[u8]) {
+        let mut state = self.lock();
+        state.total += data.len() as u64;
+        let limit = state.limit;
+        let data = &data[data.len().saturating_sub(limit)..];
+        let overflow = (state.bytes.len() + data.len()).saturating_sub(limit);
+        state.bytes.drain(..overflow);
+        state.bytes.extend(data);
+    }
+
+    /// The kept bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.lock().bytes.iter().copied().collect()
+    }
+
+    /// The kept bytes as lossy UTF-8.
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.bytes()).into_owned()
+    }
+
+    /// How many bytes the child wrote to stderr in total (kept or not).
+    pub fn total_bytes(&self) -> u64 {
+        self.lock().total
+    }
+
+    /// Whether the child's stderr has been closed (it exited or closed the stream).
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+impl fmt::Debug for StderrTail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("StderrTail")
+            .field("kept", &state.bytes.len())
+            .field("total", &state.total)
+            .field("closed", &state.closed)
+            .finish()
+    }
+}
