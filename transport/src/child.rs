@@ -10,8 +10,11 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use tokio::process::{Child, Command};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::process::{Child, ChildStdin, Command};
 
 use crate::connection::Connection;
 use crate::endpoint::{Endpoint, StdioCommand};
@@ -110,7 +113,7 @@ pub fn spawn_stdio(command: &StdioCommand) -> Result<Connection, SpawnError> {
     };
     Ok(Connection::new(
         Box::new(stdout),
-        Box::new(stdin),
+        Box::new(StdinWriter { pipe: Some(stdin) }),
         Endpoint::Stdio(command.clone()),
     )
     .with_child(process))
@@ -248,5 +251,71 @@ impl fmt::Debug for StderrTail {
             .field("total", &state.total)
             .field("closed", &state.closed)
             .finish()
+    }
+}
+
+/// The child's stdin as a write half whose shutdown really closes the pipe (tokio's
+/// `ChildStdin` only closes on drop), so that the adapter reads EOF.
+struct StdinWriter {
+    pipe: Option<ChildStdin>,
+}
+
+impl StdinWriter {
+    fn pipe(&mut self) -> io::Result<Pin<&mut ChildStdin>> {
+        match self.pipe.as_mut() {
+            Some(pipe) => Ok(Pin::new(pipe)),
+            None => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the adapter's stdin was already shut down",
+            )),
+        }
+    }
+}
+
+impl AsyncWrite for StdinWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.pipe() {
+            Ok(pipe) => pipe.poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.pipe() {
+            Ok(pipe) => pipe.poll_write_vectored(cx, bufs),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.pipe.as_ref().is_some_and(|p| p.is_write_vectored())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.pipe.as_mut() {
+            Some(pipe) => Pin::new(pipe).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        match Pin::new(pipe).poll_flush(cx) {
+            Poll::Ready(result) => {
+                self.pipe = None; // closes the pipe: the adapter reads EOF
+                Poll::Ready(result)
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
