@@ -1,0 +1,217 @@
+//! Errors of the client session: [`RequestError`] (why a request got no typed answer),
+//! [`WaitError`] (why waiting for an event ended), and [`Diagnostic`] (what the session
+//! noticed and survived: malformed frames, responses nobody waits for, ...).
+
+use dapkit_types::{ErrorResponse, RawMessage};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a request did not produce its typed response.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The adapter answered with `success: false`.
+    Failed(Box<ErrorResponse>),
+    /// No response arrived within the timeout; the request is forgotten (a late response is
+    /// reported as [`Diagnostic::LateResponse`]).
+    Timeout {
+        /// The request's command.
+        command: String,
+        /// The request's `seq`.
+        seq: i64,
+        /// How long the client waited.
+        after: Duration,
+    },
+    /// The request was cancelled with [`Client::cancel`](crate::client::Client::cancel).
+    Cancelled,
+    /// The session is closed (the connection ended, a fatal read error, or
+    /// [`Client::close`](crate::client::Client::close)); no response will come.
+    Closed,
+    /// The response arrived but does not take the typed form of the request's response.
+    /// The message is kept as JSON.
+    Malformed {
+        /// The response as received.
+        message: Box<RawMessage>,
+        /// Why it did not decode.
+        reason: String,
+    },
+    /// Writing to the adapter failed; the session is closed.
+    Io(Arc<std::io::Error>),
+    /// The request could not be encoded (for example: `seq` numbers are exhausted).
+    Encode(String),
+}
+
+impl RequestError {
+    /// The adapter's error message (`message`, or the formatted `body.error`), for
+    /// [`RequestError::Failed`].
+    pub fn adapter_message(&self) -> Option<String> {
+        let RequestError::Failed(e) = self else {
+            return None;
+        };
+        let detail = e
+            .body
+            .as_ref()
+            .and_then(|b| b.error.as_ref())
+            .map(|m| m.format.clone());
+        match (&e.message, detail) {
+            (_, Some(d)) => Some(d),
+            (Some(m), None) => Some(m.as_str().to_owned()),
+            (None, None) => None,
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Failed(e) => {
+                write!(f, "`{}` failed (request_seq {})", e.command, e.request_seq)?;
+                if let Some(m) = self.adapter_message() {
+                    write!(f, ": {m}")?;
+                }
+                Ok(())
+            }
+            RequestError::Timeout {
+                command,
+                seq,
+                after,
+            } => write!(f, "`{command}` (seq {seq}) got no response within {after:?}"),
+            RequestError::Cancelled => f.write_str("request cancelled"),
+            RequestError::Closed => f.write_str("the debug session is closed"),
+            RequestError::Malformed { message, reason } => {
+                let command = message.command().unwrap_or("?");
+                write!(f, "response to `{command}` is malformed: {reason}")
+            }
+            RequestError::Io(e) => write!(f, "cannot write to the debug adapter: {e}"),
+            RequestError::Encode(e) => write!(f, "cannot encode the request: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RequestError::Io(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`Events::wait_for`](crate::client::Events::wait_for) returned without an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitError {
+    /// No matching event within the timeout.
+    Timeout(Duration),
+    /// The session closed before a matching event arrived.
+    Closed,
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitError::Timeout(d) => write!(f, "no matching event within {d:?}"),
+            WaitError::Closed => f.write_str("the debug session closed before a matching event"),
+        }
+    }
+}
+
+impl std::error::Error for WaitError {}
+
+/// Something the session noticed and survived, passed to the callback set with
+/// [`ClientOptions::on_diagnostic`](crate::client::ClientOptions::on_diagnostic).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Diagnostic {
+    /// A framing problem the reader recovered from (a bad header, an over-limit body,
+    /// skipped junk); reading went on with the next frame.
+    Frame(dapkit_wireformat::Error),
+    /// A frame whose body is not a JSON object; it was skipped.
+    Undecodable {
+        /// Why it did not decode.
+        reason: String,
+        /// The first bytes of the body (at most 256).
+        prefix: Vec<u8>,
+    },
+    /// A response whose `request_seq` matches no request this client sent (or is missing).
+    UnknownResponse {
+        /// The `request_seq` it carried, if it was an integer.
+        request_seq: Option<i64>,
+        /// The response as received.
+        message: Box<RawMessage>,
+    },
+    /// A response to a request that already timed out or was cancelled.
+    LateResponse {
+        /// The request's `seq`.
+        request_seq: i64,
+    },
+    /// A message whose `type` is missing or not `request`/`response`/`event`; skipped.
+    UnknownMessage(Box<RawMessage>),
+    /// A reverse request with no handler; it was answered with an error response.
+    UnhandledReverseRequest {
+        /// Its command.
+        command: String,
+        /// Its `seq`.
+        seq: i64,
+    },
+    /// A reverse request handler returned an error; it was sent as an error response.
+    ReverseRequestFailed {
+        /// The reverse request's command.
+        command: String,
+        /// The handler's error.
+        error: String,
+    },
+    /// The session closed.
+    Closed {
+        /// Why: end of stream, a fatal read or write error, or a local close.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Diagnostic::Frame(e) => write!(f, "skipped a bad frame: {e}"),
+            Diagnostic::Undecodable { reason, prefix } => {
+                let shown = &prefix[..prefix.len().min(64)];
+                write!(
+                    f,
+                    "skipped a message that is not a JSON object: {reason}; body starts \"{}\"",
+                    shown.escape_ascii()
+                )
+            }
+            Diagnostic::UnknownResponse {
+                request_seq,
+                message,
+            } => {
+                let command = message.command().unwrap_or("?");
+                match request_seq {
+                    Some(rs) => write!(
+                        f,
+                        "response to `{command}` answers request_seq {rs}, which this client never sent"
+                    ),
+                    None => write!(
+                        f,
+                        "response to `{command}` has no integer request_seq; ignored"
+                    ),
+                }
+            }
+            Diagnostic::LateResponse { request_seq } => write!(
+                f,
+                "response to request {request_seq} arrived after it timed out or was cancelled"
+            ),
+            Diagnostic::UnknownMessage(m) => match m.kind() {
+                Some(kind) => write!(f, "skipped a message of unknown type {kind:?}"),
+                None => f.write_str("skipped a message without a `type`"),
+            },
+            Diagnostic::UnhandledReverseRequest { command, seq } => write!(
+                f,
+                "reverse request `{command}` (seq {seq}) has no handler; answered with an error"
+            ),
+            Diagnostic::ReverseRequestFailed { command, error } => {
+                write!(f, "reverse request `{command}` failed: {error}")
+            }
+            Diagnostic::Closed { reason } => write!(f, "session closed: {reason}"),
+        }
+    }
+}
