@@ -1,0 +1,515 @@
+//! The client session against a scripted in-process adapter speaking real DAP bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Diags, STEP, TempDir, pair, wait_for_file};
+use dapkit_session::client::{CancelOutcome, ClientOptions, RequestError, WaitError};
+use dapkit_types::messages::{
+    ConfigurationDoneRequest, EvaluateRequest, InitializeRequest, ThreadsRequest,
+};
+use dapkit_types::types::{EvaluateArguments, InitializeRequestArguments};
+use dapkit_types::{Event, Request, Response};
+use serde_json::json;
+use std::time::Duration;
+
+fn init_args() -> InitializeRequestArguments {
+    let mut a = InitializeRequestArguments::new("test-adapter");
+    a.supports_run_in_terminal_request = Some(true);
+    a
+}
+
+/// Reads `initialize` and answers with `caps`; returns the client's capabilities view.
+async fn initialize(
+    client: &dapkit_session::Client,
+    peer: &mut common::Peer,
+    caps: serde_json::Value,
+) {
+    let pending = client.send::<InitializeRequest>(init_args()).unwrap();
+    let req = peer.recv_request().await;
+    assert_eq!(req.command(), Some("initialize"));
+    peer.respond(pending.seq(), "initialize", caps).await;
+    pending.response().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_concurrent_requests_answered_out_of_order() {
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .request::<EvaluateRequest>(EvaluateArguments::new(format!("x{i}")))
+                .await
+                .unwrap();
+            (i, r.body.result)
+        }));
+    }
+    let mut received = Vec::new();
+    for _ in 0..100 {
+        let Request::Evaluate(r) = peer.recv_request().await else {
+            panic!("expected evaluate")
+        };
+        received.push((r.seq, r.arguments.expression));
+    }
+    // seq numbers leave in order, from 1, each once.
+    let seqs: Vec<i32> = received.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
+    // Answer in a scrambled order: odd positions backwards, then even ones.
+    let mut order: Vec<usize> = (0..100).filter(|i| i % 2 == 1).rev().collect();
+    order.extend((0..100).filter(|i| i % 2 == 0));
+    for i in order {
+        let (seq, expr) = &received[i];
+        peer.respond(i64::from(*seq), "evaluate", json!({"result": format!("value of {expr}"), "variablesReference": 0}))
+            .await;
+    }
+    for t in tasks {
+        let (i, result) = tokio::time::timeout(STEP, t).await.unwrap().unwrap();
+        assert_eq!(result, format!("value of x{i}"));
+    }
+}
+
+#[tokio::test]
+async fn timeout_then_late_response_is_reported_and_session_goes_on() {
+    let diags = Diags::default();
+    let (client, _events, mut peer) = pair(diags.options());
+    let err = client
+        .request_with_timeout::<ThreadsRequest>(None, Some(Duration::from_millis(100)))
+        .await
+        .unwrap_err();
+    match &err {
+        RequestError::Timeout { command, seq, .. } => {
+            assert_eq!(command, "threads");
+            assert_eq!(*seq, 1);
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(err.to_string().contains("no response within"));
+    let late = peer.recv_request().await;
+    assert_eq!(late.seq(), Some(1));
+    peer.respond(1, "threads", json!({"threads": []})).await;
+    diags.wait_for("after it timed out").await;
+
+    let pending = client.send::<ThreadsRequest>(None).unwrap();
+    assert_eq!(pending.seq(), 2);
+    let req = peer.recv_request().await;
+    assert_eq!(req.seq(), Some(2));
+    peer.respond(2, "threads", json!({"threads": [{"id": 7, "name": "main"}]}))
+        .await;
+    let r = pending.response().await.unwrap();
+    assert_eq!(r.body.threads[0].id, 7);
+    assert_eq!(r.body.threads[0].name, "main");
+}
+
+#[tokio::test]
+async fn cancel_resolves_pending_and_sends_cancel_when_supported() {
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    initialize(&client, &mut peer, json!({"supportsCancelRequest": true})).await;
+    assert_eq!(
+        client.capabilities().unwrap().supports_cancel_request,
+        Some(true)
+    );
+
+    let pending = client
+        .send::<EvaluateRequest>(EvaluateArguments::new("slow()"))
+        .unwrap();
+    let seq = pending.seq();
+    let waiting = tokio::spawn(pending.response());
+    let req = peer.recv_request().await;
+    assert_eq!(req.seq(), Some(seq));
+
+    let cancel = {
+        let client = client.clone();
+        tokio::spawn(async move { client.cancel(seq).await })
+    };
+    // The pending request fails with Cancelled at once, before the adapter answers.
+    let outcome = tokio::time::timeout(STEP, waiting).await.unwrap().unwrap();
+    assert!(matches!(outcome, Err(RequestError::Cancelled)), "{outcome:?}");
+
+    let Request::Cancel(c) = peer.recv_request().await else {
+        panic!("expected cancel")
+    };
+    assert_eq!(c.arguments.as_ref().unwrap().request_id, Some(seq as i32));
+    peer.respond(i64::from(c.seq), "cancel", json!({})).await;
+    assert_eq!(cancel.await.unwrap().unwrap(), CancelOutcome::Acknowledged);
+
+    // Cancelling again: nothing pending.
+    assert_eq!(client.cancel(seq).await.unwrap(), CancelOutcome::NotPending);
+}
+
+#[tokio::test]
+async fn cancel_without_capability_sends_nothing() {
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    initialize(&client, &mut peer, json!({"supportsConfigurationDoneRequest": true})).await;
+    let pending = client
+        .send::<EvaluateRequest>(EvaluateArguments::new("1"))
+        .unwrap();
+    let seq = pending.seq();
+    let _ = peer.recv_request().await;
+    assert_eq!(client.cancel(seq).await.unwrap(), CancelOutcome::NotSupported);
+    assert!(matches!(
+        pending.response().await,
+        Err(RequestError::Cancelled)
+    ));
+    // The next thing the adapter reads is the next request, not a `cancel`.
+    let next = client.send::<ThreadsRequest>(None).unwrap();
+    let req = peer.recv_request().await;
+    assert_eq!(req.command(), Some("threads"));
+    assert_eq!(req.seq(), Some(next.seq()));
+}
+
+#[tokio::test]
+async fn error_responses_fail_with_the_adapters_message() {
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    let pending = client
+        .send::<EvaluateRequest>(EvaluateArguments::new("nope"))
+        .unwrap();
+    let _ = peer.recv_request().await;
+    peer.send_json(&json!({
+        "seq": 1, "type": "response", "request_seq": pending.seq(), "success": false,
+        "command": "evaluate", "message": "evaluation failed",
+        "body": {"error": {"id": 1001, "format": "name 'nope' is not defined"}}
+    }))
+    .await;
+    let err = pending.response().await.unwrap_err();
+    let RequestError::Failed(e) = &err else {
+        panic!("expected Failed, got {err:?}")
+    };
+    assert_eq!(e.command, "evaluate");
+    assert_eq!(
+        err.adapter_message().as_deref(),
+        Some("name 'nope' is not defined")
+    );
+    assert!(err.to_string().contains("name 'nope' is not defined"));
+
+    // A failed response with no seq and an odd body is still a failure with its message.
+    let pending = client.send::<ThreadsRequest>(None).unwrap();
+    let _ = peer.recv_request().await;
+    peer.send_json(&json!({
+        "type": "response", "request_seq": pending.seq(), "success": false,
+        "command": "threads", "message": "not now", "body": "odd"
+    }))
+    .await;
+    let err = pending.response().await.unwrap_err();
+    assert!(matches!(&err, RequestError::Failed(_)), "{err:?}");
+    assert_eq!(err.adapter_message().as_deref(), Some("not now"));
+}
+
+#[tokio::test]
+async fn custom_and_empty_body_events_are_delivered() {
+    let (client, mut events, mut peer) = pair(ClientOptions::new());
+    peer.event("debugpyWaitingForServer", json!({"host": "127.0.0.1", "port": 5678}))
+        .await;
+    peer.event("initialized", json!({})).await;
+    peer.event(
+        "stopped",
+        json!({"reason": "breakpoint", "threadId": 3, "allThreadsStopped": true}),
+    )
+    .await;
+    peer.event("output", json!({"category": "stdout", "output": "hi\n"}))
+        .await;
+
+    // wait_for passes over the first three and keeps them for later.
+    let output = events.wait_for_named("output", STEP).await.unwrap();
+    let Event::Output(o) = output else {
+        panic!("expected output")
+    };
+    assert_eq!(o.body.output, "hi\n");
+    assert_eq!(events.backlog_len(), 3);
+
+    let Some(Event::Custom(raw)) = events.recv().await else {
+        panic!("expected a custom event")
+    };
+    assert_eq!(raw.event_name(), Some("debugpyWaitingForServer"));
+    assert_eq!(raw.body().unwrap()["port"], 5678);
+    assert!(matches!(events.recv().await, Some(Event::Initialized(_))));
+    let Some(Event::Stopped(s)) = events.recv().await else {
+        panic!("expected stopped")
+    };
+    assert_eq!(s.body.thread_id, Some(3));
+
+    // Nothing else: a wait ends with a timeout.
+    let none = events
+        .wait_for(|_| true, Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert_eq!(none, WaitError::Timeout(Duration::from_millis(50)));
+    drop(client);
+}
+
+#[tokio::test]
+async fn responses_with_missing_or_odd_seq_and_missing_body_still_decode() {
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    let pending = client.send::<ThreadsRequest>(None).unwrap();
+    let _ = peer.recv_request().await;
+    peer.send_json(&json!({
+        "type": "response", "request_seq": pending.seq(), "success": true,
+        "command": "threads", "body": {"threads": [{"id": 1, "name": "MainThread"}]}
+    }))
+    .await;
+    let r = pending.response().await.unwrap();
+    assert_eq!(r.seq, 0);
+    assert_eq!(r.body.threads[0].name, "MainThread");
+
+    let pending = client
+        .send::<ConfigurationDoneRequest>(None)
+        .unwrap();
+    let _ = peer.recv_request().await;
+    peer.send_json(&json!({
+        "seq": "seven", "type": "response", "request_seq": pending.seq(), "success": true,
+        "command": "configurationDone"
+    }))
+    .await;
+    pending.response().await.unwrap();
+
+    // A response whose body cannot take its typed form is Malformed, kept as JSON.
+    let pending = client.send::<ThreadsRequest>(None).unwrap();
+    let _ = peer.recv_request().await;
+    peer.send_json(&json!({
+        "seq": 9, "type": "response", "request_seq": pending.seq(), "success": true,
+        "command": "threads", "body": {"threads": "not a list"}
+    }))
+    .await;
+    match pending.response().await {
+        Err(RequestError::Malformed { message, reason }) => {
+            assert_eq!(message.body().unwrap()["threads"], "not a list");
+            assert!(!reason.is_empty());
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn malformed_frames_are_reported_and_the_session_recovers() {
+    let diags = Diags::default();
+    let (client, _events, mut peer) = pair(diags.options());
+    let pending = client.send::<ThreadsRequest>(None).unwrap();
+    let _ = peer.recv_request().await;
+    // A bad Content-Length, a body that is not JSON, a response nobody asked for.
+    peer.send_raw(b"Content-Length: abc\r\n\r\n").await;
+    peer.send_body(b"hello").await;
+    peer.respond(4242, "threads", json!({"threads": []})).await;
+    peer.send_json(&json!({"seq": 3, "type": "mystery"})).await;
+    peer.respond(pending.seq(), "threads", json!({"threads": [{"id": 1, "name": "t"}]}))
+        .await;
+    let r = pending.response().await.unwrap();
+    assert_eq!(r.body.threads.len(), 1);
+    diags.wait_for("invalid Content-Length").await;
+    diags.wait_for("not a JSON object").await;
+    diags.wait_for("request_seq 4242").await;
+    diags.wait_for("unknown type \"mystery\"").await;
+    assert!(!client.is_closed());
+}
+
+#[tokio::test]
+async fn connection_drop_fails_pending_requests_with_closed() {
+    let diags = Diags::default();
+    let (client, mut events, mut peer) = pair(diags.options());
+    let a = client.send::<ThreadsRequest>(None).unwrap();
+    let b = client
+        .send::<EvaluateRequest>(EvaluateArguments::new("1"))
+        .unwrap();
+    let _ = peer.recv_request().await;
+    let _ = peer.recv_request().await;
+    drop(peer);
+    assert!(matches!(a.response().await, Err(RequestError::Closed)));
+    assert!(matches!(b.response().await, Err(RequestError::Closed)));
+    assert!(events.recv().await.is_none());
+    assert!(client.is_closed());
+    assert!(client.status().closed);
+    assert!(matches!(
+        client.request::<ThreadsRequest>(None).await,
+        Err(RequestError::Closed)
+    ));
+    diags.wait_for("the adapter closed the connection").await;
+}
+
+#[tokio::test]
+async fn run_in_terminal_runs_the_command_with_cwd_and_env() {
+    let dir = TempDir::new("rit");
+    let (_client, _events, mut peer) = pair(ClientOptions::new());
+    // Direct exec: `sh` with its arguments verbatim; HOME: null unsets an inherited var.
+    peer.send_json(&json!({
+        "seq": 1, "type": "request", "command": "runInTerminal",
+        "arguments": {
+            "kind": "integrated", "cwd": dir.0.to_str().unwrap(),
+            "args": ["sh", "-c", "echo \"$X:$(pwd -P):${HOME-unset}\" > out.txt"],
+            "env": {"X": "hello world", "HOME": null}
+        }
+    }))
+    .await;
+    let Response::RunInTerminal(r) = peer.recv_response().await else {
+        panic!("expected a runInTerminal response")
+    };
+    assert_eq!(r.request_seq, 1);
+    let pid = r.body.process_id.expect("a processId");
+    assert!(pid > 0);
+    assert_eq!(r.body.shell_process_id, None);
+    let text = wait_for_file(&dir.0.join("out.txt")).await;
+    let cwd = std::fs::canonicalize(&dir.0).unwrap();
+    assert_eq!(text, format!("hello world:{}:unset\n", cwd.display()));
+
+    // Through the shell: the arguments are joined and interpreted.
+    peer.send_json(&json!({
+        "seq": 2, "type": "request", "command": "runInTerminal",
+        "arguments": {
+            "cwd": dir.0.to_str().unwrap(),
+            "args": ["echo", "$Y", ">", "shell.txt"],
+            "env": {"Y": "via-shell"},
+            "argsCanBeInterpretedByShell": true
+        }
+    }))
+    .await;
+    let Response::RunInTerminal(r) = peer.recv_response().await else {
+        panic!("expected a runInTerminal response")
+    };
+    assert_eq!(r.request_seq, 2);
+    assert!(r.body.shell_process_id.is_some());
+    assert_eq!(wait_for_file(&dir.0.join("shell.txt")).await, "via-shell\n");
+}
+
+#[tokio::test]
+async fn run_in_terminal_leaves_the_process_running() {
+    let dir = TempDir::new("rit-live");
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    peer.send_json(&json!({
+        "seq": 1, "type": "request", "command": "runInTerminal",
+        "arguments": {"cwd": dir.0.to_str().unwrap(),
+                      "args": ["sh", "-c", "sleep 0.5; echo alive > late.txt"]}
+    }))
+    .await;
+    let Response::RunInTerminal(r) = peer.recv_response().await else {
+        panic!("expected a runInTerminal response")
+    };
+    assert!(r.body.process_id.is_some());
+    // The handler has answered and the session ends; the process still finishes its work.
+    assert!(!dir.0.join("late.txt").exists());
+    drop(client);
+    drop(peer);
+    assert_eq!(wait_for_file(&dir.0.join("late.txt")).await, "alive\n");
+}
+
+#[tokio::test]
+async fn run_in_terminal_failure_is_an_error_response() {
+    let (_client, _events, mut peer) = pair(ClientOptions::new());
+    peer.send_json(&json!({
+        "seq": 1, "type": "request", "command": "runInTerminal",
+        "arguments": {"cwd": "", "args": ["/nonexistent/program-xyz"]}
+    }))
+    .await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    assert_eq!(e.command, "runInTerminal");
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("cannot start `/nonexistent/program-xyz`"), "{msg}");
+}
+
+#[tokio::test]
+async fn start_debugging_default_refuses_and_callback_is_called() {
+    let (_client, _events, mut peer) = pair(ClientOptions::new());
+    let request = json!({
+        "seq": 1, "type": "request", "command": "startDebugging",
+        "arguments": {"request": "attach", "configuration": {"name": "child", "subProcessId": 42}}
+    });
+    peer.send_json(&request).await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    assert_eq!(e.request_seq, 1);
+    assert!(e.message.unwrap().as_str().contains("not supported"));
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = ClientOptions::new().on_start_debugging(move |args| {
+        let tx = tx.clone();
+        async move {
+            tx.send(args.configuration["subProcessId"].clone())
+                .map_err(|e| e.to_string())
+        }
+    });
+    let (_client, _events, mut peer) = pair(options);
+    peer.send_json(&request).await;
+    let Response::StartDebugging(ok) = peer.recv_response().await else {
+        panic!("expected a startDebugging response")
+    };
+    assert_eq!(ok.request_seq, 1);
+    assert_eq!(rx.recv().await, Some(json!(42)));
+
+    // Unknown reverse requests get an error response.
+    peer.send_json(&json!({"seq": 2, "type": "request", "command": "frobnicate"}))
+        .await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    assert_eq!(e.command, "frobnicate");
+    assert_eq!(e.request_seq, 2);
+}
+
+#[tokio::test]
+async fn request_raw_for_custom_commands() {
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    let pending = client
+        .send_raw("pydevdSystemInfo", Some(json!({"verbose": true})))
+        .unwrap();
+    let Request::Custom(raw) = peer.recv_request().await else {
+        panic!("expected a custom request")
+    };
+    assert_eq!(raw.arguments().unwrap()["verbose"], true);
+    peer.respond(pending.seq(), "pydevdSystemInfo", json!({"python": {"version": "3.x"}}))
+        .await;
+    let r = pending.response().await.unwrap();
+    assert!(r.success());
+    assert_eq!(r.command(), Some("pydevdSystemInfo"));
+
+    // A standard command by hand gives the typed response.
+    let pending = client.send_raw("threads", None).unwrap();
+    let _ = peer.recv_request().await;
+    peer.respond(pending.seq(), "threads", json!({"threads": []})).await;
+    assert!(matches!(
+        pending.response().await.unwrap(),
+        Response::Threads(_)
+    ));
+}
+
+#[tokio::test]
+async fn disconnect_waits_for_terminated_then_closes() {
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    let adapter = tokio::spawn(async move {
+        let Request::Disconnect(d) = peer.recv_request().await else {
+            panic!("expected disconnect")
+        };
+        assert_eq!(
+            d.arguments.as_ref().and_then(|a| a.terminate_debuggee),
+            Some(true)
+        );
+        peer.respond(i64::from(d.seq), "disconnect", json!({})).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peer.event("exited", json!({"exitCode": 3})).await;
+        peer.event("terminated", json!({})).await;
+        // The client shuts its write half down: the adapter reads the end.
+        peer.client_closed(STEP).await
+    });
+    let mut args = dapkit_types::types::DisconnectArguments::new();
+    args.terminate_debuggee = Some(true);
+    let started = std::time::Instant::now();
+    let report = client.disconnect(Some(args)).await.unwrap();
+    assert!(report.exit_code == Some(3) || report.terminated);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(adapter.await.unwrap(), "the adapter did not see the end of the stream");
+    assert!(client.is_closed());
+    assert!(matches!(
+        client.request::<ThreadsRequest>(None).await,
+        Err(RequestError::Closed)
+    ));
+}
+
+#[tokio::test]
+async fn reverse_requests_are_refused_as_requests() {
+    let (client, _events, _peer) = pair(ClientOptions::new());
+    let args = dapkit_types::types::RunInTerminalRequestArguments::new("", vec!["x".into()]);
+    let err = client
+        .send::<dapkit_types::messages::RunInTerminalRequest>(args)
+        .unwrap_err();
+    assert!(err.to_string().contains("reverse request"), "{err}");
+}
