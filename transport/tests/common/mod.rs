@@ -38,18 +38,26 @@ pub fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// Whether process `pid` is running (exists and is not a zombie). Linux /proc based.
+/// Whether process `pid` is running (exists and is not a zombie): `/proc` on Linux,
+/// `ps` elsewhere.
 pub fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            // state is the first field after the parenthesised command name
-            let state = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next());
-            !matches!(state, Some("Z") | Some("X") | None)
-        }
-        Err(_) => false,
-    }
+    let state = if Path::new("/proc/self/stat").exists() {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // the state follows the parenthesised command name
+                let (_, rest) = stat.rsplit_once(')')?;
+                rest.split_whitespace().next().map(str::to_owned)
+            })
+    } else {
+        std::process::Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    state.is_some_and(|s| !s.starts_with('Z') && !s.starts_with('X'))
 }
 
 /// Polls until `pid` is gone or `limit` passes; returns whether it is gone.
