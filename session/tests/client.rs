@@ -61,8 +61,12 @@ async fn hundred_concurrent_requests_answered_out_of_order() {
     order.extend((0..100).filter(|i| i % 2 == 0));
     for i in order {
         let (seq, expr) = &received[i];
-        peer.respond(i64::from(*seq), "evaluate", json!({"result": format!("value of {expr}"), "variablesReference": 0}))
-            .await;
+        peer.respond(
+            i64::from(*seq),
+            "evaluate",
+            json!({"result": format!("value of {expr}"), "variablesReference": 0}),
+        )
+        .await;
     }
     for t in tasks {
         let (i, result) = tokio::time::timeout(STEP, t).await.unwrap().unwrap();
@@ -95,8 +99,12 @@ async fn timeout_then_late_response_is_reported_and_session_goes_on() {
     assert_eq!(pending.seq(), 2);
     let req = peer.recv_request().await;
     assert_eq!(req.seq(), Some(2));
-    peer.respond(2, "threads", json!({"threads": [{"id": 7, "name": "main"}]}))
-        .await;
+    peer.respond(
+        2,
+        "threads",
+        json!({"threads": [{"id": 7, "name": "main"}]}),
+    )
+    .await;
     let r = pending.response().await.unwrap();
     assert_eq!(r.body.threads[0].id, 7);
     assert_eq!(r.body.threads[0].name, "main");
@@ -125,7 +133,10 @@ async fn cancel_resolves_pending_and_sends_cancel_when_supported() {
     };
     // The pending request fails with Cancelled at once, before the adapter answers.
     let outcome = tokio::time::timeout(STEP, waiting).await.unwrap().unwrap();
-    assert!(matches!(outcome, Err(RequestError::Cancelled)), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RequestError::Cancelled)),
+        "{outcome:?}"
+    );
 
     let Request::Cancel(c) = peer.recv_request().await else {
         panic!("expected cancel")
@@ -141,13 +152,21 @@ async fn cancel_resolves_pending_and_sends_cancel_when_supported() {
 #[tokio::test]
 async fn cancel_without_capability_sends_nothing() {
     let (client, _events, mut peer) = pair(ClientOptions::new());
-    initialize(&client, &mut peer, json!({"supportsConfigurationDoneRequest": true})).await;
+    initialize(
+        &client,
+        &mut peer,
+        json!({"supportsConfigurationDoneRequest": true}),
+    )
+    .await;
     let pending = client
         .send::<EvaluateRequest>(EvaluateArguments::new("1"))
         .unwrap();
     let seq = pending.seq();
     let _ = peer.recv_request().await;
-    assert_eq!(client.cancel(seq).await.unwrap(), CancelOutcome::NotSupported);
+    assert_eq!(
+        client.cancel(seq).await.unwrap(),
+        CancelOutcome::NotSupported
+    );
     assert!(matches!(
         pending.response().await,
         Err(RequestError::Cancelled)
@@ -199,8 +218,11 @@ async fn error_responses_fail_with_the_adapters_message() {
 #[tokio::test]
 async fn custom_and_empty_body_events_are_delivered() {
     let (client, mut events, mut peer) = pair(ClientOptions::new());
-    peer.event("debugpyWaitingForServer", json!({"host": "127.0.0.1", "port": 5678}))
-        .await;
+    peer.event(
+        "debugpyWaitingForServer",
+        json!({"host": "127.0.0.1", "port": 5678}),
+    )
+    .await;
     peer.event("initialized", json!({})).await;
     peer.event(
         "stopped",
@@ -252,9 +274,7 @@ async fn responses_with_missing_or_odd_seq_and_missing_body_still_decode() {
     assert_eq!(r.seq, 0);
     assert_eq!(r.body.threads[0].name, "MainThread");
 
-    let pending = client
-        .send::<ConfigurationDoneRequest>(None)
-        .unwrap();
+    let pending = client.send::<ConfigurationDoneRequest>(None).unwrap();
     let _ = peer.recv_request().await;
     peer.send_json(&json!({
         "seq": "seven", "type": "response", "request_seq": pending.seq(), "success": true,
@@ -291,8 +311,12 @@ async fn malformed_frames_are_reported_and_the_session_recovers() {
     peer.send_body(b"hello").await;
     peer.respond(4242, "threads", json!({"threads": []})).await;
     peer.send_json(&json!({"seq": 3, "type": "mystery"})).await;
-    peer.respond(pending.seq(), "threads", json!({"threads": [{"id": 1, "name": "t"}]}))
-        .await;
+    peer.respond(
+        pending.seq(),
+        "threads",
+        json!({"threads": [{"id": 1, "name": "t"}]}),
+    )
+    .await;
     let r = pending.response().await.unwrap();
     assert_eq!(r.body.threads.len(), 1);
     diags.wait_for("invalid Content-Length").await;
@@ -403,7 +427,10 @@ async fn run_in_terminal_failure_is_an_error_response() {
     };
     assert_eq!(e.command, "runInTerminal");
     let msg = e.message.unwrap().as_str().to_owned();
-    assert!(msg.contains("cannot start `/nonexistent/program-xyz`"), "{msg}");
+    assert!(
+        msg.contains("cannot start `/nonexistent/program-xyz`"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -456,8 +483,12 @@ async fn request_raw_for_custom_commands() {
         panic!("expected a custom request")
     };
     assert_eq!(raw.arguments().unwrap()["verbose"], true);
-    peer.respond(pending.seq(), "pydevdSystemInfo", json!({"python": {"version": "3.x"}}))
-        .await;
+    peer.respond(
+        pending.seq(),
+        "pydevdSystemInfo",
+        json!({"python": {"version": "3.x"}}),
+    )
+    .await;
     let r = pending.response().await.unwrap();
     assert!(r.success());
     assert_eq!(r.command(), Some("pydevdSystemInfo"));
@@ -465,7 +496,8 @@ async fn request_raw_for_custom_commands() {
     // A standard command by hand gives the typed response.
     let pending = client.send_raw("threads", None).unwrap();
     let _ = peer.recv_request().await;
-    peer.respond(pending.seq(), "threads", json!({"threads": []})).await;
+    peer.respond(pending.seq(), "threads", json!({"threads": []}))
+        .await;
     assert!(matches!(
         pending.response().await.unwrap(),
         Response::Threads(_)
@@ -483,7 +515,8 @@ async fn disconnect_waits_for_terminated_then_closes() {
             d.arguments.as_ref().and_then(|a| a.terminate_debuggee),
             Some(true)
         );
-        peer.respond(i64::from(d.seq), "disconnect", json!({})).await;
+        peer.respond(i64::from(d.seq), "disconnect", json!({}))
+            .await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         peer.event("exited", json!({"exitCode": 3})).await;
         peer.event("terminated", json!({})).await;
@@ -496,7 +529,10 @@ async fn disconnect_waits_for_terminated_then_closes() {
     let report = client.disconnect(Some(args)).await.unwrap();
     assert!(report.exit_code == Some(3) || report.terminated);
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert!(adapter.await.unwrap(), "the adapter did not see the end of the stream");
+    assert!(
+        adapter.await.unwrap(),
+        "the adapter did not see the end of the stream"
+    );
     assert!(client.is_closed());
     assert!(matches!(
         client.request::<ThreadsRequest>(None).await,

@@ -84,7 +84,11 @@ fn python() -> PathBuf {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    assert!(ok, "{} cannot import debugpy; run `bash .ci/install-peers`", p.display());
+    assert!(
+        ok,
+        "{} cannot import debugpy; run `bash .ci/install-peers`",
+        p.display()
+    );
     p
 }
 
@@ -286,8 +290,14 @@ async fn session<R: RequestTrait>(
     assert_eq!(find(&nested, "'depth'").value, "2");
 
     // Evaluate in the frame.
-    assert_eq!(evaluate(client, frame.id, "sum(data['numbers'])").await, "42");
-    assert_eq!(evaluate(client, frame.id, "data['label'].upper()").await, "'TRIPLE'");
+    assert_eq!(
+        evaluate(client, frame.id, "sum(data['numbers'])").await,
+        "42"
+    );
+    assert_eq!(
+        evaluate(client, frame.id, "data['label'].upper()").await,
+        "'TRIPLE'"
+    );
 
     // Step over one line.
     client
@@ -440,8 +450,15 @@ async fn debugpy_adapter_launch_in_terminal() {
         let ran = ran.lock().unwrap().clone();
         assert_eq!(ran.len(), 1, "one runInTerminal request");
         assert_eq!(Path::new(&ran[0].cwd), dir.0.as_path());
-        assert!(ran[0].args.iter().any(|a| a.ends_with("prog.py")), "{:?}", ran[0].args);
-        assert!(guard.pids.lock().unwrap().len() == 2, "the debuggee's pid was recorded");
+        assert!(
+            ran[0].args.iter().any(|a| a.ends_with("prog.py")),
+            "{:?}",
+            ran[0].args
+        );
+        assert!(
+            guard.pids.lock().unwrap().len() == 2,
+            "the debuggee's pid was recorded"
+        );
 
         let exited = events
             .wait_for(|e| matches!(e, Event::Exited(_)), Duration::from_secs(5))

@@ -92,7 +92,6 @@ impl<'de> de::Deserialize<'de> for Lenient<bool> {
     }
 }
 
-
 impl<'de> de::Deserialize<'de> for Envelope {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
@@ -152,9 +151,8 @@ mod tests {
 
     #[test]
     fn odd_types_become_none() {
-        let env =
-            Envelope::parse(br#"{"type":7,"request_seq":"2","success":"yes","event":null}"#)
-                .unwrap();
+        let env = Envelope::parse(br#"{"type":7,"request_seq":"2","success":"yes","event":null}"#)
+            .unwrap();
         assert_eq!(env.kind, Some(Kind::Other));
         assert_eq!(env.request_seq, None);
         assert_eq!(env.success, None);

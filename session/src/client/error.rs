@@ -76,7 +76,10 @@ impl fmt::Display for RequestError {
                 command,
                 seq,
                 after,
-            } => write!(f, "`{command}` (seq {seq}) got no response within {after:?}"),
+            } => write!(
+                f,
+                "`{command}` (seq {seq}) got no response within {after:?}"
+            ),
             RequestError::Cancelled => f.write_str("request cancelled"),
             RequestError::Closed => f.write_str("the debug session is closed"),
             RequestError::Malformed { message, reason } => {

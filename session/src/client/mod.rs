@@ -301,9 +301,7 @@ impl Client {
             command: Cow::Borrowed(R::COMMAND),
         };
         let seq = self.shared().send(
-            |seq| {
-                serde_json::to_vec(&R::from_arguments(seq, arguments)).map_err(|e| e.to_string())
-            },
+            |seq| serde_json::to_vec(&R::from_arguments(seq, arguments)).map_err(|e| e.to_string()),
             Some(waiter),
         )?;
         Ok(PendingRequest::new(

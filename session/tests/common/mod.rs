@@ -47,7 +47,10 @@ impl Peer {
 
     /// Whether the client's side ended (read returns nothing within `wait`).
     pub async fn client_closed(&mut self, wait: Duration) -> bool {
-        matches!(tokio::time::timeout(wait, self.frames.next()).await, Ok(None))
+        matches!(
+            tokio::time::timeout(wait, self.frames.next()).await,
+            Ok(None)
+        )
     }
 
     /// Sends a JSON value as one frame.
@@ -91,8 +94,10 @@ impl Peer {
 
     pub async fn event(&mut self, event: &str, body: serde_json::Value) {
         let seq = self.next_seq();
-        self.send_json(&serde_json::json!({"seq": seq, "type": "event", "event": event, "body": body}))
-            .await;
+        self.send_json(
+            &serde_json::json!({"seq": seq, "type": "event", "event": event, "body": body}),
+        )
+        .await;
     }
 }
 
