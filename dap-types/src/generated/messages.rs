@@ -157,6 +157,52 @@ impl<'de> serde::Deserialize<'de> for CancelRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CancelRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CancelRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CancelRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["cancel"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Arguments must be passed to form a valid request. Debug adapters may reject requests that lack arguments with an error. These `arguments` are marked as optional for historical reasons.",
+                generator.subschema_for::<CancelArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The `cancel` request is used by the client in two situations:\n- to indicate that it is no longer interested in the result produced by a specific request issued earlier\n- to cancel a progress sequence.\nClients should only call this request if the corresponding capability `supportsCancelRequest` is true.\nThis request has a hint characteristic: a debug adapter can only be expected to make a 'best effort' in honoring this request but there are no guarantees.\nThe `cancel` request may return an error if it could not cancel an operation but a client should refrain from presenting this error to end users.\nThe request that got cancelled still needs to send a response back. This can either be a normal result (`success` attribute true) or an error response (`success` attribute false and the `message` set to `cancelled`).\nReturning partial results from a cancelled request is possible but please note that a client has no generic way for detecting that a response is partial or not.\nThe progress that got cancelled still needs to send a `progressEnd` event back.\n A client should not assume that progress just got cancelled after sending the `cancel` request.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// This request is sent from the debug adapter to the client to run a command in a terminal.
 /// This is typically used to launch the debuggee in a terminal provided by the client.
 /// This request should only be called if the corresponding client capability `supportsRunInTerminalRequest` is true.
@@ -287,6 +333,53 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RunInTerminalRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RunInTerminalRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RunInTerminalRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["runInTerminal"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<RunInTerminalRequestArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This request is sent from the debug adapter to the client to run a command in a terminal.\nThis is typically used to launch the debuggee in a terminal provided by the client.\nThis request should only be called if the corresponding client capability `supportsRunInTerminalRequest` is true.\nClient implementations of `runInTerminal` are free to run the command however they choose including issuing the command to a command line interpreter (aka 'shell'). Argument strings passed to the `runInTerminal` request must arrive verbatim in the command to be run. As a consequence, clients which use a shell are responsible for escaping any special shell characters in the argument strings to prevent them from being interpreted (and modified) by the shell.\nSome users may wish to take advantage of shell processing in the argument strings. For clients which implement `runInTerminal` using an intermediary shell, the `argsCanBeInterpretedByShell` property can be set to true. In this case the client is requested not to escape any special shell characters in the argument strings.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.
 /// This request should only be sent if the corresponding client capability `supportsStartDebuggingRequest` is true.
 /// A client implementation of `startDebugging` should start a new debug session (of the same type as the caller) in the same way that the caller's session was started. If the client supports hierarchical debug sessions, the newly created session can be treated as a child of the caller session.
@@ -413,6 +506,57 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StartDebuggingRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StartDebuggingRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StartDebuggingRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["startDebugging"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<StartDebuggingRequestArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.\nThis request should only be sent if the corresponding client capability `supportsStartDebuggingRequest` is true.\nA client implementation of `startDebugging` should start a new debug session (of the same type as the caller) in the same way that the caller's session was started. If the client supports hierarchical debug sessions, the newly created session can be treated as a child of the caller session.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.
@@ -542,6 +686,53 @@ impl<'de> serde::Deserialize<'de> for InitializeRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InitializeRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InitializeRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InitializeRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["initialize"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<InitializeRequestArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.\nUntil the debug adapter has responded with an `initialize` response, the client must not send any additional requests or events to the debug adapter.\nIn addition the debug adapter is not allowed to send any requests or events to the client until it has responded with an `initialize` response.\nThe `initialize` request may only be sent once.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// This request indicates that the client has finished initialization of the debug adapter.
@@ -687,6 +878,56 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ConfigurationDoneRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ConfigurationDoneRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ConfigurationDoneRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["configurationDone"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<ConfigurationDoneArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This request indicates that the client has finished initialization of the debug adapter.\nSo it is the last request in the sequence of configuration requests (which was started by the `initialized` event).\nClients should only call this request if the corresponding capability `supportsConfigurationDoneRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).
 /// Since launching is debugger/runtime specific, the arguments for this request are not part of this specification.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -814,6 +1055,53 @@ impl<'de> serde::Deserialize<'de> for LaunchRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LaunchRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LaunchRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LaunchRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["launch"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<LaunchRequestArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).\nSince launching is debugger/runtime specific, the arguments for this request are not part of this specification.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.
 /// Since attaching is debugger/runtime specific, the arguments for this request are not part of this specification.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -939,6 +1227,53 @@ impl<'de> serde::Deserialize<'de> for AttachRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for AttachRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("AttachRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "AttachRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["attach"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<AttachRequestArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.\nSince attaching is debugger/runtime specific, the arguments for this request are not part of this specification.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.
@@ -1083,6 +1418,52 @@ impl<'de> serde::Deserialize<'de> for RestartRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RestartRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RestartRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["restart"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<RestartArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.\nIf the capability is missing or has the value false, a typical client emulates `restart` by terminating the debug adapter first and then launching it anew.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).
 /// In addition, the debug adapter must terminate the debuggee if it was started with the `launch` request. If an `attach` request was used to connect to the debuggee, then the debug adapter must not terminate the debuggee.
 /// This implicit behavior of when to terminate the debuggee can be overridden with the `terminateDebuggee` argument (which is only supported by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true).
@@ -1224,6 +1605,52 @@ impl<'de> serde::Deserialize<'de> for DisconnectRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisconnectRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisconnectRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisconnectRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["disconnect"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<DisconnectArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).\nIn addition, the debug adapter must terminate the debuggee if it was started with the `launch` request. If an `attach` request was used to connect to the debuggee, then the debug adapter must not terminate the debuggee.\nThis implicit behavior of when to terminate the debuggee can be overridden with the `terminateDebuggee` argument (which is only supported by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true).",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
     }
 }
 /// The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.
@@ -1370,6 +1797,52 @@ impl<'de> serde::Deserialize<'de> for TerminateRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminateRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminateRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminateRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["terminate"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<TerminateArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.\nTypically a debug adapter implements `terminate` by sending a software signal which the debuggee intercepts in order to clean things up properly before terminating itself.\nPlease note that this request does not directly affect the state of the debug session: if the debuggee decides to veto the graceful shutdown for any reason by not terminating itself, then the debug session just continues.\nClients can surface the `terminate` request as an explicit command or they can integrate it into a two stage Stop command that first sends `terminate` to request a graceful shutdown, and if that fails uses `disconnect` for a forceful shutdown.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.
 /// Clients should only call this request if the corresponding capability `supportsBreakpointLocationsRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1512,6 +1985,56 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointLocationsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointLocationsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "BreakpointLocationsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["breakpointLocations"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Arguments must be passed to form a valid request. Debug adapters may reject requests that lack arguments with an error. These `arguments` are marked as optional for historical reasons.",
+                generator.subschema_for::<BreakpointLocationsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.\nClients should only call this request if the corresponding capability `supportsBreakpointLocationsRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.
 /// To clear all breakpoint for a source, specify an empty array.
 /// When a breakpoint is hit, a `stopped` event (with reason `breakpoint`) is generated.
@@ -1638,6 +2161,57 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetBreakpointsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetBreakpointsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetBreakpointsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setBreakpoints"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetBreakpointsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.\nTo clear all breakpoint for a source, specify an empty array.\nWhen a breakpoint is hit, a `stopped` event (with reason `breakpoint`) is generated.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Replaces all existing function breakpoints with new function breakpoints.
@@ -1767,6 +2341,57 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetFunctionBreakpointsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetFunctionBreakpointsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetFunctionBreakpointsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setFunctionBreakpoints"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetFunctionBreakpointsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Replaces all existing function breakpoints with new function breakpoints.\nTo clear all function breakpoints, specify an empty array.\nWhen a function breakpoint is hit, a `stopped` event (with reason `function breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsFunctionBreakpoints` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.
@@ -1899,6 +2524,57 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExceptionBreakpointsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExceptionBreakpointsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetExceptionBreakpointsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setExceptionBreakpoints"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetExceptionBreakpointsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.\nClients should only call this request if the corresponding capability `exceptionBreakpointFilters` returns one or more filters.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// Obtains information on a possible data breakpoint that could be set on an expression or variable.
 /// Clients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2024,6 +2700,57 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DataBreakpointInfoRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DataBreakpointInfoRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DataBreakpointInfoRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["dataBreakpointInfo"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<DataBreakpointInfoArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Obtains information on a possible data breakpoint that could be set on an expression or variable.\nClients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Replaces all existing data breakpoints with new data breakpoints.
@@ -2153,6 +2880,57 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetDataBreakpointsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetDataBreakpointsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetDataBreakpointsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setDataBreakpoints"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetDataBreakpointsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Replaces all existing data breakpoints with new data breakpoints.\nTo clear all data breakpoints, specify an empty array.\nWhen a data breakpoint is hit, a `stopped` event (with reason `data breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window.
@@ -2291,6 +3069,57 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetInstructionBreakpointsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetInstructionBreakpointsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetInstructionBreakpointsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setInstructionBreakpoints"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetInstructionBreakpointsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window. \nTo clear all instruction breakpoints, specify an empty array.\nWhen an instruction breakpoint is hit, a `stopped` event (with reason `instruction breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsInstructionBreakpoints` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2415,6 +3244,53 @@ impl<'de> serde::Deserialize<'de> for ContinueRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ContinueRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ContinueRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["continue"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<ContinueArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.
@@ -2543,6 +3419,53 @@ impl<'de> serde::Deserialize<'de> for NextRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for NextRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("NextRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "NextRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["next"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<NextArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.
@@ -2677,6 +3600,53 @@ impl<'de> serde::Deserialize<'de> for StepInRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepIn"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<StepInArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nIf the request cannot step into a target, `stepIn` behaves like the `next` request.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.\nIf there are multiple function/method calls (or other targets) on the source line,\nthe argument `targetId` can be used to control into which target the `stepIn` should occur.\nThe list of possible targets for a given source line can be retrieved via the `stepInTargets` request.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.
 /// If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.
 /// The debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.
@@ -2803,6 +3773,53 @@ impl<'de> serde::Deserialize<'de> for StepOutRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepOutRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepOutRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepOutRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepOut"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<StepOutArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.
@@ -2934,6 +3951,53 @@ impl<'de> serde::Deserialize<'de> for StepBackRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepBackRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepBackRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepBackRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepBack"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<StepBackArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.\nClients should only call this request if the corresponding capability `supportsStepBack` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
 /// Clients should only call this request if the corresponding capability `supportsStepBack` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3059,6 +4123,57 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ReverseContinueRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ReverseContinueRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ReverseContinueRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["reverseContinue"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<ReverseContinueArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.\nClients should only call this request if the corresponding capability `supportsStepBack` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request restarts execution of the specified stack frame.
@@ -3187,6 +4302,53 @@ impl<'de> serde::Deserialize<'de> for RestartFrameRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RestartFrameRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RestartFrameRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartFrameRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["restartFrame"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<RestartFrameArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request restarts execution of the specified stack frame.\nThe debug adapter first sends the response and then a `stopped` event (with reason `restart`) after the restart has completed.\nClients should only call this request if the corresponding capability `supportsRestartFrame` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request sets the location where the debuggee will continue to run.
@@ -3319,6 +4481,53 @@ impl<'de> serde::Deserialize<'de> for GotoRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["goto"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<GotoArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request sets the location where the debuggee will continue to run.\nThis makes it possible to skip the execution of code or to execute code again.\nThe code between the current location and the goto target is not executed but skipped.\nThe debug adapter first sends the response and then a `stopped` event with reason `goto`.\nClients should only call this request if the corresponding capability `supportsGotoTargetsRequest` is true (because only then goto targets exist that can be passed as arguments).",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// The request suspends the debuggee.
 /// The debug adapter first sends the response and then a `stopped` event (with reason `pause`) after the thread has been paused successfully.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3444,6 +4653,53 @@ impl<'de> serde::Deserialize<'de> for PauseRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for PauseRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PauseRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PauseRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["pause"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<PauseArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request suspends the debuggee.\nThe debug adapter first sends the response and then a `stopped` event (with reason `pause`) after the thread has been paused successfully.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request returns a stacktrace from the current execution state of a given thread.
@@ -3573,6 +4829,53 @@ impl<'de> serde::Deserialize<'de> for StackTraceRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackTraceRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackTraceRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackTraceRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stackTrace"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<StackTraceArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request returns a stacktrace from the current execution state of a given thread.\nA client can request all stack frames by omitting the startFrame and levels arguments. For performance-conscious clients and if the corresponding capability `supportsDelayedStackTraceLoading` is true, stack frames can be retrieved in a piecemeal way with the `startFrame` and `levels` arguments. The response of the `stackTrace` request may contain a `totalFrames` property that hints at the total number of frames in the stack. If a client needs this total number upfront, it can issue a request for a single (first) frame and depending on the value of `totalFrames` decide how to proceed. In any case a client should be prepared to receive fewer frames than requested, which is an indication that the end of the stack has been reached.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// The request returns the variable scopes for a given stack frame ID.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -3697,6 +5000,53 @@ impl<'de> serde::Deserialize<'de> for ScopesRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ScopesRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ScopesRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["scopes"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<ScopesArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request returns the variable scopes for a given stack frame ID.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Retrieves all child variables for the given variable reference.
@@ -3826,6 +5176,53 @@ impl<'de> serde::Deserialize<'de> for VariablesRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablesRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablesRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "VariablesRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["variables"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<VariablesArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Retrieves all child variables for the given variable reference.\nA filter can be used to limit the fetched children to either named or indexed children.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.
 /// If a debug adapter implements both `setVariable` and `setExpression`, a client will only use `setExpression` if the variable has an `evaluateName` property.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3953,6 +5350,53 @@ impl<'de> serde::Deserialize<'de> for SetVariableRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetVariableRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetVariableRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetVariableRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["setVariable"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetVariableArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.\nIf a debug adapter implements both `setVariable` and `setExpression`, a client will only use `setExpression` if the variable has an `evaluateName` property.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// The request retrieves the source code for a given source reference.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4077,6 +5521,53 @@ impl<'de> serde::Deserialize<'de> for SourceRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SourceRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SourceRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["source"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SourceArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request retrieves the source code for a given source reference.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request retrieves a list of all threads.
@@ -4213,6 +5704,52 @@ impl<'de> serde::Deserialize<'de> for ThreadsRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ThreadsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ThreadsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadsRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["threads"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request retrieves a list of all threads.", "properties" : properties,
+            "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// The request terminates the threads with the given ids.
 /// Clients should only call this request if the corresponding capability `supportsTerminateThreadsRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4340,6 +5877,57 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminateThreadsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminateThreadsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "TerminateThreadsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["terminateThreads"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<TerminateThreadsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request terminates the threads with the given ids.\nClients should only call this request if the corresponding capability `supportsTerminateThreadsRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.
 /// Clients should only call this request if the corresponding capability `supportsModulesRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4465,6 +6053,53 @@ impl<'de> serde::Deserialize<'de> for ModulesRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModulesRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModulesRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["modules"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<ModulesArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.\nClients should only call this request if the corresponding capability `supportsModulesRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Retrieves the set of all sources currently loaded by the debugged process.
@@ -4609,6 +6244,52 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LoadedSourcesRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LoadedSourcesRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LoadedSourcesRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["loadedSources"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<LoadedSourcesArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Retrieves the set of all sources currently loaded by the debugged process.\nClients should only call this request if the corresponding capability `supportsLoadedSourcesRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// Evaluates the given expression in the context of a stack frame.
 /// The expression has access to any variables and arguments that are in scope.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4734,6 +6415,53 @@ impl<'de> serde::Deserialize<'de> for EvaluateRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for EvaluateRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("EvaluateRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["evaluate"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<EvaluateArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Evaluates the given expression in the context of a stack frame.\nThe expression has access to any variables and arguments that are in scope.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.
@@ -4865,6 +6593,53 @@ impl<'de> serde::Deserialize<'de> for SetExpressionRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExpressionRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExpressionRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetExpressionRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["setExpression"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetExpressionArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.\nThe expressions have access to any variables and arguments that are in scope of the specified frame.\nClients should only call this request if the corresponding capability `supportsSetExpression` is true.\nIf a debug adapter implements both `setExpression` and `setVariable`, a client uses `setExpression` if the variable has an `evaluateName` property.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// This request retrieves the possible step-in targets for the specified stack frame.
 /// These targets can be used in the `stepIn` request.
 /// Clients should only call this request if the corresponding capability `supportsStepInTargetsRequest` is true.
@@ -4991,6 +6766,53 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInTargetsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInTargetsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInTargetsRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepInTargets"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<StepInTargetsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This request retrieves the possible step-in targets for the specified stack frame.\nThese targets can be used in the `stepIn` request.\nClients should only call this request if the corresponding capability `supportsStepInTargetsRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// This request retrieves the possible goto targets for the specified source location.
@@ -5121,6 +6943,53 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoTargetsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoTargetsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTargetsRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["gotoTargets"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<GotoTargetsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This request retrieves the possible goto targets for the specified source location.\nThese targets can be used in the `goto` request.\nClients should only call this request if the corresponding capability `supportsGotoTargetsRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// Returns a list of possible completions for a given caret position and text.
 /// Clients should only call this request if the corresponding capability `supportsCompletionsRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5246,6 +7115,53 @@ impl<'de> serde::Deserialize<'de> for CompletionsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CompletionsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CompletionsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionsRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["completions"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<CompletionsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Returns a list of possible completions for a given caret position and text.\nClients should only call this request if the corresponding capability `supportsCompletionsRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Retrieves the details of the exception that caused this event to be raised.
@@ -5375,6 +7291,53 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionInfoRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionInfoRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionInfoRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["exceptionInfo"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<ExceptionInfoArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Retrieves the details of the exception that caused this event to be raised.\nClients should only call this request if the corresponding capability `supportsExceptionInfoRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// Reads bytes from memory at the provided location.
 /// Clients should only call this request if the corresponding capability `supportsReadMemoryRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5500,6 +7463,53 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ReadMemoryRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ReadMemoryRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ReadMemoryRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["readMemory"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<ReadMemoryArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Reads bytes from memory at the provided location.\nClients should only call this request if the corresponding capability `supportsReadMemoryRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Writes bytes to memory at the provided location.
@@ -5629,6 +7639,53 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for WriteMemoryRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("WriteMemoryRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "WriteMemoryRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["writeMemory"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<WriteMemoryArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Writes bytes to memory at the provided location.\nClients should only call this request if the corresponding capability `supportsWriteMemoryRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// Disassembles code stored at the provided location.
 /// Clients should only call this request if the corresponding capability `supportsDisassembleRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5756,6 +7813,53 @@ impl<'de> serde::Deserialize<'de> for DisassembleRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisassembleRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisassembleRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisassembleRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["disassemble"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<DisassembleArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Disassembles code stored at the provided location.\nClients should only call this request if the corresponding capability `supportsDisassembleRequest` is true.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
 /// Looks up information about a location reference previously returned by the debug adapter.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5880,6 +7984,53 @@ impl<'de> serde::Deserialize<'de> for LocationsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LocationsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LocationsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LocationsRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["locations"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<LocationsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Looks up information about a location reference previously returned by the debug adapter.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request can be used to enable or disable debugger features.
@@ -6012,6 +8163,57 @@ impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for SetDebuggerPropertyRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetDebuggerPropertyRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetDebuggerPropertyRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setDebuggerProperty"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetDebuggerPropertyArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request can be used to enable or disable debugger features.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.
@@ -6148,6 +8350,57 @@ impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for SetPydevdSourceMapRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetPydevdSourceMapRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetPydevdSourceMapRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setPydevdSourceMap"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<SetPydevdSourceMapArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.\ni.e.: Maps paths and lines in a 1:N mapping (use case: map a single file in the IDE to multiple IPython cells).\nTo clear all PydevdSourceMap for a source, specify an empty array.\nInteraction with breakpoints: When a new mapping is sent, breakpoints that match the source (or previously matched a source) are reapplied.\nInteraction with launch pathMapping: both mappings are independent. This mapping is applied after the launch pathMapping.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
     }
 }
 /// The request can be used retrieve system information, python version, etc.
@@ -6297,6 +8550,56 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdSystemInfoRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdSystemInfoRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdSystemInfoRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["pydevdSystemInfo"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<PydevdSystemInfoArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The request can be used retrieve system information, python version, etc.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
 /// A request to authorize the ide to start accepting commands.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6427,6 +8730,56 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdAuthorizeRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdAuthorizeRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdAuthorizeRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["pydevdAuthorize"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<PydevdAuthorizeArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A request to authorize the ide to start accepting commands.", "properties" :
+            properties, "required" : ["type", "command", "seq", "arguments"], }
+        )
     }
 }
 /// Response to `cancel` request. This is just an acknowledgement, so no body field is required.
@@ -6622,6 +8975,68 @@ impl<'de> serde::Deserialize<'de> for CancelResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CancelResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CancelResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CancelResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["cancel"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `cancel` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `runInTerminal` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -6805,6 +9220,69 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RunInTerminalResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RunInTerminalResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RunInTerminalResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["runInTerminal"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<RunInTerminalResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `runInTerminal` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.
@@ -6998,6 +9476,72 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StartDebuggingResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StartDebuggingResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StartDebuggingResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["startDebugging"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `initialize` request.
@@ -7200,6 +9744,67 @@ impl<'de> serde::Deserialize<'de> for InitializeResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InitializeResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InitializeResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InitializeResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["initialize"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "The capabilities of this debug adapter.",
+                generator.subschema_for::<Capabilities>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `initialize` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -7391,6 +9996,72 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ConfigurationDoneResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ConfigurationDoneResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ConfigurationDoneResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["configurationDone"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `launch` request. This is just an acknowledgement, so no body field is required.
@@ -7586,6 +10257,68 @@ impl<'de> serde::Deserialize<'de> for LaunchResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LaunchResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LaunchResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LaunchResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["launch"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `launch` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `attach` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -7777,6 +10510,68 @@ impl<'de> serde::Deserialize<'de> for AttachResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for AttachResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("AttachResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "AttachResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["attach"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `attach` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `restart` request. This is just an acknowledgement, so no body field is required.
@@ -7972,6 +10767,68 @@ impl<'de> serde::Deserialize<'de> for RestartResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RestartResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RestartResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["restart"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `restart` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `disconnect` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -8163,6 +11020,68 @@ impl<'de> serde::Deserialize<'de> for DisconnectResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisconnectResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisconnectResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisconnectResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["disconnect"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `disconnect` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `terminate` request. This is just an acknowledgement, so no body field is required.
@@ -8358,6 +11277,68 @@ impl<'de> serde::Deserialize<'de> for TerminateResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminateResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminateResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminateResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["terminate"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `terminate` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `breakpointLocations` request.
 /// Contains possible locations for source breakpoints.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -8546,6 +11527,72 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointLocationsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointLocationsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "BreakpointLocationsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["breakpointLocations"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<BreakpointLocationsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `breakpointLocations` request.\nContains possible locations for source breakpoints.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `setBreakpoints` request.
@@ -8737,6 +11784,72 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetBreakpointsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetBreakpointsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetBreakpointsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setBreakpoints"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SetBreakpointsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `setBreakpoints` request.\nReturned is information about each breakpoint created by this request.\nThis includes the actual code location and whether the breakpoint could be verified.\nThe breakpoints returned are in the same order as the elements of the `breakpoints`\n(or the deprecated `lines`) array in the arguments.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `setFunctionBreakpoints` request.
 /// Returned is information about each breakpoint created by this request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -8925,6 +12038,72 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetFunctionBreakpointsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetFunctionBreakpointsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetFunctionBreakpointsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setFunctionBreakpoints"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SetFunctionBreakpointsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `setFunctionBreakpoints` request.\nReturned is information about each breakpoint created by this request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `setExceptionBreakpoints` request.
@@ -9133,6 +12312,72 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExceptionBreakpointsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExceptionBreakpointsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetExceptionBreakpointsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setExceptionBreakpoints"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SetExceptionBreakpointsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `setExceptionBreakpoints` request.\nThe response contains an array of `Breakpoint` objects with information about each exception breakpoint or filter. The `Breakpoint` objects are in the same order as the elements of the `filters`, `filterOptions`, `exceptionOptions` arrays given as arguments. If both `filters` and `filterOptions` are given, the returned array must start with `filters` information first, followed by `filterOptions` information.\nThe `verified` property of a `Breakpoint` object signals whether the exception breakpoint or filter could be successfully created and whether the condition is valid. In case of an error the `message` property explains the problem. The `id` property can be used to introduce a unique ID for the exception breakpoint or filter so that it can be updated subsequently by sending breakpoint events.\nFor backward compatibility both the `breakpoints` array and the enclosing `body` are optional. If these elements are missing a client is not able to show problems for individual exception breakpoints or filters.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `dataBreakpointInfo` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -9320,6 +12565,71 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DataBreakpointInfoResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DataBreakpointInfoResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DataBreakpointInfoResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["dataBreakpointInfo"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<DataBreakpointInfoResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `dataBreakpointInfo` request.", "properties" : properties,
+            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
+        )
     }
 }
 /// Response to `setDataBreakpoints` request.
@@ -9510,6 +12820,72 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetDataBreakpointsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetDataBreakpointsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetDataBreakpointsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setDataBreakpoints"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SetDataBreakpointsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `setDataBreakpoints` request.\nReturned is information about each breakpoint created by this request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `setInstructionBreakpoints` request
@@ -9708,6 +13084,71 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetInstructionBreakpointsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetInstructionBreakpointsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetInstructionBreakpointsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setInstructionBreakpoints"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SetInstructionBreakpointsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `setInstructionBreakpoints` request", "properties" : properties,
+            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `continue` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -9891,6 +13332,67 @@ impl<'de> serde::Deserialize<'de> for ContinueResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ContinueResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ContinueResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["continue"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<ContinueResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `continue` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `next` request. This is just an acknowledgement, so no body field is required.
@@ -10086,6 +13588,68 @@ impl<'de> serde::Deserialize<'de> for NextResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for NextResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("NextResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "NextResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["next"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `next` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `stepIn` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10277,6 +13841,68 @@ impl<'de> serde::Deserialize<'de> for StepInResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepIn"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `stepIn` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `stepOut` request. This is just an acknowledgement, so no body field is required.
@@ -10472,6 +14098,68 @@ impl<'de> serde::Deserialize<'de> for StepOutResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepOutResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepOutResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepOutResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepOut"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `stepOut` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `stepBack` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10663,6 +14351,68 @@ impl<'de> serde::Deserialize<'de> for StepBackResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepBackResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepBackResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepBackResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepBack"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `stepBack` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.
@@ -10858,6 +14608,72 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ReverseContinueResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ReverseContinueResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ReverseContinueResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["reverseContinue"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -11049,6 +14865,68 @@ impl<'de> serde::Deserialize<'de> for RestartFrameResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RestartFrameResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RestartFrameResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartFrameResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["restartFrame"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `goto` request. This is just an acknowledgement, so no body field is required.
@@ -11244,6 +15122,68 @@ impl<'de> serde::Deserialize<'de> for GotoResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["goto"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `goto` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `pause` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -11437,6 +15377,68 @@ impl<'de> serde::Deserialize<'de> for PauseResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for PauseResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PauseResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PauseResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["pause"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `pause` request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `stackTrace` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -11620,6 +15622,67 @@ impl<'de> serde::Deserialize<'de> for StackTraceResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackTraceResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackTraceResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackTraceResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stackTrace"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<StackTraceResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `stackTrace` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `scopes` request.
@@ -11807,6 +15870,67 @@ impl<'de> serde::Deserialize<'de> for ScopesResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ScopesResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ScopesResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["scopes"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<ScopesResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `scopes` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `variables` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -11990,6 +16114,67 @@ impl<'de> serde::Deserialize<'de> for VariablesResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablesResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablesResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "VariablesResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["variables"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<VariablesResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `variables` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `setVariable` request.
@@ -12177,6 +16362,67 @@ impl<'de> serde::Deserialize<'de> for SetVariableResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetVariableResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetVariableResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetVariableResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["setVariable"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SetVariableResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `setVariable` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `source` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -12362,6 +16608,67 @@ impl<'de> serde::Deserialize<'de> for SourceResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SourceResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SourceResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["source"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SourceResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `source` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `threads` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -12545,6 +16852,67 @@ impl<'de> serde::Deserialize<'de> for ThreadsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ThreadsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ThreadsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadsResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["threads"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<ThreadsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `threads` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.
@@ -12740,6 +17108,72 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminateThreadsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminateThreadsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "TerminateThreadsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["terminateThreads"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `modules` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -12923,6 +17357,67 @@ impl<'de> serde::Deserialize<'de> for ModulesResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModulesResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModulesResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["modules"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<ModulesResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `modules` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `loadedSources` request.
@@ -13110,6 +17605,69 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LoadedSourcesResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LoadedSourcesResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "LoadedSourcesResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["loadedSources"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<LoadedSourcesResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `loadedSources` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `evaluate` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13293,6 +17851,67 @@ impl<'de> serde::Deserialize<'de> for EvaluateResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for EvaluateResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("EvaluateResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["evaluate"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<EvaluateResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `evaluate` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `setExpression` request.
@@ -13480,6 +18099,69 @@ impl<'de> serde::Deserialize<'de> for SetExpressionResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExpressionResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExpressionResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetExpressionResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["setExpression"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<SetExpressionResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `setExpression` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `stepInTargets` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13663,6 +18345,69 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInTargetsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInTargetsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StepInTargetsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stepInTargets"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<StepInTargetsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `stepInTargets` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `gotoTargets` request.
@@ -13850,6 +18595,67 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoTargetsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoTargetsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTargetsResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["gotoTargets"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<GotoTargetsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `gotoTargets` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `completions` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -14035,6 +18841,67 @@ impl<'de> serde::Deserialize<'de> for CompletionsResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CompletionsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CompletionsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionsResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["completions"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<CompletionsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `completions` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
 /// Response to `exceptionInfo` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -14218,6 +19085,69 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionInfoResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionInfoResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ExceptionInfoResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["exceptionInfo"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<ExceptionInfoResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `exceptionInfo` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
     }
 }
 /// Response to `readMemory` request.
@@ -14420,6 +19350,67 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ReadMemoryResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ReadMemoryResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ReadMemoryResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["readMemory"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<ReadMemoryResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `readMemory` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `writeMemory` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -14618,6 +19609,67 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for WriteMemoryResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("WriteMemoryResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "WriteMemoryResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["writeMemory"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<WriteMemoryResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `writeMemory` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to `disassemble` request.
@@ -14820,6 +19872,67 @@ impl<'de> serde::Deserialize<'de> for DisassembleResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisassembleResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisassembleResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisassembleResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["disassemble"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<DisassembleResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `disassemble` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to `locations` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -15018,6 +20131,67 @@ impl<'de> serde::Deserialize<'de> for LocationsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LocationsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LocationsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LocationsResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["locations"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<LocationsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to `locations` request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
     }
 }
 /// Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.
@@ -15219,6 +20393,72 @@ impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for SetDebuggerPropertyResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetDebuggerPropertyResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetDebuggerPropertyResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setDebuggerProperty"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15418,6 +20658,72 @@ impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for SetPydevdSourceMapResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetPydevdSourceMapResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetPydevdSourceMapResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["setPydevdSourceMap"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq"], }
+        )
+    }
+}
 /// Response to 'pydevdSystemInfo' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15607,6 +20913,71 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdSystemInfoResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdSystemInfoResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdSystemInfoResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["pydevdSystemInfo"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<PydevdSystemInfoResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to 'pydevdSystemInfo' request.", "properties" : properties,
+            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
+        )
     }
 }
 /// Response to 'pydevdAuthorize' request.
@@ -15800,6 +21171,71 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdAuthorizeResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdAuthorizeResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdAuthorizeResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["pydevdAuthorize"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<PydevdAuthorizeResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to 'pydevdAuthorize' request.", "properties" : properties,
+            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
+        )
+    }
+}
 /// This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).
 /// A debug adapter is expected to send this event when it is ready to accept configuration requests (but not before the `initialize` request has finished).
 /// The sequence of events/requests is as follows:
@@ -15937,6 +21373,52 @@ impl<'de> serde::Deserialize<'de> for InitializedEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InitializedEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InitializedEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InitializedEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["initialized"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).\nA debug adapter is expected to send this event when it is ready to accept configuration requests (but not before the `initialize` request has finished).\nThe sequence of events/requests is as follows:\n- adapters sends `initialized` event (after the `initialize` request has returned)\n- client sends zero or more `setBreakpoints` requests\n- client sends one `setFunctionBreakpoints` request (if corresponding capability `supportsFunctionBreakpoints` is true)\n- client sends a `setExceptionBreakpoints` request if one or more `exceptionBreakpointFilters` have been defined (or if `supportsConfigurationDoneRequest` is not true)\n- client sends other future configuration requests\n- client sends one `configurationDone` request to indicate the end of the configuration.",
+            "properties" : properties, "required" : ["type", "event", "seq"], }
+        )
+    }
+}
 /// The event indicates that the execution of the debuggee has stopped due to some condition.
 /// This can be caused by a breakpoint previously set, a stepping request has completed, by executing a debugger statement etc.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -16057,6 +21539,52 @@ impl<'de> serde::Deserialize<'de> for StoppedEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StoppedEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StoppedEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StoppedEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["stopped"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<StoppedEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that the execution of the debuggee has stopped due to some condition.\nThis can be caused by a breakpoint previously set, a stepping request has completed, by executing a debugger statement etc.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// The event indicates that the execution of the debuggee has continued.
@@ -16182,6 +21710,52 @@ impl<'de> serde::Deserialize<'de> for ContinuedEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ContinuedEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ContinuedEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinuedEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["continued"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ContinuedEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that the execution of the debuggee has continued.\nPlease note: a debug adapter is not expected to send this event in response to a request that implies that execution continues, e.g. `launch` or `continue`.\nIt is only necessary to send a `continued` event if there was no previous request that implied this.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
+    }
+}
 /// The event indicates that the debuggee has exited and returns its exit code.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -16301,6 +21875,52 @@ impl<'de> serde::Deserialize<'de> for ExitedEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExitedEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExitedEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExitedEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["exited"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ExitedEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that the debuggee has exited and returns its exit code.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// The event indicates that debugging of the debuggee has terminated. This does \*\*not\*\* mean that the debuggee itself has exited.
@@ -16439,6 +22059,52 @@ impl<'de> serde::Deserialize<'de> for TerminatedEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminatedEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminatedEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminatedEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["terminated"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<TerminatedEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that debugging of the debuggee has terminated. This does **not** mean that the debuggee itself has exited.",
+            "properties" : properties, "required" : ["type", "event", "seq"], }
+        )
+    }
+}
 /// The event indicates that a thread has started or exited.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -16558,6 +22224,52 @@ impl<'de> serde::Deserialize<'de> for ThreadEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ThreadEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ThreadEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["thread"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ThreadEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that a thread has started or exited.", "properties" :
+            properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// The event indicates that the target has produced some output.
@@ -16681,6 +22393,52 @@ impl<'de> serde::Deserialize<'de> for OutputEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for OutputEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("OutputEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "OutputEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["output"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<OutputEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that the target has produced some output.", "properties"
+            : properties, "required" : ["type", "event", "seq", "body"], }
+        )
+    }
+}
 /// The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -16800,6 +22558,52 @@ impl<'de> serde::Deserialize<'de> for BreakpointEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["breakpoint"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<BreakpointEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// The event indicates that some information about a module has changed.
@@ -16923,6 +22727,52 @@ impl<'de> serde::Deserialize<'de> for ModuleEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModuleEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModuleEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModuleEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["module"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ModuleEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that some information about a module has changed.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
+    }
+}
 /// The event indicates that some source has been added, changed, or removed from the set of all loaded sources.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17044,6 +22894,52 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LoadedSourceEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LoadedSourceEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LoadedSourceEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["loadedSource"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<LoadedSourceEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that some source has been added, changed, or removed from the set of all loaded sources.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
+    }
+}
 /// The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17163,6 +23059,52 @@ impl<'de> serde::Deserialize<'de> for ProcessEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProcessEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProcessEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProcessEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["process"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ProcessEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// The event indicates that one or more capabilities have changed.
@@ -17289,6 +23231,52 @@ impl<'de> serde::Deserialize<'de> for CapabilitiesEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CapabilitiesEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CapabilitiesEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CapabilitiesEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["capabilities"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<CapabilitiesEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates that one or more capabilities have changed.\nSince the capabilities are dependent on the client and its UI, it might not be possible to change that at random times (or too late).\nConsequently this event has a hint characteristic: a client can only be expected to make a 'best effort' in honoring individual capabilities but there are no guarantees.\nOnly changed capabilities need to be included, all other capabilities keep their values.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
+    }
+}
 /// The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.
 /// The client is free to delay the showing of the UI in order to reduce flicker.
 /// This event should only be sent if the corresponding capability `supportsProgressReporting` is true.
@@ -17410,6 +23398,52 @@ impl<'de> serde::Deserialize<'de> for ProgressStartEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProgressStartEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProgressStartEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressStartEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["progressStart"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ProgressStartEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.\nThe client is free to delay the showing of the UI in order to reduce flicker.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// The event signals that the progress reporting needs to be updated with a new message and/or percentage.
@@ -17535,6 +23569,54 @@ impl<'de> serde::Deserialize<'de> for ProgressUpdateEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProgressUpdateEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProgressUpdateEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressUpdateEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["progressUpdate"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ProgressUpdateEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event signals that the progress reporting needs to be updated with a new message and/or percentage.\nThe client does not have to update the UI immediately, but the clients needs to keep track of the message and/or percentage values.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
+    }
+}
 /// The event signals the end of the progress reporting with a final message.
 /// This event should only be sent if the corresponding capability `supportsProgressReporting` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17655,6 +23737,52 @@ impl<'de> serde::Deserialize<'de> for ProgressEndEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProgressEndEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProgressEndEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressEndEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["progressEnd"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<ProgressEndEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event signals the end of the progress reporting with a final message.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.
@@ -17780,6 +23908,52 @@ impl<'de> serde::Deserialize<'de> for InvalidatedEvent {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InvalidatedEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InvalidatedEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InvalidatedEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["invalidated"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<InvalidatedEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.\nDebug adapters do not have to emit this event for runtime changes like stopped or thread events because in that case the client refetches the new state anyway. But the event can be used for example to refresh the UI after rendering formatting has changed in the debug adapter.\nThis event should only be sent if the corresponding capability `supportsInvalidatedEvent` is true.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
+    }
+}
 /// This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.
 /// Clients typically react to the event by re-issuing a `readMemory` request if they show the memory identified by the `memoryReference` and if the updated memory range overlaps the displayed range. Clients should not make assumptions how individual memory references relate to each other, so they should not assume that they are part of a single continuous address range and might overlap.
 /// Debug adapters can use this event to indicate that the contents of a memory range has changed due to some other request like `setVariable` or `setExpression`. Debug adapters are not expected to emit this event for each and every memory change of a running program, because that information is typically not available from debuggers and it would flood clients with too many events.
@@ -17901,6 +24075,52 @@ impl<'de> serde::Deserialize<'de> for MemoryEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for MemoryEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("MemoryEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "MemoryEvent"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["memory"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<MemoryEventBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.\nClients typically react to the event by re-issuing a `readMemory` request if they show the memory identified by the `memoryReference` and if the updated memory range overlaps the displayed range. Clients should not make assumptions how individual memory references relate to each other, so they should not assume that they are part of a single continuous address range and might overlap.\nDebug adapters can use this event to indicate that the contents of a memory range has changed due to some other request like `setVariable` or `setExpression`. Debug adapters are not expected to emit this event for each and every memory change of a running program, because that information is typically not available from debuggers and it would flood clients with too many events.",
+            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
+        )
     }
 }
 /// The event indicates input was requested by debuggee.
@@ -18036,6 +24256,56 @@ impl<'de> serde::Deserialize<'de> for PydevdInputRequestedEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdInputRequestedEvent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdInputRequestedEvent")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdInputRequestedEvent"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
+            ),
+            (
+                "event",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["pydevdInputRequested"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "body",
+                "Event-specific information.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The event indicates input was requested by debuggee.", "properties" :
+            properties, "required" : ["type", "event", "seq"], }
+        )
     }
 }
 /// On error (whenever `success` is false), the body can provide more details.
@@ -18238,6 +24508,64 @@ impl<'de> serde::Deserialize<'de> for ErrorResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ErrorResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ErrorResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ErrorResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [false] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            ("command", "The command requested.", generator.subschema_for::<String>()),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<ErrorResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "On error (whenever `success` is false), the body can provide more details.",
+            "properties" : properties, "required" : ["type", "success", "seq",
+            "request_seq", "command"], }
+        )
     }
 }
 impl crate::traits::Request for CancelRequest {

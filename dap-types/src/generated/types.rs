@@ -141,6 +141,41 @@ impl<'de> serde::Deserialize<'de> for CancelArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CancelArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CancelArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CancelArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "requestId",
+                "The ID (attribute `seq`) of the request to cancel. If missing no request is cancelled.\nBoth a `requestId` and a `progressId` can be specified in one request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "progressId",
+                "The ID (attribute `progressId`) of the progress to cancel. If missing no progress is cancelled.\nBoth a `requestId` and a `progressId` can be specified in one request.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `cancel` request.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Arguments for `runInTerminal` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -369,6 +404,63 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RunInTerminalRequestArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RunInTerminalRequestArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RunInTerminalRequestArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "kind",
+                "What kind of terminal to launch. Defaults to `integrated` if not specified.",
+                generator.subschema_for::<RunInTerminalRequestArgumentsKind>(),
+            ),
+            ("title", "Title of the terminal.", generator.subschema_for::<String>()),
+            (
+                "cwd",
+                "Working directory for the command. For non-empty, valid paths this typically results in execution of a change directory command. If `pathFormat` is set to `uri` in the `InitializeRequestArguments`, this must be a file URI.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "args",
+                "List of arguments. The first argument is the command to run.",
+                generator.subschema_for::<Vec<String>>(),
+            ),
+            (
+                "env",
+                "Environment key-value pairs that are added to or removed from the default environment.",
+                generator
+                    .subschema_for::<
+                        std::collections::BTreeMap<String, Option<String>>,
+                    >(),
+            ),
+            (
+                "argsCanBeInterpretedByShell",
+                "This property should only be set if the corresponding capability `supportsArgsCanBeInterpretedByShell` is true. If the client uses an intermediary shell to launch the application, then the client must not attempt to escape characters with special meanings for the shell. The user is fully responsible for escaping as needed and that arguments using special characters may not be portable across shells.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `runInTerminal` request.", "properties" : properties,
+            "required" : ["cwd", "args"], }
+        )
+    }
+}
 /// Arguments for `startDebugging` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -516,6 +608,50 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StartDebuggingRequestArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StartDebuggingRequestArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StartDebuggingRequestArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "configuration",
+                "Arguments passed to the new debug session. The arguments must only contain properties understood by the `launch` or `attach` requests of the debug adapter and they must not contain any client-specific properties (e.g. `type`) or client-specific features (e.g. substitutable 'variables').",
+                generator.subschema_for::<serde_json::Map<String, serde_json::Value>>(),
+            ),
+            (
+                "outputPresentation",
+                "Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.",
+                generator
+                    .subschema_for::<StartDebuggingRequestArgumentsOutputPresentation>(),
+            ),
+            (
+                "request",
+                "Indicates whether the new debug session should be started with a `launch` or `attach` request.",
+                generator.subschema_for::<StartDebuggingRequestArgumentsRequest>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `startDebugging` request.", "properties" : properties,
+            "required" : ["configuration", "request"], }
+        )
     }
 }
 /// Arguments for `initialize` request.
@@ -1110,6 +1246,118 @@ impl<'de> serde::Deserialize<'de> for InitializeRequestArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InitializeRequestArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InitializeRequestArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "InitializeRequestArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "clientID",
+                "The ID of the client using this adapter.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "clientName",
+                "The human-readable name of the client using this adapter.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "adapterID",
+                "The ID of the debug adapter.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "locale",
+                "The ISO-639 locale of the client using this adapter, e.g. en-US or de-CH.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "linesStartAt1",
+                "If true all line numbers are 1-based (default).",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "columnsStartAt1",
+                "If true all column numbers are 1-based (default).",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "pathFormat",
+                "Determines in what format paths are specified. The default is `path`, which is the native format.",
+                generator.subschema_for::<InitializeRequestArgumentsPathFormat>(),
+            ),
+            (
+                "supportsVariableType",
+                "Client supports the `type` attribute for variables.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsVariablePaging",
+                "Client supports the paging of variables.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsRunInTerminalRequest",
+                "Client supports the `runInTerminal` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsMemoryReferences",
+                "Client supports memory references.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsProgressReporting",
+                "Client supports progress reporting.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsInvalidatedEvent",
+                "Client supports the `invalidated` event.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsMemoryEvent",
+                "Client supports the `memory` event.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsArgsCanBeInterpretedByShell",
+                "Client supports the `argsCanBeInterpretedByShell` attribute on the `runInTerminal` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsStartDebuggingRequest",
+                "Client supports the `startDebugging` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsANSIStyling",
+                "The client will interpret ANSI escape sequences in the display of `OutputEvent.output` and `Variable.value` fields when `Capabilities.supportsANSIStyling` is also enabled.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `initialize` request.",
+            "properties" : properties, "required" : ["adapterID"], }
+        )
+    }
+}
 /// Arguments for `configurationDone` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -1182,6 +1430,24 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ConfigurationDoneArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ConfigurationDoneArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ConfigurationDoneArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `configurationDone` request.", }
+        )
     }
 }
 /// Arguments for `launch` request. Additional attributes are implementation specific.
@@ -1314,6 +1580,44 @@ impl<'de> serde::Deserialize<'de> for LaunchRequestArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LaunchRequestArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LaunchRequestArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "LaunchRequestArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "noDebug",
+                "If true, the launch request should launch the program without enabling debugging.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "__restart",
+                "Arbitrary data from the previous, restarted session.\nThe data is sent as the `restart` attribute of the `terminated` event.\nThe client should leave the data intact.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `launch` request. Additional attributes are implementation specific.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Arguments for `attach` request. Additional attributes are implementation specific.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -1413,6 +1717,39 @@ impl<'de> serde::Deserialize<'de> for AttachRequestArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for AttachRequestArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("AttachRequestArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "AttachRequestArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "__restart",
+                "Arbitrary data from the previous, restarted session.\nThe data is sent as the `restart` attribute of the `terminated` event.\nThe client should leave the data intact.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `attach` request. Additional attributes are implementation specific.",
+            "properties" : properties, }
+        )
     }
 }
 /// Arguments for `restart` request.
@@ -1517,6 +1854,36 @@ impl<'de> serde::Deserialize<'de> for RestartArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RestartArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RestartArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "arguments",
+                "The latest version of the `launch` or `attach` configuration.",
+                generator.subschema_for::<RestartArgumentsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `restart` request.",
+            "properties" : properties, }
+        )
     }
 }
 /// Arguments for `disconnect` request.
@@ -1689,6 +2056,46 @@ impl<'de> serde::Deserialize<'de> for DisconnectArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisconnectArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisconnectArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisconnectArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "restart",
+                "A value of true indicates that this `disconnect` request is part of a restart sequence.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "terminateDebuggee",
+                "Indicates whether the debuggee should be terminated when the debugger is disconnected.\nIf unspecified, the debug adapter is free to do whatever it thinks is best.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "suspendDebuggee",
+                "Indicates whether the debuggee should stay suspended when the debugger is disconnected.\nIf unspecified, the debuggee should resume execution.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportSuspendDebuggee` is true.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `disconnect` request.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Arguments for `terminate` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -1791,6 +2198,36 @@ impl<'de> serde::Deserialize<'de> for TerminateArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminateArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminateArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminateArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "restart",
+                "A value of true indicates that this `terminate` request is part of a restart sequence.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `terminate` request.",
+            "properties" : properties, }
+        )
     }
 }
 /// Arguments for `breakpointLocations` request.
@@ -1988,6 +2425,59 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointLocationsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointLocationsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "BreakpointLocationsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "source",
+                "The source location of the breakpoints; either `source.path` or `source.sourceReference` must be specified.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "line",
+                "Start line of range to search possible breakpoint locations in. If only the line is specified, the request returns all possible locations in that line.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "Start position within `line` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "End line of range to search possible breakpoint locations in. If no end line is given, then the end line is assumed to be the start line.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "End position within `endLine` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no end column is given, the last position in the end line is assumed.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `breakpointLocations` request.", "properties" : properties,
+            "required" : ["source", "line"], }
+        )
+    }
+}
 /// Arguments for `setBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2168,6 +2658,54 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetBreakpointsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetBreakpointsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetBreakpointsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "source",
+                "The source location of the breakpoints; either `source.path` or `source.sourceReference` must be specified.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "breakpoints",
+                "The code locations of the breakpoints.",
+                generator.subschema_for::<Vec<SourceBreakpoint>>(),
+            ),
+            (
+                "lines",
+                "Deprecated: The code locations of the breakpoints.",
+                generator.subschema_for::<Vec<u64>>(),
+            ),
+            (
+                "sourceModified",
+                "A value of true indicates that the underlying source has been modified which results in new breakpoint locations.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `setBreakpoints` request.", "properties" : properties,
+            "required" : ["source"], }
+        )
+    }
+}
 /// Arguments for `setFunctionBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2257,6 +2795,39 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetFunctionBreakpointsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetFunctionBreakpointsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetFunctionBreakpointsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "The function names of the breakpoints.",
+                generator.subschema_for::<Vec<FunctionBreakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `setFunctionBreakpoints` request.", "properties" : properties,
+            "required" : ["breakpoints"], }
+        )
     }
 }
 /// Arguments for `setExceptionBreakpoints` request.
@@ -2412,6 +2983,49 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExceptionBreakpointsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExceptionBreakpointsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetExceptionBreakpointsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "filters",
+                "Set of exception filters specified by their ID. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. The `filter` and `filterOptions` sets are additive.",
+                generator.subschema_for::<Vec<String>>(),
+            ),
+            (
+                "filterOptions",
+                "Set of exception filters and their options. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. This attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionFilterOptions` is true. The `filter` and `filterOptions` sets are additive.",
+                generator.subschema_for::<Vec<ExceptionFilterOptions>>(),
+            ),
+            (
+                "exceptionOptions",
+                "Configuration options for selected exceptions.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionOptions` is true.",
+                generator.subschema_for::<Vec<ExceptionOptions>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `setExceptionBreakpoints` request.", "properties" :
+            properties, "required" : ["filters"], }
+        )
     }
 }
 /// Arguments for `dataBreakpointInfo` request.
@@ -2660,6 +3274,64 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DataBreakpointInfoArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DataBreakpointInfoArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DataBreakpointInfoArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "variablesReference",
+                "Reference to the variable container if the data breakpoint is requested for a child of the container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "name",
+                "The name of the variable's child to obtain data breakpoint information for.\nIf `variablesReference` isn't specified, this can be an expression, or an address if `asAddress` is also true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "frameId",
+                "When `name` is an expression, evaluate it in the scope of this stack frame. If not specified, the expression is evaluated in the global scope. When `variablesReference` is specified, this property has no effect.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "bytes",
+                "If specified, a debug adapter should return information for the range of memory extending `bytes` number of bytes from the address or variable specified by `name`. Breakpoints set using the resulting data ID should pause on data access anywhere within that range.\n\nClients may set this property only if the `supportsDataBreakpointBytes` capability is true.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "asAddress",
+                "If `true`, the `name` is a memory address and the debugger should interpret it as a decimal value, or hex value if it is prefixed with `0x`.\n\nClients may set this property only if the `supportsDataBreakpointBytes`\ncapability is true.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "mode",
+                "The mode of the desired breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `dataBreakpointInfo` request.", "properties" : properties,
+            "required" : ["name"], }
+        )
+    }
+}
 /// Arguments for `setDataBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2751,6 +3423,39 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetDataBreakpointsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetDataBreakpointsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetDataBreakpointsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "The contents of this array replaces all existing data breakpoints. An empty array clears all data breakpoints.",
+                generator.subschema_for::<Vec<DataBreakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `setDataBreakpoints` request.", "properties" : properties,
+            "required" : ["breakpoints"], }
+        )
+    }
+}
 /// Arguments for `setInstructionBreakpoints` request
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2840,6 +3545,39 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetInstructionBreakpointsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetInstructionBreakpointsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetInstructionBreakpointsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "The instruction references of the breakpoints",
+                generator.subschema_for::<Vec<InstructionBreakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `setInstructionBreakpoints` request", "properties" :
+            properties, "required" : ["breakpoints"], }
+        )
     }
 }
 /// Arguments for `continue` request.
@@ -2963,6 +3701,41 @@ impl<'de> serde::Deserialize<'de> for ContinueArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ContinueArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ContinueArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the argument `singleThread` is true, only the thread with this ID is resumed.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "singleThread",
+                "If this flag is true, execution is resumed only for the thread with given `threadId`.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `continue` request.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
     }
 }
 /// Arguments for `next` request.
@@ -3117,6 +3890,46 @@ impl<'de> serde::Deserialize<'de> for NextArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for NextArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("NextArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "NextArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Specifies the thread for which to resume execution for one step (of the given granularity).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "singleThread",
+                "If this flag is true, all other suspended threads are not resumed.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "granularity",
+                "Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.",
+                generator.subschema_for::<SteppingGranularity>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `next` request.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
     }
 }
 /// Arguments for `stepIn` request.
@@ -3303,6 +4116,51 @@ impl<'de> serde::Deserialize<'de> for StepInArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Specifies the thread for which to resume execution for one step-into (of the given granularity).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "singleThread",
+                "If this flag is true, all other suspended threads are not resumed.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "targetId",
+                "Id of the target to step into.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "granularity",
+                "Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.",
+                generator.subschema_for::<SteppingGranularity>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `stepIn` request.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
+    }
+}
 /// Arguments for `stepOut` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -3455,6 +4313,46 @@ impl<'de> serde::Deserialize<'de> for StepOutArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepOutArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepOutArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepOutArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Specifies the thread for which to resume execution for one step-out (of the given granularity).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "singleThread",
+                "If this flag is true, all other suspended threads are not resumed.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "granularity",
+                "Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.",
+                generator.subschema_for::<SteppingGranularity>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `stepOut` request.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
     }
 }
 /// Arguments for `stepBack` request.
@@ -3611,6 +4509,46 @@ impl<'de> serde::Deserialize<'de> for StepBackArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepBackArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepBackArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepBackArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Specifies the thread for which to resume execution for one step backwards (of the given granularity).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "singleThread",
+                "If this flag is true, all other suspended threads are not resumed.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "granularity",
+                "Stepping granularity to step. If no granularity is specified, a granularity of `statement` is assumed.",
+                generator.subschema_for::<SteppingGranularity>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `stepBack` request.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
+    }
+}
 /// Arguments for `reverseContinue` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -3734,6 +4672,44 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ReverseContinueArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ReverseContinueArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ReverseContinueArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the `singleThread` argument is true, only the thread with this ID is resumed.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "singleThread",
+                "If this flag is true, backward execution is resumed only for the thread with given `threadId`.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `reverseContinue` request.", "properties" : properties,
+            "required" : ["threadId"], }
+        )
+    }
+}
 /// Arguments for `restartFrame` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -3823,6 +4799,38 @@ impl<'de> serde::Deserialize<'de> for RestartFrameArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RestartFrameArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RestartFrameArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RestartFrameArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "frameId",
+                "Restart the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `restartFrame` request.",
+            "properties" : properties, "required" : ["frameId"], }
+        )
     }
 }
 /// Arguments for `goto` request.
@@ -3930,6 +4938,41 @@ impl<'de> serde::Deserialize<'de> for GotoArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Set the goto target for this thread.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "targetId",
+                "The location where the debuggee will continue to run.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `goto` request.",
+            "properties" : properties, "required" : ["threadId", "targetId"], }
+        )
+    }
+}
 /// Arguments for `pause` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4019,6 +5062,36 @@ impl<'de> serde::Deserialize<'de> for PauseArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for PauseArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PauseArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PauseArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Pause execution for this thread.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `pause` request.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
     }
 }
 /// Arguments for `stackTrace` request.
@@ -4204,6 +5277,51 @@ impl<'de> serde::Deserialize<'de> for StackTraceArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackTraceArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackTraceArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackTraceArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Retrieve the stacktrace for this thread.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "startFrame",
+                "The index of the first frame to return; if omitted frames start at 0.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "levels",
+                "The maximum number of frames to return. If levels is not specified or 0, all frames are returned.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "format",
+                "Specifies details on how to format the returned `StackFrame.name`. The debug adapter may format requested details in any way that would make sense to a developer.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true.",
+                generator.subschema_for::<StackFrameFormat>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `stackTrace` request.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
+    }
+}
 /// Arguments for `scopes` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4293,6 +5411,36 @@ impl<'de> serde::Deserialize<'de> for ScopesArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ScopesArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ScopesArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "frameId",
+                "Retrieve the scopes for the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `scopes` request.",
+            "properties" : properties, "required" : ["frameId"], }
+        )
     }
 }
 /// Arguments for `variables` request.
@@ -4508,6 +5656,56 @@ impl<'de> serde::Deserialize<'de> for VariablesArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablesArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablesArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "VariablesArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "variablesReference",
+                "The variable for which to retrieve its children. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "filter",
+                "Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.",
+                generator.subschema_for::<VariablesArgumentsFilter>(),
+            ),
+            (
+                "start",
+                "The index of the first variable to return; if omitted children start at 0. If the value of `start` exceeds the number of available variables, the debug adapter should return an empty array.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsVariablePaging` is true.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "count",
+                "The number of variables to return. If count is missing or 0, all variables are returned. If fewer than `count` variables are returned, the client should assume no further variables are available.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsVariablePaging` is true.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "format",
+                "Specifies details on how to format the Variable values.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true.",
+                generator.subschema_for::<ValueFormat>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `variables` request.",
+            "properties" : properties, "required" : ["variablesReference"], }
+        )
+    }
+}
 /// Arguments for `setVariable` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4664,6 +5862,48 @@ impl<'de> serde::Deserialize<'de> for SetVariableArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetVariableArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetVariableArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetVariableArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "variablesReference",
+                "The reference of the variable container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "name",
+                "The name of the variable in the container.",
+                generator.subschema_for::<String>(),
+            ),
+            ("value", "The value of the variable.", generator.subschema_for::<String>()),
+            (
+                "format",
+                "Specifies details on how to format the response value.",
+                generator.subschema_for::<ValueFormat>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `setVariable` request.",
+            "properties" : properties, "required" : ["variablesReference", "name",
+            "value"], }
+        )
+    }
+}
 /// Arguments for `source` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4788,6 +6028,41 @@ impl<'de> serde::Deserialize<'de> for SourceArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SourceArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SourceArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "source",
+                "Specifies the source content to load. Either `source.path` or `source.sourceReference` must be specified.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "sourceReference",
+                "The reference to the source. This is the same as `source.sourceReference`.\nThis is provided for backward compatibility since old clients do not understand the `source` attribute.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `source` request.",
+            "properties" : properties, "required" : ["sourceReference"], }
+        )
+    }
+}
 /// Arguments for `terminateThreads` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4892,6 +6167,38 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminateThreadsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminateThreadsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "TerminateThreadsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadIds",
+                "Ids of threads to be terminated.",
+                generator.subschema_for::<Vec<i32>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `terminateThreads` request.", "properties" : properties, }
+        )
     }
 }
 /// Arguments for `modules` request.
@@ -5029,6 +6336,41 @@ impl<'de> serde::Deserialize<'de> for ModulesArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModulesArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModulesArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "startModule",
+                "The index of the first module to return; if omitted modules start at 0.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "moduleCount",
+                "The number of modules to return. If `moduleCount` is not specified or 0, all modules are returned.",
+                generator.subschema_for::<u32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `modules` request.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Arguments for `loadedSources` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5099,6 +6441,24 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LoadedSourcesArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LoadedSourcesArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "LoadedSourcesArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `loadedSources` request.", }
+        )
     }
 }
 /// Arguments for `evaluate` request.
@@ -5370,6 +6730,66 @@ impl<'de> serde::Deserialize<'de> for EvaluateArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for EvaluateArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("EvaluateArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "expression",
+                "The expression to evaluate.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "frameId",
+                "Evaluate the expression in the scope of this stack frame. If not specified, the expression is evaluated in the global scope.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "line",
+                "The contextual line where the expression should be evaluated. In the 'hover' context, this should be set to the start of the expression being hovered.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "The contextual column where the expression should be evaluated. This may be provided if `line` is also provided.\n\nIt is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "source",
+                "The contextual source in which the `line` is found. This must be provided if `line` is provided.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "context",
+                "The context in which the evaluate request is used.",
+                generator.subschema_for::<EvaluateArgumentsContext>(),
+            ),
+            (
+                "format",
+                "Specifies details on how to format the result.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true.",
+                generator.subschema_for::<ValueFormat>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `evaluate` request.",
+            "properties" : properties, "required" : ["expression"], }
+        )
+    }
+}
 /// Arguments for `setExpression` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5537,6 +6957,54 @@ impl<'de> serde::Deserialize<'de> for SetExpressionArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExpressionArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExpressionArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetExpressionArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "expression",
+                "The l-value expression to assign to.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "value",
+                "The value expression to assign to the l-value expression.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "frameId",
+                "Evaluate the expressions in the scope of this stack frame. If not specified, the expressions are evaluated in the global scope.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "format",
+                "Specifies how the resulting value should be formatted.",
+                generator.subschema_for::<ValueFormat>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `setExpression` request.", "properties" : properties,
+            "required" : ["expression", "value"], }
+        )
+    }
+}
 /// Arguments for `stepInTargets` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5626,6 +7094,39 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInTargetsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInTargetsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StepInTargetsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "frameId",
+                "The stack frame for which to retrieve the possible step-in targets.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `stepInTargets` request.", "properties" : properties,
+            "required" : ["frameId"], }
+        )
     }
 }
 /// Arguments for `gotoTargets` request.
@@ -5757,6 +7258,46 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoTargetsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoTargetsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTargetsArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "source",
+                "The source location for which the goto targets are determined.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "line",
+                "The line location for which the goto targets are determined.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "The position within `line` for which the goto targets are determined. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `gotoTargets` request.",
+            "properties" : properties, "required" : ["source", "line"], }
+        )
     }
 }
 /// Arguments for `completions` request.
@@ -5919,6 +7460,51 @@ impl<'de> serde::Deserialize<'de> for CompletionsArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CompletionsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CompletionsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionsArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "frameId",
+                "Returns completions in the scope of this stack frame. If not specified, the completions are returned for the global scope.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "text",
+                "One or more source lines. Typically this is the text users have typed into the debug console before they asked for completion.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "column",
+                "The position within `text` for which to determine the completion proposals. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "line",
+                "A line for which to determine the completion proposals. If missing the first line of the text is assumed.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `completions` request.",
+            "properties" : properties, "required" : ["text", "column"], }
+        )
+    }
+}
 /// Arguments for `exceptionInfo` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -6008,6 +7594,39 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionInfoArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionInfoArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ExceptionInfoArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "Thread for which exception information should be retrieved.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for `exceptionInfo` request.", "properties" : properties,
+            "required" : ["threadId"], }
+        )
     }
 }
 /// Arguments for `readMemory` request.
@@ -6147,6 +7766,46 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ReadMemoryArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ReadMemoryArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ReadMemoryArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "memoryReference",
+                "Memory reference to the base location from which data should be read.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "offset",
+                "Offset (in bytes) to be applied to the reference location before reading data. Can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "count",
+                "Number of bytes to read at the specified location and offset.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `readMemory` request.",
+            "properties" : properties, "required" : ["memoryReference", "count"], }
+        )
     }
 }
 /// Arguments for `writeMemory` request.
@@ -6317,6 +7976,51 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for WriteMemoryArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("WriteMemoryArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "WriteMemoryArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "memoryReference",
+                "Memory reference to the base location to which data should be written.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "offset",
+                "Offset (in bytes) to be applied to the reference location before writing data. Can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "allowPartial",
+                "Property to control partial writes. If true, the debug adapter should attempt to write memory even if the entire memory region is not writable. In such a case the debug adapter should stop after hitting the first byte of memory that cannot be written and return the number of bytes written in the response via the `offset` and `bytesWritten` properties.\nIf false or missing, a debug adapter should attempt to verify the region is writable before writing, and fail the response if it is not.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "data",
+                "Bytes to write, encoded using base64.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `writeMemory` request.",
+            "properties" : properties, "required" : ["memoryReference", "data"], }
+        )
     }
 }
 /// Arguments for `disassemble` request.
@@ -6523,6 +8227,57 @@ impl<'de> serde::Deserialize<'de> for DisassembleArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisassembleArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisassembleArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisassembleArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "memoryReference",
+                "Memory reference to the base location containing the instructions to disassemble.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "offset",
+                "Offset (in bytes) to be applied to the reference location before disassembling. Can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "instructionOffset",
+                "Offset (in instructions) to be applied after the byte offset (if any) before disassembling. Can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "instructionCount",
+                "Number of instructions to disassemble starting at the specified location and offset.\nAn adapter must return exactly this number of instructions - any unavailable instructions should be replaced with an implementation-defined 'invalid instruction' value.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "resolveSymbols",
+                "If true, the adapter should attempt to resolve memory addresses and other values to symbolic names.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `disassemble` request.",
+            "properties" : properties, "required" : ["memoryReference",
+            "instructionCount"], }
+        )
+    }
+}
 /// Arguments for `locations` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -6614,6 +8369,36 @@ impl<'de> serde::Deserialize<'de> for LocationsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LocationsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LocationsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LocationsArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "locationReference",
+                "Location reference to resolve.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for `locations` request.",
+            "properties" : properties, "required" : ["locationReference"], }
+        )
     }
 }
 /// Information about the capabilities of a debug adapter.
@@ -8024,6 +9809,242 @@ impl<'de> serde::Deserialize<'de> for Capabilities {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Capabilities {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Capabilities")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Capabilities"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "supportsConfigurationDoneRequest",
+                "The debug adapter supports the `configurationDone` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsFunctionBreakpoints",
+                "The debug adapter supports function breakpoints.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsConditionalBreakpoints",
+                "The debug adapter supports conditional breakpoints.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsHitConditionalBreakpoints",
+                "The debug adapter supports breakpoints that break execution after a specified number of hits.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsEvaluateForHovers",
+                "The debug adapter supports a (side effect free) `evaluate` request for data hovers.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "exceptionBreakpointFilters",
+                "Available exception filter options for the `setExceptionBreakpoints` request.",
+                generator.subschema_for::<Vec<ExceptionBreakpointsFilter>>(),
+            ),
+            (
+                "supportsStepBack",
+                "The debug adapter supports stepping back via the `stepBack` and `reverseContinue` requests.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsSetVariable",
+                "The debug adapter supports setting a variable to a value.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsRestartFrame",
+                "The debug adapter supports restarting a frame.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsGotoTargetsRequest",
+                "The debug adapter supports the `gotoTargets` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsStepInTargetsRequest",
+                "The debug adapter supports the `stepInTargets` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsCompletionsRequest",
+                "The debug adapter supports the `completions` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "completionTriggerCharacters",
+                "The set of characters that should automatically trigger a completion request in a REPL. If not specified, the client should assume the `.` character. The client may trigger additional completion requests on characters such as ones that make up common identifiers, or as otherwise requested by a user.",
+                generator.subschema_for::<Vec<String>>(),
+            ),
+            (
+                "supportsModulesRequest",
+                "The debug adapter supports the `modules` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "additionalModuleColumns",
+                "The set of additional module information exposed by the debug adapter.",
+                generator.subschema_for::<Vec<ColumnDescriptor>>(),
+            ),
+            (
+                "supportedChecksumAlgorithms",
+                "Checksum algorithms supported by the debug adapter.",
+                generator.subschema_for::<Vec<ChecksumAlgorithm>>(),
+            ),
+            (
+                "supportsRestartRequest",
+                "The debug adapter supports the `restart` request. In this case a client should not implement `restart` by terminating and relaunching the adapter but by calling the `restart` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsExceptionOptions",
+                "The debug adapter supports `exceptionOptions` on the `setExceptionBreakpoints` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsValueFormattingOptions",
+                "The debug adapter supports a `format` attribute on the `stackTrace`, `variables`, and `evaluate` requests.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsExceptionInfoRequest",
+                "The debug adapter supports the `exceptionInfo` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportTerminateDebuggee",
+                "The debug adapter supports the `terminateDebuggee` attribute on the `disconnect` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportSuspendDebuggee",
+                "The debug adapter supports the `suspendDebuggee` attribute on the `disconnect` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsDelayedStackTraceLoading",
+                "The debug adapter supports the delayed loading of parts of the stack, which requires that both the `startFrame` and `levels` arguments and the `totalFrames` result of the `stackTrace` request are supported.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsLoadedSourcesRequest",
+                "The debug adapter supports the `loadedSources` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsLogPoints",
+                "The debug adapter supports log points by interpreting the `logMessage` attribute of the `SourceBreakpoint`.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsTerminateThreadsRequest",
+                "The debug adapter supports the `terminateThreads` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsSetExpression",
+                "The debug adapter supports the `setExpression` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsTerminateRequest",
+                "The debug adapter supports the `terminate` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsDataBreakpoints",
+                "The debug adapter supports data breakpoints.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsReadMemoryRequest",
+                "The debug adapter supports the `readMemory` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsWriteMemoryRequest",
+                "The debug adapter supports the `writeMemory` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsDisassembleRequest",
+                "The debug adapter supports the `disassemble` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsCancelRequest",
+                "The debug adapter supports the `cancel` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsBreakpointLocationsRequest",
+                "The debug adapter supports the `breakpointLocations` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsClipboardContext",
+                "The debug adapter supports the `clipboard` context value in the `evaluate` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsSteppingGranularity",
+                "The debug adapter supports stepping granularities (argument `granularity`) for the stepping requests.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsInstructionBreakpoints",
+                "The debug adapter supports adding breakpoints based on instruction references.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsExceptionFilterOptions",
+                "The debug adapter supports `filterOptions` as an argument on the `setExceptionBreakpoints` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsSingleThreadExecutionRequests",
+                "The debug adapter supports the `singleThread` property on the execution requests (`continue`, `next`, `stepIn`, `stepOut`, `reverseContinue`, `stepBack`).",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsDataBreakpointBytes",
+                "The debug adapter supports the `asAddress` and `bytes` fields in the `dataBreakpointInfo` request.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "breakpointModes",
+                "Modes of breakpoints supported by the debug adapter, such as 'hardware' or 'software'. If present, the client may allow the user to select a mode and include it in its `setBreakpoints` request.\n\nClients may present the first applicable mode in this array as the 'default' mode in gestures that set breakpoints.",
+                generator.subschema_for::<Vec<BreakpointMode>>(),
+            ),
+            (
+                "supportsANSIStyling",
+                "The debug adapter supports ANSI escape sequences in styling of `OutputEvent.output` and `Variable.value` fields.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Information about the capabilities of a debug adapter.", "properties" :
+            properties, }
+        )
+    }
+}
 /// An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -8245,6 +10266,64 @@ impl<'de> serde::Deserialize<'de> for ExceptionBreakpointsFilter {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionBreakpointsFilter {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionBreakpointsFilter")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ExceptionBreakpointsFilter"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "filter",
+                "The internal ID of the filter option. This value is passed to the `setExceptionBreakpoints` request.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "label",
+                "The name of the filter option. This is shown in the UI.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "description",
+                "A help text providing additional information about the exception filter. This string is typically shown as a hover and can be translated.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "default",
+                "Initial value of the filter option. If not specified a value false is assumed.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "supportsCondition",
+                "Controls whether a condition can be specified for this filter option. If false or missing, a condition can not be set.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "conditionDescription",
+                "A help text providing information about the condition. This string is shown as the placeholder text for a text box and can be translated.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.",
+            "properties" : properties, "required" : ["filter", "label"], }
+        )
     }
 }
 /// A structured message object. Used to return errors from requests.
@@ -8504,6 +10583,63 @@ impl<'de> serde::Deserialize<'de> for Message {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Message {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Message")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Message"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "id",
+                "Unique (within a debug adapter implementation) identifier for the message. The purpose of these error IDs is to help extension authors that have the requirement that every user visible error message needs a corresponding error number, so that users or customer support can find information about the specific error more easily.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "format",
+                "A format string for the message. Embedded variables have the form `{name}`.\nIf variable name starts with an underscore character, the variable does not contain user data (PII) and can be safely used for telemetry purposes.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "variables",
+                "An object used as a dictionary for looking up the variables in the format string.",
+                generator.subschema_for::<std::collections::BTreeMap<String, String>>(),
+            ),
+            (
+                "sendTelemetry",
+                "If true send to telemetry.",
+                generator.subschema_for::<bool>(),
+            ),
+            ("showUser", "If true show user.", generator.subschema_for::<bool>()),
+            (
+                "url",
+                "A url where additional information about this message can be found.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "urlLabel",
+                "A label that is presented to the user as the UI for opening the url.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A structured message object. Used to return errors from requests.",
+            "properties" : properties, "required" : ["id", "format"], }
+        )
     }
 }
 /// A Module object represents a row in the modules view.
@@ -8855,6 +10991,74 @@ impl<'de> serde::Deserialize<'de> for Module {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Module {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Module")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Module"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "id",
+                "Unique identifier for the module.",
+                generator.subschema_for::<ModuleId>(),
+            ),
+            ("name", "A name of the module.", generator.subschema_for::<String>()),
+            (
+                "path",
+                "Logical full path to the module. The exact definition is implementation defined, but usually this would be a full path to the on-disk file for the module.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "isOptimized",
+                "True if the module is optimized.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "isUserCode",
+                "True if the module is considered 'user code' by a debugger that supports 'Just My Code'.",
+                generator.subschema_for::<bool>(),
+            ),
+            ("version", "Version of Module.", generator.subschema_for::<String>()),
+            (
+                "symbolStatus",
+                "User-understandable description of if symbols were found for the module (ex: 'Symbols Loaded', 'Symbols not found', etc.)",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "symbolFilePath",
+                "Logical full path to the symbol file. The exact definition is implementation defined.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "dateTimeStamp",
+                "Module created or modified, encoded as a RFC 3339 timestamp.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "addressRange",
+                "Address range covered by this module.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A Module object represents a row in the modules view.\nThe `id` attribute identifies a module in the modules view and is used in a `module` event for identifying a module for adding, updating or deleting.\nThe `name` attribute is used to minimally render the module in the UI.\n\nAdditional attributes can be added to the module. They show up in the module view if they have a corresponding `ColumnDescriptor`.\n\nTo avoid an unnecessary proliferation of additional attributes with similar semantics but different names, we recommend to re-use attributes from the 'recommended' list below first, and only introduce new attributes if nothing appropriate could be found.",
+            "properties" : properties, "required" : ["id", "name"], }
+        )
+    }
+}
 /// A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,
 /// and what the column's label should be.
 /// It is only used if the underlying UI actually supports this level of customization.
@@ -9054,6 +11258,53 @@ impl<'de> serde::Deserialize<'de> for ColumnDescriptor {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ColumnDescriptor {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ColumnDescriptor")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ColumnDescriptor"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "attributeName",
+                "Name of the attribute rendered in this column.",
+                generator.subschema_for::<String>(),
+            ),
+            ("label", "Header UI label of column.", generator.subschema_for::<String>()),
+            (
+                "format",
+                "Format to use for the rendered values in this column. TBD how the format strings looks like.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "type",
+                "Datatype of values in this column. Defaults to `string` if not specified.",
+                generator.subschema_for::<ColumnDescriptorType>(),
+            ),
+            (
+                "width",
+                "Width of this column in characters (hint only).",
+                generator.subschema_for::<u32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,\nand what the column's label should be.\nIt is only used if the underlying UI actually supports this level of customization.",
+            "properties" : properties, "required" : ["attributeName", "label"], }
+        )
+    }
+}
 /// A Thread
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -9153,6 +11404,37 @@ impl<'de> serde::Deserialize<'de> for Thread {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Thread {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Thread")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Thread"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "id",
+                "Unique identifier for the thread.",
+                generator.subschema_for::<i32>(),
+            ),
+            ("name", "The name of the thread.", generator.subschema_for::<String>()),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "A Thread", "properties" : properties,
+            "required" : ["id", "name"], }
+        )
     }
 }
 /// A `Source` is a descriptor for source code.
@@ -9463,6 +11745,72 @@ impl<'de> serde::Deserialize<'de> for Source {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Source {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Source")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Source"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "name",
+                "The short name of the source. Every source returned from the debug adapter has a name.\nWhen sending a source to the debug adapter this name is optional.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "path",
+                "The path of the source to be shown in the UI.\nIt is only used to locate and load the content of the source if no `sourceReference` is specified (or its value is 0).",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "sourceReference",
+                "If the value > 0 the contents of the source must be retrieved through the `source` request (even if a path is specified).\nSince a `sourceReference` is only valid for a session, it can not be used to persist a source.\nThe value should be less than or equal to 2147483647 (2^31-1).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "presentationHint",
+                "A hint for how to present the source in the UI.\nA value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.",
+                generator.subschema_for::<SourcePresentationHint>(),
+            ),
+            (
+                "origin",
+                "The origin of this source. For example, 'internal module', 'inlined content from source map', etc.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "sources",
+                "A list of sources that are related to this source. These may be the source that generated this source.",
+                generator.subschema_for::<Vec<Source>>(),
+            ),
+            (
+                "adapterData",
+                "Additional data that a debug adapter might want to loop through the client.\nThe client should leave the data intact and persist it across sessions. The client should not interpret the data.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+            (
+                "checksums",
+                "The checksums associated with this file.",
+                generator.subschema_for::<Vec<Checksum>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A `Source` is a descriptor for source code.\nIt is returned from the debug adapter as part of a `StackFrame` and it is used by clients when specifying breakpoints.",
+            "properties" : properties, }
+        )
     }
 }
 /// A Stackframe contains the source location.
@@ -9809,6 +12157,83 @@ impl<'de> serde::Deserialize<'de> for StackFrame {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackFrame {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackFrame")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackFrame"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "id",
+                "An identifier for the stack frame. It must be unique across all threads.\nThis id can be used to retrieve the scopes of the frame with the `scopes` request or to restart the execution of a stack frame.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "name",
+                "The name of the stack frame, typically a method name.",
+                generator.subschema_for::<String>(),
+            ),
+            ("source", "The source of the frame.", generator.subschema_for::<Source>()),
+            (
+                "line",
+                "The line within the source of the frame. If the source attribute is missing or doesn't exist, `line` is 0 and should be ignored by the client.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "Start position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If attribute `source` is missing or doesn't exist, `column` is 0 and should be ignored by the client.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "The end line of the range covered by the stack frame.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "End position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "canRestart",
+                "Indicates whether this frame can be restarted with the `restartFrame` request. Clients should only use this if the debug adapter supports the `restart` request and the corresponding capability `supportsRestartFrame` is true. If a debug adapter has this capability, then `canRestart` defaults to `true` if the property is absent.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "instructionPointerReference",
+                "A memory reference for the current instruction pointer in this frame.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "moduleId",
+                "The module associated with this frame, if any.",
+                generator.subschema_for::<StackFrameModuleId>(),
+            ),
+            (
+                "presentationHint",
+                "A hint for how to present this frame in the UI.\nA value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.",
+                generator.subschema_for::<StackFramePresentationHint>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A Stackframe contains the source location.", "properties" : properties,
+            "required" : ["id", "name", "line", "column"], }
+        )
     }
 }
 /// A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.
@@ -10173,6 +12598,88 @@ impl<'de> serde::Deserialize<'de> for Scope {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Scope {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Scope")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Scope"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "name",
+                "Name of the scope such as 'Arguments', 'Locals', or 'Registers'. This string is shown in the UI as is and can be translated.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "presentationHint",
+                "A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.",
+                generator.subschema_for::<ScopePresentationHint>(),
+            ),
+            (
+                "variablesReference",
+                "The variables of this scope can be retrieved by passing the value of `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "namedVariables",
+                "The number of named variables in this scope.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "indexedVariables",
+                "The number of indexed variables in this scope.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "expensive",
+                "If true, the number of variables in this scope is large or expensive to retrieve.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "source",
+                "The source for this scope.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "line",
+                "The start line of the range covered by this scope.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "Start position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "The end line of the range covered by this scope.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "End position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.",
+            "properties" : properties, "required" : ["name", "variablesReference",
+            "expensive"], }
+        )
     }
 }
 /// A Variable is a name/value pair.
@@ -10563,6 +13070,84 @@ impl<'de> serde::Deserialize<'de> for Variable {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Variable {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Variable")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Variable"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("name", "The variable's name.", generator.subschema_for::<String>()),
+            (
+                "value",
+                "The variable's value.\nThis can be a multi-line text, e.g. for a function the body of a function.\nFor structured variables (which do not have a simple value), it is recommended to provide a one-line representation of the structured object. This helps to identify the structured object in the collapsed state when its children are not yet visible.\nAn empty string can be used if no value should be shown in the UI.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "type",
+                "The type of the variable's value. Typically shown in the UI when hovering over the value.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "presentationHint",
+                "Properties of a variable that can be used to determine how to render the variable in the UI.",
+                generator.subschema_for::<VariablePresentationHint>(),
+            ),
+            (
+                "evaluateName",
+                "The evaluatable name of this variable which can be passed to the `evaluate` request to fetch the variable's value.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "variablesReference",
+                "If `variablesReference` is > 0, the variable is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "namedVariables",
+                "The number of named child variables.\nThe client can use this information to present the children in a paged UI and fetch them in chunks.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "indexedVariables",
+                "The number of indexed child variables.\nThe client can use this information to present the children in a paged UI and fetch them in chunks.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "memoryReference",
+                "A memory reference associated with this variable.\nFor pointer type variables, this is generally a reference to the memory address contained in the pointer.\nFor executable data, this reference may later be used in a `disassemble` request.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "declarationLocationReference",
+                "A reference that allows the client to request the location where the variable is declared. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "valueLocationReference",
+                "A reference that allows the client to request the location where the variable's value is declared. For example, if the variable contains a function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A Variable is a name/value pair.\nThe `type` attribute is shown if space permits or when hovering over the variable's name.\nThe `kind` attribute is used to render additional properties of the variable, e.g. different icons can be used to indicate that a variable is public or private.\nIf the value is structured (has children), a handle is provided to retrieve the children with the `variables` request.\nIf the number of named or indexed children is large, the numbers should be returned via the `namedVariables` and `indexedVariables` attributes.\nThe client can use this information to present the children in a paged UI and fetch them in chunks.",
+            "properties" : properties, "required" : ["name", "value",
+            "variablesReference"], }
+        )
+    }
+}
 /// Properties of a variable that can be used to determine how to render the variable in the UI.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10760,6 +13345,54 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHint {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablePresentationHint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablePresentationHint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "VariablePresentationHint"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "kind",
+                "The kind of variable. Before introducing additional values, try to use the listed values.",
+                generator.subschema_for::<VariablePresentationHintKind>(),
+            ),
+            (
+                "attributes",
+                "Set of attributes represented as an array of strings. Before introducing additional values, try to use the listed values.",
+                generator.subschema_for::<Vec<VariablePresentationHintAttributesItem>>(),
+            ),
+            (
+                "visibility",
+                "Visibility of variable. Before introducing additional values, try to use the listed values.",
+                generator.subschema_for::<VariablePresentationHintVisibility>(),
+            ),
+            (
+                "lazy",
+                "If true, clients can present the variable with a UI that supports a specific gesture to trigger its evaluation.\nThis mechanism can be used for properties that require executing code when retrieving their value and where the code execution can be expensive and/or produce side-effects. A typical example are properties based on a getter function.\nPlease note that in addition to the `lazy` flag, the variable's `variablesReference` is expected to refer to a variable that will provide the value through another `variable` request.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Properties of a variable that can be used to determine how to render the variable in the UI.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Properties of a breakpoint location returned from the `breakpointLocations` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10937,6 +13570,52 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocation {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointLocation {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointLocation")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointLocation"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "line",
+                "Start line of breakpoint location.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "The start position of a breakpoint location. Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "The end line of breakpoint location if the location covers a range.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "The end position of a breakpoint location (if the location covers a range). Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Properties of a breakpoint location returned from the `breakpointLocations` request.",
+            "properties" : properties, "required" : ["line"], }
+        )
     }
 }
 /// Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.
@@ -11181,6 +13860,62 @@ impl<'de> serde::Deserialize<'de> for SourceBreakpoint {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SourceBreakpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SourceBreakpoint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceBreakpoint"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "line",
+                "The source line of the breakpoint or logpoint.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "Start position within source line of the breakpoint or logpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "condition",
+                "The expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "hitCondition",
+                "The expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.\nIf both this property and `condition` are specified, `hitCondition` should be evaluated only if the `condition` is met, and the debug adapter should stop only if both conditions are met.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "logMessage",
+                "If this attribute exists and is non-empty, the debug adapter must not 'break' (stop)\nbut log the message instead. Expressions within `{}` are interpolated.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsLogPoints` is true.\nIf either `hitCondition` or `condition` is specified, then the message should only be logged if those conditions are met.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "mode",
+                "The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.",
+            "properties" : properties, "required" : ["line"], }
+        )
+    }
+}
 /// Properties of a breakpoint passed to the `setFunctionBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -11332,6 +14067,43 @@ impl<'de> serde::Deserialize<'de> for FunctionBreakpoint {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for FunctionBreakpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("FunctionBreakpoint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "FunctionBreakpoint"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("name", "The name of the function.", generator.subschema_for::<String>()),
+            (
+                "condition",
+                "An expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "hitCondition",
+                "An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Properties of a breakpoint passed to the `setFunctionBreakpoints` request.",
+            "properties" : properties, "required" : ["name"], }
+        )
+    }
+}
 /// This enumeration defines all possible access types for data breakpoints.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -11405,6 +14177,25 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointAccessType {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DataBreakpointAccessType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DataBreakpointAccessType")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DataBreakpointAccessType"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "This enumeration defines all possible access types for data breakpoints.",
+            "enum" : ["read", "write", "readWrite"] }
+        )
     }
 }
 /// Properties of a data breakpoint passed to the `setDataBreakpoints` request.
@@ -11590,6 +14381,52 @@ impl<'de> serde::Deserialize<'de> for DataBreakpoint {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DataBreakpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DataBreakpoint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DataBreakpoint"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "dataId",
+                "An id representing the data. This id is returned from the `dataBreakpointInfo` request.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "accessType",
+                "The access type of the data.",
+                generator.subschema_for::<DataBreakpointAccessType>(),
+            ),
+            (
+                "condition",
+                "An expression for conditional breakpoints.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "hitCondition",
+                "An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Properties of a data breakpoint passed to the `setDataBreakpoints` request.",
+            "properties" : properties, "required" : ["dataId"], }
+        )
     }
 }
 /// Properties of a breakpoint passed to the `setInstructionBreakpoints` request
@@ -11812,6 +14649,59 @@ impl<'de> serde::Deserialize<'de> for InstructionBreakpoint {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InstructionBreakpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InstructionBreakpoint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "InstructionBreakpoint"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "instructionReference",
+                "The instruction reference of the breakpoint.\nThis should be a memory or instruction pointer reference from an `EvaluateResponse`, `Variable`, `StackFrame`, `GotoTarget`, or `Breakpoint`.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "offset",
+                "The offset from the instruction reference in bytes.\nThis can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "condition",
+                "An expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "hitCondition",
+                "An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "mode",
+                "The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Properties of a breakpoint passed to the `setInstructionBreakpoints` request",
+            "properties" : properties, "required" : ["instructionReference"], }
+        )
     }
 }
 /// Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.
@@ -12200,6 +15090,87 @@ impl<'de> serde::Deserialize<'de> for Breakpoint {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Breakpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Breakpoint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Breakpoint"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "id",
+                "The identifier for the breakpoint. It is needed if breakpoint events are used to update or remove breakpoints.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "verified",
+                "If true, the breakpoint could be set (but not necessarily at the desired location).",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "message",
+                "A message about the state of the breakpoint.\nThis is shown to the user and can be used to explain why a breakpoint could not be verified.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "source",
+                "The source where the breakpoint is located.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "line",
+                "The start line of the actual range covered by the breakpoint.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "Start position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "The end line of the actual range covered by the breakpoint.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "End position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.\nIf no end line is given, then the end column is assumed to be in the start line.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "instructionReference",
+                "A memory reference to where the breakpoint is set.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "offset",
+                "The offset from the instruction reference.\nThis can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "reason",
+                "A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:\n\n- `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.\n - `failed`: Indicates a breakpoint was not able to be verified, and the adapter does not believe it can be verified without intervention.",
+                generator.subschema_for::<BreakpointReason>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.",
+            "properties" : properties, "required" : ["verified"], }
+        )
+    }
+}
 /// The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -12281,6 +15252,23 @@ impl<'de> serde::Deserialize<'de> for SteppingGranularity {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SteppingGranularity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SteppingGranularity")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SteppingGranularity"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.",
+            "enum" : ["statement", "line", "instruction"] }
+        )
     }
 }
 /// A `StepInTarget` can be used in the `stepIn` request and determines into which single target the `stepIn` request should step.
@@ -12504,6 +15492,62 @@ impl<'de> serde::Deserialize<'de> for StepInTarget {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInTarget {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInTarget")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInTarget"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "id",
+                "Unique identifier for a step-in target.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "label",
+                "The name of the step-in target (shown in the UI).",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "line",
+                "The line of the step-in target.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "Start position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "The end line of the range covered by the step-in target.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "End position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A `StepInTarget` can be used in the `stepIn` request and determines into which single target the `stepIn` request should step.",
+            "properties" : properties, "required" : ["id", "label"], }
+        )
     }
 }
 /// A `GotoTarget` describes a code location that can be used as a target in the `goto` request.
@@ -12746,6 +15790,63 @@ impl<'de> serde::Deserialize<'de> for GotoTarget {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoTarget {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoTarget")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTarget"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "id",
+                "Unique identifier for a goto target. This is used in the `goto` request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "label",
+                "The name of the goto target (shown in the UI).",
+                generator.subschema_for::<String>(),
+            ),
+            ("line", "The line of the goto target.", generator.subschema_for::<u64>()),
+            (
+                "column",
+                "The column of the goto target.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "The end line of the range covered by the goto target.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "The end column of the range covered by the goto target.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "instructionPointerReference",
+                "A memory reference for the instruction pointer value represented by this target.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A `GotoTarget` describes a code location that can be used as a target in the `goto` request.\nThe possible goto targets can be determined via the `gotoTargets` request.",
+            "properties" : properties, "required" : ["id", "label", "line"], }
+        )
     }
 }
 /// `CompletionItems` are the suggestions returned from the `completions` request.
@@ -13074,6 +16175,77 @@ impl<'de> serde::Deserialize<'de> for CompletionItem {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CompletionItem {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CompletionItem")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionItem"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "label",
+                "The label of this completion item. By default this is also the text that is inserted when selecting this completion.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "text",
+                "If text is returned and not an empty string, then it is inserted instead of the label.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "sortText",
+                "A string that should be used when comparing this item with other items. If not returned or an empty string, the `label` is used instead.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "detail",
+                "A human-readable string with additional information about this item, like type or symbol information.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "type",
+                "The item's type. Typically the client uses this information to render the item in the UI with an icon.",
+                generator.subschema_for::<CompletionItemType>(),
+            ),
+            (
+                "start",
+                "Start position (within the `text` attribute of the `completions` request) where the completion text is added. The position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If the start position is omitted the text is added at the location specified by the `column` attribute of the `completions` request.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "length",
+                "Length determines how many characters are overwritten by the completion text and it is measured in UTF-16 code units. If missing the value 0 is assumed which results in the completion text being inserted.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "selectionStart",
+                "Determines the start of the new selection after the text has been inserted (or replaced). `selectionStart` is measured in UTF-16 code units and must be in the range 0 and length of the completion text. If omitted the selection starts at the end of the completion text.",
+                generator.subschema_for::<u32>(),
+            ),
+            (
+                "selectionLength",
+                "Determines the length of the new selection after the text has been inserted (or replaced) and it is measured in UTF-16 code units. The selection can not extend beyond the bounds of the completion text. If omitted the length is assumed to be 0.",
+                generator.subschema_for::<u32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "`CompletionItems` are the suggestions returned from the `completions` request.",
+            "properties" : properties, "required" : ["label"], }
+        )
+    }
+}
 /// Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -13233,6 +16405,25 @@ impl<'de> serde::Deserialize<'de> for CompletionItemType {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CompletionItemType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CompletionItemType")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionItemType"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.",
+            "enum" : ["method", "function", "constructor", "field", "variable", "class",
+            "interface", "module", "property", "unit", "value", "enum", "keyword",
+            "snippet", "text", "color", "file", "reference", "customcolor"] }
+        )
+    }
+}
 /// Names of checksum algorithms that may be supported by a debug adapter.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -13310,6 +16501,23 @@ impl<'de> serde::Deserialize<'de> for ChecksumAlgorithm {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ChecksumAlgorithm {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ChecksumAlgorithm")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ChecksumAlgorithm"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Names of checksum algorithms that may be supported by a debug adapter.",
+            "enum" : ["MD5", "SHA1", "SHA256", "timestamp"] }
+        )
     }
 }
 /// The checksum of an item calculated by the specified algorithm.
@@ -13413,6 +16621,42 @@ impl<'de> serde::Deserialize<'de> for Checksum {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Checksum {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Checksum")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Checksum"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "algorithm",
+                "The algorithm used to calculate this checksum.",
+                generator.subschema_for::<ChecksumAlgorithm>(),
+            ),
+            (
+                "checksum",
+                "Value of the checksum, encoded as a hexadecimal value.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The checksum of an item calculated by the specified algorithm.",
+            "properties" : properties, "required" : ["algorithm", "checksum"], }
+        )
+    }
+}
 /// Provides formatting information for a value.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13512,6 +16756,32 @@ impl<'de> serde::Deserialize<'de> for ValueFormat {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ValueFormat {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ValueFormat")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ValueFormat"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("hex", "Display the value in hex.", generator.subschema_for::<bool>()),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Provides formatting information for a value.", "properties" : properties, }
+        )
     }
 }
 /// Provides formatting information for a stack frame.
@@ -13824,6 +17094,68 @@ impl<'de> serde::Deserialize<'de> for StackFrameFormat {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackFrameFormat {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackFrameFormat")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackFrameFormat"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("hex", "Display the value in hex.", generator.subschema_for::<bool>()),
+            (
+                "parameters",
+                "Displays parameters for the stack frame.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "parameterTypes",
+                "Displays the types of parameters for the stack frame.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "parameterNames",
+                "Displays the names of parameters for the stack frame.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "parameterValues",
+                "Displays the values of parameters for the stack frame.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "line",
+                "Displays the line number of the stack frame.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "module",
+                "Displays the module of the stack frame.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "includeAll",
+                "Includes all stack frames, including those the debug adapter might otherwise hide.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Provides formatting information for a stack frame.", "properties" :
+            properties, }
+        )
+    }
+}
 /// An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13973,6 +17305,49 @@ impl<'de> serde::Deserialize<'de> for ExceptionFilterOptions {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionFilterOptions {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionFilterOptions")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ExceptionFilterOptions"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "filterId",
+                "ID of an exception filter returned by the `exceptionBreakpointFilters` capability.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "condition",
+                "An expression for conditional exceptions.\nThe exception breaks into the debugger if the result of the condition is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "mode",
+                "The mode of this exception breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.",
+            "properties" : properties, "required" : ["filterId"], }
+        )
+    }
+}
 /// An `ExceptionOptions` assigns configuration options to a set of exceptions.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -14097,6 +17472,42 @@ impl<'de> serde::Deserialize<'de> for ExceptionOptions {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionOptions {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionOptions")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionOptions"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "path",
+                "A path that selects a single or multiple exceptions in a tree. If `path` is missing, the whole tree is selected.\nBy convention the first segment of the path is a category that is used to group exceptions in the UI.",
+                generator.subschema_for::<Vec<ExceptionPathSegment>>(),
+            ),
+            (
+                "breakMode",
+                "Condition when a thrown exception should result in a break.",
+                generator.subschema_for::<ExceptionBreakMode>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "An `ExceptionOptions` assigns configuration options to a set of exceptions.",
+            "properties" : properties, "required" : ["breakMode"], }
+        )
+    }
+}
 /// This enumeration defines all possible conditions when a thrown exception should result in a break.
 /// never: never breaks,
 /// always: always breaks,
@@ -14183,6 +17594,23 @@ impl<'de> serde::Deserialize<'de> for ExceptionBreakMode {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionBreakMode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionBreakMode")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionBreakMode"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "This enumeration defines all possible conditions when a thrown exception should result in a break.\nnever: never breaks,\nalways: always breaks,\nunhandled: breaks when exception unhandled,\nuserUnhandled: breaks if the exception is not handled by user code.",
+            "enum" : ["never", "always", "unhandled", "userUnhandled"] }
+        )
     }
 }
 /// An `ExceptionPathSegment` represents a segment in a path that is used to match leaves or nodes in a tree of exceptions.
@@ -14303,6 +17731,42 @@ impl<'de> serde::Deserialize<'de> for ExceptionPathSegment {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionPathSegment {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionPathSegment")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionPathSegment"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "negate",
+                "If false or missing this segment matches the names provided, otherwise it matches anything except the names provided.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "names",
+                "Depending on the value of `negate` the names that should match or not match.",
+                generator.subschema_for::<Vec<String>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "An `ExceptionPathSegment` represents a segment in a path that is used to match leaves or nodes in a tree of exceptions.\nIf a segment consists of more than one name, it matches the names provided if `negate` is false or missing, or it matches anything except the names provided if `negate` is true.",
+            "properties" : properties, "required" : ["names"], }
+        )
     }
 }
 /// Detailed information about an exception that has occurred.
@@ -14559,6 +18023,62 @@ impl<'de> serde::Deserialize<'de> for ExceptionDetails {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionDetails {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionDetails")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionDetails"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "message",
+                "Message contained in the exception.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "typeName",
+                "Short type name of the exception object.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "fullTypeName",
+                "Fully-qualified type name of the exception object.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "evaluateName",
+                "An expression that can be evaluated in the current scope to obtain the exception object.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "stackTrace",
+                "Stack trace at the time the exception was thrown.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "innerException",
+                "Details of the exception contained by this exception, if any.",
+                generator.subschema_for::<Vec<ExceptionDetails>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Detailed information about an exception that has occurred.", "properties" :
+            properties, }
+        )
     }
 }
 /// Represents a single disassembled instruction.
@@ -14911,6 +18431,84 @@ impl<'de> serde::Deserialize<'de> for DisassembledInstruction {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisassembledInstruction {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisassembledInstruction")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DisassembledInstruction"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "address",
+                "The address of the instruction. Treated as a hex value if prefixed with `0x`, or as a decimal value otherwise.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "instructionBytes",
+                "Raw bytes representing the instruction and its operands, in an implementation-defined format.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "instruction",
+                "Text representing the instruction and its operands, in an implementation-defined format.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "symbol",
+                "Name of the symbol that corresponds with the location of this instruction, if any.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "location",
+                "Source location that corresponds to this instruction, if any.\nShould always be set (if available) on the first instruction returned,\nbut can be omitted afterwards if this instruction maps to the same source file as the previous instruction.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "line",
+                "The line within the source location that corresponds to this instruction, if any.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "The column within the line that corresponds to this instruction, if any.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "The end line of the range that corresponds to this instruction, if any.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "The end column of the range that corresponds to this instruction, if any.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "presentationHint",
+                "A hint for how to present the instruction in the UI.\n\nA value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'",
+                generator.subschema_for::<DisassembledInstructionPresentationHint>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Represents a single disassembled instruction.", "properties" : properties,
+            "required" : ["address", "instruction"], }
+        )
+    }
+}
 /// Logical areas that can be invalidated by the `invalidated` event.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -15001,6 +18599,23 @@ impl<'de> serde::Deserialize<'de> for InvalidatedAreas {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InvalidatedAreas {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InvalidatedAreas")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InvalidatedAreas"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Logical areas that can be invalidated by the `invalidated` event.",
+            "examples" : ["all", "stacks", "threads", "variables"] }
+        )
     }
 }
 /// A `BreakpointMode` is provided as a option when setting breakpoints on sources or instructions.
@@ -15159,6 +18774,52 @@ impl<'de> serde::Deserialize<'de> for BreakpointMode {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointMode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointMode")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointMode"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "mode",
+                "The internal ID of the mode. This value is passed to the `setBreakpoints` request.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "label",
+                "The name of the breakpoint mode. This is shown in the UI.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "description",
+                "A help text providing additional information about the breakpoint mode. This string is typically shown as a hover and can be translated.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "appliesTo",
+                "Describes one or more type of breakpoint this mode applies to.",
+                generator.subschema_for::<Vec<BreakpointModeApplicability>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A `BreakpointMode` is provided as a option when setting breakpoints on sources or instructions.",
+            "properties" : properties, "required" : ["mode", "label", "appliesTo"], }
+        )
+    }
+}
 /// Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -15249,6 +18910,25 @@ impl<'de> serde::Deserialize<'de> for BreakpointModeApplicability {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointModeApplicability {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointModeApplicability")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "BreakpointModeApplicability"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.",
+            "examples" : ["source", "exception", "data", "instruction"] }
+        )
     }
 }
 /// Arguments for 'setDebuggerProperty' request.
@@ -15541,6 +19221,63 @@ impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for SetDebuggerPropertyArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetDebuggerPropertyArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetDebuggerPropertyArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "ideOS",
+                "OS where the ide is running. Supported values [Windows, Linux]",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "dontTraceStartPatterns",
+                "Patterns to match with the start of the file paths. Matching paths will be added to a list of file where trace is ignored.",
+                generator.subschema_for::<Vec<serde_json::Value>>(),
+            ),
+            (
+                "dontTraceEndPatterns",
+                "Patterns to match with the end of the file paths. Matching paths will be added to a list of file where trace is ignored.",
+                generator.subschema_for::<Vec<serde_json::Value>>(),
+            ),
+            (
+                "skipSuspendOnBreakpointException",
+                "List of exceptions that should be skipped when doing condition evaluations.",
+                generator.subschema_for::<Vec<serde_json::Value>>(),
+            ),
+            (
+                "skipPrintBreakpointException",
+                "List of exceptions that should skip printing to stderr when doing condition evaluations.",
+                generator.subschema_for::<Vec<serde_json::Value>>(),
+            ),
+            (
+                "multiThreadsSingleNotification",
+                "If false then a notification is generated for each thread event. If true a single event is gnenerated, and all threads follow that behavior.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'setDebuggerProperty' request.", "properties" : properties, }
+        )
+    }
+}
 /// Arguments for 'setPydevdSourceMap' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15666,6 +19403,44 @@ impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for SetPydevdSourceMapArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetPydevdSourceMapArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetPydevdSourceMapArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "source",
+                "The source location of the PydevdSourceMap; 'source.path' must be specified (e.g.: for an ipython notebook this could be something as /home/notebook/note.py).",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "pydevdSourceMaps",
+                "The PydevdSourceMaps to be set to the given source (provide an empty array to clear the source mappings for a given path).",
+                generator.subschema_for::<Vec<PydevdSourceMap>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'setPydevdSourceMap' request.", "properties" : properties,
+            "required" : ["source"], }
+        )
     }
 }
 /// Information that allows mapping a local line to a remote source/line.
@@ -15819,6 +19594,49 @@ impl<'de> serde::Deserialize<'de> for PydevdSourceMap {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdSourceMap {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdSourceMap")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdSourceMap"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "line",
+                "The local line to which the mapping should map to (e.g.: for an ipython notebook this would be the first line of the cell in the file).",
+                generator.subschema_for::<i64>(),
+            ),
+            ("endLine", "The end line.", generator.subschema_for::<i64>()),
+            (
+                "runtimeSource",
+                "The path that the user has remotely -- 'source.path' must be specified (e.g.: for an ipython notebook this could be something as '<ipython-input-1-4561234>')",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "runtimeLine",
+                "The remote line to which the mapping should map to (e.g.: for an ipython notebook this would be always 1 as it'd map the start of the cell).",
+                generator.subschema_for::<i64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Information that allows mapping a local line to a remote source/line.",
+            "properties" : properties, "required" : ["line", "endLine", "runtimeSource",
+            "runtimeLine"], }
+        )
+    }
+}
 /// Arguments for 'pydevdSystemInfo' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15895,6 +19713,24 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdSystemInfoArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdSystemInfoArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdSystemInfoArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'pydevdSystemInfo' request.", }
+        )
     }
 }
 /// This object contains python version and implementation details.
@@ -16032,6 +19868,42 @@ impl<'de> serde::Deserialize<'de> for PydevdPythonInfo {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdPythonInfo {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdPythonInfo")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdPythonInfo"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "version",
+                "Python version as a string in semver format: <major>.<minor>.<micro><releaselevel><serial>.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "implementation",
+                "Python version as a string in this format <major>.<minor>.<micro><releaselevel><serial>.",
+                generator.subschema_for::<PydevdPythonImplementationInfo>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This object contains python version and implementation details.",
+            "properties" : properties, }
+        )
     }
 }
 /// This object contains python implementation details.
@@ -16198,6 +20070,45 @@ impl<'de> serde::Deserialize<'de> for PydevdPythonImplementationInfo {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdPythonImplementationInfo {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdPythonImplementationInfo")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdPythonImplementationInfo"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("name", "Python implementation name.", generator.subschema_for::<String>()),
+            (
+                "version",
+                "Python version as a string in semver format: <major>.<minor>.<micro><releaselevel><serial>.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "description",
+                "Optional description for this python implementation.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This object contains python implementation details.", "properties" :
+            properties, }
+        )
+    }
+}
 /// This object contains python version and implementation details.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -16306,6 +20217,37 @@ impl<'de> serde::Deserialize<'de> for PydevdPlatformInfo {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdPlatformInfo {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdPlatformInfo")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdPlatformInfo"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "name",
+                "Name of the platform as returned by 'sys.platform'.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This object contains python version and implementation details.",
+            "properties" : properties, }
+        )
     }
 }
 /// This object contains python process details.
@@ -16504,6 +20446,51 @@ impl<'de> serde::Deserialize<'de> for PydevdProcessInfo {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdProcessInfo {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdProcessInfo")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdProcessInfo"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "pid",
+                "Process ID for the current process.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "ppid",
+                "Parent Process ID for the current process.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "executable",
+                "Path to the executable as returned by 'sys.executable'.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "bitness",
+                "Integer value indicating the bitness of the current process.",
+                generator.subschema_for::<i64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This object contains python process details.", "properties" : properties, }
+        )
+    }
+}
 /// This object contains details on pydevd.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -16645,6 +20632,41 @@ impl<'de> serde::Deserialize<'de> for PydevdInfo {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdInfo {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdInfo")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdInfo"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "usingCython",
+                "Specifies whether the cython native module is being used.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "usingFrameEval",
+                "Specifies whether the frame eval native module is being used.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "This object contains details on pydevd.", "properties" : properties, }
+        )
+    }
+}
 /// Arguments for 'pydevdAuthorize' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -16757,6 +20779,38 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdAuthorizeArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdAuthorizeArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdAuthorizeArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "debugServerAccessToken",
+                "The access token to access the debug server.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'pydevdAuthorize' request.", "properties" : properties, }
+        )
+    }
+}
 /// Contains the raw error in short form if `success` is false.
 /// This raw error might be interpreted by the client and is not shown in the UI.
 /// Some predefined values exist.
@@ -16832,6 +20886,23 @@ impl<'de> serde::Deserialize<'de> for ResponseMessage {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ResponseMessage {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ResponseMessage")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ResponseMessage"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+            "examples" : ["cancelled", "notStopped"] }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16936,6 +21007,37 @@ impl<'de> serde::Deserialize<'de> for ErrorResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ErrorResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ErrorResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ErrorResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "error",
+                "A structured error message.",
+                generator.subschema_for::<Message>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, }
+        )
     }
 }
 /// The reason for the event.
@@ -17046,6 +21148,26 @@ impl<'de> serde::Deserialize<'de> for StoppedEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StoppedEventBodyReason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StoppedEventBodyReason")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StoppedEventBodyReason"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "The reason for the event.\nFor backward compatibility this string is shown in the UI if the `description` attribute is missing (but it must not be translated).",
+            "examples" : ["step", "breakpoint", "exception", "pause", "entry", "goto",
+            "function breakpoint", "data breakpoint", "instruction breakpoint"] }
+        )
     }
 }
 /// Event-specific information.
@@ -17324,6 +21446,66 @@ impl<'de> serde::Deserialize<'de> for StoppedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StoppedEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StoppedEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StoppedEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "reason",
+                "The reason for the event.\nFor backward compatibility this string is shown in the UI if the `description` attribute is missing (but it must not be translated).",
+                generator.subschema_for::<StoppedEventBodyReason>(),
+            ),
+            (
+                "description",
+                "The full reason for the event, e.g. 'Paused on exception'. This string is shown in the UI as is and can be translated.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "threadId",
+                "The thread which was stopped.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "preserveFocusHint",
+                "A value of true hints to the client that this event should not change the focus.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "text",
+                "Additional information. E.g. if reason is `exception`, text contains the exception name. This string is shown in the UI.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "allThreadsStopped",
+                "If `allThreadsStopped` is true, a debug adapter can announce that all threads have stopped.\n- The client should use this information to enable that all threads can be expanded to access their stacktraces.\n- If the attribute is missing or false, only the thread with the given `threadId` can be expanded.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "hitBreakpointIds",
+                "Ids of the breakpoints that triggered the event. In most cases there is only a single breakpoint but here are some examples for multiple breakpoints:\n- Different types of breakpoints map to the same location.\n- Multiple source breakpoints get collapsed to the same instruction by the compiler/runtime.\n- Multiple function breakpoints with different function names map to the same location.",
+                generator.subschema_for::<Vec<i32>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["reason"], }
+        )
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17447,6 +21629,41 @@ impl<'de> serde::Deserialize<'de> for ContinuedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ContinuedEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ContinuedEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinuedEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "threadId",
+                "The thread which was continued.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "allThreadsContinued",
+                "If omitted or set to `true`, this event signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["threadId"], }
+        )
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17536,6 +21753,36 @@ impl<'de> serde::Deserialize<'de> for ExitedEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExitedEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExitedEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExitedEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "exitCode",
+                "The exit code returned from the debuggee.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["exitCode"], }
+        )
     }
 }
 /// Event-specific information.
@@ -17636,6 +21883,36 @@ impl<'de> serde::Deserialize<'de> for TerminatedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for TerminatedEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TerminatedEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminatedEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "restart",
+                "A debug adapter may set `restart` to true (or to an arbitrary object) to request that the client restarts the session.\nThe value is not interpreted by the client and passed unmodified as an attribute `__restart` to the `launch` and `attach` requests.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, }
+        )
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -17705,6 +21982,24 @@ impl<'de> serde::Deserialize<'de> for ThreadEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ThreadEventBodyReason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ThreadEventBodyReason")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ThreadEventBodyReason"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" : "The reason for the event.", "examples"
+            : ["started", "exited"] }
+        )
     }
 }
 /// Event-specific information.
@@ -17810,6 +22105,41 @@ impl<'de> serde::Deserialize<'de> for ThreadEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ThreadEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ThreadEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "reason",
+                "The reason for the event.",
+                generator.subschema_for::<ThreadEventBodyReason>(),
+            ),
+            (
+                "threadId",
+                "The identifier of the thread.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["reason", "threadId"], }
+        )
+    }
+}
 /// The output category. If not specified or if the category is not understood by the client, `console` is assumed.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -17909,6 +22239,25 @@ impl<'de> serde::Deserialize<'de> for OutputEventBodyCategory {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for OutputEventBodyCategory {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("OutputEventBodyCategory")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "OutputEventBodyCategory"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "The output category. If not specified or if the category is not understood by the client, `console` is assumed.",
+            "examples" : ["console", "important", "stdout", "stderr", "telemetry"] }
+        )
+    }
+}
 /// Support for keeping an output log organized by grouping related messages.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -17991,6 +22340,23 @@ impl<'de> serde::Deserialize<'de> for OutputEventBodyGroup {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for OutputEventBodyGroup {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("OutputEventBodyGroup")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "OutputEventBodyGroup"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Support for keeping an output log organized by grouping related messages.",
+            "enum" : ["start", "startCollapsed", "end"] }
+        )
     }
 }
 /// Event-specific information.
@@ -18314,6 +22680,76 @@ impl<'de> serde::Deserialize<'de> for OutputEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for OutputEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("OutputEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "OutputEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "category",
+                "The output category. If not specified or if the category is not understood by the client, `console` is assumed.",
+                generator.subschema_for::<OutputEventBodyCategory>(),
+            ),
+            (
+                "output",
+                "The output to report.\n\nANSI escape sequences may be used to influence text color and styling if `supportsANSIStyling` is present in both the adapter's `Capabilities` and the client's `InitializeRequestArguments`. A client may strip any unrecognized ANSI sequences.\n\nIf the `supportsANSIStyling` capabilities are not both true, then the client should display the output literally.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "group",
+                "Support for keeping an output log organized by grouping related messages.",
+                generator.subschema_for::<OutputEventBodyGroup>(),
+            ),
+            (
+                "variablesReference",
+                "If an attribute `variablesReference` exists and its value is > 0, the output contains objects which can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "source",
+                "The source location where the output was produced.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "line",
+                "The source location's line where the output was produced.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "The position in `line` where the output was produced. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "data",
+                "Additional data to report. For the `telemetry` category the data is sent to telemetry, for the other categories the data is shown in JSON format.",
+                generator.subschema_for::<serde_json::Value>(),
+            ),
+            (
+                "locationReference",
+                "A reference that allows the client to request the location where the new value is declared. For example, if the logged value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["output"], }
+        )
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -18387,6 +22823,24 @@ impl<'de> serde::Deserialize<'de> for BreakpointEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointEventBodyReason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointEventBodyReason")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "BreakpointEventBodyReason"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" : "The reason for the event.", "examples"
+            : ["changed", "new", "removed"] }
+        )
     }
 }
 /// Event-specific information.
@@ -18492,6 +22946,41 @@ impl<'de> serde::Deserialize<'de> for BreakpointEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "reason",
+                "The reason for the event.",
+                generator.subschema_for::<BreakpointEventBodyReason>(),
+            ),
+            (
+                "breakpoint",
+                "The `id` attribute is used to find the target breakpoint, the other attributes are used as the new values.",
+                generator.subschema_for::<Breakpoint>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["reason", "breakpoint"], }
+        )
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -18565,6 +23054,24 @@ impl<'de> serde::Deserialize<'de> for ModuleEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModuleEventBodyReason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModuleEventBodyReason")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ModuleEventBodyReason"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" : "The reason for the event.", "enum" :
+            ["new", "changed", "removed"] }
+        )
     }
 }
 /// Event-specific information.
@@ -18668,6 +23175,41 @@ impl<'de> serde::Deserialize<'de> for ModuleEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModuleEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModuleEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModuleEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "reason",
+                "The reason for the event.",
+                generator.subschema_for::<ModuleEventBodyReason>(),
+            ),
+            (
+                "module",
+                "The new, changed, or removed module. In case of `removed` only the module id is used.",
+                generator.subschema_for::<Module>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["reason", "module"], }
+        )
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -18741,6 +23283,24 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LoadedSourceEventBodyReason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LoadedSourceEventBodyReason")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "LoadedSourceEventBodyReason"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" : "The reason for the event.", "enum" :
+            ["new", "changed", "removed"] }
+        )
     }
 }
 /// Event-specific information.
@@ -18844,6 +23404,43 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LoadedSourceEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LoadedSourceEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "LoadedSourceEventBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "reason",
+                "The reason for the event.",
+                generator.subschema_for::<LoadedSourceEventBodyReason>(),
+            ),
+            (
+                "source",
+                "The new, changed, or removed source.",
+                generator.subschema_for::<Source>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["reason", "source"], }
+        )
+    }
+}
 /// Describes how the debug engine started debugging this process.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -18931,6 +23528,25 @@ impl<'de> serde::Deserialize<'de> for ProcessEventBodyStartMethod {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProcessEventBodyStartMethod {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProcessEventBodyStartMethod")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ProcessEventBodyStartMethod"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Describes how the debug engine started debugging this process.", "enum" :
+            ["launch", "attach", "attachForSuspendedLaunch"] }
+        )
     }
 }
 /// Event-specific information.
@@ -19147,6 +23763,56 @@ impl<'de> serde::Deserialize<'de> for ProcessEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProcessEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProcessEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProcessEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "name",
+                "The logical name of the process. This is usually the full path to process's executable file. Example: /home/example/myproj/program.js.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "systemProcessId",
+                "The process ID of the debugged process, as assigned by the operating system. This property should be omitted for logical processes that do not map to operating system processes on the machine.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "isLocalProcess",
+                "If true, the process is running on the same computer as the debug adapter.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "startMethod",
+                "Describes how the debug engine started debugging this process.",
+                generator.subschema_for::<ProcessEventBodyStartMethod>(),
+            ),
+            (
+                "pointerSize",
+                "The size of a pointer or address for this process, in bits. This value may be used by clients when formatting addresses for display.",
+                generator.subschema_for::<u32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["name"], }
+        )
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -19236,6 +23902,38 @@ impl<'de> serde::Deserialize<'de> for CapabilitiesEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CapabilitiesEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CapabilitiesEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "CapabilitiesEventBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "capabilities",
+                "The set of updated capabilities.",
+                generator.subschema_for::<Capabilities>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["capabilities"], }
+        )
     }
 }
 /// Event-specific information.
@@ -19467,6 +24165,63 @@ impl<'de> serde::Deserialize<'de> for ProgressStartEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProgressStartEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProgressStartEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ProgressStartEventBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "progressId",
+                "An ID that can be used in subsequent `progressUpdate` and `progressEnd` events to make them refer to the same progress reporting.\nIDs must be unique within a debug session.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "title",
+                "Short title of the progress reporting. Shown in the UI to describe the long running operation.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "requestId",
+                "The request ID that this progress report is related to. If specified a debug adapter is expected to emit progress events for the long running request until the request has been either completed or cancelled.\nIf the request ID is omitted, the progress report is assumed to be related to some general activity of the debug adapter.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "cancellable",
+                "If true, the request that reports progress may be cancelled with a `cancel` request.\nSo this property basically controls whether the client should use UX that supports cancellation.\nClients that don't support cancellation are allowed to ignore the setting.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "message",
+                "More detailed progress message.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "percentage",
+                "Progress percentage to display. If omitted no percentage is shown.",
+                generator.subschema_for::<f64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["progressId", "title"], }
+        )
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -19621,6 +24376,48 @@ impl<'de> serde::Deserialize<'de> for ProgressUpdateEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProgressUpdateEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProgressUpdateEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ProgressUpdateEventBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "progressId",
+                "The ID that was introduced in the initial `progressStart` event.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "message",
+                "More detailed progress message. If omitted, the previous message (if any) is used.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "percentage",
+                "Progress percentage to display. If omitted no percentage is shown.",
+                generator.subschema_for::<f64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["progressId"], }
+        )
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -19742,6 +24539,41 @@ impl<'de> serde::Deserialize<'de> for ProgressEndEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProgressEndEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProgressEndEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressEndEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "progressId",
+                "The ID that was introduced in the initial `ProgressStartEvent`.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "message",
+                "More detailed progress message. If omitted, the previous message (if any) is used.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["progressId"], }
+        )
     }
 }
 /// Event-specific information.
@@ -19906,6 +24738,46 @@ impl<'de> serde::Deserialize<'de> for InvalidatedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InvalidatedEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InvalidatedEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InvalidatedEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "areas",
+                "Set of logical areas that got invalidated. This property has a hint characteristic: a client can only be expected to make a 'best effort' in honoring the areas but there are no guarantees. If this property is missing, empty, or if values are not understood, the client should assume a single value `all`.",
+                generator.subschema_for::<Vec<InvalidatedAreas>>(),
+            ),
+            (
+                "threadId",
+                "If specified, the client only needs to refetch data related to this thread.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "stackFrameId",
+                "If specified, the client only needs to refetch data related to this stack frame (and the `threadId` is ignored).",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -20027,6 +24899,43 @@ impl<'de> serde::Deserialize<'de> for MemoryEventBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for MemoryEventBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("MemoryEventBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "MemoryEventBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "memoryReference",
+                "Memory reference of a memory range that has been updated.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "offset",
+                "Starting offset in bytes where memory has been updated. Can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            ("count", "Number of bytes updated.", generator.subschema_for::<u64>()),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Event-specific information.",
+            "properties" : properties, "required" : ["memoryReference", "offset",
+            "count"], }
+        )
+    }
+}
 /// What kind of terminal to launch. Defaults to `integrated` if not specified.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -20096,6 +25005,25 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArgumentsKind {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RunInTerminalRequestArgumentsKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RunInTerminalRequestArgumentsKind")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RunInTerminalRequestArgumentsKind"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "What kind of terminal to launch. Defaults to `integrated` if not specified.",
+            "enum" : ["integrated", "external"] }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -20233,6 +25161,40 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RunInTerminalResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RunInTerminalResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RunInTerminalResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("processId", "The process ID.", generator.subschema_for::<i32>()),
+            (
+                "shellProcessId",
+                "The process ID of the terminal shell.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -20310,6 +25272,27 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArgumentsOutputPresen
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StartDebuggingRequestArgumentsOutputPresentation {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StartDebuggingRequestArgumentsOutputPresentation")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(
+                module_path!(), "::", "StartDebuggingRequestArgumentsOutputPresentation"
+            ),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.",
+            "enum" : ["separate", "mergeWithParent"] }
+        )
+    }
+}
 /// Indicates whether the new debug session should be started with a `launch` or `attach` request.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -20379,6 +25362,25 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArgumentsRequest {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StartDebuggingRequestArgumentsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StartDebuggingRequestArgumentsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StartDebuggingRequestArgumentsRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Indicates whether the new debug session should be started with a `launch` or `attach` request.",
+            "enum" : ["launch", "attach"] }
+        )
     }
 }
 /// Determines in what format paths are specified. The default is `path`, which is the native format.
@@ -20452,6 +25454,25 @@ impl<'de> serde::Deserialize<'de> for InitializeRequestArgumentsPathFormat {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for InitializeRequestArgumentsPathFormat {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InitializeRequestArgumentsPathFormat")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "InitializeRequestArgumentsPathFormat"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Determines in what format paths are specified. The default is `path`, which is the native format.",
+            "examples" : ["path", "uri"] }
+        )
+    }
+}
 /// The latest version of the `launch` or `attach` configuration.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -20497,6 +25518,25 @@ impl<'de> serde::Deserialize<'de> for RestartArgumentsArguments {
     ) -> Result<Self, D::Error> {
         <LaunchRequestArguments as serde::Deserialize>::deserialize(deserializer)
             .map(RestartArgumentsArguments::Launch)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for RestartArgumentsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RestartArgumentsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RestartArgumentsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!(
+            { "description" :
+            "The latest version of the `launch` or `attach` configuration.", "anyOf" :
+            [generator.subschema_for:: < LaunchRequestArguments > (), generator
+            .subschema_for:: < AttachRequestArguments > ()] }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -20588,6 +25628,39 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointLocationsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointLocationsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "BreakpointLocationsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "Sorted set of possible breakpoint locations.",
+                generator.subschema_for::<Vec<BreakpointLocation>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["breakpoints"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -20682,6 +25755,39 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetBreakpointsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetBreakpointsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetBreakpointsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "Information about the breakpoints.\nThe array elements are in the same order as the elements of the `breakpoints` (or the deprecated `lines`) array in the arguments.",
+                generator.subschema_for::<Vec<Breakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["breakpoints"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -20771,6 +25877,39 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetFunctionBreakpointsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetFunctionBreakpointsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetFunctionBreakpointsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "Information about the breakpoints. The array elements correspond to the elements of the `breakpoints` array.",
+                generator.subschema_for::<Vec<Breakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["breakpoints"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -20876,6 +26015,39 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExceptionBreakpointsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExceptionBreakpointsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetExceptionBreakpointsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "Information about the exception breakpoints or filters.\nThe breakpoints returned are in the same order as the elements of the `filters`, `filterOptions`, `exceptionOptions` arrays in the arguments. If both `filters` and `filterOptions` are given, the returned array must start with `filters` information first, followed by `filterOptions` information.",
+                generator.subschema_for::<Vec<Breakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21049,6 +26221,54 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DataBreakpointInfoResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DataBreakpointInfoResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DataBreakpointInfoResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "dataId",
+                "An identifier for the data on which a data breakpoint can be registered with the `setDataBreakpoints` request or null if no data breakpoint is available. If a `variablesReference` or `frameId` is passed, the `dataId` is valid in the current suspended state, otherwise it's valid indefinitely. See 'Lifetime of Object References' in the Overview section for details. Breakpoints set using the `dataId` in the `setDataBreakpoints` request may outlive the lifetime of the associated `dataId`.",
+                generator.subschema_for::<Option<String>>(),
+            ),
+            (
+                "description",
+                "UI string that describes on what data the breakpoint is set on or why a data breakpoint is not available.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "accessTypes",
+                "Attribute lists the available access types for a potential data breakpoint. A UI client could surface this information.",
+                generator.subschema_for::<Vec<DataBreakpointAccessType>>(),
+            ),
+            (
+                "canPersist",
+                "Attribute indicates that a potential data breakpoint could be persisted across sessions.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["dataId", "description"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -21140,6 +26360,39 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetDataBreakpointsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetDataBreakpointsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetDataBreakpointsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "Information about the data breakpoints. The array elements correspond to the elements of the input argument `breakpoints` array.",
+                generator.subschema_for::<Vec<Breakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["breakpoints"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -21229,6 +26482,39 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetInstructionBreakpointsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetInstructionBreakpointsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetInstructionBreakpointsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "breakpoints",
+                "Information about the breakpoints. The array elements correspond to the elements of the `breakpoints` array.",
+                generator.subschema_for::<Vec<Breakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["breakpoints"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21335,6 +26621,37 @@ impl<'de> serde::Deserialize<'de> for ContinueResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ContinueResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ContinueResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "allThreadsContinued",
+                "If omitted or set to `true`, this response signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21463,6 +26780,44 @@ impl<'de> serde::Deserialize<'de> for StackTraceResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackTraceResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackTraceResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StackTraceResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "stackFrames",
+                "The frames of the stack frame. If the array has length zero, there are no stack frames available.\nThis means that there is no location information available.",
+                generator.subschema_for::<Vec<StackFrame>>(),
+            ),
+            (
+                "totalFrames",
+                "The total number of frames available in the stack. If omitted or if `totalFrames` is larger than the available frames, a client is expected to request frames until a request returns less frames than requested (which indicates the end of the stack). Returning monotonically increasing `totalFrames` values for subsequent requests can be used to enforce paging in the client.",
+                generator.subschema_for::<u32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["stackFrames"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -21552,6 +26907,37 @@ impl<'de> serde::Deserialize<'de> for ScopesResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ScopesResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ScopesResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "scopes",
+                "The scopes of the stack frame. If the array has length zero, there are no scopes available.",
+                generator.subschema_for::<Vec<Scope>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["scopes"], }
+        )
+    }
+}
 /// Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -21621,6 +27007,25 @@ impl<'de> serde::Deserialize<'de> for VariablesArgumentsFilter {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablesArgumentsFilter {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablesArgumentsFilter")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "VariablesArgumentsFilter"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.",
+            "enum" : ["indexed", "named"] }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21710,6 +27115,39 @@ impl<'de> serde::Deserialize<'de> for VariablesResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablesResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablesResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "VariablesResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "variables",
+                "All (or a range) of variables for the given variable reference.",
+                generator.subschema_for::<Vec<Variable>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["variables"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21996,6 +27434,69 @@ impl<'de> serde::Deserialize<'de> for SetVariableResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetVariableResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetVariableResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetVariableResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "value",
+                "The new value of the variable.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "type",
+                "The type of the new value. Typically shown in the UI when hovering over the value.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "variablesReference",
+                "If `variablesReference` is > 0, the new value is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.\n\nIf this property is included in the response, any `variablesReference` previously associated with the updated variable, and those of its children, are no longer valid.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "namedVariables",
+                "The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "indexedVariables",
+                "The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "memoryReference",
+                "A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "valueLocationReference",
+                "A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["value"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -22117,6 +27618,42 @@ impl<'de> serde::Deserialize<'de> for SourceResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SourceResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SourceResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "content",
+                "Content of the source reference.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "mimeType",
+                "Content type (MIME type) of the source.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["content"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -22204,6 +27741,33 @@ impl<'de> serde::Deserialize<'de> for ThreadsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ThreadsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ThreadsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadsResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("threads", "All threads.", generator.subschema_for::<Vec<Thread>>()),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["threads"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22327,6 +27891,42 @@ impl<'de> serde::Deserialize<'de> for ModulesResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModulesResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModulesResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "modules",
+                "All modules or range of modules.",
+                generator.subschema_for::<Vec<Module>>(),
+            ),
+            (
+                "totalModules",
+                "The total number of modules available.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["modules"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -22414,6 +28014,39 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LoadedSourcesResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LoadedSourcesResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "LoadedSourcesResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "sources",
+                "Set of loaded sources.",
+                generator.subschema_for::<Vec<Source>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["sources"], }
+        )
     }
 }
 /// The context in which the evaluate request is used.
@@ -22515,6 +28148,25 @@ impl<'de> serde::Deserialize<'de> for EvaluateArgumentsContext {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for EvaluateArgumentsContext {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("EvaluateArgumentsContext")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "EvaluateArgumentsContext"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "The context in which the evaluate request is used.", "examples" : ["watch",
+            "repl", "hover", "clipboard", "variables"] }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22815,6 +28467,72 @@ impl<'de> serde::Deserialize<'de> for EvaluateResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for EvaluateResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("EvaluateResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "result",
+                "The result of the evaluate request.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "type",
+                "The type of the evaluate result.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "presentationHint",
+                "Properties of an evaluate result that can be used to determine how to render the result in the UI.",
+                generator.subschema_for::<VariablePresentationHint>(),
+            ),
+            (
+                "variablesReference",
+                "If `variablesReference` is > 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "namedVariables",
+                "The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "indexedVariables",
+                "The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "memoryReference",
+                "A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "valueLocationReference",
+                "A reference that allows the client to request the location where the returned value is declared. For example, if a function pointer is returned, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["result", "variablesReference"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -23130,6 +28848,74 @@ impl<'de> serde::Deserialize<'de> for SetExpressionResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SetExpressionResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SetExpressionResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SetExpressionResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "value",
+                "The new value of the expression.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "type",
+                "The type of the value.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "presentationHint",
+                "Properties of a value that can be used to determine how to render the result in the UI.",
+                generator.subschema_for::<VariablePresentationHint>(),
+            ),
+            (
+                "variablesReference",
+                "If `variablesReference` is > 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "namedVariables",
+                "The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "indexedVariables",
+                "The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "memoryReference",
+                "A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "valueLocationReference",
+                "A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
+                generator.subschema_for::<i32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["value"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -23217,6 +29003,39 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StepInTargetsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StepInTargetsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StepInTargetsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "targets",
+                "The possible step-in targets of the specified source location.",
+                generator.subschema_for::<Vec<StepInTarget>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["targets"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -23308,6 +29127,39 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for GotoTargetsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("GotoTargetsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "GotoTargetsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "targets",
+                "The possible goto targets of the specified location.",
+                generator.subschema_for::<Vec<GotoTarget>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["targets"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -23395,6 +29247,39 @@ impl<'de> serde::Deserialize<'de> for CompletionsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for CompletionsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CompletionsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "CompletionsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "targets",
+                "The possible completions for .",
+                generator.subschema_for::<Vec<CompletionItem>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["targets"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -23568,6 +29453,54 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ExceptionInfoResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ExceptionInfoResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ExceptionInfoResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "exceptionId",
+                "ID of the exception that was thrown.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "description",
+                "Descriptive text for the exception.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "breakMode",
+                "Mode that caused the exception notification to be raised.",
+                generator.subschema_for::<ExceptionBreakMode>(),
+            ),
+            (
+                "details",
+                "Detailed information about the exception.",
+                generator.subschema_for::<ExceptionDetails>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["exceptionId", "breakMode"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -23722,6 +29655,49 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ReadMemoryResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ReadMemoryResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ReadMemoryResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "address",
+                "The address of the first byte of data returned.\nTreated as a hex value if prefixed with `0x`, or as a decimal value otherwise.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "unreadableBytes",
+                "The number of unreadable bytes encountered after the last successfully read byte.\nThis can be used to determine the number of bytes that should be skipped before a subsequent `readMemory` request succeeds.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "data",
+                "The bytes read from memory, encoded using base64. If the decoded length of `data` is less than the requested `count` in the original `readMemory` request, and `unreadableBytes` is zero or omitted, then the client should assume it's reached the end of readable memory.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["address"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -23855,6 +29831,44 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for WriteMemoryResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("WriteMemoryResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "WriteMemoryResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "offset",
+                "Property that should be returned when `allowPartial` is true to indicate the offset of the first byte of data successfully written. Can be negative.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "bytesWritten",
+                "Property that should be returned when `allowPartial` is true to indicate the number of bytes starting from address that were successfully written.",
+                generator.subschema_for::<u32>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -23944,6 +29958,39 @@ impl<'de> serde::Deserialize<'de> for DisassembleResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisassembleResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisassembleResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DisassembleResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "instructions",
+                "The list of disassembled instructions.",
+                generator.subschema_for::<Vec<DisassembledInstruction>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["instructions"], }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24141,6 +30188,59 @@ impl<'de> serde::Deserialize<'de> for LocationsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for LocationsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("LocationsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "LocationsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "source",
+                "The source containing the location; either `source.path` or `source.sourceReference` must be specified.",
+                generator.subschema_for::<Source>(),
+            ),
+            (
+                "line",
+                "The line number of the location. The client capability `linesStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "column",
+                "Position of the location within the `line`. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endLine",
+                "End line of the location, present if the location refers to a range.  The client capability `linesStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+            (
+                "endColumn",
+                "End position of the location within `endLine`, present if the location refers to a range. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
+                generator.subschema_for::<u64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["source", "line"], }
+        )
+    }
+}
 /// Unique identifier for the module.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -24204,6 +30304,21 @@ impl<'de> serde::Deserialize<'de> for ModuleId {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ModuleId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ModuleId")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModuleId"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!(
+            { "description" : "Unique identifier for the module.", "anyOf" : [generator
+            .subschema_for:: < i64 > (), generator.subschema_for:: < String > ()] }
+        )
     }
 }
 /// Datatype of values in this column. Defaults to `string` if not specified.
@@ -24290,6 +30405,23 @@ impl<'de> serde::Deserialize<'de> for ColumnDescriptorType {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ColumnDescriptorType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ColumnDescriptorType")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ColumnDescriptorType"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Datatype of values in this column. Defaults to `string` if not specified.",
+            "enum" : ["string", "number", "boolean", "unixTimestampUTC"] }
+        )
+    }
+}
 /// A hint for how to present the source in the UI.
 /// A value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.
 ///
@@ -24364,6 +30496,25 @@ impl<'de> serde::Deserialize<'de> for SourcePresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for SourcePresentationHint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SourcePresentationHint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "SourcePresentationHint"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "A hint for how to present the source in the UI.\nA value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.",
+            "enum" : ["normal", "emphasize", "deemphasize"] }
+        )
     }
 }
 /// The module associated with this frame, if any.
@@ -24444,6 +30595,22 @@ impl<'de> serde::Deserialize<'de> for StackFrameModuleId {
         deserializer.deserialize_any(V)
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackFrameModuleId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackFrameModuleId")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackFrameModuleId"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!(
+            { "description" : "The module associated with this frame, if any.", "anyOf" :
+            [generator.subschema_for:: < i64 > (), generator.subschema_for:: < String >
+            ()] }
+        )
+    }
+}
 /// A hint for how to present this frame in the UI.
 /// A value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.
 ///
@@ -24518,6 +30685,25 @@ impl<'de> serde::Deserialize<'de> for StackFramePresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for StackFramePresentationHint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("StackFramePresentationHint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "StackFramePresentationHint"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "A hint for how to present this frame in the UI.\nA value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.",
+            "enum" : ["normal", "label", "subtle"] }
+        )
     }
 }
 /// A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.
@@ -24610,6 +30796,25 @@ impl<'de> serde::Deserialize<'de> for ScopePresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ScopePresentationHint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ScopePresentationHint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "ScopePresentationHint"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.",
+            "examples" : ["arguments", "locals", "registers", "returnValue"] }
+        )
     }
 }
 /// The kind of variable. Before introducing additional values, try to use the listed values.
@@ -24753,6 +30958,26 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHintKind {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablePresentationHintKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablePresentationHintKind")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "VariablePresentationHintKind"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "The kind of variable. Before introducing additional values, try to use the listed values.",
+            "examples" : ["property", "method", "class", "data", "event", "baseClass",
+            "innerClass", "interface", "mostDerivedClass", "virtual", "dataBreakpoint"] }
+        )
+    }
+}
 /// Values of `VariablePresentationHintAttributesItem`.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -24877,6 +31102,25 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHintAttributesItem {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablePresentationHintAttributesItem {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablePresentationHintAttributesItem")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "VariablePresentationHintAttributesItem"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "examples" : ["static", "constant", "readOnly",
+            "rawString", "hasObjectId", "canHaveObjectId", "hasSideEffects",
+            "hasDataBreakpoint"] }
+        )
+    }
+}
 /// Visibility of variable. Before introducing additional values, try to use the listed values.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -24966,6 +31210,25 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHintVisibility {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for VariablePresentationHintVisibility {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("VariablePresentationHintVisibility")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "VariablePresentationHintVisibility"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "Visibility of variable. Before introducing additional values, try to use the listed values.",
+            "examples" : ["public", "private", "protected", "internal", "final"] }
+        )
+    }
+}
 /// A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:
 ///
 /// - `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.
@@ -25040,6 +31303,23 @@ impl<'de> serde::Deserialize<'de> for BreakpointReason {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BreakpointReason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("BreakpointReason")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointReason"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:\n\n- `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.\n - `failed`: Indicates a breakpoint was not able to be verified, and the adapter does not believe it can be verified without intervention.",
+            "enum" : ["pending", "failed"] }
+        )
+    }
+}
 /// A hint for how to present the instruction in the UI.
 ///
 /// A value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'
@@ -25111,6 +31391,25 @@ impl<'de> serde::Deserialize<'de> for DisassembledInstructionPresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for DisassembledInstructionPresentationHint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DisassembledInstructionPresentationHint")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DisassembledInstructionPresentationHint"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "string", "description" :
+            "A hint for how to present the instruction in the UI.\n\nA value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'",
+            "enum" : ["normal", "invalid"] }
+        )
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -25254,6 +31553,55 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdSystemInfoResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdSystemInfoResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdSystemInfoResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "python",
+                "Information about the python version running in the current process.",
+                generator.subschema_for::<PydevdPythonInfo>(),
+            ),
+            (
+                "platform",
+                "Information about the plarforn on which the current process is running.",
+                generator.subschema_for::<PydevdPlatformInfo>(),
+            ),
+            (
+                "process",
+                "Information about the current process.",
+                generator.subschema_for::<PydevdProcessInfo>(),
+            ),
+            (
+                "pydevd",
+                "Information about pydevd.",
+                generator.subschema_for::<PydevdInfo>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["python", "platform", "process",
+            "pydevd"], }
+        )
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25351,5 +31699,38 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(all(feature = "schemars", feature = "debugpy"))]
+impl schemars::JsonSchema for PydevdAuthorizeResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PydevdAuthorizeResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "PydevdAuthorizeResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "clientAccessToken",
+                "The access token to access the client (i.e.: usually the IDE).",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["clientAccessToken"], }
+        )
     }
 }
