@@ -7,7 +7,12 @@
 //!    `console: "integratedTerminal"`: the adapter sends `runInTerminal` and the client's
 //!    default handler starts the debuggee.
 //!
-//! Both go through the same session: breakpoints, stop, threads, stack, scopes, nested
+//! 3. The reverse connection: the adapter runs over its stdio
+//!    ([`dapkit_transport::spawn_stdio`]), `attach` with `listen: {host, port: 0}` makes it
+//!    listen (it reports the port in its custom `debugpyWaitingForServer` event), and the
+//!    debuggee's `debugpy.connect()` reaches it.
+//!
+//! All three go through the same session: breakpoints, stop, threads, stack, scopes, nested
 //! variables, evaluate, step, continue, exception stop with exceptionInfo, termination.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -469,6 +474,70 @@ async fn debugpy_adapter_launch_in_terminal() {
         assert_eq!(e.body.exit_code, 0);
         let report = client.disconnect(None).await.expect("disconnect response");
         assert_eq!(report.exit_code, Some(0));
+        assert!(report.terminated);
+        assert!(client.is_closed());
+    })
+    .await
+    .expect("the debugpy session finished within 120 s");
+}
+
+/// Connects to the adapter given on the command line, waits for the client's configuration,
+/// then runs the program as `__main__`.
+const CONNECT_THEN_RUN: &str = r#"import runpy, sys
+import debugpy
+debugpy.connect(("127.0.0.1", int(sys.argv[1])))
+debugpy.wait_for_client()
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debugpy_reverse_connection_attach_listen() {
+    let python = python();
+    let dir = TempDir::new("debugpy-reverse");
+    let program = write_program(&dir);
+    let runner = dir.0.join("connect_then_run.py");
+    std::fs::write(&runner, CONNECT_THEN_RUN).unwrap();
+    let mut guard = GroupGuard::new(None);
+    tokio::time::timeout(WHOLE, async {
+        // The adapter over stdio; killed when the client's writer goes away.
+        let adapter = dapkit_transport::spawn_stdio(
+            &dapkit_transport::StdioCommand::new(&python).args(["-m", "debugpy.adapter"]),
+        )
+        .expect("start the debugpy adapter");
+        let (client, mut events) = Client::connect(adapter, ClientOptions::new());
+        client
+            .request::<InitializeRequest>(initialize_args())
+            .await
+            .unwrap();
+        let attach: AttachRequestArguments = serde_json::from_value(json!({
+            "name": "attach", "type": "python", "request": "attach",
+            "listen": {"host": "127.0.0.1", "port": 0},
+            "justMyCode": true
+        }))
+        .unwrap();
+        let start = client.send::<AttachRequest>(attach).unwrap();
+        let waiting = events
+            .wait_for_named("debugpyWaitingForServer", WAIT)
+            .await
+            .expect("debugpyWaitingForServer event");
+        let Event::Custom(raw) = &waiting else {
+            panic!("expected a custom event, got {waiting:?}")
+        };
+        let port = raw.body().and_then(|b| b["port"].as_u64()).expect("a port");
+        assert!(port > 0);
+        assert_eq!(raw.body().unwrap()["host"], "127.0.0.1");
+        let debuggee = spawn_group(
+            Command::new(&python)
+                .arg(&runner)
+                .arg(port.to_string())
+                .arg(&program)
+                .current_dir(&dir.0),
+        );
+        guard.pids.lock().unwrap().push(debuggee.id());
+        guard.child = Some(debuggee);
+        session::<AttachRequest>(&client, &mut events, start, &program).await;
+        let report = client.disconnect(None).await.expect("disconnect response");
         assert!(report.terminated);
         assert!(client.is_closed());
     })
