@@ -38,6 +38,9 @@
 //! # Ok(()) }
 //! ```
 
+/// The adapter side, for debug adapters written in Rust: typed requests in; responses,
+/// events and reverse requests out; the `initialize` → `configurationDone` ordering.
+pub mod adapter;
 pub mod client;
 
 pub use client::{Client, ClientOptions, Events, RequestError};
