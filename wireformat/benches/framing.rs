@@ -185,69 +185,73 @@ fn benches(c: &mut Criterion, data: &[u8], bodies: &[&[u8]]) {
 }
 
 /// Prints the ratios from interleaved rounds: in each round every routine runs once
-/// untimed (warm caches whatever ran before it), then `REPEAT` times back to back, timed
-/// together; the median over the rounds is reported.
+/// untimed (warm caches whatever ran before it), then `REPEAT` timed runs. Reported per
+/// routine: the best run (least disturbed by other load on the machine) and the median.
 fn ratios(data: &[u8], bodies: &[&[u8]]) {
-    const REPEAT: u32 = 10;
-    let rounds = 15;
+    const REPEAT: usize = 10;
+    const ROUNDS: usize = 15;
+    let names = [
+        "split_and_parse",
+        "parse_presplit",
+        "frames_only",
+        "memchr_newlines",
+        "memchr_full_scan",
+    ];
     let mut t: [Vec<f64>; 5] = Default::default();
-    let time = |f: &dyn Fn() -> usize| {
+    let time = |f: &dyn Fn() -> usize, out: &mut Vec<f64>| {
         black_box(f());
-        let start = Instant::now();
         for _ in 0..REPEAT {
+            let start = Instant::now();
             black_box(f());
+            out.push(start.elapsed().as_secs_f64());
         }
-        start.elapsed().as_secs_f64() / f64::from(REPEAT)
     };
-    for _ in 0..rounds {
-        t[0].push(time(&|| split_and_parse(data)));
-        t[1].push(time(&|| parse_presplit(bodies)));
-        t[2].push(time(&|| frames_only(data)));
-        t[3].push(time(&|| memchr_newlines(data)));
-        t[4].push(time(&|| memchr_full_scan(data)));
+    for _ in 0..ROUNDS {
+        time(&|| split_and_parse(data), &mut t[0]);
+        time(&|| parse_presplit(bodies), &mut t[1]);
+        time(&|| frames_only(data), &mut t[2]);
+        time(&|| memchr_newlines(data), &mut t[3]);
+        time(&|| memchr_full_scan(data), &mut t[4]);
     }
-    let median = |v: &mut Vec<f64>| {
+    for v in &mut t {
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let m: Vec<f64> = t.iter_mut().map(median).collect();
+    }
+    let best: Vec<f64> = t.iter().map(|v| v[0]).collect();
+    let median: Vec<f64> = t.iter().map(|v| v[v.len() / 2]).collect();
     let gbps = |s: f64| data.len() as f64 / s / 1e9;
     println!(
-        "\n== framing ratios ({} rounds, medians, {} bytes, {} messages)",
-        rounds,
+        "\n== framing ratios: {ROUNDS} interleaved rounds x {REPEAT} runs, {} bytes, {} messages",
         data.len(),
         bodies.len()
     );
     println!(
-        "split_and_parse   {:>9.3} ms  {:.3} GB/s",
-        m[0] * 1e3,
-        gbps(m[0])
+        "{:<18} {:>10} {:>9} {:>10}",
+        "routine", "best ms", "GB/s", "median ms"
+    );
+    for i in 0..5 {
+        println!(
+            "{:<18} {:>10.3} {:>9.2} {:>10.3}",
+            names[i],
+            best[i] * 1e3,
+            gbps(best[i]),
+            median[i] * 1e3
+        );
+    }
+    let pct = |a: f64, b: f64| (a / b - 1.0) * 100.0;
+    println!(
+        "framing overhead (split_and_parse / parse_presplit - 1): best {:+.2} %, median {:+.2} % (target <= 5 %)",
+        pct(best[0], best[1]),
+        pct(median[0], median[1])
     );
     println!(
-        "parse_presplit    {:>9.3} ms  {:.3} GB/s",
-        m[1] * 1e3,
-        gbps(m[1])
+        "frames_only / memchr_newlines: best {:.2}x, median {:.2}x (target <= 4x)",
+        best[2] / best[3],
+        median[2] / median[3]
     );
     println!(
-        "framing overhead  {:>+8.2} %   (target <= 5 %)",
-        (m[0] / m[1] - 1.0) * 100.0
-    );
-    println!(
-        "frames_only       {:>9.3} ms  {:.2} GB/s",
-        m[2] * 1e3,
-        gbps(m[2])
-    );
-    println!(
-        "memchr_newlines   {:>9.3} ms  {:.2} GB/s  frames_only/memchr = {:.2}x (target <= 4x)",
-        m[3] * 1e3,
-        gbps(m[3]),
-        m[2] / m[3]
-    );
-    println!(
-        "memchr_full_scan  {:>9.3} ms  {:.2} GB/s  frames_only/full scan = {:.2}x",
-        m[4] * 1e3,
-        gbps(m[4]),
-        m[2] / m[4]
+        "frames_only / memchr_full_scan: best {:.2}x, median {:.2}x",
+        best[2] / best[4],
+        median[2] / median[4]
     );
 }
 
