@@ -36,6 +36,7 @@ pub mod private;
 mod raw;
 mod scan;
 pub mod traits;
+pub mod validate;
 
 /// Every schema type that is not a message: capabilities, sources, breakpoints, argument
 /// and body objects. Generated from the schema.
@@ -54,3 +55,4 @@ pub use error::Error;
 pub use message::ProtocolMessage;
 pub use messages::{DAP_VERSION, ErrorResponse, Event, Request, Response};
 pub use raw::RawMessage;
+pub use validate::{Validate, Violation};

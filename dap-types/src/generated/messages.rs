@@ -203,6 +203,22 @@ impl schemars::JsonSchema for CancelRequest {
         )
     }
 }
+impl crate::validate::Validate for CancelRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This request is sent from the debug adapter to the client to run a command in a terminal.
 /// This is typically used to launch the debuggee in a terminal provided by the client.
 /// This request should only be called if the corresponding client capability `supportsRunInTerminalRequest` is true.
@@ -378,6 +394,22 @@ impl schemars::JsonSchema for RunInTerminalRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for RunInTerminalRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.
@@ -559,6 +591,22 @@ impl schemars::JsonSchema for StartDebuggingRequest {
         )
     }
 }
+impl crate::validate::Validate for StartDebuggingRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.
 /// Until the debug adapter has responded with an `initialize` response, the client must not send any additional requests or events to the debug adapter.
 /// In addition the debug adapter is not allowed to send any requests or events to the client until it has responded with an `initialize` response.
@@ -733,6 +781,22 @@ impl schemars::JsonSchema for InitializeRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for InitializeRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// This request indicates that the client has finished initialization of the debug adapter.
@@ -928,6 +992,22 @@ impl schemars::JsonSchema for ConfigurationDoneRequest {
         )
     }
 }
+impl crate::validate::Validate for ConfigurationDoneRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).
 /// Since launching is debugger/runtime specific, the arguments for this request are not part of this specification.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1102,6 +1182,22 @@ impl schemars::JsonSchema for LaunchRequest {
         )
     }
 }
+impl crate::validate::Validate for LaunchRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.
 /// Since attaching is debugger/runtime specific, the arguments for this request are not part of this specification.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1274,6 +1370,22 @@ impl schemars::JsonSchema for AttachRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for AttachRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.
@@ -1462,6 +1574,22 @@ impl schemars::JsonSchema for RestartRequest {
             "Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.\nIf the capability is missing or has the value false, a typical client emulates `restart` by terminating the debug adapter first and then launching it anew.",
             "properties" : properties, "required" : ["type", "command", "seq"], }
         )
+    }
+}
+impl crate::validate::Validate for RestartRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).
@@ -1653,6 +1781,22 @@ impl schemars::JsonSchema for DisconnectRequest {
         )
     }
 }
+impl crate::validate::Validate for DisconnectRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.
 /// Typically a debug adapter implements `terminate` by sending a software signal which the debuggee intercepts in order to clean things up properly before terminating itself.
 /// Please note that this request does not directly affect the state of the debug session: if the debuggee decides to veto the graceful shutdown for any reason by not terminating itself, then the debug session just continues.
@@ -1841,6 +1985,22 @@ impl schemars::JsonSchema for TerminateRequest {
             "The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.\nTypically a debug adapter implements `terminate` by sending a software signal which the debuggee intercepts in order to clean things up properly before terminating itself.\nPlease note that this request does not directly affect the state of the debug session: if the debuggee decides to veto the graceful shutdown for any reason by not terminating itself, then the debug session just continues.\nClients can surface the `terminate` request as an explicit command or they can integrate it into a two stage Stop command that first sends `terminate` to request a graceful shutdown, and if that fails uses `disconnect` for a forceful shutdown.",
             "properties" : properties, "required" : ["type", "command", "seq"], }
         )
+    }
+}
+impl crate::validate::Validate for TerminateRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.
@@ -2035,6 +2195,22 @@ impl schemars::JsonSchema for BreakpointLocationsRequest {
         )
     }
 }
+impl crate::validate::Validate for BreakpointLocationsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.
 /// To clear all breakpoint for a source, specify an empty array.
 /// When a breakpoint is hit, a `stopped` event (with reason `breakpoint`) is generated.
@@ -2212,6 +2388,22 @@ impl schemars::JsonSchema for SetBreakpointsRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for SetBreakpointsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Replaces all existing function breakpoints with new function breakpoints.
@@ -2392,6 +2584,22 @@ impl schemars::JsonSchema for SetFunctionBreakpointsRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for SetFunctionBreakpointsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.
@@ -2575,6 +2783,22 @@ impl schemars::JsonSchema for SetExceptionBreakpointsRequest {
         )
     }
 }
+impl crate::validate::Validate for SetExceptionBreakpointsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Obtains information on a possible data breakpoint that could be set on an expression or variable.
 /// Clients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2751,6 +2975,22 @@ impl schemars::JsonSchema for DataBreakpointInfoRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for DataBreakpointInfoRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Replaces all existing data breakpoints with new data breakpoints.
@@ -2931,6 +3171,22 @@ impl schemars::JsonSchema for SetDataBreakpointsRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for SetDataBreakpointsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window.
@@ -3120,6 +3376,22 @@ impl schemars::JsonSchema for SetInstructionBreakpointsRequest {
         )
     }
 }
+impl crate::validate::Validate for SetInstructionBreakpointsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -3291,6 +3563,22 @@ impl schemars::JsonSchema for ContinueRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for ContinueRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.
@@ -3466,6 +3754,22 @@ impl schemars::JsonSchema for NextRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for NextRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.
@@ -3647,6 +3951,22 @@ impl schemars::JsonSchema for StepInRequest {
         )
     }
 }
+impl crate::validate::Validate for StepInRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.
 /// If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.
 /// The debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.
@@ -3820,6 +4140,22 @@ impl schemars::JsonSchema for StepOutRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for StepOutRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.
@@ -3996,6 +4332,22 @@ impl schemars::JsonSchema for StepBackRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for StepBackRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
@@ -4176,6 +4528,22 @@ impl schemars::JsonSchema for ReverseContinueRequest {
         )
     }
 }
+impl crate::validate::Validate for ReverseContinueRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The request restarts execution of the specified stack frame.
 /// The debug adapter first sends the response and then a `stopped` event (with reason `restart`) after the restart has completed.
 /// Clients should only call this request if the corresponding capability `supportsRestartFrame` is true.
@@ -4349,6 +4717,22 @@ impl schemars::JsonSchema for RestartFrameRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for RestartFrameRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request sets the location where the debuggee will continue to run.
@@ -4528,6 +4912,22 @@ impl schemars::JsonSchema for GotoRequest {
         )
     }
 }
+impl crate::validate::Validate for GotoRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The request suspends the debuggee.
 /// The debug adapter first sends the response and then a `stopped` event (with reason `pause`) after the thread has been paused successfully.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4700,6 +5100,22 @@ impl schemars::JsonSchema for PauseRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for PauseRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request returns a stacktrace from the current execution state of a given thread.
@@ -4876,6 +5292,22 @@ impl schemars::JsonSchema for StackTraceRequest {
         )
     }
 }
+impl crate::validate::Validate for StackTraceRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The request returns the variable scopes for a given stack frame ID.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5047,6 +5479,22 @@ impl schemars::JsonSchema for ScopesRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for ScopesRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Retrieves all child variables for the given variable reference.
@@ -5223,6 +5671,22 @@ impl schemars::JsonSchema for VariablesRequest {
         )
     }
 }
+impl crate::validate::Validate for VariablesRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.
 /// If a debug adapter implements both `setVariable` and `setExpression`, a client will only use `setExpression` if the variable has an `evaluateName` property.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5397,6 +5861,22 @@ impl schemars::JsonSchema for SetVariableRequest {
         )
     }
 }
+impl crate::validate::Validate for SetVariableRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The request retrieves the source code for a given source reference.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5568,6 +6048,22 @@ impl schemars::JsonSchema for SourceRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for SourceRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request retrieves a list of all threads.
@@ -5750,6 +6246,21 @@ impl schemars::JsonSchema for ThreadsRequest {
         )
     }
 }
+impl crate::validate::Validate for ThreadsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The request terminates the threads with the given ids.
 /// Clients should only call this request if the corresponding capability `supportsTerminateThreadsRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5928,6 +6439,22 @@ impl schemars::JsonSchema for TerminateThreadsRequest {
         )
     }
 }
+impl crate::validate::Validate for TerminateThreadsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.
 /// Clients should only call this request if the corresponding capability `supportsModulesRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6100,6 +6627,22 @@ impl schemars::JsonSchema for ModulesRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for ModulesRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Retrieves the set of all sources currently loaded by the debugged process.
@@ -6290,6 +6833,22 @@ impl schemars::JsonSchema for LoadedSourcesRequest {
         )
     }
 }
+impl crate::validate::Validate for LoadedSourcesRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Evaluates the given expression in the context of a stack frame.
 /// The expression has access to any variables and arguments that are in scope.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6462,6 +7021,22 @@ impl schemars::JsonSchema for EvaluateRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for EvaluateRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.
@@ -6640,6 +7215,22 @@ impl schemars::JsonSchema for SetExpressionRequest {
         )
     }
 }
+impl crate::validate::Validate for SetExpressionRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This request retrieves the possible step-in targets for the specified stack frame.
 /// These targets can be used in the `stepIn` request.
 /// Clients should only call this request if the corresponding capability `supportsStepInTargetsRequest` is true.
@@ -6813,6 +7404,22 @@ impl schemars::JsonSchema for StepInTargetsRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for StepInTargetsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// This request retrieves the possible goto targets for the specified source location.
@@ -6990,6 +7597,22 @@ impl schemars::JsonSchema for GotoTargetsRequest {
         )
     }
 }
+impl crate::validate::Validate for GotoTargetsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Returns a list of possible completions for a given caret position and text.
 /// Clients should only call this request if the corresponding capability `supportsCompletionsRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -7162,6 +7785,22 @@ impl schemars::JsonSchema for CompletionsRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for CompletionsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Retrieves the details of the exception that caused this event to be raised.
@@ -7338,6 +7977,22 @@ impl schemars::JsonSchema for ExceptionInfoRequest {
         )
     }
 }
+impl crate::validate::Validate for ExceptionInfoRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Reads bytes from memory at the provided location.
 /// Clients should only call this request if the corresponding capability `supportsReadMemoryRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -7510,6 +8165,22 @@ impl schemars::JsonSchema for ReadMemoryRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for ReadMemoryRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Writes bytes to memory at the provided location.
@@ -7686,6 +8357,22 @@ impl schemars::JsonSchema for WriteMemoryRequest {
         )
     }
 }
+impl crate::validate::Validate for WriteMemoryRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Disassembles code stored at the provided location.
 /// Clients should only call this request if the corresponding capability `supportsDisassembleRequest` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -7860,6 +8547,22 @@ impl schemars::JsonSchema for DisassembleRequest {
         )
     }
 }
+impl crate::validate::Validate for DisassembleRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Looks up information about a location reference previously returned by the debug adapter.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -8031,6 +8734,22 @@ impl schemars::JsonSchema for LocationsRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+impl crate::validate::Validate for LocationsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request can be used to enable or disable debugger features.
@@ -8214,6 +8933,23 @@ impl schemars::JsonSchema for SetDebuggerPropertyRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for SetDebuggerPropertyRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.
@@ -8401,6 +9137,23 @@ impl schemars::JsonSchema for SetPydevdSourceMapRequest {
             "properties" : properties, "required" : ["type", "command", "seq",
             "arguments"], }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for SetPydevdSourceMapRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The request can be used retrieve system information, python version, etc.
@@ -8600,6 +9353,23 @@ impl schemars::JsonSchema for PydevdSystemInfoRequest {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdSystemInfoRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// A request to authorize the ide to start accepting commands.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -8780,6 +9550,23 @@ impl schemars::JsonSchema for PydevdAuthorizeRequest {
             "A request to authorize the ide to start accepting commands.", "properties" :
             properties, "required" : ["type", "command", "seq", "arguments"], }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdAuthorizeRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `cancel` request. This is just an acknowledgement, so no body field is required.
@@ -9037,6 +9824,30 @@ impl schemars::JsonSchema for CancelResponse {
         )
     }
 }
+impl crate::validate::Validate for CancelResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `runInTerminal` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -9283,6 +10094,31 @@ impl schemars::JsonSchema for RunInTerminalResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for RunInTerminalResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.
@@ -9542,6 +10378,30 @@ impl schemars::JsonSchema for StartDebuggingResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for StartDebuggingResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `initialize` request.
@@ -9805,6 +10665,31 @@ impl schemars::JsonSchema for InitializeResponse {
         )
     }
 }
+impl crate::validate::Validate for InitializeResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10064,6 +10949,30 @@ impl schemars::JsonSchema for ConfigurationDoneResponse {
         )
     }
 }
+impl crate::validate::Validate for ConfigurationDoneResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `launch` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10317,6 +11226,30 @@ impl schemars::JsonSchema for LaunchResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for LaunchResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `attach` request. This is just an acknowledgement, so no body field is required.
@@ -10574,6 +11507,30 @@ impl schemars::JsonSchema for AttachResponse {
         )
     }
 }
+impl crate::validate::Validate for AttachResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `restart` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10827,6 +11784,30 @@ impl schemars::JsonSchema for RestartResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for RestartResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `disconnect` request. This is just an acknowledgement, so no body field is required.
@@ -11084,6 +12065,30 @@ impl schemars::JsonSchema for DisconnectResponse {
         )
     }
 }
+impl crate::validate::Validate for DisconnectResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `terminate` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -11337,6 +12342,30 @@ impl schemars::JsonSchema for TerminateResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for TerminateResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `breakpointLocations` request.
@@ -11595,6 +12624,31 @@ impl schemars::JsonSchema for BreakpointLocationsResponse {
         )
     }
 }
+impl crate::validate::Validate for BreakpointLocationsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `setBreakpoints` request.
 /// Returned is information about each breakpoint created by this request.
 /// This includes the actual code location and whether the breakpoint could be verified.
@@ -11848,6 +12902,31 @@ impl schemars::JsonSchema for SetBreakpointsResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for SetBreakpointsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `setFunctionBreakpoints` request.
@@ -12104,6 +13183,31 @@ impl schemars::JsonSchema for SetFunctionBreakpointsResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for SetFunctionBreakpointsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `setExceptionBreakpoints` request.
@@ -12378,6 +13482,31 @@ impl schemars::JsonSchema for SetExceptionBreakpointsResponse {
         )
     }
 }
+impl crate::validate::Validate for SetExceptionBreakpointsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `dataBreakpointInfo` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -12630,6 +13759,31 @@ impl schemars::JsonSchema for DataBreakpointInfoResponse {
             "Response to `dataBreakpointInfo` request.", "properties" : properties,
             "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for DataBreakpointInfoResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `setDataBreakpoints` request.
@@ -12886,6 +14040,31 @@ impl schemars::JsonSchema for SetDataBreakpointsResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for SetDataBreakpointsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `setInstructionBreakpoints` request
@@ -13149,6 +14328,31 @@ impl schemars::JsonSchema for SetInstructionBreakpointsResponse {
         )
     }
 }
+impl crate::validate::Validate for SetInstructionBreakpointsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `continue` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13393,6 +14597,31 @@ impl schemars::JsonSchema for ContinueResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ContinueResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `next` request. This is just an acknowledgement, so no body field is required.
@@ -13650,6 +14879,30 @@ impl schemars::JsonSchema for NextResponse {
         )
     }
 }
+impl crate::validate::Validate for NextResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `stepIn` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13903,6 +15156,30 @@ impl schemars::JsonSchema for StepInResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for StepInResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `stepOut` request. This is just an acknowledgement, so no body field is required.
@@ -14160,6 +15437,30 @@ impl schemars::JsonSchema for StepOutResponse {
         )
     }
 }
+impl crate::validate::Validate for StepOutResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `stepBack` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -14413,6 +15714,30 @@ impl schemars::JsonSchema for StepBackResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for StepBackResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.
@@ -14674,6 +15999,30 @@ impl schemars::JsonSchema for ReverseContinueResponse {
         )
     }
 }
+impl crate::validate::Validate for ReverseContinueResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -14927,6 +16276,30 @@ impl schemars::JsonSchema for RestartFrameResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for RestartFrameResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `goto` request. This is just an acknowledgement, so no body field is required.
@@ -15184,6 +16557,30 @@ impl schemars::JsonSchema for GotoResponse {
         )
     }
 }
+impl crate::validate::Validate for GotoResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `pause` request. This is just an acknowledgement, so no body field is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -15439,6 +16836,30 @@ impl schemars::JsonSchema for PauseResponse {
         )
     }
 }
+impl crate::validate::Validate for PauseResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `stackTrace` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -15683,6 +17104,31 @@ impl schemars::JsonSchema for StackTraceResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for StackTraceResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `scopes` request.
@@ -15931,6 +17377,31 @@ impl schemars::JsonSchema for ScopesResponse {
         )
     }
 }
+impl crate::validate::Validate for ScopesResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `variables` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -16175,6 +17646,31 @@ impl schemars::JsonSchema for VariablesResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for VariablesResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `setVariable` request.
@@ -16423,6 +17919,31 @@ impl schemars::JsonSchema for SetVariableResponse {
         )
     }
 }
+impl crate::validate::Validate for SetVariableResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `source` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -16669,6 +18190,31 @@ impl schemars::JsonSchema for SourceResponse {
         )
     }
 }
+impl crate::validate::Validate for SourceResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `threads` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -16913,6 +18459,31 @@ impl schemars::JsonSchema for ThreadsResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ThreadsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.
@@ -17174,6 +18745,30 @@ impl schemars::JsonSchema for TerminateThreadsResponse {
         )
     }
 }
+impl crate::validate::Validate for TerminateThreadsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `modules` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17418,6 +19013,31 @@ impl schemars::JsonSchema for ModulesResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ModulesResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `loadedSources` request.
@@ -17668,6 +19288,31 @@ impl schemars::JsonSchema for LoadedSourcesResponse {
         )
     }
 }
+impl crate::validate::Validate for LoadedSourcesResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `evaluate` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17912,6 +19557,31 @@ impl schemars::JsonSchema for EvaluateResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for EvaluateResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `setExpression` request.
@@ -18162,6 +19832,31 @@ impl schemars::JsonSchema for SetExpressionResponse {
         )
     }
 }
+impl crate::validate::Validate for SetExpressionResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `stepInTargets` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -18410,6 +20105,31 @@ impl schemars::JsonSchema for StepInTargetsResponse {
         )
     }
 }
+impl crate::validate::Validate for StepInTargetsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `gotoTargets` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -18654,6 +20374,31 @@ impl schemars::JsonSchema for GotoTargetsResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for GotoTargetsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `completions` request.
@@ -18902,6 +20647,31 @@ impl schemars::JsonSchema for CompletionsResponse {
         )
     }
 }
+impl crate::validate::Validate for CompletionsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `exceptionInfo` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -19148,6 +20918,31 @@ impl schemars::JsonSchema for ExceptionInfoResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ExceptionInfoResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `readMemory` request.
@@ -19411,6 +21206,31 @@ impl schemars::JsonSchema for ReadMemoryResponse {
         )
     }
 }
+impl crate::validate::Validate for ReadMemoryResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `writeMemory` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -19670,6 +21490,31 @@ impl schemars::JsonSchema for WriteMemoryResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for WriteMemoryResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to `disassemble` request.
@@ -19933,6 +21778,31 @@ impl schemars::JsonSchema for DisassembleResponse {
         )
     }
 }
+impl crate::validate::Validate for DisassembleResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to `locations` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -20192,6 +22062,31 @@ impl schemars::JsonSchema for LocationsResponse {
             "properties" : properties, "required" : ["type", "command", "success", "seq",
             "request_seq"], }
         )
+    }
+}
+impl crate::validate::Validate for LocationsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.
@@ -20459,6 +22354,31 @@ impl schemars::JsonSchema for SetDebuggerPropertyResponse {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for SetDebuggerPropertyResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20724,6 +22644,31 @@ impl schemars::JsonSchema for SetPydevdSourceMapResponse {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for SetPydevdSourceMapResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Response to 'pydevdSystemInfo' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20978,6 +22923,32 @@ impl schemars::JsonSchema for PydevdSystemInfoResponse {
             "Response to 'pydevdSystemInfo' request.", "properties" : properties,
             "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdSystemInfoResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Response to 'pydevdAuthorize' request.
@@ -21236,6 +23207,32 @@ impl schemars::JsonSchema for PydevdAuthorizeResponse {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdAuthorizeResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).
 /// A debug adapter is expected to send this event when it is ready to accept configuration requests (but not before the `initialize` request has finished).
 /// The sequence of events/requests is as follows:
@@ -21419,6 +23416,21 @@ impl schemars::JsonSchema for InitializedEvent {
         )
     }
 }
+impl crate::validate::Validate for InitializedEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event indicates that the execution of the debuggee has stopped due to some condition.
 /// This can be caused by a breakpoint previously set, a stepping request has completed, by executing a debugger statement etc.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21585,6 +23597,22 @@ impl schemars::JsonSchema for StoppedEvent {
             "The event indicates that the execution of the debuggee has stopped due to some condition.\nThis can be caused by a breakpoint previously set, a stepping request has completed, by executing a debugger statement etc.",
             "properties" : properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for StoppedEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The event indicates that the execution of the debuggee has continued.
@@ -21756,6 +23784,22 @@ impl schemars::JsonSchema for ContinuedEvent {
         )
     }
 }
+impl crate::validate::Validate for ContinuedEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event indicates that the debuggee has exited and returns its exit code.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -21921,6 +23965,22 @@ impl schemars::JsonSchema for ExitedEvent {
             "The event indicates that the debuggee has exited and returns its exit code.",
             "properties" : properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ExitedEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The event indicates that debugging of the debuggee has terminated. This does \*\*not\*\* mean that the debuggee itself has exited.
@@ -22105,6 +24165,22 @@ impl schemars::JsonSchema for TerminatedEvent {
         )
     }
 }
+impl crate::validate::Validate for TerminatedEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event indicates that a thread has started or exited.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -22270,6 +24346,22 @@ impl schemars::JsonSchema for ThreadEvent {
             "The event indicates that a thread has started or exited.", "properties" :
             properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ThreadEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The event indicates that the target has produced some output.
@@ -22439,6 +24531,22 @@ impl schemars::JsonSchema for OutputEvent {
         )
     }
 }
+impl crate::validate::Validate for OutputEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -22604,6 +24712,22 @@ impl schemars::JsonSchema for BreakpointEvent {
             "The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.",
             "properties" : properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for BreakpointEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The event indicates that some information about a module has changed.
@@ -22773,6 +24897,22 @@ impl schemars::JsonSchema for ModuleEvent {
         )
     }
 }
+impl crate::validate::Validate for ModuleEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event indicates that some source has been added, changed, or removed from the set of all loaded sources.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -22940,6 +25080,22 @@ impl schemars::JsonSchema for LoadedSourceEvent {
         )
     }
 }
+impl crate::validate::Validate for LoadedSourceEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -23105,6 +25261,22 @@ impl schemars::JsonSchema for ProcessEvent {
             "The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.",
             "properties" : properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ProcessEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The event indicates that one or more capabilities have changed.
@@ -23277,6 +25449,22 @@ impl schemars::JsonSchema for CapabilitiesEvent {
         )
     }
 }
+impl crate::validate::Validate for CapabilitiesEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.
 /// The client is free to delay the showing of the UI in order to reduce flicker.
 /// This event should only be sent if the corresponding capability `supportsProgressReporting` is true.
@@ -23444,6 +25632,22 @@ impl schemars::JsonSchema for ProgressStartEvent {
             "The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.\nThe client is free to delay the showing of the UI in order to reduce flicker.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
             "properties" : properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ProgressStartEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The event signals that the progress reporting needs to be updated with a new message and/or percentage.
@@ -23617,6 +25821,22 @@ impl schemars::JsonSchema for ProgressUpdateEvent {
         )
     }
 }
+impl crate::validate::Validate for ProgressUpdateEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The event signals the end of the progress reporting with a final message.
 /// This event should only be sent if the corresponding capability `supportsProgressReporting` is true.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23783,6 +26003,22 @@ impl schemars::JsonSchema for ProgressEndEvent {
             "The event signals the end of the progress reporting with a final message.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
             "properties" : properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for ProgressEndEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.
@@ -23954,6 +26190,22 @@ impl schemars::JsonSchema for InvalidatedEvent {
         )
     }
 }
+impl crate::validate::Validate for InvalidatedEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.
 /// Clients typically react to the event by re-issuing a `readMemory` request if they show the memory identified by the `memoryReference` and if the updated memory range overlaps the displayed range. Clients should not make assumptions how individual memory references relate to each other, so they should not assume that they are part of a single continuous address range and might overlap.
 /// Debug adapters can use this event to indicate that the contents of a memory range has changed due to some other request like `setVariable` or `setExpression`. Debug adapters are not expected to emit this event for each and every memory change of a running program, because that information is typically not available from debuggers and it would flood clients with too many events.
@@ -24121,6 +26373,22 @@ impl schemars::JsonSchema for MemoryEvent {
             "This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.\nClients typically react to the event by re-issuing a `readMemory` request if they show the memory identified by the `memoryReference` and if the updated memory range overlaps the displayed range. Clients should not make assumptions how individual memory references relate to each other, so they should not assume that they are part of a single continuous address range and might overlap.\nDebug adapters can use this event to indicate that the contents of a memory range has changed due to some other request like `setVariable` or `setExpression`. Debug adapters are not expected to emit this event for each and every memory change of a running program, because that information is typically not available from debuggers and it would flood clients with too many events.",
             "properties" : properties, "required" : ["type", "event", "seq", "body"], }
         )
+    }
+}
+impl crate::validate::Validate for MemoryEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// The event indicates input was requested by debuggee.
@@ -24306,6 +26574,22 @@ impl schemars::JsonSchema for PydevdInputRequestedEvent {
             "The event indicates input was requested by debuggee.", "properties" :
             properties, "required" : ["type", "event", "seq"], }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdInputRequestedEvent {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// On error (whenever `success` is false), the body can provide more details.
@@ -24566,6 +26850,31 @@ impl schemars::JsonSchema for ErrorResponse {
             "properties" : properties, "required" : ["type", "success", "seq",
             "request_seq", "command"], }
         )
+    }
+}
+impl crate::validate::Validate for ErrorResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 impl crate::traits::Request for CancelRequest {

@@ -176,6 +176,28 @@ impl schemars::JsonSchema for CancelArguments {
         )
     }
 }
+impl crate::validate::Validate for CancelArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.request_id,
+            "requestId",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `runInTerminal` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -461,6 +483,21 @@ impl schemars::JsonSchema for RunInTerminalRequestArguments {
         )
     }
 }
+impl crate::validate::Validate for RunInTerminalRequestArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.kind, "kind", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `startDebugging` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -652,6 +689,27 @@ impl schemars::JsonSchema for StartDebuggingRequestArguments {
             "Arguments for `startDebugging` request.", "properties" : properties,
             "required" : ["configuration", "request"], }
         )
+    }
+}
+impl crate::validate::Validate for StartDebuggingRequestArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(
+            &self.output_presentation,
+            "outputPresentation",
+            path,
+            out,
+        );
+        crate::validate::member(&self.request, "request", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `initialize` request.
@@ -1358,6 +1416,21 @@ impl schemars::JsonSchema for InitializeRequestArguments {
         )
     }
 }
+impl crate::validate::Validate for InitializeRequestArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.path_format, "pathFormat", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `configurationDone` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -1448,6 +1521,20 @@ impl schemars::JsonSchema for ConfigurationDoneArguments {
             { "type" : "object", "description" :
             "Arguments for `configurationDone` request.", }
         )
+    }
+}
+impl crate::validate::Validate for ConfigurationDoneArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `launch` request. Additional attributes are implementation specific.
@@ -1618,6 +1705,20 @@ impl schemars::JsonSchema for LaunchRequestArguments {
         )
     }
 }
+impl crate::validate::Validate for LaunchRequestArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `attach` request. Additional attributes are implementation specific.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -1752,6 +1853,20 @@ impl schemars::JsonSchema for AttachRequestArguments {
         )
     }
 }
+impl crate::validate::Validate for AttachRequestArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `restart` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -1884,6 +1999,21 @@ impl schemars::JsonSchema for RestartArguments {
             { "type" : "object", "description" : "Arguments for `restart` request.",
             "properties" : properties, }
         )
+    }
+}
+impl crate::validate::Validate for RestartArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `disconnect` request.
@@ -2096,6 +2226,20 @@ impl schemars::JsonSchema for DisconnectArguments {
         )
     }
 }
+impl crate::validate::Validate for DisconnectArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `terminate` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2228,6 +2372,20 @@ impl schemars::JsonSchema for TerminateArguments {
             { "type" : "object", "description" : "Arguments for `terminate` request.",
             "properties" : properties, }
         )
+    }
+}
+impl crate::validate::Validate for TerminateArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `breakpointLocations` request.
@@ -2478,6 +2636,53 @@ impl schemars::JsonSchema for BreakpointLocationsArguments {
         )
     }
 }
+impl crate::validate::Validate for BreakpointLocationsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `setBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2706,6 +2911,22 @@ impl schemars::JsonSchema for SetBreakpointsArguments {
         )
     }
 }
+impl crate::validate::Validate for SetBreakpointsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `setFunctionBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -2828,6 +3049,21 @@ impl schemars::JsonSchema for SetFunctionBreakpointsArguments {
             "Arguments for `setFunctionBreakpoints` request.", "properties" : properties,
             "required" : ["breakpoints"], }
         )
+    }
+}
+impl crate::validate::Validate for SetFunctionBreakpointsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `setExceptionBreakpoints` request.
@@ -3026,6 +3262,22 @@ impl schemars::JsonSchema for SetExceptionBreakpointsArguments {
             "Arguments for `setExceptionBreakpoints` request.", "properties" :
             properties, "required" : ["filters"], }
         )
+    }
+}
+impl crate::validate::Validate for SetExceptionBreakpointsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.filter_options, "filterOptions", path, out);
+        crate::validate::member(&self.exception_options, "exceptionOptions", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `dataBreakpointInfo` request.
@@ -3332,6 +3584,28 @@ impl schemars::JsonSchema for DataBreakpointInfoArguments {
         )
     }
 }
+impl crate::validate::Validate for DataBreakpointInfoArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `setDataBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -3456,6 +3730,21 @@ impl schemars::JsonSchema for SetDataBreakpointsArguments {
         )
     }
 }
+impl crate::validate::Validate for SetDataBreakpointsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `setInstructionBreakpoints` request
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -3578,6 +3867,21 @@ impl schemars::JsonSchema for SetInstructionBreakpointsArguments {
             "Arguments for `setInstructionBreakpoints` request", "properties" :
             properties, "required" : ["breakpoints"], }
         )
+    }
+}
+impl crate::validate::Validate for SetInstructionBreakpointsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `continue` request.
@@ -3736,6 +4040,20 @@ impl schemars::JsonSchema for ContinueArguments {
             { "type" : "object", "description" : "Arguments for `continue` request.",
             "properties" : properties, "required" : ["threadId"], }
         )
+    }
+}
+impl crate::validate::Validate for ContinueArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `next` request.
@@ -3930,6 +4248,21 @@ impl schemars::JsonSchema for NextArguments {
             { "type" : "object", "description" : "Arguments for `next` request.",
             "properties" : properties, "required" : ["threadId"], }
         )
+    }
+}
+impl crate::validate::Validate for NextArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.granularity, "granularity", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `stepIn` request.
@@ -4161,6 +4494,21 @@ impl schemars::JsonSchema for StepInArguments {
         )
     }
 }
+impl crate::validate::Validate for StepInArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.granularity, "granularity", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `stepOut` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4353,6 +4701,21 @@ impl schemars::JsonSchema for StepOutArguments {
             { "type" : "object", "description" : "Arguments for `stepOut` request.",
             "properties" : properties, "required" : ["threadId"], }
         )
+    }
+}
+impl crate::validate::Validate for StepOutArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.granularity, "granularity", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `stepBack` request.
@@ -4549,6 +4912,21 @@ impl schemars::JsonSchema for StepBackArguments {
         )
     }
 }
+impl crate::validate::Validate for StepBackArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.granularity, "granularity", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `reverseContinue` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4710,6 +5088,20 @@ impl schemars::JsonSchema for ReverseContinueArguments {
         )
     }
 }
+impl crate::validate::Validate for ReverseContinueArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `restartFrame` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -4831,6 +5223,20 @@ impl schemars::JsonSchema for RestartFrameArguments {
             { "type" : "object", "description" : "Arguments for `restartFrame` request.",
             "properties" : properties, "required" : ["frameId"], }
         )
+    }
+}
+impl crate::validate::Validate for RestartFrameArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `goto` request.
@@ -4973,6 +5379,20 @@ impl schemars::JsonSchema for GotoArguments {
         )
     }
 }
+impl crate::validate::Validate for GotoArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `pause` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5092,6 +5512,20 @@ impl schemars::JsonSchema for PauseArguments {
             { "type" : "object", "description" : "Arguments for `pause` request.",
             "properties" : properties, "required" : ["threadId"], }
         )
+    }
+}
+impl crate::validate::Validate for PauseArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `stackTrace` request.
@@ -5322,6 +5756,21 @@ impl schemars::JsonSchema for StackTraceArguments {
         )
     }
 }
+impl crate::validate::Validate for StackTraceArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.format, "format", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `scopes` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5441,6 +5890,20 @@ impl schemars::JsonSchema for ScopesArguments {
             { "type" : "object", "description" : "Arguments for `scopes` request.",
             "properties" : properties, "required" : ["frameId"], }
         )
+    }
+}
+impl crate::validate::Validate for ScopesArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `variables` request.
@@ -5706,6 +6169,30 @@ impl schemars::JsonSchema for VariablesArguments {
         )
     }
 }
+impl crate::validate::Validate for VariablesArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.filter, "filter", path, out);
+        crate::validate::member(&self.format, "format", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `setVariable` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -5904,6 +6391,29 @@ impl schemars::JsonSchema for SetVariableArguments {
         )
     }
 }
+impl crate::validate::Validate for SetVariableArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.format, "format", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `source` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -6063,6 +6573,29 @@ impl schemars::JsonSchema for SourceArguments {
         )
     }
 }
+impl crate::validate::Validate for SourceArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.source_reference,
+            "sourceReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `terminateThreads` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -6199,6 +6732,20 @@ impl schemars::JsonSchema for TerminateThreadsArguments {
             { "type" : "object", "description" :
             "Arguments for `terminateThreads` request.", "properties" : properties, }
         )
+    }
+}
+impl crate::validate::Validate for TerminateThreadsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `modules` request.
@@ -6371,6 +6918,20 @@ impl schemars::JsonSchema for ModulesArguments {
         )
     }
 }
+impl crate::validate::Validate for ModulesArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `loadedSources` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -6459,6 +7020,20 @@ impl schemars::JsonSchema for LoadedSourcesArguments {
             { "type" : "object", "description" :
             "Arguments for `loadedSources` request.", }
         )
+    }
+}
+impl crate::validate::Validate for LoadedSourcesArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `evaluate` request.
@@ -6790,6 +7365,39 @@ impl schemars::JsonSchema for EvaluateArguments {
         )
     }
 }
+impl crate::validate::Validate for EvaluateArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::member(&self.context, "context", path, out);
+        crate::validate::member(&self.format, "format", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `setExpression` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -7005,6 +7613,21 @@ impl schemars::JsonSchema for SetExpressionArguments {
         )
     }
 }
+impl crate::validate::Validate for SetExpressionArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.format, "format", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `stepInTargets` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -7127,6 +7750,20 @@ impl schemars::JsonSchema for StepInTargetsArguments {
             "Arguments for `stepInTargets` request.", "properties" : properties,
             "required" : ["frameId"], }
         )
+    }
+}
+impl crate::validate::Validate for StepInTargetsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `gotoTargets` request.
@@ -7298,6 +7935,37 @@ impl schemars::JsonSchema for GotoTargetsArguments {
             { "type" : "object", "description" : "Arguments for `gotoTargets` request.",
             "properties" : properties, "required" : ["source", "line"], }
         )
+    }
+}
+impl crate::validate::Validate for GotoTargetsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `completions` request.
@@ -7505,6 +8173,36 @@ impl schemars::JsonSchema for CompletionsArguments {
         )
     }
 }
+impl crate::validate::Validate for CompletionsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `exceptionInfo` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -7627,6 +8325,20 @@ impl schemars::JsonSchema for ExceptionInfoArguments {
             "Arguments for `exceptionInfo` request.", "properties" : properties,
             "required" : ["threadId"], }
         )
+    }
+}
+impl crate::validate::Validate for ExceptionInfoArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `readMemory` request.
@@ -7806,6 +8518,36 @@ impl schemars::JsonSchema for ReadMemoryArguments {
             { "type" : "object", "description" : "Arguments for `readMemory` request.",
             "properties" : properties, "required" : ["memoryReference", "count"], }
         )
+    }
+}
+impl crate::validate::Validate for ReadMemoryArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.offset,
+            "offset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.count,
+            "count",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `writeMemory` request.
@@ -8021,6 +8763,28 @@ impl schemars::JsonSchema for WriteMemoryArguments {
             { "type" : "object", "description" : "Arguments for `writeMemory` request.",
             "properties" : properties, "required" : ["memoryReference", "data"], }
         )
+    }
+}
+impl crate::validate::Validate for WriteMemoryArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.offset,
+            "offset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Arguments for `disassemble` request.
@@ -8278,6 +9042,36 @@ impl schemars::JsonSchema for DisassembleArguments {
         )
     }
 }
+impl crate::validate::Validate for DisassembleArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.offset,
+            "offset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.instruction_offset,
+            "instructionOffset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for `locations` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -8399,6 +9193,20 @@ impl schemars::JsonSchema for LocationsArguments {
             { "type" : "object", "description" : "Arguments for `locations` request.",
             "properties" : properties, "required" : ["locationReference"], }
         )
+    }
+}
+impl crate::validate::Validate for LocationsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Information about the capabilities of a debug adapter.
@@ -10045,6 +10853,39 @@ impl schemars::JsonSchema for Capabilities {
         )
     }
 }
+impl crate::validate::Validate for Capabilities {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(
+            &self.exception_breakpoint_filters,
+            "exceptionBreakpointFilters",
+            path,
+            out,
+        );
+        crate::validate::member(
+            &self.additional_module_columns,
+            "additionalModuleColumns",
+            path,
+            out,
+        );
+        crate::validate::member(
+            &self.supported_checksum_algorithms,
+            "supportedChecksumAlgorithms",
+            path,
+            out,
+        );
+        crate::validate::member(&self.breakpoint_modes, "breakpointModes", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -10324,6 +11165,20 @@ impl schemars::JsonSchema for ExceptionBreakpointsFilter {
             "An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.",
             "properties" : properties, "required" : ["filter", "label"], }
         )
+    }
+}
+impl crate::validate::Validate for ExceptionBreakpointsFilter {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// A structured message object. Used to return errors from requests.
@@ -10640,6 +11495,20 @@ impl schemars::JsonSchema for Message {
             "A structured message object. Used to return errors from requests.",
             "properties" : properties, "required" : ["id", "format"], }
         )
+    }
+}
+impl crate::validate::Validate for Message {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// A Module object represents a row in the modules view.
@@ -11059,6 +11928,21 @@ impl schemars::JsonSchema for Module {
         )
     }
 }
+impl crate::validate::Validate for Module {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.id, "id", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,
 /// and what the column's label should be.
 /// It is only used if the underlying UI actually supports this level of customization.
@@ -11305,6 +12189,21 @@ impl schemars::JsonSchema for ColumnDescriptor {
         )
     }
 }
+impl crate::validate::Validate for ColumnDescriptor {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.type_, "type", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// A Thread
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -11435,6 +12334,20 @@ impl schemars::JsonSchema for Thread {
             { "type" : "object", "description" : "A Thread", "properties" : properties,
             "required" : ["id", "name"], }
         )
+    }
+}
+impl crate::validate::Validate for Thread {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// A `Source` is a descriptor for source code.
@@ -11811,6 +12724,31 @@ impl schemars::JsonSchema for Source {
             "A `Source` is a descriptor for source code.\nIt is returned from the debug adapter as part of a `StackFrame` and it is used by clients when specifying breakpoints.",
             "properties" : properties, }
         )
+    }
+}
+impl crate::validate::Validate for Source {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.source_reference,
+            "sourceReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::member(&self.sources, "sources", path, out);
+        crate::validate::member(&self.checksums, "checksums", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// A Stackframe contains the source location.
@@ -12234,6 +13172,55 @@ impl schemars::JsonSchema for StackFrame {
             "A Stackframe contains the source location.", "properties" : properties,
             "required" : ["id", "name", "line", "column"], }
         )
+    }
+}
+impl crate::validate::Validate for StackFrame {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::member(&self.module_id, "moduleId", path, out);
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.
@@ -12680,6 +13667,78 @@ impl schemars::JsonSchema for Scope {
             "properties" : properties, "required" : ["name", "variablesReference",
             "expensive"], }
         )
+    }
+}
+impl crate::validate::Validate for Scope {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.named_variables,
+            "namedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.indexed_variables,
+            "indexedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// A Variable is a name/value pair.
@@ -13148,6 +14207,45 @@ impl schemars::JsonSchema for Variable {
         )
     }
 }
+impl crate::validate::Validate for Variable {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.named_variables,
+            "namedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.indexed_variables,
+            "indexedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Properties of a variable that can be used to determine how to render the variable in the UI.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13393,6 +14491,23 @@ impl schemars::JsonSchema for VariablePresentationHint {
         )
     }
 }
+impl crate::validate::Validate for VariablePresentationHint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.kind, "kind", path, out);
+        crate::validate::member(&self.attributes, "attributes", path, out);
+        crate::validate::member(&self.visibility, "visibility", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Properties of a breakpoint location returned from the `breakpointLocations` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -13616,6 +14731,52 @@ impl schemars::JsonSchema for BreakpointLocation {
             "Properties of a breakpoint location returned from the `breakpointLocations` request.",
             "properties" : properties, "required" : ["line"], }
         )
+    }
+}
+impl crate::validate::Validate for BreakpointLocation {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.
@@ -13916,6 +15077,36 @@ impl schemars::JsonSchema for SourceBreakpoint {
         )
     }
 }
+impl crate::validate::Validate for SourceBreakpoint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Properties of a breakpoint passed to the `setFunctionBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -14104,6 +15295,20 @@ impl schemars::JsonSchema for FunctionBreakpoint {
         )
     }
 }
+impl crate::validate::Validate for FunctionBreakpoint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This enumeration defines all possible access types for data breakpoints.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -14196,6 +15401,17 @@ impl schemars::JsonSchema for DataBreakpointAccessType {
             "This enumeration defines all possible access types for data breakpoints.",
             "enum" : ["read", "write", "readWrite"] }
         )
+    }
+}
+impl crate::validate::Validate for DataBreakpointAccessType {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let DataBreakpointAccessType::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Properties of a data breakpoint passed to the `setDataBreakpoints` request.
@@ -14427,6 +15643,21 @@ impl schemars::JsonSchema for DataBreakpoint {
             "Properties of a data breakpoint passed to the `setDataBreakpoints` request.",
             "properties" : properties, "required" : ["dataId"], }
         )
+    }
+}
+impl crate::validate::Validate for DataBreakpoint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.access_type, "accessType", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Properties of a breakpoint passed to the `setInstructionBreakpoints` request
@@ -14702,6 +15933,28 @@ impl schemars::JsonSchema for InstructionBreakpoint {
             "Properties of a breakpoint passed to the `setInstructionBreakpoints` request",
             "properties" : properties, "required" : ["instructionReference"], }
         )
+    }
+}
+impl crate::validate::Validate for InstructionBreakpoint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.offset,
+            "offset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.
@@ -15171,6 +16424,62 @@ impl schemars::JsonSchema for Breakpoint {
         )
     }
 }
+impl crate::validate::Validate for Breakpoint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.offset,
+            "offset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::member(&self.reason, "reason", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -15269,6 +16578,17 @@ impl schemars::JsonSchema for SteppingGranularity {
             "The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.",
             "enum" : ["statement", "line", "instruction"] }
         )
+    }
+}
+impl crate::validate::Validate for SteppingGranularity {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let SteppingGranularity::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// A `StepInTarget` can be used in the `stepIn` request and determines into which single target the `stepIn` request should step.
@@ -15548,6 +16868,52 @@ impl schemars::JsonSchema for StepInTarget {
             "A `StepInTarget` can be used in the `stepIn` request and determines into which single target the `stepIn` request should step.",
             "properties" : properties, "required" : ["id", "label"], }
         )
+    }
+}
+impl crate::validate::Validate for StepInTarget {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// A `GotoTarget` describes a code location that can be used as a target in the `goto` request.
@@ -15847,6 +17213,52 @@ impl schemars::JsonSchema for GotoTarget {
             "A `GotoTarget` describes a code location that can be used as a target in the `goto` request.\nThe possible goto targets can be determined via the `gotoTargets` request.",
             "properties" : properties, "required" : ["id", "label", "line"], }
         )
+    }
+}
+impl crate::validate::Validate for GotoTarget {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// `CompletionItems` are the suggestions returned from the `completions` request.
@@ -16246,6 +17658,21 @@ impl schemars::JsonSchema for CompletionItem {
         )
     }
 }
+impl crate::validate::Validate for CompletionItem {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.type_, "type", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -16424,6 +17851,17 @@ impl schemars::JsonSchema for CompletionItemType {
         )
     }
 }
+impl crate::validate::Validate for CompletionItemType {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let CompletionItemType::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
+    }
+}
 /// Names of checksum algorithms that may be supported by a debug adapter.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -16518,6 +17956,17 @@ impl schemars::JsonSchema for ChecksumAlgorithm {
             "Names of checksum algorithms that may be supported by a debug adapter.",
             "enum" : ["MD5", "SHA1", "SHA256", "timestamp"] }
         )
+    }
+}
+impl crate::validate::Validate for ChecksumAlgorithm {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let ChecksumAlgorithm::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// The checksum of an item calculated by the specified algorithm.
@@ -16657,6 +18106,21 @@ impl schemars::JsonSchema for Checksum {
         )
     }
 }
+impl crate::validate::Validate for Checksum {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.algorithm, "algorithm", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Provides formatting information for a value.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -16782,6 +18246,20 @@ impl schemars::JsonSchema for ValueFormat {
             { "type" : "object", "description" :
             "Provides formatting information for a value.", "properties" : properties, }
         )
+    }
+}
+impl crate::validate::Validate for ValueFormat {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Provides formatting information for a stack frame.
@@ -17156,6 +18634,20 @@ impl schemars::JsonSchema for StackFrameFormat {
         )
     }
 }
+impl crate::validate::Validate for StackFrameFormat {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17348,6 +18840,20 @@ impl schemars::JsonSchema for ExceptionFilterOptions {
         )
     }
 }
+impl crate::validate::Validate for ExceptionFilterOptions {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// An `ExceptionOptions` assigns configuration options to a set of exceptions.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -17508,6 +19014,22 @@ impl schemars::JsonSchema for ExceptionOptions {
         )
     }
 }
+impl crate::validate::Validate for ExceptionOptions {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.path, "path", path, out);
+        crate::validate::member(&self.break_mode, "breakMode", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This enumeration defines all possible conditions when a thrown exception should result in a break.
 /// never: never breaks,
 /// always: always breaks,
@@ -17611,6 +19133,17 @@ impl schemars::JsonSchema for ExceptionBreakMode {
             "This enumeration defines all possible conditions when a thrown exception should result in a break.\nnever: never breaks,\nalways: always breaks,\nunhandled: breaks when exception unhandled,\nuserUnhandled: breaks if the exception is not handled by user code.",
             "enum" : ["never", "always", "unhandled", "userUnhandled"] }
         )
+    }
+}
+impl crate::validate::Validate for ExceptionBreakMode {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let ExceptionBreakMode::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// An `ExceptionPathSegment` represents a segment in a path that is used to match leaves or nodes in a tree of exceptions.
@@ -17767,6 +19300,20 @@ impl schemars::JsonSchema for ExceptionPathSegment {
             "An `ExceptionPathSegment` represents a segment in a path that is used to match leaves or nodes in a tree of exceptions.\nIf a segment consists of more than one name, it matches the names provided if `negate` is false or missing, or it matches anything except the names provided if `negate` is true.",
             "properties" : properties, "required" : ["names"], }
         )
+    }
+}
+impl crate::validate::Validate for ExceptionPathSegment {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Detailed information about an exception that has occurred.
@@ -18079,6 +19626,21 @@ impl schemars::JsonSchema for ExceptionDetails {
             "Detailed information about an exception that has occurred.", "properties" :
             properties, }
         )
+    }
+}
+impl crate::validate::Validate for ExceptionDetails {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.inner_exception, "innerException", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Represents a single disassembled instruction.
@@ -18509,6 +20071,54 @@ impl schemars::JsonSchema for DisassembledInstruction {
         )
     }
 }
+impl crate::validate::Validate for DisassembledInstruction {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.location, "location", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Logical areas that can be invalidated by the `invalidated` event.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -18617,6 +20227,9 @@ impl schemars::JsonSchema for InvalidatedAreas {
             "examples" : ["all", "stacks", "threads", "variables"] }
         )
     }
+}
+impl crate::validate::Validate for InvalidatedAreas {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// A `BreakpointMode` is provided as a option when setting breakpoints on sources or instructions.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18820,6 +20433,21 @@ impl schemars::JsonSchema for BreakpointMode {
         )
     }
 }
+impl crate::validate::Validate for BreakpointMode {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.applies_to, "appliesTo", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -18930,6 +20558,9 @@ impl schemars::JsonSchema for BreakpointModeApplicability {
             "examples" : ["source", "exception", "data", "instruction"] }
         )
     }
+}
+impl crate::validate::Validate for BreakpointModeApplicability {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// Arguments for 'setDebuggerProperty' request.
 #[cfg(feature = "debugpy")]
@@ -19278,6 +20909,21 @@ impl schemars::JsonSchema for SetDebuggerPropertyArguments {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for SetDebuggerPropertyArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for 'setPydevdSourceMap' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -19441,6 +21087,23 @@ impl schemars::JsonSchema for SetPydevdSourceMapArguments {
             "Arguments for 'setPydevdSourceMap' request.", "properties" : properties,
             "required" : ["source"], }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for SetPydevdSourceMapArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::member(&self.pydevd_source_maps, "pydevdSourceMaps", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Information that allows mapping a local line to a remote source/line.
@@ -19637,6 +21300,22 @@ impl schemars::JsonSchema for PydevdSourceMap {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdSourceMap {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.runtime_source, "runtimeSource", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for 'pydevdSystemInfo' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -19731,6 +21410,21 @@ impl schemars::JsonSchema for PydevdSystemInfoArguments {
             { "type" : "object", "description" :
             "Arguments for 'pydevdSystemInfo' request.", }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdSystemInfoArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// This object contains python version and implementation details.
@@ -19904,6 +21598,22 @@ impl schemars::JsonSchema for PydevdPythonInfo {
             "This object contains python version and implementation details.",
             "properties" : properties, }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdPythonInfo {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.implementation, "implementation", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// This object contains python implementation details.
@@ -20109,6 +21819,21 @@ impl schemars::JsonSchema for PydevdPythonImplementationInfo {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdPythonImplementationInfo {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This object contains python version and implementation details.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20248,6 +21973,21 @@ impl schemars::JsonSchema for PydevdPlatformInfo {
             "This object contains python version and implementation details.",
             "properties" : properties, }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdPlatformInfo {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// This object contains python process details.
@@ -20491,6 +22231,21 @@ impl schemars::JsonSchema for PydevdProcessInfo {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdProcessInfo {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This object contains details on pydevd.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20667,6 +22422,21 @@ impl schemars::JsonSchema for PydevdInfo {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdInfo {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Arguments for 'pydevdAuthorize' request.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -20811,6 +22581,21 @@ impl schemars::JsonSchema for PydevdAuthorizeArguments {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdAuthorizeArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains the raw error in short form if `success` is false.
 /// This raw error might be interpreted by the client and is not shown in the UI.
 /// Some predefined values exist.
@@ -20904,6 +22689,9 @@ impl schemars::JsonSchema for ResponseMessage {
             "examples" : ["cancelled", "notStopped"] }
         )
     }
+}
+impl crate::validate::Validate for ResponseMessage {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21040,6 +22828,21 @@ impl schemars::JsonSchema for ErrorResponseBody {
         )
     }
 }
+impl crate::validate::Validate for ErrorResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.error, "error", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The reason for the event.
 /// For backward compatibility this string is shown in the UI if the `description` attribute is missing (but it must not be translated).
 ///
@@ -21169,6 +22972,9 @@ impl schemars::JsonSchema for StoppedEventBodyReason {
             "function breakpoint", "data breakpoint", "instruction breakpoint"] }
         )
     }
+}
+impl crate::validate::Validate for StoppedEventBodyReason {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21506,6 +23312,21 @@ impl schemars::JsonSchema for StoppedEventBody {
         )
     }
 }
+impl crate::validate::Validate for StoppedEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.reason, "reason", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -21664,6 +23485,20 @@ impl schemars::JsonSchema for ContinuedEventBody {
         )
     }
 }
+impl crate::validate::Validate for ContinuedEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -21783,6 +23618,20 @@ impl schemars::JsonSchema for ExitedEventBody {
             { "type" : "object", "description" : "Event-specific information.",
             "properties" : properties, "required" : ["exitCode"], }
         )
+    }
+}
+impl crate::validate::Validate for ExitedEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Event-specific information.
@@ -21913,6 +23762,20 @@ impl schemars::JsonSchema for TerminatedEventBody {
         )
     }
 }
+impl crate::validate::Validate for TerminatedEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -22001,6 +23864,9 @@ impl schemars::JsonSchema for ThreadEventBodyReason {
             : ["started", "exited"] }
         )
     }
+}
+impl crate::validate::Validate for ThreadEventBodyReason {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -22140,6 +24006,21 @@ impl schemars::JsonSchema for ThreadEventBody {
         )
     }
 }
+impl crate::validate::Validate for ThreadEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.reason, "reason", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The output category. If not specified or if the category is not understood by the client, `console` is assumed.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -22258,6 +24139,9 @@ impl schemars::JsonSchema for OutputEventBodyCategory {
         )
     }
 }
+impl crate::validate::Validate for OutputEventBodyCategory {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+}
 /// Support for keeping an output log organized by grouping related messages.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -22357,6 +24241,17 @@ impl schemars::JsonSchema for OutputEventBodyGroup {
             "Support for keeping an output log organized by grouping related messages.",
             "enum" : ["start", "startCollapsed", "end"] }
         )
+    }
+}
+impl crate::validate::Validate for OutputEventBodyGroup {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let OutputEventBodyGroup::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Event-specific information.
@@ -22750,6 +24645,47 @@ impl schemars::JsonSchema for OutputEventBody {
         )
     }
 }
+impl crate::validate::Validate for OutputEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.category, "category", path, out);
+        crate::validate::member(&self.group, "group", path, out);
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -22842,6 +24778,9 @@ impl schemars::JsonSchema for BreakpointEventBodyReason {
             : ["changed", "new", "removed"] }
         )
     }
+}
+impl crate::validate::Validate for BreakpointEventBodyReason {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -22981,6 +24920,22 @@ impl schemars::JsonSchema for BreakpointEventBody {
         )
     }
 }
+impl crate::validate::Validate for BreakpointEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.reason, "reason", path, out);
+        crate::validate::member(&self.breakpoint, "breakpoint", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -23072,6 +25027,17 @@ impl schemars::JsonSchema for ModuleEventBodyReason {
             { "type" : "string", "description" : "The reason for the event.", "enum" :
             ["new", "changed", "removed"] }
         )
+    }
+}
+impl crate::validate::Validate for ModuleEventBodyReason {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let ModuleEventBodyReason::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Event-specific information.
@@ -23210,6 +25176,22 @@ impl schemars::JsonSchema for ModuleEventBody {
         )
     }
 }
+impl crate::validate::Validate for ModuleEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.reason, "reason", path, out);
+        crate::validate::member(&self.module, "module", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The reason for the event.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -23301,6 +25283,17 @@ impl schemars::JsonSchema for LoadedSourceEventBodyReason {
             { "type" : "string", "description" : "The reason for the event.", "enum" :
             ["new", "changed", "removed"] }
         )
+    }
+}
+impl crate::validate::Validate for LoadedSourceEventBodyReason {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let LoadedSourceEventBodyReason::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Event-specific information.
@@ -23441,6 +25434,22 @@ impl schemars::JsonSchema for LoadedSourceEventBody {
         )
     }
 }
+impl crate::validate::Validate for LoadedSourceEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.reason, "reason", path, out);
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Describes how the debug engine started debugging this process.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -23547,6 +25556,17 @@ impl schemars::JsonSchema for ProcessEventBodyStartMethod {
             "Describes how the debug engine started debugging this process.", "enum" :
             ["launch", "attach", "attachForSuspendedLaunch"] }
         )
+    }
+}
+impl crate::validate::Validate for ProcessEventBodyStartMethod {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let ProcessEventBodyStartMethod::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Event-specific information.
@@ -23813,6 +25833,21 @@ impl schemars::JsonSchema for ProcessEventBody {
         )
     }
 }
+impl crate::validate::Validate for ProcessEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.start_method, "startMethod", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -23934,6 +25969,21 @@ impl schemars::JsonSchema for CapabilitiesEventBody {
             { "type" : "object", "description" : "Event-specific information.",
             "properties" : properties, "required" : ["capabilities"], }
         )
+    }
+}
+impl crate::validate::Validate for CapabilitiesEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.capabilities, "capabilities", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Event-specific information.
@@ -24222,6 +26272,36 @@ impl schemars::JsonSchema for ProgressStartEventBody {
         )
     }
 }
+impl crate::validate::Validate for ProgressStartEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.request_id,
+            "requestId",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.percentage,
+            "percentage",
+            Some(0i64),
+            Some(100i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -24418,6 +26498,28 @@ impl schemars::JsonSchema for ProgressUpdateEventBody {
         )
     }
 }
+impl crate::validate::Validate for ProgressUpdateEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.percentage,
+            "percentage",
+            Some(0i64),
+            Some(100i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -24574,6 +26676,20 @@ impl schemars::JsonSchema for ProgressEndEventBody {
             { "type" : "object", "description" : "Event-specific information.",
             "properties" : properties, "required" : ["progressId"], }
         )
+    }
+}
+impl crate::validate::Validate for ProgressEndEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Event-specific information.
@@ -24778,6 +26894,21 @@ impl schemars::JsonSchema for InvalidatedEventBody {
         )
     }
 }
+impl crate::validate::Validate for InvalidatedEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.areas, "areas", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -24936,6 +27067,36 @@ impl schemars::JsonSchema for MemoryEventBody {
         )
     }
 }
+impl crate::validate::Validate for MemoryEventBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.offset,
+            "offset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.count,
+            "count",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// What kind of terminal to launch. Defaults to `integrated` if not specified.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -25024,6 +27185,17 @@ impl schemars::JsonSchema for RunInTerminalRequestArgumentsKind {
             "What kind of terminal to launch. Defaults to `integrated` if not specified.",
             "enum" : ["integrated", "external"] }
         )
+    }
+}
+impl crate::validate::Validate for RunInTerminalRequestArgumentsKind {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let RunInTerminalRequestArgumentsKind::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -25195,6 +27367,20 @@ impl schemars::JsonSchema for RunInTerminalResponseBody {
         )
     }
 }
+impl crate::validate::Validate for RunInTerminalResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -25293,6 +27479,17 @@ impl schemars::JsonSchema for StartDebuggingRequestArgumentsOutputPresentation {
         )
     }
 }
+impl crate::validate::Validate for StartDebuggingRequestArgumentsOutputPresentation {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let StartDebuggingRequestArgumentsOutputPresentation::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
+    }
+}
 /// Indicates whether the new debug session should be started with a `launch` or `attach` request.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -25381,6 +27578,17 @@ impl schemars::JsonSchema for StartDebuggingRequestArgumentsRequest {
             "Indicates whether the new debug session should be started with a `launch` or `attach` request.",
             "enum" : ["launch", "attach"] }
         )
+    }
+}
+impl crate::validate::Validate for StartDebuggingRequestArgumentsRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let StartDebuggingRequestArgumentsRequest::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Determines in what format paths are specified. The default is `path`, which is the native format.
@@ -25473,6 +27681,9 @@ impl schemars::JsonSchema for InitializeRequestArgumentsPathFormat {
         )
     }
 }
+impl crate::validate::Validate for InitializeRequestArgumentsPathFormat {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+}
 /// The latest version of the `launch` or `attach` configuration.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -25537,6 +27748,22 @@ impl schemars::JsonSchema for RestartArgumentsArguments {
             [generator.subschema_for:: < LaunchRequestArguments > (), generator
             .subschema_for:: < AttachRequestArguments > ()] }
         )
+    }
+}
+impl crate::validate::Validate for RestartArgumentsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            RestartArgumentsArguments::Launch(x) => {
+                crate::validate::Validate::validate_into(x, path, out)
+            }
+            RestartArgumentsArguments::Attach(x) => {
+                crate::validate::Validate::validate_into(x, path, out)
+            }
+        }
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -25661,6 +27888,21 @@ impl schemars::JsonSchema for BreakpointLocationsResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["breakpoints"], }
         )
+    }
+}
+impl crate::validate::Validate for BreakpointLocationsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -25788,6 +28030,21 @@ impl schemars::JsonSchema for SetBreakpointsResponseBody {
         )
     }
 }
+impl crate::validate::Validate for SetBreakpointsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -25910,6 +28167,21 @@ impl schemars::JsonSchema for SetFunctionBreakpointsResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["breakpoints"], }
         )
+    }
+}
+impl crate::validate::Validate for SetFunctionBreakpointsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -26048,6 +28320,21 @@ impl schemars::JsonSchema for SetExceptionBreakpointsResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, }
         )
+    }
+}
+impl crate::validate::Validate for SetExceptionBreakpointsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -26269,6 +28556,21 @@ impl schemars::JsonSchema for DataBreakpointInfoResponseBody {
         )
     }
 }
+impl crate::validate::Validate for DataBreakpointInfoResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.access_types, "accessTypes", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -26393,6 +28695,21 @@ impl schemars::JsonSchema for SetDataBreakpointsResponseBody {
         )
     }
 }
+impl crate::validate::Validate for SetDataBreakpointsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -26515,6 +28832,21 @@ impl schemars::JsonSchema for SetInstructionBreakpointsResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["breakpoints"], }
         )
+    }
+}
+impl crate::validate::Validate for SetInstructionBreakpointsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -26652,6 +28984,20 @@ impl schemars::JsonSchema for ContinueResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, }
         )
+    }
+}
+impl crate::validate::Validate for ContinueResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -26818,6 +29164,21 @@ impl schemars::JsonSchema for StackTraceResponseBody {
         )
     }
 }
+impl crate::validate::Validate for StackTraceResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.stack_frames, "stackFrames", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -26938,6 +29299,21 @@ impl schemars::JsonSchema for ScopesResponseBody {
         )
     }
 }
+impl crate::validate::Validate for ScopesResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.scopes, "scopes", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.
 ///
 /// The schema lists these values as a closed set (`enum`); a value outside it is still kept, in `Other`, and reported by validation.
@@ -27026,6 +29402,17 @@ impl schemars::JsonSchema for VariablesArgumentsFilter {
             "Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.",
             "enum" : ["indexed", "named"] }
         )
+    }
+}
+impl crate::validate::Validate for VariablesArgumentsFilter {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let VariablesArgumentsFilter::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -27148,6 +29535,21 @@ impl schemars::JsonSchema for VariablesResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["variables"], }
         )
+    }
+}
+impl crate::validate::Validate for VariablesResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.variables, "variables", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -27497,6 +29899,44 @@ impl schemars::JsonSchema for SetVariableResponseBody {
         )
     }
 }
+impl crate::validate::Validate for SetVariableResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.named_variables,
+            "namedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.indexed_variables,
+            "indexedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -27654,6 +30094,20 @@ impl schemars::JsonSchema for SourceResponseBody {
         )
     }
 }
+impl crate::validate::Validate for SourceResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -27768,6 +30222,21 @@ impl schemars::JsonSchema for ThreadsResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["threads"], }
         )
+    }
+}
+impl crate::validate::Validate for ThreadsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.threads, "threads", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -27927,6 +30396,29 @@ impl schemars::JsonSchema for ModulesResponseBody {
         )
     }
 }
+impl crate::validate::Validate for ModulesResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.modules, "modules", path, out);
+        crate::validate::bounded(
+            &self.total_modules,
+            "totalModules",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -28049,6 +30541,21 @@ impl schemars::JsonSchema for LoadedSourcesResponseBody {
         )
     }
 }
+impl crate::validate::Validate for LoadedSourcesResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.sources, "sources", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// The context in which the evaluate request is used.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -28168,6 +30675,9 @@ impl schemars::JsonSchema for EvaluateArgumentsContext {
             "repl", "hover", "clipboard", "variables"] }
         )
     }
+}
+impl crate::validate::Validate for EvaluateArgumentsContext {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28533,6 +31043,45 @@ impl schemars::JsonSchema for EvaluateResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["result", "variablesReference"], }
         )
+    }
+}
+impl crate::validate::Validate for EvaluateResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.named_variables,
+            "namedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.indexed_variables,
+            "indexedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -28916,6 +31465,45 @@ impl schemars::JsonSchema for SetExpressionResponseBody {
         )
     }
 }
+impl crate::validate::Validate for SetExpressionResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::bounded(
+            &self.variables_reference,
+            "variablesReference",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.named_variables,
+            "namedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.indexed_variables,
+            "indexedVariables",
+            Some(0i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -29036,6 +31624,21 @@ impl schemars::JsonSchema for StepInTargetsResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["targets"], }
         )
+    }
+}
+impl crate::validate::Validate for StepInTargetsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.targets, "targets", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -29160,6 +31763,21 @@ impl schemars::JsonSchema for GotoTargetsResponseBody {
         )
     }
 }
+impl crate::validate::Validate for GotoTargetsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.targets, "targets", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -29280,6 +31898,21 @@ impl schemars::JsonSchema for CompletionsResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["targets"], }
         )
+    }
+}
+impl crate::validate::Validate for CompletionsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.targets, "targets", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -29501,6 +32134,22 @@ impl schemars::JsonSchema for ExceptionInfoResponseBody {
         )
     }
 }
+impl crate::validate::Validate for ExceptionInfoResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.break_mode, "breakMode", path, out);
+        crate::validate::member(&self.details, "details", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -29698,6 +32347,28 @@ impl schemars::JsonSchema for ReadMemoryResponseBody {
         )
     }
 }
+impl crate::validate::Validate for ReadMemoryResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.unreadable_bytes,
+            "unreadableBytes",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -29869,6 +32540,28 @@ impl schemars::JsonSchema for WriteMemoryResponseBody {
         )
     }
 }
+impl crate::validate::Validate for WriteMemoryResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(
+            &self.offset,
+            "offset",
+            Some(-9007199254740991i64),
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -29991,6 +32684,21 @@ impl schemars::JsonSchema for DisassembleResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["instructions"], }
         )
+    }
+}
+impl crate::validate::Validate for DisassembleResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.instructions, "instructions", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -30241,6 +32949,53 @@ impl schemars::JsonSchema for LocationsResponseBody {
         )
     }
 }
+impl crate::validate::Validate for LocationsResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.source, "source", path, out);
+        crate::validate::bounded(
+            &self.line,
+            "line",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.column,
+            "column",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_line,
+            "endLine",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::bounded(
+            &self.end_column,
+            "endColumn",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Unique identifier for the module.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -30319,6 +33074,20 @@ impl schemars::JsonSchema for ModuleId {
             { "description" : "Unique identifier for the module.", "anyOf" : [generator
             .subschema_for:: < i64 > (), generator.subschema_for:: < String > ()] }
         )
+    }
+}
+impl crate::validate::Validate for ModuleId {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            ModuleId::Integer(x) => {
+                crate::validate::Validate::validate_into(x, path, out)
+            }
+            ModuleId::String(x) => crate::validate::Validate::validate_into(x, path, out),
+        }
     }
 }
 /// Datatype of values in this column. Defaults to `string` if not specified.
@@ -30422,6 +33191,17 @@ impl schemars::JsonSchema for ColumnDescriptorType {
         )
     }
 }
+impl crate::validate::Validate for ColumnDescriptorType {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let ColumnDescriptorType::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
+    }
+}
 /// A hint for how to present the source in the UI.
 /// A value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.
 ///
@@ -30515,6 +33295,17 @@ impl schemars::JsonSchema for SourcePresentationHint {
             "A hint for how to present the source in the UI.\nA value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.",
             "enum" : ["normal", "emphasize", "deemphasize"] }
         )
+    }
+}
+impl crate::validate::Validate for SourcePresentationHint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let SourcePresentationHint::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// The module associated with this frame, if any.
@@ -30611,6 +33402,22 @@ impl schemars::JsonSchema for StackFrameModuleId {
         )
     }
 }
+impl crate::validate::Validate for StackFrameModuleId {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            StackFrameModuleId::Integer(x) => {
+                crate::validate::Validate::validate_into(x, path, out)
+            }
+            StackFrameModuleId::String(x) => {
+                crate::validate::Validate::validate_into(x, path, out)
+            }
+        }
+    }
+}
 /// A hint for how to present this frame in the UI.
 /// A value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.
 ///
@@ -30704,6 +33511,17 @@ impl schemars::JsonSchema for StackFramePresentationHint {
             "A hint for how to present this frame in the UI.\nA value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.",
             "enum" : ["normal", "label", "subtle"] }
         )
+    }
+}
+impl crate::validate::Validate for StackFramePresentationHint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let StackFramePresentationHint::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.
@@ -30816,6 +33634,9 @@ impl schemars::JsonSchema for ScopePresentationHint {
             "examples" : ["arguments", "locals", "registers", "returnValue"] }
         )
     }
+}
+impl crate::validate::Validate for ScopePresentationHint {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// The kind of variable. Before introducing additional values, try to use the listed values.
 ///
@@ -30978,6 +33799,9 @@ impl schemars::JsonSchema for VariablePresentationHintKind {
         )
     }
 }
+impl crate::validate::Validate for VariablePresentationHintKind {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+}
 /// Values of `VariablePresentationHintAttributesItem`.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -31121,6 +33945,9 @@ impl schemars::JsonSchema for VariablePresentationHintAttributesItem {
         )
     }
 }
+impl crate::validate::Validate for VariablePresentationHintAttributesItem {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+}
 /// Visibility of variable. Before introducing additional values, try to use the listed values.
 ///
 /// The schema lists these values as an open set (`_enum`): other values are expected and kept in `Other`.
@@ -31229,6 +34056,9 @@ impl schemars::JsonSchema for VariablePresentationHintVisibility {
         )
     }
 }
+impl crate::validate::Validate for VariablePresentationHintVisibility {
+    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+}
 /// A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:
 ///
 /// - `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.
@@ -31318,6 +34148,17 @@ impl schemars::JsonSchema for BreakpointReason {
             "A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:\n\n- `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.\n - `failed`: Indicates a breakpoint was not able to be verified, and the adapter does not believe it can be verified without intervention.",
             "enum" : ["pending", "failed"] }
         )
+    }
+}
+impl crate::validate::Validate for BreakpointReason {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let BreakpointReason::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// A hint for how to present the instruction in the UI.
@@ -31410,6 +34251,17 @@ impl schemars::JsonSchema for DisassembledInstructionPresentationHint {
             "A hint for how to present the instruction in the UI.\n\nA value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'",
             "enum" : ["normal", "invalid"] }
         )
+    }
+}
+impl crate::validate::Validate for DisassembledInstructionPresentationHint {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        if let DisassembledInstructionPresentationHint::Other(v) = self {
+            crate::validate::not_in_enum(v, Self::VALUES, path, out);
+        }
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -31602,6 +34454,25 @@ impl schemars::JsonSchema for PydevdSystemInfoResponseBody {
         )
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdSystemInfoResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.python, "python", path, out);
+        crate::validate::member(&self.platform, "platform", path, out);
+        crate::validate::member(&self.process, "process", path, out);
+        crate::validate::member(&self.pydevd, "pydevd", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains request result if success is true and error details if success is false.
 #[cfg(feature = "debugpy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -31732,5 +34603,20 @@ impl schemars::JsonSchema for PydevdAuthorizeResponseBody {
             "Contains request result if success is true and error details if success is false.",
             "properties" : properties, "required" : ["clientAccessToken"], }
         )
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::validate::Validate for PydevdAuthorizeResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
     }
 }
