@@ -1,0 +1,216 @@
+//! Client session speed on loopback TCP, in one run:
+//!
+//! - `roundtrip/blocking_loop` vs `roundtrip/client`: one request/response round trip against
+//!   the same in-process responder, by a hand-written blocking socket loop doing the same
+//!   framing (and a JSON parse of the response) versus `dapkit_session::Client`. Target: the
+//!   client within 1.3x of the loop.
+//! - `events/client`: small `output` events per second through the client's event stream.
+//!   Target: at least 200,000 per second.
+//!
+//! The ratios are printed after the measurements.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use criterion::{Criterion, Throughput, criterion_group};
+use dapkit_session::{Client, ClientOptions};
+use dapkit_types::messages::ThreadsRequest;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+const EVENTS_PER_FLOOD: usize = 20_000;
+
+/// A blocking responder: answers `threads` with a one-thread body; answers `flood` by first
+/// sending `EVENTS_PER_FLOOD` small output events. One thread per connection.
+fn responder() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    addr
+}
+
+fn read_frame(reader: &mut BufReader<TcpStream>, line: &mut String, body: &mut Vec<u8>) -> bool {
+    let mut len = None;
+    loop {
+        line.clear();
+        if reader.read_line(line).unwrap_or(0) == 0 {
+            return false;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(v) = l.strip_prefix("Content-Length: ") {
+            len = v.parse::<usize>().ok();
+        }
+    }
+    let Some(len) = len else { return false };
+    body.resize(len, 0);
+    reader.read_exact(body).is_ok()
+}
+
+fn write_frame(out: &mut Vec<u8>, body: &[u8]) {
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
+}
+
+fn serve(stream: TcpStream) {
+    stream.set_nodelay(true).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let (mut line, mut body, mut out) = (String::new(), Vec::new(), Vec::new());
+    let mut seq = 0;
+    while read_frame(&mut reader, &mut line, &mut body) {
+        let req: Value = serde_json::from_slice(&body).unwrap();
+        let command = req["command"].as_str().unwrap_or_default().to_owned();
+        out.clear();
+        if command == "flood" {
+            for i in 0..EVENTS_PER_FLOOD {
+                seq += 1;
+                let ev = format!(
+                    r#"{{"seq":{seq},"type":"event","event":"output","body":{{"category":"stdout","output":"line {i}\n"}}}}"#
+                );
+                write_frame(&mut out, ev.as_bytes());
+            }
+        }
+        seq += 1;
+        let resp = format!(
+            r#"{{"seq":{seq},"type":"response","request_seq":{},"success":true,"command":"{command}","body":{{"threads":[{{"id":1,"name":"main"}}]}}}}"#,
+            req["seq"]
+        );
+        write_frame(&mut out, resp.as_bytes());
+        if writer.write_all(&out).is_err() {
+            return;
+        }
+    }
+}
+
+fn roundtrip(c: &mut Criterion) {
+    let addr = responder();
+    let mut g = c.benchmark_group("roundtrip");
+    g.throughput(Throughput::Elements(1));
+
+    // Baseline: blocking socket, hand-written framing, the response parsed as JSON.
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let (mut line, mut body, mut out) = (String::new(), Vec::new(), Vec::new());
+    let mut seq = 0u64;
+    g.bench_function("blocking_loop", |b| {
+        b.iter(|| {
+            seq += 1;
+            out.clear();
+            let req = format!(r#"{{"seq":{seq},"type":"request","command":"threads"}}"#);
+            write_frame(&mut out, req.as_bytes());
+            writer.write_all(&out).unwrap();
+            assert!(read_frame(&mut reader, &mut line, &mut body));
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["request_seq"].as_u64(), Some(seq));
+        })
+    });
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (r, w) = stream.into_split();
+        let (client, events) = Client::start(r, w, ClientOptions::new());
+        std::mem::forget(events);
+        client
+    });
+    g.bench_function("client", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let resp = client.request::<ThreadsRequest>(None).await.unwrap();
+                assert_eq!(resp.body.threads.len(), 1);
+            })
+        })
+    });
+    g.finish();
+}
+
+fn events(c: &mut Criterion) {
+    let addr = responder();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (client, mut events) = rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (r, w) = stream.into_split();
+        Client::start(r, w, ClientOptions::new().with_event_capacity(4096))
+    });
+    let mut g = c.benchmark_group("events");
+    g.throughput(Throughput::Elements(EVENTS_PER_FLOOD as u64));
+    g.sample_size(20);
+    g.bench_function("client", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let pending = client.send_raw("flood", None).unwrap();
+                    let mut n = 0;
+                    while n < EVENTS_PER_FLOOD {
+                        events.recv().await.unwrap();
+                        n += 1;
+                    }
+                    pending.response().await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, roundtrip, events);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}
+
+fn report() {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("criterion");
+    let mean = |group: &str, f: &str| -> Option<f64> {
+        let p = dir.join(group).join(f).join("new/estimates.json");
+        let v: Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+        v["mean"]["point_estimate"].as_f64()
+    };
+    if let (Some(base), Some(ours)) = (
+        mean("roundtrip", "blocking_loop"),
+        mean("roundtrip", "client"),
+    ) {
+        let ratio = ours / base;
+        let verdict = if ratio <= 1.3 { "meets" } else { "MISSES" };
+        println!(
+            "ratio roundtrip: client takes {ratio:.2}x the blocking loop's time ({verdict} the 1.3x target)"
+        );
+    }
+    if let Some(ns) = mean("events", "client") {
+        let per_sec = EVENTS_PER_FLOOD as f64 / (ns / 1e9);
+        let verdict = if per_sec >= 200_000.0 {
+            "meets"
+        } else {
+            "MISSES"
+        };
+        println!(
+            "events: {per_sec:.0} output events/s through the client ({verdict} the 200,000/s target)"
+        );
+    }
+    let _ = Duration::ZERO;
+}
