@@ -294,6 +294,28 @@ impl AdapterSession {
         })
     }
 
+    /// Answers `request` with a success response whose body is any JSON (`None`: no
+    /// body): for custom commands, or standard ones answered by hand.
+    pub fn respond_raw(
+        &self,
+        request: Incoming,
+        body: Option<serde_json::Value>,
+    ) -> Result<(), SendError> {
+        let command = request.command().to_owned();
+        request.answer(move |seq, request_seq| {
+            let mut m = serde_json::Map::new();
+            m.insert("seq".into(), seq.into());
+            m.insert("type".into(), "response".into());
+            m.insert("request_seq".into(), request_seq.into());
+            m.insert("success".into(), true.into());
+            m.insert("command".into(), command.into());
+            if let Some(b) = body {
+                m.insert("body".into(), b);
+            }
+            serde_json::to_vec(&m).map_err(|e| e.to_string())
+        })
+    }
+
     /// Answers `request` with an error response whose `message` is `message`.
     pub fn respond_error(&self, request: Incoming, message: &str) -> Result<(), SendError> {
         request.fail(message, None)
