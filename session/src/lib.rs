@@ -38,8 +38,6 @@
 //! # Ok(()) }
 //! ```
 
-/// The adapter side, for debug adapters written in Rust: typed requests in; responses,
-/// events and reverse requests out; the `initialize` → `configurationDone` ordering.
 pub mod adapter;
 pub mod client;
 
