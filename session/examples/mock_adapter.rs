@@ -93,7 +93,10 @@ impl Breakpoints {
             .iter()
             .flatten()
             .map(|bp| {
-                let index = bp.line.checked_sub(base).and_then(|i| usize::try_from(i).ok());
+                let index = bp
+                    .line
+                    .checked_sub(base)
+                    .and_then(|i| usize::try_from(i).ok());
                 let exists = index
                     .and_then(|i| lines.get(i))
                     .is_some_and(|text| !text.trim().is_empty());
@@ -134,7 +137,10 @@ impl Program {
     }
 
     fn source(&self) -> Source {
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
         let mut source = Source::new().with_path(self.path.to_string_lossy());
         source.name = name;
         source
@@ -143,8 +149,8 @@ impl Program {
     /// Runs from line `from` (0-based) to the first breakpoint at or after it; `false` at
     /// the end of the file.
     fn run_from(&mut self, from: usize, breakpoints: &Breakpoints) -> bool {
-        let hit = (from..self.lines.len())
-            .find(|&i| breakpoints.has(&self.path, i as u64 + self.base));
+        let hit =
+            (from..self.lines.len()).find(|&i| breakpoints.has(&self.path, i as u64 + self.base));
         match hit {
             Some(i) => {
                 self.current = i;
@@ -198,7 +204,7 @@ async fn run(session: &AdapterSession, mut requests: Requests) -> Result<(), Sta
     let started = match started {
         Ok(s) => s,
         Err(StartupError::Disconnected(req)) => {
-            let _ = session.respond::<DisconnectRequest>(req, None);
+            let _ = session.respond::<DisconnectRequest>(*req, None);
             return Ok(());
         }
         Err(e) => return Err(e),
@@ -295,7 +301,11 @@ fn launch(session: &AdapterSession, req: Incoming, breakpoints: &Breakpoints) ->
         return None;
     };
     let args = &launch.arguments.extra;
-    let Some(path) = args.get("program").and_then(|p| p.as_str()).map(PathBuf::from) else {
+    let Some(path) = args
+        .get("program")
+        .and_then(|p| p.as_str())
+        .map(PathBuf::from)
+    else {
         let _ = session.respond_error(req, "`launch` needs `program`: the path of a text file");
         return None;
     };

@@ -60,8 +60,10 @@ impl Script {
     }
 
     async fn request(&mut self, seq: i64, command: &str, arguments: Value) {
-        self.send(json!({"seq": seq, "type": "request", "command": command, "arguments": arguments}))
-            .await;
+        self.send(
+            json!({"seq": seq, "type": "request", "command": command, "arguments": arguments}),
+        )
+        .await;
     }
 
     /// The next message from the adapter (fails the test after 5 s).
@@ -76,7 +78,9 @@ impl Script {
 
     /// Whether nothing arrives within `wait`.
     async fn silent_for(&mut self, wait: Duration) -> bool {
-        tokio::time::timeout(wait, self.frames.next()).await.is_err()
+        tokio::time::timeout(wait, self.frames.next())
+            .await
+            .is_err()
     }
 }
 
@@ -133,7 +137,9 @@ async fn initialized_follows_the_initialize_response_and_launch_waits_for_config
                 if let Request::SetBreakpoints(r) = req.request() {
                     let n = r.arguments.breakpoints.as_ref().map_or(0, Vec::len);
                     let body = SetBreakpointsResponseBody::new(vec![Breakpoint::new(true); n]);
-                    session2.respond::<SetBreakpointsRequest>(req, body).unwrap();
+                    session2
+                        .respond::<SetBreakpointsRequest>(req, body)
+                        .unwrap();
                 }
             })
             .await
@@ -142,14 +148,20 @@ async fn initialized_follows_the_initialize_response_and_launch_waits_for_config
         (session, requests, started, configured)
     });
 
-    script.send(json!({"seq": 1, "type": "request", "command": "threads"})).await;
+    script
+        .send(json!({"seq": 1, "type": "request", "command": "threads"}))
+        .await;
     let refused = script.recv().await;
     assert_eq!(refused["success"], false);
     assert_eq!(refused["request_seq"], 1);
     assert_eq!(refused["message"], "`threads` before `initialize`");
 
     script
-        .request(2, "initialize", json!({"adapterID": "t", "supportsRunInTerminalRequest": true}))
+        .request(
+            2,
+            "initialize",
+            json!({"adapterID": "t", "supportsRunInTerminalRequest": true}),
+        )
         .await;
     let response = script.recv().await;
     let initialized = script.recv().await;
@@ -168,7 +180,11 @@ async fn initialized_follows_the_initialize_response_and_launch_waits_for_config
     // VS Code's order: launch at once, then the configuration.
     script.request(3, "launch", json!({"program": "p"})).await;
     script
-        .request(4, "setBreakpoints", json!({"source": {"path": "/p"}, "breakpoints": [{"line": 2}, {"line": 5}]}))
+        .request(
+            4,
+            "setBreakpoints",
+            json!({"source": {"path": "/p"}, "breakpoints": [{"line": 2}, {"line": 5}]}),
+        )
         .await;
     let bps = script.recv().await;
     assert_eq!(bps["request_seq"], 4);
@@ -178,7 +194,10 @@ async fn initialized_follows_the_initialize_response_and_launch_waits_for_config
     assert!(!adapter.is_finished());
     script.request(5, "configurationDone", Value::Null).await;
     let done = script.recv().await;
-    assert_eq!((done["command"].as_str(), done["success"].as_bool()), (Some("configurationDone"), Some(true)));
+    assert_eq!(
+        (done["command"].as_str(), done["success"].as_bool()),
+        (Some("configurationDone"), Some(true))
+    );
 
     let (session, _requests, started, configured) =
         tokio::time::timeout(STEP, adapter).await.unwrap().unwrap();
@@ -187,14 +206,22 @@ async fn initialized_follows_the_initialize_response_and_launch_waits_for_config
     assert_eq!(started.launch.command(), "launch");
     assert_eq!(started.launch.seq(), 3);
     assert_eq!(
-        session.client().and_then(|c| c.supports_run_in_terminal_request),
+        session
+            .client()
+            .and_then(|c| c.supports_run_in_terminal_request),
         Some(true)
     );
     session
         .respond::<dapkit_types::messages::LaunchRequest>(started.launch, None)
         .unwrap();
     let launched = script.recv().await;
-    assert_eq!((launched["command"].as_str(), launched["request_seq"].as_i64()), (Some("launch"), Some(3)));
+    assert_eq!(
+        (
+            launched["command"].as_str(),
+            launched["request_seq"].as_i64()
+        ),
+        (Some("launch"), Some(3))
+    );
     assert_eq!(launched["seq"], 6);
 }
 
@@ -202,7 +229,9 @@ async fn initialized_follows_the_initialize_response_and_launch_waits_for_config
 async fn start_up_ends_on_disconnect_and_on_hang_up() {
     let (_session, mut requests, mut script) = with_script(AdapterOptions::new());
     let adapter = tokio::spawn(async move { requests.start_up(caps(), drop).await });
-    script.request(1, "initialize", json!({"adapterID": "t"})).await;
+    script
+        .request(1, "initialize", json!({"adapterID": "t"}))
+        .await;
     script.recv().await;
     script.recv().await;
     script.request(2, "disconnect", json!({})).await;
@@ -212,7 +241,10 @@ async fn start_up_ends_on_disconnect_and_on_hang_up() {
     }
     // The dropped `disconnect` answered itself with an error response.
     let answer = script.recv().await;
-    assert_eq!((answer["request_seq"].as_i64(), answer["success"].as_bool()), (Some(2), Some(false)));
+    assert_eq!(
+        (answer["request_seq"].as_i64(), answer["success"].as_bool()),
+        (Some(2), Some(false))
+    );
 
     let (_session, mut requests, script) = with_script(AdapterOptions::new());
     let adapter = tokio::spawn(async move { requests.start_up(caps(), drop).await });
@@ -243,7 +275,9 @@ async fn unknown_and_unhandled_requests_get_error_responses() {
             }
         }
     });
-    let unknown = client.request_raw("noSuchCommand", Some(json!({"x": 1}))).await;
+    let unknown = client
+        .request_raw("noSuchCommand", Some(json!({"x": 1})))
+        .await;
     let Err(RequestError::Failed(e)) = unknown else {
         panic!("expected an error response, got {unknown:?}")
     };
@@ -253,7 +287,9 @@ async fn unknown_and_unhandled_requests_get_error_responses() {
         Some("`noSuchCommand` is not handled by this debug adapter")
     );
     // A standard request the adapter does not implement.
-    let step_back = client.request_raw("stepBack", Some(json!({"threadId": 1}))).await;
+    let step_back = client
+        .request_raw("stepBack", Some(json!({"threadId": 1})))
+        .await;
     assert!(
         matches!(&step_back, Err(RequestError::Failed(e)) if e.command == "stepBack"),
         "{step_back:?}"
@@ -261,7 +297,10 @@ async fn unknown_and_unhandled_requests_get_error_responses() {
     // The session goes on: handled requests still work, typed and custom.
     let threads = client.request::<ThreadsRequest>(None).await.unwrap();
     assert_eq!(threads.body.threads[0].name, "worker");
-    let custom = client.request_raw("echoCustom", Some(json!({"k": [1, 2]}))).await.unwrap();
+    let custom = client
+        .request_raw("echoCustom", Some(json!({"k": [1, 2]})))
+        .await
+        .unwrap();
     assert_eq!(
         serde_json::to_value(&custom).unwrap()["body"],
         json!({"k": [1, 2]})
@@ -287,7 +326,10 @@ async fn a_response_of_the_wrong_type_becomes_an_error_response() {
     );
     let answer = pending.response().await.unwrap_err();
     let text = answer.adapter_message().unwrap_or_default();
-    assert!(text.contains("`threads` response cannot answer a `evaluate`"), "{text}");
+    assert!(
+        text.contains("`threads` response cannot answer a `evaluate`"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,11 +394,16 @@ async fn events_from_many_tasks_arrive_whole_with_growing_seq() {
     for s in senders {
         s.await.unwrap();
     }
-    session.send_event_raw("myCustomEvent", Some(json!({"n": 1}))).unwrap();
+    session
+        .send_event_raw("myCustomEvent", Some(json!({"n": 1})))
+        .unwrap();
     let mut last_seq = 0;
     let mut per_task = [0usize; 4];
     for _ in 0..1000 {
-        let event = tokio::time::timeout(STEP, events.recv()).await.unwrap().unwrap();
+        let event = tokio::time::timeout(STEP, events.recv())
+            .await
+            .unwrap()
+            .unwrap();
         let Event::Output(o) = event else {
             panic!("expected output, got {event:?}")
         };
@@ -369,7 +416,10 @@ async fn events_from_many_tasks_arrive_whole_with_growing_seq() {
         per_task[t] += 1;
     }
     assert_eq!(per_task, [250; 4]);
-    let custom = tokio::time::timeout(STEP, events.recv()).await.unwrap().unwrap();
+    let custom = tokio::time::timeout(STEP, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(custom.event(), Some("myCustomEvent"));
     assert_eq!(custom.seq(), Some(1001));
 }
@@ -434,7 +484,13 @@ async fn reverse_requests_respect_client_capabilities_and_refusals() {
     let args = RunInTerminalRequestArguments::new("", vec!["true".into()]);
     let refused = session.run_in_terminal(args).await.unwrap_err();
     assert!(
-        matches!(refused, ReverseRequestError::NotSupportedByClient { capability: "supportsRunInTerminalRequest", .. }),
+        matches!(
+            refused,
+            ReverseRequestError::NotSupportedByClient {
+                capability: "supportsRunInTerminalRequest",
+                ..
+            }
+        ),
         "{refused:?}"
     );
     // startDebugging is supported but this client has no handler: it refuses.
@@ -450,7 +506,10 @@ async fn reverse_requests_respect_client_capabilities_and_refusals() {
     assert!(rejected.client_message().is_some(), "{rejected}");
     // A client-to-adapter request cannot go the other way.
     let wrong = session.request::<ThreadsRequest>(None).await.unwrap_err();
-    assert!(matches!(wrong, ReverseRequestError::NotReverse("threads")), "{wrong:?}");
+    assert!(
+        matches!(wrong, ReverseRequestError::NotReverse("threads")),
+        "{wrong:?}"
+    );
 }
 
 #[tokio::test]
@@ -461,12 +520,25 @@ async fn reverse_requests_time_out_and_fail_when_the_client_hangs_up() {
     let started = std::time::Instant::now();
     let err = session.run_in_terminal(args.clone()).await.unwrap_err();
     assert!(
-        matches!(err, ReverseRequestError::Timeout { command: "runInTerminal", .. }),
+        matches!(
+            err,
+            ReverseRequestError::Timeout {
+                command: "runInTerminal",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(started.elapsed() >= Duration::from_millis(200));
     let sent = script.recv().await;
-    assert_eq!((sent["type"].as_str(), sent["command"].as_str(), sent["seq"].as_i64()), (Some("request"), Some("runInTerminal"), Some(1)));
+    assert_eq!(
+        (
+            sent["type"].as_str(),
+            sent["command"].as_str(),
+            sent["seq"].as_i64()
+        ),
+        (Some("request"), Some("runInTerminal"), Some(1))
+    );
 
     // A second one, pending while the client hangs up.
     let pending = tokio::spawn({
@@ -476,11 +548,23 @@ async fn reverse_requests_time_out_and_fail_when_the_client_hangs_up() {
     let sent = script.recv().await;
     assert_eq!(sent["seq"], 2);
     drop(script);
-    let err = tokio::time::timeout(STEP, pending).await.unwrap().unwrap().unwrap_err();
+    let err = tokio::time::timeout(STEP, pending)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, ReverseRequestError::Closed), "{err:?}");
-    assert!(tokio::time::timeout(STEP, requests.next()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(STEP, requests.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(session.is_closed());
-    assert!(matches!(session.send_event_raw("x", None), Err(SendError::Closed)));
+    assert!(matches!(
+        session.send_event_raw("x", None),
+        Err(SendError::Closed)
+    ));
 }
 
 #[tokio::test]
@@ -502,7 +586,11 @@ async fn a_reverse_response_is_matched_by_request_seq_and_decoded() {
     script
         .send(json!({"seq": 2, "type": "response", "request_seq": seq, "success": true, "command": "runInTerminal", "body": {"processId": 4242}}))
         .await;
-    let response = tokio::time::timeout(STEP, pending).await.unwrap().unwrap().unwrap();
+    let response = tokio::time::timeout(STEP, pending)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(response.body.process_id, Some(4242));
 }
 
@@ -529,12 +617,18 @@ async fn malformed_input_is_reported_and_the_session_goes_on() {
         .respond::<ThreadsRequest>(req, ThreadsResponseBody::new(vec![Thread::new(1, "m")]))
         .unwrap();
     let answer = script.recv().await;
-    assert_eq!((answer["request_seq"].as_i64(), answer["success"].as_bool()), (Some(5), Some(true)));
+    assert_eq!(
+        (answer["request_seq"].as_i64(), answer["success"].as_bool()),
+        (Some(5), Some(true))
+    );
     let all = diags.all();
     assert_eq!(all.len(), 4, "{all:?}");
     assert!(all[0].contains("not a JSON object"), "{all:?}");
     assert!(all[1].contains("no integer `seq`"), "{all:?}");
-    assert!(all[2].contains("event `stopped` from the client"), "{all:?}");
+    assert!(
+        all[2].contains("event `stopped` from the client"),
+        "{all:?}"
+    );
     assert!(all[3].contains("request_seq 77"), "{all:?}");
 }
 
@@ -558,9 +652,16 @@ async fn close_writes_what_is_queued_then_ends_the_stream() {
         assert_eq!(script.recv().await["body"]["output"], format!("{i}\n"));
     }
     // Then the end of the stream.
-    let end = tokio::time::timeout(STEP, script.frames.next()).await.unwrap();
+    let end = tokio::time::timeout(STEP, script.frames.next())
+        .await
+        .unwrap();
     assert!(end.is_none(), "{end:?}");
-    assert!(tokio::time::timeout(STEP, requests.next()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(STEP, requests.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
         session.send_event::<OutputEvent>(OutputEventBody::new("late")),
         Err(SendError::Closed)

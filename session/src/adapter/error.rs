@@ -144,7 +144,7 @@ pub enum StartupError {
     Closed,
     /// The client sent `disconnect` (or `terminate`) before the start completed. The
     /// request is not answered yet: answer it, then close.
-    Disconnected(Incoming),
+    Disconnected(Box<Incoming>),
     /// The `initialize` response or the `initialized` event could not be sent.
     Send(SendError),
 }

@@ -1,3 +1,4 @@
+//! The adapter side of a DAP session, for debug adapters written in Rust:
 //! [`AdapterSession`] sends responses, events and reverse requests to the client;
 //! [`Requests`] yields the client's requests, each an [`Incoming`] typed by its command.
 //!
@@ -8,7 +9,7 @@
 //! - `seq` numbers start at 1 and grow by one per message the adapter sends (responses,
 //!   events and reverse requests alike), in the order the messages leave. Each message is
 //!   framed whole before it is written: messages from many tasks never interleave.
-//! - Requests are typed: match on [`Incoming::request`] (a [`Request`]) and answer with
+//! - Requests are typed: match on [`Incoming::request`] (a [`Request`](dapkit_types::Request)) and answer with
 //!   [`AdapterSession::respond`], typed by the request: `respond::<ThreadsRequest>(req,
 //!   body)` takes a `ThreadsResponseBody`. Requests may be answered in any order, from
 //!   any task. A request dropped unanswered gets an error response, so unknown and

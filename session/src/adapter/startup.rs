@@ -55,7 +55,7 @@ impl Requests {
         while let Some(req) = self.next().await {
             match (&phase, req.request()) {
                 (_, Request::Disconnect(_) | Request::Terminate(_)) => {
-                    return Err(StartupError::Disconnected(req));
+                    return Err(StartupError::Disconnected(Box::new(req)));
                 }
                 (Phase::Uninitialized, Request::Initialize(init)) => {
                     let client = init.arguments.clone();
