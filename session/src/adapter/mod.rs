@@ -350,9 +350,9 @@ impl AdapterSession {
     /// ```no_run
     /// # fn f(session: dapkit_session::adapter::AdapterSession) -> Result<(), dapkit_session::adapter::SendError> {
     /// use dapkit_types::messages::StoppedEvent;
-    /// use dapkit_types::types::{StoppedEventBody, StoppedEventReason};
+    /// use dapkit_types::types::{StoppedEventBody, StoppedEventBodyReason};
     /// session.send_event::<StoppedEvent>(
-    ///     StoppedEventBody::new(StoppedEventReason::Breakpoint).with_thread_id(1),
+    ///     StoppedEventBody::new(StoppedEventBodyReason::Breakpoint).with_thread_id(1),
     /// )?;
     /// # Ok(()) }
     /// ```
