@@ -596,8 +596,9 @@ impl<'a> Builder<'a> {
                 ty,
                 required,
                 doc: schema.text("description"),
-                minimum: schema.get("minimum").and_then(as_i64),
-                maximum: schema.get("maximum").and_then(as_i64),
+                // Bounds of an array apply to its items.
+                minimum: bound(schema, "minimum"),
+                maximum: bound(schema, "maximum"),
             });
         }
         Ok(fields)
@@ -807,6 +808,13 @@ fn ref_name(schema: &Json) -> Option<String> {
         .and_then(Json::as_str)
         .and_then(|r| r.rsplit('/').next())
         .map(str::to_owned)
+}
+
+fn bound(schema: &Json, key: &str) -> Option<i64> {
+    schema
+        .get(key)
+        .or_else(|| schema.get("items").and_then(|items| items.get(key)))
+        .and_then(as_i64)
 }
 
 fn as_i64(j: &Json) -> Option<i64> {

@@ -50,6 +50,7 @@ pub fn messages(model: &Model, version: &str) -> TokenStream {
         &model.events,
         None,
     ));
+    out.extend(super::validate::dispatch_validate(model));
     out
 }
 

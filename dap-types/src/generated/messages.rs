@@ -32738,3 +32738,381 @@ impl From<PydevdInputRequestedEvent> for crate::ProtocolMessage {
         crate::ProtocolMessage::Event(Event::PydevdInputRequested(m))
     }
 }
+impl crate::validate::Validate for Request {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            Request::Cancel(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::RunInTerminal(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::StartDebugging(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Initialize(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::ConfigurationDone(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Launch(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::Attach(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::Restart(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::Disconnect(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Terminate(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::BreakpointLocations(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::SetBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::SetFunctionBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::SetExceptionBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::DataBreakpointInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::SetDataBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::SetInstructionBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Continue(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Next(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::StepIn(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::StepOut(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::StepBack(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::ReverseContinue(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::RestartFrame(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Goto(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::Pause(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::StackTrace(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Scopes(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::Variables(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::SetVariable(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Source(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::Threads(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::TerminateThreads(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Modules(m) => crate::validate::Validate::validate_into(m, path, out),
+            Request::LoadedSources(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Evaluate(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::SetExpression(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::StepInTargets(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::GotoTargets(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Completions(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::ExceptionInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::ReadMemory(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::WriteMemory(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Disassemble(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Locations(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Request::SetDebuggerProperty(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Request::SetPydevdSourceMap(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Request::PydevdSystemInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Request::PydevdAuthorize(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Request::Custom(m) => {
+                if let Some(known) = m.command().filter(|n| Self::KNOWN.contains(n)) {
+                    out.push(crate::validate::Violation {
+                        path: path.clone(),
+                        rule: crate::validate::Rule::Untyped {
+                            name: known.to_owned(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+impl crate::validate::Validate for Response {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            Response::Cancel(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::RunInTerminal(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::StartDebugging(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Initialize(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::ConfigurationDone(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Launch(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::Attach(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::Restart(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Disconnect(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Terminate(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::BreakpointLocations(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::SetBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::SetFunctionBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::SetExceptionBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::DataBreakpointInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::SetDataBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::SetInstructionBreakpoints(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Continue(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Next(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::StepIn(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::StepOut(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::StepBack(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::ReverseContinue(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::RestartFrame(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Goto(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::Pause(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::StackTrace(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Scopes(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::Variables(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::SetVariable(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Source(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::Threads(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::TerminateThreads(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Modules(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::LoadedSources(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Evaluate(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::SetExpression(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::StepInTargets(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::GotoTargets(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Completions(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::ExceptionInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::ReadMemory(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::WriteMemory(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Disassemble(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Locations(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Response::SetDebuggerProperty(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Response::SetPydevdSourceMap(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Response::PydevdSystemInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "debugpy")]
+            Response::PydevdAuthorize(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Response::Error(m) => crate::validate::Validate::validate_into(m, path, out),
+            Response::Custom(m) => {
+                if let Some(known) = m.command().filter(|n| Self::KNOWN.contains(n)) {
+                    out.push(crate::validate::Violation {
+                        path: path.clone(),
+                        rule: crate::validate::Rule::Untyped {
+                            name: known.to_owned(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+impl crate::validate::Validate for Event {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            Event::Initialized(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::Stopped(m) => crate::validate::Validate::validate_into(m, path, out),
+            Event::Continued(m) => crate::validate::Validate::validate_into(m, path, out),
+            Event::Exited(m) => crate::validate::Validate::validate_into(m, path, out),
+            Event::Terminated(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::Thread(m) => crate::validate::Validate::validate_into(m, path, out),
+            Event::Output(m) => crate::validate::Validate::validate_into(m, path, out),
+            Event::Breakpoint(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::Module(m) => crate::validate::Validate::validate_into(m, path, out),
+            Event::LoadedSource(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::Process(m) => crate::validate::Validate::validate_into(m, path, out),
+            Event::Capabilities(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::ProgressStart(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::ProgressUpdate(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::ProgressEnd(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::Invalidated(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::Memory(m) => crate::validate::Validate::validate_into(m, path, out),
+            #[cfg(feature = "debugpy")]
+            Event::PydevdInputRequested(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            Event::Custom(m) => {
+                if let Some(known) = m.event_name().filter(|n| Self::KNOWN.contains(n)) {
+                    out.push(crate::validate::Violation {
+                        path: path.clone(),
+                        rule: crate::validate::Rule::Untyped {
+                            name: known.to_owned(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+impl crate::validate::Validate for crate::ProtocolMessage {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            crate::ProtocolMessage::Request(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            crate::ProtocolMessage::Response(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            crate::ProtocolMessage::Event(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            crate::ProtocolMessage::Custom(_) => {}
+        }
+    }
+}

@@ -2919,6 +2919,14 @@ impl crate::validate::Validate for SetBreakpointsArguments {
     ) {
         crate::validate::member(&self.source, "source", path, out);
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::bounded(
+            &self.lines,
+            "lines",
+            None,
+            Some(9007199254740991i64),
+            path,
+            out,
+        );
         crate::validate::kept_in_extra(
             &self.extra,
             |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
