@@ -667,3 +667,17 @@ async fn close_writes_what_is_queued_then_ends_the_stream() {
         Err(SendError::Closed)
     ));
 }
+
+#[tokio::test]
+async fn dropping_the_last_handle_writes_what_is_queued_then_ends_the_stream() {
+    let (session, requests, mut script) = with_script(AdapterOptions::new());
+    session.send_event_raw("goodbye", None).unwrap();
+    drop(session);
+    drop(requests);
+    let last = script.recv().await;
+    assert_eq!(last["event"], "goodbye");
+    let end = tokio::time::timeout(STEP, script.frames.next())
+        .await
+        .unwrap();
+    assert!(end.is_none(), "{end:?}");
+}

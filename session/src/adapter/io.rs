@@ -149,7 +149,9 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
         }
         if let Some(ack) = close {
             let _ = writer.shutdown().await;
-            let _ = ack.send(());
+            if let Some(ack) = ack {
+                let _ = ack.send(());
+            }
             return;
         }
     }

@@ -176,6 +176,10 @@ impl AdapterOptions {
 }
 
 /// A handle on the adapter side of a session; cheap to clone.
+///
+/// The session closes when the client hangs up, on [`close`](AdapterSession::close), or
+/// when the last handle (clones and the [`Requests`]) is dropped; the messages queued by
+/// then are still written, then the write half is shut down.
 #[derive(Clone)]
 pub struct AdapterSession {
     inner: Arc<Inner>,
@@ -191,8 +195,9 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // The last handle is gone. Queued messages are still written: the writer stops
-        // when the queue's last sender (held by `Shared`) is gone.
+        // The last handle (session or `Requests`) is gone: nobody can answer any more.
+        // The writer still writes what is queued, then shuts the write half down.
+        self.shared.close("the adapter session was dropped");
         if let Some(reader) = take(&self.reader) {
             reader.abort();
         }
@@ -480,10 +485,6 @@ impl AdapterSession {
     /// [`Requests`] ends. Requests not answered yet get no response.
     pub async fn close(&self) {
         let grace = self.inner.grace;
-        let (ack, acked) = oneshot::channel();
-        if self.shared().send_control(Outgoing::Close(ack)) {
-            let _ = tokio::time::timeout(grace, acked).await;
-        }
         self.shared().close("closed by the adapter");
         if let Some(writer) = take(&self.inner.writer) {
             // A peer that does not read gets the grace, then the rest is given up.

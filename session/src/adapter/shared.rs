@@ -22,8 +22,8 @@ pub(crate) enum Outgoing {
     Frame(Vec<u8>),
     /// Acknowledge once everything queued before is written and flushed.
     Flush(oneshot::Sender<()>),
-    /// Flush, shut the write half down and stop; acknowledge when done.
-    Close(oneshot::Sender<()>),
+    /// Flush, shut the write half down and stop; acknowledge (if asked) when done.
+    Close(Option<oneshot::Sender<()>>),
 }
 
 struct State {
@@ -104,7 +104,8 @@ impl Shared {
     }
 
     /// Closes the session once: later sends fail with `Closed`, waiting reverse requests
-    /// fail with `Closed`, and a [`Diagnostic::Closed`] is reported.
+    /// fail with `Closed`, the writer writes what is queued and shuts the write half down,
+    /// and a [`Diagnostic::Closed`] is reported.
     pub fn close(&self, reason: impl Into<String>) {
         let pending = {
             let mut state = lock(&self.state);
@@ -112,6 +113,8 @@ impl Shared {
                 return;
             }
             state.closed = true;
+            // Under the lock: nothing can be queued after it.
+            let _ = self.outgoing.send(Outgoing::Close(None));
             std::mem::take(&mut state.pending)
         };
         for (_, waiter) in pending {
