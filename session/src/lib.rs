@@ -40,5 +40,6 @@
 
 pub mod adapter;
 pub mod client;
+mod wire;
 
 pub use client::{Client, ClientOptions, Events, RequestError};

@@ -84,15 +84,10 @@ impl ReverseRequestError {
     /// The client's error text, for [`ReverseRequestError::Rejected`]: `body.error.format`
     /// if present, else `message`.
     pub fn client_message(&self) -> Option<String> {
-        let ReverseRequestError::Rejected(e) = self else {
-            return None;
-        };
-        let detail = e
-            .body
-            .as_ref()
-            .and_then(|b| b.error.as_ref())
-            .map(|m| m.format.clone());
-        detail.or_else(|| e.message.as_ref().map(|m| m.as_str().to_owned()))
+        match self {
+            ReverseRequestError::Rejected(e) => crate::wire::text::error_text(e),
+            _ => None,
+        }
     }
 }
 
@@ -207,12 +202,7 @@ impl fmt::Display for Diagnostic {
         match self {
             Diagnostic::Frame(e) => write!(f, "skipped a bad frame: {e}"),
             Diagnostic::Undecodable { reason, prefix } => {
-                let shown = &prefix[..prefix.len().min(64)];
-                write!(
-                    f,
-                    "skipped a message that is not a JSON object: {reason}; body starts \"{}\"",
-                    shown.escape_ascii()
-                )
+                crate::wire::text::undecodable(f, reason, prefix)
             }
             Diagnostic::UnanswerableRequest(m) => write!(
                 f,

@@ -6,19 +6,15 @@
 
 use super::error::{Diagnostic, ReverseRequestError};
 use super::incoming::Incoming;
-use super::shared::{Outgoing, Shared};
-use bytes::{Bytes, BytesMut};
-use dapkit_types::{ProtocolMessage, RawMessage, Request};
-use dapkit_wireformat::{DapCodec, FrameStream};
-use futures_core::Stream;
-use std::pin::Pin;
+use super::shared::Shared;
+use crate::wire::reader::{End, next_frame, prefix, raw};
+use crate::wire::{Outgoing, writer};
+use bytes::Bytes;
+use dapkit_types::{ProtocolMessage, Request};
+use dapkit_wireformat::FrameStream;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::Encoder;
-
-/// The writer sends what it has once this many bytes are batched.
-const WRITE_BATCH: usize = 256 * 1024;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 
 /// Reads frames until the stream ends or fails fatally, then closes the session (which
 /// ends [`Requests`](super::Requests) once the requests already read are taken).
@@ -29,18 +25,16 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
 ) {
     let mut requests = Some(requests);
     loop {
-        let next = std::future::poll_fn(|cx| Pin::new(&mut frames).poll_next(cx)).await;
-        match next {
-            None => {
+        match next_frame(&mut frames, |e| shared.diagnose(Diagnostic::Frame(e))).await {
+            Ok(bytes) => dispatch(&shared, bytes, &mut requests).await,
+            Err(End::Eof) => {
                 shared.close("the client closed the connection");
                 return;
             }
-            Some(Err(e)) if e.is_recoverable() => shared.diagnose(Diagnostic::Frame(e)),
-            Some(Err(e)) => {
+            Err(End::Fatal(e)) => {
                 shared.close(format!("cannot read from the client: {e}"));
                 return;
             }
-            Some(Ok(bytes)) => dispatch(&shared, bytes, &mut requests).await,
         }
     }
 }
@@ -55,7 +49,7 @@ async fn dispatch(
         Err(e) => {
             shared.diagnose(Diagnostic::Undecodable {
                 reason: e.to_string(),
-                prefix: bytes[..bytes.len().min(256)].to_vec(),
+                prefix: prefix(&bytes),
             });
             return;
         }
@@ -98,63 +92,16 @@ async fn dispatch(
     }
 }
 
-fn raw(bytes: &[u8]) -> RawMessage {
-    serde_json::from_slice(bytes).unwrap_or_default()
-}
-
-/// Writes queued bodies, framed, until the session closes or a write fails.
+/// Writes queued bodies, framed, until the session closes; a failed write closes it.
 pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
     shared: Arc<Shared>,
-    mut writer: W,
-    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+    writer: W,
+    queue: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    let mut codec = DapCodec::new();
-    let mut buf = BytesMut::with_capacity(8 * 1024);
-    let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
-    while let Some(first) = queue.recv().await {
-        let mut next = Some(first);
-        let mut close = None;
-        while let Some(message) = next.take() {
-            match message {
-                Outgoing::Frame(body) => {
-                    // Encoding into a buffer cannot fail.
-                    let _ = codec.encode(&body[..], &mut buf);
-                }
-                Outgoing::Flush(ack) => acks.push(ack),
-                Outgoing::Close(ack) => {
-                    close = Some(ack);
-                    break;
-                }
-            }
-            if buf.len() >= WRITE_BATCH {
-                break;
-            }
-            if let Ok(m) = queue.try_recv() {
-                next = Some(m);
-            }
-        }
-        if !buf.is_empty() || !acks.is_empty() {
-            let written = match writer.write_all(&buf).await {
-                Ok(()) => writer.flush().await,
-                Err(e) => Err(e),
-            };
-            buf.clear();
-            if let Err(e) = written {
-                shared.close(format!("cannot write to the client: {e}"));
-                return;
-            }
-            for ack in acks.drain(..) {
-                let _ = ack.send(());
-            }
-        }
-        if let Some(ack) = close {
-            let _ = writer.shutdown().await;
-            if let Some(ack) = ack {
-                let _ = ack.send(());
-            }
-            return;
-        }
-    }
+    writer::write_loop(writer, queue, |e| {
+        shared.close(format!("cannot write to the client: {e}"));
+    })
+    .await;
 }
 
 /// Decodes a reverse request's response frame into `T` (an error response becomes

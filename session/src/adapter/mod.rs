@@ -82,6 +82,7 @@ pub use error::{Diagnostic, DiagnosticHandler, ReverseRequestError, SendError, S
 pub use incoming::{Incoming, Requests};
 pub use startup::Started;
 
+use crate::wire::{Outgoing, Tasks};
 use dapkit_types::RawMessage;
 use dapkit_types::messages::{InitializeRequest, RunInTerminalRequest, StartDebuggingRequest};
 use dapkit_types::traits::{
@@ -92,13 +93,12 @@ use dapkit_types::types::{
     StartDebuggingRequestArguments,
 };
 use dapkit_wireformat::{FrameStream, Limits};
-use shared::{Outgoing, Shared};
+use shared::Shared;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 /// How an [`AdapterSession`] behaves: reverse-request timeout, request buffering, frame
 /// limits, diagnostics.
@@ -189,8 +189,7 @@ struct Inner {
     shared: Arc<Shared>,
     reverse_timeout: Option<Duration>,
     grace: Duration,
-    reader: Mutex<Option<JoinHandle<()>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    tasks: Tasks,
 }
 
 impl Drop for Inner {
@@ -198,16 +197,8 @@ impl Drop for Inner {
         // The last handle (session or `Requests`) is gone: nobody can answer any more.
         // The writer still writes what is queued, then shuts the write half down.
         self.shared.close("the adapter session was dropped");
-        if let Some(reader) = take(&self.reader) {
-            reader.abort();
-        }
+        self.tasks.abort_reader();
     }
-}
-
-fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
-    slot.lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take()
 }
 
 impl fmt::Debug for AdapterSession {
@@ -262,8 +253,7 @@ impl AdapterSession {
                 shared,
                 reverse_timeout: options.reverse_timeout,
                 grace: options.close_grace,
-                reader: Mutex::new(Some(reader)),
-                writer: Mutex::new(Some(writer)),
+                tasks: Tasks::new(reader, writer),
             }),
         };
         let requests = Requests::new(req_rx, session.clone());
@@ -486,11 +476,11 @@ impl AdapterSession {
     pub async fn close(&self) {
         let grace = self.inner.grace;
         self.shared().close("closed by the adapter");
-        if let Some(writer) = take(&self.inner.writer) {
+        if let Some(writer) = self.inner.tasks.take_writer() {
             // A peer that does not read gets the grace, then the rest is given up.
             let _ = tokio::time::timeout(grace, writer).await;
         }
-        if let Some(reader) = take(&self.inner.reader) {
+        if let Some(reader) = self.inner.tasks.take_reader() {
             reader.abort();
             let _ = reader.await;
         }

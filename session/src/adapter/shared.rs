@@ -1,46 +1,23 @@
 //! [`Shared`]: the state the session handle, the reader and writer tasks and every
-//! [`Incoming`](super::Incoming) share: the next `seq`, the reverse requests waiting for
-//! their responses, the outgoing queue, the client's `initialize` arguments.
-//!
-//! Allocating a `seq` and queueing the frame happen under one lock, so frames leave in
-//! `seq` order even when many tasks send at once.
+//! [`Incoming`](super::Incoming) share: the outgoing queue with the next `seq` and the
+//! reverse requests waiting for their responses (a [`SendQueue`] keyed by `seq`), the
+//! client's `initialize` arguments.
 
 use super::error::{Diagnostic, DiagnosticHandler, ReverseRequestError, SendError};
+use crate::wire::queue::lock;
+use crate::wire::{Claim, Outgoing, QueueError, SendQueue};
 use bytes::Bytes;
 use dapkit_types::types::InitializeRequestArguments;
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
 /// What a reverse request's waiter receives: the response frame, or why none will come.
 pub(crate) type Reply = Result<Bytes, ReverseRequestError>;
 
-/// What goes to the writer task.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    /// One message body (JSON); the writer frames it.
-    Frame(Vec<u8>),
-    /// Acknowledge once everything queued before is written and flushed.
-    Flush(oneshot::Sender<()>),
-    /// Flush, shut the write half down and stop; acknowledge (if asked) when done.
-    Close(Option<oneshot::Sender<()>>),
-}
-
-struct State {
-    next_seq: i32,
-    pending: HashMap<i64, oneshot::Sender<Reply>>,
-    closed: bool,
-}
-
 pub(crate) struct Shared {
-    state: Mutex<State>,
-    outgoing: mpsc::UnboundedSender<Outgoing>,
+    queue: SendQueue<oneshot::Sender<Reply>>,
     client: Mutex<Option<InitializeRequestArguments>>,
     diagnostics: Option<DiagnosticHandler>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {
@@ -49,12 +26,7 @@ impl Shared {
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            state: Mutex::new(State {
-                next_seq: 1,
-                pending: HashMap::new(),
-                closed: false,
-            }),
-            outgoing,
+            queue: SendQueue::new(outgoing),
             client: Mutex::new(None),
             diagnostics,
         }
@@ -67,57 +39,39 @@ impl Shared {
         build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
         waiter: Option<oneshot::Sender<Reply>>,
     ) -> Result<i32, SendError> {
-        let mut state = lock(&self.state);
-        if state.closed {
-            return Err(SendError::Closed);
-        }
-        let seq = state.next_seq;
-        if seq == i32::MAX {
-            return Err(SendError::Encode(
-                "the session has used every seq number up to 2147483647".into(),
-            ));
-        }
-        let body = build(seq).map_err(SendError::Encode)?;
-        self.outgoing
-            .send(Outgoing::Frame(body))
-            .map_err(|_| SendError::Closed)?;
-        state.next_seq = seq + 1;
-        if let Some(w) = waiter {
-            state.pending.insert(i64::from(seq), w);
-        }
-        Ok(seq)
+        self.queue.send(build, waiter).map_err(|e| match e {
+            QueueError::Closed => SendError::Closed,
+            QueueError::Encode(e) => SendError::Encode(e),
+        })
     }
 
     /// Queues a control message for the writer (no `seq`); false if the writer is gone.
     pub fn send_control(&self, message: Outgoing) -> bool {
-        self.outgoing.send(message).is_ok()
+        self.queue.send_control(message)
     }
 
     /// Takes the waiter of the reverse request `request_seq`.
     pub fn claim(&self, request_seq: i64) -> Option<oneshot::Sender<Reply>> {
-        lock(&self.state).pending.remove(&request_seq)
+        match self.queue.claim(request_seq) {
+            Claim::Waiting(w) => Some(w),
+            Claim::Abandoned | Claim::Unknown => None,
+        }
     }
 
     /// Forgets the reverse request `seq` (timed out or dropped).
     pub fn abandon(&self, seq: i64) {
-        lock(&self.state).pending.remove(&seq);
+        self.queue.abandon(seq, false);
     }
 
     /// Closes the session once: later sends fail with `Closed`, waiting reverse requests
     /// fail with `Closed`, the writer writes what is queued and shuts the write half down,
     /// and a [`Diagnostic::Closed`] is reported.
     pub fn close(&self, reason: impl Into<String>) {
-        let pending = {
-            let mut state = lock(&self.state);
-            if state.closed {
-                return;
-            }
-            state.closed = true;
-            // Under the lock: nothing can be queued after it.
-            let _ = self.outgoing.send(Outgoing::Close(None));
-            std::mem::take(&mut state.pending)
+        // The writer's close is queued under the queue's lock: nothing can follow it.
+        let Some(pending) = self.queue.close(true) else {
+            return;
         };
-        for (_, waiter) in pending {
+        for waiter in pending {
             let _ = waiter.send(Err(ReverseRequestError::Closed));
         }
         self.diagnose(Diagnostic::Closed {
@@ -126,7 +80,7 @@ impl Shared {
     }
 
     pub fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.queue.is_closed()
     }
 
     pub fn diagnose(&self, diagnostic: Diagnostic) {

@@ -46,18 +46,9 @@ impl RequestError {
     /// The adapter's error message (`message`, or the formatted `body.error`), for
     /// [`RequestError::Failed`].
     pub fn adapter_message(&self) -> Option<String> {
-        let RequestError::Failed(e) = self else {
-            return None;
-        };
-        let detail = e
-            .body
-            .as_ref()
-            .and_then(|b| b.error.as_ref())
-            .map(|m| m.format.clone());
-        match (&e.message, detail) {
-            (_, Some(d)) => Some(d),
-            (Some(m), None) => Some(m.as_str().to_owned()),
-            (None, None) => None,
+        match self {
+            RequestError::Failed(e) => crate::wire::text::error_text(e),
+            _ => None,
         }
     }
 }
@@ -176,12 +167,7 @@ impl fmt::Display for Diagnostic {
         match self {
             Diagnostic::Frame(e) => write!(f, "skipped a bad frame: {e}"),
             Diagnostic::Undecodable { reason, prefix } => {
-                let shown = &prefix[..prefix.len().min(64)];
-                write!(
-                    f,
-                    "skipped a message that is not a JSON object: {reason}; body starts \"{}\"",
-                    shown.escape_ascii()
-                )
+                crate::wire::text::undecodable(f, reason, prefix)
             }
             Diagnostic::UnknownResponse {
                 request_seq,

@@ -5,19 +5,15 @@
 use super::envelope::{Envelope, Kind};
 use super::error::Diagnostic;
 use super::reverse::{self, Handlers};
-use super::shared::{Claim, Outgoing, Reply, Shared};
-use bytes::{Bytes, BytesMut};
-use dapkit_types::{Event, ProtocolMessage, RawMessage, Response};
-use dapkit_wireformat::{DapCodec, FrameStream};
-use futures_core::Stream;
-use std::pin::Pin;
+use super::shared::{Reply, Shared};
+use crate::wire::reader::{End, next_frame, prefix, raw};
+use crate::wire::{Claim, Outgoing, writer};
+use bytes::Bytes;
+use dapkit_types::{Event, ProtocolMessage, Response};
+use dapkit_wireformat::FrameStream;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio_util::codec::Encoder;
-
-/// The writer sends what it has once this many bytes are batched.
-const WRITE_BATCH: usize = 256 * 1024;
 
 /// Reads frames until the stream ends or fails fatally, then closes the session.
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
@@ -28,18 +24,16 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
 ) {
     let mut events = Some(events);
     loop {
-        let next = std::future::poll_fn(|cx| Pin::new(&mut frames).poll_next(cx)).await;
-        match next {
-            None => {
+        match next_frame(&mut frames, |e| shared.diagnose(Diagnostic::Frame(e))).await {
+            Ok(bytes) => dispatch(&shared, bytes, &mut events, &handlers).await,
+            Err(End::Eof) => {
                 shared.close("the adapter closed the connection", None);
                 return;
             }
-            Some(Err(e)) if e.is_recoverable() => shared.diagnose(Diagnostic::Frame(e)),
-            Some(Err(e)) => {
+            Err(End::Fatal(e)) => {
                 shared.close(format!("cannot read from the adapter: {e}"), None);
                 return;
             }
-            Some(Ok(bytes)) => dispatch(&shared, bytes, &mut events, &handlers).await,
         }
     }
 }
@@ -55,7 +49,7 @@ async fn dispatch(
         Err(e) => {
             shared.diagnose(Diagnostic::Undecodable {
                 reason: e.to_string(),
-                prefix: bytes[..bytes.len().min(256)].to_vec(),
+                prefix: prefix(&bytes),
             });
             return;
         }
@@ -147,65 +141,17 @@ fn observe_event(shared: &Shared, event: &Event) {
     }
 }
 
-/// The message as JSON (an empty object if the bytes are not a JSON object).
-pub(crate) fn raw(bytes: &[u8]) -> RawMessage {
-    serde_json::from_slice(bytes).unwrap_or_default()
-}
-
-/// Writes queued bodies as frames until told to close or the queue ends.
+/// Writes queued bodies as frames until told to close; a failed write closes the session.
 pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
     shared: Arc<Shared>,
-    mut writer: W,
-    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+    writer: W,
+    queue: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    let mut codec = DapCodec::new();
-    let mut buf = BytesMut::new();
-    loop {
-        let mut next = queue.recv().await;
-        let mut close = None;
-        loop {
-            match next {
-                Some(Outgoing::Frame(body)) => {
-                    // Encoding a frame into memory cannot fail.
-                    let _ = codec.encode(&body[..], &mut buf);
-                }
-                Some(Outgoing::Close(ack)) => {
-                    close = Some(ack);
-                    break;
-                }
-                None => {
-                    close = Some(None);
-                    break;
-                }
-            }
-            if buf.len() >= WRITE_BATCH {
-                break;
-            }
-            match queue.try_recv() {
-                Ok(m) => next = Some(m),
-                Err(_) => break,
-            }
-        }
-        if !buf.is_empty() {
-            let written = match writer.write_all(&buf).await {
-                Ok(()) => writer.flush().await,
-                Err(e) => Err(e),
-            };
-            buf.clear();
-            if let Err(e) = written {
-                shared.close(
-                    format!("cannot write to the adapter: {e}"),
-                    Some(Arc::new(e)),
-                );
-                return;
-            }
-        }
-        if let Some(ack) = close {
-            let _ = writer.shutdown().await;
-            if let Some(ack) = ack {
-                let _ = ack.send(());
-            }
-            return;
-        }
-    }
+    writer::write_loop(writer, queue, |e| {
+        shared.close(
+            format!("cannot write to the adapter: {e}"),
+            Some(Arc::new(e)),
+        );
+    })
+    .await;
 }

@@ -39,6 +39,7 @@ pub use pending::PendingRequest;
 pub use reverse::{BoxFuture, RunInTerminalHandler, StartDebuggingHandler, run_in_terminal};
 pub use shared::{DiagnosticHandler, SessionStatus};
 
+use crate::wire::{Outgoing, Tasks};
 use dapkit_types::messages::{CancelRequest, DisconnectRequest, DisconnectResponse};
 use dapkit_types::traits::{Direction, Request as RequestTrait};
 use dapkit_types::types::{
@@ -47,15 +48,14 @@ use dapkit_types::types::{
 };
 use dapkit_types::{RawMessage, Response};
 use dapkit_wireformat::{FrameStream, Limits};
-use shared::{Outgoing, Shared, Waiter};
+use shared::{Shared, Waiter};
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 /// How a [`Client`] behaves: timeouts, event buffering, frame limits, reverse-request
 /// handlers, diagnostics.
@@ -203,8 +203,7 @@ struct Inner {
     shared: Arc<Shared>,
     request_timeout: Option<Duration>,
     grace: Duration,
-    reader: Mutex<Option<JoinHandle<()>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    tasks: Tasks,
 }
 
 impl Drop for Inner {
@@ -212,16 +211,8 @@ impl Drop for Inner {
         // The last handle is gone: nobody can send or wait any more.
         self.shared.close("the client was dropped", None);
         self.shared.send_control(Outgoing::Close(None));
-        if let Some(reader) = take(&self.reader) {
-            reader.abort();
-        }
+        self.tasks.abort_reader();
     }
-}
-
-fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
-    slot.lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take()
 }
 
 impl fmt::Debug for Client {
@@ -257,8 +248,7 @@ impl Client {
                 shared,
                 request_timeout: options.request_timeout,
                 grace: options.disconnect_grace,
-                reader: Mutex::new(Some(reader)),
-                writer: Mutex::new(Some(writer)),
+                tasks: Tasks::new(reader, writer),
             }),
         };
         (client, Events::new(event_rx))
@@ -465,10 +455,10 @@ impl Client {
         if self.shared().send_control(Outgoing::Close(Some(ack))) {
             let _ = tokio::time::timeout(grace, acked).await;
         }
-        if let Some(writer) = take(&self.inner.writer) {
+        if let Some(writer) = self.inner.tasks.take_writer() {
             let _ = tokio::time::timeout(grace, writer).await;
         }
-        if let Some(mut reader) = take(&self.inner.reader) {
+        if let Some(mut reader) = self.inner.tasks.take_reader() {
             if tokio::time::timeout(grace, &mut reader).await.is_err() {
                 reader.abort();
                 let _ = reader.await;

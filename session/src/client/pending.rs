@@ -118,7 +118,7 @@ pub(crate) fn decode_typed<T: DeserializeOwned>(reply: Reply) -> Result<T, Reque
         Err(e) => e,
     };
     let malformed = |reason: String| RequestError::Malformed {
-        message: Box::new(super::io::raw(&reply.bytes)),
+        message: Box::new(crate::wire::reader::raw(&reply.bytes)),
         reason,
     };
     let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(&reply.bytes) else {
@@ -148,7 +148,7 @@ pub(crate) fn decode_any(reply: Reply) -> Result<Response, RequestError> {
         Ok(ProtocolMessage::Response(r)) => Ok(r),
         Ok(ProtocolMessage::Custom(raw)) => Ok(Response::Custom(raw)),
         Ok(_) => Err(RequestError::Malformed {
-            message: Box::new(super::io::raw(&reply.bytes)),
+            message: Box::new(crate::wire::reader::raw(&reply.bytes)),
             reason: "the answer to a request is not a response".into(),
         }),
         Err(e) => Err(RequestError::Malformed {
@@ -164,7 +164,7 @@ fn decode_error(reply: &Reply) -> RequestError {
     if let Ok(e) = serde_json::from_slice::<ErrorResponse>(&reply.bytes) {
         return RequestError::Failed(Box::new(e));
     }
-    let raw = super::io::raw(&reply.bytes);
+    let raw = crate::wire::reader::raw(&reply.bytes);
     let mut map = raw.0.clone();
     mend_seq(&mut map);
     if !map.get("command").is_some_and(Value::is_string) {

@@ -1,17 +1,17 @@
 //! [`Shared`]: the state the client handle, the reader task, the writer task and the
-//! reverse-request tasks share: the next `seq`, the pending requests, the outgoing queue,
-//! the session status and the adapter's capabilities.
-//!
-//! Allocating a `seq`, registering the waiter and queueing the frame happen under one
-//! lock, so frames leave in `seq` order even when many tasks send at once.
+//! reverse-request tasks share: the outgoing queue with the next `seq` and the pending
+//! requests (a [`SendQueue`] keyed by `seq`; a timed-out or cancelled request is
+//! remembered, so its late response is told apart), the session status and the adapter's
+//! capabilities.
 
 use super::envelope::Envelope;
 use super::error::{Diagnostic, RequestError};
+use crate::wire::queue::lock;
+use crate::wire::{Claim, Outgoing, QueueError, SendQueue};
 use bytes::Bytes;
 use dapkit_types::types::Capabilities;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Called with every [`Diagnostic`] the session reports.
@@ -36,25 +36,6 @@ pub(crate) struct Waiter {
     pub command: Cow<'static, str>,
 }
 
-/// What the reader found for a response's `request_seq`.
-pub(crate) enum Claim {
-    /// A request waits for it.
-    Waiting(Waiter),
-    /// The request timed out or was cancelled.
-    Abandoned,
-    /// This client never sent such a request.
-    Unknown,
-}
-
-/// What goes to the writer task.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    /// One message body (JSON); the writer frames it.
-    Frame(Vec<u8>),
-    /// Flush, shut the write half down and stop; acknowledge when done.
-    Close(Option<oneshot::Sender<()>>),
-}
-
 /// What the session has seen of the debuggee's and the connection's end.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -67,23 +48,11 @@ pub struct SessionStatus {
     pub closed: bool,
 }
 
-struct State {
-    next_seq: i32,
-    pending: HashMap<i64, Waiter>,
-    abandoned: HashSet<i64>,
-    closed: bool,
-}
-
 pub(crate) struct Shared {
-    state: Mutex<State>,
-    outgoing: mpsc::UnboundedSender<Outgoing>,
+    queue: SendQueue<Waiter>,
     status: watch::Sender<SessionStatus>,
     capabilities: Mutex<Option<Capabilities>>,
     diagnostics: Option<DiagnosticHandler>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {
@@ -92,13 +61,7 @@ impl Shared {
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            state: Mutex::new(State {
-                next_seq: 1,
-                pending: HashMap::new(),
-                abandoned: HashSet::new(),
-                closed: false,
-            }),
-            outgoing,
+            queue: SendQueue::new(outgoing),
             status: watch::Sender::new(SessionStatus::default()),
             capabilities: Mutex::new(None),
             diagnostics,
@@ -112,57 +75,27 @@ impl Shared {
         build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
         waiter: Option<Waiter>,
     ) -> Result<i64, RequestError> {
-        let mut state = lock(&self.state);
-        if state.closed {
-            return Err(RequestError::Closed);
+        match self.queue.send(build, waiter) {
+            Ok(seq) => Ok(i64::from(seq)),
+            Err(QueueError::Closed) => Err(RequestError::Closed),
+            Err(QueueError::Encode(e)) => Err(RequestError::Encode(e)),
         }
-        let seq = state.next_seq;
-        if seq == i32::MAX {
-            return Err(RequestError::Encode(
-                "the session has used every seq number up to 2147483647".into(),
-            ));
-        }
-        let body = build(seq).map_err(RequestError::Encode)?;
-        self.outgoing
-            .send(Outgoing::Frame(body))
-            .map_err(|_| RequestError::Closed)?;
-        state.next_seq = seq + 1;
-        let seq = i64::from(seq);
-        if let Some(w) = waiter {
-            state.pending.insert(seq, w);
-        }
-        Ok(seq)
     }
 
     /// Queues a control message for the writer (no `seq`).
     pub fn send_control(&self, message: Outgoing) -> bool {
-        self.outgoing.send(message).is_ok()
+        self.queue.send_control(message)
     }
 
     /// Takes the waiter of `request_seq`.
-    pub fn claim(&self, request_seq: i64) -> Claim {
-        let mut state = lock(&self.state);
-        if let Some(w) = state.pending.remove(&request_seq) {
-            Claim::Waiting(w)
-        } else if state.abandoned.remove(&request_seq) {
-            Claim::Abandoned
-        } else {
-            Claim::Unknown
-        }
+    pub fn claim(&self, request_seq: i64) -> Claim<Waiter> {
+        self.queue.claim(request_seq)
     }
 
     /// Forgets the request `seq` (timed out, cancelled or dropped) and resolves its waiter
     /// with `why`, if given. Returns whether it was still pending.
     pub fn abandon(&self, seq: i64, why: Option<RequestError>) -> bool {
-        let waiter = {
-            let mut state = lock(&self.state);
-            let waiter = state.pending.remove(&seq);
-            if waiter.is_some() && !state.closed {
-                state.abandoned.insert(seq);
-            }
-            waiter
-        };
-        match (waiter, why) {
+        match (self.queue.abandon(seq, true), why) {
             (Some(w), Some(why)) => {
                 let _ = w.tx.send(Err(why));
                 true
@@ -175,16 +108,10 @@ impl Shared {
     /// Closes the session once: later sends fail with `Closed`, pending requests fail with
     /// `Closed` (or `Io` when `io` is given), and a [`Diagnostic::Closed`] is reported.
     pub fn close(&self, reason: impl Into<String>, io: Option<Arc<std::io::Error>>) {
-        let pending = {
-            let mut state = lock(&self.state);
-            if state.closed {
-                return;
-            }
-            state.closed = true;
-            state.abandoned.clear();
-            std::mem::take(&mut state.pending)
+        let Some(pending) = self.queue.close(false) else {
+            return;
         };
-        for (_, waiter) in pending {
+        for waiter in pending {
             let error = match &io {
                 Some(e) => RequestError::Io(e.clone()),
                 None => RequestError::Closed,
@@ -198,7 +125,7 @@ impl Shared {
     }
 
     pub fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.queue.is_closed()
     }
 
     pub fn diagnose(&self, diagnostic: Diagnostic) {

@@ -1,0 +1,150 @@
+//! [`SendQueue`]: the outgoing side of a session's shared state. It allocates the next
+//! `seq`, builds the message body with it, registers the waiter of a request under that
+//! `seq` and queues the body for the writer, all under one lock, so frames leave in `seq`
+//! order even when many tasks send at once. Responses are routed back to their waiters
+//! by `request_seq` ([`SendQueue::claim`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::{mpsc, oneshot};
+
+/// What goes to the writer task.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// One message body (JSON); the writer frames it.
+    Frame(Vec<u8>),
+    /// Acknowledge once everything queued before is written and flushed.
+    Flush(oneshot::Sender<()>),
+    /// Flush, shut the write half down and stop; acknowledge (if asked) when done.
+    Close(Option<oneshot::Sender<()>>),
+}
+
+/// Why [`SendQueue::send`] queued nothing.
+#[derive(Debug)]
+pub(crate) enum QueueError {
+    /// The session is closed, or the writer is gone.
+    Closed,
+    /// The body could not be built, or the `seq` numbers are exhausted.
+    Encode(String),
+}
+
+/// What a response's `request_seq` finds.
+pub(crate) enum Claim<W> {
+    /// A request waits for it.
+    Waiting(W),
+    /// The request was abandoned with `remember` (timed out or cancelled).
+    Abandoned,
+    /// No request with that `seq` waits (never sent, or forgotten).
+    Unknown,
+}
+
+struct State<W> {
+    next_seq: i32,
+    pending: HashMap<i64, W>,
+    abandoned: HashSet<i64>,
+    closed: bool,
+}
+
+/// The `seq` counter, the waiters of the requests sent (of type `W`) and the sender of
+/// the writer's queue.
+pub(crate) struct SendQueue<W> {
+    state: Mutex<State<W>>,
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+}
+
+/// Locks `m`, going on with the data of a poisoned lock (the data stays consistent: no
+/// code path panics half-way through an update).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<W> SendQueue<W> {
+    pub fn new(outgoing: mpsc::UnboundedSender<Outgoing>) -> Self {
+        SendQueue {
+            state: Mutex::new(State {
+                next_seq: 1,
+                pending: HashMap::new(),
+                abandoned: HashSet::new(),
+                closed: false,
+            }),
+            outgoing,
+        }
+    }
+
+    /// Allocates the next `seq`, builds the message body with it, registers `waiter` (if
+    /// any) under that `seq` and queues the body, all under one lock.
+    pub fn send(
+        &self,
+        build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
+        waiter: Option<W>,
+    ) -> Result<i32, QueueError> {
+        let mut state = lock(&self.state);
+        if state.closed {
+            return Err(QueueError::Closed);
+        }
+        let seq = state.next_seq;
+        if seq == i32::MAX {
+            return Err(QueueError::Encode(
+                "the session has used every seq number up to 2147483647".into(),
+            ));
+        }
+        let body = build(seq).map_err(QueueError::Encode)?;
+        self.outgoing
+            .send(Outgoing::Frame(body))
+            .map_err(|_| QueueError::Closed)?;
+        state.next_seq = seq + 1;
+        if let Some(w) = waiter {
+            state.pending.insert(i64::from(seq), w);
+        }
+        Ok(seq)
+    }
+
+    /// Queues a control message for the writer (no `seq`); false if the writer is gone.
+    pub fn send_control(&self, message: Outgoing) -> bool {
+        self.outgoing.send(message).is_ok()
+    }
+
+    /// Takes the waiter of `request_seq`.
+    pub fn claim(&self, request_seq: i64) -> Claim<W> {
+        let mut state = lock(&self.state);
+        if let Some(w) = state.pending.remove(&request_seq) {
+            Claim::Waiting(w)
+        } else if state.abandoned.remove(&request_seq) {
+            Claim::Abandoned
+        } else {
+            Claim::Unknown
+        }
+    }
+
+    /// Forgets the request `seq` and returns its waiter if it was still pending. With
+    /// `remember` (and the session open), a response that still comes is claimed as
+    /// [`Claim::Abandoned`] rather than [`Claim::Unknown`].
+    pub fn abandon(&self, seq: i64, remember: bool) -> Option<W> {
+        let mut state = lock(&self.state);
+        let waiter = state.pending.remove(&seq);
+        if remember && waiter.is_some() && !state.closed {
+            state.abandoned.insert(seq);
+        }
+        waiter
+    }
+
+    /// Closes the queue once: later sends fail with [`QueueError::Closed`]. Returns the
+    /// waiters still pending, or `None` if it was closed already. With `close_writer`,
+    /// [`Outgoing::Close`] is queued under the lock, so nothing can be queued after it.
+    pub fn close(&self, close_writer: bool) -> Option<Vec<W>> {
+        let mut state = lock(&self.state);
+        if state.closed {
+            return None;
+        }
+        state.closed = true;
+        if close_writer {
+            let _ = self.outgoing.send(Outgoing::Close(None));
+        }
+        state.abandoned.clear();
+        Some(std::mem::take(&mut state.pending).into_values().collect())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+}
