@@ -19,6 +19,7 @@
 mod common;
 
 use common::TempDir;
+use common::peers::{GroupGuard, find, peer_path, spawn_group, variables, wait_event};
 use dapkit_session::client::{Client, ClientOptions, Events, PendingRequest};
 use dapkit_transport::{Endpoint, RetryPolicy};
 use dapkit_types::Event;
@@ -27,7 +28,7 @@ use dapkit_types::traits::Request as RequestTrait;
 use dapkit_types::types::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,30 +60,16 @@ print("done")
 
 /// The 1-based line of the marker comment.
 fn line_of(marker: &str) -> u64 {
-    PROGRAM
-        .lines()
-        .position(|l| l.ends_with(marker))
-        .map(|i| i as u64 + 1)
-        .expect("marker in program")
+    common::peers::line_of(PROGRAM, marker)
 }
 
 /// The peer interpreter: `DAPKIT_PEER_PYTHON`, else `<workspace>/.peers/venv/bin/python`.
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("DAPKIT_PEER_PYTHON") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.exists(),
-            "DAPKIT_PEER_PYTHON={} does not exist; unset it or run `bash .ci/install-peers`",
-            p.display()
-        );
-        return p;
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python");
-    assert!(
-        p.exists(),
-        "debugpy peer missing: {} not found. Run `bash .ci/install-peers` in the workspace \
-         root (or set DAPKIT_PEER_PYTHON to a Python with debugpy 1.8.22)",
-        p.display()
+    let p = peer_path(
+        "DAPKIT_PEER_PYTHON",
+        ".peers/venv/bin/python",
+        "debugpy",
+        "a Python with debugpy 1.8.22",
     );
     let ok = Command::new(&p)
         .args(["-c", "import debugpy"])
@@ -101,47 +88,6 @@ fn python() -> PathBuf {
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
-}
-
-/// Kills a process group this test started (by its leader's pid) when dropped.
-struct GroupGuard {
-    pids: Arc<Mutex<Vec<u32>>>,
-    child: Option<Child>,
-}
-
-impl GroupGuard {
-    fn new(child: Option<Child>) -> GroupGuard {
-        let pids = Arc::new(Mutex::new(Vec::new()));
-        if let Some(c) = &child {
-            pids.lock().unwrap().push(c.id());
-        }
-        GroupGuard { pids, child }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        for pid in self.pids.lock().unwrap().iter() {
-            // Each was started as the leader of its own process group.
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-        if let Some(c) = &mut self.child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn spawn_group(cmd: &mut Command) -> Child {
-    use std::os::unix::process::CommandExt as _;
-    cmd.process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start python")
 }
 
 async fn connect(port: u16) -> (Client, Events) {
@@ -186,22 +132,6 @@ async fn top_frame(client: &Client, thread_id: i32) -> StackFrame {
         .await
         .unwrap();
     st.body.stack_frames.into_iter().next().expect("a frame")
-}
-
-async fn variables(client: &Client, reference: i32) -> Vec<Variable> {
-    client
-        .request::<VariablesRequest>(VariablesArguments::new(reference))
-        .await
-        .unwrap()
-        .body
-        .variables
-}
-
-fn find<'a>(vars: &'a [Variable], name: &str) -> &'a Variable {
-    vars.iter().find(|v| v.name == name).unwrap_or_else(|| {
-        let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
-        panic!("no variable {name:?} among {names:?}")
-    })
 }
 
 async fn evaluate(client: &Client, frame_id: i32, expression: &str) -> String {
@@ -348,16 +278,10 @@ async fn session<R: RequestTrait>(
         .request::<ContinueRequest>(ContinueArguments::new(ex_thread))
         .await
         .unwrap();
-    events
-        .wait_for(|e| matches!(e, Event::Terminated(_)), WAIT)
-        .await
-        .unwrap_or_else(|e| {
-            let mut seen = Vec::new();
-            while let Some(e) = events.try_recv() {
-                seen.push(format!("{e:?}"));
-            }
-            panic!("no terminated event ({e}); events seen: {seen:?}")
-        });
+    wait_event(events, "terminated", WAIT, |e| {
+        matches!(e, Event::Terminated(_))
+    })
+    .await;
     assert!(client.status().terminated);
 }
 

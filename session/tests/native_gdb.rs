@@ -13,6 +13,7 @@
 mod common;
 
 use common::TempDir;
+use common::peers::{find, peer_path, variables, wait_event};
 use dapkit_session::client::{Client, ClientOptions, Events};
 use dapkit_transport::{StderrTail, StdioCommand, spawn_stdio};
 use dapkit_types::Event;
@@ -68,37 +69,18 @@ int main(void) {
 
 /// The 1-based line carrying `marker`.
 fn line_of(marker: &str) -> u64 {
-    PROGRAM
-        .lines()
-        .position(|l| l.contains(marker))
-        .map(|i| i as u64 + 1)
-        .expect("marker in program")
+    common::peers::line_of(PROGRAM, marker)
 }
 
 /// The gdb to run: `DAPKIT_GDB`, else `<workspace>/.peers/gdb-venv/bin/gdb`; it must be
 /// gdb 14 or later (the first with `-i dap`).
 fn gdb() -> PathBuf {
-    let path = match std::env::var_os("DAPKIT_GDB") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            assert!(
-                p.exists(),
-                "DAPKIT_GDB={} does not exist; unset it or run `bash .ci/install-peers`",
-                p.display()
-            );
-            p
-        }
-        None => {
-            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.peers/gdb-venv/bin/gdb");
-            assert!(
-                p.exists(),
-                "gdb peer missing: {} not found. Run `bash .ci/install-peers` in the workspace \
-                 root (or set DAPKIT_GDB to a gdb 14 or later)",
-                p.display()
-            );
-            p
-        }
-    };
+    let path = peer_path(
+        "DAPKIT_GDB",
+        ".peers/gdb-venv/bin/gdb",
+        "gdb",
+        "a gdb 14 or later",
+    );
     let out = Command::new(&path)
         .args(["--nx", "--version"])
         .output()
@@ -156,22 +138,8 @@ fn evidence(stderr: &StderrTail, dap_log: &Path) -> String {
     )
 }
 
-/// Receives events until one matches, failing with the names of those passed over.
-async fn wait_event(events: &mut Events, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-    match events.wait_for(&pred, WAIT).await {
-        Ok(e) => e,
-        Err(err) => {
-            let mut seen = Vec::new();
-            while let Some(e) = events.try_recv() {
-                seen.push(format!("{e:?}"));
-            }
-            panic!("no {what} event ({err}); other events: {seen:#?}")
-        }
-    }
-}
-
 async fn stopped(events: &mut Events, reason: &str) -> StoppedEventBody {
-    let e = wait_event(events, "stopped", |e| matches!(e, Event::Stopped(_))).await;
+    let e = wait_event(events, "stopped", WAIT, |e| matches!(e, Event::Stopped(_))).await;
     let Event::Stopped(s) = e else { unreachable!() };
     assert_eq!(s.body.reason.as_str(), reason, "stop reason: {:?}", s.body);
     s.body
@@ -201,26 +169,6 @@ async fn scope(client: &Client, frame_id: i32, name: &str) -> Scope {
             let names: Vec<&str> = scopes.iter().map(|s| s.name.as_str()).collect();
             panic!("no scope {name:?} among {names:?}")
         })
-}
-
-async fn variables(client: &Client, reference: i32) -> Vec<Variable> {
-    assert!(reference > 0, "variables of a non-expandable value");
-    client
-        .request::<VariablesRequest>(VariablesArguments::new(reference))
-        .await
-        .unwrap()
-        .body
-        .variables
-}
-
-fn find<'a>(vars: &'a [Variable], name: &str) -> &'a Variable {
-    vars.iter().find(|v| v.name == name).unwrap_or_else(|| {
-        let all: Vec<(&str, &str)> = vars
-            .iter()
-            .map(|v| (v.name.as_str(), v.value.as_str()))
-            .collect();
-        panic!("no variable {name:?} among {all:?}")
-    })
 }
 
 async fn evaluate(client: &Client, frame_id: i32, expression: &str) -> String {
@@ -274,7 +222,7 @@ async fn session(client: Client, mut events: Events, source: PathBuf, binary: Pa
     }))
     .unwrap();
     let launched = client.send::<LaunchRequest>(launch).unwrap();
-    wait_event(events, "initialized", |e| {
+    wait_event(events, "initialized", WAIT, |e| {
         matches!(e, Event::Initialized(_))
     })
     .await;
@@ -296,7 +244,7 @@ async fn session(client: Client, mut events: Events, source: PathBuf, binary: Pa
         // gdb sends `initialized` before it has loaded the program, so the breakpoint starts
         // out pending; a `breakpoint` `changed` event verifies it once the program loads.
         assert!(bp.id.is_some(), "a pending breakpoint has an id: {bp:?}");
-        let e = wait_event(events, "breakpoint changed (verified)", |e| {
+        let e = wait_event(events, "breakpoint changed (verified)", WAIT, |e| {
             matches!(e, Event::Breakpoint(b)
                 if b.body.breakpoint.verified && b.body.breakpoint.id == bp.id)
         })
@@ -407,18 +355,22 @@ async fn session(client: Client, mut events: Events, source: PathBuf, binary: Pa
         .request::<ContinueRequest>(ContinueArguments::new(thread_id))
         .await
         .unwrap();
-    let e = wait_event(events, "exited", |e| matches!(e, Event::Exited(_))).await;
+    let e = wait_event(events, "exited", WAIT, |e| matches!(e, Event::Exited(_))).await;
     let Event::Exited(exited) = e else {
         unreachable!()
     };
     // 0 only when the program's own total is right (182 + 242).
     assert_eq!(exited.body.exit_code, 0, "the program's exit code");
-    wait_event(events, "terminated", |e| matches!(e, Event::Terminated(_))).await;
+    wait_event(events, "terminated", WAIT, |e| {
+        matches!(e, Event::Terminated(_))
+    })
+    .await;
 
     // gdb relays the program's stdout as `output` events.
     wait_event(
         events,
         "output with the program's total",
+        WAIT,
         |e| matches!(e, Event::Output(o) if o.body.output.contains("total 424")),
     )
     .await;

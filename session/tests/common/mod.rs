@@ -1,6 +1,10 @@
-//! A scripted in-process adapter: a real peer that speaks DAP bytes over a duplex pipe,
-//! reading with the wire format crate and writing frames by hand.
+//! What the integration tests share: a scripted in-process adapter (a real peer that
+//! speaks DAP bytes over a duplex pipe, reading with the wire format crate and writing
+//! frames by hand), collected diagnostics, temporary directories; and in [`peers`] the
+//! helpers of the tests against real peers (debugpy, gdb).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod peers;
 
 use dapkit_session::client::{Client, ClientOptions, Diagnostic, Events};
 use dapkit_types::{ProtocolMessage, Request};

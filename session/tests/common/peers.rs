@@ -1,0 +1,129 @@
+//! What the tests against real peers share: locating a peer installed by
+//! `bash .ci/install-peers`, the processes they start (killed by pid), markers in the
+//! debuggee's source, and the requests and waits every session makes.
+
+use dapkit_session::client::{Client, Events};
+use dapkit_types::Event;
+use dapkit_types::messages::VariablesRequest;
+use dapkit_types::types::{Variable, VariablesArguments};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The peer program named by the environment variable `var`, else
+/// `<workspace root>/<in_workspace>`. Fails the test, naming `bash .ci/install-peers`,
+/// when it does not exist; `what` names the peer, `wanted` what `var` may point to.
+pub fn peer_path(var: &str, in_workspace: &str, what: &str, wanted: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.exists(),
+            "{var}={} does not exist; unset it or run `bash .ci/install-peers`",
+            p.display()
+        );
+        return p;
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(in_workspace);
+    assert!(
+        p.exists(),
+        "{what} peer missing: {} not found. Run `bash .ci/install-peers` in the workspace \
+         root (or set {var} to {wanted})",
+        p.display()
+    );
+    p
+}
+
+/// The 1-based line of `program` carrying `marker`.
+pub fn line_of(program: &str, marker: &str) -> u64 {
+    program
+        .lines()
+        .position(|l| l.contains(marker))
+        .map(|i| i as u64 + 1)
+        .expect("marker in program")
+}
+
+/// Starts `cmd` as the leader of its own process group, stdin and stdout discarded.
+pub fn spawn_group(cmd: &mut Command) -> Child {
+    use std::os::unix::process::CommandExt as _;
+    cmd.process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the peer")
+}
+
+/// Kills the process groups this test started (by their leaders' pids) when dropped.
+pub struct GroupGuard {
+    pub pids: Arc<Mutex<Vec<u32>>>,
+    pub child: Option<Child>,
+}
+
+impl GroupGuard {
+    pub fn new(child: Option<Child>) -> GroupGuard {
+        let pids = Arc::new(Mutex::new(Vec::new()));
+        if let Some(c) = &child {
+            pids.lock().unwrap().push(c.id());
+        }
+        GroupGuard { pids, child }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        for pid in self.pids.lock().unwrap().iter() {
+            // Each was started as the leader of its own process group.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Receives events (up to `wait`) until one matches, failing with the events passed over.
+pub async fn wait_event(
+    events: &mut Events,
+    what: &str,
+    wait: Duration,
+    pred: impl Fn(&Event) -> bool,
+) -> Event {
+    match events.wait_for(&pred, wait).await {
+        Ok(e) => e,
+        Err(err) => {
+            let mut seen = Vec::new();
+            while let Some(e) = events.try_recv() {
+                seen.push(format!("{e:?}"));
+            }
+            panic!("no {what} event ({err}); other events: {seen:#?}")
+        }
+    }
+}
+
+/// The children of the expandable value `reference`.
+pub async fn variables(client: &Client, reference: i32) -> Vec<Variable> {
+    assert!(reference > 0, "variables of a non-expandable value");
+    client
+        .request::<VariablesRequest>(VariablesArguments::new(reference))
+        .await
+        .unwrap()
+        .body
+        .variables
+}
+
+/// The variable `name` among `vars`, failing with all names and values.
+pub fn find<'a>(vars: &'a [Variable], name: &str) -> &'a Variable {
+    vars.iter().find(|v| v.name == name).unwrap_or_else(|| {
+        let all: Vec<(&str, &str)> = vars
+            .iter()
+            .map(|v| (v.name.as_str(), v.value.as_str()))
+            .collect();
+        panic!("no variable {name:?} among {all:?}")
+    })
+}
