@@ -19,7 +19,9 @@
 mod common;
 
 use common::TempDir;
-use common::peers::{GroupGuard, find, peer_path, spawn_group, variables, wait_event};
+use common::peers::{
+    GroupGuard, find, peer_path, resume, spawn_group, step_over, variables, wait_event,
+};
 use dapkit_session::client::{Client, ClientOptions, Events, PendingRequest};
 use dapkit_transport::{Endpoint, RetryPolicy};
 use dapkit_types::Event;
@@ -235,20 +237,14 @@ async fn session<R: RequestTrait>(
     );
 
     // Step over one line.
-    client
-        .request::<NextRequest>(NextArguments::new(thread_id))
-        .await
-        .unwrap();
+    step_over(client, thread_id).await;
     let s = stopped(events, "step").await;
     let frame = top_frame(client, s.body.thread_id.unwrap_or(thread_id)).await;
     assert_eq!(frame.line, line_of("# NEXT"));
     assert_eq!(evaluate(client, frame.id, "total").await, "42");
 
     // Continue to the raised exception.
-    client
-        .request::<ContinueRequest>(ContinueArguments::new(thread_id))
-        .await
-        .unwrap();
+    resume(client, thread_id).await;
     let s = stopped(events, "exception").await;
     let ex_thread = s.body.thread_id.unwrap_or(thread_id);
     let info = client
@@ -263,10 +259,7 @@ async fn session<R: RequestTrait>(
 
     // With the "raised" filter debugpy stops once more as the exception passes through
     // the calling frame (the module, where it is caught).
-    client
-        .request::<ContinueRequest>(ContinueArguments::new(ex_thread))
-        .await
-        .unwrap();
+    resume(client, ex_thread).await;
     let s = stopped(events, "exception").await;
     assert_eq!(s.body.description.as_deref(), Some("bad value: 84"));
     let frame = top_frame(client, s.body.thread_id.unwrap_or(ex_thread)).await;
@@ -274,10 +267,7 @@ async fn session<R: RequestTrait>(
     assert_eq!(frame.line, line_of("# CALLER"));
 
     // Run to the end.
-    client
-        .request::<ContinueRequest>(ContinueArguments::new(ex_thread))
-        .await
-        .unwrap();
+    resume(client, ex_thread).await;
     wait_event(events, "terminated", WAIT, |e| {
         matches!(e, Event::Terminated(_))
     })

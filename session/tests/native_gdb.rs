@@ -13,7 +13,7 @@
 mod common;
 
 use common::TempDir;
-use common::peers::{find, peer_path, variables, wait_event};
+use common::peers::{find, peer_path, resume, step_over, variables, wait_event};
 use dapkit_session::client::{Client, ClientOptions, Events};
 use dapkit_transport::{StderrTail, StdioCommand, spawn_stdio};
 use dapkit_types::Event;
@@ -314,10 +314,7 @@ async fn session(client: Client, mut events: Events, source: PathBuf, binary: Pa
     assert_eq!(evaluate(client, top.id, "s.where.x + s.where.y").await, "7");
 
     // Step over the breakpoint line.
-    client
-        .request::<NextRequest>(NextArguments::new(thread_id))
-        .await
-        .unwrap();
+    step_over(client, thread_id).await;
     let s = stopped(events, "step").await;
     let thread_id = s.thread_id.unwrap_or(thread_id);
     let top = stack(client, thread_id).await.remove(0);
@@ -326,10 +323,7 @@ async fn session(client: Client, mut events: Events, source: PathBuf, binary: Pa
     assert_eq!(evaluate(client, top.id, "sum").await, "91");
 
     // Continue: the next loop iteration stops at the same place, with new values.
-    client
-        .request::<ContinueRequest>(ContinueArguments::new(thread_id))
-        .await
-        .unwrap();
+    resume(client, thread_id).await;
     let s = stopped(events, "breakpoint").await;
     let thread_id = s.thread_id.unwrap_or(thread_id);
     let frames = stack(client, thread_id).await;
@@ -351,10 +345,7 @@ async fn session(client: Client, mut events: Events, source: PathBuf, binary: Pa
     // No breakpoints left: run to the end.
     let bps = set_breakpoints(client, &source, &[]).await;
     assert!(bps.is_empty(), "{bps:?}");
-    client
-        .request::<ContinueRequest>(ContinueArguments::new(thread_id))
-        .await
-        .unwrap();
+    resume(client, thread_id).await;
     let e = wait_event(events, "exited", WAIT, |e| matches!(e, Event::Exited(_))).await;
     let Event::Exited(exited) = e else {
         unreachable!()

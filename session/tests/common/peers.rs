@@ -4,8 +4,8 @@
 
 use dapkit_session::client::{Client, Events};
 use dapkit_types::Event;
-use dapkit_types::messages::VariablesRequest;
-use dapkit_types::types::{Variable, VariablesArguments};
+use dapkit_types::messages::{ContinueRequest, NextRequest, VariablesRequest};
+use dapkit_types::types::{ContinueArguments, NextArguments, Variable, VariablesArguments};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -126,4 +126,20 @@ pub fn find<'a>(vars: &'a [Variable], name: &str) -> &'a Variable {
             .collect();
         panic!("no variable {name:?} among {all:?}")
     })
+}
+
+/// Continues `thread_id` (`continue`), failing the test if the request fails.
+pub async fn resume(client: &Client, thread_id: i32) {
+    client
+        .request::<ContinueRequest>(ContinueArguments::new(thread_id))
+        .await
+        .unwrap();
+}
+
+/// Steps `thread_id` over one line (`next`), failing the test if the request fails.
+pub async fn step_over(client: &Client, thread_id: i32) {
+    client
+        .request::<NextRequest>(NextArguments::new(thread_id))
+        .await
+        .unwrap();
 }
