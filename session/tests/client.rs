@@ -477,7 +477,7 @@ async fn start_debugging_default_refuses_and_callback_is_called() {
 async fn request_raw_for_custom_commands() {
     let (client, _events, mut peer) = pair(ClientOptions::new());
     let pending = client
-        .send_raw("pydevdSystemInfo", Some(json!({"verbose": true})))
+        .send_raw("dapkitCustomInfo", Some(json!({"verbose": true})))
         .unwrap();
     let Request::Custom(raw) = peer.recv_request().await else {
         panic!("expected a custom request")
@@ -485,13 +485,13 @@ async fn request_raw_for_custom_commands() {
     assert_eq!(raw.arguments().unwrap()["verbose"], true);
     peer.respond(
         pending.seq(),
-        "pydevdSystemInfo",
+        "dapkitCustomInfo",
         json!({"python": {"version": "3.x"}}),
     )
     .await;
     let r = pending.response().await.unwrap();
     assert!(r.success());
-    assert_eq!(r.command(), Some("pydevdSystemInfo"));
+    assert_eq!(r.command(), Some("dapkitCustomInfo"));
 
     // A standard command by hand gives the typed response.
     let pending = client.send_raw("threads", None).unwrap();
