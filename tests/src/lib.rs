@@ -69,6 +69,28 @@ pub fn split_frames(raw: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
+/// Joins `description`s written as arrays of lines (as debugpy's extension schema does) into
+/// strings: the draft-04 meta-schema rejects arrays there, and descriptions are annotations
+/// only, so nothing that validation checks changes.
+pub fn join_descriptions(node: &mut serde_json::Value) {
+    use serde_json::Value;
+    match node {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                match v {
+                    Value::Array(lines) if k == "description" => {
+                        let text: Vec<&str> = lines.iter().filter_map(Value::as_str).collect();
+                        *v = Value::String(text.join("\n"));
+                    }
+                    _ => join_descriptions(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(join_descriptions),
+        _ => {}
+    }
+}
+
 /// The Rust examples of the root README, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -267,7 +267,7 @@ struct Validators {
 impl Validators {
     fn new(schema: &Schema) -> Self {
         let mut defs = Value::Object(schema.defs.clone());
-        join_descriptions(&mut defs);
+        dapkit_tests::join_descriptions(&mut defs);
         Validators {
             defs,
             cache: HashMap::new(),
@@ -299,27 +299,6 @@ impl Validators {
             .iter_errors(instance)
             .map(|e| format!("at `{}`: {e}", e.instance_path()))
             .collect()
-    }
-}
-
-/// debugpy's extension schema writes some `description`s as arrays of lines, which the
-/// draft-04 meta-schema rejects; `description` is an annotation only, so joining the lines
-/// changes nothing that validation checks.
-fn join_descriptions(node: &mut Value) {
-    match node {
-        Value::Object(m) => {
-            for (k, v) in m.iter_mut() {
-                match v {
-                    Value::Array(lines) if k == "description" => {
-                        let text: Vec<&str> = lines.iter().filter_map(Value::as_str).collect();
-                        *v = Value::String(text.join("\n"));
-                    }
-                    _ => join_descriptions(v),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(join_descriptions),
-        _ => {}
     }
 }
 

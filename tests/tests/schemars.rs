@@ -531,33 +531,13 @@ fn schemas_carry_descriptions_constants_and_open_enums() {
 // Real traffic
 // ---------------------------------------------------------------------------------------
 
-/// debugpy's extension schema writes some `description`s as arrays of lines, which the
-/// draft-04 meta-schema rejects; they are annotations only, so they are joined for validation.
-fn join_descriptions(node: &mut Value) {
-    match node {
-        Value::Object(m) => {
-            for (k, v) in m.iter_mut() {
-                match v {
-                    Value::Array(lines) if k == "description" => {
-                        let text: Vec<&str> = lines.iter().filter_map(Value::as_str).collect();
-                        *v = Value::String(text.join("\n"));
-                    }
-                    _ => join_descriptions(v),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(join_descriptions),
-        _ => {}
-    }
-}
-
 fn validator(
     defs: &Map<String, Value>,
     name: &str,
     draft: jsonschema::Draft,
 ) -> jsonschema::Validator {
     let mut root = json!({ "$ref": format!("#/definitions/{name}"), "definitions": defs });
-    join_descriptions(&mut root);
+    dapkit_tests::join_descriptions(&mut root);
     jsonschema::options()
         .with_draft(draft)
         .build(&root)
