@@ -15,13 +15,7 @@ use std::time::Duration;
 /// `<workspace root>/<in_workspace>`. Fails the test, naming `bash .ci/install-peers`,
 /// when it does not exist; `what` names the peer, `wanted` what `var` may point to.
 pub fn peer_path(var: &str, in_workspace: &str, what: &str, wanted: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(var) {
-        let p = PathBuf::from(p);
-        assert!(
-            p.exists(),
-            "{var}={} does not exist; unset it or run `bash .ci/install-peers`",
-            p.display()
-        );
+    if let Some(p) = from_env(var) {
         return p;
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,6 +28,36 @@ pub fn peer_path(var: &str, in_workspace: &str, what: &str, wanted: &str) -> Pat
         p.display()
     );
     p
+}
+
+/// The path the environment variable `var` holds, if set; fails the test, naming
+/// `bash .ci/install-peers`, when that path does not exist.
+fn from_env(var: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(std::env::var_os(var)?);
+    assert!(
+        p.exists(),
+        "{var}={} does not exist; unset it or run `bash .ci/install-peers`",
+        p.display()
+    );
+    Some(p)
+}
+
+/// The program `name` as the environment variable `var` names it, else the first `name` on
+/// `PATH`. Fails the test, naming `bash .ci/install-peers`, when neither exists.
+pub fn program_on_path(var: &str, name: &str) -> PathBuf {
+    if let Some(p) = from_env(var) {
+        return p;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} missing: not on PATH. Run `bash .ci/install-peers` in the workspace \
+                 root (or set {var} to a {name})"
+            )
+        })
 }
 
 /// The 1-based line of `program` carrying `marker`.
