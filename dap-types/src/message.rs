@@ -137,18 +137,6 @@ impl ProtocolMessage {
 }
 
 impl Response {
-    /// The `request_seq` this response answers (`None` if a custom response lacks one).
-    pub fn request_seq(&self) -> Option<i64> {
-        match self {
-            Response::Custom(m) => m.request_seq(),
-            Response::Error(m) => Some(i64::from(m.request_seq)),
-            other => other
-                .known_name()
-                .and(serde_json::to_value(other).ok())
-                .and_then(|v| v.get("request_seq").and_then(Value::as_i64)),
-        }
-    }
-
     /// Whether the response reports success.
     pub fn success(&self) -> bool {
         match self {

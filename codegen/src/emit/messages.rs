@@ -203,6 +203,20 @@ fn dispatch_enum(
         arms
     };
     let seq_arms = all_arms(&|v| quote! { #name::#v(m) => Some(i64::from(m.seq)), });
+    // Responses: `request_seq` without re-encoding the message.
+    let request_seq_fn = error.map(|_| {
+        let arms = all_arms(&|v| quote! { #name::#v(m) => Some(i64::from(m.request_seq)), });
+        quote! {
+            /// The `request_seq` this response answers (`None` if a custom response lacks an
+            /// integer one).
+            pub fn request_seq(&self) -> Option<i64> {
+                match self {
+                    #( #arms )*
+                    #name::Custom(m) => m.request_seq(),
+                }
+            }
+        }
+    });
     let set_seq_arms = all_arms(&|v| quote! { #name::#v(m) => m.seq = seq, });
     let ser_arms =
         all_arms(&|v| quote! { #name::#v(m) => serde::Serialize::serialize(m, serializer), });
@@ -308,6 +322,8 @@ fn dispatch_enum(
                     #name::Custom(m) => m.seq(),
                 }
             }
+
+            #request_seq_fn
 
             /// Sets the `seq` of the message.
             pub fn set_seq(&mut self, seq: i32) {

@@ -30815,6 +30815,67 @@ impl Response {
             Response::Custom(m) => m.seq(),
         }
     }
+    /// The `request_seq` this response answers (`None` if a custom response lacks an
+    /// integer one).
+    pub fn request_seq(&self) -> Option<i64> {
+        match self {
+            Response::Cancel(m) => Some(i64::from(m.request_seq)),
+            Response::RunInTerminal(m) => Some(i64::from(m.request_seq)),
+            Response::StartDebugging(m) => Some(i64::from(m.request_seq)),
+            Response::Initialize(m) => Some(i64::from(m.request_seq)),
+            Response::ConfigurationDone(m) => Some(i64::from(m.request_seq)),
+            Response::Launch(m) => Some(i64::from(m.request_seq)),
+            Response::Attach(m) => Some(i64::from(m.request_seq)),
+            Response::Restart(m) => Some(i64::from(m.request_seq)),
+            Response::Disconnect(m) => Some(i64::from(m.request_seq)),
+            Response::Terminate(m) => Some(i64::from(m.request_seq)),
+            Response::BreakpointLocations(m) => Some(i64::from(m.request_seq)),
+            Response::SetBreakpoints(m) => Some(i64::from(m.request_seq)),
+            Response::SetFunctionBreakpoints(m) => Some(i64::from(m.request_seq)),
+            Response::SetExceptionBreakpoints(m) => Some(i64::from(m.request_seq)),
+            Response::DataBreakpointInfo(m) => Some(i64::from(m.request_seq)),
+            Response::SetDataBreakpoints(m) => Some(i64::from(m.request_seq)),
+            Response::SetInstructionBreakpoints(m) => Some(i64::from(m.request_seq)),
+            Response::Continue(m) => Some(i64::from(m.request_seq)),
+            Response::Next(m) => Some(i64::from(m.request_seq)),
+            Response::StepIn(m) => Some(i64::from(m.request_seq)),
+            Response::StepOut(m) => Some(i64::from(m.request_seq)),
+            Response::StepBack(m) => Some(i64::from(m.request_seq)),
+            Response::ReverseContinue(m) => Some(i64::from(m.request_seq)),
+            Response::RestartFrame(m) => Some(i64::from(m.request_seq)),
+            Response::Goto(m) => Some(i64::from(m.request_seq)),
+            Response::Pause(m) => Some(i64::from(m.request_seq)),
+            Response::StackTrace(m) => Some(i64::from(m.request_seq)),
+            Response::Scopes(m) => Some(i64::from(m.request_seq)),
+            Response::Variables(m) => Some(i64::from(m.request_seq)),
+            Response::SetVariable(m) => Some(i64::from(m.request_seq)),
+            Response::Source(m) => Some(i64::from(m.request_seq)),
+            Response::Threads(m) => Some(i64::from(m.request_seq)),
+            Response::TerminateThreads(m) => Some(i64::from(m.request_seq)),
+            Response::Modules(m) => Some(i64::from(m.request_seq)),
+            Response::LoadedSources(m) => Some(i64::from(m.request_seq)),
+            Response::Evaluate(m) => Some(i64::from(m.request_seq)),
+            Response::SetExpression(m) => Some(i64::from(m.request_seq)),
+            Response::StepInTargets(m) => Some(i64::from(m.request_seq)),
+            Response::GotoTargets(m) => Some(i64::from(m.request_seq)),
+            Response::Completions(m) => Some(i64::from(m.request_seq)),
+            Response::ExceptionInfo(m) => Some(i64::from(m.request_seq)),
+            Response::ReadMemory(m) => Some(i64::from(m.request_seq)),
+            Response::WriteMemory(m) => Some(i64::from(m.request_seq)),
+            Response::Disassemble(m) => Some(i64::from(m.request_seq)),
+            Response::Locations(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "debugpy")]
+            Response::SetDebuggerProperty(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "debugpy")]
+            Response::SetPydevdSourceMap(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "debugpy")]
+            Response::PydevdSystemInfo(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "debugpy")]
+            Response::PydevdAuthorize(m) => Some(i64::from(m.request_seq)),
+            Response::Error(m) => Some(i64::from(m.request_seq)),
+            Response::Custom(m) => m.request_seq(),
+        }
+    }
     /// Sets the `seq` of the message.
     pub fn set_seq(&mut self, seq: i32) {
         match self {
