@@ -47,6 +47,10 @@ fn every_message_round_trips_losslessly() {
             &via_value, msg,
             "{where_}: from_data differs from from_slice"
         );
+        if let ProtocolMessage::Response(r) = msg {
+            let wire = input["request_seq"].as_i64();
+            assert_eq!(r.request_seq(), wire, "{where_}: request_seq");
+        }
     }
 }
 
