@@ -449,6 +449,25 @@ impl<'a> Builder<'a> {
         unique(wanted, &mut self.names)
     }
 
+    /// Names and records a union found inline in `owner.prop`.
+    fn inline_union(
+        &mut self,
+        owner: &str,
+        prop: &str,
+        schema: &Json,
+        variants: Vec<(String, Ty)>,
+        feature: Option<String>,
+    ) -> Ty {
+        let name = self.fresh_name(format!("{owner}{}", pascal(prop)));
+        self.inline.push(Item::Union(UnionDef {
+            name: name.clone(),
+            doc: schema.text("description"),
+            variants,
+            feature,
+        }));
+        Ty::Named(name)
+    }
+
     /// A message definition: tags, `seq`, payload and the other envelope fields.
     fn message(
         &mut self,
@@ -631,14 +650,7 @@ impl<'a> Builder<'a> {
                 };
                 variants.push((unique(vname, &mut taken), ty));
             }
-            let name = self.fresh_name(format!("{owner}{}", pascal(prop)));
-            self.inline.push(Item::Union(UnionDef {
-                name: name.clone(),
-                doc: schema.text("description"),
-                variants,
-                feature,
-            }));
-            return Ok(Ty::Named(name));
+            return Ok(self.inline_union(owner, prop, schema, variants, feature));
         }
         let types: Vec<String> = match schema.get("type") {
             Some(Json::String(t)) => vec![t.clone()],
@@ -659,14 +671,7 @@ impl<'a> Builder<'a> {
                 let ty = self.scalar(owner, prop, t, schema, feature.clone())?;
                 variants.push((pascal(t), ty));
             }
-            let name = self.fresh_name(format!("{owner}{}", pascal(prop)));
-            self.inline.push(Item::Union(UnionDef {
-                name: name.clone(),
-                doc: schema.text("description"),
-                variants,
-                feature,
-            }));
-            return Ok(Ty::Named(name));
+            return Ok(self.inline_union(owner, prop, schema, variants, feature));
         }
         let Some(single) = non_null.first() else {
             return Ok(Ty::Value);
