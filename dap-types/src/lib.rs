@@ -34,6 +34,7 @@ mod message;
 #[doc(hidden)]
 pub mod private;
 mod raw;
+mod read;
 mod scan;
 pub mod traits;
 pub mod validate;

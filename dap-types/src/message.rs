@@ -263,23 +263,85 @@ fn not_typed() -> serde_json::Error {
 }
 
 fn typed_from_slice(bytes: &[u8]) -> Result<ProtocolMessage, serde_json::Error> {
+    typed_paths(bytes, true)
+}
+
+/// Typed decoding: the direct decoders first (when `fast`), then serde's when they give up.
+fn typed_paths(bytes: &[u8], fast: bool) -> Result<ProtocolMessage, serde_json::Error> {
     // One UTF-8 check of the whole message, instead of one per string inside it.
     let text = std::str::from_utf8(bytes).map_err(|_| not_typed())?;
-    match crate::scan::envelope(text) {
-        Some(env) => typed_by(env.kind, env.command, env.event, env.success, text),
-        None => {
-            let env: Envelope = serde_json::from_str(text)?;
-            let s = |k: &Option<Key>| k.as_ref().map(|k| k.as_str().to_owned());
-            let (kind, command, event) = (s(&env.kind), s(&env.command), s(&env.event));
-            typed_by(
-                kind.as_deref(),
-                command.as_deref(),
-                event.as_deref(),
-                env.success,
-                text,
-            )
+    with_envelope(text, |kind, command, event, success| {
+        if fast {
+            if let Ok(m) = read_by(kind, command, event, success, text) {
+                return Ok(m);
+            }
         }
+        typed_by(kind, command, event, success, text)
+    })?
+}
+
+/// Calls `f` with the envelope members (`type`, `command`, `event`, `success`) of `text`.
+fn with_envelope<R>(
+    text: &str,
+    f: impl FnOnce(Option<&str>, Option<&str>, Option<&str>, Option<bool>) -> R,
+) -> Result<R, serde_json::Error> {
+    if let Some(env) = crate::scan::envelope(text) {
+        return Ok(f(env.kind, env.command, env.event, env.success));
     }
+    // The quick scan declined (escapes, unusual layout): read the envelope with serde.
+    let env: Envelope = serde_json::from_str(text)?;
+    let s = |k: &Option<Key>| k.as_ref().map(|k| k.as_str().to_owned());
+    let (kind, command, event) = (s(&env.kind), s(&env.command), s(&env.event));
+    Ok(f(
+        kind.as_deref(),
+        command.as_deref(),
+        event.as_deref(),
+        env.success,
+    ))
+}
+
+/// Decodes `bytes` by the direct decoders only, and by serde's only (`None` where a path
+/// gives no typed form). For tests that hold the two paths to the same results.
+#[doc(hidden)]
+pub fn typed_both(bytes: &[u8]) -> (Option<ProtocolMessage>, Option<ProtocolMessage>) {
+    let fast = std::str::from_utf8(bytes).ok().and_then(|text| {
+        with_envelope(text, |kind, command, event, success| {
+            read_by(kind, command, event, success, text).ok()
+        })
+        .ok()
+        .flatten()
+    });
+    (fast, typed_paths(bytes, false).ok())
+}
+
+/// The direct decoders (see [`crate::read`]); any `Err` means "decode through serde".
+fn read_by(
+    kind: Option<&str>,
+    command: Option<&str>,
+    event: Option<&str>,
+    success: Option<bool>,
+    text: &str,
+) -> crate::read::Res<ProtocolMessage> {
+    use crate::read::{Fail, Reader};
+    let mut r = Reader::new(text);
+    let m = match kind {
+        Some("request") => {
+            ProtocolMessage::Request(Request::read_named(command.ok_or(Fail)?, &mut r)?)
+        }
+        Some("event") => ProtocolMessage::Event(Event::read_named(event.ok_or(Fail)?, &mut r)?),
+        Some("response") => match success {
+            Some(false) => ProtocolMessage::Response(Response::Error(
+                <ErrorResponse as crate::read::ReadJson>::read_json(&mut r)?,
+            )),
+            Some(true) => {
+                ProtocolMessage::Response(Response::read_named(command.ok_or(Fail)?, &mut r)?)
+            }
+            None => return Err(Fail),
+        },
+        _ => return Err(Fail),
+    };
+    r.finish()?;
+    Ok(m)
 }
 
 fn typed_by(

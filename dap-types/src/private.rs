@@ -342,3 +342,5 @@ impl<T: WriteJson> WriteJson for std::collections::BTreeMap<String, T> {
         out.push(b'}');
     }
 }
+
+pub use crate::message::typed_both;

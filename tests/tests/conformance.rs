@@ -815,6 +815,17 @@ fn generated_instances_of_every_message_definition_round_trip() {
                     "serde Deserialize differs from from_slice",
                 );
             }
+            // The direct decoders and serde's give the same typed message.
+            let (direct, by_serde) = dapkit_types::private::typed_both(&bytes);
+            if direct != by_serde {
+                fail(
+                    def,
+                    case,
+                    seed,
+                    instance,
+                    &format!("direct decoders give {direct:?}, serde's {by_serde:?}"),
+                );
+            }
             if instance
                 .as_object()
                 .is_some_and(|m| m.keys().any(|k| EXTRA_NAMES.contains(&k.as_str())))

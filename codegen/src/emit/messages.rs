@@ -50,6 +50,9 @@ pub fn messages(model: &Model, version: &str) -> TokenStream {
         &model.events,
         None,
     ));
+    out.extend(super::read::dispatch_read("Request", &model.requests));
+    out.extend(super::read::dispatch_read("Response", &model.responses));
+    out.extend(super::read::dispatch_read("Event", &model.events));
     out.extend(super::validate::dispatch_validate(model));
     out
 }

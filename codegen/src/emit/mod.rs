@@ -3,10 +3,12 @@
 //! - [`types`]: structs, string enums and unions with their (de)serializers and builders.
 //! - [`messages`]: message structs, the `ProtocolMessage`/`Request`/`Response`/`Event` enums,
 //!   dispatch by `command`/`event`, and the `Request`/`Response`/`Event` trait impls.
+//! - [`read`]: direct decoders (`ReadJson` impls and `read_named`), the fast decode path.
 //! - [`schema`]: `schemars::JsonSchema` impls (feature `schemars`).
 //! - [`validate`]: `Validate` impls reporting bounds and closed-enum violations.
 
 pub mod messages;
+pub mod read;
 pub mod schema;
 pub mod types;
 pub mod validate;

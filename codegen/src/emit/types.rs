@@ -11,12 +11,14 @@ pub fn item(item: &Item) -> TokenStream {
         Item::Struct(s) => struct_def(s),
         Item::Enum(e) => {
             let mut t = enum_def(e);
+            t.extend(super::read::enum_read(e));
             t.extend(super::schema::enum_schema(e));
             t.extend(super::validate::enum_validate(e));
             t
         }
         Item::Union(u) => {
             let mut t = union_def(u);
+            t.extend(super::read::union_read(u));
             t.extend(super::schema::union_schema(u));
             t.extend(super::validate::union_validate(u));
             t
@@ -98,6 +100,7 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
         .collect();
     let ser = serialize_struct(s);
     let de = deserialize_struct(s);
+    let read = super::read::struct_read(s);
     let schema = super::schema::struct_schema(s);
     let validate = super::validate::struct_validate(s);
     quote! {
@@ -129,6 +132,7 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
 
         #ser
         #de
+        #read
         #schema
         #validate
     }
@@ -534,7 +538,8 @@ pub fn enum_def(e: &EnumDef) -> TokenStream {
     }
 }
 
-fn is_scalar(ty: &Ty) -> bool {
+/// Whether a union form is a JSON scalar (such unions decide by the token).
+pub(super) fn is_scalar(ty: &Ty) -> bool {
     matches!(
         ty,
         Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64 | Ty::String | Ty::Bool | Ty::F64

@@ -157,6 +157,43 @@ impl<'de> serde::Deserialize<'de> for CancelRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for CancelRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<CancelArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("cancel")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(CancelRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for CancelRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -349,6 +386,43 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for RunInTerminalRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<RunInTerminalRequestArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("runInTerminal")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RunInTerminalRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for RunInTerminalRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -538,6 +612,43 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StartDebuggingRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<StartDebuggingRequestArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("startDebugging")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StartDebuggingRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -734,6 +845,43 @@ impl<'de> serde::Deserialize<'de> for InitializeRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for InitializeRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<InitializeRequestArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("initialize")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(InitializeRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -942,6 +1090,43 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ConfigurationDoneRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<ConfigurationDoneArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("configurationDone")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ConfigurationDoneRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ConfigurationDoneRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -1135,6 +1320,43 @@ impl<'de> serde::Deserialize<'de> for LaunchRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for LaunchRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<LaunchRequestArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("launch")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(LaunchRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for LaunchRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -1323,6 +1545,43 @@ impl<'de> serde::Deserialize<'de> for AttachRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for AttachRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<AttachRequestArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("attach")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(AttachRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -1530,6 +1789,43 @@ impl<'de> serde::Deserialize<'de> for RestartRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for RestartRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<RestartArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("restart")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RestartRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for RestartRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -1733,6 +2029,43 @@ impl<'de> serde::Deserialize<'de> for DisconnectRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for DisconnectRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<DisconnectArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("disconnect")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DisconnectRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -1941,6 +2274,43 @@ impl<'de> serde::Deserialize<'de> for TerminateRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for TerminateRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<TerminateArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("terminate")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(TerminateRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for TerminateRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -2145,6 +2515,43 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for BreakpointLocationsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<BreakpointLocationsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("breakpointLocations")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(BreakpointLocationsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for BreakpointLocationsRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -2337,6 +2744,43 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetBreakpointsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetBreakpointsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setBreakpoints")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetBreakpointsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -2533,6 +2977,43 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetFunctionBreakpointsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setFunctionBreakpoints")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetFunctionBreakpointsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -2732,6 +3213,43 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetExceptionBreakpointsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setExceptionBreakpoints")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetExceptionBreakpointsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetExceptionBreakpointsRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -2924,6 +3442,43 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for DataBreakpointInfoRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<DataBreakpointInfoArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("dataBreakpointInfo")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DataBreakpointInfoRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -3120,6 +3675,43 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetDataBreakpointsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetDataBreakpointsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setDataBreakpoints")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetDataBreakpointsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -3325,6 +3917,43 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetInstructionBreakpointsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setInstructionBreakpoints")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetInstructionBreakpointsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetInstructionBreakpointsRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -3518,6 +4147,43 @@ impl<'de> serde::Deserialize<'de> for ContinueRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ContinueRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<ContinueArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("continue")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ContinueRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ContinueRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -3707,6 +4373,43 @@ impl<'de> serde::Deserialize<'de> for NextRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for NextRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<NextArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("next")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(NextRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -3904,6 +4607,43 @@ impl<'de> serde::Deserialize<'de> for StepInRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepInRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<StepInArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepIn")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepInRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepInRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -4093,6 +4833,43 @@ impl<'de> serde::Deserialize<'de> for StepOutRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StepOutRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<StepOutArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepOut")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepOutRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -4287,6 +5064,43 @@ impl<'de> serde::Deserialize<'de> for StepBackRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepBackRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<StepBackArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepBack")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepBackRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepBackRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -4475,6 +5289,43 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ReverseContinueRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<ReverseContinueArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("reverseContinue")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ReverseContinueRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -4672,6 +5523,43 @@ impl<'de> serde::Deserialize<'de> for RestartFrameRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for RestartFrameRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<RestartFrameArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("restartFrame")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RestartFrameRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for RestartFrameRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -4865,6 +5753,43 @@ impl<'de> serde::Deserialize<'de> for GotoRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for GotoRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<GotoArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("goto")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(GotoRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for GotoRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -5053,6 +5978,43 @@ impl<'de> serde::Deserialize<'de> for PauseRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for PauseRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<PauseArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("pause")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(PauseRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -5245,6 +6207,43 @@ impl<'de> serde::Deserialize<'de> for StackTraceRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StackTraceRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<StackTraceArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stackTrace")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StackTraceRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StackTraceRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -5432,6 +6431,43 @@ impl<'de> serde::Deserialize<'de> for ScopesRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ScopesRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<ScopesArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("scopes")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ScopesRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -5624,6 +6660,43 @@ impl<'de> serde::Deserialize<'de> for VariablesRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for VariablesRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<VariablesArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("variables")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(VariablesRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for VariablesRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -5814,6 +6887,43 @@ impl<'de> serde::Deserialize<'de> for SetVariableRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetVariableRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetVariableArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setVariable")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetVariableRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetVariableRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -6001,6 +7111,43 @@ impl<'de> serde::Deserialize<'de> for SourceRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SourceRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SourceArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("source")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SourceRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -6200,6 +7347,43 @@ impl<'de> serde::Deserialize<'de> for ThreadsRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ThreadsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("threads")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ThreadsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ThreadsRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -6386,6 +7570,43 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for TerminateThreadsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<TerminateThreadsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("terminateThreads")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(TerminateThreadsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -6580,6 +7801,43 @@ impl<'de> serde::Deserialize<'de> for ModulesRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ModulesRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<ModulesArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("modules")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ModulesRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -6787,6 +8045,43 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for LoadedSourcesRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<LoadedSourcesArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("loadedSources")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(LoadedSourcesRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for LoadedSourcesRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -6974,6 +8269,43 @@ impl<'de> serde::Deserialize<'de> for EvaluateRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for EvaluateRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<EvaluateArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("evaluate")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(EvaluateRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -7168,6 +8500,43 @@ impl<'de> serde::Deserialize<'de> for SetExpressionRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetExpressionRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetExpressionArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setExpression")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetExpressionRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetExpressionRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -7357,6 +8726,43 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StepInTargetsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<StepInTargetsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepInTargets")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepInTargetsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -7550,6 +8956,43 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for GotoTargetsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<GotoTargetsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("gotoTargets")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(GotoTargetsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for GotoTargetsRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -7738,6 +9181,43 @@ impl<'de> serde::Deserialize<'de> for CompletionsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for CompletionsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<CompletionsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("completions")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(CompletionsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -7930,6 +9410,43 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ExceptionInfoRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<ExceptionInfoArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("exceptionInfo")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ExceptionInfoRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ExceptionInfoRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -8118,6 +9635,43 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ReadMemoryRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<ReadMemoryArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("readMemory")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ReadMemoryRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -8310,6 +9864,43 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for WriteMemoryRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<WriteMemoryArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("writeMemory")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(WriteMemoryRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for WriteMemoryRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -8500,6 +10091,43 @@ impl<'de> serde::Deserialize<'de> for DisassembleRequest {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DisassembleRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<DisassembleArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("disassemble")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DisassembleRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DisassembleRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -8687,6 +10315,43 @@ impl<'de> serde::Deserialize<'de> for LocationsRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for LocationsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<LocationsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("locations")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(LocationsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -8882,6 +10547,44 @@ impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for SetDebuggerPropertyRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetDebuggerPropertyArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setDebuggerProperty")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetDebuggerPropertyRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -9086,6 +10789,44 @@ impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for SetPydevdSourceMapRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<SetPydevdSourceMapArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setPydevdSourceMap")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetPydevdSourceMapRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -9303,6 +11044,44 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoRequest {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdSystemInfoRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<PydevdSystemInfoArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("pydevdSystemInfo")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(PydevdSystemInfoRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdSystemInfoRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -9500,6 +11279,44 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeRequest {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdAuthorizeRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<PydevdAuthorizeArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("pydevdAuthorize")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(PydevdAuthorizeRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -9760,6 +11577,59 @@ impl<'de> serde::Deserialize<'de> for CancelResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for CancelResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("cancel")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(CancelResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -10031,6 +11901,59 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for RunInTerminalResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<RunInTerminalResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("runInTerminal")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RunInTerminalResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -10312,6 +12235,59 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StartDebuggingResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("startDebugging")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StartDebuggingResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -10604,6 +12580,59 @@ impl<'de> serde::Deserialize<'de> for InitializeResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for InitializeResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<Capabilities> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("initialize")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(InitializeResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for InitializeResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -10881,6 +12910,59 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ConfigurationDoneResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("configurationDone")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ConfigurationDoneResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -11166,6 +13248,59 @@ impl<'de> serde::Deserialize<'de> for LaunchResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for LaunchResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("launch")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(LaunchResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for LaunchResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -11443,6 +13578,59 @@ impl<'de> serde::Deserialize<'de> for AttachResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for AttachResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("attach")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(AttachResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -11724,6 +13912,59 @@ impl<'de> serde::Deserialize<'de> for RestartResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for RestartResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("restart")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RestartResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for RestartResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -12001,6 +14242,59 @@ impl<'de> serde::Deserialize<'de> for DisconnectResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for DisconnectResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("disconnect")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DisconnectResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -12282,6 +14576,59 @@ impl<'de> serde::Deserialize<'de> for TerminateResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for TerminateResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("terminate")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(TerminateResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for TerminateResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -12556,6 +14903,59 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for BreakpointLocationsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<BreakpointLocationsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("breakpointLocations")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(BreakpointLocationsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -12838,6 +15238,59 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetBreakpointsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SetBreakpointsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setBreakpoints")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetBreakpointsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetBreakpointsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -13117,6 +15570,59 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SetFunctionBreakpointsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setFunctionBreakpoints")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetFunctionBreakpointsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -13416,6 +15922,59 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SetExceptionBreakpointsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setExceptionBreakpoints")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetExceptionBreakpointsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetExceptionBreakpointsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -13696,6 +16255,59 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DataBreakpointInfoResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<DataBreakpointInfoResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("dataBreakpointInfo")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DataBreakpointInfoResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DataBreakpointInfoResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -13974,6 +16586,59 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetDataBreakpointsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SetDataBreakpointsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setDataBreakpoints")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetDataBreakpointsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -14263,6 +16928,59 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SetInstructionBreakpointsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setInstructionBreakpoints")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetInstructionBreakpointsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetInstructionBreakpointsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -14536,6 +17254,59 @@ impl<'de> serde::Deserialize<'de> for ContinueResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ContinueResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<ContinueResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("continue")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ContinueResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -14817,6 +17588,59 @@ impl<'de> serde::Deserialize<'de> for NextResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for NextResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("next")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(NextResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for NextResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -15094,6 +17918,59 @@ impl<'de> serde::Deserialize<'de> for StepInResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StepInResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepIn")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepInResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -15375,6 +18252,59 @@ impl<'de> serde::Deserialize<'de> for StepOutResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepOutResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepOut")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepOutResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepOutResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -15654,6 +18584,59 @@ impl<'de> serde::Deserialize<'de> for StepBackResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepBackResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepBack")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepBackResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepBackResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -15931,6 +18914,59 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ReverseContinueResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("reverseContinue")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ReverseContinueResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -16216,6 +19252,59 @@ impl<'de> serde::Deserialize<'de> for RestartFrameResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for RestartFrameResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("restartFrame")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RestartFrameResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for RestartFrameResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -16493,6 +19582,59 @@ impl<'de> serde::Deserialize<'de> for GotoResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for GotoResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("goto")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(GotoResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -16774,6 +19916,59 @@ impl<'de> serde::Deserialize<'de> for PauseResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for PauseResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("pause")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(PauseResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for PauseResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -17043,6 +20238,59 @@ impl<'de> serde::Deserialize<'de> for StackTraceResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StackTraceResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<StackTraceResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stackTrace")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StackTraceResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -17316,6 +20564,59 @@ impl<'de> serde::Deserialize<'de> for ScopesResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ScopesResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<ScopesResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("scopes")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ScopesResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ScopesResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -17585,6 +20886,59 @@ impl<'de> serde::Deserialize<'de> for VariablesResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for VariablesResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<VariablesResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("variables")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(VariablesResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -17858,6 +21212,59 @@ impl<'de> serde::Deserialize<'de> for SetVariableResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetVariableResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SetVariableResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setVariable")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetVariableResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetVariableResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -18129,6 +21536,59 @@ impl<'de> serde::Deserialize<'de> for SourceResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SourceResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SourceResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("source")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SourceResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SourceResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -18398,6 +21858,59 @@ impl<'de> serde::Deserialize<'de> for ThreadsResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ThreadsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<ThreadsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("threads")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ThreadsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -18679,6 +22192,59 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for TerminateThreadsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("terminateThreads")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(TerminateThreadsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for TerminateThreadsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -18954,6 +22520,59 @@ impl<'de> serde::Deserialize<'de> for ModulesResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ModulesResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<ModulesResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("modules")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ModulesResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ModulesResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -19223,6 +22842,59 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for LoadedSourcesResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<LoadedSourcesResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("loadedSources")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(LoadedSourcesResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -19498,6 +23170,59 @@ impl<'de> serde::Deserialize<'de> for EvaluateResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for EvaluateResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<EvaluateResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("evaluate")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(EvaluateResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for EvaluateResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -19767,6 +23492,59 @@ impl<'de> serde::Deserialize<'de> for SetExpressionResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetExpressionResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<SetExpressionResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setExpression")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetExpressionResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -20042,6 +23820,59 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepInTargetsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<StepInTargetsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("stepInTargets")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StepInTargetsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepInTargetsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -20315,6 +24146,59 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for GotoTargetsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<GotoTargetsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("gotoTargets")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(GotoTargetsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for GotoTargetsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -20586,6 +24470,59 @@ impl<'de> serde::Deserialize<'de> for CompletionsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for CompletionsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<CompletionsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("completions")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(CompletionsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for CompletionsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -20855,6 +24792,59 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ExceptionInfoResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<ExceptionInfoResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("exceptionInfo")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ExceptionInfoResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -21145,6 +25135,59 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ReadMemoryResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<ReadMemoryResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("readMemory")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ReadMemoryResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ReadMemoryResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -21429,6 +25472,59 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for WriteMemoryResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<WriteMemoryResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("writeMemory")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(WriteMemoryResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -21717,6 +25813,59 @@ impl<'de> serde::Deserialize<'de> for DisassembleResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DisassembleResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<DisassembleResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("disassemble")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DisassembleResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DisassembleResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -22003,6 +26152,59 @@ impl<'de> serde::Deserialize<'de> for LocationsResponse {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for LocationsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<LocationsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("locations")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(LocationsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for LocationsResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -22286,6 +26488,60 @@ impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for SetDebuggerPropertyResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setDebuggerProperty")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetDebuggerPropertyResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -22578,6 +26834,60 @@ impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for SetPydevdSourceMapResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("setPydevdSourceMap")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(SetPydevdSourceMapResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for SetPydevdSourceMapResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -22858,6 +27168,60 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdSystemInfoResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<PydevdSystemInfoResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("pydevdSystemInfo")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(PydevdSystemInfoResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -23142,6 +27506,60 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeResponse {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdAuthorizeResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<PydevdAuthorizeResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("pydevdAuthorize")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(PydevdAuthorizeResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdAuthorizeResponse {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -23370,6 +27788,43 @@ impl<'de> serde::Deserialize<'de> for InitializedEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for InitializedEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("initialized")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(InitializedEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for InitializedEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -23551,6 +28006,43 @@ impl<'de> serde::Deserialize<'de> for StoppedEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StoppedEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<StoppedEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("stopped")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(StoppedEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -23738,6 +28230,43 @@ impl<'de> serde::Deserialize<'de> for ContinuedEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ContinuedEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ContinuedEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("continued")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ContinuedEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ContinuedEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -23919,6 +28448,43 @@ impl<'de> serde::Deserialize<'de> for ExitedEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ExitedEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ExitedEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("exited")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ExitedEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -24119,6 +28685,43 @@ impl<'de> serde::Deserialize<'de> for TerminatedEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for TerminatedEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<TerminatedEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("terminated")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(TerminatedEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for TerminatedEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -24300,6 +28903,43 @@ impl<'de> serde::Deserialize<'de> for ThreadEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ThreadEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ThreadEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("thread")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ThreadEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -24485,6 +29125,43 @@ impl<'de> serde::Deserialize<'de> for OutputEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for OutputEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<OutputEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("output")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(OutputEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for OutputEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -24666,6 +29343,43 @@ impl<'de> serde::Deserialize<'de> for BreakpointEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for BreakpointEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<BreakpointEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("breakpoint")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(BreakpointEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -24851,6 +29565,43 @@ impl<'de> serde::Deserialize<'de> for ModuleEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ModuleEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ModuleEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("module")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ModuleEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ModuleEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -25034,6 +29785,43 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for LoadedSourceEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<LoadedSourceEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("loadedSource")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(LoadedSourceEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for LoadedSourceEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -25215,6 +30003,43 @@ impl<'de> serde::Deserialize<'de> for ProcessEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ProcessEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ProcessEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("process")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ProcessEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -25403,6 +30228,43 @@ impl<'de> serde::Deserialize<'de> for CapabilitiesEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for CapabilitiesEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<CapabilitiesEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("capabilities")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(CapabilitiesEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for CapabilitiesEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -25588,6 +30450,43 @@ impl<'de> serde::Deserialize<'de> for ProgressStartEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ProgressStartEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ProgressStartEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("progressStart")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ProgressStartEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ProgressStartEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -25771,6 +30670,43 @@ impl<'de> serde::Deserialize<'de> for ProgressUpdateEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ProgressUpdateEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ProgressUpdateEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("progressUpdate")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ProgressUpdateEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -25959,6 +30895,43 @@ impl<'de> serde::Deserialize<'de> for ProgressEndEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ProgressEndEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<ProgressEndEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("progressEnd")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ProgressEndEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ProgressEndEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -26144,6 +31117,43 @@ impl<'de> serde::Deserialize<'de> for InvalidatedEvent {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for InvalidatedEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<InvalidatedEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("invalidated")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(InvalidatedEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for InvalidatedEvent {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -26327,6 +31337,43 @@ impl<'de> serde::Deserialize<'de> for MemoryEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for MemoryEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<MemoryEventBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("memory")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(MemoryEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -26524,6 +31571,44 @@ impl<'de> serde::Deserialize<'de> for PydevdInputRequestedEvent {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdInputRequestedEvent {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_body: Option<serde_json::Value> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("event")?;
+                    tag_0 = true;
+                }
+                "event" => {
+                    r.tag_str("pydevdInputRequested")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "body" => f_body = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(PydevdInputRequestedEvent {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -26792,6 +31877,54 @@ impl<'de> serde::Deserialize<'de> for ErrorResponse {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ErrorResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_command: Option<String> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<ErrorResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "success" => {
+                    r.tag_bool(false)?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "command" => f_command = Some(crate::read::ReadJson::read_json(r)?),
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => r.optional(key, &mut f_body, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(ErrorResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            command: f_command.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -32797,6 +37930,511 @@ impl From<PydevdInputRequestedEvent> for Event {
 impl From<PydevdInputRequestedEvent> for crate::ProtocolMessage {
     fn from(m: PydevdInputRequestedEvent) -> Self {
         crate::ProtocolMessage::Event(Event::PydevdInputRequested(m))
+    }
+}
+impl Request {
+    /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
+    pub(crate) fn read_named(
+        name: &str,
+        r: &mut crate::read::Reader<'_>,
+    ) -> crate::read::Res<Self> {
+        match name {
+            "cancel" => {
+                <CancelRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Cancel)
+            }
+            "runInTerminal" => {
+                <RunInTerminalRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::RunInTerminal)
+            }
+            "startDebugging" => {
+                <StartDebuggingRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::StartDebugging)
+            }
+            "initialize" => {
+                <InitializeRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Initialize)
+            }
+            "configurationDone" => {
+                <ConfigurationDoneRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::ConfigurationDone)
+            }
+            "launch" => {
+                <LaunchRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Launch)
+            }
+            "attach" => {
+                <AttachRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Attach)
+            }
+            "restart" => {
+                <RestartRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Restart)
+            }
+            "disconnect" => {
+                <DisconnectRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Disconnect)
+            }
+            "terminate" => {
+                <TerminateRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Terminate)
+            }
+            "breakpointLocations" => {
+                <BreakpointLocationsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::BreakpointLocations)
+            }
+            "setBreakpoints" => {
+                <SetBreakpointsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetBreakpoints)
+            }
+            "setFunctionBreakpoints" => {
+                <SetFunctionBreakpointsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetFunctionBreakpoints)
+            }
+            "setExceptionBreakpoints" => {
+                <SetExceptionBreakpointsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetExceptionBreakpoints)
+            }
+            "dataBreakpointInfo" => {
+                <DataBreakpointInfoRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::DataBreakpointInfo)
+            }
+            "setDataBreakpoints" => {
+                <SetDataBreakpointsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetDataBreakpoints)
+            }
+            "setInstructionBreakpoints" => {
+                <SetInstructionBreakpointsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetInstructionBreakpoints)
+            }
+            "continue" => {
+                <ContinueRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Continue)
+            }
+            "next" => {
+                <NextRequest as crate::read::ReadJson>::read_json(r).map(Request::Next)
+            }
+            "stepIn" => {
+                <StepInRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::StepIn)
+            }
+            "stepOut" => {
+                <StepOutRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::StepOut)
+            }
+            "stepBack" => {
+                <StepBackRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::StepBack)
+            }
+            "reverseContinue" => {
+                <ReverseContinueRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::ReverseContinue)
+            }
+            "restartFrame" => {
+                <RestartFrameRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::RestartFrame)
+            }
+            "goto" => {
+                <GotoRequest as crate::read::ReadJson>::read_json(r).map(Request::Goto)
+            }
+            "pause" => {
+                <PauseRequest as crate::read::ReadJson>::read_json(r).map(Request::Pause)
+            }
+            "stackTrace" => {
+                <StackTraceRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::StackTrace)
+            }
+            "scopes" => {
+                <ScopesRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Scopes)
+            }
+            "variables" => {
+                <VariablesRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Variables)
+            }
+            "setVariable" => {
+                <SetVariableRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetVariable)
+            }
+            "source" => {
+                <SourceRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Source)
+            }
+            "threads" => {
+                <ThreadsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Threads)
+            }
+            "terminateThreads" => {
+                <TerminateThreadsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::TerminateThreads)
+            }
+            "modules" => {
+                <ModulesRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Modules)
+            }
+            "loadedSources" => {
+                <LoadedSourcesRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::LoadedSources)
+            }
+            "evaluate" => {
+                <EvaluateRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Evaluate)
+            }
+            "setExpression" => {
+                <SetExpressionRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetExpression)
+            }
+            "stepInTargets" => {
+                <StepInTargetsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::StepInTargets)
+            }
+            "gotoTargets" => {
+                <GotoTargetsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::GotoTargets)
+            }
+            "completions" => {
+                <CompletionsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Completions)
+            }
+            "exceptionInfo" => {
+                <ExceptionInfoRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::ExceptionInfo)
+            }
+            "readMemory" => {
+                <ReadMemoryRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::ReadMemory)
+            }
+            "writeMemory" => {
+                <WriteMemoryRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::WriteMemory)
+            }
+            "disassemble" => {
+                <DisassembleRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Disassemble)
+            }
+            "locations" => {
+                <LocationsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Locations)
+            }
+            #[cfg(feature = "debugpy")]
+            "setDebuggerProperty" => {
+                <SetDebuggerPropertyRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetDebuggerProperty)
+            }
+            #[cfg(feature = "debugpy")]
+            "setPydevdSourceMap" => {
+                <SetPydevdSourceMapRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::SetPydevdSourceMap)
+            }
+            #[cfg(feature = "debugpy")]
+            "pydevdSystemInfo" => {
+                <PydevdSystemInfoRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::PydevdSystemInfo)
+            }
+            #[cfg(feature = "debugpy")]
+            "pydevdAuthorize" => {
+                <PydevdAuthorizeRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::PydevdAuthorize)
+            }
+            _ => {
+                <crate::RawMessage as crate::read::ReadJson>::read_json(r)
+                    .map(Request::Custom)
+            }
+        }
+    }
+}
+impl Response {
+    /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
+    pub(crate) fn read_named(
+        name: &str,
+        r: &mut crate::read::Reader<'_>,
+    ) -> crate::read::Res<Self> {
+        match name {
+            "cancel" => {
+                <CancelResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Cancel)
+            }
+            "runInTerminal" => {
+                <RunInTerminalResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::RunInTerminal)
+            }
+            "startDebugging" => {
+                <StartDebuggingResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::StartDebugging)
+            }
+            "initialize" => {
+                <InitializeResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Initialize)
+            }
+            "configurationDone" => {
+                <ConfigurationDoneResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::ConfigurationDone)
+            }
+            "launch" => {
+                <LaunchResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Launch)
+            }
+            "attach" => {
+                <AttachResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Attach)
+            }
+            "restart" => {
+                <RestartResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Restart)
+            }
+            "disconnect" => {
+                <DisconnectResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Disconnect)
+            }
+            "terminate" => {
+                <TerminateResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Terminate)
+            }
+            "breakpointLocations" => {
+                <BreakpointLocationsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::BreakpointLocations)
+            }
+            "setBreakpoints" => {
+                <SetBreakpointsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetBreakpoints)
+            }
+            "setFunctionBreakpoints" => {
+                <SetFunctionBreakpointsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetFunctionBreakpoints)
+            }
+            "setExceptionBreakpoints" => {
+                <SetExceptionBreakpointsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetExceptionBreakpoints)
+            }
+            "dataBreakpointInfo" => {
+                <DataBreakpointInfoResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::DataBreakpointInfo)
+            }
+            "setDataBreakpoints" => {
+                <SetDataBreakpointsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetDataBreakpoints)
+            }
+            "setInstructionBreakpoints" => {
+                <SetInstructionBreakpointsResponse as crate::read::ReadJson>::read_json(
+                        r,
+                    )
+                    .map(Response::SetInstructionBreakpoints)
+            }
+            "continue" => {
+                <ContinueResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Continue)
+            }
+            "next" => {
+                <NextResponse as crate::read::ReadJson>::read_json(r).map(Response::Next)
+            }
+            "stepIn" => {
+                <StepInResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::StepIn)
+            }
+            "stepOut" => {
+                <StepOutResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::StepOut)
+            }
+            "stepBack" => {
+                <StepBackResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::StepBack)
+            }
+            "reverseContinue" => {
+                <ReverseContinueResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::ReverseContinue)
+            }
+            "restartFrame" => {
+                <RestartFrameResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::RestartFrame)
+            }
+            "goto" => {
+                <GotoResponse as crate::read::ReadJson>::read_json(r).map(Response::Goto)
+            }
+            "pause" => {
+                <PauseResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Pause)
+            }
+            "stackTrace" => {
+                <StackTraceResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::StackTrace)
+            }
+            "scopes" => {
+                <ScopesResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Scopes)
+            }
+            "variables" => {
+                <VariablesResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Variables)
+            }
+            "setVariable" => {
+                <SetVariableResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetVariable)
+            }
+            "source" => {
+                <SourceResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Source)
+            }
+            "threads" => {
+                <ThreadsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Threads)
+            }
+            "terminateThreads" => {
+                <TerminateThreadsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::TerminateThreads)
+            }
+            "modules" => {
+                <ModulesResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Modules)
+            }
+            "loadedSources" => {
+                <LoadedSourcesResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::LoadedSources)
+            }
+            "evaluate" => {
+                <EvaluateResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Evaluate)
+            }
+            "setExpression" => {
+                <SetExpressionResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetExpression)
+            }
+            "stepInTargets" => {
+                <StepInTargetsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::StepInTargets)
+            }
+            "gotoTargets" => {
+                <GotoTargetsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::GotoTargets)
+            }
+            "completions" => {
+                <CompletionsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Completions)
+            }
+            "exceptionInfo" => {
+                <ExceptionInfoResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::ExceptionInfo)
+            }
+            "readMemory" => {
+                <ReadMemoryResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::ReadMemory)
+            }
+            "writeMemory" => {
+                <WriteMemoryResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::WriteMemory)
+            }
+            "disassemble" => {
+                <DisassembleResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Disassemble)
+            }
+            "locations" => {
+                <LocationsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Locations)
+            }
+            #[cfg(feature = "debugpy")]
+            "setDebuggerProperty" => {
+                <SetDebuggerPropertyResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetDebuggerProperty)
+            }
+            #[cfg(feature = "debugpy")]
+            "setPydevdSourceMap" => {
+                <SetPydevdSourceMapResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::SetPydevdSourceMap)
+            }
+            #[cfg(feature = "debugpy")]
+            "pydevdSystemInfo" => {
+                <PydevdSystemInfoResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::PydevdSystemInfo)
+            }
+            #[cfg(feature = "debugpy")]
+            "pydevdAuthorize" => {
+                <PydevdAuthorizeResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::PydevdAuthorize)
+            }
+            _ => {
+                <crate::RawMessage as crate::read::ReadJson>::read_json(r)
+                    .map(Response::Custom)
+            }
+        }
+    }
+}
+impl Event {
+    /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
+    pub(crate) fn read_named(
+        name: &str,
+        r: &mut crate::read::Reader<'_>,
+    ) -> crate::read::Res<Self> {
+        match name {
+            "initialized" => {
+                <InitializedEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::Initialized)
+            }
+            "stopped" => {
+                <StoppedEvent as crate::read::ReadJson>::read_json(r).map(Event::Stopped)
+            }
+            "continued" => {
+                <ContinuedEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::Continued)
+            }
+            "exited" => {
+                <ExitedEvent as crate::read::ReadJson>::read_json(r).map(Event::Exited)
+            }
+            "terminated" => {
+                <TerminatedEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::Terminated)
+            }
+            "thread" => {
+                <ThreadEvent as crate::read::ReadJson>::read_json(r).map(Event::Thread)
+            }
+            "output" => {
+                <OutputEvent as crate::read::ReadJson>::read_json(r).map(Event::Output)
+            }
+            "breakpoint" => {
+                <BreakpointEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::Breakpoint)
+            }
+            "module" => {
+                <ModuleEvent as crate::read::ReadJson>::read_json(r).map(Event::Module)
+            }
+            "loadedSource" => {
+                <LoadedSourceEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::LoadedSource)
+            }
+            "process" => {
+                <ProcessEvent as crate::read::ReadJson>::read_json(r).map(Event::Process)
+            }
+            "capabilities" => {
+                <CapabilitiesEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::Capabilities)
+            }
+            "progressStart" => {
+                <ProgressStartEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::ProgressStart)
+            }
+            "progressUpdate" => {
+                <ProgressUpdateEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::ProgressUpdate)
+            }
+            "progressEnd" => {
+                <ProgressEndEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::ProgressEnd)
+            }
+            "invalidated" => {
+                <InvalidatedEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::Invalidated)
+            }
+            "memory" => {
+                <MemoryEvent as crate::read::ReadJson>::read_json(r).map(Event::Memory)
+            }
+            #[cfg(feature = "debugpy")]
+            "pydevdInputRequested" => {
+                <PydevdInputRequestedEvent as crate::read::ReadJson>::read_json(r)
+                    .map(Event::PydevdInputRequested)
+            }
+            _ => {
+                <crate::RawMessage as crate::read::ReadJson>::read_json(r)
+                    .map(Event::Custom)
+            }
+        }
     }
 }
 impl crate::validate::Validate for Request {

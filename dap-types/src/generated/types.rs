@@ -141,6 +141,27 @@ impl<'de> serde::Deserialize<'de> for CancelArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for CancelArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_request_id: Option<i32> = None;
+        let mut f_progress_id: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "requestId" => r.optional(key, &mut f_request_id, &mut extra)?,
+                "progressId" => r.optional(key, &mut f_progress_id, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(CancelArguments {
+            request_id: f_request_id,
+            progress_id: f_progress_id,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for CancelArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -426,6 +447,41 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for RunInTerminalRequestArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_kind: Option<RunInTerminalRequestArgumentsKind> = None;
+        let mut f_title: Option<String> = None;
+        let mut f_cwd: Option<String> = None;
+        let mut f_args: Option<Vec<String>> = None;
+        let mut f_env: Option<std::collections::BTreeMap<String, Option<String>>> = None;
+        let mut f_args_can_be_interpreted_by_shell: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "kind" => r.optional(key, &mut f_kind, &mut extra)?,
+                "title" => r.optional(key, &mut f_title, &mut extra)?,
+                "cwd" => f_cwd = Some(crate::read::ReadJson::read_json(r)?),
+                "args" => f_args = Some(crate::read::ReadJson::read_json(r)?),
+                "env" => r.optional(key, &mut f_env, &mut extra)?,
+                "argsCanBeInterpretedByShell" => {
+                    r.optional(key, &mut f_args_can_be_interpreted_by_shell, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(RunInTerminalRequestArguments {
+            kind: f_kind,
+            title: f_title,
+            cwd: f_cwd.ok_or(crate::read::Fail)?,
+            args: f_args.ok_or(crate::read::Fail)?,
+            env: f_env,
+            args_can_be_interpreted_by_shell: f_args_can_be_interpreted_by_shell,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for RunInTerminalRequestArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -645,6 +701,36 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StartDebuggingRequestArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_configuration: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut f_output_presentation: Option<
+            StartDebuggingRequestArgumentsOutputPresentation,
+        > = None;
+        let mut f_request: Option<StartDebuggingRequestArgumentsRequest> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "configuration" => {
+                    f_configuration = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "outputPresentation" => {
+                    r.optional(key, &mut f_output_presentation, &mut extra)?
+                }
+                "request" => f_request = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StartDebuggingRequestArguments {
+            configuration: f_configuration.ok_or(crate::read::Fail)?,
+            output_presentation: f_output_presentation,
+            request: f_request.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -1304,6 +1390,98 @@ impl<'de> serde::Deserialize<'de> for InitializeRequestArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for InitializeRequestArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_client_id: Option<String> = None;
+        let mut f_client_name: Option<String> = None;
+        let mut f_adapter_id: Option<String> = None;
+        let mut f_locale: Option<String> = None;
+        let mut f_lines_start_at1: Option<bool> = None;
+        let mut f_columns_start_at1: Option<bool> = None;
+        let mut f_path_format: Option<InitializeRequestArgumentsPathFormat> = None;
+        let mut f_supports_variable_type: Option<bool> = None;
+        let mut f_supports_variable_paging: Option<bool> = None;
+        let mut f_supports_run_in_terminal_request: Option<bool> = None;
+        let mut f_supports_memory_references: Option<bool> = None;
+        let mut f_supports_progress_reporting: Option<bool> = None;
+        let mut f_supports_invalidated_event: Option<bool> = None;
+        let mut f_supports_memory_event: Option<bool> = None;
+        let mut f_supports_args_can_be_interpreted_by_shell: Option<bool> = None;
+        let mut f_supports_start_debugging_request: Option<bool> = None;
+        let mut f_supports_ansistyling: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "clientID" => r.optional(key, &mut f_client_id, &mut extra)?,
+                "clientName" => r.optional(key, &mut f_client_name, &mut extra)?,
+                "adapterID" => f_adapter_id = Some(crate::read::ReadJson::read_json(r)?),
+                "locale" => r.optional(key, &mut f_locale, &mut extra)?,
+                "linesStartAt1" => r.optional(key, &mut f_lines_start_at1, &mut extra)?,
+                "columnsStartAt1" => {
+                    r.optional(key, &mut f_columns_start_at1, &mut extra)?
+                }
+                "pathFormat" => r.optional(key, &mut f_path_format, &mut extra)?,
+                "supportsVariableType" => {
+                    r.optional(key, &mut f_supports_variable_type, &mut extra)?
+                }
+                "supportsVariablePaging" => {
+                    r.optional(key, &mut f_supports_variable_paging, &mut extra)?
+                }
+                "supportsRunInTerminalRequest" => {
+                    r.optional(key, &mut f_supports_run_in_terminal_request, &mut extra)?
+                }
+                "supportsMemoryReferences" => {
+                    r.optional(key, &mut f_supports_memory_references, &mut extra)?
+                }
+                "supportsProgressReporting" => {
+                    r.optional(key, &mut f_supports_progress_reporting, &mut extra)?
+                }
+                "supportsInvalidatedEvent" => {
+                    r.optional(key, &mut f_supports_invalidated_event, &mut extra)?
+                }
+                "supportsMemoryEvent" => {
+                    r.optional(key, &mut f_supports_memory_event, &mut extra)?
+                }
+                "supportsArgsCanBeInterpretedByShell" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_args_can_be_interpreted_by_shell,
+                        &mut extra,
+                    )?
+                }
+                "supportsStartDebuggingRequest" => {
+                    r.optional(key, &mut f_supports_start_debugging_request, &mut extra)?
+                }
+                "supportsANSIStyling" => {
+                    r.optional(key, &mut f_supports_ansistyling, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(InitializeRequestArguments {
+            client_id: f_client_id,
+            client_name: f_client_name,
+            adapter_id: f_adapter_id.ok_or(crate::read::Fail)?,
+            locale: f_locale,
+            lines_start_at1: f_lines_start_at1,
+            columns_start_at1: f_columns_start_at1,
+            path_format: f_path_format,
+            supports_variable_type: f_supports_variable_type,
+            supports_variable_paging: f_supports_variable_paging,
+            supports_run_in_terminal_request: f_supports_run_in_terminal_request,
+            supports_memory_references: f_supports_memory_references,
+            supports_progress_reporting: f_supports_progress_reporting,
+            supports_invalidated_event: f_supports_invalidated_event,
+            supports_memory_event: f_supports_memory_event,
+            supports_args_can_be_interpreted_by_shell: f_supports_args_can_be_interpreted_by_shell,
+            supports_start_debugging_request: f_supports_start_debugging_request,
+            supports_ansistyling: f_supports_ansistyling,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for InitializeRequestArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -1505,6 +1683,19 @@ impl<'de> serde::Deserialize<'de> for ConfigurationDoneArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ConfigurationDoneArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            r.extra(key, &mut extra)?;
+        }
+        Ok(ConfigurationDoneArguments {
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ConfigurationDoneArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -1667,6 +1858,27 @@ impl<'de> serde::Deserialize<'de> for LaunchRequestArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for LaunchRequestArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_no_debug: Option<bool> = None;
+        let mut f_restart: Option<serde_json::Value> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "noDebug" => r.optional(key, &mut f_no_debug, &mut extra)?,
+                "__restart" => f_restart = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(LaunchRequestArguments {
+            no_debug: f_no_debug,
+            restart: f_restart,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for LaunchRequestArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -1820,6 +2032,24 @@ impl<'de> serde::Deserialize<'de> for AttachRequestArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for AttachRequestArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_restart: Option<serde_json::Value> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "__restart" => f_restart = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(AttachRequestArguments {
+            restart: f_restart,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for AttachRequestArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -1969,6 +2199,24 @@ impl<'de> serde::Deserialize<'de> for RestartArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for RestartArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_arguments: Option<RestartArgumentsArguments> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(RestartArguments {
+            arguments: f_arguments,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -2186,6 +2434,34 @@ impl<'de> serde::Deserialize<'de> for DisconnectArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DisconnectArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_restart: Option<bool> = None;
+        let mut f_terminate_debuggee: Option<bool> = None;
+        let mut f_suspend_debuggee: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "restart" => r.optional(key, &mut f_restart, &mut extra)?,
+                "terminateDebuggee" => {
+                    r.optional(key, &mut f_terminate_debuggee, &mut extra)?
+                }
+                "suspendDebuggee" => {
+                    r.optional(key, &mut f_suspend_debuggee, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DisconnectArguments {
+            restart: f_restart,
+            terminate_debuggee: f_terminate_debuggee,
+            suspend_debuggee: f_suspend_debuggee,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DisconnectArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -2342,6 +2618,24 @@ impl<'de> serde::Deserialize<'de> for TerminateArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for TerminateArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_restart: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "restart" => r.optional(key, &mut f_restart, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(TerminateArguments {
+            restart: f_restart,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -2581,6 +2875,36 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for BreakpointLocationsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(BreakpointLocationsArguments {
+            source: f_source.ok_or(crate::read::Fail)?,
+            line: f_line.ok_or(crate::read::Fail)?,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -2863,6 +3187,33 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetBreakpointsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source: Option<Source> = None;
+        let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
+        let mut f_lines: Option<Vec<u64>> = None;
+        let mut f_source_modified: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
+                "breakpoints" => r.optional(key, &mut f_breakpoints, &mut extra)?,
+                "lines" => r.optional(key, &mut f_lines, &mut extra)?,
+                "sourceModified" => r.optional(key, &mut f_source_modified, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetBreakpointsArguments {
+            source: f_source.ok_or(crate::read::Fail)?,
+            breakpoints: f_breakpoints,
+            lines: f_lines,
+            source_modified: f_source_modified,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetBreakpointsArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -3024,6 +3375,26 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<FunctionBreakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetFunctionBreakpointsArguments {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -3227,6 +3598,32 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_filters: Option<Vec<String>> = None;
+        let mut f_filter_options: Option<Vec<ExceptionFilterOptions>> = None;
+        let mut f_exception_options: Option<Vec<ExceptionOptions>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "filters" => f_filters = Some(crate::read::ReadJson::read_json(r)?),
+                "filterOptions" => r.optional(key, &mut f_filter_options, &mut extra)?,
+                "exceptionOptions" => {
+                    r.optional(key, &mut f_exception_options, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetExceptionBreakpointsArguments {
+            filters: f_filters.ok_or(crate::read::Fail)?,
+            filter_options: f_filter_options,
+            exception_options: f_exception_options,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -3534,6 +3931,41 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DataBreakpointInfoArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_frame_id: Option<i32> = None;
+        let mut f_bytes: Option<u32> = None;
+        let mut f_as_address: Option<bool> = None;
+        let mut f_mode: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "variablesReference" => {
+                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                }
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
+                "bytes" => r.optional(key, &mut f_bytes, &mut extra)?,
+                "asAddress" => r.optional(key, &mut f_as_address, &mut extra)?,
+                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DataBreakpointInfoArguments {
+            variables_reference: f_variables_reference,
+            name: f_name.ok_or(crate::read::Fail)?,
+            frame_id: f_frame_id,
+            bytes: f_bytes,
+            as_address: f_as_address,
+            mode: f_mode,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DataBreakpointInfoArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -3705,6 +4137,26 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetDataBreakpointsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<DataBreakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetDataBreakpointsArguments {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetDataBreakpointsArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -3842,6 +4294,26 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<InstructionBreakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetInstructionBreakpointsArguments {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -4013,6 +4485,27 @@ impl<'de> serde::Deserialize<'de> for ContinueArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ContinueArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_single_thread: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ContinueArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            single_thread: f_single_thread,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -4216,6 +4709,30 @@ impl<'de> serde::Deserialize<'de> for NextArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for NextArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_single_thread: Option<bool> = None;
+        let mut f_granularity: Option<SteppingGranularity> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
+                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(NextArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            single_thread: f_single_thread,
+            granularity: f_granularity,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -4457,6 +4974,33 @@ impl<'de> serde::Deserialize<'de> for StepInArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepInArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_single_thread: Option<bool> = None;
+        let mut f_target_id: Option<i32> = None;
+        let mut f_granularity: Option<SteppingGranularity> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
+                "targetId" => r.optional(key, &mut f_target_id, &mut extra)?,
+                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StepInArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            single_thread: f_single_thread,
+            target_id: f_target_id,
+            granularity: f_granularity,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepInArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -4671,6 +5215,30 @@ impl<'de> serde::Deserialize<'de> for StepOutArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepOutArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_single_thread: Option<bool> = None;
+        let mut f_granularity: Option<SteppingGranularity> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
+                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StepOutArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            single_thread: f_single_thread,
+            granularity: f_granularity,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepOutArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -4880,6 +5448,30 @@ impl<'de> serde::Deserialize<'de> for StepBackArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepBackArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_single_thread: Option<bool> = None;
+        let mut f_granularity: Option<SteppingGranularity> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
+                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StepBackArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            single_thread: f_single_thread,
+            granularity: f_granularity,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepBackArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -5058,6 +5650,27 @@ impl<'de> serde::Deserialize<'de> for ReverseContinueArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ReverseContinueArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_single_thread: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ReverseContinueArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            single_thread: f_single_thread,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ReverseContinueArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -5199,6 +5812,24 @@ impl<'de> serde::Deserialize<'de> for RestartFrameArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for RestartFrameArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_frame_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(RestartFrameArguments {
+            frame_id: f_frame_id.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -5352,6 +5983,27 @@ impl<'de> serde::Deserialize<'de> for GotoArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for GotoArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_target_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "targetId" => f_target_id = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(GotoArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            target_id: f_target_id.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for GotoArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -5490,6 +6142,24 @@ impl<'de> serde::Deserialize<'de> for PauseArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for PauseArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PauseArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -5719,6 +6389,33 @@ impl<'de> serde::Deserialize<'de> for StackTraceArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StackTraceArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_start_frame: Option<u32> = None;
+        let mut f_levels: Option<u32> = None;
+        let mut f_format: Option<StackFrameFormat> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "startFrame" => r.optional(key, &mut f_start_frame, &mut extra)?,
+                "levels" => r.optional(key, &mut f_levels, &mut extra)?,
+                "format" => r.optional(key, &mut f_format, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StackTraceArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            start_frame: f_start_frame,
+            levels: f_levels,
+            format: f_format,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StackTraceArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -5868,6 +6565,24 @@ impl<'de> serde::Deserialize<'de> for ScopesArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ScopesArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_frame_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ScopesArguments {
+            frame_id: f_frame_id.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -6127,6 +6842,38 @@ impl<'de> serde::Deserialize<'de> for VariablesArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for VariablesArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_filter: Option<VariablesArgumentsFilter> = None;
+        let mut f_start: Option<u32> = None;
+        let mut f_count: Option<u32> = None;
+        let mut f_format: Option<ValueFormat> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "variablesReference" => {
+                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "filter" => r.optional(key, &mut f_filter, &mut extra)?,
+                "start" => r.optional(key, &mut f_start, &mut extra)?,
+                "count" => r.optional(key, &mut f_count, &mut extra)?,
+                "format" => r.optional(key, &mut f_format, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(VariablesArguments {
+            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            filter: f_filter,
+            start: f_start,
+            count: f_count,
+            format: f_format,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for VariablesArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -6357,6 +7104,35 @@ impl<'de> serde::Deserialize<'de> for SetVariableArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetVariableArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_value: Option<String> = None;
+        let mut f_format: Option<ValueFormat> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "variablesReference" => {
+                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
+                "format" => r.optional(key, &mut f_format, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetVariableArguments {
+            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            name: f_name.ok_or(crate::read::Fail)?,
+            value: f_value.ok_or(crate::read::Fail)?,
+            format: f_format,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetVariableArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -6546,6 +7322,29 @@ impl<'de> serde::Deserialize<'de> for SourceArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SourceArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source: Option<Source> = None;
+        let mut f_source_reference: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "sourceReference" => {
+                    f_source_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SourceArguments {
+            source: f_source,
+            source_reference: f_source_reference.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SourceArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -6708,6 +7507,24 @@ impl<'de> serde::Deserialize<'de> for TerminateThreadsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for TerminateThreadsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_ids: Option<Vec<i32>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadIds" => r.optional(key, &mut f_thread_ids, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(TerminateThreadsArguments {
+            thread_ids: f_thread_ids,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -6891,6 +7708,27 @@ impl<'de> serde::Deserialize<'de> for ModulesArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ModulesArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_start_module: Option<i32> = None;
+        let mut f_module_count: Option<u32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "startModule" => r.optional(key, &mut f_start_module, &mut extra)?,
+                "moduleCount" => r.optional(key, &mut f_module_count, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ModulesArguments {
+            start_module: f_start_module,
+            module_count: f_module_count,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ModulesArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -7010,6 +7848,17 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for LoadedSourcesArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            r.extra(key, &mut extra)?;
+        }
+        Ok(LoadedSourcesArguments { extra })
     }
 }
 #[cfg(feature = "schemars")]
@@ -7313,6 +8162,42 @@ impl<'de> serde::Deserialize<'de> for EvaluateArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for EvaluateArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_expression: Option<String> = None;
+        let mut f_frame_id: Option<i32> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_source: Option<Source> = None;
+        let mut f_context: Option<EvaluateArgumentsContext> = None;
+        let mut f_format: Option<ValueFormat> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "expression" => f_expression = Some(crate::read::ReadJson::read_json(r)?),
+                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "context" => r.optional(key, &mut f_context, &mut extra)?,
+                "format" => r.optional(key, &mut f_format, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(EvaluateArguments {
+            expression: f_expression.ok_or(crate::read::Fail)?,
+            frame_id: f_frame_id,
+            line: f_line,
+            column: f_column,
+            source: f_source,
+            context: f_context,
+            format: f_format,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for EvaluateArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -7573,6 +8458,33 @@ impl<'de> serde::Deserialize<'de> for SetExpressionArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetExpressionArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_expression: Option<String> = None;
+        let mut f_value: Option<String> = None;
+        let mut f_frame_id: Option<i32> = None;
+        let mut f_format: Option<ValueFormat> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "expression" => f_expression = Some(crate::read::ReadJson::read_json(r)?),
+                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
+                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
+                "format" => r.optional(key, &mut f_format, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetExpressionArguments {
+            expression: f_expression.ok_or(crate::read::Fail)?,
+            value: f_value.ok_or(crate::read::Fail)?,
+            frame_id: f_frame_id,
+            format: f_format,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetExpressionArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -7725,6 +8637,24 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StepInTargetsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_frame_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StepInTargetsArguments {
+            frame_id: f_frame_id.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -7903,6 +8833,30 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for GotoTargetsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(GotoTargetsArguments {
+            source: f_source.ok_or(crate::read::Fail)?,
+            line: f_line.ok_or(crate::read::Fail)?,
+            column: f_column,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -8136,6 +9090,33 @@ impl<'de> serde::Deserialize<'de> for CompletionsArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for CompletionsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_frame_id: Option<i32> = None;
+        let mut f_text: Option<String> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_line: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
+                "text" => f_text = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => f_column = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(CompletionsArguments {
+            frame_id: f_frame_id,
+            text: f_text.ok_or(crate::read::Fail)?,
+            column: f_column.ok_or(crate::read::Fail)?,
+            line: f_line,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for CompletionsArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -8300,6 +9281,24 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ExceptionInfoArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExceptionInfoArguments {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -8486,6 +9485,32 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ReadMemoryArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_offset: Option<i64> = None;
+        let mut f_count: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "memoryReference" => {
+                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "count" => f_count = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ReadMemoryArguments {
+            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
+            offset: f_offset,
+            count: f_count.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -8726,6 +9751,35 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for WriteMemoryArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_offset: Option<i64> = None;
+        let mut f_allow_partial: Option<bool> = None;
+        let mut f_data: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "memoryReference" => {
+                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "allowPartial" => r.optional(key, &mut f_allow_partial, &mut extra)?,
+                "data" => f_data = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(WriteMemoryArguments {
+            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
+            offset: f_offset,
+            allow_partial: f_allow_partial,
+            data: f_data.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -8999,6 +10053,42 @@ impl<'de> serde::Deserialize<'de> for DisassembleArguments {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DisassembleArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_offset: Option<i64> = None;
+        let mut f_instruction_offset: Option<i64> = None;
+        let mut f_instruction_count: Option<u32> = None;
+        let mut f_resolve_symbols: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "memoryReference" => {
+                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "instructionOffset" => {
+                    r.optional(key, &mut f_instruction_offset, &mut extra)?
+                }
+                "instructionCount" => {
+                    f_instruction_count = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "resolveSymbols" => r.optional(key, &mut f_resolve_symbols, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DisassembleArguments {
+            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
+            offset: f_offset,
+            instruction_offset: f_instruction_offset,
+            instruction_count: f_instruction_count.ok_or(crate::read::Fail)?,
+            resolve_symbols: f_resolve_symbols,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DisassembleArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -9171,6 +10261,26 @@ impl<'de> serde::Deserialize<'de> for LocationsArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for LocationsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_location_reference: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "locationReference" => {
+                    f_location_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(LocationsArguments {
+            location_reference: f_location_reference.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -10625,6 +11735,265 @@ impl<'de> serde::Deserialize<'de> for Capabilities {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for Capabilities {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_supports_configuration_done_request: Option<bool> = None;
+        let mut f_supports_function_breakpoints: Option<bool> = None;
+        let mut f_supports_conditional_breakpoints: Option<bool> = None;
+        let mut f_supports_hit_conditional_breakpoints: Option<bool> = None;
+        let mut f_supports_evaluate_for_hovers: Option<bool> = None;
+        let mut f_exception_breakpoint_filters: Option<
+            Vec<ExceptionBreakpointsFilter>,
+        > = None;
+        let mut f_supports_step_back: Option<bool> = None;
+        let mut f_supports_set_variable: Option<bool> = None;
+        let mut f_supports_restart_frame: Option<bool> = None;
+        let mut f_supports_goto_targets_request: Option<bool> = None;
+        let mut f_supports_step_in_targets_request: Option<bool> = None;
+        let mut f_supports_completions_request: Option<bool> = None;
+        let mut f_completion_trigger_characters: Option<Vec<String>> = None;
+        let mut f_supports_modules_request: Option<bool> = None;
+        let mut f_additional_module_columns: Option<Vec<ColumnDescriptor>> = None;
+        let mut f_supported_checksum_algorithms: Option<Vec<ChecksumAlgorithm>> = None;
+        let mut f_supports_restart_request: Option<bool> = None;
+        let mut f_supports_exception_options: Option<bool> = None;
+        let mut f_supports_value_formatting_options: Option<bool> = None;
+        let mut f_supports_exception_info_request: Option<bool> = None;
+        let mut f_support_terminate_debuggee: Option<bool> = None;
+        let mut f_support_suspend_debuggee: Option<bool> = None;
+        let mut f_supports_delayed_stack_trace_loading: Option<bool> = None;
+        let mut f_supports_loaded_sources_request: Option<bool> = None;
+        let mut f_supports_log_points: Option<bool> = None;
+        let mut f_supports_terminate_threads_request: Option<bool> = None;
+        let mut f_supports_set_expression: Option<bool> = None;
+        let mut f_supports_terminate_request: Option<bool> = None;
+        let mut f_supports_data_breakpoints: Option<bool> = None;
+        let mut f_supports_read_memory_request: Option<bool> = None;
+        let mut f_supports_write_memory_request: Option<bool> = None;
+        let mut f_supports_disassemble_request: Option<bool> = None;
+        let mut f_supports_cancel_request: Option<bool> = None;
+        let mut f_supports_breakpoint_locations_request: Option<bool> = None;
+        let mut f_supports_clipboard_context: Option<bool> = None;
+        let mut f_supports_stepping_granularity: Option<bool> = None;
+        let mut f_supports_instruction_breakpoints: Option<bool> = None;
+        let mut f_supports_exception_filter_options: Option<bool> = None;
+        let mut f_supports_single_thread_execution_requests: Option<bool> = None;
+        let mut f_supports_data_breakpoint_bytes: Option<bool> = None;
+        let mut f_breakpoint_modes: Option<Vec<BreakpointMode>> = None;
+        let mut f_supports_ansistyling: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "supportsConfigurationDoneRequest" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_configuration_done_request,
+                        &mut extra,
+                    )?
+                }
+                "supportsFunctionBreakpoints" => {
+                    r.optional(key, &mut f_supports_function_breakpoints, &mut extra)?
+                }
+                "supportsConditionalBreakpoints" => {
+                    r.optional(key, &mut f_supports_conditional_breakpoints, &mut extra)?
+                }
+                "supportsHitConditionalBreakpoints" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_hit_conditional_breakpoints,
+                        &mut extra,
+                    )?
+                }
+                "supportsEvaluateForHovers" => {
+                    r.optional(key, &mut f_supports_evaluate_for_hovers, &mut extra)?
+                }
+                "exceptionBreakpointFilters" => {
+                    r.optional(key, &mut f_exception_breakpoint_filters, &mut extra)?
+                }
+                "supportsStepBack" => {
+                    r.optional(key, &mut f_supports_step_back, &mut extra)?
+                }
+                "supportsSetVariable" => {
+                    r.optional(key, &mut f_supports_set_variable, &mut extra)?
+                }
+                "supportsRestartFrame" => {
+                    r.optional(key, &mut f_supports_restart_frame, &mut extra)?
+                }
+                "supportsGotoTargetsRequest" => {
+                    r.optional(key, &mut f_supports_goto_targets_request, &mut extra)?
+                }
+                "supportsStepInTargetsRequest" => {
+                    r.optional(key, &mut f_supports_step_in_targets_request, &mut extra)?
+                }
+                "supportsCompletionsRequest" => {
+                    r.optional(key, &mut f_supports_completions_request, &mut extra)?
+                }
+                "completionTriggerCharacters" => {
+                    r.optional(key, &mut f_completion_trigger_characters, &mut extra)?
+                }
+                "supportsModulesRequest" => {
+                    r.optional(key, &mut f_supports_modules_request, &mut extra)?
+                }
+                "additionalModuleColumns" => {
+                    r.optional(key, &mut f_additional_module_columns, &mut extra)?
+                }
+                "supportedChecksumAlgorithms" => {
+                    r.optional(key, &mut f_supported_checksum_algorithms, &mut extra)?
+                }
+                "supportsRestartRequest" => {
+                    r.optional(key, &mut f_supports_restart_request, &mut extra)?
+                }
+                "supportsExceptionOptions" => {
+                    r.optional(key, &mut f_supports_exception_options, &mut extra)?
+                }
+                "supportsValueFormattingOptions" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_value_formatting_options,
+                        &mut extra,
+                    )?
+                }
+                "supportsExceptionInfoRequest" => {
+                    r.optional(key, &mut f_supports_exception_info_request, &mut extra)?
+                }
+                "supportTerminateDebuggee" => {
+                    r.optional(key, &mut f_support_terminate_debuggee, &mut extra)?
+                }
+                "supportSuspendDebuggee" => {
+                    r.optional(key, &mut f_support_suspend_debuggee, &mut extra)?
+                }
+                "supportsDelayedStackTraceLoading" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_delayed_stack_trace_loading,
+                        &mut extra,
+                    )?
+                }
+                "supportsLoadedSourcesRequest" => {
+                    r.optional(key, &mut f_supports_loaded_sources_request, &mut extra)?
+                }
+                "supportsLogPoints" => {
+                    r.optional(key, &mut f_supports_log_points, &mut extra)?
+                }
+                "supportsTerminateThreadsRequest" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_terminate_threads_request,
+                        &mut extra,
+                    )?
+                }
+                "supportsSetExpression" => {
+                    r.optional(key, &mut f_supports_set_expression, &mut extra)?
+                }
+                "supportsTerminateRequest" => {
+                    r.optional(key, &mut f_supports_terminate_request, &mut extra)?
+                }
+                "supportsDataBreakpoints" => {
+                    r.optional(key, &mut f_supports_data_breakpoints, &mut extra)?
+                }
+                "supportsReadMemoryRequest" => {
+                    r.optional(key, &mut f_supports_read_memory_request, &mut extra)?
+                }
+                "supportsWriteMemoryRequest" => {
+                    r.optional(key, &mut f_supports_write_memory_request, &mut extra)?
+                }
+                "supportsDisassembleRequest" => {
+                    r.optional(key, &mut f_supports_disassemble_request, &mut extra)?
+                }
+                "supportsCancelRequest" => {
+                    r.optional(key, &mut f_supports_cancel_request, &mut extra)?
+                }
+                "supportsBreakpointLocationsRequest" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_breakpoint_locations_request,
+                        &mut extra,
+                    )?
+                }
+                "supportsClipboardContext" => {
+                    r.optional(key, &mut f_supports_clipboard_context, &mut extra)?
+                }
+                "supportsSteppingGranularity" => {
+                    r.optional(key, &mut f_supports_stepping_granularity, &mut extra)?
+                }
+                "supportsInstructionBreakpoints" => {
+                    r.optional(key, &mut f_supports_instruction_breakpoints, &mut extra)?
+                }
+                "supportsExceptionFilterOptions" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_exception_filter_options,
+                        &mut extra,
+                    )?
+                }
+                "supportsSingleThreadExecutionRequests" => {
+                    r.optional(
+                        key,
+                        &mut f_supports_single_thread_execution_requests,
+                        &mut extra,
+                    )?
+                }
+                "supportsDataBreakpointBytes" => {
+                    r.optional(key, &mut f_supports_data_breakpoint_bytes, &mut extra)?
+                }
+                "breakpointModes" => {
+                    r.optional(key, &mut f_breakpoint_modes, &mut extra)?
+                }
+                "supportsANSIStyling" => {
+                    r.optional(key, &mut f_supports_ansistyling, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Capabilities {
+            supports_configuration_done_request: f_supports_configuration_done_request,
+            supports_function_breakpoints: f_supports_function_breakpoints,
+            supports_conditional_breakpoints: f_supports_conditional_breakpoints,
+            supports_hit_conditional_breakpoints: f_supports_hit_conditional_breakpoints,
+            supports_evaluate_for_hovers: f_supports_evaluate_for_hovers,
+            exception_breakpoint_filters: f_exception_breakpoint_filters,
+            supports_step_back: f_supports_step_back,
+            supports_set_variable: f_supports_set_variable,
+            supports_restart_frame: f_supports_restart_frame,
+            supports_goto_targets_request: f_supports_goto_targets_request,
+            supports_step_in_targets_request: f_supports_step_in_targets_request,
+            supports_completions_request: f_supports_completions_request,
+            completion_trigger_characters: f_completion_trigger_characters,
+            supports_modules_request: f_supports_modules_request,
+            additional_module_columns: f_additional_module_columns,
+            supported_checksum_algorithms: f_supported_checksum_algorithms,
+            supports_restart_request: f_supports_restart_request,
+            supports_exception_options: f_supports_exception_options,
+            supports_value_formatting_options: f_supports_value_formatting_options,
+            supports_exception_info_request: f_supports_exception_info_request,
+            support_terminate_debuggee: f_support_terminate_debuggee,
+            support_suspend_debuggee: f_support_suspend_debuggee,
+            supports_delayed_stack_trace_loading: f_supports_delayed_stack_trace_loading,
+            supports_loaded_sources_request: f_supports_loaded_sources_request,
+            supports_log_points: f_supports_log_points,
+            supports_terminate_threads_request: f_supports_terminate_threads_request,
+            supports_set_expression: f_supports_set_expression,
+            supports_terminate_request: f_supports_terminate_request,
+            supports_data_breakpoints: f_supports_data_breakpoints,
+            supports_read_memory_request: f_supports_read_memory_request,
+            supports_write_memory_request: f_supports_write_memory_request,
+            supports_disassemble_request: f_supports_disassemble_request,
+            supports_cancel_request: f_supports_cancel_request,
+            supports_breakpoint_locations_request: f_supports_breakpoint_locations_request,
+            supports_clipboard_context: f_supports_clipboard_context,
+            supports_stepping_granularity: f_supports_stepping_granularity,
+            supports_instruction_breakpoints: f_supports_instruction_breakpoints,
+            supports_exception_filter_options: f_supports_exception_filter_options,
+            supports_single_thread_execution_requests: f_supports_single_thread_execution_requests,
+            supports_data_breakpoint_bytes: f_supports_data_breakpoint_bytes,
+            breakpoint_modes: f_breakpoint_modes,
+            supports_ansistyling: f_supports_ansistyling,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for Capabilities {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -11117,6 +12486,43 @@ impl<'de> serde::Deserialize<'de> for ExceptionBreakpointsFilter {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ExceptionBreakpointsFilter {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_filter: Option<String> = None;
+        let mut f_label: Option<String> = None;
+        let mut f_description: Option<String> = None;
+        let mut f_default: Option<bool> = None;
+        let mut f_supports_condition: Option<bool> = None;
+        let mut f_condition_description: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "filter" => f_filter = Some(crate::read::ReadJson::read_json(r)?),
+                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
+                "description" => r.optional(key, &mut f_description, &mut extra)?,
+                "default" => r.optional(key, &mut f_default, &mut extra)?,
+                "supportsCondition" => {
+                    r.optional(key, &mut f_supports_condition, &mut extra)?
+                }
+                "conditionDescription" => {
+                    r.optional(key, &mut f_condition_description, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExceptionBreakpointsFilter {
+            filter: f_filter.ok_or(crate::read::Fail)?,
+            label: f_label.ok_or(crate::read::Fail)?,
+            description: f_description,
+            default: f_default,
+            supports_condition: f_supports_condition,
+            condition_description: f_condition_description,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ExceptionBreakpointsFilter {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -11446,6 +12852,42 @@ impl<'de> serde::Deserialize<'de> for Message {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for Message {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_id: Option<i32> = None;
+        let mut f_format: Option<String> = None;
+        let mut f_variables: Option<std::collections::BTreeMap<String, String>> = None;
+        let mut f_send_telemetry: Option<bool> = None;
+        let mut f_show_user: Option<bool> = None;
+        let mut f_url: Option<String> = None;
+        let mut f_url_label: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
+                "format" => f_format = Some(crate::read::ReadJson::read_json(r)?),
+                "variables" => r.optional(key, &mut f_variables, &mut extra)?,
+                "sendTelemetry" => r.optional(key, &mut f_send_telemetry, &mut extra)?,
+                "showUser" => r.optional(key, &mut f_show_user, &mut extra)?,
+                "url" => r.optional(key, &mut f_url, &mut extra)?,
+                "urlLabel" => r.optional(key, &mut f_url_label, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Message {
+            id: f_id.ok_or(crate::read::Fail)?,
+            format: f_format.ok_or(crate::read::Fail)?,
+            variables: f_variables,
+            send_telemetry: f_send_telemetry,
+            show_user: f_show_user,
+            url: f_url,
+            url_label: f_url_label,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -11868,6 +13310,51 @@ impl<'de> serde::Deserialize<'de> for Module {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for Module {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_id: Option<ModuleId> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_path: Option<String> = None;
+        let mut f_is_optimized: Option<bool> = None;
+        let mut f_is_user_code: Option<bool> = None;
+        let mut f_version: Option<String> = None;
+        let mut f_symbol_status: Option<String> = None;
+        let mut f_symbol_file_path: Option<String> = None;
+        let mut f_date_time_stamp: Option<String> = None;
+        let mut f_address_range: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "path" => r.optional(key, &mut f_path, &mut extra)?,
+                "isOptimized" => r.optional(key, &mut f_is_optimized, &mut extra)?,
+                "isUserCode" => r.optional(key, &mut f_is_user_code, &mut extra)?,
+                "version" => r.optional(key, &mut f_version, &mut extra)?,
+                "symbolStatus" => r.optional(key, &mut f_symbol_status, &mut extra)?,
+                "symbolFilePath" => r.optional(key, &mut f_symbol_file_path, &mut extra)?,
+                "dateTimeStamp" => r.optional(key, &mut f_date_time_stamp, &mut extra)?,
+                "addressRange" => r.optional(key, &mut f_address_range, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Module {
+            id: f_id.ok_or(crate::read::Fail)?,
+            name: f_name.ok_or(crate::read::Fail)?,
+            path: f_path,
+            is_optimized: f_is_optimized,
+            is_user_code: f_is_user_code,
+            version: f_version,
+            symbol_status: f_symbol_status,
+            symbol_file_path: f_symbol_file_path,
+            date_time_stamp: f_date_time_stamp,
+            address_range: f_address_range,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for Module {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -12150,6 +13637,38 @@ impl<'de> serde::Deserialize<'de> for ColumnDescriptor {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ColumnDescriptor {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_attribute_name: Option<String> = None;
+        let mut f_label: Option<String> = None;
+        let mut f_format: Option<String> = None;
+        let mut f_type_: Option<ColumnDescriptorType> = None;
+        let mut f_width: Option<u32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "attributeName" => {
+                    f_attribute_name = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
+                "format" => r.optional(key, &mut f_format, &mut extra)?,
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "width" => r.optional(key, &mut f_width, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ColumnDescriptor {
+            attribute_name: f_attribute_name.ok_or(crate::read::Fail)?,
+            label: f_label.ok_or(crate::read::Fail)?,
+            format: f_format,
+            type_: f_type_,
+            width: f_width,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ColumnDescriptor {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -12311,6 +13830,27 @@ impl<'de> serde::Deserialize<'de> for Thread {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for Thread {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_id: Option<i32> = None;
+        let mut f_name: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Thread {
+            id: f_id.ok_or(crate::read::Fail)?,
+            name: f_name.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -12666,6 +14206,49 @@ impl<'de> serde::Deserialize<'de> for Source {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for Source {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut f_path: Option<String> = None;
+        let mut f_source_reference: Option<i32> = None;
+        let mut f_presentation_hint: Option<SourcePresentationHint> = None;
+        let mut f_origin: Option<String> = None;
+        let mut f_sources: Option<Vec<Source>> = None;
+        let mut f_adapter_data: Option<serde_json::Value> = None;
+        let mut f_checksums: Option<Vec<Checksum>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => r.optional(key, &mut f_name, &mut extra)?,
+                "path" => r.optional(key, &mut f_path, &mut extra)?,
+                "sourceReference" => {
+                    r.optional(key, &mut f_source_reference, &mut extra)?
+                }
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                "origin" => r.optional(key, &mut f_origin, &mut extra)?,
+                "sources" => r.optional(key, &mut f_sources, &mut extra)?,
+                "adapterData" => f_adapter_data = Some(r.value()?),
+                "checksums" => r.optional(key, &mut f_checksums, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Source {
+            name: f_name,
+            path: f_path,
+            source_reference: f_source_reference,
+            presentation_hint: f_presentation_hint,
+            origin: f_origin,
+            sources: f_sources,
+            adapter_data: f_adapter_data,
+            checksums: f_checksums,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -13103,6 +14686,58 @@ impl<'de> serde::Deserialize<'de> for StackFrame {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StackFrame {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_id: Option<i32> = None;
+        let mut f_name: Option<String> = None;
+        let mut f_source: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut f_can_restart: Option<bool> = None;
+        let mut f_instruction_pointer_reference: Option<String> = None;
+        let mut f_module_id: Option<StackFrameModuleId> = None;
+        let mut f_presentation_hint: Option<StackFramePresentationHint> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => f_column = Some(crate::read::ReadJson::read_json(r)?),
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                "canRestart" => r.optional(key, &mut f_can_restart, &mut extra)?,
+                "instructionPointerReference" => {
+                    r.optional(key, &mut f_instruction_pointer_reference, &mut extra)?
+                }
+                "moduleId" => r.optional(key, &mut f_module_id, &mut extra)?,
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StackFrame {
+            id: f_id.ok_or(crate::read::Fail)?,
+            name: f_name.ok_or(crate::read::Fail)?,
+            source: f_source,
+            line: f_line.ok_or(crate::read::Fail)?,
+            column: f_column.ok_or(crate::read::Fail)?,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            can_restart: f_can_restart,
+            instruction_pointer_reference: f_instruction_pointer_reference,
+            module_id: f_module_id,
+            presentation_hint: f_presentation_hint,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -13593,6 +15228,60 @@ impl<'de> serde::Deserialize<'de> for Scope {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for Scope {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut f_presentation_hint: Option<ScopePresentationHint> = None;
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_named_variables: Option<i32> = None;
+        let mut f_indexed_variables: Option<i32> = None;
+        let mut f_expensive: Option<bool> = None;
+        let mut f_source: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                "variablesReference" => {
+                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "indexedVariables" => {
+                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                }
+                "expensive" => f_expensive = Some(crate::read::ReadJson::read_json(r)?),
+                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Scope {
+            name: f_name.ok_or(crate::read::Fail)?,
+            presentation_hint: f_presentation_hint,
+            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            named_variables: f_named_variables,
+            indexed_variables: f_indexed_variables,
+            expensive: f_expensive.ok_or(crate::read::Fail)?,
+            source: f_source,
+            line: f_line,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -14137,6 +15826,66 @@ impl<'de> serde::Deserialize<'de> for Variable {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for Variable {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut f_value: Option<String> = None;
+        let mut f_type_: Option<String> = None;
+        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
+        let mut f_evaluate_name: Option<String> = None;
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_named_variables: Option<i32> = None;
+        let mut f_indexed_variables: Option<i32> = None;
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_declaration_location_reference: Option<i32> = None;
+        let mut f_value_location_reference: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
+                "variablesReference" => {
+                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "indexedVariables" => {
+                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                }
+                "memoryReference" => {
+                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                }
+                "declarationLocationReference" => {
+                    r.optional(key, &mut f_declaration_location_reference, &mut extra)?
+                }
+                "valueLocationReference" => {
+                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Variable {
+            name: f_name.ok_or(crate::read::Fail)?,
+            value: f_value.ok_or(crate::read::Fail)?,
+            type_: f_type_,
+            presentation_hint: f_presentation_hint,
+            evaluate_name: f_evaluate_name,
+            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            named_variables: f_named_variables,
+            indexed_variables: f_indexed_variables,
+            memory_reference: f_memory_reference,
+            declaration_location_reference: f_declaration_location_reference,
+            value_location_reference: f_value_location_reference,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for Variable {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -14451,6 +16200,33 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHint {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for VariablePresentationHint {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_kind: Option<VariablePresentationHintKind> = None;
+        let mut f_attributes: Option<Vec<VariablePresentationHintAttributesItem>> = None;
+        let mut f_visibility: Option<VariablePresentationHintVisibility> = None;
+        let mut f_lazy: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "kind" => r.optional(key, &mut f_kind, &mut extra)?,
+                "attributes" => r.optional(key, &mut f_attributes, &mut extra)?,
+                "visibility" => r.optional(key, &mut f_visibility, &mut extra)?,
+                "lazy" => r.optional(key, &mut f_lazy, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(VariablePresentationHint {
+            kind: f_kind,
+            attributes: f_attributes,
+            visibility: f_visibility,
+            lazy: f_lazy,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for VariablePresentationHint {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -14693,6 +16469,33 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocation {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for BreakpointLocation {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(BreakpointLocation {
+            line: f_line.ok_or(crate::read::Fail)?,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -15029,6 +16832,39 @@ impl<'de> serde::Deserialize<'de> for SourceBreakpoint {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SourceBreakpoint {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_condition: Option<String> = None;
+        let mut f_hit_condition: Option<String> = None;
+        let mut f_log_message: Option<String> = None;
+        let mut f_mode: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
+                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
+                "logMessage" => r.optional(key, &mut f_log_message, &mut extra)?,
+                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SourceBreakpoint {
+            line: f_line.ok_or(crate::read::Fail)?,
+            column: f_column,
+            condition: f_condition,
+            hit_condition: f_hit_condition,
+            log_message: f_log_message,
+            mode: f_mode,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SourceBreakpoint {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -15266,6 +17102,30 @@ impl<'de> serde::Deserialize<'de> for FunctionBreakpoint {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for FunctionBreakpoint {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut f_condition: Option<String> = None;
+        let mut f_hit_condition: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
+                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(FunctionBreakpoint {
+            name: f_name.ok_or(crate::read::Fail)?,
+            condition: f_condition,
+            hit_condition: f_hit_condition,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for FunctionBreakpoint {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -15390,6 +17250,12 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointAccessType {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for DataBreakpointAccessType {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -15605,6 +17471,33 @@ impl<'de> serde::Deserialize<'de> for DataBreakpoint {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for DataBreakpoint {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_data_id: Option<String> = None;
+        let mut f_access_type: Option<DataBreakpointAccessType> = None;
+        let mut f_condition: Option<String> = None;
+        let mut f_hit_condition: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "dataId" => f_data_id = Some(crate::read::ReadJson::read_json(r)?),
+                "accessType" => r.optional(key, &mut f_access_type, &mut extra)?,
+                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
+                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DataBreakpoint {
+            data_id: f_data_id.ok_or(crate::read::Fail)?,
+            access_type: f_access_type,
+            condition: f_condition,
+            hit_condition: f_hit_condition,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -15888,6 +17781,38 @@ impl<'de> serde::Deserialize<'de> for InstructionBreakpoint {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for InstructionBreakpoint {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_instruction_reference: Option<String> = None;
+        let mut f_offset: Option<i64> = None;
+        let mut f_condition: Option<String> = None;
+        let mut f_hit_condition: Option<String> = None;
+        let mut f_mode: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "instructionReference" => {
+                    f_instruction_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
+                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
+                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(InstructionBreakpoint {
+            instruction_reference: f_instruction_reference.ok_or(crate::read::Fail)?,
+            offset: f_offset,
+            condition: f_condition,
+            hit_condition: f_hit_condition,
+            mode: f_mode,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -16351,6 +18276,56 @@ impl<'de> serde::Deserialize<'de> for Breakpoint {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for Breakpoint {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_id: Option<i32> = None;
+        let mut f_verified: Option<bool> = None;
+        let mut f_message: Option<String> = None;
+        let mut f_source: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut f_instruction_reference: Option<String> = None;
+        let mut f_offset: Option<i64> = None;
+        let mut f_reason: Option<BreakpointReason> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "id" => r.optional(key, &mut f_id, &mut extra)?,
+                "verified" => f_verified = Some(crate::read::ReadJson::read_json(r)?),
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                "instructionReference" => {
+                    r.optional(key, &mut f_instruction_reference, &mut extra)?
+                }
+                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "reason" => r.optional(key, &mut f_reason, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Breakpoint {
+            id: f_id,
+            verified: f_verified.ok_or(crate::read::Fail)?,
+            message: f_message,
+            source: f_source,
+            line: f_line,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            instruction_reference: f_instruction_reference,
+            offset: f_offset,
+            reason: f_reason,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for Breakpoint {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -16569,6 +18544,12 @@ impl<'de> serde::Deserialize<'de> for SteppingGranularity {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for SteppingGranularity {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -16820,6 +18801,39 @@ impl<'de> serde::Deserialize<'de> for StepInTarget {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for StepInTarget {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_id: Option<i32> = None;
+        let mut f_label: Option<String> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
+                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StepInTarget {
+            id: f_id.ok_or(crate::read::Fail)?,
+            label: f_label.ok_or(crate::read::Fail)?,
+            line: f_line,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -17164,6 +19178,44 @@ impl<'de> serde::Deserialize<'de> for GotoTarget {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for GotoTarget {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_id: Option<i32> = None;
+        let mut f_label: Option<String> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut f_instruction_pointer_reference: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
+                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                "instructionPointerReference" => {
+                    r.optional(key, &mut f_instruction_pointer_reference, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(GotoTarget {
+            id: f_id.ok_or(crate::read::Fail)?,
+            label: f_label.ok_or(crate::read::Fail)?,
+            line: f_line.ok_or(crate::read::Fail)?,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            instruction_pointer_reference: f_instruction_pointer_reference,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -17595,6 +19647,50 @@ impl<'de> serde::Deserialize<'de> for CompletionItem {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for CompletionItem {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_label: Option<String> = None;
+        let mut f_text: Option<String> = None;
+        let mut f_sort_text: Option<String> = None;
+        let mut f_detail: Option<String> = None;
+        let mut f_type_: Option<CompletionItemType> = None;
+        let mut f_start: Option<u32> = None;
+        let mut f_length: Option<u32> = None;
+        let mut f_selection_start: Option<u32> = None;
+        let mut f_selection_length: Option<u32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
+                "text" => r.optional(key, &mut f_text, &mut extra)?,
+                "sortText" => r.optional(key, &mut f_sort_text, &mut extra)?,
+                "detail" => r.optional(key, &mut f_detail, &mut extra)?,
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "start" => r.optional(key, &mut f_start, &mut extra)?,
+                "length" => r.optional(key, &mut f_length, &mut extra)?,
+                "selectionStart" => r.optional(key, &mut f_selection_start, &mut extra)?,
+                "selectionLength" => {
+                    r.optional(key, &mut f_selection_length, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(CompletionItem {
+            label: f_label.ok_or(crate::read::Fail)?,
+            text: f_text,
+            sort_text: f_sort_text,
+            detail: f_detail,
+            type_: f_type_,
+            start: f_start,
+            length: f_length,
+            selection_start: f_selection_start,
+            selection_length: f_selection_length,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for CompletionItem {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -17840,6 +19936,12 @@ impl<'de> serde::Deserialize<'de> for CompletionItemType {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for CompletionItemType {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for CompletionItemType {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -17947,6 +20049,12 @@ impl<'de> serde::Deserialize<'de> for ChecksumAlgorithm {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for ChecksumAlgorithm {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -18076,6 +20184,27 @@ impl<'de> serde::Deserialize<'de> for Checksum {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for Checksum {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_algorithm: Option<ChecksumAlgorithm> = None;
+        let mut f_checksum: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "algorithm" => f_algorithm = Some(crate::read::ReadJson::read_json(r)?),
+                "checksum" => f_checksum = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(Checksum {
+            algorithm: f_algorithm.ok_or(crate::read::Fail)?,
+            checksum: f_checksum.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -18228,6 +20357,21 @@ impl<'de> serde::Deserialize<'de> for ValueFormat {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ValueFormat {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_hex: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "hex" => r.optional(key, &mut f_hex, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ValueFormat { hex: f_hex, extra })
     }
 }
 #[cfg(feature = "schemars")]
@@ -18580,6 +20724,47 @@ impl<'de> serde::Deserialize<'de> for StackFrameFormat {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StackFrameFormat {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_hex: Option<bool> = None;
+        let mut f_parameters: Option<bool> = None;
+        let mut f_parameter_types: Option<bool> = None;
+        let mut f_parameter_names: Option<bool> = None;
+        let mut f_parameter_values: Option<bool> = None;
+        let mut f_line: Option<bool> = None;
+        let mut f_module: Option<bool> = None;
+        let mut f_include_all: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "hex" => r.optional(key, &mut f_hex, &mut extra)?,
+                "parameters" => r.optional(key, &mut f_parameters, &mut extra)?,
+                "parameterTypes" => r.optional(key, &mut f_parameter_types, &mut extra)?,
+                "parameterNames" => r.optional(key, &mut f_parameter_names, &mut extra)?,
+                "parameterValues" => {
+                    r.optional(key, &mut f_parameter_values, &mut extra)?
+                }
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                "module" => r.optional(key, &mut f_module, &mut extra)?,
+                "includeAll" => r.optional(key, &mut f_include_all, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StackFrameFormat {
+            hex: f_hex,
+            parameters: f_parameters,
+            parameter_types: f_parameter_types,
+            parameter_names: f_parameter_names,
+            parameter_values: f_parameter_values,
+            line: f_line,
+            module: f_module,
+            include_all: f_include_all,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StackFrameFormat {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -18805,6 +20990,30 @@ impl<'de> serde::Deserialize<'de> for ExceptionFilterOptions {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ExceptionFilterOptions {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_filter_id: Option<String> = None;
+        let mut f_condition: Option<String> = None;
+        let mut f_mode: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "filterId" => f_filter_id = Some(crate::read::ReadJson::read_json(r)?),
+                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
+                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExceptionFilterOptions {
+            filter_id: f_filter_id.ok_or(crate::read::Fail)?,
+            condition: f_condition,
+            mode: f_mode,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ExceptionFilterOptions {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -18986,6 +21195,27 @@ impl<'de> serde::Deserialize<'de> for ExceptionOptions {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ExceptionOptions {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_path: Option<Vec<ExceptionPathSegment>> = None;
+        let mut f_break_mode: Option<ExceptionBreakMode> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "path" => r.optional(key, &mut f_path, &mut extra)?,
+                "breakMode" => f_break_mode = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExceptionOptions {
+            path: f_path,
+            break_mode: f_break_mode.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ExceptionOptions {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -19124,6 +21354,12 @@ impl<'de> serde::Deserialize<'de> for ExceptionBreakMode {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for ExceptionBreakMode {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -19272,6 +21508,27 @@ impl<'de> serde::Deserialize<'de> for ExceptionPathSegment {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ExceptionPathSegment {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_negate: Option<bool> = None;
+        let mut f_names: Option<Vec<String>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "negate" => r.optional(key, &mut f_negate, &mut extra)?,
+                "names" => f_names = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExceptionPathSegment {
+            negate: f_negate,
+            names: f_names.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -19578,6 +21835,39 @@ impl<'de> serde::Deserialize<'de> for ExceptionDetails {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ExceptionDetails {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_message: Option<String> = None;
+        let mut f_type_name: Option<String> = None;
+        let mut f_full_type_name: Option<String> = None;
+        let mut f_evaluate_name: Option<String> = None;
+        let mut f_stack_trace: Option<String> = None;
+        let mut f_inner_exception: Option<Vec<ExceptionDetails>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "typeName" => r.optional(key, &mut f_type_name, &mut extra)?,
+                "fullTypeName" => r.optional(key, &mut f_full_type_name, &mut extra)?,
+                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
+                "stackTrace" => r.optional(key, &mut f_stack_trace, &mut extra)?,
+                "innerException" => r.optional(key, &mut f_inner_exception, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExceptionDetails {
+            message: f_message,
+            type_name: f_type_name,
+            full_type_name: f_full_type_name,
+            evaluate_name: f_evaluate_name,
+            stack_trace: f_stack_trace,
+            inner_exception: f_inner_exception,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -20001,6 +22291,57 @@ impl<'de> serde::Deserialize<'de> for DisassembledInstruction {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DisassembledInstruction {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_address: Option<String> = None;
+        let mut f_instruction_bytes: Option<String> = None;
+        let mut f_instruction: Option<String> = None;
+        let mut f_symbol: Option<String> = None;
+        let mut f_location: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut f_presentation_hint: Option<DisassembledInstructionPresentationHint> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "address" => f_address = Some(crate::read::ReadJson::read_json(r)?),
+                "instructionBytes" => {
+                    r.optional(key, &mut f_instruction_bytes, &mut extra)?
+                }
+                "instruction" => {
+                    f_instruction = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "symbol" => r.optional(key, &mut f_symbol, &mut extra)?,
+                "location" => r.optional(key, &mut f_location, &mut extra)?,
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DisassembledInstruction {
+            address: f_address.ok_or(crate::read::Fail)?,
+            instruction_bytes: f_instruction_bytes,
+            instruction: f_instruction.ok_or(crate::read::Fail)?,
+            symbol: f_symbol,
+            location: f_location,
+            line: f_line,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            presentation_hint: f_presentation_hint,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DisassembledInstruction {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -20219,6 +22560,12 @@ impl<'de> serde::Deserialize<'de> for InvalidatedAreas {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for InvalidatedAreas {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for InvalidatedAreas {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -20395,6 +22742,33 @@ impl<'de> serde::Deserialize<'de> for BreakpointMode {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for BreakpointMode {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_mode: Option<String> = None;
+        let mut f_label: Option<String> = None;
+        let mut f_description: Option<String> = None;
+        let mut f_applies_to: Option<Vec<BreakpointModeApplicability>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "mode" => f_mode = Some(crate::read::ReadJson::read_json(r)?),
+                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
+                "description" => r.optional(key, &mut f_description, &mut extra)?,
+                "appliesTo" => f_applies_to = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(BreakpointMode {
+            mode: f_mode.ok_or(crate::read::Fail)?,
+            label: f_label.ok_or(crate::read::Fail)?,
+            description: f_description,
+            applies_to: f_applies_to.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for BreakpointMode {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -20546,6 +22920,12 @@ impl<'de> serde::Deserialize<'de> for BreakpointModeApplicability {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for BreakpointModeApplicability {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -20860,6 +23240,58 @@ impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for SetDebuggerPropertyArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_ide_os: Option<String> = None;
+        let mut f_dont_trace_start_patterns: Option<Vec<serde_json::Value>> = None;
+        let mut f_dont_trace_end_patterns: Option<Vec<serde_json::Value>> = None;
+        let mut f_skip_suspend_on_breakpoint_exception: Option<Vec<serde_json::Value>> = None;
+        let mut f_skip_print_breakpoint_exception: Option<Vec<serde_json::Value>> = None;
+        let mut f_multi_threads_single_notification: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "ideOS" => r.optional(key, &mut f_ide_os, &mut extra)?,
+                "dontTraceStartPatterns" => {
+                    r.optional(key, &mut f_dont_trace_start_patterns, &mut extra)?
+                }
+                "dontTraceEndPatterns" => {
+                    r.optional(key, &mut f_dont_trace_end_patterns, &mut extra)?
+                }
+                "skipSuspendOnBreakpointException" => {
+                    r.optional(
+                        key,
+                        &mut f_skip_suspend_on_breakpoint_exception,
+                        &mut extra,
+                    )?
+                }
+                "skipPrintBreakpointException" => {
+                    r.optional(key, &mut f_skip_print_breakpoint_exception, &mut extra)?
+                }
+                "multiThreadsSingleNotification" => {
+                    r.optional(
+                        key,
+                        &mut f_multi_threads_single_notification,
+                        &mut extra,
+                    )?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetDebuggerPropertyArguments {
+            ide_os: f_ide_os,
+            dont_trace_start_patterns: f_dont_trace_start_patterns,
+            dont_trace_end_patterns: f_dont_trace_end_patterns,
+            skip_suspend_on_breakpoint_exception: f_skip_suspend_on_breakpoint_exception,
+            skip_print_breakpoint_exception: f_skip_print_breakpoint_exception,
+            multi_threads_single_notification: f_multi_threads_single_notification,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for SetDebuggerPropertyArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -21057,6 +23489,30 @@ impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for SetPydevdSourceMapArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source: Option<Source> = None;
+        let mut f_pydevd_source_maps: Option<Vec<PydevdSourceMap>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
+                "pydevdSourceMaps" => {
+                    r.optional(key, &mut f_pydevd_source_maps, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetPydevdSourceMapArguments {
+            source: f_source.ok_or(crate::read::Fail)?,
+            pydevd_source_maps: f_pydevd_source_maps,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -21265,6 +23721,38 @@ impl<'de> serde::Deserialize<'de> for PydevdSourceMap {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdSourceMap {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_line: Option<i64> = None;
+        let mut f_end_line: Option<i64> = None;
+        let mut f_runtime_source: Option<Source> = None;
+        let mut f_runtime_line: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "endLine" => f_end_line = Some(crate::read::ReadJson::read_json(r)?),
+                "runtimeSource" => {
+                    f_runtime_source = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "runtimeLine" => {
+                    f_runtime_line = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdSourceMap {
+            line: f_line.ok_or(crate::read::Fail)?,
+            end_line: f_end_line.ok_or(crate::read::Fail)?,
+            runtime_source: f_runtime_source.ok_or(crate::read::Fail)?,
+            runtime_line: f_runtime_line.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdSourceMap {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -21400,6 +23888,18 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoArguments {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdSystemInfoArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            r.extra(key, &mut extra)?;
+        }
+        Ok(PydevdSystemInfoArguments { extra })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -21570,6 +24070,28 @@ impl<'de> serde::Deserialize<'de> for PydevdPythonInfo {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdPythonInfo {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_version: Option<String> = None;
+        let mut f_implementation: Option<PydevdPythonImplementationInfo> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "version" => r.optional(key, &mut f_version, &mut extra)?,
+                "implementation" => r.optional(key, &mut f_implementation, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdPythonInfo {
+            version: f_version,
+            implementation: f_implementation,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -21788,6 +24310,31 @@ impl<'de> serde::Deserialize<'de> for PydevdPythonImplementationInfo {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdPythonImplementationInfo {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut f_version: Option<String> = None;
+        let mut f_description: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => r.optional(key, &mut f_name, &mut extra)?,
+                "version" => r.optional(key, &mut f_version, &mut extra)?,
+                "description" => r.optional(key, &mut f_description, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdPythonImplementationInfo {
+            name: f_name,
+            version: f_version,
+            description: f_description,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdPythonImplementationInfo {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -21950,6 +24497,25 @@ impl<'de> serde::Deserialize<'de> for PydevdPlatformInfo {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdPlatformInfo {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => r.optional(key, &mut f_name, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdPlatformInfo {
+            name: f_name,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -22194,6 +24760,34 @@ impl<'de> serde::Deserialize<'de> for PydevdProcessInfo {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdProcessInfo {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_pid: Option<i64> = None;
+        let mut f_ppid: Option<i64> = None;
+        let mut f_executable: Option<String> = None;
+        let mut f_bitness: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "pid" => r.optional(key, &mut f_pid, &mut extra)?,
+                "ppid" => r.optional(key, &mut f_ppid, &mut extra)?,
+                "executable" => r.optional(key, &mut f_executable, &mut extra)?,
+                "bitness" => r.optional(key, &mut f_bitness, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdProcessInfo {
+            pid: f_pid,
+            ppid: f_ppid,
+            executable: f_executable,
+            bitness: f_bitness,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdProcessInfo {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -22395,6 +24989,28 @@ impl<'de> serde::Deserialize<'de> for PydevdInfo {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdInfo {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_using_cython: Option<bool> = None;
+        let mut f_using_frame_eval: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "usingCython" => r.optional(key, &mut f_using_cython, &mut extra)?,
+                "usingFrameEval" => r.optional(key, &mut f_using_frame_eval, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdInfo {
+            using_cython: f_using_cython,
+            using_frame_eval: f_using_frame_eval,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdInfo {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -22557,6 +25173,27 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeArguments {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdAuthorizeArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_debug_server_access_token: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "debugServerAccessToken" => {
+                    r.optional(key, &mut f_debug_server_access_token, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdAuthorizeArguments {
+            debug_server_access_token: f_debug_server_access_token,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdAuthorizeArguments {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -22681,6 +25318,12 @@ impl<'de> serde::Deserialize<'de> for ResponseMessage {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for ResponseMessage {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ResponseMessage {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -22803,6 +25446,24 @@ impl<'de> serde::Deserialize<'de> for ErrorResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ErrorResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_error: Option<Message> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "error" => r.optional(key, &mut f_error, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ErrorResponseBody {
+            error: f_error,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -22959,6 +25620,12 @@ impl<'de> serde::Deserialize<'de> for StoppedEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for StoppedEventBodyReason {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -23260,6 +25927,48 @@ impl<'de> serde::Deserialize<'de> for StoppedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StoppedEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_reason: Option<StoppedEventBodyReason> = None;
+        let mut f_description: Option<String> = None;
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_preserve_focus_hint: Option<bool> = None;
+        let mut f_text: Option<String> = None;
+        let mut f_all_threads_stopped: Option<bool> = None;
+        let mut f_hit_breakpoint_ids: Option<Vec<i32>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
+                "description" => r.optional(key, &mut f_description, &mut extra)?,
+                "threadId" => r.optional(key, &mut f_thread_id, &mut extra)?,
+                "preserveFocusHint" => {
+                    r.optional(key, &mut f_preserve_focus_hint, &mut extra)?
+                }
+                "text" => r.optional(key, &mut f_text, &mut extra)?,
+                "allThreadsStopped" => {
+                    r.optional(key, &mut f_all_threads_stopped, &mut extra)?
+                }
+                "hitBreakpointIds" => {
+                    r.optional(key, &mut f_hit_breakpoint_ids, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StoppedEventBody {
+            reason: f_reason.ok_or(crate::read::Fail)?,
+            description: f_description,
+            thread_id: f_thread_id,
+            preserve_focus_hint: f_preserve_focus_hint,
+            text: f_text,
+            all_threads_stopped: f_all_threads_stopped,
+            hit_breakpoint_ids: f_hit_breakpoint_ids,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StoppedEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -23458,6 +26167,29 @@ impl<'de> serde::Deserialize<'de> for ContinuedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ContinuedEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_all_threads_continued: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                "allThreadsContinued" => {
+                    r.optional(key, &mut f_all_threads_continued, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ContinuedEventBody {
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            all_threads_continued: f_all_threads_continued,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ContinuedEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -23596,6 +26328,24 @@ impl<'de> serde::Deserialize<'de> for ExitedEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ExitedEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_exit_code: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "exitCode" => f_exit_code = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExitedEventBody {
+            exit_code: f_exit_code.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -23740,6 +26490,24 @@ impl<'de> serde::Deserialize<'de> for TerminatedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for TerminatedEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_restart: Option<serde_json::Value> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "restart" => f_restart = Some(r.value()?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(TerminatedEventBody {
+            restart: f_restart,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for TerminatedEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -23853,6 +26621,12 @@ impl<'de> serde::Deserialize<'de> for ThreadEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for ThreadEventBodyReason {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -23977,6 +26751,27 @@ impl<'de> serde::Deserialize<'de> for ThreadEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ThreadEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_reason: Option<ThreadEventBodyReason> = None;
+        let mut f_thread_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
+                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ThreadEventBody {
+            reason: f_reason.ok_or(crate::read::Fail)?,
+            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -24128,6 +26923,12 @@ impl<'de> serde::Deserialize<'de> for OutputEventBodyCategory {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for OutputEventBodyCategory {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for OutputEventBodyCategory {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -24232,6 +27033,12 @@ impl<'de> serde::Deserialize<'de> for OutputEventBodyGroup {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for OutputEventBodyGroup {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -24583,6 +27390,52 @@ impl<'de> serde::Deserialize<'de> for OutputEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for OutputEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_category: Option<OutputEventBodyCategory> = None;
+        let mut f_output: Option<String> = None;
+        let mut f_group: Option<OutputEventBodyGroup> = None;
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_source: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_data: Option<serde_json::Value> = None;
+        let mut f_location_reference: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "category" => r.optional(key, &mut f_category, &mut extra)?,
+                "output" => f_output = Some(crate::read::ReadJson::read_json(r)?),
+                "group" => r.optional(key, &mut f_group, &mut extra)?,
+                "variablesReference" => {
+                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                }
+                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "line" => r.optional(key, &mut f_line, &mut extra)?,
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "data" => f_data = Some(r.value()?),
+                "locationReference" => {
+                    r.optional(key, &mut f_location_reference, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(OutputEventBody {
+            category: f_category,
+            output: f_output.ok_or(crate::read::Fail)?,
+            group: f_group,
+            variables_reference: f_variables_reference,
+            source: f_source,
+            line: f_line,
+            column: f_column,
+            data: f_data,
+            location_reference: f_location_reference,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for OutputEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -24769,6 +27622,12 @@ impl<'de> serde::Deserialize<'de> for BreakpointEventBodyReason {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for BreakpointEventBodyReason {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for BreakpointEventBodyReason {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -24891,6 +27750,27 @@ impl<'de> serde::Deserialize<'de> for BreakpointEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for BreakpointEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_reason: Option<BreakpointEventBodyReason> = None;
+        let mut f_breakpoint: Option<Breakpoint> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
+                "breakpoint" => f_breakpoint = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(BreakpointEventBody {
+            reason: f_reason.ok_or(crate::read::Fail)?,
+            breakpoint: f_breakpoint.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -25017,6 +27897,12 @@ impl<'de> serde::Deserialize<'de> for ModuleEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for ModuleEventBodyReason {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -25149,6 +28035,27 @@ impl<'de> serde::Deserialize<'de> for ModuleEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ModuleEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_reason: Option<ModuleEventBodyReason> = None;
+        let mut f_module: Option<Module> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
+                "module" => f_module = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ModuleEventBody {
+            reason: f_reason.ok_or(crate::read::Fail)?,
+            module: f_module.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ModuleEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -25273,6 +28180,12 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEventBodyReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for LoadedSourceEventBodyReason {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -25403,6 +28316,27 @@ impl<'de> serde::Deserialize<'de> for LoadedSourceEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for LoadedSourceEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_reason: Option<LoadedSourceEventBodyReason> = None;
+        let mut f_source: Option<Source> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
+                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(LoadedSourceEventBody {
+            reason: f_reason.ok_or(crate::read::Fail)?,
+            source: f_source.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -25545,6 +28479,12 @@ impl<'de> serde::Deserialize<'de> for ProcessEventBodyStartMethod {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for ProcessEventBodyStartMethod {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -25791,6 +28731,38 @@ impl<'de> serde::Deserialize<'de> for ProcessEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ProcessEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut f_system_process_id: Option<i32> = None;
+        let mut f_is_local_process: Option<bool> = None;
+        let mut f_start_method: Option<ProcessEventBodyStartMethod> = None;
+        let mut f_pointer_size: Option<u32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "systemProcessId" => {
+                    r.optional(key, &mut f_system_process_id, &mut extra)?
+                }
+                "isLocalProcess" => r.optional(key, &mut f_is_local_process, &mut extra)?,
+                "startMethod" => r.optional(key, &mut f_start_method, &mut extra)?,
+                "pointerSize" => r.optional(key, &mut f_pointer_size, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ProcessEventBody {
+            name: f_name.ok_or(crate::read::Fail)?,
+            system_process_id: f_system_process_id,
+            is_local_process: f_is_local_process,
+            start_method: f_start_method,
+            pointer_size: f_pointer_size,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ProcessEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -25945,6 +28917,26 @@ impl<'de> serde::Deserialize<'de> for CapabilitiesEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for CapabilitiesEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_capabilities: Option<Capabilities> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "capabilities" => {
+                    f_capabilities = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(CapabilitiesEventBody {
+            capabilities: f_capabilities.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -26223,6 +29215,41 @@ impl<'de> serde::Deserialize<'de> for ProgressStartEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ProgressStartEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_progress_id: Option<String> = None;
+        let mut f_title: Option<String> = None;
+        let mut f_request_id: Option<i32> = None;
+        let mut f_cancellable: Option<bool> = None;
+        let mut f_message: Option<String> = None;
+        let mut f_percentage: Option<f64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "progressId" => {
+                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "title" => f_title = Some(crate::read::ReadJson::read_json(r)?),
+                "requestId" => r.optional(key, &mut f_request_id, &mut extra)?,
+                "cancellable" => r.optional(key, &mut f_cancellable, &mut extra)?,
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "percentage" => r.optional(key, &mut f_percentage, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ProgressStartEventBody {
+            progress_id: f_progress_id.ok_or(crate::read::Fail)?,
+            title: f_title.ok_or(crate::read::Fail)?,
+            request_id: f_request_id,
+            cancellable: f_cancellable,
+            message: f_message,
+            percentage: f_percentage,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ProgressStartEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -26464,6 +29491,32 @@ impl<'de> serde::Deserialize<'de> for ProgressUpdateEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ProgressUpdateEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_progress_id: Option<String> = None;
+        let mut f_message: Option<String> = None;
+        let mut f_percentage: Option<f64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "progressId" => {
+                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "percentage" => r.optional(key, &mut f_percentage, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ProgressUpdateEventBody {
+            progress_id: f_progress_id.ok_or(crate::read::Fail)?,
+            message: f_message,
+            percentage: f_percentage,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ProgressUpdateEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -26649,6 +29702,29 @@ impl<'de> serde::Deserialize<'de> for ProgressEndEventBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ProgressEndEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_progress_id: Option<String> = None;
+        let mut f_message: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "progressId" => {
+                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ProgressEndEventBody {
+            progress_id: f_progress_id.ok_or(crate::read::Fail)?,
+            message: f_message,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -26862,6 +29938,30 @@ impl<'de> serde::Deserialize<'de> for InvalidatedEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for InvalidatedEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_areas: Option<Vec<InvalidatedAreas>> = None;
+        let mut f_thread_id: Option<i32> = None;
+        let mut f_stack_frame_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "areas" => r.optional(key, &mut f_areas, &mut extra)?,
+                "threadId" => r.optional(key, &mut f_thread_id, &mut extra)?,
+                "stackFrameId" => r.optional(key, &mut f_stack_frame_id, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(InvalidatedEventBody {
+            areas: f_areas,
+            thread_id: f_thread_id,
+            stack_frame_id: f_stack_frame_id,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for InvalidatedEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -27038,6 +30138,32 @@ impl<'de> serde::Deserialize<'de> for MemoryEventBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for MemoryEventBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_offset: Option<i64> = None;
+        let mut f_count: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "memoryReference" => {
+                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "offset" => f_offset = Some(crate::read::ReadJson::read_json(r)?),
+                "count" => f_count = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(MemoryEventBody {
+            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
+            offset: f_offset.ok_or(crate::read::Fail)?,
+            count: f_count.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for MemoryEventBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -27174,6 +30300,12 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArgumentsKind {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for RunInTerminalRequestArgumentsKind {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -27341,6 +30473,27 @@ impl<'de> serde::Deserialize<'de> for RunInTerminalResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for RunInTerminalResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_process_id: Option<i32> = None;
+        let mut f_shell_process_id: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "processId" => r.optional(key, &mut f_process_id, &mut extra)?,
+                "shellProcessId" => r.optional(key, &mut f_shell_process_id, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(RunInTerminalResponseBody {
+            process_id: f_process_id,
+            shell_process_id: f_shell_process_id,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for RunInTerminalResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -27466,6 +30619,12 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArgumentsOutputPresen
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for StartDebuggingRequestArgumentsOutputPresentation {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StartDebuggingRequestArgumentsOutputPresentation {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -27569,6 +30728,12 @@ impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArgumentsRequest {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for StartDebuggingRequestArgumentsRequest {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StartDebuggingRequestArgumentsRequest {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -27670,6 +30835,12 @@ impl<'de> serde::Deserialize<'de> for InitializeRequestArgumentsPathFormat {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for InitializeRequestArgumentsPathFormat {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for InitializeRequestArgumentsPathFormat {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -27736,6 +30907,12 @@ impl<'de> serde::Deserialize<'de> for RestartArgumentsArguments {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         <LaunchRequestArguments as serde::Deserialize>::deserialize(deserializer)
+            .map(RestartArgumentsArguments::Launch)
+    }
+}
+impl crate::read::ReadJson for RestartArgumentsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        <LaunchRequestArguments as crate::read::ReadJson>::read_json(r)
             .map(RestartArgumentsArguments::Launch)
     }
 }
@@ -27863,6 +31040,26 @@ impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for BreakpointLocationsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<BreakpointLocation>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(BreakpointLocationsResponseBody {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -28005,6 +31202,26 @@ impl<'de> serde::Deserialize<'de> for SetBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetBreakpointsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetBreakpointsResponseBody {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetBreakpointsResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -28142,6 +31359,26 @@ impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetFunctionBreakpointsResponseBody {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -28295,6 +31532,24 @@ impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => r.optional(key, &mut f_breakpoints, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetExceptionBreakpointsResponseBody {
+            breakpoints: f_breakpoints,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -28516,6 +31771,35 @@ impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_data_id: Option<Option<String>> = None;
+        let mut f_description: Option<String> = None;
+        let mut f_access_types: Option<Vec<DataBreakpointAccessType>> = None;
+        let mut f_can_persist: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "dataId" => f_data_id = Some(crate::read::ReadJson::read_json(r)?),
+                "description" => {
+                    f_description = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "accessTypes" => r.optional(key, &mut f_access_types, &mut extra)?,
+                "canPersist" => r.optional(key, &mut f_can_persist, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DataBreakpointInfoResponseBody {
+            data_id: f_data_id.ok_or(crate::read::Fail)?,
+            description: f_description.ok_or(crate::read::Fail)?,
+            access_types: f_access_types,
+            can_persist: f_can_persist,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for DataBreakpointInfoResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -28670,6 +31954,26 @@ impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetDataBreakpointsResponseBody {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetDataBreakpointsResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -28807,6 +32111,26 @@ impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetInstructionBreakpointsResponseBody {
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -28961,6 +32285,26 @@ impl<'de> serde::Deserialize<'de> for ContinueResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ContinueResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_all_threads_continued: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "allThreadsContinued" => {
+                    r.optional(key, &mut f_all_threads_continued, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ContinueResponseBody {
+            all_threads_continued: f_all_threads_continued,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -29134,6 +32478,29 @@ impl<'de> serde::Deserialize<'de> for StackTraceResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StackTraceResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_stack_frames: Option<Vec<StackFrame>> = None;
+        let mut f_total_frames: Option<u32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "stackFrames" => {
+                    f_stack_frames = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "totalFrames" => r.optional(key, &mut f_total_frames, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StackTraceResponseBody {
+            stack_frames: f_stack_frames.ok_or(crate::read::Fail)?,
+            total_frames: f_total_frames,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StackTraceResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -29276,6 +32643,24 @@ impl<'de> serde::Deserialize<'de> for ScopesResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ScopesResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_scopes: Option<Vec<Scope>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "scopes" => f_scopes = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ScopesResponseBody {
+            scopes: f_scopes.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ScopesResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -29391,6 +32776,12 @@ impl<'de> serde::Deserialize<'de> for VariablesArgumentsFilter {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for VariablesArgumentsFilter {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -29510,6 +32901,24 @@ impl<'de> serde::Deserialize<'de> for VariablesResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for VariablesResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_variables: Option<Vec<Variable>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "variables" => f_variables = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(VariablesResponseBody {
+            variables: f_variables.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -29844,6 +33253,50 @@ impl<'de> serde::Deserialize<'de> for SetVariableResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetVariableResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_value: Option<String> = None;
+        let mut f_type_: Option<String> = None;
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_named_variables: Option<i32> = None;
+        let mut f_indexed_variables: Option<i32> = None;
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_value_location_reference: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "variablesReference" => {
+                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                }
+                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "indexedVariables" => {
+                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                }
+                "memoryReference" => {
+                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                }
+                "valueLocationReference" => {
+                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetVariableResponseBody {
+            value: f_value.ok_or(crate::read::Fail)?,
+            type_: f_type_,
+            variables_reference: f_variables_reference,
+            named_variables: f_named_variables,
+            indexed_variables: f_indexed_variables,
+            memory_reference: f_memory_reference,
+            value_location_reference: f_value_location_reference,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetVariableResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -30066,6 +33519,27 @@ impl<'de> serde::Deserialize<'de> for SourceResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SourceResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_content: Option<String> = None;
+        let mut f_mime_type: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "content" => f_content = Some(crate::read::ReadJson::read_json(r)?),
+                "mimeType" => r.optional(key, &mut f_mime_type, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SourceResponseBody {
+            content: f_content.ok_or(crate::read::Fail)?,
+            mime_type: f_mime_type,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SourceResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -30203,6 +33677,24 @@ impl<'de> serde::Deserialize<'de> for ThreadsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for ThreadsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_threads: Option<Vec<Thread>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "threads" => f_threads = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ThreadsResponseBody {
+            threads: f_threads.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -30368,6 +33860,27 @@ impl<'de> serde::Deserialize<'de> for ModulesResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ModulesResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_modules: Option<Vec<Module>> = None;
+        let mut f_total_modules: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "modules" => f_modules = Some(crate::read::ReadJson::read_json(r)?),
+                "totalModules" => r.optional(key, &mut f_total_modules, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ModulesResponseBody {
+            modules: f_modules.ok_or(crate::read::Fail)?,
+            total_modules: f_total_modules,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ModulesResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -30514,6 +34027,24 @@ impl<'de> serde::Deserialize<'de> for LoadedSourcesResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for LoadedSourcesResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_sources: Option<Vec<Source>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "sources" => f_sources = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(LoadedSourcesResponseBody {
+            sources: f_sources.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -30663,6 +34194,12 @@ impl<'de> serde::Deserialize<'de> for EvaluateArgumentsContext {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for EvaluateArgumentsContext {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -30985,6 +34522,55 @@ impl<'de> serde::Deserialize<'de> for EvaluateResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for EvaluateResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_result: Option<String> = None;
+        let mut f_type_: Option<String> = None;
+        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_named_variables: Option<i32> = None;
+        let mut f_indexed_variables: Option<i32> = None;
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_value_location_reference: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "result" => f_result = Some(crate::read::ReadJson::read_json(r)?),
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                "variablesReference" => {
+                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "indexedVariables" => {
+                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                }
+                "memoryReference" => {
+                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                }
+                "valueLocationReference" => {
+                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(EvaluateResponseBody {
+            result: f_result.ok_or(crate::read::Fail)?,
+            type_: f_type_,
+            presentation_hint: f_presentation_hint,
+            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            named_variables: f_named_variables,
+            indexed_variables: f_indexed_variables,
+            memory_reference: f_memory_reference,
+            value_location_reference: f_value_location_reference,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -31405,6 +34991,55 @@ impl<'de> serde::Deserialize<'de> for SetExpressionResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for SetExpressionResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_value: Option<String> = None;
+        let mut f_type_: Option<String> = None;
+        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
+        let mut f_variables_reference: Option<i32> = None;
+        let mut f_named_variables: Option<i32> = None;
+        let mut f_indexed_variables: Option<i32> = None;
+        let mut f_memory_reference: Option<String> = None;
+        let mut f_value_location_reference: Option<i32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                "variablesReference" => {
+                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                }
+                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "indexedVariables" => {
+                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                }
+                "memoryReference" => {
+                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                }
+                "valueLocationReference" => {
+                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(SetExpressionResponseBody {
+            value: f_value.ok_or(crate::read::Fail)?,
+            type_: f_type_,
+            presentation_hint: f_presentation_hint,
+            variables_reference: f_variables_reference,
+            named_variables: f_named_variables,
+            indexed_variables: f_indexed_variables,
+            memory_reference: f_memory_reference,
+            value_location_reference: f_value_location_reference,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SetExpressionResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -31601,6 +35236,24 @@ impl<'de> serde::Deserialize<'de> for StepInTargetsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for StepInTargetsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_targets: Option<Vec<StepInTarget>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(StepInTargetsResponseBody {
+            targets: f_targets.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StepInTargetsResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -31738,6 +35391,24 @@ impl<'de> serde::Deserialize<'de> for GotoTargetsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for GotoTargetsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_targets: Option<Vec<GotoTarget>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(GotoTargetsResponseBody {
+            targets: f_targets.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for GotoTargetsResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -31873,6 +35544,24 @@ impl<'de> serde::Deserialize<'de> for CompletionsResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for CompletionsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_targets: Option<Vec<CompletionItem>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(CompletionsResponseBody {
+            targets: f_targets.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -32094,6 +35783,35 @@ impl<'de> serde::Deserialize<'de> for ExceptionInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ExceptionInfoResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_exception_id: Option<String> = None;
+        let mut f_description: Option<String> = None;
+        let mut f_break_mode: Option<ExceptionBreakMode> = None;
+        let mut f_details: Option<ExceptionDetails> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "exceptionId" => {
+                    f_exception_id = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "description" => r.optional(key, &mut f_description, &mut extra)?,
+                "breakMode" => f_break_mode = Some(crate::read::ReadJson::read_json(r)?),
+                "details" => r.optional(key, &mut f_details, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ExceptionInfoResponseBody {
+            exception_id: f_exception_id.ok_or(crate::read::Fail)?,
+            description: f_description,
+            break_mode: f_break_mode.ok_or(crate::read::Fail)?,
+            details: f_details,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ExceptionInfoResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -32312,6 +36030,32 @@ impl<'de> serde::Deserialize<'de> for ReadMemoryResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for ReadMemoryResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_address: Option<String> = None;
+        let mut f_unreadable_bytes: Option<u64> = None;
+        let mut f_data: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "address" => f_address = Some(crate::read::ReadJson::read_json(r)?),
+                "unreadableBytes" => {
+                    r.optional(key, &mut f_unreadable_bytes, &mut extra)?
+                }
+                "data" => r.optional(key, &mut f_data, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(ReadMemoryResponseBody {
+            address: f_address.ok_or(crate::read::Fail)?,
+            unreadable_bytes: f_unreadable_bytes,
+            data: f_data,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ReadMemoryResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -32510,6 +36254,27 @@ impl<'de> serde::Deserialize<'de> for WriteMemoryResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for WriteMemoryResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_offset: Option<i64> = None;
+        let mut f_bytes_written: Option<u32> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "bytesWritten" => r.optional(key, &mut f_bytes_written, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(WriteMemoryResponseBody {
+            offset: f_offset,
+            bytes_written: f_bytes_written,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for WriteMemoryResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -32659,6 +36424,26 @@ impl<'de> serde::Deserialize<'de> for DisassembleResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+impl crate::read::ReadJson for DisassembleResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_instructions: Option<Vec<DisassembledInstruction>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "instructions" => {
+                    f_instructions = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DisassembleResponseBody {
+            instructions: f_instructions.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(feature = "schemars")]
@@ -32904,6 +36689,36 @@ impl<'de> serde::Deserialize<'de> for LocationsResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+impl crate::read::ReadJson for LocationsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source: Option<Source> = None;
+        let mut f_line: Option<u64> = None;
+        let mut f_column: Option<u64> = None;
+        let mut f_end_line: Option<u64> = None;
+        let mut f_end_column: Option<u64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
+                "column" => r.optional(key, &mut f_column, &mut extra)?,
+                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
+                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(LocationsResponseBody {
+            source: f_source.ok_or(crate::read::Fail)?,
+            line: f_line.ok_or(crate::read::Fail)?,
+            column: f_column,
+            end_line: f_end_line,
+            end_column: f_end_column,
+            extra,
+        })
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for LocationsResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -33069,6 +36884,21 @@ impl<'de> serde::Deserialize<'de> for ModuleId {
         deserializer.deserialize_any(V)
     }
 }
+impl crate::read::ReadJson for ModuleId {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        match r.token() {
+            crate::read::Token::String => {
+                r.str().map(|s| ModuleId::String(s.into_owned()))
+            }
+            crate::read::Token::Bool => Err(crate::read::Fail),
+            crate::read::Token::Integer => {
+                <i64 as crate::read::ReadJson>::read_json(r).map(ModuleId::Integer)
+            }
+            crate::read::Token::Float => Err(crate::read::Fail),
+            crate::read::Token::Other => Err(crate::read::Fail),
+        }
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ModuleId {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -33182,6 +37012,12 @@ impl<'de> serde::Deserialize<'de> for ColumnDescriptorType {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for ColumnDescriptorType {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for ColumnDescriptorType {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -33284,6 +37120,12 @@ impl<'de> serde::Deserialize<'de> for SourcePresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for SourcePresentationHint {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -33394,6 +37236,22 @@ impl<'de> serde::Deserialize<'de> for StackFrameModuleId {
         deserializer.deserialize_any(V)
     }
 }
+impl crate::read::ReadJson for StackFrameModuleId {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        match r.token() {
+            crate::read::Token::String => {
+                r.str().map(|s| StackFrameModuleId::String(s.into_owned()))
+            }
+            crate::read::Token::Bool => Err(crate::read::Fail),
+            crate::read::Token::Integer => {
+                <i64 as crate::read::ReadJson>::read_json(r)
+                    .map(StackFrameModuleId::Integer)
+            }
+            crate::read::Token::Float => Err(crate::read::Fail),
+            crate::read::Token::Other => Err(crate::read::Fail),
+        }
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StackFrameModuleId {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -33500,6 +37358,12 @@ impl<'de> serde::Deserialize<'de> for StackFramePresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for StackFramePresentationHint {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -33622,6 +37486,12 @@ impl<'de> serde::Deserialize<'de> for ScopePresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for ScopePresentationHint {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -33787,6 +37657,12 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHintKind {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for VariablePresentationHintKind {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for VariablePresentationHintKind {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -33934,6 +37810,12 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHintAttributesItem {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for VariablePresentationHintAttributesItem {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for VariablePresentationHintAttributesItem {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -34045,6 +37927,12 @@ impl<'de> serde::Deserialize<'de> for VariablePresentationHintVisibility {
         Ok(Self::from_wire(key.as_str()))
     }
 }
+impl crate::read::ReadJson for VariablePresentationHintVisibility {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
+    }
+}
 #[cfg(feature = "schemars")]
 impl schemars::JsonSchema for VariablePresentationHintVisibility {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -34139,6 +38027,12 @@ impl<'de> serde::Deserialize<'de> for BreakpointReason {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for BreakpointReason {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -34240,6 +38134,12 @@ impl<'de> serde::Deserialize<'de> for DisassembledInstructionPresentationHint {
             'de,
         > as serde::Deserialize>::deserialize(deserializer)?;
         Ok(Self::from_wire(key.as_str()))
+    }
+}
+impl crate::read::ReadJson for DisassembledInstructionPresentationHint {
+    #[inline]
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        r.str().map(|s| Self::from_wire(s.as_str()))
     }
 }
 #[cfg(feature = "schemars")]
@@ -34413,6 +38313,34 @@ impl<'de> serde::Deserialize<'de> for PydevdSystemInfoResponseBody {
         deserializer.deserialize_map(V)
     }
 }
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_python: Option<PydevdPythonInfo> = None;
+        let mut f_platform: Option<PydevdPlatformInfo> = None;
+        let mut f_process: Option<PydevdProcessInfo> = None;
+        let mut f_pydevd: Option<PydevdInfo> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "python" => f_python = Some(crate::read::ReadJson::read_json(r)?),
+                "platform" => f_platform = Some(crate::read::ReadJson::read_json(r)?),
+                "process" => f_process = Some(crate::read::ReadJson::read_json(r)?),
+                "pydevd" => f_pydevd = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdSystemInfoResponseBody {
+            python: f_python.ok_or(crate::read::Fail)?,
+            platform: f_platform.ok_or(crate::read::Fail)?,
+            process: f_process.ok_or(crate::read::Fail)?,
+            pydevd: f_pydevd.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
 impl schemars::JsonSchema for PydevdSystemInfoResponseBody {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -34578,6 +38506,27 @@ impl<'de> serde::Deserialize<'de> for PydevdAuthorizeResponseBody {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "debugpy")]
+impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_client_access_token: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "clientAccessToken" => {
+                    f_client_access_token = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(PydevdAuthorizeResponseBody {
+            client_access_token: f_client_access_token.ok_or(crate::read::Fail)?,
+            extra,
+        })
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]

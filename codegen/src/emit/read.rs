@@ -1,0 +1,185 @@
+//! Direct decoders: `ReadJson` impls that read a type straight from dap-types' JSON
+//! `Reader` (the fast path of `ProtocolMessage::from_slice`), and `read_named` on the
+//! dispatch enums.
+//!
+//! Each decoder mirrors the serde `Deserialize` impl emitted next to it in `types`: the same
+//! slots, the same handling of `null`, tags and undeclared members. Where serde would fail,
+//! a decoder gives up (`Fail`) and the caller decodes through serde instead.
+
+use super::{Shape, cfg_attr, ident, shape, storage, ty_tokens};
+use crate::model::{EnumDef, Message, StructDef, TagValue, Ty, UnionDef};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// `impl ReadJson` for a struct (message structs included).
+pub fn struct_read(s: &StructDef) -> TokenStream {
+    let name = ident(&s.name);
+    let cfg = cfg_attr(s.feature.as_deref());
+    let slots = s.fields.iter().map(|f| {
+        let v = format_ident!("f_{}", f.rust);
+        let t = match shape(f) {
+            Shape::Required | Shape::RequiredAny | Shape::OptionalAny | Shape::Optional => {
+                ty_tokens(&f.ty)
+            }
+            Shape::RequiredNullable | Shape::OptionalNullable => storage(f),
+        };
+        quote! { let mut #v: Option<#t> = None; }
+    });
+    let tag_flags = s.tags.iter().enumerate().map(|(i, _)| {
+        let v = format_ident!("tag_{}", i);
+        quote! { let mut #v = false; }
+    });
+    let tag_arms = s.tags.iter().enumerate().map(|(i, t)| {
+        let k = &t.json;
+        let v = format_ident!("tag_{}", i);
+        match &t.value {
+            TagValue::Str(val) => quote! { #k => { r.tag_str(#val)?; #v = true; } },
+            TagValue::Bool(val) => quote! { #k => { r.tag_bool(#val)?; #v = true; } },
+        }
+    });
+    let field_arms = s.fields.iter().map(|f| {
+        let k = &f.json;
+        let v = format_ident!("f_{}", f.rust);
+        match shape(f) {
+            Shape::Optional => quote! { #k => r.optional(key, &mut #v, &mut extra)?, },
+            Shape::OptionalAny | Shape::RequiredAny => quote! { #k => #v = Some(r.value()?), },
+            Shape::Required | Shape::RequiredNullable | Shape::OptionalNullable => {
+                quote! { #k => #v = Some(crate::read::ReadJson::read_json(r)?), }
+            }
+        }
+    });
+    let tag_checks = s.tags.iter().enumerate().map(|(i, _)| {
+        let v = format_ident!("tag_{}", i);
+        quote! { if !#v { return Err(crate::read::Fail); } }
+    });
+    let inits = s.fields.iter().map(|f| {
+        let n = ident(&f.rust);
+        let v = format_ident!("f_{}", f.rust);
+        match shape(f) {
+            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
+                quote! { #n: #v.ok_or(crate::read::Fail)?, }
+            }
+            _ => quote! { #n: #v, },
+        }
+    });
+    let body = if s.tags.is_empty() && s.fields.is_empty() {
+        quote! { r.extra(key, &mut extra)?; }
+    } else {
+        quote! {
+            match key.as_str() {
+                #( #tag_arms )*
+                #( #field_arms )*
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+    };
+    quote! {
+        #cfg
+        impl crate::read::ReadJson for #name {
+            fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+                #( #slots )*
+                #( #tag_flags )*
+                let mut extra = serde_json::Map::new();
+                r.begin_object()?;
+                let mut first = true;
+                while let Some(key) = r.next_key(&mut first)? {
+                    #body
+                }
+                #( #tag_checks )*
+                Ok(#name { #( #inits )* extra })
+            }
+        }
+    }
+}
+
+/// `impl ReadJson` for a string enum: any string, unknown values kept in `Other`.
+pub fn enum_read(e: &EnumDef) -> TokenStream {
+    let name = ident(&e.name);
+    let cfg = cfg_attr(e.feature.as_deref());
+    quote! {
+        #cfg
+        impl crate::read::ReadJson for #name {
+            #[inline]
+            fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+                r.str().map(|s| Self::from_wire(s.as_str()))
+            }
+        }
+    }
+}
+
+/// `impl ReadJson` for a union. As in its serde impl: scalar unions decide by the JSON
+/// token (an integer token takes the integer form, a fractional one the `f64` form); other
+/// unions take their first form.
+pub fn union_read(u: &UnionDef) -> TokenStream {
+    let name = ident(&u.name);
+    let cfg = cfg_attr(u.feature.as_deref());
+    let body = if u.variants.iter().all(|(_, t)| super::types::is_scalar(t)) {
+        let form = |pred: &dyn Fn(&Ty) -> bool| {
+            u.variants
+                .iter()
+                .find(|(_, t)| pred(t))
+                .map(|(v, t)| (ident(v), ty_tokens(t)))
+        };
+        let string = match form(&|t| *t == Ty::String) {
+            Some((v, _)) => quote! { r.str().map(|s| #name::#v(s.into_owned())) },
+            None => quote! { Err(crate::read::Fail) },
+        };
+        let boolean = match form(&|t| *t == Ty::Bool) {
+            Some((v, _)) => quote! { r.boolean().map(#name::#v) },
+            None => quote! { Err(crate::read::Fail) },
+        };
+        let integer = match form(&|t| matches!(t, Ty::I32 | Ty::U32 | Ty::I64 | Ty::U64)) {
+            Some((v, t)) => quote! { <#t as crate::read::ReadJson>::read_json(r).map(#name::#v) },
+            None => quote! { Err(crate::read::Fail) },
+        };
+        let float = match form(&|t| *t == Ty::F64) {
+            Some((v, _)) => quote! { r.f64().map(#name::#v) },
+            None => quote! { Err(crate::read::Fail) },
+        };
+        quote! {
+            match r.token() {
+                crate::read::Token::String => #string,
+                crate::read::Token::Bool => #boolean,
+                crate::read::Token::Integer => #integer,
+                crate::read::Token::Float => #float,
+                crate::read::Token::Other => Err(crate::read::Fail),
+            }
+        }
+    } else {
+        let (v, t) = &u.variants[0];
+        let v = ident(v);
+        let t = ty_tokens(t);
+        quote! { <#t as crate::read::ReadJson>::read_json(r).map(#name::#v) }
+    };
+    quote! {
+        #cfg
+        impl crate::read::ReadJson for #name {
+            fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+                #body
+            }
+        }
+    }
+}
+
+/// `read_named` for a dispatch enum: the typed decoder for a known name, `Custom` otherwise.
+pub fn dispatch_read(enum_name: &str, messages: &[Message]) -> TokenStream {
+    let name = ident(enum_name);
+    let arms = messages.iter().map(|m| {
+        let v = ident(&m.variant);
+        let t = ident(&m.def.name);
+        let w = &m.wire;
+        let cfg = cfg_attr(m.def.feature.as_deref());
+        quote! { #cfg #w => <#t as crate::read::ReadJson>::read_json(r).map(#name::#v), }
+    });
+    quote! {
+        impl #name {
+            /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
+            pub(crate) fn read_named(name: &str, r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+                match name {
+                    #( #arms )*
+                    _ => <crate::RawMessage as crate::read::ReadJson>::read_json(r).map(#name::Custom),
+                }
+            }
+        }
+    }
+}

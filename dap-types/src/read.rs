@@ -1,0 +1,627 @@
+//! Direct JSON decoding: one small tokenizer ([`Reader`]) driven by the generated decoders
+//! ([`ReadJson`] impls), with no `serde::Deserializer` between the bytes and the fields.
+//!
+//! This is the fast path of [`crate::ProtocolMessage::from_slice`]. It is deliberately
+//! narrow: it succeeds only where decoding through serde would succeed with the same result,
+//! and otherwise gives up with [`Fail`] (no detail). The caller then decodes the message again
+//! through serde, which produces the typed value, the lenient form or the error message.
+//! Where serde_json's rules are subtle (floats, `-0`, integers beyond 64 bits), this module
+//! hands the token to serde_json itself. Tests decode every fixture both ways and compare.
+//!
+//! Not a public API: generated code calls it.
+
+use crate::private::Key;
+use serde_json::{Map, Number, Value};
+
+/// The fast path gave up; decode through serde instead.
+#[derive(Debug)]
+pub struct Fail;
+
+/// Result of the fast path.
+pub type Res<T> = Result<T, Fail>;
+
+/// Nesting depth at which the fast path gives up (serde_json's own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Bytes that end the plain run of a JSON string: `"`, `\` and control characters.
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// What kind of value comes next, in serde_json's terms.
+pub enum Token {
+    /// A string.
+    String,
+    /// `true` or `false`.
+    Bool,
+    /// A number serde_json reads as an integer (`u64` or `i64`).
+    Integer,
+    /// Any other number (serde_json reads it as `f64`).
+    Float,
+    /// `null`, an object, an array or not JSON.
+    Other,
+}
+
+/// A position in one JSON text.
+pub struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: u32,
+}
+
+/// A type the generated code can read straight from a [`Reader`].
+pub trait ReadJson: Sized {
+    /// Reads one value of this type at the reader's position.
+    fn read_json(r: &mut Reader<'_>) -> Res<Self>;
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// Skips whitespace and returns the next byte (0 at the end).
+    #[inline]
+    fn peek(&mut self) -> u8 {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                return b;
+            }
+            self.pos += 1;
+        }
+        0
+    }
+
+    /// Succeeds if only whitespace is left.
+    pub fn finish(&mut self) -> Res<()> {
+        if self.peek() == 0 && self.pos == self.text.len() {
+            Ok(())
+        } else {
+            Err(Fail)
+        }
+    }
+
+    fn enter(&mut self) -> Res<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Fail);
+        }
+        Ok(())
+    }
+
+    /// Consumes the `{` that opens an object.
+    #[inline]
+    pub fn begin_object(&mut self) -> Res<()> {
+        if self.peek() != b'{' {
+            return Err(Fail);
+        }
+        self.pos += 1;
+        self.enter()
+    }
+
+    /// The next member's key (with its `:` consumed), or `None` after the closing `}`.
+    /// `first` is true before the first member.
+    #[inline]
+    pub fn next_key(&mut self, first: &mut bool) -> Res<Option<Key<'a>>> {
+        let mut c = self.peek();
+        if c == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(None);
+        }
+        if !std::mem::take(first) {
+            if c != b',' {
+                return Err(Fail);
+            }
+            self.pos += 1;
+            c = self.peek();
+        }
+        if c != b'"' {
+            return Err(Fail);
+        }
+        self.pos += 1;
+        let key = self.string_body()?;
+        if self.peek() != b':' {
+            return Err(Fail);
+        }
+        self.pos += 1;
+        Ok(Some(key))
+    }
+
+    /// Consumes the `[` that opens an array.
+    #[inline]
+    pub fn begin_array(&mut self) -> Res<()> {
+        if self.peek() != b'[' {
+            return Err(Fail);
+        }
+        self.pos += 1;
+        self.enter()
+    }
+
+    /// Whether another item follows (its `,` consumed); false after the closing `]`.
+    #[inline]
+    pub fn next_item(&mut self, first: &mut bool) -> Res<bool> {
+        let c = self.peek();
+        if c == b']' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(false);
+        }
+        if !std::mem::take(first) {
+            if c != b',' {
+                return Err(Fail);
+            }
+            self.pos += 1;
+        }
+        Ok(true)
+    }
+
+    /// The kind of the next value, without consuming it.
+    pub fn token(&mut self) -> Token {
+        match self.peek() {
+            b'"' => Token::String,
+            b't' | b'f' => Token::Bool,
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                let kind = match self.integer() {
+                    Ok(Some(_)) => Token::Integer,
+                    _ => Token::Float,
+                };
+                self.pos = start;
+                kind
+            }
+            _ => Token::Other,
+        }
+    }
+
+    /// Consumes a `null` if one is next.
+    #[inline]
+    pub fn eat_null(&mut self) -> Res<bool> {
+        if self.peek() != b'n' {
+            return Ok(false);
+        }
+        self.literal(b"null")?;
+        Ok(true)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Res<()> {
+        if self
+            .bytes()
+            .get(self.pos..)
+            .is_some_and(|b| b.starts_with(word))
+        {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Fail)
+        }
+    }
+
+    /// A `true` or `false`.
+    #[inline]
+    pub fn boolean(&mut self) -> Res<bool> {
+        match self.peek() {
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            _ => Err(Fail),
+        }
+    }
+
+    /// A string, borrowed from the input unless it has escapes.
+    #[inline]
+    pub fn str(&mut self) -> Res<Key<'a>> {
+        if self.peek() != b'"' {
+            return Err(Fail);
+        }
+        self.pos += 1;
+        self.string_body()
+    }
+
+    /// The rest of a string whose opening quote is consumed.
+    #[inline]
+    fn string_body(&mut self) -> Res<Key<'a>> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let mut i = start;
+        loop {
+            let b = *bytes.get(i).ok_or(Fail)?;
+            if STOP[usize::from(b)] {
+                if b == b'"' {
+                    self.pos = i + 1;
+                    return self.text.get(start..i).map(Key::Borrowed).ok_or(Fail);
+                }
+                if b == b'\\' {
+                    return self.escaped(start, i).map(Key::Owned);
+                }
+                return Err(Fail); // a raw control character
+            }
+            i += 1;
+        }
+    }
+
+    /// A string with escapes: `start` is its first byte, `i` the first backslash.
+    #[cold]
+    fn escaped(&mut self, start: usize, mut i: usize) -> Res<String> {
+        let bytes = self.bytes();
+        let mut out = String::with_capacity(i - start + 16);
+        let mut run = start;
+        loop {
+            let b = *bytes.get(i).ok_or(Fail)?;
+            match b {
+                b'"' => {
+                    out.push_str(self.text.get(run..i).ok_or(Fail)?);
+                    self.pos = i + 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    out.push_str(self.text.get(run..i).ok_or(Fail)?);
+                    let e = *bytes.get(i + 1).ok_or(Fail)?;
+                    i += 2;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = hex4(bytes, i)?;
+                            i += 4;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                // A leading surrogate must be followed by an escaped trailing one.
+                                if bytes.get(i) != Some(&b'\\') || bytes.get(i + 1) != Some(&b'u') {
+                                    return Err(Fail);
+                                }
+                                let lo = hex4(bytes, i + 2)?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(Fail);
+                                }
+                                i += 6;
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            out.push(char::from_u32(code).ok_or(Fail)?);
+                        }
+                        _ => return Err(Fail),
+                    }
+                    run = i;
+                }
+                0..=0x1f => return Err(Fail),
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// The span of a number token (a superset of JSON's number syntax; callers check it).
+    fn number_span(&mut self) -> Res<&'a str> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let mut i = start;
+        while let Some(b) = bytes.get(i) {
+            if !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                break;
+            }
+            i += 1;
+        }
+        if i == start {
+            return Err(Fail);
+        }
+        self.pos = i;
+        self.text.get(start..i).ok_or(Fail)
+    }
+
+    /// An integer token as serde_json reads it: `Some((negative, magnitude))` for what it
+    /// gives as `u64`/`i64`, `None` for what it reads as a float (fractions, exponents,
+    /// `-0`, magnitudes beyond 64 bits). Fails on anything that is not a number.
+    #[inline]
+    fn integer(&mut self) -> Res<Option<(bool, u64)>> {
+        if !matches!(self.peek(), b'-' | b'0'..=b'9') {
+            return Err(Fail);
+        }
+        let token = self.number_span()?.as_bytes();
+        let (neg, digits) = match token.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, token),
+        };
+        let simple = !digits.is_empty()
+            && digits.len() <= 19
+            && digits.iter().all(u8::is_ascii_digit)
+            && (digits[0] != b'0' || digits.len() == 1);
+        if !simple {
+            return Ok(None);
+        }
+        let mut n: u64 = 0;
+        for &d in digits {
+            n = n * 10 + u64::from(d - b'0'); // at most 19 digits: cannot overflow
+        }
+        if neg && (n == 0 || n > 1 << 63) {
+            return Ok(None);
+        }
+        Ok(Some((neg, n)))
+    }
+
+    /// An unsigned integer (what serde_json gives as `u64`).
+    #[inline]
+    pub fn u64(&mut self) -> Res<u64> {
+        match self.integer()? {
+            Some((false, n)) => Ok(n),
+            _ => Err(Fail),
+        }
+    }
+
+    /// A signed integer (what serde_json gives as `u64` or `i64`).
+    #[inline]
+    pub fn i64(&mut self) -> Res<i64> {
+        match self.integer()? {
+            Some((false, n)) => i64::try_from(n).map_err(|_| Fail),
+            Some((true, n)) => Ok(negative(n)),
+            None => Err(Fail),
+        }
+    }
+
+    /// A number read as `f64`, the way serde_json reads one into an `f64`.
+    pub fn f64(&mut self) -> Res<f64> {
+        if !matches!(self.peek(), b'-' | b'0'..=b'9') {
+            return Err(Fail);
+        }
+        let start = self.pos;
+        #[allow(clippy::cast_precision_loss)]
+        match self.integer()? {
+            Some((false, n)) => Ok(n as f64),
+            Some((true, n)) => Ok(negative(n) as f64),
+            None => {
+                let token = self.text.get(start..self.pos).ok_or(Fail)?;
+                serde_json::from_str::<f64>(token).map_err(|_| Fail)
+            }
+        }
+    }
+
+    /// Any JSON value, as serde_json builds a [`Value`].
+    pub fn value(&mut self) -> Res<Value> {
+        match self.peek() {
+            b'"' => {
+                self.pos += 1;
+                Ok(Value::String(self.string_body()?.into_owned()))
+            }
+            b'{' => self.object().map(Value::Object),
+            b'[' => {
+                self.begin_array()?;
+                let mut items = Vec::new();
+                let mut first = true;
+                while self.next_item(&mut first)? {
+                    items.push(self.value()?);
+                }
+                Ok(Value::Array(items))
+            }
+            b't' => self.literal(b"true").map(|()| Value::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Value::Null),
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                match self.integer()? {
+                    Some((false, n)) => Ok(Value::Number(n.into())),
+                    Some((true, n)) => Ok(Value::Number(negative(n).into())),
+                    None => {
+                        let token = self.text.get(start..self.pos).ok_or(Fail)?;
+                        match serde_json::from_str::<Number>(token) {
+                            Ok(n) => Ok(Value::Number(n)),
+                            Err(_) => Err(Fail),
+                        }
+                    }
+                }
+            }
+            _ => Err(Fail),
+        }
+    }
+
+    /// A JSON object, as serde_json builds a [`Map`].
+    pub fn object(&mut self) -> Res<Map<String, Value>> {
+        self.begin_object()?;
+        let mut map = Map::new();
+        let mut first = true;
+        while let Some(key) = self.next_key(&mut first)? {
+            let v = self.value()?;
+            map.insert(key.into_owned(), v);
+        }
+        Ok(map)
+    }
+
+    /// An optional property: a value sets the slot; `null` leaves it empty and keeps
+    /// `"key": null` in `extra` (as [`crate::private::optional`] does).
+    #[inline]
+    pub fn optional<T: ReadJson>(
+        &mut self,
+        key: Key<'a>,
+        slot: &mut Option<T>,
+        extra: &mut Map<String, Value>,
+    ) -> Res<()> {
+        if self.eat_null()? {
+            *slot = None;
+            extra.insert(key.into_owned(), Value::Null);
+        } else {
+            *slot = Some(T::read_json(self)?);
+            if !extra.is_empty() {
+                extra.remove(key.as_str());
+            }
+        }
+        Ok(())
+    }
+
+    /// A property the schema does not declare: kept as JSON.
+    #[inline]
+    pub fn extra(&mut self, key: Key<'a>, extra: &mut Map<String, Value>) -> Res<()> {
+        let v = self.value()?;
+        extra.insert(key.into_owned(), v);
+        Ok(())
+    }
+
+    /// A constant string member (`"type": "request"`).
+    #[inline]
+    pub fn tag_str(&mut self, expected: &str) -> Res<()> {
+        if self.str()?.as_str() == expected {
+            Ok(())
+        } else {
+            Err(Fail)
+        }
+    }
+
+    /// A constant boolean member (`"success": true`).
+    #[inline]
+    pub fn tag_bool(&mut self, expected: bool) -> Res<()> {
+        if self.boolean()? == expected {
+            Ok(())
+        } else {
+            Err(Fail)
+        }
+    }
+}
+
+/// `-n` for a magnitude `integer` accepted as negative (`1 ..= 2^63`).
+#[inline]
+fn negative(n: u64) -> i64 {
+    #[allow(clippy::cast_possible_wrap)]
+    (n as i64).wrapping_neg()
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Res<u32> {
+    let digits = bytes.get(at..at + 4).ok_or(Fail)?;
+    let mut n = 0u32;
+    for &d in digits {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return Err(Fail),
+        };
+        n = n * 16 + u32::from(v);
+    }
+    Ok(n)
+}
+
+impl ReadJson for bool {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.boolean()
+    }
+}
+
+impl ReadJson for String {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.str().map(Key::into_owned)
+    }
+}
+
+impl ReadJson for u64 {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.u64()
+    }
+}
+
+impl ReadJson for i64 {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.i64()
+    }
+}
+
+impl ReadJson for u32 {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.i64().and_then(|n| u32::try_from(n).map_err(|_| Fail))
+    }
+}
+
+impl ReadJson for i32 {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.i64().and_then(|n| i32::try_from(n).map_err(|_| Fail))
+    }
+}
+
+impl ReadJson for f64 {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.f64()
+    }
+}
+
+impl ReadJson for Value {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.value()
+    }
+}
+
+impl ReadJson for Map<String, Value> {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.object()
+    }
+}
+
+impl<T: ReadJson> ReadJson for Vec<T> {
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.begin_array()?;
+        let mut items = Vec::new();
+        let mut first = true;
+        while r.next_item(&mut first)? {
+            items.push(T::read_json(r)?);
+        }
+        Ok(items)
+    }
+}
+
+impl<T: ReadJson> ReadJson for Option<T> {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        if r.eat_null()? {
+            Ok(None)
+        } else {
+            T::read_json(r).map(Some)
+        }
+    }
+}
+
+impl<T: ReadJson> ReadJson for std::collections::BTreeMap<String, T> {
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.begin_object()?;
+        let mut map = std::collections::BTreeMap::new();
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            let v = T::read_json(r)?;
+            map.insert(key.into_owned(), v);
+        }
+        Ok(map)
+    }
+}
+
+impl ReadJson for crate::RawMessage {
+    #[inline]
+    fn read_json(r: &mut Reader<'_>) -> Res<Self> {
+        r.object().map(crate::RawMessage)
+    }
+}

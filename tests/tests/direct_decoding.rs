@@ -1,0 +1,246 @@
+//! The direct decoders (the fast path of `ProtocolMessage::from_slice`) against serde's:
+//! wherever the direct path gives a typed message, serde's path gives the same one; on real
+//! traffic the direct path is the one taken; and on damaged or unusual input (numbers at
+//! serde_json's edges, escapes, surrogates, deep nesting, trailing commas, bytes inserted
+//! or removed anywhere) it either agrees with serde or gives up, never disagrees or panics.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use dapkit_tests::{traffic, workspace_root};
+use dapkit_types::ProtocolMessage;
+use dapkit_types::private::typed_both;
+
+/// Every recorded body, labelled.
+fn recorded() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for stream in traffic().expect("recorded traffic") {
+        for (i, body) in stream.bodies.into_iter().enumerate() {
+            out.push((format!("{}/{} #{i}", stream.session, stream.side), body));
+        }
+    }
+    out
+}
+
+/// Every hand-written quirk message (`message` of each fixture line, exact bytes).
+fn quirks() -> Vec<(String, Vec<u8>)> {
+    let dir = workspace_root().join("tests/fixtures/quirks");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let fields: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+                serde_json::from_str(line).unwrap();
+            let at = format!("{}:{}", file.display(), n + 1);
+            out.push((at, fields["message"].get().as_bytes().to_vec()));
+        }
+    }
+    out
+}
+
+/// Checks one input: the direct path agrees with serde's or gives up; returns whether it
+/// gave a typed message.
+fn agree(at: &str, bytes: &[u8]) -> bool {
+    let (direct, by_serde) = typed_both(bytes);
+    if let Some(d) = &direct {
+        assert_eq!(
+            Some(d),
+            by_serde.as_ref(),
+            "{at}: the direct decoders accept what serde's decode differently or reject:\n{}",
+            String::from_utf8_lossy(bytes)
+        );
+        // And from_slice, which tries the direct path first, gives that message.
+        assert_eq!(&ProtocolMessage::from_slice(bytes).unwrap(), d, "{at}");
+    }
+    direct.is_some()
+}
+
+#[test]
+fn real_traffic_takes_the_direct_path_with_serdes_results() {
+    let msgs = recorded();
+    assert!(
+        msgs.len() > 200,
+        "expected the recordings, got {}",
+        msgs.len()
+    );
+    for (at, body) in &msgs {
+        let (direct, by_serde) = typed_both(body);
+        assert!(
+            direct.is_some(),
+            "{at}: the direct path gave up on real traffic"
+        );
+        assert_eq!(direct, by_serde, "{at}: the two paths disagree");
+    }
+}
+
+#[test]
+fn quirks_agree() {
+    let msgs = quirks();
+    assert!(msgs.len() >= 40);
+    let taken = msgs.iter().filter(|(at, b)| agree(at, b)).count();
+    // Most quirks are typed messages; the rest (not JSON objects, unknown types) give up.
+    assert!(
+        taken * 2 > msgs.len(),
+        "direct path took only {taken} quirks"
+    );
+}
+
+/// An `output` event whose `data` member (kept as JSON) is `value`, and a `stackTrace`
+/// response whose first frame's `id` (an `i32`) is `value`.
+fn wrapped(value: &str) -> [String; 2] {
+    [
+        format!(
+            r#"{{"seq":1,"type":"event","event":"output","body":{{"output":"x","data":{value}}}}}"#
+        ),
+        format!(
+            r#"{{"seq":2,"type":"response","request_seq":1,"success":true,"command":"stackTrace","body":{{"stackFrames":[{{"id":{value},"name":"f","line":1,"column":1}}]}}}}"#
+        ),
+    ]
+}
+
+#[test]
+fn edge_values_agree_with_serde() {
+    let deep = format!("{}1{}", "[".repeat(120), "]".repeat(120));
+    let values = [
+        // Numbers at serde_json's edges.
+        "0",
+        "-0",
+        "7",
+        "-7",
+        "01",
+        "1.",
+        ".5",
+        "1.0",
+        "1e3",
+        "1E+3",
+        "-1.5e-3",
+        "2147483647",
+        "2147483648",
+        "-2147483648",
+        "-2147483649",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "1e400",
+        "-",
+        "--1",
+        "+1",
+        "0x10",
+        "0.097006000000000009",
+        "1-2",
+        // Strings: escapes, surrogates, control characters.
+        r#""plain""#,
+        r#""a\"b\\c\/d\b\f\n\r\t""#,
+        r#""\u00e9\u0000""#,
+        r#""\ud83d\ude00""#,
+        r#""\ud83d""#,
+        r#""\ude00""#,
+        r#""\ud83dx""#,
+        r#""\ud83d\u0041""#,
+        r#""\x""#,
+        r#""\u12""#,
+        "\"tab\there\"",
+        "\"unterminated",
+        r#""é ü 😀""#,
+        // Literals and structure.
+        "true",
+        "false",
+        "null",
+        "nul",
+        "truex",
+        "[]",
+        "[1,]",
+        "[,1]",
+        "[1 2]",
+        "{}",
+        r#"{"a":1,}"#,
+        r#"{"a":1,"a":2}"#,
+        r#"{"a" 1}"#,
+        r#"{1:2}"#,
+        " \t\r\n 5 ",
+        deep.as_str(),
+    ];
+    let mut taken = 0;
+    for v in values {
+        for msg in wrapped(v) {
+            taken += usize::from(agree(&format!("value {v:?}"), msg.as_bytes()));
+        }
+    }
+    assert!(taken >= 20, "direct path took only {taken} edge messages");
+    // Nesting beyond serde_json's limit: both give no typed message, and nothing panics.
+    let too_deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    for msg in wrapped(&too_deep) {
+        let (direct, by_serde) = typed_both(msg.as_bytes());
+        assert!(direct.is_none() && by_serde.is_none());
+    }
+    // Trailing bytes after the message.
+    for tail in ["", " ", "\n", "x", "{}", ","] {
+        let msg = format!(r#"{{"seq":1,"type":"request","command":"threads"}}{tail}"#);
+        agree(&format!("tail {tail:?}"), msg.as_bytes());
+    }
+}
+
+/// A small deterministic generator (xorshift), so that failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn damaged_messages_agree_or_give_up() {
+    const TRICKY: &[u8] = b"{}[]\",:\\ -+.0123456789eEnultrfasx\t\n";
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut inputs = recorded();
+    inputs.extend(quirks());
+    let (mut checked, mut taken) = (0usize, 0usize);
+    for (at, body) in &inputs {
+        for round in 0..24 {
+            let mut b = body.clone();
+            if b.is_empty() {
+                continue;
+            }
+            let i = rng.below(b.len());
+            match round % 4 {
+                0 => {
+                    b.remove(i);
+                }
+                1 => b.insert(i, TRICKY[rng.below(TRICKY.len())]),
+                2 => b[i] = TRICKY[rng.below(TRICKY.len())],
+                _ => {
+                    let j = (i + 1 + rng.below(8)).min(b.len());
+                    let span = b[i..j].to_vec();
+                    b.splice(i..i, span);
+                }
+            }
+            checked += 1;
+            taken += usize::from(agree(&format!("{at} round {round}"), &b));
+        }
+    }
+    assert!(checked > 5000, "checked only {checked} damaged messages");
+    // Many damages (inside strings, duplicated digits) leave a typed message.
+    assert!(
+        taken > checked / 10,
+        "direct path took only {taken} of {checked}"
+    );
+}
