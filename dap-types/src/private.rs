@@ -203,17 +203,64 @@ pub fn extra_member(out: &mut Vec<u8>, first: &mut bool, k: &str, v: &Value) {
     v.write_json(out);
 }
 
+/// Bytes a JSON string cannot hold as they are: `"`, `\\` and control characters.
+static ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Whether any of the eight bytes in `w` must be escaped (`"`, `\\`, below 0x20).
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(ONES * 0x20);
+    let q = w ^ (ONES * u64::from(b'"'));
+    let quote = q.wrapping_sub(ONES) & !q;
+    let b = w ^ (ONES * u64::from(b'\\'));
+    let backslash = b.wrapping_sub(ONES) & !b;
+    (control | quote | backslash) & !w & HIGH != 0
+}
+
+/// The index of the first byte at or after `from` that must be escaped (`bytes.len()` if none).
+#[inline]
+pub(crate) fn next_escape(bytes: &[u8], mut from: usize) -> usize {
+    // Eight bytes at a time while no byte in the word needs escaping.
+    while let Some(word) = bytes.get(from..from + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if word_needs_escape(u64::from_le_bytes(w)) {
+            break;
+        }
+        from += 8;
+    }
+    while let Some(&b) = bytes.get(from) {
+        if ESCAPED[usize::from(b)] {
+            return from;
+        }
+        from += 1;
+    }
+    from
+}
+
 /// Appends a JSON string literal.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
+    loop {
+        let i = next_escape(bytes, start);
         out.extend_from_slice(&bytes[start..i]);
+        let Some(&b) = bytes.get(i) else { break };
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -230,7 +277,6 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         }
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
@@ -344,3 +390,33 @@ impl<T: WriteJson> WriteJson for std::collections::BTreeMap<String, T> {
 }
 
 pub use crate::message::typed_both;
+
+#[cfg(test)]
+mod tests {
+    use super::write_str;
+
+    /// `write_str` spells every string exactly as serde_json does: each ASCII byte and some
+    /// multi-byte characters, at every position of strings around the 8-byte word size.
+    #[test]
+    fn write_str_matches_serde_json() {
+        let mut specials: Vec<char> = (0u8..0x80).map(char::from).collect();
+        specials.extend(['é', '€', '😀', '\u{7f}', '\u{2028}']);
+        let mut out = Vec::new();
+        let mut checked = 0;
+        for len in 0..20 {
+            for at in 0..len {
+                for &c in &specials {
+                    let s: String = (0..len)
+                        .map(|i| if i == at { c } else { 'a' })
+                        .collect();
+                    out.clear();
+                    write_str(&mut out, &s);
+                    let expected = serde_json::to_string(&s).unwrap_or_default();
+                    assert_eq!(String::from_utf8_lossy(&out), expected, "{s:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 20_000);
+    }
+}

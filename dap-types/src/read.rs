@@ -23,19 +23,6 @@ pub type Res<T> = Result<T, Fail>;
 /// Nesting depth at which the fast path gives up (serde_json's own limit is 128).
 const MAX_DEPTH: u32 = 100;
 
-/// Bytes that end the plain run of a JSON string: `"`, `\` and control characters.
-static STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
 /// What kind of value comes next, in serde_json's terms.
 pub enum Token {
     /// A string.
@@ -241,20 +228,15 @@ impl<'a> Reader<'a> {
     fn string_body(&mut self) -> Res<Key<'a>> {
         let bytes = self.bytes();
         let start = self.pos;
-        let mut i = start;
-        loop {
-            let b = *bytes.get(i).ok_or(Fail)?;
-            if STOP[usize::from(b)] {
-                if b == b'"' {
-                    self.pos = i + 1;
-                    return self.text.get(start..i).map(Key::Borrowed).ok_or(Fail);
-                }
-                if b == b'\\' {
-                    return self.escaped(start, i).map(Key::Owned);
-                }
-                return Err(Fail); // a raw control character
+        // The plain run ends at a quote, a backslash or a (forbidden) control character.
+        let i = crate::private::next_escape(bytes, start);
+        match bytes.get(i) {
+            Some(b'"') => {
+                self.pos = i + 1;
+                self.text.get(start..i).map(Key::Borrowed).ok_or(Fail)
             }
-            i += 1;
+            Some(b'\\') => self.escaped(start, i).map(Key::Owned),
+            _ => Err(Fail), // a raw control character, or the end of the input
         }
     }
 
