@@ -2,8 +2,9 @@
 //!
 //! Decoding from bytes first reads only the envelope (`type`, `command`, `event`,
 //! `success`, skipping payloads without building them), then decodes the whole message once
-//! into its typed form. If that fails (a peer broke the schema), the bytes are read again as
-//! JSON and every part that cannot take its typed form is kept as JSON, so nothing is lost
+//! into its typed form with the direct decoders ([`crate::read`]). If they give up, serde's
+//! typed decoders try; if that fails too (a peer broke the schema), the bytes are read again
+//! as JSON and every part that cannot take its typed form is kept as JSON, so nothing is lost
 //! and nothing fails but input that is not a JSON object.
 
 use crate::private::Key;

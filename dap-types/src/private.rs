@@ -406,9 +406,7 @@ mod tests {
         for len in 0..20 {
             for at in 0..len {
                 for &c in &specials {
-                    let s: String = (0..len)
-                        .map(|i| if i == at { c } else { 'a' })
-                        .collect();
+                    let s: String = (0..len).map(|i| if i == at { c } else { 'a' }).collect();
                     out.clear();
                     write_str(&mut out, &s);
                     let expected = serde_json::to_string(&s).unwrap_or_default();
