@@ -8,6 +8,7 @@
 //! and nothing fails but input that is not a JSON object.
 
 use crate::private::Key;
+use crate::scan::Envelope as Scanned;
 use crate::{Error, ErrorResponse, Event, RawMessage, Request, Response};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
@@ -271,34 +272,29 @@ fn typed_from_slice(bytes: &[u8]) -> Result<ProtocolMessage, serde_json::Error> 
 fn typed_paths(bytes: &[u8], fast: bool) -> Result<ProtocolMessage, serde_json::Error> {
     // One UTF-8 check of the whole message, instead of one per string inside it.
     let text = std::str::from_utf8(bytes).map_err(|_| not_typed())?;
-    with_envelope(text, |kind, command, event, success| {
+    with_envelope(text, |env| {
         if fast {
-            if let Ok(m) = read_by(kind, command, event, success, text) {
+            if let Ok(m) = read_by(env, text) {
                 return Ok(m);
             }
         }
-        typed_by(kind, command, event, success, text)
+        typed_by(env, text)
     })?
 }
 
 /// Calls `f` with the envelope members (`type`, `command`, `event`, `success`) of `text`.
-fn with_envelope<R>(
-    text: &str,
-    f: impl FnOnce(Option<&str>, Option<&str>, Option<&str>, Option<bool>) -> R,
-) -> Result<R, serde_json::Error> {
+fn with_envelope<R>(text: &str, f: impl FnOnce(&Scanned<'_>) -> R) -> Result<R, serde_json::Error> {
     if let Some(env) = crate::scan::envelope(text) {
-        return Ok(f(env.kind, env.command, env.event, env.success));
+        return Ok(f(&env));
     }
     // The quick scan declined (escapes, unusual layout): read the envelope with serde.
     let env: Envelope = serde_json::from_str(text)?;
-    let s = |k: &Option<Key>| k.as_ref().map(|k| k.as_str().to_owned());
-    let (kind, command, event) = (s(&env.kind), s(&env.command), s(&env.event));
-    Ok(f(
-        kind.as_deref(),
-        command.as_deref(),
-        event.as_deref(),
-        env.success,
-    ))
+    Ok(f(&Scanned {
+        kind: env.kind.as_ref().map(Key::as_str),
+        command: env.command.as_ref().map(Key::as_str),
+        event: env.event.as_ref().map(Key::as_str),
+        success: env.success,
+    }))
 }
 
 /// Decodes `bytes` by the direct decoders only, and by serde's only (`None` where a path
@@ -306,71 +302,60 @@ fn with_envelope<R>(
 #[doc(hidden)]
 pub fn typed_both(bytes: &[u8]) -> (Option<ProtocolMessage>, Option<ProtocolMessage>) {
     let fast = std::str::from_utf8(bytes).ok().and_then(|text| {
-        with_envelope(text, |kind, command, event, success| {
-            read_by(kind, command, event, success, text).ok()
-        })
-        .ok()
-        .flatten()
+        with_envelope(text, |env| read_by(env, text).ok())
+            .ok()
+            .flatten()
     });
     (fast, typed_paths(bytes, false).ok())
 }
 
-/// The direct decoders (see [`crate::read`]); any `Err` means "decode through serde".
-fn read_by(
-    kind: Option<&str>,
-    command: Option<&str>,
-    event: Option<&str>,
-    success: Option<bool>,
-    text: &str,
-) -> crate::read::Res<ProtocolMessage> {
-    use crate::read::{Fail, Reader};
-    let mut r = Reader::new(text);
-    let m = match kind {
-        Some("request") => {
-            ProtocolMessage::Request(Request::read_named(command.ok_or(Fail)?, &mut r)?)
+/// Which typed form the envelope calls for.
+enum Form<'a> {
+    Request(&'a str),
+    Event(&'a str),
+    Response(&'a str),
+    Error,
+}
+
+impl<'a> Scanned<'a> {
+    /// The typed form these members call for (`None`: the message has no typed form).
+    fn form(&self) -> Option<Form<'a>> {
+        match self.kind? {
+            "request" => self.command.map(Form::Request),
+            "event" => self.event.map(Form::Event),
+            "response" => match self.success? {
+                true => self.command.map(Form::Response),
+                false => Some(Form::Error),
+            },
+            _ => None,
         }
-        Some("event") => ProtocolMessage::Event(Event::read_named(event.ok_or(Fail)?, &mut r)?),
-        Some("response") => match success {
-            Some(false) => ProtocolMessage::Response(Response::Error(
-                <ErrorResponse as crate::read::ReadJson>::read_json(&mut r)?,
-            )),
-            Some(true) => {
-                ProtocolMessage::Response(Response::read_named(command.ok_or(Fail)?, &mut r)?)
-            }
-            None => return Err(Fail),
-        },
-        _ => return Err(Fail),
+    }
+}
+
+/// The direct decoders (see [`crate::read`]); any `Err` means "decode through serde".
+fn read_by(env: &Scanned<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
+    use crate::read::{Fail, ReadJson, Reader};
+    let mut r = Reader::new(text);
+    let m = match env.form().ok_or(Fail)? {
+        Form::Request(c) => ProtocolMessage::Request(Request::read_named(c, &mut r)?),
+        Form::Event(e) => ProtocolMessage::Event(Event::read_named(e, &mut r)?),
+        Form::Response(c) => ProtocolMessage::Response(Response::read_named(c, &mut r)?),
+        Form::Error => {
+            ProtocolMessage::Response(Response::Error(ErrorResponse::read_json(&mut r)?))
+        }
     };
     r.finish()?;
     Ok(m)
 }
 
-fn typed_by(
-    kind: Option<&str>,
-    command: Option<&str>,
-    event: Option<&str>,
-    success: Option<bool>,
-    text: &str,
-) -> Result<ProtocolMessage, serde_json::Error> {
-    match kind {
-        Some("request") => {
-            let command = command.ok_or_else(not_typed)?;
-            Request::from_str_named(command, text).map(ProtocolMessage::Request)
-        }
-        Some("event") => {
-            let event = event.ok_or_else(not_typed)?;
-            Event::from_str_named(event, text).map(ProtocolMessage::Event)
-        }
-        Some("response") => match success {
-            Some(false) => serde_json::from_str::<ErrorResponse>(text)
-                .map(|e| ProtocolMessage::Response(Response::Error(e))),
-            Some(true) => {
-                let command = command.ok_or_else(not_typed)?;
-                Response::from_str_named(command, text).map(ProtocolMessage::Response)
-            }
-            None => Err(not_typed()),
-        },
-        _ => Err(not_typed()),
+/// serde's typed decoders.
+fn typed_by(env: &Scanned<'_>, text: &str) -> Result<ProtocolMessage, serde_json::Error> {
+    match env.form().ok_or_else(not_typed)? {
+        Form::Request(c) => Request::from_str_named(c, text).map(ProtocolMessage::Request),
+        Form::Event(e) => Event::from_str_named(e, text).map(ProtocolMessage::Event),
+        Form::Response(c) => Response::from_str_named(c, text).map(ProtocolMessage::Response),
+        Form::Error => serde_json::from_str::<ErrorResponse>(text)
+            .map(|e| ProtocolMessage::Response(Response::Error(e))),
     }
 }
 

@@ -87,7 +87,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn enter(&mut self) -> Res<()> {
+    /// Consumes `bracket` (`{` or `[`) and goes one level deeper.
+    #[inline]
+    fn open(&mut self, bracket: u8) -> Res<()> {
+        if self.peek() != bracket {
+            return Err(Fail);
+        }
+        self.pos += 1;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(Fail);
@@ -98,11 +104,7 @@ impl<'a> Reader<'a> {
     /// Consumes the `{` that opens an object.
     #[inline]
     pub fn begin_object(&mut self) -> Res<()> {
-        if self.peek() != b'{' {
-            return Err(Fail);
-        }
-        self.pos += 1;
-        self.enter()
+        self.open(b'{')
     }
 
     /// The next member's key (with its `:` consumed), or `None` after the closing `}`.
@@ -137,11 +139,7 @@ impl<'a> Reader<'a> {
     /// Consumes the `[` that opens an array.
     #[inline]
     pub fn begin_array(&mut self) -> Res<()> {
-        if self.peek() != b'[' {
-            return Err(Fail);
-        }
-        self.pos += 1;
-        self.enter()
+        self.open(b'[')
     }
 
     /// Whether another item follows (its `,` consumed); false after the closing `]`.

@@ -7,7 +7,7 @@
 //! caller falls back to the full, lenient path, so correctness never rests on it.
 
 /// What the scan found.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Envelope<'a> {
     pub kind: Option<&'a str>,
     pub command: Option<&'a str>,

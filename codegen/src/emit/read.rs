@@ -6,7 +6,7 @@
 //! slots, the same handling of `null`, tags and undeclared members. Where serde would fail,
 //! a decoder gives up (`Fail`) and the caller decodes through serde instead.
 
-use super::{Shape, cfg_attr, ident, shape, storage, ty_tokens};
+use super::{Shape, cfg_attr, ident, shape, ty_tokens};
 use crate::model::{EnumDef, Message, StructDef, TagValue, Ty, UnionDef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -15,20 +15,7 @@ use quote::{format_ident, quote};
 pub fn struct_read(s: &StructDef) -> TokenStream {
     let name = ident(&s.name);
     let cfg = cfg_attr(s.feature.as_deref());
-    let slots = s.fields.iter().map(|f| {
-        let v = format_ident!("f_{}", f.rust);
-        let t = match shape(f) {
-            Shape::Required | Shape::RequiredAny | Shape::OptionalAny | Shape::Optional => {
-                ty_tokens(&f.ty)
-            }
-            Shape::RequiredNullable | Shape::OptionalNullable => storage(f),
-        };
-        quote! { let mut #v: Option<#t> = None; }
-    });
-    let tag_flags = s.tags.iter().enumerate().map(|(i, _)| {
-        let v = format_ident!("tag_{}", i);
-        quote! { let mut #v = false; }
-    });
+    let slots = super::types::decode_slots(s);
     let tag_arms = s.tags.iter().enumerate().map(|(i, t)| {
         let k = &t.json;
         let v = format_ident!("tag_{}", i);
@@ -77,8 +64,7 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
         #cfg
         impl crate::read::ReadJson for #name {
             fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-                #( #slots )*
-                #( #tag_flags )*
+                #slots
                 let mut extra = serde_json::Map::new();
                 r.begin_object()?;
                 let mut first = true;

@@ -322,10 +322,9 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
-fn deserialize_struct(s: &StructDef) -> TokenStream {
-    let name = ident(&s.name);
-    let cfg = cfg_attr(s.feature.as_deref());
-    let expecting = format!("a `{}` object", s.name);
+/// The locals a struct decoder fills: a slot `f_<field>` per field (`None` until seen) and
+/// a flag `tag_<i>` per constant member. Shared by the serde and the direct decoders.
+pub(super) fn decode_slots(s: &StructDef) -> TokenStream {
     let slots = s.fields.iter().map(|f| {
         let v = format_ident!("f_{}", f.rust);
         let t = match shape(f) {
@@ -340,6 +339,14 @@ fn deserialize_struct(s: &StructDef) -> TokenStream {
         let v = format_ident!("tag_{}", i);
         quote! { let mut #v = false; }
     });
+    quote! { #( #slots )* #( #tag_flags )* }
+}
+
+fn deserialize_struct(s: &StructDef) -> TokenStream {
+    let name = ident(&s.name);
+    let cfg = cfg_attr(s.feature.as_deref());
+    let expecting = format!("a `{}` object", s.name);
+    let slots = decode_slots(s);
     let tag_arms = s.tags.iter().enumerate().map(|(i, t)| {
         let k = &t.json;
         let v = format_ident!("tag_{}", i);
@@ -411,8 +418,7 @@ fn deserialize_struct(s: &StructDef) -> TokenStream {
                         f.write_str(#expecting)
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
-                        #( #slots )*
-                        #( #tag_flags )*
+                        #slots
                         let mut extra = serde_json::Map::new();
                         #key_loop
                         #( #tag_checks )*
