@@ -163,15 +163,103 @@ pub fn stashes(extra: &Map<String, Value>, declared: &[&str]) -> bool {
 /// Encodes an `f64` the way JSON peers write numbers: integral values without a fraction.
 pub struct Num(pub f64);
 
+/// 2^53: integers below it are exact in an `f64`.
+const EXACT: f64 = 9_007_199_254_740_992.0;
+
 impl serde::Serialize for Num {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
         if self.0.fract() == 0.0 && self.0.abs() < EXACT {
             // Exact: the value is integral and within f64's exact integer range.
             #[allow(clippy::cast_possible_truncation)]
             s.serialize_i64(self.0 as i64)
         } else {
             s.serialize_f64(self.0)
+        }
+    }
+}
+
+/// A `number` property (`f64`) read from the JSON number `n`: sets the slot, and keeps `n`
+/// in `extra` under `key` when [`Num`] would write the value back spelled differently (an
+/// integral float such as `50.0`, `-0`, an integer beyond 2^53), so that encoding writes
+/// `n` again (see [`Spelled`]).
+pub fn keep_number(
+    key: Key<'_>,
+    n: serde_json::Number,
+    slot: &mut Option<f64>,
+    extra: &mut Map<String, Value>,
+) {
+    let x = n.as_f64().unwrap_or(f64::NAN);
+    *slot = Some(x);
+    if num_spelling(x).as_ref() == Some(&n) {
+        if !extra.is_empty() {
+            extra.remove(key.as_str());
+        }
+    } else {
+        extra.insert(key.into_owned(), Value::Number(n));
+    }
+}
+
+/// The number [`Num`] writes for `x`.
+fn num_spelling(x: f64) -> Option<serde_json::Number> {
+    if x.fract() == 0.0 && x.abs() < EXACT {
+        #[allow(clippy::cast_possible_truncation)]
+        Some(serde_json::Number::from(x as i64))
+    } else {
+        serde_json::Number::from_f64(x)
+    }
+}
+
+/// A `number` property, optional (`null` kept in `extra`) or required (`null` rejected).
+#[inline]
+pub fn number<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    key: Key<'de>,
+    slot: &mut Option<f64>,
+    extra: &mut Map<String, Value>,
+    optional: bool,
+) -> Result<(), A::Error> {
+    match map.next_value::<Option<serde_json::Number>>()? {
+        Some(n) => keep_number(key, n, slot, extra),
+        None if optional => {
+            *slot = None;
+            extra.insert(key.into_owned(), Value::Null);
+        }
+        None => return Err(de::Error::invalid_type(Unexpected::Unit, &"a number")),
+    }
+    Ok(())
+}
+
+/// Encodes a `number` property as it was sent: as the number kept in `extra` under its key
+/// (see [`keep_number`]) when that number still has this value, otherwise as [`Num`].
+pub struct Spelled<'a>(pub f64, pub Option<&'a Value>);
+
+impl Spelled<'_> {
+    fn kept(&self) -> Option<&serde_json::Number> {
+        match self.1 {
+            Some(Value::Number(n)) if n.as_f64() == Some(self.0) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl serde::Serialize for Spelled<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.kept() {
+            Some(n) => n.serialize(s),
+            None => Num(self.0).serialize(s),
+        }
+    }
+}
+
+impl WriteJson for Spelled<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self.kept() {
+            Some(n) => {
+                if serde_json::to_writer(&mut *out, n).is_err() {
+                    out.extend_from_slice(b"null");
+                }
+            }
+            None => self.0.write_json(out),
         }
     }
 }

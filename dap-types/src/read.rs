@@ -449,6 +449,32 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// A `number` property (see [`crate::private::number`]).
+    #[inline]
+    pub fn number(
+        &mut self,
+        key: Key<'a>,
+        slot: &mut Option<f64>,
+        extra: &mut Map<String, Value>,
+        optional: bool,
+    ) -> Res<()> {
+        if self.eat_null()? {
+            if !optional {
+                return Err(Fail);
+            }
+            *slot = None;
+            extra.insert(key.into_owned(), Value::Null);
+            return Ok(());
+        }
+        match self.value()? {
+            Value::Number(n) => {
+                crate::private::keep_number(key, n, slot, extra);
+                Ok(())
+            }
+            _ => Err(Fail),
+        }
+    }
+
     /// A property the schema does not declare: kept as JSON.
     #[inline]
     pub fn extra(&mut self, key: Key<'a>, extra: &mut Map<String, Value>) -> Res<()> {

@@ -573,16 +573,16 @@ impl Gen<'_> {
         }
     }
 
-    /// A `number`: an integer or a value with a fraction (never an integral float such as
-    /// `50.0`, which `f64` fields write back as `50`: a documented loss).
+    /// A `number`: an integer (`50`), an integral float (`50.0`) or a value with a fraction;
+    /// each must come back spelled as sent.
     fn number(&mut self, node: &Value) -> Value {
         let lo = node.get("minimum").and_then(Value::as_f64).unwrap_or(-1e6);
         let hi = node.get("maximum").and_then(Value::as_f64).unwrap_or(1e6);
         let unit = (self.next_unit() * (hi - lo)) + lo;
-        if self.rng.chance(1, 3) || unit.fract() == 0.0 {
-            json!(unit.floor() as i64)
-        } else {
-            json!(unit)
+        match self.rng.below(3) {
+            0 => json!(unit.floor() as i64),
+            1 => json!(unit.floor()),
+            _ => json!(unit),
         }
     }
 
@@ -784,6 +784,16 @@ fn generated_instances_of_every_message_definition_round_trip() {
                 );
             }
             let reencoded: Value = serde_json::from_slice(&msg.to_vec()).unwrap();
+            if &reencoded != instance {
+                let got = serde_json::to_string_pretty(&reencoded).unwrap_or_default();
+                fail(
+                    def,
+                    case,
+                    seed,
+                    instance,
+                    &format!("to_vec differs; got:\n{got}"),
+                );
+            }
             let errors = validators.errors(&def.name, &reencoded);
             if !errors.is_empty() {
                 fail(

@@ -10,7 +10,8 @@
 use dapkit_tests::workspace_root;
 use dapkit_types::messages::{
     AttachRequest, InitializeResponse, LaunchRequest, ModuleEvent, OutputEvent, ProcessEvent,
-    RestartRequest, RunInTerminalRequest, StackTraceResponse, StoppedEvent, TerminatedEvent,
+    ProgressUpdateEvent, RestartRequest, RunInTerminalRequest, StackTraceResponse, StoppedEvent,
+    TerminatedEvent,
 };
 use dapkit_types::types::{
     ModuleEventBodyReason, ModuleId, ProcessEventBodyStartMethod, RestartArgumentsArguments,
@@ -477,6 +478,56 @@ fn number_spellings_survive() {
     assert_eq!(p.body.percentage, Some(12.5));
 }
 
+/// A `number` property keeps its spelling (`50.0` stays `50.0`, an integer beyond 2^53 stays
+/// exact) while its value is unchanged; a new value is written as the value, and a cleared
+/// one not at all.
+#[test]
+fn declared_numbers_keep_their_spelling_until_changed() {
+    let (_, msg) = quirk("integral-float-in-declared-number");
+    let ProtocolMessage::Event(Event::ProgressUpdate(mut p)) = msg else {
+        panic!("{msg:?}")
+    };
+    assert_eq!(p.body.percentage, Some(50.0));
+    // Through the direct encoder (`to_vec`) and through serde.
+    let text = |p: &ProgressUpdateEvent| {
+        String::from_utf8(ProtocolMessage::from(p.clone()).to_vec()).unwrap()
+    };
+    assert!(text(&p).contains("\"percentage\":50.0"), "{}", text(&p));
+    assert!(
+        serde_json::to_string(&p)
+            .unwrap()
+            .contains("\"percentage\":50.0")
+    );
+    p.body.percentage = Some(75.0);
+    assert!(text(&p).contains("\"percentage\":75}"), "{}", text(&p));
+    assert!(
+        serde_json::to_string(&p)
+            .unwrap()
+            .contains("\"percentage\":75}")
+    );
+    p.body.percentage = None;
+    assert!(!text(&p).contains("percentage"), "{}", text(&p));
+    assert!(!serde_json::to_string(&p).unwrap().contains("percentage"));
+    assert!(
+        dapkit_types::Validate::validate(&p).is_empty(),
+        "{:?}",
+        dapkit_types::Validate::validate(&p)
+    );
+
+    let (_, msg) = quirk("integer-beyond-f64-in-declared-number");
+    let again = String::from_utf8(msg.to_vec()).unwrap();
+    assert!(again.contains("\"percentage\":9007199254740993"), "{again}");
+    let (_, msg) = quirk("exponent-and-negative-zero-in-declared-numbers");
+    let again: Value = serde_json::from_slice(&msg.to_vec()).unwrap();
+    assert_eq!(again["body"]["percentage"], json!(100.0));
+    assert!(
+        again["body"]["x-other"]
+            .as_f64()
+            .is_some_and(|x| x == 0.0 && x.is_sign_negative())
+    );
+    assert!(msg.is_standard());
+}
+
 #[test]
 fn key_order_does_not_matter() {
     let (_, msg) = quirk("lldb-sorted-keys");
@@ -749,29 +800,6 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert_eq!(msg.as_data(), input);
 }
 
-/// Equal JSON, except that an integral float may come back as the same integer: the
-/// documented loss of `number` properties (`f64`), which mutations such as `12.5` → `12e5`
-/// produce.
-fn same_json(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x == y
-                || ((x.is_f64() || y.is_f64())
-                    && x.as_f64().is_some_and(|f| f.fract() == 0.0)
-                    && x.as_f64() == y.as_f64())
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
 /// Deterministic byte mutations of every quirk: decoding never panics, and whatever still is
 /// a JSON object decodes and round-trips.
 #[test]
@@ -802,11 +830,9 @@ fn mutated_quirks_never_panic_and_objects_round_trip() {
                 (Ok(msg), Ok(value)) => {
                     decoded += 1;
                     let out = msg.as_data();
-                    assert!(
-                        same_json(&out, &value),
-                        "{}: lossy on {shown}\n got {out}",
-                        q.at
-                    );
+                    assert_eq!(out, value, "{}: lossy on {shown}", q.at);
+                    let again: Value = serde_json::from_slice(&msg.to_vec()).unwrap();
+                    assert_eq!(again, value, "{}: to_vec lossy on {shown}", q.at);
                 }
                 (Err(_), Ok(value)) => {
                     assert!(!value.is_object(), "{}: object rejected: {shown}", q.at);

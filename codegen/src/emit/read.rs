@@ -28,6 +28,10 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
         let k = &f.json;
         let v = format_ident!("f_{}", f.rust);
         match shape(f) {
+            Shape::Optional | Shape::Required if f.ty == Ty::F64 => {
+                let optional = shape(f) == Shape::Optional;
+                quote! { #k => r.number(key, &mut #v, &mut extra, #optional)?, }
+            }
             Shape::Optional => quote! { #k => r.optional(key, &mut #v, &mut extra)?, },
             Shape::OptionalAny | Shape::RequiredAny => quote! { #k => #v = Some(r.value()?), },
             Shape::Required | Shape::RequiredNullable | Shape::OptionalNullable => {

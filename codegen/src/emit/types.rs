@@ -98,6 +98,16 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
         .map(|t| t.json.clone())
         .chain(s.fields.iter().map(|f| f.json.clone()))
         .collect();
+    let number_note = if s.fields.iter().any(|f| f.ty == Ty::F64) {
+        quote! {
+            #[doc = ""]
+            #[doc = " A `number` property sent in a spelling its `f64` does not give back (`50.0`,"]
+            #[doc = " `-0`, an integer beyond 2^53) is kept here too, and written as sent while the"]
+            #[doc = " property keeps that value."]
+        }
+    } else {
+        quote! {}
+    };
     let ser = serialize_struct(s);
     let de = deserialize_struct(s);
     let read = super::read::struct_read(s);
@@ -112,6 +122,7 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
             #( #field_defs )*
             /// Properties the schema does not declare (and declared ones sent as `null` where
             /// the schema allows no `null`), kept so that encoding writes them back.
+            #number_note
             pub extra: serde_json::Map<String, serde_json::Value>,
         }
 
@@ -197,14 +208,14 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
         match shape(f) {
             Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
                 if is_f64 {
-                    quote! { m.serialize_entry(#k, &crate::private::Num(self.#n))?; }
+                    quote! { m.serialize_entry(#k, &crate::private::Spelled(self.#n, self.extra.get(#k)))?; }
                 } else {
                     quote! { m.serialize_entry(#k, &self.#n)?; }
                 }
             }
             Shape::Optional | Shape::OptionalAny | Shape::OptionalNullable => {
                 if is_f64 {
-                    quote! { if let Some(v) = self.#n { m.serialize_entry(#k, &crate::private::Num(v))?; } }
+                    quote! { if let Some(v) = self.#n { m.serialize_entry(#k, &crate::private::Spelled(v, self.extra.get(#k)))?; } }
                 } else {
                     quote! { if let Some(v) = &self.#n { m.serialize_entry(#k, v)?; } }
                 }
@@ -222,7 +233,14 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
             _ => {
                 let k = &f.json;
                 let n = ident(&f.rust);
-                conditional.push(quote! { #k => self.#n.is_some(), });
+                if f.ty == Ty::F64 {
+                    // A number kept for its spelling is written by the field, never alone.
+                    conditional.push(quote! {
+                        #k => self.#n.is_some() || self.extra.get(#k).is_some_and(serde_json::Value::is_number),
+                    });
+                } else {
+                    conditional.push(quote! { #k => self.#n.is_some(), });
+                }
             }
         }
     }
@@ -255,7 +273,18 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
     let write_fields = s.fields.iter().map(|f| {
         let lit = proc_macro2::Literal::byte_string(format!("{}:", json_str(&f.json)).as_bytes());
         let n = ident(&f.rust);
+        let k = &f.json;
         match shape(f) {
+            Shape::Required if f.ty == Ty::F64 => quote! {
+                crate::private::key(out, &mut first, #lit);
+                crate::private::WriteJson::write_json(&crate::private::Spelled(self.#n, self.extra.get(#k)), out);
+            },
+            Shape::Optional if f.ty == Ty::F64 => quote! {
+                if let Some(v) = self.#n {
+                    crate::private::key(out, &mut first, #lit);
+                    crate::private::WriteJson::write_json(&crate::private::Spelled(v, self.extra.get(#k)), out);
+                }
+            },
             Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => quote! {
                 crate::private::key(out, &mut first, #lit);
                 crate::private::WriteJson::write_json(&self.#n, out);
@@ -363,6 +392,10 @@ fn deserialize_struct(s: &StructDef) -> TokenStream {
         let k = &f.json;
         let v = format_ident!("f_{}", f.rust);
         match shape(f) {
+            Shape::Optional | Shape::Required if f.ty == Ty::F64 => {
+                let optional = shape(f) == Shape::Optional;
+                quote! { #k => crate::private::number(&mut map, key, &mut #v, &mut extra, #optional)?, }
+            }
             Shape::Optional => {
                 quote! { #k => crate::private::optional(&mut map, key, &mut #v, &mut extra)?, }
             }

@@ -29012,6 +29012,10 @@ pub struct ProgressStartEventBody {
     pub percentage: Option<f64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
+    ///
+    /// A `number` property sent in a spelling its `f64` does not give back (`50.0`,
+    /// `-0`, an integer beyond 2^53) is kept here too, and written as sent while the
+    /// property keeps that value.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 impl ProgressStartEventBody {
@@ -29078,7 +29082,10 @@ impl serde::Serialize for ProgressStartEventBody {
             m.serialize_entry("message", v)?;
         }
         if let Some(v) = self.percentage {
-            m.serialize_entry("percentage", &crate::private::Num(v))?;
+            m.serialize_entry(
+                "percentage",
+                &crate::private::Spelled(v, self.extra.get("percentage")),
+            )?;
         }
         for (k, v) in &self.extra {
             if !self.extra_shadowed(k) {
@@ -29096,7 +29103,13 @@ impl ProgressStartEventBody {
             "requestId" => self.request_id.is_some(),
             "cancellable" => self.cancellable.is_some(),
             "message" => self.message.is_some(),
-            "percentage" => self.percentage.is_some(),
+            "percentage" => {
+                self.percentage.is_some()
+                    || self
+                        .extra
+                        .get("percentage")
+                        .is_some_and(serde_json::Value::is_number)
+            }
             _ => false,
         }
     }
@@ -29121,9 +29134,12 @@ impl crate::private::WriteJson for ProgressStartEventBody {
             crate::private::key(out, &mut first, b"\"message\":");
             crate::private::WriteJson::write_json(v, out);
         }
-        if let Some(v) = &self.percentage {
+        if let Some(v) = self.percentage {
             crate::private::key(out, &mut first, b"\"percentage\":");
-            crate::private::WriteJson::write_json(v, out);
+            crate::private::WriteJson::write_json(
+                &crate::private::Spelled(v, self.extra.get("percentage")),
+                out,
+            );
         }
         for (k, v) in &self.extra {
             if !self.extra_shadowed(k) {
@@ -29185,11 +29201,12 @@ impl<'de> serde::Deserialize<'de> for ProgressStartEventBody {
                             )?
                         }
                         "percentage" => {
-                            crate::private::optional(
+                            crate::private::number(
                                 &mut map,
                                 key,
                                 &mut f_percentage,
                                 &mut extra,
+                                true,
                             )?
                         }
                         _ => crate::private::extra(&mut map, key, &mut extra)?,
@@ -29235,7 +29252,7 @@ impl crate::read::ReadJson for ProgressStartEventBody {
                 "requestId" => r.optional(key, &mut f_request_id, &mut extra)?,
                 "cancellable" => r.optional(key, &mut f_cancellable, &mut extra)?,
                 "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "percentage" => r.optional(key, &mut f_percentage, &mut extra)?,
+                "percentage" => r.number(key, &mut f_percentage, &mut extra, true)?,
                 _ => r.extra(key, &mut extra)?,
             }
         }
@@ -29351,6 +29368,10 @@ pub struct ProgressUpdateEventBody {
     pub percentage: Option<f64>,
     /// Properties the schema does not declare (and declared ones sent as `null` where
     /// the schema allows no `null`), kept so that encoding writes them back.
+    ///
+    /// A `number` property sent in a spelling its `f64` does not give back (`50.0`,
+    /// `-0`, an integer beyond 2^53) is kept here too, and written as sent while the
+    /// property keeps that value.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 impl ProgressUpdateEventBody {
@@ -29392,7 +29413,10 @@ impl serde::Serialize for ProgressUpdateEventBody {
             m.serialize_entry("message", v)?;
         }
         if let Some(v) = self.percentage {
-            m.serialize_entry("percentage", &crate::private::Num(v))?;
+            m.serialize_entry(
+                "percentage",
+                &crate::private::Spelled(v, self.extra.get("percentage")),
+            )?;
         }
         for (k, v) in &self.extra {
             if !self.extra_shadowed(k) {
@@ -29408,7 +29432,13 @@ impl ProgressUpdateEventBody {
         match key {
             "progressId" => true,
             "message" => self.message.is_some(),
-            "percentage" => self.percentage.is_some(),
+            "percentage" => {
+                self.percentage.is_some()
+                    || self
+                        .extra
+                        .get("percentage")
+                        .is_some_and(serde_json::Value::is_number)
+            }
             _ => false,
         }
     }
@@ -29423,9 +29453,12 @@ impl crate::private::WriteJson for ProgressUpdateEventBody {
             crate::private::key(out, &mut first, b"\"message\":");
             crate::private::WriteJson::write_json(v, out);
         }
-        if let Some(v) = &self.percentage {
+        if let Some(v) = self.percentage {
             crate::private::key(out, &mut first, b"\"percentage\":");
-            crate::private::WriteJson::write_json(v, out);
+            crate::private::WriteJson::write_json(
+                &crate::private::Spelled(v, self.extra.get("percentage")),
+                out,
+            );
         }
         for (k, v) in &self.extra {
             if !self.extra_shadowed(k) {
@@ -29467,11 +29500,12 @@ impl<'de> serde::Deserialize<'de> for ProgressUpdateEventBody {
                             )?
                         }
                         "percentage" => {
-                            crate::private::optional(
+                            crate::private::number(
                                 &mut map,
                                 key,
                                 &mut f_percentage,
                                 &mut extra,
+                                true,
                             )?
                         }
                         _ => crate::private::extra(&mut map, key, &mut extra)?,
@@ -29505,7 +29539,7 @@ impl crate::read::ReadJson for ProgressUpdateEventBody {
                     f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
                 }
                 "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "percentage" => r.optional(key, &mut f_percentage, &mut extra)?,
+                "percentage" => r.number(key, &mut f_percentage, &mut extra, true)?,
                 _ => r.extra(key, &mut extra)?,
             }
         }
