@@ -165,9 +165,8 @@ fn extract(source: &str, names: &[&str]) -> String {
             syn::Item::Impl(i) => impl_target(i),
             _ => None,
         };
-        if let Some(name) = name
-            && names.contains(&name.as_str())
-        {
+        let Some(name) = name else { continue };
+        if names.contains(&name.as_str()) {
             if !matches!(item, syn::Item::Impl(_)) {
                 found.push(name);
             }
@@ -1058,4 +1057,17 @@ fn vendored_schema_summary() {
     }
     insta::assert_snapshot!("vendored_schema_summary_types", types);
     insta::assert_snapshot!("vendored_schema_summary_messages", messages);
+}
+
+/// Whole-file snapshots of the generated files from the vendored schema (features included):
+/// any change to the generator shows here as a diff to review, beside the per-construct
+/// snapshots; `freshness.rs` checks that the committed files equal a fresh generation.
+#[test]
+fn vendored_schema_whole_files() {
+    let (schemas, _version) = read_inputs(&workspace_root()).expect("workspace schema inputs");
+    let g = gen_from(&schemas);
+    assert!(g.types.contains("pub struct Capabilities"));
+    assert!(g.messages.contains("pub enum Request"));
+    insta::assert_snapshot!("vendored_schema_types_rs", g.types);
+    insta::assert_snapshot!("vendored_schema_messages_rs", g.messages);
 }

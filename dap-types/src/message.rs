@@ -379,3 +379,59 @@ impl<'de> serde::Deserialize<'de> for ProtocolMessage {
         ProtocolMessage::from_slice(raw.get().as_bytes()).map_err(serde::de::Error::custom)
     }
 }
+
+/// `Deserialize` for the dispatch enums: decoded like [`ProtocolMessage`] (fast, lenient),
+/// then required to be of this kind. With it they get [`crate::Data`]'s conversions too.
+macro_rules! decode_as_kind {
+    ($ty:ident, $kind:literal) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                match ProtocolMessage::deserialize(deserializer)? {
+                    ProtocolMessage::$ty(m) => Ok(m),
+                    other => Err(serde::de::Error::custom(format!(
+                        concat!("expected a ", $kind, " message, found {}"),
+                        kind_of(&other)
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+decode_as_kind!(Request, "request");
+decode_as_kind!(Response, "response");
+decode_as_kind!(Event, "event");
+
+/// What a message is, for errors.
+fn kind_of(m: &ProtocolMessage) -> String {
+    match m {
+        ProtocolMessage::Request(_) => "a request".into(),
+        ProtocolMessage::Response(_) => "a response".into(),
+        ProtocolMessage::Event(_) => "an event".into(),
+        ProtocolMessage::Custom(raw) => match raw.0.get("type") {
+            Some(Value::String(t)) => format!("`type` {t:?}"),
+            Some(_) => "a `type` that is not a string".into(),
+            None => "no `type`".into(),
+        },
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for ProtocolMessage {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ProtocolMessage")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProtocolMessage"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Any Debug Adapter Protocol message: a request, a response or an event.",
+            "anyOf": [
+                generator.subschema_for::<Request>(),
+                generator.subschema_for::<Response>(),
+                generator.subschema_for::<Event>(),
+            ],
+        })
+    }
+}

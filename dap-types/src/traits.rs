@@ -19,8 +19,12 @@ pub trait Request: serde::Serialize + serde::de::DeserializeOwned + Sized {
     const COMMAND: &'static str;
     /// Who sends it.
     const DIRECTION: Direction;
-    /// The capability that must be true before a client sends this request, where the
-    /// schema names one (e.g. `supportsConfigurationDoneRequest`).
+    /// The capability that must be true before the sender sends this request, where the
+    /// schema names one. For requests to the adapter it is an adapter capability, from the
+    /// `initialize` response or a `capabilities` event (e.g.
+    /// `supportsConfigurationDoneRequest`); for reverse requests
+    /// ([`Direction::ToClient`]) it is a client capability, from the `initialize` request's
+    /// arguments (`supportsRunInTerminalRequest`, `supportsStartDebuggingRequest`).
     const CAPABILITY: Option<&'static str>;
     /// The type of `arguments`.
     type Arguments;

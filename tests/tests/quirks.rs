@@ -848,3 +848,48 @@ fn mutated_quirks_never_panic_and_objects_round_trip() {
         "{decoded} decoded, {rejected} rejected"
     );
 }
+
+/// `Request`, `Response` and `Event` decode on their own too (leniently, like
+/// `ProtocolMessage`), so they have `Data`'s conversions; a message of another kind is an
+/// error that says what it found.
+#[test]
+fn dispatch_enums_convert_with_data() {
+    use dapkit_types::Data as _;
+    let req =
+        Request::from_data(json!({"seq": 3, "type": "request", "command": "threads"})).unwrap();
+    assert!(matches!(req, Request::Threads(_)), "{req:?}");
+    assert_eq!(req.as_data()["command"], "threads");
+    let custom = Request::from_slice(
+        br#"{"seq":4,"type":"request","command":"debugpyX","arguments":{"a":1}}"#,
+    )
+    .unwrap();
+    assert!(matches!(custom, Request::Custom(_)), "{custom:?}");
+    assert_eq!(custom.as_data()["arguments"]["a"], 1);
+    let ev = Event::from_slice(
+        br#"{"seq":5,"type":"event","event":"stopped","body":{"reason":"step"}}"#,
+    )
+    .unwrap();
+    assert!(matches!(ev, Event::Stopped(_)), "{ev:?}");
+    let failed = Response::from_data(json!({
+        "seq": 2, "type": "response", "request_seq": 1, "success": false,
+        "command": "next", "message": "no"
+    }))
+    .unwrap();
+    assert!(matches!(failed, Response::Error(_)), "{failed:?}");
+
+    let err =
+        Request::from_data(json!({"seq": 5, "type": "event", "event": "stopped"})).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected a request message, found an event"),
+        "{err}"
+    );
+    let err = Response::from_slice(br#"{"seq":1,"type":"request","command":"x"}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("expected a response message, found a request"),
+        "{err}"
+    );
+    let err = Event::from_slice(br#"{"seq":1,"type":"nonsense"}"#).unwrap_err();
+    assert!(err.to_string().contains("`type` \"nonsense\""), "{err}");
+}

@@ -167,9 +167,33 @@ fn lldb_failed_response_with_body_is_typed() {
     let failed = failed.expect("lldb-dap failed evaluate");
     let body = failed.body.as_ref().expect("lldb-dap sends a body");
     assert!(body.error.is_some(), "structured error message");
-    // lldb-dap's statistics keep their long float spellings' values exactly.
-    let any_float = msgs
+}
+
+/// lldb-dap's statistics (`"totalDebugInfoParseTime":0.14616700000000002`, a non-shortest
+/// spelling) come back as the very same double.
+#[test]
+fn lldb_long_floats_keep_their_exact_value() {
+    let msgs = session("lldb-dap-c");
+    let terminated = msgs
         .iter()
-        .any(|m| m.to_vec().windows(2).any(|w| w == b"0."));
-    assert!(any_float);
+        .find_map(|m| match m {
+            ProtocolMessage::Event(Event::Terminated(t)) => Some(t),
+            _ => None,
+        })
+        .expect("lldb-dap terminated event");
+    let body = terminated
+        .body
+        .as_ref()
+        .expect("lldb-dap sends statistics in the body");
+    let stats = &body.extra["$__lldb_statistics"];
+    let sent = stats["totalDebugInfoParseTime"].as_f64().expect("a number");
+    assert_eq!(sent.to_bits(), 0.14616700000000002f64.to_bits());
+    let again: Value = serde_json::from_slice(
+        &ProtocolMessage::Event(Event::Terminated(terminated.clone())).to_vec(),
+    )
+    .unwrap();
+    let back = again["body"]["$__lldb_statistics"]["totalDebugInfoParseTime"]
+        .as_f64()
+        .expect("a number after encoding");
+    assert_eq!(back.to_bits(), sent.to_bits());
 }

@@ -671,3 +671,46 @@ fn our_schemas_reject_what_the_types_reject() {
     assert!(error.is_valid(&failed));
     assert!(!error.is_valid(&good));
 }
+
+/// `ProtocolMessage`, `Request`, `Response` and `Event` have schemas too: every recorded
+/// message validates against `ProtocolMessage`'s, the dispatch enums list one form per typed
+/// message (plus `Custom`, and `ErrorResponse` for responses), and objects that are no DAP
+/// message at all are rejected.
+#[test]
+fn dispatch_schemas_accept_recorded_traffic() {
+    use dapkit_types::{Event, ProtocolMessage, Request, Response};
+    let mut generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut root = generator.root_schema_for::<ProtocolMessage>().to_value();
+    dapkit_tests::join_descriptions(&mut root);
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("ProtocolMessage schema does not compile: {e}"));
+    let mut checked = 0;
+    for stream in traffic().unwrap() {
+        for (i, body) in stream.bodies.iter().enumerate() {
+            let msg: Value = serde_json::from_slice(body).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&msg).map(|e| e.to_string()).collect();
+            assert!(
+                errors.is_empty(),
+                "{}/{} #{i}: {errors:?}",
+                stream.session,
+                stream.side
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 200);
+    for bad in [
+        json!({"seq": 1}),
+        json!({"seq": 1, "type": "bogus"}),
+        json!([1]),
+    ] {
+        assert!(!validator.is_valid(&bad), "accepted {bad}");
+    }
+    let defs = root["definitions"].as_object().expect("definitions");
+    let forms = |name: &str| defs[name]["anyOf"].as_array().map_or(0, Vec::len);
+    assert_eq!(forms("Request"), Request::KNOWN.len() + 1);
+    assert_eq!(forms("Response"), Response::KNOWN.len() + 2);
+    assert_eq!(forms("Event"), Event::KNOWN.len() + 1);
+}

@@ -50,6 +50,24 @@ pub fn messages(model: &Model, version: &str) -> TokenStream {
         &model.events,
         None,
     ));
+    out.extend(super::schema::dispatch_schema(
+        "Request",
+        "request",
+        &model.requests,
+        None,
+    ));
+    out.extend(super::schema::dispatch_schema(
+        "Response",
+        "response",
+        &model.responses,
+        model.error_response.as_ref().map(|e| e.name.as_str()),
+    ));
+    out.extend(super::schema::dispatch_schema(
+        "Event",
+        "event",
+        &model.events,
+        None,
+    ));
     out.extend(super::read::dispatch_read("Request", &model.requests));
     out.extend(super::read::dispatch_read("Response", &model.responses));
     out.extend(super::read::dispatch_read("Event", &model.events));

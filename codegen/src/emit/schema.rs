@@ -12,13 +12,15 @@
 //! - a closed string enum (`enum`) is `{"type": "string", "enum": [...]}`;
 //! - an open string enum (`_enum`) is `{"type": "string", "examples": [...]}`: any string is
 //!   valid, the listed values are the known ones;
-//! - a union is `{"anyOf": [...]}` of its forms.
+//! - a union is `{"anyOf": [...]}` of its forms;
+//! - a dispatch enum (`Request`, `Response`, `Event`) is `{"anyOf": [...]}` of its typed
+//!   messages and an object of that `type` for `Custom`.
 //!
 //! `schema_name()` is the Rust type name; `schema_id()` adds the module path, so that a
 //! user type of the same name does not collide in one generator.
 
 use super::{ident, ty_tokens};
-use crate::model::{EnumDef, StructDef, TagValue, UnionDef};
+use crate::model::{EnumDef, Message, StructDef, TagValue, UnionDef};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -151,4 +153,46 @@ pub fn union_schema(u: &UnionDef) -> TokenStream {
         schemars::json_schema!({ #desc "anyOf": [#( #forms ),*] })
     };
     schema_impl(&u.name, u.feature.as_deref(), body)
+}
+
+/// The `JsonSchema` impl of a dispatch enum (`Request`, `Response`, `Event`): any of its
+/// typed messages (the error response too, for `Response`), or a message of that kind kept
+/// as JSON (`Custom`).
+pub fn dispatch_schema(
+    enum_name: &str,
+    kind: &str,
+    messages: &[Message],
+    error: Option<&str>,
+) -> TokenStream {
+    let desc = format!(
+        "A DAP {kind}: one of the typed {kind} messages, or any {kind} kept as JSON (`Custom`)."
+    );
+    let custom = format!(
+        "A {kind} this crate keeps as JSON: unknown names, or payloads that do not take their typed form."
+    );
+    let forms = messages.iter().map(|m| {
+        let t = ident(&m.def.name);
+        let cfg = match m.def.feature.as_deref() {
+            Some(f) => quote! { #[cfg(feature = #f)] },
+            None => quote! {},
+        };
+        quote! { #cfg forms.push(generator.subschema_for::<#t>().to_value()); }
+    });
+    let error = error.map(|e| {
+        let t = ident(e);
+        quote! { forms.push(generator.subschema_for::<#t>().to_value()); }
+    });
+    let body = quote! {
+        let mut forms: Vec<serde_json::Value> = Vec::new();
+        #( #forms )*
+        #error
+        forms.push(serde_json::json!({
+            "type": "object",
+            "description": #custom,
+            "properties": { "type": { "type": "string", "enum": [#kind] } },
+            "required": ["type"],
+        }));
+        schemars::json_schema!({ "description": #desc, "anyOf": forms })
+    };
+    schema_impl(enum_name, None, body)
 }

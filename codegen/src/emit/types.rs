@@ -591,7 +591,14 @@ pub fn union_def(u: &UnionDef) -> TokenStream {
     let name = ident(&u.name);
     let cfg = cfg_attr(u.feature.as_deref());
     let fallback = format!("One of several forms of `{}`.", u.name);
-    let doc = doc_attrs(u.doc.as_deref(), &fallback);
+    let mut doc = doc_attrs(u.doc.as_deref(), &fallback);
+    if !u.variants.iter().all(|(_, t)| is_scalar(t)) {
+        let first = &u.variants[0].0;
+        let note = format!(
+            " Decoding cannot tell these forms apart from the JSON alone (their schemas accept the same objects), so it always yields `{first}`, with every property kept; build the other forms yourself when you know which one a peer meant."
+        );
+        doc.extend(quote! { #[doc = ""] #[doc = #note] });
+    }
     let variants = u.variants.iter().map(|(v, t)| {
         let vi = ident(v);
         let tt = ty_tokens(t);

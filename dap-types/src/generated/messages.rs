@@ -37932,6 +37932,226 @@ impl From<PydevdInputRequestedEvent> for crate::ProtocolMessage {
         crate::ProtocolMessage::Event(Event::PydevdInputRequested(m))
     }
 }
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Request {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Request")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Request"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut forms: Vec<serde_json::Value> = Vec::new();
+        forms.push(generator.subschema_for::<CancelRequest>().to_value());
+        forms.push(generator.subschema_for::<RunInTerminalRequest>().to_value());
+        forms.push(generator.subschema_for::<StartDebuggingRequest>().to_value());
+        forms.push(generator.subschema_for::<InitializeRequest>().to_value());
+        forms.push(generator.subschema_for::<ConfigurationDoneRequest>().to_value());
+        forms.push(generator.subschema_for::<LaunchRequest>().to_value());
+        forms.push(generator.subschema_for::<AttachRequest>().to_value());
+        forms.push(generator.subschema_for::<RestartRequest>().to_value());
+        forms.push(generator.subschema_for::<DisconnectRequest>().to_value());
+        forms.push(generator.subschema_for::<TerminateRequest>().to_value());
+        forms.push(generator.subschema_for::<BreakpointLocationsRequest>().to_value());
+        forms.push(generator.subschema_for::<SetBreakpointsRequest>().to_value());
+        forms
+            .push(generator.subschema_for::<SetFunctionBreakpointsRequest>().to_value());
+        forms
+            .push(
+                generator.subschema_for::<SetExceptionBreakpointsRequest>().to_value(),
+            );
+        forms.push(generator.subschema_for::<DataBreakpointInfoRequest>().to_value());
+        forms.push(generator.subschema_for::<SetDataBreakpointsRequest>().to_value());
+        forms
+            .push(
+                generator.subschema_for::<SetInstructionBreakpointsRequest>().to_value(),
+            );
+        forms.push(generator.subschema_for::<ContinueRequest>().to_value());
+        forms.push(generator.subschema_for::<NextRequest>().to_value());
+        forms.push(generator.subschema_for::<StepInRequest>().to_value());
+        forms.push(generator.subschema_for::<StepOutRequest>().to_value());
+        forms.push(generator.subschema_for::<StepBackRequest>().to_value());
+        forms.push(generator.subschema_for::<ReverseContinueRequest>().to_value());
+        forms.push(generator.subschema_for::<RestartFrameRequest>().to_value());
+        forms.push(generator.subschema_for::<GotoRequest>().to_value());
+        forms.push(generator.subschema_for::<PauseRequest>().to_value());
+        forms.push(generator.subschema_for::<StackTraceRequest>().to_value());
+        forms.push(generator.subschema_for::<ScopesRequest>().to_value());
+        forms.push(generator.subschema_for::<VariablesRequest>().to_value());
+        forms.push(generator.subschema_for::<SetVariableRequest>().to_value());
+        forms.push(generator.subschema_for::<SourceRequest>().to_value());
+        forms.push(generator.subschema_for::<ThreadsRequest>().to_value());
+        forms.push(generator.subschema_for::<TerminateThreadsRequest>().to_value());
+        forms.push(generator.subschema_for::<ModulesRequest>().to_value());
+        forms.push(generator.subschema_for::<LoadedSourcesRequest>().to_value());
+        forms.push(generator.subschema_for::<EvaluateRequest>().to_value());
+        forms.push(generator.subschema_for::<SetExpressionRequest>().to_value());
+        forms.push(generator.subschema_for::<StepInTargetsRequest>().to_value());
+        forms.push(generator.subschema_for::<GotoTargetsRequest>().to_value());
+        forms.push(generator.subschema_for::<CompletionsRequest>().to_value());
+        forms.push(generator.subschema_for::<ExceptionInfoRequest>().to_value());
+        forms.push(generator.subschema_for::<ReadMemoryRequest>().to_value());
+        forms.push(generator.subschema_for::<WriteMemoryRequest>().to_value());
+        forms.push(generator.subschema_for::<DisassembleRequest>().to_value());
+        forms.push(generator.subschema_for::<LocationsRequest>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<SetDebuggerPropertyRequest>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<SetPydevdSourceMapRequest>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<PydevdSystemInfoRequest>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<PydevdAuthorizeRequest>().to_value());
+        forms
+            .push(
+                serde_json::json!(
+                    { "type" : "object", "description" :
+                    "A request this crate keeps as JSON: unknown names, or payloads that do not take their typed form.",
+                    "properties" : { "type" : { "type" : "string", "enum" : ["request"] }
+                    }, "required" : ["type"], }
+                ),
+            );
+        schemars::json_schema!(
+            { "description" :
+            "A DAP request: one of the typed request messages, or any request kept as JSON (`Custom`).",
+            "anyOf" : forms }
+        )
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Response {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Response")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Response"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut forms: Vec<serde_json::Value> = Vec::new();
+        forms.push(generator.subschema_for::<CancelResponse>().to_value());
+        forms.push(generator.subschema_for::<RunInTerminalResponse>().to_value());
+        forms.push(generator.subschema_for::<StartDebuggingResponse>().to_value());
+        forms.push(generator.subschema_for::<InitializeResponse>().to_value());
+        forms.push(generator.subschema_for::<ConfigurationDoneResponse>().to_value());
+        forms.push(generator.subschema_for::<LaunchResponse>().to_value());
+        forms.push(generator.subschema_for::<AttachResponse>().to_value());
+        forms.push(generator.subschema_for::<RestartResponse>().to_value());
+        forms.push(generator.subschema_for::<DisconnectResponse>().to_value());
+        forms.push(generator.subschema_for::<TerminateResponse>().to_value());
+        forms.push(generator.subschema_for::<BreakpointLocationsResponse>().to_value());
+        forms.push(generator.subschema_for::<SetBreakpointsResponse>().to_value());
+        forms
+            .push(
+                generator.subschema_for::<SetFunctionBreakpointsResponse>().to_value(),
+            );
+        forms
+            .push(
+                generator.subschema_for::<SetExceptionBreakpointsResponse>().to_value(),
+            );
+        forms.push(generator.subschema_for::<DataBreakpointInfoResponse>().to_value());
+        forms.push(generator.subschema_for::<SetDataBreakpointsResponse>().to_value());
+        forms
+            .push(
+                generator.subschema_for::<SetInstructionBreakpointsResponse>().to_value(),
+            );
+        forms.push(generator.subschema_for::<ContinueResponse>().to_value());
+        forms.push(generator.subschema_for::<NextResponse>().to_value());
+        forms.push(generator.subschema_for::<StepInResponse>().to_value());
+        forms.push(generator.subschema_for::<StepOutResponse>().to_value());
+        forms.push(generator.subschema_for::<StepBackResponse>().to_value());
+        forms.push(generator.subschema_for::<ReverseContinueResponse>().to_value());
+        forms.push(generator.subschema_for::<RestartFrameResponse>().to_value());
+        forms.push(generator.subschema_for::<GotoResponse>().to_value());
+        forms.push(generator.subschema_for::<PauseResponse>().to_value());
+        forms.push(generator.subschema_for::<StackTraceResponse>().to_value());
+        forms.push(generator.subschema_for::<ScopesResponse>().to_value());
+        forms.push(generator.subschema_for::<VariablesResponse>().to_value());
+        forms.push(generator.subschema_for::<SetVariableResponse>().to_value());
+        forms.push(generator.subschema_for::<SourceResponse>().to_value());
+        forms.push(generator.subschema_for::<ThreadsResponse>().to_value());
+        forms.push(generator.subschema_for::<TerminateThreadsResponse>().to_value());
+        forms.push(generator.subschema_for::<ModulesResponse>().to_value());
+        forms.push(generator.subschema_for::<LoadedSourcesResponse>().to_value());
+        forms.push(generator.subschema_for::<EvaluateResponse>().to_value());
+        forms.push(generator.subschema_for::<SetExpressionResponse>().to_value());
+        forms.push(generator.subschema_for::<StepInTargetsResponse>().to_value());
+        forms.push(generator.subschema_for::<GotoTargetsResponse>().to_value());
+        forms.push(generator.subschema_for::<CompletionsResponse>().to_value());
+        forms.push(generator.subschema_for::<ExceptionInfoResponse>().to_value());
+        forms.push(generator.subschema_for::<ReadMemoryResponse>().to_value());
+        forms.push(generator.subschema_for::<WriteMemoryResponse>().to_value());
+        forms.push(generator.subschema_for::<DisassembleResponse>().to_value());
+        forms.push(generator.subschema_for::<LocationsResponse>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<SetDebuggerPropertyResponse>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<SetPydevdSourceMapResponse>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<PydevdSystemInfoResponse>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<PydevdAuthorizeResponse>().to_value());
+        forms.push(generator.subschema_for::<ErrorResponse>().to_value());
+        forms
+            .push(
+                serde_json::json!(
+                    { "type" : "object", "description" :
+                    "A response this crate keeps as JSON: unknown names, or payloads that do not take their typed form.",
+                    "properties" : { "type" : { "type" : "string", "enum" : ["response"]
+                    } }, "required" : ["type"], }
+                ),
+            );
+        schemars::json_schema!(
+            { "description" :
+            "A DAP response: one of the typed response messages, or any response kept as JSON (`Custom`).",
+            "anyOf" : forms }
+        )
+    }
+}
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Event {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Event")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Event"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut forms: Vec<serde_json::Value> = Vec::new();
+        forms.push(generator.subschema_for::<InitializedEvent>().to_value());
+        forms.push(generator.subschema_for::<StoppedEvent>().to_value());
+        forms.push(generator.subschema_for::<ContinuedEvent>().to_value());
+        forms.push(generator.subschema_for::<ExitedEvent>().to_value());
+        forms.push(generator.subschema_for::<TerminatedEvent>().to_value());
+        forms.push(generator.subschema_for::<ThreadEvent>().to_value());
+        forms.push(generator.subschema_for::<OutputEvent>().to_value());
+        forms.push(generator.subschema_for::<BreakpointEvent>().to_value());
+        forms.push(generator.subschema_for::<ModuleEvent>().to_value());
+        forms.push(generator.subschema_for::<LoadedSourceEvent>().to_value());
+        forms.push(generator.subschema_for::<ProcessEvent>().to_value());
+        forms.push(generator.subschema_for::<CapabilitiesEvent>().to_value());
+        forms.push(generator.subschema_for::<ProgressStartEvent>().to_value());
+        forms.push(generator.subschema_for::<ProgressUpdateEvent>().to_value());
+        forms.push(generator.subschema_for::<ProgressEndEvent>().to_value());
+        forms.push(generator.subschema_for::<InvalidatedEvent>().to_value());
+        forms.push(generator.subschema_for::<MemoryEvent>().to_value());
+        #[cfg(feature = "debugpy")]
+        forms.push(generator.subschema_for::<PydevdInputRequestedEvent>().to_value());
+        forms
+            .push(
+                serde_json::json!(
+                    { "type" : "object", "description" :
+                    "A event this crate keeps as JSON: unknown names, or payloads that do not take their typed form.",
+                    "properties" : { "type" : { "type" : "string", "enum" : ["event"] }
+                    }, "required" : ["type"], }
+                ),
+            );
+        schemars::json_schema!(
+            { "description" :
+            "A DAP event: one of the typed event messages, or any event kept as JSON (`Custom`).",
+            "anyOf" : forms }
+        )
+    }
+}
 impl Request {
     /// Direct decoding of a message known to carry `name`; unknown names give `Custom`.
     pub(crate) fn read_named(

@@ -30898,6 +30898,8 @@ impl crate::validate::Validate for InitializeRequestArgumentsPathFormat {
     fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
 }
 /// The latest version of the `launch` or `attach` configuration.
+///
+/// Decoding cannot tell these forms apart from the JSON alone (their schemas accept the same objects), so it always yields `Launch`, with every property kept; build the other forms yourself when you know which one a peer meant.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum RestartArgumentsArguments {
