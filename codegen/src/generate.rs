@@ -1,4 +1,9 @@
 //! `dapkit-codegen generate [--check]`: schema files in, formatted Rust files out.
+//!
+//! [`read_inputs`] reads the base schema, the extension schemas and the protocol version from
+//! a workspace; [`generate`] turns them into [`Generated`] text; [`stale`] lists the output
+//! files that differ from it; [`run`] is the command (`--check` only reads and reports, plain
+//! `generate` writes `dap-types/src/generated/{types,messages}.rs`).
 
 use crate::emit;
 use crate::json::Json;
@@ -21,6 +26,27 @@ pub struct Generated {
     pub types: String,
     /// `messages.rs`: message structs, dispatch enums, trait impls.
     pub messages: String,
+}
+
+impl Generated {
+    /// Each output file's name (in [`OUTPUT_DIR`]) with its text.
+    pub fn files(&self) -> [(&'static str, &str); 2] {
+        [("types.rs", &self.types), ("messages.rs", &self.messages)]
+    }
+}
+
+/// The output files under `root` (as `dap-types/src/generated/<name>`) whose bytes differ
+/// from `generated`; a missing or unreadable file counts as different.
+pub fn stale(root: &Path, generated: &Generated) -> Vec<String> {
+    let out = root.join(OUTPUT_DIR);
+    generated
+        .files()
+        .into_iter()
+        .filter(|(name, text)| {
+            std::fs::read(out.join(name)).map_or(true, |current| current != text.as_bytes())
+        })
+        .map(|(name, _)| format!("{OUTPUT_DIR}/{name}"))
+        .collect()
 }
 
 /// A generation failure, naming the file or definition at fault.
@@ -166,18 +192,8 @@ pub fn run(root: &Path, args: &[String]) -> ExitCode {
         }
     };
     let out = root.join(OUTPUT_DIR);
-    let files = [
-        ("types.rs", &generated.types),
-        ("messages.rs", &generated.messages),
-    ];
     if check {
-        let mut stale = Vec::new();
-        for (name, text) in files {
-            let current = std::fs::read_to_string(out.join(name)).unwrap_or_default();
-            if current != *text {
-                stale.push(format!("{OUTPUT_DIR}/{name}"));
-            }
-        }
+        let stale = stale(root, &generated);
         if stale.is_empty() {
             println!("generated files are up to date");
             ExitCode::SUCCESS
@@ -193,7 +209,7 @@ pub fn run(root: &Path, args: &[String]) -> ExitCode {
             eprintln!("generate: {}: {e}", out.display());
             return ExitCode::FAILURE;
         }
-        for (name, text) in files {
+        for (name, text) in generated.files() {
             if let Err(e) = std::fs::write(out.join(name), text) {
                 eprintln!("generate: {OUTPUT_DIR}/{name}: {e}");
                 return ExitCode::FAILURE;

@@ -1,5 +1,11 @@
-//! `dapkit-codegen schema update|check` on temporary copies of the vendored schema: integrity
-//! checks, updates from a local file and from a loopback HTTP server, drift reports.
+//! The `dapkit-codegen` commands on temporary copies of the workspace:
+//!
+//! - `schema update|check`: integrity checks of the base schema and of every extension
+//!   schema, updates from a local file and from a loopback HTTP server, drift reports;
+//! - `generate [--check]`: `--check` passes on a fresh copy, fails without writing when a
+//!   generated file is altered or missing, and `generate` restores the committed bytes; one
+//!   generation stays well under a few seconds;
+//! - the real binary (read-only) on the real workspace: `generate --check`, `schema check`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,33 +16,61 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use std::process::ExitCode;
+
+use dapkit_codegen::generate::{self as gen_cmd, OUTPUT_DIR};
 use dapkit_codegen::vendor::{Outcome, VendorError, execute};
 use serde_json::{Value, json};
 
 const SCHEMA: &str = "schema/debugAdapterProtocol.json";
 const UPSTREAM: &str = "schema/UPSTREAM";
+const EXTENSIONS: &str = "schema/extensions";
+const EXT_DIR: &str = "schema/extensions/debugpy";
+const EXT: &str = "schema/extensions/debugpy/debugProtocolCustom.json";
+const EXT_UPSTREAM: &str = "schema/extensions/debugpy/UPSTREAM";
+const TYPES: &str = "dap-types/src/generated/types.rs";
+const MESSAGES: &str = "dap-types/src/generated/messages.rs";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A temporary workspace tree holding copies of `schema/` files; removed on drop.
+/// Copies the directory `from` (recursively) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A temporary workspace tree holding a copy of `schema/` (the base schema, its UPSTREAM and
+/// the extensions) and, from [`Tree::with_generated`], of the generated files; removed on drop.
 struct Tree(PathBuf);
 
 impl Tree {
     fn new() -> Tree {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "dapkit-schema-cmd-{}-{}",
+            "dapkit-codegen-cmd-{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("schema")).unwrap();
-        for file in [SCHEMA, UPSTREAM] {
-            std::fs::copy(workspace_root().join(file), dir.join(file)).unwrap();
-        }
+        copy_dir(&workspace_root().join("schema"), &dir.join("schema"));
         Tree(dir)
+    }
+
+    /// Also copies `dap-types/src/generated/*.rs`.
+    fn with_generated() -> Tree {
+        let tree = Tree::new();
+        copy_dir(&workspace_root().join(OUTPUT_DIR), &tree.path(OUTPUT_DIR));
+        tree
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -60,6 +94,18 @@ impl Tree {
     fn run(&self, args: &[&str]) -> Result<Outcome, VendorError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         execute(&self.0, &args)
+    }
+
+    /// `dapkit-codegen generate <args>` on this tree.
+    fn generate(&self, args: &[&str]) -> ExitCode {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        gen_cmd::run(&self.0, &args)
+    }
+
+    /// The generated files that `generate --check` finds stale in this tree.
+    fn stale(&self) -> Vec<String> {
+        let (schemas, version) = gen_cmd::read_inputs(&self.0).unwrap();
+        gen_cmd::stale(&self.0, &gen_cmd::generate(&schemas, &version).unwrap())
     }
 }
 
@@ -257,6 +303,128 @@ fn check_rejects_a_vendored_file_that_is_not_a_dap_schema() {
     assert!(
         err.to_string()
             .contains("lacks ProtocolMessage, Request, Response, Event")
+    );
+}
+
+// ---------- check: extensions ----------
+
+#[test]
+fn check_verifies_every_extension_on_a_fresh_copy() {
+    let tree = Tree::new();
+    let out = tree.run(&["check"]).unwrap();
+    assert_eq!(out.code, 0, "{}", out.report);
+    let bytes = tree.read(EXT);
+    let sha = sha256_hex(&bytes);
+    let record: Value = serde_json::from_slice(&tree.read(EXT_UPSTREAM)).unwrap();
+    assert_eq!(record["sha256"], json!(sha));
+    assert_eq!(record["size"], json!(bytes.len()));
+    let line = format!(
+        "ok: {EXT} matches {EXT_UPSTREAM} (debugpy 1.8.22, {} bytes, sha256 {sha})",
+        bytes.len()
+    );
+    assert!(out.report.lines().any(|l| l == line), "{}", out.report);
+    let features = std::fs::read_dir(tree.path(EXTENSIONS))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_dir())
+        .count();
+    let ext_lines = out
+        .report
+        .lines()
+        .filter(|l| l.starts_with("ok: schema/extensions/"))
+        .count();
+    assert!(features >= 1);
+    assert_eq!(
+        ext_lines, features,
+        "one line per extension: {}",
+        out.report
+    );
+}
+
+#[test]
+fn check_fails_after_flipping_one_byte_of_an_extension() {
+    let tree = Tree::new();
+    let expected = sha256_hex(&tree.read(EXT));
+    let mut bytes = tree.read(EXT);
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    tree.write(EXT, &bytes);
+    let err = tree.run(&["check"]).unwrap_err();
+    assert!(matches!(err, VendorError::Integrity(_)), "{err:?}");
+    assert_eq!(err.exit_code(), 1);
+    let msg = err.to_string();
+    assert!(msg.contains("sha256 mismatch"), "{msg}");
+    assert!(msg.contains(EXT), "names the file: {msg}");
+    assert!(msg.contains(&expected), "names the expected sha256: {msg}");
+    assert!(
+        msg.contains(&sha256_hex(&bytes)),
+        "names the actual sha256: {msg}"
+    );
+}
+
+#[test]
+fn check_rejects_extensions_it_cannot_verify() {
+    let expect_err = |tree: &Tree, want: &str| {
+        let err = tree.run(&["check"]).unwrap_err();
+        assert!(matches!(err, VendorError::Integrity(_)), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(want), "expected {want:?} in: {msg}");
+    };
+    let record = || -> Value {
+        serde_json::from_slice(&std::fs::read(workspace_root().join(EXT_UPSTREAM)).unwrap())
+            .unwrap()
+    };
+
+    // Same bytes, wrong recorded size.
+    let tree = Tree::new();
+    let mut r = record();
+    let size = r["size"].as_u64().unwrap();
+    r["size"] = json!(size + 1);
+    tree.write(EXT_UPSTREAM, r.to_string().as_bytes());
+    expect_err(&tree, &format!("({size} bytes) but {EXT_UPSTREAM} records"));
+
+    // A record that is not JSON, or lacks the digest.
+    let tree = Tree::new();
+    tree.write(EXT_UPSTREAM, b"{");
+    expect_err(&tree, &format!("{EXT_UPSTREAM}: not valid JSON"));
+    let mut r = record();
+    r.as_object_mut().unwrap().remove("sha256");
+    tree.write(EXT_UPSTREAM, r.to_string().as_bytes());
+    expect_err(&tree, "`sha256` is missing");
+
+    // No record at all.
+    let tree = Tree::new();
+    std::fs::remove_file(tree.path(EXT_UPSTREAM)).unwrap();
+    expect_err(&tree, &format!("{EXT_UPSTREAM} is missing"));
+
+    // A second .json file would be read by `generate` but is not described by UPSTREAM.
+    let tree = Tree::new();
+    tree.write(&format!("{EXT_DIR}/extra.json"), b"{}");
+    expect_err(
+        &tree,
+        "2 .json files (debugProtocolCustom.json, extra.json)",
+    );
+
+    // The recorded upstream path names another file.
+    let tree = Tree::new();
+    let mut r = record();
+    r["path"] = json!("somewhere/else.json");
+    tree.write(EXT_UPSTREAM, r.to_string().as_bytes());
+    expect_err(&tree, "whose file name is not debugProtocolCustom.json");
+
+    // Every failing extension is listed, each on its own line.
+    let tree = Tree::new();
+    copy_dir(&tree.path(EXT_DIR), &tree.path("schema/extensions/zz-copy"));
+    tree.write("schema/extensions/zz-copy/debugProtocolCustom.json", b"{}");
+    tree.write(EXT, b"{}");
+    let msg = tree.run(&["check"]).unwrap_err().to_string();
+    assert_eq!(msg.lines().count(), 2, "{msg}");
+    assert!(msg.lines().next().unwrap().contains(EXT), "{msg}");
+    assert!(
+        msg.lines()
+            .nth(1)
+            .unwrap()
+            .contains("schema/extensions/zz-copy/debugProtocolCustom.json"),
+        "{msg}"
     );
 }
 
@@ -586,4 +754,121 @@ fn binary_reports_usage_errors_on_stderr() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("schema check [--upstream"));
+}
+
+#[test]
+fn binary_schema_check_passes_on_the_workspace() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
+        .args(["schema", "check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("ok: {SCHEMA} matches")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("ok: {EXT} matches")), "{stdout}");
+}
+
+// ---------- generate ----------
+
+#[test]
+fn generate_check_passes_on_a_fresh_copy_and_writes_nothing() {
+    let tree = Tree::with_generated();
+    let before = (tree.read(TYPES), tree.read(MESSAGES));
+    assert_eq!(tree.generate(&["--check"]), ExitCode::SUCCESS);
+    assert_eq!(tree.stale(), Vec::<String>::new());
+    assert!((tree.read(TYPES), tree.read(MESSAGES)) == before);
+}
+
+#[test]
+fn generate_check_fails_on_an_altered_file_and_generate_restores_it() {
+    let tree = Tree::with_generated();
+    let committed = tree.read(TYPES);
+    let messages = tree.read(MESSAGES);
+
+    let mut altered = committed.clone();
+    altered.push(b'\n');
+    tree.write(TYPES, &altered);
+    assert_eq!(tree.generate(&["--check"]), ExitCode::FAILURE);
+    assert!(tree.read(TYPES) == altered, "--check modified {TYPES}");
+    assert!(
+        tree.read(MESSAGES) == messages,
+        "--check modified {MESSAGES}"
+    );
+    assert_eq!(tree.stale(), vec![TYPES.to_owned()]);
+
+    assert_eq!(tree.generate(&[]), ExitCode::SUCCESS);
+    let restored = tree.read(TYPES);
+    assert!(
+        restored == committed,
+        "{TYPES} not restored: {} bytes, committed {}",
+        restored.len(),
+        committed.len()
+    );
+    assert!(tree.read(MESSAGES) == messages);
+    assert_eq!(tree.generate(&["--check"]), ExitCode::SUCCESS);
+}
+
+#[test]
+fn generate_check_fails_on_a_missing_file_and_generate_restores_it() {
+    let tree = Tree::with_generated();
+    let committed = tree.read(MESSAGES);
+    std::fs::remove_file(tree.path(MESSAGES)).unwrap();
+    assert_eq!(tree.generate(&["--check"]), ExitCode::FAILURE);
+    assert!(!tree.path(MESSAGES).exists(), "--check created {MESSAGES}");
+    assert_eq!(tree.stale(), vec![MESSAGES.to_owned()]);
+
+    assert_eq!(tree.generate(&[]), ExitCode::SUCCESS);
+    assert!(tree.read(MESSAGES) == committed, "{MESSAGES} not restored");
+    assert_eq!(tree.generate(&["--check"]), ExitCode::SUCCESS);
+}
+
+#[test]
+fn generate_reports_bad_arguments_and_missing_inputs() {
+    let tree = Tree::with_generated();
+    let before = tree.read(TYPES);
+    assert_eq!(tree.generate(&["--frobnicate"]), ExitCode::from(2));
+    assert_eq!(tree.generate(&["--check", "--check"]), ExitCode::from(2));
+    std::fs::remove_file(tree.path(UPSTREAM)).unwrap();
+    assert_eq!(tree.generate(&[]), ExitCode::FAILURE);
+    assert!(
+        tree.read(TYPES) == before,
+        "a failed generate wrote {TYPES}"
+    );
+}
+
+#[test]
+fn one_generation_takes_well_under_five_seconds() {
+    let (schemas, version) = gen_cmd::read_inputs(&workspace_root()).unwrap();
+    let start = Instant::now();
+    let generated = gen_cmd::generate(&schemas, &version).unwrap();
+    let took = start.elapsed();
+    println!(
+        "one generation (debug build) took {:.3} s",
+        took.as_secs_f64()
+    );
+    assert!(generated.types.len() > 100_000 && generated.messages.len() > 100_000);
+    assert!(
+        took < Duration::from_secs(5),
+        "one generation took {took:?}, expected well under 5 s"
+    );
+}
+
+#[test]
+fn binary_generate_check_passes_on_the_workspace() {
+    // The binary always works on its own workspace, so only the read-only `--check` is run.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
+        .args(["generate", "--check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("generated files are up to date"),
+        "{stdout}"
+    );
 }

@@ -5,13 +5,17 @@
 //!
 //! - `schema update --from <URL|PATH> [--version X] [--source TEXT]`: fetch, check it is a
 //!   DAP schema, write the exact bytes, rewrite UPSTREAM, print the drift.
-//! - `schema check [--upstream <URL|PATH>]`: verify the vendored file against UPSTREAM;
-//!   with `--upstream`, also report drift against that copy (exit 1 on drift).
+//! - `schema check [--upstream <URL|PATH>]`: verify the vendored file against UPSTREAM, and
+//!   every extension schema `schema/extensions/<feature>/<file>.json` against the `sha256`
+//!   and `size` in its own `UPSTREAM` (one `ok:` line each; exit 1 naming the file, expected
+//!   and actual sha256 on a mismatch); with `--upstream`, also report drift of the base
+//!   schema against that copy (exit 1 on drift).
 //!
 //! Submodules: `fetch` (file/http/https), `schema` (recognizing a DAP schema), `drift`
-//! (drift reports), `upstream` (the UPSTREAM record).
+//! (drift reports), `upstream` (the UPSTREAM record), `extensions` (extension integrity).
 
 mod drift;
+mod extensions;
 mod fetch;
 mod schema;
 mod upstream;
@@ -49,7 +53,8 @@ pub enum VendorError {
     NotDapSchema(String),
     /// `schema/UPSTREAM` is malformed.
     Upstream(String),
-    /// The vendored file does not match `schema/UPSTREAM`.
+    /// A vendored file does not match its `UPSTREAM` record (the base schema's or an
+    /// extension's), or an extension's record is missing or malformed.
     Integrity(String),
 }
 
@@ -327,6 +332,10 @@ fn check(root: &Path, upstream_from: Option<&str>) -> Result<Outcome, VendorErro
         record.protocol_version,
         schema::definition_count(&vendored)
     );
+    for line in extensions::check(root)? {
+        report.push_str(&line);
+        report.push('\n');
+    }
     let Some(from) = upstream_from else {
         return Ok(Outcome { report, code: 0 });
     };
