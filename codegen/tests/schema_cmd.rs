@@ -738,33 +738,31 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn binary_reports_usage_errors_on_stderr() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
-        .args(["schema", "frobnicate"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, _, stderr) = binary(&["schema", "frobnicate"]);
+    assert_eq!(code, Some(2));
     assert!(
         stderr.contains("error: unknown schema subcommand `frobnicate`"),
         "{stderr}"
     );
+    let (code, stdout, _) = binary(&["schema", "help"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("schema check [--upstream"));
+}
+
+/// Runs the real `dapkit-codegen` binary (on its own workspace): exit code, stdout, stderr.
+fn binary(args: &[&str]) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
-        .args(["schema", "help"])
+        .args(args)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("schema check [--upstream"));
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
 
 #[test]
 fn binary_schema_check_passes_on_the_workspace() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
-        .args(["schema", "check"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let (code, stdout, stderr) = binary(&["schema", "check"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains(&format!("ok: {SCHEMA} matches")),
         "{stdout}"
@@ -860,13 +858,8 @@ fn one_generation_takes_well_under_five_seconds() {
 #[test]
 fn binary_generate_check_passes_on_the_workspace() {
     // The binary always works on its own workspace, so only the read-only `--check` is run.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit-codegen"))
-        .args(["generate", "--check"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let (code, stdout, stderr) = binary(&["generate", "--check"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains("generated files are up to date"),
         "{stdout}"

@@ -6,6 +6,7 @@
 //! slots, the same handling of `null`, tags and undeclared members. Where serde would fail,
 //! a decoder gives up (`Fail`) and the caller decodes through serde instead.
 
+use super::types::{MemberRead, member_read};
 use super::{Shape, cfg_attr, ident, shape, ty_tokens};
 use crate::model::{EnumDef, Message, StructDef, TagValue, Ty, UnionDef};
 use proc_macro2::TokenStream;
@@ -27,14 +28,13 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
     let field_arms = s.fields.iter().map(|f| {
         let k = &f.json;
         let v = format_ident!("f_{}", f.rust);
-        match shape(f) {
-            Shape::Optional | Shape::Required if f.ty == Ty::F64 => {
-                let optional = shape(f) == Shape::Optional;
+        match member_read(f) {
+            MemberRead::Number { optional } => {
                 quote! { #k => r.number(key, &mut #v, &mut extra, #optional)?, }
             }
-            Shape::Optional => quote! { #k => r.optional(key, &mut #v, &mut extra)?, },
-            Shape::OptionalAny | Shape::RequiredAny => quote! { #k => #v = Some(r.value()?), },
-            Shape::Required | Shape::RequiredNullable | Shape::OptionalNullable => {
+            MemberRead::Optional => quote! { #k => r.optional(key, &mut #v, &mut extra)?, },
+            MemberRead::Any => quote! { #k => #v = Some(r.value()?), },
+            MemberRead::Value => {
                 quote! { #k => #v = Some(crate::read::ReadJson::read_json(r)?), }
             }
         }

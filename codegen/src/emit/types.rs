@@ -351,6 +351,33 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
+/// How a struct decoder reads a declared member (the serde and the direct decoders agree).
+pub(super) enum MemberRead {
+    /// A `number` (`f64`): the value, and its wire spelling in `extra` where it differs.
+    Number {
+        /// Optional (`null` kept in `extra`) rather than required.
+        optional: bool,
+    },
+    /// Optional: a value, or `null` kept in `extra`.
+    Optional,
+    /// Any JSON value (`null` included).
+    Any,
+    /// A value of the slot's type (required, or nullable).
+    Value,
+}
+
+/// How `f` is read.
+pub(super) fn member_read(f: &Field) -> MemberRead {
+    match shape(f) {
+        Shape::Optional | Shape::Required if f.ty == Ty::F64 => MemberRead::Number {
+            optional: shape(f) == Shape::Optional,
+        },
+        Shape::Optional => MemberRead::Optional,
+        Shape::OptionalAny | Shape::RequiredAny => MemberRead::Any,
+        Shape::Required | Shape::RequiredNullable | Shape::OptionalNullable => MemberRead::Value,
+    }
+}
+
 /// The locals a struct decoder fills: a slot `f_<field>` per field (`None` until seen) and
 /// a flag `tag_<i>` per constant member. Shared by the serde and the direct decoders.
 pub(super) fn decode_slots(s: &StructDef) -> TokenStream {
@@ -391,20 +418,15 @@ fn deserialize_struct(s: &StructDef) -> TokenStream {
     let field_arms = s.fields.iter().map(|f| {
         let k = &f.json;
         let v = format_ident!("f_{}", f.rust);
-        match shape(f) {
-            Shape::Optional | Shape::Required if f.ty == Ty::F64 => {
-                let optional = shape(f) == Shape::Optional;
+        match member_read(f) {
+            MemberRead::Number { optional } => {
                 quote! { #k => crate::private::number(&mut map, key, &mut #v, &mut extra, #optional)?, }
             }
-            Shape::Optional => {
+            MemberRead::Optional => {
                 quote! { #k => crate::private::optional(&mut map, key, &mut #v, &mut extra)?, }
             }
-            Shape::OptionalAny | Shape::RequiredAny => {
-                quote! { #k => crate::private::any(&mut map, &mut #v)?, }
-            }
-            Shape::Required | Shape::RequiredNullable | Shape::OptionalNullable => {
-                quote! { #k => crate::private::value(&mut map, &mut #v)?, }
-            }
+            MemberRead::Any => quote! { #k => crate::private::any(&mut map, &mut #v)?, },
+            MemberRead::Value => quote! { #k => crate::private::value(&mut map, &mut #v)?, },
         }
     });
     let tag_checks = s.tags.iter().enumerate().map(|(i, t)| {
