@@ -154,40 +154,22 @@ fn setter(f: &Field) -> Option<TokenStream> {
     let method = format_ident!("with_{}", f.rust.trim_end_matches('_'));
     let doc = format!(" Sets `{}`.", f.json);
     let t = ty_tokens(&f.ty);
-    Some(match shape(f) {
-        Shape::Optional => {
-            if f.ty == Ty::String {
-                quote! {
-                    #[doc = #doc]
-                    #[inline]
-                    #[must_use]
-                    pub fn #method(mut self, value: impl Into<String>) -> Self {
-                        self.#n = Some(value.into());
-                        self
-                    }
-                }
-            } else {
-                quote! {
-                    #[doc = #doc]
-                    #[inline]
-                    #[must_use]
-                    pub fn #method(mut self, value: #t) -> Self {
-                        self.#n = Some(value);
-                        self
-                    }
-                }
-            }
+    // Optional strings take anything `Into<String>`; other optional members their own type.
+    let (param, value) = match shape(f) {
+        Shape::Optional if f.ty == Ty::String => {
+            (quote! { impl Into<String> }, quote! { value.into() })
         }
-        Shape::OptionalAny | Shape::OptionalNullable => quote! {
-            #[doc = #doc]
-            #[inline]
-            #[must_use]
-            pub fn #method(mut self, value: #t) -> Self {
-                self.#n = Some(value);
-                self
-            }
-        },
+        Shape::Optional | Shape::OptionalAny | Shape::OptionalNullable => (t, quote! { value }),
         _ => return None,
+    };
+    Some(quote! {
+        #[doc = #doc]
+        #[inline]
+        #[must_use]
+        pub fn #method(mut self, value: #param) -> Self {
+            self.#n = Some(#value);
+            self
+        }
     })
 }
 
