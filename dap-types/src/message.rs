@@ -8,7 +8,7 @@
 //! and nothing fails but input that is not a JSON object.
 
 use crate::private::Key;
-use crate::scan::Envelope as Scanned;
+use crate::scan::Envelope;
 use crate::{Error, ErrorResponse, Event, RawMessage, Request, Response};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
@@ -223,25 +223,28 @@ fn response_from_value(mut value: Value) -> Response {
     typed.unwrap_or_else(|| Response::Custom(raw(value)))
 }
 
-/// The members that say which typed form a message takes, read without building payloads.
+/// The envelope members read with serde, for texts the quick scan (`scan::envelope`) declines.
 #[derive(Default)]
-struct Envelope<'a> {
+struct SerdeEnvelope<'a> {
     kind: Option<Key<'a>>,
     command: Option<Key<'a>>,
     event: Option<Key<'a>>,
     success: Option<bool>,
 }
 
-impl<'de> serde::Deserialize<'de> for Envelope<'de> {
+impl<'de> serde::Deserialize<'de> for SerdeEnvelope<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Envelope<'de>;
+            type Value = SerdeEnvelope<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a protocol message object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
-                let mut env = Envelope::default();
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SerdeEnvelope<'de>, A::Error> {
+                let mut env = SerdeEnvelope::default();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     match key.as_str() {
                         "type" => env.kind = Some(map.next_value()?),
@@ -283,13 +286,16 @@ fn typed_paths(bytes: &[u8], fast: bool) -> Result<ProtocolMessage, serde_json::
 }
 
 /// Calls `f` with the envelope members (`type`, `command`, `event`, `success`) of `text`.
-fn with_envelope<R>(text: &str, f: impl FnOnce(&Scanned<'_>) -> R) -> Result<R, serde_json::Error> {
+fn with_envelope<R>(
+    text: &str,
+    f: impl FnOnce(&Envelope<'_>) -> R,
+) -> Result<R, serde_json::Error> {
     if let Some(env) = crate::scan::envelope(text) {
         return Ok(f(&env));
     }
     // The quick scan declined (escapes, unusual layout): read the envelope with serde.
-    let env: Envelope = serde_json::from_str(text)?;
-    Ok(f(&Scanned {
+    let env: SerdeEnvelope = serde_json::from_str(text)?;
+    Ok(f(&Envelope {
         kind: env.kind.as_ref().map(Key::as_str),
         command: env.command.as_ref().map(Key::as_str),
         event: env.event.as_ref().map(Key::as_str),
@@ -317,7 +323,7 @@ enum Form<'a> {
     Error,
 }
 
-impl<'a> Scanned<'a> {
+impl<'a> Envelope<'a> {
     /// The typed form these members call for (`None`: the message has no typed form).
     fn form(&self) -> Option<Form<'a>> {
         match self.kind? {
@@ -333,7 +339,7 @@ impl<'a> Scanned<'a> {
 }
 
 /// The direct decoders (see [`crate::read`]); any `Err` means "decode through serde".
-fn read_by(env: &Scanned<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
+fn read_by(env: &Envelope<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
     use crate::read::{Fail, ReadJson, Reader};
     let mut r = Reader::new(text);
     let m = match env.form().ok_or(Fail)? {
@@ -349,7 +355,7 @@ fn read_by(env: &Scanned<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
 }
 
 /// serde's typed decoders.
-fn typed_by(env: &Scanned<'_>, text: &str) -> Result<ProtocolMessage, serde_json::Error> {
+fn typed_by(env: &Envelope<'_>, text: &str) -> Result<ProtocolMessage, serde_json::Error> {
     match env.form().ok_or_else(not_typed)? {
         Form::Request(c) => Request::from_str_named(c, text).map(ProtocolMessage::Request),
         Form::Event(e) => Event::from_str_named(e, text).map(ProtocolMessage::Event),

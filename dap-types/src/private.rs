@@ -254,11 +254,7 @@ impl serde::Serialize for Spelled<'_> {
 impl WriteJson for Spelled<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         match self.kept() {
-            Some(n) => {
-                if serde_json::to_writer(&mut *out, n).is_err() {
-                    out.extend_from_slice(b"null");
-                }
-            }
+            Some(n) => n.write_json(out),
             None => self.0.write_json(out),
         }
     }
@@ -418,12 +414,17 @@ impl WriteJson for Value {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Array(items) => items.write_json(out),
             Value::Object(map) => map.write_json(out),
-            Value::Number(_) => {
-                // serde_json's own spelling of numbers (float_roundtrip-exact).
-                if serde_json::to_writer(&mut *out, self).is_err() {
-                    out.extend_from_slice(b"null");
-                }
-            }
+            Value::Number(n) => n.write_json(out),
+        }
+    }
+}
+
+impl WriteJson for serde_json::Number {
+    #[inline]
+    fn write_json(&self, out: &mut Vec<u8>) {
+        // serde_json's own spelling of numbers (float_roundtrip-exact).
+        if serde_json::to_writer(&mut *out, self).is_err() {
+            out.extend_from_slice(b"null");
         }
     }
 }
