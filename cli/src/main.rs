@@ -7,6 +7,8 @@
 mod error;
 mod logging;
 mod ready;
+mod show;
+mod trace_open;
 
 use clap::{Parser, Subcommand};
 use error::{CliError, Exit};
@@ -24,7 +26,9 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    Show(show::ShowArgs),
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,7 +36,9 @@ fn main() -> ExitCode {
         Err(e) => return error::clap_exit(&e),
     };
     logging::init(&cli.log);
-    let result: Result<Exit, CliError> = match cli.command {};
+    let result: Result<Exit, CliError> = match cli.command {
+        Command::Show(args) => show::run(args),
+    };
     match result {
         Ok(exit) => exit.code(),
         Err(e) => e.report(),

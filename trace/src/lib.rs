@@ -32,6 +32,7 @@
 mod error;
 mod format;
 mod reader;
+pub mod summary;
 mod writer;
 
 pub use error::{ReadError, ReadErrorKind};
