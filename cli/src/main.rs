@@ -9,6 +9,7 @@ mod logging;
 mod ready;
 mod show;
 mod trace_open;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use error::{CliError, Exit};
@@ -28,6 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Show(show::ShowArgs),
+    Validate(validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     logging::init(&cli.log);
     let result: Result<Exit, CliError> = match cli.command {
         Command::Show(args) => show::run(args),
+        Command::Validate(args) => validate::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

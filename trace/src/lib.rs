@@ -33,6 +33,7 @@ mod error;
 mod format;
 mod reader;
 pub mod summary;
+pub mod validate;
 mod writer;
 
 pub use error::{ReadError, ReadErrorKind};
