@@ -4,6 +4,7 @@
 //! findings or differences, 2 usage or I/O error; errors are printed as one line
 //! `dapkit: error: …`.
 
+mod diff;
 mod error;
 mod logging;
 mod ready;
@@ -30,6 +31,7 @@ struct Cli {
 enum Command {
     Show(show::ShowArgs),
     Validate(validate::ValidateArgs),
+    Diff(diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     let result: Result<Exit, CliError> = match cli.command {
         Command::Show(args) => show::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Diff(args) => diff::run(args),
     };
     match result {
         Ok(exit) => exit.code(),
