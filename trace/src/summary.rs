@@ -542,6 +542,8 @@ impl Summary {
                         None => "failed".to_owned(),
                     }
                 };
+                // The latency (or pairing note) is never cut off.
+                d = truncate(d);
                 match &entry.answer {
                     Some(Answer::Paired(p)) => {
                         let _ = write!(d, " ({})", latency(p.latency_us));
@@ -566,7 +568,9 @@ impl Summary {
                 };
             }
         }
-        s.detail = truncate(s.detail);
+        if s.tone != Tone::Ok && s.tone != Tone::Failed {
+            s.detail = truncate(s.detail);
+        }
         s
     }
 }
