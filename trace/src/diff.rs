@@ -10,7 +10,7 @@
 //! frame, variables, source and breakpoint ids, process ids, memory references…) are
 //! dropped; with [`Options::ignore_paths`], absolute paths keep only their file name.
 //! When items differ, a look-ahead of [`Options::window`] items tells an inserted or
-//! missing item from a changed one. Memory is bounded: each side keeps at most
+//! missing item from a changed one; the differences found are listed in record order. Memory is bounded: each side keeps at most
 //! [`Options::window`] items waiting per sequence beyond what the other side has reached
 //! (and [`Pairing`](crate::summary::Pairing)'s bound of waiting requests).
 //!
@@ -524,17 +524,19 @@ pub fn diff<RA: BufRead, RB: BufRead>(
         b.pull(options)?;
         for q in [EXCHANGES, EVENTS] {
             compare(&mut a, &mut b, q, window, options, &mut report);
-            if report.truncated {
-                return Ok(report);
-            }
         }
-        if a.ended
+        let done = a.ended
             && b.ended
             && a.queues
                 .iter()
                 .chain(b.queues.iter())
-                .all(VecDeque::is_empty)
-        {
+                .all(VecDeque::is_empty);
+        if done || report.truncated {
+            // Found per sequence (exchanges in the order of their responses); listed in
+            // the order of the traces.
+            report
+                .differences
+                .sort_by_key(|d| (d.a_record.or(d.b_record), d.b_record));
             return Ok(report);
         }
     }

@@ -172,8 +172,10 @@ impl fmt::Display for Finding {
     /// `error[seq-not-increasing] record 12 (seq 5 setBreakpoints): …`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}[{}]", self.severity.as_str(), self.rule)?;
-        if let Some(r) = self.record {
-            write!(f, " record {r}")?;
+        match (self.record, self.line) {
+            (Some(r), _) => write!(f, " record {r}")?,
+            (None, Some(l)) => write!(f, " line {l}")?,
+            (None, None) => {}
         }
         match (self.seq, &self.command) {
             (Some(s), Some(c)) => write!(f, " (seq {s} {c})")?,
