@@ -5,8 +5,10 @@
 //! `dapkit: error: …`.
 
 mod error;
+mod import;
 mod logging;
 mod ready;
+mod record;
 
 use clap::{Parser, Subcommand};
 use error::{CliError, Exit};
@@ -24,7 +26,12 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Record a session between an editor and a debug adapter (stdio or TCP).
+    Record(record::RecordArgs),
+    /// Build a trace from two raw byte captures (client → adapter, adapter → client).
+    Import(import::ImportArgs),
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,7 +39,10 @@ fn main() -> ExitCode {
         Err(e) => return error::clap_exit(&e),
     };
     logging::init(&cli.log);
-    let result: Result<Exit, CliError> = match cli.command {};
+    let result: Result<Exit, CliError> = match cli.command {
+        Command::Record(args) => record::run(args),
+        Command::Import(args) => import::run(args),
+    };
     match result {
         Ok(exit) => exit.code(),
         Err(e) => e.report(),

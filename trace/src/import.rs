@@ -11,9 +11,12 @@
 //! 1. The next adapter piece is emitted as early as it can be:
 //!    - a response, once a client request with its `request_seq` has been emitted and not
 //!      yet answered (or once the client stream is exhausted: an unpaired response);
-//!    - anything else (an event, a reverse request, bytes that are not a message), once
-//!      the client has sent something (the client speaks first in DAP), so it follows the
-//!      adapter piece before it.
+//!    - a reverse request (`runInTerminal`, `startDebugging`), once a client request is
+//!      waiting for its response (adapters make them while serving `launch`/`attach`), or
+//!      the client's next piece is a response, or the client stream is exhausted;
+//!    - anything else (an event, bytes that are not a message), once the client has sent
+//!      something (the client speaks first in DAP), so it follows the adapter piece
+//!      before it.
 //! 2. Otherwise the next client piece is emitted, unless it is a response to a reverse
 //!    request (`runInTerminal`, `startDebugging`) the adapter has not sent yet.
 //! 3. If both wait on each other (the captures contradict each other), the adapter piece
@@ -128,6 +131,10 @@ impl Pending {
         *self.0.entry(seq).or_default() += 1;
     }
 
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn has(&self, seq: i64) -> bool {
         self.0.contains_key(&seq)
     }
@@ -170,7 +177,10 @@ pub fn import<W: Write>(
         let adapter_ready = match a {
             None => false,
             Some(Kind::Response(seq)) => from_client.has(seq) || c.is_none(),
-            Some(_) => client_started || c.is_none(),
+            Some(Kind::Request(_)) => {
+                !from_client.is_empty() || matches!(c, None | Some(Kind::Response(_)))
+            }
+            Some(Kind::Other) => client_started || c.is_none(),
         };
         let client_ready = match c {
             None => false,

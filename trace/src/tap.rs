@@ -22,7 +22,8 @@ use tokio_util::codec::Decoder;
 /// The error of a piece holding a frame header that is not `Content-Length: N\r\n\r\n`
 /// (other headers, another case or line end): the header is kept as sent, and the frame's
 /// body is the next piece. Records with this error start with this text.
-pub const NON_CANONICAL_HEADER: &str = "frame header kept as sent (not `Content-Length: N\\r\\n\\r\\n`); the frame body follows";
+pub const NON_CANONICAL_HEADER: &str =
+    "frame header kept as sent (not `Content-Length: N\\r\\n\\r\\n`); the frame body follows";
 
 /// The start of the error of a piece that is a frame body but not valid JSON (as written by
 /// [`Payload::from_body`]).
@@ -305,13 +306,7 @@ impl<W: Write> Tap<W> {
         };
         let mut pieces = Vec::new();
         splitter.finish(&mut |p| pieces.push(p));
-        self.write_pieces(
-            direction,
-            client,
-            pieces,
-            SystemTime::now(),
-            Instant::now(),
-        )
+        self.write_pieces(direction, client, pieces, SystemTime::now(), Instant::now())
     }
 
     /// Ends every stream still open and returns the writer.
@@ -336,9 +331,8 @@ impl<W: Write> Tap<W> {
             return Ok(());
         }
         let time = format_time(time);
-        let offset_us =
-            u64::try_from(instant.saturating_duration_since(self.start).as_micros())
-                .unwrap_or(u64::MAX);
+        let offset_us = u64::try_from(instant.saturating_duration_since(self.start).as_micros())
+            .unwrap_or(u64::MAX);
         for piece in pieces {
             let payload = match piece {
                 Piece::Frame(body) => {

@@ -71,11 +71,13 @@ pub fn spawn_stdio(command: &StdioCommand) -> Result<Connection, SpawnError> {
     cmd.args(&command.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(if command.stderr_limit == 0 && !command.stderr_passthrough {
-            Stdio::null()
-        } else {
-            Stdio::piped()
-        })
+        .stderr(
+            if command.stderr_limit == 0 && !command.stderr_passthrough {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            },
+        )
         .kill_on_drop(true);
     if command.env_clear {
         cmd.env_clear();
