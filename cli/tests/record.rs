@@ -640,3 +640,335 @@ async fn record_tcp_debugpy_listen_connects_with_retry_once_and_records_byte_exa
     same("trace c2a", &t.c2a, &client_sent);
     same("trace a2c", &t.a2c, &adapter_sent);
 }
+
+const C_PROGRAM: &str = r#"#include <stdio.h>
+#include <unistd.h>
+
+static int twice(int x) {
+    int y = x * 2; /* BREAK */
+    return y;
+}
+
+int main(void) {
+    alarm(120);
+    printf("%d\n", twice(21));
+    return 0;
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_stdio_gdb_session_is_forwarded_and_recorded_byte_exact() {
+    let gdb = gdb();
+    let python = python();
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = std::fs::canonicalize(dir.path()).unwrap();
+    let source = dir_path.join("twice.c");
+    std::fs::write(&source, C_PROGRAM).unwrap();
+    let binary = dir_path.join("twice");
+    let out = std::process::Command::new("gcc")
+        .args(["-g", "-O0", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("run gcc");
+    assert!(
+        out.status.success(),
+        "gcc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tee = dir_path.join("tee.py");
+    std::fs::write(&tee, TEE).unwrap();
+    let trace = dir_path.join("t.jsonl.gz");
+
+    let (mut record, _guard, stderr) = start_record(&[
+        "--out".as_ref(),
+        trace.as_os_str(),
+        "--".as_ref(),
+        python.as_os_str(),
+        tee.as_os_str(),
+        dir_path.as_os_str(),
+        gdb.as_os_str(),
+        "--nx".as_ref(),
+        "-q".as_ref(),
+        "-iex".as_ref(),
+        "set debuginfod enabled off".as_ref(),
+        "-i".as_ref(),
+        "dap".as_ref(),
+    ]);
+    let (to_record, client_sent) = Capture::new(record.stdin.take().unwrap());
+    let (from_record, client_received) = Capture::new(record.stdout.take().unwrap());
+    let line = peers::line_of(C_PROGRAM, "/* BREAK */");
+    tokio::time::timeout(WHOLE, async {
+        let (client, mut events) = Client::start(from_record, to_record, ClientOptions::new());
+        let events = &mut events;
+        client
+            .request::<InitializeRequest>(initialize_args("gdb"))
+            .await
+            .expect("initialize through the recorder");
+        let launch: LaunchRequestArguments = serde_json::from_value(json!({
+            "name": "twice", "type": "gdb", "request": "launch",
+            "program": binary, "cwd": dir_path,
+        }))
+        .unwrap();
+        let launched = client.send::<LaunchRequest>(launch).unwrap();
+        wait_event(events, "initialized", WAIT, |e| {
+            matches!(e, Event::Initialized(_))
+        })
+        .await;
+        client
+            .request::<SetBreakpointsRequest>(
+                SetBreakpointsArguments::new(Source::new().with_path(source.to_str().unwrap()))
+                    .with_breakpoints(vec![SourceBreakpoint::new(line)]),
+            )
+            .await
+            .unwrap();
+        client
+            .request::<ConfigurationDoneRequest>(None)
+            .await
+            .unwrap();
+        launched.response().await.expect("launch response");
+        let e = wait_event(events, "stopped", WAIT, |e| matches!(e, Event::Stopped(_))).await;
+        let Event::Stopped(stopped) = e else {
+            unreachable!()
+        };
+        let thread_id = stopped.body.thread_id.expect("a thread");
+        let frames = client
+            .request::<StackTraceRequest>(StackTraceArguments::new(thread_id))
+            .await
+            .unwrap()
+            .body
+            .stack_frames;
+        assert_eq!(frames[0].name, "twice");
+        assert_eq!(frames[0].line, line);
+        let scopes = client
+            .request::<ScopesRequest>(ScopesArguments::new(frames[0].id))
+            .await
+            .unwrap()
+            .body
+            .scopes;
+        let args = scopes
+            .iter()
+            .find(|s| s.name == "Arguments")
+            .expect("Arguments");
+        let vars = variables(&client, args.variables_reference).await;
+        assert_eq!(find(&vars, "x").value, "21");
+        resume(&client, thread_id).await;
+        wait_event(events, "terminated", WAIT, |e| {
+            matches!(e, Event::Terminated(_))
+        })
+        .await;
+        client.disconnect(None).await.expect("disconnect response");
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "the session did not finish; stderr: {}",
+            String::from_utf8_lossy(&stderr.bytes())
+        )
+    });
+    let status = wait_exit(&mut record, &stderr).await;
+    assert!(
+        status.success(),
+        "exit {status}: {}",
+        String::from_utf8_lossy(&stderr.bytes())
+    );
+
+    let client_sent = client_sent.bytes();
+    let client_received = client_received.bytes();
+    let adapter_received = std::fs::read(dir_path.join("adapter-received.dap")).unwrap();
+    let adapter_sent = std::fs::read(dir_path.join("adapter-sent.dap")).unwrap();
+    same(
+        "gdb received what the client sent",
+        &adapter_received,
+        &client_sent,
+    );
+    same(
+        "client received what gdb sent",
+        &client_received,
+        &adapter_sent,
+    );
+
+    // A gzip trace (by its name), read back whole.
+    let gz = std::fs::read(&trace).unwrap();
+    assert_eq!(&gz[..2], &[0x1f, 0x8b]);
+    let t = read_trace(&trace);
+    assert!(!t.header.redacted);
+    assert!(
+        t.records.iter().all(|r| r.error().is_none()),
+        "no invalid records"
+    );
+    same("trace c2a", &t.c2a, &client_sent);
+    same("trace a2c", &t.a2c, &adapter_sent);
+    assert!(bodies(&adapter_sent).len() >= 10);
+}
+
+/// `dapkit record` run synchronously with `stdin` as the client's bytes.
+fn record_sync(args: &[&std::ffi::OsStr], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit"))
+        .arg("record")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dapkit record");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn record_stdio_passes_stderr_and_exit_code_through_and_keeps_junk() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    let mut input = Vec::new();
+    for body in [
+        &br#"{"seq":1,"type":"request","command":"initialize","arguments":{"adapterID":"x"}}"#[..],
+        br#"{"seq":2,"type":"request","command":"threads"}"#,
+    ] {
+        input.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+        input.extend_from_slice(body);
+    }
+    input.extend_from_slice(b"stray bytes\n");
+    // An "adapter" that echoes what it reads, complains on stderr and fails.
+    let out = record_sync(
+        &[
+            "--out".as_ref(),
+            trace.as_os_str(),
+            "--".as_ref(),
+            "sh".as_ref(),
+            "-c".as_ref(),
+            "cat; echo adapter says goodbye >&2; exit 3".as_ref(),
+        ],
+        &input,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        out.stdout, input,
+        "the client got the adapter's bytes unchanged"
+    );
+    assert!(stderr.contains("adapter says goodbye\n"), "{stderr}");
+    assert!(
+        stderr.contains("dapkit: error: the adapter exited with code 3"),
+        "{stderr}"
+    );
+
+    let t = read_trace(&trace);
+    assert_eq!(t.c2a, input);
+    assert_eq!(t.a2c, input);
+    assert_eq!(t.header.adapter["command"][0], "sh");
+    let invalid: Vec<&Record> = t.records.iter().filter(|r| r.error().is_some()).collect();
+    assert_eq!(invalid.len(), 2, "the stray bytes, once each way");
+    assert_eq!(&*invalid[0].bytes(), b"stray bytes\n");
+}
+
+#[test]
+fn record_usage_errors_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--out", "t.jsonl"], "nothing to record"),
+        (
+            &[
+                "--out",
+                "t.jsonl",
+                "--connect",
+                "127.0.0.1:1",
+                "--listen",
+                "127.0.0.1:0",
+                "--",
+                "x",
+            ],
+            "not both",
+        ),
+        (
+            &[
+                "--out",
+                "t.jsonl",
+                "--connect",
+                "127.0.0.1:1",
+                "--listen",
+                "0.0.0.0:0",
+            ],
+            "--allow-remote",
+        ),
+        (
+            &["--out", "/nonexistent-dir/t.jsonl", "--", "true"],
+            "cannot write the trace",
+        ),
+        (&["--connect", "127.0.0.1:1"], "--out"),
+    ];
+    for (args, needle) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit"))
+            .arg("record")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("dapkit: error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // An adapter that cannot start: exit 2, named.
+    let out = record_sync(
+        &[
+            "--out".as_ref(),
+            trace.as_os_str(),
+            "--".as_ref(),
+            "/nonexistent/adapter".as_ref(),
+        ],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("could not start adapter `/nonexistent/adapter`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_killed_recorder_keeps_every_record_already_seen() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit"))
+        .args(["record", "--out"])
+        .arg(&trace)
+        .args(["--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let body = br#"{"seq":1,"type":"request","command":"threads"}"#;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+        .unwrap();
+    stdin.write_all(body).unwrap();
+    stdin.flush().unwrap();
+    // Both directions recorded (cat echoes): wait for two record lines, at most 10 s.
+    let mut lines = 0;
+    for _ in 0..200 {
+        lines = std::fs::read_to_string(&trace)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(lines, 3, "header and two records written while running");
+    child.kill().unwrap(); // SIGKILL: no chance to flush anything more
+    child.wait().unwrap();
+    let t = read_trace(&trace);
+    assert_eq!(t.records.len(), 2);
+    assert_eq!(&*t.records[0].bytes(), &body[..]);
+    assert_eq!(&*t.records[1].bytes(), &body[..]);
+}
