@@ -6,11 +6,13 @@
 
 mod diff;
 mod error;
+mod import;
 mod logging;
 mod ready;
 mod show;
 mod trace_open;
 mod validate;
+mod record;
 
 use clap::{Parser, Subcommand};
 use error::{CliError, Exit};
@@ -32,6 +34,10 @@ enum Command {
     Show(show::ShowArgs),
     Validate(validate::ValidateArgs),
     Diff(diff::DiffArgs),
+    /// Record a session between an editor and a debug adapter (stdio or TCP).
+    Record(record::RecordArgs),
+    /// Build a trace from two raw byte captures (client → adapter, adapter → client).
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         Command::Show(args) => show::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Record(args) => record::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

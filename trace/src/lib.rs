@@ -10,6 +10,10 @@
 //! killed recorder loses at most the record in flight. Files whose name ends in `.gz`
 //! are gzip-compressed; the reader also recognises gzip by its magic bytes.
 //!
+//! With the feature `tap`: [`tap`] splits raw byte streams into records (every byte kept),
+//! [`redact`] takes secrets out, [`import`] builds a trace from two raw captures. With
+//! `record` (tokio): [`record`] forwards a session's bytes unchanged while recording them.
+//!
 //! ```
 //! use dapkit_trace::{Direction, Header, TraceReader, TraceWriter};
 //!
@@ -36,6 +40,15 @@ mod reader;
 pub mod summary;
 pub mod validate;
 mod writer;
+
+#[cfg(feature = "tap")]
+pub mod import;
+#[cfg(feature = "record")]
+pub mod record;
+#[cfg(feature = "tap")]
+pub mod redact;
+#[cfg(feature = "tap")]
+pub mod tap;
 
 pub use error::{ReadError, ReadErrorKind};
 pub use format::{Direction, FORMAT_VERSION, Header, Payload, Record, format_time};

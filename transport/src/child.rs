@@ -13,7 +13,7 @@ use std::time::Duration;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, Command};
 
 use crate::connection::Connection;
@@ -71,11 +71,13 @@ pub fn spawn_stdio(command: &StdioCommand) -> Result<Connection, SpawnError> {
     cmd.args(&command.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(if command.stderr_limit == 0 {
-            Stdio::null()
-        } else {
-            Stdio::piped()
-        })
+        .stderr(
+            if command.stderr_limit == 0 && !command.stderr_passthrough {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            },
+        )
         .kill_on_drop(true);
     if command.env_clear {
         cmd.env_clear();
@@ -97,10 +99,18 @@ pub fn spawn_stdio(command: &StdioCommand) -> Result<Connection, SpawnError> {
     let stderr = StderrTail::new(command.stderr_limit);
     if let Some(mut pipe) = child.stderr.take() {
         let tail = stderr.clone();
+        let passthrough = command.stderr_passthrough;
         tokio::spawn(async move {
             let mut buf = [0u8; 4096];
+            let mut ours = passthrough.then(tokio::io::stderr);
             while let Ok(n @ 1..) = pipe.read(&mut buf).await {
                 tail.push(&buf[..n]);
+                if let Some(out) = &mut ours {
+                    // Our stderr closed: keep draining the child's, stop copying.
+                    if out.write_all(&buf[..n]).await.is_err() || out.flush().await.is_err() {
+                        ours = None;
+                    }
+                }
             }
             tail.lock().closed = true;
         });

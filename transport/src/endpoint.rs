@@ -163,6 +163,9 @@ pub struct StdioCommand {
     pub cwd: Option<PathBuf>,
     /// How many bytes of the child's stderr to keep (the newest ones); `0` discards stderr.
     pub stderr_limit: usize,
+    /// Also copy the child's stderr to this process's stderr as it arrives (for programs
+    /// that stand in for the adapter, such as a recorder).
+    pub stderr_passthrough: bool,
 }
 
 /// Default number of stderr bytes kept by a [`StdioCommand`]: 64 KiB.
@@ -178,6 +181,7 @@ impl StdioCommand {
             env_clear: false,
             cwd: None,
             stderr_limit: DEFAULT_STDERR_LIMIT,
+            stderr_passthrough: false,
         }
     }
 
@@ -218,6 +222,12 @@ impl StdioCommand {
     /// Sets how many stderr bytes are kept (`0` discards stderr).
     pub fn stderr_limit(mut self, bytes: usize) -> Self {
         self.stderr_limit = bytes;
+        self
+    }
+
+    /// Also copies the child's stderr to this process's stderr, unchanged, as it arrives.
+    pub fn stderr_passthrough(mut self, on: bool) -> Self {
+        self.stderr_passthrough = on;
         self
     }
 }

@@ -25,7 +25,7 @@
 //! ```text
 //! enum Endpoint { Tcp(SocketAddr), Unix(PathBuf) /*unix*/, Pipe(String) /*windows*/, Stdio(StdioCommand) }
 //! enum TransportKind { Auto, Unix, Tcp, Pipe, Stdio }            // FromStr / Display: "auto", ...
-//! struct StdioCommand { program, args, env: Vec<(OsString, Option<OsString>)>, env_clear, cwd, stderr_limit }
+//! struct StdioCommand { program, args, env: Vec<(OsString, Option<OsString>)>, env_clear, cwd, stderr_limit, stderr_passthrough }
 //! enum Warning { NonLoopbackBind { addr } }
 //!
 //! async fn connect(&Endpoint, &RetryPolicy) -> Result<Connection, ConnectError>

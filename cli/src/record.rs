@@ -1,0 +1,314 @@
+//! `dapkit record`: a man in the middle that forwards a DAP session unchanged and records
+//! it. Over stdio (`-- CMD ARGS…`: the editor starts dapkit as if it were the adapter) or
+//! TCP (`--listen` for the client, `--connect` to the adapter).
+
+use crate::error::{CliError, Exit};
+use clap::Args;
+use dapkit_trace::record::{Recorder, forward};
+use dapkit_trace::tap::Tap;
+use dapkit_trace::{Direction, Header, TraceWriter};
+use dapkit_transport::{Endpoint, Listener, RetryPolicy, StdioCommand, connect_cancellable};
+use serde_json::json;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How long the other direction may go on after one ended, and how long the adapter has
+/// to exit after its output ended, before they are stopped.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Record a session: forward the bytes between an editor and a debug adapter unchanged and
+/// write them to a trace.
+///
+/// stdio: `dapkit record --out t.jsonl -- python -m debugpy.adapter` (configure the editor
+/// to start this instead of the adapter; the adapter's stderr goes to ours, its exit code
+/// becomes ours). TCP: `dapkit record --out t.jsonl --connect 127.0.0.1:5678 --listen
+/// 127.0.0.1:0` prints `{"ready": {"listen": "127.0.0.1:PORT"}}`, waits for one client, then
+/// connects to the adapter (retrying every 300 ms, up to 100 times, never probing).
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The trace to write (gzip when the name ends in `.gz`); each record is flushed as
+    /// written.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Replace the values of launch/attach and runInTerminal `env` by "<redacted>" in the
+    /// trace (the forwarded bytes are unchanged).
+    #[arg(long)]
+    redact: bool,
+    /// TCP: the adapter's address, connected to once the client arrives.
+    #[arg(long, value_name = "HOST:PORT", requires = "listen")]
+    connect: Option<String>,
+    /// TCP: where the client connects (port 0 picks a free port; loopback unless
+    /// --allow-remote).
+    #[arg(long, value_name = "ADDR:PORT", requires = "connect")]
+    listen: Option<SocketAddr>,
+    /// Allow --listen on an address other machines can reach (anyone reaching it can make
+    /// the debugger run code).
+    #[arg(long, requires = "listen")]
+    allow_remote: bool,
+    /// stdio: the adapter command and its arguments, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+/// Runs `dapkit record`.
+pub fn run(args: RecordArgs) -> Result<Exit, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::io("cannot start the async runtime", e))?;
+    let result = match (&args.connect, args.listen, args.command.is_empty()) {
+        (None, None, false) => runtime.block_on(stdio(&args)),
+        (Some(connect), Some(listen), true) => runtime.block_on(tcp(&args, connect, listen)),
+        (Some(_), Some(_), false) => Err(CliError::usage(
+            "give either an adapter command after `--` or --connect/--listen, not both",
+        )),
+        _ => Err(CliError::usage(
+            "nothing to record: give the adapter command after `--` (stdio), or --connect HOST:PORT --listen ADDR:PORT (TCP)",
+        )),
+    };
+    // Our stdin may still be blocked in a read nobody will finish: do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+/// Creates the trace file and starts the recorder thread.
+fn start_recorder(args: &RecordArgs, adapter: serde_json::Value) -> Result<Recorder, CliError> {
+    let header = Header::new(adapter).with_redacted(args.redact);
+    let writer = TraceWriter::create(&args.out, &header)
+        .map_err(|e| CliError::io("cannot write the trace", e))?;
+    Recorder::start(Tap::new(writer, args.redact), TraceWriter::finish)
+        .map_err(|e| CliError::io("cannot start the recorder", e))
+}
+
+/// Waits for the recorder to write everything.
+async fn finish_recorder(recorder: Recorder, out: &std::path::Path) -> Result<(), CliError> {
+    recorder
+        .finish()
+        .await
+        .map_err(|e| CliError::io(format!("the trace {} is incomplete", out.display()), e))
+}
+
+/// Resolves when we are asked to stop (SIGINT, SIGTERM).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
+    let mut command = args.command.iter();
+    let Some(program) = command.next() else {
+        return Err(CliError::usage("no adapter command after `--`"));
+    };
+    let command = StdioCommand::new(program)
+        .args(command)
+        .stderr_passthrough(true);
+    let argv: Vec<String> = args
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let recorder = start_recorder(args, json!({ "command": argv }))?;
+    let mut connection =
+        dapkit_transport::spawn_stdio(&command).map_err(|e| CliError::usage(e.to_string()))?;
+    let Some(mut child) = connection.take_child() else {
+        return Err(CliError::usage("the adapter process is missing"));
+    };
+    tracing::info!(pid = ?child.pid(), "adapter started: {command}");
+    let (from_adapter, to_adapter) = connection.into_split();
+    let c2a = tokio::spawn(forward(
+        tokio::io::stdin(),
+        to_adapter,
+        Direction::ClientToAdapter,
+        0,
+        recorder.handle(),
+    ));
+    let mut a2c = tokio::spawn(forward(
+        from_adapter,
+        tokio::io::stdout(),
+        Direction::AdapterToClient,
+        0,
+        recorder.handle(),
+    ));
+    let status = tokio::select! {
+        copied = &mut a2c => {
+            log_copy("adapter → client", copied);
+            child.wait_or_kill(GRACE).await
+        }
+        () = stop_signal() => {
+            tracing::info!("stopping: signal received");
+            let _ = child.kill().await;
+            a2c.abort();
+            child.wait().await
+        }
+    };
+    stop_after_grace(c2a, "client → adapter").await;
+    finish_recorder(recorder, &args.out).await?;
+    let status = status.map_err(|e| CliError::io("cannot wait for the adapter", e))?;
+    exit_like(status)
+}
+
+/// The adapter's exit status as ours.
+fn exit_like(status: std::process::ExitStatus) -> Result<Exit, CliError> {
+    if status.success() {
+        return Ok(Exit::Ok);
+    }
+    if let Some(code) = status.code() {
+        let code = u8::try_from(code).unwrap_or(1);
+        return Err(CliError::with_code(
+            code,
+            format!("the adapter exited with code {code}"),
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(signal) = status.signal() {
+            let code = u8::try_from(128 + signal).unwrap_or(1);
+            return Err(CliError::with_code(
+                code,
+                format!("the adapter was killed by signal {signal}"),
+            ));
+        }
+    }
+    Err(CliError::with_code(
+        1,
+        format!("the adapter failed: {status}"),
+    ))
+}
+
+/// Lets a copy finish by itself for a while (it ends when its writer fails or its reader
+/// ends), then stops it.
+async fn stop_after_grace(mut task: JoinHandle<std::io::Result<u64>>, what: &str) {
+    match tokio::time::timeout(GRACE, &mut task).await {
+        Ok(copied) => log_copy(what, copied),
+        Err(_) => {
+            tracing::debug!("{what}: still open after the other side ended; stopped");
+            task.abort();
+        }
+    }
+}
+
+fn log_copy(what: &str, copied: Result<std::io::Result<u64>, tokio::task::JoinError>) {
+    match copied {
+        Ok(Ok(n)) => tracing::info!("{what}: {n} bytes, ended"),
+        Ok(Err(e)) => tracing::info!("{what}: ended: {e}"),
+        Err(e) => tracing::warn!("{what}: {e}"),
+    }
+}
+
+/// `HOST:PORT` → an address, IPv4 first (adapters usually listen on 127.0.0.1).
+async fn resolve(connect: &str) -> Result<SocketAddr, CliError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(connect)
+        .await
+        .map_err(|e| CliError::usage(format!("--connect {connect}: {e}")))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| CliError::usage(format!("--connect {connect}: no address")))
+}
+
+async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exit, CliError> {
+    if !listen.ip().is_loopback() && !args.allow_remote {
+        return Err(CliError::usage(format!(
+            "--listen {listen} is reachable from other machines; add --allow-remote if you mean it"
+        )));
+    }
+    let adapter_addr = resolve(connect).await?;
+    let mut listener = Listener::bind(&Endpoint::Tcp(listen))
+        .await
+        .map_err(|e| CliError::io(format!("cannot listen on {listen}"), e))?;
+    let Some(bound) = listener.local_endpoint().tcp_addr() else {
+        return Err(CliError::usage("the listener has no TCP address"));
+    };
+    let recorder = start_recorder(
+        args,
+        json!({ "connect": connect, "listen": bound.to_string() }),
+    )?;
+    crate::ready::print_ready(&bound.to_string(), serde_json::Map::new())
+        .map_err(|e| CliError::io("cannot print the ready line", e))?;
+
+    let client = tokio::select! {
+        accepted = listener.accept() => accepted.map_err(|e| CliError::io("accept failed", e))?,
+        () = stop_signal() => {
+            finish_recorder(recorder, &args.out).await?;
+            return Ok(Exit::Ok);
+        }
+    };
+    drop(listener); // one client
+    tracing::info!("client connected; connecting to the adapter at {adapter_addr}");
+    let adapter = match connect_cancellable(
+        &Endpoint::Tcp(adapter_addr),
+        &RetryPolicy::default(),
+        stop_signal(),
+    )
+    .await
+    {
+        Ok(adapter) => adapter,
+        Err(e) => {
+            drop(client);
+            finish_recorder(recorder, &args.out).await?;
+            return Err(CliError::io(
+                format!("cannot reach the adapter at {connect}"),
+                e,
+            ));
+        }
+    };
+    tracing::info!("adapter connected; forwarding");
+    let (from_client, to_client) = client.into_split();
+    let (from_adapter, to_adapter) = adapter.into_split();
+    let mut c2a = tokio::spawn(forward(
+        from_client,
+        to_adapter,
+        Direction::ClientToAdapter,
+        0,
+        recorder.handle(),
+    ));
+    let mut a2c = tokio::spawn(forward(
+        from_adapter,
+        to_client,
+        Direction::AdapterToClient,
+        0,
+        recorder.handle(),
+    ));
+    tokio::select! {
+        copied = &mut a2c => {
+            log_copy("adapter → client", copied);
+            stop_after_grace(c2a, "client → adapter").await;
+        }
+        copied = &mut c2a => {
+            log_copy("client → adapter", copied);
+            stop_after_grace(a2c, "adapter → client").await;
+        }
+        () = stop_signal() => {
+            tracing::info!("stopping: signal received");
+            c2a.abort();
+            a2c.abort();
+        }
+    }
+    finish_recorder(recorder, &args.out).await?;
+    Ok(Exit::Ok)
+}
