@@ -32,6 +32,7 @@
 mod error;
 mod format;
 mod reader;
+pub mod replay;
 mod writer;
 
 pub use error::{ReadError, ReadErrorKind};
