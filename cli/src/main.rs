@@ -7,6 +7,7 @@
 mod error;
 mod logging;
 mod ready;
+mod replay;
 
 use clap::{Parser, Subcommand};
 use error::{CliError, Exit};
@@ -24,7 +25,9 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    Replay(replay::ReplayArgs),
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,7 +35,9 @@ fn main() -> ExitCode {
         Err(e) => return error::clap_exit(&e),
     };
     logging::init(&cli.log);
-    let result: Result<Exit, CliError> = match cli.command {};
+    let result: Result<Exit, CliError> = match cli.command {
+        Command::Replay(args) => replay::run(args),
+    };
     match result {
         Ok(exit) => exit.code(),
         Err(e) => e.report(),

@@ -49,13 +49,17 @@ pub struct Unanswered {
 ///
 /// - A live request is matched to a recorded request of the same command: first an unused
 ///   one with equal normalized arguments ([`normalize_arguments`]), then a used one with
-///   equal arguments (a repeated request is answered again), then (loose matching) the
-///   first unused one of that command. Its recorded response is sent at once. No match:
-///   an error response naming the command ([`unanswered`](Self::unanswered) lists them).
-/// - Recorded events and reverse requests are sent in their recorded order. Each waits
-///   for its anchors: the last response the adapter sent before it in the recording has
-///   been sent live, and the last message the client sent before it has arrived live
-///   (its matched request, or the answer to the reverse request).
+///   equal arguments (a repeated request is answered again, at once), then (loose
+///   matching) the first unused one of that command. No match: an error response naming
+///   the command ([`unanswered`](Self::unanswered) lists them).
+/// - Its recorded response is sent once the last message the client had sent before that
+///   response in the recording has arrived live (usually the request itself; debugpy's
+///   `launch` response waits for `configurationDone`).
+/// - Recorded events and reverse requests are sent in their recorded order, each once the
+///   last response the adapter sent before it in the recording has been sent live and the
+///   last message the client sent before it has arrived live (a matched request, or the
+///   answer to a reverse request).
+/// - Whatever is ready goes out earliest recorded first.
 #[derive(Debug)]
 pub struct AdapterReplay {
     entries: Vec<Entry>,
@@ -65,6 +69,7 @@ pub struct AdapterReplay {
     done: Vec<bool>,
     anchors: Vec<(Option<usize>, Option<usize>)>,
     queue: VecDeque<usize>,
+    held: Vec<(usize, i64)>,
     reverse_sent: HashMap<i64, usize>,
     out_seq: i64,
     options: AdapterOptions,
@@ -101,7 +106,11 @@ impl AdapterReplay {
         for (i, e) in entries.iter().enumerate() {
             match (e.direction, &e.kind) {
                 (Direction::ClientToAdapter, _) => last_client = Some(i),
-                (Direction::AdapterToClient, Kind::Response { .. }) => last_response = Some(i),
+                (Direction::AdapterToClient, Kind::Response { .. }) => {
+                    // A response waits for the client message the adapter had seen.
+                    anchors[i] = (None, last_client);
+                    last_response = Some(i);
+                }
                 (Direction::AdapterToClient, _) => {
                     anchors[i] = (last_response, last_client);
                     queue.push_back(i);
@@ -117,6 +126,7 @@ impl AdapterReplay {
             done: vec![false; n],
             anchors,
             queue,
+            held: Vec::new(),
             reverse_sent: HashMap::new(),
             out_seq: 0,
             options,
@@ -247,9 +257,18 @@ impl AdapterReplay {
             ));
             return;
         };
+        if repeated {
+            // Asked again: answered again at once, nothing else moves.
+            self.send_response(r, seq, out);
+        } else {
+            self.held.push((r, seq));
+        }
+    }
+
+    fn send_response(&mut self, r: usize, request_seq: i64, out: &mut Vec<Outgoing>) {
         let seq_out = self.next_seq();
         let response = &self.entries[r];
-        match set_seq(&response.text, seq_out, Some(seq)) {
+        match set_seq(&response.text, seq_out, Some(request_seq)) {
             Ok(text) => out.push(Outgoing {
                 body: text.into_bytes(),
                 record: Some(response.record),
@@ -258,9 +277,7 @@ impl AdapterReplay {
                 .notes
                 .push(format!("{}: cannot re-sequence: {e}", response.label())),
         }
-        if !repeated {
-            self.done[r] = true;
-        }
+        self.done[r] = true;
     }
 
     fn next_seq(&mut self) -> i64 {
@@ -268,32 +285,50 @@ impl AdapterReplay {
         self.out_seq
     }
 
-    /// Sends the queued events and reverse requests whose anchors are met, in order.
+    fn met(&self, i: usize) -> bool {
+        let (response, client) = self.anchors[i];
+        response.is_none_or(|a| self.done[a]) && client.is_none_or(|a| self.done[a])
+    }
+
+    /// Sends the held responses and queued events and reverse requests whose anchors are
+    /// met, earliest recorded first.
     fn flush(&mut self, out: &mut Vec<Outgoing>) {
-        while let Some(&i) = self.queue.front() {
-            let (response, client) = self.anchors[i];
-            let met = |a: Option<usize>| a.is_none_or(|a| self.done[a]);
-            if !(met(response) && met(client)) {
-                return;
-            }
-            self.queue.pop_front();
-            self.done[i] = true;
-            let seq = self.next_seq();
-            let entry = &self.entries[i];
-            match set_seq(&entry.text, seq, None) {
-                Ok(text) => {
-                    if matches!(entry.kind, Kind::Request { .. }) {
-                        self.reverse_sent.insert(seq, i);
-                    }
-                    out.push(Outgoing {
-                        body: text.into_bytes(),
-                        record: Some(entry.record),
-                    });
+        loop {
+            let held = (0..self.held.len())
+                .filter(|&h| self.met(self.held[h].0))
+                .min_by_key(|&h| self.held[h].0);
+            let queued = self.queue.front().copied().filter(|&i| self.met(i));
+            match (held, queued) {
+                (Some(h), q) if q.is_none_or(|q| self.held[h].0 < q) => {
+                    let (r, request_seq) = self.held.swap_remove(h);
+                    self.send_response(r, request_seq, out);
                 }
-                Err(e) => self
-                    .notes
-                    .push(format!("{}: cannot re-sequence: {e}", entry.label())),
+                (_, Some(i)) => {
+                    self.queue.pop_front();
+                    self.send_queued(i, out);
+                }
+                (_, None) => return,
             }
+        }
+    }
+
+    fn send_queued(&mut self, i: usize, out: &mut Vec<Outgoing>) {
+        self.done[i] = true;
+        let seq = self.next_seq();
+        let entry = &self.entries[i];
+        match set_seq(&entry.text, seq, None) {
+            Ok(text) => {
+                if matches!(entry.kind, Kind::Request { .. }) {
+                    self.reverse_sent.insert(seq, i);
+                }
+                out.push(Outgoing {
+                    body: text.into_bytes(),
+                    record: Some(entry.record),
+                });
+            }
+            Err(e) => self
+                .notes
+                .push(format!("{}: cannot re-sequence: {e}", entry.label())),
         }
     }
 
@@ -301,6 +336,7 @@ impl AdapterReplay {
     /// answered has been asked for: the recorded session is over.
     pub fn is_finished(&self) -> bool {
         self.queue.is_empty()
+            && self.held.is_empty()
             && self.entries.iter().enumerate().all(|(i, e)| {
                 e.direction != Direction::ClientToAdapter
                     || !matches!(e.kind, Kind::Request { .. })
@@ -413,23 +449,22 @@ mod tests {
                 r#"{"seq":1,"type":"response","request_seq":10,"success":true,"command":"initialize","body":{"a":1}}"#
             ]
         );
-        // `initialized` was recorded after `launch` arrived: it waits for the live launch.
+        // `initialized` was recorded after `launch` arrived: it waits for the live launch;
+        // the launch response was recorded after `configurationDone` arrived: it waits too.
         let out = r.on_message(
             br#"{"seq":11,"type":"request","command":"launch","arguments":{"program":"p"}}"#,
         );
         assert_eq!(
             texts(&out),
-            [
-                r#"{"seq":2,"type":"response","request_seq":11,"success":true,"command":"launch"}"#,
-                r#"{"seq":3,"type":"event","event":"initialized"}"#
-            ]
+            [r#"{"seq":2,"type":"event","event":"initialized"}"#]
         );
         // `stopped` was recorded after the launch response and configurationDone.
         let out = r.on_message(br#"{"seq":12,"type":"request","command":"configurationDone"}"#);
         assert_eq!(
             texts(&out),
             [
-                r#"{"seq":4,"type":"response","request_seq":12,"success":true,"command":"configurationDone"}"#,
+                r#"{"seq":3,"type":"response","request_seq":12,"success":true,"command":"configurationDone"}"#,
+                r#"{"seq":4,"type":"response","request_seq":11,"success":true,"command":"launch"}"#,
                 r#"{"seq":5, "type":"event","event":"stopped","body":{"threadId":1}}"#
             ]
         );
@@ -471,13 +506,24 @@ mod tests {
         assert_eq!(v["success"], false);
         assert_eq!(r.unanswered().len(), 2);
         assert_eq!(r.unanswered()[1].command, "launch");
-        // Loose: the first unused launch answers.
+        // Loose: the first unused launch answers (its response, and `initialized`, once
+        // their anchors are met).
         let mut r = AdapterReplay::new(script(), AdapterOptions::default());
         let out = r.on_message(
             br#"{"seq":2,"type":"request","command":"launch","arguments":{"program":"q"}}"#,
         );
-        assert_eq!(out.len(), 1);
+        assert!(out.is_empty(), "initialize was not asked for yet");
         assert!(r.unanswered().is_empty());
         assert!(r.take_notes()[0].contains("arguments differ"));
+        let out = r.on_message(
+            br#"{"seq":3,"type":"request","command":"initialize","arguments":{"clientID":"x"}}"#,
+        );
+        assert_eq!(out.len(), 2, "initialize response and initialized");
+        let out = r.on_message(br#"{"seq":4,"type":"request","command":"configurationDone"}"#);
+        let v: Value = serde_json::from_slice(&out[1].body).expect("JSON");
+        assert_eq!(
+            (v["command"].as_str(), v["request_seq"].as_i64()),
+            (Some("launch"), Some(2))
+        );
     }
 }
