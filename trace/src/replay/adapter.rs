@@ -380,6 +380,7 @@ impl AdapterReplay {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::replay::entry_for_test as e;

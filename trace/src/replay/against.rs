@@ -490,6 +490,7 @@ impl AgainstReplay {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::replay::entry_for_test as e;

@@ -222,6 +222,7 @@ impl<'t> Walker<'t, '_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -140,6 +140,7 @@ impl HandleMap {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use serde_json::json;

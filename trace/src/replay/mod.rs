@@ -1,7 +1,7 @@
 //! Replaying a trace: as a fake adapter that answers a live client from the recording
 //! ([`AdapterReplay`]), or as a client that sends the recorded requests to a live adapter
 //! ([`AgainstReplay`]). Both are plain state machines (messages in, messages out) with no
-//! I/O; with the `tokio` feature, [`serve_adapter`] and [`drive_adapter`] run them over
+//! I/O; with the `tokio` feature, `serve_adapter` and `drive_adapter` run them over
 //! any `AsyncRead`/`AsyncWrite`.
 //!
 //! The rules (how requests are matched, how events are ordered, which numbers are
@@ -20,8 +20,10 @@ mod handles;
 mod io;
 mod normalize;
 
-pub use adapter::{AdapterOptions, AdapterReplay, Unanswered};
-pub use against::{AgainstOptions, AgainstReplay, Divergence, Reaction, Step, Waiting};
+pub use adapter::{AdapterOptions, AdapterReplay, Outgoing, Unanswered};
+pub use against::{
+    AgainstOptions, AgainstReplay, BACKGROUND_EVENTS, Divergence, Reaction, Step, Waiting,
+};
 pub use handles::{HandleKind, HandleMap};
 #[cfg(feature = "tokio")]
 pub use io::{AgainstReport, RunInTerminal, drive_adapter, serve_adapter};
@@ -251,6 +253,7 @@ pub(crate) fn pair_responses(entries: &[Entry]) -> Vec<Option<usize>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 pub(crate) fn entry_for_test(record: u64, direction: Direction, text: &str) -> Entry {
     let value: Value = serde_json::from_str(text).expect("test message is JSON");
     let kind = kind_of(&value).expect("test message is a DAP message");

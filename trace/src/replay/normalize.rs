@@ -38,6 +38,7 @@ fn integral(n: &Number) -> Option<Number> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use serde_json::json;
