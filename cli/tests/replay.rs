@@ -375,8 +375,15 @@ fn as_adapter_serves_the_recorded_session_to_the_same_client() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let a = messages(&original.trace);
-    let b = messages(&replayed_path);
+    same_responses_and_events(&original.trace, &replayed_path);
+}
+
+/// The replayed session (`b`) got the same requests from the client and the same
+/// responses and events, each byte-faithful apart from `seq`/`request_seq`, as the
+/// original (`a`).
+fn same_responses_and_events(a: &Path, b: &Path) {
+    let a = messages(a);
+    let b = messages(b);
     let requests = |m: &[(u64, Direction, String, Value)]| -> Vec<String> {
         m.iter()
             .filter(|(_, d, _, v)| *d == Direction::ClientToAdapter && kind(v) == "request")
@@ -755,4 +762,146 @@ fn bad_traces_and_bad_usage_exit_2_with_one_line() {
         assert!(err.starts_with("dapkit: error: "), "{args:?}: {err}");
         assert!(err.contains(wanted), "{args:?}: {err}");
     }
+}
+
+/// Listens on 127.0.0.1:0; joins the first client to the adapter on `target` (connected
+/// with retry, never probing), recording every frame to `trace`.
+async fn tap_server(target: u16, trace: &Path) -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the tap");
+    let port = listener.local_addr().expect("tap address").port();
+    let writer =
+        TraceWriter::create(trace, &Header::new(json!({"connect": target}))).expect("create trace");
+    let trace = Arc::new(Mutex::new(writer));
+    let task = tokio::spawn(async move {
+        let (client, _) = listener.accept().await.expect("accept the client");
+        let endpoint = dapkit_transport::Endpoint::Tcp(([127, 0, 0, 1], target).into());
+        let adapter =
+            dapkit_transport::connect(&endpoint, &dapkit_transport::RetryPolicy::default())
+                .await
+                .expect("connect to the adapter");
+        let (adapter_read, adapter_write) = adapter.into_split();
+        let (client_read, client_write) = client.into_split();
+        let up = tokio::spawn(pump(
+            client_read,
+            adapter_write,
+            trace.clone(),
+            Direction::ClientToAdapter,
+        ));
+        let down = tokio::spawn(pump(
+            adapter_read,
+            client_write,
+            trace,
+            Direction::AdapterToClient,
+        ));
+        let _ = up.await;
+        let _ = down.await;
+    });
+    (port, task)
+}
+
+/// Runs the DebugClient script against the adapter on `port`.
+async fn debug_client(port: u16, program: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let modules = root.join("session/tests/vscode/node_modules");
+    assert!(
+        modules.join("@vscode/debugadapter-testsupport").is_dir(),
+        "VS Code's DebugClient missing in {}; run `bash .ci/install-peers`",
+        modules.display()
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vscode/replay_debugpy.js");
+    let mut node = tokio::process::Command::new("node");
+    node.arg(script)
+        .env("NODE_PATH", &modules)
+        .env("DAPKIT_PORT", port.to_string())
+        .env("DAPKIT_PROGRAM", program)
+        .env("DAPKIT_LINE", break_line().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = node
+        .spawn()
+        .expect("run node (Node.js 20+; `bash .ci/install-peers`)");
+    let out = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+        .await
+        .expect("the DebugClient script finished in time")
+        .expect("node ran");
+    assert!(
+        out.status.success(),
+        "the DebugClient script failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A free loopback port: bind port 0, read it, close the listener.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("address").port()
+}
+
+/// Kills the process group this test started (by its leader's pid) when dropped.
+struct Group(std::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn as_adapter_serves_vscode_debug_client_like_debugpy_did() {
+    use std::os::unix::process::CommandExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("app.py");
+    std::fs::write(&program, PROGRAM).expect("write program");
+    let original = dir.path().join("vscode-original.jsonl");
+    let replayed = dir.path().join("vscode-replayed.jsonl");
+
+    // The original: DebugClient → tap → debugpy's adapter in server mode.
+    let adapter_port = free_port();
+    let adapter = Group(
+        Command::new(python())
+            .args(["-m", "debugpy.adapter", "--host", "127.0.0.1", "--port"])
+            .arg(adapter_port.to_string())
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start debugpy.adapter"),
+    );
+    rt().block_on(async {
+        let (port, tap) = tap_server(adapter_port, &original).await;
+        debug_client(port, &program).await;
+        tokio::time::timeout(Duration::from_secs(20), tap)
+            .await
+            .expect("the tap ended")
+            .expect("the tap ran");
+    });
+    drop(adapter);
+
+    // The replay: DebugClient → tap → dapkit replay --as-adapter.
+    let (child, replay_port) = start_listening(&original);
+    rt().block_on(async {
+        let (port, tap) = tap_server(replay_port, &replayed).await;
+        debug_client(port, &program).await;
+        tokio::time::timeout(Duration::from_secs(20), tap)
+            .await
+            .expect("the tap ended")
+            .expect("the tap ran");
+    });
+    let out = wait_with_limit(child, Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "dapkit replay --as-adapter exited {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    same_responses_and_events(&original, &replayed);
 }

@@ -59,7 +59,8 @@ pub struct Unanswered {
 ///   last response the adapter sent before it in the recording has been sent live and the
 ///   last message the client sent before it has arrived live (a matched request, or the
 ///   answer to a reverse request).
-/// - Whatever is ready goes out earliest recorded first.
+/// - Whatever is ready goes out earliest recorded first. A held response can be released
+///   early ([`release_held`](Self::release_held)) when the client goes quiet.
 #[derive(Debug)]
 pub struct AdapterReplay {
     entries: Vec<Entry>,
@@ -332,6 +333,32 @@ impl AdapterReplay {
         }
     }
 
+    /// True when a matched request's response is held back, waiting for a client message
+    /// the recording had seen before it.
+    pub fn is_holding(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Sends the earliest held response even though its anchor has not arrived (for when
+    /// the client has gone quiet: it may be waiting for that very response, unlike the
+    /// recorded client), then whatever that unblocks.
+    pub fn release_held(&mut self) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        if let Some(h) = (0..self.held.len()).min_by_key(|&h| self.held[h].0) {
+            let (r, request_seq) = self.held.swap_remove(h);
+            self.notes.push(format!(
+                "{}: sent without waiting longer for {}",
+                self.entries[r].label(),
+                self.anchors[r]
+                    .1
+                    .map_or_else(String::new, |a| self.entries[a].label())
+            ));
+            self.send_response(r, request_seq, &mut out);
+        }
+        self.flush(&mut out);
+        out
+    }
+
     /// True when everything recorded has been sent and every recorded request that was
     /// answered has been asked for: the recorded session is over.
     pub fn is_finished(&self) -> bool {
@@ -520,8 +547,12 @@ mod tests {
             br#"{"seq":3,"type":"request","command":"initialize","arguments":{"clientID":"x"}}"#,
         );
         assert_eq!(out.len(), 2, "initialize response and initialized");
-        let out = r.on_message(br#"{"seq":4,"type":"request","command":"configurationDone"}"#);
-        let v: Value = serde_json::from_slice(&out[1].body).expect("JSON");
+        assert!(
+            r.is_holding(),
+            "the launch response waits for configurationDone"
+        );
+        let out = r.release_held();
+        let v: Value = serde_json::from_slice(&out[0].body).expect("JSON");
         assert_eq!(
             (v["command"].as_str(), v["request_seq"].as_i64()),
             (Some("launch"), Some(2))

@@ -25,9 +25,14 @@ async fn send<W: AsyncWrite + Unpin>(writer: &mut W, body: &[u8]) -> io::Result<
     writer.flush().await
 }
 
+/// How long the client may stay quiet while a response is held back (waiting for a client
+/// message the recording had seen first) before it is sent anyway.
+pub const HOLD_GRACE: Duration = Duration::from_secs(1);
+
 /// Serves one client as a fake adapter: sends what [`AdapterReplay`] answers until the
 /// client closes the connection or the recorded session is over
-/// ([`AdapterReplay::is_finished`]), then closes the writer. Frames the client sends that
+/// ([`AdapterReplay::is_finished`]), then closes the writer. A response held back for
+/// longer than [`HOLD_GRACE`] of client silence is released. Frames the client sends that
 /// are not DAP messages are logged and skipped; a fatal framing error ends the session
 /// with an error.
 pub async fn serve_adapter<R, W>(
@@ -43,7 +48,22 @@ where
     let start = replay.start();
     write_all(&mut writer, &start).await?;
     while !replay.is_finished() {
-        let Some(frame) = frames.next().await else {
+        let next = if replay.is_holding() {
+            match tokio::time::timeout(HOLD_GRACE, frames.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    let out = replay.release_held();
+                    for note in replay.take_notes() {
+                        tracing::info!("{note}");
+                    }
+                    write_all(&mut writer, &out).await?;
+                    continue;
+                }
+            }
+        } else {
+            frames.next().await
+        };
+        let Some(frame) = next else {
             tracing::info!("the client closed the connection; {}", replay.pending());
             break;
         };

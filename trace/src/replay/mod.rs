@@ -26,7 +26,7 @@ pub use against::{
 };
 pub use handles::{HandleKind, HandleMap};
 #[cfg(feature = "tokio")]
-pub use io::{AgainstReport, RunInTerminal, drive_adapter, serve_adapter};
+pub use io::{AgainstReport, HOLD_GRACE, RunInTerminal, drive_adapter, serve_adapter};
 pub use normalize::normalize_arguments;
 
 use crate::{Direction, ReadError, Record, TraceReader};
