@@ -355,9 +355,11 @@ impl AgainstReplay {
         let recorded = &self.entries[r];
         let recorded_success = matches!(recorded.kind, Kind::Response { success: true, .. });
         if recorded_success && !success {
+            // A multi-line message (a traceback) is named by its last line.
             let why = value
                 .get("message")
                 .and_then(Value::as_str)
+                .and_then(|m| m.lines().rev().map(str::trim).find(|l| !l.is_empty()))
                 .unwrap_or("no message");
             let detail = value
                 .pointer("/body/error/format")
@@ -663,7 +665,7 @@ mod tests {
         assert_eq!(w.before, None);
         // A failure where the recording succeeded is a divergence naming the record.
         let d = r
-            .on_message(br#"{"seq":8,"type":"response","request_seq":6,"success":false,"command":"scopes","message":"bad frame"}"#)
+            .on_message(br#"{"seq":8,"type":"response","request_seq":6,"success":false,"command":"scopes","message":"Traceback:\n  x\nbad frame\n"}"#)
             .expect_err("diverged");
         assert_eq!(d.record, 14);
         assert_eq!(d.command, "scopes");
