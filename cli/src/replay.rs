@@ -55,7 +55,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "NEW")]
     out: Option<PathBuf>,
     /// With --against: how long to wait for what the recording had seen before each request
-    /// (seconds).
+    /// (seconds, at most a week).
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     timeout: f64,
     /// With --against: run the adapter's `runInTerminal` requests (otherwise they are
@@ -69,6 +69,9 @@ pub struct ReplayArgs {
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
+
+/// The longest --timeout accepted, in seconds (a week).
+const MAX_TIMEOUT: f64 = 604_800.0;
 
 /// Runs `dapkit replay`.
 pub fn run(args: ReplayArgs) -> Result<Exit, CliError> {
@@ -133,9 +136,9 @@ fn check(args: &ReplayArgs) -> Result<(), CliError> {
                 )));
             }
         }
-        if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        if !(args.timeout > 0.0 && args.timeout <= MAX_TIMEOUT) {
             return Err(CliError::usage(format!(
-                "--timeout must be a positive number of seconds, not {}",
+                "--timeout must be a positive number of seconds up to {MAX_TIMEOUT} (a week), not {}",
                 args.timeout
             )));
         }

@@ -88,7 +88,12 @@ where
 }
 
 /// A client whose traffic with the adapter (`reader`, `writer`) is recorded to `trace`.
-fn tapped_client<R, W>(reader: R, writer: W, trace: SharedTrace) -> (Client, Events)
+fn tapped_client<R, W>(
+    reader: R,
+    writer: W,
+    trace: SharedTrace,
+    options: ClientOptions,
+) -> (Client, Events)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -103,21 +108,18 @@ where
     ));
     tokio::spawn(pump(reader, tap_write, trace, Direction::AdapterToClient));
     let (client_read, client_write) = tokio::io::split(client_end);
-    Client::start(
-        client_read,
-        client_write,
-        ClientOptions::new().without_run_in_terminal(),
-    )
+    Client::start(client_read, client_write, options)
 }
 
 /// The client script: launch, breakpoint, stop, threads, stack, scopes, variables,
 /// evaluate, continue, termination, disconnect.
-async fn script(client: &Client, events: &mut Events, program: &Path) {
+async fn script(client: &Client, events: &mut Events, program: &Path, console: &str) {
     let mut init = InitializeRequestArguments::new("debugpy");
     init.client_id = Some("dapkit-test".into());
     init.lines_start_at1 = Some(true);
     init.columns_start_at1 = Some(true);
     init.path_format = Some("path".into());
+    init.supports_run_in_terminal_request = Some(console == "integratedTerminal");
     client
         .request::<InitializeRequest>(init)
         .await
@@ -125,7 +127,7 @@ async fn script(client: &Client, events: &mut Events, program: &Path) {
     let launch: LaunchRequestArguments = serde_json::from_value(json!({
         "program": program.to_str().expect("UTF-8 path"),
         "cwd": program.parent().expect("dir").to_str().expect("UTF-8 path"),
-        "console": "internalConsole",
+        "console": console,
         "justMyCode": true,
     }))
     .expect("launch arguments");
@@ -214,8 +216,9 @@ fn rt() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Records the client script against the real debugpy adapter.
-fn record_original() -> Recorded {
+/// Records the client script against the real debugpy adapter, the debuggee in `console`
+/// (`internalConsole`, or `integratedTerminal`: the client runs it for the adapter).
+fn record_original(console: &str) -> Recorded {
     let dir = tempfile::tempdir().expect("temp dir");
     let program = dir.path().join("app.py");
     std::fs::write(&program, PROGRAM).expect("write program");
@@ -231,10 +234,15 @@ fn record_original() -> Recorded {
         let mut connection = spawn_stdio(&command).expect("start debugpy.adapter");
         let mut child = connection.take_child().expect("the adapter process");
         let (reader, writer) = connection.into_split();
-        let (client, mut events) = tapped_client(reader, writer, trace.clone());
+        let options = if console == "integratedTerminal" {
+            ClientOptions::new()
+        } else {
+            ClientOptions::new().without_run_in_terminal()
+        };
+        let (client, mut events) = tapped_client(reader, writer, trace.clone(), options);
         tokio::time::timeout(
             Duration::from_secs(90),
-            script(&client, &mut events, &program),
+            script(&client, &mut events, &program, console),
         )
         .await
         .expect("the original session finished in time");
@@ -346,7 +354,7 @@ fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> std::proc
 
 #[test]
 fn as_adapter_serves_the_recorded_session_to_the_same_client() {
-    let original = record_original();
+    let original = record_original("internalConsole");
     let replayed_path = original._dir.path().join("replayed.jsonl");
     let (child, port) = start_listening(&original.trace);
     rt().block_on(async {
@@ -358,10 +366,11 @@ fn as_adapter_serves_the_recorded_session_to_the_same_client() {
             TraceWriter::create(&replayed_path, &Header::new(json!({"connect": port})))
                 .expect("create trace"),
         ));
-        let (client, mut events) = tapped_client(reader, writer, trace);
+        let options = ClientOptions::new().without_run_in_terminal();
+        let (client, mut events) = tapped_client(reader, writer, trace, options);
         tokio::time::timeout(
             Duration::from_secs(60),
-            script(&client, &mut events, &original.program),
+            script(&client, &mut events, &original.program, "internalConsole"),
         )
         .await
         .expect("the replayed session finished in time");
@@ -465,42 +474,9 @@ fn shape(m: &[(u64, Direction, String, Value)]) -> Vec<(Direction, String, Strin
         .collect()
 }
 
-fn replay_against(trace: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let child = dapkit()
-        .arg("replay")
-        .arg(trace)
-        .arg("--against")
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .arg("--")
-        .arg(python())
-        .args(["-m", "debugpy.adapter"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dapkit replay --against");
-    wait_with_limit(child, Duration::from_secs(90))
-}
-
-#[test]
-fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
-    let original = record_original();
-    let dir = original._dir.path();
-
-    // 1. The recording replayed against a fresh debugpy adapter.
-    let again = dir.join("again.jsonl");
-    let out = replay_against(&original.trace, &again, &[]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "replay --against exited {:?}: {}{stdout}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.starts_with("replay completed: "), "{stdout}");
-    let a = messages(&original.trace);
-    let b = messages(&again);
+/// The same requests, responses and events (background events aside), equal apart from
+/// seq, handles and process ids.
+fn same_shape(a: &[(u64, Direction, String, Value)], b: &[(u64, Direction, String, Value)]) {
     let (sa, sb) = (shape(&a), shape(&b));
     let requests = |s: &[(Direction, String, String, Value)]| -> Vec<Value> {
         s.iter()
@@ -522,6 +498,50 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
         };
         assert_eq!(pick(&sa), pick(&sb), "the same {wanted}s, handles aside");
     }
+}
+
+fn replay_against(trace: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut command = dapkit();
+    command
+        .arg("replay")
+        .arg(trace)
+        .arg("--against")
+        .arg("--out")
+        .arg(out)
+        .args(extra);
+    if !extra.contains(&"--connect") {
+        command
+            .arg("--")
+            .arg(python())
+            .args(["-m", "debugpy.adapter"]);
+    }
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dapkit replay --against");
+    wait_with_limit(child, Duration::from_secs(90))
+}
+
+#[test]
+fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
+    let original = record_original("internalConsole");
+    let dir = original._dir.path();
+
+    // 1. The recording replayed against a fresh debugpy adapter.
+    let again = dir.join("again.jsonl");
+    let out = replay_against(&original.trace, &again, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "replay --against exited {:?}: {}{stdout}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("replay completed: "), "{stdout}");
+    let a = messages(&original.trace);
+    let b = messages(&again);
+    same_shape(&a, &b);
     // Handles were really remapped where the live adapter gave other ones (the frame id
     // of debugpy's stackTrace counts up across sessions of one adapter, so at least the
     // requests carry the live value the new trace's responses gave).
@@ -536,6 +556,37 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
         .map(|(_, _, _, v)| v["arguments"]["frameId"].clone())
         .expect("a scopes request");
     assert_eq!(scopes_sent, live_frame, "scopes asks for the live frame");
+
+    // 1b. The same against debugpy's adapter in server mode, reached with --connect.
+    {
+        use std::os::unix::process::CommandExt as _;
+        let port = free_port();
+        let _adapter = Group(
+            Command::new(python())
+                .args(["-m", "debugpy.adapter", "--host", "127.0.0.1", "--port"])
+                .arg(port.to_string())
+                .process_group(0)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start debugpy.adapter"),
+        );
+        let connected = dir.join("connected.jsonl");
+        let target = format!("127.0.0.1:{port}");
+        let out = replay_against(&original.trace, &connected, &["--connect", &target]);
+        assert!(
+            out.status.success(),
+            "replay --against --connect exited {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        same_shape(&a, &messages(&connected));
+        let header = TraceReader::open(&connected)
+            .expect("open")
+            .header()
+            .clone();
+        assert_eq!(header.adapter, json!({ "connect": target }));
+    }
 
     // 2. An edited request that fails live diverges, naming its record and command.
     let lines: Vec<String> = std::fs::read_to_string(&original.trace)
@@ -576,11 +627,9 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
         .map(|(n, _, _, _)| *n)
         .expect("a threads request");
     let mut edited = lines;
-    let time = &a[0].2; // any record's fields will do for the invented one
-    let _ = time;
     edited.insert(
         threads_record as usize,
-        r#"{"time":"2026-11-26T13:30:00.000000Z","offsetUs":1,"dir":"a2c","client":0,"msg":{"seq":999,"type":"event","event":"neverSent"}}"#.to_owned(),
+        r#"{"time":"2026-11-26T13:30:00.000000Z","offsetUs":1,"dir":"a2c","client":0,"msg":{"seq":999,"type":"event","event":"capabilities","body":{"capabilities":{}}}}"#.to_owned(),
     );
     let waiting_path = dir.join("waiting.jsonl");
     std::fs::write(&waiting_path, edited.join("\n") + "\n").expect("write edited trace");
@@ -593,7 +642,7 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "dapkit: replay diverged: record {} (threads): timed out after 2 s; waited for event `neverSent` (0 of 1 came)",
+            "dapkit: replay diverged: record {} (threads): timed out after 2 s; waited for event `capabilities` (0 of 1 came)",
             threads_record + 1
         )),
         "{stderr}"
@@ -904,4 +953,68 @@ fn as_adapter_serves_vscode_debug_client_like_debugpy_did() {
         String::from_utf8_lossy(&out.stderr)
     );
     same_responses_and_events(&original, &replayed);
+}
+
+#[test]
+fn against_runs_run_in_terminal_only_when_allowed() {
+    let original = record_original("integratedTerminal");
+    let dir = original._dir.path();
+    let recorded = messages(&original.trace);
+    assert!(
+        recorded
+            .iter()
+            .any(|(_, d, _, v)| *d == Direction::AdapterToClient && name(v) == "runInTerminal"),
+        "debugpy asked the client to run the debuggee"
+    );
+
+    let allowed = dir.join("allowed.jsonl");
+    let out = replay_against(&original.trace, &allowed, &["--allow-run-in-terminal"]);
+    assert!(
+        out.status.success(),
+        "replay --against --allow-run-in-terminal exited {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b = messages(&allowed);
+    let answer = b
+        .iter()
+        .find(|(_, d, _, v)| {
+            *d == Direction::ClientToAdapter && kind(v) == "response" && name(v) == "runInTerminal"
+        })
+        .map(|(_, _, _, v)| v.clone())
+        .expect("an answer to runInTerminal");
+    assert_eq!(answer["success"], true, "{answer}");
+    let recorded_pid = recorded
+        .iter()
+        .find(|(_, d, _, v)| *d == Direction::ClientToAdapter && name(v) == "runInTerminal")
+        .map(|(_, _, _, v)| v["body"]["processId"].clone())
+        .expect("the recorded answer");
+    assert_ne!(
+        answer["body"]["processId"], recorded_pid,
+        "the command really ran (a new process), not the recorded answer"
+    );
+    same_shape(&recorded, &b);
+
+    // Not allowed: answered success: false, and the session cannot go on as recorded.
+    let refused = dir.join("refused.jsonl");
+    let out = replay_against(&original.trace, &refused, &["--timeout", "10"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("dapkit: replay diverged: record "),
+        "{stderr}"
+    );
+    let b = messages(&refused);
+    let answer = b
+        .iter()
+        .find(|(_, d, _, v)| *d == Direction::ClientToAdapter && name(v) == "runInTerminal")
+        .map(|(_, _, _, v)| v.clone())
+        .expect("an answer to runInTerminal");
+    assert_eq!(answer["success"], false, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--allow-run-in-terminal")),
+        "{answer}"
+    );
 }

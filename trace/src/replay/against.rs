@@ -9,17 +9,20 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
-/// Events that report background activity; their counts vary between runs, so replay
-/// does not wait for them.
-pub const BACKGROUND_EVENTS: &[&str] = &[
-    "output",
-    "module",
-    "loadedSource",
-    "progressStart",
-    "progressUpdate",
-    "progressEnd",
-    "invalidated",
-    "memory",
+/// The events a replay waits for: the DAP events that report a change of the session's
+/// state. The others (`output`, `module`, `loadedSource`, `progress*`, `invalidated`,
+/// `memory`, and adapters' custom events) report background activity whose count varies
+/// between runs and between ways of starting the adapter, so replay does not wait for them.
+pub const AWAITED_EVENTS: &[&str] = &[
+    "initialized",
+    "stopped",
+    "continued",
+    "exited",
+    "terminated",
+    "thread",
+    "process",
+    "breakpoint",
+    "capabilities",
 ];
 
 /// How the replaying client behaves.
@@ -115,9 +118,11 @@ pub enum Reaction {
 /// - Requests go out in recorded order with fresh `seq`s (1, 2, …) and their handles
 ///   rewritten to the live ones ([`HandleMap`]), every other byte as recorded.
 /// - Before each request it waits ([`Step::Wait`]) until the live session has produced
-///   what the recording had seen by then: as many events of each name (except
-///   [`BACKGROUND_EVENTS`]), the responses to earlier requests that had come, as many
-///   reverse requests of each command.
+///   what the recording had seen by then: as many events of each name in
+///   [`AWAITED_EVENTS`], the responses to earlier requests that had come, as many reverse
+///   requests of each command. After the last request it waits likewise for what the
+///   recording saw last (the adapter closing the connection then ends the replay without
+///   divergence).
 /// - Handles are learned by laying each live response over its recorded response, and the
 ///   n-th live event of a name over the n-th recorded one.
 /// - Reverse requests are answered with the recorded answer (re-sequenced);
@@ -203,7 +208,7 @@ impl AgainstReplay {
             let i = self.cursor;
             match (entry.direction, &entry.kind) {
                 (Direction::AdapterToClient, Kind::Event { event }) => {
-                    if !BACKGROUND_EVENTS.contains(&event.as_str()) {
+                    if AWAITED_EVENTS.contains(&event.as_str()) {
                         *self.expected_events.entry(event.clone()).or_default() += 1;
                     }
                 }
@@ -468,6 +473,12 @@ impl AgainstReplay {
             body: reply.to_string().into_bytes(),
             record: None,
         }
+    }
+
+    /// True when the replay has sent every request and only waits for what the recording saw
+    /// after the last one.
+    pub fn at_end(&self) -> bool {
+        self.cursor >= self.entries.len()
     }
 
     /// The divergence a wait that timed out (or was cut short by the adapter closing the

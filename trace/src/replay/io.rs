@@ -113,9 +113,9 @@ pub struct AgainstReport {
 
 /// Replays the recorded requests against a live adapter over `reader`/`writer`, recording
 /// the new session to `trace` (when given): see [`AgainstReplay`]. A wait longer than
-/// `timeout` (counted from when that wait began) or the adapter closing the connection
-/// while something is awaited ends the replay with a [`Divergence`] naming what was
-/// awaited. I/O errors (on the connection or the trace) are errors. Closes the writer at
+/// `timeout` (counted from when that wait began), or the adapter closing the connection
+/// while a request waits, ends the replay with a [`Divergence`] naming what was awaited
+/// (the adapter closing it after the last request only logs what did not come). I/O errors (on the connection or the trace) are errors. Closes the writer at
 /// the end.
 pub async fn drive_adapter<R, W, T>(
     replay: &mut AgainstReplay,
@@ -168,6 +168,13 @@ where
             Err(_) => {
                 let why = format!("timed out after {} s", timeout.as_secs_f64());
                 report.divergence = Some(replay.wait_failed(&waiting, &why));
+                break;
+            }
+            Ok(None) if replay.at_end() => {
+                tracing::warn!(
+                    "the adapter closed the connection after the last request without sending {}",
+                    waiting.missing.join(", ")
+                );
                 break;
             }
             Ok(None) => {

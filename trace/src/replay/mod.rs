@@ -22,7 +22,7 @@ mod normalize;
 
 pub use adapter::{AdapterOptions, AdapterReplay, Outgoing, Unanswered};
 pub use against::{
-    AgainstOptions, AgainstReplay, BACKGROUND_EVENTS, Divergence, Reaction, Step, Waiting,
+    AWAITED_EVENTS, AgainstOptions, AgainstReplay, Divergence, Reaction, Step, Waiting,
 };
 pub use handles::{HandleKind, HandleMap};
 #[cfg(feature = "tokio")]
