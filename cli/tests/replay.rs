@@ -649,15 +649,29 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
     );
 }
 
-/// A hand-written trace (cli/tests/fixtures/replay/tiny.jsonl) served over stdio: a
-/// request the trace does not hold gets an error response naming it, and the exit code
-/// is 1.
+/// A hand-written trace (cli/tests/fixtures/replay/tiny.jsonl), plain and gzip, served
+/// over stdio: a request the trace does not hold gets an error response naming it, and the
+/// exit code is 1.
 #[test]
 fn as_adapter_on_stdio_answers_unknown_requests_with_an_error() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/tiny.jsonl");
+    let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/tiny.jsonl");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let gzip = dir.path().join("tiny.jsonl.gz");
+    let mut reader = TraceReader::open(&plain).expect("open the fixture");
+    let mut writer = TraceWriter::create(&gzip, reader.header()).expect("create gzip trace");
+    while let Some(record) = reader.next_record().expect("a good record") {
+        writer.write(&record).expect("write record");
+    }
+    writer.finish().expect("finish gzip");
+    for fixture in [plain, gzip] {
+        serve_tiny_on_stdio(&fixture);
+    }
+}
+
+fn serve_tiny_on_stdio(fixture: &Path) {
     let mut child = dapkit()
         .arg("replay")
-        .arg(&fixture)
+        .arg(fixture)
         .args(["--as-adapter", "--stdio", "--strict"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
