@@ -477,7 +477,7 @@ fn shape(m: &[(u64, Direction, String, Value)]) -> Vec<(Direction, String, Strin
 /// The same requests, responses and events (background events aside), equal apart from
 /// seq, handles and process ids.
 fn same_shape(a: &[(u64, Direction, String, Value)], b: &[(u64, Direction, String, Value)]) {
-    let (sa, sb) = (shape(&a), shape(&b));
+    let (sa, sb) = (shape(a), shape(b));
     let requests = |s: &[(Direction, String, String, Value)]| -> Vec<Value> {
         s.iter()
             .filter(|(d, k, _, _)| *d == Direction::ClientToAdapter && k == "request")
