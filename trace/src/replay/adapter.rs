@@ -65,7 +65,9 @@ pub struct Unanswered {
 pub struct AdapterReplay {
     entries: Vec<Entry>,
     answer: Vec<Option<usize>>,
-    normalized: Vec<Option<Value>>,
+    by_args: HashMap<(String, String), Matches>,
+    by_command: HashMap<String, Matches>,
+    unused: usize,
     used: Vec<bool>,
     done: Vec<bool>,
     anchors: Vec<(Option<usize>, Option<usize>)>,
@@ -76,6 +78,21 @@ pub struct AdapterReplay {
     options: AdapterOptions,
     unanswered: Vec<Unanswered>,
     notes: Vec<String>,
+}
+
+/// The recorded requests of one key, in recorded order: those not yet used, and the last
+/// one used.
+#[derive(Debug, Default)]
+struct Matches {
+    unused: VecDeque<usize>,
+    last_used: Option<usize>,
+    total: usize,
+}
+
+/// The key of a request's normalized arguments (serde_json writes object members in
+/// sorted order, so equal values give equal text).
+fn args_key(arguments: Option<&Value>) -> String {
+    normalize_arguments(arguments).to_string()
 }
 
 /// A message to send, and the recorded entry it replays (none for made-up errors).
@@ -92,15 +109,23 @@ impl AdapterReplay {
     pub fn new(script: Script, options: AdapterOptions) -> AdapterReplay {
         let entries = script.entries;
         let answer = pair_responses(&entries);
-        let normalized = entries
-            .iter()
-            .map(|e| match (&e.kind, e.direction) {
-                (Kind::Request { .. }, Direction::ClientToAdapter) => {
-                    Some(normalize_arguments(e.value.get("arguments")))
-                }
-                _ => None,
-            })
-            .collect();
+        let mut by_args: HashMap<(String, String), Matches> = HashMap::new();
+        let mut by_command: HashMap<String, Matches> = HashMap::new();
+        let mut unused = 0;
+        for (i, e) in entries.iter().enumerate() {
+            if let (Kind::Request { command, .. }, Direction::ClientToAdapter) =
+                (&e.kind, e.direction)
+            {
+                let key = (command.clone(), args_key(e.value.get("arguments")));
+                let m = by_args.entry(key).or_default();
+                m.unused.push_back(i);
+                m.total += 1;
+                let m = by_command.entry(command.clone()).or_default();
+                m.unused.push_back(i);
+                m.total += 1;
+                unused += 1;
+            }
+        }
         let mut anchors = vec![(None, None); entries.len()];
         let mut queue = VecDeque::new();
         let (mut last_response, mut last_client) = (None, None);
@@ -122,7 +147,9 @@ impl AdapterReplay {
         AdapterReplay {
             entries,
             answer,
-            normalized,
+            by_args,
+            by_command,
+            unused,
             used: vec![false; n],
             done: vec![false; n],
             anchors,
@@ -183,44 +210,40 @@ impl AdapterReplay {
     }
 
     fn on_request(&mut self, seq: i64, command: &str, value: &Value, out: &mut Vec<Outgoing>) {
-        let args = normalize_arguments(value.get("arguments"));
-        let same_command = |e: &Entry| {
-            e.direction == Direction::ClientToAdapter
-                && matches!(&e.kind, Kind::Request { command: c, .. } if c == command)
+        let key = (command.to_owned(), args_key(value.get("arguments")));
+        let used = &self.used;
+        let first_unused = |m: &mut Matches| {
+            while m.unused.front().is_some_and(|&i| used[i]) {
+                m.unused.pop_front();
+            }
+            m.unused.front().copied()
         };
-        let candidates: Vec<usize> = (0..self.entries.len())
-            .filter(|&i| same_command(&self.entries[i]))
-            .collect();
-        let equal = |i: &usize| self.normalized[*i].as_ref() == Some(&args);
-        let chosen = candidates
-            .iter()
-            .find(|i| !self.used[**i] && equal(i))
-            .map(|&i| (i, "equal arguments"))
-            .or_else(|| {
-                candidates
-                    .iter()
-                    .rev()
-                    .find(|i| self.used[**i] && equal(i))
-                    .map(|&i| (i, "a repeated request"))
-            })
-            .or_else(|| {
-                if self.options.loose {
-                    candidates
-                        .iter()
-                        .find(|i| !self.used[**i])
-                        .map(|&i| (i, "the command only (arguments differ)"))
-                } else {
-                    None
-                }
-            });
+        let exact = self.by_args.get_mut(&key);
+        let chosen = match exact {
+            Some(m) => first_unused(m)
+                .map(|i| (i, "equal arguments"))
+                .or_else(|| m.last_used.map(|i| (i, "a repeated request"))),
+            None => None,
+        };
+        let chosen = chosen.or_else(|| {
+            if !self.options.loose {
+                return None;
+            }
+            self.by_command
+                .get_mut(command)
+                .and_then(first_unused)
+                .map(|i| (i, "the command only (arguments differ)"))
+        });
         let Some((i, how)) = chosen else {
-            let message = if candidates.is_empty() {
+            let (recorded, used) = self.by_command.get(command).map_or((0, 0), |m| {
+                let unused = m.unused.iter().filter(|&&i| !self.used[i]).count();
+                (m.total, m.total - unused)
+            });
+            let message = if recorded == 0 {
                 format!("dapkit replay: the trace has no `{command}` request")
             } else {
                 format!(
-                    "dapkit replay: no `{command}` request of the trace matches these arguments ({} recorded, {} used)",
-                    candidates.len(),
-                    candidates.iter().filter(|i| self.used[**i]).count()
+                    "dapkit replay: no `{command}` request of the trace matches these arguments ({recorded} recorded, {used} used)"
                 )
             };
             let error = serde_json::json!({
@@ -243,7 +266,16 @@ impl AdapterReplay {
             return;
         };
         let repeated = self.used[i];
+        if !repeated {
+            self.unused -= 1;
+        }
         self.used[i] = true;
+        if let Some(e) = self.entries.get(i) {
+            let key = (command.to_owned(), args_key(e.value.get("arguments")));
+            if let Some(m) = self.by_args.get_mut(&key) {
+                m.last_used = Some(i);
+            }
+        }
         self.done[i] = true;
         if how != "equal arguments" {
             self.notes.push(format!(
@@ -362,13 +394,7 @@ impl AdapterReplay {
     /// True when everything recorded has been sent and every recorded request that was
     /// answered has been asked for: the recorded session is over.
     pub fn is_finished(&self) -> bool {
-        self.queue.is_empty()
-            && self.held.is_empty()
-            && self.entries.iter().enumerate().all(|(i, e)| {
-                e.direction != Direction::ClientToAdapter
-                    || !matches!(e.kind, Kind::Request { .. })
-                    || self.used[i]
-            })
+        self.queue.is_empty() && self.held.is_empty() && self.unused == 0
     }
 
     /// What is still waiting (for a log line when the client leaves early).
@@ -534,6 +560,10 @@ mod tests {
         assert_eq!(v["success"], false);
         assert_eq!(r.unanswered().len(), 2);
         assert_eq!(r.unanswered()[1].command, "launch");
+        assert_eq!(
+            r.unanswered()[1].message,
+            "dapkit replay: no `launch` request of the trace matches these arguments (1 recorded, 0 used)"
+        );
         // Loose: the first unused launch answers (its response, and `initialized`, once
         // their anchors are met).
         let mut r = AdapterReplay::new(script(), AdapterOptions::default());
