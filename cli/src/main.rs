@@ -13,6 +13,7 @@ mod show;
 mod trace_open;
 mod validate;
 mod record;
+mod replay;
 
 use clap::{Parser, Subcommand};
 use error::{CliError, Exit};
@@ -38,6 +39,7 @@ enum Command {
     Record(record::RecordArgs),
     /// Build a trace from two raw byte captures (client → adapter, adapter → client).
     Import(import::ImportArgs),
+    Replay(replay::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Record(args) => record::run(args),
         Command::Import(args) => import::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

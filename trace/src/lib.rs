@@ -39,6 +39,7 @@ mod format;
 mod reader;
 pub mod summary;
 pub mod validate;
+pub mod replay;
 mod writer;
 
 #[cfg(feature = "tap")]
