@@ -445,8 +445,10 @@ fn answer_initialize(session: AdapterSession, mut requests: Requests) {
 #[tokio::test]
 async fn run_in_terminal_round_trip_runs_the_command_in_the_client() {
     let dir = TempDir::new("adapter-rit");
-    let (session, requests, client, _events) =
-        with_client(AdapterOptions::new(), ClientOptions::new());
+    let (session, requests, client, _events) = with_client(
+        AdapterOptions::new(),
+        ClientOptions::new().with_run_in_terminal(),
+    );
     answer_initialize(session.clone(), requests);
     initialize_client(&client, true, false).await;
 
@@ -464,7 +466,7 @@ async fn run_in_terminal_round_trip_runs_the_command_in_the_client() {
             .into_iter()
             .collect(),
     );
-    // The client's default handler really runs the command and answers with its pid.
+    // The client opted in: its handler really runs the command and answers with its pid.
     let response = session.run_in_terminal(args).await.unwrap();
     let pid = response.body.process_id.expect("a process id");
     assert!(pid > 0);

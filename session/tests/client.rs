@@ -352,7 +352,8 @@ async fn connection_drop_fails_pending_requests_with_closed() {
 #[tokio::test]
 async fn run_in_terminal_runs_the_command_with_cwd_and_env() {
     let dir = TempDir::new("rit");
-    let (_client, _events, mut peer) = pair(ClientOptions::new());
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
     // Direct exec: `sh` with its arguments verbatim; HOME: null unsets an inherited var.
     peer.send_json(&json!({
         "seq": 1, "type": "request", "command": "runInTerminal",
@@ -396,7 +397,8 @@ async fn run_in_terminal_runs_the_command_with_cwd_and_env() {
 #[tokio::test]
 async fn run_in_terminal_leaves_the_process_running() {
     let dir = TempDir::new("rit-live");
-    let (client, _events, mut peer) = pair(ClientOptions::new());
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
     peer.send_json(&json!({
         "seq": 1, "type": "request", "command": "runInTerminal",
         "arguments": {"cwd": dir.0.to_str().unwrap(),
@@ -416,7 +418,8 @@ async fn run_in_terminal_leaves_the_process_running() {
 
 #[tokio::test]
 async fn run_in_terminal_failure_is_an_error_response() {
-    let (_client, _events, mut peer) = pair(ClientOptions::new());
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
     peer.send_json(&json!({
         "seq": 1, "type": "request", "command": "runInTerminal",
         "arguments": {"cwd": "", "args": ["/nonexistent/program-xyz"]}
@@ -455,7 +458,24 @@ async fn start_debugging_default_refuses_and_callback_is_called() {
                 .map_err(|e| e.to_string())
         }
     });
-    let (_client, _events, mut peer) = pair(options);
+    let (client, _events, mut peer) = pair(options);
+    // Not declared in `initialize` (none sent yet): refused although a handler is set.
+    peer.send_json(&request).await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("supportsStartDebuggingRequest"), "{msg}");
+    assert!(
+        rx.try_recv().is_err(),
+        "the handler ran without the capability"
+    );
+    let mut args = init_args();
+    args.supports_start_debugging_request = Some(true);
+    let pending = client.send::<InitializeRequest>(args).unwrap();
+    let _ = peer.recv_request().await;
+    peer.respond(pending.seq(), "initialize", json!({})).await;
+    pending.response().await.unwrap();
     peer.send_json(&request).await;
     let Response::StartDebugging(ok) = peer.recv_response().await else {
         panic!("expected a startDebugging response")
@@ -471,6 +491,117 @@ async fn start_debugging_default_refuses_and_callback_is_called() {
     };
     assert_eq!(e.command, "frobnicate");
     assert_eq!(e.request_seq, 2);
+}
+
+/// A `runInTerminal` request from the adapter whose command would write `marker`.
+fn run_in_terminal_request(seq: i32, dir: &TempDir, marker: &str) -> serde_json::Value {
+    json!({
+        "seq": seq, "type": "request", "command": "runInTerminal",
+        "arguments": {"cwd": dir.0.to_str().unwrap(),
+                      "args": ["sh", "-c", format!("echo ran > {marker}")]}
+    })
+}
+
+#[tokio::test]
+async fn run_in_terminal_is_refused_unless_opted_in_and_declared() {
+    let dir = TempDir::new("rit-refused");
+    // Default options: nothing from the adapter is run, even with the capability declared.
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    initialize(&client, &mut peer, json!({})).await;
+    peer.send_json(&run_in_terminal_request(7, &dir, "default.txt"))
+        .await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    assert_eq!((e.request_seq, e.command.as_str()), (7, "runInTerminal"));
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("does not run commands"), "{msg}");
+
+    // Opted in, but the `initialize` it sent did not declare the capability: refused.
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    let pending = client
+        .send::<InitializeRequest>(InitializeRequestArguments::new("test-adapter"))
+        .unwrap();
+    let _ = peer.recv_request().await;
+    peer.respond(pending.seq(), "initialize", json!({})).await;
+    pending.response().await.unwrap();
+    peer.send_json(&run_in_terminal_request(8, &dir, "undeclared.txt"))
+        .await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    assert_eq!(e.request_seq, 8);
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("supportsRunInTerminalRequest"), "{msg}");
+
+    // Opted in and declared: it runs (the same request shape is not refused per se).
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
+    peer.send_json(&run_in_terminal_request(9, &dir, "ran.txt"))
+        .await;
+    let Response::RunInTerminal(r) = peer.recv_response().await else {
+        panic!("expected a runInTerminal response")
+    };
+    assert_eq!(r.request_seq, 9);
+    assert_eq!(wait_for_file(&dir.0.join("ran.txt")).await, "ran\n");
+    // Neither refused command ran (the allowed one, sent after them, has finished).
+    assert!(!dir.0.join("default.txt").exists());
+    assert!(!dir.0.join("undeclared.txt").exists());
+}
+
+#[tokio::test]
+async fn concurrent_reverse_requests_are_bounded() {
+    let diags = Diags::default();
+    // A handler that waits until the gate opens, counting the calls it got.
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (g, c) = (gate.clone(), calls.clone());
+    let options = diags
+        .options()
+        .with_reverse_request_limit(2)
+        .on_run_in_terminal(move |_args| {
+            let (g, c) = (g.clone(), c.clone());
+            async move {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = g.acquire().await.map_err(|e| e.to_string())?;
+                Ok(dapkit_types::types::RunInTerminalResponseBody::new().with_process_id(1))
+            }
+        });
+    let (client, _events, mut peer) = pair(options);
+    initialize(&client, &mut peer, json!({})).await;
+    let request = |seq: i32| {
+        json!({"seq": seq, "type": "request", "command": "runInTerminal",
+               "arguments": {"cwd": "", "args": ["true"]}})
+    };
+    for seq in 1..=3 {
+        peer.send_json(&request(seq)).await;
+    }
+    // Two are in progress (blocked): the third is refused at once, saying why.
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected the third request to be refused")
+    };
+    assert_eq!(e.request_seq, 3);
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("at most 2"), "{msg}");
+    diags.wait_for("too many reverse requests").await;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Released, the two answer; their permits come back and a new one is handled.
+    gate.add_permits(3);
+    let mut answered = Vec::new();
+    for _ in 0..2 {
+        let Response::RunInTerminal(r) = peer.recv_response().await else {
+            panic!("expected a runInTerminal response")
+        };
+        answered.push(r.request_seq);
+    }
+    answered.sort_unstable();
+    assert_eq!(answered, [1, 2]);
+    peer.send_json(&request(4)).await;
+    let Response::RunInTerminal(r) = peer.recv_response().await else {
+        panic!("expected the fourth request to be handled")
+    };
+    assert_eq!(r.request_seq, 4);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
 #[tokio::test]

@@ -66,6 +66,7 @@ pub struct ClientOptions {
     disconnect_grace: Duration,
     limits: Limits,
     handlers: reverse::Handlers,
+    reverse_limit: usize,
     diagnostics: Option<DiagnosticHandler>,
 }
 
@@ -77,6 +78,7 @@ impl Default for ClientOptions {
             disconnect_grace: Duration::from_secs(3),
             limits: Limits::DEFAULT,
             handlers: reverse::Handlers::default(),
+            reverse_limit: reverse::DEFAULT_REVERSE_LIMIT,
             diagnostics: None,
         }
     }
@@ -91,6 +93,7 @@ impl fmt::Debug for ClientOptions {
             .field("limits", &self.limits)
             .field("run_in_terminal", &self.handlers.run_in_terminal.is_some())
             .field("start_debugging", &self.handlers.start_debugging.is_some())
+            .field("reverse_request_limit", &self.reverse_limit)
             .field("on_diagnostic", &self.diagnostics.is_some())
             .finish()
     }
@@ -98,8 +101,9 @@ impl fmt::Debug for ClientOptions {
 
 impl ClientOptions {
     /// The defaults: 30 s request timeout, 1024 buffered events, 3 s disconnect grace,
-    /// [`Limits::DEFAULT`], `runInTerminal` run by [`run_in_terminal`], `startDebugging`
-    /// refused, diagnostics discarded.
+    /// [`Limits::DEFAULT`], `runInTerminal` and `startDebugging` refused (no command from
+    /// the adapter is ever run unless you opt in), 8 reverse requests handled at once,
+    /// diagnostics discarded.
     pub fn new() -> Self {
         ClientOptions::default()
     }
@@ -131,8 +135,18 @@ impl ClientOptions {
         self
     }
 
-    /// Handles `runInTerminal` with `handler` instead of [`run_in_terminal`]. Remember to
-    /// send `supportsRunInTerminalRequest: true` in `initialize`.
+    /// Opts in to running the commands the adapter sends in `runInTerminal`, with
+    /// [`run_in_terminal`] (the command runs as this process's user; with
+    /// `argsCanBeInterpretedByShell` through `sh -c`). The client must also send
+    /// `supportsRunInTerminalRequest: true` in its `initialize` request: until it has, the
+    /// request is refused all the same.
+    pub fn with_run_in_terminal(self) -> Self {
+        self.on_run_in_terminal(run_in_terminal)
+    }
+
+    /// Handles `runInTerminal` with `handler` (an opt-in like
+    /// [`with_run_in_terminal`](ClientOptions::with_run_in_terminal)). The client must also
+    /// send `supportsRunInTerminalRequest: true` in its `initialize` request.
     pub fn on_run_in_terminal<F, Fut>(mut self, handler: F) -> Self
     where
         F: Fn(RunInTerminalRequestArguments) -> Fut + Send + Sync + 'static,
@@ -142,20 +156,31 @@ impl ClientOptions {
         self
     }
 
-    /// Answers `runInTerminal` with an error response (nothing is run).
+    /// Answers `runInTerminal` with an error response, nothing run (the default; undoes
+    /// [`with_run_in_terminal`](ClientOptions::with_run_in_terminal)).
     pub fn without_run_in_terminal(mut self) -> Self {
         self.handlers.run_in_terminal = None;
         self
     }
 
     /// Handles `startDebugging` with `handler` (by default it is refused with an error
-    /// response). Remember to send `supportsStartDebuggingRequest: true` in `initialize`.
+    /// response). The client must also send `supportsStartDebuggingRequest: true` in its
+    /// `initialize` request: until it has, the request is refused all the same.
     pub fn on_start_debugging<F, Fut>(mut self, handler: F) -> Self
     where
         F: Fn(StartDebuggingRequestArguments) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         self.handlers.start_debugging = Some(Arc::new(move |args| Box::pin(handler(args))));
+        self
+    }
+
+    /// How many reverse requests are handled at once (at least 1; default 8). One that
+    /// arrives while that many are in progress is refused at once with an error response
+    /// saying so (and a [`Diagnostic::ReverseRequestFailed`]), so an adapter cannot make
+    /// the client start an unbounded number of tasks or processes.
+    pub fn with_reverse_request_limit(mut self, limit: usize) -> Self {
+        self.reverse_limit = limit.max(1);
         self
     }
 
@@ -240,8 +265,12 @@ impl Client {
         let (event_tx, event_rx) = mpsc::channel(options.event_capacity);
         let shared = Arc::new(Shared::new(out_tx, options.diagnostics.clone()));
         let frames = FrameStream::new(reader).with_limits(options.limits);
-        let handlers = Arc::new(options.handlers);
-        let reader = tokio::spawn(io::read_loop(shared.clone(), frames, event_tx, handlers));
+        let reverse = io::Reverse {
+            handlers: Arc::new(options.handlers),
+            permits: Arc::new(tokio::sync::Semaphore::new(options.reverse_limit)),
+            limit: options.reverse_limit,
+        };
+        let reader = tokio::spawn(io::read_loop(shared.clone(), frames, event_tx, reverse));
         let writer = tokio::spawn(io::write_loop(shared.clone(), writer, out_rx));
         let client = Client {
             inner: Arc::new(Inner {
@@ -290,9 +319,10 @@ impl Client {
             tx,
             command: Cow::Borrowed(R::COMMAND),
         };
-        let seq = self.shared().send(
+        let seq = self.shared().send_request(
+            R::COMMAND,
             |seq| serde_json::to_vec(&R::from_arguments(seq, arguments)).map_err(|e| e.to_string()),
-            Some(waiter),
+            waiter,
         )?;
         Ok(PendingRequest::new(
             self.clone(),
@@ -348,12 +378,13 @@ impl Client {
             tx,
             command: Cow::Owned(command.to_owned()),
         };
-        let seq = self.shared().send(
+        let seq = self.shared().send_request(
+            command,
             |seq| {
                 serde_json::to_vec(&RawMessage::request(seq, command, arguments))
                     .map_err(|e| e.to_string())
             },
-            Some(waiter),
+            waiter,
         )?;
         Ok(PendingRequest::new(
             self.clone(),
