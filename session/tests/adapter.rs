@@ -683,3 +683,78 @@ async fn dropping_the_last_handle_writes_what_is_queued_then_ends_the_stream() {
         .unwrap();
     assert!(end.is_none(), "{end:?}");
 }
+
+/// A custom request (`frobnicate`) whose response cannot be encoded: its `Serialize`
+/// fails, as a user type with a broken `Serialize` impl would.
+struct Unencodable;
+
+impl serde::Serialize for Unencodable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this body refuses to be encoded"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Unencodable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Unencodable)
+    }
+}
+
+impl dapkit_types::traits::Request for Unencodable {
+    const COMMAND: &'static str = "frobnicate";
+    const DIRECTION: dapkit_types::traits::Direction = dapkit_types::traits::Direction::ToAdapter;
+    const CAPABILITY: Option<&'static str> = None;
+    type Arguments = ();
+    type Response = Unencodable;
+    fn from_arguments(_: i32, (): ()) -> Self {
+        Unencodable
+    }
+    fn arguments(&self) -> &() {
+        &()
+    }
+    fn into_arguments(self) {}
+}
+
+impl dapkit_types::traits::Response for Unencodable {
+    const COMMAND: &'static str = "frobnicate";
+    type Body = ();
+    fn from_body(_: i32, _: i32, (): ()) -> Self {
+        Unencodable
+    }
+    fn body(&self) -> &() {
+        &()
+    }
+    fn into_body(self) {}
+}
+
+#[tokio::test]
+async fn a_response_that_fails_to_encode_still_answers_the_client() {
+    let (session, mut requests, client, _events) = with_client(
+        AdapterOptions::new(),
+        ClientOptions::new().with_request_timeout(Some(STEP)),
+    );
+    let adapter = tokio::spawn(async move {
+        let req = next(&mut requests).await;
+        assert_eq!(req.command(), "frobnicate");
+        session.respond::<Unencodable>(req, ())
+    });
+    // The client gets an error response naming the failure, not a wait until its timeout.
+    let err = client.request_raw("frobnicate", None).await.unwrap_err();
+    let RequestError::Failed(e) = &err else {
+        panic!("expected an error response, got {err:?}")
+    };
+    assert_eq!(e.command, "frobnicate");
+    let message = err.adapter_message().unwrap_or_default();
+    assert!(
+        message.contains("could not encode its response to `frobnicate`")
+            && message.contains("this body refuses to be encoded"),
+        "{message}"
+    );
+    // The adapter's call reports the encoding failure too.
+    let sent = adapter.await.unwrap();
+    assert!(
+        matches!(&sent, Err(SendError::Encode(r)) if r.contains("refuses to be encoded")),
+        "{sent:?}"
+    );
+}
