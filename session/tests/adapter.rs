@@ -758,3 +758,41 @@ async fn a_response_that_fails_to_encode_still_answers_the_client() {
         "{sent:?}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_bounds_the_adapters_write_queue() {
+    let limit = 32 * 1024;
+    let (a, c) = tokio::io::duplex(4096);
+    let (ar, aw) = tokio::io::split(a);
+    let (session, _requests) =
+        AdapterSession::with_options(ar, aw, AdapterOptions::new().with_write_queue_limit(limit));
+    let (cr, _cw) = tokio::io::split(c);
+    let mut frames = FrameStream::new(cr);
+    let text = "y".repeat(1000);
+    let mut sent = 0usize;
+    let refused = loop {
+        assert!(sent < 2000, "2000 events queued without a bound");
+        match session.send_event_raw("output", Some(json!({"output": text}))) {
+            Ok(_) => sent += 1,
+            Err(e) => break e,
+        }
+        tokio::task::yield_now().await;
+    };
+    let SendError::WriteQueueFull { queued, limit: l } = refused else {
+        panic!("expected WriteQueueFull, got {refused:?}")
+    };
+    assert_eq!(l, limit);
+    assert!(queued <= limit, "{queued}");
+    assert!(!session.is_closed());
+    // Nothing queued was lost: the client reads every event.
+    for _ in 0..sent {
+        let frame = tokio::time::timeout(STEP, frames.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("open")
+            .expect("a frame");
+        let v: Value = serde_json::from_slice(&frame).unwrap();
+        assert_eq!(v["body"]["output"], text.as_str());
+    }
+    session.send_event_raw("output", None).unwrap();
+}

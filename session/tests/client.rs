@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Diags, STEP, TempDir, pair, wait_for_file};
+use common::{Diags, STEP, TempDir, pair, pair_with_buffer, wait_for_file};
 use dapkit_session::client::{CancelOutcome, ClientOptions, RequestError, WaitError};
 use dapkit_types::messages::{
     ConfigurationDoneRequest, EvaluateRequest, InitializeRequest, ThreadsRequest,
@@ -602,6 +602,125 @@ async fn concurrent_reverse_requests_are_bounded() {
     };
     assert_eq!(r.request_seq, 4);
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn wait_for_backlog_is_bounded_and_loses_no_event() {
+    let (_client, mut events, mut peer) = pair(ClientOptions::new().with_event_capacity(4));
+    let adapter = tokio::spawn(async move {
+        for i in 0..10 {
+            peer.event("output", json!({"output": format!("line {i}\n")}))
+                .await;
+        }
+        peer.event("stopped", json!({"reason": "pause"})).await;
+        peer
+    });
+    // Passed-over events fill the backlog (4): wait_for stops instead of growing it.
+    let mut outputs = Vec::new();
+    let stopped = loop {
+        match events.wait_for_named("stopped", STEP).await {
+            Ok(e) => break e,
+            Err(WaitError::BacklogFull(n)) => {
+                assert_eq!(n, 4);
+                assert_eq!(events.backlog_len(), 4);
+                while let Some(e) = events.try_recv() {
+                    let Event::Output(o) = e else {
+                        panic!("expected an output event, got {e:?}")
+                    };
+                    outputs.push(o.body.output);
+                    if events.backlog_len() == 0 {
+                        break;
+                    }
+                }
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    };
+    assert_eq!(stopped.event(), Some("stopped"));
+    // The last two outputs are in the backlog now; every event came, in order.
+    while events.backlog_len() > 0 {
+        let Some(Event::Output(o)) = events.try_recv() else {
+            panic!("expected an output event")
+        };
+        outputs.push(o.body.output);
+    }
+    let expected: Vec<String> = (0..10).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(outputs, expected);
+    adapter.await.unwrap();
+}
+
+#[tokio::test]
+async fn abandoned_requests_are_remembered_up_to_a_bound() {
+    let diags = Diags::default();
+    let (client, _events, mut peer) = pair(diags.options());
+    // The adapter never answers; the client gives up on 1030 requests (dropped unanswered).
+    for _ in 0..1030 {
+        drop(client.send::<ThreadsRequest>(None).unwrap());
+    }
+    for _ in 0..1030 {
+        let _ = peer.recv_request().await;
+    }
+    // Only the latest 1024 are remembered: the 6 oldest are forgotten.
+    peer.respond(6, "threads", json!({"threads": []})).await;
+    peer.respond(7, "threads", json!({"threads": []})).await;
+    peer.respond(1030, "threads", json!({"threads": []})).await;
+    diags
+        .wait_for("answers request_seq 6, which this client never sent or no longer remembers")
+        .await;
+    diags.wait_for("response to request 7 arrived after").await;
+    diags
+        .wait_for("response to request 1030 arrived after")
+        .await;
+    assert!(
+        !diags.all().iter().any(|d| d.contains("request 6 arrived")),
+        "{:?}",
+        diags.all()
+    );
+}
+
+#[tokio::test]
+async fn a_peer_that_never_reads_bounds_the_write_queue() {
+    // A 4 KiB pipe the adapter does not read: the writer blocks once it is full.
+    let limit = 64 * 1024;
+    let options = ClientOptions::new().with_write_queue_limit(limit);
+    let (client, _events, mut peer) = pair_with_buffer(options, 4096);
+    let expression = "x".repeat(1000);
+    let mut pending = Vec::new();
+    let refused = loop {
+        assert!(pending.len() < 2000, "2000 requests queued without a bound");
+        match client.send::<EvaluateRequest>(EvaluateArguments::new(expression.clone())) {
+            Ok(p) => pending.push(p),
+            Err(e) => break e,
+        }
+        tokio::task::yield_now().await;
+    };
+    let RequestError::WriteQueueFull { queued, limit: l } = refused else {
+        panic!("expected WriteQueueFull, got {refused:?}")
+    };
+    assert_eq!(l, limit);
+    assert!(queued <= limit && queued + 1000 > limit, "{queued}");
+    assert!(refused.to_string().contains("not reading"), "{refused}");
+    // The writer holds at most one batch (256 KiB) besides the queue.
+    assert!(pending.len() * 1000 < limit + 256 * 1024 + 8 * 1024);
+    // The session stays open: once the adapter reads, every queued request arrives, in
+    // order, and sending works again.
+    assert!(!client.is_closed());
+    for p in &pending {
+        let Request::Evaluate(r) = peer.recv_request().await else {
+            panic!("expected evaluate")
+        };
+        assert_eq!(i64::from(r.seq), p.seq());
+    }
+    let next = client
+        .send::<EvaluateRequest>(EvaluateArguments::new("after"))
+        .unwrap();
+    let Request::Evaluate(r) = peer.recv_request().await else {
+        panic!("expected evaluate")
+    };
+    assert_eq!(
+        (i64::from(r.seq), r.arguments.expression.as_str()),
+        (next.seq(), "after")
+    );
 }
 
 #[tokio::test]

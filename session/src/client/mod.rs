@@ -67,6 +67,7 @@ pub struct ClientOptions {
     limits: Limits,
     handlers: reverse::Handlers,
     reverse_limit: usize,
+    write_queue_limit: usize,
     diagnostics: Option<DiagnosticHandler>,
 }
 
@@ -79,6 +80,7 @@ impl Default for ClientOptions {
             limits: Limits::DEFAULT,
             handlers: reverse::Handlers::default(),
             reverse_limit: reverse::DEFAULT_REVERSE_LIMIT,
+            write_queue_limit: crate::wire::queue::DEFAULT_WRITE_QUEUE_LIMIT,
             diagnostics: None,
         }
     }
@@ -94,6 +96,7 @@ impl fmt::Debug for ClientOptions {
             .field("run_in_terminal", &self.handlers.run_in_terminal.is_some())
             .field("start_debugging", &self.handlers.start_debugging.is_some())
             .field("reverse_request_limit", &self.reverse_limit)
+            .field("write_queue_limit", &self.write_queue_limit)
             .field("on_diagnostic", &self.diagnostics.is_some())
             .finish()
     }
@@ -103,7 +106,7 @@ impl ClientOptions {
     /// The defaults: 30 s request timeout, 1024 buffered events, 3 s disconnect grace,
     /// [`Limits::DEFAULT`], `runInTerminal` and `startDebugging` refused (no command from
     /// the adapter is ever run unless you opt in), 8 reverse requests handled at once,
-    /// diagnostics discarded.
+    /// 16 MiB write queue, diagnostics discarded.
     pub fn new() -> Self {
         ClientOptions::default()
     }
@@ -115,8 +118,9 @@ impl ClientOptions {
         self
     }
 
-    /// How many events wait in the channel before the reader pauses (at least 1). See
-    /// [`Events`] for the backpressure this gives.
+    /// How many events wait in the channel before the reader pauses (at least 1), and how
+    /// many events [`Events::wait_for`] keeps aside in its backlog. See [`Events`] for the
+    /// backpressure this gives.
     pub fn with_event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
         self
@@ -172,6 +176,15 @@ impl ClientOptions {
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         self.handlers.start_debugging = Some(Arc::new(move |args| Box::pin(handler(args))));
+        self
+    }
+
+    /// How many bytes of messages may wait to be written to the adapter (default 16 MiB;
+    /// at least one message is always let through). A request that would pass it fails at
+    /// once with [`RequestError::WriteQueueFull`], and nothing is sent: an adapter that
+    /// stops reading cannot make the client's memory grow without bound.
+    pub fn with_write_queue_limit(mut self, bytes: usize) -> Self {
+        self.write_queue_limit = bytes;
         self
     }
 
@@ -263,7 +276,11 @@ impl Client {
     {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (event_tx, event_rx) = mpsc::channel(options.event_capacity);
-        let shared = Arc::new(Shared::new(out_tx, options.diagnostics.clone()));
+        let shared = Arc::new(Shared::new(
+            out_tx,
+            options.write_queue_limit,
+            options.diagnostics.clone(),
+        ));
         let frames = FrameStream::new(reader).with_limits(options.limits);
         let reverse = io::Reverse {
             handlers: Arc::new(options.handlers),
@@ -280,7 +297,7 @@ impl Client {
                 tasks: Tasks::new(reader, writer),
             }),
         };
-        (client, Events::new(event_rx))
+        (client, Events::new(event_rx, options.event_capacity))
     }
 
     /// Starts a session over an established [`dapkit_transport::Connection`] (a child

@@ -83,10 +83,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(
         outgoing: mpsc::UnboundedSender<Outgoing>,
+        write_queue_limit: usize,
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            queue: SendQueue::new(outgoing),
+            queue: SendQueue::new(outgoing, write_queue_limit),
             status: watch::Sender::new(SessionStatus::default()),
             capabilities: Mutex::new(None),
             declared: Mutex::new(Declared::default()),
@@ -105,6 +106,9 @@ impl Shared {
             Ok(seq) => Ok(i64::from(seq)),
             Err(QueueError::Closed) => Err(RequestError::Closed),
             Err(QueueError::Encode(e)) => Err(RequestError::Encode(e)),
+            Err(QueueError::Full { queued, limit }) => {
+                Err(RequestError::WriteQueueFull { queued, limit })
+            }
         }
     }
 
