@@ -62,6 +62,7 @@ fn short_name<T>() -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::Data as _;
     use std::collections::BTreeMap;

@@ -247,7 +247,12 @@ fn empty_and_null_bodies() {
             panic!("{}: {msg:?}", q.at)
         };
         assert!(r.success(), "{}", q.at);
-        assert_eq!(msg.as_data().expect("encodes")["body"], json!({}), "{}", q.at);
+        assert_eq!(
+            msg.as_data().expect("encodes")["body"],
+            json!({}),
+            "{}",
+            q.at
+        );
     }
     let (_, msg) = quirk("empty-body-initialized");
     let ProtocolMessage::Event(Event::Initialized(e)) = &msg else {
@@ -650,7 +655,9 @@ fn custom_messages_are_data() {
     // A custom message built in code encodes like the received one.
     let built = RawMessage::request(60, "dapkitFrobnicate", Some(json!({"level": 3})));
     assert_eq!(
-        ProtocolMessage::Request(Request::Custom(built)).as_data().expect("encodes"),
+        ProtocolMessage::Request(Request::Custom(built))
+            .as_data()
+            .expect("encodes"),
         req.as_data().expect("encodes")
     );
 

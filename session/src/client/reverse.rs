@@ -40,20 +40,12 @@ pub type RunInTerminalHandler = Arc<
 pub type StartDebuggingHandler =
     Arc<dyn Fn(StartDebuggingRequestArguments) -> BoxFuture<Result<(), String>> + Send + Sync>;
 
-/// The reverse-request handlers of one session.
-#[derive(Clone)]
+/// The reverse-request handlers of one session (by default none: every reverse request
+/// is refused).
+#[derive(Clone, Default)]
 pub(crate) struct Handlers {
     pub run_in_terminal: Option<RunInTerminalHandler>,
     pub start_debugging: Option<StartDebuggingHandler>,
-}
-
-impl Default for Handlers {
-    fn default() -> Self {
-        Handlers {
-            run_in_terminal: None,
-            start_debugging: None,
-        }
-    }
 }
 
 /// The default number of reverse requests handled at once.
