@@ -4,11 +4,12 @@ use std::fmt;
 
 /// A decoding or encoding failure.
 ///
-/// It names what was being decoded and, where the input carried them, the message's `seq`
+/// It names what was being decoded (or encoded) and, where the input carried them, the message's `seq`
 /// and `command`/`event`, plus the underlying JSON error (with line and column).
 #[derive(Debug)]
 pub struct Error {
     what: &'static str,
+    encoding: bool,
     seq: Option<i64>,
     name: Option<String>,
     source: serde_json::Error,
@@ -18,9 +19,18 @@ impl Error {
     pub(crate) fn new(what: &'static str, source: serde_json::Error) -> Self {
         Error {
             what,
+            encoding: false,
             seq: None,
             name: None,
             source,
+        }
+    }
+
+    /// An encoding failure of a `what`.
+    pub(crate) fn encode(what: &'static str, source: serde_json::Error) -> Self {
+        Error {
+            encoding: true,
+            ..Error::new(what, source)
         }
     }
 
@@ -33,7 +43,8 @@ impl Error {
         self
     }
 
-    /// What was being decoded (a type name such as `ProtocolMessage` or `Capabilities`).
+    /// What was being decoded or encoded (a type name such as `ProtocolMessage` or
+    /// `Capabilities`).
     pub fn what(&self) -> &'static str {
         self.what
     }
@@ -48,6 +59,12 @@ impl Error {
         self.name.as_deref()
     }
 
+    /// Whether this is an encoding failure (a value whose `Serialize` impl failed, or a
+    /// map with keys that are not strings), not a decoding one.
+    pub fn is_encode(&self) -> bool {
+        self.encoding
+    }
+
     /// Whether the input was not JSON at all (as opposed to JSON of the wrong shape).
     pub fn is_syntax(&self) -> bool {
         matches!(
@@ -59,14 +76,15 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot decode {}", self.what)?;
+        let verb = if self.encoding { "encode" } else { "decode" };
+        write!(f, "cannot {verb} {}", self.what)?;
         match (&self.seq, &self.name) {
             (Some(seq), Some(name)) => write!(f, " (seq {seq}, `{name}`)")?,
             (Some(seq), None) => write!(f, " (seq {seq})")?,
             (None, Some(name)) => write!(f, " (`{name}`)")?,
             (None, None) => {}
         }
-        if self.is_syntax() {
+        if !self.encoding && self.is_syntax() {
             write!(f, ": not valid JSON: {}", self.source)
         } else {
             write!(f, ": {}", self.source)

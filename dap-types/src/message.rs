@@ -79,12 +79,20 @@ impl ProtocolMessage {
         })
     }
 
-    /// Encodes as a JSON value.
-    pub fn as_data(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+    /// Encodes as a JSON value. The messages of this crate always encode; the `Result`
+    /// is serde's (an error names the message rather than giving `null`).
+    pub fn as_data(&self) -> Result<Value, Error> {
+        serde_json::to_value(self).map_err(|e| {
+            let err = Error::encode("ProtocolMessage", e);
+            match self {
+                ProtocolMessage::Custom(raw) => err.with_message(&Value::Object(raw.0.clone())),
+                _ => err,
+            }
+        })
     }
 
-    /// Encodes as JSON bytes (with the generated encoders: no `serde::Serializer` between).
+    /// Encodes as JSON bytes (with the generated encoders: no `serde::Serializer` between;
+    /// they write into the `Vec` and have no error path).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         self.write_to_vec(&mut out);

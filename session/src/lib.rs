@@ -1,8 +1,8 @@
 //! Client and adapter sessions for the Debug Adapter Protocol, on tokio.
 //!
 //! - [`client`]: the client side — send typed requests to a debug adapter, receive its
-//!   events, answer its reverse requests (`runInTerminal` runs the command,
-//!   `startDebugging` goes to a callback), disconnect cleanly.
+//!   events, answer its reverse requests (`runInTerminal` and `startDebugging` are refused
+//!   unless the client opts in and declares the capability), disconnect cleanly.
 //!
 //! Connections come from [`dapkit_transport`] (TCP, Unix sockets, an adapter's stdio;
 //! connect with retry, never probing) or from any `AsyncRead` + `AsyncWrite` pair.

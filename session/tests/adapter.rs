@@ -445,8 +445,10 @@ fn answer_initialize(session: AdapterSession, mut requests: Requests) {
 #[tokio::test]
 async fn run_in_terminal_round_trip_runs_the_command_in_the_client() {
     let dir = TempDir::new("adapter-rit");
-    let (session, requests, client, _events) =
-        with_client(AdapterOptions::new(), ClientOptions::new());
+    let (session, requests, client, _events) = with_client(
+        AdapterOptions::new(),
+        ClientOptions::new().with_run_in_terminal(),
+    );
     answer_initialize(session.clone(), requests);
     initialize_client(&client, true, false).await;
 
@@ -464,7 +466,7 @@ async fn run_in_terminal_round_trip_runs_the_command_in_the_client() {
             .into_iter()
             .collect(),
     );
-    // The client's default handler really runs the command and answers with its pid.
+    // The client opted in: its handler really runs the command and answers with its pid.
     let response = session.run_in_terminal(args).await.unwrap();
     let pid = response.body.process_id.expect("a process id");
     assert!(pid > 0);
@@ -680,4 +682,117 @@ async fn dropping_the_last_handle_writes_what_is_queued_then_ends_the_stream() {
         .await
         .unwrap();
     assert!(end.is_none(), "{end:?}");
+}
+
+/// A custom request (`frobnicate`) whose response cannot be encoded: its `Serialize`
+/// fails, as a user type with a broken `Serialize` impl would.
+struct Unencodable;
+
+impl serde::Serialize for Unencodable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this body refuses to be encoded"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Unencodable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Unencodable)
+    }
+}
+
+impl dapkit_types::traits::Request for Unencodable {
+    const COMMAND: &'static str = "frobnicate";
+    const DIRECTION: dapkit_types::traits::Direction = dapkit_types::traits::Direction::ToAdapter;
+    const CAPABILITY: Option<&'static str> = None;
+    type Arguments = ();
+    type Response = Unencodable;
+    fn from_arguments(_: i32, (): ()) -> Self {
+        Unencodable
+    }
+    fn arguments(&self) -> &() {
+        &()
+    }
+    fn into_arguments(self) {}
+}
+
+impl dapkit_types::traits::Response for Unencodable {
+    const COMMAND: &'static str = "frobnicate";
+    type Body = ();
+    fn from_body(_: i32, _: i32, (): ()) -> Self {
+        Unencodable
+    }
+    fn body(&self) -> &() {
+        &()
+    }
+    fn into_body(self) {}
+}
+
+#[tokio::test]
+async fn a_response_that_fails_to_encode_still_answers_the_client() {
+    let (session, mut requests, client, _events) = with_client(
+        AdapterOptions::new(),
+        ClientOptions::new().with_request_timeout(Some(STEP)),
+    );
+    let adapter = tokio::spawn(async move {
+        let req = next(&mut requests).await;
+        assert_eq!(req.command(), "frobnicate");
+        session.respond::<Unencodable>(req, ())
+    });
+    // The client gets an error response naming the failure, not a wait until its timeout.
+    let err = client.request_raw("frobnicate", None).await.unwrap_err();
+    let RequestError::Failed(e) = &err else {
+        panic!("expected an error response, got {err:?}")
+    };
+    assert_eq!(e.command, "frobnicate");
+    let message = err.adapter_message().unwrap_or_default();
+    assert!(
+        message.contains("could not encode its response to `frobnicate`")
+            && message.contains("this body refuses to be encoded"),
+        "{message}"
+    );
+    // The adapter's call reports the encoding failure too.
+    let sent = adapter.await.unwrap();
+    assert!(
+        matches!(&sent, Err(SendError::Encode(r)) if r.contains("refuses to be encoded")),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_bounds_the_adapters_write_queue() {
+    let limit = 32 * 1024;
+    let (a, c) = tokio::io::duplex(4096);
+    let (ar, aw) = tokio::io::split(a);
+    let (session, _requests) =
+        AdapterSession::with_options(ar, aw, AdapterOptions::new().with_write_queue_limit(limit));
+    let (cr, _cw) = tokio::io::split(c);
+    let mut frames = FrameStream::new(cr);
+    let text = "y".repeat(1000);
+    let mut sent = 0usize;
+    let refused = loop {
+        assert!(sent < 2000, "2000 events queued without a bound");
+        match session.send_event_raw("output", Some(json!({"output": text}))) {
+            Ok(_) => sent += 1,
+            Err(e) => break e,
+        }
+        tokio::task::yield_now().await;
+    };
+    let SendError::WriteQueueFull { queued, limit: l } = refused else {
+        panic!("expected WriteQueueFull, got {refused:?}")
+    };
+    assert_eq!(l, limit);
+    assert!(queued <= limit, "{queued}");
+    assert!(!session.is_closed());
+    // Nothing queued was lost: the client reads every event.
+    for _ in 0..sent {
+        let frame = tokio::time::timeout(STEP, frames.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("open")
+            .expect("a frame");
+        let v: Value = serde_json::from_slice(&frame).unwrap();
+        assert_eq!(v["body"]["output"], text.as_str());
+    }
+    session.send_event_raw("output", None).unwrap();
 }

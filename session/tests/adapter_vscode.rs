@@ -3,8 +3,8 @@
 //! runs the script `tests/vscode/mock_adapter.test.js` against `examples/mock_adapter.rs`
 //! over its stdio.
 //!
-//! Needs Node.js (20 or later) and npm. The npm packages are installed with `npm ci` in
-//! `tests/vscode` (this test runs it when `node_modules` is missing).
+//! Needs Node.js (20 or later) and the npm packages of `tests/vscode`: `bash
+//! .ci/install-peers` installs both; this test fails naming it when either is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -35,8 +35,8 @@ async fn run(
     let child = match command.spawn() {
         Ok(c) => c,
         Err(e) => panic!(
-            "cannot run {what}: {e}. This test needs Node.js 20+ and npm \
-             (e.g. `apt-get install nodejs npm`), then `npm ci` in session/tests/vscode"
+            "cannot run {what}: {e}. Peer missing: run `bash .ci/install-peers` in the \
+             workspace root (it installs Node.js and the npm packages of session/tests/vscode)"
         ),
     };
     match tokio::time::timeout(limit, child.wait_with_output()).await {
@@ -93,25 +93,13 @@ async fn vscode_debug_client_drives_the_example_adapter() {
     let adapter = build_example().await;
     assert!(adapter.is_file(), "{} is not a file", adapter.display());
 
-    if !dir
-        .join("node_modules/@vscode/debugadapter-testsupport")
-        .is_dir()
-    {
-        let mut npm = tokio::process::Command::new("npm");
-        npm.args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir);
-        let output = run(
-            npm,
-            Duration::from_secs(300),
-            "`npm ci` in session/tests/vscode",
-        )
-        .await;
-        assert!(
-            output.status.success(),
-            "`npm ci` in session/tests/vscode failed\n{}",
-            text(&output)
-        );
-    }
+    let testsupport = dir.join("node_modules/@vscode/debugadapter-testsupport");
+    assert!(
+        testsupport.is_dir(),
+        "DebugClient peer missing: {} not found. Run `bash .ci/install-peers` in the \
+         workspace root",
+        testsupport.display()
+    );
 
     let mut node = tokio::process::Command::new("node");
     node.args(["--test", "--test-reporter=tap", SCRIPT])

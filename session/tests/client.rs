@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Diags, STEP, TempDir, pair, wait_for_file};
+use common::{Diags, STEP, TempDir, pair, pair_with_buffer, wait_for_file};
 use dapkit_session::client::{CancelOutcome, ClientOptions, RequestError, WaitError};
 use dapkit_types::messages::{
     ConfigurationDoneRequest, EvaluateRequest, InitializeRequest, ThreadsRequest,
@@ -352,7 +352,8 @@ async fn connection_drop_fails_pending_requests_with_closed() {
 #[tokio::test]
 async fn run_in_terminal_runs_the_command_with_cwd_and_env() {
     let dir = TempDir::new("rit");
-    let (_client, _events, mut peer) = pair(ClientOptions::new());
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
     // Direct exec: `sh` with its arguments verbatim; HOME: null unsets an inherited var.
     peer.send_json(&json!({
         "seq": 1, "type": "request", "command": "runInTerminal",
@@ -396,7 +397,8 @@ async fn run_in_terminal_runs_the_command_with_cwd_and_env() {
 #[tokio::test]
 async fn run_in_terminal_leaves_the_process_running() {
     let dir = TempDir::new("rit-live");
-    let (client, _events, mut peer) = pair(ClientOptions::new());
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
     peer.send_json(&json!({
         "seq": 1, "type": "request", "command": "runInTerminal",
         "arguments": {"cwd": dir.0.to_str().unwrap(),
@@ -416,7 +418,8 @@ async fn run_in_terminal_leaves_the_process_running() {
 
 #[tokio::test]
 async fn run_in_terminal_failure_is_an_error_response() {
-    let (_client, _events, mut peer) = pair(ClientOptions::new());
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
     peer.send_json(&json!({
         "seq": 1, "type": "request", "command": "runInTerminal",
         "arguments": {"cwd": "", "args": ["/nonexistent/program-xyz"]}
@@ -455,7 +458,24 @@ async fn start_debugging_default_refuses_and_callback_is_called() {
                 .map_err(|e| e.to_string())
         }
     });
-    let (_client, _events, mut peer) = pair(options);
+    let (client, _events, mut peer) = pair(options);
+    // Not declared in `initialize` (none sent yet): refused although a handler is set.
+    peer.send_json(&request).await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("supportsStartDebuggingRequest"), "{msg}");
+    assert!(
+        rx.try_recv().is_err(),
+        "the handler ran without the capability"
+    );
+    let mut args = init_args();
+    args.supports_start_debugging_request = Some(true);
+    let pending = client.send::<InitializeRequest>(args).unwrap();
+    let _ = peer.recv_request().await;
+    peer.respond(pending.seq(), "initialize", json!({})).await;
+    pending.response().await.unwrap();
     peer.send_json(&request).await;
     let Response::StartDebugging(ok) = peer.recv_response().await else {
         panic!("expected a startDebugging response")
@@ -471,6 +491,236 @@ async fn start_debugging_default_refuses_and_callback_is_called() {
     };
     assert_eq!(e.command, "frobnicate");
     assert_eq!(e.request_seq, 2);
+}
+
+/// A `runInTerminal` request from the adapter whose command would write `marker`.
+fn run_in_terminal_request(seq: i32, dir: &TempDir, marker: &str) -> serde_json::Value {
+    json!({
+        "seq": seq, "type": "request", "command": "runInTerminal",
+        "arguments": {"cwd": dir.0.to_str().unwrap(),
+                      "args": ["sh", "-c", format!("echo ran > {marker}")]}
+    })
+}
+
+#[tokio::test]
+async fn run_in_terminal_is_refused_unless_opted_in_and_declared() {
+    let dir = TempDir::new("rit-refused");
+    // Default options: nothing from the adapter is run, even with the capability declared.
+    let (client, _events, mut peer) = pair(ClientOptions::new());
+    initialize(&client, &mut peer, json!({})).await;
+    peer.send_json(&run_in_terminal_request(7, &dir, "default.txt"))
+        .await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    assert_eq!((e.request_seq, e.command.as_str()), (7, "runInTerminal"));
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("does not run commands"), "{msg}");
+
+    // Opted in, but the `initialize` it sent did not declare the capability: refused.
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    let pending = client
+        .send::<InitializeRequest>(InitializeRequestArguments::new("test-adapter"))
+        .unwrap();
+    let _ = peer.recv_request().await;
+    peer.respond(pending.seq(), "initialize", json!({})).await;
+    pending.response().await.unwrap();
+    peer.send_json(&run_in_terminal_request(8, &dir, "undeclared.txt"))
+        .await;
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected an error response")
+    };
+    assert_eq!(e.request_seq, 8);
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("supportsRunInTerminalRequest"), "{msg}");
+
+    // Opted in and declared: it runs (the same request shape is not refused per se).
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_run_in_terminal());
+    initialize(&client, &mut peer, json!({})).await;
+    peer.send_json(&run_in_terminal_request(9, &dir, "ran.txt"))
+        .await;
+    let Response::RunInTerminal(r) = peer.recv_response().await else {
+        panic!("expected a runInTerminal response")
+    };
+    assert_eq!(r.request_seq, 9);
+    assert_eq!(wait_for_file(&dir.0.join("ran.txt")).await, "ran\n");
+    // Neither refused command ran (the allowed one, sent after them, has finished).
+    assert!(!dir.0.join("default.txt").exists());
+    assert!(!dir.0.join("undeclared.txt").exists());
+}
+
+#[tokio::test]
+async fn concurrent_reverse_requests_are_bounded() {
+    let diags = Diags::default();
+    // A handler that waits until the gate opens, counting the calls it got.
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (g, c) = (gate.clone(), calls.clone());
+    let options = diags
+        .options()
+        .with_reverse_request_limit(2)
+        .on_run_in_terminal(move |_args| {
+            let (g, c) = (g.clone(), c.clone());
+            async move {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = g.acquire().await.map_err(|e| e.to_string())?;
+                Ok(dapkit_types::types::RunInTerminalResponseBody::new().with_process_id(1))
+            }
+        });
+    let (client, _events, mut peer) = pair(options);
+    initialize(&client, &mut peer, json!({})).await;
+    let request = |seq: i32| {
+        json!({"seq": seq, "type": "request", "command": "runInTerminal",
+               "arguments": {"cwd": "", "args": ["true"]}})
+    };
+    for seq in 1..=3 {
+        peer.send_json(&request(seq)).await;
+    }
+    // Two are in progress (blocked): the third is refused at once, saying why.
+    let Response::Error(e) = peer.recv_response().await else {
+        panic!("expected the third request to be refused")
+    };
+    assert_eq!(e.request_seq, 3);
+    let msg = e.message.unwrap().as_str().to_owned();
+    assert!(msg.contains("at most 2"), "{msg}");
+    diags.wait_for("too many reverse requests").await;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Released, the two answer; their permits come back and a new one is handled.
+    gate.add_permits(3);
+    let mut answered = Vec::new();
+    for _ in 0..2 {
+        let Response::RunInTerminal(r) = peer.recv_response().await else {
+            panic!("expected a runInTerminal response")
+        };
+        answered.push(r.request_seq);
+    }
+    answered.sort_unstable();
+    assert_eq!(answered, [1, 2]);
+    peer.send_json(&request(4)).await;
+    let Response::RunInTerminal(r) = peer.recv_response().await else {
+        panic!("expected the fourth request to be handled")
+    };
+    assert_eq!(r.request_seq, 4);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn wait_for_backlog_is_bounded_and_loses_no_event() {
+    let (_client, mut events, mut peer) = pair(ClientOptions::new().with_event_capacity(4));
+    let adapter = tokio::spawn(async move {
+        for i in 0..10 {
+            peer.event("output", json!({"output": format!("line {i}\n")}))
+                .await;
+        }
+        peer.event("stopped", json!({"reason": "pause"})).await;
+        peer
+    });
+    // Passed-over events fill the backlog (4): wait_for stops instead of growing it.
+    let mut outputs = Vec::new();
+    let stopped = loop {
+        match events.wait_for_named("stopped", STEP).await {
+            Ok(e) => break e,
+            Err(WaitError::BacklogFull(n)) => {
+                assert_eq!(n, 4);
+                assert_eq!(events.backlog_len(), 4);
+                while let Some(e) = events.try_recv() {
+                    let Event::Output(o) = e else {
+                        panic!("expected an output event, got {e:?}")
+                    };
+                    outputs.push(o.body.output);
+                    if events.backlog_len() == 0 {
+                        break;
+                    }
+                }
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    };
+    assert_eq!(stopped.event(), Some("stopped"));
+    // The last two outputs are in the backlog now; every event came, in order.
+    while events.backlog_len() > 0 {
+        let Some(Event::Output(o)) = events.try_recv() else {
+            panic!("expected an output event")
+        };
+        outputs.push(o.body.output);
+    }
+    let expected: Vec<String> = (0..10).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(outputs, expected);
+    adapter.await.unwrap();
+}
+
+#[tokio::test]
+async fn abandoned_requests_are_remembered_up_to_a_bound() {
+    let diags = Diags::default();
+    let (client, _events, mut peer) = pair(diags.options());
+    // The adapter never answers; the client gives up on 1030 requests (dropped unanswered).
+    for _ in 0..1030 {
+        drop(client.send::<ThreadsRequest>(None).unwrap());
+    }
+    for _ in 0..1030 {
+        let _ = peer.recv_request().await;
+    }
+    // Only the latest 1024 are remembered: the 6 oldest are forgotten.
+    peer.respond(6, "threads", json!({"threads": []})).await;
+    peer.respond(7, "threads", json!({"threads": []})).await;
+    peer.respond(1030, "threads", json!({"threads": []})).await;
+    diags
+        .wait_for("answers request_seq 6, which this client never sent or no longer remembers")
+        .await;
+    diags.wait_for("response to request 7 arrived after").await;
+    diags
+        .wait_for("response to request 1030 arrived after")
+        .await;
+    assert!(
+        !diags.all().iter().any(|d| d.contains("request 6 arrived")),
+        "{:?}",
+        diags.all()
+    );
+}
+
+#[tokio::test]
+async fn a_peer_that_never_reads_bounds_the_write_queue() {
+    // A 4 KiB pipe the adapter does not read: the writer blocks once it is full.
+    let limit = 64 * 1024;
+    let options = ClientOptions::new().with_write_queue_limit(limit);
+    let (client, _events, mut peer) = pair_with_buffer(options, 4096);
+    let expression = "x".repeat(1000);
+    let mut pending = Vec::new();
+    let refused = loop {
+        assert!(pending.len() < 2000, "2000 requests queued without a bound");
+        match client.send::<EvaluateRequest>(EvaluateArguments::new(expression.clone())) {
+            Ok(p) => pending.push(p),
+            Err(e) => break e,
+        }
+        tokio::task::yield_now().await;
+    };
+    let RequestError::WriteQueueFull { queued, limit: l } = refused else {
+        panic!("expected WriteQueueFull, got {refused:?}")
+    };
+    assert_eq!(l, limit);
+    assert!(queued <= limit && queued + 1000 > limit, "{queued}");
+    assert!(refused.to_string().contains("not reading"), "{refused}");
+    // The writer holds at most one batch (256 KiB) besides the queue.
+    assert!(pending.len() * 1000 < limit + 256 * 1024 + 8 * 1024);
+    // The session stays open: once the adapter reads, every queued request arrives, in
+    // order, and sending works again.
+    assert!(!client.is_closed());
+    for p in &pending {
+        let Request::Evaluate(r) = peer.recv_request().await else {
+            panic!("expected evaluate")
+        };
+        assert_eq!(i64::from(r.seq), p.seq());
+    }
+    let next = client
+        .send::<EvaluateRequest>(EvaluateArguments::new("after"))
+        .unwrap();
+    let Request::Evaluate(r) = peer.recv_request().await else {
+        panic!("expected evaluate")
+    };
+    assert_eq!(
+        (i64::from(r.seq), r.arguments.expression.as_str()),
+        (next.seq(), "after")
+    );
 }
 
 #[tokio::test]

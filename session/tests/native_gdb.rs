@@ -116,7 +116,12 @@ fn compile(dir: &Path) -> (PathBuf, PathBuf) {
         .arg(&binary)
         .arg(&source)
         .output()
-        .expect("run gcc");
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run gcc: {e}. Peer missing: run `bash .ci/install-peers` in the \
+                 workspace root (it installs gcc)"
+            )
+        });
     assert!(
         out.status.success(),
         "gcc failed: {}",

@@ -772,7 +772,7 @@ fn generated_instances_of_every_message_definition_round_trip() {
                     &format!("is_standard() is {}: {msg:?}", msg.is_standard()),
                 );
             }
-            let out = msg.as_data();
+            let out = msg.as_data().expect("encodes");
             if &out != instance {
                 let got = serde_json::to_string_pretty(&out).unwrap_or_default();
                 fail(

@@ -30,7 +30,7 @@ fn every_message_round_trips_losslessly() {
     for (where_, body, msg) in &msgs {
         let input: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(
-            msg.as_data(),
+            msg.as_data().expect("encodes"),
             input,
             "{where_}: as_data differs from the input"
         );

@@ -8,7 +8,6 @@
 //!   in ours), the values of `enum`/`_enum`, and the referenced definitions agree;
 //! - recorded real traffic that the vendored schema accepts is accepted by our schema of
 //!   the same message, and a message with a required member removed is rejected.
-#![cfg(feature = "schemars")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dapkit_tests::{traffic, workspace_root};

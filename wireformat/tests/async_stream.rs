@@ -1,6 +1,5 @@
 //! The async layer: codec with `FramedRead`, recovering streams, sinks, real TCP on
 //! loopback.
-#![cfg(feature = "tokio")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dapkit_wireformat::{

@@ -1,11 +1,14 @@
 //! Property tests: every chunking of a stream gives the same results, in the sync reader
-//! and in the async codec alike; arbitrary input never panics, hangs or grows memory
+//! and in the async codec alike (the codec comparisons need the `tokio` feature; CI runs
+//! this file with and without it); arbitrary input never panics, hangs or grows memory
 //! beyond the limits. This is the bounded fuzz-style run that is part of `cargo test`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use common::{Event, codec_events, events, frame};
+#[cfg(feature = "tokio")]
+use common::codec_events;
+use common::{Event, events, frame};
 use dapkit_wireformat::{FrameWriter, Limits};
 use proptest::prelude::*;
 
@@ -73,7 +76,9 @@ proptest! {
         prop_assert_eq!(&events(&data, vec![usize::MAX], Limits::DEFAULT, false), &expected);
         prop_assert_eq!(&events(&data, sizes.clone(), Limits::DEFAULT, false), &expected);
         prop_assert_eq!(&events(&data, vec![1], Limits::DEFAULT, true), &expected);
+        #[cfg(feature = "tokio")]
         prop_assert_eq!(&codec_events(&data, &sizes, Limits::DEFAULT, false), &expected);
+        #[cfg(feature = "tokio")]
         prop_assert_eq!(&codec_events(&data, &[usize::MAX], Limits::DEFAULT, true), &expected);
     }
 
@@ -89,7 +94,9 @@ proptest! {
         let whole = events(&data, vec![usize::MAX], limits, resync);
         prop_assert_eq!(&events(&data, sizes.clone(), limits, resync), &whole);
         prop_assert_eq!(&events(&data, vec![1], limits, resync), &whole);
+        #[cfg(feature = "tokio")]
         prop_assert_eq!(&codec_events(&data, &sizes, limits, resync), &whole);
+        #[cfg(feature = "tokio")]
         prop_assert_eq!(&codec_events(&data, &[usize::MAX], limits, resync), &whole);
         for event in &whole {
             match event {

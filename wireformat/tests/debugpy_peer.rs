@@ -23,6 +23,19 @@ fn peer_python() -> PathBuf {
          workspace root (or set DAPKIT_PEER_PYTHON)",
         p.display()
     );
+    let has_debugpy = Command::new(&p)
+        .args(["-c", "import debugpy.adapter"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        has_debugpy,
+        "debugpy peer not installed: {} cannot import debugpy; run `bash .ci/install-peers` \
+         from the workspace root (or set DAPKIT_PEER_PYTHON)",
+        p.display()
+    );
     p
 }
 
@@ -65,7 +78,10 @@ impl Adapter {
                 Ok(s) => return s,
                 Err(e) => {
                     if let Ok(Some(status)) = self.child.try_wait() {
-                        panic!("debugpy adapter exited early ({status}) before accepting");
+                        panic!(
+                            "debugpy adapter exited early ({status}) before accepting; if the \
+                             peer is broken, run `bash .ci/install-peers` from the workspace root"
+                        );
                     }
                     assert!(Instant::now() < deadline, "adapter never accepted: {e}");
                     std::thread::sleep(Duration::from_millis(50));

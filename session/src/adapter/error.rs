@@ -27,6 +27,16 @@ pub enum SendError {
         /// The command of the request being answered.
         request: String,
     },
+    /// The client does not read what the adapter writes fast enough: `queued` bytes wait
+    /// to be written and this message would pass the write-queue limit
+    /// ([`AdapterOptions::with_write_queue_limit`](crate::adapter::AdapterOptions::with_write_queue_limit)).
+    /// Nothing was sent; the session stays open.
+    WriteQueueFull {
+        /// Bytes of messages waiting to be written.
+        queued: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for SendError {
@@ -38,6 +48,9 @@ impl fmt::Display for SendError {
                 f,
                 "a `{expected}` response cannot answer a `{request}` request (an error response was sent instead)"
             ),
+            SendError::WriteQueueFull { queued, limit } => {
+                crate::wire::text::write_queue_full(f, "client", *queued, *limit)
+            }
         }
     }
 }

@@ -68,30 +68,55 @@ impl Incoming {
         &self.request
     }
 
-    /// Sends `body` (a whole response message built with the allocated `seq`) and marks
-    /// the request answered.
+    /// Sends the response `build` makes (from the allocated `seq` and the request's
+    /// `seq`). The request counts as answered once something was sent for it: when `build`
+    /// fails, the client gets an error response naming the encoding failure instead (and
+    /// the error is returned), so it never waits for an answer that will not come.
     pub(crate) fn answer(
         mut self,
         build: impl FnOnce(i32, i32) -> Result<Vec<u8>, String>,
     ) -> Result<(), SendError> {
-        self.answered = true;
         let request_seq = self.seq;
-        self.shared.send(|seq| build(seq, request_seq), None)?;
-        Ok(())
+        let sent = self.shared.send(|seq| build(seq, request_seq), None);
+        // Closed: nothing more can be sent, so there is nothing left to answer with.
+        self.answered = !matches!(sent, Err(SendError::Encode(_)));
+        match sent {
+            Ok(_) => Ok(()),
+            Err(SendError::Encode(reason)) => {
+                let text = format!(
+                    "the debug adapter could not encode its response to `{}`: {reason}",
+                    self.command
+                );
+                self.send_error(text, None)?;
+                self.answered = true;
+                Err(SendError::Encode(reason))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Answers with an error response.
-    pub(crate) fn fail(self, message: &str, error: Option<Message>) -> Result<(), SendError> {
-        let command = self.command.clone();
-        let message = message.to_owned();
-        self.answer(move |seq, request_seq| {
-            let mut response = ErrorResponse::new(seq, request_seq, command)
-                .with_message(ResponseMessage::Other(message));
-            if let Some(e) = error {
-                response = response.with_body(ErrorResponseBody::new().with_error(e));
-            }
-            serde_json::to_vec(&response).map_err(|e| e.to_string())
-        })
+    pub(crate) fn fail(mut self, message: &str, error: Option<Message>) -> Result<(), SendError> {
+        // An error response always encodes (strings and JSON values only).
+        self.answered = true;
+        self.send_error(message.to_owned(), error)
+    }
+
+    /// Sends an error response to this request.
+    fn send_error(&self, message: String, error: Option<Message>) -> Result<(), SendError> {
+        let (command, request_seq) = (self.command.clone(), self.seq);
+        self.shared.send(
+            |seq| {
+                let mut response = ErrorResponse::new(seq, request_seq, command)
+                    .with_message(ResponseMessage::Other(message));
+                if let Some(e) = error {
+                    response = response.with_body(ErrorResponseBody::new().with_error(e));
+                }
+                serde_json::to_vec(&response).map_err(|e| e.to_string())
+            },
+            None,
+        )?;
+        Ok(())
     }
 }
 
@@ -101,16 +126,8 @@ impl Drop for Incoming {
             return;
         }
         let text = format!("`{}` is not handled by this debug adapter", self.command);
-        let (command, request_seq) = (self.command.clone(), self.seq);
         // A closed session cannot answer any more: nothing to do then.
-        let _ = self.shared.send(
-            |seq| {
-                let response = ErrorResponse::new(seq, request_seq, command)
-                    .with_message(ResponseMessage::Other(text));
-                serde_json::to_vec(&response).map_err(|e| e.to_string())
-            },
-            None,
-        );
+        let _ = self.send_error(text, None);
     }
 }
 

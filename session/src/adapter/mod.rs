@@ -108,6 +108,7 @@ pub struct AdapterOptions {
     request_capacity: usize,
     close_grace: Duration,
     limits: Limits,
+    write_queue_limit: usize,
     diagnostics: Option<DiagnosticHandler>,
 }
 
@@ -118,6 +119,7 @@ impl Default for AdapterOptions {
             request_capacity: 256,
             close_grace: Duration::from_secs(3),
             limits: Limits::DEFAULT,
+            write_queue_limit: crate::wire::queue::DEFAULT_WRITE_QUEUE_LIMIT,
             diagnostics: None,
         }
     }
@@ -130,6 +132,7 @@ impl fmt::Debug for AdapterOptions {
             .field("request_capacity", &self.request_capacity)
             .field("close_grace", &self.close_grace)
             .field("limits", &self.limits)
+            .field("write_queue_limit", &self.write_queue_limit)
             .field("on_diagnostic", &self.diagnostics.is_some())
             .finish()
     }
@@ -137,7 +140,7 @@ impl fmt::Debug for AdapterOptions {
 
 impl AdapterOptions {
     /// The defaults: 30 s reverse-request timeout, 256 buffered requests, 3 s close
-    /// grace, [`Limits::DEFAULT`], diagnostics discarded.
+    /// grace, [`Limits::DEFAULT`], 16 MiB write queue, diagnostics discarded.
     pub fn new() -> Self {
         AdapterOptions::default()
     }
@@ -164,6 +167,16 @@ impl AdapterOptions {
     /// The framing limits for reading (header and body sizes).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// How many bytes of messages may wait to be written to the client (default 16 MiB;
+    /// at least one message is always let through). A response, event or reverse request
+    /// that would pass it fails at once with [`SendError::WriteQueueFull`], and nothing is
+    /// sent: a client that stops reading cannot make the adapter's memory grow without
+    /// bound.
+    pub fn with_write_queue_limit(mut self, bytes: usize) -> Self {
+        self.write_queue_limit = bytes;
         self
     }
 
@@ -244,7 +257,11 @@ impl AdapterSession {
     {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (req_tx, req_rx) = mpsc::channel(options.request_capacity);
-        let shared = Arc::new(Shared::new(out_tx, options.diagnostics.clone()));
+        let shared = Arc::new(Shared::new(
+            out_tx,
+            options.write_queue_limit,
+            options.diagnostics.clone(),
+        ));
         let frames = FrameStream::new(reader).with_limits(options.limits);
         let reader = tokio::spawn(io::read_loop(shared.clone(), frames, req_tx));
         let writer = tokio::spawn(io::write_loop(shared.clone(), writer, out_rx));

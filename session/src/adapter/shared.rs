@@ -23,10 +23,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(
         outgoing: mpsc::UnboundedSender<Outgoing>,
+        write_queue_limit: usize,
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            queue: SendQueue::new(outgoing),
+            queue: SendQueue::new(outgoing, write_queue_limit),
             client: Mutex::new(None),
             diagnostics,
         }
@@ -42,6 +43,7 @@ impl Shared {
         self.queue.send(build, waiter).map_err(|e| match e {
             QueueError::Closed => SendError::Closed,
             QueueError::Encode(e) => SendError::Encode(e),
+            QueueError::Full { queued, limit } => SendError::WriteQueueFull { queued, limit },
         })
     }
 

@@ -40,6 +40,16 @@ pub enum RequestError {
     Io(Arc<std::io::Error>),
     /// The request could not be encoded (for example: `seq` numbers are exhausted).
     Encode(String),
+    /// The adapter does not read what the client writes fast enough: `queued` bytes wait
+    /// to be written and this request would pass the write-queue limit
+    /// ([`ClientOptions::with_write_queue_limit`](crate::client::ClientOptions::with_write_queue_limit)).
+    /// Nothing was sent; the session stays open.
+    WriteQueueFull {
+        /// Bytes of messages waiting to be written.
+        queued: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl RequestError {
@@ -79,6 +89,9 @@ impl fmt::Display for RequestError {
             }
             RequestError::Io(e) => write!(f, "cannot write to the debug adapter: {e}"),
             RequestError::Encode(e) => write!(f, "cannot encode the request: {e}"),
+            RequestError::WriteQueueFull { queued, limit } => {
+                crate::wire::text::write_queue_full(f, "debug adapter", *queued, *limit)
+            }
         }
     }
 }
@@ -94,11 +107,16 @@ impl std::error::Error for RequestError {
 
 /// Why [`Events::wait_for`](crate::client::Events::wait_for) returned without an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WaitError {
     /// No matching event within the timeout.
     Timeout(Duration),
     /// The session closed before a matching event arrived.
     Closed,
+    /// The events passed over fill the backlog (this many); none was dropped. Take them
+    /// with [`Events::recv`](crate::client::Events::recv) or drop them with
+    /// [`Events::clear_backlog`](crate::client::Events::clear_backlog), then wait again.
+    BacklogFull(usize),
 }
 
 impl fmt::Display for WaitError {
@@ -106,6 +124,10 @@ impl fmt::Display for WaitError {
         match self {
             WaitError::Timeout(d) => write!(f, "no matching event within {d:?}"),
             WaitError::Closed => f.write_str("the debug session closed before a matching event"),
+            WaitError::BacklogFull(n) => write!(
+                f,
+                "no matching event among the {n} passed over, which fill the backlog; take them with recv() or clear_backlog()"
+            ),
         }
     }
 }
@@ -127,7 +149,9 @@ pub enum Diagnostic {
         /// The first bytes of the body (at most 256).
         prefix: Vec<u8>,
     },
-    /// A response whose `request_seq` matches no request this client sent (or is missing).
+    /// A response whose `request_seq` matches no request this client sent (or is missing),
+    /// or one abandoned so long ago that it is no longer remembered (only the latest 1024
+    /// abandoned requests are).
     UnknownResponse {
         /// The `request_seq` it carried, if it was an integer.
         request_seq: Option<i64>,
@@ -177,7 +201,7 @@ impl fmt::Display for Diagnostic {
                 match request_seq {
                     Some(rs) => write!(
                         f,
-                        "response to `{command}` answers request_seq {rs}, which this client never sent"
+                        "response to `{command}` answers request_seq {rs}, which this client never sent or no longer remembers"
                     ),
                     None => write!(
                         f,

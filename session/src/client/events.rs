@@ -7,6 +7,11 @@
 //! awaits requests must therefore keep receiving events (in another task, or between
 //! requests) once more than the capacity may pile up. Dropping [`Events`] discards all
 //! later events.
+//!
+//! [`Events::wait_for`] keeps the events it passes over in a backlog of at most the same
+//! capacity. When the backlog is full it stops with [`WaitError::BacklogFull`] instead of
+//! taking more: no event is dropped, and the caller takes the backlog with
+//! [`Events::recv`] (or drops it with [`Events::clear_backlog`]).
 
 use super::error::WaitError;
 use dapkit_types::Event;
@@ -21,13 +26,16 @@ pub struct Events {
     rx: mpsc::Receiver<Event>,
     /// Events [`Events::wait_for`] passed over, delivered first by later calls.
     backlog: VecDeque<Event>,
+    /// The most events the backlog holds.
+    capacity: usize,
 }
 
 impl Events {
-    pub(crate) fn new(rx: mpsc::Receiver<Event>) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<Event>, capacity: usize) -> Self {
         Events {
             rx,
             backlog: VecDeque::new(),
+            capacity: capacity.max(1),
         }
     }
 
@@ -47,9 +55,12 @@ impl Events {
     /// Waits up to `timeout` for the first event that satisfies `predicate`.
     ///
     /// Events that do not match are kept, in order, and returned by later calls of
-    /// [`recv`](Events::recv), [`try_recv`](Events::try_recv) and `wait_for` (the backlog
-    /// grows with them: see [`backlog_len`](Events::backlog_len),
-    /// [`clear_backlog`](Events::clear_backlog)).
+    /// [`recv`](Events::recv), [`try_recv`](Events::try_recv) and `wait_for` (see
+    /// [`backlog_len`](Events::backlog_len), [`clear_backlog`](Events::clear_backlog)).
+    /// The backlog holds at most the event capacity
+    /// ([`ClientOptions::with_event_capacity`](crate::client::ClientOptions::with_event_capacity));
+    /// once it is full this returns [`WaitError::BacklogFull`] without taking further
+    /// events, so none is lost.
     pub async fn wait_for(
         &mut self,
         mut predicate: impl FnMut(&Event) -> bool,
@@ -62,6 +73,9 @@ impl Events {
         }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            if self.backlog.len() >= self.capacity {
+                return Err(WaitError::BacklogFull(self.capacity));
+            }
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Err(_) => return Err(WaitError::Timeout(timeout)),
                 Ok(None) => return Err(WaitError::Closed),

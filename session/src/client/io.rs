@@ -13,14 +13,22 @@ use dapkit_types::{Event, ProtocolMessage, Response};
 use dapkit_wireformat::FrameStream;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+
+/// How the reader hands reverse requests over: the handlers, and the permits that bound
+/// how many are handled at once.
+pub(crate) struct Reverse {
+    pub handlers: Arc<Handlers>,
+    pub permits: Arc<Semaphore>,
+    pub limit: usize,
+}
 
 /// Reads frames until the stream ends or fails fatally, then closes the session.
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     shared: Arc<Shared>,
     mut frames: FrameStream<R>,
     events: mpsc::Sender<Event>,
-    handlers: Arc<Handlers>,
+    handlers: Reverse,
 ) {
     let mut events = Some(events);
     loop {
@@ -42,7 +50,7 @@ async fn dispatch(
     shared: &Arc<Shared>,
     bytes: Bytes,
     events: &mut Option<mpsc::Sender<Event>>,
-    handlers: &Arc<Handlers>,
+    reverse: &Reverse,
 ) {
     let envelope = match Envelope::parse(&bytes) {
         Ok(e) => e,
@@ -75,9 +83,24 @@ async fn dispatch(
                 Ok(ProtocolMessage::Request(r)) => r,
                 Ok(_) | Err(_) => dapkit_types::Request::Custom(raw(&bytes)),
             };
-            let shared = shared.clone();
-            let handlers = handlers.clone();
-            tokio::spawn(async move { reverse::answer(&shared, &handlers, request).await });
+            match reverse.permits.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let shared = shared.clone();
+                    let handlers = reverse.handlers.clone();
+                    tokio::spawn(async move {
+                        reverse::answer(&shared, &handlers, request).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => reverse::refuse(
+                    shared,
+                    &request,
+                    format!(
+                        "too many reverse requests in progress: this client handles at most {} at once",
+                        reverse.limit
+                    ),
+                ),
+            }
         }
         // No usable `type`: a response if it names a request this client is waiting for.
         Some(Kind::Other) | None => match envelope.request_seq {

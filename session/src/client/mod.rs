@@ -66,6 +66,8 @@ pub struct ClientOptions {
     disconnect_grace: Duration,
     limits: Limits,
     handlers: reverse::Handlers,
+    reverse_limit: usize,
+    write_queue_limit: usize,
     diagnostics: Option<DiagnosticHandler>,
 }
 
@@ -77,6 +79,8 @@ impl Default for ClientOptions {
             disconnect_grace: Duration::from_secs(3),
             limits: Limits::DEFAULT,
             handlers: reverse::Handlers::default(),
+            reverse_limit: reverse::DEFAULT_REVERSE_LIMIT,
+            write_queue_limit: crate::wire::queue::DEFAULT_WRITE_QUEUE_LIMIT,
             diagnostics: None,
         }
     }
@@ -91,6 +95,8 @@ impl fmt::Debug for ClientOptions {
             .field("limits", &self.limits)
             .field("run_in_terminal", &self.handlers.run_in_terminal.is_some())
             .field("start_debugging", &self.handlers.start_debugging.is_some())
+            .field("reverse_request_limit", &self.reverse_limit)
+            .field("write_queue_limit", &self.write_queue_limit)
             .field("on_diagnostic", &self.diagnostics.is_some())
             .finish()
     }
@@ -98,8 +104,9 @@ impl fmt::Debug for ClientOptions {
 
 impl ClientOptions {
     /// The defaults: 30 s request timeout, 1024 buffered events, 3 s disconnect grace,
-    /// [`Limits::DEFAULT`], `runInTerminal` run by [`run_in_terminal`], `startDebugging`
-    /// refused, diagnostics discarded.
+    /// [`Limits::DEFAULT`], `runInTerminal` and `startDebugging` refused (no command from
+    /// the adapter is ever run unless you opt in), 8 reverse requests handled at once,
+    /// 16 MiB write queue, diagnostics discarded.
     pub fn new() -> Self {
         ClientOptions::default()
     }
@@ -111,8 +118,9 @@ impl ClientOptions {
         self
     }
 
-    /// How many events wait in the channel before the reader pauses (at least 1). See
-    /// [`Events`] for the backpressure this gives.
+    /// How many events wait in the channel before the reader pauses (at least 1), and how
+    /// many events [`Events::wait_for`] keeps aside in its backlog. See [`Events`] for the
+    /// backpressure this gives.
     pub fn with_event_capacity(mut self, capacity: usize) -> Self {
         self.event_capacity = capacity.max(1);
         self
@@ -131,8 +139,18 @@ impl ClientOptions {
         self
     }
 
-    /// Handles `runInTerminal` with `handler` instead of [`run_in_terminal`]. Remember to
-    /// send `supportsRunInTerminalRequest: true` in `initialize`.
+    /// Opts in to running the commands the adapter sends in `runInTerminal`, with
+    /// [`run_in_terminal`] (the command runs as this process's user; with
+    /// `argsCanBeInterpretedByShell` through `sh -c`). The client must also send
+    /// `supportsRunInTerminalRequest: true` in its `initialize` request: until it has, the
+    /// request is refused all the same.
+    pub fn with_run_in_terminal(self) -> Self {
+        self.on_run_in_terminal(run_in_terminal)
+    }
+
+    /// Handles `runInTerminal` with `handler` (an opt-in like
+    /// [`with_run_in_terminal`](ClientOptions::with_run_in_terminal)). The client must also
+    /// send `supportsRunInTerminalRequest: true` in its `initialize` request.
     pub fn on_run_in_terminal<F, Fut>(mut self, handler: F) -> Self
     where
         F: Fn(RunInTerminalRequestArguments) -> Fut + Send + Sync + 'static,
@@ -142,20 +160,40 @@ impl ClientOptions {
         self
     }
 
-    /// Answers `runInTerminal` with an error response (nothing is run).
+    /// Answers `runInTerminal` with an error response, nothing run (the default; undoes
+    /// [`with_run_in_terminal`](ClientOptions::with_run_in_terminal)).
     pub fn without_run_in_terminal(mut self) -> Self {
         self.handlers.run_in_terminal = None;
         self
     }
 
     /// Handles `startDebugging` with `handler` (by default it is refused with an error
-    /// response). Remember to send `supportsStartDebuggingRequest: true` in `initialize`.
+    /// response). The client must also send `supportsStartDebuggingRequest: true` in its
+    /// `initialize` request: until it has, the request is refused all the same.
     pub fn on_start_debugging<F, Fut>(mut self, handler: F) -> Self
     where
         F: Fn(StartDebuggingRequestArguments) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         self.handlers.start_debugging = Some(Arc::new(move |args| Box::pin(handler(args))));
+        self
+    }
+
+    /// How many bytes of messages may wait to be written to the adapter (default 16 MiB;
+    /// at least one message is always let through). A request that would pass it fails at
+    /// once with [`RequestError::WriteQueueFull`], and nothing is sent: an adapter that
+    /// stops reading cannot make the client's memory grow without bound.
+    pub fn with_write_queue_limit(mut self, bytes: usize) -> Self {
+        self.write_queue_limit = bytes;
+        self
+    }
+
+    /// How many reverse requests are handled at once (at least 1; default 8). One that
+    /// arrives while that many are in progress is refused at once with an error response
+    /// saying so (and a [`Diagnostic::ReverseRequestFailed`]), so an adapter cannot make
+    /// the client start an unbounded number of tasks or processes.
+    pub fn with_reverse_request_limit(mut self, limit: usize) -> Self {
+        self.reverse_limit = limit.max(1);
         self
     }
 
@@ -238,10 +276,18 @@ impl Client {
     {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (event_tx, event_rx) = mpsc::channel(options.event_capacity);
-        let shared = Arc::new(Shared::new(out_tx, options.diagnostics.clone()));
+        let shared = Arc::new(Shared::new(
+            out_tx,
+            options.write_queue_limit,
+            options.diagnostics.clone(),
+        ));
         let frames = FrameStream::new(reader).with_limits(options.limits);
-        let handlers = Arc::new(options.handlers);
-        let reader = tokio::spawn(io::read_loop(shared.clone(), frames, event_tx, handlers));
+        let reverse = io::Reverse {
+            handlers: Arc::new(options.handlers),
+            permits: Arc::new(tokio::sync::Semaphore::new(options.reverse_limit)),
+            limit: options.reverse_limit,
+        };
+        let reader = tokio::spawn(io::read_loop(shared.clone(), frames, event_tx, reverse));
         let writer = tokio::spawn(io::write_loop(shared.clone(), writer, out_rx));
         let client = Client {
             inner: Arc::new(Inner {
@@ -251,7 +297,7 @@ impl Client {
                 tasks: Tasks::new(reader, writer),
             }),
         };
-        (client, Events::new(event_rx))
+        (client, Events::new(event_rx, options.event_capacity))
     }
 
     /// Starts a session over an established [`dapkit_transport::Connection`] (a child
@@ -290,9 +336,10 @@ impl Client {
             tx,
             command: Cow::Borrowed(R::COMMAND),
         };
-        let seq = self.shared().send(
+        let seq = self.shared().send_request(
+            R::COMMAND,
             |seq| serde_json::to_vec(&R::from_arguments(seq, arguments)).map_err(|e| e.to_string()),
-            Some(waiter),
+            waiter,
         )?;
         Ok(PendingRequest::new(
             self.clone(),
@@ -348,12 +395,13 @@ impl Client {
             tx,
             command: Cow::Owned(command.to_owned()),
         };
-        let seq = self.shared().send(
+        let seq = self.shared().send_request(
+            command,
             |seq| {
                 serde_json::to_vec(&RawMessage::request(seq, command, arguments))
                     .map_err(|e| e.to_string())
             },
-            Some(waiter),
+            waiter,
         )?;
         Ok(PendingRequest::new(
             self.clone(),

@@ -1,10 +1,16 @@
-//! Reverse requests (adapter → client): the handlers a client can install, the default
-//! `runInTerminal` handler [`run_in_terminal`] that really starts the command, and the
-//! task that answers each reverse request.
+//! Reverse requests (adapter → client): the handlers a client can install, the
+//! `runInTerminal` handler [`run_in_terminal`] that really starts the command (only when
+//! the client opted in), and the task that answers each reverse request.
 //!
-//! `startDebugging` goes to a user callback (default: an error response saying it is not
-//! supported); any other reverse request gets an error response and a
-//! [`Diagnostic::UnhandledReverseRequest`].
+//! Safe by default: a reverse request is refused with an error response (`success:
+//! false`, a message saying why) unless the client installed a handler for it **and**
+//! declared the matching capability (`supportsRunInTerminalRequest`,
+//! `supportsStartDebuggingRequest`) in the arguments of the `initialize` it sent. Any
+//! other reverse request gets an error response and a
+//! [`Diagnostic::UnhandledReverseRequest`]. At most
+//! [`ClientOptions::with_reverse_request_limit`](super::ClientOptions::with_reverse_request_limit)
+//! reverse requests are handled at once; one more is refused at once with an error
+//! response saying so.
 
 use super::error::Diagnostic;
 use super::shared::Shared;
@@ -34,41 +40,73 @@ pub type RunInTerminalHandler = Arc<
 pub type StartDebuggingHandler =
     Arc<dyn Fn(StartDebuggingRequestArguments) -> BoxFuture<Result<(), String>> + Send + Sync>;
 
-/// The reverse-request handlers of one session.
-#[derive(Clone)]
+/// The reverse-request handlers of one session (by default none: every reverse request
+/// is refused).
+#[derive(Clone, Default)]
 pub(crate) struct Handlers {
     pub run_in_terminal: Option<RunInTerminalHandler>,
     pub start_debugging: Option<StartDebuggingHandler>,
 }
 
-impl Default for Handlers {
-    fn default() -> Self {
-        Handlers {
-            run_in_terminal: Some(Arc::new(|args| Box::pin(run_in_terminal(args)))),
-            start_debugging: None,
+/// The default number of reverse requests handled at once.
+pub(crate) const DEFAULT_REVERSE_LIMIT: usize = 8;
+
+/// The command and the usable `seq` of a reverse request; `None` (after a diagnostic)
+/// when it has no integer `seq`, so no response can name it.
+fn identify(shared: &Shared, request: &Request) -> Option<(String, i32)> {
+    let command = request.command().unwrap_or("").to_owned();
+    match request.seq().and_then(|s| i32::try_from(s).ok()) {
+        Some(seq) => Some((command, seq)),
+        None => {
+            shared.diagnose(Diagnostic::ReverseRequestFailed {
+                command,
+                error: "the request has no integer `seq`; it cannot be answered".into(),
+            });
+            None
         }
     }
 }
 
+/// Refuses a reverse request at once with an error response carrying `reason` (used when
+/// too many are in progress).
+pub(crate) fn refuse(shared: &Shared, request: &Request, reason: String) {
+    if let Some((command, request_seq)) = identify(shared, request) {
+        respond(shared, command, request_seq, Err(reason));
+    }
+}
+
+/// Why a reverse request the client has a handler for is still refused: the client did
+/// not declare the capability in the `initialize` it sent.
+fn undeclared(command: &str, capability: &str) -> String {
+    format!(
+        "`{command}` refused: this client did not declare `{capability}: true` in its `initialize` request"
+    )
+}
+
 /// Answers one reverse request (runs in its own task, so the reader keeps reading).
 pub(crate) async fn answer(shared: &Shared, handlers: &Handlers, request: Request) {
-    let command = request.command().unwrap_or("").to_owned();
-    let Some(request_seq) = request.seq().and_then(|s| i32::try_from(s).ok()) else {
-        // Without a usable seq no response can name the request.
-        shared.diagnose(Diagnostic::ReverseRequestFailed {
-            command,
-            error: "the request has no integer `seq`; it cannot be answered".into(),
-        });
+    let Some((command, request_seq)) = identify(shared, &request) else {
         return;
     };
+    let declared = shared.declared();
     let answer = match request {
         Request::RunInTerminal(r) => match &handlers.run_in_terminal {
+            None => Err(
+                "`runInTerminal` refused: this client does not run commands for the debug adapter"
+                    .into(),
+            ),
+            Some(_) if !declared.run_in_terminal => {
+                Err(undeclared("runInTerminal", "supportsRunInTerminalRequest"))
+            }
             Some(h) => h(r.arguments).await.map(Answer::RunInTerminal),
-            None => Err("runInTerminal is not supported by this client".into()),
         },
         Request::StartDebugging(r) => match &handlers.start_debugging {
+            None => Err("`startDebugging` is not supported by this client".into()),
+            Some(_) if !declared.start_debugging => Err(undeclared(
+                "startDebugging",
+                "supportsStartDebuggingRequest",
+            )),
             Some(h) => h(r.arguments).await.map(|()| Answer::StartDebugging),
-            None => Err("startDebugging is not supported by this client".into()),
         },
         _ => {
             shared.diagnose(Diagnostic::UnhandledReverseRequest {
@@ -78,6 +116,12 @@ pub(crate) async fn answer(shared: &Shared, handlers: &Handlers, request: Reques
             Err(format!("`{command}` is not supported by this client"))
         }
     };
+    respond(shared, command, request_seq, answer);
+}
+
+/// Sends the response of reverse request `request_seq`: the handler's result, or an error
+/// response (and a [`Diagnostic::ReverseRequestFailed`]).
+fn respond(shared: &Shared, command: String, request_seq: i32, answer: Result<Answer, String>) {
     let sent = match answer {
         Ok(Answer::RunInTerminal(body)) => shared.send(
             |seq| encode(&RunInTerminalResponse::new(seq, request_seq, body)),

@@ -48,22 +48,49 @@ pub struct SessionStatus {
     pub closed: bool,
 }
 
+/// The client capabilities this client declared in the `initialize` it sent (reverse
+/// requests are refused unless their capability was declared).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Declared {
+    pub run_in_terminal: bool,
+    pub start_debugging: bool,
+}
+
+impl Declared {
+    /// Reads the flags from the body of an `initialize` request about to be sent.
+    fn from_initialize(body: &[u8]) -> Declared {
+        let arguments = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|mut v| v.get_mut("arguments").map(serde_json::Value::take))
+            .unwrap_or_default();
+        let flag =
+            |name: &str| arguments.get(name).and_then(serde_json::Value::as_bool) == Some(true);
+        Declared {
+            run_in_terminal: flag("supportsRunInTerminalRequest"),
+            start_debugging: flag("supportsStartDebuggingRequest"),
+        }
+    }
+}
+
 pub(crate) struct Shared {
     queue: SendQueue<Waiter>,
     status: watch::Sender<SessionStatus>,
     capabilities: Mutex<Option<Capabilities>>,
+    declared: Mutex<Declared>,
     diagnostics: Option<DiagnosticHandler>,
 }
 
 impl Shared {
     pub fn new(
         outgoing: mpsc::UnboundedSender<Outgoing>,
+        write_queue_limit: usize,
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            queue: SendQueue::new(outgoing),
+            queue: SendQueue::new(outgoing, write_queue_limit),
             status: watch::Sender::new(SessionStatus::default()),
             capabilities: Mutex::new(None),
+            declared: Mutex::new(Declared::default()),
             diagnostics,
         }
     }
@@ -79,7 +106,36 @@ impl Shared {
             Ok(seq) => Ok(i64::from(seq)),
             Err(QueueError::Closed) => Err(RequestError::Closed),
             Err(QueueError::Encode(e)) => Err(RequestError::Encode(e)),
+            Err(QueueError::Full { queued, limit }) => {
+                Err(RequestError::WriteQueueFull { queued, limit })
+            }
         }
+    }
+
+    /// Like [`send`](Shared::send) for a request with `command`; an `initialize` request
+    /// also records the client capabilities it declares.
+    pub fn send_request(
+        &self,
+        command: &str,
+        build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
+        waiter: Waiter,
+    ) -> Result<i64, RequestError> {
+        if command != "initialize" {
+            return self.send(build, Some(waiter));
+        }
+        self.send(
+            |seq| {
+                let body = build(seq)?;
+                *lock(&self.declared) = Declared::from_initialize(&body);
+                Ok(body)
+            },
+            Some(waiter),
+        )
+    }
+
+    /// The client capabilities declared in the last `initialize` sent.
+    pub fn declared(&self) -> Declared {
+        *lock(&self.declared)
     }
 
     /// Queues a control message for the writer (no `seq`).

@@ -3,16 +3,50 @@
 //! `seq` and queues the body for the writer, all under one lock, so frames leave in `seq`
 //! order even when many tasks send at once. Responses are routed back to their waiters
 //! by `request_seq` ([`SendQueue::claim`]).
+//!
+//! Memory bounds: the bodies queued for the writer and not yet taken by it add up to at
+//! most the write-queue limit (a send that would pass it fails with
+//! [`QueueError::Full`], nothing queued); at most [`ABANDONED_LIMIT`] abandoned requests
+//! are remembered (the oldest is forgotten first).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
+
+/// How many abandoned (timed-out, cancelled, dropped) requests are remembered so that a
+/// late response to one is told apart; past it the oldest is forgotten and its response,
+/// should it still come, is reported as unknown.
+pub(crate) const ABANDONED_LIMIT: usize = 1024;
+
+/// The default write-queue limit: bytes of message bodies waiting for the writer.
+pub(crate) const DEFAULT_WRITE_QUEUE_LIMIT: usize = 16 << 20;
+
+/// A queued message body; its bytes count against the write-queue limit until the writer
+/// has taken it (dropped).
+#[derive(Debug)]
+pub(crate) struct Body {
+    bytes: Vec<u8>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Body {
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(self.bytes.len(), Ordering::Relaxed);
+    }
+}
 
 /// What goes to the writer task.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
     /// One message body (JSON); the writer frames it.
-    Frame(Vec<u8>),
+    Frame(Body),
     /// Acknowledge once everything queued before is written and flushed.
     Flush(oneshot::Sender<()>),
     /// Flush, shut the write half down and stop; acknowledge (if asked) when done.
@@ -26,6 +60,9 @@ pub(crate) enum QueueError {
     Closed,
     /// The body could not be built, or the `seq` numbers are exhausted.
     Encode(String),
+    /// The peer does not read fast enough: `queued` bytes wait for the writer, and this
+    /// body would pass the `limit`.
+    Full { queued: usize, limit: usize },
 }
 
 /// What a response's `request_seq` finds.
@@ -41,7 +78,8 @@ pub(crate) enum Claim<W> {
 struct State<W> {
     next_seq: i32,
     pending: HashMap<i64, W>,
-    abandoned: HashSet<i64>,
+    /// `seq`s grow, so the first is the oldest.
+    abandoned: BTreeSet<i64>,
     closed: bool,
 }
 
@@ -50,6 +88,9 @@ struct State<W> {
 pub(crate) struct SendQueue<W> {
     state: Mutex<State<W>>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
+    /// Bytes of bodies queued and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
+    limit: usize,
 }
 
 /// Locks `m`, going on with the data of a poisoned lock (the data stays consistent: no
@@ -59,15 +100,19 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<W> SendQueue<W> {
-    pub fn new(outgoing: mpsc::UnboundedSender<Outgoing>) -> Self {
+    /// A queue feeding `outgoing`, holding at most `limit` bytes of bodies the writer has
+    /// not taken yet.
+    pub fn new(outgoing: mpsc::UnboundedSender<Outgoing>, limit: usize) -> Self {
         SendQueue {
             state: Mutex::new(State {
                 next_seq: 1,
                 pending: HashMap::new(),
-                abandoned: HashSet::new(),
+                abandoned: BTreeSet::new(),
                 closed: false,
             }),
             outgoing,
+            queued: Arc::new(AtomicUsize::new(0)),
+            limit,
         }
     }
 
@@ -88,7 +133,21 @@ impl<W> SendQueue<W> {
                 "the session has used every seq number up to 2147483647".into(),
             ));
         }
-        let body = build(seq).map_err(QueueError::Encode)?;
+        let bytes = build(seq).map_err(QueueError::Encode)?;
+        // Under the state lock, so two senders cannot both pass the check.
+        let queued = self.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + bytes.len() > self.limit {
+            // One body is always let through (however large) when nothing waits.
+            return Err(QueueError::Full {
+                queued,
+                limit: self.limit,
+            });
+        }
+        self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
+        let body = Body {
+            bytes,
+            queued: self.queued.clone(),
+        };
         self.outgoing
             .send(Outgoing::Frame(body))
             .map_err(|_| QueueError::Closed)?;
@@ -118,12 +177,16 @@ impl<W> SendQueue<W> {
 
     /// Forgets the request `seq` and returns its waiter if it was still pending. With
     /// `remember` (and the session open), a response that still comes is claimed as
-    /// [`Claim::Abandoned`] rather than [`Claim::Unknown`].
+    /// [`Claim::Abandoned`] rather than [`Claim::Unknown`]; of the requests remembered so,
+    /// only the latest [`ABANDONED_LIMIT`] are kept.
     pub fn abandon(&self, seq: i64, remember: bool) -> Option<W> {
         let mut state = lock(&self.state);
         let waiter = state.pending.remove(&seq);
         if remember && waiter.is_some() && !state.closed {
             state.abandoned.insert(seq);
+            while state.abandoned.len() > ABANDONED_LIMIT {
+                state.abandoned.pop_first();
+            }
         }
         waiter
     }

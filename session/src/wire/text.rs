@@ -24,3 +24,16 @@ pub(crate) fn undecodable(f: &mut fmt::Formatter<'_>, reason: &str, prefix: &[u8
         shown.escape_ascii()
     )
 }
+
+/// Writes the text of a send refused because the peer does not read.
+pub(crate) fn write_queue_full(
+    f: &mut fmt::Formatter<'_>,
+    peer: &str,
+    queued: usize,
+    limit: usize,
+) -> fmt::Result {
+    write!(
+        f,
+        "the {peer} is not reading: {queued} bytes wait to be written and this message would pass the write-queue limit of {limit} bytes; nothing was sent"
+    )
+}

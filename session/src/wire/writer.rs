@@ -1,6 +1,7 @@
 //! The writer task of a session: it takes queued bodies ([`Outgoing`]), frames each whole
 //! (`Content-Length` header + body) and writes them; several queued ones go out in one
-//! write, up to [`WRITE_BATCH`] bytes.
+//! write, up to [`WRITE_BATCH`] bytes (so besides the write-queue limit, at most one
+//! batch, [`WRITE_BATCH`] bytes plus one frame, waits in the writer).
 
 use super::queue::Outgoing;
 use bytes::BytesMut;
@@ -29,8 +30,9 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
         loop {
             match next {
                 Some(Outgoing::Frame(body)) => {
-                    // Encoding into a buffer cannot fail.
-                    let _ = codec.encode(&body[..], &mut buf);
+                    // Encoding into a buffer cannot fail. Dropping the body frees its
+                    // share of the write-queue limit.
+                    let _ = codec.encode(body.bytes(), &mut buf);
                 }
                 Some(Outgoing::Flush(ack)) => acks.push(ack),
                 Some(Outgoing::Close(ack)) => {

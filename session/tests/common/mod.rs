@@ -138,7 +138,13 @@ impl Diags {
 
 /// A client and a scripted adapter joined by an in-memory pipe.
 pub fn pair(options: ClientOptions) -> (Client, Events, Peer) {
-    let (client_side, adapter_side) = tokio::io::duplex(1 << 20);
+    pair_with_buffer(options, 1 << 20)
+}
+
+/// Like [`pair`], with a pipe that holds at most `buffer` bytes in each direction (a
+/// peer that does not read then blocks the writer once that much is written).
+pub fn pair_with_buffer(options: ClientOptions, buffer: usize) -> (Client, Events, Peer) {
+    let (client_side, adapter_side) = tokio::io::duplex(buffer);
     let (r, w) = tokio::io::split(client_side);
     let (client, events) = Client::start(r, w, options);
     let (ar, aw) = tokio::io::split(adapter_side);
