@@ -35,17 +35,68 @@ impl Generated {
     }
 }
 
-/// The output files under `root` (as `dap-types/src/generated/<name>`) whose bytes differ
-/// from `generated`; a missing or unreadable file counts as different.
-pub fn stale(root: &Path, generated: &Generated) -> Vec<String> {
-    let out = root.join(OUTPUT_DIR);
+/// Where the inputs and outputs of the commands are. Each path is relative to `root` unless
+/// absolute, and is shown in reports as given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The directory relative paths are resolved against.
+    pub root: PathBuf,
+    /// The base DAP schema; its `UPSTREAM` record sits beside it.
+    pub schema: PathBuf,
+    /// The extension schemas, as `<dir>/<feature>/<file>.json` (may be missing: none).
+    pub extensions: PathBuf,
+    /// The directory `generate` writes `types.rs` and `messages.rs` to.
+    pub out: PathBuf,
+}
+
+impl Layout {
+    /// The layout of a dapkit workspace at `root`: [`BASE_SCHEMA`], [`EXTENSIONS_DIR`],
+    /// [`OUTPUT_DIR`].
+    pub fn workspace(root: impl Into<PathBuf>) -> Layout {
+        Layout {
+            root: root.into(),
+            schema: BASE_SCHEMA.into(),
+            extensions: EXTENSIONS_DIR.into(),
+            out: OUTPUT_DIR.into(),
+        }
+    }
+
+    /// `rel` resolved against [`Layout::root`].
+    pub fn path(&self, rel: &Path) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The base schema's provenance record: `UPSTREAM` beside the schema.
+    pub fn upstream(&self) -> PathBuf {
+        self.schema.with_file_name("UPSTREAM")
+    }
+
+    /// The first directory from `start` upward that holds a dapkit workspace (a
+    /// [`BASE_SCHEMA`] file), if any.
+    pub fn find_root(start: &Path) -> Option<PathBuf> {
+        start
+            .ancestors()
+            .find(|dir| dir.join(BASE_SCHEMA).is_file())
+            .map(Path::to_path_buf)
+    }
+}
+
+/// `path` as shown in reports: `/`-separated.
+pub fn show(path: &Path) -> String {
+    path.display().to_string().replace('\\', "/")
+}
+
+/// The output files of `layout` (shown as `<out>/<name>`) whose bytes differ from
+/// `generated`; a missing or unreadable file counts as different.
+pub fn stale(layout: &Layout, generated: &Generated) -> Vec<String> {
+    let out = layout.path(&layout.out);
     generated
         .files()
         .into_iter()
         .filter(|(name, text)| {
             std::fs::read(out.join(name)).map_or(true, |current| current != text.as_bytes())
         })
-        .map(|(name, _)| format!("{OUTPUT_DIR}/{name}"))
+        .map(|(name, _)| show(&layout.out.join(name)))
         .collect()
 }
 
@@ -118,21 +169,23 @@ fn pretty(tokens: proc_macro2::TokenStream, what: &str) -> Result<String, Genera
     Ok(prettyplease::unparse(&file))
 }
 
-/// Reads the base schema, every extension schema and the protocol version from a workspace.
-pub fn read_inputs(root: &Path) -> Result<(Vec<SchemaText>, String), GenerateError> {
-    let read = |rel: &str| {
-        std::fs::read_to_string(root.join(rel))
-            .map_err(|e| GenerateError(format!("{rel}: cannot read: {e}")))
+/// Reads the base schema, every extension schema and the protocol version (from the base
+/// schema's `UPSTREAM`) of a layout.
+pub fn read_inputs(layout: &Layout) -> Result<(Vec<SchemaText>, String), GenerateError> {
+    let read = |rel: &Path| {
+        std::fs::read_to_string(layout.path(rel))
+            .map_err(|e| GenerateError(format!("{}: cannot read: {e}", show(rel))))
     };
     let mut schemas = vec![SchemaText {
-        path: BASE_SCHEMA.into(),
-        text: read(BASE_SCHEMA)?,
+        path: show(&layout.schema),
+        text: read(&layout.schema)?,
         feature: None,
     }];
-    let ext_dir = root.join(EXTENSIONS_DIR);
+    let ext_dir = layout.path(&layout.extensions);
     if ext_dir.is_dir() {
+        let shown = show(&layout.extensions);
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&ext_dir)
-            .map_err(|e| GenerateError(format!("{EXTENSIONS_DIR}: {e}")))?
+            .map_err(|e| GenerateError(format!("{shown}: {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
             .collect();
@@ -154,46 +207,42 @@ pub fn read_inputs(root: &Path) -> Result<(Vec<SchemaText>, String), GenerateErr
                     .file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or_default();
-                let rel = format!("{EXTENSIONS_DIR}/{feature}/{name}");
+                let rel = layout.extensions.join(&feature).join(name);
                 schemas.push(SchemaText {
                     text: read(&rel)?,
-                    path: rel,
+                    path: show(&rel),
                     feature: Some(feature.clone()),
                 });
             }
         }
     }
-    let upstream = read("schema/UPSTREAM")?;
+    let upstream_rel = layout.upstream();
+    let upstream = read(&upstream_rel)?;
+    let upstream_shown = show(&upstream_rel);
     let upstream = Json::parse(&upstream)
-        .map_err(|e| GenerateError(format!("schema/UPSTREAM: not valid JSON: {e}")))?;
+        .map_err(|e| GenerateError(format!("{upstream_shown}: not valid JSON: {e}")))?;
     let version = upstream
         .get("protocolVersion")
         .and_then(Json::as_str)
-        .ok_or_else(|| GenerateError("schema/UPSTREAM: no `protocolVersion` string".into()))?
+        .ok_or_else(|| GenerateError(format!("{upstream_shown}: no `protocolVersion` string")))?
         .to_owned();
     Ok((schemas, version))
 }
 
-/// `generate [--check]` on the workspace at `root`.
-pub fn run(root: &Path, args: &[String]) -> ExitCode {
-    let check = match args {
-        [] => false,
-        [flag] if flag == "--check" => true,
-        _ => {
-            eprintln!("usage: dapkit-codegen generate [--check]");
-            return ExitCode::from(2);
-        }
-    };
-    let generated = match read_inputs(root).and_then(|(s, v)| generate(&s, &v)) {
+/// `generate` (or `generate --check` when `check`) on `layout`: 0 when written or fresh, 1
+/// when stale or on an error (printed to stderr).
+pub fn run(layout: &Layout, check: bool) -> ExitCode {
+    let generated = match read_inputs(layout).and_then(|(s, v)| generate(&s, &v)) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("generate: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let out = root.join(OUTPUT_DIR);
+    let out = layout.path(&layout.out);
+    let shown = show(&layout.out);
     if check {
-        let stale = stale(root, &generated);
+        let stale = stale(layout, &generated);
         if stale.is_empty() {
             println!("generated files are up to date");
             ExitCode::SUCCESS
@@ -211,11 +260,11 @@ pub fn run(root: &Path, args: &[String]) -> ExitCode {
         }
         for (name, text) in generated.files() {
             if let Err(e) = std::fs::write(out.join(name), text) {
-                eprintln!("generate: {OUTPUT_DIR}/{name}: {e}");
+                eprintln!("generate: {shown}/{name}: {e}");
                 return ExitCode::FAILURE;
             }
         }
-        println!("wrote {OUTPUT_DIR}/types.rs and {OUTPUT_DIR}/messages.rs");
+        println!("wrote {shown}/types.rs and {shown}/messages.rs");
         ExitCode::SUCCESS
     }
 }

@@ -1,12 +1,15 @@
 //! The dapkit code generator and schema vendoring tools.
 //!
+//! - [`cli`]: the `dapkit-codegen` command line (`--root`, `--schema`, `--extensions`, `--out`).
 //! - [`json`]: an order-preserving JSON tree for reading schemas.
 //! - [`model`]: definitions with `allOf` resolved, messages told from types, Rust types chosen.
 //! - [`emit`]: the model spelled as Rust token streams.
-//! - [`generate`]: `generate [--check]`: schema files in, formatted files out.
+//! - [`generate`]: `generate [--check]`: schema files in, formatted files out; [`generate::Layout`]
+//!   says where they are.
 //! - [`docs`], [`naming`]: descriptions as rustdoc, schema names as Rust names.
 //! - [`vendor`]: `schema update` / `schema check` (vendoring the DAP schema, drift reports).
 
+pub mod cli;
 pub mod docs;
 pub mod emit;
 pub mod generate;

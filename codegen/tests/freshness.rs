@@ -5,14 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
-use dapkit_codegen::generate::{Generated, OUTPUT_DIR, generate, read_inputs};
+use dapkit_codegen::generate::{Generated, Layout, OUTPUT_DIR, generate, read_inputs};
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn generate_from_workspace() -> Generated {
-    let (schemas, version) = match read_inputs(&workspace_root()) {
+    let (schemas, version) = match read_inputs(&Layout::workspace(workspace_root())) {
         Ok(inputs) => inputs,
         Err(e) => panic!("reading the schema inputs: {e}"),
     };

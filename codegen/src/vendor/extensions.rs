@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::VendorError;
 use super::upstream::sha256_hex;
-use crate::generate::EXTENSIONS_DIR;
+use crate::generate::{Layout, show};
 
 /// The parts of an extension's `UPSTREAM` record that `schema check` uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,11 +102,12 @@ fn file_name(path: &Path) -> Result<String, VendorError> {
 }
 
 /// Checks one extension directory; `Ok` holds the report line, `Err` the reason it fails.
-fn check_one(root: &Path, feature: &str) -> Result<String, VendorError> {
-    let rel_dir = format!("{EXTENSIONS_DIR}/{feature}");
-    let dir = root.join(&rel_dir);
+fn check_one(layout: &Layout, feature: &str) -> Result<String, VendorError> {
+    let rel = layout.extensions.join(feature);
+    let dir = layout.path(&rel);
+    let rel_dir = show(&rel);
     let upstream_rel = format!("{rel_dir}/UPSTREAM");
-    let upstream_path = root.join(&upstream_rel);
+    let upstream_path = dir.join("UPSTREAM");
     if !upstream_path.is_file() {
         return Err(VendorError::Integrity(format!(
             "{upstream_rel} is missing: every extension schema needs a provenance record with \
@@ -166,19 +167,19 @@ fn check_one(root: &Path, feature: &str) -> Result<String, VendorError> {
     ))
 }
 
-/// Checks every extension under `<root>/schema/extensions/` (none is fine).
+/// Checks every extension under the layout's extensions directory (none is fine).
 ///
 /// Returns one `ok:` line per extension; if any extension fails, the error lists one line
 /// per failing extension.
-pub(crate) fn check(root: &Path) -> Result<Vec<String>, VendorError> {
-    let dir = root.join(EXTENSIONS_DIR);
+pub(crate) fn check(layout: &Layout) -> Result<Vec<String>, VendorError> {
+    let dir = layout.path(&layout.extensions);
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     for feature_dir in entries(&dir, Path::is_dir)? {
-        let line = file_name(&feature_dir).and_then(|feature| check_one(root, &feature));
+        let line = file_name(&feature_dir).and_then(|feature| check_one(layout, &feature));
         match line {
             Ok(line) => ok.push(line),
             Err(e) => failed.push(e.to_string()),

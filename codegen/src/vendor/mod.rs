@@ -1,7 +1,8 @@
 //! Schema vendoring: `dapkit-codegen schema update|check`.
 //!
-//! The vendored DAP schema lives in `<root>/schema/debugAdapterProtocol.json`, described by
-//! `<root>/schema/UPSTREAM` (URL, protocol version, SHA-256, source, date).
+//! The vendored DAP schema lives in `<root>/schema/debugAdapterProtocol.json` (or where
+//! `--schema` says), described by the `UPSTREAM` file beside it
+//! (URL, protocol version, SHA-256, source, date).
 //!
 //! - `schema update --from <URL|PATH> [--version X] [--source TEXT]`: fetch, check it is a
 //!   DAP schema, write the exact bytes, rewrite UPSTREAM, print the drift.
@@ -26,14 +27,32 @@ use std::process::ExitCode;
 
 use upstream::Upstream;
 
-/// Schema file, relative to the workspace root.
-const SCHEMA_FILE: &str = "schema/debugAdapterProtocol.json";
-/// Provenance record, relative to the workspace root.
-const UPSTREAM_FILE: &str = "schema/UPSTREAM";
+use crate::generate::{Layout, show};
 
-const USAGE: &str = "usage:
-  dapkit-codegen schema update --from <URL|PATH> [--version X] [--source TEXT]
-  dapkit-codegen schema check [--upstream <URL|PATH>]";
+/// A `schema` subcommand.
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum SchemaCommand {
+    /// Fetch a DAP schema, check it is one, write its exact bytes and a new `UPSTREAM`
+    /// record, and print the drift from the previous copy.
+    Update {
+        /// Where to fetch it: an `http://` or `https://` URL, `file://...` or a local path.
+        #[arg(long, value_name = "URL|PATH")]
+        from: String,
+        /// The protocol version to record (default: keep the recorded one).
+        #[arg(long, value_name = "X")]
+        version: Option<String>,
+        /// A free-text `source` to record (default: describes `--from`).
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+    },
+    /// Verify the vendored schema and every extension schema against their `UPSTREAM`
+    /// records; with `--upstream`, also report drift against that copy (exit 1 on drift).
+    Check {
+        /// A copy to compare the vendored schema with: URL or local path.
+        #[arg(long, value_name = "URL|PATH")]
+        upstream: Option<String>,
+    },
+}
 
 /// Why a `schema` command failed.
 #[derive(Debug)]
@@ -61,12 +80,12 @@ pub enum VendorError {
 impl fmt::Display for VendorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VendorError::Usage(m) => write!(f, "{m}\n{USAGE}"),
+            VendorError::Usage(m) => f.write_str(m),
             VendorError::Io { what, source } => write!(f, "{what}: {source}"),
             VendorError::Fetch(m) | VendorError::NotDapSchema(m) | VendorError::Integrity(m) => {
                 f.write_str(m)
             }
-            VendorError::Upstream(m) => write!(f, "{UPSTREAM_FILE}: {m}"),
+            VendorError::Upstream(m) => f.write_str(m),
         }
     }
 }
@@ -99,9 +118,9 @@ pub struct Outcome {
     pub code: u8,
 }
 
-/// Runs `dapkit-codegen schema <args>`; `root` is the workspace root.
-pub fn run(root: &Path, args: &[String]) -> ExitCode {
-    match execute(root, args) {
+/// Runs `dapkit-codegen schema <command>` on `layout`, printing the report.
+pub fn run(layout: &Layout, command: &SchemaCommand) -> ExitCode {
+    match execute(layout, command) {
         Ok(outcome) => {
             print!("{}", outcome.report);
             ExitCode::from(outcome.code)
@@ -114,69 +133,20 @@ pub fn run(root: &Path, args: &[String]) -> ExitCode {
 }
 
 /// Like [`run`], but returns the report instead of printing it.
-pub fn execute(root: &Path, args: &[String]) -> Result<Outcome, VendorError> {
-    let Some((command, rest)) = args.split_first() else {
-        return Err(VendorError::Usage("missing schema subcommand".into()));
-    };
-    match command.as_str() {
-        "update" => {
-            let opts = parse_options(rest, &["--from", "--version", "--source"])?;
-            let from = opts.get("--from").ok_or_else(|| {
-                VendorError::Usage("`schema update` needs --from <URL|PATH>".into())
-            })?;
-            update(
-                root,
-                from,
-                opts.get("--version").map(String::as_str),
-                opts.get("--source").map(String::as_str),
-            )
+pub fn execute(layout: &Layout, command: &SchemaCommand) -> Result<Outcome, VendorError> {
+    match command {
+        SchemaCommand::Update {
+            from,
+            version,
+            source,
+        } => {
+            if from.is_empty() {
+                return Err(VendorError::Usage("--from needs a non-empty value".into()));
+            }
+            update(layout, from, version.as_deref(), source.as_deref())
         }
-        "check" => {
-            let opts = parse_options(rest, &["--upstream"])?;
-            check(root, opts.get("--upstream").map(String::as_str))
-        }
-        "help" | "--help" | "-h" => Ok(Outcome {
-            report: format!("{USAGE}\n"),
-            code: 0,
-        }),
-        other => Err(VendorError::Usage(format!(
-            "unknown schema subcommand `{other}`"
-        ))),
+        SchemaCommand::Check { upstream } => check(layout, upstream.as_deref()),
     }
-}
-
-/// Parses `--name value` / `--name=value` pairs, each allowed at most once.
-fn parse_options(
-    args: &[String],
-    allowed: &[&str],
-) -> Result<std::collections::BTreeMap<String, String>, VendorError> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_owned())),
-            None => (arg.as_str(), None),
-        };
-        if !allowed.contains(&name) {
-            return Err(VendorError::Usage(format!("unexpected argument `{arg}`")));
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => iter
-                .next()
-                .cloned()
-                .ok_or_else(|| VendorError::Usage(format!("{name} needs a value")))?,
-        };
-        if value.is_empty() {
-            return Err(VendorError::Usage(format!(
-                "{name} needs a non-empty value"
-            )));
-        }
-        if out.insert(name.to_owned(), value).is_some() {
-            return Err(VendorError::Usage(format!("{name} given twice")));
-        }
-    }
-    Ok(out)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, VendorError> {
@@ -201,11 +171,16 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VendorError> {
     std::fs::rename(&tmp, path).map_err(io(format!("replacing {}", path.display())))
 }
 
-fn read_upstream(root: &Path) -> Result<Upstream, VendorError> {
-    let bytes = read(&root.join(UPSTREAM_FILE))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| VendorError::Upstream("not UTF-8 text".into()))?;
-    Upstream::parse(&text)
+fn read_upstream(layout: &Layout) -> Result<Upstream, VendorError> {
+    let rel = layout.upstream();
+    let shown = show(&rel);
+    let bytes = read(&layout.path(&rel))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| VendorError::Upstream(format!("{shown}: not UTF-8 text")))?;
+    Upstream::parse(&text).map_err(|e| match e {
+        VendorError::Upstream(m) => VendorError::Upstream(format!("{shown}: {m}")),
+        other => other,
+    })
 }
 
 /// Describes where a fetched copy came from, without recording local directory paths.
@@ -223,21 +198,23 @@ fn describe_source(from: &str) -> String {
 }
 
 fn update(
-    root: &Path,
+    layout: &Layout,
     from: &str,
     version: Option<&str>,
     source: Option<&str>,
 ) -> Result<Outcome, VendorError> {
     let bytes = fetch::fetch(from, fetch::DEFAULT_LIMITS)?;
     let new_schema = schema::parse_dap_schema(&bytes, from)?;
-    let schema_path = root.join(SCHEMA_FILE);
+    let schema_path = layout.path(&layout.schema);
+    let upstream_path = layout.path(&layout.upstream());
+    let (schema_file, upstream_file) = (show(&layout.schema), show(&layout.upstream()));
     let mut report = String::new();
 
     let previous_bytes = read(&schema_path).ok();
-    let previous_record = match read_upstream(root) {
+    let previous_record = match read_upstream(layout) {
         Ok(r) => Some(r),
         Err(e) => {
-            if root.join(UPSTREAM_FILE).exists() {
+            if upstream_path.exists() {
                 report.push_str(&format!("warning: ignoring previous record: {e}\n"));
             }
             None
@@ -250,7 +227,7 @@ fn update(
     });
     if unchanged_bytes && record_matches {
         report.push_str(&format!(
-            "{SCHEMA_FILE} is already up to date (sha256 {new_sha})\n"
+            "{schema_file} is already up to date (sha256 {new_sha})\n"
         ));
         return Ok(Outcome { report, code: 0 });
     }
@@ -276,20 +253,20 @@ fn update(
     };
 
     write_atomic(&schema_path, &bytes)?;
-    write_atomic(&root.join(UPSTREAM_FILE), record.to_json().as_bytes())?;
+    write_atomic(&upstream_path, record.to_json().as_bytes())?;
 
     report.push_str(&format!(
-        "updated {SCHEMA_FILE} ({} bytes, {} definitions, sha256 {new_sha})\n",
+        "updated {schema_file} ({} bytes, {} definitions, sha256 {new_sha})\n",
         bytes.len(),
         schema::definition_count(&new_schema)
     ));
     report.push_str(&format!(
-        "updated {UPSTREAM_FILE} (protocolVersion {}, date {})\n",
+        "updated {upstream_file} (protocolVersion {}, date {})\n",
         record.protocol_version, record.date
     ));
     let previous_schema = previous_bytes
         .as_deref()
-        .and_then(|b| schema::parse_dap_schema(b, SCHEMA_FILE).ok());
+        .and_then(|b| schema::parse_dap_schema(b, &schema_file).ok());
     match previous_schema {
         Some(old) => {
             let d = drift::compare(&old, &new_schema);
@@ -315,24 +292,25 @@ fn update(
     Ok(Outcome { report, code: 0 })
 }
 
-fn check(root: &Path, upstream_from: Option<&str>) -> Result<Outcome, VendorError> {
-    let bytes = read(&root.join(SCHEMA_FILE))?;
-    let record = read_upstream(root)?;
+fn check(layout: &Layout, upstream_from: Option<&str>) -> Result<Outcome, VendorError> {
+    let (schema_file, upstream_file) = (show(&layout.schema), show(&layout.upstream()));
+    let bytes = read(&layout.path(&layout.schema))?;
+    let record = read_upstream(layout)?;
     let actual = upstream::sha256_hex(&bytes);
     if actual != record.sha256 {
         return Err(VendorError::Integrity(format!(
-            "sha256 mismatch: {SCHEMA_FILE} hashes to {actual} but {UPSTREAM_FILE} records {}; \
+            "sha256 mismatch: {schema_file} hashes to {actual} but {upstream_file} records {}; \
              restore the file, or re-vendor it with `schema update --from <URL|PATH>`",
             record.sha256
         )));
     }
-    let vendored = schema::parse_dap_schema(&bytes, SCHEMA_FILE)?;
+    let vendored = schema::parse_dap_schema(&bytes, &schema_file)?;
     let mut report = format!(
-        "ok: {SCHEMA_FILE} matches {UPSTREAM_FILE} (DAP {}, {} definitions, sha256 {actual})\n",
+        "ok: {schema_file} matches {upstream_file} (DAP {}, {} definitions, sha256 {actual})\n",
         record.protocol_version,
         schema::definition_count(&vendored)
     );
-    for line in extensions::check(root)? {
+    for line in extensions::check(layout)? {
         report.push_str(&line);
         report.push('\n');
     }
