@@ -6,6 +6,7 @@
 
 mod error;
 mod logging;
+mod proxy;
 mod ready;
 
 use clap::{Parser, Subcommand};
@@ -24,7 +25,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Share one debug session between several clients (controller and observers).
+    Proxy(proxy::ProxyArgs),
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,7 +36,9 @@ fn main() -> ExitCode {
         Err(e) => return error::clap_exit(&e),
     };
     logging::init(&cli.log);
-    let result: Result<Exit, CliError> = match cli.command {};
+    let result: Result<Exit, CliError> = match cli.command {
+        Command::Proxy(args) => proxy::run(args),
+    };
     match result {
         Ok(exit) => exit.code(),
         Err(e) => e.report(),

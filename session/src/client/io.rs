@@ -21,10 +21,15 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     mut frames: FrameStream<R>,
     events: mpsc::Sender<Event>,
     handlers: Arc<Handlers>,
+    raw_inbound: Option<mpsc::Sender<Bytes>>,
 ) {
     let mut events = Some(events);
+    let mut raw_inbound = raw_inbound;
     loop {
         match next_frame(&mut frames, |e| shared.diagnose(Diagnostic::Frame(e))).await {
+            Ok(bytes) if raw_inbound.is_some() => {
+                forward(&shared, bytes, &mut raw_inbound).await;
+            }
             Ok(bytes) => dispatch(&shared, bytes, &mut events, &handlers).await,
             Err(End::Eof) => {
                 shared.close("the adapter closed the connection", None);
@@ -84,6 +89,49 @@ async fn dispatch(
             Some(_) => on_response(shared, envelope, bytes),
             None => shared.diagnose(Diagnostic::UnknownMessage(Box::new(raw(&bytes)))),
         },
+    }
+}
+
+/// With [`ClientOptions::with_raw_inbound`](super::ClientOptions::with_raw_inbound):
+/// responses go to their waiters as usual; events and reverse requests go to the channel
+/// as bytes (events that change the session status are observed first).
+async fn forward(
+    shared: &Arc<Shared>,
+    bytes: Bytes,
+    raw_inbound: &mut Option<mpsc::Sender<Bytes>>,
+) {
+    let envelope = match Envelope::parse(&bytes) {
+        Ok(e) => e,
+        Err(e) => {
+            shared.diagnose(Diagnostic::Undecodable {
+                reason: e.to_string(),
+                prefix: prefix(&bytes),
+            });
+            return;
+        }
+    };
+    let is_response = envelope.kind == Some(Kind::Response)
+        || (envelope.kind != Some(Kind::Event)
+            && envelope.kind != Some(Kind::Request)
+            && envelope.request_seq.is_some());
+    if is_response {
+        on_response(shared, envelope, bytes);
+        return;
+    }
+    if envelope.kind == Some(Kind::Event)
+        && matches!(
+            envelope.event.as_deref(),
+            Some("terminated" | "exited" | "capabilities")
+        )
+    {
+        if let Ok(ProtocolMessage::Event(event)) = ProtocolMessage::from_slice(&bytes) {
+            observe_event(shared, &event);
+        }
+    }
+    if let Some(tx) = raw_inbound {
+        if tx.send(bytes).await.is_err() {
+            *raw_inbound = None;
+        }
     }
 }
 

@@ -67,6 +67,7 @@ pub struct ClientOptions {
     limits: Limits,
     handlers: reverse::Handlers,
     diagnostics: Option<DiagnosticHandler>,
+    raw_inbound: Option<mpsc::Sender<bytes::Bytes>>,
 }
 
 impl Default for ClientOptions {
@@ -78,6 +79,7 @@ impl Default for ClientOptions {
             limits: Limits::DEFAULT,
             handlers: reverse::Handlers::default(),
             diagnostics: None,
+            raw_inbound: None,
         }
     }
 }
@@ -92,6 +94,7 @@ impl fmt::Debug for ClientOptions {
             .field("run_in_terminal", &self.handlers.run_in_terminal.is_some())
             .field("start_debugging", &self.handlers.start_debugging.is_some())
             .field("on_diagnostic", &self.diagnostics.is_some())
+            .field("raw_inbound", &self.raw_inbound.is_some())
             .finish()
     }
 }
@@ -163,6 +166,18 @@ impl ClientOptions {
     /// on the session's tasks: keep it quick and do not block.
     pub fn on_diagnostic(mut self, handler: impl Fn(Diagnostic) + Send + Sync + 'static) -> Self {
         self.diagnostics = Some(Arc::new(handler));
+        self
+    }
+
+    /// Hands events and reverse requests over as their frame bytes, in arrival order, to
+    /// `sender` instead of decoding them into [`Events`] and answering them with the
+    /// handlers (for programs that forward messages, such as a proxy). The reader waits
+    /// while the channel is full (the same backpressure as [`Events`]); a dropped receiver
+    /// discards them from then on. The session still tracks `terminated`, `exited` and
+    /// `capabilities` events ([`Client::status`], [`Client::capabilities`]). Answer a
+    /// reverse request with [`Client::send_message_bytes`].
+    pub fn with_raw_inbound(mut self, sender: mpsc::Sender<bytes::Bytes>) -> Self {
+        self.raw_inbound = Some(sender);
         self
     }
 }
@@ -241,7 +256,13 @@ impl Client {
         let shared = Arc::new(Shared::new(out_tx, options.diagnostics.clone()));
         let frames = FrameStream::new(reader).with_limits(options.limits);
         let handlers = Arc::new(options.handlers);
-        let reader = tokio::spawn(io::read_loop(shared.clone(), frames, event_tx, handlers));
+        let reader = tokio::spawn(io::read_loop(
+            shared.clone(),
+            frames,
+            event_tx,
+            handlers,
+            options.raw_inbound,
+        ));
         let writer = tokio::spawn(io::write_loop(shared.clone(), writer, out_rx));
         let client = Client {
             inner: Arc::new(Inner {
@@ -363,6 +384,40 @@ impl Client {
             self.inner.request_timeout,
             pending::decode_any,
         ))
+    }
+
+    /// Sends a request whose whole body `build` writes, given the `seq` allocated for it
+    /// (for programs that forward requests, such as a proxy: `command` names it in
+    /// errors and diagnostics). The [`PendingRequest`] resolves to the frame bytes of the
+    /// response as the adapter sent them, whatever its `success`.
+    pub fn send_request_bytes(
+        &self,
+        command: &str,
+        build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
+    ) -> Result<PendingRequest<bytes::Bytes>, RequestError> {
+        let (tx, rx) = oneshot::channel();
+        let waiter = Waiter {
+            tx,
+            command: Cow::Owned(command.to_owned()),
+        };
+        let seq = self.shared().send(build, Some(waiter))?;
+        Ok(PendingRequest::new(
+            self.clone(),
+            seq,
+            "(forwarded)",
+            rx,
+            self.inner.request_timeout,
+            |reply| Ok(reply.bytes),
+        ))
+    }
+
+    /// Sends a message that expects no response (a response to a reverse request, an
+    /// event) whose whole body `build` writes, given the next `seq`; returns that `seq`.
+    pub fn send_message_bytes(
+        &self,
+        build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
+    ) -> Result<i64, RequestError> {
+        self.shared().send(build, None)
     }
 
     /// [`send_raw`](Client::send_raw) and wait for the response.
