@@ -5,7 +5,7 @@
 use super::envelope::{Envelope, Kind};
 use super::error::Diagnostic;
 use super::reverse::{self, Handlers};
-use super::shared::{Reply, Shared};
+use super::shared::{Reply, Shared, Waiter};
 use crate::wire::reader::{End, next_frame, prefix, raw};
 use crate::wire::{Claim, Outgoing, writer};
 use bytes::Bytes;
@@ -115,8 +115,18 @@ async fn forward(
             && envelope.kind != Some(Kind::Request)
             && envelope.request_seq.is_some());
     if is_response {
-        on_response(shared, envelope, bytes);
-        return;
+        // Responses to requests sent with a waiter are the session's; the rest (sent
+        // with `send_message_bytes`) go to the channel with the events.
+        let Some(request_seq) = envelope.request_seq else {
+            return on_response(shared, envelope, bytes);
+        };
+        if envelope.command.as_deref() == Some("initialize") && envelope.success == Some(true) {
+            capture_capabilities(shared, &bytes);
+        }
+        match shared.claim(request_seq) {
+            Claim::Unknown => {}
+            claim => return settle(shared, claim, request_seq, envelope, bytes),
+        }
     }
     if envelope.kind == Some(Kind::Event)
         && matches!(
@@ -146,7 +156,19 @@ fn on_response(shared: &Shared, envelope: Envelope, bytes: Bytes) {
         });
         return;
     };
-    match shared.claim(request_seq) {
+    let claim = shared.claim(request_seq);
+    settle(shared, claim, request_seq, envelope, bytes);
+}
+
+/// Hands a response to the request that waits for it, or reports it.
+fn settle(
+    shared: &Shared,
+    claim: Claim<Waiter>,
+    request_seq: i64,
+    envelope: Envelope,
+    bytes: Bytes,
+) {
+    match claim {
         Claim::Waiting(waiter) => {
             let reply = Reply {
                 envelope,
