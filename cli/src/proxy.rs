@@ -85,6 +85,8 @@ pub fn run(args: ProxyArgs) -> Result<Exit, CliError> {
         let proxy = Proxy::start(&listen, &adapter, options)
             .await
             .map_err(start_error)?;
+        // Signals are caught from before the ready line on.
+        let signal = shutdown_signal()?;
         let shown = match proxy.local_endpoint() {
             Endpoint::Tcp(addr) => addr.to_string(),
             other => other.to_string(),
@@ -94,7 +96,7 @@ pub fn run(args: ProxyArgs) -> Result<Exit, CliError> {
         print_ready(&shown, extra).map_err(|e| CliError::io("cannot print the ready line", e))?;
         let handle = proxy.handle();
         tokio::spawn(async move {
-            shutdown_signal().await;
+            signal.await;
             tracing::info!("signal received: shutting down");
             handle.shutdown();
         });
@@ -153,24 +155,26 @@ fn parse_retry(spec: &str) -> Result<RetryPolicy, CliError> {
         .with_max_tries(n))
 }
 
-async fn shutdown_signal() {
+/// A future that resolves at SIGINT or SIGTERM (Ctrl-C elsewhere); the handlers are
+/// installed when this returns.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, CliError> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
+        let install = |kind| signal(kind).map_err(|e| CliError::io("cannot catch signals", e));
+        let mut int = install(SignalKind::interrupt())?;
+        let mut term = install(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
