@@ -5,7 +5,7 @@
 //! The queue holds at most [`ProxyOptions::client_queue`](crate::ProxyOptions) messages.
 //! The hub never waits for an observer: when an observer's queue is full it is
 //! [killed](ClientTx::kill), and its writer drops what is queued, writes one last `output`
-//! event saying why (given a second to get through) and closes the connection.
+//! event saying why (given two seconds to get through) and closes the connection.
 
 use crate::hub::{Hub, Table};
 use crate::message::{compose_into, console_output_tail};
@@ -24,7 +24,7 @@ use tokio_util::codec::Encoder;
 const WRITE_BATCH: usize = 256 * 1024;
 
 /// How long a killed client's writer tries to get its last message out.
-const LAST_WORDS: Duration = Duration::from_secs(1);
+const LAST_WORDS: Duration = Duration::from_secs(2);
 
 /// A message on its way to one client; the writer gives it the client's next `seq`.
 #[derive(Debug)]
@@ -192,16 +192,38 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 Err(_) => break,
             }
         }
-        let written = tokio::select! {
-            biased;
-            k = kill.wait_for(|k| k.is_some()) => break k.ok().and_then(|k| k.clone()),
-            w = async { writer.write_all(&buf).await?; writer.flush().await } => w,
-        };
-        buf.clear();
-        if let Err(e) = written {
-            tracing::debug!("client {id}: write failed: {e}");
+        // Written piece by piece, so that a kill between two pieces leaves the rest of
+        // the batch to finish (frames stay whole) before the last words.
+        let mut pos = 0;
+        let mut killed = None;
+        let mut failed = false;
+        while pos < buf.len() {
+            tokio::select! {
+                biased;
+                k = kill.wait_for(|k| k.is_some()), if killed.is_none() => {
+                    killed = k.ok().and_then(|k| k.clone());
+                    break;
+                }
+                w = writer.write(&buf[pos..]) => match w {
+                    Ok(0) | Err(_) => { failed = true; break; }
+                    Ok(n) => pos += n,
+                },
+            }
+        }
+        if failed {
+            tracing::debug!("client {id}: the connection is closed");
             break None;
         }
+        if killed.is_some() {
+            let rest = buf.split_off(pos);
+            buf.clear();
+            buf = rest;
+            break killed;
+        }
+        if writer.flush().await.is_err() {
+            break None;
+        }
+        buf.clear();
         if !open {
             break None;
         }
@@ -210,7 +232,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         rx.close();
         while rx.try_recv().is_ok() {}
         tracing::warn!("client {id} disconnected: {why}");
-        buf.clear();
+        // `buf` holds what is left of the batch being written: it goes first.
         let _ = encode(
             Out::Msg {
                 request_seq: None,

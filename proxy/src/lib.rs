@@ -465,7 +465,9 @@ impl Proxy {
                 // The adapter is gone; the dispatcher closed every client after its last
                 // messages.
                 self.join_clients().await;
-                if self.hub.disconnect_forwarded() {
+                if *ending.borrow() == Some(Ending::LastClientLeft) {
+                    Ok(Ended::LastClientLeft)
+                } else if self.hub.disconnect_forwarded() {
                     Ok(Ended::Disconnected)
                 } else {
                     Err(ProxyError::AdapterExited(self.adapter_exit().await))

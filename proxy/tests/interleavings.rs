@@ -5,21 +5,18 @@
 //! every event reaches every client exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dapkit_proxy::{Adapter, Proxy, ProxyHandle, ProxyOptions};
+mod support;
+
+use dapkit_proxy::ProxyOptions;
 use dapkit_session::adapter::AdapterSession;
-use dapkit_transport::{Connection, Endpoint};
 use dapkit_types::Request;
 use dapkit_types::types::Capabilities;
-use dapkit_wireformat::FrameStream;
 use futures_util::StreamExt;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-
-const STEP: Duration = Duration::from_secs(20);
+use support::{RawClient, STEP, start_proxy};
 
 /// An adapter that answers `evaluate` with its expression after `delayUs`, and sends one
 /// `echoed` event per answer.
@@ -53,77 +50,11 @@ async fn adapter(session: AdapterSession, mut requests: dapkit_session::adapter:
     }
 }
 
-async fn start_proxy() -> (Endpoint, ProxyHandle, tokio::task::JoinHandle<()>) {
-    let (near, far) = tokio::io::duplex(1 << 16);
-    let (ar, aw) = tokio::io::split(far);
-    let (session, requests) = AdapterSession::new(ar, aw);
-    tokio::spawn(adapter(session, requests));
-    let (pr, pw) = tokio::io::split(near);
-    let conn = Connection::new(
-        Box::new(pr),
-        Box::new(pw),
-        Endpoint::Tcp(([127, 0, 0, 1], 9).into()),
-    );
-    let listen = Endpoint::Tcp(([127, 0, 0, 1], 0).into());
-    let proxy = Proxy::start(
-        &listen,
-        &Adapter::connected(conn, "in-process"),
-        ProxyOptions::new(),
-    )
-    .await
-    .unwrap();
-    let at = proxy.local_endpoint().clone();
-    let handle = proxy.handle();
-    let run = tokio::spawn(async move {
-        let _ = proxy.run().await;
-    });
-    (at, handle, run)
-}
-
-/// A raw client: frames out, and every message received, in order.
-struct RawClient {
-    frames: FrameStream<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-    seq: i64,
-}
-
-impl RawClient {
-    async fn connect(at: &Endpoint) -> RawClient {
-        let stream = TcpStream::connect(at.tcp_addr().unwrap()).await.unwrap();
-        let (r, w) = stream.into_split();
-        RawClient {
-            frames: FrameStream::new(r),
-            writer: w,
-            seq: 0,
-        }
-    }
-
-    async fn request(&mut self, command: &str, arguments: Value) -> i64 {
-        self.seq += 1;
-        let body =
-            json!({"seq": self.seq, "type": "request", "command": command, "arguments": arguments});
-        let body = serde_json::to_vec(&body).unwrap();
-        let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-        frame.extend_from_slice(&body);
-        self.writer.write_all(&frame).await.unwrap();
-        self.seq
-    }
-
-    async fn recv(&mut self) -> Value {
-        let frame = tokio::time::timeout(STEP, self.frames.next())
-            .await
-            .expect("a message within the step")
-            .expect("the connection is open")
-            .expect("a well-formed frame");
-        serde_json::from_slice(&frame).unwrap()
-    }
-}
-
 /// One client's plan: (is_refused_command, delay in µs) per request.
 type Plan = Vec<(bool, u64)>;
 
 async fn scenario(plans: Vec<Plan>) {
-    let (at, handle, run) = start_proxy().await;
+    let support::Running { at, handle, run } = start_proxy(ProxyOptions::new(), adapter).await;
     let mut clients = Vec::new();
     for i in 0..plans.len() {
         let mut c = RawClient::connect(&at).await;
@@ -219,7 +150,8 @@ async fn scenario(plans: Vec<Plan>) {
         t.await.expect("client task");
     }
     handle.shutdown();
-    tokio::time::timeout(STEP, run).await.unwrap().unwrap();
+    let ended = tokio::time::timeout(STEP, run).await.unwrap().unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
 }
 
 fn plans() -> impl Strategy<Value = Vec<Plan>> {
