@@ -8,6 +8,7 @@ mod diff;
 mod error;
 mod import;
 mod logging;
+mod proxy;
 mod ready;
 mod show;
 mod trace_open;
@@ -40,6 +41,8 @@ enum Command {
     /// Build a trace from two raw byte captures (client → adapter, adapter → client).
     Import(import::ImportArgs),
     Replay(replay::ReplayArgs),
+    /// Share one debug session between several clients (controller and observers).
+    Proxy(proxy::ProxyArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Record(args) => record::run(args),
         Command::Import(args) => import::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

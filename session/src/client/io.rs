@@ -5,7 +5,7 @@
 use super::envelope::{Envelope, Kind};
 use super::error::Diagnostic;
 use super::reverse::{self, Handlers};
-use super::shared::{Reply, Shared};
+use super::shared::{Reply, Shared, Waiter};
 use crate::wire::reader::{End, next_frame, prefix, raw};
 use crate::wire::{Claim, Outgoing, writer};
 use bytes::Bytes;
@@ -29,10 +29,15 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     mut frames: FrameStream<R>,
     events: mpsc::Sender<Event>,
     handlers: Reverse,
+    raw_inbound: Option<mpsc::Sender<Bytes>>,
 ) {
     let mut events = Some(events);
+    let mut raw_inbound = raw_inbound;
     loop {
         match next_frame(&mut frames, |e| shared.diagnose(Diagnostic::Frame(e))).await {
+            Ok(bytes) if raw_inbound.is_some() => {
+                forward(&shared, bytes, &mut raw_inbound).await;
+            }
             Ok(bytes) => dispatch(&shared, bytes, &mut events, &handlers).await,
             Err(End::Eof) => {
                 shared.close("the adapter closed the connection", None);
@@ -110,6 +115,59 @@ async fn dispatch(
     }
 }
 
+/// With [`ClientOptions::with_raw_inbound`](super::ClientOptions::with_raw_inbound):
+/// responses go to their waiters as usual; events and reverse requests go to the channel
+/// as bytes (events that change the session status are observed first).
+async fn forward(
+    shared: &Arc<Shared>,
+    bytes: Bytes,
+    raw_inbound: &mut Option<mpsc::Sender<Bytes>>,
+) {
+    let envelope = match Envelope::parse(&bytes) {
+        Ok(e) => e,
+        Err(e) => {
+            shared.diagnose(Diagnostic::Undecodable {
+                reason: e.to_string(),
+                prefix: prefix(&bytes),
+            });
+            return;
+        }
+    };
+    let is_response = envelope.kind == Some(Kind::Response)
+        || (envelope.kind != Some(Kind::Event)
+            && envelope.kind != Some(Kind::Request)
+            && envelope.request_seq.is_some());
+    if is_response {
+        // Responses to requests sent with a waiter are the session's; the rest (sent
+        // with `send_message_bytes`) go to the channel with the events.
+        let Some(request_seq) = envelope.request_seq else {
+            return on_response(shared, envelope, bytes);
+        };
+        if envelope.command.as_deref() == Some("initialize") && envelope.success == Some(true) {
+            capture_capabilities(shared, &bytes);
+        }
+        match shared.claim(request_seq) {
+            Claim::Unknown => {}
+            claim => return settle(shared, claim, request_seq, envelope, bytes),
+        }
+    }
+    if envelope.kind == Some(Kind::Event)
+        && matches!(
+            envelope.event.as_deref(),
+            Some("terminated" | "exited" | "capabilities")
+        )
+    {
+        if let Ok(ProtocolMessage::Event(event)) = ProtocolMessage::from_slice(&bytes) {
+            observe_event(shared, &event);
+        }
+    }
+    if let Some(tx) = raw_inbound {
+        if tx.send(bytes).await.is_err() {
+            *raw_inbound = None;
+        }
+    }
+}
+
 fn on_response(shared: &Shared, envelope: Envelope, bytes: Bytes) {
     if envelope.command.as_deref() == Some("initialize") && envelope.success == Some(true) {
         capture_capabilities(shared, &bytes);
@@ -121,7 +179,19 @@ fn on_response(shared: &Shared, envelope: Envelope, bytes: Bytes) {
         });
         return;
     };
-    match shared.claim(request_seq) {
+    let claim = shared.claim(request_seq);
+    settle(shared, claim, request_seq, envelope, bytes);
+}
+
+/// Hands a response to the request that waits for it, or reports it.
+fn settle(
+    shared: &Shared,
+    claim: Claim<Waiter>,
+    request_seq: i64,
+    envelope: Envelope,
+    bytes: Bytes,
+) {
+    match claim {
         Claim::Waiting(waiter) => {
             let reply = Reply {
                 envelope,

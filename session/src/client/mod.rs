@@ -69,6 +69,7 @@ pub struct ClientOptions {
     reverse_limit: usize,
     write_queue_limit: usize,
     diagnostics: Option<DiagnosticHandler>,
+    raw_inbound: Option<mpsc::Sender<bytes::Bytes>>,
 }
 
 impl Default for ClientOptions {
@@ -82,6 +83,7 @@ impl Default for ClientOptions {
             reverse_limit: reverse::DEFAULT_REVERSE_LIMIT,
             write_queue_limit: crate::wire::queue::DEFAULT_WRITE_QUEUE_LIMIT,
             diagnostics: None,
+            raw_inbound: None,
         }
     }
 }
@@ -98,6 +100,7 @@ impl fmt::Debug for ClientOptions {
             .field("reverse_request_limit", &self.reverse_limit)
             .field("write_queue_limit", &self.write_queue_limit)
             .field("on_diagnostic", &self.diagnostics.is_some())
+            .field("raw_inbound", &self.raw_inbound.is_some())
             .finish()
     }
 }
@@ -203,6 +206,18 @@ impl ClientOptions {
         self.diagnostics = Some(Arc::new(handler));
         self
     }
+
+    /// Hands events and reverse requests over as their frame bytes, in arrival order, to
+    /// `sender` instead of decoding them into [`Events`] and answering them with the
+    /// handlers (for programs that forward messages, such as a proxy). The reader waits
+    /// while the channel is full (the same backpressure as [`Events`]); a dropped receiver
+    /// discards them from then on. The session still tracks `terminated`, `exited` and
+    /// `capabilities` events ([`Client::status`], [`Client::capabilities`]). Answer a
+    /// reverse request with [`Client::send_message_bytes`].
+    pub fn with_raw_inbound(mut self, sender: mpsc::Sender<bytes::Bytes>) -> Self {
+        self.raw_inbound = Some(sender);
+        self
+    }
 }
 
 /// What [`Client::cancel`] did.
@@ -287,7 +302,13 @@ impl Client {
             permits: Arc::new(tokio::sync::Semaphore::new(options.reverse_limit)),
             limit: options.reverse_limit,
         };
-        let reader = tokio::spawn(io::read_loop(shared.clone(), frames, event_tx, reverse));
+        let reader = tokio::spawn(io::read_loop(
+            shared.clone(),
+            frames,
+            event_tx,
+            reverse,
+            options.raw_inbound,
+        ));
         let writer = tokio::spawn(io::write_loop(shared.clone(), writer, out_rx));
         let client = Client {
             inner: Arc::new(Inner {
@@ -411,6 +432,40 @@ impl Client {
             self.inner.request_timeout,
             pending::decode_any,
         ))
+    }
+
+    /// Sends a request whose whole body `build` writes, given the `seq` allocated for it
+    /// (for programs that forward requests, such as a proxy: `command` names it in
+    /// errors and diagnostics). The [`PendingRequest`] resolves to the frame bytes of the
+    /// response as the adapter sent them, whatever its `success`.
+    pub fn send_request_bytes(
+        &self,
+        command: &str,
+        build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
+    ) -> Result<PendingRequest<bytes::Bytes>, RequestError> {
+        let (tx, rx) = oneshot::channel();
+        let waiter = Waiter {
+            tx,
+            command: Cow::Owned(command.to_owned()),
+        };
+        let seq = self.shared().send(build, Some(waiter))?;
+        Ok(PendingRequest::new(
+            self.clone(),
+            seq,
+            "(forwarded)",
+            rx,
+            self.inner.request_timeout,
+            |reply| Ok(reply.bytes),
+        ))
+    }
+
+    /// Sends a message that expects no response (a response to a reverse request, an
+    /// event) whose whole body `build` writes, given the next `seq`; returns that `seq`.
+    pub fn send_message_bytes(
+        &self,
+        build: impl FnOnce(i32) -> Result<Vec<u8>, String>,
+    ) -> Result<i64, RequestError> {
+        self.shared().send(build, None)
     }
 
     /// [`send_raw`](Client::send_raw) and wait for the response.
