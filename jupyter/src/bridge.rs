@@ -86,7 +86,6 @@ fn error_response(request_seq: i64, command: &str, message: String) -> Value {
         "command": command,
         "success": false,
         "message": message,
-        "body": {"error": {"id": 1, "format": "{message}", "variables": {"message": message}, "showUser": true}},
     })
 }
 
