@@ -5,6 +5,7 @@
 //! `dapkit: error: …`.
 
 mod error;
+mod jupyter;
 mod logging;
 mod ready;
 
@@ -24,7 +25,9 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    Jupyter(jupyter::JupyterArgs),
+}
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,7 +35,9 @@ fn main() -> ExitCode {
         Err(e) => return error::clap_exit(&e),
     };
     logging::init(&cli.log);
-    let result: Result<Exit, CliError> = match cli.command {};
+    let result: Result<Exit, CliError> = match cli.command {
+        Command::Jupyter(args) => jupyter::run(args),
+    };
     match result {
         Ok(exit) => exit.code(),
         Err(e) => e.report(),

@@ -1,5 +1,7 @@
-//! The file a kernel's debugger gives a cell's code, so breakpoints can be set before the
-//! cell is dumped or run.
+//! The file a kernel's debugger gives a cell's code, known without asking the kernel: the
+//! name to expect from `dumpCell`, in stack frames and in `debugInfo`'s breakpoints.
+//! (debugpy verifies a breakpoint only in a file that exists: `dumpCell` the code before
+//! `setBreakpoints` on it, as JupyterLab does.)
 
 use serde_json::Value;
 
