@@ -7,6 +7,7 @@
 mod diff;
 mod error;
 mod import;
+mod jupyter;
 mod logging;
 mod proxy;
 mod ready;
@@ -43,6 +44,7 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Share one debug session between several clients (controller and observers).
     Proxy(proxy::ProxyArgs),
+    Jupyter(jupyter::JupyterArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Proxy(args) => proxy::run(args),
+        Command::Jupyter(args) => jupyter::run(args),
     };
     match result {
         Ok(exit) => exit.code(),
