@@ -278,14 +278,18 @@ impl<R: BufRead> Side<R> {
     }
 
     fn add(&mut self, entry: Entry, opts: &Options) {
-        let value = match &entry.message {
-            Ok(m) => normalize(m.as_data(), opts),
+        let data = match &entry.message {
+            Ok(m) => m.as_data().map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        let value = match data {
+            Ok(data) => normalize(data, opts),
             Err(e) => {
                 self.queues[EVENTS].push_back(Item {
                     record: entry.number,
                     response_record: None,
                     what: "invalid bytes".to_owned(),
-                    value: Value::String(e.clone()),
+                    value: Value::String(e),
                 });
                 return;
             }
