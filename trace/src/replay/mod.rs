@@ -9,9 +9,9 @@
 //!
 //! A replay first loads one client's messages into a [`Script`]: replay needs to look
 //! ahead (a request may match any recorded request of its command), so the script holds
-//! that client's messages in memory: their text as recorded plus a small index (about
-//! twice their size in the trace; a fake adapter adds the normalized arguments of each
-//! request). The trace file is the bound; nothing a live peer sends makes it grow.
+//! that client's messages in memory: their text as recorded plus an index (a fake adapter
+//! adds the normalized arguments of each request). The trace file is the bound; nothing a
+//! live peer sends makes it grow.
 
 mod adapter;
 mod against;
