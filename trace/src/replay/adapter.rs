@@ -598,4 +598,55 @@ mod tests {
             (Some("launch"), Some(2))
         );
     }
+
+    #[test]
+    fn reverse_requests_are_sent_and_the_live_answer_unblocks_what_followed_it() {
+        use Direction::{AdapterToClient as A, ClientToAdapter as C};
+        let script = Script::from_entries(vec![
+            e(1, C, r#"{"seq":1,"type":"request","command":"launch"}"#),
+            e(
+                2,
+                A,
+                r#"{"seq":1,"type":"request","command":"runInTerminal","arguments":{"args":["x"]}}"#,
+            ),
+            e(
+                3,
+                C,
+                r#"{"seq":2,"type":"response","request_seq":1,"success":true,"command":"runInTerminal","body":{"processId":9}}"#,
+            ),
+            e(
+                4,
+                A,
+                r#"{"seq":2,"type":"event","event":"process","body":{"name":"x"}}"#,
+            ),
+            e(
+                5,
+                A,
+                r#"{"seq":3,"type":"response","request_seq":1,"success":true,"command":"launch"}"#,
+            ),
+        ]);
+        let mut r = AdapterReplay::new(script, AdapterOptions::default());
+        let out = r.on_message(br#"{"seq":7,"type":"request","command":"launch"}"#);
+        assert_eq!(
+            texts(&out),
+            [r#"{"seq":1,"type":"request","command":"runInTerminal","arguments":{"args":["x"]}}"#]
+        );
+        // An answer to something never asked is ignored.
+        assert!(
+            r.on_message(
+                br#"{"seq":8,"type":"response","request_seq":5,"success":true,"command":"x"}"#
+            )
+            .is_empty()
+        );
+        assert!(r.take_notes()[0].contains("request_seq 5"));
+        let out = r.on_message(br#"{"seq":9,"type":"response","request_seq":1,"success":true,"command":"runInTerminal","body":{"processId":1}}"#);
+        assert_eq!(
+            texts(&out),
+            [
+                r#"{"seq":2,"type":"event","event":"process","body":{"name":"x"}}"#,
+                r#"{"seq":3,"type":"response","request_seq":7,"success":true,"command":"launch"}"#
+            ]
+        );
+        assert!(r.is_finished());
+    }
 }
