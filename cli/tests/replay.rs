@@ -690,8 +690,11 @@ fn serve_tiny_on_stdio(fixture: &Path) {
         &frame(r#"{"seq":6,"type":"request","command":"evaluate","arguments":{"expression":"1"}}"#);
     input += &frame(r#"{"seq":7,"type":"request","command":"threads"}"#);
     stdin.write_all(input.as_bytes()).expect("write requests");
-    drop(stdin);
+    stdin.flush().expect("flush requests");
+    // The client keeps its end open: the replay ends by itself once the recorded session is
+    // over (every recorded request asked for, every recorded message sent).
     let out = wait_with_limit(child, Duration::from_secs(20));
+    drop(stdin);
     let mut reader = dapkit_wireformat::FrameReader::new(&out.stdout[..]);
     let mut got = Vec::new();
     while let Some(frame) = reader.read_frame().expect("framed output") {
