@@ -317,7 +317,12 @@ fn with_numbers_of(text: &str, other: &Value) -> String {
 /// Starts `dapkit replay … --as-adapter --listen 127.0.0.1:0` and returns it with the
 /// port from its ready line.
 fn start_listening(trace: &Path) -> (std::process::Child, u16) {
+    start_listening_with(trace, &[])
+}
+
+fn start_listening_with(trace: &Path, extra: &[&str]) -> (std::process::Child, u16) {
     let mut child = dapkit()
+        .args(extra)
         .arg("replay")
         .arg(trace)
         .args(["--as-adapter", "--listen", "127.0.0.1:0"])
@@ -1252,4 +1257,43 @@ fn gdb_session_replays_against_gdb_and_as_the_adapter() {
         String::from_utf8_lossy(&out.stderr)
     );
     same_responses_and_events(&original, &replayed);
+}
+
+/// A session recorded with dapkit's `Client` served to VS Code's `DebugClient`: another
+/// client (its `initialize` differs), answered all the same.
+#[test]
+fn as_adapter_serves_another_client_than_the_recorded_one() {
+    let original = record_original("internalConsole");
+    let replayed = original._dir.path().join("cross.jsonl");
+    let (child, replay_port) = start_listening_with(&original.trace, &["-v"]);
+    rt().block_on(async {
+        let (port, tap) = tap_server(replay_port, &replayed).await;
+        debug_client(port, &original.program).await;
+        tokio::time::timeout(Duration::from_secs(20), tap)
+            .await
+            .expect("the tap ended")
+            .expect("the tap ran");
+    });
+    let out = wait_with_limit(child, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exited {:?}: {stderr}", out.status);
+    assert!(
+        stderr.contains(
+            "(initialize) matched record 1 (initialize) by the command only (arguments differ)"
+        ),
+        "the other client's initialize matched loosely: {stderr}"
+    );
+    let a = messages(&original.trace);
+    let b = messages(&replayed);
+    let responses = |m: &[(u64, Direction, String, Value)]| -> Vec<Value> {
+        m.iter()
+            .filter(|(_, d, _, v)| *d == Direction::AdapterToClient && kind(v) == "response")
+            .map(|(_, _, _, v)| unsequenced(v))
+            .collect()
+    };
+    assert_eq!(
+        responses(&a),
+        responses(&b),
+        "every recorded response was served"
+    );
 }
