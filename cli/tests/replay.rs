@@ -595,6 +595,27 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
         assert_eq!(header.adapter, json!({ "connect": target }));
     }
 
+    // 1c. Against the recording itself served by `replay --as-adapter`: the same session.
+    {
+        let (server, port) = start_listening(&original.trace);
+        let looped = dir.join("looped.jsonl");
+        let target = format!("127.0.0.1:{port}");
+        let out = replay_against(&original.trace, &looped, &["--connect", &target]);
+        assert!(
+            out.status.success(),
+            "replay --against a replay exited {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let served = wait_with_limit(server, Duration::from_secs(20));
+        assert!(
+            served.status.success(),
+            "{}",
+            String::from_utf8_lossy(&served.stderr)
+        );
+        same_shape(&a, &messages(&looped));
+    }
+
     // 2. An edited request that fails live diverges, naming its record and command.
     let lines: Vec<String> = std::fs::read_to_string(&original.trace)
         .expect("read trace")
