@@ -93,11 +93,15 @@ pub fn run(args: ReplayArgs) -> Result<Exit, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::io("cannot start the async runtime", e))?;
-    if args.as_adapter {
+    let result = if args.as_adapter {
         runtime.block_on(as_adapter(&args, script))
     } else {
         runtime.block_on(against(&args, script))
-    }
+    };
+    // A read of stdin may still be blocked in a worker thread (the client keeps its end
+    // open after the recorded session is over): do not wait for it.
+    runtime.shutdown_background();
+    result
 }
 
 fn check(args: &ReplayArgs) -> Result<(), CliError> {
@@ -192,7 +196,13 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
             }
         }
     } else {
-        serve_adapter(&mut replay, tokio::io::stdin(), tokio::io::stdout()).await
+        tokio::select! {
+            served = serve_adapter(&mut replay, tokio::io::stdin(), tokio::io::stdout()) => served,
+            () = shutdown_signal() => {
+                tracing::info!("stopped by a signal");
+                Ok(())
+            }
+        }
     };
     served.map_err(|e| CliError::io("replaying as the adapter", e))?;
     match replay.unanswered() {

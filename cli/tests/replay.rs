@@ -10,7 +10,9 @@
 //! - `replay --against -- python -m debugpy.adapter --out NEW` reproduces the session: NEW
 //!   holds the same requests, responses and events, equal apart from seq, handles and
 //!   process ids;
-//! - edited traces make it diverge (exit 1 naming the record and command), bad input exits 2.
+//! - edited traces make it diverge (exit 1 naming the record and command), bad input exits 2;
+//! - VS Code's DebugClient gets the same from the replay as from debugpy;
+//! - a gdb (`gdb -i dap`) session replays against gdb and as the adapter too.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 use dapkit_session::client::{Client, ClientOptions, Events};
@@ -315,7 +317,12 @@ fn with_numbers_of(text: &str, other: &Value) -> String {
 /// Starts `dapkit replay … --as-adapter --listen 127.0.0.1:0` and returns it with the
 /// port from its ready line.
 fn start_listening(trace: &Path) -> (std::process::Child, u16) {
+    start_listening_with(trace, &[])
+}
+
+fn start_listening_with(trace: &Path, extra: &[&str]) -> (std::process::Child, u16) {
     let mut child = dapkit()
+        .args(extra)
         .arg("replay")
         .arg(trace)
         .args(["--as-adapter", "--listen", "127.0.0.1:0"])
@@ -588,6 +595,27 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
         assert_eq!(header.adapter, json!({ "connect": target }));
     }
 
+    // 1c. Against the recording itself served by `replay --as-adapter`: the same session.
+    {
+        let (server, port) = start_listening(&original.trace);
+        let looped = dir.join("looped.jsonl");
+        let target = format!("127.0.0.1:{port}");
+        let out = replay_against(&original.trace, &looped, &["--connect", &target]);
+        assert!(
+            out.status.success(),
+            "replay --against a replay exited {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let served = wait_with_limit(server, Duration::from_secs(20));
+        assert!(
+            served.status.success(),
+            "{}",
+            String::from_utf8_lossy(&served.stderr)
+        );
+        same_shape(&a, &messages(&looped));
+    }
+
     // 2. An edited request that fails live diverges, naming its record and command.
     let lines: Vec<String> = std::fs::read_to_string(&original.trace)
         .expect("read trace")
@@ -688,8 +716,11 @@ fn serve_tiny_on_stdio(fixture: &Path) {
         &frame(r#"{"seq":6,"type":"request","command":"evaluate","arguments":{"expression":"1"}}"#);
     input += &frame(r#"{"seq":7,"type":"request","command":"threads"}"#);
     stdin.write_all(input.as_bytes()).expect("write requests");
-    drop(stdin);
+    stdin.flush().expect("flush requests");
+    // The client keeps its end open: the replay ends by itself once the recorded session is
+    // over (every recorded request asked for, every recorded message sent).
     let out = wait_with_limit(child, Duration::from_secs(20));
+    drop(stdin);
     let mut reader = dapkit_wireformat::FrameReader::new(&out.stdout[..]);
     let mut got = Vec::new();
     while let Some(frame) = reader.read_frame().expect("framed output") {
@@ -1030,5 +1061,260 @@ fn against_runs_run_in_terminal_only_when_allowed() {
             .as_str()
             .is_some_and(|m| m.contains("--allow-run-in-terminal")),
         "{answer}"
+    );
+}
+
+const C_PROGRAM: &str = r#"#include <stdio.h>
+
+static int twice(int n) {
+    int r = n * 2; /* BREAK */
+    return r;
+}
+
+int main(void) {
+    printf("%d\n", twice(21));
+    return 0;
+}
+"#;
+
+/// gdb 14 or later with DAP (`bash .ci/install-peers` puts one in `.peers/gdb-venv`).
+fn gdb() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.peers/gdb-venv/bin/gdb");
+    assert!(
+        p.exists(),
+        "gdb peer missing: {} not found; run `bash .ci/install-peers` in the workspace root",
+        p.display()
+    );
+    p
+}
+
+fn gdb_args() -> Vec<String> {
+    [
+        "--nx",
+        "-q",
+        "-iex",
+        "set debuginfod enabled off",
+        "-i",
+        "dap",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// initialize, launch, a breakpoint, stop, threads, stack, scopes, variables, continue to
+/// the end, disconnect: against gdb's DAP.
+async fn gdb_script(client: &Client, events: &mut Events, source: &Path, binary: &Path) {
+    let mut init = InitializeRequestArguments::new("gdb");
+    init.client_id = Some("dapkit-test".into());
+    init.lines_start_at1 = Some(true);
+    init.columns_start_at1 = Some(true);
+    init.path_format = Some("path".into());
+    client
+        .request::<InitializeRequest>(init)
+        .await
+        .expect("initialize");
+    let launch: LaunchRequestArguments = serde_json::from_value(json!({
+        "program": binary, "cwd": source.parent(), "stopAtBeginningOfMainSubprogram": false,
+    }))
+    .expect("launch arguments");
+    let launched = client.send::<LaunchRequest>(launch).expect("send launch");
+    events
+        .wait_for_named("initialized", WAIT)
+        .await
+        .expect("initialized event");
+    let line = C_PROGRAM
+        .lines()
+        .position(|l| l.contains("/* BREAK */"))
+        .expect("marker") as u64
+        + 1;
+    client
+        .request::<SetBreakpointsRequest>(
+            SetBreakpointsArguments::new(Source::new().with_path(source.to_str().expect("UTF-8")))
+                .with_breakpoints(vec![SourceBreakpoint::new(line)]),
+        )
+        .await
+        .expect("setBreakpoints");
+    client
+        .request::<ConfigurationDoneRequest>(None)
+        .await
+        .expect("configurationDone");
+    launched.response().await.expect("launch response");
+    let Event::Stopped(stop) = events
+        .wait_for_named("stopped", WAIT)
+        .await
+        .expect("stopped event")
+    else {
+        panic!("not a stopped event")
+    };
+    let thread_id = stop.body.thread_id.expect("thread id");
+    client
+        .request::<ThreadsRequest>(None)
+        .await
+        .expect("threads");
+    let stack = client
+        .request::<StackTraceRequest>(StackTraceArguments::new(thread_id))
+        .await
+        .expect("stackTrace");
+    assert_eq!(stack.body.stack_frames[0].name, "twice");
+    let scopes = client
+        .request::<ScopesRequest>(ScopesArguments::new(stack.body.stack_frames[0].id))
+        .await
+        .expect("scopes");
+    let vars = client
+        .request::<VariablesRequest>(VariablesArguments::new(
+            scopes.body.scopes[0].variables_reference,
+        ))
+        .await
+        .expect("variables");
+    assert!(
+        vars.body.variables.iter().any(|v| v.name == "n"),
+        "{vars:?}"
+    );
+    client
+        .request::<ContinueRequest>(ContinueArguments::new(thread_id))
+        .await
+        .expect("continue");
+    events
+        .wait_for_named("terminated", WAIT)
+        .await
+        .expect("terminated event");
+    client
+        .request::<DisconnectRequest>(None)
+        .await
+        .expect("disconnect");
+}
+
+#[test]
+fn gdb_session_replays_against_gdb_and_as_the_adapter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = dir.path().join("twice.c");
+    std::fs::write(&source, C_PROGRAM).expect("write program");
+    let binary = dir.path().join("twice");
+    let out = Command::new("gcc")
+        .args(["-g", "-O0", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("run gcc");
+    assert!(
+        out.status.success(),
+        "gcc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let original = dir.path().join("gdb.jsonl");
+
+    // The original: dapkit's Client → tap → gdb -i dap.
+    rt().block_on(async {
+        let writer = TraceWriter::create(&original, &Header::new(json!({"command": ["gdb"]})))
+            .expect("create trace");
+        let trace = Arc::new(Mutex::new(writer));
+        let command = StdioCommand::new(gdb()).args(gdb_args()).cwd(dir.path());
+        let mut connection = spawn_stdio(&command).expect("start gdb");
+        let mut child = connection.take_child().expect("the gdb process");
+        let (reader, writer) = connection.into_split();
+        let options = ClientOptions::new().without_run_in_terminal();
+        let (client, mut events) = tapped_client(reader, writer, trace, options);
+        tokio::time::timeout(
+            Duration::from_secs(90),
+            gdb_script(&client, &mut events, &source, &binary),
+        )
+        .await
+        .expect("the gdb session finished in time");
+        drop(client);
+        let _ = child.wait_or_kill(Duration::from_secs(5)).await;
+    });
+
+    // Against a fresh gdb.
+    let again = dir.path().join("gdb-again.jsonl");
+    let child = dapkit()
+        .arg("replay")
+        .arg(&original)
+        .args(["--against", "--out"])
+        .arg(&again)
+        .arg("--")
+        .arg(gdb())
+        .args(gdb_args())
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dapkit replay --against");
+    let out = wait_with_limit(child, Duration::from_secs(90));
+    assert!(
+        out.status.success(),
+        "replay --against gdb exited {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    same_shape(&messages(&original), &messages(&again));
+
+    // As the adapter, for the same client script.
+    let replayed = dir.path().join("gdb-replayed.jsonl");
+    let (child, port) = start_listening(&original);
+    rt().block_on(async {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect to dapkit replay");
+        let (reader, writer) = stream.into_split();
+        let trace = Arc::new(Mutex::new(
+            TraceWriter::create(&replayed, &Header::new(json!({"connect": port})))
+                .expect("create trace"),
+        ));
+        let options = ClientOptions::new().without_run_in_terminal();
+        let (client, mut events) = tapped_client(reader, writer, trace, options);
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            gdb_script(&client, &mut events, &source, &binary),
+        )
+        .await
+        .expect("the replayed gdb session finished in time");
+        drop(client);
+    });
+    let out = wait_with_limit(child, Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "dapkit replay --as-adapter exited {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    same_responses_and_events(&original, &replayed);
+}
+
+/// A session recorded with dapkit's `Client` served to VS Code's `DebugClient`: another
+/// client (its `initialize` differs), answered all the same.
+#[test]
+fn as_adapter_serves_another_client_than_the_recorded_one() {
+    let original = record_original("internalConsole");
+    let replayed = original._dir.path().join("cross.jsonl");
+    let (child, replay_port) = start_listening_with(&original.trace, &["-v"]);
+    rt().block_on(async {
+        let (port, tap) = tap_server(replay_port, &replayed).await;
+        debug_client(port, &original.program).await;
+        tokio::time::timeout(Duration::from_secs(20), tap)
+            .await
+            .expect("the tap ended")
+            .expect("the tap ran");
+    });
+    let out = wait_with_limit(child, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exited {:?}: {stderr}", out.status);
+    assert!(
+        stderr.contains(
+            "(initialize) matched record 1 (initialize) by the command only (arguments differ)"
+        ),
+        "the other client's initialize matched loosely: {stderr}"
+    );
+    let a = messages(&original.trace);
+    let b = messages(&replayed);
+    let responses = |m: &[(u64, Direction, String, Value)]| -> Vec<Value> {
+        m.iter()
+            .filter(|(_, d, _, v)| *d == Direction::AdapterToClient && kind(v) == "response")
+            .map(|(_, _, _, v)| unsequenced(v))
+            .collect()
+    };
+    assert_eq!(
+        responses(&a),
+        responses(&b),
+        "every recorded response was served"
     );
 }

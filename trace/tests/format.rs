@@ -1,4 +1,5 @@
 //! The trace format: what goes in comes out byte-exact; bad input gets a clear error.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use dapkit_trace::{Direction, Header, Payload, ReadErrorKind, TraceReader, TraceWriter};
 use std::io::Write;

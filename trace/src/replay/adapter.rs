@@ -65,7 +65,9 @@ pub struct Unanswered {
 pub struct AdapterReplay {
     entries: Vec<Entry>,
     answer: Vec<Option<usize>>,
-    by_args: HashMap<(String, String), Matches>,
+    by_args: HashMap<(String, String), usize>,
+    slots: Vec<Matches>,
+    slot_of: HashMap<usize, usize>,
     by_command: HashMap<String, Matches>,
     unused: usize,
     used: Vec<bool>,
@@ -109,17 +111,23 @@ impl AdapterReplay {
     pub fn new(script: Script, options: AdapterOptions) -> AdapterReplay {
         let entries = script.entries;
         let answer = pair_responses(&entries);
-        let mut by_args: HashMap<(String, String), Matches> = HashMap::new();
+        let mut by_args: HashMap<(String, String), usize> = HashMap::new();
+        let mut slots: Vec<Matches> = Vec::new();
+        let mut slot_of = HashMap::new();
         let mut by_command: HashMap<String, Matches> = HashMap::new();
         let mut unused = 0;
         for (i, e) in entries.iter().enumerate() {
             if let (Kind::Request { command, .. }, Direction::ClientToAdapter) =
                 (&e.kind, e.direction)
             {
-                let key = (command.clone(), args_key(e.value.get("arguments")));
-                let m = by_args.entry(key).or_default();
-                m.unused.push_back(i);
-                m.total += 1;
+                let key = (command.clone(), args_key(e.value().get("arguments")));
+                let slot = *by_args.entry(key).or_insert_with(|| {
+                    slots.push(Matches::default());
+                    slots.len() - 1
+                });
+                slot_of.insert(i, slot);
+                slots[slot].unused.push_back(i);
+                slots[slot].total += 1;
                 let m = by_command.entry(command.clone()).or_default();
                 m.unused.push_back(i);
                 m.total += 1;
@@ -148,6 +156,8 @@ impl AdapterReplay {
             entries,
             answer,
             by_args,
+            slots,
+            slot_of,
             by_command,
             unused,
             used: vec![false; n],
@@ -218,7 +228,10 @@ impl AdapterReplay {
             }
             m.unused.front().copied()
         };
-        let exact = self.by_args.get_mut(&key);
+        let exact = match self.by_args.get(&key) {
+            Some(&slot) => self.slots.get_mut(slot),
+            None => None,
+        };
         let chosen = match exact {
             Some(m) => first_unused(m)
                 .map(|i| (i, "equal arguments"))
@@ -270,11 +283,8 @@ impl AdapterReplay {
             self.unused -= 1;
         }
         self.used[i] = true;
-        if let Some(e) = self.entries.get(i) {
-            let key = (command.to_owned(), args_key(e.value.get("arguments")));
-            if let Some(m) = self.by_args.get_mut(&key) {
-                m.last_used = Some(i);
-            }
+        if let Some(m) = self.slot_of.get(&i).and_then(|&s| self.slots.get_mut(s)) {
+            m.last_used = Some(i);
         }
         self.done[i] = true;
         if how != "equal arguments" {
@@ -587,5 +597,56 @@ mod tests {
             (v["command"].as_str(), v["request_seq"].as_i64()),
             (Some("launch"), Some(2))
         );
+    }
+
+    #[test]
+    fn reverse_requests_are_sent_and_the_live_answer_unblocks_what_followed_it() {
+        use Direction::{AdapterToClient as A, ClientToAdapter as C};
+        let script = Script::from_entries(vec![
+            e(1, C, r#"{"seq":1,"type":"request","command":"launch"}"#),
+            e(
+                2,
+                A,
+                r#"{"seq":1,"type":"request","command":"runInTerminal","arguments":{"args":["x"]}}"#,
+            ),
+            e(
+                3,
+                C,
+                r#"{"seq":2,"type":"response","request_seq":1,"success":true,"command":"runInTerminal","body":{"processId":9}}"#,
+            ),
+            e(
+                4,
+                A,
+                r#"{"seq":2,"type":"event","event":"process","body":{"name":"x"}}"#,
+            ),
+            e(
+                5,
+                A,
+                r#"{"seq":3,"type":"response","request_seq":1,"success":true,"command":"launch"}"#,
+            ),
+        ]);
+        let mut r = AdapterReplay::new(script, AdapterOptions::default());
+        let out = r.on_message(br#"{"seq":7,"type":"request","command":"launch"}"#);
+        assert_eq!(
+            texts(&out),
+            [r#"{"seq":1,"type":"request","command":"runInTerminal","arguments":{"args":["x"]}}"#]
+        );
+        // An answer to something never asked is ignored.
+        assert!(
+            r.on_message(
+                br#"{"seq":8,"type":"response","request_seq":5,"success":true,"command":"x"}"#
+            )
+            .is_empty()
+        );
+        assert!(r.take_notes()[0].contains("request_seq 5"));
+        let out = r.on_message(br#"{"seq":9,"type":"response","request_seq":1,"success":true,"command":"runInTerminal","body":{"processId":1}}"#);
+        assert_eq!(
+            texts(&out),
+            [
+                r#"{"seq":2,"type":"event","event":"process","body":{"name":"x"}}"#,
+                r#"{"seq":3,"type":"response","request_seq":7,"success":true,"command":"launch"}"#
+            ]
+        );
+        assert!(r.is_finished());
     }
 }

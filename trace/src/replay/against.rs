@@ -323,7 +323,7 @@ impl AgainstReplay {
                 *n += 1;
                 let nth = *n - 1;
                 if let Some(&r) = self.events_by_name.get(&event).and_then(|v| v.get(nth)) {
-                    self.handles.learn(&self.entries[r].value, &value);
+                    self.handles.learn(&self.entries[r].value(), &value);
                 }
                 Ok(Reaction::Nothing)
             }
@@ -380,7 +380,7 @@ impl AgainstReplay {
             });
         }
         if success == recorded_success {
-            self.handles.learn(&recorded.value, value);
+            self.handles.learn(&recorded.value(), value);
         } else {
             self.notes.push(format!(
                 "{} succeeded live but failed in the recording",

@@ -9,8 +9,9 @@
 //!
 //! A replay first loads one client's messages into a [`Script`]: replay needs to look
 //! ahead (a request may match any recorded request of its command), so the script holds
-//! that client's messages in memory, about twice their size in the trace. The trace file
-//! is the bound; nothing a live peer sends makes it grow.
+//! that client's messages in memory: their text as recorded plus an index (a fake adapter
+//! adds the normalized arguments of each request). The trace file is the bound; nothing a
+//! live peer sends makes it grow.
 
 mod adapter;
 mod against;
@@ -67,10 +68,8 @@ pub struct Entry {
     pub record: u64,
     /// Which way it went.
     pub direction: Direction,
-    /// The message, byte-exact as recorded.
+    /// The message, byte-exact as recorded (valid JSON).
     pub text: String,
-    /// The message parsed.
-    pub value: Value,
     /// What it is.
     pub kind: Kind,
 }
@@ -82,6 +81,11 @@ impl Entry {
             Kind::Request { command, .. } | Kind::Response { command, .. } => command,
             Kind::Event { event } => event,
         }
+    }
+
+    /// The message parsed (parsed again at each call: entries keep only the text).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
 
     /// `record 12 (stackTrace)`.
@@ -196,7 +200,6 @@ fn entry(record: u64, r: &Record) -> Result<Entry, String> {
         record,
         direction: r.direction,
         text: text.into_owned(),
-        value,
         kind,
     })
 }
@@ -261,7 +264,6 @@ pub(crate) fn entry_for_test(record: u64, direction: Direction, text: &str) -> E
         record,
         direction,
         text: text.to_owned(),
-        value,
         kind,
     }
 }
