@@ -9,6 +9,7 @@ mod error;
 mod logging;
 mod ready;
 mod show;
+mod show_html;
 mod trace_open;
 mod validate;
 
