@@ -31,6 +31,7 @@
   }
 
   // ---- data ---------------------------------------------------------------------------
+  const scriptStart = performance.now();
   const headerData = JSON.parse(unescapeData($("dapkit-header").textContent));
   const recordsEl = $("dapkit-records");
   const lines = unescapeData(recordsEl.textContent).split("\n");
@@ -50,6 +51,7 @@
   const R = JSON.parse("[" + metaText.join(",") + "]");
   metaText.length = 0;
   const count = R.length;
+  const dataRead = performance.now();
   const indexOfNumber = new Map();
   for (let i = 0; i < count; i++) indexOfNumber.set(R[i][N], i);
 
@@ -737,6 +739,10 @@
   }
   const interactive = performance.now();
   document.documentElement.dataset.interactiveMs = interactive.toFixed(1);
+  document.documentElement.dataset.timings = "script start " + scriptStart.toFixed(0) + " ms, data read " + dataRead.toFixed(0) + " ms";
+
+  // A measurement (?measure=1) needs the marks, not the data, in the document.
+  if (params.get("measure") === "1") recordsEl.remove();
 
   // ---- test hook (?test=1): a report of what is on screen, written into the page ------
   if (params.get("test") === "1") {
