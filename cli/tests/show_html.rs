@@ -600,3 +600,25 @@ fn large_trace_time_to_interactive() {
         );
     }
 }
+
+/// The trace README's screenshot shows: the recorded debugpy session, framed and
+/// interleaved as the tests do it (`DAPKIT_UPDATE_FIXTURES=1` rewrites it).
+#[test]
+fn the_readme_trace_is_the_recorded_debugpy_session() {
+    let path = fixtures().join("debugpy-launch.jsonl");
+    let made = String::from_utf8(traffic::trace("debugpy-launch")).expect("UTF-8");
+    let records = |t: &str| t.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    if std::env::var_os("DAPKIT_UPDATE_FIXTURES").is_some() {
+        let header = r#"{"dapkitTrace":1,"created":"2026-11-26T13:30:00.000000Z","tool":"dapkit tests","adapter":{"import":"tests/fixtures/traffic/debugpy-launch"}}"#;
+        let body: String = records(&made).iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, format!("{header}\n{body}")).expect("write fixture");
+    }
+    let committed =
+        std::fs::read_to_string(&path).expect("fixture (DAPKIT_UPDATE_FIXTURES=1 writes it)");
+    assert_eq!(
+        records(&committed),
+        records(&made),
+        "{} is stale: rerun with DAPKIT_UPDATE_FIXTURES=1",
+        path.display()
+    );
+}
