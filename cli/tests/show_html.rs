@@ -3,6 +3,8 @@
 //! through the whole sequence view and writes a JSON report of what it rendered into the
 //! document, which `--dump-dom` prints.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "support/inspect.rs"]
 mod support;
 #[path = "../../trace/tests/support/traffic.rs"]
