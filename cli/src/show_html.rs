@@ -20,7 +20,13 @@ pub fn run(trace: &Path, out: &Path) -> Result<Exit, CliError> {
             out.display()
         )));
     }
-    let reader = trace_open::open(trace)?;
+    let reader = trace_open::open(trace).map_err(|e| {
+        if trace == Path::new("-") || e.to_string().contains(&trace.display().to_string()) {
+            e
+        } else {
+            CliError::usage(format!("{}: {e}", trace.display()))
+        }
+    })?;
     let title = if trace == Path::new("-") {
         "standard input".to_owned()
     } else {

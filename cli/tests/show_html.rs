@@ -421,6 +421,82 @@ fn hostile_strings_are_text_and_run_nothing() {
 }
 
 #[test]
+fn a_proxy_trace_has_a_lane_per_client() {
+    // Two recorded sessions behind one proxy: clients 1 and 2, messages alternating.
+    let one = traffic::interleave("debugpy-launch");
+    let two = traffic::interleave("debugpy-attach");
+    let header = Header::new(Value::Null).with_tool("dapkit tests");
+    let mut trace = Vec::new();
+    let mut w = TraceWriter::new(&mut trace, &header).expect("header");
+    let mut clients = Vec::new();
+    let (mut a, mut b) = (one.iter(), two.iter());
+    loop {
+        let next = match clients.len() % 2 {
+            0 => a
+                .next()
+                .map(|m| (1, m))
+                .or_else(|| b.next().map(|m| (2, m))),
+            _ => b
+                .next()
+                .map(|m| (2, m))
+                .or_else(|| a.next().map(|m| (1, m))),
+        };
+        let Some((client, (dir, body))) = next else {
+            break;
+        };
+        let off = clients.len() as u64 * 1000;
+        w.write(&Record::from_body(
+            "2026-11-26T13:30:00.000000Z".into(),
+            off,
+            *dir,
+            client,
+            body,
+        ))
+        .expect("write");
+        clients.push(client);
+    }
+    drop(w);
+    let (_dir, page) = page_of(&trace);
+
+    let all = report(&page, "");
+    assert_eq!(
+        all["lanes"],
+        serde_json::json!(["client 1", "client 2", "adapter"])
+    );
+    let shown = rows(&all);
+    assert_eq!(shown.len(), clients.len());
+    for (row, client) in shown.iter().zip(&clients) {
+        assert_eq!(row["client"], format!("client {client}"));
+    }
+    // Client 1's arrows start at its own lane, left of client 2's.
+    let left = |c: u32| {
+        shown
+            .iter()
+            .zip(&clients)
+            .find(|(_, k)| **k == c)
+            .map(|(r, _)| r["arrowLeft"].as_f64().expect("left"))
+            .expect("a row")
+    };
+    assert!(left(1) < left(2), "{} {}", left(1), left(2));
+
+    let second = report(&page, "client=2");
+    assert_eq!(rows(&second).len(), two.len());
+    assert!(rows(&second).iter().all(|r| r["client"] == "client 2"));
+    // The initialization sequence is per client: each client's initialize is in it.
+    let init = report(&page, "init=1");
+    let initialize: Vec<&Value> = rows(&init)
+        .iter()
+        .filter(|r| r["name"] == "initialize")
+        .map(|r| &r["client"])
+        .collect();
+    assert_eq!(
+        initialize.len(),
+        4,
+        "two requests and two responses: {initialize:?}"
+    );
+}
+
+#[test]
 fn screenshot_for_review() {
     let messages = traffic::interleave("debugpy-launch");
     let (_dir, page) = page_of(&traffic::write_trace(&messages));
@@ -623,4 +699,80 @@ fn the_readme_trace_is_the_recorded_debugpy_session() {
         "{} is stale: rerun with DAPKIT_UPDATE_FIXTURES=1",
         path.display()
     );
+}
+
+#[test]
+fn command_line_errors_and_standard_streams() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = std::fs::read(fixtures().join("debugpy-launch.jsonl")).expect("fixture");
+    std::fs::write(dir.path().join("t.jsonl"), &trace).expect("write");
+
+    let run = dapkit_in(dir.path(), &["show", "t.jsonl", "--html", "t.html"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "t.html: 83 records, 2 findings\n");
+
+    let run = dapkit_in(
+        dir.path(),
+        &["show", "--json", "t.jsonl", "--html", "x.html"],
+    );
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr
+            .starts_with("dapkit: error: the argument '--json' cannot be used with '--html"),
+        "{}",
+        run.stderr
+    );
+
+    let run = dapkit_in(dir.path(), &["show", "missing.jsonl", "--html", "m.html"]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("cannot open missing.jsonl"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !dir.path().join("m.html").exists(),
+        "no page for a trace that is not there"
+    );
+
+    let run = dapkit_in(dir.path(), &["show", "t.jsonl", "--html", "t.jsonl"]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("would overwrite the trace"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("t.jsonl")).expect("trace"),
+        trace
+    );
+
+    let run = dapkit_in(
+        dir.path(),
+        &["show", "t.jsonl", "--html", "no/such/dir/p.html"],
+    );
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("cannot create no/such/dir/p.html"),
+        "{}",
+        run.stderr
+    );
+
+    // A trace that is not one: an error naming it, and no page left behind.
+    std::fs::write(dir.path().join("bad.jsonl"), "{\"hello\":1}\n").expect("write");
+    let run = dapkit_in(dir.path(), &["show", "bad.jsonl", "--html", "bad.html"]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("bad.jsonl: line 1: not a dapkit trace"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("bad.html").exists());
+
+    // Standard input to standard output: the same page as from the file.
+    let run = support::dapkit_with_input(&["show", "-", "--html", "-"], &trace);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let from_file = std::fs::read_to_string(dir.path().join("t.html")).expect("page");
+    let title = |p: &str| p.replacen(r#""title":"t.jsonl""#, r#""title":"standard input""#, 1);
+    assert_eq!(run.stdout, title(&from_file));
 }
