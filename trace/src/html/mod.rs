@@ -20,14 +20,16 @@
 //!
 //! The records block holds one line per record or finding, in trace order:
 //!
-//! - a record: a JSON array `[number, offsetUs, time, dir, client, kind, name, seq,
-//!   requestSeq, success, answer, detail, tone, bytes]`, then a tab, then the message's JSON
-//!   exactly as it was sent (nothing after the tab when the record holds bytes). `dir` is 0
-//!   (client to adapter) or 1; `kind` is 0 request, 1 response, 2 event, 3 other, 4 invalid;
-//!   `answer` is `null`, `[requestRecord, latencyUs]`, `["duplicate", firstRecord]` or
-//!   `["unknown"]`; `detail` is the one-line summary's detail
-//!   ([`Summary::without_pairing`]); `tone` is 0 request, 1 ok, 2 failed, 3 event,
-//!   4 invalid; `bytes` is `null` or `[base64, error]` for records that hold bytes.
+//! - a record: three parts separated by tabs. First a JSON array `[number, offsetUs, dir,
+//!   client, kind, name, answer, tone]`, which the page reads for every record when it
+//!   opens (filters, counts, latencies); then a JSON array `[time, seq, requestSeq, detail,
+//!   bytes]`, read only when the record is shown; then the message's JSON exactly as it was
+//!   sent (nothing when the record holds bytes). `dir` is 0 (client to adapter) or 1;
+//!   `kind` is 0 request, 1 response, 2 event, 3 other, 4 invalid; `answer` is `null`,
+//!   `[requestRecord, latencyUs]`, `["duplicate", firstRecord]` or `["unknown"]`; `tone` is
+//!   0 request, 1 ok, 2 failed, 3 event, 4 invalid; `detail` is the one-line summary's
+//!   detail ([`Summary::without_pairing`]); `bytes` is `null` or `[base64, error]` for
+//!   records that hold bytes.
 //! - a finding: `{"finding": …}`, as `dapkit validate --json` prints it.
 //!
 //! ```
@@ -192,10 +194,9 @@ fn record_line(entry: &Entry, line: &mut Vec<u8>) {
             serde_json::json!([BASE64.encode(bytes), error.as_deref()]),
         ),
     };
-    let meta = Meta(
+    let first = Facts(
         entry.number,
         r.offset_us,
-        &r.time,
         match r.direction {
             Direction::ClientToAdapter => 0,
             Direction::AdapterToClient => 1,
@@ -209,11 +210,7 @@ fn record_line(entry: &Entry, line: &mut Vec<u8>) {
             Kind::Invalid => 4,
         },
         f.name(),
-        f.seq,
-        f.request_seq,
-        f.success,
         answer,
-        &summary.detail,
         match summary.tone {
             Tone::Request => 0,
             Tone::Ok => 1,
@@ -221,10 +218,12 @@ fn record_line(entry: &Entry, line: &mut Vec<u8>) {
             Tone::Event => 3,
             Tone::Invalid => 4,
         },
-        bytes,
     );
+    let second = More(&r.time, f.seq, f.request_seq, &summary.detail, bytes);
     // Numbers, strings and JSON values only: serializing cannot fail.
-    let _ = serde_json::to_writer(&mut *line, &meta);
+    let _ = serde_json::to_writer(&mut *line, &first);
+    line.push(b'\t');
+    let _ = serde_json::to_writer(&mut *line, &second);
     line.push(b'\t');
     if let Some(raw) = raw {
         line.extend_from_slice(raw.as_bytes());
@@ -236,24 +235,13 @@ fn finding_line(finding: &Finding, line: &mut Vec<u8>) {
     let _ = serde_json::to_writer(&mut *line, &serde_json::json!({ "finding": finding }));
 }
 
-/// A record's facts, spelled as a JSON array (see the module docs).
+/// The facts of a record the page reads when it opens, a JSON array (see the module docs).
 #[derive(Serialize)]
-struct Meta<'a>(
-    u64,
-    u64,
-    &'a str,
-    u8,
-    u32,
-    u8,
-    Option<&'a str>,
-    Option<i64>,
-    Option<i64>,
-    Option<bool>,
-    Value,
-    &'a str,
-    u8,
-    Value,
-);
+struct Facts<'a>(u64, u64, u8, u32, u8, Option<&'a str>, Value, u8);
+
+/// The facts of a record the page reads when it shows the record (see the module docs).
+#[derive(Serialize)]
+struct More<'a>(&'a str, Option<i64>, Option<i64>, &'a str, Value);
 
 /// Writes `bytes` with `&` as `&amp;` and `<` as `&lt;`, the escaping of the data blocks.
 fn write_escaped(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {

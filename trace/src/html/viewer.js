@@ -6,9 +6,10 @@
 (function () {
   "use strict";
 
-  // Fields of a record's array.
-  const N = 0, OFF = 1, TIME = 2, DIR = 3, CLIENT = 4, KIND = 5, NAME = 6, SEQ = 7,
-    RSEQ = 8, SUCCESS = 9, ANSWER = 10, DETAIL = 11, TONE = 12, BYTES = 13;
+  // Fields of a record's first array (read for every record when the page opens) ...
+  const N = 0, OFF = 1, DIR = 2, CLIENT = 3, KIND = 4, NAME = 5, ANSWER = 6, TONE = 7;
+  // ... and of its second (read when the record is shown: `more(i)`).
+  const TIME = 0, SEQ = 1, RSEQ = 2, DETAIL = 3, BYTES = 4;
   const KINDS = ["request", "response", "event", "other", "invalid"];
   const ROW = 22;
   const INIT_COMMANDS = new Set([
@@ -36,6 +37,7 @@
   const recordsEl = $("dapkit-records");
   const lines = unescapeData(recordsEl.textContent).split("\n");
   const metaText = [];
+  const moreText = [];
   const raws = [];
   const findings = [];
   for (const line of lines) {
@@ -45,12 +47,20 @@
       continue;
     }
     const tab = line.indexOf("\t");
-    metaText.push(tab < 0 ? line : line.slice(0, tab));
-    raws.push(tab < 0 ? "" : line.slice(tab + 1));
+    const tab2 = line.indexOf("\t", tab + 1);
+    metaText.push(line.slice(0, tab));
+    moreText.push(line.slice(tab + 1, tab2));
+    raws.push(line.slice(tab2 + 1));
   }
   const R = JSON.parse("[" + metaText.join(",") + "]");
   metaText.length = 0;
   const count = R.length;
+  const moreOf = new Array(count);
+  function more(i) {
+    let m = moreOf[i];
+    if (m === undefined) m = moreOf[i] = JSON.parse(moreText[i]);
+    return m;
+  }
   const dataRead = performance.now();
   const indexOfNumber = new Map();
   for (let i = 0; i < count; i++) indexOfNumber.set(R[i][N], i);
@@ -102,7 +112,7 @@
 
   // The text of a record: its JSON as sent, or its bytes decoded (lossily) as UTF-8.
   function textOf(i) {
-    const b = R[i][BYTES];
+    const b = more(i)[BYTES];
     if (!b) return raws[i];
     try {
       const bin = atob(b[0]);
@@ -206,7 +216,7 @@
     };
     add("records", count);
     add("duration", latency(Math.max(0, last - first)));
-    if (count) add("from", R[0][TIME]);
+    if (count) add("from", more(0)[TIME]);
     const adapter = header.adapter;
     if (adapter && typeof adapter === "object") {
       const v = adapter.command ? adapter.command.join(" ") : JSON.stringify(adapter);
@@ -232,7 +242,7 @@
       if (!s) { s = { requests: 0, failed: 0, lat: [] }; perCommand.set(name, s); }
       if (r[KIND] === 0) s.requests++;
       else {
-        if (r[SUCCESS] === false) s.failed++;
+        if (r[TONE] === 2) s.failed++;
         const a = r[ANSWER];
         if (a && typeof a[0] === "number") s.lat.push(a[1]);
       }
@@ -389,7 +399,7 @@
       if (name !== null && (r[NAME] !== name || !kindSet.includes(r[KIND]))) continue;
       if (state.init && !inInit(i)) continue;
       if (state.problems && !isProblem(i)) continue;
-      if (re && !(re.test(raws[i]) || re.test(r[DETAIL]) || (r[NAME] !== null && re.test(r[NAME])) || (r[BYTES] && re.test(textOf(i))))) continue;
+      if (re && !(re.test(raws[i]) || re.test(moreText[i]) || (r[NAME] !== null && re.test(r[NAME])) || (raws[i] === "" && re.test(textOf(i))))) continue;
       out[n++] = i;
     }
     view = out.subarray(0, n);
@@ -547,6 +557,7 @@
 
   function buildItem(i) {
     const r = R[i];
+    const m = more(i);
     const item = el("div", "item");
     item.dataset.n = r[N];
     if (r[TONE] === 2) item.classList.add("failed");
@@ -560,7 +571,7 @@
       if (gap >= 100000) time.appendChild(el("span", "gap", "+" + (gap >= 1e6 ? (gap / 1e6).toFixed(1) + "s" : Math.round(gap / 1e3) + "ms")));
     }
     time.appendChild(document.createTextNode(offset(r[OFF])));
-    time.title = r[TIME];
+    time.title = m[TIME];
     row.appendChild(time);
 
     const lanes = el("div", "lanes");
@@ -581,7 +592,7 @@
     row.appendChild(lanes);
 
     const s = el("div", "summary");
-    const seq = r[KIND] === 1 ? r[RSEQ] : r[SEQ];
+    const seq = r[KIND] === 1 ? m[RSEQ] : m[SEQ];
     s.appendChild(el("span", "seq", seq === null ? "" : seq));
     if (clients.length > 1) s.appendChild(el("span", "client", clientName(r[CLIENT])));
     const label = r[KIND] === 2 ? "event " + r[NAME] : r[KIND] === 4 ? "invalid" : (r[NAME] === null ? KINDS[r[KIND]] : r[NAME]);
@@ -613,7 +624,7 @@
       b.title = fs.map(findingText).join("\n");
       s.appendChild(b);
     }
-    s.appendChild(el("span", "detail", r[DETAIL]));
+    s.appendChild(el("span", "detail", m[DETAIL]));
     row.appendChild(s);
     row.addEventListener("click", () => { select(i); toggle(i); });
     item.appendChild(row);
@@ -637,12 +648,13 @@
 
   function buildDetail(i) {
     const r = R[i];
+    const m = more(i);
     const text = textOf(i);
     const box = el("div", "detail-box");
     box.addEventListener("click", (ev) => ev.stopPropagation());
     const bar = el("div", "bar-top");
     bar.appendChild(el("span", null, "record #" + r[N]));
-    bar.appendChild(el("span", null, r[TIME]));
+    bar.appendChild(el("span", null, m[TIME]));
     bar.appendChild(el("span", null, (r[DIR] === 0 ? clientName(r[CLIENT]) + " → adapter" : "adapter → " + clientName(r[CLIENT]))));
     const enc = new TextEncoder().encode(text).length;
     bar.appendChild(el("span", null, plural(enc, "byte")));
@@ -668,15 +680,15 @@
       for (const f of fs) list.appendChild(findingItem(f, false));
       box.appendChild(list);
     }
-    if (r[BYTES] && r[BYTES][1]) box.appendChild(el("div", "error-text", r[BYTES][1]));
+    if (m[BYTES] && m[BYTES][1]) box.appendChild(el("div", "error-text", m[BYTES][1]));
     const pre = el("pre", "pretty");
     prettyInto(pre, text);
     box.appendChild(pre);
     const ex = el("details", "exact");
-    ex.appendChild(el("summary", null, r[BYTES] ? "Exact bytes (base64)" : "Exact text, as sent"));
+    ex.appendChild(el("summary", null, m[BYTES] ? "Exact bytes (base64)" : "Exact text, as sent"));
     const ta = el("textarea", "exact");
     ta.readOnly = true;
-    ta.value = r[BYTES] ? r[BYTES][0] : text;
+    ta.value = m[BYTES] ? m[BYTES][0] : text;
     ex.appendChild(ta);
     ex.addEventListener("toggle", () => render());
     box.appendChild(ex);
