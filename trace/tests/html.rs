@@ -101,7 +101,7 @@ fn validate_each_passes_each_entry_before_its_findings() {
         ),
         (
             Direction::AdapterToClient,
-            br#"{"seq":1,"type":"response","request_seq":9,"success":true,"command":"threads"}"#,
+            br#"{"seq":1,"type":"response","request_seq":9,"success":true,"command":"threads","body":{"threads":[]}}"#,
         ),
         (Direction::ClientToAdapter, b"not json"),
     ] {
