@@ -12,6 +12,7 @@ mod logging;
 mod proxy;
 mod ready;
 mod show;
+mod show_html;
 mod trace_open;
 mod validate;
 mod record;

@@ -26,10 +26,17 @@ pub struct ShowArgs {
     /// Keep reading as the file grows (as a recorder writes it), until interrupted (Ctrl-C).
     #[arg(long)]
     pub follow: bool,
+    /// Write the trace as one self-contained HTML page (sequence view, filters, latency
+    /// chart, validation findings) to this file instead; `-` writes it to standard output.
+    #[arg(long, value_name = "OUT.html", conflicts_with_all = ["json", "filters", "follow"])]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs `dapkit show`.
 pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
+    if let Some(out) = &args.html {
+        return crate::show_html::run(&args.file, out);
+    }
     let reader = if args.follow {
         trace_open::open_follow(&args.file)?
     } else {

@@ -36,6 +36,7 @@
 pub mod diff;
 mod error;
 mod format;
+pub mod html;
 mod reader;
 pub mod summary;
 pub mod validate;

@@ -503,6 +503,16 @@ const DETAIL_MAX: usize = 100;
 impl Summary {
     /// The summary of an entry.
     pub fn of(entry: &Entry) -> Summary {
+        Summary::build(entry, true)
+    }
+
+    /// The summary without the pairing note a response's detail ends with (its latency,
+    /// or that it answers nothing): for views that show the pairing on their own.
+    pub fn without_pairing(entry: &Entry) -> Summary {
+        Summary::build(entry, false)
+    }
+
+    fn build(entry: &Entry, pairing_note: bool) -> Summary {
         let arrow = match entry.record.direction {
             Direction::ClientToAdapter => "→",
             Direction::AdapterToClient => "←",
@@ -544,7 +554,7 @@ impl Summary {
                 };
                 // The latency (or pairing note) is never cut off.
                 d = truncate(d);
-                match &entry.answer {
+                match entry.answer.as_ref().filter(|_| pairing_note) {
                     Some(Answer::Paired(p)) => {
                         let _ = write!(d, " ({})", latency(p.latency_us));
                     }

@@ -199,6 +199,15 @@ pub struct Stats {
     pub warnings: u64,
 }
 
+/// What [`validate_each`] passes on, in trace order.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// A record as it is read (before the findings about it).
+    Entry(&'a Entry),
+    /// A finding: about the entry just passed on, an earlier one, or the trace as a whole.
+    Finding(Finding),
+}
+
 /// Validates a whole trace, streaming, passing each finding to `sink` as it is found.
 ///
 /// Bad lines and a trace that ends inside a record are findings ([`ids::UNREADABLE`]);
@@ -207,24 +216,40 @@ pub fn validate<R: BufRead>(
     reader: TraceReader<R>,
     mut sink: impl FnMut(Finding),
 ) -> Result<Stats, ReadError> {
+    validate_each(reader, |step| {
+        if let Step::Finding(f) = step {
+            sink(f);
+        }
+    })
+}
+
+/// Like [`validate`], also passing on every entry as it is read (before its findings): one
+/// streaming pass for views that show the records with what validation found.
+pub fn validate_each<R: BufRead>(
+    reader: TraceReader<R>,
+    mut visit: impl FnMut(Step<'_>),
+) -> Result<Stats, ReadError> {
     let mut timeline = Timeline::new(reader);
     let mut validator = Validator::new();
     let mut stats = Stats::default();
-    let mut emit = |f: Finding| {
+    let mut emit = |f: Finding, visit: &mut dyn FnMut(Step<'_>)| {
         match f.severity {
             Severity::Error => stats.errors += 1,
             Severity::Warning => stats.warnings += 1,
         }
-        sink(f);
+        visit(Step::Finding(f));
     };
     loop {
         match timeline.next_entry() {
-            Ok(Some(entry)) => validator.check(&entry, &mut emit),
+            Ok(Some(entry)) => {
+                visit(Step::Entry(&entry));
+                validator.check(&entry, &mut |f| emit(f, &mut visit));
+            }
             Ok(None) => break,
             Err(e) if e.is_recoverable() || e.kind() == ReadErrorKind::Truncated => {
                 let mut f = Finding::general(ids::UNREADABLE, e.message());
                 f.line = Some(e.line());
-                emit(f);
+                emit(f, &mut visit);
                 if !e.is_recoverable() {
                     break;
                 }
@@ -233,7 +258,7 @@ pub fn validate<R: BufRead>(
         }
     }
     let records = validator.records();
-    validator.finish(timeline.pairing(), &mut emit);
+    validator.finish(timeline.pairing(), &mut |f| emit(f, &mut visit));
     stats.records = records;
     Ok(stats)
 }
