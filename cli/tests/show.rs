@@ -1,4 +1,5 @@
 //! `dapkit show`: the timeline, --json, --filter, --follow, standard input, errors.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 #[path = "support/inspect.rs"]
 mod support;

@@ -1,4 +1,5 @@
 //! One passing and one failing hand-written trace per validation rule.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use dapkit_trace::validate::{Finding, RULES, Severity, ids, validate};
 use dapkit_trace::{Direction, Header, Record, TraceReader, TraceWriter};
