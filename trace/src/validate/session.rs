@@ -198,7 +198,7 @@ impl Validator {
             }
         }
         if let ProtocolMessage::Response(Response::Error(e)) = msg {
-            if e.body.is_none() {
+            if e.body.is_none() && !e.extra.contains_key("body") {
                 out(Finding::at(
                     ids::ERROR_WITHOUT_BODY,
                     entry,
