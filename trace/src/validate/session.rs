@@ -219,7 +219,7 @@ impl Validator {
             );
             f.record = Some(p.record);
             f.seq = Some(p.seq);
-            f.command = p.command.clone();
+            f.command = p.command.as_deref().map(str::to_owned);
             out(f);
         }
         if pairing.evicted() > 0 {
