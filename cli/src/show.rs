@@ -3,6 +3,7 @@
 use crate::error::{CliError, Exit};
 use crate::trace_open;
 use clap::Args;
+use dapkit_trace::ReadErrorKind;
 use dapkit_trace::summary::{Entry, Filter, Summary, Timeline, Tone, passes};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
@@ -52,7 +53,9 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
             let entry = match timeline.next_entry() {
                 Ok(Some(entry)) => entry,
                 Ok(None) => return Ok(()),
-                Err(e) if e.is_recoverable() => {
+                // A bad line, or a last line cut short (a recorder still writing, or
+                // killed): reported, and the rest is shown.
+                Err(e) if e.is_recoverable() || e.kind() == ReadErrorKind::Truncated => {
                     tracing::warn!("{}: {e}", args.file.display());
                     continue;
                 }

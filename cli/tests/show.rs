@@ -169,6 +169,19 @@ fn errors_are_one_line_with_exit_2() {
         "{}",
         broken.stdout
     );
+
+    // A last line cut short (a recorder killed mid-write) is reported; the rest is shown.
+    let session = std::fs::read_to_string(fixtures().join("session.jsonl")).expect("fixture");
+    let cut = &session[..session.len() - 30];
+    let run = dapkit_with_input(&["show", "-"], cut.as_bytes());
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 22);
+    assert!(
+        run.stderr
+            .contains("line 24: the trace ends inside a record"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Reads the lines a child prints, through a channel, so that waiting is bounded.
