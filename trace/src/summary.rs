@@ -632,10 +632,13 @@ impl fmt::Display for Summary {
 
 /// `3.1 ms`, `1.25 s`.
 pub fn latency(us: u64) -> String {
-    if us >= 1_000_000 {
-        format!("{:.2} s", us as f64 / 1e6)
+    // Integer arithmetic, rounded half up: float formatting is slow on this hot path.
+    let hundredths_s = (us + 5_000) / 10_000;
+    if hundredths_s >= 100 {
+        format!("{}.{:02} s", hundredths_s / 100, hundredths_s % 100)
     } else {
-        format!("{:.1} ms", us as f64 / 1e3)
+        let tenths_ms = (us + 50) / 100;
+        format!("{}.{} ms", tenths_ms / 10, tenths_ms % 10)
     }
 }
 
@@ -990,6 +993,25 @@ mod tests {
             Answer::Unknown
         );
         assert_eq!(p.evicted(), 0);
+    }
+
+    #[test]
+    fn latency_is_rounded_half_up() {
+        let cases = [
+            (0, "0.0 ms"),
+            (49, "0.0 ms"),
+            (50, "0.1 ms"),
+            (3_100, "3.1 ms"),
+            (3_149, "3.1 ms"),
+            (3_150, "3.2 ms"),
+            (994_949, "994.9 ms"),
+            (995_000, "1.00 s"),
+            (1_150_000, "1.15 s"),
+            (61_234_567, "61.23 s"),
+        ];
+        for (us, text) in cases {
+            assert_eq!(latency(us), text, "{us} µs");
+        }
     }
 
     #[test]
