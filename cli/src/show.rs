@@ -3,6 +3,7 @@
 use crate::error::{CliError, Exit};
 use crate::trace_open;
 use clap::Args;
+use dapkit_trace::ReadErrorKind;
 use dapkit_trace::summary::{Entry, Filter, Summary, Timeline, Tone, passes};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
@@ -53,12 +54,15 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
         Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
     };
     let mut timeline = Timeline::new(reader);
+    let mut line = Vec::with_capacity(512);
     let result = (|| -> Result<(), CliError> {
         loop {
             let entry = match timeline.next_entry() {
                 Ok(Some(entry)) => entry,
                 Ok(None) => return Ok(()),
-                Err(e) if e.is_recoverable() => {
+                // A bad line, or a last line cut short (a recorder still writing, or
+                // killed): reported, and the rest is shown.
+                Err(e) if e.is_recoverable() || e.kind() == ReadErrorKind::Truncated => {
                     tracing::warn!("{}: {e}", args.file.display());
                     continue;
                 }
@@ -67,11 +71,14 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
             if !passes(&args.filters, &entry) {
                 continue;
             }
-            let written = if args.json {
-                write_json(&mut out, &entry)
+            // Each record is formatted into one buffer and written with one call.
+            line.clear();
+            let formatted = if args.json {
+                write_json(&mut line, &entry)
             } else {
-                write_line(&mut out, &entry, colour)
+                write_line(&mut line, &entry, colour)
             };
+            let written = formatted.and_then(|()| out.write_all(&line));
             match written {
                 Ok(()) => {}
                 Err(e) if trace_open::is_broken_pipe(&e) => return Ok(()),
@@ -94,7 +101,7 @@ fn offset(us: u64) -> String {
     format!("{:>3}.{:03}", us / 1_000_000, (us / 1000) % 1000)
 }
 
-fn write_line(out: &mut dyn Write, entry: &Entry, colour: bool) -> io::Result<()> {
+fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> {
     let s = entry.summary();
     let client = if entry.record.client == 0 {
         String::new()
@@ -156,7 +163,7 @@ struct JsonEntry<'a> {
     summary: String,
 }
 
-fn write_json(out: &mut dyn Write, entry: &Entry) -> io::Result<()> {
+fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
     let f = &entry.facts;
     let pair = entry.pair();
     let line = JsonEntry {

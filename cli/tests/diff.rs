@@ -1,5 +1,6 @@
 //! `dapkit diff`: same traces, differences with record numbers, --json, --ignore-paths,
 //! exit codes, an edited real trace.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 #[path = "support/inspect.rs"]
 mod support;

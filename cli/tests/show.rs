@@ -1,4 +1,5 @@
 //! `dapkit show`: the timeline, --json, --filter, --follow, standard input, errors.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 #[path = "support/inspect.rs"]
 mod support;
@@ -168,6 +169,19 @@ fn errors_are_one_line_with_exit_2() {
         "{}",
         broken.stdout
     );
+
+    // A last line cut short (a recorder killed mid-write) is reported; the rest is shown.
+    let session = std::fs::read_to_string(fixtures().join("session.jsonl")).expect("fixture");
+    let cut = &session[..session.len() - 30];
+    let run = dapkit_with_input(&["show", "-"], cut.as_bytes());
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 22);
+    assert!(
+        run.stderr
+            .contains("line 24: the trace ends inside a record"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Reads the lines a child prints, through a channel, so that waiting is bounded.
@@ -233,4 +247,45 @@ fn follow_shows_records_as_they_are_appended() {
     );
     child.kill().expect("kill our child");
     child.wait().expect("reaped");
+}
+
+/// Runs `dapkit show session.jsonl` on a pseudo-terminal (util-linux `script`).
+fn show_on_a_terminal(no_color: Option<&str>) -> String {
+    let mut cmd = Command::new("script");
+    let line = format!("{} show session.jsonl", env!("CARGO_BIN_EXE_dapkit"));
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(fixtures())
+        .stdin(Stdio::null())
+        .env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    let out = cmd
+        .output()
+        .expect("util-linux `script` runs (it gives dapkit a terminal)");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn colours_on_a_terminal_unless_no_color() {
+    let coloured = show_on_a_terminal(None);
+    assert!(
+        coloured.contains("\x1b[36m→ 3 setBreakpoints\x1b[0m app.py [12, 20]"),
+        "{coloured:?}"
+    );
+    assert!(
+        coloured.contains(
+            "\x1b[1;31m← 7 evaluate\x1b[0m \x1b[1;31mfailed: name 'total' is not defined (11.2 ms)"
+        ),
+        "{coloured:?}"
+    );
+    let plain = show_on_a_terminal(Some("1"));
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(
+        plain.contains("→ 3 setBreakpoints app.py [12, 20]"),
+        "{plain:?}"
+    );
+    // An empty NO_COLOR does not turn colours off.
+    assert!(show_on_a_terminal(Some("")).contains('\x1b'));
 }

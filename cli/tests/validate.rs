@@ -1,4 +1,5 @@
 //! `dapkit validate`: findings, --json, --allow, exit codes, real traffic.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 #[path = "support/inspect.rs"]
 mod support;

@@ -301,7 +301,7 @@ impl<R: BufRead> Side<R> {
                 let Some(seq) = f.seq else { return };
                 let key = (r.client, r.direction, seq);
                 let arguments = value.get("arguments").cloned().unwrap_or(Value::Null);
-                let command = f.command.clone().unwrap_or_default();
+                let command = f.command.as_deref().unwrap_or_default().to_owned();
                 if let Some(old) = self.waiting.insert(
                     key,
                     Waiting {
@@ -342,7 +342,7 @@ impl<R: BufRead> Side<R> {
                     // A response to nothing: compared on its own.
                     None => Waiting {
                         record: entry.number,
-                        command: f.command.clone().unwrap_or_default(),
+                        command: f.command.as_deref().unwrap_or_default().to_owned(),
                         arguments: Value::Null,
                     },
                 };

@@ -207,7 +207,7 @@ impl<R: BufRead> TraceReader<R> {
                     Some(false)
                 });
             }
-            let (take, ended) = match chunk.iter().position(|&b| b == b'\n') {
+            let (take, ended) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (i + 1, true),
                 None => (chunk.len(), false),
             };

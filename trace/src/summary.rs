@@ -29,7 +29,8 @@
 
 use crate::{Direction, Payload, ReadError, Record, TraceReader};
 use dapkit_types::{Event, ProtocolMessage, Request, Response};
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::{self, Write as _};
 use std::io::BufRead;
 
@@ -61,6 +62,16 @@ impl Kind {
     }
 }
 
+/// A command or event name: borrowed for the names dapkit-types knows, owned for others.
+pub type Name = Cow<'static, str>;
+
+fn name(known: Option<&'static str>, any: Option<&str>) -> Option<Name> {
+    match known {
+        Some(k) => Some(Cow::Borrowed(k)),
+        None => any.map(|n| Cow::Owned(n.to_owned())),
+    }
+}
+
 /// The envelope facts of one record, from its one decoding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -70,9 +81,9 @@ pub struct Facts {
     /// The message's `seq`.
     pub seq: Option<i64>,
     /// The `command` of a request or response.
-    pub command: Option<String>,
+    pub command: Option<Name>,
     /// The `event` name of an event.
-    pub event: Option<String>,
+    pub event: Option<Name>,
     /// The `request_seq` of a response.
     pub request_seq: Option<i64>,
     /// The `success` of a response.
@@ -108,11 +119,11 @@ impl Facts {
         match message {
             ProtocolMessage::Request(r) => {
                 facts.kind = Kind::Request;
-                facts.command = r.command().map(str::to_owned);
+                facts.command = name(r.known_name(), r.command());
             }
             ProtocolMessage::Response(r) => {
                 facts.kind = Kind::Response;
-                facts.command = r.command().map(str::to_owned);
+                facts.command = name(r.known_name(), r.command());
                 facts.request_seq = r.request_seq();
                 facts.success = Some(r.success());
                 if !r.success() {
@@ -121,11 +132,11 @@ impl Facts {
             }
             ProtocolMessage::Event(e) => {
                 facts.kind = Kind::Event;
-                facts.event = e.event().map(str::to_owned);
+                facts.event = name(e.known_name(), e.event());
             }
             ProtocolMessage::Custom(raw) => {
-                facts.command = raw.command().map(str::to_owned);
-                facts.event = raw.event_name().map(str::to_owned);
+                facts.command = name(None, raw.command());
+                facts.event = name(None, raw.event_name());
             }
         }
         facts
@@ -190,7 +201,7 @@ pub struct Pair {
     /// Microseconds from the request to the response (0 if the clock went back).
     pub latency_us: u64,
     /// The request's command.
-    pub command: Option<String>,
+    pub command: Option<Name>,
 }
 
 /// What [`Pairing`] made of a response.
@@ -223,10 +234,35 @@ pub struct Pending {
     /// The client.
     pub client: u32,
     /// Its command.
-    pub command: Option<String>,
+    pub command: Option<Name>,
 }
 
 type Key = (u32, Direction, i64);
+
+/// Keys in the order they were added, with lazy removal: an entry whose record no longer
+/// matches the map is stale and skipped; stale entries are dropped when they outnumber the
+/// live ones, so the queue stays within twice the map's bound.
+#[derive(Debug, Default)]
+struct Order(VecDeque<(u64, Key)>);
+
+impl Order {
+    fn push(&mut self, record: u64, key: Key, live: usize, is_live: impl Fn(u64, &Key) -> bool) {
+        self.0.push_back((record, key));
+        if self.0.len() > 2 * live.max(16) {
+            self.0.retain(|(r, k)| is_live(*r, k));
+        }
+    }
+
+    /// The oldest live entry, taken out.
+    fn pop_oldest(&mut self, is_live: impl Fn(u64, &Key) -> bool) -> Option<Key> {
+        while let Some((r, k)) = self.0.pop_front() {
+            if is_live(r, &k) {
+                return Some(k);
+            }
+        }
+        None
+    }
+}
 
 /// Matches responses to requests by client, direction and `request_seq`, streaming.
 ///
@@ -236,9 +272,9 @@ type Key = (u32, Direction, i64);
 #[derive(Debug)]
 pub struct Pairing {
     pending: HashMap<Key, Pending>,
-    pending_order: BTreeMap<u64, Key>,
+    pending_order: Order,
     answered: HashMap<Key, u64>,
-    answered_order: BTreeMap<u64, Key>,
+    answered_order: Order,
     limit: usize,
     evicted: u64,
 }
@@ -257,9 +293,9 @@ impl Pairing {
     pub fn new(limit: usize) -> Pairing {
         Pairing {
             pending: HashMap::new(),
-            pending_order: BTreeMap::new(),
+            pending_order: Order::default(),
             answered: HashMap::new(),
-            answered_order: BTreeMap::new(),
+            answered_order: Order::default(),
             limit: limit.max(1),
             evicted: 0,
         }
@@ -269,18 +305,20 @@ impl Pairing {
     /// still waiting.
     pub fn request(&mut self, pending: Pending) -> Option<Pending> {
         let key = (pending.client, pending.direction, pending.seq);
-        if let Some(first) = self.answered.remove(&key) {
-            self.answered_order.remove(&first);
-        }
-        self.pending_order.insert(pending.record, key);
+        self.answered.remove(&key);
+        let record = pending.record;
         let replaced = self.pending.insert(key, pending);
-        if let Some(old) = &replaced {
-            self.pending_order.remove(&old.record);
-        }
+        let pending_map = &self.pending;
+        self.pending_order
+            .push(record, key, pending_map.len(), |r, k| {
+                pending_map.get(k).is_some_and(|p| p.record == r)
+            });
         while self.pending.len() > self.limit {
-            let Some((_, oldest)) = self.pending_order.pop_first() else {
-                break;
-            };
+            let pending_map = &self.pending;
+            let oldest = self
+                .pending_order
+                .pop_oldest(|r, k| pending_map.get(k).is_some_and(|p| p.record == r));
+            let Some(oldest) = oldest else { break };
             self.pending.remove(&oldest);
             self.evicted += 1;
         }
@@ -299,13 +337,18 @@ impl Pairing {
     ) -> Answer {
         let key = (client, direction.reverse(), request_seq);
         if let Some(p) = self.pending.remove(&key) {
-            self.pending_order.remove(&p.record);
-            self.answered_order.insert(record, key);
             self.answered.insert(key, record);
+            let answered = &self.answered;
+            self.answered_order
+                .push(record, key, answered.len(), |r, k| {
+                    answered.get(k) == Some(&r)
+                });
             while self.answered.len() > self.limit {
-                let Some((_, oldest)) = self.answered_order.pop_first() else {
-                    break;
-                };
+                let answered = &self.answered;
+                let oldest = self
+                    .answered_order
+                    .pop_oldest(|r, k| answered.get(k) == Some(&r));
+                let Some(oldest) = oldest else { break };
                 self.answered.remove(&oldest);
             }
             return Answer::Paired(Pair {
@@ -327,9 +370,9 @@ impl Pairing {
 
     /// The requests still waiting, oldest first (at the end of a trace: never answered).
     pub fn waiting(&self) -> impl Iterator<Item = &Pending> {
-        self.pending_order
-            .values()
-            .filter_map(|k| self.pending.get(k))
+        let mut all: Vec<&Pending> = self.pending.values().collect();
+        all.sort_by_key(|p| p.record);
+        all.into_iter()
     }
 }
 
@@ -599,10 +642,13 @@ impl fmt::Display for Summary {
 
 /// `3.1 ms`, `1.25 s`.
 pub fn latency(us: u64) -> String {
-    if us >= 1_000_000 {
-        format!("{:.2} s", us as f64 / 1e6)
+    // Integer arithmetic, rounded half up: float formatting is slow on this hot path.
+    let hundredths_s = (us + 5_000) / 10_000;
+    if hundredths_s >= 100 {
+        format!("{}.{:02} s", hundredths_s / 100, hundredths_s % 100)
     } else {
-        format!("{:.1} ms", us as f64 / 1e3)
+        let tenths_ms = (us + 50) / 100;
+        format!("{}.{} ms", tenths_ms / 10, tenths_ms % 10)
     }
 }
 
@@ -895,15 +941,109 @@ pub fn passes(filters: &[Filter], entry: &Entry) -> bool {
             }
             Filter::Command(c) => {
                 name_seen = true;
-                name_ok |= entry.facts.command.as_deref() == Some(c)
+                name_ok |= entry.facts.command.as_deref() == Some(c.as_str())
                     && matches!(entry.facts.kind, Kind::Request | Kind::Response);
             }
             Filter::Event(e) => {
                 name_seen = true;
-                name_ok |=
-                    entry.facts.event.as_deref() == Some(e) && entry.facts.kind == Kind::Event;
+                name_ok |= entry.facts.event.as_deref() == Some(e.as_str())
+                    && entry.facts.kind == Kind::Event;
             }
         }
     }
     (!dir_seen || dir_ok) && (!name_seen || name_ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(record: u64, seq: i64) -> Pending {
+        Pending {
+            record,
+            offset_us: record * 10,
+            seq,
+            direction: Direction::ClientToAdapter,
+            client: 0,
+            command: Some(Cow::Borrowed("threads")),
+        }
+    }
+
+    #[test]
+    fn pairing_state_stays_bounded_over_a_long_session() {
+        let mut p = Pairing::new(8);
+        for seq in 1..100_000i64 {
+            let record = seq as u64 * 2;
+            p.request(pending(record, seq));
+            let answer = p.response(
+                0,
+                Direction::AdapterToClient,
+                seq,
+                record + 1,
+                record * 10 + 7,
+            );
+            assert!(
+                matches!(answer, Answer::Paired(Pair { latency_us: 7, .. })),
+                "{answer:?}"
+            );
+        }
+        assert!(p.pending.is_empty());
+        assert_eq!(p.answered.len(), 8);
+        assert!(p.pending_order.0.len() <= 32, "{}", p.pending_order.0.len());
+        assert!(
+            p.answered_order.0.len() <= 32,
+            "{}",
+            p.answered_order.0.len()
+        );
+        // The most recent answers are remembered; older ones are forgotten.
+        let recent = p.response(0, Direction::AdapterToClient, 99_999, 1, 1);
+        assert_eq!(recent, Answer::Duplicate { first: 199_999 });
+        assert_eq!(
+            p.response(0, Direction::AdapterToClient, 5, 1, 1),
+            Answer::Unknown
+        );
+        assert_eq!(p.evicted(), 0);
+    }
+
+    #[test]
+    fn latency_is_rounded_half_up() {
+        let cases = [
+            (0, "0.0 ms"),
+            (49, "0.0 ms"),
+            (50, "0.1 ms"),
+            (3_100, "3.1 ms"),
+            (3_149, "3.1 ms"),
+            (3_150, "3.2 ms"),
+            (994_949, "994.9 ms"),
+            (995_000, "1.00 s"),
+            (1_150_000, "1.15 s"),
+            (61_234_567, "61.23 s"),
+        ];
+        for (us, text) in cases {
+            assert_eq!(latency(us), text, "{us} µs");
+        }
+    }
+
+    #[test]
+    fn pairing_evicts_the_oldest_waiting_request() {
+        let mut p = Pairing::new(3);
+        for seq in 1..=5 {
+            p.request(pending(seq as u64, seq));
+        }
+        assert_eq!(p.evicted(), 2);
+        let waiting: Vec<i64> = p.waiting().map(|w| w.seq).collect();
+        assert_eq!(waiting, [3, 4, 5]);
+        assert_eq!(
+            p.response(0, Direction::AdapterToClient, 1, 9, 9),
+            Answer::Unknown
+        );
+        assert!(matches!(
+            p.response(0, Direction::AdapterToClient, 4, 9, 90),
+            Answer::Paired(Pair {
+                request_record: 4,
+                latency_us: 50,
+                ..
+            })
+        ));
+    }
 }

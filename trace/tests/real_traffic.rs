@@ -1,6 +1,7 @@
 //! Traces built from real recorded sessions (debugpy, gdb, lldb-dap): they validate with no
 //! errors (only the known quirks, as warnings), every response pairs with its request, and
 //! diff finds a trace equal to itself and names an edited message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 #[path = "support/traffic.rs"]
 mod traffic;

@@ -1,4 +1,5 @@
 //! One passing and one failing hand-written trace per validation rule.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use dapkit_trace::validate::{Finding, RULES, Severity, ids, validate};
 use dapkit_trace::{Direction, Header, Record, TraceReader, TraceWriter};
@@ -498,6 +499,21 @@ fn quirk_error_response_without_body() {
     assert_eq!(
         assert_only(&found, ids::ERROR_WITHOUT_BODY).severity,
         Severity::Warning
+    );
+    // A body of the wrong type is a schema error, not a missing body.
+    let found = session(&[
+        (
+            C,
+            r#"{"seq":2,"type":"request","command":"evaluate","arguments":{"expression":"x"}}"#,
+        ),
+        (
+            A,
+            r#"{"seq":2,"type":"response","request_seq":2,"success":false,"command":"evaluate","message":"no x","body":"oops"}"#,
+        ),
+    ]);
+    assert_eq!(
+        assert_only(&found, ids::SCHEMA).path.as_deref(),
+        Some("/body")
     );
     assert_clean(&session(&[
         (

@@ -1,6 +1,6 @@
 //! Running the `dapkit` binary as a user would, for the show/validate/diff tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

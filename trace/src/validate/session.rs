@@ -198,7 +198,7 @@ impl Validator {
             }
         }
         if let ProtocolMessage::Response(Response::Error(e)) = msg {
-            if e.body.is_none() {
+            if e.body.is_none() && !e.extra.contains_key("body") {
                 out(Finding::at(
                     ids::ERROR_WITHOUT_BODY,
                     entry,
@@ -219,7 +219,7 @@ impl Validator {
             );
             f.record = Some(p.record);
             f.seq = Some(p.seq);
-            f.command = p.command.clone();
+            f.command = p.command.as_deref().map(str::to_owned);
             out(f);
         }
         if pairing.evicted() > 0 {

@@ -5,7 +5,7 @@
 //!
 //! Shared by the trace crate's and the command line's tests (`#[path]`).
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use dapkit_trace::summary::{Facts, Kind};
 use dapkit_trace::{Direction, Header, Record, TraceWriter};
