@@ -7,7 +7,9 @@ use clap::Args;
 use dapkit_trace::record::{Recorder, forward};
 use dapkit_trace::tap::Tap;
 use dapkit_trace::{Direction, Header, TraceWriter};
-use dapkit_transport::{Endpoint, Listener, RetryPolicy, StdioCommand, connect_cancellable};
+use dapkit_transport::{
+    BoxedReader, BoxedWriter, Endpoint, Listener, RetryPolicy, StdioCommand, connect_cancellable,
+};
 use serde_json::json;
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -136,8 +138,9 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     };
     tracing::info!(pid = ?child.pid(), "adapter started: {command}");
     let (from_adapter, to_adapter) = connection.into_split();
+    let (from_client, to_client) = client_stdio();
     let c2a = tokio::spawn(forward(
-        tokio::io::stdin(),
+        from_client,
         to_adapter,
         Direction::ClientToAdapter,
         0,
@@ -145,7 +148,7 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     ));
     let mut a2c = tokio::spawn(forward(
         from_adapter,
-        tokio::io::stdout(),
+        to_client,
         Direction::AdapterToClient,
         0,
         recorder.handle(),
@@ -166,6 +169,40 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     finish_recorder(recorder, &args.out).await?;
     let status = status.map_err(|e| CliError::io("cannot wait for the adapter", e))?;
     exit_like(status)
+}
+
+/// Our stdin and stdout, the client's side. When they are pipes (as editors start
+/// adapters) they are read and written directly by the runtime; otherwise (a terminal, a
+/// file) through tokio's blocking-thread stdio.
+fn client_stdio() -> (BoxedReader, BoxedWriter) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use tokio::net::unix::pipe;
+        let reader = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
+        let writer = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .and_then(|fd| pipe::Sender::from_owned_fd(fd).ok());
+        let reader: BoxedReader = match reader {
+            Some(r) => Box::new(r),
+            None => Box::new(tokio::io::stdin()),
+        };
+        let writer: BoxedWriter = match writer {
+            Some(w) => Box::new(w),
+            None => Box::new(tokio::io::stdout()),
+        };
+        (reader, writer)
+    }
+    #[cfg(not(unix))]
+    {
+        (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
+    }
 }
 
 /// The adapter's exit status as ours.
