@@ -21,6 +21,10 @@ use tokio::task::JoinHandle;
 /// to exit after its output ended, before they are stopped.
 const GRACE: Duration = Duration::from_secs(5);
 
+/// How long the client's bytes are still read (and recorded) once the adapter process
+/// has exited.
+const ADAPTER_GONE: Duration = Duration::from_millis(200);
+
 /// Record a session: forward the bytes between an editor and a debug adapter unchanged and
 /// write them to a trace.
 ///
@@ -165,7 +169,8 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
             child.wait().await
         }
     };
-    stop_after_grace(c2a, "client → adapter").await;
+    // The adapter is gone: what the client still sends has nowhere to go.
+    stop_after(c2a, "client → adapter", ADAPTER_GONE).await;
     finish_recorder(recorder, &args.out).await?;
     let status = status.map_err(|e| CliError::io("cannot wait for the adapter", e))?;
     exit_like(status)
@@ -236,8 +241,8 @@ fn exit_like(status: std::process::ExitStatus) -> Result<Exit, CliError> {
 
 /// Lets a copy finish by itself for a while (it ends when its writer fails or its reader
 /// ends), then stops it.
-async fn stop_after_grace(mut task: JoinHandle<std::io::Result<u64>>, what: &str) {
-    match tokio::time::timeout(GRACE, &mut task).await {
+async fn stop_after(mut task: JoinHandle<std::io::Result<u64>>, what: &str, grace: Duration) {
+    match tokio::time::timeout(grace, &mut task).await {
         Ok(copied) => log_copy(what, copied),
         Err(_) => {
             tracing::debug!("{what}: still open after the other side ended; stopped");
@@ -334,11 +339,11 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
     tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);
-            stop_after_grace(c2a, "client → adapter").await;
+            stop_after(c2a, "client → adapter", GRACE).await;
         }
         copied = &mut c2a => {
             log_copy("client → adapter", copied);
-            stop_after_grace(a2c, "adapter → client").await;
+            stop_after(a2c, "adapter → client", GRACE).await;
         }
         () = stop_signal() => {
             tracing::info!("stopping: signal received");
