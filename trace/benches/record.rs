@@ -8,7 +8,8 @@
 //!   ways + the `Recorder` thread writing a trace file, flushed per record).
 //!
 //! The ratios record/direct (the target: ≤ 1.10) and record/relay (what recording adds to
-//! the hop) are printed after the measurements.
+//! the hop) are printed twice: from 31 interleaved rounds before the criterion
+//! measurements (robust when the machine's load changes), and from criterion's means.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group};
@@ -76,14 +77,30 @@ fn responder() -> SocketAddr {
     addr
 }
 
+/// What `forward` does, without recording: read, write, flush.
+async fn relay_loop<R, W>(mut from: R, mut to: W)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut buf).await {
+        if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
 /// A man in the middle on its own runtime (as in its own process): accepts one client,
 /// connects to `adapter`, forwards both ways — recording into `trace` when given.
 fn middle(adapter: SocketAddr, trace: Option<std::path::PathBuf>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        // As `dapkit record` runs it: one thread for the forwarding, one for the recorder.
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
@@ -108,11 +125,7 @@ fn middle(adapter: SocketAddr, trace: Option<std::path::PathBuf>) -> SocketAddr 
                     recorder.finish().await.unwrap();
                 }
                 None => {
-                    let (mut cr, mut cw, mut ar, mut aw) = (cr, cw, ar, aw);
-                    let _ = tokio::join!(
-                        tokio::io::copy(&mut cr, &mut aw),
-                        tokio::io::copy(&mut ar, &mut cw)
-                    );
+                    let _ = tokio::join!(relay_loop(cr, aw), relay_loop(ar, cw));
                 }
             }
         });
@@ -165,6 +178,31 @@ fn roundtrip(c: &mut Criterion) {
     let mut direct = BlockingClient::connect(adapter);
     let mut relay = BlockingClient::connect(middle(adapter, None));
     let mut record = BlockingClient::connect(middle(adapter, Some(dir.path().join("bench.jsonl"))));
+
+    // Interleaved rounds first (robust against a machine whose load changes): the median
+    // of 31 rounds of 500 round trips each, per path.
+    let mut rounds: [Vec<f64>; 3] = Default::default();
+    for _ in 0..31 {
+        for (times, client) in rounds
+            .iter_mut()
+            .zip([&mut direct, &mut relay, &mut record])
+        {
+            let start = std::time::Instant::now();
+            for _ in 0..500 {
+                client.round_trip();
+            }
+            times.push(start.elapsed().as_secs_f64() / 500.0 * 1e6);
+        }
+    }
+    for times in &mut rounds {
+        times.sort_by(f64::total_cmp);
+    }
+    let [d, r, w] = [rounds[0][15], rounds[1][15], rounds[2][15]];
+    println!(
+        "interleaved medians: direct {d:.1} µs, relay {r:.1} µs, record {w:.1} µs; record/direct {:.2}×, record/relay {:.2}×",
+        w / d,
+        w / r
+    );
 
     let mut g = c.benchmark_group("roundtrip");
     g.throughput(Throughput::Elements(1));
