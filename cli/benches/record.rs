@@ -120,16 +120,18 @@ fn recorded(out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
 }
 
 /// Medians of 31 interleaved rounds of `n` round trips each, in µs.
-fn interleaved(n: usize, a: &mut dyn FnMut(), b: &mut dyn FnMut()) -> (f64, f64) {
+fn interleaved(n: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed().as_secs_f64() / n as f64 * 1e6
+    };
     let (mut ta, mut tb) = (Vec::new(), Vec::new());
     for _ in 0..31 {
-        for (times, f) in [(&mut ta, &mut *a), (&mut tb, &mut *b)] {
-            let start = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            times.push(start.elapsed().as_secs_f64() / n as f64 * 1e6);
-        }
+        ta.push(time(&mut a));
+        tb.push(time(&mut b));
     }
     ta.sort_by(f64::total_cmp);
     tb.sort_by(f64::total_cmp);
@@ -152,8 +154,8 @@ fn echo(c: &mut Criterion) {
     let mut record = PipeClient::spawn(&recorded(&dir.path().join("echo.jsonl"), &cat));
     let (d, r) = interleaved(
         500,
-        &mut || direct.echo_round_trip(),
-        &mut || record.echo_round_trip(),
+        || direct.echo_round_trip(),
+        || record.echo_round_trip(),
     );
     verdict("echo (cat), interleaved medians", d, r);
     let mut g = c.benchmark_group("echo");
@@ -195,7 +197,7 @@ fn gdb(c: &mut Criterion) {
         let v = c.request("threads", "{}");
         assert_eq!(v["success"], true, "{v}");
     };
-    let (d, r) = interleaved(50, &mut || threads(&mut direct), &mut || threads(&mut record));
+    let (d, r) = interleaved(50, || threads(&mut direct), || threads(&mut record));
     verdict("gdb `threads`, interleaved medians", d, r);
     let mut g = c.benchmark_group("gdb");
     g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
