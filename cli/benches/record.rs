@@ -66,7 +66,10 @@ impl PipeClient {
         let mut len = None;
         loop {
             self.line.clear();
-            assert!(self.stdout.read_line(&mut self.line).unwrap() > 0, "adapter closed");
+            assert!(
+                self.stdout.read_line(&mut self.line).unwrap() > 0,
+                "adapter closed"
+            );
             let l = self.line.trim_end();
             if l.is_empty() {
                 break;
@@ -165,9 +168,11 @@ fn echo(c: &mut Criterion) {
 }
 
 fn gdb_path() -> Option<PathBuf> {
-    let p = std::env::var_os("DAPKIT_GDB").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/gdb-venv/bin/gdb")
-    });
+    let p = std::env::var_os("DAPKIT_GDB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/gdb-venv/bin/gdb")
+        });
     p.exists().then_some(p)
 }
 

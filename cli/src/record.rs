@@ -39,7 +39,7 @@ pub struct RecordArgs {
     /// written.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Replace the values of launch/attach and runInTerminal `env` by "<redacted>" in the
+    /// Replace the values of launch/attach and runInTerminal `env` by `"<redacted>"` in the
     /// trace (the forwarded bytes are unchanged).
     #[arg(long)]
     redact: bool,
