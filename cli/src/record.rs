@@ -7,7 +7,9 @@ use clap::Args;
 use dapkit_trace::record::{Recorder, forward};
 use dapkit_trace::tap::Tap;
 use dapkit_trace::{Direction, Header, TraceWriter};
-use dapkit_transport::{Endpoint, Listener, RetryPolicy, StdioCommand, connect_cancellable};
+use dapkit_transport::{
+    BoxedReader, BoxedWriter, Endpoint, Listener, RetryPolicy, StdioCommand, connect_cancellable,
+};
 use serde_json::json;
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -18,6 +20,10 @@ use tokio::task::JoinHandle;
 /// How long the other direction may go on after one ended, and how long the adapter has
 /// to exit after its output ended, before they are stopped.
 const GRACE: Duration = Duration::from_secs(5);
+
+/// How long the client's bytes are still read (and recorded) once the adapter process
+/// has exited.
+const ADAPTER_GONE: Duration = Duration::from_millis(200);
 
 /// Record a session: forward the bytes between an editor and a debug adapter unchanged and
 /// write them to a trace.
@@ -33,7 +39,7 @@ pub struct RecordArgs {
     /// written.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Replace the values of launch/attach and runInTerminal `env` by "<redacted>" in the
+    /// Replace the values of launch/attach and runInTerminal `env` by `"<redacted>"` in the
     /// trace (the forwarded bytes are unchanged).
     #[arg(long)]
     redact: bool,
@@ -55,8 +61,9 @@ pub struct RecordArgs {
 
 /// Runs `dapkit record`.
 pub fn run(args: RecordArgs) -> Result<Exit, CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread forwards both ways (fewer hand-offs than a multi-thread runtime: the
+    // cheapest hop); the recorder writes the trace on a thread of its own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::io("cannot start the async runtime", e))?;
@@ -136,8 +143,9 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     };
     tracing::info!(pid = ?child.pid(), "adapter started: {command}");
     let (from_adapter, to_adapter) = connection.into_split();
+    let (from_client, to_client) = client_stdio();
     let c2a = tokio::spawn(forward(
-        tokio::io::stdin(),
+        from_client,
         to_adapter,
         Direction::ClientToAdapter,
         0,
@@ -145,7 +153,7 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     ));
     let mut a2c = tokio::spawn(forward(
         from_adapter,
-        tokio::io::stdout(),
+        to_client,
         Direction::AdapterToClient,
         0,
         recorder.handle(),
@@ -162,10 +170,45 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
             child.wait().await
         }
     };
-    stop_after_grace(c2a, "client → adapter").await;
+    // The adapter is gone: what the client still sends has nowhere to go.
+    stop_after(c2a, "client → adapter", ADAPTER_GONE).await;
     finish_recorder(recorder, &args.out).await?;
     let status = status.map_err(|e| CliError::io("cannot wait for the adapter", e))?;
     exit_like(status)
+}
+
+/// Our stdin and stdout, the client's side. When they are pipes (as editors start
+/// adapters) they are read and written directly by the runtime; otherwise (a terminal, a
+/// file) through tokio's blocking-thread stdio.
+fn client_stdio() -> (BoxedReader, BoxedWriter) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use tokio::net::unix::pipe;
+        let reader = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
+        let writer = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .and_then(|fd| pipe::Sender::from_owned_fd(fd).ok());
+        let reader: BoxedReader = match reader {
+            Some(r) => Box::new(r),
+            None => Box::new(tokio::io::stdin()),
+        };
+        let writer: BoxedWriter = match writer {
+            Some(w) => Box::new(w),
+            None => Box::new(tokio::io::stdout()),
+        };
+        (reader, writer)
+    }
+    #[cfg(not(unix))]
+    {
+        (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
+    }
 }
 
 /// The adapter's exit status as ours.
@@ -199,8 +242,8 @@ fn exit_like(status: std::process::ExitStatus) -> Result<Exit, CliError> {
 
 /// Lets a copy finish by itself for a while (it ends when its writer fails or its reader
 /// ends), then stops it.
-async fn stop_after_grace(mut task: JoinHandle<std::io::Result<u64>>, what: &str) {
-    match tokio::time::timeout(GRACE, &mut task).await {
+async fn stop_after(mut task: JoinHandle<std::io::Result<u64>>, what: &str, grace: Duration) {
+    match tokio::time::timeout(grace, &mut task).await {
         Ok(copied) => log_copy(what, copied),
         Err(_) => {
             tracing::debug!("{what}: still open after the other side ended; stopped");
@@ -297,11 +340,11 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
     tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);
-            stop_after_grace(c2a, "client → adapter").await;
+            stop_after(c2a, "client → adapter", GRACE).await;
         }
         copied = &mut c2a => {
             log_copy("client → adapter", copied);
-            stop_after_grace(a2c, "adapter → client").await;
+            stop_after(a2c, "adapter → client", GRACE).await;
         }
         () = stop_signal() => {
             tracing::info!("stopping: signal received");

@@ -972,3 +972,46 @@ fn a_killed_recorder_keeps_every_record_already_seen() {
     assert_eq!(&*t.records[0].bytes(), &body[..]);
     assert_eq!(&*t.records[1].bytes(), &body[..]);
 }
+
+#[test]
+fn record_tcp_stops_cleanly_on_sigterm_while_waiting_for_a_client() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit"))
+        .args([
+            "record",
+            "--connect",
+            "127.0.0.1:9",
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+        ])
+        .arg(&trace)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert!(
+        ready.starts_with(r#"{"ready":{"listen":"127.0.0.1:"#),
+        "{ready}"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = read_trace(&trace);
+    assert!(t.records.is_empty());
+    assert_eq!(t.header.adapter["connect"], "127.0.0.1:9");
+}

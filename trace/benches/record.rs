@@ -1,1 +1,247 @@
-fn main() {}
+//! What recording costs a request round trip, in one run, over loopback TCP:
+//!
+//! - `roundtrip/direct`: a blocking client sends a `threads` request and reads the response
+//!   from an in-process responder (a thread answering each frame).
+//! - `roundtrip/relay`: the same through a plain forwarder (two `tokio::io::copy` tasks): the
+//!   cost of any man in the middle, one more hop each way.
+//! - `roundtrip/record`: the same through the recorder `dapkit record` runs (`forward` both
+//!   ways + the `Recorder` thread writing a trace file, flushed per record).
+//!
+//! The ratios record/direct (the target: ≤ 1.10) and record/relay (what recording adds to
+//! the hop) are printed twice: from 31 interleaved rounds before the criterion
+//! measurements (robust when the machine's load changes), and from criterion's means.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use criterion::{Criterion, Throughput, criterion_group};
+use dapkit_trace::record::{Recorder, forward};
+use dapkit_trace::tap::Tap;
+use dapkit_trace::{Direction, Header, TraceWriter};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+
+fn read_frame(reader: &mut BufReader<TcpStream>, line: &mut String, body: &mut Vec<u8>) -> bool {
+    let mut len = None;
+    loop {
+        line.clear();
+        if reader.read_line(line).unwrap_or(0) == 0 {
+            return false;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(v) = l.strip_prefix("Content-Length: ") {
+            len = v.parse::<usize>().ok();
+        }
+    }
+    let Some(len) = len else { return false };
+    body.resize(len, 0);
+    reader.read_exact(body).is_ok()
+}
+
+fn write_frame(out: &mut Vec<u8>, body: &[u8]) {
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body);
+}
+
+/// The adapter: answers every request with a one-thread `threads` response.
+fn responder() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                stream.set_nodelay(true).unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let (mut line, mut body, mut out) = (String::new(), Vec::new(), Vec::new());
+                let mut seq = 0;
+                while read_frame(&mut reader, &mut line, &mut body) {
+                    let req: Value = serde_json::from_slice(&body).unwrap();
+                    seq += 1;
+                    let resp = format!(
+                        r#"{{"seq":{seq},"type":"response","request_seq":{},"success":true,"command":"threads","body":{{"threads":[{{"id":1,"name":"main"}}]}}}}"#,
+                        req["seq"]
+                    );
+                    out.clear();
+                    write_frame(&mut out, resp.as_bytes());
+                    if writer.write_all(&out).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// What `forward` does, without recording: read, write, flush.
+async fn relay_loop<R, W>(mut from: R, mut to: W)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut buf).await {
+        if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// A man in the middle on its own runtime (as in its own process): accepts one client,
+/// connects to `adapter`, forwards both ways — recording into `trace` when given.
+fn middle(adapter: SocketAddr, trace: Option<std::path::PathBuf>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // As `dapkit record` runs it: one thread for the forwarding, one for the recorder.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (client, _) = listener.accept().await.unwrap();
+            client.set_nodelay(true).unwrap();
+            let upstream = tokio::net::TcpStream::connect(adapter).await.unwrap();
+            upstream.set_nodelay(true).unwrap();
+            let (cr, cw) = client.into_split();
+            let (ar, aw) = upstream.into_split();
+            match trace {
+                Some(path) => {
+                    let header = Header::new(serde_json::json!({"connect": adapter.to_string()}));
+                    let writer = TraceWriter::create(&path, &header).unwrap();
+                    let recorder =
+                        Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+                    let c2a = forward(cr, aw, Direction::ClientToAdapter, 0, recorder.handle());
+                    let a2c = forward(ar, cw, Direction::AdapterToClient, 0, recorder.handle());
+                    let _ = tokio::join!(c2a, a2c);
+                    recorder.finish().await.unwrap();
+                }
+                None => {
+                    let _ = tokio::join!(relay_loop(cr, aw), relay_loop(ar, cw));
+                }
+            }
+        });
+    });
+    addr
+}
+
+/// A blocking client: one `threads` request per call, its response read and parsed.
+struct BlockingClient {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+    line: String,
+    body: Vec<u8>,
+    out: Vec<u8>,
+    seq: u64,
+}
+
+impl BlockingClient {
+    fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        BlockingClient {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+            line: String::new(),
+            body: Vec::new(),
+            out: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    fn round_trip(&mut self) {
+        self.seq += 1;
+        self.out.clear();
+        let req = format!(
+            r#"{{"seq":{},"type":"request","command":"threads"}}"#,
+            self.seq
+        );
+        write_frame(&mut self.out, req.as_bytes());
+        self.writer.write_all(&self.out).unwrap();
+        assert!(read_frame(&mut self.reader, &mut self.line, &mut self.body));
+        let v: Value = serde_json::from_slice(&self.body).unwrap();
+        assert_eq!(v["request_seq"].as_u64(), Some(self.seq));
+    }
+}
+
+fn roundtrip(c: &mut Criterion) {
+    let adapter = responder();
+    let dir = tempfile::tempdir().unwrap();
+    let mut direct = BlockingClient::connect(adapter);
+    let mut relay = BlockingClient::connect(middle(adapter, None));
+    let mut record = BlockingClient::connect(middle(adapter, Some(dir.path().join("bench.jsonl"))));
+
+    // Interleaved rounds first (robust against a machine whose load changes): the median
+    // of 31 rounds of 500 round trips each, per path.
+    let mut rounds: [Vec<f64>; 3] = Default::default();
+    for _ in 0..31 {
+        for (times, client) in rounds
+            .iter_mut()
+            .zip([&mut direct, &mut relay, &mut record])
+        {
+            let start = std::time::Instant::now();
+            for _ in 0..500 {
+                client.round_trip();
+            }
+            times.push(start.elapsed().as_secs_f64() / 500.0 * 1e6);
+        }
+    }
+    for times in &mut rounds {
+        times.sort_by(f64::total_cmp);
+    }
+    let [d, r, w] = [rounds[0][15], rounds[1][15], rounds[2][15]];
+    println!(
+        "interleaved medians: direct {d:.1} µs, relay {r:.1} µs, record {w:.1} µs; record/direct {:.2}×, record/relay {:.2}×",
+        w / d,
+        w / r
+    );
+
+    let mut g = c.benchmark_group("roundtrip");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("direct", |b| b.iter(|| direct.round_trip()));
+    g.bench_function("relay", |b| b.iter(|| relay.round_trip()));
+    g.bench_function("record", |b| b.iter(|| record.round_trip()));
+    g.finish();
+    drop(record);
+}
+
+criterion_group!(benches, roundtrip);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}
+
+fn report() {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("criterion");
+    let mean = |f: &str| -> Option<f64> {
+        let p = dir.join("roundtrip").join(f).join("new/estimates.json");
+        let v: Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+        v["mean"]["point_estimate"].as_f64()
+    };
+    if let (Some(direct), Some(relay), Some(record)) =
+        (mean("direct"), mean("relay"), mean("record"))
+    {
+        let ratio = record / direct;
+        println!(
+            "round trip: direct {:.1} µs, relay {:.1} µs, record {:.1} µs; record/direct {ratio:.2}× ({} the ≤ 1.10× target), record/relay {:.2}×",
+            direct / 1e3,
+            relay / 1e3,
+            record / 1e3,
+            if ratio <= 1.10 { "meets" } else { "MISSES" },
+            record / relay
+        );
+    }
+}

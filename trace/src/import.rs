@@ -215,11 +215,7 @@ pub fn import<W: Write>(
         };
         match kind {
             Some(Kind::Request(seq)) => mine.add(seq),
-            Some(Kind::Response(seq)) => {
-                if !theirs.answer(seq) {
-                    report.unpaired_responses += 1;
-                }
-            }
+            Some(Kind::Response(seq)) if !theirs.answer(seq) => report.unpaired_responses += 1,
             _ => {}
         }
         let payload = match piece {

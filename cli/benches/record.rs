@@ -1,0 +1,236 @@
+//! What `dapkit record` adds to a request round trip, end to end, in one run: a client
+//! talks over pipes to an adapter process, either directly or through `dapkit record --out
+//! FILE -- ADAPTER` (the binary, as an editor would start it).
+//!
+//! - `echo/*`: the adapter is `cat` (every request comes straight back): the recorder's
+//!   cost against the cheapest possible adapter.
+//! - `gdb/*`: the adapter is gdb's DAP interpreter (`.peers/gdb-venv/bin/gdb -i dap`, from
+//!   `bash .ci/install-peers`; skipped with a note when missing), answering `threads`.
+//!
+//! Each pair is measured in 31 interleaved rounds (the medians give the ratios, robust when
+//! the machine's load changes) and then by criterion. Target: record/direct ≤ 1.10.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use criterion::{Criterion, criterion_group};
+use serde_json::Value;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Instant;
+
+/// A client of an adapter process over its stdin/stdout.
+struct PipeClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    seq: u64,
+    line: String,
+    body: Vec<u8>,
+}
+
+impl PipeClient {
+    fn spawn(argv: &[OsString]) -> PipeClient {
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {:?}: {e}", argv[0]));
+        PipeClient {
+            stdin: child.stdin.take().unwrap(),
+            stdout: BufReader::new(child.stdout.take().unwrap()),
+            child,
+            seq: 0,
+            line: String::new(),
+            body: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, command: &str, arguments: &str) -> u64 {
+        self.seq += 1;
+        let body = format!(
+            r#"{{"seq":{},"type":"request","command":"{command}","arguments":{arguments}}}"#,
+            self.seq
+        );
+        let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+        frame.extend_from_slice(body.as_bytes());
+        self.stdin.write_all(&frame).unwrap();
+        self.stdin.flush().unwrap();
+        self.seq
+    }
+
+    /// Reads one frame into `self.body`.
+    fn read_frame(&mut self) {
+        let mut len = None;
+        loop {
+            self.line.clear();
+            assert!(
+                self.stdout.read_line(&mut self.line).unwrap() > 0,
+                "adapter closed"
+            );
+            let l = self.line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some(v) = l.strip_prefix("Content-Length: ") {
+                len = v.parse::<usize>().ok();
+            }
+        }
+        self.body.resize(len.expect("a Content-Length"), 0);
+        self.stdout.read_exact(&mut self.body).unwrap();
+    }
+
+    /// `cat`: the request comes back as it was sent.
+    fn echo_round_trip(&mut self) {
+        let seq = self.send("threads", "{}");
+        self.read_frame();
+        let v: Value = serde_json::from_slice(&self.body).unwrap();
+        assert_eq!(v["seq"].as_u64(), Some(seq));
+    }
+
+    /// A real adapter: reads until the response to the request (skipping events).
+    fn request(&mut self, command: &str, arguments: &str) -> Value {
+        let seq = self.send(command, arguments);
+        loop {
+            self.read_frame();
+            let v: Value = serde_json::from_slice(&self.body).unwrap();
+            if v["type"] == "response" && v["request_seq"].as_u64() == Some(seq) {
+                return v;
+            }
+        }
+    }
+}
+
+impl Drop for PipeClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn recorded(out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec![
+        env!("CARGO_BIN_EXE_dapkit").into(),
+        "record".into(),
+        "--out".into(),
+        out.into(),
+        "--".into(),
+    ];
+    argv.extend_from_slice(adapter);
+    argv
+}
+
+/// Medians of 31 interleaved rounds of `n` round trips each, in µs.
+fn interleaved(n: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed().as_secs_f64() / n as f64 * 1e6
+    };
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..31 {
+        ta.push(time(&mut a));
+        tb.push(time(&mut b));
+    }
+    ta.sort_by(f64::total_cmp);
+    tb.sort_by(f64::total_cmp);
+    (ta[15], tb[15])
+}
+
+fn verdict(what: &str, direct: f64, record: f64) {
+    let ratio = record / direct;
+    println!(
+        "{what}: direct {direct:.1} µs, record {record:.1} µs (+{:.1} µs): record/direct {ratio:.2}× ({} the ≤ 1.10× target)",
+        record - direct,
+        if ratio <= 1.10 { "meets" } else { "MISSES" }
+    );
+}
+
+fn echo(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let cat: Vec<OsString> = vec!["cat".into()];
+    let mut direct = PipeClient::spawn(&cat);
+    let mut record = PipeClient::spawn(&recorded(&dir.path().join("echo.jsonl"), &cat));
+    let (d, r) = interleaved(
+        500,
+        || direct.echo_round_trip(),
+        || record.echo_round_trip(),
+    );
+    verdict("echo (cat), interleaved medians", d, r);
+    let mut g = c.benchmark_group("echo");
+    g.bench_function("direct", |b| b.iter(|| direct.echo_round_trip()));
+    g.bench_function("record", |b| b.iter(|| record.echo_round_trip()));
+    g.finish();
+}
+
+fn gdb_path() -> Option<PathBuf> {
+    let p = std::env::var_os("DAPKIT_GDB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/gdb-venv/bin/gdb")
+        });
+    p.exists().then_some(p)
+}
+
+fn gdb(c: &mut Criterion) {
+    let Some(gdb) = gdb_path() else {
+        println!("gdb: skipped (no gdb; run `bash .ci/install-peers` or set DAPKIT_GDB)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let argv: Vec<OsString> = vec![
+        gdb.into(),
+        "--nx".into(),
+        "-q".into(),
+        "-iex".into(),
+        "set debuginfod enabled off".into(),
+        "-i".into(),
+        "dap".into(),
+    ];
+    let start = |argv: &[OsString]| {
+        let mut client = PipeClient::spawn(argv);
+        client.request("initialize", r#"{"adapterID":"gdb","linesStartAt1":true}"#);
+        client
+    };
+    let mut direct = start(&argv);
+    let mut record = start(&recorded(&dir.path().join("gdb.jsonl"), &argv));
+    let threads = |c: &mut PipeClient| {
+        let v = c.request("threads", "{}");
+        assert_eq!(v["success"], true, "{v}");
+    };
+    let (d, r) = interleaved(50, || threads(&mut direct), || threads(&mut record));
+    verdict("gdb `threads`, interleaved medians", d, r);
+    let mut g = c.benchmark_group("gdb");
+    g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
+    g.bench_function("record", |b| b.iter(|| threads(&mut record)));
+    g.finish();
+}
+
+criterion_group!(benches, echo, gdb);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}
+
+fn report() {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("criterion");
+    let mean = |group: &str, f: &str| -> Option<f64> {
+        let p = dir.join(group).join(f).join("new/estimates.json");
+        let v: Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+        v["mean"]["point_estimate"].as_f64()
+    };
+    for group in ["echo", "gdb"] {
+        if let (Some(d), Some(r)) = (mean(group, "direct"), mean(group, "record")) {
+            verdict(&format!("{group}, criterion means"), d / 1e3, r / 1e3);
+        }
+    }
+}
