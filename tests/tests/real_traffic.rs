@@ -95,6 +95,54 @@ fn known_names_decode_into_typed_form() {
     }
 }
 
+/// The one envelope reader (`Envelope::read`, which routes a client's responses before they
+/// are decoded) agrees with the input on every recorded message, whatever the member order
+/// (lldb-dap sorts keys, so its payload comes first).
+#[test]
+fn the_envelope_reader_agrees_with_every_recorded_message() {
+    let msgs = all_messages();
+    for (where_, body, _) in &msgs {
+        let input: Value = serde_json::from_slice(body).unwrap();
+        let env = dapkit_types::Envelope::read(body)
+            .unwrap_or_else(|e| panic!("{where_}: no envelope: {e}"));
+        let text = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
+        assert_eq!(env.kind, text("type"), "{where_}");
+        assert_eq!(env.command, text("command"), "{where_}");
+        assert_eq!(env.event, text("event"), "{where_}");
+        assert_eq!(
+            env.success,
+            input.get("success").and_then(Value::as_bool),
+            "{where_}"
+        );
+        assert_eq!(
+            env.request_seq,
+            input.get("request_seq").and_then(Value::as_i64),
+            "{where_}"
+        );
+    }
+    // Members of an odd type count as absent (serde reads what the quick scan declines);
+    // what is not a JSON object is an error naming the envelope.
+    let odd = dapkit_types::Envelope::read(
+        br#"{"type":7,"request_seq":"2","success":"yes","event":null,"command":"ev\u0061l"}"#,
+    )
+    .expect("an object");
+    assert_eq!(
+        (
+            odd.kind,
+            odd.request_seq,
+            odd.success,
+            odd.event,
+            odd.command.as_deref()
+        ),
+        (None, None, None, None, Some("eval"))
+    );
+    let err = dapkit_types::Envelope::read(b"[1,2]").unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot decode Envelope"),
+        "{err}"
+    );
+}
+
 fn session(name: &str) -> Vec<ProtocolMessage> {
     all_messages()
         .into_iter()
