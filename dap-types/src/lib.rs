@@ -53,7 +53,7 @@ pub mod messages;
 
 pub use data::Data;
 pub use error::Error;
-pub use message::ProtocolMessage;
+pub use message::{Envelope, ProtocolMessage};
 pub use messages::{DAP_VERSION, ErrorResponse, Event, Request, Response};
 pub use raw::RawMessage;
 pub use validate::{Validate, Violation};

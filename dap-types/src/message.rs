@@ -8,7 +8,7 @@
 //! and nothing fails but input that is not a JSON object.
 
 use crate::private::Key;
-use crate::scan::Envelope;
+use crate::scan::Envelope as Scan;
 use crate::{Error, ErrorResponse, Event, RawMessage, Request, Response};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
@@ -232,12 +232,65 @@ fn response_from_value(mut value: Value) -> Response {
 }
 
 /// The envelope members read with serde, for texts the quick scan (`scan::envelope`) declines.
+/// Lenient: a member of another type than expected counts as absent.
 #[derive(Default)]
 struct SerdeEnvelope<'a> {
     kind: Option<Key<'a>>,
     command: Option<Key<'a>>,
     event: Option<Key<'a>>,
     success: Option<bool>,
+    request_seq: Option<i64>,
+}
+
+/// A string member, or `None` for a value of another type.
+struct LenientStr<'a>(Option<Key<'a>>);
+
+impl<'de> serde::Deserialize<'de> for LenientStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LenientStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Key::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Key::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(LenientStr(Some(Key::Owned(v))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LenientStr(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 impl<'de> serde::Deserialize<'de> for SerdeEnvelope<'de> {
@@ -255,10 +308,11 @@ impl<'de> serde::Deserialize<'de> for SerdeEnvelope<'de> {
                 let mut env = SerdeEnvelope::default();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     match key.as_str() {
-                        "type" => env.kind = Some(map.next_value()?),
-                        "command" => env.command = Some(map.next_value()?),
-                        "event" => env.event = Some(map.next_value()?),
-                        "success" => env.success = Some(map.next_value()?),
+                        "type" => env.kind = map.next_value::<LenientStr<'de>>()?.0,
+                        "command" => env.command = map.next_value::<LenientStr<'de>>()?.0,
+                        "event" => env.event = map.next_value::<LenientStr<'de>>()?.0,
+                        "success" => env.success = map.next_value::<Value>()?.as_bool(),
+                        "request_seq" => env.request_seq = map.next_value::<Value>()?.as_i64(),
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -268,6 +322,63 @@ impl<'de> serde::Deserialize<'de> for SerdeEnvelope<'de> {
             }
         }
         deserializer.deserialize_map(V)
+    }
+}
+
+/// The members that route a message, read without decoding its payload: `type`,
+/// `command`, `event`, `success` and `request_seq`. Each is `None` when absent or of
+/// another type.
+///
+/// This is the envelope reader [`ProtocolMessage::from_slice`] itself uses (a quick scan of
+/// the top-level members, with serde reading the members when the scan declines), for
+/// callers that route a message before (or instead of) decoding it, as a client does with
+/// responses: route by `request_seq`, decode once into the response type expected.
+///
+/// ```
+/// let env = dapkit_types::Envelope::read(
+///     br#"{"seq":9,"type":"response","request_seq":4,"success":true,"command":"threads","body":{"threads":[]}}"#,
+/// )?;
+/// assert_eq!((env.kind.as_deref(), env.request_seq), (Some("response"), Some(4)));
+/// # Ok::<(), dapkit_types::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Envelope {
+    /// `type`.
+    pub kind: Option<String>,
+    /// `command` (requests, responses).
+    pub command: Option<String>,
+    /// `event` (events).
+    pub event: Option<String>,
+    /// `success` (responses).
+    pub success: Option<bool>,
+    /// `request_seq` (responses), when an integer.
+    pub request_seq: Option<i64>,
+}
+
+impl Envelope {
+    /// Reads the envelope of a message; fails when `bytes` is not a JSON object. The scan
+    /// stops once the members are known: damage after them is for the decode to find.
+    pub fn read(bytes: &[u8]) -> Result<Envelope, Error> {
+        let owned = |env: &Scan<'_>| Envelope {
+            kind: env.kind.map(str::to_owned),
+            command: env.command.map(str::to_owned),
+            event: env.event.map(str::to_owned),
+            success: env.success,
+            request_seq: env.request_seq,
+        };
+        let read = match std::str::from_utf8(bytes) {
+            Ok(text) => with_envelope(text, owned),
+            // Not UTF-8 somewhere: serde says where, or reads the members if it can.
+            Err(_) => serde_json::from_slice::<SerdeEnvelope>(bytes).map(|env| Envelope {
+                kind: env.kind.map(Key::into_owned),
+                command: env.command.map(Key::into_owned),
+                event: env.event.map(Key::into_owned),
+                success: env.success,
+                request_seq: env.request_seq,
+            }),
+        };
+        read.map_err(|e| Error::new("Envelope", e))
     }
 }
 
@@ -294,20 +405,18 @@ fn typed_paths(bytes: &[u8], fast: bool) -> Result<ProtocolMessage, serde_json::
 }
 
 /// Calls `f` with the envelope members (`type`, `command`, `event`, `success`) of `text`.
-fn with_envelope<R>(
-    text: &str,
-    f: impl FnOnce(&Envelope<'_>) -> R,
-) -> Result<R, serde_json::Error> {
+fn with_envelope<R>(text: &str, f: impl FnOnce(&Scan<'_>) -> R) -> Result<R, serde_json::Error> {
     if let Some(env) = crate::scan::envelope(text) {
         return Ok(f(&env));
     }
     // The quick scan declined (escapes, unusual layout): read the envelope with serde.
     let env: SerdeEnvelope = serde_json::from_str(text)?;
-    Ok(f(&Envelope {
+    Ok(f(&Scan {
         kind: env.kind.as_ref().map(Key::as_str),
         command: env.command.as_ref().map(Key::as_str),
         event: env.event.as_ref().map(Key::as_str),
         success: env.success,
+        request_seq: env.request_seq,
     }))
 }
 
@@ -331,7 +440,7 @@ enum Form<'a> {
     Error,
 }
 
-impl<'a> Envelope<'a> {
+impl<'a> Scan<'a> {
     /// The typed form these members call for (`None`: the message has no typed form).
     fn form(&self) -> Option<Form<'a>> {
         match self.kind? {
@@ -347,7 +456,7 @@ impl<'a> Envelope<'a> {
 }
 
 /// The direct decoders (see [`crate::read`]); any `Err` means "decode through serde".
-fn read_by(env: &Envelope<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
+fn read_by(env: &Scan<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
     use crate::read::{Fail, ReadJson, Reader};
     let mut r = Reader::new(text);
     let m = match env.form().ok_or(Fail)? {
@@ -363,7 +472,7 @@ fn read_by(env: &Envelope<'_>, text: &str) -> crate::read::Res<ProtocolMessage> 
 }
 
 /// serde's typed decoders.
-fn typed_by(env: &Envelope<'_>, text: &str) -> Result<ProtocolMessage, serde_json::Error> {
+fn typed_by(env: &Scan<'_>, text: &str) -> Result<ProtocolMessage, serde_json::Error> {
     match env.form().ok_or_else(not_typed)? {
         Form::Request(c) => Request::from_str_named(c, text).map(ProtocolMessage::Request),
         Form::Event(e) => Event::from_str_named(e, text).map(ProtocolMessage::Event),

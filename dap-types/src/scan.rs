@@ -1,6 +1,6 @@
-//! A fast look at a message's envelope: `type`, `command`, `event` and `success`, read from
-//! the top level of the JSON bytes without decoding payloads, stopping as soon as they are
-//! known.
+//! A fast look at a message's envelope: `type`, `command`, `event`, `success` and (of a
+//! response) `request_seq`, read from the top level of the JSON bytes without decoding
+//! payloads, stopping as soon as they are known.
 //!
 //! This is only a hint for choosing the typed decoder: when it is wrong or gives up (escaped
 //! strings, unusual spacing, invalid JSON), the typed decode fails or is skipped and the
@@ -13,6 +13,8 @@ pub(crate) struct Envelope<'a> {
     pub command: Option<&'a str>,
     pub event: Option<&'a str>,
     pub success: Option<bool>,
+    /// `None` when absent or not an integer.
+    pub request_seq: Option<i64>,
 }
 
 impl Envelope<'_> {
@@ -20,10 +22,17 @@ impl Envelope<'_> {
         match self.kind {
             Some("request") => self.command.is_some(),
             Some("event") => self.event.is_some(),
-            Some("response") => self.success.is_some() && self.command.is_some(),
+            Some("response") => {
+                self.success.is_some() && self.command.is_some() && self.request_seq.is_some()
+            }
             _ => false,
         }
     }
+}
+
+/// An integer literal (`None` for anything else: a float, a string, `null`).
+fn integer(literal: &[u8]) -> Option<i64> {
+    std::str::from_utf8(literal).ok()?.parse().ok()
 }
 
 /// Scans the top-level members of a JSON object; `None` when the bytes are not a plain
@@ -71,6 +80,11 @@ pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
                     return None;
                 }
             }
+            "request_seq" => {
+                let end = skip_value(bytes, i)?;
+                env.request_seq = integer(&bytes[i..end]);
+                i = end;
+            }
             _ => {
                 if matches!(bytes.get(i), Some(b'{' | b'[')) {
                     // A payload before the tags (lldb-dap sorts keys: `body` comes first).
@@ -99,12 +113,7 @@ pub(crate) fn envelope(text: &str) -> Option<Envelope<'_>> {
 /// a member is not a plain scalar; `None` if it does not complete.
 fn from_end<'a>(text: &'a str, seen: &Envelope<'a>) -> Option<Envelope<'a>> {
     let bytes = text.as_bytes();
-    let mut env = Envelope {
-        kind: seen.kind,
-        command: seen.command,
-        event: seen.event,
-        success: seen.success,
-    };
+    let mut env = *seen;
     let mut j = rws(bytes, bytes.len());
     if j == 0 || bytes[j - 1] != b'}' {
         return None;
@@ -162,6 +171,7 @@ fn from_end<'a>(text: &'a str, seen: &Envelope<'a>) -> Option<Envelope<'a>> {
                     _ => return None,
                 };
             }
+            (None, "request_seq") => env.request_seq = integer(literal),
             _ => {}
         }
         if env.complete() {
@@ -277,8 +287,19 @@ mod tests {
                 kind: Some("response"),
                 command: Some("next"),
                 event: None,
-                success: Some(true)
+                success: Some(true),
+                request_seq: Some(3),
             })
+        );
+        // Read forwards too, and an odd `request_seq` is no integer.
+        let e = envelope(
+            r#"{"seq":5,"type":"response","request_seq":12,"success":false,"command":"x"}"#,
+        );
+        assert_eq!(e.and_then(|e| e.request_seq), Some(12));
+        let e = envelope(r#"{"type":"response","request_seq":"12","success":true,"command":"x"}"#);
+        assert_eq!(
+            e.map(|e| (e.request_seq, e.command)),
+            Some((None, Some("x")))
         );
         let e = envelope(r#" { "seq" : 1 , "type" : "event" , "event" : "stopped" } "#);
         assert_eq!(e.and_then(|e| e.event), Some("stopped"));

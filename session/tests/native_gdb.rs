@@ -373,10 +373,9 @@ async fn session(client: Client, mut events: Events, source: PathBuf, binary: Pa
 
     let report = client.disconnect(None).await;
     assert!(client.is_closed());
-    if let Ok(r) = report {
-        assert!(r.terminated);
-        assert_eq!(r.exit_code, Some(0));
-    }
+    let report = report.unwrap_or_else(|e| panic!("gdb did not answer `disconnect`: {e}"));
+    assert!(report.terminated, "{report:?}");
+    assert_eq!(report.exit_code, Some(0), "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,6 +95,54 @@ fn known_names_decode_into_typed_form() {
     }
 }
 
+/// The one envelope reader (`Envelope::read`, which routes a client's responses before they
+/// are decoded) agrees with the input on every recorded message, whatever the member order
+/// (lldb-dap sorts keys, so its payload comes first).
+#[test]
+fn the_envelope_reader_agrees_with_every_recorded_message() {
+    let msgs = all_messages();
+    for (where_, body, _) in &msgs {
+        let input: Value = serde_json::from_slice(body).unwrap();
+        let env = dapkit_types::Envelope::read(body)
+            .unwrap_or_else(|e| panic!("{where_}: no envelope: {e}"));
+        let text = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
+        assert_eq!(env.kind, text("type"), "{where_}");
+        assert_eq!(env.command, text("command"), "{where_}");
+        assert_eq!(env.event, text("event"), "{where_}");
+        assert_eq!(
+            env.success,
+            input.get("success").and_then(Value::as_bool),
+            "{where_}"
+        );
+        assert_eq!(
+            env.request_seq,
+            input.get("request_seq").and_then(Value::as_i64),
+            "{where_}"
+        );
+    }
+    // Members of an odd type count as absent (serde reads what the quick scan declines);
+    // what is not a JSON object is an error naming the envelope.
+    let odd = dapkit_types::Envelope::read(
+        br#"{"type":7,"request_seq":"2","success":"yes","event":null,"command":"ev\u0061l"}"#,
+    )
+    .expect("an object");
+    assert_eq!(
+        (
+            odd.kind,
+            odd.request_seq,
+            odd.success,
+            odd.event,
+            odd.command.as_deref()
+        ),
+        (None, None, None, None, Some("eval"))
+    );
+    let err = dapkit_types::Envelope::read(b"[1,2]").unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot decode Envelope"),
+        "{err}"
+    );
+}
+
 fn session(name: &str) -> Vec<ProtocolMessage> {
     all_messages()
         .into_iter()
@@ -116,7 +164,11 @@ fn debugpy_quirks_are_typed_or_kept() {
         _ => None,
     });
     let sockets = sockets.expect("debugpySockets event");
-    assert!(sockets.body().and_then(|b| b.get("sockets")).is_some());
+    assert_eq!(
+        sockets.body().and_then(|b| b.get("sockets")),
+        Some(&serde_json::json!([{"host": "127.0.0.1", "port": 46629, "internal": false}])),
+        "the first debugpySockets event of the recording"
+    );
 
     // The reverse request and its response are typed.
     let rit = msgs.iter().find_map(|m| match m {
@@ -124,18 +176,18 @@ fn debugpy_quirks_are_typed_or_kept() {
         _ => None,
     });
     let rit = rit.expect("runInTerminal request");
-    assert!(!rit.arguments.args.is_empty());
+    assert_eq!(rit.arguments.cwd, "/src/demo");
+    assert_eq!(
+        rit.arguments.args[rit.arguments.args.len() - 4..],
+        ["--", "/src/demo/demo.py", "--flag", "two words"]
+    );
     let rit_resp = msgs.iter().find_map(|m| match m {
         ProtocolMessage::Response(Response::RunInTerminal(r)) => Some(r),
         _ => None,
     });
-    assert!(
-        rit_resp
-            .expect("runInTerminal response")
-            .body
-            .process_id
-            .is_some()
-    );
+    let rit_resp = rit_resp.expect("runInTerminal response");
+    assert_eq!(rit_resp.body.process_id, Some(4611));
+    assert_eq!(rit_resp.body.shell_process_id, Some(4610));
 
     // An unknown command is answered by an error response, typed as Error.
     let unknown = msgs.iter().find_map(|m| match m {
@@ -146,7 +198,12 @@ fn debugpy_quirks_are_typed_or_kept() {
     });
     let unknown = unknown.expect("error response to the unknown command");
     assert!(unknown.body.is_none(), "debugpy answers without a body");
-    assert!(unknown.message.is_some());
+    assert_eq!(unknown.request_seq, 27);
+    let message = unknown.message.as_ref().expect("a message").as_str();
+    assert!(
+        message.contains("dapkitUnknownCommand not in ['attach'"),
+        "{message}"
+    );
 
     // Stopped at a breakpoint with typed reason and thread.
     let stopped = msgs.iter().find_map(|m| match m {
@@ -154,7 +211,9 @@ fn debugpy_quirks_are_typed_or_kept() {
         _ => None,
     });
     let stopped = stopped.expect("stopped event");
-    assert!(stopped.body.thread_id.is_some());
+    assert_eq!(stopped.body.thread_id, Some(1));
+    assert_eq!(stopped.body.hit_breakpoint_ids, Some(vec![0]));
+    assert_eq!(stopped.body.all_threads_stopped, Some(true));
 }
 
 #[test]
@@ -166,7 +225,15 @@ fn lldb_failed_response_with_body_is_typed() {
     });
     let failed = failed.expect("lldb-dap failed evaluate");
     let body = failed.body.as_ref().expect("lldb-dap sends a body");
-    assert!(body.error.is_some(), "structured error message");
+    let error = body.error.as_ref().expect("structured error message");
+    assert_eq!(error.id, 22);
+    assert!(
+        error
+            .format
+            .starts_with("<user expression 0>:1:10: expected 'eof'"),
+        "{}",
+        error.format
+    );
 }
 
 /// lldb-dap's statistics (`"totalDebugInfoParseTime":0.14616700000000002`, a non-shortest

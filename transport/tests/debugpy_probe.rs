@@ -326,10 +326,14 @@ async fn one_session(python: &Path) -> Duration {
     client.event("terminated", limit).await.unwrap();
 
     let disconnect = client.send("disconnect", json!({})).await;
-    // debugpy may already have closed the connection after `terminated`; a response, if
-    // any, must be a success
-    if let Ok(response) = client.response(disconnect, Duration::from_secs(5)).await {
-        assert_eq!(response["success"], true, "{response}");
+    // debugpy may already have closed the connection after `terminated`: either a success
+    // response or the end of the connection, nothing else (no timeout, no error response).
+    match client.response(disconnect, Duration::from_secs(5)).await {
+        Ok(response) => assert_eq!(response["success"], true, "{response}"),
+        Err(e) => assert!(
+            e == "connection closed by debugpy" || e.contains("reset by peer"),
+            "disconnect got neither a response nor the end of the connection: {e}"
+        ),
     }
     client.writer.shutdown().await.ok();
     drop(client);
@@ -362,23 +366,18 @@ fn twenty_listen_sessions_in_a_row() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let python = peer_python();
     let start = Instant::now();
-    let mut times = Vec::new();
+    // Each session asserts its own outcome (connected, initialized, ran to its end, exit
+    // code 0); the times are reported, not asserted (a loaded machine is slow, not wrong).
     runtime().block_on(async {
         for i in 0..20 {
             let t = Instant::now();
             let connected_after = one_session(&python).await;
-            times.push(t.elapsed());
             eprintln!(
                 "session {:2}: {:?} total, connected {connected_after:?} after spawn",
                 i + 1,
                 t.elapsed()
             );
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "20 sessions are too slow: {times:?}"
-            );
         }
     });
     eprintln!("20 sessions in {:?}", start.elapsed());
-    assert_eq!(times.len(), 20);
 }

@@ -101,13 +101,15 @@ async fn connect_stops_at_deadline() {
     let start = Instant::now();
     let err = connect(&tcp(free_port()), &policy).await.unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::DeadlineExceeded);
+    // The deadline is the feature: generously bounded (10 000 tries would take 500 s).
     assert!(
-        start.elapsed() < Duration::from_millis(1500),
+        start.elapsed() < Duration::from_secs(20),
         "{:?}",
         start.elapsed()
     );
+    // Waits of 50 ms never end early: at most 9 tries fit in 400 ms (fewer when loaded).
     assert!(
-        err.tries() >= 3 && err.tries() <= 9,
+        err.tries() >= 1 && err.tries() <= 9,
         "tries {}",
         err.tries()
     );
@@ -152,9 +154,11 @@ async fn cancellation_stops_the_retry_loop_promptly() {
         .unwrap()
         .unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::Cancelled);
+    // The second try (after 300 ms) is due before the cancellation (after 700 ms).
     assert!(err.tries() >= 2, "tries {}", err.tries());
+    // Stopped by the cancellation, not by the policy (which would take ~30 s); generous.
     assert!(
-        start.elapsed() < Duration::from_millis(1200),
+        start.elapsed() < Duration::from_secs(20),
         "{:?}",
         start.elapsed()
     );

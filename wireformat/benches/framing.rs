@@ -10,7 +10,12 @@
 //!   ends over the same bytes) and `memchr_full_scan` (a scan for a byte that never
 //!   occurs: raw memory bandwidth);
 //! * the same frames through a `BufReader` with 8 KiB buffer and, with the `tokio`
-//!   feature, through the async codec.
+//!   feature, through the async codec;
+//! * the same stream read from a file (`BufReader<File>`, 64 KiB): every byte is copied out
+//!   of the page cache, as from a socket. `frames_only` over a `&[u8]` lends each body
+//!   from the slice without reading it, so its GB/s is a header-parsing speed, not a
+//!   throughput; `frames_file` is the throughput, and `split_and_parse_file` gives the
+//!   framing overhead when bytes are copied.
 //!
 //! After criterion's output, `cargo bench` prints the ratios from an interleaved timing
 //! of the same routines.
@@ -21,6 +26,7 @@ use criterion::BatchSize;
 use criterion::{Criterion, Throughput};
 use dapkit_wireformat::FrameReader;
 use serde_json::Value;
+use std::fs::File;
 use std::hint::black_box;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -115,6 +121,48 @@ fn frames_bufreader(data: &[u8]) -> usize {
     bytes
 }
 
+/// A reader that copies: the stream read from a file through a 64 KiB `BufReader`.
+fn file_reader(path: &Path) -> FrameReader<BufReader<File>> {
+    FrameReader::new(BufReader::with_capacity(
+        64 * 1024,
+        File::open(path).unwrap(),
+    ))
+}
+
+fn frames_file(path: &Path) -> usize {
+    let mut reader = file_reader(path);
+    let mut bytes = 0;
+    while let Some(frame) = reader.read_frame().unwrap() {
+        bytes += black_box(frame.len());
+    }
+    bytes
+}
+
+fn split_and_parse_file(path: &Path) -> usize {
+    let mut reader = file_reader(path);
+    let mut n = 0;
+    while let Some(frame) = reader.read_frame().unwrap() {
+        let v: Value = serde_json::from_slice(&frame).unwrap();
+        black_box(&v);
+        n += 1;
+    }
+    n
+}
+
+/// Reads the file whole, no framing: the cost of copying the bytes alone.
+fn read_file(path: &Path) -> usize {
+    use std::io::Read;
+    let mut file = BufReader::with_capacity(64 * 1024, File::open(path).unwrap());
+    let mut buf = [0u8; 64 * 1024];
+    let mut bytes = 0;
+    loop {
+        match file.read(&mut buf).unwrap() {
+            0 => return bytes,
+            n => bytes += black_box(n),
+        }
+    }
+}
+
 fn memchr_newlines(data: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', data).count()
 }
@@ -150,11 +198,14 @@ fn presplit(data: &[u8]) -> Vec<&[u8]> {
     bodies
 }
 
-fn benches(c: &mut Criterion, data: &[u8], bodies: &[&[u8]]) {
+fn benches(c: &mut Criterion, data: &[u8], bodies: &[&[u8]], file: &Path) {
     let mut g = c.benchmark_group("json");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("split_and_parse", |b| {
         b.iter(|| split_and_parse(black_box(data)))
+    });
+    g.bench_function("split_and_parse_file", |b| {
+        b.iter(|| split_and_parse_file(black_box(file)))
     });
     g.bench_function("parse_presplit", |b| {
         b.iter(|| parse_presplit(black_box(bodies)))
@@ -167,6 +218,8 @@ fn benches(c: &mut Criterion, data: &[u8], bodies: &[&[u8]]) {
     g.bench_function("frames_bufreader_8k", |b| {
         b.iter(|| frames_bufreader(black_box(data)))
     });
+    g.bench_function("frames_file", |b| b.iter(|| frames_file(black_box(file))));
+    g.bench_function("read_file", |b| b.iter(|| read_file(black_box(file))));
     #[cfg(feature = "tokio")]
     g.bench_function("frames_codec", |b| {
         b.iter_batched_ref(
@@ -187,7 +240,7 @@ fn benches(c: &mut Criterion, data: &[u8], bodies: &[&[u8]]) {
 /// Prints the ratios from interleaved rounds: in each round every routine runs once
 /// untimed (warm caches whatever ran before it), then `REPEAT` timed runs. Reported per
 /// routine: the best run (least disturbed by other load on the machine) and the median.
-fn ratios(data: &[u8], bodies: &[&[u8]]) {
+fn ratios(data: &[u8], bodies: &[&[u8]], file: &Path) {
     const REPEAT: usize = 10;
     const ROUNDS: usize = 15;
     let names = [
@@ -196,8 +249,11 @@ fn ratios(data: &[u8], bodies: &[&[u8]]) {
         "frames_only",
         "memchr_newlines",
         "memchr_full_scan",
+        "split_parse_file",
+        "frames_file",
+        "read_file",
     ];
-    let mut t: [Vec<f64>; 5] = Default::default();
+    let mut t: [Vec<f64>; 8] = Default::default();
     let time = |f: &dyn Fn() -> usize, out: &mut Vec<f64>| {
         black_box(f());
         for _ in 0..REPEAT {
@@ -212,6 +268,9 @@ fn ratios(data: &[u8], bodies: &[&[u8]]) {
         time(&|| frames_only(data), &mut t[2]);
         time(&|| memchr_newlines(data), &mut t[3]);
         time(&|| memchr_full_scan(data), &mut t[4]);
+        time(&|| split_and_parse_file(file), &mut t[5]);
+        time(&|| frames_file(file), &mut t[6]);
+        time(&|| read_file(file), &mut t[7]);
     }
     for v in &mut t {
         v.sort_by(f64::total_cmp);
@@ -228,7 +287,7 @@ fn ratios(data: &[u8], bodies: &[&[u8]]) {
         "{:<18} {:>10} {:>9} {:>10}",
         "routine", "best ms", "GB/s", "median ms"
     );
-    for i in 0..5 {
+    for i in 0..names.len() {
         println!(
             "{:<18} {:>10.3} {:>9.2} {:>10.3}",
             names[i],
@@ -244,7 +303,18 @@ fn ratios(data: &[u8], bodies: &[&[u8]]) {
         pct(median[0], median[1])
     );
     println!(
-        "frames_only / memchr_newlines: best {:.2}x, median {:.2}x (target <= 4x)",
+        "framing overhead over a copying reader (split_parse_file / parse_presplit - 1, includes reading the file): best {:+.2} %, median {:+.2} %",
+        pct(best[5], best[1]),
+        pct(median[5], median[1])
+    );
+    println!(
+        "frames_file (framing + copying from a file): best {:.2} GB/s, median {:.2} GB/s; read_file alone: best {:.2} GB/s",
+        gbps(best[6]),
+        gbps(median[6]),
+        gbps(best[7])
+    );
+    println!(
+        "frames_only / memchr_newlines (frames lent from the slice, bodies not read): best {:.2}x, median {:.2}x (target <= 4x)",
         best[2] / best[3],
         median[2] / median[3]
     );
@@ -263,14 +333,20 @@ fn main() {
     let body_bytes: usize = bodies.iter().map(|b| b.len()).sum();
     assert_eq!(frames_only(&data), body_bytes);
     assert_eq!(frames_bufreader(&data), body_bytes);
+    let file = std::env::temp_dir().join(format!("dapkit-framing-{}.dap", std::process::id()));
+    std::fs::write(&file, &data).unwrap();
+    assert_eq!(frames_file(&file), body_bytes);
+    assert_eq!(split_and_parse_file(&file), bodies.len());
+    assert_eq!(read_file(&file), data.len());
 
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .configure_from_args();
-    benches(&mut c, &data, &bodies);
+    benches(&mut c, &data, &bodies, &file);
     c.final_summary();
     if std::env::args().any(|a| a == "--bench") {
-        ratios(&data, &bodies);
+        ratios(&data, &bodies, &file);
     }
+    let _ = std::fs::remove_file(&file);
 }

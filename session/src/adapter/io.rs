@@ -113,15 +113,15 @@ pub(crate) fn decode_response<T: serde::de::DeserializeOwned>(
         message: Box::new(raw(bytes)),
         reason,
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-    if value.get("success").and_then(serde_json::Value::as_bool) == Some(false) {
-        return match <dapkit_types::ErrorResponse as serde::Deserialize>::deserialize(&value) {
+    // The envelope says which type to decode into; the frame is decoded once, into it.
+    let envelope = dapkit_types::Envelope::read(bytes).map_err(|e| malformed(e.to_string()))?;
+    if envelope.success == Some(false) {
+        return match serde_json::from_slice::<dapkit_types::ErrorResponse>(bytes) {
             Ok(e) => Err(ReverseRequestError::Rejected(Box::new(e))),
             Err(e) => Err(malformed(format!(
                 "an error response that does not fit: {e}"
             ))),
         };
     }
-    T::deserialize(&value).map_err(|e| malformed(e.to_string()))
+    serde_json::from_slice::<T>(bytes).map_err(|e| malformed(e.to_string()))
 }

@@ -2,14 +2,13 @@
 //! to the event channel, reverse requests to their handlers) and the writer (queued bodies
 //! out, framed, one whole frame at a time, batched when several are queued).
 
-use super::envelope::{Envelope, Kind};
 use super::error::Diagnostic;
 use super::reverse::{self, Handlers};
 use super::shared::{Reply, Shared, Waiter};
 use crate::wire::reader::{End, next_frame, prefix, raw};
 use crate::wire::{Claim, Outgoing, writer};
 use bytes::Bytes;
-use dapkit_types::{Event, ProtocolMessage, Response};
+use dapkit_types::{Envelope, Event, ProtocolMessage, Response};
 use dapkit_wireformat::FrameStream;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -57,22 +56,27 @@ async fn dispatch(
     events: &mut Option<mpsc::Sender<Event>>,
     reverse: &Reverse,
 ) {
-    let envelope = match Envelope::parse(&bytes) {
-        Ok(e) => e,
-        Err(e) => {
-            shared.diagnose(Diagnostic::Undecodable {
-                reason: e.to_string(),
-                prefix: prefix(&bytes),
-            });
-            return;
-        }
+    // The envelope is read (not decoded) to route the frame; each frame is then decoded
+    // once: a response by the request waiting for it, into the type it expects; anything
+    // else here.
+    let undecodable = |e: dapkit_types::Error| {
+        shared.diagnose(Diagnostic::Undecodable {
+            reason: e.to_string(),
+            prefix: prefix(&bytes),
+        });
     };
-    match envelope.kind {
-        Some(Kind::Response) => on_response(shared, envelope, bytes),
-        Some(Kind::Event) => {
+    let envelope = match Envelope::read(&bytes) {
+        Ok(e) => e,
+        Err(e) => return undecodable(e),
+    };
+    match envelope.kind.as_deref() {
+        Some("response") => on_response(shared, envelope, bytes),
+        Some("event") => {
             let event = match ProtocolMessage::from_slice(&bytes) {
                 Ok(ProtocolMessage::Event(e)) => e,
-                Ok(_) | Err(_) => Event::Custom(raw(&bytes)),
+                Ok(ProtocolMessage::Custom(raw)) => Event::Custom(raw),
+                Ok(other) => Event::Custom(raw(&other.to_vec())),
+                Err(e) => return undecodable(e),
             };
             observe_event(shared, &event);
             if let Some(tx) = events {
@@ -83,10 +87,12 @@ async fn dispatch(
                 }
             }
         }
-        Some(Kind::Request) => {
+        Some("request") => {
             let request = match ProtocolMessage::from_slice(&bytes) {
                 Ok(ProtocolMessage::Request(r)) => r,
-                Ok(_) | Err(_) => dapkit_types::Request::Custom(raw(&bytes)),
+                Ok(ProtocolMessage::Custom(raw)) => dapkit_types::Request::Custom(raw),
+                Ok(other) => dapkit_types::Request::Custom(raw(&other.to_vec())),
+                Err(e) => return undecodable(e),
             };
             match reverse.permits.clone().try_acquire_owned() {
                 Ok(permit) => {
@@ -108,7 +114,7 @@ async fn dispatch(
             }
         }
         // No usable `type`: a response if it names a request this client is waiting for.
-        Some(Kind::Other) | None => match envelope.request_seq {
+        _ => match envelope.request_seq {
             Some(_) => on_response(shared, envelope, bytes),
             None => shared.diagnose(Diagnostic::UnknownMessage(Box::new(raw(&bytes)))),
         },

@@ -25,7 +25,6 @@
 //! - [`Client::disconnect`] ends a session cleanly: `disconnect`, then (bounded) waiting
 //!   for `terminated`/`exited`, then closing the connection and joining the tasks.
 
-mod envelope;
 mod error;
 mod events;
 mod io;

@@ -4,11 +4,11 @@
 //! remembered, so its late response is told apart), the session status and the adapter's
 //! capabilities.
 
-use super::envelope::Envelope;
 use super::error::{Diagnostic, RequestError};
 use crate::wire::queue::lock;
 use crate::wire::{Claim, Outgoing, QueueError, SendQueue};
 use bytes::Bytes;
+use dapkit_types::Envelope;
 use dapkit_types::types::Capabilities;
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
