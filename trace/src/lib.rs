@@ -1,0 +1,40 @@
+//! The dapkit trace format: a Debug Adapter Protocol session kept as JSON Lines, every
+//! message byte-exact as it was on the wire.
+//!
+//! A trace is a header record followed by one record per message (or per run of bytes
+//! that was not a message). See `trace/README.md` for the format, versioned from day one
+//! ([`FORMAT_VERSION`]).
+//!
+//! Reading and writing are synchronous and streaming: [`TraceReader`] yields one
+//! [`Record`] at a time and [`TraceWriter`] flushes each record as it is written, so a
+//! killed recorder loses at most the record in flight. Files whose name ends in `.gz`
+//! are gzip-compressed; the reader also recognises gzip by its magic bytes.
+//!
+//! ```
+//! use dapkit_trace::{Direction, Header, TraceReader, TraceWriter};
+//!
+//! let mut file = Vec::new();
+//! let mut writer = TraceWriter::new(&mut file, &Header::new(serde_json::json!({"command": ["my-adapter"]})))?;
+//! writer.message(Direction::ClientToAdapter, 0, br#"{"seq":1,"type":"request","command":"threads"}"#)?;
+//! writer.invalid(Direction::AdapterToClient, 0, b"\xffnot json", "body is not valid JSON")?;
+//! drop(writer);
+//!
+//! let mut reader = TraceReader::new(&file[..])?;
+//! assert_eq!(reader.header().version, 1);
+//! let first = reader.next_record()?.expect("a record");
+//! assert_eq!(&*first.bytes(), br#"{"seq":1,"type":"request","command":"threads"}"#);
+//! let second = reader.next_record()?.expect("a record");
+//! assert_eq!(second.error(), Some("body is not valid JSON"));
+//! assert!(reader.next_record()?.is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod format;
+mod reader;
+mod writer;
+
+pub use error::{ReadError, ReadErrorKind};
+pub use format::{Direction, FORMAT_VERSION, Header, Payload, Record, format_time};
+pub use reader::{DEFAULT_MAX_LINE, TraceReader};
+pub use writer::{TraceFile, TraceWriter};
