@@ -5,7 +5,7 @@
 //! [`RawMessage`], a JSON tree. [`RawMessage::decode`] reads that tree straight into your
 //! type and [`RawMessage::encode`] builds one from it: no JSON text is printed or parsed on
 //! the way. `Request::extension`, `Response::extension` and `Event::extension` also check the
-//! command or event name against your type's [`traits`](crate::traits) constant, and
+//! command or event name against your type's [`traits`] constant, and
 //! `from_extension` builds the `Custom` variant to send.
 //!
 //! ```
