@@ -267,6 +267,7 @@ fn path(segments: &[&str]) -> Vec<TokenTree> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
