@@ -26,16 +26,16 @@ pub struct Cli {
     /// holding schema/debugAdapterProtocol.json).
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// The base DAP schema (default: <root>/schema/debugAdapterProtocol.json); its UPSTREAM
-    /// record sits beside it.
+    /// The base DAP schema (default: schema/debugAdapterProtocol.json in the workspace); its
+    /// UPSTREAM record sits beside it.
     #[arg(long, global = true, value_name = "FILE")]
     pub schema: Option<PathBuf>,
-    /// The extension schemas, as <DIR>/<feature>/<file>.json (default: `extensions` beside
-    /// the schema).
+    /// The extension schemas, as DIR/FEATURE/FILE.json (default: the `extensions` directory
+    /// beside the schema).
     #[arg(long, alias = "extension", global = true, value_name = "DIR")]
     pub extensions: Option<PathBuf>,
-    /// Where `generate` writes types.rs and messages.rs (default:
-    /// <root>/dap-types/src/generated).
+    /// Where `generate` writes types.rs and messages.rs (default: dap-types/src/generated in
+    /// the workspace).
     #[arg(long, global = true, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// What to do.

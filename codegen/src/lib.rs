@@ -1,6 +1,8 @@
 //! The dapkit code generator and schema vendoring tools.
 //!
 //! - [`cli`]: the `dapkit-codegen` command line (`--root`, `--schema`, `--extensions`, `--out`).
+//! - [`extension`], [`Extension`]: an adapter's protocol extension generated in a build
+//!   script, referring to `dapkit_types` for the base protocol.
 //! - [`json`]: an order-preserving JSON tree for reading schemas.
 //! - [`model`]: definitions with `allOf` resolved, messages told from types, Rust types chosen.
 //! - [`emit`]: the model spelled as Rust token streams.
@@ -12,8 +14,11 @@
 pub mod cli;
 pub mod docs;
 pub mod emit;
+pub mod extension;
 pub mod generate;
 pub mod json;
 pub mod model;
 pub mod naming;
 pub mod vendor;
+
+pub use extension::Extension;

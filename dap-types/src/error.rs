@@ -43,6 +43,12 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_names(mut self, seq: Option<i64>, name: Option<&str>) -> Self {
+        self.seq = seq;
+        self.name = name.map(str::to_owned);
+        self
+    }
+
     /// What was being decoded or encoded (a type name such as `ProtocolMessage` or
     /// `Capabilities`).
     pub fn what(&self) -> &'static str {

@@ -480,6 +480,24 @@ impl<T: WriteJson> WriteJson for std::collections::BTreeMap<String, T> {
 
 pub use crate::message::typed_both;
 
+// What code generated outside this crate (`dapkit_codegen::Extension`, in a build script)
+// reaches through `::dapkit_types::private`: the crates its impls name, the direct decoder
+// and the validation helpers.
+pub use serde;
+pub use serde_json;
+
+/// The direct decoders' reader, for generated `ReadJson` impls.
+pub mod read {
+    pub use crate::read::{Fail, ReadJson, Reader, Res, Token};
+}
+
+/// Validation helpers, for generated `Validate` impls.
+pub mod validate {
+    pub use crate::validate::{
+        Bounded, Rule, Validate, Violation, bounded, kept_in_extra, member, not_in_enum,
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::write_str;

@@ -192,7 +192,8 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 /// Validates `value`, the member `key` of the object at `path`.
-pub(crate) fn member<T: Validate + ?Sized>(
+#[doc(hidden)]
+pub fn member<T: Validate + ?Sized>(
     value: &T,
     key: &str,
     path: &mut String,
@@ -205,7 +206,8 @@ pub(crate) fn member<T: Validate + ?Sized>(
 }
 
 /// A value a `minimum`/`maximum` applies to: numbers, and containers of them.
-pub(crate) trait Bounded {
+#[doc(hidden)]
+pub trait Bounded {
     /// Checks `self` (at `path`) against the inclusive bounds.
     fn bounds(
         &self,
@@ -307,7 +309,8 @@ impl<T: Bounded> Bounded for Vec<T> {
 }
 
 /// Checks `value`, the member `key` of the object at `path`, against inclusive bounds.
-pub(crate) fn bounded<T: Bounded + ?Sized>(
+#[doc(hidden)]
+pub fn bounded<T: Bounded + ?Sized>(
     value: &T,
     key: &str,
     min: Option<i64>,
@@ -323,7 +326,8 @@ pub(crate) fn bounded<T: Bounded + ?Sized>(
 
 /// Reports the `extra` entries named `key` for which `kept(key)` holds: declared properties
 /// kept as JSON (and written back) because they did not take their typed form.
-pub(crate) fn kept_in_extra(
+#[doc(hidden)]
+pub fn kept_in_extra(
     extra: &Map<String, Value>,
     kept: impl Fn(&str) -> bool,
     path: &mut String,
@@ -343,7 +347,8 @@ pub(crate) fn kept_in_extra(
 }
 
 /// A value outside a closed enum, at `path`.
-pub(crate) fn not_in_enum(
+#[doc(hidden)]
+pub fn not_in_enum(
     value: &str,
     allowed: &'static [&'static str],
     path: &str,

@@ -347,6 +347,54 @@ def session_debugpy_attach(rec):
         c.close()
 
 
+def session_debugpy_extension(rec):
+    """debugpy's own requests (its extension schema): sent to debugpy listening in-process."""
+    python = peer_python()
+    rec.add_python_prefixes(python)
+    prog = rec.write_program("attach_demo.py", programs.ATTACH_PY)
+    port = free_port()
+    rec.spawn([python, "-m", "debugpy", "--listen", "127.0.0.1:%d" % port, "--wait-for-client", prog],
+              cwd=rec.prog_dir)
+    c = Client(SocketTransport.connect_retry("127.0.0.1", port, WAIT), rec.raw_dir, log)
+    try:
+        c.call("initialize", initialize_args("python"))
+        attach_seq = c.request("attach", {
+            "name": "Attach to demo",
+            "type": "python",
+            "request": "attach",
+            "connect": {"host": "127.0.0.1", "port": port},
+            "justMyCode": True,
+        })
+        c.wait_event("initialized", timeout=WAIT)
+        c.call("setDebuggerProperty", {
+            "skipSuspendOnBreakpointException": ["BaseException"],
+            "skipPrintBreakpointException": ["NameError"],
+            "multiThreadsSingleNotification": True,
+        })
+        line = programs.line_of(programs.ATTACH_PY, "bp")
+        c.call("setPydevdSourceMap", {
+            "source": {"path": prog},
+            "pydevdSourceMaps": [
+                {"line": 1, "endLine": 3, "runtimeSource": {"path": "<cell-1>"}, "runtimeLine": 1},
+            ],
+        })
+        c.call("setBreakpoints", {"source": {"name": "attach_demo.py", "path": prog},
+                                  "breakpoints": [{"line": line}], "lines": [line]})
+        c.call("setExceptionBreakpoints", {"filters": []})
+        mark = c.mark()
+        c.call("configurationDone")
+        c.wait_response(attach_seq, WAIT)
+        stopped = c.wait_event("stopped", after=mark, timeout=WAIT)
+        tid = stopped["body"]["threadId"]
+        c.call("pydevdSystemInfo")
+        mark = c.mark()
+        c.call("continue", {"threadId": tid})
+        c.wait_event("terminated", after=mark, timeout=WAIT)
+        finish_session(c, {"restart": False})
+    finally:
+        c.close()
+
+
 def compile_c(rec):
     src = rec.write_program("demo.c", programs.DEMO_C)
     exe = os.path.join(rec.prog_dir, "demo")
@@ -420,6 +468,7 @@ def session_gdb_dap_c(rec):
 SESSIONS = {
     "debugpy-launch": session_debugpy_launch,
     "debugpy-attach": session_debugpy_attach,
+    "debugpy-extension": session_debugpy_extension,
     "lldb-dap-c": session_lldb_dap_c,
     "gdb-dap-c": session_gdb_dap_c,
 }

@@ -124,6 +124,18 @@ fn null_source_in_a_stack_frame_is_reported() {
 
 /// The violations of a typed message, validated through its own struct.
 fn violations(msg: &ProtocolMessage) -> Option<Vec<Violation>> {
+    // debugpy's extension messages (recorded in debugpy-extension) are typed only with the
+    // `debugpy` feature; without it they are `Custom` and not standard.
+    #[cfg(feature = "debugpy")]
+    match msg {
+        ProtocolMessage::Request(Request::SetDebuggerProperty(m)) => return Some(m.validate()),
+        ProtocolMessage::Request(Request::SetPydevdSourceMap(m)) => return Some(m.validate()),
+        ProtocolMessage::Request(Request::PydevdSystemInfo(m)) => return Some(m.validate()),
+        ProtocolMessage::Response(Response::SetDebuggerProperty(m)) => return Some(m.validate()),
+        ProtocolMessage::Response(Response::SetPydevdSourceMap(m)) => return Some(m.validate()),
+        ProtocolMessage::Response(Response::PydevdSystemInfo(m)) => return Some(m.validate()),
+        _ => {}
+    }
     macro_rules! by_variant {
         ($($kind:ident :: $variant:ident),* $(,)?) => {
             match msg {

@@ -96,7 +96,7 @@ fn payload_access(m: &Message) -> (TokenStream, TokenStream, TokenStream) {
     }
 }
 
-fn request_trait(m: &Message, model: &Model) -> TokenStream {
+pub(crate) fn request_trait(m: &Message, model: &Model) -> TokenStream {
     let name = ident(&m.def.name);
     let cfg = cfg_attr(m.def.feature.as_deref());
     let command = &m.wire;
@@ -136,7 +136,7 @@ fn request_trait(m: &Message, model: &Model) -> TokenStream {
     }
 }
 
-fn response_trait(m: &Message) -> TokenStream {
+pub(crate) fn response_trait(m: &Message) -> TokenStream {
     let name = ident(&m.def.name);
     let cfg = cfg_attr(m.def.feature.as_deref());
     let command = &m.wire;
@@ -160,7 +160,7 @@ fn response_trait(m: &Message) -> TokenStream {
     }
 }
 
-fn event_trait(m: &Message) -> TokenStream {
+pub(crate) fn event_trait(m: &Message) -> TokenStream {
     let name = ident(&m.def.name);
     let cfg = cfg_attr(m.def.feature.as_deref());
     let event = &m.wire;
