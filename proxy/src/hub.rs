@@ -789,6 +789,22 @@ impl Hub {
                 Some("stopped") => state.stopped = Some(tail.clone()),
                 Some("continued") => state.stopped = None,
                 Some("initialized") => state.initialized = true,
+                Some("capabilities") => {
+                    let update = m
+                        .get("body")
+                        .and_then(|b| serde_json::from_str::<Value>(b.get()).ok())
+                        .and_then(|b| b.get("capabilities").cloned());
+                    if let Some(Value::Object(update)) = update {
+                        self.caps.send_modify(|c| {
+                            if let Caps::Ready(body) = c {
+                                if let Ok(Value::Object(mut all)) = serde_json::from_str(body) {
+                                    all.extend(update);
+                                    *body = Value::Object(all).to_string();
+                                }
+                            }
+                        });
+                    }
+                }
                 _ => {}
             }
         }
