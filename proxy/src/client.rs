@@ -137,7 +137,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
             Some(Err(e)) => {
-                tracing::warn!("client {id}: cannot read on: {e}");
+                tracing::info!("client {id}: cannot read on: {e}");
                 return;
             }
         }

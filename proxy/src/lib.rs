@@ -394,7 +394,12 @@ impl Proxy {
             .with_request_timeout(None)
             .with_limits(options.limits)
             .with_raw_inbound(raw_tx)
-            .on_diagnostic(|d| tracing::warn!("adapter: {d}"));
+            .on_diagnostic(|d| match d {
+                dapkit_session::client::Diagnostic::Closed { .. } => {
+                    tracing::debug!("adapter: {d}")
+                }
+                _ => tracing::warn!("adapter: {d}"),
+            });
         let (upstream, _events) = Client::connect(connection, client_options);
         let hub = Arc::new(Hub::new(upstream, options, recorder));
         let local = listener.local_endpoint().clone();
