@@ -221,7 +221,7 @@ impl Adapter {
         match self {
             Adapter::Connect(endpoint, policy) => dapkit_transport::connect(endpoint, policy)
                 .await
-                .map_err(ProxyError::Connect),
+                .map_err(|e| ProxyError::Connect(Box::new(e))),
             Adapter::Stdio(command) => {
                 dapkit_transport::spawn_stdio(command).map_err(ProxyError::Spawn)
             }
@@ -261,7 +261,7 @@ pub enum ProxyError {
     /// A non-loopback listen address without [`ProxyOptions::allow_remote`].
     Remote(String),
     /// Connecting to the adapter failed (after all retries).
-    Connect(ConnectError),
+    Connect(Box<ConnectError>),
     /// Starting the adapter failed.
     Spawn(SpawnError),
     /// Waiting for the adapter's reverse connection failed.
