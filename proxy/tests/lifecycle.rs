@@ -271,3 +271,57 @@ async fn last_client_keep_waits_for_the_next_controller() {
     handle.shutdown();
     assert!(matches!(running.run.await.unwrap(), Ok(Ended::Shutdown)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adapter_connects_to_the_proxy() {
+    // `--adapter-listen`: the proxy waits for the adapter's reverse connection.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let adapter_at = dapkit_transport::Endpoint::Tcp(([127, 0, 0, 1], port).into());
+    let starting = tokio::spawn(async move {
+        dapkit_proxy::Proxy::start(
+            &dapkit_transport::Endpoint::Tcp(([127, 0, 0, 1], 0).into()),
+            &dapkit_proxy::Adapter::Listen(adapter_at.clone()),
+            ProxyOptions::new(),
+        )
+        .await
+    });
+    // The adapter connects (retrying until the proxy listens) and serves.
+    let policy = dapkit_transport::RetryPolicy::default().with_interval(Duration::from_millis(50));
+    let conn = dapkit_transport::connect(
+        &dapkit_transport::Endpoint::Tcp(([127, 0, 0, 1], port).into()),
+        &policy,
+    )
+    .await
+    .expect("the adapter reaches the proxy");
+    let (r, w) = conn.into_split();
+    let (session, mut requests) = AdapterSession::new(r, w);
+    tokio::spawn(async move {
+        while let Some(req) = requests.next().await {
+            match req.request() {
+                Request::Initialize(_) => session.respond_initialize(req, caps()).unwrap(),
+                _ => session.respond_error(req, "not in this test").unwrap(),
+            }
+        }
+    });
+    let proxy = tokio::time::timeout(STEP, starting)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the proxy starts");
+    assert_eq!(
+        proxy.adapter_description(),
+        format!("listen tcp:127.0.0.1:{port}")
+    );
+    let mut client = RawClient::connect(proxy.local_endpoint()).await;
+    let handle = proxy.handle();
+    let run = tokio::spawn(proxy.run());
+    let init = client.initialize(json!({"adapterID": "t"})).await;
+    assert_eq!(init["body"]["supportsConfigurationDoneRequest"], true);
+    client.until(|m| m["event"] == "initialized").await;
+    handle.shutdown();
+    assert!(matches!(run.await.unwrap(), Ok(Ended::Shutdown)));
+}
