@@ -217,6 +217,31 @@ async fn sigterm_stops_cleanly() {
     assert_eq!(status.code(), Some(0), "{stderr}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listens_on_a_unix_socket() {
+    let dir = common::TempDir::new("proxy-unix");
+    let path = dir.0.join("proxy.sock");
+    let mut proxy = dapkit()
+        .args(["proxy", "--listen"])
+        .arg(format!("unix:{}", path.display()))
+        .args(["--stdio", "--", "sh", "-c", "cat > /dev/null"])
+        .spawn()
+        .unwrap();
+    let ready = ready(&mut proxy).await;
+    assert_eq!(ready["ready"]["listen"], format!("unix:{}", path.display()));
+    let stream = tokio::net::UnixStream::connect(&path)
+        .await
+        .expect("a client connects");
+    drop(stream);
+    let pid = proxy.id().expect("running");
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let (status, stderr) = finish(proxy).await;
+    assert_eq!(status.code(), Some(0), "SIGINT ends it cleanly: {stderr}");
+}
+
 #[test]
 fn bad_arguments_are_named() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dapkit"))

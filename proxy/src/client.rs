@@ -36,11 +36,7 @@ pub(crate) enum Out {
     },
     /// A reverse request: the writer registers its client-side `seq` in the table (so the
     /// client's answer can be mapped back to `upstream_seq`) before writing it.
-    Reverse {
-        upstream_seq: i64,
-        command: String,
-        tail: Bytes,
-    },
+    Reverse { upstream_seq: i64, tail: Bytes },
     /// Everything before it is written; then the connection is closed.
     Close,
 }
@@ -137,7 +133,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
             }
             Some(Err(e)) => {
-                tracing::warn!("client {id}: cannot read on: {e}");
+                tracing::info!("client {id}: cannot read on: {e}");
                 return;
             }
         }
@@ -161,12 +157,8 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         body.clear();
         match out {
             Out::Msg { request_seq, tail } => compose_into(&mut body, *seq, request_seq, &tail),
-            Out::Reverse {
-                upstream_seq,
-                command,
-                tail,
-            } => {
-                table.register_reverse(id, *seq, upstream_seq, command);
+            Out::Reverse { upstream_seq, tail } => {
+                table.register_reverse(id, *seq, upstream_seq);
                 compose_into(&mut body, *seq, None, &tail);
             }
             Out::Close => return false,

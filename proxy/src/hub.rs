@@ -124,13 +124,7 @@ impl Table {
     }
 
     /// Called by a client's writer as it gives a reverse request its client-side `seq`.
-    pub fn register_reverse(
-        &self,
-        client: u32,
-        client_seq: i64,
-        upstream_seq: i64,
-        _command: String,
-    ) {
+    pub fn register_reverse(&self, client: u32, client_seq: i64, upstream_seq: i64) {
         lock(&self.inner)
             .reverse_by_client
             .insert((client, client_seq), upstream_seq);
@@ -501,10 +495,22 @@ impl Hub {
             TAKE_CONTROL => return self.take_control(id, seq).await,
             _ => {}
         }
-        let arguments: Value = m
-            .get("arguments")
-            .and_then(|a| serde_json::from_str(a.get()).ok())
-            .unwrap_or(Value::Null);
+        // The arguments are decoded only where the proxy looks into them.
+        let merged = matches!(
+            command.as_str(),
+            "setBreakpoints"
+                | "setFunctionBreakpoints"
+                | "setDataBreakpoints"
+                | "setExceptionBreakpoints"
+        );
+        let look = merged || command == "cancel" || (!is_controller && command == "evaluate");
+        let arguments: Value = if look {
+            m.get("arguments")
+                .and_then(|a| serde_json::from_str(a.get()).ok())
+                .unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
         if !is_controller {
             let context = arguments.get("context").and_then(Value::as_str);
             if !roles::observer_may_send(&command, context) {
@@ -525,7 +531,7 @@ impl Hub {
             args["requestId"] = upstream.into();
             let tail = m.tail_with(&["seq"], &[("arguments", &args.to_string())]);
             self.forward(id, seq, &command, &tail, Purpose::Plain)
-        } else if let Some(key) = MergeKey::of(&command, &arguments) {
+        } else if let Some(key) = merged.then(|| MergeKey::of(&command, &arguments)).flatten() {
             let mut bps = lock(&self.bps);
             let merged = bps.set(id, &key, &arguments);
             let tail = m.tail_with(&["seq"], &[("arguments", &merged.arguments.to_string())]);
@@ -789,6 +795,22 @@ impl Hub {
                 Some("stopped") => state.stopped = Some(tail.clone()),
                 Some("continued") => state.stopped = None,
                 Some("initialized") => state.initialized = true,
+                Some("capabilities") => {
+                    let update = m
+                        .get("body")
+                        .and_then(|b| serde_json::from_str::<Value>(b.get()).ok())
+                        .and_then(|b| b.get("capabilities").cloned());
+                    if let Some(Value::Object(update)) = update {
+                        self.caps.send_modify(|c| {
+                            if let Caps::Ready(body) = c {
+                                if let Ok(Value::Object(mut all)) = serde_json::from_str(body) {
+                                    all.extend(update);
+                                    *body = Value::Object(all).to_string();
+                                }
+                            }
+                        });
+                    }
+                }
                 _ => {}
             }
         }
@@ -902,13 +924,11 @@ impl Hub {
             );
             return;
         };
-        self.table
-            .expect_reverse(upstream_seq, target, command.clone());
+        self.table.expect_reverse(upstream_seq, target, command);
         self.deliver(
             target,
             Out::Reverse {
                 upstream_seq,
-                command,
                 tail: m.tail(&["seq"]),
             },
         )

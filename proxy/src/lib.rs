@@ -184,17 +184,25 @@ pub enum Adapter {
     /// Listen at this address and wait for the adapter to connect (debugpy `--connect`,
     /// delve `--client-addr`).
     Listen(Endpoint),
-    /// An established connection (for embedding and tests); the string describes it.
-    Connected(Arc<std::sync::Mutex<Option<Connection>>>, String),
+    /// An established connection (for embedding and tests): see [`Adapter::connected`].
+    Connected(Established),
+}
+
+/// A connection to an adapter made by the caller; [`Proxy::start`] takes it (once).
+#[derive(Clone, Debug)]
+pub struct Established {
+    connection: Arc<std::sync::Mutex<Option<Connection>>>,
+    description: String,
 }
 
 impl Adapter {
-    /// An already established connection.
+    /// An already established connection, described as `description` (in the ready line
+    /// and the trace header).
     pub fn connected(connection: Connection, description: impl Into<String>) -> Adapter {
-        Adapter::Connected(
-            Arc::new(std::sync::Mutex::new(Some(connection))),
-            description.into(),
-        )
+        Adapter::Connected(Established {
+            connection: Arc::new(std::sync::Mutex::new(Some(connection))),
+            description: description.into(),
+        })
     }
 
     /// How the adapter is reached, as the ready line and logs say it.
@@ -203,7 +211,7 @@ impl Adapter {
             Adapter::Connect(e, _) => format!("connect {e}"),
             Adapter::Stdio(c) => format!("stdio {}", command_line(c).join(" ")),
             Adapter::Listen(e) => format!("listen {e}"),
-            Adapter::Connected(_, d) => d.clone(),
+            Adapter::Connected(e) => e.description.clone(),
         }
     }
 
@@ -213,7 +221,7 @@ impl Adapter {
             Adapter::Connect(e, _) => serde_json::json!({"connect": e.to_string()}),
             Adapter::Stdio(c) => serde_json::json!({"command": command_line(c)}),
             Adapter::Listen(e) => serde_json::json!({"listen": e.to_string()}),
-            Adapter::Connected(_, d) => serde_json::json!({"connected": d}),
+            Adapter::Connected(e) => serde_json::json!({"connected": e.description}),
         }
     }
 
@@ -221,7 +229,7 @@ impl Adapter {
         match self {
             Adapter::Connect(endpoint, policy) => dapkit_transport::connect(endpoint, policy)
                 .await
-                .map_err(ProxyError::Connect),
+                .map_err(|e| ProxyError::Connect(Box::new(e))),
             Adapter::Stdio(command) => {
                 dapkit_transport::spawn_stdio(command).map_err(ProxyError::Spawn)
             }
@@ -235,10 +243,10 @@ impl Adapter {
                 );
                 listener.accept().await.map_err(ProxyError::AdapterListen)
             }
-            Adapter::Connected(c, _) => {
-                let taken = c.lock().ok().and_then(|mut c| c.take());
+            Adapter::Connected(e) => {
+                let taken = e.connection.lock().ok().and_then(|mut c| c.take());
                 taken.ok_or_else(|| {
-                    ProxyError::AdapterExited("the connection was used already".into())
+                    ProxyError::AdapterExited("the established connection was used already".into())
                 })
             }
         }
@@ -261,7 +269,7 @@ pub enum ProxyError {
     /// A non-loopback listen address without [`ProxyOptions::allow_remote`].
     Remote(String),
     /// Connecting to the adapter failed (after all retries).
-    Connect(ConnectError),
+    Connect(Box<ConnectError>),
     /// Starting the adapter failed.
     Spawn(SpawnError),
     /// Waiting for the adapter's reverse connection failed.
@@ -394,7 +402,12 @@ impl Proxy {
             .with_request_timeout(None)
             .with_limits(options.limits)
             .with_raw_inbound(raw_tx)
-            .on_diagnostic(|d| tracing::warn!("adapter: {d}"));
+            .on_diagnostic(|d| match d {
+                dapkit_session::client::Diagnostic::Closed { .. } => {
+                    tracing::debug!("adapter: {d}")
+                }
+                _ => tracing::warn!("adapter: {d}"),
+            });
         let (upstream, _events) = Client::connect(connection, client_options);
         let hub = Arc::new(Hub::new(upstream, options, recorder));
         let local = listener.local_endpoint().clone();

@@ -147,6 +147,40 @@ fn refused(result: Result<impl std::fmt::Debug, RequestError>, command: &str) {
     }
 }
 
+/// Runs `tests/vscode/observer.js` (VS Code's `DebugClient`) against the proxy.
+async fn vscode_observer(at: &Endpoint, thread: i32, frame: &str, variable: &str, value: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modules = root.join("../session/tests/vscode/node_modules");
+    assert!(
+        modules.join("@vscode/debugadapter-testsupport").is_dir(),
+        "VS Code's DebugClient is missing: run `bash .ci/install-peers` (or `npm ci` in session/tests/vscode)"
+    );
+    let port = at.tcp_addr().expect("a TCP proxy").port();
+    let mut node = tokio::process::Command::new("node");
+    node.arg(root.join("tests/vscode/observer.js"))
+        .env("NODE_PATH", &modules)
+        .env("DAPKIT_PROXY_PORT", port.to_string())
+        .env("DAPKIT_EXPECT_THREAD", thread.to_string())
+        .env("DAPKIT_EXPECT_FRAME", frame)
+        .env("DAPKIT_EXPECT_VARIABLE", variable)
+        .env("DAPKIT_EXPECT_VALUE", value)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(WAIT, node.output())
+        .await
+        .expect("the DebugClient script within its time")
+        .expect("node runs (Node.js 20+ is needed; see .ci/install-peers)");
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "the DebugClient observer failed:\n{report}"
+    );
+    assert!(report.contains("observer ok"), "{report}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debugpy_controller_observer_and_late_joiner() {
     let python = python();
@@ -325,6 +359,9 @@ async fn debugpy_controller_observer_and_late_joiner() {
         let (_, greeting) = local(&c, thread, "greeting").await;
         assert_eq!(greeting, "'hello proxy'");
 
+        // VS Code's DebugClient joins too, as an observer.
+        vscode_observer(&at, thread, "second", "greeting", "'hello proxy'").await;
+
         // takeControl moves control: the old controller is now refused.
         let taken = b
             .request_raw("dapkitProxy/takeControl", None)
@@ -381,5 +418,6 @@ async fn debugpy_controller_observer_and_late_joiner() {
     }
     // The controller's two continues went upstream; the observer's refused one did not.
     assert_eq!(continues_upstream, 2, "continue requests the adapter got");
-    assert_eq!(clients.into_iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    // 0 the adapter side; 1 controller, 2 observer, 3 late joiner, 4 VS Code's DebugClient.
+    assert_eq!(clients.into_iter().collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
 }

@@ -271,3 +271,126 @@ async fn last_client_keep_waits_for_the_next_controller() {
     handle.shutdown();
     assert!(matches!(running.run.await.unwrap(), Ok(Ended::Shutdown)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adapter_connects_to_the_proxy() {
+    // `--adapter-listen`: the proxy waits for the adapter's reverse connection.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let adapter_at = dapkit_transport::Endpoint::Tcp(([127, 0, 0, 1], port).into());
+    let starting = tokio::spawn(async move {
+        dapkit_proxy::Proxy::start(
+            &dapkit_transport::Endpoint::Tcp(([127, 0, 0, 1], 0).into()),
+            &dapkit_proxy::Adapter::Listen(adapter_at.clone()),
+            ProxyOptions::new(),
+        )
+        .await
+    });
+    // The adapter connects (retrying until the proxy listens) and serves.
+    let policy = dapkit_transport::RetryPolicy::default().with_interval(Duration::from_millis(50));
+    let conn = dapkit_transport::connect(
+        &dapkit_transport::Endpoint::Tcp(([127, 0, 0, 1], port).into()),
+        &policy,
+    )
+    .await
+    .expect("the adapter reaches the proxy");
+    let (r, w) = conn.into_split();
+    let (session, mut requests) = AdapterSession::new(r, w);
+    tokio::spawn(async move {
+        while let Some(req) = requests.next().await {
+            match req.request() {
+                Request::Initialize(_) => session.respond_initialize(req, caps()).unwrap(),
+                _ => session.respond_error(req, "not in this test").unwrap(),
+            }
+        }
+    });
+    let proxy = tokio::time::timeout(STEP, starting)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the proxy starts");
+    assert_eq!(
+        proxy.adapter_description(),
+        format!("listen tcp:127.0.0.1:{port}")
+    );
+    let mut client = RawClient::connect(proxy.local_endpoint()).await;
+    let handle = proxy.handle();
+    let run = tokio::spawn(proxy.run());
+    let init = client.initialize(json!({"adapterID": "t"})).await;
+    assert_eq!(init["body"]["supportsConfigurationDoneRequest"], true);
+    client.until(|m| m["event"] == "initialized").await;
+    handle.shutdown();
+    assert!(matches!(run.await.unwrap(), Ok(Ended::Shutdown)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_id_is_translated() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let running = start_proxy(
+        ProxyOptions::new(),
+        move |session: AdapterSession, mut requests: Requests| async move {
+            let mut held = Vec::new();
+            while let Some(req) = requests.next().await {
+                match req.request() {
+                    Request::Initialize(_) => session.respond_initialize(req, caps()).unwrap(),
+                    // Held unanswered until cancelled.
+                    Request::Evaluate(_) => {
+                        let _ = tx.send(("evaluate", i64::from(req.seq())));
+                        held.push(req);
+                    }
+                    Request::Cancel(c) => {
+                        let id = c
+                            .arguments
+                            .as_ref()
+                            .and_then(|a| a.request_id)
+                            .map_or(-1, i64::from);
+                        let _ = tx.send(("cancel", id));
+                        session.respond_raw(req, None).unwrap();
+                        for h in held.drain(..) {
+                            session.respond_error(h, "cancelled").unwrap();
+                        }
+                    }
+                    _ => session.respond_error(req, "not in this test").unwrap(),
+                }
+            }
+        },
+    )
+    .await;
+    let mut client = RawClient::connect(&running.at).await;
+    // The client numbers from 100; the proxy numbers upstream from 1.
+    client.seq = 99;
+    client.initialize(json!({"adapterID": "t"})).await;
+    let evaluate = client
+        .request("evaluate", json!({"expression": "slow", "context": "repl"}))
+        .await;
+    let (_, upstream) = tokio::time::timeout(STEP, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(upstream, evaluate, "the numbering differs on the two sides");
+    let cancel = client
+        .request("cancel", json!({"requestId": evaluate}))
+        .await;
+    let (what, id) = tokio::time::timeout(STEP, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (what, id),
+        ("cancel", upstream),
+        "the adapter got its own seq in requestId"
+    );
+    let first = client.until(|m| m["type"] == "response").await;
+    let second = client.until(|m| m["type"] == "response").await;
+    let mut answered = [
+        first["request_seq"].as_i64(),
+        second["request_seq"].as_i64(),
+    ];
+    answered.sort();
+    assert_eq!(answered, [Some(evaluate), Some(cancel)], "{first} {second}");
+    running.handle.shutdown();
+    assert!(matches!(running.run.await.unwrap(), Ok(Ended::Shutdown)));
+}

@@ -805,3 +805,65 @@ async fn reverse_requests_are_refused_as_requests() {
         .unwrap_err();
     assert!(err.to_string().contains("reverse request"), "{err}");
 }
+
+/// The forwarding hooks: with `with_raw_inbound`, events, reverse requests and responses
+/// nobody waits for arrive as bytes in order; typed requests still get their responses;
+/// `send_message_bytes` numbers bodies in the session's `seq` order; `terminated` is still
+/// observed.
+#[tokio::test]
+async fn raw_inbound_and_send_message_bytes() {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (client, _events, mut peer) = pair(ClientOptions::new().with_raw_inbound(tx));
+    // A forwarded request (no waiter) and a typed one.
+    let forwarded = client
+        .send_message_bytes(|seq| {
+            Ok(format!(r#"{{"seq":{seq},"type":"request","command":"threads"}}"#).into_bytes())
+        })
+        .unwrap();
+    let typed = client.send::<ThreadsRequest>(None).unwrap();
+    assert_eq!((forwarded, typed.seq()), (1, 2));
+    let Request::Threads(r1) = peer.recv_request().await else {
+        panic!("threads")
+    };
+    let Request::Threads(r2) = peer.recv_request().await else {
+        panic!("threads")
+    };
+    assert_eq!((r1.seq, r2.seq), (1, 2));
+    peer.event("output", json!({"output": "one"})).await;
+    peer.respond(1, "threads", json!({"threads": []})).await;
+    peer.respond(2, "threads", json!({"threads": [{"id": 7, "name": "t"}]}))
+        .await;
+    let seq = peer.next_seq();
+    peer.send_json(&json!({"seq": seq, "type": "request", "command": "runInTerminal", "arguments": {"cwd": "/", "args": ["x"]}}))
+        .await;
+    peer.event("terminated", json!({})).await;
+    let typed = typed.response().await.unwrap();
+    assert_eq!(
+        typed.body.threads[0].id, 7,
+        "the typed request got its own response"
+    );
+    let mut kinds = Vec::new();
+    for _ in 0..4 {
+        let bytes = tokio::time::timeout(STEP, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        kinds.push(format!("{}:{}", v["type"].as_str().unwrap(), v["seq"]));
+    }
+    assert_eq!(
+        kinds,
+        ["event:1", "response:2", "request:4", "event:5"],
+        "in arrival order"
+    );
+    assert!(client.status().terminated, "terminated is still observed");
+    // Nothing answered the reverse request by itself: the forwarder does.
+    let answered = client
+        .send_message_bytes(|seq| {
+            Ok(format!(r#"{{"seq":{seq},"type":"response","request_seq":4,"command":"runInTerminal","success":true}}"#).into_bytes())
+        })
+        .unwrap();
+    assert_eq!(answered, 3);
+    let r = peer.recv_response().await;
+    assert_eq!(r.request_seq(), Some(4));
+}
