@@ -14,7 +14,7 @@ use std::time::Duration;
 ///
 /// The client's `initialize` and `attach` start the kernel's debugger. The custom request
 /// `jupyterExecute {"code": "…"}` runs code in the kernel and answers
-/// `{"status", "executionCount"}` when it finishes; `dumpCell`, `debugInfo`,
+/// `{"status", "executionCount", "stdout", "stderr"}` when it finishes; `dumpCell`, `debugInfo`,
 /// `inspectVariables`, `richInspectVariables` and `copyToGlobals` pass through.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("serve").required(true).multiple(false).args(["listen", "stdio"]))]
@@ -111,9 +111,11 @@ async fn serve(args: JupyterArgs) -> Result<Exit, CliError> {
 
 fn ended(end: ServeEnd) -> Result<Exit, CliError> {
     match end {
-        ServeEnd::KernelGone(reason) => {
-            Err(CliError::usage(format!("the kernel is gone: {reason}")))
-        }
+        // The peer under this server went away: exit 2, naming why.
+        ServeEnd::KernelGone(reason) => Err(CliError::with_code(
+            2,
+            format!("the kernel is gone: {reason}"),
+        )),
         _ => Ok(Exit::Ok),
     }
 }

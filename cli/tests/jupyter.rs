@@ -1,6 +1,7 @@
 //! `dapkit jupyter` as a user runs it, against a real ipykernel 7 (installed by
 //! `bash .ci/install-peers`): dapkit's own Client debugs a cell in plain DAP through the
 //! served adapter, with `jupyterExecute`; usage and connection errors exit 2 with one line.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../jupyter/tests/common/mod.rs"]
 mod common;
@@ -122,8 +123,8 @@ async fn a_dap_client_debugs_a_cell_through_dapkit_jupyter() {
         )
         .await
         .expect("setBreakpoints");
-    assert_eq!(
-        set.body.breakpoints[0].verified, true,
+    assert!(
+        set.body.breakpoints[0].verified,
         "{:?}",
         set.body.breakpoints
     );
@@ -190,6 +191,7 @@ async fn a_dap_client_debugs_a_cell_through_dapkit_jupyter() {
     let done =
         serde_json::to_value(execute.response().await.expect("jupyterExecute")).expect("json");
     assert_eq!(done["body"]["status"], "ok", "{done}");
+    assert_eq!(done["body"]["stdout"], "60\n", "{done}");
     assert!(
         done["body"]["executionCount"]
             .as_i64()
@@ -278,4 +280,49 @@ fn usage_and_connection_file_errors_exit_2_with_one_line() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "no ready line on failure");
+}
+
+/// VS Code's DebugClient (npm `@vscode/debugadapter-testsupport`, installed in
+/// session/tests/vscode by `bash .ci/install-peers`) drives `dapkit jupyter` over TCP:
+/// `cli/tests/fixtures/jupyter/debugclient.test.js`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vscode_debug_client_debugs_a_cell_through_dapkit_jupyter() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let modules = root.join("session/tests/vscode/node_modules");
+    assert!(
+        modules.join("@vscode/debugadapter-testsupport").exists(),
+        "VS Code's DebugClient missing in {}: run `bash .ci/install-peers`",
+        modules.display()
+    );
+    let kernel = Kernel::start();
+    kernel.connect().await;
+    let served = serve(&kernel, &[]);
+    let port = served.addr.rsplit(':').next().expect("port").to_owned();
+    let script = root.join("cli/tests/fixtures/jupyter/debugclient.test.js");
+    let mut node = tokio::process::Command::new("node");
+    node.arg("--test")
+        .arg(&script)
+        .env("NODE_PATH", &modules)
+        .env("DAPKIT_JUPYTER_PORT", &port)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = node
+        .spawn()
+        .expect("run node (install Node.js 20+: `bash .ci/install-peers`)");
+    let output = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
+        .await
+        .expect("the DebugClient test finishes within 3 minutes")
+        .expect("node ran");
+    let text = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "DebugClient test failed\n{text}");
+    assert!(
+        text.contains("# pass 1") && text.contains("# fail 0"),
+        "{text}"
+    );
 }

@@ -203,7 +203,12 @@ async fn handle_request(
         pending.spawn(async move {
             let response = match debugger.execute(&code).await {
                 Ok(result) => {
-                    let mut body = json!({"status": result.status, "executionCount": result.execution_count});
+                    let mut body = json!({
+                        "status": result.status,
+                        "executionCount": result.execution_count,
+                        "stdout": result.stdout,
+                        "stderr": result.stderr,
+                    });
                     if let Some(error) = &result.error {
                         body["ename"] = error.ename.clone().into();
                         body["evalue"] = error.evalue.clone().into();
@@ -216,9 +221,20 @@ async fn handle_request(
         });
         return;
     }
+    // ipykernel's `attach` handler raises on a request without `arguments` (which DAP
+    // requires, and some clients omit when empty) and then never answers: send `{}`.
+    let mended;
+    let content = if command == "attach" && request.get("arguments").is_none() {
+        let mut request = request;
+        request["arguments"] = json!({});
+        mended = serde_json::to_vec(&request).unwrap_or_else(|_| body.to_vec());
+        &mended[..]
+    } else {
+        body
+    };
     let sent = debugger
         .kernel
-        .send(Channel::Control, "debug_request", body, false)
+        .send(Channel::Control, "debug_request", content, false)
         .await;
     pending.spawn(async move {
         let response = match sent {
@@ -273,6 +289,7 @@ fn message_is_event(map: &Map<String, Value>) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

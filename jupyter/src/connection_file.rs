@@ -170,6 +170,7 @@ impl ConnectionInfo {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

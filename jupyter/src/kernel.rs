@@ -28,6 +28,10 @@ pub(crate) enum Channel {
 /// bound a request fails at once).
 pub(crate) const MAX_PENDING: usize = 4096;
 
+/// Longest wait for a message to enter a channel's send queue (ZeroMQ applies
+/// backpressure when the kernel does not read).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the reader tasks share with the callers.
 #[derive(Default)]
 struct Routes {
@@ -55,6 +59,8 @@ pub(crate) struct Kernel {
     kernel_session: Mutex<Option<String>>,
     /// When the heartbeat last answered.
     last_pong: Mutex<Option<Instant>>,
+    /// Set once a correctly signed reply arrived: the key is right.
+    key_confirmed: std::sync::atomic::AtomicBool,
 }
 
 /// Timeouts and intervals of a connection.
@@ -127,6 +133,7 @@ impl Kernel {
             iopub_ready: watch::channel(false).0,
             kernel_session: Mutex::new(None),
             last_pong: Mutex::new(None),
+            key_confirmed: std::sync::atomic::AtomicBool::new(false),
         });
         let tasks = vec![
             tokio::spawn(reply_loop(kernel.clone(), control_rx, "control")),
@@ -231,16 +238,29 @@ impl Kernel {
                 None
             }
         };
-        let sent = match channel {
-            Channel::Control => self.control.lock().await.send(message).await,
-            Channel::Shell => self.shell.lock().await.send(message).await,
+        let sending = async {
+            match channel {
+                Channel::Control => self.control.lock().await.send(message).await,
+                Channel::Shell => self.shell.lock().await.send(message).await,
+            }
         };
-        if let Err(e) = sent {
+        let mut gone = self.watch_gone();
+        let failed = tokio::select! {
+            sent = tokio::time::timeout(SEND_TIMEOUT, sending) => match sent {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(format!("sending `{msg_type}` on the {} channel failed: {e}", channel.name())),
+                Err(_) => Some(format!(
+                    "sending `{msg_type}` on the {} channel did not finish within {SEND_TIMEOUT:?}",
+                    channel.name()
+                )),
+            },
+            () = async { let _ = gone.wait_for(|g| g.is_some()).await; } => {
+                Some(self.gone().unwrap_or_default())
+            }
+        };
+        if let Some(reason) = failed {
             self.forget(&msg_id);
-            return Err(Error::KernelGone(format!(
-                "sending `{msg_type}` on the {} channel failed: {e}",
-                channel.name()
-            )));
+            return Err(Error::KernelGone(reason));
         }
         Ok(Sent {
             msg_id,
@@ -291,7 +311,15 @@ impl Kernel {
 
     /// Why a request may have got no reply.
     pub fn timeout_hint(&self) -> String {
-        if self.heartbeat_alive(Duration::from_secs(5)) {
+        if self
+            .key_confirmed
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            "the kernel answered other requests, so it runs and the key is right; it did not \
+             answer this one (ipykernel sends no reply when its handler raises, e.g. on \
+             missing arguments)"
+                .to_owned()
+        } else if self.heartbeat_alive(Duration::from_secs(5)) {
             "the kernel's heartbeat answers, so it is running: a kernel silently drops \
              messages whose signature does not match its key, so the `key` of the connection \
              file is likely wrong (or the kernel is busy)"
@@ -336,6 +364,9 @@ async fn reply_loop(kernel: Arc<Kernel>, mut socket: zeromq::DealerRecvHalf, cha
                 continue;
             }
         };
+        kernel
+            .key_confirmed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let waiter = message
             .parent_id()
             .and_then(|id| kernel.routes().replies.remove(id));

@@ -15,7 +15,7 @@
 //!   become proper DAP responses (`seq` numbered by the bridge; `request_seq`, `command` as
 //!   the client sent them; what the kernel sent instead is kept in `kernelReply`).
 //!   The custom request `jupyterExecute {"code"}` runs code in the kernel and answers
-//!   `{"status", "executionCount"}` when it finishes.
+//!   `{"status", "executionCount", "stdout", "stderr"}` when it finishes.
 //! - [`KernelDebugger::execute`] runs a cell on the shell channel and collects its output.
 //! - [`CellNaming`] gives the file name the kernel uses for a cell's code, from `debugInfo`.
 //! - When the kernel goes away (heartbeat silent, IOPub `shutdown_reply`, a restart),

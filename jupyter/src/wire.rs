@@ -22,12 +22,10 @@ pub(crate) struct Session {
     counter: AtomicU64,
 }
 
-/// A received message: header and parent header decoded, content as JSON.
+/// A received message: header, parent header and content as JSON (identities, metadata
+/// and buffers are not used here).
 #[derive(Debug, Clone)]
 pub(crate) struct Message {
-    /// Identities before the delimiter (IOPub: the topic).
-    #[allow(dead_code)]
-    pub identities: Vec<Bytes>,
     pub header: Value,
     pub parent_header: Value,
     pub content: Value,
@@ -115,7 +113,6 @@ impl Session {
                 frames.len()
             ));
         };
-        let identities = frames[..at].to_vec();
         let rest = &frames[at + 1..];
         if rest.len() < 5 {
             return Err(format!(
@@ -142,7 +139,6 @@ impl Session {
                 .map_err(|e| format!("the {name} part is not JSON: {e}"))
         };
         Ok(Message {
-            identities,
             header: json(1, "header")?,
             parent_header: json(2, "parent_header")?,
             content: json(4, "content")?,
@@ -151,6 +147,7 @@ impl Session {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

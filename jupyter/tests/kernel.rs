@@ -1,6 +1,7 @@
 //! dapkit-jupyter against a real ipykernel 7 (installed by `bash .ci/install-peers`):
 //! the debugging flow through `dapkit_session::Client`, and each quirk of ipykernel's
 //! debugger answered as proper DAP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -84,7 +85,11 @@ async fn debugging_a_cell_through_the_session_client() {
         .await
         .expect("setBreakpoints");
     assert_eq!(set.body.breakpoints.len(), 1);
-    assert_eq!(set.body.breakpoints[0].verified, true);
+    assert!(
+        set.body.breakpoints[0].verified,
+        "{:?}",
+        set.body.breakpoints
+    );
     client
         .request::<ConfigurationDoneRequest>(None)
         .await
@@ -343,5 +348,102 @@ async fn ipykernel_quirks_become_proper_responses() {
         check.stdout, "15\n",
         "copyToGlobals copied the local into the globals"
     );
+    client.disconnect(None).await.expect("disconnect");
+}
+
+/// The Jupyter requests typed by dapkit-types' `jupyter` feature, through the bridge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_jupyter_requests() {
+    let k = Kernel::start();
+    let kernel = k.connect().await;
+    let (client, mut events) = kernel.client(ClientOptions::new().with_request_timeout(Some(WAIT)));
+    start_debugging(&client).await;
+    let info = client
+        .request::<DebugInfoRequest>(None)
+        .await
+        .expect("typed debugInfo");
+    assert!(info.body.is_started);
+    assert!(
+        matches!(
+            info.body.hash_seed,
+            DebugInfoResponseBodyHashSeed::Integer(_)
+        ),
+        "ipykernel sends an integer"
+    );
+    let naming = CellNaming::from_debug_info(&serde_json::to_value(&info.body).expect("json"))
+        .expect("naming");
+    let cell = "def h(s):\n    t = s.upper()\n    return t\nh('ok')\n";
+    let dumped = client
+        .request::<DumpCellRequest>(DumpCellArguments::new(cell))
+        .await
+        .expect("typed dumpCell");
+    assert_eq!(dumped.body.source_path, naming.file_name(cell));
+    client
+        .request::<SetBreakpointsRequest>(
+            SetBreakpointsArguments::new(Source::new().with_path(dumped.body.source_path.clone()))
+                .with_breakpoints(vec![SourceBreakpoint::new(3)]),
+        )
+        .await
+        .expect("setBreakpoints");
+    client
+        .request::<ConfigurationDoneRequest>(None)
+        .await
+        .expect("configurationDone");
+    let info = client
+        .request::<DebugInfoRequest>(None)
+        .await
+        .expect("typed debugInfo");
+    assert_eq!(
+        info.body.breakpoints.len(),
+        1,
+        "the kernel keeps the breakpoints for later clients"
+    );
+    assert_eq!(info.body.breakpoints[0].source, dumped.body.source_path);
+    let runner = kernel.clone();
+    let execution = tokio::spawn(async move { runner.execute(cell).await });
+    let stop = stopped(&mut events).await;
+    let thread = stop.body.thread_id.expect("thread");
+    let trace = client
+        .request::<StackTraceRequest>(StackTraceArguments::new(thread))
+        .await
+        .expect("stackTrace");
+    let frame = trace.body.stack_frames[0].id;
+    let rich = client
+        .request::<RichInspectVariablesRequest>(
+            RichInspectVariablesArguments::new("t").with_frame_id(i64::from(frame)),
+        )
+        .await
+        .expect("typed richInspectVariables");
+    assert_eq!(rich.body.data["text/plain"], "'OK'");
+    let copied = client
+        .request::<CopyToGlobalsRequest>(CopyToGlobalsArguments::new(
+            "t",
+            i64::from(frame),
+            "t_copy",
+        ))
+        .await
+        .expect("typed copyToGlobals");
+    assert_eq!(copied.body.value, "'OK'");
+    client
+        .request::<ContinueRequest>(ContinueArguments::new(thread))
+        .await
+        .expect("continue");
+    let outcome = tokio::time::timeout(WAIT, execution)
+        .await
+        .expect("cell ends")
+        .expect("task")
+        .expect("execute");
+    assert_eq!(outcome.status, "ok");
+    let globals = client
+        .request::<InspectVariablesRequest>(None)
+        .await
+        .expect("typed inspectVariables");
+    let copy = globals
+        .body
+        .variables
+        .iter()
+        .find(|v| v.name == "t_copy")
+        .expect("the copy among the globals");
+    assert_eq!(copy.value, "'OK'");
     client.disconnect(None).await.expect("disconnect");
 }

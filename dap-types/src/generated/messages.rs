@@ -3,6 +3,7 @@
 // Debug Adapter Protocol 1.71, from:
 //   schema/debugAdapterProtocol.json
 //   schema/extensions/debugpy/debugProtocolCustom.json
+//   schema/extensions/jupyter/jupyterDebugProtocol.json
 
 use crate::types::*;
 /// The version of the Debug Adapter Protocol these types were generated from.
@@ -11371,6 +11372,1212 @@ impl schemars::JsonSchema for PydevdAuthorizeRequest {
 }
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdAuthorizeRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Submits the code of a notebook cell or console input to the debugger, which writes it to a file breakpoints can be set in.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DumpCellRequest {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Object containing arguments for the command.
+    pub arguments: DumpCellArguments,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellRequest {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "seq",
+        "arguments",
+    ];
+    /// `DumpCellRequest` from its required properties; optional ones are absent.
+    pub fn new(seq: i32, arguments: DumpCellArguments) -> Self {
+        Self {
+            seq,
+            arguments,
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DumpCellRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "request")?;
+        m.serialize_entry("command", "dumpCell")?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("arguments", &self.arguments)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DumpCellRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"dumpCell\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DumpCellRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DumpCellRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DumpCellRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DumpCellRequest, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_arguments: Option<DumpCellArguments> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "request")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "dumpCell")?;
+                            tag_1 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                Ok(DumpCellRequest {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    arguments: match f_arguments {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("arguments")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DumpCellRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<DumpCellArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("dumpCell")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DumpCellRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DumpCellRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DumpCellRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["dumpCell"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<DumpCellArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Submits the code of a notebook cell or console input to the debugger, which writes it to a file breakpoints can be set in.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DumpCellRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Asks for the state of the kernel's debugger (whether it is started, its breakpoints, the stopped threads), so that a frontend reloading or connecting later can restore it. No arguments.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DebugInfoRequest {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Object containing arguments for the command.
+    pub arguments: Option<DebugInfoArguments>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoRequest {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "seq",
+        "arguments",
+    ];
+    /// `DebugInfoRequest` from its required properties; optional ones are absent.
+    pub fn new(seq: i32) -> Self {
+        Self { seq, ..Default::default() }
+    }
+    /// Sets `arguments`.
+    #[inline]
+    #[must_use]
+    pub fn with_arguments(mut self, value: DebugInfoArguments) -> Self {
+        self.arguments = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DebugInfoRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "request")?;
+        m.serialize_entry("command", "debugInfo")?;
+        m.serialize_entry("seq", &self.seq)?;
+        if let Some(v) = &self.arguments {
+            m.serialize_entry("arguments", v)?;
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DebugInfoRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"debugInfo\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DebugInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DebugInfoRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DebugInfoRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DebugInfoRequest, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_arguments: Option<DebugInfoArguments> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "request")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "debugInfo")?;
+                            tag_1 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "arguments" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_arguments,
+                                &mut extra,
+                            )?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                Ok(DebugInfoRequest {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    arguments: f_arguments,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DebugInfoRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<DebugInfoArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("debugInfo")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DebugInfoRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DebugInfoRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DebugInfoRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["debugInfo"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<DebugInfoArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Asks for the state of the kernel's debugger (whether it is started, its breakpoints, the stopped threads), so that a frontend reloading or connecting later can restore it. No arguments.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DebugInfoRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Retrieves the values of all the variables defined in the kernel. No arguments.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct InspectVariablesRequest {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Object containing arguments for the command.
+    pub arguments: Option<InspectVariablesArguments>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesRequest {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "seq",
+        "arguments",
+    ];
+    /// `InspectVariablesRequest` from its required properties; optional ones are absent.
+    pub fn new(seq: i32) -> Self {
+        Self { seq, ..Default::default() }
+    }
+    /// Sets `arguments`.
+    #[inline]
+    #[must_use]
+    pub fn with_arguments(mut self, value: InspectVariablesArguments) -> Self {
+        self.arguments = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for InspectVariablesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "request")?;
+        m.serialize_entry("command", "inspectVariables")?;
+        m.serialize_entry("seq", &self.seq)?;
+        if let Some(v) = &self.arguments {
+            m.serialize_entry("arguments", v)?;
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "seq" => true,
+            "arguments" => self.arguments.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for InspectVariablesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"inspectVariables\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        if let Some(v) = &self.arguments {
+            crate::private::key(out, &mut first, b"\"arguments\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for InspectVariablesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = InspectVariablesRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `InspectVariablesRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InspectVariablesRequest, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_arguments: Option<InspectVariablesArguments> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "request")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "inspectVariables")?;
+                            tag_1 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "arguments" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_arguments,
+                                &mut extra,
+                            )?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                Ok(InspectVariablesRequest {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    arguments: f_arguments,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for InspectVariablesRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<InspectVariablesArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("inspectVariables")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(InspectVariablesRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for InspectVariablesRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InspectVariablesRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "InspectVariablesRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["inspectVariables"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<InspectVariablesArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Retrieves the values of all the variables defined in the kernel. No arguments.",
+            "properties" : properties, "required" : ["type", "command", "seq"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for InspectVariablesRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Gets the rich representation (MIME bundle) of a variable defined in the kernel.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RichInspectVariablesRequest {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Object containing arguments for the command.
+    pub arguments: RichInspectVariablesArguments,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesRequest {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "seq",
+        "arguments",
+    ];
+    /// `RichInspectVariablesRequest` from its required properties; optional ones are absent.
+    pub fn new(seq: i32, arguments: RichInspectVariablesArguments) -> Self {
+        Self {
+            seq,
+            arguments,
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for RichInspectVariablesRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "request")?;
+        m.serialize_entry("command", "richInspectVariables")?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("arguments", &self.arguments)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for RichInspectVariablesRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"richInspectVariables\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for RichInspectVariablesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RichInspectVariablesRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `RichInspectVariablesRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RichInspectVariablesRequest, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_arguments: Option<RichInspectVariablesArguments> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "request")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "richInspectVariables")?;
+                            tag_1 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                Ok(RichInspectVariablesRequest {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    arguments: match f_arguments {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("arguments")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for RichInspectVariablesRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<RichInspectVariablesArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("richInspectVariables")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RichInspectVariablesRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for RichInspectVariablesRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RichInspectVariablesRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RichInspectVariablesRequest"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["richInspectVariables"] }
+                ),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<RichInspectVariablesArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Gets the rich representation (MIME bundle) of a variable defined in the kernel.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for RichInspectVariablesRequest {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::member(&self.arguments, "arguments", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Copies a variable from a frame's local variables to the global scope, to inspect it after the debug session. Optional: supported when the 'debugInfo' response says 'copyToGlobals'.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CopyToGlobalsRequest {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Object containing arguments for the command.
+    pub arguments: CopyToGlobalsArguments,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsRequest {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "seq",
+        "arguments",
+    ];
+    /// `CopyToGlobalsRequest` from its required properties; optional ones are absent.
+    pub fn new(seq: i32, arguments: CopyToGlobalsArguments) -> Self {
+        Self {
+            seq,
+            arguments,
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for CopyToGlobalsRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "request")?;
+        m.serialize_entry("command", "copyToGlobals")?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("arguments", &self.arguments)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsRequest {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "type" | "command" | "seq" | "arguments")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for CopyToGlobalsRequest {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"request\"");
+        crate::private::key(out, &mut first, b"\"command\":\"copyToGlobals\"");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"arguments\":");
+        crate::private::WriteJson::write_json(&self.arguments, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for CopyToGlobalsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CopyToGlobalsRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `CopyToGlobalsRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CopyToGlobalsRequest, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_arguments: Option<CopyToGlobalsArguments> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "request")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "copyToGlobals")?;
+                            tag_1 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                Ok(CopyToGlobalsRequest {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    arguments: match f_arguments {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("arguments")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for CopyToGlobalsRequest {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_arguments: Option<CopyToGlobalsArguments> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("request")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("copyToGlobals")?;
+                    tag_1 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        Ok(CopyToGlobalsRequest {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for CopyToGlobalsRequest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CopyToGlobalsRequest")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CopyToGlobalsRequest"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["copyToGlobals"] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "arguments",
+                "Object containing arguments for the command.",
+                generator.subschema_for::<CopyToGlobalsArguments>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Copies a variable from a frame's local variables to the global scope, to inspect it after the debug session. Optional: supported when the 'debugInfo' response says 'copyToGlobals'.",
+            "properties" : properties, "required" : ["type", "command", "seq",
+            "arguments"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for CopyToGlobalsRequest {
     fn validate_into(
         &self,
         path: &mut String,
@@ -27651,6 +28858,1681 @@ impl crate::validate::Validate for PydevdAuthorizeResponse {
         );
     }
 }
+/// Response to 'dumpCell' request.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DumpCellResponse {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Sequence number of the corresponding request.
+    pub request_seq: i32,
+    /// Contains the raw error in short form if `success` is false.
+    /// This raw error might be interpreted by the client and is not shown in the UI.
+    /// Some predefined values exist.
+    pub message: Option<ResponseMessage>,
+    /// Contains request result if success is true and error details if success is false.
+    pub body: DumpCellResponseBody,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellResponse {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "success",
+        "seq",
+        "request_seq",
+        "message",
+        "body",
+    ];
+    /// `DumpCellResponse` from its required properties; optional ones are absent.
+    pub fn new(seq: i32, request_seq: i32, body: DumpCellResponseBody) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body,
+            ..Default::default()
+        }
+    }
+    /// Sets `message`.
+    #[inline]
+    #[must_use]
+    pub fn with_message(mut self, value: ResponseMessage) -> Self {
+        self.message = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DumpCellResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "response")?;
+        m.serialize_entry("command", "dumpCell")?;
+        m.serialize_entry("success", &true)?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("request_seq", &self.request_seq)?;
+        if let Some(v) = &self.message {
+            m.serialize_entry("message", v)?;
+        }
+        m.serialize_entry("body", &self.body)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DumpCellResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"dumpCell\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DumpCellResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DumpCellResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DumpCellResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DumpCellResponse, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_request_seq: Option<i32> = None;
+                let mut f_message: Option<ResponseMessage> = None;
+                let mut f_body: Option<DumpCellResponseBody> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut tag_2 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "response")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "dumpCell")?;
+                            tag_1 = true;
+                        }
+                        "success" => {
+                            crate::private::tag_bool(&mut map, true)?;
+                            tag_2 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "request_seq" => {
+                            crate::private::value(&mut map, &mut f_request_seq)?
+                        }
+                        "message" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_message,
+                                &mut extra,
+                            )?
+                        }
+                        "body" => crate::private::value(&mut map, &mut f_body)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                if !tag_2 {
+                    return Err(crate::private::missing("success"));
+                }
+                Ok(DumpCellResponse {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    request_seq: match f_request_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("request_seq")),
+                    },
+                    message: f_message,
+                    body: match f_body {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("body")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DumpCellResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<DumpCellResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("dumpCell")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DumpCellResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DumpCellResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DumpCellResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["dumpCell"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<DumpCellResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to 'dumpCell' request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DumpCellResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Response to 'debugInfo' request.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DebugInfoResponse {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Sequence number of the corresponding request.
+    pub request_seq: i32,
+    /// Contains the raw error in short form if `success` is false.
+    /// This raw error might be interpreted by the client and is not shown in the UI.
+    /// Some predefined values exist.
+    pub message: Option<ResponseMessage>,
+    /// Contains request result if success is true and error details if success is false.
+    pub body: DebugInfoResponseBody,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoResponse {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "success",
+        "seq",
+        "request_seq",
+        "message",
+        "body",
+    ];
+    /// `DebugInfoResponse` from its required properties; optional ones are absent.
+    pub fn new(seq: i32, request_seq: i32, body: DebugInfoResponseBody) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body,
+            ..Default::default()
+        }
+    }
+    /// Sets `message`.
+    #[inline]
+    #[must_use]
+    pub fn with_message(mut self, value: ResponseMessage) -> Self {
+        self.message = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DebugInfoResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "response")?;
+        m.serialize_entry("command", "debugInfo")?;
+        m.serialize_entry("success", &true)?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("request_seq", &self.request_seq)?;
+        if let Some(v) = &self.message {
+            m.serialize_entry("message", v)?;
+        }
+        m.serialize_entry("body", &self.body)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DebugInfoResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"debugInfo\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DebugInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DebugInfoResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DebugInfoResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DebugInfoResponse, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_request_seq: Option<i32> = None;
+                let mut f_message: Option<ResponseMessage> = None;
+                let mut f_body: Option<DebugInfoResponseBody> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut tag_2 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "response")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "debugInfo")?;
+                            tag_1 = true;
+                        }
+                        "success" => {
+                            crate::private::tag_bool(&mut map, true)?;
+                            tag_2 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "request_seq" => {
+                            crate::private::value(&mut map, &mut f_request_seq)?
+                        }
+                        "message" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_message,
+                                &mut extra,
+                            )?
+                        }
+                        "body" => crate::private::value(&mut map, &mut f_body)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                if !tag_2 {
+                    return Err(crate::private::missing("success"));
+                }
+                Ok(DebugInfoResponse {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    request_seq: match f_request_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("request_seq")),
+                    },
+                    message: f_message,
+                    body: match f_body {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("body")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DebugInfoResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<DebugInfoResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("debugInfo")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(DebugInfoResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DebugInfoResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DebugInfoResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoResponse"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["debugInfo"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<DebugInfoResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Response to 'debugInfo' request.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DebugInfoResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Response to 'inspectVariables' request.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct InspectVariablesResponse {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Sequence number of the corresponding request.
+    pub request_seq: i32,
+    /// Contains the raw error in short form if `success` is false.
+    /// This raw error might be interpreted by the client and is not shown in the UI.
+    /// Some predefined values exist.
+    pub message: Option<ResponseMessage>,
+    /// Contains request result if success is true and error details if success is false.
+    pub body: InspectVariablesResponseBody,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesResponse {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "success",
+        "seq",
+        "request_seq",
+        "message",
+        "body",
+    ];
+    /// `InspectVariablesResponse` from its required properties; optional ones are absent.
+    pub fn new(seq: i32, request_seq: i32, body: InspectVariablesResponseBody) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body,
+            ..Default::default()
+        }
+    }
+    /// Sets `message`.
+    #[inline]
+    #[must_use]
+    pub fn with_message(mut self, value: ResponseMessage) -> Self {
+        self.message = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for InspectVariablesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "response")?;
+        m.serialize_entry("command", "inspectVariables")?;
+        m.serialize_entry("success", &true)?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("request_seq", &self.request_seq)?;
+        if let Some(v) = &self.message {
+            m.serialize_entry("message", v)?;
+        }
+        m.serialize_entry("body", &self.body)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for InspectVariablesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"inspectVariables\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for InspectVariablesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = InspectVariablesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `InspectVariablesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InspectVariablesResponse, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_request_seq: Option<i32> = None;
+                let mut f_message: Option<ResponseMessage> = None;
+                let mut f_body: Option<InspectVariablesResponseBody> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut tag_2 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "response")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "inspectVariables")?;
+                            tag_1 = true;
+                        }
+                        "success" => {
+                            crate::private::tag_bool(&mut map, true)?;
+                            tag_2 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "request_seq" => {
+                            crate::private::value(&mut map, &mut f_request_seq)?
+                        }
+                        "message" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_message,
+                                &mut extra,
+                            )?
+                        }
+                        "body" => crate::private::value(&mut map, &mut f_body)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                if !tag_2 {
+                    return Err(crate::private::missing("success"));
+                }
+                Ok(InspectVariablesResponse {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    request_seq: match f_request_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("request_seq")),
+                    },
+                    message: f_message,
+                    body: match f_body {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("body")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for InspectVariablesResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<InspectVariablesResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("inspectVariables")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(InspectVariablesResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for InspectVariablesResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InspectVariablesResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "InspectVariablesResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["inspectVariables"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<InspectVariablesResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to 'inspectVariables' request.", "properties" : properties,
+            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for InspectVariablesResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Response to 'richInspectVariables' request.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RichInspectVariablesResponse {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Sequence number of the corresponding request.
+    pub request_seq: i32,
+    /// Contains the raw error in short form if `success` is false.
+    /// This raw error might be interpreted by the client and is not shown in the UI.
+    /// Some predefined values exist.
+    pub message: Option<ResponseMessage>,
+    /// Contains request result if success is true and error details if success is false.
+    pub body: RichInspectVariablesResponseBody,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesResponse {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "success",
+        "seq",
+        "request_seq",
+        "message",
+        "body",
+    ];
+    /// `RichInspectVariablesResponse` from its required properties; optional ones are absent.
+    pub fn new(
+        seq: i32,
+        request_seq: i32,
+        body: RichInspectVariablesResponseBody,
+    ) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body,
+            ..Default::default()
+        }
+    }
+    /// Sets `message`.
+    #[inline]
+    #[must_use]
+    pub fn with_message(mut self, value: ResponseMessage) -> Self {
+        self.message = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for RichInspectVariablesResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "response")?;
+        m.serialize_entry("command", "richInspectVariables")?;
+        m.serialize_entry("success", &true)?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("request_seq", &self.request_seq)?;
+        if let Some(v) = &self.message {
+            m.serialize_entry("message", v)?;
+        }
+        m.serialize_entry("body", &self.body)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for RichInspectVariablesResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"richInspectVariables\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for RichInspectVariablesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RichInspectVariablesResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `RichInspectVariablesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RichInspectVariablesResponse, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_request_seq: Option<i32> = None;
+                let mut f_message: Option<ResponseMessage> = None;
+                let mut f_body: Option<RichInspectVariablesResponseBody> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut tag_2 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "response")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "richInspectVariables")?;
+                            tag_1 = true;
+                        }
+                        "success" => {
+                            crate::private::tag_bool(&mut map, true)?;
+                            tag_2 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "request_seq" => {
+                            crate::private::value(&mut map, &mut f_request_seq)?
+                        }
+                        "message" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_message,
+                                &mut extra,
+                            )?
+                        }
+                        "body" => crate::private::value(&mut map, &mut f_body)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                if !tag_2 {
+                    return Err(crate::private::missing("success"));
+                }
+                Ok(RichInspectVariablesResponse {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    request_seq: match f_request_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("request_seq")),
+                    },
+                    message: f_message,
+                    body: match f_body {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("body")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for RichInspectVariablesResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<RichInspectVariablesResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("richInspectVariables")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(RichInspectVariablesResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for RichInspectVariablesResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RichInspectVariablesResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RichInspectVariablesResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!(
+                    { "type" : "string", "enum" : ["richInspectVariables"] }
+                ),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<RichInspectVariablesResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to 'richInspectVariables' request.", "properties" : properties,
+            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for RichInspectVariablesResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Response to 'copyToGlobals' request. The specification (and ipykernel) answer with 'command': 'setExpression'.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CopyToGlobalsResponse {
+    /// Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.
+    pub seq: i32,
+    /// Sequence number of the corresponding request.
+    pub request_seq: i32,
+    /// Contains the raw error in short form if `success` is false.
+    /// This raw error might be interpreted by the client and is not shown in the UI.
+    /// Some predefined values exist.
+    pub message: Option<ResponseMessage>,
+    /// Contains request result if success is true and error details if success is false.
+    pub body: CopyToGlobalsResponseBody,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsResponse {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "type",
+        "command",
+        "success",
+        "seq",
+        "request_seq",
+        "message",
+        "body",
+    ];
+    /// `CopyToGlobalsResponse` from its required properties; optional ones are absent.
+    pub fn new(seq: i32, request_seq: i32, body: CopyToGlobalsResponseBody) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body,
+            ..Default::default()
+        }
+    }
+    /// Sets `message`.
+    #[inline]
+    #[must_use]
+    pub fn with_message(mut self, value: ResponseMessage) -> Self {
+        self.message = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for CopyToGlobalsResponse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "response")?;
+        m.serialize_entry("command", "copyToGlobals")?;
+        m.serialize_entry("success", &true)?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("request_seq", &self.request_seq)?;
+        if let Some(v) = &self.message {
+            m.serialize_entry("message", v)?;
+        }
+        m.serialize_entry("body", &self.body)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsResponse {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
+            "message" => self.message.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for CopyToGlobalsResponse {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"type\":\"response\"");
+        crate::private::key(out, &mut first, b"\"command\":\"copyToGlobals\"");
+        crate::private::key(out, &mut first, b"\"success\":true");
+        crate::private::key(out, &mut first, b"\"seq\":");
+        crate::private::WriteJson::write_json(&self.seq, out);
+        crate::private::key(out, &mut first, b"\"request_seq\":");
+        crate::private::WriteJson::write_json(&self.request_seq, out);
+        if let Some(v) = &self.message {
+            crate::private::key(out, &mut first, b"\"message\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"body\":");
+        crate::private::WriteJson::write_json(&self.body, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for CopyToGlobalsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CopyToGlobalsResponse;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `CopyToGlobalsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CopyToGlobalsResponse, A::Error> {
+                let mut f_seq: Option<i32> = None;
+                let mut f_request_seq: Option<i32> = None;
+                let mut f_message: Option<ResponseMessage> = None;
+                let mut f_body: Option<CopyToGlobalsResponseBody> = None;
+                let mut tag_0 = false;
+                let mut tag_1 = false;
+                let mut tag_2 = false;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => {
+                            crate::private::tag_str(&mut map, "response")?;
+                            tag_0 = true;
+                        }
+                        "command" => {
+                            crate::private::tag_str(&mut map, "copyToGlobals")?;
+                            tag_1 = true;
+                        }
+                        "success" => {
+                            crate::private::tag_bool(&mut map, true)?;
+                            tag_2 = true;
+                        }
+                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
+                        "request_seq" => {
+                            crate::private::value(&mut map, &mut f_request_seq)?
+                        }
+                        "message" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_message,
+                                &mut extra,
+                            )?
+                        }
+                        "body" => crate::private::value(&mut map, &mut f_body)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                if !tag_0 {
+                    return Err(crate::private::missing("type"));
+                }
+                if !tag_1 {
+                    return Err(crate::private::missing("command"));
+                }
+                if !tag_2 {
+                    return Err(crate::private::missing("success"));
+                }
+                Ok(CopyToGlobalsResponse {
+                    seq: match f_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("seq")),
+                    },
+                    request_seq: match f_request_seq {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("request_seq")),
+                    },
+                    message: f_message,
+                    body: match f_body {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("body")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for CopyToGlobalsResponse {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_seq: Option<i32> = None;
+        let mut f_request_seq: Option<i32> = None;
+        let mut f_message: Option<ResponseMessage> = None;
+        let mut f_body: Option<CopyToGlobalsResponseBody> = None;
+        let mut tag_0 = false;
+        let mut tag_1 = false;
+        let mut tag_2 = false;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "type" => {
+                    r.tag_str("response")?;
+                    tag_0 = true;
+                }
+                "command" => {
+                    r.tag_str("copyToGlobals")?;
+                    tag_1 = true;
+                }
+                "success" => {
+                    r.tag_bool(true)?;
+                    tag_2 = true;
+                }
+                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "request_seq" => {
+                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "message" => r.optional(key, &mut f_message, &mut extra)?,
+                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        if !tag_0 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_1 {
+            return Err(crate::read::Fail);
+        }
+        if !tag_2 {
+            return Err(crate::read::Fail);
+        }
+        Ok(CopyToGlobalsResponse {
+            seq: f_seq.ok_or(crate::read::Fail)?,
+            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            message: f_message,
+            body: f_body.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for CopyToGlobalsResponse {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CopyToGlobalsResponse")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "CopyToGlobalsResponse"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "type",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
+            ),
+            (
+                "command",
+                "",
+                schemars::json_schema!({ "type" : "string", "enum" : ["copyToGlobals"] }),
+            ),
+            (
+                "success",
+                "",
+                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
+            ),
+            (
+                "seq",
+                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "request_seq",
+                "Sequence number of the corresponding request.",
+                generator.subschema_for::<i32>(),
+            ),
+            (
+                "message",
+                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
+                generator.subschema_for::<ResponseMessage>(),
+            ),
+            (
+                "body",
+                "Contains request result if success is true and error details if success is false.",
+                generator.subschema_for::<CopyToGlobalsResponseBody>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Response to 'copyToGlobals' request. The specification (and ipykernel) answer with 'command': 'setExpression'.",
+            "properties" : properties, "required" : ["type", "command", "success", "seq",
+            "request_seq", "body"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for CopyToGlobalsResponse {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
+        crate::validate::bounded(
+            &self.request_seq,
+            "request_seq",
+            Some(1i64),
+            None,
+            path,
+            out,
+        );
+        crate::validate::member(&self.message, "message", path, out);
+        crate::validate::member(&self.body, "body", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).
 /// A debug adapter is expected to send this event when it is ready to accept configuration requests (but not before the `initialize` request has finished).
 /// The sequence of events/requests is as follows:
@@ -32994,6 +35876,111 @@ impl crate::traits::Request for PydevdAuthorizeRequest {
         self.arguments
     }
 }
+#[cfg(feature = "jupyter")]
+impl crate::traits::Request for DumpCellRequest {
+    const COMMAND: &'static str = "dumpCell";
+    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
+    const CAPABILITY: Option<&'static str> = None;
+    type Arguments = DumpCellArguments;
+    type Response = DumpCellResponse;
+    fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
+        Self {
+            seq,
+            arguments: payload,
+            ..Default::default()
+        }
+    }
+    fn arguments(&self) -> &Self::Arguments {
+        &self.arguments
+    }
+    fn into_arguments(self) -> Self::Arguments {
+        self.arguments
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Request for DebugInfoRequest {
+    const COMMAND: &'static str = "debugInfo";
+    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
+    const CAPABILITY: Option<&'static str> = None;
+    type Arguments = Option<DebugInfoArguments>;
+    type Response = DebugInfoResponse;
+    fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
+        Self {
+            seq,
+            arguments: payload,
+            ..Default::default()
+        }
+    }
+    fn arguments(&self) -> &Self::Arguments {
+        &self.arguments
+    }
+    fn into_arguments(self) -> Self::Arguments {
+        self.arguments
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Request for InspectVariablesRequest {
+    const COMMAND: &'static str = "inspectVariables";
+    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
+    const CAPABILITY: Option<&'static str> = None;
+    type Arguments = Option<InspectVariablesArguments>;
+    type Response = InspectVariablesResponse;
+    fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
+        Self {
+            seq,
+            arguments: payload,
+            ..Default::default()
+        }
+    }
+    fn arguments(&self) -> &Self::Arguments {
+        &self.arguments
+    }
+    fn into_arguments(self) -> Self::Arguments {
+        self.arguments
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Request for RichInspectVariablesRequest {
+    const COMMAND: &'static str = "richInspectVariables";
+    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
+    const CAPABILITY: Option<&'static str> = None;
+    type Arguments = RichInspectVariablesArguments;
+    type Response = RichInspectVariablesResponse;
+    fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
+        Self {
+            seq,
+            arguments: payload,
+            ..Default::default()
+        }
+    }
+    fn arguments(&self) -> &Self::Arguments {
+        &self.arguments
+    }
+    fn into_arguments(self) -> Self::Arguments {
+        self.arguments
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Request for CopyToGlobalsRequest {
+    const COMMAND: &'static str = "copyToGlobals";
+    const DIRECTION: crate::traits::Direction = crate::traits::Direction::ToAdapter;
+    const CAPABILITY: Option<&'static str> = None;
+    type Arguments = CopyToGlobalsArguments;
+    type Response = CopyToGlobalsResponse;
+    fn from_arguments(seq: i32, payload: Self::Arguments) -> Self {
+        Self {
+            seq,
+            arguments: payload,
+            ..Default::default()
+        }
+    }
+    fn arguments(&self) -> &Self::Arguments {
+        &self.arguments
+    }
+    fn into_arguments(self) -> Self::Arguments {
+        self.arguments
+    }
+}
 impl crate::traits::Response for CancelResponse {
     const COMMAND: &'static str = "cancel";
     type Body = Option<serde_json::Value>;
@@ -33880,6 +36867,101 @@ impl crate::traits::Response for PydevdAuthorizeResponse {
         self.body
     }
 }
+#[cfg(feature = "jupyter")]
+impl crate::traits::Response for DumpCellResponse {
+    const COMMAND: &'static str = "dumpCell";
+    type Body = DumpCellResponseBody;
+    fn from_body(seq: i32, request_seq: i32, payload: Self::Body) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body: payload,
+            ..Default::default()
+        }
+    }
+    fn body(&self) -> &Self::Body {
+        &self.body
+    }
+    fn into_body(self) -> Self::Body {
+        self.body
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Response for DebugInfoResponse {
+    const COMMAND: &'static str = "debugInfo";
+    type Body = DebugInfoResponseBody;
+    fn from_body(seq: i32, request_seq: i32, payload: Self::Body) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body: payload,
+            ..Default::default()
+        }
+    }
+    fn body(&self) -> &Self::Body {
+        &self.body
+    }
+    fn into_body(self) -> Self::Body {
+        self.body
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Response for InspectVariablesResponse {
+    const COMMAND: &'static str = "inspectVariables";
+    type Body = InspectVariablesResponseBody;
+    fn from_body(seq: i32, request_seq: i32, payload: Self::Body) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body: payload,
+            ..Default::default()
+        }
+    }
+    fn body(&self) -> &Self::Body {
+        &self.body
+    }
+    fn into_body(self) -> Self::Body {
+        self.body
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Response for RichInspectVariablesResponse {
+    const COMMAND: &'static str = "richInspectVariables";
+    type Body = RichInspectVariablesResponseBody;
+    fn from_body(seq: i32, request_seq: i32, payload: Self::Body) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body: payload,
+            ..Default::default()
+        }
+    }
+    fn body(&self) -> &Self::Body {
+        &self.body
+    }
+    fn into_body(self) -> Self::Body {
+        self.body
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::traits::Response for CopyToGlobalsResponse {
+    const COMMAND: &'static str = "copyToGlobals";
+    type Body = CopyToGlobalsResponseBody;
+    fn from_body(seq: i32, request_seq: i32, payload: Self::Body) -> Self {
+        Self {
+            seq,
+            request_seq,
+            body: payload,
+            ..Default::default()
+        }
+    }
+    fn body(&self) -> &Self::Body {
+        &self.body
+    }
+    fn into_body(self) -> Self::Body {
+        self.body
+    }
+}
 impl crate::traits::Event for InitializedEvent {
     const EVENT: &'static str = "initialized";
     type Body = Option<serde_json::Value>;
@@ -34293,6 +37375,21 @@ pub enum Request {
     /// `pydevdAuthorize`: see [`PydevdAuthorizeRequest`].
     #[cfg(feature = "debugpy")]
     PydevdAuthorize(PydevdAuthorizeRequest),
+    /// `dumpCell`: see [`DumpCellRequest`].
+    #[cfg(feature = "jupyter")]
+    DumpCell(DumpCellRequest),
+    /// `debugInfo`: see [`DebugInfoRequest`].
+    #[cfg(feature = "jupyter")]
+    DebugInfo(DebugInfoRequest),
+    /// `inspectVariables`: see [`InspectVariablesRequest`].
+    #[cfg(feature = "jupyter")]
+    InspectVariables(InspectVariablesRequest),
+    /// `richInspectVariables`: see [`RichInspectVariablesRequest`].
+    #[cfg(feature = "jupyter")]
+    RichInspectVariables(RichInspectVariablesRequest),
+    /// `copyToGlobals`: see [`CopyToGlobalsRequest`].
+    #[cfg(feature = "jupyter")]
+    CopyToGlobals(CopyToGlobalsRequest),
     /// A message kept as JSON: an unknown name, or a payload that did not take its typed form.
     Custom(crate::RawMessage),
 }
@@ -34352,6 +37449,16 @@ impl Request {
         "pydevdSystemInfo",
         #[cfg(feature = "debugpy")]
         "pydevdAuthorize",
+        #[cfg(feature = "jupyter")]
+        "dumpCell",
+        #[cfg(feature = "jupyter")]
+        "debugInfo",
+        #[cfg(feature = "jupyter")]
+        "inspectVariables",
+        #[cfg(feature = "jupyter")]
+        "richInspectVariables",
+        #[cfg(feature = "jupyter")]
+        "copyToGlobals",
     ];
     /// The `seq` of the message (`None` if a custom message lacks an integer `seq`).
     pub fn seq(&self) -> Option<i64> {
@@ -34409,6 +37516,16 @@ impl Request {
             Request::PydevdSystemInfo(m) => Some(i64::from(m.seq)),
             #[cfg(feature = "debugpy")]
             Request::PydevdAuthorize(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Request::DumpCell(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Request::DebugInfo(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Request::InspectVariables(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Request::RichInspectVariables(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Request::CopyToGlobals(m) => Some(i64::from(m.seq)),
             Request::Custom(m) => m.seq(),
         }
     }
@@ -34468,6 +37585,16 @@ impl Request {
             Request::PydevdSystemInfo(m) => m.seq = seq,
             #[cfg(feature = "debugpy")]
             Request::PydevdAuthorize(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Request::DumpCell(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Request::DebugInfo(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Request::InspectVariables(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Request::RichInspectVariables(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Request::CopyToGlobals(m) => m.seq = seq,
             Request::Custom(m) => m.set_seq(seq),
         }
     }
@@ -34527,6 +37654,16 @@ impl Request {
             Request::PydevdSystemInfo(_) => Some("pydevdSystemInfo"),
             #[cfg(feature = "debugpy")]
             Request::PydevdAuthorize(_) => Some("pydevdAuthorize"),
+            #[cfg(feature = "jupyter")]
+            Request::DumpCell(_) => Some("dumpCell"),
+            #[cfg(feature = "jupyter")]
+            Request::DebugInfo(_) => Some("debugInfo"),
+            #[cfg(feature = "jupyter")]
+            Request::InspectVariables(_) => Some("inspectVariables"),
+            #[cfg(feature = "jupyter")]
+            Request::RichInspectVariables(_) => Some("richInspectVariables"),
+            #[cfg(feature = "jupyter")]
+            Request::CopyToGlobals(_) => Some("copyToGlobals"),
             _ => None,
         }
     }
@@ -34689,6 +37826,26 @@ impl Request {
             #[cfg(feature = "debugpy")]
             Request::PydevdAuthorize(m) => {
                 !crate::private::stashes(&m.extra, PydevdAuthorizeRequest::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::DumpCell(m) => {
+                !crate::private::stashes(&m.extra, DumpCellRequest::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::DebugInfo(m) => {
+                !crate::private::stashes(&m.extra, DebugInfoRequest::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::InspectVariables(m) => {
+                !crate::private::stashes(&m.extra, InspectVariablesRequest::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::RichInspectVariables(m) => {
+                !crate::private::stashes(&m.extra, RichInspectVariablesRequest::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::CopyToGlobals(m) => {
+                !crate::private::stashes(&m.extra, CopyToGlobalsRequest::DECLARED)
             }
             Request::Custom(_) => false,
         }
@@ -34857,6 +38014,29 @@ impl Request {
             "pydevdAuthorize" => {
                 serde_json::from_str::<PydevdAuthorizeRequest>(text)
                     .map(Request::PydevdAuthorize)
+            }
+            #[cfg(feature = "jupyter")]
+            "dumpCell" => {
+                serde_json::from_str::<DumpCellRequest>(text).map(Request::DumpCell)
+            }
+            #[cfg(feature = "jupyter")]
+            "debugInfo" => {
+                serde_json::from_str::<DebugInfoRequest>(text).map(Request::DebugInfo)
+            }
+            #[cfg(feature = "jupyter")]
+            "inspectVariables" => {
+                serde_json::from_str::<InspectVariablesRequest>(text)
+                    .map(Request::InspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "richInspectVariables" => {
+                serde_json::from_str::<RichInspectVariablesRequest>(text)
+                    .map(Request::RichInspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "copyToGlobals" => {
+                serde_json::from_str::<CopyToGlobalsRequest>(text)
+                    .map(Request::CopyToGlobals)
             }
             _ => serde_json::from_str::<crate::RawMessage>(text).map(Request::Custom),
         }
@@ -35071,6 +38251,31 @@ impl Request {
                 <PydevdAuthorizeRequest as serde::Deserialize>::deserialize(value)
                     .map(Request::PydevdAuthorize)
             }
+            #[cfg(feature = "jupyter")]
+            "dumpCell" => {
+                <DumpCellRequest as serde::Deserialize>::deserialize(value)
+                    .map(Request::DumpCell)
+            }
+            #[cfg(feature = "jupyter")]
+            "debugInfo" => {
+                <DebugInfoRequest as serde::Deserialize>::deserialize(value)
+                    .map(Request::DebugInfo)
+            }
+            #[cfg(feature = "jupyter")]
+            "inspectVariables" => {
+                <InspectVariablesRequest as serde::Deserialize>::deserialize(value)
+                    .map(Request::InspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "richInspectVariables" => {
+                <RichInspectVariablesRequest as serde::Deserialize>::deserialize(value)
+                    .map(Request::RichInspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "copyToGlobals" => {
+                <CopyToGlobalsRequest as serde::Deserialize>::deserialize(value)
+                    .map(Request::CopyToGlobals)
+            }
             _ => {
                 <crate::RawMessage as serde::Deserialize>::deserialize(value)
                     .map(Request::Custom)
@@ -35140,6 +38345,18 @@ impl serde::Serialize for Request {
             Request::PydevdSystemInfo(m) => serde::Serialize::serialize(m, serializer),
             #[cfg(feature = "debugpy")]
             Request::PydevdAuthorize(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Request::DumpCell(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Request::DebugInfo(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Request::InspectVariables(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Request::RichInspectVariables(m) => {
+                serde::Serialize::serialize(m, serializer)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::CopyToGlobals(m) => serde::Serialize::serialize(m, serializer),
             Request::Custom(m) => serde::Serialize::serialize(m, serializer),
         }
     }
@@ -35218,6 +38435,18 @@ impl crate::private::WriteJson for Request {
             Request::PydevdSystemInfo(m) => crate::private::WriteJson::write_json(m, out),
             #[cfg(feature = "debugpy")]
             Request::PydevdAuthorize(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "jupyter")]
+            Request::DumpCell(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "jupyter")]
+            Request::DebugInfo(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "jupyter")]
+            Request::InspectVariables(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "jupyter")]
+            Request::RichInspectVariables(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::CopyToGlobals(m) => crate::private::WriteJson::write_json(m, out),
             Request::Custom(m) => crate::private::WriteJson::write_json(&m.0, out),
         }
     }
@@ -35720,6 +38949,66 @@ impl From<PydevdAuthorizeRequest> for crate::ProtocolMessage {
         crate::ProtocolMessage::Request(Request::PydevdAuthorize(m))
     }
 }
+#[cfg(feature = "jupyter")]
+impl From<DumpCellRequest> for Request {
+    fn from(m: DumpCellRequest) -> Self {
+        Request::DumpCell(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<DumpCellRequest> for crate::ProtocolMessage {
+    fn from(m: DumpCellRequest) -> Self {
+        crate::ProtocolMessage::Request(Request::DumpCell(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<DebugInfoRequest> for Request {
+    fn from(m: DebugInfoRequest) -> Self {
+        Request::DebugInfo(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<DebugInfoRequest> for crate::ProtocolMessage {
+    fn from(m: DebugInfoRequest) -> Self {
+        crate::ProtocolMessage::Request(Request::DebugInfo(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<InspectVariablesRequest> for Request {
+    fn from(m: InspectVariablesRequest) -> Self {
+        Request::InspectVariables(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<InspectVariablesRequest> for crate::ProtocolMessage {
+    fn from(m: InspectVariablesRequest) -> Self {
+        crate::ProtocolMessage::Request(Request::InspectVariables(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<RichInspectVariablesRequest> for Request {
+    fn from(m: RichInspectVariablesRequest) -> Self {
+        Request::RichInspectVariables(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<RichInspectVariablesRequest> for crate::ProtocolMessage {
+    fn from(m: RichInspectVariablesRequest) -> Self {
+        crate::ProtocolMessage::Request(Request::RichInspectVariables(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<CopyToGlobalsRequest> for Request {
+    fn from(m: CopyToGlobalsRequest) -> Self {
+        Request::CopyToGlobals(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<CopyToGlobalsRequest> for crate::ProtocolMessage {
+    fn from(m: CopyToGlobalsRequest) -> Self {
+        crate::ProtocolMessage::Request(Request::CopyToGlobals(m))
+    }
+}
 /// A response, typed by the command it answers. Any response with `success: false` is an `Error`, whatever its body; unknown commands and payloads that do not take their typed form are kept as `Custom`.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -35826,6 +39115,21 @@ pub enum Response {
     /// `pydevdAuthorize`: see [`PydevdAuthorizeResponse`].
     #[cfg(feature = "debugpy")]
     PydevdAuthorize(PydevdAuthorizeResponse),
+    /// `dumpCell`: see [`DumpCellResponse`].
+    #[cfg(feature = "jupyter")]
+    DumpCell(DumpCellResponse),
+    /// `debugInfo`: see [`DebugInfoResponse`].
+    #[cfg(feature = "jupyter")]
+    DebugInfo(DebugInfoResponse),
+    /// `inspectVariables`: see [`InspectVariablesResponse`].
+    #[cfg(feature = "jupyter")]
+    InspectVariables(InspectVariablesResponse),
+    /// `richInspectVariables`: see [`RichInspectVariablesResponse`].
+    #[cfg(feature = "jupyter")]
+    RichInspectVariables(RichInspectVariablesResponse),
+    /// `copyToGlobals`: see [`CopyToGlobalsResponse`].
+    #[cfg(feature = "jupyter")]
+    CopyToGlobals(CopyToGlobalsResponse),
     /// A failed response (`success: false`) to any command.
     Error(ErrorResponse),
     /// A message kept as JSON: an unknown name, or a payload that did not take its typed form.
@@ -35887,6 +39191,16 @@ impl Response {
         "pydevdSystemInfo",
         #[cfg(feature = "debugpy")]
         "pydevdAuthorize",
+        #[cfg(feature = "jupyter")]
+        "dumpCell",
+        #[cfg(feature = "jupyter")]
+        "debugInfo",
+        #[cfg(feature = "jupyter")]
+        "inspectVariables",
+        #[cfg(feature = "jupyter")]
+        "richInspectVariables",
+        #[cfg(feature = "jupyter")]
+        "copyToGlobals",
     ];
     /// The `seq` of the message (`None` if a custom message lacks an integer `seq`).
     pub fn seq(&self) -> Option<i64> {
@@ -35944,6 +39258,16 @@ impl Response {
             Response::PydevdSystemInfo(m) => Some(i64::from(m.seq)),
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(m) => Some(i64::from(m.seq)),
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(m) => Some(i64::from(m.seq)),
             Response::Error(m) => Some(i64::from(m.seq)),
             Response::Custom(m) => m.seq(),
         }
@@ -36005,6 +39329,16 @@ impl Response {
             Response::PydevdSystemInfo(m) => Some(i64::from(m.request_seq)),
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(m) => Some(i64::from(m.request_seq)),
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(m) => Some(i64::from(m.request_seq)),
             Response::Error(m) => Some(i64::from(m.request_seq)),
             Response::Custom(m) => m.request_seq(),
         }
@@ -36065,6 +39399,16 @@ impl Response {
             Response::PydevdSystemInfo(m) => m.seq = seq,
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(m) => m.seq = seq,
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(m) => m.seq = seq,
             Response::Error(m) => m.seq = seq,
             Response::Custom(m) => m.set_seq(seq),
         }
@@ -36125,6 +39469,16 @@ impl Response {
             Response::PydevdSystemInfo(_) => Some("pydevdSystemInfo"),
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(_) => Some("pydevdAuthorize"),
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(_) => Some("dumpCell"),
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(_) => Some("debugInfo"),
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(_) => Some("inspectVariables"),
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(_) => Some("richInspectVariables"),
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(_) => Some("copyToGlobals"),
             _ => None,
         }
     }
@@ -36291,6 +39645,29 @@ impl Response {
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(m) => {
                 !crate::private::stashes(&m.extra, PydevdAuthorizeResponse::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(m) => {
+                !crate::private::stashes(&m.extra, DumpCellResponse::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(m) => {
+                !crate::private::stashes(&m.extra, DebugInfoResponse::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(m) => {
+                !crate::private::stashes(&m.extra, InspectVariablesResponse::DECLARED)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(m) => {
+                !crate::private::stashes(
+                    &m.extra,
+                    RichInspectVariablesResponse::DECLARED,
+                )
+            }
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(m) => {
+                !crate::private::stashes(&m.extra, CopyToGlobalsResponse::DECLARED)
             }
             Response::Error(m) => {
                 !crate::private::stashes(&m.extra, ErrorResponse::DECLARED)
@@ -36478,6 +39855,29 @@ impl Response {
             "pydevdAuthorize" => {
                 serde_json::from_str::<PydevdAuthorizeResponse>(text)
                     .map(Response::PydevdAuthorize)
+            }
+            #[cfg(feature = "jupyter")]
+            "dumpCell" => {
+                serde_json::from_str::<DumpCellResponse>(text).map(Response::DumpCell)
+            }
+            #[cfg(feature = "jupyter")]
+            "debugInfo" => {
+                serde_json::from_str::<DebugInfoResponse>(text).map(Response::DebugInfo)
+            }
+            #[cfg(feature = "jupyter")]
+            "inspectVariables" => {
+                serde_json::from_str::<InspectVariablesResponse>(text)
+                    .map(Response::InspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "richInspectVariables" => {
+                serde_json::from_str::<RichInspectVariablesResponse>(text)
+                    .map(Response::RichInspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "copyToGlobals" => {
+                serde_json::from_str::<CopyToGlobalsResponse>(text)
+                    .map(Response::CopyToGlobals)
             }
             _ => serde_json::from_str::<crate::RawMessage>(text).map(Response::Custom),
         }
@@ -36694,6 +40094,31 @@ impl Response {
                 <PydevdAuthorizeResponse as serde::Deserialize>::deserialize(value)
                     .map(Response::PydevdAuthorize)
             }
+            #[cfg(feature = "jupyter")]
+            "dumpCell" => {
+                <DumpCellResponse as serde::Deserialize>::deserialize(value)
+                    .map(Response::DumpCell)
+            }
+            #[cfg(feature = "jupyter")]
+            "debugInfo" => {
+                <DebugInfoResponse as serde::Deserialize>::deserialize(value)
+                    .map(Response::DebugInfo)
+            }
+            #[cfg(feature = "jupyter")]
+            "inspectVariables" => {
+                <InspectVariablesResponse as serde::Deserialize>::deserialize(value)
+                    .map(Response::InspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "richInspectVariables" => {
+                <RichInspectVariablesResponse as serde::Deserialize>::deserialize(value)
+                    .map(Response::RichInspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "copyToGlobals" => {
+                <CopyToGlobalsResponse as serde::Deserialize>::deserialize(value)
+                    .map(Response::CopyToGlobals)
+            }
             _ => {
                 <crate::RawMessage as serde::Deserialize>::deserialize(value)
                     .map(Response::Custom)
@@ -36767,6 +40192,18 @@ impl serde::Serialize for Response {
             Response::PydevdSystemInfo(m) => serde::Serialize::serialize(m, serializer),
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(m) => serde::Serialize::serialize(m, serializer),
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(m) => {
+                serde::Serialize::serialize(m, serializer)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(m) => serde::Serialize::serialize(m, serializer),
             Response::Error(m) => serde::Serialize::serialize(m, serializer),
             Response::Custom(m) => serde::Serialize::serialize(m, serializer),
         }
@@ -36850,6 +40287,20 @@ impl crate::private::WriteJson for Response {
             }
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(m) => crate::private::WriteJson::write_json(m, out),
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(m) => {
+                crate::private::WriteJson::write_json(m, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(m) => crate::private::WriteJson::write_json(m, out),
             Response::Error(m) => crate::private::WriteJson::write_json(m, out),
             Response::Custom(m) => crate::private::WriteJson::write_json(&m.0, out),
         }
@@ -37351,6 +40802,66 @@ impl From<PydevdAuthorizeResponse> for Response {
 impl From<PydevdAuthorizeResponse> for crate::ProtocolMessage {
     fn from(m: PydevdAuthorizeResponse) -> Self {
         crate::ProtocolMessage::Response(Response::PydevdAuthorize(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<DumpCellResponse> for Response {
+    fn from(m: DumpCellResponse) -> Self {
+        Response::DumpCell(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<DumpCellResponse> for crate::ProtocolMessage {
+    fn from(m: DumpCellResponse) -> Self {
+        crate::ProtocolMessage::Response(Response::DumpCell(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<DebugInfoResponse> for Response {
+    fn from(m: DebugInfoResponse) -> Self {
+        Response::DebugInfo(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<DebugInfoResponse> for crate::ProtocolMessage {
+    fn from(m: DebugInfoResponse) -> Self {
+        crate::ProtocolMessage::Response(Response::DebugInfo(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<InspectVariablesResponse> for Response {
+    fn from(m: InspectVariablesResponse) -> Self {
+        Response::InspectVariables(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<InspectVariablesResponse> for crate::ProtocolMessage {
+    fn from(m: InspectVariablesResponse) -> Self {
+        crate::ProtocolMessage::Response(Response::InspectVariables(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<RichInspectVariablesResponse> for Response {
+    fn from(m: RichInspectVariablesResponse) -> Self {
+        Response::RichInspectVariables(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<RichInspectVariablesResponse> for crate::ProtocolMessage {
+    fn from(m: RichInspectVariablesResponse) -> Self {
+        crate::ProtocolMessage::Response(Response::RichInspectVariables(m))
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<CopyToGlobalsResponse> for Response {
+    fn from(m: CopyToGlobalsResponse) -> Self {
+        Response::CopyToGlobals(m)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl From<CopyToGlobalsResponse> for crate::ProtocolMessage {
+    fn from(m: CopyToGlobalsResponse) -> Self {
+        crate::ProtocolMessage::Response(Response::CopyToGlobals(m))
     }
 }
 impl From<ErrorResponse> for Response {
@@ -38002,6 +41513,16 @@ impl schemars::JsonSchema for Request {
         forms.push(generator.subschema_for::<PydevdSystemInfoRequest>().to_value());
         #[cfg(feature = "debugpy")]
         forms.push(generator.subschema_for::<PydevdAuthorizeRequest>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<DumpCellRequest>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<DebugInfoRequest>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<InspectVariablesRequest>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<RichInspectVariablesRequest>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<CopyToGlobalsRequest>().to_value());
         forms
             .push(
                 serde_json::json!(
@@ -38090,6 +41611,16 @@ impl schemars::JsonSchema for Response {
         forms.push(generator.subschema_for::<PydevdSystemInfoResponse>().to_value());
         #[cfg(feature = "debugpy")]
         forms.push(generator.subschema_for::<PydevdAuthorizeResponse>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<DumpCellResponse>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<DebugInfoResponse>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<InspectVariablesResponse>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<RichInspectVariablesResponse>().to_value());
+        #[cfg(feature = "jupyter")]
+        forms.push(generator.subschema_for::<CopyToGlobalsResponse>().to_value());
         forms.push(generator.subschema_for::<ErrorResponse>().to_value());
         forms
             .push(
@@ -38356,6 +41887,31 @@ impl Request {
                 <PydevdAuthorizeRequest as crate::read::ReadJson>::read_json(r)
                     .map(Request::PydevdAuthorize)
             }
+            #[cfg(feature = "jupyter")]
+            "dumpCell" => {
+                <DumpCellRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::DumpCell)
+            }
+            #[cfg(feature = "jupyter")]
+            "debugInfo" => {
+                <DebugInfoRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::DebugInfo)
+            }
+            #[cfg(feature = "jupyter")]
+            "inspectVariables" => {
+                <InspectVariablesRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::InspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "richInspectVariables" => {
+                <RichInspectVariablesRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::RichInspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "copyToGlobals" => {
+                <CopyToGlobalsRequest as crate::read::ReadJson>::read_json(r)
+                    .map(Request::CopyToGlobals)
+            }
             _ => {
                 <crate::RawMessage as crate::read::ReadJson>::read_json(r)
                     .map(Request::Custom)
@@ -38569,6 +42125,31 @@ impl Response {
             "pydevdAuthorize" => {
                 <PydevdAuthorizeResponse as crate::read::ReadJson>::read_json(r)
                     .map(Response::PydevdAuthorize)
+            }
+            #[cfg(feature = "jupyter")]
+            "dumpCell" => {
+                <DumpCellResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::DumpCell)
+            }
+            #[cfg(feature = "jupyter")]
+            "debugInfo" => {
+                <DebugInfoResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::DebugInfo)
+            }
+            #[cfg(feature = "jupyter")]
+            "inspectVariables" => {
+                <InspectVariablesResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::InspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "richInspectVariables" => {
+                <RichInspectVariablesResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::RichInspectVariables)
+            }
+            #[cfg(feature = "jupyter")]
+            "copyToGlobals" => {
+                <CopyToGlobalsResponse as crate::read::ReadJson>::read_json(r)
+                    .map(Response::CopyToGlobals)
             }
             _ => {
                 <crate::RawMessage as crate::read::ReadJson>::read_json(r)
@@ -38789,6 +42370,26 @@ impl crate::validate::Validate for Request {
             Request::PydevdAuthorize(m) => {
                 crate::validate::Validate::validate_into(m, path, out)
             }
+            #[cfg(feature = "jupyter")]
+            Request::DumpCell(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::DebugInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::InspectVariables(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::RichInspectVariables(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Request::CopyToGlobals(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
             Request::Custom(m) => {
                 if let Some(known) = m.command().filter(|n| Self::KNOWN.contains(n)) {
                     out.push(crate::validate::Violation {
@@ -38940,6 +42541,26 @@ impl crate::validate::Validate for Response {
             }
             #[cfg(feature = "debugpy")]
             Response::PydevdAuthorize(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::DumpCell(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::DebugInfo(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::InspectVariables(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::RichInspectVariables(m) => {
+                crate::validate::Validate::validate_into(m, path, out)
+            }
+            #[cfg(feature = "jupyter")]
+            Response::CopyToGlobals(m) => {
                 crate::validate::Validate::validate_into(m, path, out)
             }
             Response::Error(m) => crate::validate::Validate::validate_into(m, path, out),

@@ -3,6 +3,7 @@
 // Debug Adapter Protocol 1.71, from:
 //   schema/debugAdapterProtocol.json
 //   schema/extensions/debugpy/debugProtocolCustom.json
+//   schema/extensions/jupyter/jupyterDebugProtocol.json
 
 /// Arguments for `cancel` request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25241,6 +25242,1353 @@ impl crate::validate::Validate for PydevdAuthorizeArguments {
         );
     }
 }
+/// Arguments for 'dumpCell' request.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DumpCellArguments {
+    /// The content of the cell being submitted.
+    pub code: String,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellArguments {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &["code"];
+    /// `DumpCellArguments` from its required properties; optional ones are absent.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DumpCellArguments {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("code", &self.code)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "code")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DumpCellArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"code\":");
+        crate::private::WriteJson::write_json(&self.code, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DumpCellArguments {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DumpCellArguments;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DumpCellArguments` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DumpCellArguments, A::Error> {
+                let mut f_code: Option<String> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::private::value(&mut map, &mut f_code)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(DumpCellArguments {
+                    code: match f_code {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("code")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DumpCellArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_code: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "code" => f_code = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DumpCellArguments {
+            code: f_code.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DumpCellArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DumpCellArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "code",
+                "The content of the cell being submitted.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" : "Arguments for 'dumpCell' request.",
+            "properties" : properties, "required" : ["code"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DumpCellArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Arguments for 'debugInfo' request (none are defined).
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DebugInfoArguments {
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoArguments {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[];
+    /// `DebugInfoArguments` with every optional property absent.
+    pub fn new() -> Self {
+        Self { ..Default::default() }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DebugInfoArguments {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DebugInfoArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DebugInfoArguments {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DebugInfoArguments;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DebugInfoArguments` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DebugInfoArguments, A::Error> {
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    crate::private::extra(&mut map, key, &mut extra)?;
+                }
+                Ok(DebugInfoArguments { extra })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DebugInfoArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            r.extra(key, &mut extra)?;
+        }
+        Ok(DebugInfoArguments { extra })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DebugInfoArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DebugInfoArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoArguments"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'debugInfo' request (none are defined).", }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DebugInfoArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// The breakpoints registered for one source file.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DebugInfoBreakpoints {
+    /// Source file.
+    pub source: String,
+    /// Breakpoints for that source file.
+    pub breakpoints: Vec<SourceBreakpoint>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoBreakpoints {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &["source", "breakpoints"];
+    /// `DebugInfoBreakpoints` from its required properties; optional ones are absent.
+    pub fn new(source: impl Into<String>, breakpoints: Vec<SourceBreakpoint>) -> Self {
+        Self {
+            source: source.into(),
+            breakpoints,
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DebugInfoBreakpoints {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("source", &self.source)?;
+        m.serialize_entry("breakpoints", &self.breakpoints)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoBreakpoints {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "source" | "breakpoints")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DebugInfoBreakpoints {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"source\":");
+        crate::private::WriteJson::write_json(&self.source, out);
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DebugInfoBreakpoints {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DebugInfoBreakpoints;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DebugInfoBreakpoints` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DebugInfoBreakpoints, A::Error> {
+                let mut f_source: Option<String> = None;
+                let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "source" => crate::private::value(&mut map, &mut f_source)?,
+                        "breakpoints" => {
+                            crate::private::value(&mut map, &mut f_breakpoints)?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(DebugInfoBreakpoints {
+                    source: match f_source {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("source")),
+                    },
+                    breakpoints: match f_breakpoints {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("breakpoints")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DebugInfoBreakpoints {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source: Option<String> = None;
+        let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DebugInfoBreakpoints {
+            source: f_source.ok_or(crate::read::Fail)?,
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DebugInfoBreakpoints {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DebugInfoBreakpoints")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoBreakpoints"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("source", "Source file.", generator.subschema_for::<String>()),
+            (
+                "breakpoints",
+                "Breakpoints for that source file.",
+                generator.subschema_for::<Vec<SourceBreakpoint>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "The breakpoints registered for one source file.", "properties" : properties,
+            "required" : ["source", "breakpoints"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DebugInfoBreakpoints {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Arguments for 'inspectVariables' request (none are defined).
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct InspectVariablesArguments {
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesArguments {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[];
+    /// `InspectVariablesArguments` with every optional property absent.
+    pub fn new() -> Self {
+        Self { ..Default::default() }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for InspectVariablesArguments {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        let _ = key;
+        false
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for InspectVariablesArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for InspectVariablesArguments {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = InspectVariablesArguments;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `InspectVariablesArguments` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InspectVariablesArguments, A::Error> {
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    crate::private::extra(&mut map, key, &mut extra)?;
+                }
+                Ok(InspectVariablesArguments { extra })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for InspectVariablesArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            r.extra(key, &mut extra)?;
+        }
+        Ok(InspectVariablesArguments { extra })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for InspectVariablesArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InspectVariablesArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "InspectVariablesArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'inspectVariables' request (none are defined).", }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for InspectVariablesArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// A variable defined in the kernel, as 'inspectVariables' lists it. Like the DAP 'Variable', but 'variablesReference' is any integer: ipykernel sends Python object ids, beyond the 32-bit range DAP gives variable references.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct InspectedVariable {
+    /// The variable's name.
+    pub name: String,
+    /// The variable's value.
+    pub value: String,
+    /// The type of the variable's value.
+    ///
+    /// JSON: `type`.
+    pub type_: Option<String>,
+    /// An expression that gives the variable's value.
+    ///
+    /// JSON: `evaluateName`.
+    pub evaluate_name: Option<String>,
+    /// If greater than 0, the variable has children, retrieved with the 'variables' request and this reference.
+    ///
+    /// JSON: `variablesReference`.
+    pub variables_reference: i64,
+    /// How to render the variable.
+    ///
+    /// JSON: `presentationHint`.
+    pub presentation_hint: Option<VariablePresentationHint>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl InspectedVariable {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "name",
+        "value",
+        "type",
+        "evaluateName",
+        "variablesReference",
+        "presentationHint",
+    ];
+    /// `InspectedVariable` from its required properties; optional ones are absent.
+    pub fn new(
+        name: impl Into<String>,
+        value: impl Into<String>,
+        variables_reference: i64,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            variables_reference,
+            ..Default::default()
+        }
+    }
+    /// Sets `type`.
+    #[inline]
+    #[must_use]
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets `evaluateName`.
+    #[inline]
+    #[must_use]
+    pub fn with_evaluate_name(mut self, value: impl Into<String>) -> Self {
+        self.evaluate_name = Some(value.into());
+        self
+    }
+    /// Sets `presentationHint`.
+    #[inline]
+    #[must_use]
+    pub fn with_presentation_hint(mut self, value: VariablePresentationHint) -> Self {
+        self.presentation_hint = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for InspectedVariable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("value", &self.value)?;
+        if let Some(v) = &self.type_ {
+            m.serialize_entry("type", v)?;
+        }
+        if let Some(v) = &self.evaluate_name {
+            m.serialize_entry("evaluateName", v)?;
+        }
+        m.serialize_entry("variablesReference", &self.variables_reference)?;
+        if let Some(v) = &self.presentation_hint {
+            m.serialize_entry("presentationHint", v)?;
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl InspectedVariable {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "name" | "value" | "variablesReference" => true,
+            "type" => self.type_.is_some(),
+            "evaluateName" => self.evaluate_name.is_some(),
+            "presentationHint" => self.presentation_hint.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for InspectedVariable {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"name\":");
+        crate::private::WriteJson::write_json(&self.name, out);
+        crate::private::key(out, &mut first, b"\"value\":");
+        crate::private::WriteJson::write_json(&self.value, out);
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.evaluate_name {
+            crate::private::key(out, &mut first, b"\"evaluateName\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        crate::private::key(out, &mut first, b"\"variablesReference\":");
+        crate::private::WriteJson::write_json(&self.variables_reference, out);
+        if let Some(v) = &self.presentation_hint {
+            crate::private::key(out, &mut first, b"\"presentationHint\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for InspectedVariable {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = InspectedVariable;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `InspectedVariable` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InspectedVariable, A::Error> {
+                let mut f_name: Option<String> = None;
+                let mut f_value: Option<String> = None;
+                let mut f_type_: Option<String> = None;
+                let mut f_evaluate_name: Option<String> = None;
+                let mut f_variables_reference: Option<i64> = None;
+                let mut f_presentation_hint: Option<VariablePresentationHint> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::private::value(&mut map, &mut f_name)?,
+                        "value" => crate::private::value(&mut map, &mut f_value)?,
+                        "type" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_type_,
+                                &mut extra,
+                            )?
+                        }
+                        "evaluateName" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_evaluate_name,
+                                &mut extra,
+                            )?
+                        }
+                        "variablesReference" => {
+                            crate::private::value(&mut map, &mut f_variables_reference)?
+                        }
+                        "presentationHint" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_presentation_hint,
+                                &mut extra,
+                            )?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(InspectedVariable {
+                    name: match f_name {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("name")),
+                    },
+                    value: match f_value {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("value")),
+                    },
+                    type_: f_type_,
+                    evaluate_name: f_evaluate_name,
+                    variables_reference: match f_variables_reference {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("variablesReference")),
+                    },
+                    presentation_hint: f_presentation_hint,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for InspectedVariable {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_name: Option<String> = None;
+        let mut f_value: Option<String> = None;
+        let mut f_type_: Option<String> = None;
+        let mut f_evaluate_name: Option<String> = None;
+        let mut f_variables_reference: Option<i64> = None;
+        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
+                "variablesReference" => {
+                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "presentationHint" => {
+                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(InspectedVariable {
+            name: f_name.ok_or(crate::read::Fail)?,
+            value: f_value.ok_or(crate::read::Fail)?,
+            type_: f_type_,
+            evaluate_name: f_evaluate_name,
+            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            presentation_hint: f_presentation_hint,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for InspectedVariable {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InspectedVariable")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InspectedVariable"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            ("name", "The variable's name.", generator.subschema_for::<String>()),
+            ("value", "The variable's value.", generator.subschema_for::<String>()),
+            (
+                "type",
+                "The type of the variable's value.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "evaluateName",
+                "An expression that gives the variable's value.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "variablesReference",
+                "If greater than 0, the variable has children, retrieved with the 'variables' request and this reference.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "presentationHint",
+                "How to render the variable.",
+                generator.subschema_for::<VariablePresentationHint>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "A variable defined in the kernel, as 'inspectVariables' lists it. Like the DAP 'Variable', but 'variablesReference' is any integer: ipykernel sends Python object ids, beyond the 32-bit range DAP gives variable references.",
+            "properties" : properties, "required" : ["name", "value",
+            "variablesReference"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for InspectedVariable {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Arguments for 'richInspectVariables' request.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RichInspectVariablesArguments {
+    /// The name of the variable.
+    ///
+    /// JSON: `variableName`.
+    pub variable_name: String,
+    /// The frame to look the variable up in; used only when the debugger is stopped.
+    ///
+    /// JSON: `frameId`.
+    pub frame_id: Option<i64>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesArguments {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &["variableName", "frameId"];
+    /// `RichInspectVariablesArguments` from its required properties; optional ones are absent.
+    pub fn new(variable_name: impl Into<String>) -> Self {
+        Self {
+            variable_name: variable_name.into(),
+            ..Default::default()
+        }
+    }
+    /// Sets `frameId`.
+    #[inline]
+    #[must_use]
+    pub fn with_frame_id(mut self, value: i64) -> Self {
+        self.frame_id = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for RichInspectVariablesArguments {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("variableName", &self.variable_name)?;
+        if let Some(v) = &self.frame_id {
+            m.serialize_entry("frameId", v)?;
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "variableName" => true,
+            "frameId" => self.frame_id.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for RichInspectVariablesArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"variableName\":");
+        crate::private::WriteJson::write_json(&self.variable_name, out);
+        if let Some(v) = &self.frame_id {
+            crate::private::key(out, &mut first, b"\"frameId\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for RichInspectVariablesArguments {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RichInspectVariablesArguments;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `RichInspectVariablesArguments` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RichInspectVariablesArguments, A::Error> {
+                let mut f_variable_name: Option<String> = None;
+                let mut f_frame_id: Option<i64> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "variableName" => {
+                            crate::private::value(&mut map, &mut f_variable_name)?
+                        }
+                        "frameId" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_frame_id,
+                                &mut extra,
+                            )?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(RichInspectVariablesArguments {
+                    variable_name: match f_variable_name {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("variableName")),
+                    },
+                    frame_id: f_frame_id,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for RichInspectVariablesArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_variable_name: Option<String> = None;
+        let mut f_frame_id: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "variableName" => {
+                    f_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(RichInspectVariablesArguments {
+            variable_name: f_variable_name.ok_or(crate::read::Fail)?,
+            frame_id: f_frame_id,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for RichInspectVariablesArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RichInspectVariablesArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RichInspectVariablesArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "variableName",
+                "The name of the variable.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "frameId",
+                "The frame to look the variable up in; used only when the debugger is stopped.",
+                generator.subschema_for::<i64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'richInspectVariables' request.", "properties" : properties,
+            "required" : ["variableName"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for RichInspectVariablesArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Arguments for 'copyToGlobals' request.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CopyToGlobalsArguments {
+    /// The variable to copy from the frame 'srcFrameId'.
+    ///
+    /// JSON: `srcVariableName`.
+    pub src_variable_name: String,
+    /// The frame holding the variable.
+    ///
+    /// JSON: `srcFrameId`.
+    pub src_frame_id: i64,
+    /// The name of the copy in the global scope.
+    ///
+    /// JSON: `dstVariableName`.
+    pub dst_variable_name: String,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsArguments {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "srcVariableName",
+        "srcFrameId",
+        "dstVariableName",
+    ];
+    /// `CopyToGlobalsArguments` from its required properties; optional ones are absent.
+    pub fn new(
+        src_variable_name: impl Into<String>,
+        src_frame_id: i64,
+        dst_variable_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            src_variable_name: src_variable_name.into(),
+            src_frame_id,
+            dst_variable_name: dst_variable_name.into(),
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for CopyToGlobalsArguments {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("srcVariableName", &self.src_variable_name)?;
+        m.serialize_entry("srcFrameId", &self.src_frame_id)?;
+        m.serialize_entry("dstVariableName", &self.dst_variable_name)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsArguments {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "srcVariableName" | "srcFrameId" | "dstVariableName")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for CopyToGlobalsArguments {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"srcVariableName\":");
+        crate::private::WriteJson::write_json(&self.src_variable_name, out);
+        crate::private::key(out, &mut first, b"\"srcFrameId\":");
+        crate::private::WriteJson::write_json(&self.src_frame_id, out);
+        crate::private::key(out, &mut first, b"\"dstVariableName\":");
+        crate::private::WriteJson::write_json(&self.dst_variable_name, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for CopyToGlobalsArguments {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CopyToGlobalsArguments;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `CopyToGlobalsArguments` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CopyToGlobalsArguments, A::Error> {
+                let mut f_src_variable_name: Option<String> = None;
+                let mut f_src_frame_id: Option<i64> = None;
+                let mut f_dst_variable_name: Option<String> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "srcVariableName" => {
+                            crate::private::value(&mut map, &mut f_src_variable_name)?
+                        }
+                        "srcFrameId" => {
+                            crate::private::value(&mut map, &mut f_src_frame_id)?
+                        }
+                        "dstVariableName" => {
+                            crate::private::value(&mut map, &mut f_dst_variable_name)?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(CopyToGlobalsArguments {
+                    src_variable_name: match f_src_variable_name {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("srcVariableName")),
+                    },
+                    src_frame_id: match f_src_frame_id {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("srcFrameId")),
+                    },
+                    dst_variable_name: match f_dst_variable_name {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("dstVariableName")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for CopyToGlobalsArguments {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_src_variable_name: Option<String> = None;
+        let mut f_src_frame_id: Option<i64> = None;
+        let mut f_dst_variable_name: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "srcVariableName" => {
+                    f_src_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "srcFrameId" => {
+                    f_src_frame_id = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "dstVariableName" => {
+                    f_dst_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(CopyToGlobalsArguments {
+            src_variable_name: f_src_variable_name.ok_or(crate::read::Fail)?,
+            src_frame_id: f_src_frame_id.ok_or(crate::read::Fail)?,
+            dst_variable_name: f_dst_variable_name.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for CopyToGlobalsArguments {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CopyToGlobalsArguments")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "CopyToGlobalsArguments"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "srcVariableName",
+                "The variable to copy from the frame 'srcFrameId'.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "srcFrameId",
+                "The frame holding the variable.",
+                generator.subschema_for::<i64>(),
+            ),
+            (
+                "dstVariableName",
+                "The name of the copy in the global scope.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Arguments for 'copyToGlobals' request.", "properties" : properties,
+            "required" : ["srcVariableName", "srcFrameId", "dstVariableName"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for CopyToGlobalsArguments {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
 /// Contains the raw error in short form if `success` is false.
 /// This raw error might be interpreted by the client and is not shown in the UI.
 /// Some predefined values exist.
@@ -38600,6 +39948,1359 @@ impl schemars::JsonSchema for PydevdAuthorizeResponseBody {
 }
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdAuthorizeResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Contains request result if success is true and error details if success is false.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DumpCellResponseBody {
+    /// File name of the dumped source.
+    ///
+    /// JSON: `sourcePath`.
+    pub source_path: String,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellResponseBody {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &["sourcePath"];
+    /// `DumpCellResponseBody` from its required properties; optional ones are absent.
+    pub fn new(source_path: impl Into<String>) -> Self {
+        Self {
+            source_path: source_path.into(),
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DumpCellResponseBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("sourcePath", &self.source_path)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DumpCellResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "sourcePath")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DumpCellResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"sourcePath\":");
+        crate::private::WriteJson::write_json(&self.source_path, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DumpCellResponseBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DumpCellResponseBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DumpCellResponseBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DumpCellResponseBody, A::Error> {
+                let mut f_source_path: Option<String> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "sourcePath" => {
+                            crate::private::value(&mut map, &mut f_source_path)?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(DumpCellResponseBody {
+                    source_path: match f_source_path {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("sourcePath")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DumpCellResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_source_path: Option<String> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "sourcePath" => {
+                    f_source_path = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DumpCellResponseBody {
+            source_path: f_source_path.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DumpCellResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DumpCellResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellResponseBody"))
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "sourcePath",
+                "File name of the dumped source.",
+                generator.subschema_for::<String>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["sourcePath"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DumpCellResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum DebugInfoResponseBodyHashSeed {
+    /// The `Integer` form.
+    Integer(i64),
+    /// The `String` form.
+    String(String),
+}
+#[cfg(feature = "jupyter")]
+impl Default for DebugInfoResponseBodyHashSeed {
+    /// The first form, with its default value.
+    fn default() -> Self {
+        DebugInfoResponseBodyHashSeed::Integer(Default::default())
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DebugInfoResponseBodyHashSeed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DebugInfoResponseBodyHashSeed::Integer(x) => {
+                serde::Serialize::serialize(x, serializer)
+            }
+            DebugInfoResponseBodyHashSeed::String(x) => {
+                serde::Serialize::serialize(x, serializer)
+            }
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DebugInfoResponseBodyHashSeed {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            DebugInfoResponseBodyHashSeed::Integer(x) => {
+                crate::private::WriteJson::write_json(x, out)
+            }
+            DebugInfoResponseBodyHashSeed::String(x) => {
+                crate::private::WriteJson::write_json(x, out)
+            }
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DebugInfoResponseBodyHashSeed {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DebugInfoResponseBodyHashSeed;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("integer or string")
+            }
+            fn visit_i64<E: serde::de::Error>(
+                self,
+                x: i64,
+            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
+                Ok(DebugInfoResponseBodyHashSeed::Integer(x))
+            }
+            fn visit_u64<E: serde::de::Error>(
+                self,
+                x: u64,
+            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
+                i64::try_from(x)
+                    .map(DebugInfoResponseBodyHashSeed::Integer)
+                    .map_err(|_| E::invalid_value(
+                        serde::de::Unexpected::Unsigned(x),
+                        &self,
+                    ))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                x: &str,
+            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
+                Ok(DebugInfoResponseBodyHashSeed::String(x.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                x: String,
+            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
+                Ok(DebugInfoResponseBodyHashSeed::String(x))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DebugInfoResponseBodyHashSeed {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        match r.token() {
+            crate::read::Token::String => {
+                r.str().map(|s| DebugInfoResponseBodyHashSeed::String(s.into_owned()))
+            }
+            crate::read::Token::Bool => Err(crate::read::Fail),
+            crate::read::Token::Integer => {
+                <i64 as crate::read::ReadJson>::read_json(r)
+                    .map(DebugInfoResponseBodyHashSeed::Integer)
+            }
+            crate::read::Token::Float => Err(crate::read::Fail),
+            crate::read::Token::Other => Err(crate::read::Fail),
+        }
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DebugInfoResponseBodyHashSeed {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DebugInfoResponseBodyHashSeed")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DebugInfoResponseBodyHashSeed"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!(
+            { "description" :
+            "The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.",
+            "anyOf" : [generator.subschema_for:: < i64 > (), generator.subschema_for:: <
+            String > ()] }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DebugInfoResponseBodyHashSeed {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        match self {
+            DebugInfoResponseBodyHashSeed::Integer(x) => {
+                crate::validate::Validate::validate_into(x, path, out)
+            }
+            DebugInfoResponseBodyHashSeed::String(x) => {
+                crate::validate::Validate::validate_into(x, path, out)
+            }
+        }
+    }
+}
+/// Contains request result if success is true and error details if success is false.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct DebugInfoResponseBody {
+    /// Whether the debugger is started.
+    ///
+    /// JSON: `isStarted`.
+    pub is_started: bool,
+    /// The hash method for code cells. Default is 'Murmur2'.
+    ///
+    /// JSON: `hashMethod`.
+    pub hash_method: String,
+    /// The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.
+    ///
+    /// JSON: `hashSeed`.
+    pub hash_seed: DebugInfoResponseBodyHashSeed,
+    /// Prefix for temporary file names.
+    ///
+    /// JSON: `tmpFilePrefix`.
+    pub tmp_file_prefix: String,
+    /// Suffix for temporary file names.
+    ///
+    /// JSON: `tmpFileSuffix`.
+    pub tmp_file_suffix: String,
+    /// Breakpoints currently registered in the debugger.
+    pub breakpoints: Vec<DebugInfoBreakpoints>,
+    /// Threads in which the debugger is currently in a stopped state.
+    ///
+    /// JSON: `stoppedThreads`.
+    pub stopped_threads: Vec<i64>,
+    /// Whether the debugger supports rich rendering of variables.
+    ///
+    /// JSON: `richRendering`.
+    pub rich_rendering: Option<bool>,
+    /// Exception names used to match leaves or nodes in a tree of exceptions.
+    ///
+    /// JSON: `exceptionPaths`.
+    pub exception_paths: Option<Vec<String>>,
+    /// Whether the debugger supports the 'copyToGlobals' request.
+    ///
+    /// JSON: `copyToGlobals`.
+    pub copy_to_globals: Option<bool>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoResponseBody {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "isStarted",
+        "hashMethod",
+        "hashSeed",
+        "tmpFilePrefix",
+        "tmpFileSuffix",
+        "breakpoints",
+        "stoppedThreads",
+        "richRendering",
+        "exceptionPaths",
+        "copyToGlobals",
+    ];
+    /// `DebugInfoResponseBody` from its required properties; optional ones are absent.
+    pub fn new(
+        is_started: bool,
+        hash_method: impl Into<String>,
+        hash_seed: DebugInfoResponseBodyHashSeed,
+        tmp_file_prefix: impl Into<String>,
+        tmp_file_suffix: impl Into<String>,
+        breakpoints: Vec<DebugInfoBreakpoints>,
+        stopped_threads: Vec<i64>,
+    ) -> Self {
+        Self {
+            is_started,
+            hash_method: hash_method.into(),
+            hash_seed,
+            tmp_file_prefix: tmp_file_prefix.into(),
+            tmp_file_suffix: tmp_file_suffix.into(),
+            breakpoints,
+            stopped_threads,
+            ..Default::default()
+        }
+    }
+    /// Sets `richRendering`.
+    #[inline]
+    #[must_use]
+    pub fn with_rich_rendering(mut self, value: bool) -> Self {
+        self.rich_rendering = Some(value);
+        self
+    }
+    /// Sets `exceptionPaths`.
+    #[inline]
+    #[must_use]
+    pub fn with_exception_paths(mut self, value: Vec<String>) -> Self {
+        self.exception_paths = Some(value);
+        self
+    }
+    /// Sets `copyToGlobals`.
+    #[inline]
+    #[must_use]
+    pub fn with_copy_to_globals(mut self, value: bool) -> Self {
+        self.copy_to_globals = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for DebugInfoResponseBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("isStarted", &self.is_started)?;
+        m.serialize_entry("hashMethod", &self.hash_method)?;
+        m.serialize_entry("hashSeed", &self.hash_seed)?;
+        m.serialize_entry("tmpFilePrefix", &self.tmp_file_prefix)?;
+        m.serialize_entry("tmpFileSuffix", &self.tmp_file_suffix)?;
+        m.serialize_entry("breakpoints", &self.breakpoints)?;
+        m.serialize_entry("stoppedThreads", &self.stopped_threads)?;
+        if let Some(v) = &self.rich_rendering {
+            m.serialize_entry("richRendering", v)?;
+        }
+        if let Some(v) = &self.exception_paths {
+            m.serialize_entry("exceptionPaths", v)?;
+        }
+        if let Some(v) = &self.copy_to_globals {
+            m.serialize_entry("copyToGlobals", v)?;
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl DebugInfoResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "isStarted" | "hashMethod" | "hashSeed" | "tmpFilePrefix" | "tmpFileSuffix"
+            | "breakpoints" | "stoppedThreads" => true,
+            "richRendering" => self.rich_rendering.is_some(),
+            "exceptionPaths" => self.exception_paths.is_some(),
+            "copyToGlobals" => self.copy_to_globals.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for DebugInfoResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"isStarted\":");
+        crate::private::WriteJson::write_json(&self.is_started, out);
+        crate::private::key(out, &mut first, b"\"hashMethod\":");
+        crate::private::WriteJson::write_json(&self.hash_method, out);
+        crate::private::key(out, &mut first, b"\"hashSeed\":");
+        crate::private::WriteJson::write_json(&self.hash_seed, out);
+        crate::private::key(out, &mut first, b"\"tmpFilePrefix\":");
+        crate::private::WriteJson::write_json(&self.tmp_file_prefix, out);
+        crate::private::key(out, &mut first, b"\"tmpFileSuffix\":");
+        crate::private::WriteJson::write_json(&self.tmp_file_suffix, out);
+        crate::private::key(out, &mut first, b"\"breakpoints\":");
+        crate::private::WriteJson::write_json(&self.breakpoints, out);
+        crate::private::key(out, &mut first, b"\"stoppedThreads\":");
+        crate::private::WriteJson::write_json(&self.stopped_threads, out);
+        if let Some(v) = &self.rich_rendering {
+            crate::private::key(out, &mut first, b"\"richRendering\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.exception_paths {
+            crate::private::key(out, &mut first, b"\"exceptionPaths\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.copy_to_globals {
+            crate::private::key(out, &mut first, b"\"copyToGlobals\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for DebugInfoResponseBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DebugInfoResponseBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `DebugInfoResponseBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DebugInfoResponseBody, A::Error> {
+                let mut f_is_started: Option<bool> = None;
+                let mut f_hash_method: Option<String> = None;
+                let mut f_hash_seed: Option<DebugInfoResponseBodyHashSeed> = None;
+                let mut f_tmp_file_prefix: Option<String> = None;
+                let mut f_tmp_file_suffix: Option<String> = None;
+                let mut f_breakpoints: Option<Vec<DebugInfoBreakpoints>> = None;
+                let mut f_stopped_threads: Option<Vec<i64>> = None;
+                let mut f_rich_rendering: Option<bool> = None;
+                let mut f_exception_paths: Option<Vec<String>> = None;
+                let mut f_copy_to_globals: Option<bool> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "isStarted" => {
+                            crate::private::value(&mut map, &mut f_is_started)?
+                        }
+                        "hashMethod" => {
+                            crate::private::value(&mut map, &mut f_hash_method)?
+                        }
+                        "hashSeed" => crate::private::value(&mut map, &mut f_hash_seed)?,
+                        "tmpFilePrefix" => {
+                            crate::private::value(&mut map, &mut f_tmp_file_prefix)?
+                        }
+                        "tmpFileSuffix" => {
+                            crate::private::value(&mut map, &mut f_tmp_file_suffix)?
+                        }
+                        "breakpoints" => {
+                            crate::private::value(&mut map, &mut f_breakpoints)?
+                        }
+                        "stoppedThreads" => {
+                            crate::private::value(&mut map, &mut f_stopped_threads)?
+                        }
+                        "richRendering" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_rich_rendering,
+                                &mut extra,
+                            )?
+                        }
+                        "exceptionPaths" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_exception_paths,
+                                &mut extra,
+                            )?
+                        }
+                        "copyToGlobals" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_copy_to_globals,
+                                &mut extra,
+                            )?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(DebugInfoResponseBody {
+                    is_started: match f_is_started {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("isStarted")),
+                    },
+                    hash_method: match f_hash_method {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("hashMethod")),
+                    },
+                    hash_seed: match f_hash_seed {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("hashSeed")),
+                    },
+                    tmp_file_prefix: match f_tmp_file_prefix {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("tmpFilePrefix")),
+                    },
+                    tmp_file_suffix: match f_tmp_file_suffix {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("tmpFileSuffix")),
+                    },
+                    breakpoints: match f_breakpoints {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("breakpoints")),
+                    },
+                    stopped_threads: match f_stopped_threads {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("stoppedThreads")),
+                    },
+                    rich_rendering: f_rich_rendering,
+                    exception_paths: f_exception_paths,
+                    copy_to_globals: f_copy_to_globals,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for DebugInfoResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_is_started: Option<bool> = None;
+        let mut f_hash_method: Option<String> = None;
+        let mut f_hash_seed: Option<DebugInfoResponseBodyHashSeed> = None;
+        let mut f_tmp_file_prefix: Option<String> = None;
+        let mut f_tmp_file_suffix: Option<String> = None;
+        let mut f_breakpoints: Option<Vec<DebugInfoBreakpoints>> = None;
+        let mut f_stopped_threads: Option<Vec<i64>> = None;
+        let mut f_rich_rendering: Option<bool> = None;
+        let mut f_exception_paths: Option<Vec<String>> = None;
+        let mut f_copy_to_globals: Option<bool> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "isStarted" => f_is_started = Some(crate::read::ReadJson::read_json(r)?),
+                "hashMethod" => {
+                    f_hash_method = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "hashSeed" => f_hash_seed = Some(crate::read::ReadJson::read_json(r)?),
+                "tmpFilePrefix" => {
+                    f_tmp_file_prefix = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "tmpFileSuffix" => {
+                    f_tmp_file_suffix = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "breakpoints" => {
+                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "stoppedThreads" => {
+                    f_stopped_threads = Some(crate::read::ReadJson::read_json(r)?);
+                }
+                "richRendering" => r.optional(key, &mut f_rich_rendering, &mut extra)?,
+                "exceptionPaths" => r.optional(key, &mut f_exception_paths, &mut extra)?,
+                "copyToGlobals" => r.optional(key, &mut f_copy_to_globals, &mut extra)?,
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(DebugInfoResponseBody {
+            is_started: f_is_started.ok_or(crate::read::Fail)?,
+            hash_method: f_hash_method.ok_or(crate::read::Fail)?,
+            hash_seed: f_hash_seed.ok_or(crate::read::Fail)?,
+            tmp_file_prefix: f_tmp_file_prefix.ok_or(crate::read::Fail)?,
+            tmp_file_suffix: f_tmp_file_suffix.ok_or(crate::read::Fail)?,
+            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            stopped_threads: f_stopped_threads.ok_or(crate::read::Fail)?,
+            rich_rendering: f_rich_rendering,
+            exception_paths: f_exception_paths,
+            copy_to_globals: f_copy_to_globals,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for DebugInfoResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DebugInfoResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "DebugInfoResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "isStarted",
+                "Whether the debugger is started.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "hashMethod",
+                "The hash method for code cells. Default is 'Murmur2'.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "hashSeed",
+                "The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.",
+                generator.subschema_for::<DebugInfoResponseBodyHashSeed>(),
+            ),
+            (
+                "tmpFilePrefix",
+                "Prefix for temporary file names.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "tmpFileSuffix",
+                "Suffix for temporary file names.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "breakpoints",
+                "Breakpoints currently registered in the debugger.",
+                generator.subschema_for::<Vec<DebugInfoBreakpoints>>(),
+            ),
+            (
+                "stoppedThreads",
+                "Threads in which the debugger is currently in a stopped state.",
+                generator.subschema_for::<Vec<i64>>(),
+            ),
+            (
+                "richRendering",
+                "Whether the debugger supports rich rendering of variables.",
+                generator.subschema_for::<bool>(),
+            ),
+            (
+                "exceptionPaths",
+                "Exception names used to match leaves or nodes in a tree of exceptions.",
+                generator.subschema_for::<Vec<String>>(),
+            ),
+            (
+                "copyToGlobals",
+                "Whether the debugger supports the 'copyToGlobals' request.",
+                generator.subschema_for::<bool>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["isStarted", "hashMethod",
+            "hashSeed", "tmpFilePrefix", "tmpFileSuffix", "breakpoints",
+            "stoppedThreads"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for DebugInfoResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.hash_seed, "hashSeed", path, out);
+        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Contains request result if success is true and error details if success is false.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct InspectVariablesResponseBody {
+    /// Variables defined in the notebook.
+    pub variables: Vec<InspectedVariable>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesResponseBody {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &["variables"];
+    /// `InspectVariablesResponseBody` from its required properties; optional ones are absent.
+    pub fn new(variables: Vec<InspectedVariable>) -> Self {
+        Self {
+            variables,
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for InspectVariablesResponseBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("variables", &self.variables)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl InspectVariablesResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "variables")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for InspectVariablesResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"variables\":");
+        crate::private::WriteJson::write_json(&self.variables, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for InspectVariablesResponseBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = InspectVariablesResponseBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `InspectVariablesResponseBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InspectVariablesResponseBody, A::Error> {
+                let mut f_variables: Option<Vec<InspectedVariable>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "variables" => crate::private::value(&mut map, &mut f_variables)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(InspectVariablesResponseBody {
+                    variables: match f_variables {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("variables")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for InspectVariablesResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_variables: Option<Vec<InspectedVariable>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "variables" => f_variables = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(InspectVariablesResponseBody {
+            variables: f_variables.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for InspectVariablesResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("InspectVariablesResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "InspectVariablesResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "variables",
+                "Variables defined in the notebook.",
+                generator.subschema_for::<Vec<InspectedVariable>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["variables"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for InspectVariablesResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::member(&self.variables, "variables", path, out);
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Contains request result if success is true and error details if success is false.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RichInspectVariablesResponseBody {
+    /// Rich representations of the variable, by MIME type.
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// Metadata of the representations, by MIME type.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesResponseBody {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &["data", "metadata"];
+    /// `RichInspectVariablesResponseBody` from its required properties; optional ones are absent.
+    pub fn new(
+        data: serde_json::Map<String, serde_json::Value>,
+        metadata: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        Self {
+            data,
+            metadata,
+            ..Default::default()
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for RichInspectVariablesResponseBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("data", &self.data)?;
+        m.serialize_entry("metadata", &self.metadata)?;
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl RichInspectVariablesResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        matches!(key, "data" | "metadata")
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for RichInspectVariablesResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"data\":");
+        crate::private::WriteJson::write_json(&self.data, out);
+        crate::private::key(out, &mut first, b"\"metadata\":");
+        crate::private::WriteJson::write_json(&self.metadata, out);
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for RichInspectVariablesResponseBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RichInspectVariablesResponseBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `RichInspectVariablesResponseBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RichInspectVariablesResponseBody, A::Error> {
+                let mut f_data: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut f_metadata: Option<serde_json::Map<String, serde_json::Value>> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::private::value(&mut map, &mut f_data)?,
+                        "metadata" => crate::private::value(&mut map, &mut f_metadata)?,
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(RichInspectVariablesResponseBody {
+                    data: match f_data {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("data")),
+                    },
+                    metadata: match f_metadata {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("metadata")),
+                    },
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for RichInspectVariablesResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_data: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut f_metadata: Option<serde_json::Map<String, serde_json::Value>> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "data" => f_data = Some(crate::read::ReadJson::read_json(r)?),
+                "metadata" => f_metadata = Some(crate::read::ReadJson::read_json(r)?),
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(RichInspectVariablesResponseBody {
+            data: f_data.ok_or(crate::read::Fail)?,
+            metadata: f_metadata.ok_or(crate::read::Fail)?,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for RichInspectVariablesResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("RichInspectVariablesResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "RichInspectVariablesResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "data",
+                "Rich representations of the variable, by MIME type.",
+                generator.subschema_for::<serde_json::Map<String, serde_json::Value>>(),
+            ),
+            (
+                "metadata",
+                "Metadata of the representations, by MIME type.",
+                generator.subschema_for::<serde_json::Map<String, serde_json::Value>>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["data", "metadata"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for RichInspectVariablesResponseBody {
+    fn validate_into(
+        &self,
+        path: &mut String,
+        out: &mut Vec<crate::validate::Violation>,
+    ) {
+        crate::validate::kept_in_extra(
+            &self.extra,
+            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            path,
+            out,
+        );
+    }
+}
+/// Contains request result if success is true and error details if success is false.
+#[cfg(feature = "jupyter")]
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CopyToGlobalsResponseBody {
+    /// String representation of the copied variable.
+    pub value: String,
+    /// Type of the copied variable.
+    ///
+    /// JSON: `type`.
+    pub type_: Option<String>,
+    /// Reference to the copied variable's children, if any.
+    ///
+    /// JSON: `variablesReference`.
+    pub variables_reference: Option<i64>,
+    /// Properties the schema does not declare (and declared ones sent as `null` where
+    /// the schema allows no `null`), kept so that encoding writes them back.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsResponseBody {
+    /// The JSON properties the schema declares for this object, constants included.
+    #[doc(hidden)]
+    pub const DECLARED: &'static [&'static str] = &[
+        "value",
+        "type",
+        "variablesReference",
+    ];
+    /// `CopyToGlobalsResponseBody` from its required properties; optional ones are absent.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            ..Default::default()
+        }
+    }
+    /// Sets `type`.
+    #[inline]
+    #[must_use]
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets `variablesReference`.
+    #[inline]
+    #[must_use]
+    pub fn with_variables_reference(mut self, value: i64) -> Self {
+        self.variables_reference = Some(value);
+        self
+    }
+}
+#[cfg(feature = "jupyter")]
+impl serde::Serialize for CopyToGlobalsResponseBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("value", &self.value)?;
+        if let Some(v) = &self.type_ {
+            m.serialize_entry("type", v)?;
+        }
+        if let Some(v) = &self.variables_reference {
+            m.serialize_entry("variablesReference", v)?;
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+#[cfg(feature = "jupyter")]
+impl CopyToGlobalsResponseBody {
+    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
+    fn extra_shadowed(&self, key: &str) -> bool {
+        match key {
+            "value" => true,
+            "type" => self.type_.is_some(),
+            "variablesReference" => self.variables_reference.is_some(),
+            _ => false,
+        }
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::private::WriteJson for CopyToGlobalsResponseBody {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        crate::private::key(out, &mut first, b"\"value\":");
+        crate::private::WriteJson::write_json(&self.value, out);
+        if let Some(v) = &self.type_ {
+            crate::private::key(out, &mut first, b"\"type\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        if let Some(v) = &self.variables_reference {
+            crate::private::key(out, &mut first, b"\"variablesReference\":");
+            crate::private::WriteJson::write_json(v, out);
+        }
+        for (k, v) in &self.extra {
+            if !self.extra_shadowed(k) {
+                crate::private::extra_member(out, &mut first, k, v);
+            }
+        }
+        out.push(b'}');
+    }
+}
+#[cfg(feature = "jupyter")]
+impl<'de> serde::Deserialize<'de> for CopyToGlobalsResponseBody {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CopyToGlobalsResponseBody;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a `CopyToGlobalsResponseBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CopyToGlobalsResponseBody, A::Error> {
+                let mut f_value: Option<String> = None;
+                let mut f_type_: Option<String> = None;
+                let mut f_variables_reference: Option<i64> = None;
+                let mut extra = serde_json::Map::new();
+                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
+                    match key.as_str() {
+                        "value" => crate::private::value(&mut map, &mut f_value)?,
+                        "type" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_type_,
+                                &mut extra,
+                            )?
+                        }
+                        "variablesReference" => {
+                            crate::private::optional(
+                                &mut map,
+                                key,
+                                &mut f_variables_reference,
+                                &mut extra,
+                            )?
+                        }
+                        _ => crate::private::extra(&mut map, key, &mut extra)?,
+                    }
+                }
+                Ok(CopyToGlobalsResponseBody {
+                    value: match f_value {
+                        Some(v) => v,
+                        None => return Err(crate::private::missing("value")),
+                    },
+                    type_: f_type_,
+                    variables_reference: f_variables_reference,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::read::ReadJson for CopyToGlobalsResponseBody {
+    fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
+        let mut f_value: Option<String> = None;
+        let mut f_type_: Option<String> = None;
+        let mut f_variables_reference: Option<i64> = None;
+        let mut extra = serde_json::Map::new();
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(&mut first)? {
+            match key.as_str() {
+                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
+                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "variablesReference" => {
+                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                }
+                _ => r.extra(key, &mut extra)?,
+            }
+        }
+        Ok(CopyToGlobalsResponseBody {
+            value: f_value.ok_or(crate::read::Fail)?,
+            type_: f_type_,
+            variables_reference: f_variables_reference,
+            extra,
+        })
+    }
+}
+#[cfg(all(feature = "schemars", feature = "jupyter"))]
+impl schemars::JsonSchema for CopyToGlobalsResponseBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CopyToGlobalsResponseBody")
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(
+            concat!(module_path!(), "::", "CopyToGlobalsResponseBody"),
+        )
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let properties: serde_json::Map<String, serde_json::Value> = [
+            (
+                "value",
+                "String representation of the copied variable.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "type",
+                "Type of the copied variable.",
+                generator.subschema_for::<String>(),
+            ),
+            (
+                "variablesReference",
+                "Reference to the copied variable's children, if any.",
+                generator.subschema_for::<i64>(),
+            ),
+        ]
+            .into_iter()
+            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
+                if !text.is_empty() {
+                    schema.insert("description".into(), text.into());
+                }
+                (name.to_owned(), schema.to_value())
+            })
+            .collect();
+        schemars::json_schema!(
+            { "type" : "object", "description" :
+            "Contains request result if success is true and error details if success is false.",
+            "properties" : properties, "required" : ["value"], }
+        )
+    }
+}
+#[cfg(feature = "jupyter")]
+impl crate::validate::Validate for CopyToGlobalsResponseBody {
     fn validate_into(
         &self,
         path: &mut String,
