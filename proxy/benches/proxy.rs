@@ -4,7 +4,8 @@
 //! - `roundtrip/direct` vs `roundtrip/proxy`: one `threads` round trip by a
 //!   `dapkit_session::Client`, straight to an in-process responder versus through the proxy
 //!   (which runs on its own 2-thread runtime, as it would in its own process). Target:
-//!   through the proxy within 1.2x of direct.
+//!   through the proxy within 1.2x of direct. `roundtrip/proxy_1_thread` runs the proxy on a
+//!   current-thread runtime instead (no hand-off between worker threads).
 //! - `fanout/3_clients`: `output` events per second delivered to each of 3 clients.
 //!   Target: at least 200,000 per second each.
 //! - `fanout/3_clients_1_stalled`: the same with a 4th client that never reads (the proxy
@@ -108,6 +109,33 @@ fn proxy_for(adapter: SocketAddr, options: ProxyOptions) -> SocketAddr {
         .enable_all()
         .build()
         .unwrap();
+    proxy_on(rt, adapter, options)
+}
+
+/// The same on a current-thread runtime driven by a thread of its own.
+fn proxy_on_one_thread(adapter: SocketAddr) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let proxy = Proxy::start(
+                &Endpoint::Tcp(([127, 0, 0, 1], 0).into()),
+                &Adapter::Connect(Endpoint::Tcp(adapter), RetryPolicy::default()),
+                ProxyOptions::new(),
+            )
+            .await
+            .unwrap();
+            tx.send(proxy.local_endpoint().tcp_addr().unwrap()).unwrap();
+            let _ = proxy.run().await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn proxy_on(rt: tokio::runtime::Runtime, adapter: SocketAddr, options: ProxyOptions) -> SocketAddr {
     let at = rt.block_on(async {
         let proxy = Proxy::start(
             &Endpoint::Tcp(([127, 0, 0, 1], 0).into()),
@@ -140,20 +168,28 @@ fn roundtrip(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    let through_one = proxy_on_one_thread(adapter);
     let direct = rt.block_on(client(adapter));
-    let proxied = rt.block_on(async {
-        let c = client(through).await;
-        c.request_raw(
-            "initialize",
-            Some(serde_json::json!({"adapterID": "bench"})),
-        )
-        .await
-        .unwrap();
-        c
-    });
+    let proxied = |at| {
+        rt.block_on(async {
+            let c = client(at).await;
+            c.request_raw(
+                "initialize",
+                Some(serde_json::json!({"adapterID": "bench"})),
+            )
+            .await
+            .unwrap();
+            c
+        })
+    };
+    let (proxied, proxied_one) = (proxied(through), proxied(through_one));
     let mut g = c.benchmark_group("roundtrip");
     g.throughput(Throughput::Elements(1));
-    for (name, client) in [("direct", &direct), ("proxy", &proxied)] {
+    for (name, client) in [
+        ("direct", &direct),
+        ("proxy", &proxied),
+        ("proxy_1_thread", &proxied_one),
+    ] {
         g.bench_function(name, |b| {
             b.iter(|| {
                 rt.block_on(async {
@@ -305,14 +341,16 @@ fn report() {
         let v: Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
         v["mean"]["point_estimate"].as_f64()
     };
-    if let (Some(base), Some(ours)) = (mean("roundtrip", "direct"), mean("roundtrip", "proxy")) {
-        let ratio = ours / base;
-        let verdict = if ratio <= 1.2 { "meets" } else { "MISSES" };
-        println!(
-            "roundtrip: direct {:.1} us, through the proxy {:.1} us: {ratio:.2}x ({verdict} the 1.2x target)",
-            base / 1000.0,
-            ours / 1000.0
-        );
+    for f in ["proxy", "proxy_1_thread"] {
+        if let (Some(base), Some(ours)) = (mean("roundtrip", "direct"), mean("roundtrip", f)) {
+            let ratio = ours / base;
+            let verdict = if ratio <= 1.2 { "meets" } else { "MISSES" };
+            println!(
+                "roundtrip/{f}: direct {:.1} us, through the proxy {:.1} us: {ratio:.2}x ({verdict} the 1.2x target)",
+                base / 1000.0,
+                ours / 1000.0
+            );
+        }
     }
     for f in ["3_clients", "3_clients_1_stalled"] {
         if let Some(ns) = mean("fanout", f) {
