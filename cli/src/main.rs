@@ -11,12 +11,12 @@ mod jupyter;
 mod logging;
 mod proxy;
 mod ready;
+mod record;
+mod replay;
 mod show;
 mod show_html;
 mod trace_open;
 mod validate;
-mod record;
-mod replay;
 
 use clap::{Parser, Subcommand};
 use error::{CliError, Exit};

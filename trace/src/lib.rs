@@ -38,9 +38,9 @@ mod error;
 mod format;
 pub mod html;
 mod reader;
+pub mod replay;
 pub mod summary;
 pub mod validate;
-pub mod replay;
 mod writer;
 
 #[cfg(feature = "tap")]

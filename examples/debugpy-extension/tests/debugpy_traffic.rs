@@ -37,7 +37,7 @@ fn request<T: dapkit_types::traits::Request + std::fmt::Debug>(
     };
     let typed: T = r.extension()?.unwrap_or_else(|e| panic!("{at}: {e}"));
     assert_eq!(
-        typed.as_data(),
+        typed.as_data().expect("the typed message encodes"),
         json(body),
         "{at}: typed re-encoding differs"
     );
@@ -61,7 +61,7 @@ fn response<T: dapkit_types::traits::Response + std::fmt::Debug>(
     };
     let typed: T = r.extension()?.unwrap_or_else(|e| panic!("{at}: {e}"));
     assert_eq!(
-        typed.as_data(),
+        typed.as_data().expect("the typed message encodes"),
         json(body),
         "{at}: typed re-encoding differs"
     );
@@ -155,7 +155,7 @@ fn recorded_debugpy_extension_messages_decode_typed_and_round_trip() {
         if let ProtocolMessage::Event(e) = &msg {
             if let Some(ev) = e.extension::<PydevdInputRequestedEvent>() {
                 let ev = ev.unwrap_or_else(|e| panic!("{at}: {e}"));
-                assert_eq!(ev.as_data(), json(&body));
+                assert_eq!(ev.as_data().expect("the event encodes"), json(&body));
                 *seen.entry(PydevdInputRequestedEvent::EVENT).or_default() += 1;
             }
         }

@@ -129,7 +129,7 @@ async fn forward(
     bytes: Bytes,
     raw_inbound: &mut Option<mpsc::Sender<Bytes>>,
 ) {
-    let envelope = match Envelope::parse(&bytes) {
+    let envelope = match Envelope::read(&bytes) {
         Ok(e) => e,
         Err(e) => {
             shared.diagnose(Diagnostic::Undecodable {
@@ -139,10 +139,9 @@ async fn forward(
             return;
         }
     };
-    let is_response = envelope.kind == Some(Kind::Response)
-        || (envelope.kind != Some(Kind::Event)
-            && envelope.kind != Some(Kind::Request)
-            && envelope.request_seq.is_some());
+    let kind = envelope.kind.as_deref();
+    let is_response = kind == Some("response")
+        || (kind != Some("event") && kind != Some("request") && envelope.request_seq.is_some());
     if is_response {
         // Responses to requests sent with a waiter are the session's; the rest (sent
         // with `send_message_bytes`) go to the channel with the events.
@@ -157,7 +156,7 @@ async fn forward(
             claim => return settle(shared, claim, request_seq, envelope, bytes),
         }
     }
-    if envelope.kind == Some(Kind::Event)
+    if envelope.kind.as_deref() == Some("event")
         && matches!(
             envelope.event.as_deref(),
             Some("terminated" | "exited" | "capabilities")
