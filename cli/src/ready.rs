@@ -7,12 +7,12 @@ use std::io::Write;
 /// The ready line: `listen` first, then the `extra` members in their map's order.
 pub fn ready_line(listen: &str, extra: &Map<String, Value>) -> String {
     let mut line = format!(
-        "{{\"ready\": {{\"listen\": {}",
+        "{{\"ready\":{{\"listen\":{}",
         Value::String(listen.to_owned())
     );
     for (key, value) in extra {
         if key != "listen" {
-            line.push_str(&format!(", {}: {value}", Value::String(key.clone())));
+            line.push_str(&format!(",{}:{value}", Value::String(key.clone())));
         }
     }
     line.push_str("}}");
@@ -40,7 +40,7 @@ mod tests {
         let line = ready_line("127.0.0.1:9", &extra);
         assert_eq!(
             line,
-            r#"{"ready": {"listen": "127.0.0.1:9", "adapter": "connect \"x\""}}"#
+            r#"{"ready":{"listen":"127.0.0.1:9","adapter":"connect \"x\""}}"#
         );
         let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
         assert_eq!(parsed["ready"]["adapter"], "connect \"x\"");
