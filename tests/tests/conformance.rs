@@ -65,6 +65,19 @@ impl Schema {
                 defs.insert(name, def);
             }
         }
+        // dapkit-jupyter's tests turn on dapkit-types' `jupyter` feature, and feature
+        // unification turns it on for every crate of a workspace build: load the Jupyter
+        // extension whenever the typed crate has its requests.
+        if Request::KNOWN.contains(&"dumpCell") {
+            const EXT: &str = "schema/extensions/jupyter/jupyterDebugProtocol.json";
+            for (name, def) in definitions_of(&read_json(EXT), EXT) {
+                assert!(
+                    !defs.contains_key(&name),
+                    "{EXT}: `{name}` clashes with another definition"
+                );
+                defs.insert(name, def);
+            }
+        }
         let mut flat = Map::new();
         for (name, def) in &defs {
             flat.insert(name.clone(), flatten(def, &defs));
