@@ -10,7 +10,12 @@
 //!   says where they are.
 //! - [`docs`], [`naming`]: descriptions as rustdoc, schema names as Rust names.
 //! - [`vendor`]: `schema update` / `schema check` (vendoring the DAP schema, drift reports).
+//!
+//! The command line and the vendoring tools (`cli`, `vendor`) need the default feature `cli`;
+//! a build script that only uses [`Extension`] can depend on this crate with
+//! `default-features = false` and skip clap, ureq and rustls.
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod docs;
 pub mod emit;
@@ -19,6 +24,7 @@ pub mod generate;
 pub mod json;
 pub mod model;
 pub mod naming;
+#[cfg(feature = "cli")]
 pub mod vendor;
 
 pub use extension::Extension;

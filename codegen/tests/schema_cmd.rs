@@ -3,8 +3,7 @@
 //! - `schema update|check`: integrity checks of the base schema and of every extension
 //!   schema, updates from a local file and from a loopback HTTP server, drift reports;
 //! - `generate [--check]`: `--check` passes on a fresh copy, fails without writing when a
-//!   generated file is altered or missing, and `generate` restores the committed bytes; one
-//!   generation stays well under a few seconds;
+//!   generated file is altered or missing, and `generate` restores the committed bytes;
 //! - the real binary (read-only) on the real workspace: `generate --check`, `schema check`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -980,20 +979,6 @@ fn generate_reports_bad_arguments_and_missing_inputs() {
         tree.read(TYPES) == before,
         "a failed generate wrote {TYPES}"
     );
-}
-
-#[test]
-fn one_generation_is_complete_and_timed() {
-    let (schemas, version) = gen_cmd::read_inputs(&Layout::workspace(workspace_root())).unwrap();
-    let start = Instant::now();
-    let generated = gen_cmd::generate(&schemas, &version).unwrap();
-    let took = start.elapsed();
-    println!(
-        "one generation (debug build) took {:.3} s",
-        took.as_secs_f64()
-    );
-    // The time is reported, not asserted: a loaded machine is slow, not wrong.
-    assert!(generated.types.len() > 100_000 && generated.messages.len() > 100_000);
 }
 
 #[test]

@@ -64,6 +64,10 @@ fn http_get(url: &str, limits: Limits) -> Result<Vec<u8>, VendorError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(limits.timeout))
         .max_redirects(MAX_REDIRECTS)
+        // One fetch per agent: a redirect opens a fresh connection instead of reusing one
+        // the server may already have closed.
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
         .http_status_as_error(false)
         .user_agent("dapkit-codegen")
         .build()
