@@ -237,7 +237,7 @@ fn record_original(console: &str) -> Recorded {
         let mut child = connection.take_child().expect("the adapter process");
         let (reader, writer) = connection.into_split();
         let options = if console == "integratedTerminal" {
-            ClientOptions::new()
+            ClientOptions::new().with_run_in_terminal()
         } else {
             ClientOptions::new().without_run_in_terminal()
         };
