@@ -100,13 +100,25 @@ fn kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Decodes a message this crate typed itself (a feature such as `debugpy` was turned on
+/// somewhere in the build) as the extension type `T`, through its JSON tree.
+fn via_tree<M: crate::Data, T: DeserializeOwned>(message: &M) -> Result<T, Error> {
+    let tree = message.as_data()?;
+    T::deserialize(&tree).map_err(|e| Error::new(short_name::<T>(), e))
+}
+
 impl Request {
-    /// `Some` when this is a `Custom` request whose `command` is `T::COMMAND`: the request
-    /// decoded as `T` (see [`RawMessage::decode`]). `None` for other commands and for
-    /// requests this crate types itself.
+    /// `Some` when this request's `command` is `T::COMMAND`: the request decoded as `T`.
+    /// A `Custom` request is decoded from the JSON tree it holds (see
+    /// [`RawMessage::decode`]); a request this crate types itself (because a feature such as
+    /// `debugpy` is on somewhere in the build) is converted through its JSON tree, so the
+    /// answer does not depend on which features other crates turn on. `None` for other
+    /// commands.
     pub fn extension<T: traits::Request>(&self) -> Option<Result<T, Error>> {
         match self {
             Request::Custom(raw) if raw.command() == Some(T::COMMAND) => Some(raw.decode()),
+            Request::Custom(_) => None,
+            typed if typed.command() == Some(T::COMMAND) => Some(via_tree(typed)),
             _ => None,
         }
     }
@@ -118,9 +130,10 @@ impl Request {
 }
 
 impl Response {
-    /// `Some` when this is a `Custom` response to `T::COMMAND` that is not a failure
-    /// (`success` is not `false`): the response decoded as `T`. `None` otherwise, including
-    /// for error responses (`Response::Error`) and responses this crate types itself.
+    /// `Some` when this is a response to `T::COMMAND` that is not a failure (`success` is not
+    /// `false`): the response decoded as `T` (a typed response converted through its JSON
+    /// tree, as for [`Request::extension`]). `None` otherwise, including for error responses
+    /// (`Response::Error`).
     pub fn extension<T: traits::Response>(&self) -> Option<Result<T, Error>> {
         match self {
             Response::Custom(raw)
@@ -128,6 +141,8 @@ impl Response {
             {
                 Some(raw.decode())
             }
+            Response::Custom(_) | Response::Error(_) => None,
+            typed if typed.command() == Some(T::COMMAND) => Some(via_tree(typed)),
             _ => None,
         }
     }
@@ -139,11 +154,14 @@ impl Response {
 }
 
 impl Event {
-    /// `Some` when this is a `Custom` event named `T::EVENT`: the event decoded as `T`.
-    /// `None` for other events and for events this crate types itself.
+    /// `Some` when this event is named `T::EVENT`: the event decoded as `T` (a typed event
+    /// converted through its JSON tree, as for [`Request::extension`]). `None` for other
+    /// events.
     pub fn extension<T: traits::Event>(&self) -> Option<Result<T, Error>> {
         match self {
             Event::Custom(raw) if raw.event_name() == Some(T::EVENT) => Some(raw.decode()),
+            Event::Custom(_) => None,
+            typed if typed.event() == Some(T::EVENT) => Some(via_tree(typed)),
             _ => None,
         }
     }

@@ -84,6 +84,16 @@ gates!(
     PydevdSystemInfoRequest,
     #[cfg(feature = "debugpy")]
     PydevdAuthorizeRequest,
+    #[cfg(feature = "jupyter")]
+    DumpCellRequest,
+    #[cfg(feature = "jupyter")]
+    DebugInfoRequest,
+    #[cfg(feature = "jupyter")]
+    InspectVariablesRequest,
+    #[cfg(feature = "jupyter")]
+    RichInspectVariablesRequest,
+    #[cfg(feature = "jupyter")]
+    CopyToGlobalsRequest,
 );
 
 /// The gating of a command, if dapkit-types knows it.
