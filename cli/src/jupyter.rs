@@ -100,11 +100,11 @@ async fn serve(args: JupyterArgs) -> Result<Exit, CliError> {
                         }
                         tracing::info!("the DAP client disconnected; waiting for the next one");
                     }
-                    () = shutdown_signal() => return Ok(Exit::Ok),
+                    () = crate::signals::shutdown_signal() => return Ok(Exit::Ok),
                 }
             }
             reason = kernel.wait_gone() => return ended(ServeEnd::KernelGone(reason)),
-            () = shutdown_signal() => return Ok(Exit::Ok),
+            () = crate::signals::shutdown_signal() => return Ok(Exit::Ok),
         }
     }
 }
@@ -118,20 +118,4 @@ fn ended(end: ServeEnd) -> Result<Exit, CliError> {
         )),
         _ => Ok(Exit::Ok),
     }
-}
-
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

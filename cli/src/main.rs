@@ -15,6 +15,7 @@ mod record;
 mod replay;
 mod show;
 mod show_html;
+mod signals;
 mod trace_open;
 mod validate;
 

@@ -86,7 +86,7 @@ pub fn run(args: ProxyArgs) -> Result<Exit, CliError> {
             .await
             .map_err(start_error)?;
         // Signals are caught from before the ready line on.
-        let signal = shutdown_signal()?;
+        let signal = crate::signals::install()?;
         let shown = match proxy.local_endpoint() {
             Endpoint::Tcp(addr) => addr.to_string(),
             other => other.to_string(),
@@ -153,28 +153,4 @@ fn parse_retry(spec: &str) -> Result<RetryPolicy, CliError> {
     Ok(RetryPolicy::default()
         .with_interval(Duration::from_millis(ms))
         .with_max_tries(n))
-}
-
-/// A future that resolves at SIGINT or SIGTERM (Ctrl-C elsewhere); the handlers are
-/// installed when this returns.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, CliError> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let install = |kind| signal(kind).map_err(|e| CliError::io("cannot catch signals", e));
-        let mut int = install(SignalKind::interrupt())?;
-        let mut term = install(SignalKind::terminate())?;
-        Ok(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }

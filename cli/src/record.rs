@@ -99,29 +99,6 @@ async fn finish_recorder(recorder: Recorder, out: &std::path::Path) -> Result<()
         .map_err(|e| CliError::io(format!("the trace {} is incomplete", out.display()), e))
 }
 
-/// Resolves when we are asked to stop (SIGINT, SIGTERM).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     let mut command = args.command.iter();
     let Some(program) = command.next() else {
@@ -163,7 +140,7 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
             log_copy("adapter → client", copied);
             child.wait_or_kill(GRACE).await
         }
-        () = stop_signal() => {
+        () = crate::signals::shutdown_signal() => {
             tracing::info!("stopping: signal received");
             let _ = child.kill().await;
             a2c.abort();
@@ -296,7 +273,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
 
     let client = tokio::select! {
         accepted = listener.accept() => accepted.map_err(|e| CliError::io("accept failed", e))?,
-        () = stop_signal() => {
+        () = crate::signals::shutdown_signal() => {
             finish_recorder(recorder, &args.out).await?;
             return Ok(Exit::Ok);
         }
@@ -306,7 +283,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
     let adapter = match connect_cancellable(
         &Endpoint::Tcp(adapter_addr),
         &RetryPolicy::default(),
-        stop_signal(),
+        crate::signals::shutdown_signal(),
     )
     .await
     {
@@ -346,7 +323,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
             log_copy("client → adapter", copied);
             stop_after(a2c, "adapter → client", GRACE).await;
         }
-        () = stop_signal() => {
+        () = crate::signals::shutdown_signal() => {
             tracing::info!("stopping: signal received");
             c2a.abort();
             a2c.abort();

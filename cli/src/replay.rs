@@ -181,7 +181,7 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
             .map_err(|e| CliError::io("cannot write the ready line", e))?;
         let connection = tokio::select! {
             accepted = listener.accept() => accepted.map_err(|e| CliError::io("accepting the client", e))?,
-            () = shutdown_signal() => {
+            () = crate::signals::shutdown_signal() => {
                 tracing::info!("stopped before a client connected");
                 return Ok(Exit::Ok);
             }
@@ -190,7 +190,7 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
         let (reader, writer) = connection.into_split();
         tokio::select! {
             served = serve_adapter(&mut replay, reader, writer) => served,
-            () = shutdown_signal() => {
+            () = crate::signals::shutdown_signal() => {
                 tracing::info!("stopped by a signal");
                 Ok(())
             }
@@ -198,7 +198,7 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
     } else {
         tokio::select! {
             served = serve_adapter(&mut replay, tokio::io::stdin(), tokio::io::stdout()) => served,
-            () = shutdown_signal() => {
+            () = crate::signals::shutdown_signal() => {
                 tracing::info!("stopped by a signal");
                 Ok(())
             }
@@ -281,7 +281,7 @@ async fn against(args: &ReplayArgs, script: Script) -> Result<Exit, CliError> {
     let timeout = Duration::from_secs_f64(args.timeout);
     let report = tokio::select! {
         report = drive_adapter(&mut replay, reader, writer, trace.as_mut(), timeout, run.as_ref()) => report,
-        () = shutdown_signal() => {
+        () = crate::signals::shutdown_signal() => {
             return Err(CliError::with_code(2, "interrupted before the replay completed"));
         }
     };
@@ -315,27 +315,4 @@ fn diverged(message: &str) {
     use std::io::Write as _;
     let line = message.replace('\n', " ");
     let _ = writeln!(std::io::stderr(), "dapkit: replay diverged: {line}");
-}
-
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
