@@ -57,6 +57,7 @@ pub fn run(args: JupyterArgs) -> Result<Exit, CliError> {
 }
 
 async fn serve(args: JupyterArgs) -> Result<Exit, CliError> {
+    let shutdown = crate::signals::Shutdown::install();
     let options = ConnectOptions::new()
         .with_request_timeout(
             (args.request_timeout > 0).then(|| Duration::from_secs(args.request_timeout)),
@@ -100,11 +101,11 @@ async fn serve(args: JupyterArgs) -> Result<Exit, CliError> {
                         }
                         tracing::info!("the DAP client disconnected; waiting for the next one");
                     }
-                    () = crate::signals::shutdown_signal() => return Ok(Exit::Ok),
+                    () = shutdown.wait() => return Ok(Exit::Ok),
                 }
             }
             reason = kernel.wait_gone() => return ended(ServeEnd::KernelGone(reason)),
-            () = crate::signals::shutdown_signal() => return Ok(Exit::Ok),
+            () = shutdown.wait() => return Ok(Exit::Ok),
         }
     }
 }

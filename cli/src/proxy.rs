@@ -86,7 +86,7 @@ pub fn run(args: ProxyArgs) -> Result<Exit, CliError> {
             .await
             .map_err(start_error)?;
         // Signals are caught from before the ready line on.
-        let signal = crate::signals::install()?;
+        let shutdown = crate::signals::Shutdown::install();
         let shown = match proxy.local_endpoint() {
             Endpoint::Tcp(addr) => addr.to_string(),
             other => other.to_string(),
@@ -96,7 +96,7 @@ pub fn run(args: ProxyArgs) -> Result<Exit, CliError> {
         print_ready(&shown, extra).map_err(|e| CliError::io("cannot print the ready line", e))?;
         let handle = proxy.handle();
         tokio::spawn(async move {
-            signal.await;
+            shutdown.wait().await;
             tracing::info!("signal received: shutting down");
             handle.shutdown();
         });

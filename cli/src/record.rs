@@ -100,6 +100,7 @@ async fn finish_recorder(recorder: Recorder, out: &std::path::Path) -> Result<()
 }
 
 async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
+    let shutdown = crate::signals::Shutdown::install();
     let mut command = args.command.iter();
     let Some(program) = command.next() else {
         return Err(CliError::usage("no adapter command after `--`"));
@@ -140,7 +141,7 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
             log_copy("adapter → client", copied);
             child.wait_or_kill(GRACE).await
         }
-        () = crate::signals::shutdown_signal() => {
+        () = shutdown.wait() => {
             tracing::info!("stopping: signal received");
             let _ = child.kill().await;
             a2c.abort();
@@ -252,6 +253,7 @@ async fn resolve(connect: &str) -> Result<SocketAddr, CliError> {
 }
 
 async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exit, CliError> {
+    let shutdown = crate::signals::Shutdown::install();
     if !listen.ip().is_loopback() && !args.allow_remote {
         return Err(CliError::usage(format!(
             "--listen {listen} is reachable from other machines; add --allow-remote if you mean it"
@@ -273,7 +275,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
 
     let client = tokio::select! {
         accepted = listener.accept() => accepted.map_err(|e| CliError::io("accept failed", e))?,
-        () = crate::signals::shutdown_signal() => {
+        () = shutdown.wait() => {
             finish_recorder(recorder, &args.out).await?;
             return Ok(Exit::Ok);
         }
@@ -283,7 +285,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
     let adapter = match connect_cancellable(
         &Endpoint::Tcp(adapter_addr),
         &RetryPolicy::default(),
-        crate::signals::shutdown_signal(),
+        shutdown.wait(),
     )
     .await
     {
@@ -323,7 +325,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
             log_copy("client → adapter", copied);
             stop_after(a2c, "adapter → client", GRACE).await;
         }
-        () = crate::signals::shutdown_signal() => {
+        () = shutdown.wait() => {
             tracing::info!("stopping: signal received");
             c2a.abort();
             a2c.abort();

@@ -163,6 +163,7 @@ fn listen_addr(text: &str) -> Result<SocketAddr, CliError> {
 }
 
 async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError> {
+    let shutdown = crate::signals::Shutdown::install();
     let options = AdapterOptions::default().with_loose(!args.strict);
     let mut replay = AdapterReplay::new(script, options);
     let served = if let Some(listen) = &args.listen {
@@ -181,7 +182,7 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
             .map_err(|e| CliError::io("cannot write the ready line", e))?;
         let connection = tokio::select! {
             accepted = listener.accept() => accepted.map_err(|e| CliError::io("accepting the client", e))?,
-            () = crate::signals::shutdown_signal() => {
+            () = shutdown.wait() => {
                 tracing::info!("stopped before a client connected");
                 return Ok(Exit::Ok);
             }
@@ -190,7 +191,7 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
         let (reader, writer) = connection.into_split();
         tokio::select! {
             served = serve_adapter(&mut replay, reader, writer) => served,
-            () = crate::signals::shutdown_signal() => {
+            () = shutdown.wait() => {
                 tracing::info!("stopped by a signal");
                 Ok(())
             }
@@ -198,7 +199,7 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
     } else {
         tokio::select! {
             served = serve_adapter(&mut replay, tokio::io::stdin(), tokio::io::stdout()) => served,
-            () = crate::signals::shutdown_signal() => {
+            () = shutdown.wait() => {
                 tracing::info!("stopped by a signal");
                 Ok(())
             }
@@ -223,6 +224,7 @@ async fn as_adapter(args: &ReplayArgs, script: Script) -> Result<Exit, CliError>
 }
 
 async fn against(args: &ReplayArgs, script: Script) -> Result<Exit, CliError> {
+    let shutdown = crate::signals::Shutdown::install();
     let (endpoint, adapter_json) = match &args.connect {
         Some(target) => {
             let addr = tokio::net::lookup_host(target.as_str())
@@ -281,7 +283,7 @@ async fn against(args: &ReplayArgs, script: Script) -> Result<Exit, CliError> {
     let timeout = Duration::from_secs_f64(args.timeout);
     let report = tokio::select! {
         report = drive_adapter(&mut replay, reader, writer, trace.as_mut(), timeout, run.as_ref()) => report,
-        () = crate::signals::shutdown_signal() => {
+        () = shutdown.wait() => {
             return Err(CliError::with_code(2, "interrupted before the replay completed"));
         }
     };

@@ -352,7 +352,7 @@ async fn record_stdio_debugpy_session_is_forwarded_and_recorded_byte_exact_and_r
     ]);
     let (to_record, client_sent) = Capture::new(record.stdin.take().unwrap());
     let (from_record, client_received) = Capture::new(record.stdout.take().unwrap());
-    tokio::time::timeout(WHOLE, async {
+    let client = tokio::time::timeout(WHOLE, async {
         let (client, mut events) = Client::start(from_record, to_record, ClientOptions::new());
         client
             .request::<InitializeRequest>(initialize_args("debugpy"))
@@ -367,6 +367,7 @@ async fn record_stdio_debugpy_session_is_forwarded_and_recorded_byte_exact_and_r
         .unwrap();
         let start = client.send::<LaunchRequest>(launch).unwrap();
         python_session(&client, &mut events, start, &program, true).await;
+        (client, events)
     })
     .await
     .unwrap_or_else(|_| {
@@ -375,7 +376,11 @@ async fn record_stdio_debugpy_session_is_forwarded_and_recorded_byte_exact_and_r
             String::from_utf8_lossy(&stderr.bytes())
         )
     });
+    // The client keeps its end open until the adapter has exited by itself, as editors
+    // do: debugpy's adapter still writes an event after its disconnect response, and
+    // exits 1 if its stdin closes in between.
     let status = wait_exit(&mut record, &stderr).await;
+    drop(client);
     assert!(
         status.success(),
         "exit {status}: {}",
