@@ -240,12 +240,15 @@ async fn a_kernel_interrupted_mid_session_ends_the_cell() {
 }
 
 /// Another frontend (jupyter_client, as a notebook server would) shuts the kernel down, or
-/// restarts it.
+/// restarts it, and waits for the kernel's `shutdown_reply` on the control channel (without
+/// that wait, closing the channels at once could drop the request on a loaded machine and
+/// the kernel would never hear it).
 fn jupyter_client_shutdown(file: &std::path::Path, restart: bool) {
     let script = format!(
         "import sys\nfrom jupyter_client import BlockingKernelClient\n\
          c = BlockingKernelClient(connection_file=sys.argv[1])\nc.load_connection_file()\n\
-         c.start_channels()\nc.shutdown(restart={})\nc.stop_channels()\n",
+         c.start_channels()\nc.shutdown(restart={})\n\
+         c.control_channel.get_msg(timeout=20)\nc.stop_channels()\n",
         if restart { "True" } else { "False" }
     );
     let status = Command::new(python())
