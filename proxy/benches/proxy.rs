@@ -170,11 +170,16 @@ fn tcp_adapter(addr: SocketAddr) -> Adapter {
     Adapter::Connect(Endpoint::Tcp(addr), RetryPolicy::default())
 }
 
-/// The "adapter process": a 2-thread runtime (leaked: it lives as long as the bench).
+/// The "adapter process": a 2-thread runtime (leaked: it lives as long as the bench);
+/// `PROXY_BENCH_WORKERS` sets another number of worker threads.
 fn process_runtime() -> &'static Runtime {
+    let workers = std::env::var("PROXY_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2);
     Box::leak(Box::new(
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(workers)
             .enable_all()
             .build()
             .unwrap(),

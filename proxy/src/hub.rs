@@ -13,8 +13,10 @@
 //!   client that declared the capability.
 //!
 //! Lock order (never the other way round): the breakpoint lock, then the session's send
-//! lock (inside `send_message_bytes`), then [`Table`], then the state lock. No lock is held
-//! across an `await`.
+//! lock (inside `send_message_bytes`), then the state lock, then a client's writer slot
+//! (a message written at once, [`ClientTx::push_now`](crate::client::ClientTx)), then
+//! [`Table`] (a leaf: each of its methods takes its lock alone). No lock is held across an
+//! `await`.
 
 use crate::breakpoints::{Breakpoints, MergeKey, slice_body};
 use crate::client::{self, ClientTx, Out};
@@ -328,7 +330,7 @@ impl Hub {
     fn deliver_now(&self, id: u32, out: Out) -> Option<Blocked> {
         let state = lock(&self.state);
         let entry = state.clients.get(&id)?;
-        match entry.tx.try_push(out) {
+        match entry.tx.push_now(out) {
             Ok(()) | Err(TrySendError::Closed(_)) => None,
             Err(TrySendError::Full(out)) if state.controller == Some(id) => {
                 Some(Blocked(entry.tx.clone(), out))

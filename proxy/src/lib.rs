@@ -66,19 +66,25 @@ use dapkit_transport::{
     BoxedReader, BoxedWriter, ChildProcess, ConnectError, Connection, Endpoint, ListenError,
     Listener, RetryPolicy, SpawnError, StdioCommand,
 };
+use dapkit_types::Envelope;
 use dapkit_wireformat::Limits;
 use hub::{Ending, Hub};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 /// The default bound of each client's queue, in messages.
 pub const DEFAULT_CLIENT_QUEUE: usize = 4096;
+
+/// How many adapter messages wait for the dispatcher task before the adapter's reader
+/// pauses.
+const UPSTREAM_QUEUE: usize = 1024;
 
 /// How long the proxy waits, when it ends, for the adapter to answer and for clients to
 /// take their last messages.
@@ -409,41 +415,43 @@ impl fmt::Debug for Proxy {
     }
 }
 
-/// Hands the adapter's messages to the hub on the adapter session's reader task.
-#[derive(Default)]
+/// Takes the adapter's messages on the adapter session's reader task: a response or a
+/// reverse request with nothing queued before it is handled there and then (the round
+/// trip's latency: no hand-off to another task); events, and whatever comes while one is
+/// still queued, go to the dispatcher task in arrival order, so that a flood is read and
+/// fanned out by two tasks at once.
 struct Inbound {
-    hub: Arc<OnceLock<Arc<Hub>>>,
-    ready: Arc<Notify>,
-    closed: Notify,
-}
-
-impl Inbound {
-    fn set(&self, hub: Arc<Hub>) {
-        let _ = self.hub.set(hub);
-        self.ready.notify_waiters();
-    }
+    hub: OnceLock<Arc<Hub>>,
+    /// Messages handed to the dispatcher and not yet handled by it.
+    in_flight: Arc<AtomicUsize>,
+    dispatch: mpsc::Sender<Bytes>,
+    closed: Arc<Notify>,
 }
 
 impl RawInbound for Inbound {
-    fn message(&self, bytes: Bytes) -> Option<BoxFuture<()>> {
-        if let Some(hub) = self.hub.get() {
-            return hub.on_upstream(bytes);
-        }
-        // A message before the hub is in place (right after connecting): the reader
-        // waits for it.
-        let (cell, ready) = (self.hub.clone(), self.ready.clone());
-        Some(Box::pin(async move {
-            let hub = loop {
-                let set = ready.notified();
-                if let Some(hub) = cell.get() {
-                    break hub.clone();
-                }
-                set.await;
-            };
-            if let Some(wait) = hub.on_upstream(bytes) {
-                wait.await;
+    fn message(&self, bytes: Bytes, envelope: &Envelope) -> Option<BoxFuture<()>> {
+        if envelope.kind.as_deref() != Some("event") && self.in_flight.load(Ordering::Acquire) == 0
+        {
+            // Before the hub is in place (right after connecting) it is queued.
+            if let Some(hub) = self.hub.get() {
+                return hub.on_upstream(bytes);
             }
-        }))
+        }
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        match self.dispatch.try_send(bytes) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(bytes)) => {
+                let dispatch = self.dispatch.clone();
+                Some(Box::pin(async move {
+                    let _ = dispatch.send(bytes).await;
+                }))
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                // The proxy has ended.
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                None
+            }
+        }
     }
 
     fn closed(&self) {
@@ -494,7 +502,13 @@ impl Proxy {
             ),
             None => None,
         };
-        let inbound = Arc::new(Inbound::default());
+        let (dispatch, mut queued) = mpsc::channel(UPSTREAM_QUEUE);
+        let inbound = Arc::new(Inbound {
+            hub: OnceLock::new(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            dispatch,
+            closed: Arc::new(Notify::new()),
+        });
         let client_options = ClientOptions::new()
             .with_request_timeout(None)
             .with_limits(options.limits)
@@ -507,14 +521,31 @@ impl Proxy {
             });
         let (upstream, _events) = Client::start(reader, writer, client_options);
         let hub = Arc::new(Hub::new(upstream, options, recorder));
-        inbound.set(hub.clone());
+        let _ = inbound.hub.set(hub.clone());
         let local = listener.local_endpoint().clone();
-        // The adapter's messages are handled on the session's reader task (`Inbound`);
-        // this task only sees the end, after the last message.
+        // The adapter's events (and whatever comes while one is still queued) are handled
+        // here, in arrival order; then, after the last message, the adapter's end.
         let dispatcher = {
             let hub = hub.clone();
+            let (in_flight, closed) = (inbound.in_flight.clone(), inbound.closed.clone());
             tokio::spawn(async move {
-                inbound.closed.notified().await;
+                let handle = async |bytes| {
+                    if let Some(wait) = hub.on_upstream(bytes) {
+                        wait.await;
+                    }
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                };
+                loop {
+                    tokio::select! {
+                        biased;
+                        Some(bytes) = queued.recv() => handle(bytes).await,
+                        () = closed.notified() => break,
+                    }
+                }
+                // Everything was queued before the end was told.
+                while let Ok(bytes) = queued.try_recv() {
+                    handle(bytes).await;
+                }
                 hub.adapter_gone().await;
             })
         };

@@ -179,7 +179,7 @@ async fn forward(shared: &Arc<Shared>, bytes: Bytes, raw_inbound: &mut Option<Ra
             }
         }
         Some(RawSink::Handler(handler)) => {
-            let wait: Option<BoxFuture<()>> = handler.message(bytes);
+            let wait: Option<BoxFuture<()>> = handler.message(bytes, &envelope);
             if let Some(wait) = wait {
                 wait.await;
             }

@@ -234,10 +234,15 @@ impl ClientOptions {
 /// client waits for) as frame bytes, on the session's reader task:
 /// [`ClientOptions::with_raw_inbound_handler`].
 pub trait RawInbound: Send + Sync + 'static {
-    /// One message, in arrival order. Do the work here without blocking; return a future
-    /// only when the reader must wait before the next message (for example for room in a
-    /// full queue): the reader awaits it, so the adapter's messages wait meanwhile.
-    fn message(&self, bytes: bytes::Bytes) -> Option<BoxFuture<()>>;
+    /// One message, in arrival order, with its routing members as the session read them.
+    /// Do the work here without blocking; return a future only when the reader must wait
+    /// before the next message (for example for room in a full queue): the reader awaits
+    /// it, so the adapter's messages wait meanwhile.
+    fn message(
+        &self,
+        bytes: bytes::Bytes,
+        envelope: &dapkit_types::Envelope,
+    ) -> Option<BoxFuture<()>>;
 
     /// The adapter's stream ended (after the last message was handed over) and the
     /// session is closed; called once.
