@@ -1,7 +1,8 @@
 //! The proxy's speed on loopback TCP, in one run. Every figure is a ratio against a
-//! baseline measured in the same run, in interleaved rounds (each round measures every
-//! variant once, in turn), and the medians over the rounds are reported, so that a load
-//! change during the run hits both sides of a ratio alike.
+//! baseline measured in the same run, in interleaved rounds (within a round the variants
+//! take turns every 50 round trips; a fan-out round is one flood of each), and the medians
+//! over the rounds are reported, so that a load change during the run hits both sides of a
+//! ratio alike.
 //!
 //! Round trips: one `threads` request/response by a `dapkit_session::Client` (a
 //! current-thread runtime on the bench's thread), always over loopback TCP. The "adapter
@@ -46,6 +47,8 @@ const EVENTS_PER_FLOOD: usize = 20_000;
 const FANOUT_QUEUE: usize = 65_536;
 /// Round trips per variant per round.
 const TRIPS: usize = 2_000;
+/// Round trips in a row before the next variant's turn.
+const CHUNK: usize = 50;
 
 /// A blocking responder (an adapter in effect in another process): answers every request
 /// with a one-thread body; `flood` first sends `EVENTS_PER_FLOOD` small output events. A
@@ -260,7 +263,7 @@ fn roundtrips(rounds: usize) {
                 let resp = c.request::<ThreadsRequest>(None).await.unwrap();
                 assert_eq!(resp.body.threads.len(), 1);
             }
-            start.elapsed().as_secs_f64() * 1e6 / n as f64
+            start.elapsed().as_secs_f64() * 1e6
         })
     };
     // Warm-up: every path once for a while.
@@ -270,11 +273,17 @@ fn roundtrips(rounds: usize) {
     let mut us: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); 3];
     println!(
-        "roundtrip: {rounds} interleaved rounds of {TRIPS} round trips per variant; load before: {}",
+        "roundtrip: {rounds} rounds of {TRIPS} round trips per variant, the variants taking turns every {CHUNK}; load before: {}",
         loadavg()
     );
     for _ in 0..rounds {
-        let t: Vec<f64> = clients.iter().map(|c| trip(c, TRIPS)).collect();
+        let mut t = vec![0.0; clients.len()];
+        for _ in 0..TRIPS / CHUNK {
+            for (total, c) in t.iter_mut().zip(&clients) {
+                *total += trip(c, CHUNK);
+            }
+        }
+        let t: Vec<f64> = t.into_iter().map(|total| total / TRIPS as f64).collect();
         ratios[0].push(t[1] / t[0]);
         ratios[1].push(t[2] / t[0]);
         ratios[2].push(t[4] / t[3]);
