@@ -208,6 +208,14 @@ impl ClientTx {
         }
     }
 
+    /// [`kill`](ClientTx::kill), the reason made only by the first call (a full queue is
+    /// met by every message until the client is gone).
+    pub fn kill_with(&self, why: impl FnOnce() -> String) {
+        if self.kill.borrow().is_none() {
+            self.kill(why());
+        }
+    }
+
     /// Disconnects the client: queued messages are dropped, `why` is written as a last
     /// `output` event (category `console`), the connection is closed.
     pub fn kill(&self, why: String) {

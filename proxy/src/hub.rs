@@ -336,7 +336,7 @@ impl Hub {
                 Some(Blocked(entry.tx.clone(), out))
             }
             Err(TrySendError::Full(_)) => {
-                entry.tx.kill(self.behind());
+                entry.tx.kill_with(|| self.behind());
                 None
             }
         }
@@ -365,7 +365,7 @@ impl Hub {
                 Err(TrySendError::Full(out)) if is_controller => {
                     wait = Some(Blocked(entry.tx.clone(), out));
                 }
-                Err(TrySendError::Full(_)) => entry.tx.kill(self.behind()),
+                Err(TrySendError::Full(_)) => entry.tx.kill_with(|| self.behind()),
             }
         }
         wait
