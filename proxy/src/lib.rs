@@ -212,7 +212,7 @@ impl fmt::Debug for Established {
 
 /// What an [`Established`] holds until the proxy takes it.
 enum Io {
-    Connection(Connection),
+    Connection(Box<Connection>),
     Halves(BoxedReader, BoxedWriter),
 }
 
@@ -224,7 +224,9 @@ impl Adapter {
     /// and the trace header).
     pub fn connected(connection: Connection, description: impl Into<String>) -> Adapter {
         Adapter::Connected(Established {
-            io: Arc::new(std::sync::Mutex::new(Some(Io::Connection(connection)))),
+            io: Arc::new(std::sync::Mutex::new(Some(Io::Connection(Box::new(
+                connection,
+            ))))),
             description: description.into(),
         })
     }
@@ -299,7 +301,7 @@ impl Adapter {
             Adapter::Connected(e) => {
                 let taken = e.io.lock().ok().and_then(|mut c| c.take());
                 match taken {
-                    Some(Io::Connection(c)) => c,
+                    Some(Io::Connection(c)) => *c,
                     Some(Io::Halves(reader, writer)) => return Ok((reader, writer, None)),
                     None => {
                         return Err(ProxyError::AdapterExited(

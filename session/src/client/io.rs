@@ -174,7 +174,9 @@ async fn forward(shared: &Arc<Shared>, bytes: Bytes, raw_inbound: &mut Option<Ra
     }
     match raw_inbound {
         Some(RawSink::Channel(tx)) => {
-            if tx.send(bytes).await.is_err() {
+            // A dropped receiver: nobody listens any more.
+            let gone = tx.send(bytes).await.is_err();
+            if gone {
                 *raw_inbound = None;
             }
         }
