@@ -6,14 +6,17 @@
 //!   `configurationDone`; `dapkitProxy/takeControl`; refusals), translation
 //!   (`cancel.requestId`, merged breakpoints), then the request goes upstream through the
 //!   session [`Client`] with an upstream `seq`; the [`Table`] remembers whose it was.
-//! - Adapter → clients ([`Hub::on_upstream`], one dispatcher task, in arrival order):
+//! - Adapter → clients ([`Hub::on_upstream`], run on the adapter connection's reader task,
+//!   in arrival order, without waiting except for the controller's full queue):
 //!   responses back to their sender with its own `request_seq`, events to every joined
 //!   client (and into the join snapshot), reverse requests to the controller or the first
 //!   client that declared the capability.
 //!
 //! Lock order (never the other way round): the breakpoint lock, then the session's send
-//! lock (inside `send_message_bytes`), then [`Table`], then the state lock. No lock is held
-//! across an `await`.
+//! lock (inside `send_message_bytes`), then the state lock, then a client's writer slot
+//! (a message written at once, [`ClientTx::push_now`](crate::client::ClientTx)), then
+//! [`Table`] (a leaf: each of its methods takes its lock alone). No lock is held across an
+//! `await`.
 
 use crate::breakpoints::{Breakpoints, MergeKey, slice_body};
 use crate::client::{self, ClientTx, Out};
@@ -22,6 +25,7 @@ use crate::record::Recorder;
 use crate::{LastClientExit, ProxyOptions, roles};
 use bytes::Bytes;
 use dapkit_session::Client;
+use dapkit_session::client::BoxFuture;
 use dapkit_trace::Direction;
 use dapkit_transport::Connection;
 use serde_json::{Value, json};
@@ -321,65 +325,73 @@ impl Hub {
         )
     }
 
+    /// Queues `out` for client `id` without waiting: an observer whose queue is full is
+    /// disconnected; the controller's full queue gives back what must be waited for.
+    fn deliver_now(&self, id: u32, out: Out) -> Option<Blocked> {
+        let state = lock(&self.state);
+        let entry = state.clients.get(&id)?;
+        match entry.tx.push_now(out) {
+            Ok(()) | Err(TrySendError::Closed(_)) => None,
+            Err(TrySendError::Full(out)) if state.controller == Some(id) => {
+                Some(Blocked(entry.tx.clone(), out))
+            }
+            Err(TrySendError::Full(_)) => {
+                entry.tx.kill_with(|| self.behind());
+                None
+            }
+        }
+    }
+
     /// Queues `out` for client `id`: an observer whose queue is full is disconnected, the
     /// controller is waited for.
     async fn deliver(&self, id: u32, out: Out) {
-        let wait = {
-            let state = lock(&self.state);
-            let Some(entry) = state.clients.get(&id) else {
-                return;
-            };
-            match entry.tx.try_push(out) {
-                Ok(()) | Err(TrySendError::Closed(_)) => None,
-                Err(TrySendError::Full(out)) if state.controller == Some(id) => {
-                    Some((entry.tx.clone(), out))
-                }
-                Err(TrySendError::Full(_)) => {
-                    entry.tx.kill(self.behind());
-                    None
-                }
-            }
-        };
-        if let Some((tx, out)) = wait {
-            tx.push(out).await;
+        if let Some(blocked) = self.deliver_now(id, out) {
+            blocked.wait().await;
         }
     }
 
     /// Queues one message per joined client (`make` builds it from the client's id and
-    /// whether it is the controller), with [`deliver`](Hub::deliver)'s rules.
-    async fn broadcast(&self, make: impl Fn(u32, bool) -> Out) {
-        let wait = {
-            let state = lock(&self.state);
-            let mut wait = None;
-            for (&id, entry) in &state.clients {
-                if !entry.joined {
-                    continue;
-                }
-                let is_controller = state.controller == Some(id);
-                match entry.tx.try_push(make(id, is_controller)) {
-                    Ok(()) | Err(TrySendError::Closed(_)) => {}
-                    Err(TrySendError::Full(out)) if is_controller => {
-                        wait = Some((entry.tx.clone(), out));
-                    }
-                    Err(TrySendError::Full(_)) => entry.tx.kill(self.behind()),
-                }
+    /// whether it is the controller), with [`deliver_now`](Hub::deliver_now)'s rules.
+    fn broadcast_now(&self, make: impl Fn(u32, bool) -> Out) -> Option<Blocked> {
+        let state = lock(&self.state);
+        let mut wait = None;
+        for (&id, entry) in &state.clients {
+            if !entry.joined {
+                continue;
             }
-            wait
-        };
-        if let Some((tx, out)) = wait {
-            tx.push(out).await;
+            let is_controller = state.controller == Some(id);
+            match entry.tx.try_push(make(id, is_controller)) {
+                Ok(()) | Err(TrySendError::Closed(_)) => {}
+                Err(TrySendError::Full(out)) if is_controller => {
+                    wait = Some(Blocked(entry.tx.clone(), out));
+                }
+                Err(TrySendError::Full(_)) => entry.tx.kill_with(|| self.behind()),
+            }
+        }
+        wait
+    }
+
+    /// [`broadcast_now`](Hub::broadcast_now), waiting for the controller.
+    async fn broadcast(&self, make: impl Fn(u32, bool) -> Out) {
+        if let Some(blocked) = self.broadcast_now(make) {
+            blocked.wait().await;
         }
     }
 
-    async fn reply(&self, id: u32, request_seq: i64, tail: Bytes) {
-        self.deliver(
+    fn reply_now(&self, id: u32, request_seq: i64, tail: Bytes) -> Option<Blocked> {
+        self.deliver_now(
             id,
             Out::Msg {
                 request_seq: Some(request_seq),
                 tail,
             },
         )
-        .await;
+    }
+
+    async fn reply(&self, id: u32, request_seq: i64, tail: Bytes) {
+        if let Some(blocked) = self.reply_now(id, request_seq, tail) {
+            blocked.wait().await;
+        }
     }
 
     async fn reply_ok(&self, id: u32, request_seq: i64, command: &str, body: Option<&str>) {
@@ -758,8 +770,10 @@ impl Hub {
         }
     }
 
-    /// One message from the adapter (the dispatcher calls this in arrival order).
-    pub async fn on_upstream(&self, bytes: Bytes) {
+    /// One message from the adapter, handled on the adapter connection's reader task in
+    /// arrival order, without waiting; what is returned (the controller's queue is full)
+    /// is awaited before the next message is read.
+    pub fn on_upstream(self: &Arc<Self>, bytes: Bytes) -> Option<BoxFuture<()>> {
         if let Some(r) = &self.recorder {
             r.message(Direction::AdapterToClient, 0, &bytes);
         }
@@ -767,21 +781,25 @@ impl Hub {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!("adapter: skipped a message that is not a JSON object: {e}");
-                return;
+                return None;
             }
         };
-        match m.str("type").as_deref() {
-            Some("event") => self.on_event(&m).await,
-            Some("response") => self.on_response(&m).await,
-            Some("request") => self.on_reverse_request(&m).await,
-            other => tracing::warn!(
-                "adapter: ignored a message of type {other:?} (seq {:?})",
-                m.int("seq")
-            ),
-        }
+        let blocked = match m.str("type").as_deref() {
+            Some("event") => self.on_event(&m),
+            Some("response") => self.on_response(&m),
+            Some("request") => return self.on_reverse_request(&m),
+            other => {
+                tracing::warn!(
+                    "adapter: ignored a message of type {other:?} (seq {:?})",
+                    m.int("seq")
+                );
+                None
+            }
+        };
+        blocked.map(|b| Box::pin(b.wait()) as BoxFuture<()>)
     }
 
-    async fn on_event(&self, m: &Members<'_>) {
+    fn on_event(&self, m: &Members<'_>) -> Option<Blocked> {
         let tail = m.tail(&["seq"]);
         {
             let mut state = lock(&self.state);
@@ -814,24 +832,23 @@ impl Hub {
                 _ => {}
             }
         }
-        self.broadcast(|_, _| Out::Msg {
+        self.broadcast_now(|_, _| Out::Msg {
             request_seq: None,
             tail: tail.clone(),
         })
-        .await;
     }
 
-    async fn on_response(&self, m: &Members<'_>) {
+    fn on_response(&self, m: &Members<'_>) -> Option<Blocked> {
         let Some(request_seq) = m.int("request_seq") else {
             tracing::warn!("adapter: a response without an integer `request_seq`; ignored");
-            return;
+            return None;
         };
         let Some(forwarded) = self.table.take(request_seq) else {
             tracing::warn!(
                 "adapter: a response to request {request_seq} ({:?}), which the proxy did not send; ignored",
                 m.str("command")
             );
-            return;
+            return None;
         };
         let success = m.bool("success") == Some(true);
         let body = || -> Value {
@@ -868,11 +885,10 @@ impl Hub {
             _ => {}
         }
         if forwarded.client == 0 {
-            return;
+            return None;
         }
         let tail = tail.unwrap_or_else(|| m.tail(&["seq", "request_seq"]));
-        self.reply(forwarded.client, forwarded.client_seq, tail)
-            .await;
+        self.reply_now(forwarded.client, forwarded.client_seq, tail)
     }
 
     fn remember_breakpoints(&self, key: MergeKey, body: &Value) {
@@ -887,12 +903,12 @@ impl Hub {
         lock(&self.state).breakpoints.insert(key, all);
     }
 
-    async fn on_reverse_request(&self, m: &Members<'_>) {
+    fn on_reverse_request(self: &Arc<Self>, m: &Members<'_>) -> Option<BoxFuture<()>> {
         let Some(upstream_seq) = m.int("seq") else {
             tracing::warn!(
                 "adapter: a request without an integer `seq` cannot be answered; ignored"
             );
-            return;
+            return None;
         };
         let command = m.str("command").unwrap_or_default();
         let target = {
@@ -922,18 +938,31 @@ impl Hub {
                 upstream_seq,
                 &response_tail(&command, false, None, Some(&why)),
             );
-            return;
+            return None;
         };
         self.table.expect_reverse(upstream_seq, target, command);
-        self.deliver(
-            target,
-            Out::Reverse {
-                upstream_seq,
-                tail: m.tail(&["seq"]),
-            },
-        )
-        .await;
-        // The client may have gone meanwhile: its queue is dropped then.
+        let out = Out::Reverse {
+            upstream_seq,
+            tail: m.tail(&["seq"]),
+        };
+        match self.deliver_now(target, out) {
+            None => {
+                self.forget_if_gone(target);
+                None
+            }
+            Some(blocked) => {
+                let hub = self.clone();
+                Some(Box::pin(async move {
+                    blocked.wait().await;
+                    hub.forget_if_gone(target);
+                }))
+            }
+        }
+    }
+
+    /// If client `target` is gone (it may leave while a reverse request is queued for it:
+    /// its queue is dropped then), the adapter gets `success: false` for what it owed.
+    fn forget_if_gone(&self, target: u32) {
         if !lock(&self.state).clients.contains_key(&target) {
             for (upstream, command) in self.table.forget_client(target) {
                 let why = format!("the client asked to answer `{command}` (client {target}) left");
@@ -982,6 +1011,15 @@ impl Hub {
                         .await;
             }
         }
+    }
+}
+
+/// A message for the controller, whose queue is full: the adapter's messages wait for it.
+pub(crate) struct Blocked(ClientTx, Out);
+
+impl Blocked {
+    async fn wait(self) {
+        self.0.push(self.1).await;
     }
 }
 

@@ -59,25 +59,31 @@ pub use hub::{CONTROL_CHANGED, OUTPUT_HISTORY, TAKE_CONTROL};
 pub use record::RECORD_QUEUE;
 pub use roles::{OBSERVER_ALLOWED, OBSERVER_EVALUATE_CONTEXTS, observer_may_send};
 
+use bytes::Bytes;
+use dapkit_session::client::{BoxFuture, RawInbound};
 use dapkit_session::{Client, ClientOptions};
 use dapkit_transport::{
-    ChildProcess, ConnectError, Connection, Endpoint, ListenError, Listener, RetryPolicy,
-    SpawnError, StdioCommand,
+    BoxedReader, BoxedWriter, ChildProcess, ConnectError, Connection, Endpoint, ListenError,
+    Listener, RetryPolicy, SpawnError, StdioCommand,
 };
+use dapkit_types::Envelope;
 use dapkit_wireformat::Limits;
 use hub::{Ending, Hub};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 /// The default bound of each client's queue, in messages.
 pub const DEFAULT_CLIENT_QUEUE: usize = 4096;
 
-/// How many adapter messages wait for the dispatcher before the adapter's reader pauses.
+/// How many adapter messages wait for the dispatcher task before the adapter's reader
+/// pauses.
 const UPSTREAM_QUEUE: usize = 1024;
 
 /// How long the proxy waits, when it ends, for the adapter to answer and for clients to
@@ -184,23 +190,72 @@ pub enum Adapter {
     /// Listen at this address and wait for the adapter to connect (debugpy `--connect`,
     /// delve `--client-addr`).
     Listen(Endpoint),
-    /// An established connection (for embedding and tests): see [`Adapter::connected`].
+    /// An established connection (for embedding and tests): see [`Adapter::connected`]
+    /// and [`Adapter::io`].
     Connected(Established),
 }
 
 /// A connection to an adapter made by the caller; [`Proxy::start`] takes it (once).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Established {
-    connection: Arc<std::sync::Mutex<Option<Connection>>>,
+    io: Arc<std::sync::Mutex<Option<Io>>>,
     description: String,
 }
+
+impl fmt::Debug for Established {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Established")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an [`Established`] holds until the proxy takes it.
+enum Io {
+    Connection(Box<Connection>),
+    Halves(BoxedReader, BoxedWriter),
+}
+
+/// The adapter's side of the proxy: its two halves, and the process if the proxy started it.
+type AdapterIo = (BoxedReader, BoxedWriter, Option<ChildProcess>);
 
 impl Adapter {
     /// An already established connection, described as `description` (in the ready line
     /// and the trace header).
     pub fn connected(connection: Connection, description: impl Into<String>) -> Adapter {
         Adapter::Connected(Established {
-            connection: Arc::new(std::sync::Mutex::new(Some(connection))),
+            io: Arc::new(std::sync::Mutex::new(Some(Io::Connection(Box::new(
+                connection,
+            ))))),
+            description: description.into(),
+        })
+    }
+
+    /// The two halves of any byte stream to an adapter, described as `description`: for
+    /// an adapter in the same process, an in-memory [`tokio::io::duplex`] spares the
+    /// sockets and system calls of a connection (clients still reach the proxy on its
+    /// listener).
+    ///
+    /// ```
+    /// use dapkit_proxy::Adapter;
+    ///
+    /// let (proxy_end, adapter_end) = tokio::io::duplex(64 * 1024);
+    /// let (reader, writer) = tokio::io::split(proxy_end);
+    /// let adapter = Adapter::io(reader, writer, "in-process adapter");
+    /// assert_eq!(adapter.describe(), "in-process adapter");
+    /// // The adapter (a `dapkit_session::adapter::AdapterSession`, say) serves `adapter_end`.
+    /// # drop(adapter_end);
+    /// ```
+    pub fn io<R, W>(reader: R, writer: W, description: impl Into<String>) -> Adapter
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        Adapter::Connected(Established {
+            io: Arc::new(std::sync::Mutex::new(Some(Io::Halves(
+                Box::new(reader),
+                Box::new(writer),
+            )))),
             description: description.into(),
         })
     }
@@ -225,13 +280,13 @@ impl Adapter {
         }
     }
 
-    async fn connect(&self) -> Result<Connection, ProxyError> {
-        match self {
+    async fn connect(&self) -> Result<AdapterIo, ProxyError> {
+        let connection = match self {
             Adapter::Connect(endpoint, policy) => dapkit_transport::connect(endpoint, policy)
                 .await
-                .map_err(|e| ProxyError::Connect(Box::new(e))),
+                .map_err(|e| ProxyError::Connect(Box::new(e)))?,
             Adapter::Stdio(command) => {
-                dapkit_transport::spawn_stdio(command).map_err(ProxyError::Spawn)
+                dapkit_transport::spawn_stdio(command).map_err(ProxyError::Spawn)?
             }
             Adapter::Listen(endpoint) => {
                 let mut listener = Listener::bind(endpoint)
@@ -241,15 +296,25 @@ impl Adapter {
                     "waiting for the adapter to connect to {}",
                     listener.local_endpoint()
                 );
-                listener.accept().await.map_err(ProxyError::AdapterListen)
+                listener.accept().await.map_err(ProxyError::AdapterListen)?
             }
             Adapter::Connected(e) => {
-                let taken = e.connection.lock().ok().and_then(|mut c| c.take());
-                taken.ok_or_else(|| {
-                    ProxyError::AdapterExited("the established connection was used already".into())
-                })
+                let taken = e.io.lock().ok().and_then(|mut c| c.take());
+                match taken {
+                    Some(Io::Connection(c)) => *c,
+                    Some(Io::Halves(reader, writer)) => return Ok((reader, writer, None)),
+                    None => {
+                        return Err(ProxyError::AdapterExited(
+                            "the established connection was used already".into(),
+                        ));
+                    }
+                }
             }
-        }
+        };
+        let mut connection = connection;
+        let child = connection.take_child();
+        let (reader, writer) = connection.into_split();
+        Ok((reader, writer, child))
     }
 }
 
@@ -352,6 +417,50 @@ impl fmt::Debug for Proxy {
     }
 }
 
+/// Takes the adapter's messages on the adapter session's reader task: a response or a
+/// reverse request with nothing queued before it is handled there and then (the round
+/// trip's latency: no hand-off to another task); events, and whatever comes while one is
+/// still queued, go to the dispatcher task in arrival order, so that a flood is read and
+/// fanned out by two tasks at once.
+struct Inbound {
+    hub: OnceLock<Arc<Hub>>,
+    /// Messages handed to the dispatcher and not yet handled by it.
+    in_flight: Arc<AtomicUsize>,
+    dispatch: mpsc::Sender<Bytes>,
+    closed: Arc<Notify>,
+}
+
+impl RawInbound for Inbound {
+    fn message(&self, bytes: Bytes, envelope: &Envelope) -> Option<BoxFuture<()>> {
+        if envelope.kind.as_deref() != Some("event") && self.in_flight.load(Ordering::Acquire) == 0
+        {
+            // Before the hub is in place (right after connecting) it is queued.
+            if let Some(hub) = self.hub.get() {
+                return hub.on_upstream(bytes);
+            }
+        }
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        match self.dispatch.try_send(bytes) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(bytes)) => {
+                let dispatch = self.dispatch.clone();
+                Some(Box::pin(async move {
+                    let _ = dispatch.send(bytes).await;
+                }))
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                // The proxy has ended.
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                None
+            }
+        }
+    }
+
+    fn closed(&self) {
+        self.closed.notify_one();
+    }
+}
+
 /// Whether `endpoint` is reachable only from this machine.
 fn is_local(endpoint: &Endpoint) -> bool {
     match endpoint.tcp_addr() {
@@ -378,15 +487,13 @@ impl Proxy {
             );
         }
         let listener = Listener::bind(listen).await.map_err(ProxyError::Listen)?;
-        let mut connection = adapter.connect().await?;
-        let child = connection.take_child();
-        Proxy::serve(listener, connection, child, adapter, options)
+        let io = adapter.connect().await?;
+        Proxy::serve(listener, io, adapter, options)
     }
 
     fn serve(
         mut listener: Listener,
-        connection: Connection,
-        child: Option<ChildProcess>,
+        (reader, writer, child): AdapterIo,
         adapter: &Adapter,
         options: ProxyOptions,
     ) -> Result<Proxy, ProxyError> {
@@ -397,25 +504,49 @@ impl Proxy {
             ),
             None => None,
         };
-        let (raw_tx, mut raw_rx) = mpsc::channel(UPSTREAM_QUEUE);
+        let (dispatch, mut queued) = mpsc::channel(UPSTREAM_QUEUE);
+        let inbound = Arc::new(Inbound {
+            hub: OnceLock::new(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            dispatch,
+            closed: Arc::new(Notify::new()),
+        });
         let client_options = ClientOptions::new()
             .with_request_timeout(None)
             .with_limits(options.limits)
-            .with_raw_inbound(raw_tx)
+            .with_raw_inbound_handler(inbound.clone())
             .on_diagnostic(|d| match d {
                 dapkit_session::client::Diagnostic::Closed { .. } => {
                     tracing::debug!("adapter: {d}")
                 }
                 _ => tracing::warn!("adapter: {d}"),
             });
-        let (upstream, _events) = Client::connect(connection, client_options);
+        let (upstream, _events) = Client::start(reader, writer, client_options);
         let hub = Arc::new(Hub::new(upstream, options, recorder));
+        let _ = inbound.hub.set(hub.clone());
         let local = listener.local_endpoint().clone();
+        // The adapter's events (and whatever comes while one is still queued) are handled
+        // here, in arrival order; then, after the last message, the adapter's end.
         let dispatcher = {
             let hub = hub.clone();
+            let (in_flight, closed) = (inbound.in_flight.clone(), inbound.closed.clone());
             tokio::spawn(async move {
-                while let Some(bytes) = raw_rx.recv().await {
-                    hub.on_upstream(bytes).await;
+                let handle = async |bytes| {
+                    if let Some(wait) = hub.on_upstream(bytes) {
+                        wait.await;
+                    }
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                };
+                loop {
+                    tokio::select! {
+                        biased;
+                        Some(bytes) = queued.recv() => handle(bytes).await,
+                        () = closed.notified() => break,
+                    }
+                }
+                // Everything was queued before the end was told.
+                while let Ok(bytes) = queued.try_recv() {
+                    handle(bytes).await;
                 }
                 hub.adapter_gone().await;
             })

@@ -867,3 +867,81 @@ async fn raw_inbound_and_send_message_bytes() {
     let r = peer.recv_response().await;
     assert_eq!(r.request_seq(), Some(4));
 }
+
+/// `with_raw_inbound_handler`: the reader task hands each message to the handler in
+/// arrival order; a future the handler returns holds the next message back until it
+/// completes; `closed` comes once, after the last message.
+#[tokio::test]
+async fn raw_inbound_handler_in_order_with_backpressure_then_closed() {
+    use dapkit_session::client::{BoxFuture, RawInbound};
+    use std::sync::{Arc, Mutex};
+
+    struct Recorder {
+        seen: Mutex<Vec<String>>,
+        hold: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+        closed: tokio::sync::mpsc::UnboundedSender<usize>,
+    }
+    impl RawInbound for Recorder {
+        fn message(
+            &self,
+            bytes: bytes::Bytes,
+            envelope: &dapkit_types::Envelope,
+        ) -> Option<BoxFuture<()>> {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+            assert_eq!(
+                envelope.kind.as_deref(),
+                v["type"].as_str(),
+                "the envelope read"
+            );
+            let mut seen = self.seen.lock().expect("lock");
+            seen.push(format!(
+                "{}:{}",
+                v["type"].as_str().unwrap_or("?"),
+                v["seq"]
+            ));
+            // The first message makes the reader wait until the test lets go.
+            let hold = self.hold.lock().expect("lock").take()?;
+            Some(Box::pin(async move {
+                let _ = hold.await;
+            }))
+        }
+        fn closed(&self) {
+            let n = self.seen.lock().expect("lock").len();
+            let _ = self.closed.send(n);
+        }
+    }
+
+    let (release, hold) = tokio::sync::oneshot::channel();
+    let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let handler = Arc::new(Recorder {
+        seen: Mutex::new(Vec::new()),
+        hold: Mutex::new(Some(hold)),
+        closed: closed_tx,
+    });
+    let (client, _events, mut peer) =
+        pair(ClientOptions::new().with_raw_inbound_handler(handler.clone()));
+    peer.event("output", json!({"output": "one"})).await;
+    peer.respond(9, "threads", json!({"threads": []})).await;
+    let seq = peer.next_seq();
+    peer.send_json(&json!({"seq": seq, "type": "request", "command": "runInTerminal", "arguments": {"cwd": "/", "args": ["x"]}}))
+        .await;
+    peer.event("terminated", json!({})).await;
+    // The reader is held after the first message.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(*handler.seen.lock().expect("lock"), ["event:1"]);
+    release.send(()).expect("the handler waits");
+    drop(peer);
+    let n = tokio::time::timeout(STEP, closed_rx.recv())
+        .await
+        .expect("closed is called")
+        .expect("closed is called");
+    assert_eq!(n, 4, "closed came after the last message");
+    assert_eq!(
+        *handler.seen.lock().expect("lock"),
+        ["event:1", "response:2", "request:3", "event:4"],
+        "in arrival order"
+    );
+    assert!(client.status().terminated, "terminated is still observed");
+    assert!(client.is_closed());
+    assert!(closed_rx.try_recv().is_err(), "closed is called once");
+}

@@ -5,7 +5,7 @@
 
 use dapkit_proxy::{Adapter, Ended, Proxy, ProxyError, ProxyHandle, ProxyOptions};
 use dapkit_session::adapter::{AdapterSession, Requests};
-use dapkit_transport::{Connection, Endpoint};
+use dapkit_transport::Endpoint;
 use dapkit_wireformat::FrameStream;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -35,15 +35,13 @@ where
     let (session, requests) = AdapterSession::new(ar, aw);
     tokio::spawn(adapter(session, requests));
     let (pr, pw) = tokio::io::split(near);
-    let conn = Connection::new(
-        Box::new(pr),
-        Box::new(pw),
-        Endpoint::Tcp(([127, 0, 0, 1], 9).into()),
-    );
     let listen = Endpoint::Tcp(([127, 0, 0, 1], 0).into());
-    let proxy = Proxy::start(&listen, &Adapter::connected(conn, "in-process"), options)
-        .await
-        .unwrap();
+    let adapter = Adapter::io(pr, pw, "in-process");
+    let proxy = Proxy::start(&listen, &adapter, options).await.unwrap();
+    // The halves were taken: a second proxy on the same `Adapter` is refused, saying why.
+    let again = Proxy::start(&listen, &adapter, ProxyOptions::new()).await;
+    let error = again.expect_err("the duplex is used once").to_string();
+    assert!(error.contains("used already"), "{error}");
     let at = proxy.local_endpoint().clone();
     let handle = proxy.handle();
     let run = tokio::spawn(proxy.run());

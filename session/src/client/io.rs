@@ -2,8 +2,9 @@
 //! to the event channel, reverse requests to their handlers) and the writer (queued bodies
 //! out, framed, one whole frame at a time, batched when several are queued).
 
+use super::RawInbound;
 use super::error::Diagnostic;
-use super::reverse::{self, Handlers};
+use super::reverse::{self, BoxFuture, Handlers};
 use super::shared::{Reply, Shared, Waiter};
 use crate::wire::reader::{End, next_frame, prefix, raw};
 use crate::wire::{Claim, Outgoing, writer};
@@ -22,31 +23,39 @@ pub(crate) struct Reverse {
     pub limit: usize,
 }
 
+/// Where events and reverse requests go as bytes instead of being decoded
+/// ([`ClientOptions::with_raw_inbound`](super::ClientOptions::with_raw_inbound) and
+/// [`with_raw_inbound_handler`](super::ClientOptions::with_raw_inbound_handler)).
+#[derive(Clone)]
+pub(crate) enum RawSink {
+    /// To another task; `None` once its receiver is dropped.
+    Channel(mpsc::Sender<Bytes>),
+    /// Handled on the reader task.
+    Handler(Arc<dyn RawInbound>),
+}
+
 /// Reads frames until the stream ends or fails fatally, then closes the session.
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     shared: Arc<Shared>,
     mut frames: FrameStream<R>,
     events: mpsc::Sender<Event>,
     handlers: Reverse,
-    raw_inbound: Option<mpsc::Sender<Bytes>>,
+    raw_inbound: Option<RawSink>,
 ) {
     let mut events = Some(events);
     let mut raw_inbound = raw_inbound;
-    loop {
+    let forwards = raw_inbound.is_some();
+    let reason = loop {
         match next_frame(&mut frames, |e| shared.diagnose(Diagnostic::Frame(e))).await {
-            Ok(bytes) if raw_inbound.is_some() => {
-                forward(&shared, bytes, &mut raw_inbound).await;
-            }
+            Ok(bytes) if forwards => forward(&shared, bytes, &mut raw_inbound).await,
             Ok(bytes) => dispatch(&shared, bytes, &mut events, &handlers).await,
-            Err(End::Eof) => {
-                shared.close("the adapter closed the connection", None);
-                return;
-            }
-            Err(End::Fatal(e)) => {
-                shared.close(format!("cannot read from the adapter: {e}"), None);
-                return;
-            }
+            Err(End::Eof) => break "the adapter closed the connection".to_owned(),
+            Err(End::Fatal(e)) => break format!("cannot read from the adapter: {e}"),
         }
+    };
+    shared.close(reason, None);
+    if let Some(RawSink::Handler(handler)) = raw_inbound {
+        handler.closed();
     }
 }
 
@@ -121,14 +130,11 @@ async fn dispatch(
     }
 }
 
-/// With [`ClientOptions::with_raw_inbound`](super::ClientOptions::with_raw_inbound):
-/// responses go to their waiters as usual; events and reverse requests go to the channel
-/// as bytes (events that change the session status are observed first).
-async fn forward(
-    shared: &Arc<Shared>,
-    bytes: Bytes,
-    raw_inbound: &mut Option<mpsc::Sender<Bytes>>,
-) {
+/// With [`ClientOptions::with_raw_inbound`](super::ClientOptions::with_raw_inbound) (or
+/// its handler form): responses go to their waiters as usual; events and reverse requests
+/// go to the channel or the handler as bytes (events that change the session status are
+/// observed first).
+async fn forward(shared: &Arc<Shared>, bytes: Bytes, raw_inbound: &mut Option<RawSink>) {
     let envelope = match Envelope::read(&bytes) {
         Ok(e) => e,
         Err(e) => {
@@ -166,10 +172,21 @@ async fn forward(
             observe_event(shared, &event);
         }
     }
-    if let Some(tx) = raw_inbound {
-        if tx.send(bytes).await.is_err() {
-            *raw_inbound = None;
+    match raw_inbound {
+        Some(RawSink::Channel(tx)) => {
+            // A dropped receiver: nobody listens any more.
+            let gone = tx.send(bytes).await.is_err();
+            if gone {
+                *raw_inbound = None;
+            }
         }
+        Some(RawSink::Handler(handler)) => {
+            let wait: Option<BoxFuture<()>> = handler.message(bytes, &envelope);
+            if let Some(wait) = wait {
+                wait.await;
+            }
+        }
+        None => {}
     }
 }
 

@@ -68,7 +68,7 @@ pub struct ClientOptions {
     reverse_limit: usize,
     write_queue_limit: usize,
     diagnostics: Option<DiagnosticHandler>,
-    raw_inbound: Option<mpsc::Sender<bytes::Bytes>>,
+    raw_inbound: Option<io::RawSink>,
 }
 
 impl Default for ClientOptions {
@@ -214,9 +214,39 @@ impl ClientOptions {
     /// `capabilities` events ([`Client::status`], [`Client::capabilities`]). Answer a
     /// reverse request with [`Client::send_message_bytes`].
     pub fn with_raw_inbound(mut self, sender: mpsc::Sender<bytes::Bytes>) -> Self {
-        self.raw_inbound = Some(sender);
+        self.raw_inbound = Some(io::RawSink::Channel(sender));
         self
     }
+
+    /// Like [`with_raw_inbound`](ClientOptions::with_raw_inbound), but the session's reader
+    /// task calls `handler` with each message itself, in arrival order, instead of handing
+    /// it to another task through a channel: one task hand-off less per message, for
+    /// forwarders where latency counts. The handler must not block; it returns a future
+    /// when the reader has to wait (backpressure), and is told once when the stream ends.
+    /// Replaces a channel given with `with_raw_inbound` (and the other way round).
+    pub fn with_raw_inbound_handler(mut self, handler: Arc<dyn RawInbound>) -> Self {
+        self.raw_inbound = Some(io::RawSink::Handler(handler));
+        self
+    }
+}
+
+/// Takes the adapter's events and reverse requests (and responses no request of this
+/// client waits for) as frame bytes, on the session's reader task:
+/// [`ClientOptions::with_raw_inbound_handler`].
+pub trait RawInbound: Send + Sync + 'static {
+    /// One message, in arrival order, with its routing members as the session read them.
+    /// Do the work here without blocking; return a future only when the reader must wait
+    /// before the next message (for example for room in a full queue): the reader awaits
+    /// it, so the adapter's messages wait meanwhile.
+    fn message(
+        &self,
+        bytes: bytes::Bytes,
+        envelope: &dapkit_types::Envelope,
+    ) -> Option<BoxFuture<()>>;
+
+    /// The adapter's stream ended (after the last message was handed over) and the
+    /// session is closed; called once.
+    fn closed(&self);
 }
 
 /// What [`Client::cancel`] did.
