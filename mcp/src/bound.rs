@@ -10,7 +10,7 @@ pub const MAX_ITEMS: usize = 100;
 /// A whole tool answer stays under this many bytes of JSON.
 pub const MAX_ANSWER: usize = 64 * 1024;
 /// The budget a snapshot is built to (a margin under [`MAX_ANSWER`] for the envelope).
-pub const SNAPSHOT_BUDGET: usize = 60 * 1024;
+pub const SNAPSHOT_BUDGET: usize = 56 * 1024;
 /// Output kept per session (the newest bytes).
 pub const OUTPUT_KEPT: usize = 256 * 1024;
 /// The largest tool argument string accepted (an expression, a path, a condition).

@@ -171,7 +171,8 @@ pub struct EvaluateArgs {
     pub expression: String,
     /// The frame id (from a snapshot or stack; default: the top frame of the stopped thread).
     pub frame: Option<i32>,
-    /// `repl` (default), `watch`, `hover` or `clipboard`.
+    /// `watch` (default: an expression), `repl` (the debugger's console: statements in
+    /// debugpy, gdb commands in gdb), `hover` or `clipboard`.
     pub context: Option<String>,
 }
 
@@ -449,7 +450,7 @@ impl DebugServer {
                 }}),
             };
             if let Some(o) = out.as_object_mut() {
-                o.insert("proxy".into(), json!(session.proxy.to_string()));
+                o.insert("proxy".into(), json!(address(&session.proxy)));
                 o.insert("breakpoints".into(), Value::Array(reports));
             }
             Ok::<Value, String>(out)
@@ -521,6 +522,14 @@ fn launch_arguments(preset: Option<&str>, a: &LaunchArgs) -> Map<String, Value> 
         }
     }
     m
+}
+
+/// An address as a person types it into an editor: `127.0.0.1:PORT` for TCP.
+fn address(endpoint: &Endpoint) -> String {
+    match endpoint.tcp_addr() {
+        Some(a) => a.to_string(),
+        None => endpoint.to_string(),
+    }
 }
 
 fn merged(defaults: &Map<String, Value>, given: Map<String, Value>) -> Map<String, Value> {
@@ -742,7 +751,7 @@ impl DebugServer {
                 }
                 None => None,
             };
-            let context = a.context.unwrap_or_else(|| "repl".into());
+            let context = a.context.unwrap_or_else(|| "watch".into());
             e.context =
                 Some(serde_json::from_value(json!(context)).map_err(|err| {
                     format!("context `{}`: {err}", bound::cut_str(&context, 100))
@@ -903,7 +912,7 @@ impl DebugServer {
                     o.insert("adapter".into(), json!(s.adapter));
                     put_str(&mut o, "program", &s.target);
                     o.insert("state".into(), json!(state.phase));
-                    o.insert("proxy".into(), json!(s.proxy.to_string()));
+                    o.insert("proxy".into(), json!(address(&s.proxy)));
                     o.insert("joined".into(), json!(s.joined));
                     if let Some(code) = state.exit_code {
                         o.insert("exitCode".into(), json!(code));

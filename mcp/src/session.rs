@@ -465,7 +465,7 @@ impl Session {
                     }
                     if !b.verified && message.is_none() {
                         message = Some(
-                            "the adapter did not bind this breakpoint (no reason given)".into(),
+                            "the adapter did not bind this breakpoint (no reason given; it may bind once the code is loaded)".into(),
                         );
                     }
                     if let Some(m) = message {
@@ -710,7 +710,9 @@ impl Session {
             }
             o.insert("scopes".into(), Value::Array(out));
         }
-        Ok(Value::Object(o))
+        let mut snapshot = Value::Object(o);
+        shrink(&mut snapshot);
+        Ok(snapshot)
     }
 
     /// Children of `reference`, each structured child expanded `depth - 1` more levels,
@@ -775,6 +777,48 @@ impl Session {
         let mut out = self.exited();
         out["terminated"] = json!(true);
         out
+    }
+}
+
+/// The last guard of the snapshot bound: drops expanded children, then variables from
+/// the end, until the snapshot fits [`SNAPSHOT_BUDGET`] (saying so with `truncated`).
+fn shrink(snapshot: &mut Value) {
+    if bound::json_len(snapshot) <= SNAPSHOT_BUDGET {
+        return;
+    }
+    snapshot["truncated"] = json!(true);
+    if let Some(scopes) = snapshot.get_mut("scopes").and_then(Value::as_array_mut) {
+        for scope in scopes.iter_mut() {
+            if let Some(vars) = scope.get_mut("variables").and_then(Value::as_array_mut) {
+                for v in vars.iter_mut() {
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("children");
+                    }
+                }
+            }
+        }
+    }
+    while bound::json_len(snapshot) > SNAPSHOT_BUDGET {
+        let popped = snapshot
+            .get_mut("scopes")
+            .and_then(Value::as_array_mut)
+            .and_then(|scopes| {
+                scopes.iter_mut().rev().find_map(|s| {
+                    let vars = s.get_mut("variables")?.as_array_mut()?;
+                    let v = vars.pop()?;
+                    s["more"] = json!(true);
+                    Some(v)
+                })
+            });
+        if popped.is_none() {
+            if let Some(frames) = snapshot.get_mut("frames").and_then(Value::as_array_mut) {
+                if frames.len() > 1 {
+                    frames.truncate(frames.len() / 2);
+                    continue;
+                }
+            }
+            break;
+        }
     }
 }
 
