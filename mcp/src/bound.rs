@@ -57,6 +57,7 @@ pub fn json_len(value: &Value) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

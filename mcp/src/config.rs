@@ -122,12 +122,12 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         for (name, a) in &config.adapters {
-            if let Some(t) = &a.transport {
-                if t != "stdio" {
-                    return Err(format!(
-                        "adapter `{name}`: transport `{t}` is not supported (only \"stdio\")"
-                    ));
-                }
+            if let Some(t) = &a.transport
+                && t != "stdio"
+            {
+                return Err(format!(
+                    "adapter `{name}`: transport `{t}` is not supported (only \"stdio\")"
+                ));
             }
             if a.command.is_none() && !PRESETS.contains(&name.as_str()) {
                 return Err(format!(
@@ -179,11 +179,11 @@ impl Config {
             }
             _ => StdioCommand::new(path_or(&self.lldb_dap, "lldb-dap")),
         };
-        if let Some(c) = configured {
-            if let Some(program) = &c.command {
-                command = StdioCommand::new(program.clone());
-                command.args = c.args.iter().map(Into::into).collect();
-            }
+        if let Some(c) = configured
+            && let Some(program) = &c.command
+        {
+            command = StdioCommand::new(program.clone());
+            command.args = c.args.iter().map(Into::into).collect();
         }
         let adapter_id = configured
             .and_then(|c| c.adapter_id.clone())
@@ -210,6 +210,7 @@ fn path_or(path: &Option<PathBuf>, default: &str) -> PathBuf {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
     use super::*;
 

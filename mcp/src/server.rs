@@ -464,7 +464,7 @@ impl DebugServer {
                 session.terminate().await;
                 let s = session.state();
                 let (tail, _) = session.output_tail(None, 10, 2048);
-                let mut text = format!("{e}");
+                let mut text = e.to_string();
                 if let Some(why) = s.ended {
                     text.push_str(&format!(" ({})", bound::cut_str(&why, MAX_STRING)));
                 }

@@ -556,10 +556,10 @@ impl Session {
         if cut {
             o["outputTailTruncated"] = json!(true);
         }
-        if s.exit_code.is_none() {
-            if let Some(why) = s.ended {
-                o["ended"] = json!(bound::cut_str(&why, MAX_STRING));
-            }
+        if s.exit_code.is_none()
+            && let Some(why) = s.ended
+        {
+            o["ended"] = json!(bound::cut_str(&why, MAX_STRING));
         }
         o
     }
@@ -587,10 +587,7 @@ impl Session {
             .map_err(|e| request_error("stackTrace", e))?;
         let mut frames = trace.body.stack_frames;
         frames.truncate(levels as usize);
-        Ok((
-            frames,
-            trace.body.total_frames.and_then(|t| u32::try_from(t).ok()),
-        ))
+        Ok((frames, trace.body.total_frames))
     }
 
     /// A variable container's children: at most `count` (≤ [`MAX_ITEMS`]) from `start`.
@@ -674,10 +671,10 @@ impl Session {
             budget = budget.saturating_sub(bound::json_len(f));
         }
         o.insert("frames".into(), Value::Array(frame_list));
-        if let Some(total) = total {
-            if total as usize > stack.len() {
-                o.insert("framesTotal".into(), json!(total));
-            }
+        if let Some(total) = total
+            && total as usize > stack.len()
+        {
+            o.insert("framesTotal".into(), json!(total));
         }
         if let Some(top) = stack.first() {
             let scopes = self
@@ -811,11 +808,11 @@ fn shrink(snapshot: &mut Value) {
                 })
             });
         if popped.is_none() {
-            if let Some(frames) = snapshot.get_mut("frames").and_then(Value::as_array_mut) {
-                if frames.len() > 1 {
-                    frames.truncate(frames.len() / 2);
-                    continue;
-                }
+            if let Some(frames) = snapshot.get_mut("frames").and_then(Value::as_array_mut)
+                && frames.len() > 1
+            {
+                frames.truncate(frames.len() / 2);
+                continue;
             }
             break;
         }
@@ -853,10 +850,10 @@ pub fn frame_json(f: &StackFrame) -> Value {
     let mut o = Map::new();
     o.insert("id".into(), json!(f.id));
     put_str(&mut o, "name", bound::cut_str(&f.name, 256));
-    if let Some(source) = &f.source {
-        if let Some(p) = source.path.as_ref().or(source.name.as_ref()) {
-            put_str(&mut o, "path", p);
-        }
+    if let Some(source) = &f.source
+        && let Some(p) = source.path.as_ref().or(source.name.as_ref())
+    {
+        put_str(&mut o, "path", p);
     }
     o.insert("line".into(), json!(f.line));
     Value::Object(o)
