@@ -358,6 +358,38 @@ impl DebugServer {
         }
     }
 
+    /// Calls the tool `name` with `arguments` without an MCP connection (for embedding
+    /// and measurements); an unknown name is a tool error.
+    pub async fn call(&self, name: &str, arguments: JsonObject) -> CallToolResult {
+        match name {
+            "launch" => self.launch(arguments).await,
+            "attach" => self.attach(arguments).await,
+            "set_breakpoints" => self.set_breakpoints(arguments).await,
+            "continue" => self.resume(arguments).await,
+            "step" => self.step(arguments).await,
+            "snapshot" => self.snapshot(arguments).await,
+            "variables" => self.variables(arguments).await,
+            "evaluate" => self.evaluate(arguments).await,
+            "stack" => self.stack(arguments).await,
+            "threads" => self.threads(arguments).await,
+            "output" => self.output(arguments).await,
+            "pause" => self.pause(arguments).await,
+            "terminate" => self.terminate(arguments).await,
+            "sessions" => self.sessions(arguments).await,
+            other => answer(
+                "call",
+                Err(format!("no tool `{}`", bound::cut_str(other, 100))),
+            ),
+        }
+    }
+
+    /// When the controller read the last `stopped` event of `session` (for measuring
+    /// how long answers take after a stop).
+    pub async fn stopped_at(&self, session: &str) -> Option<std::time::Instant> {
+        let s = self.session(session).await.ok()?;
+        s.state().stop.map(|stop| stop.at)
+    }
+
     fn next_id(&self) -> String {
         format!("s{}", self.inner.next.fetch_add(1, Ordering::Relaxed))
     }

@@ -52,6 +52,8 @@ pub struct Stop {
     pub reason: String,
     /// Its description or text.
     pub description: Option<String>,
+    /// When the controller read the `stopped` event.
+    pub at: std::time::Instant,
 }
 
 /// What the event task has seen.
@@ -271,6 +273,7 @@ impl Session {
                             thread: e.body.thread_id,
                             reason: text_of(&e.body.reason),
                             description: e.body.description.clone().or(e.body.text.clone()),
+                            at: std::time::Instant::now(),
                         };
                         tx.send_modify(|s| {
                             s.phase = Phase::Stopped;
