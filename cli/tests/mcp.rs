@@ -273,3 +273,95 @@ async fn a_person_joins_through_the_proxy_and_takes_control() {
         )
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_joins_a_session_a_person_started() {
+    use dapkit_proxy::{Adapter, Proxy, ProxyOptions};
+    use dapkit_types::Event;
+    let dir = workdir(false);
+    let program = dir.path().join("prog.py");
+    let line = peers::line_of(PY_PROGRAM, "# FIRST");
+    tokio::time::timeout(WHOLE, async {
+        // The person's side: debugpy behind a proxy, launched and stopped at a breakpoint.
+        let mut adapter = dapkit_transport::StdioCommand::new(python());
+        adapter.args = vec!["-m".into(), "debugpy.adapter".into()];
+        let listen = Endpoint::Tcp("127.0.0.1:0".parse().unwrap());
+        let proxy = Proxy::start(&listen, &Adapter::Stdio(adapter), ProxyOptions::new())
+            .await
+            .expect("the proxy starts debugpy");
+        let address = proxy.local_endpoint().tcp_addr().unwrap();
+        let handle = proxy.handle();
+        tokio::spawn(proxy.run());
+        let connection =
+            dapkit_transport::connect(&Endpoint::Tcp(address), &RetryPolicy::default())
+                .await
+                .unwrap();
+        let (person, mut events) = Client::connect(connection, ClientOptions::new());
+        let mut init = InitializeRequestArguments::new("debugpy");
+        init.lines_start_at1 = Some(true);
+        init.path_format = Some("path".into());
+        person
+            .request::<InitializeRequest>(init)
+            .await
+            .expect("initialize");
+        let launch: LaunchRequestArguments = serde_json::from_value(serde_json::json!({
+            "type": "python", "request": "launch", "program": program, "console": "internalConsole",
+        }))
+        .unwrap();
+        let launched = person.send::<LaunchRequest>(launch).unwrap();
+        events
+            .wait_for_named("initialized", Duration::from_secs(30))
+            .await
+            .expect("initialized");
+        person
+            .request::<SetBreakpointsRequest>(
+                SetBreakpointsArguments::new(Source::new().with_path(program.to_str().unwrap()))
+                    .with_breakpoints(vec![SourceBreakpoint::new(line)]),
+            )
+            .await
+            .expect("setBreakpoints");
+        person
+            .request::<ConfigurationDoneRequest>(None)
+            .await
+            .expect("configurationDone");
+        launched.response().await.expect("launch");
+        let Event::Stopped(stop) = events
+            .wait_for_named("stopped", Duration::from_secs(30))
+            .await
+            .expect("the person's session stops")
+        else {
+            panic!("a stopped event")
+        };
+        // The agent joins with `dapkit mcp --join`.
+        let mut cmd = agent("joined", dir.path());
+        cmd.env("DAPKIT_JOIN", address.to_string());
+        let out = cmd.output().await.expect("the agent runs");
+        let report = format!(
+            "{}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "the joined scenario failed:\n{report}"
+        );
+        assert!(report.contains("joined ok"), "{report}");
+        // The person still controls the session and runs it to the end.
+        person
+            .request::<ContinueRequest>(ContinueArguments::new(stop.body.thread_id.unwrap_or(1)))
+            .await
+            .expect("the person continues after the agent left");
+        let Event::Exited(exited) = events
+            .wait_for_named("exited", Duration::from_secs(30))
+            .await
+            .expect("the program ends")
+        else {
+            panic!("an exited event")
+        };
+        assert_eq!(exited.body.exit_code, 3);
+        let _ = person.disconnect(None).await;
+        handle.shutdown();
+    })
+    .await
+    .expect("the join scenario ends in time");
+}

@@ -241,6 +241,28 @@ async def scenario_join(agent):
     await agent.call("terminate", {"session": sid})
 
 
+async def scenario_joined(agent):
+    """`dapkit mcp --join ADDR`: a person's debugpy session (stopped at # FIRST) is s1."""
+    for _ in range(50):
+        listed = await agent.call("sessions", {})
+        if listed["sessions"] and listed["sessions"][0]["state"] == "stopped":
+            break
+        await asyncio.sleep(0.2)
+    s = listed["sessions"][0]
+    assert s["joined"] and s["session"] == "s1" and s["state"] == "stopped", listed
+    assert s["proxy"] == os.environ["DAPKIT_JOIN"], listed
+    snap = await agent.call("snapshot", {"session": "s1"})
+    program = os.path.join(WORK, "prog.py")
+    assert snap["location"]["line"] == line_of(program, "# FIRST"), snap
+    assert local(snap, "n")["value"] == "7", snap
+    ev = await agent.call("evaluate", {"session": "s1", "expression": "n * 6"})
+    assert ev["result"] == "42", ev
+    # The person controls the session: the agent reads, its continue is refused.
+    refused = await agent.call("continue", {"session": "s1", "waitSeconds": 1}, expect_error=True)
+    assert "observer cannot send continue" in refused, refused
+    await agent.call("terminate", {"session": "s1"})
+
+
 async def scenario_hostile(agent):
     program = os.path.join(WORK, "prog.py")
     e = await agent.call("snapshot", {"session": "s999"}, expect_error=True)
@@ -278,7 +300,8 @@ async def scenario_hostile(agent):
 async def main(scenario):
     params = StdioServerParameters(
         command=os.environ["DAPKIT_BIN"],
-        args=["mcp", "--config", os.environ["DAPKIT_CONFIG"]],
+        args=["mcp", "--config", os.environ["DAPKIT_CONFIG"]]
+        + (["--join", os.environ["DAPKIT_JOIN"]] if os.environ.get("DAPKIT_JOIN") else []),
     )
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
