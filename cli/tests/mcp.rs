@@ -365,3 +365,35 @@ async fn the_agent_joins_a_session_a_person_started() {
     .await
     .expect("the join scenario ends in time");
 }
+
+#[test]
+fn bad_command_lines_exit_2_naming_what_is_wrong() {
+    let dapkit = env!("CARGO_BIN_EXE_dapkit");
+    let remote = std::process::Command::new(dapkit)
+        .args(["mcp", "--join", "10.1.2.3:4711"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(remote.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&remote.stderr);
+    assert!(
+        err.contains("10.1.2.3:4711 is not a loopback address"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcp.toml");
+    std::fs::write(&config, "[adapters.mine]\nargs = [\"--x\"]\n").unwrap();
+    let bad = std::process::Command::new(dapkit)
+        .args(["mcp", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("adapter `mine` has no `command`"), "{err}");
+    assert!(
+        bad.stdout.is_empty(),
+        "stdout is the MCP channel: nothing else goes there"
+    );
+}
