@@ -91,6 +91,28 @@ fn gdb() -> PathBuf {
     )
 }
 
+const GO_PROGRAM: &str = r#"package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func first(n int) int {
+	numbers := []int{n, n * 2, n * 3}
+	total := numbers[0] + numbers[1] + numbers[2] // FIRST
+	result := total
+
+	return result
+}
+
+func main() {
+	a := first(7)
+	fmt.Println("done", a)
+	os.Exit(3)
+}
+"#;
+
 /// A scratch directory with the programs and the configuration naming the peers.
 fn workdir(with_gdb: bool) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
@@ -101,6 +123,7 @@ fn workdir(with_gdb: bool) -> tempfile::TempDir {
     std::fs::write(d.join("prog.py"), PY_PROGRAM).unwrap();
     std::fs::write(d.join("forever.py"), FOREVER).unwrap();
     std::fs::write(d.join("huge.py"), HUGE).unwrap();
+    std::fs::write(d.join("prog.go"), GO_PROGRAM).unwrap();
     let mut config = format!("python = {:?}\n", python().display().to_string());
     if with_gdb {
         config.push_str(&format!("gdb = {:?}\n", gdb().display().to_string()));
@@ -169,6 +192,32 @@ async fn debugpy_launch_step_evaluate_continue_to_the_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdb_launch_step_evaluate_continue_to_the_end() {
     scenario("gdb", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delve_launch_step_evaluate_continue_to_the_end() {
+    let dir = {
+        // The configuration names dlv; delve builds the program with the go on PATH.
+        let dir = workdir(false);
+        let dlv = peers::program_on_path("DAPKIT_DLV", "dlv");
+        peers::program_on_path("DAPKIT_GO", "go");
+        let config = dir.path().join("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!("dlv = {:?}\n", dlv.display().to_string()));
+        std::fs::write(&config, text).unwrap();
+        dir
+    };
+    let out = tokio::time::timeout(WHOLE, agent("delve", dir.path()).output())
+        .await
+        .expect("scenario delve within its time")
+        .expect("the agent starts");
+    let report = format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "scenario delve failed:\n{report}");
+    assert!(report.contains("delve ok"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

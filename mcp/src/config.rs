@@ -17,7 +17,8 @@
 //! [adapters.mydbg]
 //! command = "/opt/mydbg/bin/mydbg-dap"
 //! args = ["--stdio"]
-//! transport = "stdio"           # the only transport for now
+//! transport = "stdio"           # or "tcp": started with `{port}` in args replaced by a
+//!                               # free loopback port, then connected to (retrying)
 //! adapter_id = "mydbg"          # initialize's adapterID (default: the name)
 //! run_in_terminal = false       # let the adapter run commands through runInTerminal
 //! [adapters.mydbg.launch]       # defaults merged under every launch's arguments
@@ -67,7 +68,8 @@ pub struct AdapterConfig {
     /// Its arguments.
     #[serde(default)]
     pub args: Vec<String>,
-    /// How to talk to it: only `"stdio"`.
+    /// How to talk to it: `"stdio"` (default) or `"tcp"` (`{port}` in `args` becomes a free
+    /// loopback port the adapter listens on).
     pub transport: Option<String>,
     /// `adapterID` in `initialize`.
     pub adapter_id: Option<String>,
@@ -93,6 +95,8 @@ pub struct AdapterSpec {
     pub command: StdioCommand,
     /// `adapterID` in `initialize`.
     pub adapter_id: String,
+    /// Whether the adapter listens on TCP (`{port}` in the arguments) instead of stdio.
+    pub tcp: bool,
     /// Whether `runInTerminal` is allowed.
     pub run_in_terminal: bool,
     /// Launch defaults.
@@ -124,9 +128,10 @@ impl Config {
         for (name, a) in &config.adapters {
             if let Some(t) = &a.transport
                 && t != "stdio"
+                && t != "tcp"
             {
                 return Err(format!(
-                    "adapter `{name}`: transport `{t}` is not supported (only \"stdio\")"
+                    "adapter `{name}`: transport `{t}` is not supported (\"stdio\" or \"tcp\")"
                 ));
             }
             if a.command.is_none() && !PRESETS.contains(&name.as_str()) {
@@ -173,8 +178,9 @@ impl Config {
                 c
             }
             Some("delve") => {
+                // `dlv dap` speaks DAP on a TCP listener only.
                 let mut c = StdioCommand::new(path_or(&self.dlv, "dlv"));
-                c.args = vec!["dap".into()];
+                c.args = vec!["dap".into(), "--listen".into(), "127.0.0.1:{port}".into()];
                 c
             }
             _ => StdioCommand::new(path_or(&self.lldb_dap, "lldb-dap")),
@@ -193,11 +199,16 @@ impl Config {
                 Some(p) => p.to_owned(),
                 None => name.to_owned(),
             });
+        let tcp = match configured.and_then(|c| c.transport.as_deref()) {
+            Some(t) => t == "tcp",
+            None => preset == Some("delve"),
+        };
         Ok(AdapterSpec {
             name: name.to_owned(),
             preset,
             command,
             adapter_id,
+            tcp,
             run_in_terminal: configured.is_some_and(|c| c.run_in_terminal),
             launch: configured.map(|c| c.launch.clone()).unwrap_or_default(),
             attach: configured.map(|c| c.attach.clone()).unwrap_or_default(),
@@ -235,9 +246,9 @@ mod tests {
     fn bad_configurations_say_what_is_wrong() {
         let err = Config::parse("[adapters.x]\nargs = []\n").expect_err("no command");
         assert!(err.contains("adapter `x` has no `command`"), "{err}");
-        let err =
-            Config::parse("[adapters.x]\ncommand = \"a\"\ntransport = \"tcp\"\n").expect_err("tcp");
-        assert!(err.contains("transport `tcp`"), "{err}");
+        let err = Config::parse("[adapters.x]\ncommand = \"a\"\ntransport = \"pipe\"\n")
+            .expect_err("pipe");
+        assert!(err.contains("transport `pipe`"), "{err}");
         let err = Config::parse("pyhton = \"x\"\n").expect_err("a typo");
         assert!(err.contains("pyhton"), "{err}");
     }

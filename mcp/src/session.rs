@@ -180,7 +180,14 @@ impl Session {
     /// Starts `spec`'s adapter behind a proxy on 127.0.0.1:0 and connects the controller.
     pub async fn start(id: String, spec: &AdapterSpec, target: String) -> Result<Session, String> {
         let listen = Endpoint::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-        let adapter = Adapter::Stdio(spec.command.clone());
+        let mut child = None;
+        let adapter = if spec.tcp {
+            let (started, endpoint) = start_tcp_adapter(spec)?;
+            child = Some(started);
+            Adapter::Connect(endpoint, RetryPolicy::default())
+        } else {
+            Adapter::Stdio(spec.command.clone())
+        };
         let proxy = Proxy::start(&listen, &adapter, ProxyOptions::new())
             .await
             .map_err(|e| format!("cannot start adapter `{}`: {e}", spec.name))?;
@@ -188,6 +195,8 @@ impl Session {
         let handle = proxy.handle();
         let (ended_tx, ended_rx) = watch::channel(None::<String>);
         tokio::spawn(async move {
+            // A TCP adapter this session started lives as long as its proxy.
+            let _child = child;
             let why = match proxy.run().await {
                 Ok(e) => format!("the session ended ({e:?})"),
                 Err(e) => e.to_string(),
@@ -778,6 +787,38 @@ impl Session {
         out["terminated"] = json!(true);
         out
     }
+}
+
+/// Starts an adapter that listens on TCP: `{port}` in its arguments becomes a free
+/// loopback port. Its stdout and stderr are discarded (stdout is the MCP channel); it is
+/// killed when the returned child is dropped.
+fn start_tcp_adapter(spec: &AdapterSpec) -> Result<(tokio::process::Child, Endpoint), String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("cannot find a free loopback port: {e}"))?
+        .port();
+    let args: Vec<String> = spec
+        .command
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().replace("{port}", &port.to_string()))
+        .collect();
+    let child = tokio::process::Command::new(&spec.command.program)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start adapter `{}` ({}): {e}",
+                spec.name,
+                spec.command.program.to_string_lossy()
+            )
+        })?;
+    let endpoint = Endpoint::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    Ok((child, endpoint))
 }
 
 /// The last guard of the snapshot bound: drops expanded children, then variables from
