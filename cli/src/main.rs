@@ -9,6 +9,7 @@ mod error;
 mod import;
 mod jupyter;
 mod logging;
+mod mcp;
 mod proxy;
 mod ready;
 mod record;
@@ -47,6 +48,7 @@ enum Command {
     /// Share one debug session between several clients (controller and observers).
     Proxy(proxy::ProxyArgs),
     Jupyter(jupyter::JupyterArgs),
+    Mcp(mcp::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Jupyter(args) => jupyter::run(args),
+        Command::Mcp(args) => mcp::run(args),
     };
     match result {
         Ok(exit) => exit.code(),

@@ -187,10 +187,10 @@ impl Drop for TempDir {
 pub async fn wait_for_file(path: &std::path::Path) -> String {
     let deadline = tokio::time::Instant::now() + STEP;
     loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if text.ends_with('\n') {
-                return text;
-            }
+        // A match, not nested ifs: crates on a newer MSRV lint nested ifs as let chains.
+        match std::fs::read_to_string(path) {
+            Ok(text) if text.ends_with('\n') => return text,
+            _ => {}
         }
         if tokio::time::Instant::now() > deadline {
             panic!("{} was not written within 5 s", path.display());
