@@ -398,6 +398,15 @@ impl Entry {
     /// Decodes a record; `answer` is left to the caller ([`Timeline`] fills it).
     pub fn new(number: u64, line: u64, record: Record) -> Entry {
         let message = decode(&record);
+        Entry::with_message(number, line, record, message)
+    }
+
+    fn with_message(
+        number: u64,
+        line: u64,
+        record: Record,
+        message: Result<ProtocolMessage, String>,
+    ) -> Entry {
         let facts = match &message {
             Ok(m) => Facts::of(m),
             Err(e) => Facts::invalid(e.clone()),
@@ -462,11 +471,19 @@ impl<R: BufRead> Timeline<R> {
     /// The next entry; `Ok(None)` at the end. After a recoverable read error the next call
     /// reads on (see [`ReadError::is_recoverable`]).
     pub fn next_entry(&mut self) -> Result<Option<Entry>, ReadError> {
-        let Some(record) = self.reader.next_record()? else {
+        // Each message is decoded once, straight from the line it is on.
+        let read = self
+            .reader
+            .next_decoded(|msg| ProtocolMessage::from_slice(msg.as_bytes()))?;
+        let Some((record, decoded)) = read else {
             return Ok(None);
         };
         self.number += 1;
-        let mut entry = Entry::new(self.number, self.reader.line_number(), record);
+        let line = self.reader.line_number();
+        let mut entry = match decoded {
+            Some(message) => Entry::with_message(self.number, line, record, Ok(message)),
+            None => Entry::new(self.number, line, record),
+        };
         self.pair(&mut entry);
         Ok(Some(entry))
     }
@@ -660,10 +677,12 @@ fn truncate(mut s: String) -> String {
     s
 }
 
-/// Control characters spelled as escapes, so a summary stays on one line.
+/// Control characters spelled as escapes, so a summary stays on one line. Only the first
+/// `DETAIL_MAX + 1` characters are taken: every summary detail is cut to `DETAIL_MAX`
+/// anyway, and a long `output` event's text need not be walked to its end.
 fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut out = String::with_capacity(s.len().min(4 * DETAIL_MAX));
+    for c in s.chars().take(DETAIL_MAX + 1) {
         match c {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
