@@ -578,7 +578,10 @@ impl Summary {
             Direction::AdapterToClient => "←",
         };
         let f = &entry.facts;
-        let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let num = |n: Option<i64>| {
+            n.map(|n| itoa::Buffer::new().format(n).to_owned())
+                .unwrap_or_default()
+        };
         let mut s = Summary {
             arrow,
             seq: num(f.seq),
@@ -599,7 +602,7 @@ impl Summary {
                 s.seq = num(f.request_seq);
                 let mut d = if r.success() {
                     s.tone = Tone::Ok;
-                    let body = response_detail(r);
+                    let body = response_detail(r, entry);
                     if body.is_empty() {
                         "ok".to_owned()
                     } else {
@@ -628,7 +631,7 @@ impl Summary {
             }
             Ok(ProtocolMessage::Event(e)) => {
                 s.tone = Tone::Event;
-                s.name = format!("event {}", s.name);
+                s.name.insert_str(0, "event ");
                 s.detail = event_detail(e);
             }
             Ok(ProtocolMessage::Custom(raw)) => {
@@ -786,15 +789,21 @@ fn program(extra: &serde_json::Map<String, serde_json::Value>) -> String {
         .unwrap_or_default()
 }
 
-fn response_detail(r: &Response) -> String {
+fn response_detail(r: &Response, entry: &Entry) -> String {
     match r {
         Response::Initialize(m) => match &m.body {
             Some(caps) => {
-                let n = serde_json::to_value(caps)
-                    .ok()
-                    .and_then(|v| {
-                        v.as_object()
-                            .map(|o| o.values().filter(|v| **v == true).count())
+                // The members sent as `true`, counted in the message as sent (no JSON value
+                // built); through the typed body when the text does not read that way.
+                let n = entry
+                    .record
+                    .json()
+                    .and_then(|text| true_members_of_body(&text))
+                    .or_else(|| {
+                        serde_json::to_value(caps).ok().and_then(|v| {
+                            v.as_object()
+                                .map(|o| o.values().filter(|v| **v == true).count())
+                        })
                     })
                     .unwrap_or(0);
                 format!("{n} capabilities")
@@ -844,6 +853,18 @@ fn response_detail(r: &Response) -> String {
         Response::Evaluate(m) => one_line(&m.body.result),
         _ => String::new(),
     }
+}
+
+/// How many members of the message's `body` object are `true` (the last of a repeated
+/// name counts, as in decoding).
+fn true_members_of_body(text: &str) -> Option<usize> {
+    #[derive(serde::Deserialize)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        body: std::collections::HashMap<Cow<'a, str>, &'a serde_json::value::RawValue>,
+    }
+    let m: Message<'_> = serde_json::from_str(text).ok()?;
+    Some(m.body.values().filter(|v| v.get() == "true").count())
 }
 
 fn count(n: usize, what: &str) -> String {
