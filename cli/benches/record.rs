@@ -217,20 +217,27 @@ fn gdb(c: &mut Criterion) {
 fn debugpy_python() -> Option<PathBuf> {
     let p = std::env::var_os("DAPKIT_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python")
+        });
     p.exists().then_some(p)
 }
 
 fn debugpy(c: &mut Criterion) {
     let Some(python) = debugpy_python() else {
-        println!("debugpy: skipped (no .peers/venv; run `bash .ci/install-peers` or set DAPKIT_PYTHON)");
+        println!(
+            "debugpy: skipped (no .peers/venv; run `bash .ci/install-peers` or set DAPKIT_PYTHON)"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let argv: Vec<OsString> = vec![python.into(), "-m".into(), "debugpy.adapter".into()];
     let start = |argv: &[OsString]| {
         let mut client = PipeClient::spawn(argv);
-        let v = client.request("initialize", r#"{"adapterID":"debugpy","linesStartAt1":true}"#);
+        let v = client.request(
+            "initialize",
+            r#"{"adapterID":"debugpy","linesStartAt1":true}"#,
+        );
         assert_eq!(v["success"], true, "{v}");
         client
     };

@@ -319,8 +319,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
         }
     };
     tracing::info!("adapter connected; forwarding");
-    let (mut c2a, mut a2c) =
-        spawn_forwarding(&recorder, client.into_split(), adapter.into_split());
+    let (mut c2a, mut a2c) = spawn_forwarding(&recorder, client.into_split(), adapter.into_split());
     tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);

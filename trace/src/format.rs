@@ -143,7 +143,9 @@ fn check_embeddable(body: &[u8]) -> Result<(), serde_json::Error> {
     use serde::de::Error as _;
     let raw = serde_json::from_slice::<&RawValue>(body)?;
     if body.contains(&b'\n') || body.contains(&b'\r') {
-        return Err(serde_json::Error::custom("the JSON text spans several lines"));
+        return Err(serde_json::Error::custom(
+            "the JSON text spans several lines",
+        ));
     }
     // `from_slice` trims surrounding white space; the text must be exactly the value.
     if raw.get().len() != body.len() {
