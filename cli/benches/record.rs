@@ -6,6 +6,10 @@
 //!   cost against the cheapest possible adapter.
 //! - `gdb/*`: the adapter is gdb's DAP interpreter (`.peers/gdb-venv/bin/gdb -i dap`, from
 //!   `bash .ci/install-peers`; skipped with a note when missing), answering `threads`.
+//! - `debugpy/*`: debugpy's adapter (`.peers/venv/bin/python -m debugpy.adapter`, what
+//!   editors start), initialized, answering `threads`. No debuggee is launched, so its
+//!   answer is its error response ("Server is not available"): a real round trip through
+//!   debugpy's message handling all the same, the cheapest one it has.
 //!
 //! Each pair is measured in 31 interleaved rounds (the medians give the ratios, robust when
 //! the machine's load changes) and then by criterion. Target: record/direct ≤ 1.10.
@@ -210,7 +214,48 @@ fn gdb(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, echo, gdb);
+fn debugpy_python() -> Option<PathBuf> {
+    let p = std::env::var_os("DAPKIT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python")
+        });
+    p.exists().then_some(p)
+}
+
+fn debugpy(c: &mut Criterion) {
+    let Some(python) = debugpy_python() else {
+        println!(
+            "debugpy: skipped (no .peers/venv; run `bash .ci/install-peers` or set DAPKIT_PYTHON)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let argv: Vec<OsString> = vec![python.into(), "-m".into(), "debugpy.adapter".into()];
+    let start = |argv: &[OsString]| {
+        let mut client = PipeClient::spawn(argv);
+        let v = client.request(
+            "initialize",
+            r#"{"adapterID":"debugpy","linesStartAt1":true}"#,
+        );
+        assert_eq!(v["success"], true, "{v}");
+        client
+    };
+    let mut direct = start(&argv);
+    let mut record = start(&recorded(&dir.path().join("debugpy.jsonl"), &argv));
+    let threads = |c: &mut PipeClient| {
+        let v = c.request("threads", "{}");
+        assert_eq!(v["command"], "threads", "{v}");
+    };
+    let (d, r) = interleaved(50, || threads(&mut direct), || threads(&mut record));
+    verdict("debugpy adapter `threads`, interleaved medians", d, r);
+    let mut g = c.benchmark_group("debugpy");
+    g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
+    g.bench_function("record", |b| b.iter(|| threads(&mut record)));
+    g.finish();
+}
+
+criterion_group!(benches, echo, gdb, debugpy);
 
 fn main() {
     benches();
@@ -228,7 +273,7 @@ fn report() {
         let v: Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
         v["mean"]["point_estimate"].as_f64()
     };
-    for group in ["echo", "gdb"] {
+    for group in ["echo", "gdb", "debugpy"] {
         if let (Some(d), Some(r)) = (mean(group, "direct"), mean(group, "record")) {
             verdict(&format!("{group}, criterion means"), d / 1e3, r / 1e3);
         }

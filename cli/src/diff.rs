@@ -27,6 +27,10 @@ pub struct DiffArgs {
     /// Stop after this many differences.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max: usize,
+    /// Leave out the events with this name in both traces (repeatable), e.g. debugpy's
+    /// `debugpySockets`, whose ports differ by run.
+    #[arg(long = "ignore-event", value_name = "NAME")]
+    pub ignore_events: Vec<String>,
 }
 
 /// Runs `dapkit diff`.
@@ -40,7 +44,8 @@ pub fn run(args: DiffArgs) -> Result<Exit, CliError> {
     let b = trace_open::open(&args.b).map_err(|e| CliError::usage(format!("trace B: {e}")))?;
     let options = Options::default()
         .with_ignore_paths(args.ignore_paths)
-        .with_max_differences(args.max);
+        .with_max_differences(args.max)
+        .with_ignore_events(args.ignore_events.iter().cloned());
     let report = diff(a, b, &options).map_err(|e| CliError::usage(e.to_string()))?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     let written = (|| -> io::Result<()> {

@@ -122,20 +122,11 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     tracing::info!(pid = ?child.pid(), "adapter started: {command}");
     let (from_adapter, to_adapter) = connection.into_split();
     let (from_client, to_client) = client_stdio();
-    let c2a = tokio::spawn(forward(
-        from_client,
-        to_adapter,
-        Direction::ClientToAdapter,
-        0,
-        recorder.handle(),
-    ));
-    let mut a2c = tokio::spawn(forward(
-        from_adapter,
-        to_client,
-        Direction::AdapterToClient,
-        0,
-        recorder.handle(),
-    ));
+    let (c2a, mut a2c) = spawn_forwarding(
+        &recorder,
+        (from_client, to_client),
+        (from_adapter, to_adapter),
+    );
     let status = tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);
@@ -153,6 +144,34 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     finish_recorder(recorder, &args.out).await?;
     let status = status.map_err(|e| CliError::io("cannot wait for the adapter", e))?;
     exit_like(status)
+}
+
+/// A copy that forwards one direction, recording it; ends with the bytes copied.
+type Copy = JoinHandle<std::io::Result<u64>>;
+
+/// Starts forwarding both ways between the client's and the adapter's (reader, writer)
+/// halves, each direction recorded as client 0. Returns the (client → adapter, adapter →
+/// client) copies.
+fn spawn_forwarding(
+    recorder: &Recorder,
+    (from_client, to_client): (BoxedReader, BoxedWriter),
+    (from_adapter, to_adapter): (BoxedReader, BoxedWriter),
+) -> (Copy, Copy) {
+    let c2a = tokio::spawn(forward(
+        from_client,
+        to_adapter,
+        Direction::ClientToAdapter,
+        0,
+        recorder.handle(),
+    ));
+    let a2c = tokio::spawn(forward(
+        from_adapter,
+        to_client,
+        Direction::AdapterToClient,
+        0,
+        recorder.handle(),
+    ));
+    (c2a, a2c)
 }
 
 /// Our stdin and stdout, the client's side. When they are pipes (as editors start
@@ -220,7 +239,7 @@ fn exit_like(status: std::process::ExitStatus) -> Result<Exit, CliError> {
 
 /// Lets a copy finish by itself for a while (it ends when its writer fails or its reader
 /// ends), then stops it.
-async fn stop_after(mut task: JoinHandle<std::io::Result<u64>>, what: &str, grace: Duration) {
+async fn stop_after(mut task: Copy, what: &str, grace: Duration) {
     match tokio::time::timeout(grace, &mut task).await {
         Ok(copied) => log_copy(what, copied),
         Err(_) => {
@@ -300,22 +319,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
         }
     };
     tracing::info!("adapter connected; forwarding");
-    let (from_client, to_client) = client.into_split();
-    let (from_adapter, to_adapter) = adapter.into_split();
-    let mut c2a = tokio::spawn(forward(
-        from_client,
-        to_adapter,
-        Direction::ClientToAdapter,
-        0,
-        recorder.handle(),
-    ));
-    let mut a2c = tokio::spawn(forward(
-        from_adapter,
-        to_client,
-        Direction::AdapterToClient,
-        0,
-        recorder.handle(),
-    ));
+    let (mut c2a, mut a2c) = spawn_forwarding(&recorder, client.into_split(), adapter.into_split());
     tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);

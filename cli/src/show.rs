@@ -160,7 +160,14 @@ struct JsonEntry<'a> {
     request_record: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     latency_us: Option<u64>,
-    summary: String,
+    /// Written straight into the output through its `Display` (no string of its own).
+    #[serde(serialize_with = "display")]
+    summary: Summary,
+}
+
+/// Serializes a value as the string its `Display` writes, without a string of its own.
+fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
 fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
@@ -182,7 +189,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
         message: f.message.as_deref(),
         request_record: pair.map(|p| p.request_record),
         latency_us: pair.map(|p| p.latency_us),
-        summary: entry.summary().to_string(),
+        summary: entry.summary(),
     };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")

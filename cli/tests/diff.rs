@@ -60,6 +60,39 @@ fn differences_name_the_records() {
 }
 
 #[test]
+fn ignore_event_leaves_those_events_out_of_both_traces() {
+    // The traces differ in a breakpoint line and in one `output` event.
+    let run = dapkit(&[
+        "diff",
+        "--ignore-event",
+        "output",
+        "session.jsonl",
+        "session-edited.jsonl",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "record 6 of A, record 6 of B: response to `setBreakpoints` differs at /response/body/breakpoints/1/line: 20 in A, 21 in B\n1 difference\n"
+    );
+    // Another event's name leaves the output difference in.
+    let other = dapkit(&[
+        "diff",
+        "--ignore-event",
+        "stopped",
+        "--ignore-event",
+        "debugpySockets",
+        "session.jsonl",
+        "session-edited.jsonl",
+    ]);
+    assert_eq!(other.code, Some(1));
+    assert!(
+        other.stdout.ends_with("2 differences\n"),
+        "{}",
+        other.stdout
+    );
+}
+
+#[test]
 fn ignore_paths() {
     let dir = tempfile::tempdir().expect("temp dir");
     let session =

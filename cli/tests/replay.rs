@@ -392,6 +392,8 @@ fn as_adapter_serves_the_recorded_session_to_the_same_client() {
     );
 
     same_responses_and_events(&original.trace, &replayed_path);
+    // What a user would run: the replayed session is the recorded one.
+    diff_exits_0(&original.trace, &replayed_path);
 }
 
 /// The replayed session (`b`) got the same requests from the client and the same
@@ -549,6 +551,8 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
     let a = messages(&original.trace);
     let b = messages(&again);
     same_shape(&a, &b);
+    // What a user would run: the live session reproduces the recorded one.
+    diff_exits_0_ignoring(&original.trace, &again, LIVE_DEBUGPY);
     // Handles were really remapped where the live adapter gave other ones (the frame id
     // of debugpy's stackTrace counts up across sessions of one adapter, so at least the
     // requests carry the live value the new trace's responses gave).
@@ -588,6 +592,7 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
             String::from_utf8_lossy(&out.stderr)
         );
         same_shape(&a, &messages(&connected));
+        diff_exits_0_ignoring(&original.trace, &connected, LIVE_DEBUGPY);
         let header = TraceReader::open(&connected)
             .expect("open")
             .header()
@@ -614,6 +619,7 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
             String::from_utf8_lossy(&served.stderr)
         );
         same_shape(&a, &messages(&looped));
+        diff_exits_0(&original.trace, &looped);
     }
 
     // 2. An edited request that fails live diverges, naming its record and command.
@@ -632,6 +638,14 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
         edited[evaluate_record as usize].replace("sum(items)", "no_such_name + 1");
     let edited_path = dir.join("edited.jsonl");
     std::fs::write(&edited_path, edited.join("\n") + "\n").expect("write edited trace");
+    // `dapkit diff` tells the edited trace from the original, naming the message.
+    diff_exits_1_naming(
+        &original.trace,
+        &edited_path,
+        &[],
+        evaluate_record,
+        "evaluate",
+    );
     let edited_again = dir.join("edited-again.jsonl");
     let out = replay_against(&edited_path, &edited_again, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -646,6 +660,14 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
             "dapkit: replay diverged: record {evaluate_record} (evaluate): the live adapter answered success: false"
         )),
         "{stderr}"
+    );
+    // The live session of the edited trace differs from the original at that request.
+    diff_exits_1_naming(
+        &original.trace,
+        &edited_again,
+        LIVE_DEBUGPY,
+        evaluate_record,
+        "evaluate",
     );
 
     // 3. An event the recording waited for that never comes: a bounded wait naming it.
@@ -742,6 +764,70 @@ fn serve_tiny_on_stdio(fixture: &Path) {
             "dapkit: replay diverged: the trace could not answer 1 request(s): request 6 (evaluate)"
         ),
         "{stderr}"
+    );
+}
+
+/// Runs the `dapkit diff` binary on two traces (with `--max 50`, so a divergence late in a
+/// session is listed too; debugpy's `debugpySockets` events, which name the ports it opened
+/// and come as often as its sockets change, left out, and the events named in `ignore`):
+/// its exit code and stdout. Exit 2 (an error) fails the test.
+fn dapkit_diff(a: &Path, b: &Path, ignore: &[&str]) -> (Option<i32>, String) {
+    let mut command = dapkit();
+    command.arg("diff").arg(a).arg(b);
+    for event in ignore {
+        command.args(["--ignore-event", event]);
+    }
+    let out = command
+        .args(["--max", "50", "--ignore-event", "debugpySockets"])
+        .output()
+        .expect("run dapkit diff");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "dapkit diff failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), stdout)
+}
+
+/// `dapkit diff A B` exits 0: the traces are the same session.
+fn diff_exits_0(a: &Path, b: &Path) {
+    diff_exits_0_ignoring(a, b, &[]);
+}
+
+/// Against a live debugpy the program's `output` is cut into events where its pipe reads
+/// happened to end (`"result 18\n"` in one run, `"result"` and `" 18\n"` in another), so
+/// those comparisons leave `output` events out (`same_shape` compares the text).
+const LIVE_DEBUGPY: &[&str] = &["output"];
+
+/// Like [`diff_exits_0`], leaving out the events named in `ignore`.
+fn diff_exits_0_ignoring(a: &Path, b: &Path, ignore: &[&str]) {
+    let (code, stdout) = dapkit_diff(a, b, ignore);
+    assert_eq!(
+        code,
+        Some(0),
+        "dapkit diff {} {}:\n{stdout}",
+        a.display(),
+        b.display()
+    );
+}
+
+/// `dapkit diff A B` exits 1 and its first difference names record `record` of A and
+/// `command`.
+fn diff_exits_1_naming(a: &Path, b: &Path, ignore: &[&str], record: u64, command: &str) {
+    let (code, stdout) = dapkit_diff(a, b, ignore);
+    assert_eq!(
+        code,
+        Some(1),
+        "dapkit diff {} {}:\n{stdout}",
+        a.display(),
+        b.display()
+    );
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.contains(&format!("record {record} of A")) && first.contains(&format!("`{command}`")),
+        "the first difference names record {record} ({command}):\n{stdout}"
     );
 }
 
@@ -1247,6 +1333,27 @@ fn gdb_session_replays_against_gdb_and_as_the_adapter() {
         String::from_utf8_lossy(&out.stderr)
     );
     same_shape(&messages(&original), &messages(&again));
+    diff_exits_0(&original, &again);
+
+    // An edited trace: `dapkit diff` names the edited message.
+    let lines: Vec<String> = std::fs::read_to_string(&original)
+        .expect("read trace")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let (record, command) = messages(&original)
+        .iter()
+        .find(|(_, d, _, v)| *d == Direction::ClientToAdapter && name(v) == "setBreakpoints")
+        .map(|(n, _, _, v)| (*n, name(v).to_owned()))
+        .expect("a setBreakpoints request");
+    let mut edited = lines;
+    let line = &edited[record as usize];
+    let changed = line.replacen(r#""line":"#, r#""line":1"#, 1);
+    assert_ne!(&changed, line, "the request names a line");
+    edited[record as usize] = changed;
+    let edited_path = dir.path().join("gdb-edited.jsonl");
+    std::fs::write(&edited_path, edited.join("\n") + "\n").expect("write edited trace");
+    diff_exits_1_naming(&original, &edited_path, &[], record, &command);
 
     // As the adapter, for the same client script.
     let replayed = dir.path().join("gdb-replayed.jsonl");
@@ -1278,6 +1385,7 @@ fn gdb_session_replays_against_gdb_and_as_the_adapter() {
         String::from_utf8_lossy(&out.stderr)
     );
     same_responses_and_events(&original, &replayed);
+    diff_exits_0(&original, &replayed);
 }
 
 /// A session recorded with dapkit's `Client` served to VS Code's `DebugClient`: another

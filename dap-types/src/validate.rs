@@ -108,6 +108,14 @@ impl fmt::Display for Violation {
 }
 
 /// Lists the schema rules a decoded value breaks (see the [module docs](self)).
+///
+/// Paths are built only for what breaks a rule: walking a value that follows the schema
+/// costs no string work. A violation is created with the path it was given (the path of
+/// the value it was found in, as the caller passed it); on the way back up, `member` and
+/// the impls for `Vec` and `BTreeMap` insert each member's key (or index) into the paths of
+/// the violations found below it, right after the caller's `path`. So an impl that calls
+/// the helpers of this module never needs to push onto `path` itself (one that does is
+/// still correct: what it pushes stays in its violations' paths).
 pub trait Validate {
     /// Appends the violations of `self`, which sits at JSON pointer `path`, to `out`.
     /// `path` is left as it was given.
@@ -162,11 +170,11 @@ impl<T: Validate> Validate for Box<T> {
 impl<T: Validate> Validate for Vec<T> {
     fn validate_into(&self, path: &mut String, out: &mut Vec<Violation>) {
         for (i, v) in self.iter().enumerate() {
-            let len = path.len();
-            path.push('/');
-            path.push_str(itoa::Buffer::new().format(i));
+            let found = out.len();
             v.validate_into(path, out);
-            path.truncate(len);
+            if out.len() > found {
+                insert_index(path.len(), i, &mut out[found..]);
+            }
         }
     }
 }
@@ -182,6 +190,10 @@ impl<T: Validate> Validate for BTreeMap<String, T> {
 /// Appends `/key` to `path`, escaped as JSON pointers require.
 fn push_key(path: &mut String, key: &str) {
     path.push('/');
+    if !key.contains(['~', '/']) {
+        path.push_str(key);
+        return;
+    }
     for c in key.chars() {
         match c {
             '~' => path.push_str("~0"),
@@ -191,18 +203,41 @@ fn push_key(path: &mut String, key: &str) {
     }
 }
 
+/// Inserts `/key` at byte `at` of the path of each violation in `found` (found below the
+/// member `key` of the value whose path is `at` bytes long).
+#[cold]
+fn insert_key(at: usize, key: &str, found: &mut [Violation]) {
+    let mut segment = String::with_capacity(key.len() + 1);
+    push_key(&mut segment, key);
+    for v in found {
+        v.path.insert_str(at, &segment);
+    }
+}
+
+/// Like [`insert_key`] for the array index `index`.
+#[cold]
+fn insert_index(at: usize, index: usize, found: &mut [Violation]) {
+    let mut segment = String::from("/");
+    segment.push_str(itoa::Buffer::new().format(index));
+    for v in found {
+        v.path.insert_str(at, &segment);
+    }
+}
+
 /// Validates `value`, the member `key` of the object at `path`.
 #[doc(hidden)]
+#[inline]
 pub fn member<T: Validate + ?Sized>(
     value: &T,
     key: &str,
     path: &mut String,
     out: &mut Vec<Violation>,
 ) {
-    let len = path.len();
-    push_key(path, key);
+    let found = out.len();
     value.validate_into(path, out);
-    path.truncate(len);
+    if out.len() > found {
+        insert_key(path.len(), key, &mut out[found..]);
+    }
 }
 
 /// A value a `minimum`/`maximum` applies to: numbers, and containers of them.
@@ -299,17 +334,18 @@ impl<T: Bounded> Bounded for Vec<T> {
         out: &mut Vec<Violation>,
     ) {
         for (i, v) in self.iter().enumerate() {
-            let len = path.len();
-            path.push('/');
-            path.push_str(itoa::Buffer::new().format(i));
+            let found = out.len();
             v.bounds(min, max, path, out);
-            path.truncate(len);
+            if out.len() > found {
+                insert_index(path.len(), i, &mut out[found..]);
+            }
         }
     }
 }
 
 /// Checks `value`, the member `key` of the object at `path`, against inclusive bounds.
 #[doc(hidden)]
+#[inline]
 pub fn bounded<T: Bounded + ?Sized>(
     value: &T,
     key: &str,
@@ -318,10 +354,11 @@ pub fn bounded<T: Bounded + ?Sized>(
     path: &mut String,
     out: &mut Vec<Violation>,
 ) {
-    let len = path.len();
-    push_key(path, key);
+    let found = out.len();
     value.bounds(min, max, path, out);
-    path.truncate(len);
+    if out.len() > found {
+        insert_key(path.len(), key, &mut out[found..]);
+    }
 }
 
 /// Reports the `extra` entries named `key` for which `kept(key)` holds: declared properties
@@ -361,4 +398,99 @@ pub fn not_in_enum(
             allowed,
         },
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shaped like a generated impl: members through the helpers, nothing pushed by hand.
+    struct Frame {
+        line: i64,
+        lines: Vec<i64>,
+    }
+
+    impl Validate for Frame {
+        fn validate_into(&self, path: &mut String, out: &mut Vec<Violation>) {
+            bounded(&self.line, "line", Some(1), None, path, out);
+            bounded(&self.lines, "li/ne~s", Some(1), Some(9), path, out);
+        }
+    }
+
+    struct Body {
+        frames: Vec<Frame>,
+        named: BTreeMap<String, Frame>,
+        extra: Map<String, Value>,
+    }
+
+    impl Validate for Body {
+        fn validate_into(&self, path: &mut String, out: &mut Vec<Violation>) {
+            member(&self.frames, "frames", path, out);
+            member(&self.named, "named", path, out);
+            kept_in_extra(&self.extra, |k| k == "a/b", path, out);
+        }
+    }
+
+    #[test]
+    fn paths_are_built_for_violations_only_and_come_out_whole() {
+        let frame = |line, lines| Frame { line, lines };
+        let mut extra = Map::new();
+        extra.insert("a/b".to_owned(), Value::Null);
+        extra.insert("other".to_owned(), Value::Null);
+        let body = Body {
+            frames: vec![frame(1, vec![1, 2]), frame(0, vec![3, 10, 0])],
+            named: BTreeMap::from([("x/y".to_owned(), frame(-1, vec![]))]),
+            extra,
+        };
+        // From a starting path, as a caller validating a part of a larger value passes it.
+        let mut path = String::from("/records/7");
+        let mut out = Vec::new();
+        body.validate_into(&mut path, &mut out);
+        assert_eq!(path, "/records/7", "the path is left as it was given");
+        let paths: Vec<&str> = out.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/records/7/frames/1/line",
+                "/records/7/frames/1/li~1ne~0s/1",
+                "/records/7/frames/1/li~1ne~0s/2",
+                "/records/7/named/x~1y/line",
+                "/records/7/a~1b",
+            ]
+        );
+        assert!(matches!(out[1].rule, Rule::Maximum { maximum: 9, .. }));
+        assert!(matches!(out[2].rule, Rule::Minimum { minimum: 1, .. }));
+        // From the root.
+        let v = body.validate();
+        assert_eq!(v[0].path, "/frames/1/line");
+        assert_eq!(v.len(), 5);
+        // A value that follows the rules: nothing, and no path.
+        let ok = Body {
+            frames: vec![frame(1, vec![1])],
+            named: BTreeMap::new(),
+            extra: Map::new(),
+        };
+        assert!(ok.validate().is_empty());
+    }
+
+    /// An impl written by hand that pushes onto `path` itself still gets whole paths.
+    #[test]
+    fn an_impl_that_pushes_its_own_segment_keeps_it() {
+        struct Wrapper(Frame);
+        impl Validate for Wrapper {
+            fn validate_into(&self, path: &mut String, out: &mut Vec<Violation>) {
+                let len = path.len();
+                path.push_str("/inner");
+                member(&self.0, "frame", path, out);
+                path.truncate(len);
+            }
+        }
+        let v = Wrapper(Frame {
+            line: 0,
+            lines: vec![],
+        })
+        .validate();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].path, "/inner/frame/line");
+    }
 }

@@ -78,6 +78,9 @@ pub struct Options {
     pub max_differences: usize,
     /// How far ahead to look for an item missing on one side.
     pub window: usize,
+    /// Events with these names are left out of both traces (an adapter's own events that
+    /// differ by run, such as debugpy's `debugpySockets` with the ports it opened).
+    pub ignore_events: Vec<String>,
 }
 
 impl Default for Options {
@@ -86,6 +89,7 @@ impl Default for Options {
             ignore_paths: false,
             max_differences: 10,
             window: 32,
+            ignore_events: Vec::new(),
         }
     }
 }
@@ -94,6 +98,15 @@ impl Options {
     /// With or without `ignore_paths`.
     pub fn with_ignore_paths(mut self, ignore: bool) -> Self {
         self.ignore_paths = ignore;
+        self
+    }
+
+    /// Leaving out the events with these names.
+    pub fn with_ignore_events<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.ignore_events = names.into_iter().map(Into::into).collect();
         self
     }
 
@@ -278,6 +291,13 @@ impl<R: BufRead> Side<R> {
     }
 
     fn add(&mut self, entry: Entry, opts: &Options) {
+        if entry.facts.kind == Kind::Event {
+            if let Some(event) = entry.facts.event.as_deref() {
+                if opts.ignore_events.iter().any(|e| e == event) {
+                    return;
+                }
+            }
+        }
         let data = match &entry.message {
             Ok(m) => m.as_data().map_err(|e| e.to_string()),
             Err(e) => Err(e.clone()),

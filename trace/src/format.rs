@@ -99,12 +99,69 @@ impl std::fmt::Display for Direction {
     }
 }
 
+/// A message's JSON text exactly as it was sent: one JSON value on one line, without
+/// surrounding white space (so it can be embedded in a record as it is).
+///
+/// Made by [`RawJson::new`], which checks it, or by the trace reader, whose decoding of
+/// each message checks it on the way (the text is not scanned twice).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// Checks that `text` is one JSON value on one line with no white space around it.
+    pub fn new(text: impl Into<String>) -> Result<RawJson, serde_json::Error> {
+        let text = text.into();
+        check_embeddable(text.as_bytes())?;
+        Ok(RawJson(text.into_boxed_str()))
+    }
+
+    /// Text already known to be embeddable (checked by a JSON parse or a decoding).
+    pub(crate) fn trusted(text: &str) -> RawJson {
+        RawJson(text.into())
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether `body` can be embedded as is: valid JSON, one line, no white space around it.
+fn check_embeddable(body: &[u8]) -> Result<(), serde_json::Error> {
+    use serde::de::Error as _;
+    let raw = serde_json::from_slice::<&RawValue>(body)?;
+    if body.contains(&b'\n') || body.contains(&b'\r') {
+        return Err(serde_json::Error::custom(
+            "the JSON text spans several lines",
+        ));
+    }
+    // `from_slice` trims surrounding white space; the text must be exactly the value.
+    if raw.get().len() != body.len() {
+        return Err(serde_json::Error::custom(
+            "the JSON text has white space around it",
+        ));
+    }
+    Ok(())
+}
+
 /// What a record holds.
 #[derive(Clone, Debug)]
 pub enum Payload {
     /// A frame whose body is one line of valid JSON, embedded in the record as it was
     /// sent (never re-encoded).
-    Message(Box<RawValue>),
+    Message(RawJson),
     /// Bytes that could not be embedded as JSON, kept as base64: with `error: None` a
     /// frame whose body is valid JSON but spans several lines; otherwise a frame whose
     /// body is not valid JSON, or bytes between frames that are not a frame, and why.
@@ -182,21 +239,30 @@ impl Record {
 
     /// The record as one JSON line, without the line end.
     pub fn to_line(&self) -> String {
-        let (msg, bytes, error) = match &self.payload {
-            Payload::Message(raw) => (Some(&**raw), None, None),
-            Payload::Bytes { bytes, error } => (None, Some(BASE64.encode(bytes)), error.as_deref()),
+        let (bytes, error) = match &self.payload {
+            Payload::Message(_) => (None, None),
+            Payload::Bytes { bytes, error } => (Some(BASE64.encode(bytes)), error.as_deref()),
         };
         let line = RecordLine {
             time: Cow::Borrowed(&self.time),
             offset_us: self.offset_us,
             dir: self.direction,
             client: self.client,
-            msg,
+            msg: None,
             bytes: bytes.map(Cow::Owned),
             error: error.map(Cow::Borrowed),
         };
-        // Every member is a string, a number or already valid JSON: this cannot fail.
-        serde_json::to_string(&line).unwrap_or_default()
+        // Every member is a string or a number: this cannot fail.
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        if let Payload::Message(raw) = &self.payload {
+            // `msg` comes last (the order of `RecordLine`), embedded as it is.
+            text.pop();
+            text.reserve(raw.get().len() + 8);
+            text.push_str(",\"msg\":");
+            text.push_str(raw.get());
+            text.push('}');
+        }
+        text
     }
 
     /// Parses one record line. The error is a short description, without line number.
@@ -208,7 +274,7 @@ impl Record {
                 if parsed.error.is_some() {
                     return Err("a record with `msg` has no `error`".to_owned());
                 }
-                Payload::Message(raw.to_owned())
+                Payload::Message(RawJson::trusted(raw.get()))
             }
             (None, Some(text)) => Payload::Bytes {
                 bytes: BASE64
@@ -236,7 +302,7 @@ impl Payload {
             Ok(raw) if !body.contains(&b'\n') && !body.contains(&b'\r') => {
                 // `from_slice` trims surrounding white space; keep the body exactly.
                 if raw.get().len() == body.len() {
-                    Payload::Message(raw.to_owned())
+                    Payload::Message(RawJson::trusted(raw.get()))
                 } else {
                     Payload::Bytes {
                         bytes: body.to_vec(),
@@ -276,4 +342,62 @@ struct RecordLine<'a> {
 /// RFC 3339 with microseconds, in UTC: `2026-11-26T13:30:00.123456Z`.
 pub fn format_time(time: SystemTime) -> String {
     humantime::format_rfc3339_micros(time).to_string()
+}
+
+/// A message record's members, borrowed from its line: what [`split_line`] finds.
+pub(crate) struct LineParts<'a> {
+    pub(crate) time: &'a str,
+    pub(crate) offset_us: u64,
+    pub(crate) direction: Direction,
+    pub(crate) client: u32,
+    /// The embedded message, not checked.
+    pub(crate) msg: &'a str,
+}
+
+/// The members of a message record spelled exactly as [`Record::to_line`] writes them
+/// (`{"time":"…","offsetUs":N,"dir":"c2a","client":N,"msg":…}`), without parsing the
+/// message: the caller's decoding of `msg` checks it, and a line this declines (any other
+/// spelling) is parsed in full instead. Nothing is decided here that the full parse would
+/// decide otherwise: a `msg` followed by other members is not a JSON value, so decoding
+/// it fails and the line goes to the full parse.
+pub(crate) fn split_line(line: &str) -> Option<LineParts<'_>> {
+    let rest = line.strip_prefix(r#"{"time":""#)?;
+    let end = rest.find('"')?;
+    let time = &rest[..end];
+    if time.contains('\\') {
+        return None;
+    }
+    let rest = rest[end..].strip_prefix(r#"","offsetUs":"#)?;
+    let (offset_us, rest) = number(rest)?;
+    let rest = rest.strip_prefix(r#","dir":""#)?;
+    let (direction, rest) = if let Some(r) = rest.strip_prefix("c2a") {
+        (Direction::ClientToAdapter, r)
+    } else {
+        (Direction::AdapterToClient, rest.strip_prefix("a2c")?)
+    };
+    let rest = rest.strip_prefix(r#"","client":"#)?;
+    let (client, rest) = number(rest)?;
+    let client = u32::try_from(client).ok()?;
+    let msg = rest.strip_prefix(r#","msg":"#)?.strip_suffix('}')?;
+    let (first, last) = (msg.as_bytes().first()?, msg.as_bytes().last()?);
+    if first.is_ascii_whitespace() || last.is_ascii_whitespace() {
+        return None;
+    }
+    Some(LineParts {
+        time,
+        offset_us,
+        direction,
+        client,
+        msg,
+    })
+}
+
+/// A JSON integer at the start of `text` (no sign, no leading zero, fits in `u64`).
+fn number(text: &str) -> Option<(u64, &str)> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || (digits > 1 && text.starts_with('0')) {
+        return None;
+    }
+    let (n, rest) = text.split_at(digits);
+    Some((n.parse().ok()?, rest))
 }

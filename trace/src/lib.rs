@@ -53,6 +53,6 @@ pub mod redact;
 pub mod tap;
 
 pub use error::{ReadError, ReadErrorKind};
-pub use format::{Direction, FORMAT_VERSION, Header, Payload, Record, format_time};
+pub use format::{Direction, FORMAT_VERSION, Header, Payload, RawJson, Record, format_time};
 pub use reader::{DEFAULT_MAX_LINE, TraceReader};
 pub use writer::{TraceFile, TraceWriter};

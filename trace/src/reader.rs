@@ -1,7 +1,7 @@
 //! Streaming trace reader.
 
 use crate::error::{ReadError, ReadErrorKind};
-use crate::format::{FORMAT_VERSION, Header, Record};
+use crate::format::{FORMAT_VERSION, Header, Payload, RawJson, Record, split_line};
 use flate2::bufread::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -140,6 +140,51 @@ impl<R: BufRead> TraceReader<R> {
     /// The next record; `Ok(None)` at the end. After a recoverable error
     /// ([`ReadError::is_recoverable`]) the next call reads the following line.
     pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
+        let Some(ended) = self.next_line()? else {
+            return Ok(None);
+        };
+        let text = utf8(&self.buf, self.line)?;
+        let record = parse(text, self.line, ended);
+        self.done |= !ended;
+        record.map(Some)
+    }
+
+    /// Like [`next_record`](Self::next_record), decoding the record's message with
+    /// `decode` on the way. A message record as the writer spells it is not parsed twice
+    /// (once as JSON, once by `decode`): `decode` reads the message straight from the line,
+    /// and its success is the check that the message is JSON. The decoded value comes with
+    /// the record; `None` when `decode` was not called or failed (the record is then read
+    /// in full, and what is wrong with it is found as by `next_record`).
+    pub(crate) fn next_decoded<T, E>(
+        &mut self,
+        decode: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Option<(Record, Option<T>)>, ReadError> {
+        let Some(ended) = self.next_line()? else {
+            return Ok(None);
+        };
+        let text = utf8(&self.buf, self.line)?;
+        if ended {
+            if let Some(parts) = split_line(text) {
+                if let Ok(decoded) = decode(parts.msg) {
+                    let record = Record {
+                        time: parts.time.to_owned(),
+                        offset_us: parts.offset_us,
+                        direction: parts.direction,
+                        client: parts.client,
+                        payload: Payload::Message(RawJson::trusted(parts.msg)),
+                    };
+                    return Ok(Some((record, Some(decoded))));
+                }
+            }
+        }
+        let record = parse(text, self.line, ended);
+        self.done |= !ended;
+        record.map(|r| Some((r, None)))
+    }
+
+    /// Reads up to the next line that is not blank into `buf`. `Some(ended)` as
+    /// [`read_line`](Self::read_line); `None` at the end.
+    fn next_line(&mut self) -> Result<Option<bool>, ReadError> {
         loop {
             if self.done {
                 return Ok(None);
@@ -153,31 +198,7 @@ impl<R: BufRead> TraceReader<R> {
                 }
                 continue; // a blank line, as editors leave at the end
             }
-            let line = self.line;
-            let text = match std::str::from_utf8(&self.buf) {
-                Ok(text) => text,
-                Err(e) => {
-                    return Err(ReadError::new(
-                        ReadErrorKind::NotUtf8,
-                        line,
-                        format!("not UTF-8 (at byte {})", e.valid_up_to()),
-                    ));
-                }
-            };
-            return match Record::from_line(text) {
-                Ok(record) => Ok(Some(record)),
-                Err(message) if !ended => {
-                    self.done = true;
-                    Err(ReadError::new(
-                        ReadErrorKind::Truncated,
-                        line,
-                        format!(
-                            "the trace ends inside a record (was the writer stopped?): {message}"
-                        ),
-                    ))
-                }
-                Err(message) => Err(ReadError::new(ReadErrorKind::BadRecord, line, message)),
-            };
+            return Ok(Some(ended));
         }
     }
 
@@ -242,6 +263,31 @@ impl<R: BufRead> TraceReader<R> {
                 self.max_line
             ),
         )
+    }
+}
+
+/// The line as text, or the error naming where it is not UTF-8.
+fn utf8(buf: &[u8], line: u64) -> Result<&str, ReadError> {
+    std::str::from_utf8(buf).map_err(|e| {
+        ReadError::new(
+            ReadErrorKind::NotUtf8,
+            line,
+            format!("not UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })
+}
+
+/// Parses one line (number `line`) as a record; `ended`: whether it ended with a line end
+/// (a last line without one that does not parse is a truncated trace).
+fn parse(text: &str, line: u64, ended: bool) -> Result<Record, ReadError> {
+    match Record::from_line(text) {
+        Ok(record) => Ok(record),
+        Err(message) if !ended => Err(ReadError::new(
+            ReadErrorKind::Truncated,
+            line,
+            format!("the trace ends inside a record (was the writer stopped?): {message}"),
+        )),
+        Err(message) => Err(ReadError::new(ReadErrorKind::BadRecord, line, message)),
     }
 }
 

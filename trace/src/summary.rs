@@ -398,6 +398,15 @@ impl Entry {
     /// Decodes a record; `answer` is left to the caller ([`Timeline`] fills it).
     pub fn new(number: u64, line: u64, record: Record) -> Entry {
         let message = decode(&record);
+        Entry::with_message(number, line, record, message)
+    }
+
+    fn with_message(
+        number: u64,
+        line: u64,
+        record: Record,
+        message: Result<ProtocolMessage, String>,
+    ) -> Entry {
         let facts = match &message {
             Ok(m) => Facts::of(m),
             Err(e) => Facts::invalid(e.clone()),
@@ -462,11 +471,19 @@ impl<R: BufRead> Timeline<R> {
     /// The next entry; `Ok(None)` at the end. After a recoverable read error the next call
     /// reads on (see [`ReadError::is_recoverable`]).
     pub fn next_entry(&mut self) -> Result<Option<Entry>, ReadError> {
-        let Some(record) = self.reader.next_record()? else {
+        // Each message is decoded once, straight from the line it is on.
+        let read = self
+            .reader
+            .next_decoded(|msg| ProtocolMessage::from_slice(msg.as_bytes()))?;
+        let Some((record, decoded)) = read else {
             return Ok(None);
         };
         self.number += 1;
-        let mut entry = Entry::new(self.number, self.reader.line_number(), record);
+        let line = self.reader.line_number();
+        let mut entry = match decoded {
+            Some(message) => Entry::with_message(self.number, line, record, Ok(message)),
+            None => Entry::new(self.number, line, record),
+        };
         self.pair(&mut entry);
         Ok(Some(entry))
     }
@@ -561,7 +578,10 @@ impl Summary {
             Direction::AdapterToClient => "←",
         };
         let f = &entry.facts;
-        let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let num = |n: Option<i64>| {
+            n.map(|n| itoa::Buffer::new().format(n).to_owned())
+                .unwrap_or_default()
+        };
         let mut s = Summary {
             arrow,
             seq: num(f.seq),
@@ -582,7 +602,7 @@ impl Summary {
                 s.seq = num(f.request_seq);
                 let mut d = if r.success() {
                     s.tone = Tone::Ok;
-                    let body = response_detail(r);
+                    let body = response_detail(r, entry);
                     if body.is_empty() {
                         "ok".to_owned()
                     } else {
@@ -611,7 +631,7 @@ impl Summary {
             }
             Ok(ProtocolMessage::Event(e)) => {
                 s.tone = Tone::Event;
-                s.name = format!("event {}", s.name);
+                s.name.insert_str(0, "event ");
                 s.detail = event_detail(e);
             }
             Ok(ProtocolMessage::Custom(raw)) => {
@@ -660,10 +680,12 @@ fn truncate(mut s: String) -> String {
     s
 }
 
-/// Control characters spelled as escapes, so a summary stays on one line.
+/// Control characters spelled as escapes, so a summary stays on one line. Only the first
+/// `DETAIL_MAX + 1` characters are taken: every summary detail is cut to `DETAIL_MAX`
+/// anyway, and a long `output` event's text need not be walked to its end.
 fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut out = String::with_capacity(s.len().min(4 * DETAIL_MAX));
+    for c in s.chars().take(DETAIL_MAX + 1) {
         match c {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
@@ -767,15 +789,21 @@ fn program(extra: &serde_json::Map<String, serde_json::Value>) -> String {
         .unwrap_or_default()
 }
 
-fn response_detail(r: &Response) -> String {
+fn response_detail(r: &Response, entry: &Entry) -> String {
     match r {
         Response::Initialize(m) => match &m.body {
             Some(caps) => {
-                let n = serde_json::to_value(caps)
-                    .ok()
-                    .and_then(|v| {
-                        v.as_object()
-                            .map(|o| o.values().filter(|v| **v == true).count())
+                // The members sent as `true`, counted in the message as sent (no JSON value
+                // built); through the typed body when the text does not read that way.
+                let n = entry
+                    .record
+                    .json()
+                    .and_then(|text| true_members_of_body(&text))
+                    .or_else(|| {
+                        serde_json::to_value(caps).ok().and_then(|v| {
+                            v.as_object()
+                                .map(|o| o.values().filter(|v| **v == true).count())
+                        })
                     })
                     .unwrap_or(0);
                 format!("{n} capabilities")
@@ -825,6 +853,18 @@ fn response_detail(r: &Response) -> String {
         Response::Evaluate(m) => one_line(&m.body.result),
         _ => String::new(),
     }
+}
+
+/// How many members of the message's `body` object are `true` (the last of a repeated
+/// name counts, as in decoding).
+fn true_members_of_body(text: &str) -> Option<usize> {
+    #[derive(serde::Deserialize)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        body: std::collections::HashMap<Cow<'a, str>, &'a serde_json::value::RawValue>,
+    }
+    let m: Message<'_> = serde_json::from_str(text).ok()?;
+    Some(m.body.values().filter(|v| v.get() == "true").count())
 }
 
 fn count(n: usize, what: &str) -> String {

@@ -329,3 +329,159 @@ fn random_bytes_never_panic() {
         }
     }
 }
+
+/// The timeline decodes a message record straight from its line (no JSON parse of the
+/// message before it is decoded). Whatever the line, it must come out as the full parse of
+/// `next_record` reads it: the same records, the same errors on the same lines.
+#[test]
+fn the_timeline_reads_every_line_as_the_full_parse_does() {
+    use dapkit_trace::summary::{Entry, Timeline};
+    let lines: Vec<&[u8]> = vec![
+        // As the writer spells it (the quick way).
+        b"{\"time\":\"2026-01-01T00:00:00.000000Z\",\"offsetUs\":5,\"dir\":\"a2c\",\"client\":3,\"msg\":{\"seq\":2,\"type\":\"event\",\"event\":\"initialized\"}}\n",
+        // A message followed by other members: not one JSON value where `msg` starts.
+        b"{\"time\":\"t\",\"offsetUs\":6,\"dir\":\"c2a\",\"client\":0,\"msg\":{\"seq\":3},\"bytes\":\"AA==\"}\n",
+        // Invalid JSON as the message.
+        b"{\"time\":\"t\",\"offsetUs\":7,\"dir\":\"c2a\",\"client\":0,\"msg\":{\"seq\":4,}}\n",
+        // JSON that is not a message.
+        b"{\"time\":\"t\",\"offsetUs\":8,\"dir\":\"c2a\",\"client\":0,\"msg\":[1,2]}\n",
+        // Another order of members, white space, escapes in the time: the full parse.
+        b"{ \"dir\":\"c2a\", \"msg\": {\"seq\":5,\"type\":\"request\",\"command\":\"threads\"} , \"offsetUs\":9,\"time\":\"t\\u0041\"}\n",
+        // A number that is not the writer's spelling.
+        b"{\"time\":\"t\",\"offsetUs\":010,\"dir\":\"c2a\",\"client\":0,\"msg\":{\"seq\":6}}\n",
+        // A client beyond u32.
+        b"{\"time\":\"t\",\"offsetUs\":11,\"dir\":\"c2a\",\"client\":4294967296,\"msg\":{\"seq\":7}}\n",
+        // A message object with a duplicated member after it.
+        b"{\"time\":\"t\",\"offsetUs\":12,\"dir\":\"a2c\",\"client\":0,\"msg\":{\"seq\":8},\"msg\":{\"seq\":9}}\n",
+        // Last, cut short.
+        b"{\"time\":\"t\",\"offsetUs\":13,\"dir\":\"a2c\",\"client\":0,\"msg\":{\"seq\":10}",
+    ];
+    let bytes = trace_with(&lines);
+
+    let outcome = |r: Result<Option<(u64, String, String)>, dapkit_trace::ReadError>| match r {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err("end".to_owned()),
+        Err(e) => Err(format!("{:?} {e}", e.kind())),
+    };
+    let describe = |e: &Entry| {
+        let r = &e.record;
+        let message = match &e.message {
+            Ok(m) => format!("{:?} seq {:?}", e.facts.kind, m.seq()),
+            Err(why) => format!("invalid: {why}"),
+        };
+        (
+            e.line,
+            format!(
+                "{} {} {} {} {}",
+                r.time,
+                r.offset_us,
+                r.direction,
+                r.client,
+                r.json().unwrap_or_default()
+            ),
+            message,
+        )
+    };
+
+    let mut full = Vec::new();
+    let mut reader = TraceReader::new(&bytes[..]).expect("header");
+    for number in 1..100 {
+        let read = reader.next_record();
+        let line = reader.line_number();
+        let done = matches!(read, Ok(None)) || matches!(&read, Err(e) if !e.is_recoverable());
+        full.push(outcome(
+            read.map(|r| r.map(|r| describe(&Entry::new(number, line, r)))),
+        ));
+        if done {
+            break;
+        }
+    }
+    let mut quick = Vec::new();
+    let mut timeline = Timeline::new(TraceReader::new(&bytes[..]).expect("header"));
+    for _ in 1..100 {
+        let read = timeline.next_entry();
+        let done = matches!(read, Ok(None)) || matches!(&read, Err(e) if !e.is_recoverable());
+        quick.push(outcome(read.map(|r| r.map(|e| describe(&e)))));
+        if done {
+            break;
+        }
+    }
+    assert_eq!(quick, full);
+    // And what they read is right: the records that are there, the errors named.
+    let summary: Vec<String> = full
+        .iter()
+        .map(|o| match o {
+            Ok((line, record, message)) => format!("{line}: {record} => {message}"),
+            Err(e) => e.clone(),
+        })
+        .collect();
+    assert!(summary[0].starts_with("2: "), "{}", summary[0]);
+    assert!(
+        summary[0].ends_with(" c2a 0 {\"seq\":1} => Other seq Some(1)"),
+        "{}",
+        summary[0]
+    );
+    assert_eq!(
+        summary[1],
+        "3: 2026-01-01T00:00:00.000000Z 5 a2c 3 {\"seq\":2,\"type\":\"event\",\"event\":\"initialized\"} => Event seq Some(2)"
+    );
+    assert!(
+        summary[2].starts_with("BadRecord line 4: a record has both `msg` and `bytes`"),
+        "{}",
+        summary[2]
+    );
+    assert!(
+        summary[3].starts_with("BadRecord line 5: not a trace record"),
+        "{}",
+        summary[3]
+    );
+    assert!(
+        summary[4].starts_with("6: t 8 c2a 0 [1,2] => invalid: "),
+        "{}",
+        summary[4]
+    );
+    assert_eq!(
+        summary[5],
+        "7: tA 9 c2a 0 {\"seq\":5,\"type\":\"request\",\"command\":\"threads\"} => Request seq Some(5)"
+    );
+    assert!(
+        summary[6].starts_with("BadRecord line 8: not a trace record"),
+        "{}",
+        summary[6]
+    );
+    assert!(
+        summary[7].starts_with("BadRecord line 9: not a trace record"),
+        "{}",
+        summary[7]
+    );
+    assert!(
+        summary[8].starts_with("BadRecord line 10: not a trace record"),
+        "{}",
+        summary[8]
+    );
+    assert!(
+        summary[9].starts_with("Truncated line 11: the trace ends inside a record"),
+        "{}",
+        summary[9]
+    );
+    assert_eq!(summary.len(), 10, "{summary:#?}");
+}
+
+#[test]
+fn raw_json_takes_one_line_of_json_exactly() {
+    use dapkit_trace::RawJson;
+    assert_eq!(
+        RawJson::new(r#"{"seq":1}"#).expect("JSON").get(),
+        r#"{"seq":1}"#
+    );
+    for bad in [r#"{"seq":1"#, " {}", "{}\n", "{\n}", "{}\r", "", "{} {}"] {
+        let err = RawJson::new(bad).expect_err(bad);
+        assert!(!err.to_string().is_empty(), "{bad:?}");
+    }
+    assert!(
+        RawJson::new("{\n}")
+            .expect_err("two lines")
+            .to_string()
+            .contains("several lines")
+    );
+}
