@@ -394,6 +394,18 @@ pub trait Sink {
         key: &str,
         value: &T,
     ) -> Result<(), Self::Error>;
+    /// An optional member: written when present.
+    #[inline]
+    fn optional<T: WriteJson + serde::Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &Option<T>,
+    ) -> Result<(), Self::Error> {
+        match value {
+            Some(v) => self.member(key, v),
+            None => Ok(()),
+        }
+    }
     /// The `extra` members, but those `shadowed` (a typed member of that name was written).
     #[inline]
     fn extras(

@@ -200,7 +200,11 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
                 if is_f64 {
                     quote! { if let Some(v) = self.#n { s.#m(#k, &crate::private::Spelled(v, self.extra.get(#k)))?; } }
                 } else {
+                    if m == "member" {
+                    quote! { s.optional(#k, &self.#n)?; }
+                } else {
                     quote! { if let Some(v) = &self.#n { s.#m(#k, v)?; } }
+                }
                 }
             }
         }

@@ -65,9 +65,7 @@ impl crate::private::Members for CancelRequest {
         s.member("type", "request")?;
         s.member("command", "cancel")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -656,9 +654,7 @@ impl crate::private::Members for ConfigurationDoneRequest {
         s.member("type", "request")?;
         s.member("command", "configurationDone")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1097,9 +1093,7 @@ impl crate::private::Members for RestartRequest {
         s.member("type", "request")?;
         s.member("command", "restart")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1249,9 +1243,7 @@ impl crate::private::Members for DisconnectRequest {
         s.member("type", "request")?;
         s.member("command", "disconnect")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1402,9 +1394,7 @@ impl crate::private::Members for TerminateRequest {
         s.member("type", "request")?;
         s.member("command", "terminate")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1553,9 +1543,7 @@ impl crate::private::Members for BreakpointLocationsRequest {
         s.member("type", "request")?;
         s.member("command", "breakpointLocations")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -4612,9 +4600,7 @@ impl crate::private::Members for ThreadsRequest {
         s.member("type", "request")?;
         s.member("command", "threads")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -5052,9 +5038,7 @@ impl crate::private::Members for LoadedSourcesRequest {
         s.member("type", "request")?;
         s.member("command", "loadedSources")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -6949,9 +6933,7 @@ impl crate::private::Members for PydevdSystemInfoRequest {
         s.member("type", "request")?;
         s.member("command", "pydevdSystemInfo")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -7411,9 +7393,7 @@ impl crate::private::Members for DebugInfoRequest {
         s.member("type", "request")?;
         s.member("command", "debugInfo")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -7568,9 +7548,7 @@ impl crate::private::Members for InspectVariablesRequest {
         s.member("type", "request")?;
         s.member("command", "inspectVariables")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8050,12 +8028,8 @@ impl crate::private::Members for CancelResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8257,9 +8231,7 @@ impl crate::private::Members for RunInTerminalResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -8471,12 +8443,8 @@ impl crate::private::Members for StartDebuggingResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8689,12 +8657,8 @@ impl crate::private::Members for InitializeResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8903,12 +8867,8 @@ impl crate::private::Members for ConfigurationDoneResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9121,12 +9081,8 @@ impl crate::private::Members for LaunchResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9335,12 +9291,8 @@ impl crate::private::Members for AttachResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9549,12 +9501,8 @@ impl crate::private::Members for RestartResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9763,12 +9711,8 @@ impl crate::private::Members for DisconnectResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9977,12 +9921,8 @@ impl crate::private::Members for TerminateResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -10189,9 +10129,7 @@ impl crate::private::Members for BreakpointLocationsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -10403,9 +10341,7 @@ impl crate::private::Members for SetBreakpointsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -10618,9 +10554,7 @@ impl crate::private::Members for SetFunctionBreakpointsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -10838,12 +10772,8 @@ impl crate::private::Members for SetExceptionBreakpointsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -11054,9 +10984,7 @@ impl crate::private::Members for DataBreakpointInfoResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -11268,9 +11196,7 @@ impl crate::private::Members for SetDataBreakpointsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -11482,9 +11408,7 @@ impl crate::private::Members for SetInstructionBreakpointsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -11691,9 +11615,7 @@ impl crate::private::Members for ContinueResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -11903,12 +11825,8 @@ impl crate::private::Members for NextResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12117,12 +12035,8 @@ impl crate::private::Members for StepInResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12331,12 +12245,8 @@ impl crate::private::Members for StepOutResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12545,12 +12455,8 @@ impl crate::private::Members for StepBackResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12759,12 +12665,8 @@ impl crate::private::Members for ReverseContinueResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12977,12 +12879,8 @@ impl crate::private::Members for RestartFrameResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -13191,12 +13089,8 @@ impl crate::private::Members for GotoResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -13405,12 +13299,8 @@ impl crate::private::Members for PauseResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -13612,9 +13502,7 @@ impl crate::private::Members for StackTraceResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -13817,9 +13705,7 @@ impl crate::private::Members for ScopesResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -14022,9 +13908,7 @@ impl crate::private::Members for VariablesResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -14227,9 +14111,7 @@ impl crate::private::Members for SetVariableResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -14432,9 +14314,7 @@ impl crate::private::Members for SourceResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -14637,9 +14517,7 @@ impl crate::private::Members for ThreadsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -14849,12 +14727,8 @@ impl crate::private::Members for TerminateThreadsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -15060,9 +14934,7 @@ impl crate::private::Members for ModulesResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -15265,9 +15137,7 @@ impl crate::private::Members for LoadedSourcesResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -15472,9 +15342,7 @@ impl crate::private::Members for EvaluateResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -15677,9 +15545,7 @@ impl crate::private::Members for SetExpressionResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -15884,9 +15750,7 @@ impl crate::private::Members for StepInTargetsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -16091,9 +15955,7 @@ impl crate::private::Members for GotoTargetsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -16296,9 +16158,7 @@ impl crate::private::Members for CompletionsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -16501,9 +16361,7 @@ impl crate::private::Members for ExceptionInfoResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -16715,12 +16573,8 @@ impl crate::private::Members for ReadMemoryResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -16929,12 +16783,8 @@ impl crate::private::Members for WriteMemoryResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -17143,12 +16993,8 @@ impl crate::private::Members for DisassembleResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -17357,12 +17203,8 @@ impl crate::private::Members for LocationsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -17575,12 +17417,8 @@ impl crate::private::Members for SetDebuggerPropertyResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -17800,12 +17638,8 @@ impl crate::private::Members for SetPydevdSourceMapResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -18018,9 +17852,7 @@ impl crate::private::Members for PydevdSystemInfoResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -18234,9 +18066,7 @@ impl crate::private::Members for PydevdAuthorizeResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -18450,9 +18280,7 @@ impl crate::private::Members for DumpCellResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -18662,9 +18490,7 @@ impl crate::private::Members for DebugInfoResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -18874,9 +18700,7 @@ impl crate::private::Members for InspectVariablesResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -19094,9 +18918,7 @@ impl crate::private::Members for RichInspectVariablesResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -19310,9 +19132,7 @@ impl crate::private::Members for CopyToGlobalsResponse {
         s.member("success", &true)?;
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -19508,9 +19328,7 @@ impl crate::private::Members for InitializedEvent {
         s.member("type", "event")?;
         s.member("event", "initialized")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -20063,9 +19881,7 @@ impl crate::private::Members for TerminatedEvent {
         s.member("type", "event")?;
         s.member("event", "terminated")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -21858,9 +21674,7 @@ impl crate::private::Members for PydevdInputRequestedEvent {
         s.member("type", "event")?;
         s.member("event", "pydevdInputRequested")?;
         s.member("seq", &self.seq)?;
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -22040,12 +21854,8 @@ impl crate::private::Members for ErrorResponse {
         s.member("seq", &self.seq)?;
         s.member("request_seq", &self.request_seq)?;
         s.member("command", &self.command)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            s.member("body", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }

@@ -58,12 +58,8 @@ impl CancelArguments {
 }
 impl crate::private::Members for CancelArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.request_id {
-            s.member("requestId", v)?;
-        }
-        if let Some(v) = &self.progress_id {
-            s.member("progressId", v)?;
-        }
+        s.optional("requestId", &self.request_id)?;
+        s.optional("progressId", &self.progress_id)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -236,20 +232,15 @@ impl RunInTerminalRequestArguments {
 }
 impl crate::private::Members for RunInTerminalRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.kind {
-            s.member("kind", v)?;
-        }
-        if let Some(v) = &self.title {
-            s.member("title", v)?;
-        }
+        s.optional("kind", &self.kind)?;
+        s.optional("title", &self.title)?;
         s.member("cwd", &self.cwd)?;
         s.member("args", &self.args)?;
-        if let Some(v) = &self.env {
-            s.member("env", v)?;
-        }
-        if let Some(v) = &self.args_can_be_interpreted_by_shell {
-            s.member("argsCanBeInterpretedByShell", v)?;
-        }
+        s.optional("env", &self.env)?;
+        s.optional(
+            "argsCanBeInterpretedByShell",
+            &self.args_can_be_interpreted_by_shell,
+        )?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -420,9 +411,7 @@ impl StartDebuggingRequestArguments {
 impl crate::private::Members for StartDebuggingRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("configuration", &self.configuration)?;
-        if let Some(v) = &self.output_presentation {
-            s.member("outputPresentation", v)?;
-        }
+        s.optional("outputPresentation", &self.output_presentation)?;
         s.member("request", &self.request)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -778,55 +767,32 @@ impl InitializeRequestArguments {
 }
 impl crate::private::Members for InitializeRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.client_id {
-            s.member("clientID", v)?;
-        }
-        if let Some(v) = &self.client_name {
-            s.member("clientName", v)?;
-        }
+        s.optional("clientID", &self.client_id)?;
+        s.optional("clientName", &self.client_name)?;
         s.member("adapterID", &self.adapter_id)?;
-        if let Some(v) = &self.locale {
-            s.member("locale", v)?;
-        }
-        if let Some(v) = &self.lines_start_at1 {
-            s.member("linesStartAt1", v)?;
-        }
-        if let Some(v) = &self.columns_start_at1 {
-            s.member("columnsStartAt1", v)?;
-        }
-        if let Some(v) = &self.path_format {
-            s.member("pathFormat", v)?;
-        }
-        if let Some(v) = &self.supports_variable_type {
-            s.member("supportsVariableType", v)?;
-        }
-        if let Some(v) = &self.supports_variable_paging {
-            s.member("supportsVariablePaging", v)?;
-        }
-        if let Some(v) = &self.supports_run_in_terminal_request {
-            s.member("supportsRunInTerminalRequest", v)?;
-        }
-        if let Some(v) = &self.supports_memory_references {
-            s.member("supportsMemoryReferences", v)?;
-        }
-        if let Some(v) = &self.supports_progress_reporting {
-            s.member("supportsProgressReporting", v)?;
-        }
-        if let Some(v) = &self.supports_invalidated_event {
-            s.member("supportsInvalidatedEvent", v)?;
-        }
-        if let Some(v) = &self.supports_memory_event {
-            s.member("supportsMemoryEvent", v)?;
-        }
-        if let Some(v) = &self.supports_args_can_be_interpreted_by_shell {
-            s.member("supportsArgsCanBeInterpretedByShell", v)?;
-        }
-        if let Some(v) = &self.supports_start_debugging_request {
-            s.member("supportsStartDebuggingRequest", v)?;
-        }
-        if let Some(v) = &self.supports_ansistyling {
-            s.member("supportsANSIStyling", v)?;
-        }
+        s.optional("locale", &self.locale)?;
+        s.optional("linesStartAt1", &self.lines_start_at1)?;
+        s.optional("columnsStartAt1", &self.columns_start_at1)?;
+        s.optional("pathFormat", &self.path_format)?;
+        s.optional("supportsVariableType", &self.supports_variable_type)?;
+        s.optional("supportsVariablePaging", &self.supports_variable_paging)?;
+        s.optional(
+            "supportsRunInTerminalRequest",
+            &self.supports_run_in_terminal_request,
+        )?;
+        s.optional("supportsMemoryReferences", &self.supports_memory_references)?;
+        s.optional("supportsProgressReporting", &self.supports_progress_reporting)?;
+        s.optional("supportsInvalidatedEvent", &self.supports_invalidated_event)?;
+        s.optional("supportsMemoryEvent", &self.supports_memory_event)?;
+        s.optional(
+            "supportsArgsCanBeInterpretedByShell",
+            &self.supports_args_can_be_interpreted_by_shell,
+        )?;
+        s.optional(
+            "supportsStartDebuggingRequest",
+            &self.supports_start_debugging_request,
+        )?;
+        s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1178,12 +1144,8 @@ impl LaunchRequestArguments {
 }
 impl crate::private::Members for LaunchRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.no_debug {
-            s.member("noDebug", v)?;
-        }
-        if let Some(v) = &self.restart {
-            s.member("__restart", v)?;
-        }
+        s.optional("noDebug", &self.no_debug)?;
+        s.optional("__restart", &self.restart)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1302,9 +1264,7 @@ impl AttachRequestArguments {
 }
 impl crate::private::Members for AttachRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.restart {
-            s.member("__restart", v)?;
-        }
+        s.optional("__restart", &self.restart)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1411,9 +1371,7 @@ impl RestartArguments {
 }
 impl crate::private::Members for RestartArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.arguments {
-            s.member("arguments", v)?;
-        }
+        s.optional("arguments", &self.arguments)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1550,15 +1508,9 @@ impl DisconnectArguments {
 }
 impl crate::private::Members for DisconnectArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.restart {
-            s.member("restart", v)?;
-        }
-        if let Some(v) = &self.terminate_debuggee {
-            s.member("terminateDebuggee", v)?;
-        }
-        if let Some(v) = &self.suspend_debuggee {
-            s.member("suspendDebuggee", v)?;
-        }
+        s.optional("restart", &self.restart)?;
+        s.optional("terminateDebuggee", &self.terminate_debuggee)?;
+        s.optional("suspendDebuggee", &self.suspend_debuggee)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1682,9 +1634,7 @@ impl TerminateArguments {
 }
 impl crate::private::Members for TerminateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.restart {
-            s.member("restart", v)?;
-        }
+        s.optional("restart", &self.restart)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -1829,15 +1779,9 @@ impl crate::private::Members for BreakpointLocationsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.member("line", &self.line)?;
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -2043,15 +1987,9 @@ impl SetBreakpointsArguments {
 impl crate::private::Members for SetBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
-        if let Some(v) = &self.breakpoints {
-            s.member("breakpoints", v)?;
-        }
-        if let Some(v) = &self.lines {
-            s.member("lines", v)?;
-        }
-        if let Some(v) = &self.source_modified {
-            s.member("sourceModified", v)?;
-        }
+        s.optional("breakpoints", &self.breakpoints)?;
+        s.optional("lines", &self.lines)?;
+        s.optional("sourceModified", &self.source_modified)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -2321,12 +2259,8 @@ impl SetExceptionBreakpointsArguments {
 impl crate::private::Members for SetExceptionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("filters", &self.filters)?;
-        if let Some(v) = &self.filter_options {
-            s.member("filterOptions", v)?;
-        }
-        if let Some(v) = &self.exception_options {
-            s.member("exceptionOptions", v)?;
-        }
+        s.optional("filterOptions", &self.filter_options)?;
+        s.optional("exceptionOptions", &self.exception_options)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -2518,22 +2452,12 @@ impl DataBreakpointInfoArguments {
 }
 impl crate::private::Members for DataBreakpointInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.variables_reference {
-            s.member("variablesReference", v)?;
-        }
+        s.optional("variablesReference", &self.variables_reference)?;
         s.member("name", &self.name)?;
-        if let Some(v) = &self.frame_id {
-            s.member("frameId", v)?;
-        }
-        if let Some(v) = &self.bytes {
-            s.member("bytes", v)?;
-        }
-        if let Some(v) = &self.as_address {
-            s.member("asAddress", v)?;
-        }
-        if let Some(v) = &self.mode {
-            s.member("mode", v)?;
-        }
+        s.optional("frameId", &self.frame_id)?;
+        s.optional("bytes", &self.bytes)?;
+        s.optional("asAddress", &self.as_address)?;
+        s.optional("mode", &self.mode)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -2907,9 +2831,7 @@ impl ContinueArguments {
 impl crate::private::Members for ContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            s.member("singleThread", v)?;
-        }
+        s.optional("singleThread", &self.single_thread)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -3046,12 +2968,8 @@ impl NextArguments {
 impl crate::private::Members for NextArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            s.member("singleThread", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            s.member("granularity", v)?;
-        }
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("granularity", &self.granularity)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -3210,15 +3128,9 @@ impl StepInArguments {
 impl crate::private::Members for StepInArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            s.member("singleThread", v)?;
-        }
-        if let Some(v) = &self.target_id {
-            s.member("targetId", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            s.member("granularity", v)?;
-        }
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("targetId", &self.target_id)?;
+        s.optional("granularity", &self.granularity)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -3372,12 +3284,8 @@ impl StepOutArguments {
 impl crate::private::Members for StepOutArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            s.member("singleThread", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            s.member("granularity", v)?;
-        }
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("granularity", &self.granularity)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -3523,12 +3431,8 @@ impl StepBackArguments {
 impl crate::private::Members for StepBackArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            s.member("singleThread", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            s.member("granularity", v)?;
-        }
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("granularity", &self.granularity)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -3660,9 +3564,7 @@ impl ReverseContinueArguments {
 impl crate::private::Members for ReverseContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            s.member("singleThread", v)?;
-        }
+        s.optional("singleThread", &self.single_thread)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -4127,15 +4029,9 @@ impl StackTraceArguments {
 impl crate::private::Members for StackTraceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.start_frame {
-            s.member("startFrame", v)?;
-        }
-        if let Some(v) = &self.levels {
-            s.member("levels", v)?;
-        }
-        if let Some(v) = &self.format {
-            s.member("format", v)?;
-        }
+        s.optional("startFrame", &self.start_frame)?;
+        s.optional("levels", &self.levels)?;
+        s.optional("format", &self.format)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -4411,18 +4307,10 @@ impl VariablesArguments {
 impl crate::private::Members for VariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.filter {
-            s.member("filter", v)?;
-        }
-        if let Some(v) = &self.start {
-            s.member("start", v)?;
-        }
-        if let Some(v) = &self.count {
-            s.member("count", v)?;
-        }
-        if let Some(v) = &self.format {
-            s.member("format", v)?;
-        }
+        s.optional("filter", &self.filter)?;
+        s.optional("start", &self.start)?;
+        s.optional("count", &self.count)?;
+        s.optional("format", &self.format)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -4597,9 +4485,7 @@ impl crate::private::Members for SetVariableArguments {
         s.member("variablesReference", &self.variables_reference)?;
         s.member("name", &self.name)?;
         s.member("value", &self.value)?;
-        if let Some(v) = &self.format {
-            s.member("format", v)?;
-        }
+        s.optional("format", &self.format)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -4745,9 +4631,7 @@ impl SourceArguments {
 }
 impl crate::private::Members for SourceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.source {
-            s.member("source", v)?;
-        }
+        s.optional("source", &self.source)?;
         s.member("sourceReference", &self.source_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -4873,9 +4757,7 @@ impl TerminateThreadsArguments {
 }
 impl crate::private::Members for TerminateThreadsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.thread_ids {
-            s.member("threadIds", v)?;
-        }
+        s.optional("threadIds", &self.thread_ids)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -4995,12 +4877,8 @@ impl ModulesArguments {
 }
 impl crate::private::Members for ModulesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.start_module {
-            s.member("startModule", v)?;
-        }
-        if let Some(v) = &self.module_count {
-            s.member("moduleCount", v)?;
-        }
+        s.optional("startModule", &self.start_module)?;
+        s.optional("moduleCount", &self.module_count)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -5255,24 +5133,12 @@ impl EvaluateArguments {
 impl crate::private::Members for EvaluateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("expression", &self.expression)?;
-        if let Some(v) = &self.frame_id {
-            s.member("frameId", v)?;
-        }
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.source {
-            s.member("source", v)?;
-        }
-        if let Some(v) = &self.context {
-            s.member("context", v)?;
-        }
-        if let Some(v) = &self.format {
-            s.member("format", v)?;
-        }
+        s.optional("frameId", &self.frame_id)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("source", &self.source)?;
+        s.optional("context", &self.context)?;
+        s.optional("format", &self.format)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -5471,12 +5337,8 @@ impl crate::private::Members for SetExpressionArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("expression", &self.expression)?;
         s.member("value", &self.value)?;
-        if let Some(v) = &self.frame_id {
-            s.member("frameId", v)?;
-        }
-        if let Some(v) = &self.format {
-            s.member("format", v)?;
-        }
+        s.optional("frameId", &self.frame_id)?;
+        s.optional("format", &self.format)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -5721,9 +5583,7 @@ impl crate::private::Members for GotoTargetsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.member("line", &self.line)?;
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
+        s.optional("column", &self.column)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -5881,14 +5741,10 @@ impl CompletionsArguments {
 }
 impl crate::private::Members for CompletionsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.frame_id {
-            s.member("frameId", v)?;
-        }
+        s.optional("frameId", &self.frame_id)?;
         s.member("text", &self.text)?;
         s.member("column", &self.column)?;
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
+        s.optional("line", &self.line)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -6150,9 +6006,7 @@ impl ReadMemoryArguments {
 impl crate::private::Members for ReadMemoryArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("memoryReference", &self.memory_reference)?;
-        if let Some(v) = &self.offset {
-            s.member("offset", v)?;
-        }
+        s.optional("offset", &self.offset)?;
         s.member("count", &self.count)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -6321,12 +6175,8 @@ impl WriteMemoryArguments {
 impl crate::private::Members for WriteMemoryArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("memoryReference", &self.memory_reference)?;
-        if let Some(v) = &self.offset {
-            s.member("offset", v)?;
-        }
-        if let Some(v) = &self.allow_partial {
-            s.member("allowPartial", v)?;
-        }
+        s.optional("offset", &self.offset)?;
+        s.optional("allowPartial", &self.allow_partial)?;
         s.member("data", &self.data)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -6510,16 +6360,10 @@ impl DisassembleArguments {
 impl crate::private::Members for DisassembleArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("memoryReference", &self.memory_reference)?;
-        if let Some(v) = &self.offset {
-            s.member("offset", v)?;
-        }
-        if let Some(v) = &self.instruction_offset {
-            s.member("instructionOffset", v)?;
-        }
+        s.optional("offset", &self.offset)?;
+        s.optional("instructionOffset", &self.instruction_offset)?;
         s.member("instructionCount", &self.instruction_count)?;
-        if let Some(v) = &self.resolve_symbols {
-            s.member("resolveSymbols", v)?;
-        }
+        s.optional("resolveSymbols", &self.resolve_symbols)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -7358,132 +7202,87 @@ impl Capabilities {
 }
 impl crate::private::Members for Capabilities {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.supports_configuration_done_request {
-            s.member("supportsConfigurationDoneRequest", v)?;
-        }
-        if let Some(v) = &self.supports_function_breakpoints {
-            s.member("supportsFunctionBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_conditional_breakpoints {
-            s.member("supportsConditionalBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_hit_conditional_breakpoints {
-            s.member("supportsHitConditionalBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_evaluate_for_hovers {
-            s.member("supportsEvaluateForHovers", v)?;
-        }
-        if let Some(v) = &self.exception_breakpoint_filters {
-            s.member("exceptionBreakpointFilters", v)?;
-        }
-        if let Some(v) = &self.supports_step_back {
-            s.member("supportsStepBack", v)?;
-        }
-        if let Some(v) = &self.supports_set_variable {
-            s.member("supportsSetVariable", v)?;
-        }
-        if let Some(v) = &self.supports_restart_frame {
-            s.member("supportsRestartFrame", v)?;
-        }
-        if let Some(v) = &self.supports_goto_targets_request {
-            s.member("supportsGotoTargetsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_step_in_targets_request {
-            s.member("supportsStepInTargetsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_completions_request {
-            s.member("supportsCompletionsRequest", v)?;
-        }
-        if let Some(v) = &self.completion_trigger_characters {
-            s.member("completionTriggerCharacters", v)?;
-        }
-        if let Some(v) = &self.supports_modules_request {
-            s.member("supportsModulesRequest", v)?;
-        }
-        if let Some(v) = &self.additional_module_columns {
-            s.member("additionalModuleColumns", v)?;
-        }
-        if let Some(v) = &self.supported_checksum_algorithms {
-            s.member("supportedChecksumAlgorithms", v)?;
-        }
-        if let Some(v) = &self.supports_restart_request {
-            s.member("supportsRestartRequest", v)?;
-        }
-        if let Some(v) = &self.supports_exception_options {
-            s.member("supportsExceptionOptions", v)?;
-        }
-        if let Some(v) = &self.supports_value_formatting_options {
-            s.member("supportsValueFormattingOptions", v)?;
-        }
-        if let Some(v) = &self.supports_exception_info_request {
-            s.member("supportsExceptionInfoRequest", v)?;
-        }
-        if let Some(v) = &self.support_terminate_debuggee {
-            s.member("supportTerminateDebuggee", v)?;
-        }
-        if let Some(v) = &self.support_suspend_debuggee {
-            s.member("supportSuspendDebuggee", v)?;
-        }
-        if let Some(v) = &self.supports_delayed_stack_trace_loading {
-            s.member("supportsDelayedStackTraceLoading", v)?;
-        }
-        if let Some(v) = &self.supports_loaded_sources_request {
-            s.member("supportsLoadedSourcesRequest", v)?;
-        }
-        if let Some(v) = &self.supports_log_points {
-            s.member("supportsLogPoints", v)?;
-        }
-        if let Some(v) = &self.supports_terminate_threads_request {
-            s.member("supportsTerminateThreadsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_set_expression {
-            s.member("supportsSetExpression", v)?;
-        }
-        if let Some(v) = &self.supports_terminate_request {
-            s.member("supportsTerminateRequest", v)?;
-        }
-        if let Some(v) = &self.supports_data_breakpoints {
-            s.member("supportsDataBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_read_memory_request {
-            s.member("supportsReadMemoryRequest", v)?;
-        }
-        if let Some(v) = &self.supports_write_memory_request {
-            s.member("supportsWriteMemoryRequest", v)?;
-        }
-        if let Some(v) = &self.supports_disassemble_request {
-            s.member("supportsDisassembleRequest", v)?;
-        }
-        if let Some(v) = &self.supports_cancel_request {
-            s.member("supportsCancelRequest", v)?;
-        }
-        if let Some(v) = &self.supports_breakpoint_locations_request {
-            s.member("supportsBreakpointLocationsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_clipboard_context {
-            s.member("supportsClipboardContext", v)?;
-        }
-        if let Some(v) = &self.supports_stepping_granularity {
-            s.member("supportsSteppingGranularity", v)?;
-        }
-        if let Some(v) = &self.supports_instruction_breakpoints {
-            s.member("supportsInstructionBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_exception_filter_options {
-            s.member("supportsExceptionFilterOptions", v)?;
-        }
-        if let Some(v) = &self.supports_single_thread_execution_requests {
-            s.member("supportsSingleThreadExecutionRequests", v)?;
-        }
-        if let Some(v) = &self.supports_data_breakpoint_bytes {
-            s.member("supportsDataBreakpointBytes", v)?;
-        }
-        if let Some(v) = &self.breakpoint_modes {
-            s.member("breakpointModes", v)?;
-        }
-        if let Some(v) = &self.supports_ansistyling {
-            s.member("supportsANSIStyling", v)?;
-        }
+        s.optional(
+            "supportsConfigurationDoneRequest",
+            &self.supports_configuration_done_request,
+        )?;
+        s.optional("supportsFunctionBreakpoints", &self.supports_function_breakpoints)?;
+        s.optional(
+            "supportsConditionalBreakpoints",
+            &self.supports_conditional_breakpoints,
+        )?;
+        s.optional(
+            "supportsHitConditionalBreakpoints",
+            &self.supports_hit_conditional_breakpoints,
+        )?;
+        s.optional("supportsEvaluateForHovers", &self.supports_evaluate_for_hovers)?;
+        s.optional("exceptionBreakpointFilters", &self.exception_breakpoint_filters)?;
+        s.optional("supportsStepBack", &self.supports_step_back)?;
+        s.optional("supportsSetVariable", &self.supports_set_variable)?;
+        s.optional("supportsRestartFrame", &self.supports_restart_frame)?;
+        s.optional("supportsGotoTargetsRequest", &self.supports_goto_targets_request)?;
+        s.optional(
+            "supportsStepInTargetsRequest",
+            &self.supports_step_in_targets_request,
+        )?;
+        s.optional("supportsCompletionsRequest", &self.supports_completions_request)?;
+        s.optional("completionTriggerCharacters", &self.completion_trigger_characters)?;
+        s.optional("supportsModulesRequest", &self.supports_modules_request)?;
+        s.optional("additionalModuleColumns", &self.additional_module_columns)?;
+        s.optional("supportedChecksumAlgorithms", &self.supported_checksum_algorithms)?;
+        s.optional("supportsRestartRequest", &self.supports_restart_request)?;
+        s.optional("supportsExceptionOptions", &self.supports_exception_options)?;
+        s.optional(
+            "supportsValueFormattingOptions",
+            &self.supports_value_formatting_options,
+        )?;
+        s.optional(
+            "supportsExceptionInfoRequest",
+            &self.supports_exception_info_request,
+        )?;
+        s.optional("supportTerminateDebuggee", &self.support_terminate_debuggee)?;
+        s.optional("supportSuspendDebuggee", &self.support_suspend_debuggee)?;
+        s.optional(
+            "supportsDelayedStackTraceLoading",
+            &self.supports_delayed_stack_trace_loading,
+        )?;
+        s.optional(
+            "supportsLoadedSourcesRequest",
+            &self.supports_loaded_sources_request,
+        )?;
+        s.optional("supportsLogPoints", &self.supports_log_points)?;
+        s.optional(
+            "supportsTerminateThreadsRequest",
+            &self.supports_terminate_threads_request,
+        )?;
+        s.optional("supportsSetExpression", &self.supports_set_expression)?;
+        s.optional("supportsTerminateRequest", &self.supports_terminate_request)?;
+        s.optional("supportsDataBreakpoints", &self.supports_data_breakpoints)?;
+        s.optional("supportsReadMemoryRequest", &self.supports_read_memory_request)?;
+        s.optional("supportsWriteMemoryRequest", &self.supports_write_memory_request)?;
+        s.optional("supportsDisassembleRequest", &self.supports_disassemble_request)?;
+        s.optional("supportsCancelRequest", &self.supports_cancel_request)?;
+        s.optional(
+            "supportsBreakpointLocationsRequest",
+            &self.supports_breakpoint_locations_request,
+        )?;
+        s.optional("supportsClipboardContext", &self.supports_clipboard_context)?;
+        s.optional("supportsSteppingGranularity", &self.supports_stepping_granularity)?;
+        s.optional(
+            "supportsInstructionBreakpoints",
+            &self.supports_instruction_breakpoints,
+        )?;
+        s.optional(
+            "supportsExceptionFilterOptions",
+            &self.supports_exception_filter_options,
+        )?;
+        s.optional(
+            "supportsSingleThreadExecutionRequests",
+            &self.supports_single_thread_execution_requests,
+        )?;
+        s.optional("supportsDataBreakpointBytes", &self.supports_data_breakpoint_bytes)?;
+        s.optional("breakpointModes", &self.breakpoint_modes)?;
+        s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8105,18 +7904,10 @@ impl crate::private::Members for ExceptionBreakpointsFilter {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("filter", &self.filter)?;
         s.member("label", &self.label)?;
-        if let Some(v) = &self.description {
-            s.member("description", v)?;
-        }
-        if let Some(v) = &self.default {
-            s.member("default", v)?;
-        }
-        if let Some(v) = &self.supports_condition {
-            s.member("supportsCondition", v)?;
-        }
-        if let Some(v) = &self.condition_description {
-            s.member("conditionDescription", v)?;
-        }
+        s.optional("description", &self.description)?;
+        s.optional("default", &self.default)?;
+        s.optional("supportsCondition", &self.supports_condition)?;
+        s.optional("conditionDescription", &self.condition_description)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8336,21 +8127,11 @@ impl crate::private::Members for Message {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("format", &self.format)?;
-        if let Some(v) = &self.variables {
-            s.member("variables", v)?;
-        }
-        if let Some(v) = &self.send_telemetry {
-            s.member("sendTelemetry", v)?;
-        }
-        if let Some(v) = &self.show_user {
-            s.member("showUser", v)?;
-        }
-        if let Some(v) = &self.url {
-            s.member("url", v)?;
-        }
-        if let Some(v) = &self.url_label {
-            s.member("urlLabel", v)?;
-        }
+        s.optional("variables", &self.variables)?;
+        s.optional("sendTelemetry", &self.send_telemetry)?;
+        s.optional("showUser", &self.show_user)?;
+        s.optional("url", &self.url)?;
+        s.optional("urlLabel", &self.url_label)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8609,30 +8390,14 @@ impl crate::private::Members for Module {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("name", &self.name)?;
-        if let Some(v) = &self.path {
-            s.member("path", v)?;
-        }
-        if let Some(v) = &self.is_optimized {
-            s.member("isOptimized", v)?;
-        }
-        if let Some(v) = &self.is_user_code {
-            s.member("isUserCode", v)?;
-        }
-        if let Some(v) = &self.version {
-            s.member("version", v)?;
-        }
-        if let Some(v) = &self.symbol_status {
-            s.member("symbolStatus", v)?;
-        }
-        if let Some(v) = &self.symbol_file_path {
-            s.member("symbolFilePath", v)?;
-        }
-        if let Some(v) = &self.date_time_stamp {
-            s.member("dateTimeStamp", v)?;
-        }
-        if let Some(v) = &self.address_range {
-            s.member("addressRange", v)?;
-        }
+        s.optional("path", &self.path)?;
+        s.optional("isOptimized", &self.is_optimized)?;
+        s.optional("isUserCode", &self.is_user_code)?;
+        s.optional("version", &self.version)?;
+        s.optional("symbolStatus", &self.symbol_status)?;
+        s.optional("symbolFilePath", &self.symbol_file_path)?;
+        s.optional("dateTimeStamp", &self.date_time_stamp)?;
+        s.optional("addressRange", &self.address_range)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -8845,15 +8610,9 @@ impl crate::private::Members for ColumnDescriptor {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("attributeName", &self.attribute_name)?;
         s.member("label", &self.label)?;
-        if let Some(v) = &self.format {
-            s.member("format", v)?;
-        }
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.width {
-            s.member("width", v)?;
-        }
+        s.optional("format", &self.format)?;
+        s.optional("type", &self.type_)?;
+        s.optional("width", &self.width)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9186,30 +8945,14 @@ impl Source {
 }
 impl crate::private::Members for Source {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.name {
-            s.member("name", v)?;
-        }
-        if let Some(v) = &self.path {
-            s.member("path", v)?;
-        }
-        if let Some(v) = &self.source_reference {
-            s.member("sourceReference", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
-        if let Some(v) = &self.origin {
-            s.member("origin", v)?;
-        }
-        if let Some(v) = &self.sources {
-            s.member("sources", v)?;
-        }
-        if let Some(v) = &self.adapter_data {
-            s.member("adapterData", v)?;
-        }
-        if let Some(v) = &self.checksums {
-            s.member("checksums", v)?;
-        }
+        s.optional("name", &self.name)?;
+        s.optional("path", &self.path)?;
+        s.optional("sourceReference", &self.source_reference)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.optional("origin", &self.origin)?;
+        s.optional("sources", &self.sources)?;
+        s.optional("adapterData", &self.adapter_data)?;
+        s.optional("checksums", &self.checksums)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9491,29 +9234,15 @@ impl crate::private::Members for StackFrame {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("name", &self.name)?;
-        if let Some(v) = &self.source {
-            s.member("source", v)?;
-        }
+        s.optional("source", &self.source)?;
         s.member("line", &self.line)?;
         s.member("column", &self.column)?;
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
-        if let Some(v) = &self.can_restart {
-            s.member("canRestart", v)?;
-        }
-        if let Some(v) = &self.instruction_pointer_reference {
-            s.member("instructionPointerReference", v)?;
-        }
-        if let Some(v) = &self.module_id {
-            s.member("moduleId", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("canRestart", &self.can_restart)?;
+        s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
+        s.optional("moduleId", &self.module_id)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -9846,32 +9575,16 @@ impl Scope {
 impl crate::private::Members for Scope {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("name", &self.name)?;
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
+        s.optional("presentationHint", &self.presentation_hint)?;
         s.member("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.named_variables {
-            s.member("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            s.member("indexedVariables", v)?;
-        }
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
         s.member("expensive", &self.expensive)?;
-        if let Some(v) = &self.source {
-            s.member("source", v)?;
-        }
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
+        s.optional("source", &self.source)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -10260,31 +9973,18 @@ impl crate::private::Members for Variable {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("name", &self.name)?;
         s.member("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
-        if let Some(v) = &self.evaluate_name {
-            s.member("evaluateName", v)?;
-        }
+        s.optional("type", &self.type_)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.optional("evaluateName", &self.evaluate_name)?;
         s.member("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.named_variables {
-            s.member("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            s.member("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            s.member("memoryReference", v)?;
-        }
-        if let Some(v) = &self.declaration_location_reference {
-            s.member("declarationLocationReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            s.member("valueLocationReference", v)?;
-        }
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional(
+            "declarationLocationReference",
+            &self.declaration_location_reference,
+        )?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -10544,18 +10244,10 @@ impl VariablePresentationHint {
 }
 impl crate::private::Members for VariablePresentationHint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.kind {
-            s.member("kind", v)?;
-        }
-        if let Some(v) = &self.attributes {
-            s.member("attributes", v)?;
-        }
-        if let Some(v) = &self.visibility {
-            s.member("visibility", v)?;
-        }
-        if let Some(v) = &self.lazy {
-            s.member("lazy", v)?;
-        }
+        s.optional("kind", &self.kind)?;
+        s.optional("attributes", &self.attributes)?;
+        s.optional("visibility", &self.visibility)?;
+        s.optional("lazy", &self.lazy)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -10722,15 +10414,9 @@ impl BreakpointLocation {
 impl crate::private::Members for BreakpointLocation {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("line", &self.line)?;
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -10953,21 +10639,11 @@ impl SourceBreakpoint {
 impl crate::private::Members for SourceBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("line", &self.line)?;
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.condition {
-            s.member("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            s.member("hitCondition", v)?;
-        }
-        if let Some(v) = &self.log_message {
-            s.member("logMessage", v)?;
-        }
-        if let Some(v) = &self.mode {
-            s.member("mode", v)?;
-        }
+        s.optional("column", &self.column)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
+        s.optional("logMessage", &self.log_message)?;
+        s.optional("mode", &self.mode)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -11150,12 +10826,8 @@ impl FunctionBreakpoint {
 impl crate::private::Members for FunctionBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("name", &self.name)?;
-        if let Some(v) = &self.condition {
-            s.member("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            s.member("hitCondition", v)?;
-        }
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -11422,15 +11094,9 @@ impl DataBreakpoint {
 impl crate::private::Members for DataBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("dataId", &self.data_id)?;
-        if let Some(v) = &self.access_type {
-            s.member("accessType", v)?;
-        }
-        if let Some(v) = &self.condition {
-            s.member("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            s.member("hitCondition", v)?;
-        }
+        s.optional("accessType", &self.access_type)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -11612,18 +11278,10 @@ impl InstructionBreakpoint {
 impl crate::private::Members for InstructionBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("instructionReference", &self.instruction_reference)?;
-        if let Some(v) = &self.offset {
-            s.member("offset", v)?;
-        }
-        if let Some(v) = &self.condition {
-            s.member("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            s.member("hitCondition", v)?;
-        }
-        if let Some(v) = &self.mode {
-            s.member("mode", v)?;
-        }
+        s.optional("offset", &self.offset)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
+        s.optional("mode", &self.mode)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -11893,37 +11551,17 @@ impl Breakpoint {
 }
 impl crate::private::Members for Breakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.id {
-            s.member("id", v)?;
-        }
+        s.optional("id", &self.id)?;
         s.member("verified", &self.verified)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.source {
-            s.member("source", v)?;
-        }
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
-        if let Some(v) = &self.instruction_reference {
-            s.member("instructionReference", v)?;
-        }
-        if let Some(v) = &self.offset {
-            s.member("offset", v)?;
-        }
-        if let Some(v) = &self.reason {
-            s.member("reason", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("source", &self.source)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("instructionReference", &self.instruction_reference)?;
+        s.optional("offset", &self.offset)?;
+        s.optional("reason", &self.reason)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12321,18 +11959,10 @@ impl crate::private::Members for StepInTarget {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("label", &self.label)?;
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12572,18 +12202,10 @@ impl crate::private::Members for GotoTarget {
         s.member("id", &self.id)?;
         s.member("label", &self.label)?;
         s.member("line", &self.line)?;
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
-        if let Some(v) = &self.instruction_pointer_reference {
-            s.member("instructionPointerReference", v)?;
-        }
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -12861,30 +12483,14 @@ impl CompletionItem {
 impl crate::private::Members for CompletionItem {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("label", &self.label)?;
-        if let Some(v) = &self.text {
-            s.member("text", v)?;
-        }
-        if let Some(v) = &self.sort_text {
-            s.member("sortText", v)?;
-        }
-        if let Some(v) = &self.detail {
-            s.member("detail", v)?;
-        }
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.start {
-            s.member("start", v)?;
-        }
-        if let Some(v) = &self.length {
-            s.member("length", v)?;
-        }
-        if let Some(v) = &self.selection_start {
-            s.member("selectionStart", v)?;
-        }
-        if let Some(v) = &self.selection_length {
-            s.member("selectionLength", v)?;
-        }
+        s.optional("text", &self.text)?;
+        s.optional("sortText", &self.sort_text)?;
+        s.optional("detail", &self.detail)?;
+        s.optional("type", &self.type_)?;
+        s.optional("start", &self.start)?;
+        s.optional("length", &self.length)?;
+        s.optional("selectionStart", &self.selection_start)?;
+        s.optional("selectionLength", &self.selection_length)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -13475,9 +13081,7 @@ impl ValueFormat {
 }
 impl crate::private::Members for ValueFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.hex {
-            s.member("hex", v)?;
-        }
+        s.optional("hex", &self.hex)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -13661,30 +13265,14 @@ impl StackFrameFormat {
 }
 impl crate::private::Members for StackFrameFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.hex {
-            s.member("hex", v)?;
-        }
-        if let Some(v) = &self.parameters {
-            s.member("parameters", v)?;
-        }
-        if let Some(v) = &self.parameter_types {
-            s.member("parameterTypes", v)?;
-        }
-        if let Some(v) = &self.parameter_names {
-            s.member("parameterNames", v)?;
-        }
-        if let Some(v) = &self.parameter_values {
-            s.member("parameterValues", v)?;
-        }
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
-        if let Some(v) = &self.module {
-            s.member("module", v)?;
-        }
-        if let Some(v) = &self.include_all {
-            s.member("includeAll", v)?;
-        }
+        s.optional("hex", &self.hex)?;
+        s.optional("parameters", &self.parameters)?;
+        s.optional("parameterTypes", &self.parameter_types)?;
+        s.optional("parameterNames", &self.parameter_names)?;
+        s.optional("parameterValues", &self.parameter_values)?;
+        s.optional("line", &self.line)?;
+        s.optional("module", &self.module)?;
+        s.optional("includeAll", &self.include_all)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -13863,12 +13451,8 @@ impl ExceptionFilterOptions {
 impl crate::private::Members for ExceptionFilterOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("filterId", &self.filter_id)?;
-        if let Some(v) = &self.condition {
-            s.member("condition", v)?;
-        }
-        if let Some(v) = &self.mode {
-            s.member("mode", v)?;
-        }
+        s.optional("condition", &self.condition)?;
+        s.optional("mode", &self.mode)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -14000,9 +13584,7 @@ impl ExceptionOptions {
 }
 impl crate::private::Members for ExceptionOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.path {
-            s.member("path", v)?;
-        }
+        s.optional("path", &self.path)?;
         s.member("breakMode", &self.break_mode)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -14247,9 +13829,7 @@ impl ExceptionPathSegment {
 }
 impl crate::private::Members for ExceptionPathSegment {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.negate {
-            s.member("negate", v)?;
-        }
+        s.optional("negate", &self.negate)?;
         s.member("names", &self.names)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -14430,24 +14010,12 @@ impl ExceptionDetails {
 }
 impl crate::private::Members for ExceptionDetails {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
-        if let Some(v) = &self.type_name {
-            s.member("typeName", v)?;
-        }
-        if let Some(v) = &self.full_type_name {
-            s.member("fullTypeName", v)?;
-        }
-        if let Some(v) = &self.evaluate_name {
-            s.member("evaluateName", v)?;
-        }
-        if let Some(v) = &self.stack_trace {
-            s.member("stackTrace", v)?;
-        }
-        if let Some(v) = &self.inner_exception {
-            s.member("innerException", v)?;
-        }
+        s.optional("message", &self.message)?;
+        s.optional("typeName", &self.type_name)?;
+        s.optional("fullTypeName", &self.full_type_name)?;
+        s.optional("evaluateName", &self.evaluate_name)?;
+        s.optional("stackTrace", &self.stack_trace)?;
+        s.optional("innerException", &self.inner_exception)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -14699,31 +14267,15 @@ impl DisassembledInstruction {
 impl crate::private::Members for DisassembledInstruction {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("address", &self.address)?;
-        if let Some(v) = &self.instruction_bytes {
-            s.member("instructionBytes", v)?;
-        }
+        s.optional("instructionBytes", &self.instruction_bytes)?;
         s.member("instruction", &self.instruction)?;
-        if let Some(v) = &self.symbol {
-            s.member("symbol", v)?;
-        }
-        if let Some(v) = &self.location {
-            s.member("location", v)?;
-        }
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
+        s.optional("symbol", &self.symbol)?;
+        s.optional("location", &self.location)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -15085,9 +14637,7 @@ impl crate::private::Members for BreakpointMode {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("mode", &self.mode)?;
         s.member("label", &self.label)?;
-        if let Some(v) = &self.description {
-            s.member("description", v)?;
-        }
+        s.optional("description", &self.description)?;
         s.member("appliesTo", &self.applies_to)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
@@ -15429,24 +14979,21 @@ impl SetDebuggerPropertyArguments {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for SetDebuggerPropertyArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.ide_os {
-            s.member("ideOS", v)?;
-        }
-        if let Some(v) = &self.dont_trace_start_patterns {
-            s.member("dontTraceStartPatterns", v)?;
-        }
-        if let Some(v) = &self.dont_trace_end_patterns {
-            s.member("dontTraceEndPatterns", v)?;
-        }
-        if let Some(v) = &self.skip_suspend_on_breakpoint_exception {
-            s.member("skipSuspendOnBreakpointException", v)?;
-        }
-        if let Some(v) = &self.skip_print_breakpoint_exception {
-            s.member("skipPrintBreakpointException", v)?;
-        }
-        if let Some(v) = &self.multi_threads_single_notification {
-            s.member("multiThreadsSingleNotification", v)?;
-        }
+        s.optional("ideOS", &self.ide_os)?;
+        s.optional("dontTraceStartPatterns", &self.dont_trace_start_patterns)?;
+        s.optional("dontTraceEndPatterns", &self.dont_trace_end_patterns)?;
+        s.optional(
+            "skipSuspendOnBreakpointException",
+            &self.skip_suspend_on_breakpoint_exception,
+        )?;
+        s.optional(
+            "skipPrintBreakpointException",
+            &self.skip_print_breakpoint_exception,
+        )?;
+        s.optional(
+            "multiThreadsSingleNotification",
+            &self.multi_threads_single_notification,
+        )?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -15626,9 +15173,7 @@ impl SetPydevdSourceMapArguments {
 impl crate::private::Members for SetPydevdSourceMapArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
-        if let Some(v) = &self.pydevd_source_maps {
-            s.member("pydevdSourceMaps", v)?;
-        }
+        s.optional("pydevdSourceMaps", &self.pydevd_source_maps)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -16003,12 +15548,8 @@ impl PydevdPythonInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPythonInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.version {
-            s.member("version", v)?;
-        }
-        if let Some(v) = &self.implementation {
-            s.member("implementation", v)?;
-        }
+        s.optional("version", &self.version)?;
+        s.optional("implementation", &self.implementation)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -16149,15 +15690,9 @@ impl PydevdPythonImplementationInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPythonImplementationInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.name {
-            s.member("name", v)?;
-        }
-        if let Some(v) = &self.version {
-            s.member("version", v)?;
-        }
-        if let Some(v) = &self.description {
-            s.member("description", v)?;
-        }
+        s.optional("name", &self.name)?;
+        s.optional("version", &self.version)?;
+        s.optional("description", &self.description)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -16283,9 +15818,7 @@ impl PydevdPlatformInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPlatformInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.name {
-            s.member("name", v)?;
-        }
+        s.optional("name", &self.name)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -16432,18 +15965,10 @@ impl PydevdProcessInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdProcessInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.pid {
-            s.member("pid", v)?;
-        }
-        if let Some(v) = &self.ppid {
-            s.member("ppid", v)?;
-        }
-        if let Some(v) = &self.executable {
-            s.member("executable", v)?;
-        }
-        if let Some(v) = &self.bitness {
-            s.member("bitness", v)?;
-        }
+        s.optional("pid", &self.pid)?;
+        s.optional("ppid", &self.ppid)?;
+        s.optional("executable", &self.executable)?;
+        s.optional("bitness", &self.bitness)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -16592,12 +16117,8 @@ impl PydevdInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.using_cython {
-            s.member("usingCython", v)?;
-        }
-        if let Some(v) = &self.using_frame_eval {
-            s.member("usingFrameEval", v)?;
-        }
+        s.optional("usingCython", &self.using_cython)?;
+        s.optional("usingFrameEval", &self.using_frame_eval)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -16718,9 +16239,7 @@ impl PydevdAuthorizeArguments {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.debug_server_access_token {
-            s.member("debugServerAccessToken", v)?;
-        }
+        s.optional("debugServerAccessToken", &self.debug_server_access_token)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -17266,16 +16785,10 @@ impl crate::private::Members for InspectedVariable {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("name", &self.name)?;
         s.member("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.evaluate_name {
-            s.member("evaluateName", v)?;
-        }
+        s.optional("type", &self.type_)?;
+        s.optional("evaluateName", &self.evaluate_name)?;
         s.member("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
+        s.optional("presentationHint", &self.presentation_hint)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -17437,9 +16950,7 @@ impl RichInspectVariablesArguments {
 impl crate::private::Members for RichInspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variableName", &self.variable_name)?;
-        if let Some(v) = &self.frame_id {
-            s.member("frameId", v)?;
-        }
+        s.optional("frameId", &self.frame_id)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -17813,9 +17324,7 @@ impl ErrorResponseBody {
 }
 impl crate::private::Members for ErrorResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.error {
-            s.member("error", v)?;
-        }
+        s.optional("error", &self.error)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -18139,24 +17648,12 @@ impl StoppedEventBody {
 impl crate::private::Members for StoppedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
-        if let Some(v) = &self.description {
-            s.member("description", v)?;
-        }
-        if let Some(v) = &self.thread_id {
-            s.member("threadId", v)?;
-        }
-        if let Some(v) = &self.preserve_focus_hint {
-            s.member("preserveFocusHint", v)?;
-        }
-        if let Some(v) = &self.text {
-            s.member("text", v)?;
-        }
-        if let Some(v) = &self.all_threads_stopped {
-            s.member("allThreadsStopped", v)?;
-        }
-        if let Some(v) = &self.hit_breakpoint_ids {
-            s.member("hitBreakpointIds", v)?;
-        }
+        s.optional("description", &self.description)?;
+        s.optional("threadId", &self.thread_id)?;
+        s.optional("preserveFocusHint", &self.preserve_focus_hint)?;
+        s.optional("text", &self.text)?;
+        s.optional("allThreadsStopped", &self.all_threads_stopped)?;
+        s.optional("hitBreakpointIds", &self.hit_breakpoint_ids)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -18326,9 +17823,7 @@ impl ContinuedEventBody {
 impl crate::private::Members for ContinuedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        if let Some(v) = &self.all_threads_continued {
-            s.member("allThreadsContinued", v)?;
-        }
+        s.optional("allThreadsContinued", &self.all_threads_continued)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -18542,9 +18037,7 @@ impl TerminatedEventBody {
 }
 impl crate::private::Members for TerminatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.restart {
-            s.member("restart", v)?;
-        }
+        s.optional("restart", &self.restart)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -19199,31 +18692,15 @@ impl OutputEventBody {
 }
 impl crate::private::Members for OutputEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.category {
-            s.member("category", v)?;
-        }
+        s.optional("category", &self.category)?;
         s.member("output", &self.output)?;
-        if let Some(v) = &self.group {
-            s.member("group", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            s.member("variablesReference", v)?;
-        }
-        if let Some(v) = &self.source {
-            s.member("source", v)?;
-        }
-        if let Some(v) = &self.line {
-            s.member("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.data {
-            s.member("data", v)?;
-        }
-        if let Some(v) = &self.location_reference {
-            s.member("locationReference", v)?;
-        }
+        s.optional("group", &self.group)?;
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.optional("source", &self.source)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("data", &self.data)?;
+        s.optional("locationReference", &self.location_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -20255,18 +19732,10 @@ impl ProcessEventBody {
 impl crate::private::Members for ProcessEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("name", &self.name)?;
-        if let Some(v) = &self.system_process_id {
-            s.member("systemProcessId", v)?;
-        }
-        if let Some(v) = &self.is_local_process {
-            s.member("isLocalProcess", v)?;
-        }
-        if let Some(v) = &self.start_method {
-            s.member("startMethod", v)?;
-        }
-        if let Some(v) = &self.pointer_size {
-            s.member("pointerSize", v)?;
-        }
+        s.optional("systemProcessId", &self.system_process_id)?;
+        s.optional("isLocalProcess", &self.is_local_process)?;
+        s.optional("startMethod", &self.start_method)?;
+        s.optional("pointerSize", &self.pointer_size)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -20573,15 +20042,9 @@ impl crate::private::Members for ProgressStartEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("progressId", &self.progress_id)?;
         s.member("title", &self.title)?;
-        if let Some(v) = &self.request_id {
-            s.member("requestId", v)?;
-        }
-        if let Some(v) = &self.cancellable {
-            s.member("cancellable", v)?;
-        }
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("requestId", &self.request_id)?;
+        s.optional("cancellable", &self.cancellable)?;
+        s.optional("message", &self.message)?;
         if let Some(v) = self.percentage {
             s.member(
                 "percentage",
@@ -20784,9 +20247,7 @@ impl ProgressUpdateEventBody {
 impl crate::private::Members for ProgressUpdateEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("progressId", &self.progress_id)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         if let Some(v) = self.percentage {
             s.member(
                 "percentage",
@@ -20933,9 +20394,7 @@ impl ProgressEndEventBody {
 impl crate::private::Members for ProgressEndEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("progressId", &self.progress_id)?;
-        if let Some(v) = &self.message {
-            s.member("message", v)?;
-        }
+        s.optional("message", &self.message)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -21073,15 +20532,9 @@ impl InvalidatedEventBody {
 }
 impl crate::private::Members for InvalidatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.areas {
-            s.member("areas", v)?;
-        }
-        if let Some(v) = &self.thread_id {
-            s.member("threadId", v)?;
-        }
-        if let Some(v) = &self.stack_frame_id {
-            s.member("stackFrameId", v)?;
-        }
+        s.optional("areas", &self.areas)?;
+        s.optional("threadId", &self.thread_id)?;
+        s.optional("stackFrameId", &self.stack_frame_id)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -21465,12 +20918,8 @@ impl RunInTerminalResponseBody {
 }
 impl crate::private::Members for RunInTerminalResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.process_id {
-            s.member("processId", v)?;
-        }
-        if let Some(v) = &self.shell_process_id {
-            s.member("shellProcessId", v)?;
-        }
+        s.optional("processId", &self.process_id)?;
+        s.optional("shellProcessId", &self.shell_process_id)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -22296,9 +21745,7 @@ impl SetExceptionBreakpointsResponseBody {
 }
 impl crate::private::Members for SetExceptionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.breakpoints {
-            s.member("breakpoints", v)?;
-        }
+        s.optional("breakpoints", &self.breakpoints)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -22438,12 +21885,8 @@ impl crate::private::Members for DataBreakpointInfoResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("dataId", &self.data_id)?;
         s.member("description", &self.description)?;
-        if let Some(v) = &self.access_types {
-            s.member("accessTypes", v)?;
-        }
-        if let Some(v) = &self.can_persist {
-            s.member("canPersist", v)?;
-        }
+        s.optional("accessTypes", &self.access_types)?;
+        s.optional("canPersist", &self.can_persist)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -22785,9 +22228,7 @@ impl ContinueResponseBody {
 }
 impl crate::private::Members for ContinueResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.all_threads_continued {
-            s.member("allThreadsContinued", v)?;
-        }
+        s.optional("allThreadsContinued", &self.all_threads_continued)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -22906,9 +22347,7 @@ impl StackTraceResponseBody {
 impl crate::private::Members for StackTraceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("stackFrames", &self.stack_frames)?;
-        if let Some(v) = &self.total_frames {
-            s.member("totalFrames", v)?;
-        }
+        s.optional("totalFrames", &self.total_frames)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -23420,24 +22859,12 @@ impl SetVariableResponseBody {
 impl crate::private::Members for SetVariableResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            s.member("variablesReference", v)?;
-        }
-        if let Some(v) = &self.named_variables {
-            s.member("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            s.member("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            s.member("memoryReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            s.member("valueLocationReference", v)?;
-        }
+        s.optional("type", &self.type_)?;
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -23633,9 +23060,7 @@ impl SourceResponseBody {
 impl crate::private::Members for SourceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("content", &self.content)?;
-        if let Some(v) = &self.mime_type {
-            s.member("mimeType", v)?;
-        }
+        s.optional("mimeType", &self.mime_type)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -23852,9 +23277,7 @@ impl ModulesResponseBody {
 impl crate::private::Members for ModulesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("modules", &self.modules)?;
-        if let Some(v) = &self.total_modules {
-            s.member("totalModules", v)?;
-        }
+        s.optional("totalModules", &self.total_modules)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -24298,25 +23721,13 @@ impl EvaluateResponseBody {
 impl crate::private::Members for EvaluateResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("result", &self.result)?;
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
+        s.optional("type", &self.type_)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
         s.member("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.named_variables {
-            s.member("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            s.member("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            s.member("memoryReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            s.member("valueLocationReference", v)?;
-        }
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -24612,27 +24023,13 @@ impl SetExpressionResponseBody {
 impl crate::private::Members for SetExpressionResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            s.member("presentationHint", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            s.member("variablesReference", v)?;
-        }
-        if let Some(v) = &self.named_variables {
-            s.member("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            s.member("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            s.member("memoryReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            s.member("valueLocationReference", v)?;
-        }
+        s.optional("type", &self.type_)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -25162,13 +24559,9 @@ impl ExceptionInfoResponseBody {
 impl crate::private::Members for ExceptionInfoResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("exceptionId", &self.exception_id)?;
-        if let Some(v) = &self.description {
-            s.member("description", v)?;
-        }
+        s.optional("description", &self.description)?;
         s.member("breakMode", &self.break_mode)?;
-        if let Some(v) = &self.details {
-            s.member("details", v)?;
-        }
+        s.optional("details", &self.details)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -25328,12 +24721,8 @@ impl ReadMemoryResponseBody {
 impl crate::private::Members for ReadMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("address", &self.address)?;
-        if let Some(v) = &self.unreadable_bytes {
-            s.member("unreadableBytes", v)?;
-        }
-        if let Some(v) = &self.data {
-            s.member("data", v)?;
-        }
+        s.optional("unreadableBytes", &self.unreadable_bytes)?;
+        s.optional("data", &self.data)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -25478,12 +24867,8 @@ impl WriteMemoryResponseBody {
 }
 impl crate::private::Members for WriteMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        if let Some(v) = &self.offset {
-            s.member("offset", v)?;
-        }
-        if let Some(v) = &self.bytes_written {
-            s.member("bytesWritten", v)?;
-        }
+        s.optional("offset", &self.offset)?;
+        s.optional("bytesWritten", &self.bytes_written)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -25750,15 +25135,9 @@ impl crate::private::Members for LocationsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.member("line", &self.line)?;
-        if let Some(v) = &self.column {
-            s.member("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            s.member("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            s.member("endColumn", v)?;
-        }
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -27777,15 +27156,9 @@ impl crate::private::Members for DebugInfoResponseBody {
         s.member("tmpFileSuffix", &self.tmp_file_suffix)?;
         s.member("breakpoints", &self.breakpoints)?;
         s.member("stoppedThreads", &self.stopped_threads)?;
-        if let Some(v) = &self.rich_rendering {
-            s.member("richRendering", v)?;
-        }
-        if let Some(v) = &self.exception_paths {
-            s.member("exceptionPaths", v)?;
-        }
-        if let Some(v) = &self.copy_to_globals {
-            s.member("copyToGlobals", v)?;
-        }
+        s.optional("richRendering", &self.rich_rendering)?;
+        s.optional("exceptionPaths", &self.exception_paths)?;
+        s.optional("copyToGlobals", &self.copy_to_globals)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
@@ -28240,12 +27613,8 @@ impl CopyToGlobalsResponseBody {
 impl crate::private::Members for CopyToGlobalsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            s.member("type", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            s.member("variablesReference", v)?;
-        }
+        s.optional("type", &self.type_)?;
+        s.optional("variablesReference", &self.variables_reference)?;
         s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
