@@ -685,8 +685,91 @@ pub mod validate {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::write_str;
+    use crate::read::ReadJson as _;
+    use crate::types::{Checksum, Source, SourcePresentationHint};
+
+    const SOURCE: &str = r#"{"name":"a.py","path":"/src/a.py","sourceReference":0,"presentationHint":"emphasize","adapterData":null,"sources":[{"name":"b"}],"x-vendor":{"k":[1,2.5,"é\n"]}}"#;
+
+    fn direct(text: &str) -> Source {
+        let mut r = crate::read::Reader::new(text);
+        let s = Source::read_json(&mut r).expect("the direct decoder reads the source");
+        r.finish().expect("nothing after the source");
+        s
+    }
+
+    /// serde's `Deserialize` runs the direct decoder on every route serde offers: borrowed
+    /// and owned text (serde_json's raw value), a `Value`, and serde's own buffering
+    /// (an untagged enum, which hands over neither text nor a serde_json type).
+    #[test]
+    fn deserialize_runs_the_direct_decoder_on_every_route() {
+        let expected = direct(SOURCE);
+        assert_eq!(expected.presentation_hint, Some(SourcePresentationHint::Emphasize));
+        assert_eq!(expected.extra["x-vendor"]["k"][2], "é\n");
+        let borrowed: Source = serde_json::from_str(SOURCE).expect("from_str");
+        let owned: Source = serde_json::from_reader(SOURCE.as_bytes()).expect("from_reader");
+        let value: serde_json::Value = serde_json::from_str(SOURCE).expect("a JSON value");
+        let from_ref: Source = serde::Deserialize::deserialize(&value).expect("from &Value");
+        let from_value: Source = serde_json::from_value(value).expect("from Value");
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Buffered {
+            Source(Source),
+        }
+        let Buffered::Source(buffered) = serde_json::from_str(SOURCE).expect("untagged");
+        for (route, got) in [
+            ("borrowed", borrowed),
+            ("owned", owned),
+            ("&Value", from_ref),
+            ("Value", from_value),
+            ("serde's buffer", buffered),
+        ] {
+            assert_eq!(got, expected, "{route}");
+        }
+        // Embedded in a user's struct, and optional there.
+        #[derive(serde::Deserialize)]
+        struct Mine {
+            source: Option<Source>,
+            other: u8,
+        }
+        let mine: Mine = serde_json::from_str(&format!(r#"{{"other":1,"source":{SOURCE}}}"#))
+            .expect("embedded");
+        assert_eq!((mine.source, mine.other), (Some(expected), 1));
+    }
+
+    /// Errors name the type and the missing member, or the byte where the value did not fit.
+    #[test]
+    fn deserialize_errors_say_what_was_wrong() {
+        let err = serde_json::from_str::<Checksum>(r#"{"algorithm":"MD5"}"#)
+            .expect_err("checksum is required");
+        assert!(
+            err.to_string().contains("invalid `Checksum`: missing member `checksum`"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<Source>(r#"{"path": 5}"#).expect_err("path is a string");
+        assert!(
+            err.to_string().contains("invalid `Source`") && err.to_string().contains("byte 9: `5}`"),
+            "{err}"
+        );
+        let value = serde_json::json!({"name": ["x"]});
+        let err = serde_json::from_value::<Source>(value).expect_err("name is a string");
+        assert!(err.to_string().contains("invalid `Source`"), "{err}");
+    }
+
+    /// serde's `Serialize` and the direct encoder walk the same members.
+    #[test]
+    fn serialize_and_write_json_agree() {
+        let source = direct(SOURCE);
+        let mut bytes = Vec::new();
+        super::WriteJson::write_json(&source, &mut bytes);
+        let by_serde = serde_json::to_vec(&source).expect("serde encodes");
+        assert_eq!(String::from_utf8_lossy(&bytes), String::from_utf8_lossy(&by_serde));
+        let back: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
+        assert_eq!(back, serde_json::from_str::<serde_json::Value>(SOURCE).expect("JSON"));
+        assert_eq!(serde_json::to_value(&source).expect("to_value"), back);
+    }
 
     /// `write_str` spells every string exactly as serde_json does: each ASCII byte and some
     /// multi-byte characters, at every position of strings around the 8-byte word size.
