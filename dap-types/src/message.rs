@@ -66,7 +66,8 @@ impl ProtocolMessage {
         let command = value.get("command").and_then(Value::as_str);
         Ok(match kind {
             Some("request") => {
-                let typed = command.and_then(|c| typed_value(&value, |r| Request::read_named(c, r)));
+                let typed =
+                    command.and_then(|c| typed_value(&value, |r| Request::read_named(c, r)));
                 ProtocolMessage::Request(typed.unwrap_or_else(|| Request::Custom(raw(value))))
             }
             Some("event") => {

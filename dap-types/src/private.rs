@@ -706,7 +706,10 @@ mod tests {
     #[test]
     fn deserialize_runs_the_direct_decoder_on_every_route() {
         let expected = direct(SOURCE);
-        assert_eq!(expected.presentation_hint, Some(SourcePresentationHint::Emphasize));
+        assert_eq!(
+            expected.presentation_hint,
+            Some(SourcePresentationHint::Emphasize)
+        );
         assert_eq!(expected.extra["x-vendor"]["k"][2], "é\n");
         let borrowed: Source = serde_json::from_str(SOURCE).expect("from_str");
         let owned: Source = serde_json::from_reader(SOURCE.as_bytes()).expect("from_reader");
@@ -734,8 +737,8 @@ mod tests {
             source: Option<Source>,
             other: u8,
         }
-        let mine: Mine = serde_json::from_str(&format!(r#"{{"other":1,"source":{SOURCE}}}"#))
-            .expect("embedded");
+        let mine: Mine =
+            serde_json::from_str(&format!(r#"{{"other":1,"source":{SOURCE}}}"#)).expect("embedded");
         assert_eq!((mine.source, mine.other), (Some(expected), 1));
     }
 
@@ -745,12 +748,14 @@ mod tests {
         let err = serde_json::from_str::<Checksum>(r#"{"algorithm":"MD5"}"#)
             .expect_err("checksum is required");
         assert!(
-            err.to_string().contains("invalid `Checksum`: missing member `checksum`"),
+            err.to_string()
+                .contains("invalid `Checksum`: missing member `checksum`"),
             "{err}"
         );
         let err = serde_json::from_str::<Source>(r#"{"path": 5}"#).expect_err("path is a string");
         assert!(
-            err.to_string().contains("invalid `Source`") && err.to_string().contains("byte 9: `5}`"),
+            err.to_string().contains("invalid `Source`")
+                && err.to_string().contains("byte 9: `5}`"),
             "{err}"
         );
         let value = serde_json::json!({"name": ["x"]});
@@ -765,9 +770,15 @@ mod tests {
         let mut bytes = Vec::new();
         super::WriteJson::write_json(&source, &mut bytes);
         let by_serde = serde_json::to_vec(&source).expect("serde encodes");
-        assert_eq!(String::from_utf8_lossy(&bytes), String::from_utf8_lossy(&by_serde));
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&by_serde)
+        );
         let back: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
-        assert_eq!(back, serde_json::from_str::<serde_json::Value>(SOURCE).expect("JSON"));
+        assert_eq!(
+            back,
+            serde_json::from_str::<serde_json::Value>(SOURCE).expect("JSON")
+        );
         assert_eq!(serde_json::to_value(&source).expect("to_value"), back);
     }
 

@@ -75,8 +75,14 @@ fn real_traffic_is_typed_as_its_canonical_spelling() {
     );
     for (at, body) in &msgs {
         let (direct, canonical) = typed_both(body);
-        assert!(direct.is_some(), "{at}: the decoders gave up on real traffic");
-        assert_eq!(direct, canonical, "{at}: the two spellings decode differently");
+        assert!(
+            direct.is_some(),
+            "{at}: the decoders gave up on real traffic"
+        );
+        assert_eq!(
+            direct, canonical,
+            "{at}: the two spellings decode differently"
+        );
     }
 }
 
