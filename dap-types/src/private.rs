@@ -431,7 +431,7 @@ struct JsonSink<'a> {
 impl Sink for JsonSink<'_> {
     type Error = std::convert::Infallible;
 
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     fn member<T: WriteJson + serde::Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -447,7 +447,7 @@ impl Sink for JsonSink<'_> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     fn member_escaped<T: WriteJson + serde::Serialize + ?Sized>(
         &mut self,
         key: &str,

@@ -480,7 +480,7 @@ impl<'a> Reader<'a> {
 
     /// An optional property: a value sets the slot; `null` leaves it empty and keeps
     /// `"key": null` in `extra` (as [`crate::private::optional`] does).
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     pub fn optional<T: ReadJson>(
         &mut self,
         key: Key<'a>,
@@ -500,7 +500,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `number` property (see [`crate::private::number`]).
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     pub fn number(
         &mut self,
         key: Key<'a>,
@@ -526,7 +526,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A property the schema does not declare: kept as JSON.
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     pub fn extra(&mut self, key: Key<'a>, extra: &mut Map<String, Value>) -> Res<()> {
         let v = self.value()?;
         extra.insert(key.into_owned(), v);
