@@ -5,7 +5,7 @@
 //! `Deserialize` captures the JSON text and runs it, see [`deserialize`]), and the generated
 //! [`Members`] impl is the encoder (both `WriteJson` and serde's `Serialize` walk it, see
 //! [`write_members`] and [`serialize_members`]). The glue impls are spelled by the macros
-//! [`impl_deserialize!`](crate::impl_deserialize) and [`impl_encode!`](crate::impl_encode).
+//! [`impl_deserialize!`](crate::impl_deserialize) and [`impl_object!`](crate::impl_object).
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap as _, Serializer};
