@@ -317,6 +317,9 @@ mod tests {
             "type Response = PingResponse;",
             "impl ::dapkit_types::private::read::ReadJson for PingArguments",
             "impl ::dapkit_types::private::validate::Validate for PingArguments",
+            // One encoder and the glue that gives serde and the direct encoder over it.
+            "impl ::dapkit_types::private::Members for PingArguments",
+            "::dapkit_types::private::impl_object!(PingArguments);",
         ] {
             assert!(text.contains(wanted), "lacks `{wanted}`");
         }

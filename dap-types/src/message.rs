@@ -2,9 +2,9 @@
 //!
 //! Decoding from bytes first reads only the envelope (`type`, `command`, `event`,
 //! `success`, skipping payloads without building them), then decodes the whole message once
-//! into its typed form with the direct decoders ([`crate::read`]). If they give up, serde's
-//! typed decoders try; if that fails too (a peer broke the schema), the bytes are read again
-//! as JSON and every part that cannot take its typed form is kept as JSON, so nothing is lost
+//! into its typed form with the generated decoders ([`crate::read`], the only decoders of the
+//! generated types). If they give up (a peer broke the schema), the bytes are read again as
+//! JSON and every part that cannot take its typed form is kept as JSON, so nothing is lost
 //! and nothing fails but input that is not a JSON object.
 
 use crate::private::Key;
@@ -66,12 +66,13 @@ impl ProtocolMessage {
         let command = value.get("command").and_then(Value::as_str);
         Ok(match kind {
             Some("request") => {
-                let typed = command.and_then(|c| Request::from_value_named(c, &value).ok());
+                let typed =
+                    command.and_then(|c| typed_value(&value, |r| Request::read_named(c, r)));
                 ProtocolMessage::Request(typed.unwrap_or_else(|| Request::Custom(raw(value))))
             }
             Some("event") => {
                 let name = value.get("event").and_then(Value::as_str);
-                let typed = name.and_then(|e| Event::from_value_named(e, &value).ok());
+                let typed = name.and_then(|e| typed_value(&value, |r| Event::read_named(e, r)));
                 ProtocolMessage::Event(typed.unwrap_or_else(|| Event::Custom(raw(value))))
             }
             Some("response") => ProtocolMessage::Response(response_from_value(value)),
@@ -82,7 +83,8 @@ impl ProtocolMessage {
     /// Encodes as a JSON value. The messages of this crate always encode; the `Result`
     /// is serde's (an error names the message rather than giving `null`).
     pub fn as_data(&self) -> Result<Value, Error> {
-        serde_json::to_value(self).map_err(|e| {
+        // The one encoder (bytes), read back as a value: no second, serde-driven encoder.
+        serde_json::from_slice(&self.to_vec()).map_err(|e| {
             let err = Error::encode("ProtocolMessage", e);
             match self {
                 ProtocolMessage::Custom(raw) => err.with_message(&Value::Object(raw.0.clone())),
@@ -205,15 +207,31 @@ fn unexpected(value: &Value) -> serde::de::Unexpected<'_> {
     }
 }
 
+/// The typed form of a JSON value, by the generated decoder `read` (`None` where it does not fit).
+fn typed_value<T>(
+    value: &Value,
+    read: impl FnOnce(&mut crate::read::Reader<'_>) -> crate::read::Res<T>,
+) -> Option<T> {
+    let text = value.to_string();
+    let mut r = crate::read::Reader::new(&text);
+    let typed = read(&mut r).ok()?;
+    r.finish().ok()?;
+    Some(typed)
+}
+
+fn read_error_response(value: &Value) -> Option<ErrorResponse> {
+    typed_value(value, <ErrorResponse as crate::read::ReadJson>::read_json)
+}
+
 fn response_from_value(mut value: Value) -> Response {
     let success = value.get("success").and_then(Value::as_bool);
     if success == Some(false) {
-        if let Ok(e) = <ErrorResponse as serde::Deserialize>::deserialize(&value) {
+        if let Some(e) = read_error_response(&value) {
             return Response::Error(e);
         }
         // A failed response whose body does not fit: still an error; the body is kept as JSON.
         let body = value.as_object_mut().and_then(|m| m.remove("body"));
-        if let Ok(mut e) = <ErrorResponse as serde::Deserialize>::deserialize(&value) {
+        if let Some(mut e) = read_error_response(&value) {
             if let Some(b) = body {
                 e.extra.insert("body".into(), b);
             }
@@ -227,7 +245,7 @@ fn response_from_value(mut value: Value) -> Response {
     let typed = value
         .get("command")
         .and_then(Value::as_str)
-        .and_then(|c| Response::from_value_named(c, &value).ok());
+        .and_then(|c| typed_value(&value, |r| Response::read_named(c, r)));
     typed.unwrap_or_else(|| Response::Custom(raw(value)))
 }
 
@@ -386,22 +404,11 @@ fn not_typed() -> serde_json::Error {
     <serde_json::Error as serde::de::Error>::custom("message has no typed form")
 }
 
+/// Typed decoding by the generated decoders; `Err` where they give no typed form.
 fn typed_from_slice(bytes: &[u8]) -> Result<ProtocolMessage, serde_json::Error> {
-    typed_paths(bytes, true)
-}
-
-/// Typed decoding: the direct decoders first (when `fast`), then serde's when they give up.
-fn typed_paths(bytes: &[u8], fast: bool) -> Result<ProtocolMessage, serde_json::Error> {
     // One UTF-8 check of the whole message, instead of one per string inside it.
     let text = std::str::from_utf8(bytes).map_err(|_| not_typed())?;
-    with_envelope(text, |env| {
-        if fast {
-            if let Ok(m) = read_by(env, text) {
-                return Ok(m);
-            }
-        }
-        typed_by(env, text)
-    })?
+    with_envelope(text, |env| read_by(env, text).map_err(|_| not_typed()))?
 }
 
 /// Calls `f` with the envelope members (`type`, `command`, `event`, `success`) of `text`.
@@ -420,16 +427,18 @@ fn with_envelope<R>(text: &str, f: impl FnOnce(&Scan<'_>) -> R) -> Result<R, ser
     }))
 }
 
-/// Decodes `bytes` by the direct decoders only, and by serde's only (`None` where a path
-/// gives no typed form). For tests that hold the two paths to the same results.
+/// Decodes `bytes` by the generated decoders, and the same message as serde_json reads it
+/// (a `Value`) printed again in its canonical spelling, by the same decoders (`None` where a
+/// text gives no typed form). For tests that hold the decoders to serde_json's reading of
+/// the JSON: whitespace, escapes, number spellings and member order must not change the
+/// typed result, and what serde_json rejects must not be typed.
 #[doc(hidden)]
 pub fn typed_both(bytes: &[u8]) -> (Option<ProtocolMessage>, Option<ProtocolMessage>) {
-    let fast = std::str::from_utf8(bytes).ok().and_then(|text| {
-        with_envelope(text, |env| read_by(env, text).ok())
-            .ok()
-            .flatten()
-    });
-    (fast, typed_paths(bytes, false).ok())
+    let direct = typed_from_slice(bytes).ok();
+    let canonical = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| typed_from_slice(v.to_string().as_bytes()).ok());
+    (direct, canonical)
 }
 
 /// Which typed form the envelope calls for.
@@ -455,7 +464,7 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The direct decoders (see [`crate::read`]); any `Err` means "decode through serde".
+/// The generated decoders (see [`crate::read`]); any `Err` means "keep what does not fit as JSON".
 fn read_by(env: &Scan<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
     use crate::read::{Fail, ReadJson, Reader};
     let mut r = Reader::new(text);
@@ -469,17 +478,6 @@ fn read_by(env: &Scan<'_>, text: &str) -> crate::read::Res<ProtocolMessage> {
     };
     r.finish()?;
     Ok(m)
-}
-
-/// serde's typed decoders.
-fn typed_by(env: &Scan<'_>, text: &str) -> Result<ProtocolMessage, serde_json::Error> {
-    match env.form().ok_or_else(not_typed)? {
-        Form::Request(c) => Request::from_str_named(c, text).map(ProtocolMessage::Request),
-        Form::Event(e) => Event::from_str_named(e, text).map(ProtocolMessage::Event),
-        Form::Response(c) => Response::from_str_named(c, text).map(ProtocolMessage::Response),
-        Form::Error => serde_json::from_str::<ErrorResponse>(text)
-            .map(|e| ProtocolMessage::Response(Response::Error(e))),
-    }
 }
 
 impl serde::Serialize for ProtocolMessage {

@@ -1,7 +1,14 @@
 //! Runtime support for the generated (de)serializers. Not a public API: generated code calls
 //! these so that each generated impl stays short.
+//!
+//! One decoder and one encoder per type: the generated `ReadJson` impl is the decoder (serde's
+//! `Deserialize` captures the JSON text and runs it, see [`deserialize`]), and the generated
+//! [`Members`] impl is the encoder (both `WriteJson` and serde's `Serialize` walk it, see
+//! [`write_members`] and [`serialize_members`]). The glue impls are spelled by the macros
+//! [`impl_deserialize!`](crate::impl_deserialize) and [`impl_object!`](crate::impl_object).
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Unexpected, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap as _, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -59,101 +66,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// An optional property: a value sets the slot; `null` (where the type has no null) leaves it
-/// empty and keeps `"key": null` in `extra`, so that encoding writes the `null` back.
-#[inline]
-pub fn optional<'de, A, T>(
-    map: &mut A,
-    key: Key<'de>,
-    slot: &mut Option<T>,
-    extra: &mut Map<String, Value>,
-) -> Result<(), A::Error>
-where
-    A: MapAccess<'de>,
-    T: Deserialize<'de>,
-{
-    match map.next_value::<Option<T>>()? {
-        Some(v) => {
-            *slot = Some(v);
-            if !extra.is_empty() {
-                extra.remove(key.as_str());
-            }
-        }
-        None => {
-            *slot = None;
-            extra.insert(key.into_owned(), Value::Null);
-        }
-    }
-    Ok(())
-}
-
-/// A property whose schema type is any JSON value: `null` is a value, distinct from absence.
-#[inline]
-pub fn any<'de, A: MapAccess<'de>>(map: &mut A, slot: &mut Option<Value>) -> Result<(), A::Error> {
-    *slot = Some(map.next_value::<Value>()?);
-    Ok(())
-}
-
-/// A property that is required, or whose type admits `null`.
-#[inline]
-pub fn value<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
-where
-    A: MapAccess<'de>,
-    T: Deserialize<'de>,
-{
-    *slot = Some(map.next_value::<T>()?);
-    Ok(())
-}
-
-/// A property the schema does not declare: kept as JSON.
-#[inline]
-pub fn extra<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    key: Key<'de>,
-    extra: &mut Map<String, Value>,
-) -> Result<(), A::Error> {
-    let v = map.next_value::<Value>()?;
-    extra.insert(key.into_owned(), v);
-    Ok(())
-}
-
-/// A constant string member (`"type": "request"`, `"command": "launch"`).
-#[inline]
-pub fn tag_str<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    expected: &'static str,
-) -> Result<(), A::Error> {
-    let got = map.next_value::<Key<'de>>()?;
-    if got.as_str() == expected {
-        Ok(())
-    } else {
-        Err(de::Error::invalid_value(
-            Unexpected::Str(got.as_str()),
-            &expected,
-        ))
-    }
-}
-
-/// A constant boolean member (`"success": true`).
-#[inline]
-pub fn tag_bool<'de, A: MapAccess<'de>>(map: &mut A, expected: bool) -> Result<(), A::Error> {
-    let got = map.next_value::<bool>()?;
-    if got == expected {
-        Ok(())
-    } else {
-        Err(de::Error::invalid_value(
-            Unexpected::Bool(got),
-            &if expected { "true" } else { "false" },
-        ))
-    }
-}
-
-/// Error for an absent required property.
-#[cold]
-pub fn missing<E: de::Error>(field: &'static str) -> E {
-    E::missing_field(field)
-}
-
 /// Whether `extra` holds one of `declared` (a value that did not take its typed form).
 #[inline]
 pub fn stashes(extra: &Map<String, Value>, declared: &[&str]) -> bool {
@@ -207,26 +119,6 @@ fn num_spelling(x: f64) -> Option<serde_json::Number> {
     } else {
         serde_json::Number::from_f64(x)
     }
-}
-
-/// A `number` property, optional (`null` kept in `extra`) or required (`null` rejected).
-#[inline]
-pub fn number<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    key: Key<'de>,
-    slot: &mut Option<f64>,
-    extra: &mut Map<String, Value>,
-    optional: bool,
-) -> Result<(), A::Error> {
-    match map.next_value::<Option<serde_json::Number>>()? {
-        Some(n) => keep_number(key, n, slot, extra),
-        None if optional => {
-            *slot = None;
-            extra.insert(key.into_owned(), Value::Null);
-        }
-        None => return Err(de::Error::invalid_type(Unexpected::Unit, &"a number")),
-    }
-    Ok(())
 }
 
 /// Encodes a `number` property as it was sent: as the number kept in `extra` under its key
@@ -478,6 +370,300 @@ impl<T: WriteJson> WriteJson for std::collections::BTreeMap<String, T> {
     }
 }
 
+/// The members of a generated object, in the order they are written: the one encoder of the
+/// type, walked by [`write_members`] (its `WriteJson`) and [`serialize_members`] (its serde
+/// `Serialize`), so the two always write the same members.
+pub trait Members {
+    /// Hands every member to `sink`, in order.
+    fn members<S: Sink>(&self, sink: &mut S) -> Result<(), S::Error>;
+}
+
+/// Where [`Members`] go: JSON bytes or a serde map.
+pub trait Sink {
+    /// The error of the underlying serializer (none for bytes).
+    type Error;
+    /// A member whose key needs no JSON escaping (the generator checks each key).
+    fn member<T: WriteJson + serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error>;
+    /// A member whose key must be escaped, or any `extra` member.
+    fn member_escaped<T: WriteJson + serde::Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Self::Error>;
+    /// An optional member: written when present.
+    #[inline]
+    fn optional<T: WriteJson + serde::Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &Option<T>,
+    ) -> Result<(), Self::Error> {
+        match value {
+            Some(v) => self.member(key, v),
+            None => Ok(()),
+        }
+    }
+    /// The `extra` members, but those `shadowed` (a typed member of that name was written).
+    #[inline]
+    fn extras(
+        &mut self,
+        extra: &Map<String, Value>,
+        shadowed: impl Fn(&str) -> bool,
+    ) -> Result<(), Self::Error> {
+        for (k, v) in extra {
+            if !shadowed(k) {
+                self.member_escaped(k, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A [`Sink`] writing JSON bytes.
+struct JsonSink<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Sink for JsonSink<'_> {
+    type Error = std::convert::Infallible;
+
+    #[inline(never)] // one copy per type, not one per member: compile time
+    fn member<T: WriteJson + serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        value.write_json(self.out);
+        Ok(())
+    }
+
+    #[inline(never)] // one copy per type, not one per member: compile time
+    fn member_escaped<T: WriteJson + serde::Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        write_str(self.out, key);
+        self.out.push(b':');
+        value.write_json(self.out);
+        Ok(())
+    }
+}
+
+/// A [`Sink`] feeding a serde map.
+struct SerdeSink<M>(M);
+
+impl<M: serde::ser::SerializeMap> Sink for SerdeSink<M> {
+    type Error = M::Error;
+
+    #[inline]
+    fn member<T: WriteJson + serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        self.0.serialize_entry(key, value)
+    }
+
+    #[inline]
+    fn member_escaped<T: WriteJson + serde::Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        self.0.serialize_entry(key, value)
+    }
+}
+
+/// `WriteJson` of a generated object: its [`Members`] as a JSON object.
+#[inline]
+pub fn write_members<T: Members + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut sink = JsonSink { out, first: true };
+    match value.members(&mut sink) {
+        Ok(()) => {}
+        Err(never) => match never {},
+    }
+    sink.out.push(b'}');
+}
+
+/// serde `Serialize` of a generated object: its [`Members`] as a serde map.
+pub fn serialize_members<T: Members + ?Sized, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut sink = SerdeSink(serializer.serialize_map(None)?);
+    value.members(&mut sink)?;
+    sink.0.end()
+}
+
+/// The name under which serde_json hands a value's JSON text to a visitor (its `RawValue`
+/// protocol; serde_json's `Deserializer` and its `Value` both speak it).
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// serde `Deserialize` of a generated type, through its direct decoder (`ReadJson`, the one
+/// decoder of the type): the value's JSON text is captured (borrowed from serde_json's input
+/// where it can be; other formats' values are collected as a JSON value and printed), then
+/// decoded. A failure names the type, the byte of the JSON text and what is there.
+pub fn deserialize<'de, T: crate::read::ReadJson, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    let text = deserializer.deserialize_newtype_struct(RAW_VALUE_TOKEN, Capture)?;
+    read_text(&text).map_err(de::Error::custom)
+}
+
+/// Decodes a whole JSON text into `T` with its direct decoder; the error names the type.
+pub(crate) fn read_text<T: crate::read::ReadJson>(text: &str) -> Result<T, String> {
+    let mut r = crate::read::Reader::new(text);
+    match T::read_json(&mut r).and_then(|v| r.finish().map(|()| v)) {
+        Ok(v) => Ok(v),
+        Err(_) => Err(r.describe_failure(short_type_name::<T>())),
+    }
+}
+
+/// The last segment of `T`'s path (`Source`, not `dapkit_types::types::Source`).
+fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+/// A value's JSON text, as serde hands it over.
+struct Capture;
+
+impl Capture {
+    fn print<'de, E: de::Error>(v: Value) -> Result<std::borrow::Cow<'de, str>, E> {
+        Ok(std::borrow::Cow::Owned(v.to_string()))
+    }
+}
+
+impl<'de> Visitor<'de> for Capture {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Some(first) = map.next_key::<Key<'de>>()? else {
+            return Ok(std::borrow::Cow::Borrowed("{}"));
+        };
+        if first.as_str() == RAW_VALUE_TOKEN {
+            // serde_json: the value is the JSON text itself.
+            return Ok(match map.next_value::<Key<'de>>()? {
+                Key::Borrowed(s) => std::borrow::Cow::Borrowed(s),
+                Key::Owned(s) => std::borrow::Cow::Owned(s),
+            });
+        }
+        let mut object = Map::new();
+        let v = map.next_value::<Value>()?;
+        object.insert(first.into_owned(), v);
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            object.insert(k, v);
+        }
+        Self::print(Value::Object(object))
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Self::print(Value::deserialize(d)?)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Self::print(Value::deserialize(d)?)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            items.push(v);
+        }
+        Self::print(Value::Array(items))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Self::print(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Self::print(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Self::print(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Self::print(Value::from(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Self::print(Value::from(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Self::print(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Self::print(Value::Null)
+    }
+}
+
+/// serde `Deserialize` for generated types, through their direct decoder ([`deserialize`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_deserialize {
+    ($t:ty) => {
+        impl<'de> $crate::private::serde::Deserialize<'de> for $t {
+            #[inline]
+            fn deserialize<D: $crate::private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                $crate::private::deserialize(deserializer)
+            }
+        }
+    };
+}
+
+/// The serde impls and `WriteJson` of a generated object: `Deserialize` through its direct
+/// decoder, `Serialize` and `WriteJson` through its [`Members`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_object {
+    ($t:ty) => {
+        $crate::impl_deserialize!($t);
+        impl $crate::private::serde::Serialize for $t {
+            #[inline]
+            fn serialize<S: $crate::private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                $crate::private::serialize_members(self, serializer)
+            }
+        }
+        impl $crate::private::WriteJson for $t {
+            #[inline]
+            fn write_json(&self, out: &mut ::std::vec::Vec<u8>) {
+                $crate::private::write_members(self, out)
+            }
+        }
+    };
+}
+
+pub use crate::{impl_deserialize, impl_object};
+
 pub use crate::message::typed_both;
 
 // What code generated outside this crate (`dapkit_codegen::Extension`, in a build script)
@@ -499,8 +685,102 @@ pub mod validate {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::write_str;
+    use crate::read::ReadJson as _;
+    use crate::types::{Checksum, Source, SourcePresentationHint};
+
+    const SOURCE: &str = r#"{"name":"a.py","path":"/src/a.py","sourceReference":0,"presentationHint":"emphasize","adapterData":null,"sources":[{"name":"b"}],"x-vendor":{"k":[1,2.5,"é\n"]}}"#;
+
+    fn direct(text: &str) -> Source {
+        let mut r = crate::read::Reader::new(text);
+        let s = Source::read_json(&mut r).expect("the direct decoder reads the source");
+        r.finish().expect("nothing after the source");
+        s
+    }
+
+    /// serde's `Deserialize` runs the direct decoder on every route serde offers: borrowed
+    /// and owned text (serde_json's raw value), a `Value`, and serde's own buffering
+    /// (an untagged enum, which hands over neither text nor a serde_json type).
+    #[test]
+    fn deserialize_runs_the_direct_decoder_on_every_route() {
+        let expected = direct(SOURCE);
+        assert_eq!(
+            expected.presentation_hint,
+            Some(SourcePresentationHint::Emphasize)
+        );
+        assert_eq!(expected.extra["x-vendor"]["k"][2], "é\n");
+        let borrowed: Source = serde_json::from_str(SOURCE).expect("from_str");
+        let owned: Source = serde_json::from_reader(SOURCE.as_bytes()).expect("from_reader");
+        let value: serde_json::Value = serde_json::from_str(SOURCE).expect("a JSON value");
+        let from_ref: Source = serde::Deserialize::deserialize(&value).expect("from &Value");
+        let from_value: Source = serde_json::from_value(value).expect("from Value");
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Buffered {
+            Source(Source),
+        }
+        let Buffered::Source(buffered) = serde_json::from_str(SOURCE).expect("untagged");
+        for (route, got) in [
+            ("borrowed", borrowed),
+            ("owned", owned),
+            ("&Value", from_ref),
+            ("Value", from_value),
+            ("serde's buffer", buffered),
+        ] {
+            assert_eq!(got, expected, "{route}");
+        }
+        // Embedded in a user's struct, and optional there.
+        #[derive(serde::Deserialize)]
+        struct Mine {
+            source: Option<Source>,
+            other: u8,
+        }
+        let mine: Mine =
+            serde_json::from_str(&format!(r#"{{"other":1,"source":{SOURCE}}}"#)).expect("embedded");
+        assert_eq!((mine.source, mine.other), (Some(expected), 1));
+    }
+
+    /// Errors name the type and the missing member, or the byte where the value did not fit.
+    #[test]
+    fn deserialize_errors_say_what_was_wrong() {
+        let err = serde_json::from_str::<Checksum>(r#"{"algorithm":"MD5"}"#)
+            .expect_err("checksum is required");
+        assert!(
+            err.to_string()
+                .contains("invalid `Checksum`: missing member `checksum`"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<Source>(r#"{"path": 5}"#).expect_err("path is a string");
+        assert!(
+            err.to_string().contains("invalid `Source`")
+                && err.to_string().contains("byte 9: `5}`"),
+            "{err}"
+        );
+        let value = serde_json::json!({"name": ["x"]});
+        let err = serde_json::from_value::<Source>(value).expect_err("name is a string");
+        assert!(err.to_string().contains("invalid `Source`"), "{err}");
+    }
+
+    /// serde's `Serialize` and the direct encoder walk the same members.
+    #[test]
+    fn serialize_and_write_json_agree() {
+        let source = direct(SOURCE);
+        let mut bytes = Vec::new();
+        super::WriteJson::write_json(&source, &mut bytes);
+        let by_serde = serde_json::to_vec(&source).expect("serde encodes");
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&by_serde)
+        );
+        let back: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
+        assert_eq!(
+            back,
+            serde_json::from_str::<serde_json::Value>(SOURCE).expect("JSON")
+        );
+        assert_eq!(serde_json::to_value(&source).expect("to_value"), back);
+    }
 
     /// `write_str` spells every string exactly as serde_json does: each ASCII byte and some
     /// multi-byte characters, at every position of strings around the 8-byte word size.

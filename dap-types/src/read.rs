@@ -1,12 +1,14 @@
 //! Direct JSON decoding: one small tokenizer ([`Reader`]) driven by the generated decoders
 //! ([`ReadJson`] impls), with no `serde::Deserializer` between the bytes and the fields.
 //!
-//! This is the fast path of [`crate::ProtocolMessage::from_slice`]. It is deliberately
-//! narrow: it succeeds only where decoding through serde would succeed with the same result,
-//! and otherwise gives up with [`Fail`] (no detail). The caller then decodes the message again
-//! through serde, which produces the typed value, the lenient form or the error message.
-//! Where serde_json's rules are subtle (floats, `-0`, integers beyond 64 bits), this module
-//! hands the token to serde_json itself. Tests decode every fixture both ways and compare.
+//! These are the only decoders of the generated types: [`crate::ProtocolMessage::from_slice`]
+//! runs them on the bytes, and each type's serde `Deserialize` runs them on the value's JSON
+//! text (see `private::deserialize`). They accept exactly the JSON serde_json accepts into the
+//! type and otherwise give up with [`Fail`]; the reader keeps the position (and a missing
+//! member's name) for the error message, and `ProtocolMessage` then keeps the message as JSON
+//! where it cannot be typed. Where serde_json's rules are subtle (floats, `-0`, integers
+//! beyond 64 bits), this module hands the token to serde_json itself. Tests decode every
+//! fixture, and damaged copies of them, and compare with serde_json's reading of the JSON.
 //!
 //! Not a public API: generated code calls it.
 
@@ -42,6 +44,8 @@ pub struct Reader<'a> {
     text: &'a str,
     pos: usize,
     depth: u32,
+    /// The required member found missing, for the error message.
+    missing: Option<&'static str>,
 }
 
 /// A type the generated code can read straight from a [`Reader`].
@@ -57,6 +61,52 @@ impl<'a> Reader<'a> {
             text,
             pos: 0,
             depth: 0,
+            missing: None,
+        }
+    }
+
+    /// A required member's value, or a failure naming the member.
+    #[inline]
+    pub fn required<T>(&mut self, slot: Option<T>, member: &'static str) -> Res<T> {
+        match slot {
+            Some(v) => Ok(v),
+            None => Err(self.missing(member)),
+        }
+    }
+
+    /// Fails naming a constant member (`type`, `command`, ...) that was not seen.
+    #[inline]
+    pub fn tag_seen(&mut self, seen: bool, member: &'static str) -> Res<()> {
+        if seen {
+            Ok(())
+        } else {
+            Err(self.missing(member))
+        }
+    }
+
+    #[cold]
+    fn missing(&mut self, member: &'static str) -> Fail {
+        self.missing = Some(member);
+        Fail
+    }
+
+    /// Why decoding a `what` failed, after a [`Fail`]: the missing member, or the byte where
+    /// the reader stopped and the text there.
+    #[cold]
+    pub fn describe_failure(&self, what: &str) -> String {
+        if let Some(member) = self.missing {
+            return format!("invalid `{what}`: missing member `{member}`");
+        }
+        let at = self.pos.min(self.text.len());
+        let mut end = (at + 24).min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let near = self.text.get(at..end).unwrap_or_default();
+        if near.is_empty() {
+            format!("invalid `{what}`: the JSON ends at byte {at} where a value was expected")
+        } else {
+            format!("invalid `{what}`: unexpected or ill-typed JSON at byte {at}: `{near}`")
         }
     }
 
@@ -430,7 +480,7 @@ impl<'a> Reader<'a> {
 
     /// An optional property: a value sets the slot; `null` leaves it empty and keeps
     /// `"key": null` in `extra` (as [`crate::private::optional`] does).
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     pub fn optional<T: ReadJson>(
         &mut self,
         key: Key<'a>,
@@ -450,7 +500,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `number` property (see [`crate::private::number`]).
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     pub fn number(
         &mut self,
         key: Key<'a>,
@@ -476,7 +526,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A property the schema does not declare: kept as JSON.
-    #[inline]
+    #[inline(never)] // one copy per type, not one per member: compile time
     pub fn extra(&mut self, key: Key<'a>, extra: &mut Map<String, Value>) -> Res<()> {
         let v = self.value()?;
         extra.insert(key.into_owned(), v);

@@ -839,15 +839,15 @@ fn generated_instances_of_every_message_definition_round_trip() {
                     "serde Deserialize differs from from_slice",
                 );
             }
-            // The direct decoders and serde's give the same typed message.
-            let (direct, by_serde) = dapkit_types::private::typed_both(&bytes);
-            if direct != by_serde {
+            // The message and its canonical spelling give the same typed message.
+            let (direct, canonical) = dapkit_types::private::typed_both(&bytes);
+            if direct != canonical {
                 fail(
                     def,
                     case,
                     seed,
                     instance,
-                    &format!("direct decoders give {direct:?}, serde's {by_serde:?}"),
+                    &format!("the message gives {direct:?}, its canonical spelling {canonical:?}"),
                 );
             }
             if instance

@@ -1,8 +1,10 @@
-//! The direct decoders (the fast path of `ProtocolMessage::from_slice`) against serde's:
-//! wherever the direct path gives a typed message, serde's path gives the same one; on real
-//! traffic the direct path is the one taken; and on damaged or unusual input (numbers at
-//! serde_json's edges, escapes, surrogates, deep nesting, trailing commas, bytes inserted
-//! or removed anywhere) it either agrees with serde or gives up, never disagrees or panics.
+//! The generated decoders (the only decoders of the generated types: `ProtocolMessage::from_slice`
+//! and every type's serde `Deserialize` run them) against serde_json's reading of the same
+//! JSON: a message gives the same typed result as its canonical spelling (serde_json's `Value`
+//! printed again), so whitespace, escapes, number spellings and member order never change
+//! it, and what serde_json rejects is never typed; on real traffic every message is typed;
+//! and on damaged or unusual input (numbers at serde_json's edges, escapes, surrogates, deep
+//! nesting, trailing commas, bytes inserted or removed anywhere) nothing panics.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dapkit_tests::{traffic, workspace_root};
@@ -46,17 +48,17 @@ fn quirks() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Checks one input: the direct path agrees with serde's or gives up; returns whether it
-/// gave a typed message.
+/// Checks one input: the decoders give the same typed message for it as for its canonical
+/// spelling, or no typed message for either; returns whether it gave a typed message.
 fn agree(at: &str, bytes: &[u8]) -> bool {
-    let (direct, by_serde) = typed_both(bytes);
+    let (direct, canonical) = typed_both(bytes);
+    assert_eq!(
+        direct,
+        canonical,
+        "{at}: the message and its canonical spelling decode differently:\n{}",
+        String::from_utf8_lossy(bytes)
+    );
     if let Some(d) = &direct {
-        assert_eq!(
-            Some(d),
-            by_serde.as_ref(),
-            "{at}: the direct decoders accept what serde's decode differently or reject:\n{}",
-            String::from_utf8_lossy(bytes)
-        );
         // And from_slice, which tries the direct path first, gives that message.
         assert_eq!(&ProtocolMessage::from_slice(bytes).unwrap(), d, "{at}");
     }
@@ -64,7 +66,7 @@ fn agree(at: &str, bytes: &[u8]) -> bool {
 }
 
 #[test]
-fn real_traffic_takes_the_direct_path_with_serdes_results() {
+fn real_traffic_is_typed_as_its_canonical_spelling() {
     let msgs = recorded();
     assert!(
         msgs.len() > 200,
@@ -72,12 +74,15 @@ fn real_traffic_takes_the_direct_path_with_serdes_results() {
         msgs.len()
     );
     for (at, body) in &msgs {
-        let (direct, by_serde) = typed_both(body);
+        let (direct, canonical) = typed_both(body);
         assert!(
             direct.is_some(),
-            "{at}: the direct path gave up on real traffic"
+            "{at}: the decoders gave up on real traffic"
         );
-        assert_eq!(direct, by_serde, "{at}: the two paths disagree");
+        assert_eq!(
+            direct, canonical,
+            "{at}: the two spellings decode differently"
+        );
     }
 }
 
@@ -89,7 +94,7 @@ fn quirks_agree() {
     // Most quirks are typed messages; the rest (not JSON objects, unknown types) give up.
     assert!(
         taken * 2 > msgs.len(),
-        "direct path took only {taken} quirks"
+        "the decoders took only {taken} quirks"
     );
 }
 
@@ -177,12 +182,12 @@ fn edge_values_agree_with_serde() {
             taken += usize::from(agree(&format!("value {v:?}"), msg.as_bytes()));
         }
     }
-    assert!(taken >= 20, "direct path took only {taken} edge messages");
-    // Nesting beyond serde_json's limit: both give no typed message, and nothing panics.
+    assert!(taken >= 20, "the decoders took only {taken} edge messages");
+    // Nesting beyond serde_json's limit: no typed message, and nothing panics.
     let too_deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
     for msg in wrapped(&too_deep) {
-        let (direct, by_serde) = typed_both(msg.as_bytes());
-        assert!(direct.is_none() && by_serde.is_none());
+        let (direct, canonical) = typed_both(msg.as_bytes());
+        assert!(direct.is_none() && canonical.is_none());
     }
     // Trailing bytes after the message.
     for tail in ["", " ", "\n", "x", "{}", ","] {
@@ -241,6 +246,6 @@ fn damaged_messages_agree_or_give_up() {
     // Many damages (inside strings, duplicated digits) leave a typed message.
     assert!(
         taken > checked / 10,
-        "direct path took only {taken} of {checked}"
+        "the decoders took only {taken} of {checked}"
     );
 }

@@ -263,20 +263,6 @@ fn dispatch_enum(
         let cfg = cfg_attr(m.def.feature.as_deref());
         quote! { #cfg #name::#v(_) => Some(#w), }
     });
-    let from_slice_arms = messages.iter().map(|m| {
-        let v = ident(&m.variant);
-        let t = ident(&m.def.name);
-        let w = &m.wire;
-        let cfg = cfg_attr(m.def.feature.as_deref());
-        quote! { #cfg #w => serde_json::from_str::<#t>(text).map(#name::#v), }
-    });
-    let from_value_arms = messages.iter().map(|m| {
-        let v = ident(&m.variant);
-        let t = ident(&m.def.name);
-        let w = &m.wire;
-        let cfg = cfg_attr(m.def.feature.as_deref());
-        quote! { #cfg #w => <#t as serde::Deserialize>::deserialize(value).map(#name::#v), }
-    });
     let known = messages.iter().map(|m| {
         let w = &m.wire;
         let cfg = cfg_attr(m.def.feature.as_deref());
@@ -371,21 +357,6 @@ fn dispatch_enum(
                 }
             }
 
-            /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-            pub(crate) fn from_str_named(name: &str, text: &str) -> Result<Self, serde_json::Error> {
-                match name {
-                    #( #from_slice_arms )*
-                    _ => serde_json::from_str::<crate::RawMessage>(text).map(#name::Custom),
-                }
-            }
-
-            /// Typed decoding from a JSON value known to carry `name`; unknown names give `Custom`.
-            pub(crate) fn from_value_named(name: &str, value: &serde_json::Value) -> Result<Self, serde_json::Error> {
-                match name {
-                    #( #from_value_arms )*
-                    _ => <crate::RawMessage as serde::Deserialize>::deserialize(value).map(#name::Custom),
-                }
-            }
         }
 
         impl serde::Serialize for #name {

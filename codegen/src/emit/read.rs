@@ -2,9 +2,10 @@
 //! `Reader` (the fast path of `ProtocolMessage::from_slice`), and `read_named` on the
 //! dispatch enums.
 //!
-//! Each decoder mirrors the serde `Deserialize` impl emitted next to it in `types`: the same
-//! slots, the same handling of `null`, tags and undeclared members. Where serde would fail,
-//! a decoder gives up (`Fail`) and the caller decodes through serde instead.
+//! These are the only decoders of the generated types: their serde `Deserialize` impls
+//! (`private::impl_deserialize!`) capture the value's JSON text and run them. Where a value
+//! does not fit, a decoder gives up (`Fail`; the reader keeps where, and which required member
+//! was missing, for the error).
 
 use super::types::{MemberRead, member_read};
 use super::{Shape, cfg_attr, ident, shape, ty_tokens};
@@ -39,16 +40,18 @@ pub fn struct_read(s: &StructDef) -> TokenStream {
             }
         }
     });
-    let tag_checks = s.tags.iter().enumerate().map(|(i, _)| {
+    let tag_checks = s.tags.iter().enumerate().map(|(i, t)| {
         let v = format_ident!("tag_{}", i);
-        quote! { if !#v { return Err(crate::read::Fail); } }
+        let k = &t.json;
+        quote! { r.tag_seen(#v, #k)?; }
     });
     let inits = s.fields.iter().map(|f| {
         let n = ident(&f.rust);
         let v = format_ident!("f_{}", f.rust);
         match shape(f) {
             Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
-                quote! { #n: #v.ok_or(crate::read::Fail)?, }
+                let k = &f.json;
+                quote! { #n: r.required(#v, #k)?, }
             }
             _ => quote! { #n: #v, },
         }
@@ -97,7 +100,7 @@ pub fn enum_read(e: &EnumDef) -> TokenStream {
     }
 }
 
-/// `impl ReadJson` for a union. As in its serde impl: scalar unions decide by the JSON
+/// `impl ReadJson` for a union. Scalar unions decide by the JSON
 /// token (an integer token takes the integer form, a fractional one the `f64` form); other
 /// unions take their first form.
 pub fn union_read(u: &UnionDef) -> TokenStream {

@@ -36,7 +36,7 @@ fn field_doc(f: &Field) -> TokenStream {
     doc
 }
 
-/// A struct with its builder methods and lossless serde impls.
+/// A struct with its builder methods, its one decoder and encoder, and the serde glue.
 pub fn struct_def(s: &StructDef) -> TokenStream {
     let name = ident(&s.name);
     let cfg = cfg_attr(s.feature.as_deref());
@@ -109,7 +109,6 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
         quote! {}
     };
     let ser = serialize_struct(s);
-    let de = deserialize_struct(s);
     let read = super::read::struct_read(s);
     let schema = super::schema::struct_schema(s);
     let validate = super::validate::struct_validate(s);
@@ -142,7 +141,6 @@ pub fn struct_def(s: &StructDef) -> TokenStream {
         }
 
         #ser
-        #de
         #read
         #schema
         #validate
@@ -173,33 +171,40 @@ fn setter(f: &Field) -> Option<TokenStream> {
     })
 }
 
+/// The one encoder of a struct: its `Members` impl (tags, fields, then the `extra` members
+/// not shadowed by a written field), and the glue (`impl_object!`) that gives it serde's
+/// `Serialize`, `WriteJson` and a `Deserialize` through its direct decoder.
 fn serialize_struct(s: &StructDef) -> TokenStream {
     let name = ident(&s.name);
     let cfg = cfg_attr(s.feature.as_deref());
     let tags = s.tags.iter().map(|t| {
-        let k = &t.json;
+        let (m, k) = (member_method(&t.json), &t.json);
         match &t.value {
-            TagValue::Str(v) => quote! { m.serialize_entry(#k, #v)?; },
-            TagValue::Bool(v) => quote! { m.serialize_entry(#k, &#v)?; },
+            TagValue::Str(v) => quote! { s.#m(#k, #v)?; },
+            TagValue::Bool(v) => quote! { s.#m(#k, &#v)?; },
         }
     });
     let fields = s.fields.iter().map(|f| {
-        let k = &f.json;
+        let (m, k) = (member_method(&f.json), &f.json);
         let n = ident(&f.rust);
         let is_f64 = f.ty == Ty::F64;
         match shape(f) {
             Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
                 if is_f64 {
-                    quote! { m.serialize_entry(#k, &crate::private::Spelled(self.#n, self.extra.get(#k)))?; }
+                    quote! { s.#m(#k, &crate::private::Spelled(self.#n, self.extra.get(#k)))?; }
                 } else {
-                    quote! { m.serialize_entry(#k, &self.#n)?; }
+                    quote! { s.#m(#k, &self.#n)?; }
                 }
             }
             Shape::Optional | Shape::OptionalAny | Shape::OptionalNullable => {
                 if is_f64 {
-                    quote! { if let Some(v) = self.#n { m.serialize_entry(#k, &crate::private::Spelled(v, self.extra.get(#k)))?; } }
+                    quote! { if let Some(v) = self.#n { s.#m(#k, &crate::private::Spelled(v, self.extra.get(#k)))?; } }
                 } else {
-                    quote! { if let Some(v) = &self.#n { m.serialize_entry(#k, v)?; } }
+                    if m == "member" {
+                    quote! { s.optional(#k, &self.#n)?; }
+                } else {
+                    quote! { if let Some(v) = &self.#n { s.#m(#k, v)?; } }
+                }
                 }
             }
         }
@@ -244,42 +249,7 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
             }
         }
     };
-    let write_tags = s.tags.iter().map(|t| {
-        let lit = match &t.value {
-            TagValue::Str(v) => format!("{}:{}", json_str(&t.json), json_str(v)),
-            TagValue::Bool(v) => format!("{}:{v}", json_str(&t.json)),
-        };
-        let lit = proc_macro2::Literal::byte_string(lit.as_bytes());
-        quote! { crate::private::key(out, &mut first, #lit); }
-    });
-    let write_fields = s.fields.iter().map(|f| {
-        let lit = proc_macro2::Literal::byte_string(format!("{}:", json_str(&f.json)).as_bytes());
-        let n = ident(&f.rust);
-        let k = &f.json;
-        match shape(f) {
-            Shape::Required if f.ty == Ty::F64 => quote! {
-                crate::private::key(out, &mut first, #lit);
-                crate::private::WriteJson::write_json(&crate::private::Spelled(self.#n, self.extra.get(#k)), out);
-            },
-            Shape::Optional if f.ty == Ty::F64 => quote! {
-                if let Some(v) = self.#n {
-                    crate::private::key(out, &mut first, #lit);
-                    crate::private::WriteJson::write_json(&crate::private::Spelled(v, self.extra.get(#k)), out);
-                }
-            },
-            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => quote! {
-                crate::private::key(out, &mut first, #lit);
-                crate::private::WriteJson::write_json(&self.#n, out);
-            },
-            _ => quote! {
-                if let Some(v) = &self.#n {
-                    crate::private::key(out, &mut first, #lit);
-                    crate::private::WriteJson::write_json(v, out);
-                }
-            },
-        }
-    });
-    let write_impl = quote! {
+    quote! {
         #cfg
         impl #name {
             /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
@@ -289,51 +259,35 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
         }
 
         #cfg
-        impl crate::private::WriteJson for #name {
-            fn write_json(&self, out: &mut Vec<u8>) {
-                out.push(b'{');
-                let mut first = true;
-                #( #write_tags )*
-                #( #write_fields )*
-                for (k, v) in &self.extra {
-                    if !self.extra_shadowed(k) {
-                        crate::private::extra_member(out, &mut first, k, v);
-                    }
-                }
-                out.push(b'}');
-            }
-        }
-    };
-    let extra_loop = quote! {
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-    };
-    quote! {
-        #cfg
-        impl serde::Serialize for #name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap as _;
-                let mut m = serializer.serialize_map(None)?;
+        impl crate::private::Members for #name {
+            fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
                 #( #tags )*
                 #( #fields )*
-                #extra_loop
-                m.end()
+                s.extras(&self.extra, |k| self.extra_shadowed(k))
             }
         }
 
-        #write_impl
+        #cfg
+        crate::private::impl_object!(#name);
     }
 }
 
-/// A JSON string literal for a name (as the generator writes it into byte literals).
+/// The `Sink` method for a member named `key`: `member`, or `member_escaped` for a key JSON
+/// must escape.
+fn member_method(key: &str) -> proc_macro2::Ident {
+    if json_str(key) == format!("\"{key}\"") {
+        ident("member")
+    } else {
+        ident("member_escaped")
+    }
+}
+
+/// A JSON string literal for a name.
 fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
-/// How a struct decoder reads a declared member (the serde and the direct decoders agree).
+/// How a struct's decoder (its `ReadJson` impl) reads a declared member.
 pub(super) enum MemberRead {
     /// A `number` (`f64`): the value, and its wire spelling in `extra` where it differs.
     Number {
@@ -361,7 +315,7 @@ pub(super) fn member_read(f: &Field) -> MemberRead {
 }
 
 /// The locals a struct decoder fills: a slot `f_<field>` per field (`None` until seen) and
-/// a flag `tag_<i>` per constant member. Shared by the serde and the direct decoders.
+/// a flag `tag_<i>` per constant member.
 pub(super) fn decode_slots(s: &StructDef) -> TokenStream {
     let slots = s.fields.iter().map(|f| {
         let v = format_ident!("f_{}", f.rust);
@@ -378,94 +332,6 @@ pub(super) fn decode_slots(s: &StructDef) -> TokenStream {
         quote! { let mut #v = false; }
     });
     quote! { #( #slots )* #( #tag_flags )* }
-}
-
-fn deserialize_struct(s: &StructDef) -> TokenStream {
-    let name = ident(&s.name);
-    let cfg = cfg_attr(s.feature.as_deref());
-    let expecting = format!("a `{}` object", s.name);
-    let slots = decode_slots(s);
-    let tag_arms = s.tags.iter().enumerate().map(|(i, t)| {
-        let k = &t.json;
-        let v = format_ident!("tag_{}", i);
-        match &t.value {
-            TagValue::Str(val) => {
-                quote! { #k => { crate::private::tag_str(&mut map, #val)?; #v = true; } }
-            }
-            TagValue::Bool(val) => {
-                quote! { #k => { crate::private::tag_bool(&mut map, #val)?; #v = true; } }
-            }
-        }
-    });
-    let field_arms = s.fields.iter().map(|f| {
-        let k = &f.json;
-        let v = format_ident!("f_{}", f.rust);
-        match member_read(f) {
-            MemberRead::Number { optional } => {
-                quote! { #k => crate::private::number(&mut map, key, &mut #v, &mut extra, #optional)?, }
-            }
-            MemberRead::Optional => {
-                quote! { #k => crate::private::optional(&mut map, key, &mut #v, &mut extra)?, }
-            }
-            MemberRead::Any => quote! { #k => crate::private::any(&mut map, &mut #v)?, },
-            MemberRead::Value => quote! { #k => crate::private::value(&mut map, &mut #v)?, },
-        }
-    });
-    let tag_checks = s.tags.iter().enumerate().map(|(i, t)| {
-        let k = &t.json;
-        let v = format_ident!("tag_{}", i);
-        quote! { if !#v { return Err(crate::private::missing(#k)); } }
-    });
-    let inits = s.fields.iter().map(|f| {
-        let k = &f.json;
-        let n = ident(&f.rust);
-        let v = format_ident!("f_{}", f.rust);
-        match shape(f) {
-            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
-                quote! { #n: match #v { Some(v) => v, None => return Err(crate::private::missing(#k)) }, }
-            }
-            _ => quote! { #n: #v, },
-        }
-    });
-    let key_loop = if s.tags.is_empty() && s.fields.is_empty() {
-        quote! {
-            while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                crate::private::extra(&mut map, key, &mut extra)?;
-            }
-        }
-    } else {
-        quote! {
-            while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                match key.as_str() {
-                    #( #tag_arms )*
-                    #( #field_arms )*
-                    _ => crate::private::extra(&mut map, key, &mut extra)?,
-                }
-            }
-        }
-    };
-    quote! {
-        #cfg
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> serde::de::Visitor<'de> for V {
-                    type Value = #name;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str(#expecting)
-                    }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
-                        #slots
-                        let mut extra = serde_json::Map::new();
-                        #key_loop
-                        #( #tag_checks )*
-                        Ok(#name { #( #inits )* extra })
-                    }
-                }
-                deserializer.deserialize_map(V)
-            }
-        }
-    }
 }
 
 /// A string enum: known values as variants, any other value kept in `Other`.
@@ -617,73 +483,7 @@ pub fn union_def(u: &UnionDef) -> TokenStream {
         let vi = ident(v);
         quote! { #name::#vi(x) => crate::private::WriteJson::write_json(x, out), }
     });
-    let (first_v, first_t) = &u.variants[0];
-    let first_vi = ident(first_v);
-    let first_tt = ty_tokens(first_t);
-    let de_body = if u.variants.iter().all(|(_, t)| is_scalar(t)) {
-        let mut visits = Vec::new();
-        let expecting = u
-            .variants
-            .iter()
-            .map(|(v, _)| v.to_lowercase())
-            .collect::<Vec<_>>()
-            .join(" or ");
-        for (v, t) in &u.variants {
-            let vi = ident(v);
-            let tt = ty_tokens(t);
-            match t {
-                Ty::I64 => visits.push(quote! {
-                    fn visit_i64<E: serde::de::Error>(self, x: i64) -> Result<#name, E> {
-                        Ok(#name::#vi(x))
-                    }
-                    fn visit_u64<E: serde::de::Error>(self, x: u64) -> Result<#name, E> {
-                        i64::try_from(x).map(#name::#vi).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(x), &self))
-                    }
-                }),
-                Ty::I32 | Ty::U32 | Ty::U64 => visits.push(quote! {
-                    fn visit_i64<E: serde::de::Error>(self, x: i64) -> Result<#name, E> {
-                        <#tt>::try_from(x).map(#name::#vi).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(x), &self))
-                    }
-                    fn visit_u64<E: serde::de::Error>(self, x: u64) -> Result<#name, E> {
-                        <#tt>::try_from(x).map(#name::#vi).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(x), &self))
-                    }
-                }),
-                Ty::String => visits.push(quote! {
-                    fn visit_str<E: serde::de::Error>(self, x: &str) -> Result<#name, E> {
-                        Ok(#name::#vi(x.to_owned()))
-                    }
-                    fn visit_string<E: serde::de::Error>(self, x: String) -> Result<#name, E> {
-                        Ok(#name::#vi(x))
-                    }
-                }),
-                Ty::Bool => visits.push(quote! {
-                    fn visit_bool<E: serde::de::Error>(self, x: bool) -> Result<#name, E> {
-                        Ok(#name::#vi(x))
-                    }
-                }),
-                _ => visits.push(quote! {
-                    fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<#name, E> {
-                        Ok(#name::#vi(x))
-                    }
-                }),
-            }
-        }
-        quote! {
-            struct V;
-            impl<'de> serde::de::Visitor<'de> for V {
-                type Value = #name;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str(#expecting)
-                }
-                #( #visits )*
-            }
-            deserializer.deserialize_any(V)
-        }
-    } else {
-        quote! {
-            <#first_tt as serde::Deserialize>::deserialize(deserializer).map(#name::#first_vi)
-        }
-    };
+    let first_vi = ident(&u.variants[0].0);
     quote! {
         #doc
         #cfg
@@ -720,10 +520,6 @@ pub fn union_def(u: &UnionDef) -> TokenStream {
         }
 
         #cfg
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                #de_body
-            }
-        }
+        crate::private::impl_deserialize!(#name);
     }
 }

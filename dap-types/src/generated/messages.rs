@@ -50,24 +50,6 @@ impl CancelRequest {
         self
     }
 }
-impl serde::Serialize for CancelRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "cancel")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CancelRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -78,86 +60,16 @@ impl CancelRequest {
         }
     }
 }
-impl crate::private::WriteJson for CancelRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"cancel\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CancelRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "cancel")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CancelRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CancelRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CancelRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CancelRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<CancelArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "cancel")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(CancelRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CancelRequest);
 impl crate::read::ReadJson for CancelRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -182,14 +94,10 @@ impl crate::read::ReadJson for CancelRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(CancelRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -291,102 +199,22 @@ impl RunInTerminalRequest {
         }
     }
 }
-impl serde::Serialize for RunInTerminalRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "runInTerminal")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RunInTerminalRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for RunInTerminalRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"runInTerminal\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RunInTerminalRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "runInTerminal")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RunInTerminalRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RunInTerminalRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RunInTerminalRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RunInTerminalRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<RunInTerminalRequestArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "runInTerminal")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(RunInTerminalRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RunInTerminalRequest);
 impl crate::read::ReadJson for RunInTerminalRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -411,15 +239,11 @@ impl crate::read::ReadJson for RunInTerminalRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(RunInTerminalRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -519,102 +343,22 @@ impl StartDebuggingRequest {
         }
     }
 }
-impl serde::Serialize for StartDebuggingRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "startDebugging")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StartDebuggingRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for StartDebuggingRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"startDebugging\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StartDebuggingRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "startDebugging")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StartDebuggingRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StartDebuggingRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StartDebuggingRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartDebuggingRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<StartDebuggingRequestArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "startDebugging")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(StartDebuggingRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StartDebuggingRequest);
 impl crate::read::ReadJson for StartDebuggingRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -639,15 +383,11 @@ impl crate::read::ReadJson for StartDebuggingRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(StartDebuggingRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -752,102 +492,22 @@ impl InitializeRequest {
         }
     }
 }
-impl serde::Serialize for InitializeRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "initialize")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl InitializeRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for InitializeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"initialize\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InitializeRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "initialize")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for InitializeRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InitializeRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InitializeRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InitializeRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<InitializeRequestArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "initialize")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(InitializeRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InitializeRequest);
 impl crate::read::ReadJson for InitializeRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -872,15 +532,11 @@ impl crate::read::ReadJson for InitializeRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(InitializeRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -983,24 +639,6 @@ impl ConfigurationDoneRequest {
         self
     }
 }
-impl serde::Serialize for ConfigurationDoneRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "configurationDone")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ConfigurationDoneRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -1011,86 +649,16 @@ impl ConfigurationDoneRequest {
         }
     }
 }
-impl crate::private::WriteJson for ConfigurationDoneRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"configurationDone\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ConfigurationDoneRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "configurationDone")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ConfigurationDoneRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ConfigurationDoneRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ConfigurationDoneRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConfigurationDoneRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<ConfigurationDoneArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "configurationDone")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ConfigurationDoneRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ConfigurationDoneRequest);
 impl crate::read::ReadJson for ConfigurationDoneRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -1115,14 +683,10 @@ impl crate::read::ReadJson for ConfigurationDoneRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ConfigurationDoneRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -1225,102 +789,22 @@ impl LaunchRequest {
         }
     }
 }
-impl serde::Serialize for LaunchRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "launch")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LaunchRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for LaunchRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"launch\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LaunchRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "launch")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LaunchRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LaunchRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LaunchRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LaunchRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<LaunchRequestArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "launch")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(LaunchRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LaunchRequest);
 impl crate::read::ReadJson for LaunchRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -1345,15 +829,11 @@ impl crate::read::ReadJson for LaunchRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(LaunchRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -1452,102 +932,22 @@ impl AttachRequest {
         }
     }
 }
-impl serde::Serialize for AttachRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "attach")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl AttachRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for AttachRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"attach\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for AttachRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "attach")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for AttachRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = AttachRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `AttachRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<AttachRequestArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "attach")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(AttachRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(AttachRequest);
 impl crate::read::ReadJson for AttachRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -1572,15 +972,11 @@ impl crate::read::ReadJson for AttachRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(AttachRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -1682,24 +1078,6 @@ impl RestartRequest {
         self
     }
 }
-impl serde::Serialize for RestartRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "restart")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RestartRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -1710,86 +1088,16 @@ impl RestartRequest {
         }
     }
 }
-impl crate::private::WriteJson for RestartRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"restart\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RestartRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "restart")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RestartRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RestartRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RestartRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestartRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<RestartArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "restart")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(RestartRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RestartRequest);
 impl crate::read::ReadJson for RestartRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -1814,14 +1122,10 @@ impl crate::read::ReadJson for RestartRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(RestartRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -1924,24 +1228,6 @@ impl DisconnectRequest {
         self
     }
 }
-impl serde::Serialize for DisconnectRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "disconnect")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisconnectRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -1952,86 +1238,16 @@ impl DisconnectRequest {
         }
     }
 }
-impl crate::private::WriteJson for DisconnectRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"disconnect\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisconnectRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "disconnect")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisconnectRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisconnectRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisconnectRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisconnectRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<DisconnectArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "disconnect")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(DisconnectRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisconnectRequest);
 impl crate::read::ReadJson for DisconnectRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -2056,14 +1272,10 @@ impl crate::read::ReadJson for DisconnectRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(DisconnectRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -2167,24 +1379,6 @@ impl TerminateRequest {
         self
     }
 }
-impl serde::Serialize for TerminateRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "terminate")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminateRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -2195,86 +1389,16 @@ impl TerminateRequest {
         }
     }
 }
-impl crate::private::WriteJson for TerminateRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"terminate\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminateRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "terminate")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminateRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminateRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminateRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminateRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<TerminateArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "terminate")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(TerminateRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminateRequest);
 impl crate::read::ReadJson for TerminateRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -2299,14 +1423,10 @@ impl crate::read::ReadJson for TerminateRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(TerminateRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -2408,24 +1528,6 @@ impl BreakpointLocationsRequest {
         self
     }
 }
-impl serde::Serialize for BreakpointLocationsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "breakpointLocations")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointLocationsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -2436,86 +1538,16 @@ impl BreakpointLocationsRequest {
         }
     }
 }
-impl crate::private::WriteJson for BreakpointLocationsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"breakpointLocations\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointLocationsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "breakpointLocations")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointLocationsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointLocationsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointLocationsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointLocationsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<BreakpointLocationsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "breakpointLocations")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(BreakpointLocationsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointLocationsRequest);
 impl crate::read::ReadJson for BreakpointLocationsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -2540,14 +1572,10 @@ impl crate::read::ReadJson for BreakpointLocationsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(BreakpointLocationsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -2651,102 +1679,22 @@ impl SetBreakpointsRequest {
         }
     }
 }
-impl serde::Serialize for SetBreakpointsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setBreakpoints")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetBreakpointsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SetBreakpointsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetBreakpointsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setBreakpoints")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetBreakpointsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetBreakpointsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetBreakpointsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetBreakpointsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetBreakpointsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setBreakpoints")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetBreakpointsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetBreakpointsRequest);
 impl crate::read::ReadJson for SetBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -2771,15 +1719,11 @@ impl crate::read::ReadJson for SetBreakpointsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetBreakpointsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -2884,102 +1828,22 @@ impl SetFunctionBreakpointsRequest {
         }
     }
 }
-impl serde::Serialize for SetFunctionBreakpointsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setFunctionBreakpoints")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetFunctionBreakpointsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SetFunctionBreakpointsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setFunctionBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetFunctionBreakpointsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setFunctionBreakpoints")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetFunctionBreakpointsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetFunctionBreakpointsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetFunctionBreakpointsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetFunctionBreakpointsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setFunctionBreakpoints")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetFunctionBreakpointsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetFunctionBreakpointsRequest);
 impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -3004,15 +1868,11 @@ impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetFunctionBreakpointsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -3115,105 +1975,22 @@ impl SetExceptionBreakpointsRequest {
         }
     }
 }
-impl serde::Serialize for SetExceptionBreakpointsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setExceptionBreakpoints")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExceptionBreakpointsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SetExceptionBreakpointsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setExceptionBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExceptionBreakpointsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setExceptionBreakpoints")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExceptionBreakpointsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExceptionBreakpointsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExceptionBreakpointsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetExceptionBreakpointsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(
-                                &mut map,
-                                "setExceptionBreakpoints",
-                            )?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetExceptionBreakpointsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExceptionBreakpointsRequest);
 impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -3238,15 +2015,11 @@ impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetExceptionBreakpointsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -3349,102 +2122,22 @@ impl DataBreakpointInfoRequest {
         }
     }
 }
-impl serde::Serialize for DataBreakpointInfoRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "dataBreakpointInfo")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DataBreakpointInfoRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for DataBreakpointInfoRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"dataBreakpointInfo\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DataBreakpointInfoRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "dataBreakpointInfo")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DataBreakpointInfoRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DataBreakpointInfoRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DataBreakpointInfoRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataBreakpointInfoRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<DataBreakpointInfoArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "dataBreakpointInfo")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(DataBreakpointInfoRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DataBreakpointInfoRequest);
 impl crate::read::ReadJson for DataBreakpointInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -3469,15 +2162,11 @@ impl crate::read::ReadJson for DataBreakpointInfoRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(DataBreakpointInfoRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -3582,102 +2271,22 @@ impl SetDataBreakpointsRequest {
         }
     }
 }
-impl serde::Serialize for SetDataBreakpointsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setDataBreakpoints")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetDataBreakpointsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SetDataBreakpointsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setDataBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetDataBreakpointsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setDataBreakpoints")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetDataBreakpointsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetDataBreakpointsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetDataBreakpointsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetDataBreakpointsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetDataBreakpointsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setDataBreakpoints")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetDataBreakpointsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetDataBreakpointsRequest);
 impl crate::read::ReadJson for SetDataBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -3702,15 +2311,11 @@ impl crate::read::ReadJson for SetDataBreakpointsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetDataBreakpointsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -3815,109 +2420,22 @@ impl SetInstructionBreakpointsRequest {
         }
     }
 }
-impl serde::Serialize for SetInstructionBreakpointsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setInstructionBreakpoints")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetInstructionBreakpointsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SetInstructionBreakpointsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(
-            out,
-            &mut first,
-            b"\"command\":\"setInstructionBreakpoints\"",
-        );
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetInstructionBreakpointsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setInstructionBreakpoints")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetInstructionBreakpointsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetInstructionBreakpointsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetInstructionBreakpointsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetInstructionBreakpointsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(
-                                &mut map,
-                                "setInstructionBreakpoints",
-                            )?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetInstructionBreakpointsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetInstructionBreakpointsRequest);
 impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -3942,15 +2460,11 @@ impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetInstructionBreakpointsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -4052,102 +2566,22 @@ impl ContinueRequest {
         }
     }
 }
-impl serde::Serialize for ContinueRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "continue")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ContinueRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for ContinueRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"continue\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ContinueRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "continue")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ContinueRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ContinueRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ContinueRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ContinueRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<ContinueArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "continue")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ContinueRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ContinueRequest);
 impl crate::read::ReadJson for ContinueRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -4172,15 +2606,11 @@ impl crate::read::ReadJson for ContinueRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ContinueRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -4280,102 +2710,22 @@ impl NextRequest {
         }
     }
 }
-impl serde::Serialize for NextRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "next")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl NextRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for NextRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"next\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for NextRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "next")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for NextRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = NextRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `NextRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NextRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<NextArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "next")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(NextRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(NextRequest);
 impl crate::read::ReadJson for NextRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -4400,15 +2750,11 @@ impl crate::read::ReadJson for NextRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(NextRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -4512,102 +2858,22 @@ impl StepInRequest {
         }
     }
 }
-impl serde::Serialize for StepInRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "stepIn")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for StepInRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepIn\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "stepIn")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<StepInArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepIn")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(StepInRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInRequest);
 impl crate::read::ReadJson for StepInRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -4632,15 +2898,11 @@ impl crate::read::ReadJson for StepInRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(StepInRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -4740,102 +3002,22 @@ impl StepOutRequest {
         }
     }
 }
-impl serde::Serialize for StepOutRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "stepOut")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepOutRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for StepOutRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepOut\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepOutRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "stepOut")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepOutRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepOutRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepOutRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepOutRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<StepOutArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepOut")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(StepOutRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepOutRequest);
 impl crate::read::ReadJson for StepOutRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -4860,15 +3042,11 @@ impl crate::read::ReadJson for StepOutRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(StepOutRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -4969,102 +3147,22 @@ impl StepBackRequest {
         }
     }
 }
-impl serde::Serialize for StepBackRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "stepBack")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepBackRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for StepBackRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepBack\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepBackRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "stepBack")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepBackRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepBackRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepBackRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepBackRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<StepBackArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepBack")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(StepBackRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepBackRequest);
 impl crate::read::ReadJson for StepBackRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -5089,15 +3187,11 @@ impl crate::read::ReadJson for StepBackRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(StepBackRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -5196,102 +3290,22 @@ impl ReverseContinueRequest {
         }
     }
 }
-impl serde::Serialize for ReverseContinueRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "reverseContinue")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ReverseContinueRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for ReverseContinueRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"reverseContinue\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ReverseContinueRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "reverseContinue")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ReverseContinueRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ReverseContinueRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ReverseContinueRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReverseContinueRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<ReverseContinueArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "reverseContinue")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ReverseContinueRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ReverseContinueRequest);
 impl crate::read::ReadJson for ReverseContinueRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -5316,15 +3330,11 @@ impl crate::read::ReadJson for ReverseContinueRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ReverseContinueRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -5428,102 +3438,22 @@ impl RestartFrameRequest {
         }
     }
 }
-impl serde::Serialize for RestartFrameRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "restartFrame")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RestartFrameRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for RestartFrameRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"restartFrame\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RestartFrameRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "restartFrame")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RestartFrameRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RestartFrameRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RestartFrameRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestartFrameRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<RestartFrameArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "restartFrame")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(RestartFrameRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RestartFrameRequest);
 impl crate::read::ReadJson for RestartFrameRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -5548,15 +3478,11 @@ impl crate::read::ReadJson for RestartFrameRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(RestartFrameRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -5658,102 +3584,22 @@ impl GotoRequest {
         }
     }
 }
-impl serde::Serialize for GotoRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "goto")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for GotoRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"goto\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "goto")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<GotoArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "goto")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(GotoRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoRequest);
 impl crate::read::ReadJson for GotoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -5778,15 +3624,11 @@ impl crate::read::ReadJson for GotoRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(GotoRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -5885,102 +3727,22 @@ impl PauseRequest {
         }
     }
 }
-impl serde::Serialize for PauseRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "pause")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl PauseRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for PauseRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"pause\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PauseRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "pause")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for PauseRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PauseRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PauseRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PauseRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<PauseArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "pause")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(PauseRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PauseRequest);
 impl crate::read::ReadJson for PauseRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -6005,15 +3767,11 @@ impl crate::read::ReadJson for PauseRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(PauseRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -6112,102 +3870,22 @@ impl StackTraceRequest {
         }
     }
 }
-impl serde::Serialize for StackTraceRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "stackTrace")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StackTraceRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for StackTraceRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stackTrace\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StackTraceRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "stackTrace")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StackTraceRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StackTraceRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StackTraceRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StackTraceRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<StackTraceArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stackTrace")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(StackTraceRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StackTraceRequest);
 impl crate::read::ReadJson for StackTraceRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -6232,15 +3910,11 @@ impl crate::read::ReadJson for StackTraceRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(StackTraceRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -6338,102 +4012,22 @@ impl ScopesRequest {
         }
     }
 }
-impl serde::Serialize for ScopesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "scopes")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ScopesRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for ScopesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"scopes\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ScopesRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "scopes")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ScopesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ScopesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ScopesRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScopesRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<ScopesArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "scopes")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ScopesRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ScopesRequest);
 impl crate::read::ReadJson for ScopesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -6458,15 +4052,11 @@ impl crate::read::ReadJson for ScopesRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ScopesRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -6565,102 +4155,22 @@ impl VariablesRequest {
         }
     }
 }
-impl serde::Serialize for VariablesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "variables")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl VariablesRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for VariablesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"variables\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for VariablesRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "variables")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for VariablesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = VariablesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `VariablesRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VariablesRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<VariablesArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "variables")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(VariablesRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(VariablesRequest);
 impl crate::read::ReadJson for VariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -6685,15 +4195,11 @@ impl crate::read::ReadJson for VariablesRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(VariablesRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -6792,102 +4298,22 @@ impl SetVariableRequest {
         }
     }
 }
-impl serde::Serialize for SetVariableRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setVariable")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetVariableRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SetVariableRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setVariable\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetVariableRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setVariable")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetVariableRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetVariableRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetVariableRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetVariableRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetVariableArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setVariable")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetVariableRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetVariableRequest);
 impl crate::read::ReadJson for SetVariableRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -6912,15 +4338,11 @@ impl crate::read::ReadJson for SetVariableRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetVariableRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -7018,102 +4440,22 @@ impl SourceRequest {
         }
     }
 }
-impl serde::Serialize for SourceRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "source")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SourceRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SourceRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"source\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SourceRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "source")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SourceRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SourceRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SourceRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SourceRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SourceArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "source")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SourceRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SourceRequest);
 impl crate::read::ReadJson for SourceRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -7138,15 +4480,11 @@ impl crate::read::ReadJson for SourceRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SourceRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -7247,24 +4585,6 @@ impl ThreadsRequest {
         self
     }
 }
-impl serde::Serialize for ThreadsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "threads")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ThreadsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -7275,79 +4595,16 @@ impl ThreadsRequest {
         }
     }
 }
-impl crate::private::WriteJson for ThreadsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"threads\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ThreadsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "threads")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ThreadsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ThreadsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ThreadsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThreadsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "threads")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::any(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ThreadsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ThreadsRequest);
 impl crate::read::ReadJson for ThreadsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -7372,14 +4629,10 @@ impl crate::read::ReadJson for ThreadsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ThreadsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -7477,102 +4730,22 @@ impl TerminateThreadsRequest {
         }
     }
 }
-impl serde::Serialize for TerminateThreadsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "terminateThreads")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminateThreadsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for TerminateThreadsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"terminateThreads\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminateThreadsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "terminateThreads")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminateThreadsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminateThreadsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminateThreadsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminateThreadsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<TerminateThreadsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "terminateThreads")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(TerminateThreadsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminateThreadsRequest);
 impl crate::read::ReadJson for TerminateThreadsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -7597,15 +4770,11 @@ impl crate::read::ReadJson for TerminateThreadsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(TerminateThreadsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -7708,102 +4877,22 @@ impl ModulesRequest {
         }
     }
 }
-impl serde::Serialize for ModulesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "modules")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ModulesRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for ModulesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"modules\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ModulesRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "modules")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ModulesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ModulesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ModulesRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModulesRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<ModulesArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "modules")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ModulesRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ModulesRequest);
 impl crate::read::ReadJson for ModulesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -7828,15 +4917,11 @@ impl crate::read::ReadJson for ModulesRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ModulesRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -7938,24 +5023,6 @@ impl LoadedSourcesRequest {
         self
     }
 }
-impl serde::Serialize for LoadedSourcesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "loadedSources")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LoadedSourcesRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -7966,86 +5033,16 @@ impl LoadedSourcesRequest {
         }
     }
 }
-impl crate::private::WriteJson for LoadedSourcesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"loadedSources\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LoadedSourcesRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "loadedSources")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LoadedSourcesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LoadedSourcesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LoadedSourcesRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LoadedSourcesRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<LoadedSourcesArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "loadedSources")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(LoadedSourcesRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LoadedSourcesRequest);
 impl crate::read::ReadJson for LoadedSourcesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -8070,14 +5067,10 @@ impl crate::read::ReadJson for LoadedSourcesRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(LoadedSourcesRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -8176,102 +5169,22 @@ impl EvaluateRequest {
         }
     }
 }
-impl serde::Serialize for EvaluateRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "evaluate")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl EvaluateRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for EvaluateRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"evaluate\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for EvaluateRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "evaluate")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for EvaluateRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = EvaluateRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `EvaluateRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EvaluateRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<EvaluateArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "evaluate")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(EvaluateRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(EvaluateRequest);
 impl crate::read::ReadJson for EvaluateRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -8296,15 +5209,11 @@ impl crate::read::ReadJson for EvaluateRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(EvaluateRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -8405,102 +5314,22 @@ impl SetExpressionRequest {
         }
     }
 }
-impl serde::Serialize for SetExpressionRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setExpression")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExpressionRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for SetExpressionRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setExpression\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExpressionRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setExpression")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExpressionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExpressionRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExpressionRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExpressionRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetExpressionArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setExpression")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetExpressionRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExpressionRequest);
 impl crate::read::ReadJson for SetExpressionRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -8525,15 +5354,11 @@ impl crate::read::ReadJson for SetExpressionRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetExpressionRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -8633,102 +5458,22 @@ impl StepInTargetsRequest {
         }
     }
 }
-impl serde::Serialize for StepInTargetsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "stepInTargets")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInTargetsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for StepInTargetsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepInTargets\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInTargetsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "stepInTargets")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInTargetsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInTargetsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInTargetsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInTargetsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<StepInTargetsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepInTargets")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(StepInTargetsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInTargetsRequest);
 impl crate::read::ReadJson for StepInTargetsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -8753,15 +5498,11 @@ impl crate::read::ReadJson for StepInTargetsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(StepInTargetsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -8861,102 +5602,22 @@ impl GotoTargetsRequest {
         }
     }
 }
-impl serde::Serialize for GotoTargetsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "gotoTargets")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoTargetsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for GotoTargetsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"gotoTargets\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoTargetsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "gotoTargets")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoTargetsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoTargetsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoTargetsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoTargetsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<GotoTargetsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "gotoTargets")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(GotoTargetsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoTargetsRequest);
 impl crate::read::ReadJson for GotoTargetsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -8981,15 +5642,11 @@ impl crate::read::ReadJson for GotoTargetsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(GotoTargetsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -9088,102 +5745,22 @@ impl CompletionsRequest {
         }
     }
 }
-impl serde::Serialize for CompletionsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "completions")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CompletionsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for CompletionsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"completions\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CompletionsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "completions")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CompletionsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CompletionsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CompletionsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompletionsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<CompletionsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "completions")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(CompletionsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CompletionsRequest);
 impl crate::read::ReadJson for CompletionsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -9208,15 +5785,11 @@ impl crate::read::ReadJson for CompletionsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(CompletionsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -9315,102 +5888,22 @@ impl ExceptionInfoRequest {
         }
     }
 }
-impl serde::Serialize for ExceptionInfoRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "exceptionInfo")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionInfoRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for ExceptionInfoRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"exceptionInfo\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionInfoRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "exceptionInfo")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionInfoRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionInfoRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionInfoRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionInfoRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<ExceptionInfoArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "exceptionInfo")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ExceptionInfoRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionInfoRequest);
 impl crate::read::ReadJson for ExceptionInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -9435,15 +5928,11 @@ impl crate::read::ReadJson for ExceptionInfoRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ExceptionInfoRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -9542,102 +6031,22 @@ impl ReadMemoryRequest {
         }
     }
 }
-impl serde::Serialize for ReadMemoryRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "readMemory")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ReadMemoryRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for ReadMemoryRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"readMemory\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ReadMemoryRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "readMemory")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ReadMemoryRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ReadMemoryRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ReadMemoryRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReadMemoryRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<ReadMemoryArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "readMemory")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(ReadMemoryRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ReadMemoryRequest);
 impl crate::read::ReadJson for ReadMemoryRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -9662,15 +6071,11 @@ impl crate::read::ReadJson for ReadMemoryRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(ReadMemoryRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -9769,102 +6174,22 @@ impl WriteMemoryRequest {
         }
     }
 }
-impl serde::Serialize for WriteMemoryRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "writeMemory")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl WriteMemoryRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for WriteMemoryRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"writeMemory\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for WriteMemoryRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "writeMemory")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for WriteMemoryRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = WriteMemoryRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `WriteMemoryRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WriteMemoryRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<WriteMemoryArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "writeMemory")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(WriteMemoryRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(WriteMemoryRequest);
 impl crate::read::ReadJson for WriteMemoryRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -9889,15 +6214,11 @@ impl crate::read::ReadJson for WriteMemoryRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(WriteMemoryRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -9996,102 +6317,22 @@ impl DisassembleRequest {
         }
     }
 }
-impl serde::Serialize for DisassembleRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "disassemble")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisassembleRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for DisassembleRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"disassemble\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisassembleRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "disassemble")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisassembleRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisassembleRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisassembleRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisassembleRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<DisassembleArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "disassemble")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(DisassembleRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisassembleRequest);
 impl crate::read::ReadJson for DisassembleRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -10116,15 +6357,11 @@ impl crate::read::ReadJson for DisassembleRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(DisassembleRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -10222,102 +6459,22 @@ impl LocationsRequest {
         }
     }
 }
-impl serde::Serialize for LocationsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "locations")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LocationsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "command" | "seq" | "arguments")
     }
 }
-impl crate::private::WriteJson for LocationsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"locations\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LocationsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "locations")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LocationsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LocationsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LocationsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LocationsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<LocationsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "locations")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(LocationsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LocationsRequest);
 impl crate::read::ReadJson for LocationsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -10342,15 +6499,11 @@ impl crate::read::ReadJson for LocationsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(LocationsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -10451,23 +6604,6 @@ impl SetDebuggerPropertyRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for SetDebuggerPropertyRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setDebuggerProperty")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -10475,81 +6611,17 @@ impl SetDebuggerPropertyRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for SetDebuggerPropertyRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setDebuggerProperty\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetDebuggerPropertyRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setDebuggerProperty")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetDebuggerPropertyRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetDebuggerPropertyRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetDebuggerPropertyRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetDebuggerPropertyArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setDebuggerProperty")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetDebuggerPropertyRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetDebuggerPropertyRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -10575,15 +6647,11 @@ impl crate::read::ReadJson for SetDebuggerPropertyRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetDebuggerPropertyRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -10693,23 +6761,6 @@ impl SetPydevdSourceMapRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for SetPydevdSourceMapRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "setPydevdSourceMap")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -10717,81 +6768,17 @@ impl SetPydevdSourceMapRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for SetPydevdSourceMapRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setPydevdSourceMap\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetPydevdSourceMapRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "setPydevdSourceMap")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetPydevdSourceMapRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetPydevdSourceMapRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetPydevdSourceMapRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<SetPydevdSourceMapArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setPydevdSourceMap")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(SetPydevdSourceMapRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetPydevdSourceMapRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -10817,15 +6804,11 @@ impl crate::read::ReadJson for SetPydevdSourceMapRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(SetPydevdSourceMapRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -10934,25 +6917,6 @@ impl PydevdSystemInfoRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdSystemInfoRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "pydevdSystemInfo")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdSystemInfoRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -10964,87 +6928,17 @@ impl PydevdSystemInfoRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdSystemInfoRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"pydevdSystemInfo\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdSystemInfoRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "pydevdSystemInfo")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdSystemInfoRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdSystemInfoRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdSystemInfoRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdSystemInfoRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<PydevdSystemInfoArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "pydevdSystemInfo")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(PydevdSystemInfoRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdSystemInfoRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -11070,14 +6964,10 @@ impl crate::read::ReadJson for PydevdSystemInfoRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(PydevdSystemInfoRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -11183,23 +7073,6 @@ impl PydevdAuthorizeRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdAuthorizeRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "pydevdAuthorize")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdAuthorizeRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -11207,81 +7080,17 @@ impl PydevdAuthorizeRequest {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdAuthorizeRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"pydevdAuthorize\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdAuthorizeRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "pydevdAuthorize")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdAuthorizeRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdAuthorizeRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdAuthorizeRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdAuthorizeRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<PydevdAuthorizeArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "pydevdAuthorize")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(PydevdAuthorizeRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdAuthorizeRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -11307,15 +7116,11 @@ impl crate::read::ReadJson for PydevdAuthorizeRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(PydevdAuthorizeRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -11420,23 +7225,6 @@ impl DumpCellRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DumpCellRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "dumpCell")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DumpCellRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -11444,81 +7232,17 @@ impl DumpCellRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DumpCellRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"dumpCell\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DumpCellRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "dumpCell")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DumpCellRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DumpCellRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DumpCellRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DumpCellRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<DumpCellArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "dumpCell")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(DumpCellRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DumpCellRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -11544,15 +7268,11 @@ impl crate::read::ReadJson for DumpCellRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(DumpCellRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -11657,25 +7377,6 @@ impl DebugInfoRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DebugInfoRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "debugInfo")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DebugInfoRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -11687,87 +7388,17 @@ impl DebugInfoRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DebugInfoRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"debugInfo\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DebugInfoRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "debugInfo")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DebugInfoRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DebugInfoRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DebugInfoRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DebugInfoRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<DebugInfoArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "debugInfo")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(DebugInfoRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DebugInfoRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -11793,14 +7424,10 @@ impl crate::read::ReadJson for DebugInfoRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(DebugInfoRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -11905,25 +7532,6 @@ impl InspectVariablesRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for InspectVariablesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "inspectVariables")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl InspectVariablesRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -11935,87 +7543,17 @@ impl InspectVariablesRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for InspectVariablesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"inspectVariables\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InspectVariablesRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "inspectVariables")?;
+        s.member("seq", &self.seq)?;
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for InspectVariablesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InspectVariablesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InspectVariablesRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InspectVariablesRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<InspectVariablesArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "inspectVariables")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(InspectVariablesRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -12041,14 +7579,10 @@ impl crate::read::ReadJson for InspectVariablesRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(InspectVariablesRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             arguments: f_arguments,
             extra,
         })
@@ -12154,23 +7688,6 @@ impl RichInspectVariablesRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for RichInspectVariablesRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "richInspectVariables")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl RichInspectVariablesRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -12178,81 +7695,17 @@ impl RichInspectVariablesRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for RichInspectVariablesRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"richInspectVariables\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RichInspectVariablesRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "richInspectVariables")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for RichInspectVariablesRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RichInspectVariablesRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RichInspectVariablesRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RichInspectVariablesRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<RichInspectVariablesArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "richInspectVariables")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(RichInspectVariablesRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RichInspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -12278,15 +7731,11 @@ impl crate::read::ReadJson for RichInspectVariablesRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(RichInspectVariablesRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -12392,23 +7841,6 @@ impl CopyToGlobalsRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for CopyToGlobalsRequest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "request")?;
-        m.serialize_entry("command", "copyToGlobals")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("arguments", &self.arguments)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl CopyToGlobalsRequest {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -12416,81 +7848,17 @@ impl CopyToGlobalsRequest {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for CopyToGlobalsRequest {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"request\"");
-        crate::private::key(out, &mut first, b"\"command\":\"copyToGlobals\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"arguments\":");
-        crate::private::WriteJson::write_json(&self.arguments, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CopyToGlobalsRequest {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "request")?;
+        s.member("command", "copyToGlobals")?;
+        s.member("seq", &self.seq)?;
+        s.member("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for CopyToGlobalsRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CopyToGlobalsRequest;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CopyToGlobalsRequest` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CopyToGlobalsRequest, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_arguments: Option<CopyToGlobalsArguments> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "request")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "copyToGlobals")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "arguments" => crate::private::value(&mut map, &mut f_arguments)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                Ok(CopyToGlobalsRequest {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    arguments: match f_arguments {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("arguments")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CopyToGlobalsRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -12516,15 +7884,11 @@ impl crate::read::ReadJson for CopyToGlobalsRequest {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
         Ok(CopyToGlobalsRequest {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            arguments: f_arguments.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            arguments: r.required(f_arguments, "arguments")?,
             extra,
         })
     }
@@ -12646,29 +8010,6 @@ impl CancelResponse {
         self
     }
 }
-impl serde::Serialize for CancelResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "cancel")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CancelResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -12680,112 +8021,19 @@ impl CancelResponse {
         }
     }
 }
-impl crate::private::WriteJson for CancelResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"cancel\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CancelResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "cancel")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CancelResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CancelResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CancelResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CancelResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "cancel")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(CancelResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CancelResponse);
 impl crate::read::ReadJson for CancelResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -12821,18 +8069,12 @@ impl crate::read::ReadJson for CancelResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(CancelResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -12972,27 +8214,6 @@ impl RunInTerminalResponse {
         self
     }
 }
-impl serde::Serialize for RunInTerminalResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "runInTerminal")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RunInTerminalResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -13003,113 +8224,19 @@ impl RunInTerminalResponse {
         }
     }
 }
-impl crate::private::WriteJson for RunInTerminalResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"runInTerminal\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RunInTerminalResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "runInTerminal")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RunInTerminalResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RunInTerminalResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RunInTerminalResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RunInTerminalResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<RunInTerminalResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "runInTerminal")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(RunInTerminalResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RunInTerminalResponse);
 impl crate::read::ReadJson for RunInTerminalResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -13145,20 +8272,14 @@ impl crate::read::ReadJson for RunInTerminalResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(RunInTerminalResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -13304,29 +8425,6 @@ impl StartDebuggingResponse {
         self
     }
 }
-impl serde::Serialize for StartDebuggingResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "startDebugging")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StartDebuggingResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -13338,112 +8436,19 @@ impl StartDebuggingResponse {
         }
     }
 }
-impl crate::private::WriteJson for StartDebuggingResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"startDebugging\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StartDebuggingResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "startDebugging")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StartDebuggingResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StartDebuggingResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StartDebuggingResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartDebuggingResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "startDebugging")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(StartDebuggingResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StartDebuggingResponse);
 impl crate::read::ReadJson for StartDebuggingResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -13479,18 +8484,12 @@ impl crate::read::ReadJson for StartDebuggingResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(StartDebuggingResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -13640,29 +8639,6 @@ impl InitializeResponse {
         self
     }
 }
-impl serde::Serialize for InitializeResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "initialize")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl InitializeResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -13674,119 +8650,19 @@ impl InitializeResponse {
         }
     }
 }
-impl crate::private::WriteJson for InitializeResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"initialize\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InitializeResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "initialize")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for InitializeResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InitializeResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InitializeResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InitializeResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<Capabilities> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "initialize")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(InitializeResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InitializeResponse);
 impl crate::read::ReadJson for InitializeResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -13822,18 +8698,12 @@ impl crate::read::ReadJson for InitializeResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(InitializeResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -13979,29 +8849,6 @@ impl ConfigurationDoneResponse {
         self
     }
 }
-impl serde::Serialize for ConfigurationDoneResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "configurationDone")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ConfigurationDoneResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -14013,112 +8860,19 @@ impl ConfigurationDoneResponse {
         }
     }
 }
-impl crate::private::WriteJson for ConfigurationDoneResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"configurationDone\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ConfigurationDoneResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "configurationDone")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ConfigurationDoneResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ConfigurationDoneResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ConfigurationDoneResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConfigurationDoneResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "configurationDone")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ConfigurationDoneResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ConfigurationDoneResponse);
 impl crate::read::ReadJson for ConfigurationDoneResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -14154,18 +8908,12 @@ impl crate::read::ReadJson for ConfigurationDoneResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ConfigurationDoneResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -14315,29 +9063,6 @@ impl LaunchResponse {
         self
     }
 }
-impl serde::Serialize for LaunchResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "launch")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LaunchResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -14349,112 +9074,19 @@ impl LaunchResponse {
         }
     }
 }
-impl crate::private::WriteJson for LaunchResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"launch\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LaunchResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "launch")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LaunchResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LaunchResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LaunchResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LaunchResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "launch")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(LaunchResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LaunchResponse);
 impl crate::read::ReadJson for LaunchResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -14490,18 +9122,12 @@ impl crate::read::ReadJson for LaunchResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(LaunchResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -14647,29 +9273,6 @@ impl AttachResponse {
         self
     }
 }
-impl serde::Serialize for AttachResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "attach")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl AttachResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -14681,112 +9284,19 @@ impl AttachResponse {
         }
     }
 }
-impl crate::private::WriteJson for AttachResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"attach\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for AttachResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "attach")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for AttachResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = AttachResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `AttachResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "attach")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(AttachResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(AttachResponse);
 impl crate::read::ReadJson for AttachResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -14822,18 +9332,12 @@ impl crate::read::ReadJson for AttachResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(AttachResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -14979,29 +9483,6 @@ impl RestartResponse {
         self
     }
 }
-impl serde::Serialize for RestartResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "restart")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RestartResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -15013,112 +9494,19 @@ impl RestartResponse {
         }
     }
 }
-impl crate::private::WriteJson for RestartResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"restart\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RestartResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "restart")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RestartResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RestartResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RestartResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestartResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "restart")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(RestartResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RestartResponse);
 impl crate::read::ReadJson for RestartResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -15154,18 +9542,12 @@ impl crate::read::ReadJson for RestartResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(RestartResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -15311,29 +9693,6 @@ impl DisconnectResponse {
         self
     }
 }
-impl serde::Serialize for DisconnectResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "disconnect")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisconnectResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -15345,112 +9704,19 @@ impl DisconnectResponse {
         }
     }
 }
-impl crate::private::WriteJson for DisconnectResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"disconnect\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisconnectResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "disconnect")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisconnectResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisconnectResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisconnectResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisconnectResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "disconnect")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(DisconnectResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisconnectResponse);
 impl crate::read::ReadJson for DisconnectResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -15486,18 +9752,12 @@ impl crate::read::ReadJson for DisconnectResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(DisconnectResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -15643,29 +9903,6 @@ impl TerminateResponse {
         self
     }
 }
-impl serde::Serialize for TerminateResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "terminate")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminateResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -15677,112 +9914,19 @@ impl TerminateResponse {
         }
     }
 }
-impl crate::private::WriteJson for TerminateResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"terminate\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminateResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "terminate")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminateResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminateResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminateResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminateResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "terminate")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(TerminateResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminateResponse);
 impl crate::read::ReadJson for TerminateResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -15818,18 +9962,12 @@ impl crate::read::ReadJson for TerminateResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(TerminateResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -15974,27 +10112,6 @@ impl BreakpointLocationsResponse {
         self
     }
 }
-impl serde::Serialize for BreakpointLocationsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "breakpointLocations")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointLocationsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -16005,113 +10122,19 @@ impl BreakpointLocationsResponse {
         }
     }
 }
-impl crate::private::WriteJson for BreakpointLocationsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"breakpointLocations\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointLocationsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "breakpointLocations")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointLocationsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointLocationsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointLocationsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<BreakpointLocationsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "breakpointLocations")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(BreakpointLocationsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointLocationsResponse);
 impl crate::read::ReadJson for BreakpointLocationsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -16147,20 +10170,14 @@ impl crate::read::ReadJson for BreakpointLocationsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(BreakpointLocationsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -16307,27 +10324,6 @@ impl SetBreakpointsResponse {
         self
     }
 }
-impl serde::Serialize for SetBreakpointsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setBreakpoints")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetBreakpointsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -16338,113 +10334,19 @@ impl SetBreakpointsResponse {
         }
     }
 }
-impl crate::private::WriteJson for SetBreakpointsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetBreakpointsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setBreakpoints")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetBreakpointsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetBreakpointsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetBreakpointsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetBreakpointsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SetBreakpointsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setBreakpoints")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetBreakpointsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetBreakpointsResponse);
 impl crate::read::ReadJson for SetBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -16480,20 +10382,14 @@ impl crate::read::ReadJson for SetBreakpointsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetBreakpointsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -16641,27 +10537,6 @@ impl SetFunctionBreakpointsResponse {
         self
     }
 }
-impl serde::Serialize for SetFunctionBreakpointsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setFunctionBreakpoints")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetFunctionBreakpointsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -16672,113 +10547,19 @@ impl SetFunctionBreakpointsResponse {
         }
     }
 }
-impl crate::private::WriteJson for SetFunctionBreakpointsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setFunctionBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetFunctionBreakpointsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setFunctionBreakpoints")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetFunctionBreakpointsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetFunctionBreakpointsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetFunctionBreakpointsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SetFunctionBreakpointsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setFunctionBreakpoints")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetFunctionBreakpointsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetFunctionBreakpointsResponse);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -16814,20 +10595,14 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetFunctionBreakpointsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -16979,29 +10754,6 @@ impl SetExceptionBreakpointsResponse {
         self
     }
 }
-impl serde::Serialize for SetExceptionBreakpointsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setExceptionBreakpoints")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExceptionBreakpointsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -17013,122 +10765,19 @@ impl SetExceptionBreakpointsResponse {
         }
     }
 }
-impl crate::private::WriteJson for SetExceptionBreakpointsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setExceptionBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExceptionBreakpointsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setExceptionBreakpoints")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExceptionBreakpointsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExceptionBreakpointsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExceptionBreakpointsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SetExceptionBreakpointsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(
-                                &mut map,
-                                "setExceptionBreakpoints",
-                            )?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetExceptionBreakpointsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExceptionBreakpointsResponse);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -17164,18 +10813,12 @@ impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetExceptionBreakpointsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -17324,27 +10967,6 @@ impl DataBreakpointInfoResponse {
         self
     }
 }
-impl serde::Serialize for DataBreakpointInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "dataBreakpointInfo")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DataBreakpointInfoResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -17355,113 +10977,19 @@ impl DataBreakpointInfoResponse {
         }
     }
 }
-impl crate::private::WriteJson for DataBreakpointInfoResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"dataBreakpointInfo\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DataBreakpointInfoResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "dataBreakpointInfo")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DataBreakpointInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DataBreakpointInfoResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataBreakpointInfoResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<DataBreakpointInfoResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "dataBreakpointInfo")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(DataBreakpointInfoResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DataBreakpointInfoResponse);
 impl crate::read::ReadJson for DataBreakpointInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -17497,20 +11025,14 @@ impl crate::read::ReadJson for DataBreakpointInfoResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(DataBreakpointInfoResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -17657,27 +11179,6 @@ impl SetDataBreakpointsResponse {
         self
     }
 }
-impl serde::Serialize for SetDataBreakpointsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setDataBreakpoints")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetDataBreakpointsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -17688,113 +11189,19 @@ impl SetDataBreakpointsResponse {
         }
     }
 }
-impl crate::private::WriteJson for SetDataBreakpointsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setDataBreakpoints\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetDataBreakpointsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setDataBreakpoints")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetDataBreakpointsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetDataBreakpointsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetDataBreakpointsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SetDataBreakpointsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setDataBreakpoints")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetDataBreakpointsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetDataBreakpointsResponse);
 impl crate::read::ReadJson for SetDataBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -17830,20 +11237,14 @@ impl crate::read::ReadJson for SetDataBreakpointsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetDataBreakpointsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -17990,27 +11391,6 @@ impl SetInstructionBreakpointsResponse {
         self
     }
 }
-impl serde::Serialize for SetInstructionBreakpointsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setInstructionBreakpoints")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetInstructionBreakpointsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -18021,120 +11401,19 @@ impl SetInstructionBreakpointsResponse {
         }
     }
 }
-impl crate::private::WriteJson for SetInstructionBreakpointsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(
-            out,
-            &mut first,
-            b"\"command\":\"setInstructionBreakpoints\"",
-        );
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetInstructionBreakpointsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setInstructionBreakpoints")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetInstructionBreakpointsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetInstructionBreakpointsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetInstructionBreakpointsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SetInstructionBreakpointsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(
-                                &mut map,
-                                "setInstructionBreakpoints",
-                            )?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetInstructionBreakpointsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetInstructionBreakpointsResponse);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -18170,20 +11449,14 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetInstructionBreakpointsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -18325,27 +11598,6 @@ impl ContinueResponse {
         self
     }
 }
-impl serde::Serialize for ContinueResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "continue")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ContinueResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -18356,113 +11608,19 @@ impl ContinueResponse {
         }
     }
 }
-impl crate::private::WriteJson for ContinueResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"continue\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ContinueResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "continue")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ContinueResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ContinueResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ContinueResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ContinueResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<ContinueResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "continue")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ContinueResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ContinueResponse);
 impl crate::read::ReadJson for ContinueResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -18498,20 +11656,14 @@ impl crate::read::ReadJson for ContinueResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ContinueResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -18655,29 +11807,6 @@ impl NextResponse {
         self
     }
 }
-impl serde::Serialize for NextResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "next")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl NextResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -18689,112 +11818,19 @@ impl NextResponse {
         }
     }
 }
-impl crate::private::WriteJson for NextResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"next\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for NextResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "next")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for NextResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = NextResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `NextResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NextResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "next")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(NextResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(NextResponse);
 impl crate::read::ReadJson for NextResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -18830,18 +11866,12 @@ impl crate::read::ReadJson for NextResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(NextResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -18987,29 +12017,6 @@ impl StepInResponse {
         self
     }
 }
-impl serde::Serialize for StepInResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "stepIn")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -19021,112 +12028,19 @@ impl StepInResponse {
         }
     }
 }
-impl crate::private::WriteJson for StepInResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepIn\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "stepIn")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepIn")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(StepInResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInResponse);
 impl crate::read::ReadJson for StepInResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -19162,18 +12076,12 @@ impl crate::read::ReadJson for StepInResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(StepInResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -19319,29 +12227,6 @@ impl StepOutResponse {
         self
     }
 }
-impl serde::Serialize for StepOutResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "stepOut")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepOutResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -19353,112 +12238,19 @@ impl StepOutResponse {
         }
     }
 }
-impl crate::private::WriteJson for StepOutResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepOut\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepOutResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "stepOut")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepOutResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepOutResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepOutResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepOutResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepOut")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(StepOutResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepOutResponse);
 impl crate::read::ReadJson for StepOutResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -19494,18 +12286,12 @@ impl crate::read::ReadJson for StepOutResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(StepOutResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -19651,29 +12437,6 @@ impl StepBackResponse {
         self
     }
 }
-impl serde::Serialize for StepBackResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "stepBack")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepBackResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -19685,112 +12448,19 @@ impl StepBackResponse {
         }
     }
 }
-impl crate::private::WriteJson for StepBackResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepBack\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepBackResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "stepBack")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepBackResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepBackResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepBackResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepBackResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepBack")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(StepBackResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepBackResponse);
 impl crate::read::ReadJson for StepBackResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -19826,18 +12496,12 @@ impl crate::read::ReadJson for StepBackResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(StepBackResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -19983,29 +12647,6 @@ impl ReverseContinueResponse {
         self
     }
 }
-impl serde::Serialize for ReverseContinueResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "reverseContinue")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ReverseContinueResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -20017,112 +12658,19 @@ impl ReverseContinueResponse {
         }
     }
 }
-impl crate::private::WriteJson for ReverseContinueResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"reverseContinue\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ReverseContinueResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "reverseContinue")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ReverseContinueResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ReverseContinueResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ReverseContinueResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReverseContinueResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "reverseContinue")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ReverseContinueResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ReverseContinueResponse);
 impl crate::read::ReadJson for ReverseContinueResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -20158,18 +12706,12 @@ impl crate::read::ReadJson for ReverseContinueResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ReverseContinueResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -20319,29 +12861,6 @@ impl RestartFrameResponse {
         self
     }
 }
-impl serde::Serialize for RestartFrameResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "restartFrame")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RestartFrameResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -20353,112 +12872,19 @@ impl RestartFrameResponse {
         }
     }
 }
-impl crate::private::WriteJson for RestartFrameResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"restartFrame\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RestartFrameResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "restartFrame")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RestartFrameResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RestartFrameResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RestartFrameResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestartFrameResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "restartFrame")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(RestartFrameResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RestartFrameResponse);
 impl crate::read::ReadJson for RestartFrameResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -20494,18 +12920,12 @@ impl crate::read::ReadJson for RestartFrameResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(RestartFrameResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -20651,29 +13071,6 @@ impl GotoResponse {
         self
     }
 }
-impl serde::Serialize for GotoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "goto")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -20685,112 +13082,19 @@ impl GotoResponse {
         }
     }
 }
-impl crate::private::WriteJson for GotoResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"goto\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "goto")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "goto")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(GotoResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoResponse);
 impl crate::read::ReadJson for GotoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -20826,18 +13130,12 @@ impl crate::read::ReadJson for GotoResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(GotoResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -20983,29 +13281,6 @@ impl PauseResponse {
         self
     }
 }
-impl serde::Serialize for PauseResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "pause")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl PauseResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -21017,112 +13292,19 @@ impl PauseResponse {
         }
     }
 }
-impl crate::private::WriteJson for PauseResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"pause\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PauseResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "pause")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for PauseResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PauseResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PauseResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PauseResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "pause")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(PauseResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PauseResponse);
 impl crate::read::ReadJson for PauseResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -21158,18 +13340,12 @@ impl crate::read::ReadJson for PauseResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(PauseResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -21309,27 +13485,6 @@ impl StackTraceResponse {
         self
     }
 }
-impl serde::Serialize for StackTraceResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "stackTrace")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StackTraceResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -21340,113 +13495,19 @@ impl StackTraceResponse {
         }
     }
 }
-impl crate::private::WriteJson for StackTraceResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stackTrace\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StackTraceResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "stackTrace")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StackTraceResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StackTraceResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StackTraceResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StackTraceResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<StackTraceResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stackTrace")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(StackTraceResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StackTraceResponse);
 impl crate::read::ReadJson for StackTraceResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -21482,20 +13543,14 @@ impl crate::read::ReadJson for StackTraceResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(StackTraceResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -21633,27 +13688,6 @@ impl ScopesResponse {
         self
     }
 }
-impl serde::Serialize for ScopesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "scopes")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ScopesResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -21664,113 +13698,19 @@ impl ScopesResponse {
         }
     }
 }
-impl crate::private::WriteJson for ScopesResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"scopes\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ScopesResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "scopes")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ScopesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ScopesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ScopesResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScopesResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<ScopesResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "scopes")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ScopesResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ScopesResponse);
 impl crate::read::ReadJson for ScopesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -21806,20 +13746,14 @@ impl crate::read::ReadJson for ScopesResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ScopesResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -21957,27 +13891,6 @@ impl VariablesResponse {
         self
     }
 }
-impl serde::Serialize for VariablesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "variables")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl VariablesResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -21988,113 +13901,19 @@ impl VariablesResponse {
         }
     }
 }
-impl crate::private::WriteJson for VariablesResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"variables\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for VariablesResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "variables")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for VariablesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = VariablesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `VariablesResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VariablesResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<VariablesResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "variables")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(VariablesResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(VariablesResponse);
 impl crate::read::ReadJson for VariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -22130,20 +13949,14 @@ impl crate::read::ReadJson for VariablesResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(VariablesResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -22281,27 +14094,6 @@ impl SetVariableResponse {
         self
     }
 }
-impl serde::Serialize for SetVariableResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setVariable")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetVariableResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -22312,113 +14104,19 @@ impl SetVariableResponse {
         }
     }
 }
-impl crate::private::WriteJson for SetVariableResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setVariable\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetVariableResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setVariable")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetVariableResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetVariableResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetVariableResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetVariableResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SetVariableResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setVariable")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetVariableResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetVariableResponse);
 impl crate::read::ReadJson for SetVariableResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -22454,20 +14152,14 @@ impl crate::read::ReadJson for SetVariableResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetVariableResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -22605,27 +14297,6 @@ impl SourceResponse {
         self
     }
 }
-impl serde::Serialize for SourceResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "source")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SourceResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -22636,113 +14307,19 @@ impl SourceResponse {
         }
     }
 }
-impl crate::private::WriteJson for SourceResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"source\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SourceResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "source")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SourceResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SourceResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SourceResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SourceResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SourceResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "source")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SourceResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SourceResponse);
 impl crate::read::ReadJson for SourceResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -22778,20 +14355,14 @@ impl crate::read::ReadJson for SourceResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SourceResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -22929,27 +14500,6 @@ impl ThreadsResponse {
         self
     }
 }
-impl serde::Serialize for ThreadsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "threads")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ThreadsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -22960,113 +14510,19 @@ impl ThreadsResponse {
         }
     }
 }
-impl crate::private::WriteJson for ThreadsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"threads\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ThreadsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "threads")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ThreadsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ThreadsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ThreadsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThreadsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<ThreadsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "threads")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ThreadsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ThreadsResponse);
 impl crate::read::ReadJson for ThreadsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -23102,20 +14558,14 @@ impl crate::read::ReadJson for ThreadsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ThreadsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -23259,29 +14709,6 @@ impl TerminateThreadsResponse {
         self
     }
 }
-impl serde::Serialize for TerminateThreadsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "terminateThreads")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminateThreadsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -23293,112 +14720,19 @@ impl TerminateThreadsResponse {
         }
     }
 }
-impl crate::private::WriteJson for TerminateThreadsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"terminateThreads\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminateThreadsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "terminateThreads")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminateThreadsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminateThreadsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminateThreadsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminateThreadsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "terminateThreads")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(TerminateThreadsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminateThreadsResponse);
 impl crate::read::ReadJson for TerminateThreadsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -23434,18 +14768,12 @@ impl crate::read::ReadJson for TerminateThreadsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(TerminateThreadsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -23589,27 +14917,6 @@ impl ModulesResponse {
         self
     }
 }
-impl serde::Serialize for ModulesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "modules")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ModulesResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -23620,113 +14927,19 @@ impl ModulesResponse {
         }
     }
 }
-impl crate::private::WriteJson for ModulesResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"modules\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ModulesResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "modules")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ModulesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ModulesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ModulesResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModulesResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<ModulesResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "modules")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ModulesResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ModulesResponse);
 impl crate::read::ReadJson for ModulesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -23762,20 +14975,14 @@ impl crate::read::ReadJson for ModulesResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ModulesResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -23913,27 +15120,6 @@ impl LoadedSourcesResponse {
         self
     }
 }
-impl serde::Serialize for LoadedSourcesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "loadedSources")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LoadedSourcesResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -23944,113 +15130,19 @@ impl LoadedSourcesResponse {
         }
     }
 }
-impl crate::private::WriteJson for LoadedSourcesResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"loadedSources\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LoadedSourcesResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "loadedSources")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LoadedSourcesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LoadedSourcesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LoadedSourcesResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LoadedSourcesResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<LoadedSourcesResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "loadedSources")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(LoadedSourcesResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LoadedSourcesResponse);
 impl crate::read::ReadJson for LoadedSourcesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -24086,20 +15178,14 @@ impl crate::read::ReadJson for LoadedSourcesResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(LoadedSourcesResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -24239,27 +15325,6 @@ impl EvaluateResponse {
         self
     }
 }
-impl serde::Serialize for EvaluateResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "evaluate")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl EvaluateResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24270,113 +15335,19 @@ impl EvaluateResponse {
         }
     }
 }
-impl crate::private::WriteJson for EvaluateResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"evaluate\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for EvaluateResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "evaluate")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for EvaluateResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = EvaluateResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `EvaluateResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EvaluateResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<EvaluateResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "evaluate")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(EvaluateResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(EvaluateResponse);
 impl crate::read::ReadJson for EvaluateResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -24412,20 +15383,14 @@ impl crate::read::ReadJson for EvaluateResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(EvaluateResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -24563,27 +15528,6 @@ impl SetExpressionResponse {
         self
     }
 }
-impl serde::Serialize for SetExpressionResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setExpression")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExpressionResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24594,113 +15538,19 @@ impl SetExpressionResponse {
         }
     }
 }
-impl crate::private::WriteJson for SetExpressionResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setExpression\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExpressionResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setExpression")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExpressionResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExpressionResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExpressionResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExpressionResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<SetExpressionResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setExpression")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetExpressionResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExpressionResponse);
 impl crate::read::ReadJson for SetExpressionResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -24736,20 +15586,14 @@ impl crate::read::ReadJson for SetExpressionResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetExpressionResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -24889,27 +15733,6 @@ impl StepInTargetsResponse {
         self
     }
 }
-impl serde::Serialize for StepInTargetsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "stepInTargets")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInTargetsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24920,113 +15743,19 @@ impl StepInTargetsResponse {
         }
     }
 }
-impl crate::private::WriteJson for StepInTargetsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"stepInTargets\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInTargetsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "stepInTargets")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInTargetsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInTargetsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInTargetsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInTargetsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<StepInTargetsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "stepInTargets")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(StepInTargetsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInTargetsResponse);
 impl crate::read::ReadJson for StepInTargetsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -25062,20 +15791,14 @@ impl crate::read::ReadJson for StepInTargetsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(StepInTargetsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -25215,27 +15938,6 @@ impl GotoTargetsResponse {
         self
     }
 }
-impl serde::Serialize for GotoTargetsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "gotoTargets")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoTargetsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25246,113 +15948,19 @@ impl GotoTargetsResponse {
         }
     }
 }
-impl crate::private::WriteJson for GotoTargetsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"gotoTargets\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoTargetsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "gotoTargets")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoTargetsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoTargetsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoTargetsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoTargetsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<GotoTargetsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "gotoTargets")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(GotoTargetsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoTargetsResponse);
 impl crate::read::ReadJson for GotoTargetsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -25388,20 +15996,14 @@ impl crate::read::ReadJson for GotoTargetsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(GotoTargetsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -25539,27 +16141,6 @@ impl CompletionsResponse {
         self
     }
 }
-impl serde::Serialize for CompletionsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "completions")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CompletionsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25570,113 +16151,19 @@ impl CompletionsResponse {
         }
     }
 }
-impl crate::private::WriteJson for CompletionsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"completions\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CompletionsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "completions")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CompletionsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CompletionsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CompletionsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompletionsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<CompletionsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "completions")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(CompletionsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CompletionsResponse);
 impl crate::read::ReadJson for CompletionsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -25712,20 +16199,14 @@ impl crate::read::ReadJson for CompletionsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(CompletionsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -25863,27 +16344,6 @@ impl ExceptionInfoResponse {
         self
     }
 }
-impl serde::Serialize for ExceptionInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "exceptionInfo")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionInfoResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25894,113 +16354,19 @@ impl ExceptionInfoResponse {
         }
     }
 }
-impl crate::private::WriteJson for ExceptionInfoResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"exceptionInfo\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionInfoResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "exceptionInfo")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionInfoResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionInfoResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<ExceptionInfoResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "exceptionInfo")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ExceptionInfoResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionInfoResponse);
 impl crate::read::ReadJson for ExceptionInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -26036,20 +16402,14 @@ impl crate::read::ReadJson for ExceptionInfoResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ExceptionInfoResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -26195,29 +16555,6 @@ impl ReadMemoryResponse {
         self
     }
 }
-impl serde::Serialize for ReadMemoryResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "readMemory")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ReadMemoryResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -26229,119 +16566,19 @@ impl ReadMemoryResponse {
         }
     }
 }
-impl crate::private::WriteJson for ReadMemoryResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"readMemory\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ReadMemoryResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "readMemory")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ReadMemoryResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ReadMemoryResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ReadMemoryResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReadMemoryResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<ReadMemoryResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "readMemory")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ReadMemoryResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ReadMemoryResponse);
 impl crate::read::ReadJson for ReadMemoryResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -26377,18 +16614,12 @@ impl crate::read::ReadJson for ReadMemoryResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(ReadMemoryResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -26534,29 +16765,6 @@ impl WriteMemoryResponse {
         self
     }
 }
-impl serde::Serialize for WriteMemoryResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "writeMemory")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl WriteMemoryResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -26568,119 +16776,19 @@ impl WriteMemoryResponse {
         }
     }
 }
-impl crate::private::WriteJson for WriteMemoryResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"writeMemory\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for WriteMemoryResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "writeMemory")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for WriteMemoryResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = WriteMemoryResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `WriteMemoryResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WriteMemoryResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<WriteMemoryResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "writeMemory")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(WriteMemoryResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(WriteMemoryResponse);
 impl crate::read::ReadJson for WriteMemoryResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -26716,18 +16824,12 @@ impl crate::read::ReadJson for WriteMemoryResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(WriteMemoryResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -26873,29 +16975,6 @@ impl DisassembleResponse {
         self
     }
 }
-impl serde::Serialize for DisassembleResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "disassemble")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisassembleResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -26907,119 +16986,19 @@ impl DisassembleResponse {
         }
     }
 }
-impl crate::private::WriteJson for DisassembleResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"disassemble\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisassembleResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "disassemble")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisassembleResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisassembleResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisassembleResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisassembleResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<DisassembleResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "disassemble")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(DisassembleResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisassembleResponse);
 impl crate::read::ReadJson for DisassembleResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -27055,18 +17034,12 @@ impl crate::read::ReadJson for DisassembleResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(DisassembleResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -27212,29 +17185,6 @@ impl LocationsResponse {
         self
     }
 }
-impl serde::Serialize for LocationsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "locations")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LocationsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -27246,119 +17196,19 @@ impl LocationsResponse {
         }
     }
 }
-impl crate::private::WriteJson for LocationsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"locations\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LocationsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "locations")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LocationsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LocationsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LocationsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LocationsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<LocationsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "locations")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(LocationsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LocationsResponse);
 impl crate::read::ReadJson for LocationsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -27394,18 +17244,12 @@ impl crate::read::ReadJson for LocationsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(LocationsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -27554,30 +17398,6 @@ impl SetDebuggerPropertyResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for SetDebuggerPropertyResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setDebuggerProperty")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -27590,113 +17410,20 @@ impl SetDebuggerPropertyResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for SetDebuggerPropertyResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setDebuggerProperty\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetDebuggerPropertyResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setDebuggerProperty")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetDebuggerPropertyResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetDebuggerPropertyResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetDebuggerPropertyResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setDebuggerProperty")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetDebuggerPropertyResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetDebuggerPropertyResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -27733,18 +17460,12 @@ impl crate::read::ReadJson for SetDebuggerPropertyResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetDebuggerPropertyResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -27898,30 +17619,6 @@ impl SetPydevdSourceMapResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for SetPydevdSourceMapResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "setPydevdSourceMap")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -27934,113 +17631,20 @@ impl SetPydevdSourceMapResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for SetPydevdSourceMapResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"setPydevdSourceMap\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetPydevdSourceMapResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "setPydevdSourceMap")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetPydevdSourceMapResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetPydevdSourceMapResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetPydevdSourceMapResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "setPydevdSourceMap")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(SetPydevdSourceMapResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetPydevdSourceMapResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -28077,18 +17681,12 @@ impl crate::read::ReadJson for SetPydevdSourceMapResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(SetPydevdSourceMapResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
             body: f_body,
             extra,
@@ -28236,28 +17834,6 @@ impl PydevdSystemInfoResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdSystemInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "pydevdSystemInfo")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdSystemInfoResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -28269,114 +17845,20 @@ impl PydevdSystemInfoResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdSystemInfoResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"pydevdSystemInfo\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdSystemInfoResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "pydevdSystemInfo")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdSystemInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdSystemInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdSystemInfoResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdSystemInfoResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<PydevdSystemInfoResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "pydevdSystemInfo")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(PydevdSystemInfoResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdSystemInfoResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -28413,20 +17895,14 @@ impl crate::read::ReadJson for PydevdSystemInfoResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(PydevdSystemInfoResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -28572,28 +18048,6 @@ impl PydevdAuthorizeResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdAuthorizeResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "pydevdAuthorize")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdAuthorizeResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -28605,114 +18059,20 @@ impl PydevdAuthorizeResponse {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdAuthorizeResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"pydevdAuthorize\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdAuthorizeResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "pydevdAuthorize")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdAuthorizeResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdAuthorizeResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdAuthorizeResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdAuthorizeResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<PydevdAuthorizeResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "pydevdAuthorize")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(PydevdAuthorizeResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdAuthorizeResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -28749,20 +18109,14 @@ impl crate::read::ReadJson for PydevdAuthorizeResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(PydevdAuthorizeResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -28908,28 +18262,6 @@ impl DumpCellResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DumpCellResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "dumpCell")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DumpCellResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -28941,114 +18273,20 @@ impl DumpCellResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DumpCellResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"dumpCell\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DumpCellResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "dumpCell")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DumpCellResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DumpCellResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DumpCellResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DumpCellResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<DumpCellResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "dumpCell")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(DumpCellResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DumpCellResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -29085,20 +18323,14 @@ impl crate::read::ReadJson for DumpCellResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(DumpCellResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -29240,28 +18472,6 @@ impl DebugInfoResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DebugInfoResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "debugInfo")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DebugInfoResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -29273,114 +18483,20 @@ impl DebugInfoResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DebugInfoResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"debugInfo\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DebugInfoResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "debugInfo")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DebugInfoResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DebugInfoResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DebugInfoResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DebugInfoResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<DebugInfoResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "debugInfo")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(DebugInfoResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DebugInfoResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -29417,20 +18533,14 @@ impl crate::read::ReadJson for DebugInfoResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(DebugInfoResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -29572,28 +18682,6 @@ impl InspectVariablesResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for InspectVariablesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "inspectVariables")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl InspectVariablesResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -29605,114 +18693,20 @@ impl InspectVariablesResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for InspectVariablesResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"inspectVariables\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InspectVariablesResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "inspectVariables")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for InspectVariablesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InspectVariablesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InspectVariablesResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InspectVariablesResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<InspectVariablesResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "inspectVariables")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(InspectVariablesResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -29749,20 +18743,14 @@ impl crate::read::ReadJson for InspectVariablesResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(InspectVariablesResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -29912,28 +18900,6 @@ impl RichInspectVariablesResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for RichInspectVariablesResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "richInspectVariables")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl RichInspectVariablesResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -29945,114 +18911,20 @@ impl RichInspectVariablesResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for RichInspectVariablesResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"richInspectVariables\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RichInspectVariablesResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "richInspectVariables")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for RichInspectVariablesResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RichInspectVariablesResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RichInspectVariablesResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RichInspectVariablesResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<RichInspectVariablesResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "richInspectVariables")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(RichInspectVariablesResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RichInspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -30089,20 +18961,14 @@ impl crate::read::ReadJson for RichInspectVariablesResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(RichInspectVariablesResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -30248,28 +19114,6 @@ impl CopyToGlobalsResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for CopyToGlobalsResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("command", "copyToGlobals")?;
-        m.serialize_entry("success", &true)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl CopyToGlobalsResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -30281,114 +19125,20 @@ impl CopyToGlobalsResponse {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for CopyToGlobalsResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"command\":\"copyToGlobals\"");
-        crate::private::key(out, &mut first, b"\"success\":true");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CopyToGlobalsResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("command", "copyToGlobals")?;
+        s.member("success", &true)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.optional("message", &self.message)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for CopyToGlobalsResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CopyToGlobalsResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CopyToGlobalsResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CopyToGlobalsResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<CopyToGlobalsResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut tag_2 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "command" => {
-                            crate::private::tag_str(&mut map, "copyToGlobals")?;
-                            tag_1 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, true)?;
-                            tag_2 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("command"));
-                }
-                if !tag_2 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(CopyToGlobalsResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    message: f_message,
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CopyToGlobalsResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -30425,20 +19175,14 @@ impl crate::read::ReadJson for CopyToGlobalsResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_2 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "command")?;
+        r.tag_seen(tag_2, "success")?;
         Ok(CopyToGlobalsResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
             message: f_message,
-            body: f_body.ok_or(crate::read::Fail)?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -30569,24 +19313,6 @@ impl InitializedEvent {
         self
     }
 }
-impl serde::Serialize for InitializedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "initialized")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl InitializedEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -30597,79 +19323,16 @@ impl InitializedEvent {
         }
     }
 }
-impl crate::private::WriteJson for InitializedEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"initialized\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InitializedEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "initialized")?;
+        s.member("seq", &self.seq)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for InitializedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InitializedEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InitializedEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InitializedEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "initialized")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(InitializedEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InitializedEvent);
 impl crate::read::ReadJson for InitializedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -30694,14 +19357,10 @@ impl crate::read::ReadJson for InitializedEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(InitializedEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             body: f_body,
             extra,
         })
@@ -30794,102 +19453,22 @@ impl StoppedEvent {
         }
     }
 }
-impl serde::Serialize for StoppedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "stopped")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StoppedEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for StoppedEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"stopped\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StoppedEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "stopped")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StoppedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StoppedEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StoppedEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StoppedEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<StoppedEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "stopped")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(StoppedEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StoppedEvent);
 impl crate::read::ReadJson for StoppedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -30914,15 +19493,11 @@ impl crate::read::ReadJson for StoppedEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(StoppedEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -31016,102 +19591,22 @@ impl ContinuedEvent {
         }
     }
 }
-impl serde::Serialize for ContinuedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "continued")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ContinuedEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ContinuedEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"continued\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ContinuedEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "continued")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ContinuedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ContinuedEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ContinuedEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ContinuedEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ContinuedEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "continued")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ContinuedEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ContinuedEvent);
 impl crate::read::ReadJson for ContinuedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -31136,15 +19631,11 @@ impl crate::read::ReadJson for ContinuedEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ContinuedEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -31236,102 +19727,22 @@ impl ExitedEvent {
         }
     }
 }
-impl serde::Serialize for ExitedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "exited")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExitedEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ExitedEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"exited\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExitedEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "exited")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExitedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExitedEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExitedEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExitedEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ExitedEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "exited")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ExitedEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExitedEvent);
 impl crate::read::ReadJson for ExitedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -31356,15 +19767,11 @@ impl crate::read::ReadJson for ExitedEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ExitedEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -31459,24 +19866,6 @@ impl TerminatedEvent {
         self
     }
 }
-impl serde::Serialize for TerminatedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "terminated")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminatedEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -31487,86 +19876,16 @@ impl TerminatedEvent {
         }
     }
 }
-impl crate::private::WriteJson for TerminatedEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"terminated\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminatedEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "terminated")?;
+        s.member("seq", &self.seq)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminatedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminatedEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminatedEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminatedEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<TerminatedEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "terminated")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(TerminatedEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminatedEvent);
 impl crate::read::ReadJson for TerminatedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -31591,14 +19910,10 @@ impl crate::read::ReadJson for TerminatedEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(TerminatedEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             body: f_body,
             extra,
         })
@@ -31691,102 +20006,22 @@ impl ThreadEvent {
         }
     }
 }
-impl serde::Serialize for ThreadEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "thread")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ThreadEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ThreadEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"thread\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ThreadEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "thread")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ThreadEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ThreadEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ThreadEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThreadEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ThreadEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "thread")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ThreadEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ThreadEvent);
 impl crate::read::ReadJson for ThreadEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -31811,15 +20046,11 @@ impl crate::read::ReadJson for ThreadEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ThreadEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -31911,102 +20142,22 @@ impl OutputEvent {
         }
     }
 }
-impl serde::Serialize for OutputEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "output")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl OutputEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for OutputEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"output\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for OutputEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "output")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for OutputEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = OutputEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `OutputEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OutputEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<OutputEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "output")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(OutputEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(OutputEvent);
 impl crate::read::ReadJson for OutputEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -32031,15 +20182,11 @@ impl crate::read::ReadJson for OutputEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(OutputEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -32131,102 +20278,22 @@ impl BreakpointEvent {
         }
     }
 }
-impl serde::Serialize for BreakpointEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "breakpoint")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for BreakpointEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"breakpoint\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "breakpoint")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<BreakpointEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "breakpoint")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(BreakpointEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointEvent);
 impl crate::read::ReadJson for BreakpointEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -32251,15 +20318,11 @@ impl crate::read::ReadJson for BreakpointEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(BreakpointEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -32351,102 +20414,22 @@ impl ModuleEvent {
         }
     }
 }
-impl serde::Serialize for ModuleEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "module")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ModuleEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ModuleEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"module\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ModuleEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "module")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ModuleEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ModuleEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ModuleEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModuleEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ModuleEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "module")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ModuleEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ModuleEvent);
 impl crate::read::ReadJson for ModuleEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -32471,15 +20454,11 @@ impl crate::read::ReadJson for ModuleEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ModuleEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -32571,102 +20550,22 @@ impl LoadedSourceEvent {
         }
     }
 }
-impl serde::Serialize for LoadedSourceEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "loadedSource")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LoadedSourceEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for LoadedSourceEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"loadedSource\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LoadedSourceEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "loadedSource")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LoadedSourceEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LoadedSourceEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LoadedSourceEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LoadedSourceEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<LoadedSourceEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "loadedSource")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(LoadedSourceEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LoadedSourceEvent);
 impl crate::read::ReadJson for LoadedSourceEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -32691,15 +20590,11 @@ impl crate::read::ReadJson for LoadedSourceEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(LoadedSourceEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -32791,102 +20686,22 @@ impl ProcessEvent {
         }
     }
 }
-impl serde::Serialize for ProcessEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "process")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProcessEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ProcessEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"process\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ProcessEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "process")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProcessEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProcessEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProcessEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProcessEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ProcessEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "process")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ProcessEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProcessEvent);
 impl crate::read::ReadJson for ProcessEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -32911,15 +20726,11 @@ impl crate::read::ReadJson for ProcessEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ProcessEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -33014,102 +20825,22 @@ impl CapabilitiesEvent {
         }
     }
 }
-impl serde::Serialize for CapabilitiesEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "capabilities")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CapabilitiesEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for CapabilitiesEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"capabilities\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CapabilitiesEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "capabilities")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CapabilitiesEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CapabilitiesEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CapabilitiesEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CapabilitiesEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<CapabilitiesEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "capabilities")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(CapabilitiesEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CapabilitiesEvent);
 impl crate::read::ReadJson for CapabilitiesEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -33134,15 +20865,11 @@ impl crate::read::ReadJson for CapabilitiesEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(CapabilitiesEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -33236,102 +20963,22 @@ impl ProgressStartEvent {
         }
     }
 }
-impl serde::Serialize for ProgressStartEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "progressStart")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProgressStartEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ProgressStartEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"progressStart\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ProgressStartEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "progressStart")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProgressStartEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProgressStartEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProgressStartEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProgressStartEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ProgressStartEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "progressStart")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ProgressStartEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProgressStartEvent);
 impl crate::read::ReadJson for ProgressStartEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -33356,15 +21003,11 @@ impl crate::read::ReadJson for ProgressStartEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ProgressStartEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -33458,102 +21101,22 @@ impl ProgressUpdateEvent {
         }
     }
 }
-impl serde::Serialize for ProgressUpdateEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "progressUpdate")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProgressUpdateEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ProgressUpdateEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"progressUpdate\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ProgressUpdateEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "progressUpdate")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProgressUpdateEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProgressUpdateEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProgressUpdateEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProgressUpdateEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ProgressUpdateEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "progressUpdate")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ProgressUpdateEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProgressUpdateEvent);
 impl crate::read::ReadJson for ProgressUpdateEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -33578,15 +21141,11 @@ impl crate::read::ReadJson for ProgressUpdateEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ProgressUpdateEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -33681,102 +21240,22 @@ impl ProgressEndEvent {
         }
     }
 }
-impl serde::Serialize for ProgressEndEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "progressEnd")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProgressEndEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for ProgressEndEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"progressEnd\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ProgressEndEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "progressEnd")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProgressEndEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProgressEndEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProgressEndEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProgressEndEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<ProgressEndEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "progressEnd")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(ProgressEndEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProgressEndEvent);
 impl crate::read::ReadJson for ProgressEndEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -33801,15 +21280,11 @@ impl crate::read::ReadJson for ProgressEndEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(ProgressEndEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -33903,102 +21378,22 @@ impl InvalidatedEvent {
         }
     }
 }
-impl serde::Serialize for InvalidatedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "invalidated")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl InvalidatedEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for InvalidatedEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"invalidated\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InvalidatedEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "invalidated")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for InvalidatedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InvalidatedEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InvalidatedEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InvalidatedEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<InvalidatedEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "invalidated")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(InvalidatedEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InvalidatedEvent);
 impl crate::read::ReadJson for InvalidatedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -34023,15 +21418,11 @@ impl crate::read::ReadJson for InvalidatedEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(InvalidatedEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -34125,102 +21516,22 @@ impl MemoryEvent {
         }
     }
 }
-impl serde::Serialize for MemoryEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "memory")?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("body", &self.body)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl MemoryEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "type" | "event" | "seq" | "body")
     }
 }
-impl crate::private::WriteJson for MemoryEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"memory\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"body\":");
-        crate::private::WriteJson::write_json(&self.body, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for MemoryEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "memory")?;
+        s.member("seq", &self.seq)?;
+        s.member("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for MemoryEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = MemoryEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `MemoryEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MemoryEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<MemoryEventBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "memory")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::value(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(MemoryEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: match f_body {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("body")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(MemoryEvent);
 impl crate::read::ReadJson for MemoryEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -34245,15 +21556,11 @@ impl crate::read::ReadJson for MemoryEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(MemoryEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            body: f_body.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            body: r.required(f_body, "body")?,
             extra,
         })
     }
@@ -34351,25 +21658,6 @@ impl PydevdInputRequestedEvent {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdInputRequestedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "event")?;
-        m.serialize_entry("event", "pydevdInputRequested")?;
-        m.serialize_entry("seq", &self.seq)?;
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdInputRequestedEvent {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -34381,80 +21669,17 @@ impl PydevdInputRequestedEvent {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdInputRequestedEvent {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"event\"");
-        crate::private::key(out, &mut first, b"\"event\":\"pydevdInputRequested\"");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdInputRequestedEvent {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "event")?;
+        s.member("event", "pydevdInputRequested")?;
+        s.member("seq", &self.seq)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdInputRequestedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdInputRequestedEvent;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdInputRequestedEvent` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdInputRequestedEvent, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_body: Option<serde_json::Value> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "event")?;
-                            tag_0 = true;
-                        }
-                        "event" => {
-                            crate::private::tag_str(&mut map, "pydevdInputRequested")?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "body" => crate::private::any(&mut map, &mut f_body)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("event"));
-                }
-                Ok(PydevdInputRequestedEvent {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdInputRequestedEvent);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInputRequestedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -34480,14 +21705,10 @@ impl crate::read::ReadJson for PydevdInputRequestedEvent {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "event")?;
         Ok(PydevdInputRequestedEvent {
-            seq: f_seq.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
             body: f_body,
             extra,
         })
@@ -34615,29 +21836,6 @@ impl ErrorResponse {
         self
     }
 }
-impl serde::Serialize for ErrorResponse {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("type", "response")?;
-        m.serialize_entry("success", &false)?;
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("request_seq", &self.request_seq)?;
-        m.serialize_entry("command", &self.command)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.body {
-            m.serialize_entry("body", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ErrorResponse {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -34649,118 +21847,19 @@ impl ErrorResponse {
         }
     }
 }
-impl crate::private::WriteJson for ErrorResponse {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"type\":\"response\"");
-        crate::private::key(out, &mut first, b"\"success\":false");
-        crate::private::key(out, &mut first, b"\"seq\":");
-        crate::private::WriteJson::write_json(&self.seq, out);
-        crate::private::key(out, &mut first, b"\"request_seq\":");
-        crate::private::WriteJson::write_json(&self.request_seq, out);
-        crate::private::key(out, &mut first, b"\"command\":");
-        crate::private::WriteJson::write_json(&self.command, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.body {
-            crate::private::key(out, &mut first, b"\"body\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ErrorResponse {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("type", "response")?;
+        s.member("success", &false)?;
+        s.member("seq", &self.seq)?;
+        s.member("request_seq", &self.request_seq)?;
+        s.member("command", &self.command)?;
+        s.optional("message", &self.message)?;
+        s.optional("body", &self.body)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ErrorResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ErrorResponse;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ErrorResponse` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ErrorResponse, A::Error> {
-                let mut f_seq: Option<i32> = None;
-                let mut f_request_seq: Option<i32> = None;
-                let mut f_command: Option<String> = None;
-                let mut f_message: Option<ResponseMessage> = None;
-                let mut f_body: Option<ErrorResponseBody> = None;
-                let mut tag_0 = false;
-                let mut tag_1 = false;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => {
-                            crate::private::tag_str(&mut map, "response")?;
-                            tag_0 = true;
-                        }
-                        "success" => {
-                            crate::private::tag_bool(&mut map, false)?;
-                            tag_1 = true;
-                        }
-                        "seq" => crate::private::value(&mut map, &mut f_seq)?,
-                        "request_seq" => {
-                            crate::private::value(&mut map, &mut f_request_seq)?
-                        }
-                        "command" => crate::private::value(&mut map, &mut f_command)?,
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "body" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_body,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                if !tag_0 {
-                    return Err(crate::private::missing("type"));
-                }
-                if !tag_1 {
-                    return Err(crate::private::missing("success"));
-                }
-                Ok(ErrorResponse {
-                    seq: match f_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("seq")),
-                    },
-                    request_seq: match f_request_seq {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request_seq")),
-                    },
-                    command: match f_command {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("command")),
-                    },
-                    message: f_message,
-                    body: f_body,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ErrorResponse);
 impl crate::read::ReadJson for ErrorResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_seq: Option<i32> = None;
@@ -34793,16 +21892,12 @@ impl crate::read::ReadJson for ErrorResponse {
                 _ => r.extra(key, &mut extra)?,
             }
         }
-        if !tag_0 {
-            return Err(crate::read::Fail);
-        }
-        if !tag_1 {
-            return Err(crate::read::Fail);
-        }
+        r.tag_seen(tag_0, "type")?;
+        r.tag_seen(tag_1, "success")?;
         Ok(ErrorResponse {
-            seq: f_seq.ok_or(crate::read::Fail)?,
-            request_seq: f_request_seq.ok_or(crate::read::Fail)?,
-            command: f_command.ok_or(crate::read::Fail)?,
+            seq: r.required(f_seq, "seq")?,
+            request_seq: r.required(f_request_seq, "request_seq")?,
+            command: r.required(f_command, "command")?,
             message: f_message,
             body: f_body,
             extra,
@@ -37850,438 +24945,6 @@ impl Request {
             Request::Custom(_) => false,
         }
     }
-    /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_str_named(
-        name: &str,
-        text: &str,
-    ) -> Result<Self, serde_json::Error> {
-        match name {
-            "cancel" => serde_json::from_str::<CancelRequest>(text).map(Request::Cancel),
-            "runInTerminal" => {
-                serde_json::from_str::<RunInTerminalRequest>(text)
-                    .map(Request::RunInTerminal)
-            }
-            "startDebugging" => {
-                serde_json::from_str::<StartDebuggingRequest>(text)
-                    .map(Request::StartDebugging)
-            }
-            "initialize" => {
-                serde_json::from_str::<InitializeRequest>(text).map(Request::Initialize)
-            }
-            "configurationDone" => {
-                serde_json::from_str::<ConfigurationDoneRequest>(text)
-                    .map(Request::ConfigurationDone)
-            }
-            "launch" => serde_json::from_str::<LaunchRequest>(text).map(Request::Launch),
-            "attach" => serde_json::from_str::<AttachRequest>(text).map(Request::Attach),
-            "restart" => {
-                serde_json::from_str::<RestartRequest>(text).map(Request::Restart)
-            }
-            "disconnect" => {
-                serde_json::from_str::<DisconnectRequest>(text).map(Request::Disconnect)
-            }
-            "terminate" => {
-                serde_json::from_str::<TerminateRequest>(text).map(Request::Terminate)
-            }
-            "breakpointLocations" => {
-                serde_json::from_str::<BreakpointLocationsRequest>(text)
-                    .map(Request::BreakpointLocations)
-            }
-            "setBreakpoints" => {
-                serde_json::from_str::<SetBreakpointsRequest>(text)
-                    .map(Request::SetBreakpoints)
-            }
-            "setFunctionBreakpoints" => {
-                serde_json::from_str::<SetFunctionBreakpointsRequest>(text)
-                    .map(Request::SetFunctionBreakpoints)
-            }
-            "setExceptionBreakpoints" => {
-                serde_json::from_str::<SetExceptionBreakpointsRequest>(text)
-                    .map(Request::SetExceptionBreakpoints)
-            }
-            "dataBreakpointInfo" => {
-                serde_json::from_str::<DataBreakpointInfoRequest>(text)
-                    .map(Request::DataBreakpointInfo)
-            }
-            "setDataBreakpoints" => {
-                serde_json::from_str::<SetDataBreakpointsRequest>(text)
-                    .map(Request::SetDataBreakpoints)
-            }
-            "setInstructionBreakpoints" => {
-                serde_json::from_str::<SetInstructionBreakpointsRequest>(text)
-                    .map(Request::SetInstructionBreakpoints)
-            }
-            "continue" => {
-                serde_json::from_str::<ContinueRequest>(text).map(Request::Continue)
-            }
-            "next" => serde_json::from_str::<NextRequest>(text).map(Request::Next),
-            "stepIn" => serde_json::from_str::<StepInRequest>(text).map(Request::StepIn),
-            "stepOut" => {
-                serde_json::from_str::<StepOutRequest>(text).map(Request::StepOut)
-            }
-            "stepBack" => {
-                serde_json::from_str::<StepBackRequest>(text).map(Request::StepBack)
-            }
-            "reverseContinue" => {
-                serde_json::from_str::<ReverseContinueRequest>(text)
-                    .map(Request::ReverseContinue)
-            }
-            "restartFrame" => {
-                serde_json::from_str::<RestartFrameRequest>(text)
-                    .map(Request::RestartFrame)
-            }
-            "goto" => serde_json::from_str::<GotoRequest>(text).map(Request::Goto),
-            "pause" => serde_json::from_str::<PauseRequest>(text).map(Request::Pause),
-            "stackTrace" => {
-                serde_json::from_str::<StackTraceRequest>(text).map(Request::StackTrace)
-            }
-            "scopes" => serde_json::from_str::<ScopesRequest>(text).map(Request::Scopes),
-            "variables" => {
-                serde_json::from_str::<VariablesRequest>(text).map(Request::Variables)
-            }
-            "setVariable" => {
-                serde_json::from_str::<SetVariableRequest>(text)
-                    .map(Request::SetVariable)
-            }
-            "source" => serde_json::from_str::<SourceRequest>(text).map(Request::Source),
-            "threads" => {
-                serde_json::from_str::<ThreadsRequest>(text).map(Request::Threads)
-            }
-            "terminateThreads" => {
-                serde_json::from_str::<TerminateThreadsRequest>(text)
-                    .map(Request::TerminateThreads)
-            }
-            "modules" => {
-                serde_json::from_str::<ModulesRequest>(text).map(Request::Modules)
-            }
-            "loadedSources" => {
-                serde_json::from_str::<LoadedSourcesRequest>(text)
-                    .map(Request::LoadedSources)
-            }
-            "evaluate" => {
-                serde_json::from_str::<EvaluateRequest>(text).map(Request::Evaluate)
-            }
-            "setExpression" => {
-                serde_json::from_str::<SetExpressionRequest>(text)
-                    .map(Request::SetExpression)
-            }
-            "stepInTargets" => {
-                serde_json::from_str::<StepInTargetsRequest>(text)
-                    .map(Request::StepInTargets)
-            }
-            "gotoTargets" => {
-                serde_json::from_str::<GotoTargetsRequest>(text)
-                    .map(Request::GotoTargets)
-            }
-            "completions" => {
-                serde_json::from_str::<CompletionsRequest>(text)
-                    .map(Request::Completions)
-            }
-            "exceptionInfo" => {
-                serde_json::from_str::<ExceptionInfoRequest>(text)
-                    .map(Request::ExceptionInfo)
-            }
-            "readMemory" => {
-                serde_json::from_str::<ReadMemoryRequest>(text).map(Request::ReadMemory)
-            }
-            "writeMemory" => {
-                serde_json::from_str::<WriteMemoryRequest>(text)
-                    .map(Request::WriteMemory)
-            }
-            "disassemble" => {
-                serde_json::from_str::<DisassembleRequest>(text)
-                    .map(Request::Disassemble)
-            }
-            "locations" => {
-                serde_json::from_str::<LocationsRequest>(text).map(Request::Locations)
-            }
-            #[cfg(feature = "debugpy")]
-            "setDebuggerProperty" => {
-                serde_json::from_str::<SetDebuggerPropertyRequest>(text)
-                    .map(Request::SetDebuggerProperty)
-            }
-            #[cfg(feature = "debugpy")]
-            "setPydevdSourceMap" => {
-                serde_json::from_str::<SetPydevdSourceMapRequest>(text)
-                    .map(Request::SetPydevdSourceMap)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdSystemInfo" => {
-                serde_json::from_str::<PydevdSystemInfoRequest>(text)
-                    .map(Request::PydevdSystemInfo)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdAuthorize" => {
-                serde_json::from_str::<PydevdAuthorizeRequest>(text)
-                    .map(Request::PydevdAuthorize)
-            }
-            #[cfg(feature = "jupyter")]
-            "dumpCell" => {
-                serde_json::from_str::<DumpCellRequest>(text).map(Request::DumpCell)
-            }
-            #[cfg(feature = "jupyter")]
-            "debugInfo" => {
-                serde_json::from_str::<DebugInfoRequest>(text).map(Request::DebugInfo)
-            }
-            #[cfg(feature = "jupyter")]
-            "inspectVariables" => {
-                serde_json::from_str::<InspectVariablesRequest>(text)
-                    .map(Request::InspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "richInspectVariables" => {
-                serde_json::from_str::<RichInspectVariablesRequest>(text)
-                    .map(Request::RichInspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "copyToGlobals" => {
-                serde_json::from_str::<CopyToGlobalsRequest>(text)
-                    .map(Request::CopyToGlobals)
-            }
-            _ => serde_json::from_str::<crate::RawMessage>(text).map(Request::Custom),
-        }
-    }
-    /// Typed decoding from a JSON value known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_value_named(
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<Self, serde_json::Error> {
-        match name {
-            "cancel" => {
-                <CancelRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Cancel)
-            }
-            "runInTerminal" => {
-                <RunInTerminalRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::RunInTerminal)
-            }
-            "startDebugging" => {
-                <StartDebuggingRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::StartDebugging)
-            }
-            "initialize" => {
-                <InitializeRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Initialize)
-            }
-            "configurationDone" => {
-                <ConfigurationDoneRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::ConfigurationDone)
-            }
-            "launch" => {
-                <LaunchRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Launch)
-            }
-            "attach" => {
-                <AttachRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Attach)
-            }
-            "restart" => {
-                <RestartRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Restart)
-            }
-            "disconnect" => {
-                <DisconnectRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Disconnect)
-            }
-            "terminate" => {
-                <TerminateRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Terminate)
-            }
-            "breakpointLocations" => {
-                <BreakpointLocationsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::BreakpointLocations)
-            }
-            "setBreakpoints" => {
-                <SetBreakpointsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::SetBreakpoints)
-            }
-            "setFunctionBreakpoints" => {
-                <SetFunctionBreakpointsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::SetFunctionBreakpoints)
-            }
-            "setExceptionBreakpoints" => {
-                <SetExceptionBreakpointsRequest as serde::Deserialize>::deserialize(
-                        value,
-                    )
-                    .map(Request::SetExceptionBreakpoints)
-            }
-            "dataBreakpointInfo" => {
-                <DataBreakpointInfoRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::DataBreakpointInfo)
-            }
-            "setDataBreakpoints" => {
-                <SetDataBreakpointsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::SetDataBreakpoints)
-            }
-            "setInstructionBreakpoints" => {
-                <SetInstructionBreakpointsRequest as serde::Deserialize>::deserialize(
-                        value,
-                    )
-                    .map(Request::SetInstructionBreakpoints)
-            }
-            "continue" => {
-                <ContinueRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Continue)
-            }
-            "next" => {
-                <NextRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Next)
-            }
-            "stepIn" => {
-                <StepInRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::StepIn)
-            }
-            "stepOut" => {
-                <StepOutRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::StepOut)
-            }
-            "stepBack" => {
-                <StepBackRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::StepBack)
-            }
-            "reverseContinue" => {
-                <ReverseContinueRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::ReverseContinue)
-            }
-            "restartFrame" => {
-                <RestartFrameRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::RestartFrame)
-            }
-            "goto" => {
-                <GotoRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Goto)
-            }
-            "pause" => {
-                <PauseRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Pause)
-            }
-            "stackTrace" => {
-                <StackTraceRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::StackTrace)
-            }
-            "scopes" => {
-                <ScopesRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Scopes)
-            }
-            "variables" => {
-                <VariablesRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Variables)
-            }
-            "setVariable" => {
-                <SetVariableRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::SetVariable)
-            }
-            "source" => {
-                <SourceRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Source)
-            }
-            "threads" => {
-                <ThreadsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Threads)
-            }
-            "terminateThreads" => {
-                <TerminateThreadsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::TerminateThreads)
-            }
-            "modules" => {
-                <ModulesRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Modules)
-            }
-            "loadedSources" => {
-                <LoadedSourcesRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::LoadedSources)
-            }
-            "evaluate" => {
-                <EvaluateRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Evaluate)
-            }
-            "setExpression" => {
-                <SetExpressionRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::SetExpression)
-            }
-            "stepInTargets" => {
-                <StepInTargetsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::StepInTargets)
-            }
-            "gotoTargets" => {
-                <GotoTargetsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::GotoTargets)
-            }
-            "completions" => {
-                <CompletionsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Completions)
-            }
-            "exceptionInfo" => {
-                <ExceptionInfoRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::ExceptionInfo)
-            }
-            "readMemory" => {
-                <ReadMemoryRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::ReadMemory)
-            }
-            "writeMemory" => {
-                <WriteMemoryRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::WriteMemory)
-            }
-            "disassemble" => {
-                <DisassembleRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Disassemble)
-            }
-            "locations" => {
-                <LocationsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::Locations)
-            }
-            #[cfg(feature = "debugpy")]
-            "setDebuggerProperty" => {
-                <SetDebuggerPropertyRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::SetDebuggerProperty)
-            }
-            #[cfg(feature = "debugpy")]
-            "setPydevdSourceMap" => {
-                <SetPydevdSourceMapRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::SetPydevdSourceMap)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdSystemInfo" => {
-                <PydevdSystemInfoRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::PydevdSystemInfo)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdAuthorize" => {
-                <PydevdAuthorizeRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::PydevdAuthorize)
-            }
-            #[cfg(feature = "jupyter")]
-            "dumpCell" => {
-                <DumpCellRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::DumpCell)
-            }
-            #[cfg(feature = "jupyter")]
-            "debugInfo" => {
-                <DebugInfoRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::DebugInfo)
-            }
-            #[cfg(feature = "jupyter")]
-            "inspectVariables" => {
-                <InspectVariablesRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::InspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "richInspectVariables" => {
-                <RichInspectVariablesRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::RichInspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "copyToGlobals" => {
-                <CopyToGlobalsRequest as serde::Deserialize>::deserialize(value)
-                    .map(Request::CopyToGlobals)
-            }
-            _ => {
-                <crate::RawMessage as serde::Deserialize>::deserialize(value)
-                    .map(Request::Custom)
-            }
-        }
-    }
 }
 impl serde::Serialize for Request {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -39675,456 +26338,6 @@ impl Response {
             Response::Custom(_) => false,
         }
     }
-    /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_str_named(
-        name: &str,
-        text: &str,
-    ) -> Result<Self, serde_json::Error> {
-        match name {
-            "cancel" => {
-                serde_json::from_str::<CancelResponse>(text).map(Response::Cancel)
-            }
-            "runInTerminal" => {
-                serde_json::from_str::<RunInTerminalResponse>(text)
-                    .map(Response::RunInTerminal)
-            }
-            "startDebugging" => {
-                serde_json::from_str::<StartDebuggingResponse>(text)
-                    .map(Response::StartDebugging)
-            }
-            "initialize" => {
-                serde_json::from_str::<InitializeResponse>(text)
-                    .map(Response::Initialize)
-            }
-            "configurationDone" => {
-                serde_json::from_str::<ConfigurationDoneResponse>(text)
-                    .map(Response::ConfigurationDone)
-            }
-            "launch" => {
-                serde_json::from_str::<LaunchResponse>(text).map(Response::Launch)
-            }
-            "attach" => {
-                serde_json::from_str::<AttachResponse>(text).map(Response::Attach)
-            }
-            "restart" => {
-                serde_json::from_str::<RestartResponse>(text).map(Response::Restart)
-            }
-            "disconnect" => {
-                serde_json::from_str::<DisconnectResponse>(text)
-                    .map(Response::Disconnect)
-            }
-            "terminate" => {
-                serde_json::from_str::<TerminateResponse>(text).map(Response::Terminate)
-            }
-            "breakpointLocations" => {
-                serde_json::from_str::<BreakpointLocationsResponse>(text)
-                    .map(Response::BreakpointLocations)
-            }
-            "setBreakpoints" => {
-                serde_json::from_str::<SetBreakpointsResponse>(text)
-                    .map(Response::SetBreakpoints)
-            }
-            "setFunctionBreakpoints" => {
-                serde_json::from_str::<SetFunctionBreakpointsResponse>(text)
-                    .map(Response::SetFunctionBreakpoints)
-            }
-            "setExceptionBreakpoints" => {
-                serde_json::from_str::<SetExceptionBreakpointsResponse>(text)
-                    .map(Response::SetExceptionBreakpoints)
-            }
-            "dataBreakpointInfo" => {
-                serde_json::from_str::<DataBreakpointInfoResponse>(text)
-                    .map(Response::DataBreakpointInfo)
-            }
-            "setDataBreakpoints" => {
-                serde_json::from_str::<SetDataBreakpointsResponse>(text)
-                    .map(Response::SetDataBreakpoints)
-            }
-            "setInstructionBreakpoints" => {
-                serde_json::from_str::<SetInstructionBreakpointsResponse>(text)
-                    .map(Response::SetInstructionBreakpoints)
-            }
-            "continue" => {
-                serde_json::from_str::<ContinueResponse>(text).map(Response::Continue)
-            }
-            "next" => serde_json::from_str::<NextResponse>(text).map(Response::Next),
-            "stepIn" => {
-                serde_json::from_str::<StepInResponse>(text).map(Response::StepIn)
-            }
-            "stepOut" => {
-                serde_json::from_str::<StepOutResponse>(text).map(Response::StepOut)
-            }
-            "stepBack" => {
-                serde_json::from_str::<StepBackResponse>(text).map(Response::StepBack)
-            }
-            "reverseContinue" => {
-                serde_json::from_str::<ReverseContinueResponse>(text)
-                    .map(Response::ReverseContinue)
-            }
-            "restartFrame" => {
-                serde_json::from_str::<RestartFrameResponse>(text)
-                    .map(Response::RestartFrame)
-            }
-            "goto" => serde_json::from_str::<GotoResponse>(text).map(Response::Goto),
-            "pause" => serde_json::from_str::<PauseResponse>(text).map(Response::Pause),
-            "stackTrace" => {
-                serde_json::from_str::<StackTraceResponse>(text)
-                    .map(Response::StackTrace)
-            }
-            "scopes" => {
-                serde_json::from_str::<ScopesResponse>(text).map(Response::Scopes)
-            }
-            "variables" => {
-                serde_json::from_str::<VariablesResponse>(text).map(Response::Variables)
-            }
-            "setVariable" => {
-                serde_json::from_str::<SetVariableResponse>(text)
-                    .map(Response::SetVariable)
-            }
-            "source" => {
-                serde_json::from_str::<SourceResponse>(text).map(Response::Source)
-            }
-            "threads" => {
-                serde_json::from_str::<ThreadsResponse>(text).map(Response::Threads)
-            }
-            "terminateThreads" => {
-                serde_json::from_str::<TerminateThreadsResponse>(text)
-                    .map(Response::TerminateThreads)
-            }
-            "modules" => {
-                serde_json::from_str::<ModulesResponse>(text).map(Response::Modules)
-            }
-            "loadedSources" => {
-                serde_json::from_str::<LoadedSourcesResponse>(text)
-                    .map(Response::LoadedSources)
-            }
-            "evaluate" => {
-                serde_json::from_str::<EvaluateResponse>(text).map(Response::Evaluate)
-            }
-            "setExpression" => {
-                serde_json::from_str::<SetExpressionResponse>(text)
-                    .map(Response::SetExpression)
-            }
-            "stepInTargets" => {
-                serde_json::from_str::<StepInTargetsResponse>(text)
-                    .map(Response::StepInTargets)
-            }
-            "gotoTargets" => {
-                serde_json::from_str::<GotoTargetsResponse>(text)
-                    .map(Response::GotoTargets)
-            }
-            "completions" => {
-                serde_json::from_str::<CompletionsResponse>(text)
-                    .map(Response::Completions)
-            }
-            "exceptionInfo" => {
-                serde_json::from_str::<ExceptionInfoResponse>(text)
-                    .map(Response::ExceptionInfo)
-            }
-            "readMemory" => {
-                serde_json::from_str::<ReadMemoryResponse>(text)
-                    .map(Response::ReadMemory)
-            }
-            "writeMemory" => {
-                serde_json::from_str::<WriteMemoryResponse>(text)
-                    .map(Response::WriteMemory)
-            }
-            "disassemble" => {
-                serde_json::from_str::<DisassembleResponse>(text)
-                    .map(Response::Disassemble)
-            }
-            "locations" => {
-                serde_json::from_str::<LocationsResponse>(text).map(Response::Locations)
-            }
-            #[cfg(feature = "debugpy")]
-            "setDebuggerProperty" => {
-                serde_json::from_str::<SetDebuggerPropertyResponse>(text)
-                    .map(Response::SetDebuggerProperty)
-            }
-            #[cfg(feature = "debugpy")]
-            "setPydevdSourceMap" => {
-                serde_json::from_str::<SetPydevdSourceMapResponse>(text)
-                    .map(Response::SetPydevdSourceMap)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdSystemInfo" => {
-                serde_json::from_str::<PydevdSystemInfoResponse>(text)
-                    .map(Response::PydevdSystemInfo)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdAuthorize" => {
-                serde_json::from_str::<PydevdAuthorizeResponse>(text)
-                    .map(Response::PydevdAuthorize)
-            }
-            #[cfg(feature = "jupyter")]
-            "dumpCell" => {
-                serde_json::from_str::<DumpCellResponse>(text).map(Response::DumpCell)
-            }
-            #[cfg(feature = "jupyter")]
-            "debugInfo" => {
-                serde_json::from_str::<DebugInfoResponse>(text).map(Response::DebugInfo)
-            }
-            #[cfg(feature = "jupyter")]
-            "inspectVariables" => {
-                serde_json::from_str::<InspectVariablesResponse>(text)
-                    .map(Response::InspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "richInspectVariables" => {
-                serde_json::from_str::<RichInspectVariablesResponse>(text)
-                    .map(Response::RichInspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "copyToGlobals" => {
-                serde_json::from_str::<CopyToGlobalsResponse>(text)
-                    .map(Response::CopyToGlobals)
-            }
-            _ => serde_json::from_str::<crate::RawMessage>(text).map(Response::Custom),
-        }
-    }
-    /// Typed decoding from a JSON value known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_value_named(
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<Self, serde_json::Error> {
-        match name {
-            "cancel" => {
-                <CancelResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Cancel)
-            }
-            "runInTerminal" => {
-                <RunInTerminalResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::RunInTerminal)
-            }
-            "startDebugging" => {
-                <StartDebuggingResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::StartDebugging)
-            }
-            "initialize" => {
-                <InitializeResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Initialize)
-            }
-            "configurationDone" => {
-                <ConfigurationDoneResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::ConfigurationDone)
-            }
-            "launch" => {
-                <LaunchResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Launch)
-            }
-            "attach" => {
-                <AttachResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Attach)
-            }
-            "restart" => {
-                <RestartResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Restart)
-            }
-            "disconnect" => {
-                <DisconnectResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Disconnect)
-            }
-            "terminate" => {
-                <TerminateResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Terminate)
-            }
-            "breakpointLocations" => {
-                <BreakpointLocationsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::BreakpointLocations)
-            }
-            "setBreakpoints" => {
-                <SetBreakpointsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::SetBreakpoints)
-            }
-            "setFunctionBreakpoints" => {
-                <SetFunctionBreakpointsResponse as serde::Deserialize>::deserialize(
-                        value,
-                    )
-                    .map(Response::SetFunctionBreakpoints)
-            }
-            "setExceptionBreakpoints" => {
-                <SetExceptionBreakpointsResponse as serde::Deserialize>::deserialize(
-                        value,
-                    )
-                    .map(Response::SetExceptionBreakpoints)
-            }
-            "dataBreakpointInfo" => {
-                <DataBreakpointInfoResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::DataBreakpointInfo)
-            }
-            "setDataBreakpoints" => {
-                <SetDataBreakpointsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::SetDataBreakpoints)
-            }
-            "setInstructionBreakpoints" => {
-                <SetInstructionBreakpointsResponse as serde::Deserialize>::deserialize(
-                        value,
-                    )
-                    .map(Response::SetInstructionBreakpoints)
-            }
-            "continue" => {
-                <ContinueResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Continue)
-            }
-            "next" => {
-                <NextResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Next)
-            }
-            "stepIn" => {
-                <StepInResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::StepIn)
-            }
-            "stepOut" => {
-                <StepOutResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::StepOut)
-            }
-            "stepBack" => {
-                <StepBackResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::StepBack)
-            }
-            "reverseContinue" => {
-                <ReverseContinueResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::ReverseContinue)
-            }
-            "restartFrame" => {
-                <RestartFrameResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::RestartFrame)
-            }
-            "goto" => {
-                <GotoResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Goto)
-            }
-            "pause" => {
-                <PauseResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Pause)
-            }
-            "stackTrace" => {
-                <StackTraceResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::StackTrace)
-            }
-            "scopes" => {
-                <ScopesResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Scopes)
-            }
-            "variables" => {
-                <VariablesResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Variables)
-            }
-            "setVariable" => {
-                <SetVariableResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::SetVariable)
-            }
-            "source" => {
-                <SourceResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Source)
-            }
-            "threads" => {
-                <ThreadsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Threads)
-            }
-            "terminateThreads" => {
-                <TerminateThreadsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::TerminateThreads)
-            }
-            "modules" => {
-                <ModulesResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Modules)
-            }
-            "loadedSources" => {
-                <LoadedSourcesResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::LoadedSources)
-            }
-            "evaluate" => {
-                <EvaluateResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Evaluate)
-            }
-            "setExpression" => {
-                <SetExpressionResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::SetExpression)
-            }
-            "stepInTargets" => {
-                <StepInTargetsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::StepInTargets)
-            }
-            "gotoTargets" => {
-                <GotoTargetsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::GotoTargets)
-            }
-            "completions" => {
-                <CompletionsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Completions)
-            }
-            "exceptionInfo" => {
-                <ExceptionInfoResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::ExceptionInfo)
-            }
-            "readMemory" => {
-                <ReadMemoryResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::ReadMemory)
-            }
-            "writeMemory" => {
-                <WriteMemoryResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::WriteMemory)
-            }
-            "disassemble" => {
-                <DisassembleResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Disassemble)
-            }
-            "locations" => {
-                <LocationsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::Locations)
-            }
-            #[cfg(feature = "debugpy")]
-            "setDebuggerProperty" => {
-                <SetDebuggerPropertyResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::SetDebuggerProperty)
-            }
-            #[cfg(feature = "debugpy")]
-            "setPydevdSourceMap" => {
-                <SetPydevdSourceMapResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::SetPydevdSourceMap)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdSystemInfo" => {
-                <PydevdSystemInfoResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::PydevdSystemInfo)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdAuthorize" => {
-                <PydevdAuthorizeResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::PydevdAuthorize)
-            }
-            #[cfg(feature = "jupyter")]
-            "dumpCell" => {
-                <DumpCellResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::DumpCell)
-            }
-            #[cfg(feature = "jupyter")]
-            "debugInfo" => {
-                <DebugInfoResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::DebugInfo)
-            }
-            #[cfg(feature = "jupyter")]
-            "inspectVariables" => {
-                <InspectVariablesResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::InspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "richInspectVariables" => {
-                <RichInspectVariablesResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::RichInspectVariables)
-            }
-            #[cfg(feature = "jupyter")]
-            "copyToGlobals" => {
-                <CopyToGlobalsResponse as serde::Deserialize>::deserialize(value)
-                    .map(Response::CopyToGlobals)
-            }
-            _ => {
-                <crate::RawMessage as serde::Deserialize>::deserialize(value)
-                    .map(Response::Custom)
-            }
-        }
-    }
 }
 impl serde::Serialize for Response {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -41066,144 +27279,6 @@ impl Event {
                 !crate::private::stashes(&m.extra, PydevdInputRequestedEvent::DECLARED)
             }
             Event::Custom(_) => false,
-        }
-    }
-    /// Typed decoding of a message known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_str_named(
-        name: &str,
-        text: &str,
-    ) -> Result<Self, serde_json::Error> {
-        match name {
-            "initialized" => {
-                serde_json::from_str::<InitializedEvent>(text).map(Event::Initialized)
-            }
-            "stopped" => serde_json::from_str::<StoppedEvent>(text).map(Event::Stopped),
-            "continued" => {
-                serde_json::from_str::<ContinuedEvent>(text).map(Event::Continued)
-            }
-            "exited" => serde_json::from_str::<ExitedEvent>(text).map(Event::Exited),
-            "terminated" => {
-                serde_json::from_str::<TerminatedEvent>(text).map(Event::Terminated)
-            }
-            "thread" => serde_json::from_str::<ThreadEvent>(text).map(Event::Thread),
-            "output" => serde_json::from_str::<OutputEvent>(text).map(Event::Output),
-            "breakpoint" => {
-                serde_json::from_str::<BreakpointEvent>(text).map(Event::Breakpoint)
-            }
-            "module" => serde_json::from_str::<ModuleEvent>(text).map(Event::Module),
-            "loadedSource" => {
-                serde_json::from_str::<LoadedSourceEvent>(text).map(Event::LoadedSource)
-            }
-            "process" => serde_json::from_str::<ProcessEvent>(text).map(Event::Process),
-            "capabilities" => {
-                serde_json::from_str::<CapabilitiesEvent>(text).map(Event::Capabilities)
-            }
-            "progressStart" => {
-                serde_json::from_str::<ProgressStartEvent>(text)
-                    .map(Event::ProgressStart)
-            }
-            "progressUpdate" => {
-                serde_json::from_str::<ProgressUpdateEvent>(text)
-                    .map(Event::ProgressUpdate)
-            }
-            "progressEnd" => {
-                serde_json::from_str::<ProgressEndEvent>(text).map(Event::ProgressEnd)
-            }
-            "invalidated" => {
-                serde_json::from_str::<InvalidatedEvent>(text).map(Event::Invalidated)
-            }
-            "memory" => serde_json::from_str::<MemoryEvent>(text).map(Event::Memory),
-            #[cfg(feature = "debugpy")]
-            "pydevdInputRequested" => {
-                serde_json::from_str::<PydevdInputRequestedEvent>(text)
-                    .map(Event::PydevdInputRequested)
-            }
-            _ => serde_json::from_str::<crate::RawMessage>(text).map(Event::Custom),
-        }
-    }
-    /// Typed decoding from a JSON value known to carry `name`; unknown names give `Custom`.
-    pub(crate) fn from_value_named(
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<Self, serde_json::Error> {
-        match name {
-            "initialized" => {
-                <InitializedEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Initialized)
-            }
-            "stopped" => {
-                <StoppedEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Stopped)
-            }
-            "continued" => {
-                <ContinuedEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Continued)
-            }
-            "exited" => {
-                <ExitedEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Exited)
-            }
-            "terminated" => {
-                <TerminatedEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Terminated)
-            }
-            "thread" => {
-                <ThreadEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Thread)
-            }
-            "output" => {
-                <OutputEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Output)
-            }
-            "breakpoint" => {
-                <BreakpointEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Breakpoint)
-            }
-            "module" => {
-                <ModuleEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Module)
-            }
-            "loadedSource" => {
-                <LoadedSourceEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::LoadedSource)
-            }
-            "process" => {
-                <ProcessEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Process)
-            }
-            "capabilities" => {
-                <CapabilitiesEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Capabilities)
-            }
-            "progressStart" => {
-                <ProgressStartEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::ProgressStart)
-            }
-            "progressUpdate" => {
-                <ProgressUpdateEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::ProgressUpdate)
-            }
-            "progressEnd" => {
-                <ProgressEndEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::ProgressEnd)
-            }
-            "invalidated" => {
-                <InvalidatedEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Invalidated)
-            }
-            "memory" => {
-                <MemoryEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::Memory)
-            }
-            #[cfg(feature = "debugpy")]
-            "pydevdInputRequested" => {
-                <PydevdInputRequestedEvent as serde::Deserialize>::deserialize(value)
-                    .map(Event::PydevdInputRequested)
-            }
-            _ => {
-                <crate::RawMessage as serde::Deserialize>::deserialize(value)
-                    .map(Event::Custom)
-            }
         }
     }
 }

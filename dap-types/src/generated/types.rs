@@ -46,24 +46,6 @@ impl CancelArguments {
         self
     }
 }
-impl serde::Serialize for CancelArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.request_id {
-            m.serialize_entry("requestId", v)?;
-        }
-        if let Some(v) = &self.progress_id {
-            m.serialize_entry("progressId", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CancelArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -74,74 +56,14 @@ impl CancelArguments {
         }
     }
 }
-impl crate::private::WriteJson for CancelArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.request_id {
-            crate::private::key(out, &mut first, b"\"requestId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.progress_id {
-            crate::private::key(out, &mut first, b"\"progressId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CancelArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("requestId", &self.request_id)?;
+        s.optional("progressId", &self.progress_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CancelArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CancelArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CancelArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CancelArguments, A::Error> {
-                let mut f_request_id: Option<i32> = None;
-                let mut f_progress_id: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "requestId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_request_id,
-                                &mut extra,
-                            )?
-                        }
-                        "progressId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_progress_id,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(CancelArguments {
-                    request_id: f_request_id,
-                    progress_id: f_progress_id,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CancelArguments);
 impl crate::read::ReadJson for CancelArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_request_id: Option<i32> = None;
@@ -293,32 +215,6 @@ impl RunInTerminalRequestArguments {
         self
     }
 }
-impl serde::Serialize for RunInTerminalRequestArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.kind {
-            m.serialize_entry("kind", v)?;
-        }
-        if let Some(v) = &self.title {
-            m.serialize_entry("title", v)?;
-        }
-        m.serialize_entry("cwd", &self.cwd)?;
-        m.serialize_entry("args", &self.args)?;
-        if let Some(v) = &self.env {
-            m.serialize_entry("env", v)?;
-        }
-        if let Some(v) = &self.args_can_be_interpreted_by_shell {
-            m.serialize_entry("argsCanBeInterpretedByShell", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RunInTerminalRequestArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -334,120 +230,21 @@ impl RunInTerminalRequestArguments {
         }
     }
 }
-impl crate::private::WriteJson for RunInTerminalRequestArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.kind {
-            crate::private::key(out, &mut first, b"\"kind\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.title {
-            crate::private::key(out, &mut first, b"\"title\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"cwd\":");
-        crate::private::WriteJson::write_json(&self.cwd, out);
-        crate::private::key(out, &mut first, b"\"args\":");
-        crate::private::WriteJson::write_json(&self.args, out);
-        if let Some(v) = &self.env {
-            crate::private::key(out, &mut first, b"\"env\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.args_can_be_interpreted_by_shell {
-            crate::private::key(out, &mut first, b"\"argsCanBeInterpretedByShell\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RunInTerminalRequestArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("kind", &self.kind)?;
+        s.optional("title", &self.title)?;
+        s.member("cwd", &self.cwd)?;
+        s.member("args", &self.args)?;
+        s.optional("env", &self.env)?;
+        s.optional(
+            "argsCanBeInterpretedByShell",
+            &self.args_can_be_interpreted_by_shell,
+        )?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RunInTerminalRequestArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RunInTerminalRequestArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RunInTerminalRequestArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RunInTerminalRequestArguments, A::Error> {
-                let mut f_kind: Option<RunInTerminalRequestArgumentsKind> = None;
-                let mut f_title: Option<String> = None;
-                let mut f_cwd: Option<String> = None;
-                let mut f_args: Option<Vec<String>> = None;
-                let mut f_env: Option<
-                    std::collections::BTreeMap<String, Option<String>>,
-                > = None;
-                let mut f_args_can_be_interpreted_by_shell: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "kind" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_kind,
-                                &mut extra,
-                            )?
-                        }
-                        "title" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_title,
-                                &mut extra,
-                            )?
-                        }
-                        "cwd" => crate::private::value(&mut map, &mut f_cwd)?,
-                        "args" => crate::private::value(&mut map, &mut f_args)?,
-                        "env" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_env,
-                                &mut extra,
-                            )?
-                        }
-                        "argsCanBeInterpretedByShell" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_args_can_be_interpreted_by_shell,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(RunInTerminalRequestArguments {
-                    kind: f_kind,
-                    title: f_title,
-                    cwd: match f_cwd {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("cwd")),
-                    },
-                    args: match f_args {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("args")),
-                    },
-                    env: f_env,
-                    args_can_be_interpreted_by_shell: f_args_can_be_interpreted_by_shell,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RunInTerminalRequestArguments);
 impl crate::read::ReadJson for RunInTerminalRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_kind: Option<RunInTerminalRequestArgumentsKind> = None;
@@ -475,8 +272,8 @@ impl crate::read::ReadJson for RunInTerminalRequestArguments {
         Ok(RunInTerminalRequestArguments {
             kind: f_kind,
             title: f_title,
-            cwd: f_cwd.ok_or(crate::read::Fail)?,
-            args: f_args.ok_or(crate::read::Fail)?,
+            cwd: r.required(f_cwd, "cwd")?,
+            args: r.required(f_args, "args")?,
             env: f_env,
             args_can_be_interpreted_by_shell: f_args_can_be_interpreted_by_shell,
             extra,
@@ -601,23 +398,6 @@ impl StartDebuggingRequestArguments {
         self
     }
 }
-impl serde::Serialize for StartDebuggingRequestArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("configuration", &self.configuration)?;
-        if let Some(v) = &self.output_presentation {
-            m.serialize_entry("outputPresentation", v)?;
-        }
-        m.serialize_entry("request", &self.request)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StartDebuggingRequestArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -628,82 +408,15 @@ impl StartDebuggingRequestArguments {
         }
     }
 }
-impl crate::private::WriteJson for StartDebuggingRequestArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"configuration\":");
-        crate::private::WriteJson::write_json(&self.configuration, out);
-        if let Some(v) = &self.output_presentation {
-            crate::private::key(out, &mut first, b"\"outputPresentation\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"request\":");
-        crate::private::WriteJson::write_json(&self.request, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StartDebuggingRequestArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("configuration", &self.configuration)?;
+        s.optional("outputPresentation", &self.output_presentation)?;
+        s.member("request", &self.request)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StartDebuggingRequestArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StartDebuggingRequestArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StartDebuggingRequestArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartDebuggingRequestArguments, A::Error> {
-                let mut f_configuration: Option<
-                    serde_json::Map<String, serde_json::Value>,
-                > = None;
-                let mut f_output_presentation: Option<
-                    StartDebuggingRequestArgumentsOutputPresentation,
-                > = None;
-                let mut f_request: Option<StartDebuggingRequestArgumentsRequest> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "configuration" => {
-                            crate::private::value(&mut map, &mut f_configuration)?
-                        }
-                        "outputPresentation" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_output_presentation,
-                                &mut extra,
-                            )?
-                        }
-                        "request" => crate::private::value(&mut map, &mut f_request)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StartDebuggingRequestArguments {
-                    configuration: match f_configuration {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("configuration")),
-                    },
-                    output_presentation: f_output_presentation,
-                    request: match f_request {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("request")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StartDebuggingRequestArguments);
 impl crate::read::ReadJson for StartDebuggingRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_configuration: Option<serde_json::Map<String, serde_json::Value>> = None;
@@ -727,9 +440,9 @@ impl crate::read::ReadJson for StartDebuggingRequestArguments {
             }
         }
         Ok(StartDebuggingRequestArguments {
-            configuration: f_configuration.ok_or(crate::read::Fail)?,
+            configuration: r.required(f_configuration, "configuration")?,
             output_presentation: f_output_presentation,
-            request: f_request.ok_or(crate::read::Fail)?,
+            request: r.required(f_request, "request")?,
             extra,
         })
     }
@@ -1021,67 +734,6 @@ impl InitializeRequestArguments {
         self
     }
 }
-impl serde::Serialize for InitializeRequestArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.client_id {
-            m.serialize_entry("clientID", v)?;
-        }
-        if let Some(v) = &self.client_name {
-            m.serialize_entry("clientName", v)?;
-        }
-        m.serialize_entry("adapterID", &self.adapter_id)?;
-        if let Some(v) = &self.locale {
-            m.serialize_entry("locale", v)?;
-        }
-        if let Some(v) = &self.lines_start_at1 {
-            m.serialize_entry("linesStartAt1", v)?;
-        }
-        if let Some(v) = &self.columns_start_at1 {
-            m.serialize_entry("columnsStartAt1", v)?;
-        }
-        if let Some(v) = &self.path_format {
-            m.serialize_entry("pathFormat", v)?;
-        }
-        if let Some(v) = &self.supports_variable_type {
-            m.serialize_entry("supportsVariableType", v)?;
-        }
-        if let Some(v) = &self.supports_variable_paging {
-            m.serialize_entry("supportsVariablePaging", v)?;
-        }
-        if let Some(v) = &self.supports_run_in_terminal_request {
-            m.serialize_entry("supportsRunInTerminalRequest", v)?;
-        }
-        if let Some(v) = &self.supports_memory_references {
-            m.serialize_entry("supportsMemoryReferences", v)?;
-        }
-        if let Some(v) = &self.supports_progress_reporting {
-            m.serialize_entry("supportsProgressReporting", v)?;
-        }
-        if let Some(v) = &self.supports_invalidated_event {
-            m.serialize_entry("supportsInvalidatedEvent", v)?;
-        }
-        if let Some(v) = &self.supports_memory_event {
-            m.serialize_entry("supportsMemoryEvent", v)?;
-        }
-        if let Some(v) = &self.supports_args_can_be_interpreted_by_shell {
-            m.serialize_entry("supportsArgsCanBeInterpretedByShell", v)?;
-        }
-        if let Some(v) = &self.supports_start_debugging_request {
-            m.serialize_entry("supportsStartDebuggingRequest", v)?;
-        }
-        if let Some(v) = &self.supports_ansistyling {
-            m.serialize_entry("supportsANSIStyling", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl InitializeRequestArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -1113,284 +765,38 @@ impl InitializeRequestArguments {
         }
     }
 }
-impl crate::private::WriteJson for InitializeRequestArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.client_id {
-            crate::private::key(out, &mut first, b"\"clientID\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.client_name {
-            crate::private::key(out, &mut first, b"\"clientName\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"adapterID\":");
-        crate::private::WriteJson::write_json(&self.adapter_id, out);
-        if let Some(v) = &self.locale {
-            crate::private::key(out, &mut first, b"\"locale\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.lines_start_at1 {
-            crate::private::key(out, &mut first, b"\"linesStartAt1\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.columns_start_at1 {
-            crate::private::key(out, &mut first, b"\"columnsStartAt1\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.path_format {
-            crate::private::key(out, &mut first, b"\"pathFormat\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_variable_type {
-            crate::private::key(out, &mut first, b"\"supportsVariableType\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_variable_paging {
-            crate::private::key(out, &mut first, b"\"supportsVariablePaging\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_run_in_terminal_request {
-            crate::private::key(out, &mut first, b"\"supportsRunInTerminalRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_memory_references {
-            crate::private::key(out, &mut first, b"\"supportsMemoryReferences\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_progress_reporting {
-            crate::private::key(out, &mut first, b"\"supportsProgressReporting\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_invalidated_event {
-            crate::private::key(out, &mut first, b"\"supportsInvalidatedEvent\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_memory_event {
-            crate::private::key(out, &mut first, b"\"supportsMemoryEvent\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_args_can_be_interpreted_by_shell {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"supportsArgsCanBeInterpretedByShell\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_start_debugging_request {
-            crate::private::key(out, &mut first, b"\"supportsStartDebuggingRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_ansistyling {
-            crate::private::key(out, &mut first, b"\"supportsANSIStyling\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InitializeRequestArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("clientID", &self.client_id)?;
+        s.optional("clientName", &self.client_name)?;
+        s.member("adapterID", &self.adapter_id)?;
+        s.optional("locale", &self.locale)?;
+        s.optional("linesStartAt1", &self.lines_start_at1)?;
+        s.optional("columnsStartAt1", &self.columns_start_at1)?;
+        s.optional("pathFormat", &self.path_format)?;
+        s.optional("supportsVariableType", &self.supports_variable_type)?;
+        s.optional("supportsVariablePaging", &self.supports_variable_paging)?;
+        s.optional(
+            "supportsRunInTerminalRequest",
+            &self.supports_run_in_terminal_request,
+        )?;
+        s.optional("supportsMemoryReferences", &self.supports_memory_references)?;
+        s.optional("supportsProgressReporting", &self.supports_progress_reporting)?;
+        s.optional("supportsInvalidatedEvent", &self.supports_invalidated_event)?;
+        s.optional("supportsMemoryEvent", &self.supports_memory_event)?;
+        s.optional(
+            "supportsArgsCanBeInterpretedByShell",
+            &self.supports_args_can_be_interpreted_by_shell,
+        )?;
+        s.optional(
+            "supportsStartDebuggingRequest",
+            &self.supports_start_debugging_request,
+        )?;
+        s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for InitializeRequestArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InitializeRequestArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InitializeRequestArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InitializeRequestArguments, A::Error> {
-                let mut f_client_id: Option<String> = None;
-                let mut f_client_name: Option<String> = None;
-                let mut f_adapter_id: Option<String> = None;
-                let mut f_locale: Option<String> = None;
-                let mut f_lines_start_at1: Option<bool> = None;
-                let mut f_columns_start_at1: Option<bool> = None;
-                let mut f_path_format: Option<InitializeRequestArgumentsPathFormat> = None;
-                let mut f_supports_variable_type: Option<bool> = None;
-                let mut f_supports_variable_paging: Option<bool> = None;
-                let mut f_supports_run_in_terminal_request: Option<bool> = None;
-                let mut f_supports_memory_references: Option<bool> = None;
-                let mut f_supports_progress_reporting: Option<bool> = None;
-                let mut f_supports_invalidated_event: Option<bool> = None;
-                let mut f_supports_memory_event: Option<bool> = None;
-                let mut f_supports_args_can_be_interpreted_by_shell: Option<bool> = None;
-                let mut f_supports_start_debugging_request: Option<bool> = None;
-                let mut f_supports_ansistyling: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "clientID" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_client_id,
-                                &mut extra,
-                            )?
-                        }
-                        "clientName" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_client_name,
-                                &mut extra,
-                            )?
-                        }
-                        "adapterID" => {
-                            crate::private::value(&mut map, &mut f_adapter_id)?
-                        }
-                        "locale" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_locale,
-                                &mut extra,
-                            )?
-                        }
-                        "linesStartAt1" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_lines_start_at1,
-                                &mut extra,
-                            )?
-                        }
-                        "columnsStartAt1" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_columns_start_at1,
-                                &mut extra,
-                            )?
-                        }
-                        "pathFormat" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_path_format,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsVariableType" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_variable_type,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsVariablePaging" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_variable_paging,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsRunInTerminalRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_run_in_terminal_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsMemoryReferences" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_memory_references,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsProgressReporting" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_progress_reporting,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsInvalidatedEvent" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_invalidated_event,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsMemoryEvent" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_memory_event,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsArgsCanBeInterpretedByShell" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_args_can_be_interpreted_by_shell,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsStartDebuggingRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_start_debugging_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsANSIStyling" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_ansistyling,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(InitializeRequestArguments {
-                    client_id: f_client_id,
-                    client_name: f_client_name,
-                    adapter_id: match f_adapter_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("adapterID")),
-                    },
-                    locale: f_locale,
-                    lines_start_at1: f_lines_start_at1,
-                    columns_start_at1: f_columns_start_at1,
-                    path_format: f_path_format,
-                    supports_variable_type: f_supports_variable_type,
-                    supports_variable_paging: f_supports_variable_paging,
-                    supports_run_in_terminal_request: f_supports_run_in_terminal_request,
-                    supports_memory_references: f_supports_memory_references,
-                    supports_progress_reporting: f_supports_progress_reporting,
-                    supports_invalidated_event: f_supports_invalidated_event,
-                    supports_memory_event: f_supports_memory_event,
-                    supports_args_can_be_interpreted_by_shell: f_supports_args_can_be_interpreted_by_shell,
-                    supports_start_debugging_request: f_supports_start_debugging_request,
-                    supports_ansistyling: f_supports_ansistyling,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InitializeRequestArguments);
 impl crate::read::ReadJson for InitializeRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_client_id: Option<String> = None;
@@ -1464,7 +870,7 @@ impl crate::read::ReadJson for InitializeRequestArguments {
         Ok(InitializeRequestArguments {
             client_id: f_client_id,
             client_name: f_client_name,
-            adapter_id: f_adapter_id.ok_or(crate::read::Fail)?,
+            adapter_id: r.required(f_adapter_id, "adapterID")?,
             locale: f_locale,
             lines_start_at1: f_lines_start_at1,
             columns_start_at1: f_columns_start_at1,
@@ -1627,18 +1033,6 @@ impl ConfigurationDoneArguments {
         Self { ..Default::default() }
     }
 }
-impl serde::Serialize for ConfigurationDoneArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ConfigurationDoneArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -1646,44 +1040,12 @@ impl ConfigurationDoneArguments {
         false
     }
 }
-impl crate::private::WriteJson for ConfigurationDoneArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ConfigurationDoneArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ConfigurationDoneArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ConfigurationDoneArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ConfigurationDoneArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConfigurationDoneArguments, A::Error> {
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    crate::private::extra(&mut map, key, &mut extra)?;
-                }
-                Ok(ConfigurationDoneArguments {
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ConfigurationDoneArguments);
 impl crate::read::ReadJson for ConfigurationDoneArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut extra = serde_json::Map::new();
@@ -1770,24 +1132,6 @@ impl LaunchRequestArguments {
         self
     }
 }
-impl serde::Serialize for LaunchRequestArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.no_debug {
-            m.serialize_entry("noDebug", v)?;
-        }
-        if let Some(v) = &self.restart {
-            m.serialize_entry("__restart", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LaunchRequestArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -1798,67 +1142,14 @@ impl LaunchRequestArguments {
         }
     }
 }
-impl crate::private::WriteJson for LaunchRequestArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.no_debug {
-            crate::private::key(out, &mut first, b"\"noDebug\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.restart {
-            crate::private::key(out, &mut first, b"\"__restart\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LaunchRequestArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("noDebug", &self.no_debug)?;
+        s.optional("__restart", &self.restart)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LaunchRequestArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LaunchRequestArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LaunchRequestArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LaunchRequestArguments, A::Error> {
-                let mut f_no_debug: Option<bool> = None;
-                let mut f_restart: Option<serde_json::Value> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "noDebug" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_no_debug,
-                                &mut extra,
-                            )?
-                        }
-                        "__restart" => crate::private::any(&mut map, &mut f_restart)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(LaunchRequestArguments {
-                    no_debug: f_no_debug,
-                    restart: f_restart,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LaunchRequestArguments);
 impl crate::read::ReadJson for LaunchRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_no_debug: Option<bool> = None;
@@ -1962,21 +1253,6 @@ impl AttachRequestArguments {
         self
     }
 }
-impl serde::Serialize for AttachRequestArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.restart {
-            m.serialize_entry("__restart", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl AttachRequestArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -1986,53 +1262,13 @@ impl AttachRequestArguments {
         }
     }
 }
-impl crate::private::WriteJson for AttachRequestArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.restart {
-            crate::private::key(out, &mut first, b"\"__restart\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for AttachRequestArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("__restart", &self.restart)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for AttachRequestArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = AttachRequestArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `AttachRequestArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachRequestArguments, A::Error> {
-                let mut f_restart: Option<serde_json::Value> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "__restart" => crate::private::any(&mut map, &mut f_restart)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(AttachRequestArguments {
-                    restart: f_restart,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(AttachRequestArguments);
 impl crate::read::ReadJson for AttachRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_restart: Option<serde_json::Value> = None;
@@ -2124,21 +1360,6 @@ impl RestartArguments {
         self
     }
 }
-impl serde::Serialize for RestartArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.arguments {
-            m.serialize_entry("arguments", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RestartArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -2148,60 +1369,13 @@ impl RestartArguments {
         }
     }
 }
-impl crate::private::WriteJson for RestartArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.arguments {
-            crate::private::key(out, &mut first, b"\"arguments\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RestartArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("arguments", &self.arguments)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RestartArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RestartArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RestartArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestartArguments, A::Error> {
-                let mut f_arguments: Option<RestartArgumentsArguments> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "arguments" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_arguments,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(RestartArguments {
-                    arguments: f_arguments,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RestartArguments);
 impl crate::read::ReadJson for RestartArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_arguments: Option<RestartArgumentsArguments> = None;
@@ -2321,27 +1495,6 @@ impl DisconnectArguments {
         self
     }
 }
-impl serde::Serialize for DisconnectArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.restart {
-            m.serialize_entry("restart", v)?;
-        }
-        if let Some(v) = &self.terminate_debuggee {
-            m.serialize_entry("terminateDebuggee", v)?;
-        }
-        if let Some(v) = &self.suspend_debuggee {
-            m.serialize_entry("suspendDebuggee", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisconnectArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -2353,88 +1506,15 @@ impl DisconnectArguments {
         }
     }
 }
-impl crate::private::WriteJson for DisconnectArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.restart {
-            crate::private::key(out, &mut first, b"\"restart\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.terminate_debuggee {
-            crate::private::key(out, &mut first, b"\"terminateDebuggee\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.suspend_debuggee {
-            crate::private::key(out, &mut first, b"\"suspendDebuggee\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisconnectArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("restart", &self.restart)?;
+        s.optional("terminateDebuggee", &self.terminate_debuggee)?;
+        s.optional("suspendDebuggee", &self.suspend_debuggee)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisconnectArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisconnectArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisconnectArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisconnectArguments, A::Error> {
-                let mut f_restart: Option<bool> = None;
-                let mut f_terminate_debuggee: Option<bool> = None;
-                let mut f_suspend_debuggee: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "restart" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_restart,
-                                &mut extra,
-                            )?
-                        }
-                        "terminateDebuggee" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_terminate_debuggee,
-                                &mut extra,
-                            )?
-                        }
-                        "suspendDebuggee" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_suspend_debuggee,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DisconnectArguments {
-                    restart: f_restart,
-                    terminate_debuggee: f_terminate_debuggee,
-                    suspend_debuggee: f_suspend_debuggee,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisconnectArguments);
 impl crate::read::ReadJson for DisconnectArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_restart: Option<bool> = None;
@@ -2543,21 +1623,6 @@ impl TerminateArguments {
         self
     }
 }
-impl serde::Serialize for TerminateArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.restart {
-            m.serialize_entry("restart", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminateArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -2567,60 +1632,13 @@ impl TerminateArguments {
         }
     }
 }
-impl crate::private::WriteJson for TerminateArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.restart {
-            crate::private::key(out, &mut first, b"\"restart\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminateArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("restart", &self.restart)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminateArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminateArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminateArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminateArguments, A::Error> {
-                let mut f_restart: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "restart" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_restart,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(TerminateArguments {
-                    restart: f_restart,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminateArguments);
 impl crate::read::ReadJson for TerminateArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_restart: Option<bool> = None;
@@ -2745,29 +1763,6 @@ impl BreakpointLocationsArguments {
         self
     }
 }
-impl serde::Serialize for BreakpointLocationsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("source", &self.source)?;
-        m.serialize_entry("line", &self.line)?;
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointLocationsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -2780,104 +1775,17 @@ impl BreakpointLocationsArguments {
         }
     }
 }
-impl crate::private::WriteJson for BreakpointLocationsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"source\":");
-        crate::private::WriteJson::write_json(&self.source, out);
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointLocationsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("source", &self.source)?;
+        s.member("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointLocationsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointLocationsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointLocationsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointLocationsArguments, A::Error> {
-                let mut f_source: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "source" => crate::private::value(&mut map, &mut f_source)?,
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(BreakpointLocationsArguments {
-                    source: match f_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("source")),
-                    },
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointLocationsArguments);
 impl crate::read::ReadJson for BreakpointLocationsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_source: Option<Source> = None;
@@ -2899,8 +1807,8 @@ impl crate::read::ReadJson for BreakpointLocationsArguments {
             }
         }
         Ok(BreakpointLocationsArguments {
-            source: f_source.ok_or(crate::read::Fail)?,
-            line: f_line.ok_or(crate::read::Fail)?,
+            source: r.required(f_source, "source")?,
+            line: r.required(f_line, "line")?,
             column: f_column,
             end_line: f_end_line,
             end_column: f_end_column,
@@ -3064,28 +1972,6 @@ impl SetBreakpointsArguments {
         self
     }
 }
-impl serde::Serialize for SetBreakpointsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("source", &self.source)?;
-        if let Some(v) = &self.breakpoints {
-            m.serialize_entry("breakpoints", v)?;
-        }
-        if let Some(v) = &self.lines {
-            m.serialize_entry("lines", v)?;
-        }
-        if let Some(v) = &self.source_modified {
-            m.serialize_entry("sourceModified", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetBreakpointsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -3098,96 +1984,16 @@ impl SetBreakpointsArguments {
         }
     }
 }
-impl crate::private::WriteJson for SetBreakpointsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"source\":");
-        crate::private::WriteJson::write_json(&self.source, out);
-        if let Some(v) = &self.breakpoints {
-            crate::private::key(out, &mut first, b"\"breakpoints\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.lines {
-            crate::private::key(out, &mut first, b"\"lines\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.source_modified {
-            crate::private::key(out, &mut first, b"\"sourceModified\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetBreakpointsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("source", &self.source)?;
+        s.optional("breakpoints", &self.breakpoints)?;
+        s.optional("lines", &self.lines)?;
+        s.optional("sourceModified", &self.source_modified)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetBreakpointsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetBreakpointsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetBreakpointsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetBreakpointsArguments, A::Error> {
-                let mut f_source: Option<Source> = None;
-                let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
-                let mut f_lines: Option<Vec<u64>> = None;
-                let mut f_source_modified: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "source" => crate::private::value(&mut map, &mut f_source)?,
-                        "breakpoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_breakpoints,
-                                &mut extra,
-                            )?
-                        }
-                        "lines" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_lines,
-                                &mut extra,
-                            )?
-                        }
-                        "sourceModified" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source_modified,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetBreakpointsArguments {
-                    source: match f_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("source")),
-                    },
-                    breakpoints: f_breakpoints,
-                    lines: f_lines,
-                    source_modified: f_source_modified,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetBreakpointsArguments);
 impl crate::read::ReadJson for SetBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_source: Option<Source> = None;
@@ -3207,7 +2013,7 @@ impl crate::read::ReadJson for SetBreakpointsArguments {
             }
         }
         Ok(SetBreakpointsArguments {
-            source: f_source.ok_or(crate::read::Fail)?,
+            source: r.required(f_source, "source")?,
             breakpoints: f_breakpoints,
             lines: f_lines,
             source_modified: f_source_modified,
@@ -3309,75 +2115,19 @@ impl SetFunctionBreakpointsArguments {
         }
     }
 }
-impl serde::Serialize for SetFunctionBreakpointsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetFunctionBreakpointsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for SetFunctionBreakpointsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetFunctionBreakpointsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetFunctionBreakpointsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetFunctionBreakpointsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetFunctionBreakpointsArguments, A::Error> {
-                let mut f_breakpoints: Option<Vec<FunctionBreakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetFunctionBreakpointsArguments {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetFunctionBreakpointsArguments);
 impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<FunctionBreakpoint>> = None;
@@ -3393,7 +2143,7 @@ impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
             }
         }
         Ok(SetFunctionBreakpointsArguments {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -3495,25 +2245,6 @@ impl SetExceptionBreakpointsArguments {
         self
     }
 }
-impl serde::Serialize for SetExceptionBreakpointsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("filters", &self.filters)?;
-        if let Some(v) = &self.filter_options {
-            m.serialize_entry("filterOptions", v)?;
-        }
-        if let Some(v) = &self.exception_options {
-            m.serialize_entry("exceptionOptions", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExceptionBreakpointsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -3525,82 +2256,15 @@ impl SetExceptionBreakpointsArguments {
         }
     }
 }
-impl crate::private::WriteJson for SetExceptionBreakpointsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"filters\":");
-        crate::private::WriteJson::write_json(&self.filters, out);
-        if let Some(v) = &self.filter_options {
-            crate::private::key(out, &mut first, b"\"filterOptions\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.exception_options {
-            crate::private::key(out, &mut first, b"\"exceptionOptions\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExceptionBreakpointsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("filters", &self.filters)?;
+        s.optional("filterOptions", &self.filter_options)?;
+        s.optional("exceptionOptions", &self.exception_options)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExceptionBreakpointsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExceptionBreakpointsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExceptionBreakpointsArguments, A::Error> {
-                let mut f_filters: Option<Vec<String>> = None;
-                let mut f_filter_options: Option<Vec<ExceptionFilterOptions>> = None;
-                let mut f_exception_options: Option<Vec<ExceptionOptions>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "filters" => crate::private::value(&mut map, &mut f_filters)?,
-                        "filterOptions" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_filter_options,
-                                &mut extra,
-                            )?
-                        }
-                        "exceptionOptions" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_exception_options,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetExceptionBreakpointsArguments {
-                    filters: match f_filters {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("filters")),
-                    },
-                    filter_options: f_filter_options,
-                    exception_options: f_exception_options,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExceptionBreakpointsArguments);
 impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_filters: Option<Vec<String>> = None;
@@ -3620,7 +2284,7 @@ impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
             }
         }
         Ok(SetExceptionBreakpointsArguments {
-            filters: f_filters.ok_or(crate::read::Fail)?,
+            filters: r.required(f_filters, "filters")?,
             filter_options: f_filter_options,
             exception_options: f_exception_options,
             extra,
@@ -3772,34 +2436,6 @@ impl DataBreakpointInfoArguments {
         self
     }
 }
-impl serde::Serialize for DataBreakpointInfoArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.variables_reference {
-            m.serialize_entry("variablesReference", v)?;
-        }
-        m.serialize_entry("name", &self.name)?;
-        if let Some(v) = &self.frame_id {
-            m.serialize_entry("frameId", v)?;
-        }
-        if let Some(v) = &self.bytes {
-            m.serialize_entry("bytes", v)?;
-        }
-        if let Some(v) = &self.as_address {
-            m.serialize_entry("asAddress", v)?;
-        }
-        if let Some(v) = &self.mode {
-            m.serialize_entry("mode", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DataBreakpointInfoArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -3814,124 +2450,18 @@ impl DataBreakpointInfoArguments {
         }
     }
 }
-impl crate::private::WriteJson for DataBreakpointInfoArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.variables_reference {
-            crate::private::key(out, &mut first, b"\"variablesReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        if let Some(v) = &self.frame_id {
-            crate::private::key(out, &mut first, b"\"frameId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.bytes {
-            crate::private::key(out, &mut first, b"\"bytes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.as_address {
-            crate::private::key(out, &mut first, b"\"asAddress\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.mode {
-            crate::private::key(out, &mut first, b"\"mode\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DataBreakpointInfoArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.member("name", &self.name)?;
+        s.optional("frameId", &self.frame_id)?;
+        s.optional("bytes", &self.bytes)?;
+        s.optional("asAddress", &self.as_address)?;
+        s.optional("mode", &self.mode)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DataBreakpointInfoArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DataBreakpointInfoArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DataBreakpointInfoArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataBreakpointInfoArguments, A::Error> {
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_name: Option<String> = None;
-                let mut f_frame_id: Option<i32> = None;
-                let mut f_bytes: Option<u32> = None;
-                let mut f_as_address: Option<bool> = None;
-                let mut f_mode: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "variablesReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_variables_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "frameId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_frame_id,
-                                &mut extra,
-                            )?
-                        }
-                        "bytes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_bytes,
-                                &mut extra,
-                            )?
-                        }
-                        "asAddress" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_as_address,
-                                &mut extra,
-                            )?
-                        }
-                        "mode" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_mode,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DataBreakpointInfoArguments {
-                    variables_reference: f_variables_reference,
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    frame_id: f_frame_id,
-                    bytes: f_bytes,
-                    as_address: f_as_address,
-                    mode: f_mode,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DataBreakpointInfoArguments);
 impl crate::read::ReadJson for DataBreakpointInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_variables_reference: Option<i32> = None;
@@ -3958,7 +2488,7 @@ impl crate::read::ReadJson for DataBreakpointInfoArguments {
         }
         Ok(DataBreakpointInfoArguments {
             variables_reference: f_variables_reference,
-            name: f_name.ok_or(crate::read::Fail)?,
+            name: r.required(f_name, "name")?,
             frame_id: f_frame_id,
             bytes: f_bytes,
             as_address: f_as_address,
@@ -4069,75 +2599,19 @@ impl SetDataBreakpointsArguments {
         }
     }
 }
-impl serde::Serialize for SetDataBreakpointsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetDataBreakpointsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for SetDataBreakpointsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetDataBreakpointsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetDataBreakpointsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetDataBreakpointsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetDataBreakpointsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetDataBreakpointsArguments, A::Error> {
-                let mut f_breakpoints: Option<Vec<DataBreakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetDataBreakpointsArguments {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetDataBreakpointsArguments);
 impl crate::read::ReadJson for SetDataBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<DataBreakpoint>> = None;
@@ -4153,7 +2627,7 @@ impl crate::read::ReadJson for SetDataBreakpointsArguments {
             }
         }
         Ok(SetDataBreakpointsArguments {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -4228,75 +2702,19 @@ impl SetInstructionBreakpointsArguments {
         }
     }
 }
-impl serde::Serialize for SetInstructionBreakpointsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetInstructionBreakpointsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for SetInstructionBreakpointsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetInstructionBreakpointsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetInstructionBreakpointsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetInstructionBreakpointsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetInstructionBreakpointsArguments, A::Error> {
-                let mut f_breakpoints: Option<Vec<InstructionBreakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetInstructionBreakpointsArguments {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetInstructionBreakpointsArguments);
 impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<InstructionBreakpoint>> = None;
@@ -4312,7 +2730,7 @@ impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
             }
         }
         Ok(SetInstructionBreakpointsArguments {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -4400,22 +2818,6 @@ impl ContinueArguments {
         self
     }
 }
-impl serde::Serialize for ContinueArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            m.serialize_entry("singleThread", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ContinueArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -4426,68 +2828,14 @@ impl ContinueArguments {
         }
     }
 }
-impl crate::private::WriteJson for ContinueArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.single_thread {
-            crate::private::key(out, &mut first, b"\"singleThread\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ContinueArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("singleThread", &self.single_thread)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ContinueArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ContinueArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ContinueArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ContinueArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_single_thread: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "singleThread" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_single_thread,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ContinueArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    single_thread: f_single_thread,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ContinueArguments);
 impl crate::read::ReadJson for ContinueArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -4503,7 +2851,7 @@ impl crate::read::ReadJson for ContinueArguments {
             }
         }
         Ok(ContinueArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             single_thread: f_single_thread,
             extra,
         })
@@ -4606,25 +2954,6 @@ impl NextArguments {
         self
     }
 }
-impl serde::Serialize for NextArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            m.serialize_entry("singleThread", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            m.serialize_entry("granularity", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl NextArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -4636,82 +2965,15 @@ impl NextArguments {
         }
     }
 }
-impl crate::private::WriteJson for NextArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.single_thread {
-            crate::private::key(out, &mut first, b"\"singleThread\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.granularity {
-            crate::private::key(out, &mut first, b"\"granularity\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for NextArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("granularity", &self.granularity)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for NextArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = NextArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `NextArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NextArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_single_thread: Option<bool> = None;
-                let mut f_granularity: Option<SteppingGranularity> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "singleThread" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_single_thread,
-                                &mut extra,
-                            )?
-                        }
-                        "granularity" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_granularity,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(NextArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    single_thread: f_single_thread,
-                    granularity: f_granularity,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(NextArguments);
 impl crate::read::ReadJson for NextArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -4729,7 +2991,7 @@ impl crate::read::ReadJson for NextArguments {
             }
         }
         Ok(NextArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             single_thread: f_single_thread,
             granularity: f_granularity,
             extra,
@@ -4851,28 +3113,6 @@ impl StepInArguments {
         self
     }
 }
-impl serde::Serialize for StepInArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            m.serialize_entry("singleThread", v)?;
-        }
-        if let Some(v) = &self.target_id {
-            m.serialize_entry("targetId", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            m.serialize_entry("granularity", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -4885,96 +3125,16 @@ impl StepInArguments {
         }
     }
 }
-impl crate::private::WriteJson for StepInArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.single_thread {
-            crate::private::key(out, &mut first, b"\"singleThread\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.target_id {
-            crate::private::key(out, &mut first, b"\"targetId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.granularity {
-            crate::private::key(out, &mut first, b"\"granularity\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("targetId", &self.target_id)?;
+        s.optional("granularity", &self.granularity)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_single_thread: Option<bool> = None;
-                let mut f_target_id: Option<i32> = None;
-                let mut f_granularity: Option<SteppingGranularity> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "singleThread" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_single_thread,
-                                &mut extra,
-                            )?
-                        }
-                        "targetId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_target_id,
-                                &mut extra,
-                            )?
-                        }
-                        "granularity" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_granularity,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StepInArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    single_thread: f_single_thread,
-                    target_id: f_target_id,
-                    granularity: f_granularity,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInArguments);
 impl crate::read::ReadJson for StepInArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -4994,7 +3154,7 @@ impl crate::read::ReadJson for StepInArguments {
             }
         }
         Ok(StepInArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             single_thread: f_single_thread,
             target_id: f_target_id,
             granularity: f_granularity,
@@ -5110,25 +3270,6 @@ impl StepOutArguments {
         self
     }
 }
-impl serde::Serialize for StepOutArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            m.serialize_entry("singleThread", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            m.serialize_entry("granularity", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepOutArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -5140,82 +3281,15 @@ impl StepOutArguments {
         }
     }
 }
-impl crate::private::WriteJson for StepOutArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.single_thread {
-            crate::private::key(out, &mut first, b"\"singleThread\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.granularity {
-            crate::private::key(out, &mut first, b"\"granularity\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepOutArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("granularity", &self.granularity)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepOutArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepOutArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepOutArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepOutArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_single_thread: Option<bool> = None;
-                let mut f_granularity: Option<SteppingGranularity> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "singleThread" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_single_thread,
-                                &mut extra,
-                            )?
-                        }
-                        "granularity" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_granularity,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StepOutArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    single_thread: f_single_thread,
-                    granularity: f_granularity,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepOutArguments);
 impl crate::read::ReadJson for StepOutArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -5233,7 +3307,7 @@ impl crate::read::ReadJson for StepOutArguments {
             }
         }
         Ok(StepOutArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             single_thread: f_single_thread,
             granularity: f_granularity,
             extra,
@@ -5343,25 +3417,6 @@ impl StepBackArguments {
         self
     }
 }
-impl serde::Serialize for StepBackArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            m.serialize_entry("singleThread", v)?;
-        }
-        if let Some(v) = &self.granularity {
-            m.serialize_entry("granularity", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepBackArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -5373,82 +3428,15 @@ impl StepBackArguments {
         }
     }
 }
-impl crate::private::WriteJson for StepBackArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.single_thread {
-            crate::private::key(out, &mut first, b"\"singleThread\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.granularity {
-            crate::private::key(out, &mut first, b"\"granularity\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepBackArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("singleThread", &self.single_thread)?;
+        s.optional("granularity", &self.granularity)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepBackArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepBackArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepBackArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepBackArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_single_thread: Option<bool> = None;
-                let mut f_granularity: Option<SteppingGranularity> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "singleThread" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_single_thread,
-                                &mut extra,
-                            )?
-                        }
-                        "granularity" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_granularity,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StepBackArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    single_thread: f_single_thread,
-                    granularity: f_granularity,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepBackArguments);
 impl crate::read::ReadJson for StepBackArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -5466,7 +3454,7 @@ impl crate::read::ReadJson for StepBackArguments {
             }
         }
         Ok(StepBackArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             single_thread: f_single_thread,
             granularity: f_granularity,
             extra,
@@ -5563,22 +3551,6 @@ impl ReverseContinueArguments {
         self
     }
 }
-impl serde::Serialize for ReverseContinueArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.single_thread {
-            m.serialize_entry("singleThread", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ReverseContinueArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -5589,68 +3561,14 @@ impl ReverseContinueArguments {
         }
     }
 }
-impl crate::private::WriteJson for ReverseContinueArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.single_thread {
-            crate::private::key(out, &mut first, b"\"singleThread\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ReverseContinueArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("singleThread", &self.single_thread)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ReverseContinueArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ReverseContinueArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ReverseContinueArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReverseContinueArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_single_thread: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "singleThread" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_single_thread,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ReverseContinueArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    single_thread: f_single_thread,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ReverseContinueArguments);
 impl crate::read::ReadJson for ReverseContinueArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -5666,7 +3584,7 @@ impl crate::read::ReadJson for ReverseContinueArguments {
             }
         }
         Ok(ReverseContinueArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             single_thread: f_single_thread,
             extra,
         })
@@ -5748,73 +3666,19 @@ impl RestartFrameArguments {
         }
     }
 }
-impl serde::Serialize for RestartFrameArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("frameId", &self.frame_id)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RestartFrameArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "frameId")
     }
 }
-impl crate::private::WriteJson for RestartFrameArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"frameId\":");
-        crate::private::WriteJson::write_json(&self.frame_id, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RestartFrameArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("frameId", &self.frame_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RestartFrameArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RestartFrameArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RestartFrameArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RestartFrameArguments, A::Error> {
-                let mut f_frame_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "frameId" => crate::private::value(&mut map, &mut f_frame_id)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(RestartFrameArguments {
-                    frame_id: match f_frame_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("frameId")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RestartFrameArguments);
 impl crate::read::ReadJson for RestartFrameArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_frame_id: Option<i32> = None;
@@ -5828,7 +3692,7 @@ impl crate::read::ReadJson for RestartFrameArguments {
             }
         }
         Ok(RestartFrameArguments {
-            frame_id: f_frame_id.ok_or(crate::read::Fail)?,
+            frame_id: r.required(f_frame_id, "frameId")?,
             extra,
         })
     }
@@ -5908,82 +3772,20 @@ impl GotoArguments {
         }
     }
 }
-impl serde::Serialize for GotoArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        m.serialize_entry("targetId", &self.target_id)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "threadId" | "targetId")
     }
 }
-impl crate::private::WriteJson for GotoArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        crate::private::key(out, &mut first, b"\"targetId\":");
-        crate::private::WriteJson::write_json(&self.target_id, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.member("targetId", &self.target_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_target_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "targetId" => crate::private::value(&mut map, &mut f_target_id)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(GotoArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    target_id: match f_target_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("targetId")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoArguments);
 impl crate::read::ReadJson for GotoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -5999,8 +3801,8 @@ impl crate::read::ReadJson for GotoArguments {
             }
         }
         Ok(GotoArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
-            target_id: f_target_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
+            target_id: r.required(f_target_id, "targetId")?,
             extra,
         })
     }
@@ -6078,73 +3880,19 @@ impl PauseArguments {
         }
     }
 }
-impl serde::Serialize for PauseArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl PauseArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "threadId")
     }
 }
-impl crate::private::WriteJson for PauseArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PauseArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for PauseArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PauseArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PauseArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PauseArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PauseArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PauseArguments);
 impl crate::read::ReadJson for PauseArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -6158,7 +3906,7 @@ impl crate::read::ReadJson for PauseArguments {
             }
         }
         Ok(PauseArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             extra,
         })
     }
@@ -6266,28 +4014,6 @@ impl StackTraceArguments {
         self
     }
 }
-impl serde::Serialize for StackTraceArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.start_frame {
-            m.serialize_entry("startFrame", v)?;
-        }
-        if let Some(v) = &self.levels {
-            m.serialize_entry("levels", v)?;
-        }
-        if let Some(v) = &self.format {
-            m.serialize_entry("format", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StackTraceArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -6300,96 +4026,16 @@ impl StackTraceArguments {
         }
     }
 }
-impl crate::private::WriteJson for StackTraceArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.start_frame {
-            crate::private::key(out, &mut first, b"\"startFrame\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.levels {
-            crate::private::key(out, &mut first, b"\"levels\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.format {
-            crate::private::key(out, &mut first, b"\"format\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StackTraceArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("startFrame", &self.start_frame)?;
+        s.optional("levels", &self.levels)?;
+        s.optional("format", &self.format)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StackTraceArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StackTraceArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StackTraceArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StackTraceArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_start_frame: Option<u32> = None;
-                let mut f_levels: Option<u32> = None;
-                let mut f_format: Option<StackFrameFormat> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "startFrame" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_start_frame,
-                                &mut extra,
-                            )?
-                        }
-                        "levels" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_levels,
-                                &mut extra,
-                            )?
-                        }
-                        "format" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_format,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StackTraceArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    start_frame: f_start_frame,
-                    levels: f_levels,
-                    format: f_format,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StackTraceArguments);
 impl crate::read::ReadJson for StackTraceArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -6409,7 +4055,7 @@ impl crate::read::ReadJson for StackTraceArguments {
             }
         }
         Ok(StackTraceArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             start_frame: f_start_frame,
             levels: f_levels,
             format: f_format,
@@ -6501,73 +4147,19 @@ impl ScopesArguments {
         }
     }
 }
-impl serde::Serialize for ScopesArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("frameId", &self.frame_id)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ScopesArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "frameId")
     }
 }
-impl crate::private::WriteJson for ScopesArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"frameId\":");
-        crate::private::WriteJson::write_json(&self.frame_id, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ScopesArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("frameId", &self.frame_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ScopesArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ScopesArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ScopesArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScopesArguments, A::Error> {
-                let mut f_frame_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "frameId" => crate::private::value(&mut map, &mut f_frame_id)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ScopesArguments {
-                    frame_id: match f_frame_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("frameId")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ScopesArguments);
 impl crate::read::ReadJson for ScopesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_frame_id: Option<i32> = None;
@@ -6581,7 +4173,7 @@ impl crate::read::ReadJson for ScopesArguments {
             }
         }
         Ok(ScopesArguments {
-            frame_id: f_frame_id.ok_or(crate::read::Fail)?,
+            frame_id: r.required(f_frame_id, "frameId")?,
             extra,
         })
     }
@@ -6699,31 +4291,6 @@ impl VariablesArguments {
         self
     }
 }
-impl serde::Serialize for VariablesArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.filter {
-            m.serialize_entry("filter", v)?;
-        }
-        if let Some(v) = &self.start {
-            m.serialize_entry("start", v)?;
-        }
-        if let Some(v) = &self.count {
-            m.serialize_entry("count", v)?;
-        }
-        if let Some(v) = &self.format {
-            m.serialize_entry("format", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl VariablesArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -6737,112 +4304,17 @@ impl VariablesArguments {
         }
     }
 }
-impl crate::private::WriteJson for VariablesArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"variablesReference\":");
-        crate::private::WriteJson::write_json(&self.variables_reference, out);
-        if let Some(v) = &self.filter {
-            crate::private::key(out, &mut first, b"\"filter\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.start {
-            crate::private::key(out, &mut first, b"\"start\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.count {
-            crate::private::key(out, &mut first, b"\"count\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.format {
-            crate::private::key(out, &mut first, b"\"format\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for VariablesArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("variablesReference", &self.variables_reference)?;
+        s.optional("filter", &self.filter)?;
+        s.optional("start", &self.start)?;
+        s.optional("count", &self.count)?;
+        s.optional("format", &self.format)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for VariablesArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = VariablesArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `VariablesArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VariablesArguments, A::Error> {
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_filter: Option<VariablesArgumentsFilter> = None;
-                let mut f_start: Option<u32> = None;
-                let mut f_count: Option<u32> = None;
-                let mut f_format: Option<ValueFormat> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "variablesReference" => {
-                            crate::private::value(&mut map, &mut f_variables_reference)?
-                        }
-                        "filter" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_filter,
-                                &mut extra,
-                            )?
-                        }
-                        "start" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_start,
-                                &mut extra,
-                            )?
-                        }
-                        "count" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_count,
-                                &mut extra,
-                            )?
-                        }
-                        "format" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_format,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(VariablesArguments {
-                    variables_reference: match f_variables_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variablesReference")),
-                    },
-                    filter: f_filter,
-                    start: f_start,
-                    count: f_count,
-                    format: f_format,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(VariablesArguments);
 impl crate::read::ReadJson for VariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_variables_reference: Option<i32> = None;
@@ -6866,7 +4338,8 @@ impl crate::read::ReadJson for VariablesArguments {
             }
         }
         Ok(VariablesArguments {
-            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            variables_reference: r
+                .required(f_variables_reference, "variablesReference")?,
             filter: f_filter,
             start: f_start,
             count: f_count,
@@ -6997,24 +4470,6 @@ impl SetVariableArguments {
         self
     }
 }
-impl serde::Serialize for SetVariableArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("variablesReference", &self.variables_reference)?;
-        m.serialize_entry("name", &self.name)?;
-        m.serialize_entry("value", &self.value)?;
-        if let Some(v) = &self.format {
-            m.serialize_entry("format", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetVariableArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -7025,86 +4480,16 @@ impl SetVariableArguments {
         }
     }
 }
-impl crate::private::WriteJson for SetVariableArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"variablesReference\":");
-        crate::private::WriteJson::write_json(&self.variables_reference, out);
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        crate::private::key(out, &mut first, b"\"value\":");
-        crate::private::WriteJson::write_json(&self.value, out);
-        if let Some(v) = &self.format {
-            crate::private::key(out, &mut first, b"\"format\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetVariableArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("variablesReference", &self.variables_reference)?;
+        s.member("name", &self.name)?;
+        s.member("value", &self.value)?;
+        s.optional("format", &self.format)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetVariableArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetVariableArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetVariableArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetVariableArguments, A::Error> {
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_name: Option<String> = None;
-                let mut f_value: Option<String> = None;
-                let mut f_format: Option<ValueFormat> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "variablesReference" => {
-                            crate::private::value(&mut map, &mut f_variables_reference)?
-                        }
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "value" => crate::private::value(&mut map, &mut f_value)?,
-                        "format" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_format,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetVariableArguments {
-                    variables_reference: match f_variables_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variablesReference")),
-                    },
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    value: match f_value {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("value")),
-                    },
-                    format: f_format,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetVariableArguments);
 impl crate::read::ReadJson for SetVariableArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_variables_reference: Option<i32> = None;
@@ -7126,9 +4511,10 @@ impl crate::read::ReadJson for SetVariableArguments {
             }
         }
         Ok(SetVariableArguments {
-            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
-            name: f_name.ok_or(crate::read::Fail)?,
-            value: f_value.ok_or(crate::read::Fail)?,
+            variables_reference: r
+                .required(f_variables_reference, "variablesReference")?,
+            name: r.required(f_name, "name")?,
+            value: r.required(f_value, "value")?,
             format: f_format,
             extra,
         })
@@ -7233,22 +4619,6 @@ impl SourceArguments {
         self
     }
 }
-impl serde::Serialize for SourceArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.source {
-            m.serialize_entry("source", v)?;
-        }
-        m.serialize_entry("sourceReference", &self.source_reference)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SourceArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -7259,70 +4629,14 @@ impl SourceArguments {
         }
     }
 }
-impl crate::private::WriteJson for SourceArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.source {
-            crate::private::key(out, &mut first, b"\"source\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"sourceReference\":");
-        crate::private::WriteJson::write_json(&self.source_reference, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SourceArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("source", &self.source)?;
+        s.member("sourceReference", &self.source_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SourceArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SourceArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SourceArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SourceArguments, A::Error> {
-                let mut f_source: Option<Source> = None;
-                let mut f_source_reference: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "source" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source,
-                                &mut extra,
-                            )?
-                        }
-                        "sourceReference" => {
-                            crate::private::value(&mut map, &mut f_source_reference)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SourceArguments {
-                    source: f_source,
-                    source_reference: match f_source_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("sourceReference")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SourceArguments);
 impl crate::read::ReadJson for SourceArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_source: Option<Source> = None;
@@ -7341,7 +4655,7 @@ impl crate::read::ReadJson for SourceArguments {
         }
         Ok(SourceArguments {
             source: f_source,
-            source_reference: f_source_reference.ok_or(crate::read::Fail)?,
+            source_reference: r.required(f_source_reference, "sourceReference")?,
             extra,
         })
     }
@@ -7432,21 +4746,6 @@ impl TerminateThreadsArguments {
         self
     }
 }
-impl serde::Serialize for TerminateThreadsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.thread_ids {
-            m.serialize_entry("threadIds", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminateThreadsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -7456,60 +4755,13 @@ impl TerminateThreadsArguments {
         }
     }
 }
-impl crate::private::WriteJson for TerminateThreadsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.thread_ids {
-            crate::private::key(out, &mut first, b"\"threadIds\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminateThreadsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("threadIds", &self.thread_ids)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminateThreadsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminateThreadsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminateThreadsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminateThreadsArguments, A::Error> {
-                let mut f_thread_ids: Option<Vec<i32>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadIds" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_thread_ids,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(TerminateThreadsArguments {
-                    thread_ids: f_thread_ids,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminateThreadsArguments);
 impl crate::read::ReadJson for TerminateThreadsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_ids: Option<Vec<i32>> = None;
@@ -7613,24 +4865,6 @@ impl ModulesArguments {
         self
     }
 }
-impl serde::Serialize for ModulesArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.start_module {
-            m.serialize_entry("startModule", v)?;
-        }
-        if let Some(v) = &self.module_count {
-            m.serialize_entry("moduleCount", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ModulesArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -7641,74 +4875,14 @@ impl ModulesArguments {
         }
     }
 }
-impl crate::private::WriteJson for ModulesArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.start_module {
-            crate::private::key(out, &mut first, b"\"startModule\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.module_count {
-            crate::private::key(out, &mut first, b"\"moduleCount\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ModulesArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("startModule", &self.start_module)?;
+        s.optional("moduleCount", &self.module_count)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ModulesArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ModulesArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ModulesArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModulesArguments, A::Error> {
-                let mut f_start_module: Option<i32> = None;
-                let mut f_module_count: Option<u32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "startModule" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_start_module,
-                                &mut extra,
-                            )?
-                        }
-                        "moduleCount" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_module_count,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ModulesArguments {
-                    start_module: f_start_module,
-                    module_count: f_module_count,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ModulesArguments);
 impl crate::read::ReadJson for ModulesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_start_module: Option<i32> = None;
@@ -7796,18 +4970,6 @@ impl LoadedSourcesArguments {
         Self { ..Default::default() }
     }
 }
-impl serde::Serialize for LoadedSourcesArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LoadedSourcesArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -7815,42 +4977,12 @@ impl LoadedSourcesArguments {
         false
     }
 }
-impl crate::private::WriteJson for LoadedSourcesArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LoadedSourcesArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LoadedSourcesArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LoadedSourcesArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LoadedSourcesArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LoadedSourcesArguments, A::Error> {
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    crate::private::extra(&mut map, key, &mut extra)?;
-                }
-                Ok(LoadedSourcesArguments { extra })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LoadedSourcesArguments);
 impl crate::read::ReadJson for LoadedSourcesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut extra = serde_json::Map::new();
@@ -7983,37 +5115,6 @@ impl EvaluateArguments {
         self
     }
 }
-impl serde::Serialize for EvaluateArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("expression", &self.expression)?;
-        if let Some(v) = &self.frame_id {
-            m.serialize_entry("frameId", v)?;
-        }
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.source {
-            m.serialize_entry("source", v)?;
-        }
-        if let Some(v) = &self.context {
-            m.serialize_entry("context", v)?;
-        }
-        if let Some(v) = &self.format {
-            m.serialize_entry("format", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl EvaluateArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -8029,140 +5130,19 @@ impl EvaluateArguments {
         }
     }
 }
-impl crate::private::WriteJson for EvaluateArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"expression\":");
-        crate::private::WriteJson::write_json(&self.expression, out);
-        if let Some(v) = &self.frame_id {
-            crate::private::key(out, &mut first, b"\"frameId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.source {
-            crate::private::key(out, &mut first, b"\"source\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.context {
-            crate::private::key(out, &mut first, b"\"context\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.format {
-            crate::private::key(out, &mut first, b"\"format\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for EvaluateArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("expression", &self.expression)?;
+        s.optional("frameId", &self.frame_id)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("source", &self.source)?;
+        s.optional("context", &self.context)?;
+        s.optional("format", &self.format)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for EvaluateArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = EvaluateArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `EvaluateArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EvaluateArguments, A::Error> {
-                let mut f_expression: Option<String> = None;
-                let mut f_frame_id: Option<i32> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_source: Option<Source> = None;
-                let mut f_context: Option<EvaluateArgumentsContext> = None;
-                let mut f_format: Option<ValueFormat> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "expression" => {
-                            crate::private::value(&mut map, &mut f_expression)?
-                        }
-                        "frameId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_frame_id,
-                                &mut extra,
-                            )?
-                        }
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "source" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source,
-                                &mut extra,
-                            )?
-                        }
-                        "context" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_context,
-                                &mut extra,
-                            )?
-                        }
-                        "format" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_format,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(EvaluateArguments {
-                    expression: match f_expression {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("expression")),
-                    },
-                    frame_id: f_frame_id,
-                    line: f_line,
-                    column: f_column,
-                    source: f_source,
-                    context: f_context,
-                    format: f_format,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(EvaluateArguments);
 impl crate::read::ReadJson for EvaluateArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_expression: Option<String> = None;
@@ -8188,7 +5168,7 @@ impl crate::read::ReadJson for EvaluateArguments {
             }
         }
         Ok(EvaluateArguments {
-            expression: f_expression.ok_or(crate::read::Fail)?,
+            expression: r.required(f_expression, "expression")?,
             frame_id: f_frame_id,
             line: f_line,
             column: f_column,
@@ -8342,26 +5322,6 @@ impl SetExpressionArguments {
         self
     }
 }
-impl serde::Serialize for SetExpressionArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("expression", &self.expression)?;
-        m.serialize_entry("value", &self.value)?;
-        if let Some(v) = &self.frame_id {
-            m.serialize_entry("frameId", v)?;
-        }
-        if let Some(v) = &self.format {
-            m.serialize_entry("format", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExpressionArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -8373,92 +5333,16 @@ impl SetExpressionArguments {
         }
     }
 }
-impl crate::private::WriteJson for SetExpressionArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"expression\":");
-        crate::private::WriteJson::write_json(&self.expression, out);
-        crate::private::key(out, &mut first, b"\"value\":");
-        crate::private::WriteJson::write_json(&self.value, out);
-        if let Some(v) = &self.frame_id {
-            crate::private::key(out, &mut first, b"\"frameId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.format {
-            crate::private::key(out, &mut first, b"\"format\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExpressionArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("expression", &self.expression)?;
+        s.member("value", &self.value)?;
+        s.optional("frameId", &self.frame_id)?;
+        s.optional("format", &self.format)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExpressionArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExpressionArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExpressionArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExpressionArguments, A::Error> {
-                let mut f_expression: Option<String> = None;
-                let mut f_value: Option<String> = None;
-                let mut f_frame_id: Option<i32> = None;
-                let mut f_format: Option<ValueFormat> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "expression" => {
-                            crate::private::value(&mut map, &mut f_expression)?
-                        }
-                        "value" => crate::private::value(&mut map, &mut f_value)?,
-                        "frameId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_frame_id,
-                                &mut extra,
-                            )?
-                        }
-                        "format" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_format,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetExpressionArguments {
-                    expression: match f_expression {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("expression")),
-                    },
-                    value: match f_value {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("value")),
-                    },
-                    frame_id: f_frame_id,
-                    format: f_format,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExpressionArguments);
 impl crate::read::ReadJson for SetExpressionArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_expression: Option<String> = None;
@@ -8478,8 +5362,8 @@ impl crate::read::ReadJson for SetExpressionArguments {
             }
         }
         Ok(SetExpressionArguments {
-            expression: f_expression.ok_or(crate::read::Fail)?,
-            value: f_value.ok_or(crate::read::Fail)?,
+            expression: r.required(f_expression, "expression")?,
+            value: r.required(f_value, "value")?,
             frame_id: f_frame_id,
             format: f_format,
             extra,
@@ -8573,73 +5457,19 @@ impl StepInTargetsArguments {
         }
     }
 }
-impl serde::Serialize for StepInTargetsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("frameId", &self.frame_id)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInTargetsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "frameId")
     }
 }
-impl crate::private::WriteJson for StepInTargetsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"frameId\":");
-        crate::private::WriteJson::write_json(&self.frame_id, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInTargetsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("frameId", &self.frame_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInTargetsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInTargetsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInTargetsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInTargetsArguments, A::Error> {
-                let mut f_frame_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "frameId" => crate::private::value(&mut map, &mut f_frame_id)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StepInTargetsArguments {
-                    frame_id: match f_frame_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("frameId")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInTargetsArguments);
 impl crate::read::ReadJson for StepInTargetsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_frame_id: Option<i32> = None;
@@ -8653,7 +5483,7 @@ impl crate::read::ReadJson for StepInTargetsArguments {
             }
         }
         Ok(StepInTargetsArguments {
-            frame_id: f_frame_id.ok_or(crate::read::Fail)?,
+            frame_id: r.required(f_frame_id, "frameId")?,
             extra,
         })
     }
@@ -8739,23 +5569,6 @@ impl GotoTargetsArguments {
         self
     }
 }
-impl serde::Serialize for GotoTargetsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("source", &self.source)?;
-        m.serialize_entry("line", &self.line)?;
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoTargetsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -8766,76 +5579,15 @@ impl GotoTargetsArguments {
         }
     }
 }
-impl crate::private::WriteJson for GotoTargetsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"source\":");
-        crate::private::WriteJson::write_json(&self.source, out);
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoTargetsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("source", &self.source)?;
+        s.member("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoTargetsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoTargetsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoTargetsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoTargetsArguments, A::Error> {
-                let mut f_source: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "source" => crate::private::value(&mut map, &mut f_source)?,
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(GotoTargetsArguments {
-                    source: match f_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("source")),
-                    },
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    column: f_column,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoTargetsArguments);
 impl crate::read::ReadJson for GotoTargetsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_source: Option<Source> = None;
@@ -8853,8 +5605,8 @@ impl crate::read::ReadJson for GotoTargetsArguments {
             }
         }
         Ok(GotoTargetsArguments {
-            source: f_source.ok_or(crate::read::Fail)?,
-            line: f_line.ok_or(crate::read::Fail)?,
+            source: r.required(f_source, "source")?,
+            line: r.required(f_line, "line")?,
             column: f_column,
             extra,
         })
@@ -8976,26 +5728,6 @@ impl CompletionsArguments {
         self
     }
 }
-impl serde::Serialize for CompletionsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.frame_id {
-            m.serialize_entry("frameId", v)?;
-        }
-        m.serialize_entry("text", &self.text)?;
-        m.serialize_entry("column", &self.column)?;
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CompletionsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -9007,90 +5739,16 @@ impl CompletionsArguments {
         }
     }
 }
-impl crate::private::WriteJson for CompletionsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.frame_id {
-            crate::private::key(out, &mut first, b"\"frameId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"text\":");
-        crate::private::WriteJson::write_json(&self.text, out);
-        crate::private::key(out, &mut first, b"\"column\":");
-        crate::private::WriteJson::write_json(&self.column, out);
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CompletionsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("frameId", &self.frame_id)?;
+        s.member("text", &self.text)?;
+        s.member("column", &self.column)?;
+        s.optional("line", &self.line)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CompletionsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CompletionsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CompletionsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompletionsArguments, A::Error> {
-                let mut f_frame_id: Option<i32> = None;
-                let mut f_text: Option<String> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_line: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "frameId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_frame_id,
-                                &mut extra,
-                            )?
-                        }
-                        "text" => crate::private::value(&mut map, &mut f_text)?,
-                        "column" => crate::private::value(&mut map, &mut f_column)?,
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(CompletionsArguments {
-                    frame_id: f_frame_id,
-                    text: match f_text {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("text")),
-                    },
-                    column: match f_column {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("column")),
-                    },
-                    line: f_line,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CompletionsArguments);
 impl crate::read::ReadJson for CompletionsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_frame_id: Option<i32> = None;
@@ -9111,8 +5769,8 @@ impl crate::read::ReadJson for CompletionsArguments {
         }
         Ok(CompletionsArguments {
             frame_id: f_frame_id,
-            text: f_text.ok_or(crate::read::Fail)?,
-            column: f_column.ok_or(crate::read::Fail)?,
+            text: r.required(f_text, "text")?,
+            column: r.required(f_column, "column")?,
             line: f_line,
             extra,
         })
@@ -9217,73 +5875,19 @@ impl ExceptionInfoArguments {
         }
     }
 }
-impl serde::Serialize for ExceptionInfoArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionInfoArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "threadId")
     }
 }
-impl crate::private::WriteJson for ExceptionInfoArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionInfoArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionInfoArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionInfoArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionInfoArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionInfoArguments, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExceptionInfoArguments {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionInfoArguments);
 impl crate::read::ReadJson for ExceptionInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -9297,7 +5901,7 @@ impl crate::read::ReadJson for ExceptionInfoArguments {
             }
         }
         Ok(ExceptionInfoArguments {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             extra,
         })
     }
@@ -9389,23 +5993,6 @@ impl ReadMemoryArguments {
         self
     }
 }
-impl serde::Serialize for ReadMemoryArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("memoryReference", &self.memory_reference)?;
-        if let Some(v) = &self.offset {
-            m.serialize_entry("offset", v)?;
-        }
-        m.serialize_entry("count", &self.count)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ReadMemoryArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -9416,78 +6003,15 @@ impl ReadMemoryArguments {
         }
     }
 }
-impl crate::private::WriteJson for ReadMemoryArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"memoryReference\":");
-        crate::private::WriteJson::write_json(&self.memory_reference, out);
-        if let Some(v) = &self.offset {
-            crate::private::key(out, &mut first, b"\"offset\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"count\":");
-        crate::private::WriteJson::write_json(&self.count, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ReadMemoryArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("memoryReference", &self.memory_reference)?;
+        s.optional("offset", &self.offset)?;
+        s.member("count", &self.count)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ReadMemoryArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ReadMemoryArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ReadMemoryArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReadMemoryArguments, A::Error> {
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_offset: Option<i64> = None;
-                let mut f_count: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "memoryReference" => {
-                            crate::private::value(&mut map, &mut f_memory_reference)?
-                        }
-                        "offset" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_offset,
-                                &mut extra,
-                            )?
-                        }
-                        "count" => crate::private::value(&mut map, &mut f_count)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ReadMemoryArguments {
-                    memory_reference: match f_memory_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("memoryReference")),
-                    },
-                    offset: f_offset,
-                    count: match f_count {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("count")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ReadMemoryArguments);
 impl crate::read::ReadJson for ReadMemoryArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_memory_reference: Option<String> = None;
@@ -9507,9 +6031,9 @@ impl crate::read::ReadJson for ReadMemoryArguments {
             }
         }
         Ok(ReadMemoryArguments {
-            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
+            memory_reference: r.required(f_memory_reference, "memoryReference")?,
             offset: f_offset,
-            count: f_count.ok_or(crate::read::Fail)?,
+            count: r.required(f_count, "count")?,
             extra,
         })
     }
@@ -9637,26 +6161,6 @@ impl WriteMemoryArguments {
         self
     }
 }
-impl serde::Serialize for WriteMemoryArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("memoryReference", &self.memory_reference)?;
-        if let Some(v) = &self.offset {
-            m.serialize_entry("offset", v)?;
-        }
-        if let Some(v) = &self.allow_partial {
-            m.serialize_entry("allowPartial", v)?;
-        }
-        m.serialize_entry("data", &self.data)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl WriteMemoryArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -9668,92 +6172,16 @@ impl WriteMemoryArguments {
         }
     }
 }
-impl crate::private::WriteJson for WriteMemoryArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"memoryReference\":");
-        crate::private::WriteJson::write_json(&self.memory_reference, out);
-        if let Some(v) = &self.offset {
-            crate::private::key(out, &mut first, b"\"offset\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.allow_partial {
-            crate::private::key(out, &mut first, b"\"allowPartial\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"data\":");
-        crate::private::WriteJson::write_json(&self.data, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for WriteMemoryArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("memoryReference", &self.memory_reference)?;
+        s.optional("offset", &self.offset)?;
+        s.optional("allowPartial", &self.allow_partial)?;
+        s.member("data", &self.data)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for WriteMemoryArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = WriteMemoryArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `WriteMemoryArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WriteMemoryArguments, A::Error> {
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_offset: Option<i64> = None;
-                let mut f_allow_partial: Option<bool> = None;
-                let mut f_data: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "memoryReference" => {
-                            crate::private::value(&mut map, &mut f_memory_reference)?
-                        }
-                        "offset" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_offset,
-                                &mut extra,
-                            )?
-                        }
-                        "allowPartial" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_allow_partial,
-                                &mut extra,
-                            )?
-                        }
-                        "data" => crate::private::value(&mut map, &mut f_data)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(WriteMemoryArguments {
-                    memory_reference: match f_memory_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("memoryReference")),
-                    },
-                    offset: f_offset,
-                    allow_partial: f_allow_partial,
-                    data: match f_data {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("data")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(WriteMemoryArguments);
 impl crate::read::ReadJson for WriteMemoryArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_memory_reference: Option<String> = None;
@@ -9775,10 +6203,10 @@ impl crate::read::ReadJson for WriteMemoryArguments {
             }
         }
         Ok(WriteMemoryArguments {
-            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
+            memory_reference: r.required(f_memory_reference, "memoryReference")?,
             offset: f_offset,
             allow_partial: f_allow_partial,
-            data: f_data.ok_or(crate::read::Fail)?,
+            data: r.required(f_data, "data")?,
             extra,
         })
     }
@@ -9917,29 +6345,6 @@ impl DisassembleArguments {
         self
     }
 }
-impl serde::Serialize for DisassembleArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("memoryReference", &self.memory_reference)?;
-        if let Some(v) = &self.offset {
-            m.serialize_entry("offset", v)?;
-        }
-        if let Some(v) = &self.instruction_offset {
-            m.serialize_entry("instructionOffset", v)?;
-        }
-        m.serialize_entry("instructionCount", &self.instruction_count)?;
-        if let Some(v) = &self.resolve_symbols {
-            m.serialize_entry("resolveSymbols", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisassembleArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -9952,108 +6357,17 @@ impl DisassembleArguments {
         }
     }
 }
-impl crate::private::WriteJson for DisassembleArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"memoryReference\":");
-        crate::private::WriteJson::write_json(&self.memory_reference, out);
-        if let Some(v) = &self.offset {
-            crate::private::key(out, &mut first, b"\"offset\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.instruction_offset {
-            crate::private::key(out, &mut first, b"\"instructionOffset\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"instructionCount\":");
-        crate::private::WriteJson::write_json(&self.instruction_count, out);
-        if let Some(v) = &self.resolve_symbols {
-            crate::private::key(out, &mut first, b"\"resolveSymbols\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisassembleArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("memoryReference", &self.memory_reference)?;
+        s.optional("offset", &self.offset)?;
+        s.optional("instructionOffset", &self.instruction_offset)?;
+        s.member("instructionCount", &self.instruction_count)?;
+        s.optional("resolveSymbols", &self.resolve_symbols)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisassembleArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisassembleArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisassembleArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisassembleArguments, A::Error> {
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_offset: Option<i64> = None;
-                let mut f_instruction_offset: Option<i64> = None;
-                let mut f_instruction_count: Option<u32> = None;
-                let mut f_resolve_symbols: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "memoryReference" => {
-                            crate::private::value(&mut map, &mut f_memory_reference)?
-                        }
-                        "offset" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_offset,
-                                &mut extra,
-                            )?
-                        }
-                        "instructionOffset" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_instruction_offset,
-                                &mut extra,
-                            )?
-                        }
-                        "instructionCount" => {
-                            crate::private::value(&mut map, &mut f_instruction_count)?
-                        }
-                        "resolveSymbols" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_resolve_symbols,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DisassembleArguments {
-                    memory_reference: match f_memory_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("memoryReference")),
-                    },
-                    offset: f_offset,
-                    instruction_offset: f_instruction_offset,
-                    instruction_count: match f_instruction_count {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("instructionCount")),
-                    },
-                    resolve_symbols: f_resolve_symbols,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisassembleArguments);
 impl crate::read::ReadJson for DisassembleArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_memory_reference: Option<String> = None;
@@ -10081,10 +6395,10 @@ impl crate::read::ReadJson for DisassembleArguments {
             }
         }
         Ok(DisassembleArguments {
-            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
+            memory_reference: r.required(f_memory_reference, "memoryReference")?,
             offset: f_offset,
             instruction_offset: f_instruction_offset,
-            instruction_count: f_instruction_count.ok_or(crate::read::Fail)?,
+            instruction_count: r.required(f_instruction_count, "instructionCount")?,
             resolve_symbols: f_resolve_symbols,
             extra,
         })
@@ -10195,75 +6509,19 @@ impl LocationsArguments {
         }
     }
 }
-impl serde::Serialize for LocationsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("locationReference", &self.location_reference)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LocationsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "locationReference")
     }
 }
-impl crate::private::WriteJson for LocationsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"locationReference\":");
-        crate::private::WriteJson::write_json(&self.location_reference, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LocationsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("locationReference", &self.location_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LocationsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LocationsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LocationsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LocationsArguments, A::Error> {
-                let mut f_location_reference: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "locationReference" => {
-                            crate::private::value(&mut map, &mut f_location_reference)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(LocationsArguments {
-                    location_reference: match f_location_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("locationReference")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LocationsArguments);
 impl crate::read::ReadJson for LocationsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_location_reference: Option<i32> = None;
@@ -10279,7 +6537,7 @@ impl crate::read::ReadJson for LocationsArguments {
             }
         }
         Ok(LocationsArguments {
-            location_reference: f_location_reference.ok_or(crate::read::Fail)?,
+            location_reference: r.required(f_location_reference, "locationReference")?,
             extra,
         })
     }
@@ -10864,144 +7122,6 @@ impl Capabilities {
         self
     }
 }
-impl serde::Serialize for Capabilities {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.supports_configuration_done_request {
-            m.serialize_entry("supportsConfigurationDoneRequest", v)?;
-        }
-        if let Some(v) = &self.supports_function_breakpoints {
-            m.serialize_entry("supportsFunctionBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_conditional_breakpoints {
-            m.serialize_entry("supportsConditionalBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_hit_conditional_breakpoints {
-            m.serialize_entry("supportsHitConditionalBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_evaluate_for_hovers {
-            m.serialize_entry("supportsEvaluateForHovers", v)?;
-        }
-        if let Some(v) = &self.exception_breakpoint_filters {
-            m.serialize_entry("exceptionBreakpointFilters", v)?;
-        }
-        if let Some(v) = &self.supports_step_back {
-            m.serialize_entry("supportsStepBack", v)?;
-        }
-        if let Some(v) = &self.supports_set_variable {
-            m.serialize_entry("supportsSetVariable", v)?;
-        }
-        if let Some(v) = &self.supports_restart_frame {
-            m.serialize_entry("supportsRestartFrame", v)?;
-        }
-        if let Some(v) = &self.supports_goto_targets_request {
-            m.serialize_entry("supportsGotoTargetsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_step_in_targets_request {
-            m.serialize_entry("supportsStepInTargetsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_completions_request {
-            m.serialize_entry("supportsCompletionsRequest", v)?;
-        }
-        if let Some(v) = &self.completion_trigger_characters {
-            m.serialize_entry("completionTriggerCharacters", v)?;
-        }
-        if let Some(v) = &self.supports_modules_request {
-            m.serialize_entry("supportsModulesRequest", v)?;
-        }
-        if let Some(v) = &self.additional_module_columns {
-            m.serialize_entry("additionalModuleColumns", v)?;
-        }
-        if let Some(v) = &self.supported_checksum_algorithms {
-            m.serialize_entry("supportedChecksumAlgorithms", v)?;
-        }
-        if let Some(v) = &self.supports_restart_request {
-            m.serialize_entry("supportsRestartRequest", v)?;
-        }
-        if let Some(v) = &self.supports_exception_options {
-            m.serialize_entry("supportsExceptionOptions", v)?;
-        }
-        if let Some(v) = &self.supports_value_formatting_options {
-            m.serialize_entry("supportsValueFormattingOptions", v)?;
-        }
-        if let Some(v) = &self.supports_exception_info_request {
-            m.serialize_entry("supportsExceptionInfoRequest", v)?;
-        }
-        if let Some(v) = &self.support_terminate_debuggee {
-            m.serialize_entry("supportTerminateDebuggee", v)?;
-        }
-        if let Some(v) = &self.support_suspend_debuggee {
-            m.serialize_entry("supportSuspendDebuggee", v)?;
-        }
-        if let Some(v) = &self.supports_delayed_stack_trace_loading {
-            m.serialize_entry("supportsDelayedStackTraceLoading", v)?;
-        }
-        if let Some(v) = &self.supports_loaded_sources_request {
-            m.serialize_entry("supportsLoadedSourcesRequest", v)?;
-        }
-        if let Some(v) = &self.supports_log_points {
-            m.serialize_entry("supportsLogPoints", v)?;
-        }
-        if let Some(v) = &self.supports_terminate_threads_request {
-            m.serialize_entry("supportsTerminateThreadsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_set_expression {
-            m.serialize_entry("supportsSetExpression", v)?;
-        }
-        if let Some(v) = &self.supports_terminate_request {
-            m.serialize_entry("supportsTerminateRequest", v)?;
-        }
-        if let Some(v) = &self.supports_data_breakpoints {
-            m.serialize_entry("supportsDataBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_read_memory_request {
-            m.serialize_entry("supportsReadMemoryRequest", v)?;
-        }
-        if let Some(v) = &self.supports_write_memory_request {
-            m.serialize_entry("supportsWriteMemoryRequest", v)?;
-        }
-        if let Some(v) = &self.supports_disassemble_request {
-            m.serialize_entry("supportsDisassembleRequest", v)?;
-        }
-        if let Some(v) = &self.supports_cancel_request {
-            m.serialize_entry("supportsCancelRequest", v)?;
-        }
-        if let Some(v) = &self.supports_breakpoint_locations_request {
-            m.serialize_entry("supportsBreakpointLocationsRequest", v)?;
-        }
-        if let Some(v) = &self.supports_clipboard_context {
-            m.serialize_entry("supportsClipboardContext", v)?;
-        }
-        if let Some(v) = &self.supports_stepping_granularity {
-            m.serialize_entry("supportsSteppingGranularity", v)?;
-        }
-        if let Some(v) = &self.supports_instruction_breakpoints {
-            m.serialize_entry("supportsInstructionBreakpoints", v)?;
-        }
-        if let Some(v) = &self.supports_exception_filter_options {
-            m.serialize_entry("supportsExceptionFilterOptions", v)?;
-        }
-        if let Some(v) = &self.supports_single_thread_execution_requests {
-            m.serialize_entry("supportsSingleThreadExecutionRequests", v)?;
-        }
-        if let Some(v) = &self.supports_data_breakpoint_bytes {
-            m.serialize_entry("supportsDataBreakpointBytes", v)?;
-        }
-        if let Some(v) = &self.breakpoint_modes {
-            m.serialize_entry("breakpointModes", v)?;
-        }
-        if let Some(v) = &self.supports_ansistyling {
-            m.serialize_entry("supportsANSIStyling", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Capabilities {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -11080,662 +7200,93 @@ impl Capabilities {
         }
     }
 }
-impl crate::private::WriteJson for Capabilities {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.supports_configuration_done_request {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"supportsConfigurationDoneRequest\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_function_breakpoints {
-            crate::private::key(out, &mut first, b"\"supportsFunctionBreakpoints\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_conditional_breakpoints {
-            crate::private::key(out, &mut first, b"\"supportsConditionalBreakpoints\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_hit_conditional_breakpoints {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"supportsHitConditionalBreakpoints\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_evaluate_for_hovers {
-            crate::private::key(out, &mut first, b"\"supportsEvaluateForHovers\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.exception_breakpoint_filters {
-            crate::private::key(out, &mut first, b"\"exceptionBreakpointFilters\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_step_back {
-            crate::private::key(out, &mut first, b"\"supportsStepBack\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_set_variable {
-            crate::private::key(out, &mut first, b"\"supportsSetVariable\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_restart_frame {
-            crate::private::key(out, &mut first, b"\"supportsRestartFrame\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_goto_targets_request {
-            crate::private::key(out, &mut first, b"\"supportsGotoTargetsRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_step_in_targets_request {
-            crate::private::key(out, &mut first, b"\"supportsStepInTargetsRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_completions_request {
-            crate::private::key(out, &mut first, b"\"supportsCompletionsRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.completion_trigger_characters {
-            crate::private::key(out, &mut first, b"\"completionTriggerCharacters\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_modules_request {
-            crate::private::key(out, &mut first, b"\"supportsModulesRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.additional_module_columns {
-            crate::private::key(out, &mut first, b"\"additionalModuleColumns\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supported_checksum_algorithms {
-            crate::private::key(out, &mut first, b"\"supportedChecksumAlgorithms\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_restart_request {
-            crate::private::key(out, &mut first, b"\"supportsRestartRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_exception_options {
-            crate::private::key(out, &mut first, b"\"supportsExceptionOptions\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_value_formatting_options {
-            crate::private::key(out, &mut first, b"\"supportsValueFormattingOptions\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_exception_info_request {
-            crate::private::key(out, &mut first, b"\"supportsExceptionInfoRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.support_terminate_debuggee {
-            crate::private::key(out, &mut first, b"\"supportTerminateDebuggee\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.support_suspend_debuggee {
-            crate::private::key(out, &mut first, b"\"supportSuspendDebuggee\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_delayed_stack_trace_loading {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"supportsDelayedStackTraceLoading\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_loaded_sources_request {
-            crate::private::key(out, &mut first, b"\"supportsLoadedSourcesRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_log_points {
-            crate::private::key(out, &mut first, b"\"supportsLogPoints\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_terminate_threads_request {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"supportsTerminateThreadsRequest\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_set_expression {
-            crate::private::key(out, &mut first, b"\"supportsSetExpression\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_terminate_request {
-            crate::private::key(out, &mut first, b"\"supportsTerminateRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_data_breakpoints {
-            crate::private::key(out, &mut first, b"\"supportsDataBreakpoints\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_read_memory_request {
-            crate::private::key(out, &mut first, b"\"supportsReadMemoryRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_write_memory_request {
-            crate::private::key(out, &mut first, b"\"supportsWriteMemoryRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_disassemble_request {
-            crate::private::key(out, &mut first, b"\"supportsDisassembleRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_cancel_request {
-            crate::private::key(out, &mut first, b"\"supportsCancelRequest\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_breakpoint_locations_request {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"supportsBreakpointLocationsRequest\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_clipboard_context {
-            crate::private::key(out, &mut first, b"\"supportsClipboardContext\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_stepping_granularity {
-            crate::private::key(out, &mut first, b"\"supportsSteppingGranularity\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_instruction_breakpoints {
-            crate::private::key(out, &mut first, b"\"supportsInstructionBreakpoints\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_exception_filter_options {
-            crate::private::key(out, &mut first, b"\"supportsExceptionFilterOptions\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_single_thread_execution_requests {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"supportsSingleThreadExecutionRequests\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_data_breakpoint_bytes {
-            crate::private::key(out, &mut first, b"\"supportsDataBreakpointBytes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.breakpoint_modes {
-            crate::private::key(out, &mut first, b"\"breakpointModes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_ansistyling {
-            crate::private::key(out, &mut first, b"\"supportsANSIStyling\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Capabilities {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional(
+            "supportsConfigurationDoneRequest",
+            &self.supports_configuration_done_request,
+        )?;
+        s.optional("supportsFunctionBreakpoints", &self.supports_function_breakpoints)?;
+        s.optional(
+            "supportsConditionalBreakpoints",
+            &self.supports_conditional_breakpoints,
+        )?;
+        s.optional(
+            "supportsHitConditionalBreakpoints",
+            &self.supports_hit_conditional_breakpoints,
+        )?;
+        s.optional("supportsEvaluateForHovers", &self.supports_evaluate_for_hovers)?;
+        s.optional("exceptionBreakpointFilters", &self.exception_breakpoint_filters)?;
+        s.optional("supportsStepBack", &self.supports_step_back)?;
+        s.optional("supportsSetVariable", &self.supports_set_variable)?;
+        s.optional("supportsRestartFrame", &self.supports_restart_frame)?;
+        s.optional("supportsGotoTargetsRequest", &self.supports_goto_targets_request)?;
+        s.optional(
+            "supportsStepInTargetsRequest",
+            &self.supports_step_in_targets_request,
+        )?;
+        s.optional("supportsCompletionsRequest", &self.supports_completions_request)?;
+        s.optional("completionTriggerCharacters", &self.completion_trigger_characters)?;
+        s.optional("supportsModulesRequest", &self.supports_modules_request)?;
+        s.optional("additionalModuleColumns", &self.additional_module_columns)?;
+        s.optional("supportedChecksumAlgorithms", &self.supported_checksum_algorithms)?;
+        s.optional("supportsRestartRequest", &self.supports_restart_request)?;
+        s.optional("supportsExceptionOptions", &self.supports_exception_options)?;
+        s.optional(
+            "supportsValueFormattingOptions",
+            &self.supports_value_formatting_options,
+        )?;
+        s.optional(
+            "supportsExceptionInfoRequest",
+            &self.supports_exception_info_request,
+        )?;
+        s.optional("supportTerminateDebuggee", &self.support_terminate_debuggee)?;
+        s.optional("supportSuspendDebuggee", &self.support_suspend_debuggee)?;
+        s.optional(
+            "supportsDelayedStackTraceLoading",
+            &self.supports_delayed_stack_trace_loading,
+        )?;
+        s.optional(
+            "supportsLoadedSourcesRequest",
+            &self.supports_loaded_sources_request,
+        )?;
+        s.optional("supportsLogPoints", &self.supports_log_points)?;
+        s.optional(
+            "supportsTerminateThreadsRequest",
+            &self.supports_terminate_threads_request,
+        )?;
+        s.optional("supportsSetExpression", &self.supports_set_expression)?;
+        s.optional("supportsTerminateRequest", &self.supports_terminate_request)?;
+        s.optional("supportsDataBreakpoints", &self.supports_data_breakpoints)?;
+        s.optional("supportsReadMemoryRequest", &self.supports_read_memory_request)?;
+        s.optional("supportsWriteMemoryRequest", &self.supports_write_memory_request)?;
+        s.optional("supportsDisassembleRequest", &self.supports_disassemble_request)?;
+        s.optional("supportsCancelRequest", &self.supports_cancel_request)?;
+        s.optional(
+            "supportsBreakpointLocationsRequest",
+            &self.supports_breakpoint_locations_request,
+        )?;
+        s.optional("supportsClipboardContext", &self.supports_clipboard_context)?;
+        s.optional("supportsSteppingGranularity", &self.supports_stepping_granularity)?;
+        s.optional(
+            "supportsInstructionBreakpoints",
+            &self.supports_instruction_breakpoints,
+        )?;
+        s.optional(
+            "supportsExceptionFilterOptions",
+            &self.supports_exception_filter_options,
+        )?;
+        s.optional(
+            "supportsSingleThreadExecutionRequests",
+            &self.supports_single_thread_execution_requests,
+        )?;
+        s.optional("supportsDataBreakpointBytes", &self.supports_data_breakpoint_bytes)?;
+        s.optional("breakpointModes", &self.breakpoint_modes)?;
+        s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Capabilities {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Capabilities;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Capabilities` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Capabilities, A::Error> {
-                let mut f_supports_configuration_done_request: Option<bool> = None;
-                let mut f_supports_function_breakpoints: Option<bool> = None;
-                let mut f_supports_conditional_breakpoints: Option<bool> = None;
-                let mut f_supports_hit_conditional_breakpoints: Option<bool> = None;
-                let mut f_supports_evaluate_for_hovers: Option<bool> = None;
-                let mut f_exception_breakpoint_filters: Option<
-                    Vec<ExceptionBreakpointsFilter>,
-                > = None;
-                let mut f_supports_step_back: Option<bool> = None;
-                let mut f_supports_set_variable: Option<bool> = None;
-                let mut f_supports_restart_frame: Option<bool> = None;
-                let mut f_supports_goto_targets_request: Option<bool> = None;
-                let mut f_supports_step_in_targets_request: Option<bool> = None;
-                let mut f_supports_completions_request: Option<bool> = None;
-                let mut f_completion_trigger_characters: Option<Vec<String>> = None;
-                let mut f_supports_modules_request: Option<bool> = None;
-                let mut f_additional_module_columns: Option<Vec<ColumnDescriptor>> = None;
-                let mut f_supported_checksum_algorithms: Option<
-                    Vec<ChecksumAlgorithm>,
-                > = None;
-                let mut f_supports_restart_request: Option<bool> = None;
-                let mut f_supports_exception_options: Option<bool> = None;
-                let mut f_supports_value_formatting_options: Option<bool> = None;
-                let mut f_supports_exception_info_request: Option<bool> = None;
-                let mut f_support_terminate_debuggee: Option<bool> = None;
-                let mut f_support_suspend_debuggee: Option<bool> = None;
-                let mut f_supports_delayed_stack_trace_loading: Option<bool> = None;
-                let mut f_supports_loaded_sources_request: Option<bool> = None;
-                let mut f_supports_log_points: Option<bool> = None;
-                let mut f_supports_terminate_threads_request: Option<bool> = None;
-                let mut f_supports_set_expression: Option<bool> = None;
-                let mut f_supports_terminate_request: Option<bool> = None;
-                let mut f_supports_data_breakpoints: Option<bool> = None;
-                let mut f_supports_read_memory_request: Option<bool> = None;
-                let mut f_supports_write_memory_request: Option<bool> = None;
-                let mut f_supports_disassemble_request: Option<bool> = None;
-                let mut f_supports_cancel_request: Option<bool> = None;
-                let mut f_supports_breakpoint_locations_request: Option<bool> = None;
-                let mut f_supports_clipboard_context: Option<bool> = None;
-                let mut f_supports_stepping_granularity: Option<bool> = None;
-                let mut f_supports_instruction_breakpoints: Option<bool> = None;
-                let mut f_supports_exception_filter_options: Option<bool> = None;
-                let mut f_supports_single_thread_execution_requests: Option<bool> = None;
-                let mut f_supports_data_breakpoint_bytes: Option<bool> = None;
-                let mut f_breakpoint_modes: Option<Vec<BreakpointMode>> = None;
-                let mut f_supports_ansistyling: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "supportsConfigurationDoneRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_configuration_done_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsFunctionBreakpoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_function_breakpoints,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsConditionalBreakpoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_conditional_breakpoints,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsHitConditionalBreakpoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_hit_conditional_breakpoints,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsEvaluateForHovers" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_evaluate_for_hovers,
-                                &mut extra,
-                            )?
-                        }
-                        "exceptionBreakpointFilters" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_exception_breakpoint_filters,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsStepBack" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_step_back,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsSetVariable" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_set_variable,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsRestartFrame" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_restart_frame,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsGotoTargetsRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_goto_targets_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsStepInTargetsRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_step_in_targets_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsCompletionsRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_completions_request,
-                                &mut extra,
-                            )?
-                        }
-                        "completionTriggerCharacters" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_completion_trigger_characters,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsModulesRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_modules_request,
-                                &mut extra,
-                            )?
-                        }
-                        "additionalModuleColumns" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_additional_module_columns,
-                                &mut extra,
-                            )?
-                        }
-                        "supportedChecksumAlgorithms" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supported_checksum_algorithms,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsRestartRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_restart_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsExceptionOptions" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_exception_options,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsValueFormattingOptions" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_value_formatting_options,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsExceptionInfoRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_exception_info_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportTerminateDebuggee" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_support_terminate_debuggee,
-                                &mut extra,
-                            )?
-                        }
-                        "supportSuspendDebuggee" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_support_suspend_debuggee,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsDelayedStackTraceLoading" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_delayed_stack_trace_loading,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsLoadedSourcesRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_loaded_sources_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsLogPoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_log_points,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsTerminateThreadsRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_terminate_threads_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsSetExpression" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_set_expression,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsTerminateRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_terminate_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsDataBreakpoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_data_breakpoints,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsReadMemoryRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_read_memory_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsWriteMemoryRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_write_memory_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsDisassembleRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_disassemble_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsCancelRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_cancel_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsBreakpointLocationsRequest" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_breakpoint_locations_request,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsClipboardContext" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_clipboard_context,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsSteppingGranularity" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_stepping_granularity,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsInstructionBreakpoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_instruction_breakpoints,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsExceptionFilterOptions" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_exception_filter_options,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsSingleThreadExecutionRequests" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_single_thread_execution_requests,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsDataBreakpointBytes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_data_breakpoint_bytes,
-                                &mut extra,
-                            )?
-                        }
-                        "breakpointModes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_breakpoint_modes,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsANSIStyling" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_ansistyling,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Capabilities {
-                    supports_configuration_done_request: f_supports_configuration_done_request,
-                    supports_function_breakpoints: f_supports_function_breakpoints,
-                    supports_conditional_breakpoints: f_supports_conditional_breakpoints,
-                    supports_hit_conditional_breakpoints: f_supports_hit_conditional_breakpoints,
-                    supports_evaluate_for_hovers: f_supports_evaluate_for_hovers,
-                    exception_breakpoint_filters: f_exception_breakpoint_filters,
-                    supports_step_back: f_supports_step_back,
-                    supports_set_variable: f_supports_set_variable,
-                    supports_restart_frame: f_supports_restart_frame,
-                    supports_goto_targets_request: f_supports_goto_targets_request,
-                    supports_step_in_targets_request: f_supports_step_in_targets_request,
-                    supports_completions_request: f_supports_completions_request,
-                    completion_trigger_characters: f_completion_trigger_characters,
-                    supports_modules_request: f_supports_modules_request,
-                    additional_module_columns: f_additional_module_columns,
-                    supported_checksum_algorithms: f_supported_checksum_algorithms,
-                    supports_restart_request: f_supports_restart_request,
-                    supports_exception_options: f_supports_exception_options,
-                    supports_value_formatting_options: f_supports_value_formatting_options,
-                    supports_exception_info_request: f_supports_exception_info_request,
-                    support_terminate_debuggee: f_support_terminate_debuggee,
-                    support_suspend_debuggee: f_support_suspend_debuggee,
-                    supports_delayed_stack_trace_loading: f_supports_delayed_stack_trace_loading,
-                    supports_loaded_sources_request: f_supports_loaded_sources_request,
-                    supports_log_points: f_supports_log_points,
-                    supports_terminate_threads_request: f_supports_terminate_threads_request,
-                    supports_set_expression: f_supports_set_expression,
-                    supports_terminate_request: f_supports_terminate_request,
-                    supports_data_breakpoints: f_supports_data_breakpoints,
-                    supports_read_memory_request: f_supports_read_memory_request,
-                    supports_write_memory_request: f_supports_write_memory_request,
-                    supports_disassemble_request: f_supports_disassemble_request,
-                    supports_cancel_request: f_supports_cancel_request,
-                    supports_breakpoint_locations_request: f_supports_breakpoint_locations_request,
-                    supports_clipboard_context: f_supports_clipboard_context,
-                    supports_stepping_granularity: f_supports_stepping_granularity,
-                    supports_instruction_breakpoints: f_supports_instruction_breakpoints,
-                    supports_exception_filter_options: f_supports_exception_filter_options,
-                    supports_single_thread_execution_requests: f_supports_single_thread_execution_requests,
-                    supports_data_breakpoint_bytes: f_supports_data_breakpoint_bytes,
-                    breakpoint_modes: f_breakpoint_modes,
-                    supports_ansistyling: f_supports_ansistyling,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Capabilities);
 impl crate::read::ReadJson for Capabilities {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_supports_configuration_done_request: Option<bool> = None;
@@ -12336,32 +7887,6 @@ impl ExceptionBreakpointsFilter {
         self
     }
 }
-impl serde::Serialize for ExceptionBreakpointsFilter {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("filter", &self.filter)?;
-        m.serialize_entry("label", &self.label)?;
-        if let Some(v) = &self.description {
-            m.serialize_entry("description", v)?;
-        }
-        if let Some(v) = &self.default {
-            m.serialize_entry("default", v)?;
-        }
-        if let Some(v) = &self.supports_condition {
-            m.serialize_entry("supportsCondition", v)?;
-        }
-        if let Some(v) = &self.condition_description {
-            m.serialize_entry("conditionDescription", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionBreakpointsFilter {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -12375,118 +7900,18 @@ impl ExceptionBreakpointsFilter {
         }
     }
 }
-impl crate::private::WriteJson for ExceptionBreakpointsFilter {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"filter\":");
-        crate::private::WriteJson::write_json(&self.filter, out);
-        crate::private::key(out, &mut first, b"\"label\":");
-        crate::private::WriteJson::write_json(&self.label, out);
-        if let Some(v) = &self.description {
-            crate::private::key(out, &mut first, b"\"description\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.default {
-            crate::private::key(out, &mut first, b"\"default\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.supports_condition {
-            crate::private::key(out, &mut first, b"\"supportsCondition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.condition_description {
-            crate::private::key(out, &mut first, b"\"conditionDescription\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionBreakpointsFilter {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("filter", &self.filter)?;
+        s.member("label", &self.label)?;
+        s.optional("description", &self.description)?;
+        s.optional("default", &self.default)?;
+        s.optional("supportsCondition", &self.supports_condition)?;
+        s.optional("conditionDescription", &self.condition_description)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionBreakpointsFilter {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionBreakpointsFilter;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionBreakpointsFilter` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionBreakpointsFilter, A::Error> {
-                let mut f_filter: Option<String> = None;
-                let mut f_label: Option<String> = None;
-                let mut f_description: Option<String> = None;
-                let mut f_default: Option<bool> = None;
-                let mut f_supports_condition: Option<bool> = None;
-                let mut f_condition_description: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "filter" => crate::private::value(&mut map, &mut f_filter)?,
-                        "label" => crate::private::value(&mut map, &mut f_label)?,
-                        "description" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_description,
-                                &mut extra,
-                            )?
-                        }
-                        "default" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_default,
-                                &mut extra,
-                            )?
-                        }
-                        "supportsCondition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_supports_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "conditionDescription" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_condition_description,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExceptionBreakpointsFilter {
-                    filter: match f_filter {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("filter")),
-                    },
-                    label: match f_label {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("label")),
-                    },
-                    description: f_description,
-                    default: f_default,
-                    supports_condition: f_supports_condition,
-                    condition_description: f_condition_description,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionBreakpointsFilter);
 impl crate::read::ReadJson for ExceptionBreakpointsFilter {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_filter: Option<String> = None;
@@ -12514,8 +7939,8 @@ impl crate::read::ReadJson for ExceptionBreakpointsFilter {
             }
         }
         Ok(ExceptionBreakpointsFilter {
-            filter: f_filter.ok_or(crate::read::Fail)?,
-            label: f_label.ok_or(crate::read::Fail)?,
+            filter: r.required(f_filter, "filter")?,
+            label: r.required(f_label, "label")?,
             description: f_description,
             default: f_default,
             supports_condition: f_supports_condition,
@@ -12684,35 +8109,6 @@ impl Message {
         self
     }
 }
-impl serde::Serialize for Message {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("format", &self.format)?;
-        if let Some(v) = &self.variables {
-            m.serialize_entry("variables", v)?;
-        }
-        if let Some(v) = &self.send_telemetry {
-            m.serialize_entry("sendTelemetry", v)?;
-        }
-        if let Some(v) = &self.show_user {
-            m.serialize_entry("showUser", v)?;
-        }
-        if let Some(v) = &self.url {
-            m.serialize_entry("url", v)?;
-        }
-        if let Some(v) = &self.url_label {
-            m.serialize_entry("urlLabel", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Message {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -12727,134 +8123,19 @@ impl Message {
         }
     }
 }
-impl crate::private::WriteJson for Message {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"id\":");
-        crate::private::WriteJson::write_json(&self.id, out);
-        crate::private::key(out, &mut first, b"\"format\":");
-        crate::private::WriteJson::write_json(&self.format, out);
-        if let Some(v) = &self.variables {
-            crate::private::key(out, &mut first, b"\"variables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.send_telemetry {
-            crate::private::key(out, &mut first, b"\"sendTelemetry\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.show_user {
-            crate::private::key(out, &mut first, b"\"showUser\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.url {
-            crate::private::key(out, &mut first, b"\"url\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.url_label {
-            crate::private::key(out, &mut first, b"\"urlLabel\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Message {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("id", &self.id)?;
+        s.member("format", &self.format)?;
+        s.optional("variables", &self.variables)?;
+        s.optional("sendTelemetry", &self.send_telemetry)?;
+        s.optional("showUser", &self.show_user)?;
+        s.optional("url", &self.url)?;
+        s.optional("urlLabel", &self.url_label)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Message {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Message;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Message` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Message, A::Error> {
-                let mut f_id: Option<i32> = None;
-                let mut f_format: Option<String> = None;
-                let mut f_variables: Option<
-                    std::collections::BTreeMap<String, String>,
-                > = None;
-                let mut f_send_telemetry: Option<bool> = None;
-                let mut f_show_user: Option<bool> = None;
-                let mut f_url: Option<String> = None;
-                let mut f_url_label: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => crate::private::value(&mut map, &mut f_id)?,
-                        "format" => crate::private::value(&mut map, &mut f_format)?,
-                        "variables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "sendTelemetry" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_send_telemetry,
-                                &mut extra,
-                            )?
-                        }
-                        "showUser" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_show_user,
-                                &mut extra,
-                            )?
-                        }
-                        "url" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_url,
-                                &mut extra,
-                            )?
-                        }
-                        "urlLabel" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_url_label,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Message {
-                    id: match f_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("id")),
-                    },
-                    format: match f_format {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("format")),
-                    },
-                    variables: f_variables,
-                    send_telemetry: f_send_telemetry,
-                    show_user: f_show_user,
-                    url: f_url,
-                    url_label: f_url_label,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Message);
 impl crate::read::ReadJson for Message {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_id: Option<i32> = None;
@@ -12880,8 +8161,8 @@ impl crate::read::ReadJson for Message {
             }
         }
         Ok(Message {
-            id: f_id.ok_or(crate::read::Fail)?,
-            format: f_format.ok_or(crate::read::Fail)?,
+            id: r.required(f_id, "id")?,
+            format: r.required(f_format, "format")?,
             variables: f_variables,
             send_telemetry: f_send_telemetry,
             show_user: f_show_user,
@@ -13088,44 +8369,6 @@ impl Module {
         self
     }
 }
-impl serde::Serialize for Module {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("name", &self.name)?;
-        if let Some(v) = &self.path {
-            m.serialize_entry("path", v)?;
-        }
-        if let Some(v) = &self.is_optimized {
-            m.serialize_entry("isOptimized", v)?;
-        }
-        if let Some(v) = &self.is_user_code {
-            m.serialize_entry("isUserCode", v)?;
-        }
-        if let Some(v) = &self.version {
-            m.serialize_entry("version", v)?;
-        }
-        if let Some(v) = &self.symbol_status {
-            m.serialize_entry("symbolStatus", v)?;
-        }
-        if let Some(v) = &self.symbol_file_path {
-            m.serialize_entry("symbolFilePath", v)?;
-        }
-        if let Some(v) = &self.date_time_stamp {
-            m.serialize_entry("dateTimeStamp", v)?;
-        }
-        if let Some(v) = &self.address_range {
-            m.serialize_entry("addressRange", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Module {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -13143,174 +8386,22 @@ impl Module {
         }
     }
 }
-impl crate::private::WriteJson for Module {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"id\":");
-        crate::private::WriteJson::write_json(&self.id, out);
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        if let Some(v) = &self.path {
-            crate::private::key(out, &mut first, b"\"path\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.is_optimized {
-            crate::private::key(out, &mut first, b"\"isOptimized\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.is_user_code {
-            crate::private::key(out, &mut first, b"\"isUserCode\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.version {
-            crate::private::key(out, &mut first, b"\"version\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.symbol_status {
-            crate::private::key(out, &mut first, b"\"symbolStatus\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.symbol_file_path {
-            crate::private::key(out, &mut first, b"\"symbolFilePath\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.date_time_stamp {
-            crate::private::key(out, &mut first, b"\"dateTimeStamp\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.address_range {
-            crate::private::key(out, &mut first, b"\"addressRange\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Module {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("id", &self.id)?;
+        s.member("name", &self.name)?;
+        s.optional("path", &self.path)?;
+        s.optional("isOptimized", &self.is_optimized)?;
+        s.optional("isUserCode", &self.is_user_code)?;
+        s.optional("version", &self.version)?;
+        s.optional("symbolStatus", &self.symbol_status)?;
+        s.optional("symbolFilePath", &self.symbol_file_path)?;
+        s.optional("dateTimeStamp", &self.date_time_stamp)?;
+        s.optional("addressRange", &self.address_range)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Module {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Module;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Module` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Module, A::Error> {
-                let mut f_id: Option<ModuleId> = None;
-                let mut f_name: Option<String> = None;
-                let mut f_path: Option<String> = None;
-                let mut f_is_optimized: Option<bool> = None;
-                let mut f_is_user_code: Option<bool> = None;
-                let mut f_version: Option<String> = None;
-                let mut f_symbol_status: Option<String> = None;
-                let mut f_symbol_file_path: Option<String> = None;
-                let mut f_date_time_stamp: Option<String> = None;
-                let mut f_address_range: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => crate::private::value(&mut map, &mut f_id)?,
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "path" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_path,
-                                &mut extra,
-                            )?
-                        }
-                        "isOptimized" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_is_optimized,
-                                &mut extra,
-                            )?
-                        }
-                        "isUserCode" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_is_user_code,
-                                &mut extra,
-                            )?
-                        }
-                        "version" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_version,
-                                &mut extra,
-                            )?
-                        }
-                        "symbolStatus" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_symbol_status,
-                                &mut extra,
-                            )?
-                        }
-                        "symbolFilePath" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_symbol_file_path,
-                                &mut extra,
-                            )?
-                        }
-                        "dateTimeStamp" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_date_time_stamp,
-                                &mut extra,
-                            )?
-                        }
-                        "addressRange" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_address_range,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Module {
-                    id: match f_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("id")),
-                    },
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    path: f_path,
-                    is_optimized: f_is_optimized,
-                    is_user_code: f_is_user_code,
-                    version: f_version,
-                    symbol_status: f_symbol_status,
-                    symbol_file_path: f_symbol_file_path,
-                    date_time_stamp: f_date_time_stamp,
-                    address_range: f_address_range,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Module);
 impl crate::read::ReadJson for Module {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_id: Option<ModuleId> = None;
@@ -13342,8 +8433,8 @@ impl crate::read::ReadJson for Module {
             }
         }
         Ok(Module {
-            id: f_id.ok_or(crate::read::Fail)?,
-            name: f_name.ok_or(crate::read::Fail)?,
+            id: r.required(f_id, "id")?,
+            name: r.required(f_name, "name")?,
             path: f_path,
             is_optimized: f_is_optimized,
             is_user_code: f_is_user_code,
@@ -13503,29 +8594,6 @@ impl ColumnDescriptor {
         self
     }
 }
-impl serde::Serialize for ColumnDescriptor {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("attributeName", &self.attribute_name)?;
-        m.serialize_entry("label", &self.label)?;
-        if let Some(v) = &self.format {
-            m.serialize_entry("format", v)?;
-        }
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.width {
-            m.serialize_entry("width", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ColumnDescriptor {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -13538,106 +8606,17 @@ impl ColumnDescriptor {
         }
     }
 }
-impl crate::private::WriteJson for ColumnDescriptor {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"attributeName\":");
-        crate::private::WriteJson::write_json(&self.attribute_name, out);
-        crate::private::key(out, &mut first, b"\"label\":");
-        crate::private::WriteJson::write_json(&self.label, out);
-        if let Some(v) = &self.format {
-            crate::private::key(out, &mut first, b"\"format\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.width {
-            crate::private::key(out, &mut first, b"\"width\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ColumnDescriptor {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("attributeName", &self.attribute_name)?;
+        s.member("label", &self.label)?;
+        s.optional("format", &self.format)?;
+        s.optional("type", &self.type_)?;
+        s.optional("width", &self.width)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ColumnDescriptor {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ColumnDescriptor;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ColumnDescriptor` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ColumnDescriptor, A::Error> {
-                let mut f_attribute_name: Option<String> = None;
-                let mut f_label: Option<String> = None;
-                let mut f_format: Option<String> = None;
-                let mut f_type_: Option<ColumnDescriptorType> = None;
-                let mut f_width: Option<u32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "attributeName" => {
-                            crate::private::value(&mut map, &mut f_attribute_name)?
-                        }
-                        "label" => crate::private::value(&mut map, &mut f_label)?,
-                        "format" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_format,
-                                &mut extra,
-                            )?
-                        }
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "width" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_width,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ColumnDescriptor {
-                    attribute_name: match f_attribute_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("attributeName")),
-                    },
-                    label: match f_label {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("label")),
-                    },
-                    format: f_format,
-                    type_: f_type_,
-                    width: f_width,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ColumnDescriptor);
 impl crate::read::ReadJson for ColumnDescriptor {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_attribute_name: Option<String> = None;
@@ -13661,8 +8640,8 @@ impl crate::read::ReadJson for ColumnDescriptor {
             }
         }
         Ok(ColumnDescriptor {
-            attribute_name: f_attribute_name.ok_or(crate::read::Fail)?,
-            label: f_label.ok_or(crate::read::Fail)?,
+            attribute_name: r.required(f_attribute_name, "attributeName")?,
+            label: r.required(f_label, "label")?,
             format: f_format,
             type_: f_type_,
             width: f_width,
@@ -13757,82 +8736,20 @@ impl Thread {
         }
     }
 }
-impl serde::Serialize for Thread {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("name", &self.name)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Thread {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "id" | "name")
     }
 }
-impl crate::private::WriteJson for Thread {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"id\":");
-        crate::private::WriteJson::write_json(&self.id, out);
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Thread {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("id", &self.id)?;
+        s.member("name", &self.name)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Thread {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Thread;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Thread` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Thread, A::Error> {
-                let mut f_id: Option<i32> = None;
-                let mut f_name: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => crate::private::value(&mut map, &mut f_id)?,
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Thread {
-                    id: match f_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("id")),
-                    },
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Thread);
 impl crate::read::ReadJson for Thread {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_id: Option<i32> = None;
@@ -13848,8 +8765,8 @@ impl crate::read::ReadJson for Thread {
             }
         }
         Ok(Thread {
-            id: f_id.ok_or(crate::read::Fail)?,
-            name: f_name.ok_or(crate::read::Fail)?,
+            id: r.required(f_id, "id")?,
+            name: r.required(f_name, "name")?,
             extra,
         })
     }
@@ -14010,42 +8927,6 @@ impl Source {
         self
     }
 }
-impl serde::Serialize for Source {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.name {
-            m.serialize_entry("name", v)?;
-        }
-        if let Some(v) = &self.path {
-            m.serialize_entry("path", v)?;
-        }
-        if let Some(v) = &self.source_reference {
-            m.serialize_entry("sourceReference", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        if let Some(v) = &self.origin {
-            m.serialize_entry("origin", v)?;
-        }
-        if let Some(v) = &self.sources {
-            m.serialize_entry("sources", v)?;
-        }
-        if let Some(v) = &self.adapter_data {
-            m.serialize_entry("adapterData", v)?;
-        }
-        if let Some(v) = &self.checksums {
-            m.serialize_entry("checksums", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Source {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -14062,153 +8943,20 @@ impl Source {
         }
     }
 }
-impl crate::private::WriteJson for Source {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.name {
-            crate::private::key(out, &mut first, b"\"name\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.path {
-            crate::private::key(out, &mut first, b"\"path\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.source_reference {
-            crate::private::key(out, &mut first, b"\"sourceReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.origin {
-            crate::private::key(out, &mut first, b"\"origin\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.sources {
-            crate::private::key(out, &mut first, b"\"sources\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.adapter_data {
-            crate::private::key(out, &mut first, b"\"adapterData\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.checksums {
-            crate::private::key(out, &mut first, b"\"checksums\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Source {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("name", &self.name)?;
+        s.optional("path", &self.path)?;
+        s.optional("sourceReference", &self.source_reference)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.optional("origin", &self.origin)?;
+        s.optional("sources", &self.sources)?;
+        s.optional("adapterData", &self.adapter_data)?;
+        s.optional("checksums", &self.checksums)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Source {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Source;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Source` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Source, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut f_path: Option<String> = None;
-                let mut f_source_reference: Option<i32> = None;
-                let mut f_presentation_hint: Option<SourcePresentationHint> = None;
-                let mut f_origin: Option<String> = None;
-                let mut f_sources: Option<Vec<Source>> = None;
-                let mut f_adapter_data: Option<serde_json::Value> = None;
-                let mut f_checksums: Option<Vec<Checksum>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_name,
-                                &mut extra,
-                            )?
-                        }
-                        "path" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_path,
-                                &mut extra,
-                            )?
-                        }
-                        "sourceReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        "origin" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_origin,
-                                &mut extra,
-                            )?
-                        }
-                        "sources" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_sources,
-                                &mut extra,
-                            )?
-                        }
-                        "adapterData" => {
-                            crate::private::any(&mut map, &mut f_adapter_data)?
-                        }
-                        "checksums" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_checksums,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Source {
-                    name: f_name,
-                    path: f_path,
-                    source_reference: f_source_reference,
-                    presentation_hint: f_presentation_hint,
-                    origin: f_origin,
-                    sources: f_sources,
-                    adapter_data: f_adapter_data,
-                    checksums: f_checksums,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Source);
 impl crate::read::ReadJson for Source {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_name: Option<String> = None;
@@ -14466,43 +9214,6 @@ impl StackFrame {
         self
     }
 }
-impl serde::Serialize for StackFrame {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("name", &self.name)?;
-        if let Some(v) = &self.source {
-            m.serialize_entry("source", v)?;
-        }
-        m.serialize_entry("line", &self.line)?;
-        m.serialize_entry("column", &self.column)?;
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        if let Some(v) = &self.can_restart {
-            m.serialize_entry("canRestart", v)?;
-        }
-        if let Some(v) = &self.instruction_pointer_reference {
-            m.serialize_entry("instructionPointerReference", v)?;
-        }
-        if let Some(v) = &self.module_id {
-            m.serialize_entry("moduleId", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StackFrame {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -14519,176 +9230,23 @@ impl StackFrame {
         }
     }
 }
-impl crate::private::WriteJson for StackFrame {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"id\":");
-        crate::private::WriteJson::write_json(&self.id, out);
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        if let Some(v) = &self.source {
-            crate::private::key(out, &mut first, b"\"source\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        crate::private::key(out, &mut first, b"\"column\":");
-        crate::private::WriteJson::write_json(&self.column, out);
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.can_restart {
-            crate::private::key(out, &mut first, b"\"canRestart\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.instruction_pointer_reference {
-            crate::private::key(out, &mut first, b"\"instructionPointerReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.module_id {
-            crate::private::key(out, &mut first, b"\"moduleId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StackFrame {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("id", &self.id)?;
+        s.member("name", &self.name)?;
+        s.optional("source", &self.source)?;
+        s.member("line", &self.line)?;
+        s.member("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("canRestart", &self.can_restart)?;
+        s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
+        s.optional("moduleId", &self.module_id)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StackFrame {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StackFrame;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StackFrame` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StackFrame, A::Error> {
-                let mut f_id: Option<i32> = None;
-                let mut f_name: Option<String> = None;
-                let mut f_source: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut f_can_restart: Option<bool> = None;
-                let mut f_instruction_pointer_reference: Option<String> = None;
-                let mut f_module_id: Option<StackFrameModuleId> = None;
-                let mut f_presentation_hint: Option<StackFramePresentationHint> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => crate::private::value(&mut map, &mut f_id)?,
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "source" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source,
-                                &mut extra,
-                            )?
-                        }
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "column" => crate::private::value(&mut map, &mut f_column)?,
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        "canRestart" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_can_restart,
-                                &mut extra,
-                            )?
-                        }
-                        "instructionPointerReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_instruction_pointer_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "moduleId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_module_id,
-                                &mut extra,
-                            )?
-                        }
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StackFrame {
-                    id: match f_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("id")),
-                    },
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    source: f_source,
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    column: match f_column {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("column")),
-                    },
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    can_restart: f_can_restart,
-                    instruction_pointer_reference: f_instruction_pointer_reference,
-                    module_id: f_module_id,
-                    presentation_hint: f_presentation_hint,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StackFrame);
 impl crate::read::ReadJson for StackFrame {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_id: Option<i32> = None;
@@ -14726,11 +9284,11 @@ impl crate::read::ReadJson for StackFrame {
             }
         }
         Ok(StackFrame {
-            id: f_id.ok_or(crate::read::Fail)?,
-            name: f_name.ok_or(crate::read::Fail)?,
+            id: r.required(f_id, "id")?,
+            name: r.required(f_name, "name")?,
             source: f_source,
-            line: f_line.ok_or(crate::read::Fail)?,
-            column: f_column.ok_or(crate::read::Fail)?,
+            line: r.required(f_line, "line")?,
+            column: r.required(f_column, "column")?,
             end_line: f_end_line,
             end_column: f_end_column,
             can_restart: f_can_restart,
@@ -14997,45 +9555,6 @@ impl Scope {
         self
     }
 }
-impl serde::Serialize for Scope {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("name", &self.name)?;
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        m.serialize_entry("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.named_variables {
-            m.serialize_entry("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            m.serialize_entry("indexedVariables", v)?;
-        }
-        m.serialize_entry("expensive", &self.expensive)?;
-        if let Some(v) = &self.source {
-            m.serialize_entry("source", v)?;
-        }
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Scope {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -15053,184 +9572,23 @@ impl Scope {
         }
     }
 }
-impl crate::private::WriteJson for Scope {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"variablesReference\":");
-        crate::private::WriteJson::write_json(&self.variables_reference, out);
-        if let Some(v) = &self.named_variables {
-            crate::private::key(out, &mut first, b"\"namedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.indexed_variables {
-            crate::private::key(out, &mut first, b"\"indexedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"expensive\":");
-        crate::private::WriteJson::write_json(&self.expensive, out);
-        if let Some(v) = &self.source {
-            crate::private::key(out, &mut first, b"\"source\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Scope {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("name", &self.name)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.member("variablesReference", &self.variables_reference)?;
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.member("expensive", &self.expensive)?;
+        s.optional("source", &self.source)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Scope {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Scope;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Scope` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Scope, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut f_presentation_hint: Option<ScopePresentationHint> = None;
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_named_variables: Option<i32> = None;
-                let mut f_indexed_variables: Option<i32> = None;
-                let mut f_expensive: Option<bool> = None;
-                let mut f_source: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::value(&mut map, &mut f_variables_reference)?
-                        }
-                        "namedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_named_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "indexedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_indexed_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "expensive" => crate::private::value(&mut map, &mut f_expensive)?,
-                        "source" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source,
-                                &mut extra,
-                            )?
-                        }
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Scope {
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    presentation_hint: f_presentation_hint,
-                    variables_reference: match f_variables_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variablesReference")),
-                    },
-                    named_variables: f_named_variables,
-                    indexed_variables: f_indexed_variables,
-                    expensive: match f_expensive {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("expensive")),
-                    },
-                    source: f_source,
-                    line: f_line,
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Scope);
 impl crate::read::ReadJson for Scope {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_name: Option<String> = None;
@@ -15270,12 +9628,13 @@ impl crate::read::ReadJson for Scope {
             }
         }
         Ok(Scope {
-            name: f_name.ok_or(crate::read::Fail)?,
+            name: r.required(f_name, "name")?,
             presentation_hint: f_presentation_hint,
-            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            variables_reference: r
+                .required(f_variables_reference, "variablesReference")?,
             named_variables: f_named_variables,
             indexed_variables: f_indexed_variables,
-            expensive: f_expensive.ok_or(crate::read::Fail)?,
+            expensive: r.required(f_expensive, "expensive")?,
             source: f_source,
             line: f_line,
             column: f_column,
@@ -15591,45 +9950,6 @@ impl Variable {
         self
     }
 }
-impl serde::Serialize for Variable {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("name", &self.name)?;
-        m.serialize_entry("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        if let Some(v) = &self.evaluate_name {
-            m.serialize_entry("evaluateName", v)?;
-        }
-        m.serialize_entry("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.named_variables {
-            m.serialize_entry("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            m.serialize_entry("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            m.serialize_entry("memoryReference", v)?;
-        }
-        if let Some(v) = &self.declaration_location_reference {
-            m.serialize_entry("declarationLocationReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            m.serialize_entry("valueLocationReference", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Variable {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -15649,184 +9969,26 @@ impl Variable {
         }
     }
 }
-impl crate::private::WriteJson for Variable {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        crate::private::key(out, &mut first, b"\"value\":");
-        crate::private::WriteJson::write_json(&self.value, out);
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.evaluate_name {
-            crate::private::key(out, &mut first, b"\"evaluateName\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"variablesReference\":");
-        crate::private::WriteJson::write_json(&self.variables_reference, out);
-        if let Some(v) = &self.named_variables {
-            crate::private::key(out, &mut first, b"\"namedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.indexed_variables {
-            crate::private::key(out, &mut first, b"\"indexedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.memory_reference {
-            crate::private::key(out, &mut first, b"\"memoryReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.declaration_location_reference {
-            crate::private::key(out, &mut first, b"\"declarationLocationReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.value_location_reference {
-            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Variable {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("name", &self.name)?;
+        s.member("value", &self.value)?;
+        s.optional("type", &self.type_)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.optional("evaluateName", &self.evaluate_name)?;
+        s.member("variablesReference", &self.variables_reference)?;
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional(
+            "declarationLocationReference",
+            &self.declaration_location_reference,
+        )?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Variable {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Variable;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Variable` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Variable, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut f_value: Option<String> = None;
-                let mut f_type_: Option<String> = None;
-                let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-                let mut f_evaluate_name: Option<String> = None;
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_named_variables: Option<i32> = None;
-                let mut f_indexed_variables: Option<i32> = None;
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_declaration_location_reference: Option<i32> = None;
-                let mut f_value_location_reference: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "value" => crate::private::value(&mut map, &mut f_value)?,
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        "evaluateName" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_evaluate_name,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::value(&mut map, &mut f_variables_reference)?
-                        }
-                        "namedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_named_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "indexedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_indexed_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "memoryReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_memory_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "declarationLocationReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_declaration_location_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "valueLocationReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_value_location_reference,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Variable {
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    value: match f_value {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("value")),
-                    },
-                    type_: f_type_,
-                    presentation_hint: f_presentation_hint,
-                    evaluate_name: f_evaluate_name,
-                    variables_reference: match f_variables_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variablesReference")),
-                    },
-                    named_variables: f_named_variables,
-                    indexed_variables: f_indexed_variables,
-                    memory_reference: f_memory_reference,
-                    declaration_location_reference: f_declaration_location_reference,
-                    value_location_reference: f_value_location_reference,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Variable);
 impl crate::read::ReadJson for Variable {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_name: Option<String> = None;
@@ -15872,12 +10034,13 @@ impl crate::read::ReadJson for Variable {
             }
         }
         Ok(Variable {
-            name: f_name.ok_or(crate::read::Fail)?,
-            value: f_value.ok_or(crate::read::Fail)?,
+            name: r.required(f_name, "name")?,
+            value: r.required(f_value, "value")?,
             type_: f_type_,
             presentation_hint: f_presentation_hint,
             evaluate_name: f_evaluate_name,
-            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            variables_reference: r
+                .required(f_variables_reference, "variablesReference")?,
             named_variables: f_named_variables,
             indexed_variables: f_indexed_variables,
             memory_reference: f_memory_reference,
@@ -16067,30 +10230,6 @@ impl VariablePresentationHint {
         self
     }
 }
-impl serde::Serialize for VariablePresentationHint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.kind {
-            m.serialize_entry("kind", v)?;
-        }
-        if let Some(v) = &self.attributes {
-            m.serialize_entry("attributes", v)?;
-        }
-        if let Some(v) = &self.visibility {
-            m.serialize_entry("visibility", v)?;
-        }
-        if let Some(v) = &self.lazy {
-            m.serialize_entry("lazy", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl VariablePresentationHint {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -16103,104 +10242,16 @@ impl VariablePresentationHint {
         }
     }
 }
-impl crate::private::WriteJson for VariablePresentationHint {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.kind {
-            crate::private::key(out, &mut first, b"\"kind\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.attributes {
-            crate::private::key(out, &mut first, b"\"attributes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.visibility {
-            crate::private::key(out, &mut first, b"\"visibility\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.lazy {
-            crate::private::key(out, &mut first, b"\"lazy\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for VariablePresentationHint {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("kind", &self.kind)?;
+        s.optional("attributes", &self.attributes)?;
+        s.optional("visibility", &self.visibility)?;
+        s.optional("lazy", &self.lazy)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for VariablePresentationHint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = VariablePresentationHint;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `VariablePresentationHint` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VariablePresentationHint, A::Error> {
-                let mut f_kind: Option<VariablePresentationHintKind> = None;
-                let mut f_attributes: Option<
-                    Vec<VariablePresentationHintAttributesItem>,
-                > = None;
-                let mut f_visibility: Option<VariablePresentationHintVisibility> = None;
-                let mut f_lazy: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "kind" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_kind,
-                                &mut extra,
-                            )?
-                        }
-                        "attributes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_attributes,
-                                &mut extra,
-                            )?
-                        }
-                        "visibility" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_visibility,
-                                &mut extra,
-                            )?
-                        }
-                        "lazy" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_lazy,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(VariablePresentationHint {
-                    kind: f_kind,
-                    attributes: f_attributes,
-                    visibility: f_visibility,
-                    lazy: f_lazy,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(VariablePresentationHint);
 impl crate::read::ReadJson for VariablePresentationHint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_kind: Option<VariablePresentationHintKind> = None;
@@ -16348,28 +10399,6 @@ impl BreakpointLocation {
         self
     }
 }
-impl serde::Serialize for BreakpointLocation {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("line", &self.line)?;
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointLocation {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -16382,96 +10411,16 @@ impl BreakpointLocation {
         }
     }
 }
-impl crate::private::WriteJson for BreakpointLocation {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointLocation {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointLocation {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointLocation;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointLocation` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointLocation, A::Error> {
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(BreakpointLocation {
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointLocation);
 impl crate::read::ReadJson for BreakpointLocation {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_line: Option<u64> = None;
@@ -16491,7 +10440,7 @@ impl crate::read::ReadJson for BreakpointLocation {
             }
         }
         Ok(BreakpointLocation {
-            line: f_line.ok_or(crate::read::Fail)?,
+            line: r.required(f_line, "line")?,
             column: f_column,
             end_line: f_end_line,
             end_column: f_end_column,
@@ -16673,34 +10622,6 @@ impl SourceBreakpoint {
         self
     }
 }
-impl serde::Serialize for SourceBreakpoint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("line", &self.line)?;
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.condition {
-            m.serialize_entry("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            m.serialize_entry("hitCondition", v)?;
-        }
-        if let Some(v) = &self.log_message {
-            m.serialize_entry("logMessage", v)?;
-        }
-        if let Some(v) = &self.mode {
-            m.serialize_entry("mode", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SourceBreakpoint {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -16715,124 +10636,18 @@ impl SourceBreakpoint {
         }
     }
 }
-impl crate::private::WriteJson for SourceBreakpoint {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.condition {
-            crate::private::key(out, &mut first, b"\"condition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.hit_condition {
-            crate::private::key(out, &mut first, b"\"hitCondition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.log_message {
-            crate::private::key(out, &mut first, b"\"logMessage\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.mode {
-            crate::private::key(out, &mut first, b"\"mode\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SourceBreakpoint {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
+        s.optional("logMessage", &self.log_message)?;
+        s.optional("mode", &self.mode)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SourceBreakpoint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SourceBreakpoint;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SourceBreakpoint` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SourceBreakpoint, A::Error> {
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_condition: Option<String> = None;
-                let mut f_hit_condition: Option<String> = None;
-                let mut f_log_message: Option<String> = None;
-                let mut f_mode: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "condition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "hitCondition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_hit_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "logMessage" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_log_message,
-                                &mut extra,
-                            )?
-                        }
-                        "mode" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_mode,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SourceBreakpoint {
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    column: f_column,
-                    condition: f_condition,
-                    hit_condition: f_hit_condition,
-                    log_message: f_log_message,
-                    mode: f_mode,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SourceBreakpoint);
 impl crate::read::ReadJson for SourceBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_line: Option<u64> = None;
@@ -16856,7 +10671,7 @@ impl crate::read::ReadJson for SourceBreakpoint {
             }
         }
         Ok(SourceBreakpoint {
-            line: f_line.ok_or(crate::read::Fail)?,
+            line: r.required(f_line, "line")?,
             column: f_column,
             condition: f_condition,
             hit_condition: f_hit_condition,
@@ -16997,25 +10812,6 @@ impl FunctionBreakpoint {
         self
     }
 }
-impl serde::Serialize for FunctionBreakpoint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("name", &self.name)?;
-        if let Some(v) = &self.condition {
-            m.serialize_entry("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            m.serialize_entry("hitCondition", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl FunctionBreakpoint {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -17027,82 +10823,15 @@ impl FunctionBreakpoint {
         }
     }
 }
-impl crate::private::WriteJson for FunctionBreakpoint {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        if let Some(v) = &self.condition {
-            crate::private::key(out, &mut first, b"\"condition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.hit_condition {
-            crate::private::key(out, &mut first, b"\"hitCondition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for FunctionBreakpoint {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("name", &self.name)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for FunctionBreakpoint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = FunctionBreakpoint;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `FunctionBreakpoint` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FunctionBreakpoint, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut f_condition: Option<String> = None;
-                let mut f_hit_condition: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "condition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "hitCondition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_hit_condition,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(FunctionBreakpoint {
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    condition: f_condition,
-                    hit_condition: f_hit_condition,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(FunctionBreakpoint);
 impl crate::read::ReadJson for FunctionBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_name: Option<String> = None;
@@ -17120,7 +10849,7 @@ impl crate::read::ReadJson for FunctionBreakpoint {
             }
         }
         Ok(FunctionBreakpoint {
-            name: f_name.ok_or(crate::read::Fail)?,
+            name: r.required(f_name, "name")?,
             condition: f_condition,
             hit_condition: f_hit_condition,
             extra,
@@ -17350,28 +11079,6 @@ impl DataBreakpoint {
         self
     }
 }
-impl serde::Serialize for DataBreakpoint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("dataId", &self.data_id)?;
-        if let Some(v) = &self.access_type {
-            m.serialize_entry("accessType", v)?;
-        }
-        if let Some(v) = &self.condition {
-            m.serialize_entry("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            m.serialize_entry("hitCondition", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DataBreakpoint {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -17384,96 +11091,16 @@ impl DataBreakpoint {
         }
     }
 }
-impl crate::private::WriteJson for DataBreakpoint {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"dataId\":");
-        crate::private::WriteJson::write_json(&self.data_id, out);
-        if let Some(v) = &self.access_type {
-            crate::private::key(out, &mut first, b"\"accessType\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.condition {
-            crate::private::key(out, &mut first, b"\"condition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.hit_condition {
-            crate::private::key(out, &mut first, b"\"hitCondition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DataBreakpoint {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("dataId", &self.data_id)?;
+        s.optional("accessType", &self.access_type)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DataBreakpoint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DataBreakpoint;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DataBreakpoint` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataBreakpoint, A::Error> {
-                let mut f_data_id: Option<String> = None;
-                let mut f_access_type: Option<DataBreakpointAccessType> = None;
-                let mut f_condition: Option<String> = None;
-                let mut f_hit_condition: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataId" => crate::private::value(&mut map, &mut f_data_id)?,
-                        "accessType" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_access_type,
-                                &mut extra,
-                            )?
-                        }
-                        "condition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "hitCondition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_hit_condition,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DataBreakpoint {
-                    data_id: match f_data_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("dataId")),
-                    },
-                    access_type: f_access_type,
-                    condition: f_condition,
-                    hit_condition: f_hit_condition,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DataBreakpoint);
 impl crate::read::ReadJson for DataBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_data_id: Option<String> = None;
@@ -17493,7 +11120,7 @@ impl crate::read::ReadJson for DataBreakpoint {
             }
         }
         Ok(DataBreakpoint {
-            data_id: f_data_id.ok_or(crate::read::Fail)?,
+            data_id: r.required(f_data_id, "dataId")?,
             access_type: f_access_type,
             condition: f_condition,
             hit_condition: f_hit_condition,
@@ -17635,31 +11262,6 @@ impl InstructionBreakpoint {
         self
     }
 }
-impl serde::Serialize for InstructionBreakpoint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("instructionReference", &self.instruction_reference)?;
-        if let Some(v) = &self.offset {
-            m.serialize_entry("offset", v)?;
-        }
-        if let Some(v) = &self.condition {
-            m.serialize_entry("condition", v)?;
-        }
-        if let Some(v) = &self.hit_condition {
-            m.serialize_entry("hitCondition", v)?;
-        }
-        if let Some(v) = &self.mode {
-            m.serialize_entry("mode", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl InstructionBreakpoint {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -17673,117 +11275,17 @@ impl InstructionBreakpoint {
         }
     }
 }
-impl crate::private::WriteJson for InstructionBreakpoint {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"instructionReference\":");
-        crate::private::WriteJson::write_json(&self.instruction_reference, out);
-        if let Some(v) = &self.offset {
-            crate::private::key(out, &mut first, b"\"offset\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.condition {
-            crate::private::key(out, &mut first, b"\"condition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.hit_condition {
-            crate::private::key(out, &mut first, b"\"hitCondition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.mode {
-            crate::private::key(out, &mut first, b"\"mode\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InstructionBreakpoint {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("instructionReference", &self.instruction_reference)?;
+        s.optional("offset", &self.offset)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("hitCondition", &self.hit_condition)?;
+        s.optional("mode", &self.mode)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for InstructionBreakpoint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InstructionBreakpoint;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InstructionBreakpoint` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InstructionBreakpoint, A::Error> {
-                let mut f_instruction_reference: Option<String> = None;
-                let mut f_offset: Option<i64> = None;
-                let mut f_condition: Option<String> = None;
-                let mut f_hit_condition: Option<String> = None;
-                let mut f_mode: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "instructionReference" => {
-                            crate::private::value(
-                                &mut map,
-                                &mut f_instruction_reference,
-                            )?
-                        }
-                        "offset" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_offset,
-                                &mut extra,
-                            )?
-                        }
-                        "condition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "hitCondition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_hit_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "mode" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_mode,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(InstructionBreakpoint {
-                    instruction_reference: match f_instruction_reference {
-                        Some(v) => v,
-                        None => {
-                            return Err(crate::private::missing("instructionReference"));
-                        }
-                    },
-                    offset: f_offset,
-                    condition: f_condition,
-                    hit_condition: f_hit_condition,
-                    mode: f_mode,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InstructionBreakpoint);
 impl crate::read::ReadJson for InstructionBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_instruction_reference: Option<String> = None;
@@ -17807,7 +11309,8 @@ impl crate::read::ReadJson for InstructionBreakpoint {
             }
         }
         Ok(InstructionBreakpoint {
-            instruction_reference: f_instruction_reference.ok_or(crate::read::Fail)?,
+            instruction_reference: r
+                .required(f_instruction_reference, "instructionReference")?,
             offset: f_offset,
             condition: f_condition,
             hit_condition: f_hit_condition,
@@ -18027,49 +11530,6 @@ impl Breakpoint {
         self
     }
 }
-impl serde::Serialize for Breakpoint {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.id {
-            m.serialize_entry("id", v)?;
-        }
-        m.serialize_entry("verified", &self.verified)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.source {
-            m.serialize_entry("source", v)?;
-        }
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        if let Some(v) = &self.instruction_reference {
-            m.serialize_entry("instructionReference", v)?;
-        }
-        if let Some(v) = &self.offset {
-            m.serialize_entry("offset", v)?;
-        }
-        if let Some(v) = &self.reason {
-            m.serialize_entry("reason", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Breakpoint {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -18089,194 +11549,23 @@ impl Breakpoint {
         }
     }
 }
-impl crate::private::WriteJson for Breakpoint {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.id {
-            crate::private::key(out, &mut first, b"\"id\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"verified\":");
-        crate::private::WriteJson::write_json(&self.verified, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.source {
-            crate::private::key(out, &mut first, b"\"source\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.instruction_reference {
-            crate::private::key(out, &mut first, b"\"instructionReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.offset {
-            crate::private::key(out, &mut first, b"\"offset\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.reason {
-            crate::private::key(out, &mut first, b"\"reason\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Breakpoint {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("id", &self.id)?;
+        s.member("verified", &self.verified)?;
+        s.optional("message", &self.message)?;
+        s.optional("source", &self.source)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("instructionReference", &self.instruction_reference)?;
+        s.optional("offset", &self.offset)?;
+        s.optional("reason", &self.reason)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Breakpoint {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Breakpoint;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Breakpoint` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Breakpoint, A::Error> {
-                let mut f_id: Option<i32> = None;
-                let mut f_verified: Option<bool> = None;
-                let mut f_message: Option<String> = None;
-                let mut f_source: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut f_instruction_reference: Option<String> = None;
-                let mut f_offset: Option<i64> = None;
-                let mut f_reason: Option<BreakpointReason> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_id,
-                                &mut extra,
-                            )?
-                        }
-                        "verified" => crate::private::value(&mut map, &mut f_verified)?,
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "source" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source,
-                                &mut extra,
-                            )?
-                        }
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        "instructionReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_instruction_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "offset" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_offset,
-                                &mut extra,
-                            )?
-                        }
-                        "reason" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_reason,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Breakpoint {
-                    id: f_id,
-                    verified: match f_verified {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("verified")),
-                    },
-                    message: f_message,
-                    source: f_source,
-                    line: f_line,
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    instruction_reference: f_instruction_reference,
-                    offset: f_offset,
-                    reason: f_reason,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Breakpoint);
 impl crate::read::ReadJson for Breakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_id: Option<i32> = None;
@@ -18313,7 +11602,7 @@ impl crate::read::ReadJson for Breakpoint {
         }
         Ok(Breakpoint {
             id: f_id,
-            verified: f_verified.ok_or(crate::read::Fail)?,
+            verified: r.required(f_verified, "verified")?,
             message: f_message,
             source: f_source,
             line: f_line,
@@ -18653,32 +11942,6 @@ impl StepInTarget {
         self
     }
 }
-impl serde::Serialize for StepInTarget {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("label", &self.label)?;
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInTarget {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -18692,118 +11955,18 @@ impl StepInTarget {
         }
     }
 }
-impl crate::private::WriteJson for StepInTarget {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"id\":");
-        crate::private::WriteJson::write_json(&self.id, out);
-        crate::private::key(out, &mut first, b"\"label\":");
-        crate::private::WriteJson::write_json(&self.label, out);
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInTarget {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("id", &self.id)?;
+        s.member("label", &self.label)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInTarget {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInTarget;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInTarget` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInTarget, A::Error> {
-                let mut f_id: Option<i32> = None;
-                let mut f_label: Option<String> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => crate::private::value(&mut map, &mut f_id)?,
-                        "label" => crate::private::value(&mut map, &mut f_label)?,
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StepInTarget {
-                    id: match f_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("id")),
-                    },
-                    label: match f_label {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("label")),
-                    },
-                    line: f_line,
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInTarget);
 impl crate::read::ReadJson for StepInTarget {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_id: Option<i32> = None;
@@ -18827,8 +11990,8 @@ impl crate::read::ReadJson for StepInTarget {
             }
         }
         Ok(StepInTarget {
-            id: f_id.ok_or(crate::read::Fail)?,
-            label: f_label.ok_or(crate::read::Fail)?,
+            id: r.required(f_id, "id")?,
+            label: r.required(f_label, "label")?,
             line: f_line,
             column: f_column,
             end_line: f_end_line,
@@ -19021,33 +12184,6 @@ impl GotoTarget {
         self
     }
 }
-impl serde::Serialize for GotoTarget {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("label", &self.label)?;
-        m.serialize_entry("line", &self.line)?;
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        if let Some(v) = &self.instruction_pointer_reference {
-            m.serialize_entry("instructionPointerReference", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoTarget {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -19061,126 +12197,19 @@ impl GotoTarget {
         }
     }
 }
-impl crate::private::WriteJson for GotoTarget {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"id\":");
-        crate::private::WriteJson::write_json(&self.id, out);
-        crate::private::key(out, &mut first, b"\"label\":");
-        crate::private::WriteJson::write_json(&self.label, out);
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.instruction_pointer_reference {
-            crate::private::key(out, &mut first, b"\"instructionPointerReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoTarget {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("id", &self.id)?;
+        s.member("label", &self.label)?;
+        s.member("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoTarget {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoTarget;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoTarget` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoTarget, A::Error> {
-                let mut f_id: Option<i32> = None;
-                let mut f_label: Option<String> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut f_instruction_pointer_reference: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => crate::private::value(&mut map, &mut f_id)?,
-                        "label" => crate::private::value(&mut map, &mut f_label)?,
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        "instructionPointerReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_instruction_pointer_reference,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(GotoTarget {
-                    id: match f_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("id")),
-                    },
-                    label: match f_label {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("label")),
-                    },
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    instruction_pointer_reference: f_instruction_pointer_reference,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoTarget);
 impl crate::read::ReadJson for GotoTarget {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_id: Option<i32> = None;
@@ -19208,9 +12237,9 @@ impl crate::read::ReadJson for GotoTarget {
             }
         }
         Ok(GotoTarget {
-            id: f_id.ok_or(crate::read::Fail)?,
-            label: f_label.ok_or(crate::read::Fail)?,
-            line: f_line.ok_or(crate::read::Fail)?,
+            id: r.required(f_id, "id")?,
+            label: r.required(f_label, "label")?,
+            line: r.required(f_line, "line")?,
             column: f_column,
             end_line: f_end_line,
             end_column: f_end_column,
@@ -19434,43 +12463,6 @@ impl CompletionItem {
         self
     }
 }
-impl serde::Serialize for CompletionItem {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("label", &self.label)?;
-        if let Some(v) = &self.text {
-            m.serialize_entry("text", v)?;
-        }
-        if let Some(v) = &self.sort_text {
-            m.serialize_entry("sortText", v)?;
-        }
-        if let Some(v) = &self.detail {
-            m.serialize_entry("detail", v)?;
-        }
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.start {
-            m.serialize_entry("start", v)?;
-        }
-        if let Some(v) = &self.length {
-            m.serialize_entry("length", v)?;
-        }
-        if let Some(v) = &self.selection_start {
-            m.serialize_entry("selectionStart", v)?;
-        }
-        if let Some(v) = &self.selection_length {
-            m.serialize_entry("selectionLength", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CompletionItem {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -19488,166 +12480,21 @@ impl CompletionItem {
         }
     }
 }
-impl crate::private::WriteJson for CompletionItem {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"label\":");
-        crate::private::WriteJson::write_json(&self.label, out);
-        if let Some(v) = &self.text {
-            crate::private::key(out, &mut first, b"\"text\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.sort_text {
-            crate::private::key(out, &mut first, b"\"sortText\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.detail {
-            crate::private::key(out, &mut first, b"\"detail\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.start {
-            crate::private::key(out, &mut first, b"\"start\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.length {
-            crate::private::key(out, &mut first, b"\"length\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.selection_start {
-            crate::private::key(out, &mut first, b"\"selectionStart\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.selection_length {
-            crate::private::key(out, &mut first, b"\"selectionLength\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CompletionItem {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("label", &self.label)?;
+        s.optional("text", &self.text)?;
+        s.optional("sortText", &self.sort_text)?;
+        s.optional("detail", &self.detail)?;
+        s.optional("type", &self.type_)?;
+        s.optional("start", &self.start)?;
+        s.optional("length", &self.length)?;
+        s.optional("selectionStart", &self.selection_start)?;
+        s.optional("selectionLength", &self.selection_length)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CompletionItem {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CompletionItem;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CompletionItem` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompletionItem, A::Error> {
-                let mut f_label: Option<String> = None;
-                let mut f_text: Option<String> = None;
-                let mut f_sort_text: Option<String> = None;
-                let mut f_detail: Option<String> = None;
-                let mut f_type_: Option<CompletionItemType> = None;
-                let mut f_start: Option<u32> = None;
-                let mut f_length: Option<u32> = None;
-                let mut f_selection_start: Option<u32> = None;
-                let mut f_selection_length: Option<u32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "label" => crate::private::value(&mut map, &mut f_label)?,
-                        "text" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_text,
-                                &mut extra,
-                            )?
-                        }
-                        "sortText" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_sort_text,
-                                &mut extra,
-                            )?
-                        }
-                        "detail" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_detail,
-                                &mut extra,
-                            )?
-                        }
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "start" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_start,
-                                &mut extra,
-                            )?
-                        }
-                        "length" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_length,
-                                &mut extra,
-                            )?
-                        }
-                        "selectionStart" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_selection_start,
-                                &mut extra,
-                            )?
-                        }
-                        "selectionLength" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_selection_length,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(CompletionItem {
-                    label: match f_label {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("label")),
-                    },
-                    text: f_text,
-                    sort_text: f_sort_text,
-                    detail: f_detail,
-                    type_: f_type_,
-                    start: f_start,
-                    length: f_length,
-                    selection_start: f_selection_start,
-                    selection_length: f_selection_length,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CompletionItem);
 impl crate::read::ReadJson for CompletionItem {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_label: Option<String> = None;
@@ -19679,7 +12526,7 @@ impl crate::read::ReadJson for CompletionItem {
             }
         }
         Ok(CompletionItem {
-            label: f_label.ok_or(crate::read::Fail)?,
+            label: r.required(f_label, "label")?,
             text: f_text,
             sort_text: f_sort_text,
             detail: f_detail,
@@ -20111,82 +12958,20 @@ impl Checksum {
         }
     }
 }
-impl serde::Serialize for Checksum {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("algorithm", &self.algorithm)?;
-        m.serialize_entry("checksum", &self.checksum)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl Checksum {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "algorithm" | "checksum")
     }
 }
-impl crate::private::WriteJson for Checksum {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"algorithm\":");
-        crate::private::WriteJson::write_json(&self.algorithm, out);
-        crate::private::key(out, &mut first, b"\"checksum\":");
-        crate::private::WriteJson::write_json(&self.checksum, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for Checksum {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("algorithm", &self.algorithm)?;
+        s.member("checksum", &self.checksum)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for Checksum {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Checksum;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `Checksum` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Checksum, A::Error> {
-                let mut f_algorithm: Option<ChecksumAlgorithm> = None;
-                let mut f_checksum: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "algorithm" => crate::private::value(&mut map, &mut f_algorithm)?,
-                        "checksum" => crate::private::value(&mut map, &mut f_checksum)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(Checksum {
-                    algorithm: match f_algorithm {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("algorithm")),
-                    },
-                    checksum: match f_checksum {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("checksum")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(Checksum);
 impl crate::read::ReadJson for Checksum {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_algorithm: Option<ChecksumAlgorithm> = None;
@@ -20202,8 +12987,8 @@ impl crate::read::ReadJson for Checksum {
             }
         }
         Ok(Checksum {
-            algorithm: f_algorithm.ok_or(crate::read::Fail)?,
-            checksum: f_checksum.ok_or(crate::read::Fail)?,
+            algorithm: r.required(f_algorithm, "algorithm")?,
+            checksum: r.required(f_checksum, "checksum")?,
             extra,
         })
     }
@@ -20285,21 +13070,6 @@ impl ValueFormat {
         self
     }
 }
-impl serde::Serialize for ValueFormat {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.hex {
-            m.serialize_entry("hex", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ValueFormat {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -20309,57 +13079,13 @@ impl ValueFormat {
         }
     }
 }
-impl crate::private::WriteJson for ValueFormat {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.hex {
-            crate::private::key(out, &mut first, b"\"hex\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ValueFormat {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("hex", &self.hex)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ValueFormat {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ValueFormat;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ValueFormat` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ValueFormat, A::Error> {
-                let mut f_hex: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "hex" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_hex,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ValueFormat { hex: f_hex, extra })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ValueFormat);
 impl crate::read::ReadJson for ValueFormat {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_hex: Option<bool> = None;
@@ -20521,42 +13247,6 @@ impl StackFrameFormat {
         self
     }
 }
-impl serde::Serialize for StackFrameFormat {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.hex {
-            m.serialize_entry("hex", v)?;
-        }
-        if let Some(v) = &self.parameters {
-            m.serialize_entry("parameters", v)?;
-        }
-        if let Some(v) = &self.parameter_types {
-            m.serialize_entry("parameterTypes", v)?;
-        }
-        if let Some(v) = &self.parameter_names {
-            m.serialize_entry("parameterNames", v)?;
-        }
-        if let Some(v) = &self.parameter_values {
-            m.serialize_entry("parameterValues", v)?;
-        }
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        if let Some(v) = &self.module {
-            m.serialize_entry("module", v)?;
-        }
-        if let Some(v) = &self.include_all {
-            m.serialize_entry("includeAll", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StackFrameFormat {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -20573,158 +13263,20 @@ impl StackFrameFormat {
         }
     }
 }
-impl crate::private::WriteJson for StackFrameFormat {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.hex {
-            crate::private::key(out, &mut first, b"\"hex\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.parameters {
-            crate::private::key(out, &mut first, b"\"parameters\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.parameter_types {
-            crate::private::key(out, &mut first, b"\"parameterTypes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.parameter_names {
-            crate::private::key(out, &mut first, b"\"parameterNames\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.parameter_values {
-            crate::private::key(out, &mut first, b"\"parameterValues\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.module {
-            crate::private::key(out, &mut first, b"\"module\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.include_all {
-            crate::private::key(out, &mut first, b"\"includeAll\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StackFrameFormat {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("hex", &self.hex)?;
+        s.optional("parameters", &self.parameters)?;
+        s.optional("parameterTypes", &self.parameter_types)?;
+        s.optional("parameterNames", &self.parameter_names)?;
+        s.optional("parameterValues", &self.parameter_values)?;
+        s.optional("line", &self.line)?;
+        s.optional("module", &self.module)?;
+        s.optional("includeAll", &self.include_all)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StackFrameFormat {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StackFrameFormat;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StackFrameFormat` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StackFrameFormat, A::Error> {
-                let mut f_hex: Option<bool> = None;
-                let mut f_parameters: Option<bool> = None;
-                let mut f_parameter_types: Option<bool> = None;
-                let mut f_parameter_names: Option<bool> = None;
-                let mut f_parameter_values: Option<bool> = None;
-                let mut f_line: Option<bool> = None;
-                let mut f_module: Option<bool> = None;
-                let mut f_include_all: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "hex" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_hex,
-                                &mut extra,
-                            )?
-                        }
-                        "parameters" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_parameters,
-                                &mut extra,
-                            )?
-                        }
-                        "parameterTypes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_parameter_types,
-                                &mut extra,
-                            )?
-                        }
-                        "parameterNames" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_parameter_names,
-                                &mut extra,
-                            )?
-                        }
-                        "parameterValues" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_parameter_values,
-                                &mut extra,
-                            )?
-                        }
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        "module" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_module,
-                                &mut extra,
-                            )?
-                        }
-                        "includeAll" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_include_all,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StackFrameFormat {
-                    hex: f_hex,
-                    parameters: f_parameters,
-                    parameter_types: f_parameter_types,
-                    parameter_names: f_parameter_names,
-                    parameter_values: f_parameter_values,
-                    line: f_line,
-                    module: f_module,
-                    include_all: f_include_all,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StackFrameFormat);
 impl crate::read::ReadJson for StackFrameFormat {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_hex: Option<bool> = None;
@@ -20885,25 +13437,6 @@ impl ExceptionFilterOptions {
         self
     }
 }
-impl serde::Serialize for ExceptionFilterOptions {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("filterId", &self.filter_id)?;
-        if let Some(v) = &self.condition {
-            m.serialize_entry("condition", v)?;
-        }
-        if let Some(v) = &self.mode {
-            m.serialize_entry("mode", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionFilterOptions {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -20915,82 +13448,15 @@ impl ExceptionFilterOptions {
         }
     }
 }
-impl crate::private::WriteJson for ExceptionFilterOptions {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"filterId\":");
-        crate::private::WriteJson::write_json(&self.filter_id, out);
-        if let Some(v) = &self.condition {
-            crate::private::key(out, &mut first, b"\"condition\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.mode {
-            crate::private::key(out, &mut first, b"\"mode\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionFilterOptions {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("filterId", &self.filter_id)?;
+        s.optional("condition", &self.condition)?;
+        s.optional("mode", &self.mode)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionFilterOptions {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionFilterOptions;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionFilterOptions` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionFilterOptions, A::Error> {
-                let mut f_filter_id: Option<String> = None;
-                let mut f_condition: Option<String> = None;
-                let mut f_mode: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "filterId" => crate::private::value(&mut map, &mut f_filter_id)?,
-                        "condition" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_condition,
-                                &mut extra,
-                            )?
-                        }
-                        "mode" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_mode,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExceptionFilterOptions {
-                    filter_id: match f_filter_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("filterId")),
-                    },
-                    condition: f_condition,
-                    mode: f_mode,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionFilterOptions);
 impl crate::read::ReadJson for ExceptionFilterOptions {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_filter_id: Option<String> = None;
@@ -21008,7 +13474,7 @@ impl crate::read::ReadJson for ExceptionFilterOptions {
             }
         }
         Ok(ExceptionFilterOptions {
-            filter_id: f_filter_id.ok_or(crate::read::Fail)?,
+            filter_id: r.required(f_filter_id, "filterId")?,
             condition: f_condition,
             mode: f_mode,
             extra,
@@ -21106,22 +13572,6 @@ impl ExceptionOptions {
         self
     }
 }
-impl serde::Serialize for ExceptionOptions {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.path {
-            m.serialize_entry("path", v)?;
-        }
-        m.serialize_entry("breakMode", &self.break_mode)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionOptions {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -21132,70 +13582,14 @@ impl ExceptionOptions {
         }
     }
 }
-impl crate::private::WriteJson for ExceptionOptions {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.path {
-            crate::private::key(out, &mut first, b"\"path\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"breakMode\":");
-        crate::private::WriteJson::write_json(&self.break_mode, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionOptions {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("path", &self.path)?;
+        s.member("breakMode", &self.break_mode)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionOptions {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionOptions;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionOptions` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionOptions, A::Error> {
-                let mut f_path: Option<Vec<ExceptionPathSegment>> = None;
-                let mut f_break_mode: Option<ExceptionBreakMode> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "path" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_path,
-                                &mut extra,
-                            )?
-                        }
-                        "breakMode" => {
-                            crate::private::value(&mut map, &mut f_break_mode)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExceptionOptions {
-                    path: f_path,
-                    break_mode: match f_break_mode {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakMode")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionOptions);
 impl crate::read::ReadJson for ExceptionOptions {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_path: Option<Vec<ExceptionPathSegment>> = None;
@@ -21212,7 +13606,7 @@ impl crate::read::ReadJson for ExceptionOptions {
         }
         Ok(ExceptionOptions {
             path: f_path,
-            break_mode: f_break_mode.ok_or(crate::read::Fail)?,
+            break_mode: r.required(f_break_mode, "breakMode")?,
             extra,
         })
     }
@@ -21423,22 +13817,6 @@ impl ExceptionPathSegment {
         self
     }
 }
-impl serde::Serialize for ExceptionPathSegment {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.negate {
-            m.serialize_entry("negate", v)?;
-        }
-        m.serialize_entry("names", &self.names)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionPathSegment {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -21449,68 +13827,14 @@ impl ExceptionPathSegment {
         }
     }
 }
-impl crate::private::WriteJson for ExceptionPathSegment {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.negate {
-            crate::private::key(out, &mut first, b"\"negate\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"names\":");
-        crate::private::WriteJson::write_json(&self.names, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionPathSegment {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("negate", &self.negate)?;
+        s.member("names", &self.names)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionPathSegment {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionPathSegment;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionPathSegment` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionPathSegment, A::Error> {
-                let mut f_negate: Option<bool> = None;
-                let mut f_names: Option<Vec<String>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "negate" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_negate,
-                                &mut extra,
-                            )?
-                        }
-                        "names" => crate::private::value(&mut map, &mut f_names)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExceptionPathSegment {
-                    negate: f_negate,
-                    names: match f_names {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("names")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionPathSegment);
 impl crate::read::ReadJson for ExceptionPathSegment {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_negate: Option<bool> = None;
@@ -21527,7 +13851,7 @@ impl crate::read::ReadJson for ExceptionPathSegment {
         }
         Ok(ExceptionPathSegment {
             negate: f_negate,
-            names: f_names.ok_or(crate::read::Fail)?,
+            names: r.required(f_names, "names")?,
             extra,
         })
     }
@@ -21670,36 +13994,6 @@ impl ExceptionDetails {
         self
     }
 }
-impl serde::Serialize for ExceptionDetails {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = &self.type_name {
-            m.serialize_entry("typeName", v)?;
-        }
-        if let Some(v) = &self.full_type_name {
-            m.serialize_entry("fullTypeName", v)?;
-        }
-        if let Some(v) = &self.evaluate_name {
-            m.serialize_entry("evaluateName", v)?;
-        }
-        if let Some(v) = &self.stack_trace {
-            m.serialize_entry("stackTrace", v)?;
-        }
-        if let Some(v) = &self.inner_exception {
-            m.serialize_entry("innerException", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionDetails {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -21714,130 +14008,18 @@ impl ExceptionDetails {
         }
     }
 }
-impl crate::private::WriteJson for ExceptionDetails {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.type_name {
-            crate::private::key(out, &mut first, b"\"typeName\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.full_type_name {
-            crate::private::key(out, &mut first, b"\"fullTypeName\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.evaluate_name {
-            crate::private::key(out, &mut first, b"\"evaluateName\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.stack_trace {
-            crate::private::key(out, &mut first, b"\"stackTrace\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.inner_exception {
-            crate::private::key(out, &mut first, b"\"innerException\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionDetails {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("message", &self.message)?;
+        s.optional("typeName", &self.type_name)?;
+        s.optional("fullTypeName", &self.full_type_name)?;
+        s.optional("evaluateName", &self.evaluate_name)?;
+        s.optional("stackTrace", &self.stack_trace)?;
+        s.optional("innerException", &self.inner_exception)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionDetails {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionDetails;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionDetails` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionDetails, A::Error> {
-                let mut f_message: Option<String> = None;
-                let mut f_type_name: Option<String> = None;
-                let mut f_full_type_name: Option<String> = None;
-                let mut f_evaluate_name: Option<String> = None;
-                let mut f_stack_trace: Option<String> = None;
-                let mut f_inner_exception: Option<Vec<ExceptionDetails>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "typeName" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_name,
-                                &mut extra,
-                            )?
-                        }
-                        "fullTypeName" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_full_type_name,
-                                &mut extra,
-                            )?
-                        }
-                        "evaluateName" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_evaluate_name,
-                                &mut extra,
-                            )?
-                        }
-                        "stackTrace" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_stack_trace,
-                                &mut extra,
-                            )?
-                        }
-                        "innerException" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_inner_exception,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExceptionDetails {
-                    message: f_message,
-                    type_name: f_type_name,
-                    full_type_name: f_full_type_name,
-                    evaluate_name: f_evaluate_name,
-                    stack_trace: f_stack_trace,
-                    inner_exception: f_inner_exception,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionDetails);
 impl crate::read::ReadJson for ExceptionDetails {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_message: Option<String> = None;
@@ -22065,44 +14247,6 @@ impl DisassembledInstruction {
         self
     }
 }
-impl serde::Serialize for DisassembledInstruction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("address", &self.address)?;
-        if let Some(v) = &self.instruction_bytes {
-            m.serialize_entry("instructionBytes", v)?;
-        }
-        m.serialize_entry("instruction", &self.instruction)?;
-        if let Some(v) = &self.symbol {
-            m.serialize_entry("symbol", v)?;
-        }
-        if let Some(v) = &self.location {
-            m.serialize_entry("location", v)?;
-        }
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisassembledInstruction {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -22120,178 +14264,22 @@ impl DisassembledInstruction {
         }
     }
 }
-impl crate::private::WriteJson for DisassembledInstruction {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"address\":");
-        crate::private::WriteJson::write_json(&self.address, out);
-        if let Some(v) = &self.instruction_bytes {
-            crate::private::key(out, &mut first, b"\"instructionBytes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"instruction\":");
-        crate::private::WriteJson::write_json(&self.instruction, out);
-        if let Some(v) = &self.symbol {
-            crate::private::key(out, &mut first, b"\"symbol\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.location {
-            crate::private::key(out, &mut first, b"\"location\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisassembledInstruction {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("address", &self.address)?;
+        s.optional("instructionBytes", &self.instruction_bytes)?;
+        s.member("instruction", &self.instruction)?;
+        s.optional("symbol", &self.symbol)?;
+        s.optional("location", &self.location)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisassembledInstruction {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisassembledInstruction;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisassembledInstruction` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisassembledInstruction, A::Error> {
-                let mut f_address: Option<String> = None;
-                let mut f_instruction_bytes: Option<String> = None;
-                let mut f_instruction: Option<String> = None;
-                let mut f_symbol: Option<String> = None;
-                let mut f_location: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut f_presentation_hint: Option<
-                    DisassembledInstructionPresentationHint,
-                > = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "address" => crate::private::value(&mut map, &mut f_address)?,
-                        "instructionBytes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_instruction_bytes,
-                                &mut extra,
-                            )?
-                        }
-                        "instruction" => {
-                            crate::private::value(&mut map, &mut f_instruction)?
-                        }
-                        "symbol" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_symbol,
-                                &mut extra,
-                            )?
-                        }
-                        "location" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_location,
-                                &mut extra,
-                            )?
-                        }
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DisassembledInstruction {
-                    address: match f_address {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("address")),
-                    },
-                    instruction_bytes: f_instruction_bytes,
-                    instruction: match f_instruction {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("instruction")),
-                    },
-                    symbol: f_symbol,
-                    location: f_location,
-                    line: f_line,
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    presentation_hint: f_presentation_hint,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisassembledInstruction);
 impl crate::read::ReadJson for DisassembledInstruction {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_address: Option<String> = None;
@@ -22329,9 +14317,9 @@ impl crate::read::ReadJson for DisassembledInstruction {
             }
         }
         Ok(DisassembledInstruction {
-            address: f_address.ok_or(crate::read::Fail)?,
+            address: r.required(f_address, "address")?,
             instruction_bytes: f_instruction_bytes,
-            instruction: f_instruction.ok_or(crate::read::Fail)?,
+            instruction: r.required(f_instruction, "instruction")?,
             symbol: f_symbol,
             location: f_location,
             line: f_line,
@@ -22635,24 +14623,6 @@ impl BreakpointMode {
         self
     }
 }
-impl serde::Serialize for BreakpointMode {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("mode", &self.mode)?;
-        m.serialize_entry("label", &self.label)?;
-        if let Some(v) = &self.description {
-            m.serialize_entry("description", v)?;
-        }
-        m.serialize_entry("appliesTo", &self.applies_to)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointMode {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -22663,86 +14633,16 @@ impl BreakpointMode {
         }
     }
 }
-impl crate::private::WriteJson for BreakpointMode {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"mode\":");
-        crate::private::WriteJson::write_json(&self.mode, out);
-        crate::private::key(out, &mut first, b"\"label\":");
-        crate::private::WriteJson::write_json(&self.label, out);
-        if let Some(v) = &self.description {
-            crate::private::key(out, &mut first, b"\"description\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"appliesTo\":");
-        crate::private::WriteJson::write_json(&self.applies_to, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointMode {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("mode", &self.mode)?;
+        s.member("label", &self.label)?;
+        s.optional("description", &self.description)?;
+        s.member("appliesTo", &self.applies_to)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointMode {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointMode;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointMode` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointMode, A::Error> {
-                let mut f_mode: Option<String> = None;
-                let mut f_label: Option<String> = None;
-                let mut f_description: Option<String> = None;
-                let mut f_applies_to: Option<Vec<BreakpointModeApplicability>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "mode" => crate::private::value(&mut map, &mut f_mode)?,
-                        "label" => crate::private::value(&mut map, &mut f_label)?,
-                        "description" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_description,
-                                &mut extra,
-                            )?
-                        }
-                        "appliesTo" => {
-                            crate::private::value(&mut map, &mut f_applies_to)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(BreakpointMode {
-                    mode: match f_mode {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("mode")),
-                    },
-                    label: match f_label {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("label")),
-                    },
-                    description: f_description,
-                    applies_to: match f_applies_to {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("appliesTo")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointMode);
 impl crate::read::ReadJson for BreakpointMode {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_mode: Option<String> = None;
@@ -22762,10 +14662,10 @@ impl crate::read::ReadJson for BreakpointMode {
             }
         }
         Ok(BreakpointMode {
-            mode: f_mode.ok_or(crate::read::Fail)?,
-            label: f_label.ok_or(crate::read::Fail)?,
+            mode: r.required(f_mode, "mode")?,
+            label: r.required(f_label, "label")?,
             description: f_description,
-            applies_to: f_applies_to.ok_or(crate::read::Fail)?,
+            applies_to: r.required(f_applies_to, "appliesTo")?,
             extra,
         })
     }
@@ -23056,37 +14956,6 @@ impl SetDebuggerPropertyArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for SetDebuggerPropertyArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.ide_os {
-            m.serialize_entry("ideOS", v)?;
-        }
-        if let Some(v) = &self.dont_trace_start_patterns {
-            m.serialize_entry("dontTraceStartPatterns", v)?;
-        }
-        if let Some(v) = &self.dont_trace_end_patterns {
-            m.serialize_entry("dontTraceEndPatterns", v)?;
-        }
-        if let Some(v) = &self.skip_suspend_on_breakpoint_exception {
-            m.serialize_entry("skipSuspendOnBreakpointException", v)?;
-        }
-        if let Some(v) = &self.skip_print_breakpoint_exception {
-            m.serialize_entry("skipPrintBreakpointException", v)?;
-        }
-        if let Some(v) = &self.multi_threads_single_notification {
-            m.serialize_entry("multiThreadsSingleNotification", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -23108,139 +14977,28 @@ impl SetDebuggerPropertyArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for SetDebuggerPropertyArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.ide_os {
-            crate::private::key(out, &mut first, b"\"ideOS\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.dont_trace_start_patterns {
-            crate::private::key(out, &mut first, b"\"dontTraceStartPatterns\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.dont_trace_end_patterns {
-            crate::private::key(out, &mut first, b"\"dontTraceEndPatterns\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.skip_suspend_on_breakpoint_exception {
-            crate::private::key(
-                out,
-                &mut first,
-                b"\"skipSuspendOnBreakpointException\":",
-            );
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.skip_print_breakpoint_exception {
-            crate::private::key(out, &mut first, b"\"skipPrintBreakpointException\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.multi_threads_single_notification {
-            crate::private::key(out, &mut first, b"\"multiThreadsSingleNotification\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetDebuggerPropertyArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("ideOS", &self.ide_os)?;
+        s.optional("dontTraceStartPatterns", &self.dont_trace_start_patterns)?;
+        s.optional("dontTraceEndPatterns", &self.dont_trace_end_patterns)?;
+        s.optional(
+            "skipSuspendOnBreakpointException",
+            &self.skip_suspend_on_breakpoint_exception,
+        )?;
+        s.optional(
+            "skipPrintBreakpointException",
+            &self.skip_print_breakpoint_exception,
+        )?;
+        s.optional(
+            "multiThreadsSingleNotification",
+            &self.multi_threads_single_notification,
+        )?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for SetDebuggerPropertyArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetDebuggerPropertyArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetDebuggerPropertyArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetDebuggerPropertyArguments, A::Error> {
-                let mut f_ide_os: Option<String> = None;
-                let mut f_dont_trace_start_patterns: Option<Vec<serde_json::Value>> = None;
-                let mut f_dont_trace_end_patterns: Option<Vec<serde_json::Value>> = None;
-                let mut f_skip_suspend_on_breakpoint_exception: Option<
-                    Vec<serde_json::Value>,
-                > = None;
-                let mut f_skip_print_breakpoint_exception: Option<
-                    Vec<serde_json::Value>,
-                > = None;
-                let mut f_multi_threads_single_notification: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "ideOS" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_ide_os,
-                                &mut extra,
-                            )?
-                        }
-                        "dontTraceStartPatterns" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_dont_trace_start_patterns,
-                                &mut extra,
-                            )?
-                        }
-                        "dontTraceEndPatterns" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_dont_trace_end_patterns,
-                                &mut extra,
-                            )?
-                        }
-                        "skipSuspendOnBreakpointException" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_skip_suspend_on_breakpoint_exception,
-                                &mut extra,
-                            )?
-                        }
-                        "skipPrintBreakpointException" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_skip_print_breakpoint_exception,
-                                &mut extra,
-                            )?
-                        }
-                        "multiThreadsSingleNotification" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_multi_threads_single_notification,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetDebuggerPropertyArguments {
-                    ide_os: f_ide_os,
-                    dont_trace_start_patterns: f_dont_trace_start_patterns,
-                    dont_trace_end_patterns: f_dont_trace_end_patterns,
-                    skip_suspend_on_breakpoint_exception: f_skip_suspend_on_breakpoint_exception,
-                    skip_print_breakpoint_exception: f_skip_print_breakpoint_exception,
-                    multi_threads_single_notification: f_multi_threads_single_notification,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetDebuggerPropertyArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -23401,23 +15159,6 @@ impl SetPydevdSourceMapArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for SetPydevdSourceMapArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("source", &self.source)?;
-        if let Some(v) = &self.pydevd_source_maps {
-            m.serialize_entry("pydevdSourceMaps", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -23429,69 +15170,15 @@ impl SetPydevdSourceMapArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for SetPydevdSourceMapArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"source\":");
-        crate::private::WriteJson::write_json(&self.source, out);
-        if let Some(v) = &self.pydevd_source_maps {
-            crate::private::key(out, &mut first, b"\"pydevdSourceMaps\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetPydevdSourceMapArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("source", &self.source)?;
+        s.optional("pydevdSourceMaps", &self.pydevd_source_maps)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for SetPydevdSourceMapArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetPydevdSourceMapArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetPydevdSourceMapArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetPydevdSourceMapArguments, A::Error> {
-                let mut f_source: Option<Source> = None;
-                let mut f_pydevd_source_maps: Option<Vec<PydevdSourceMap>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "source" => crate::private::value(&mut map, &mut f_source)?,
-                        "pydevdSourceMaps" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_pydevd_source_maps,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetPydevdSourceMapArguments {
-                    source: match f_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("source")),
-                    },
-                    pydevd_source_maps: f_pydevd_source_maps,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetPydevdSourceMapArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -23510,7 +15197,7 @@ impl crate::read::ReadJson for SetPydevdSourceMapArguments {
             }
         }
         Ok(SetPydevdSourceMapArguments {
-            source: f_source.ok_or(crate::read::Fail)?,
+            source: r.required(f_source, "source")?,
             pydevd_source_maps: f_pydevd_source_maps,
             extra,
         })
@@ -23621,23 +15308,6 @@ impl PydevdSourceMap {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdSourceMap {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("line", &self.line)?;
-        m.serialize_entry("endLine", &self.end_line)?;
-        m.serialize_entry("runtimeSource", &self.runtime_source)?;
-        m.serialize_entry("runtimeLine", &self.runtime_line)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdSourceMap {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -23645,83 +15315,17 @@ impl PydevdSourceMap {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdSourceMap {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        crate::private::key(out, &mut first, b"\"endLine\":");
-        crate::private::WriteJson::write_json(&self.end_line, out);
-        crate::private::key(out, &mut first, b"\"runtimeSource\":");
-        crate::private::WriteJson::write_json(&self.runtime_source, out);
-        crate::private::key(out, &mut first, b"\"runtimeLine\":");
-        crate::private::WriteJson::write_json(&self.runtime_line, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdSourceMap {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("line", &self.line)?;
+        s.member("endLine", &self.end_line)?;
+        s.member("runtimeSource", &self.runtime_source)?;
+        s.member("runtimeLine", &self.runtime_line)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdSourceMap {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdSourceMap;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdSourceMap` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdSourceMap, A::Error> {
-                let mut f_line: Option<i64> = None;
-                let mut f_end_line: Option<i64> = None;
-                let mut f_runtime_source: Option<Source> = None;
-                let mut f_runtime_line: Option<i64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "endLine" => crate::private::value(&mut map, &mut f_end_line)?,
-                        "runtimeSource" => {
-                            crate::private::value(&mut map, &mut f_runtime_source)?
-                        }
-                        "runtimeLine" => {
-                            crate::private::value(&mut map, &mut f_runtime_line)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdSourceMap {
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    end_line: match f_end_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("endLine")),
-                    },
-                    runtime_source: match f_runtime_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("runtimeSource")),
-                    },
-                    runtime_line: match f_runtime_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("runtimeLine")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdSourceMap);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSourceMap {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -23746,10 +15350,10 @@ impl crate::read::ReadJson for PydevdSourceMap {
             }
         }
         Ok(PydevdSourceMap {
-            line: f_line.ok_or(crate::read::Fail)?,
-            end_line: f_end_line.ok_or(crate::read::Fail)?,
-            runtime_source: f_runtime_source.ok_or(crate::read::Fail)?,
-            runtime_line: f_runtime_line.ok_or(crate::read::Fail)?,
+            line: r.required(f_line, "line")?,
+            end_line: r.required(f_end_line, "endLine")?,
+            runtime_source: r.required(f_runtime_source, "runtimeSource")?,
+            runtime_line: r.required(f_runtime_line, "runtimeLine")?,
             extra,
         })
     }
@@ -23833,19 +15437,6 @@ impl PydevdSystemInfoArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdSystemInfoArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdSystemInfoArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -23854,43 +15445,13 @@ impl PydevdSystemInfoArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdSystemInfoArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdSystemInfoArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdSystemInfoArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdSystemInfoArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdSystemInfoArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdSystemInfoArguments, A::Error> {
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    crate::private::extra(&mut map, key, &mut extra)?;
-                }
-                Ok(PydevdSystemInfoArguments { extra })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdSystemInfoArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -23974,25 +15535,6 @@ impl PydevdPythonInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdPythonInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.version {
-            m.serialize_entry("version", v)?;
-        }
-        if let Some(v) = &self.implementation {
-            m.serialize_entry("implementation", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdPythonInfo {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24004,75 +15546,15 @@ impl PydevdPythonInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdPythonInfo {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.version {
-            crate::private::key(out, &mut first, b"\"version\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.implementation {
-            crate::private::key(out, &mut first, b"\"implementation\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdPythonInfo {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("version", &self.version)?;
+        s.optional("implementation", &self.implementation)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdPythonInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdPythonInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdPythonInfo` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdPythonInfo, A::Error> {
-                let mut f_version: Option<String> = None;
-                let mut f_implementation: Option<PydevdPythonImplementationInfo> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "version" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_version,
-                                &mut extra,
-                            )?
-                        }
-                        "implementation" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_implementation,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdPythonInfo {
-                    version: f_version,
-                    implementation: f_implementation,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdPythonInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -24194,28 +15676,6 @@ impl PydevdPythonImplementationInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdPythonImplementationInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.name {
-            m.serialize_entry("name", v)?;
-        }
-        if let Some(v) = &self.version {
-            m.serialize_entry("version", v)?;
-        }
-        if let Some(v) = &self.description {
-            m.serialize_entry("description", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdPythonImplementationInfo {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24228,89 +15688,16 @@ impl PydevdPythonImplementationInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdPythonImplementationInfo {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.name {
-            crate::private::key(out, &mut first, b"\"name\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.version {
-            crate::private::key(out, &mut first, b"\"version\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.description {
-            crate::private::key(out, &mut first, b"\"description\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdPythonImplementationInfo {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("name", &self.name)?;
+        s.optional("version", &self.version)?;
+        s.optional("description", &self.description)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdPythonImplementationInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdPythonImplementationInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdPythonImplementationInfo` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdPythonImplementationInfo, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut f_version: Option<String> = None;
-                let mut f_description: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_name,
-                                &mut extra,
-                            )?
-                        }
-                        "version" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_version,
-                                &mut extra,
-                            )?
-                        }
-                        "description" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_description,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdPythonImplementationInfo {
-                    name: f_name,
-                    version: f_version,
-                    description: f_description,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdPythonImplementationInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonImplementationInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -24419,22 +15806,6 @@ impl PydevdPlatformInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdPlatformInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.name {
-            m.serialize_entry("name", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdPlatformInfo {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24445,61 +15816,14 @@ impl PydevdPlatformInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdPlatformInfo {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.name {
-            crate::private::key(out, &mut first, b"\"name\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdPlatformInfo {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("name", &self.name)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdPlatformInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdPlatformInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdPlatformInfo` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdPlatformInfo, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_name,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdPlatformInfo {
-                    name: f_name,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdPlatformInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPlatformInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -24626,31 +15950,6 @@ impl PydevdProcessInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdProcessInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.pid {
-            m.serialize_entry("pid", v)?;
-        }
-        if let Some(v) = &self.ppid {
-            m.serialize_entry("ppid", v)?;
-        }
-        if let Some(v) = &self.executable {
-            m.serialize_entry("executable", v)?;
-        }
-        if let Some(v) = &self.bitness {
-            m.serialize_entry("bitness", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdProcessInfo {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24664,103 +15963,17 @@ impl PydevdProcessInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdProcessInfo {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.pid {
-            crate::private::key(out, &mut first, b"\"pid\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.ppid {
-            crate::private::key(out, &mut first, b"\"ppid\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.executable {
-            crate::private::key(out, &mut first, b"\"executable\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.bitness {
-            crate::private::key(out, &mut first, b"\"bitness\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdProcessInfo {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("pid", &self.pid)?;
+        s.optional("ppid", &self.ppid)?;
+        s.optional("executable", &self.executable)?;
+        s.optional("bitness", &self.bitness)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdProcessInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdProcessInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdProcessInfo` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdProcessInfo, A::Error> {
-                let mut f_pid: Option<i64> = None;
-                let mut f_ppid: Option<i64> = None;
-                let mut f_executable: Option<String> = None;
-                let mut f_bitness: Option<i64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "pid" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_pid,
-                                &mut extra,
-                            )?
-                        }
-                        "ppid" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_ppid,
-                                &mut extra,
-                            )?
-                        }
-                        "executable" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_executable,
-                                &mut extra,
-                            )?
-                        }
-                        "bitness" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_bitness,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdProcessInfo {
-                    pid: f_pid,
-                    ppid: f_ppid,
-                    executable: f_executable,
-                    bitness: f_bitness,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdProcessInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdProcessInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -24891,25 +16104,6 @@ impl PydevdInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdInfo {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.using_cython {
-            m.serialize_entry("usingCython", v)?;
-        }
-        if let Some(v) = &self.using_frame_eval {
-            m.serialize_entry("usingFrameEval", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdInfo {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -24921,75 +16115,15 @@ impl PydevdInfo {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdInfo {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.using_cython {
-            crate::private::key(out, &mut first, b"\"usingCython\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.using_frame_eval {
-            crate::private::key(out, &mut first, b"\"usingFrameEval\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdInfo {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("usingCython", &self.using_cython)?;
+        s.optional("usingFrameEval", &self.using_frame_eval)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdInfo;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdInfo` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdInfo, A::Error> {
-                let mut f_using_cython: Option<bool> = None;
-                let mut f_using_frame_eval: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "usingCython" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_using_cython,
-                                &mut extra,
-                            )?
-                        }
-                        "usingFrameEval" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_using_frame_eval,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdInfo {
-                    using_cython: f_using_cython,
-                    using_frame_eval: f_using_frame_eval,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -25093,22 +16227,6 @@ impl PydevdAuthorizeArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdAuthorizeArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.debug_server_access_token {
-            m.serialize_entry("debugServerAccessToken", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdAuthorizeArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25119,61 +16237,14 @@ impl PydevdAuthorizeArguments {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdAuthorizeArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.debug_server_access_token {
-            crate::private::key(out, &mut first, b"\"debugServerAccessToken\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdAuthorizeArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("debugServerAccessToken", &self.debug_server_access_token)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdAuthorizeArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdAuthorizeArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdAuthorizeArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdAuthorizeArguments, A::Error> {
-                let mut f_debug_server_access_token: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "debugServerAccessToken" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_debug_server_access_token,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdAuthorizeArguments {
-                    debug_server_access_token: f_debug_server_access_token,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdAuthorizeArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -25267,20 +16338,6 @@ impl DumpCellArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DumpCellArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("code", &self.code)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DumpCellArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25288,55 +16345,14 @@ impl DumpCellArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DumpCellArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"code\":");
-        crate::private::WriteJson::write_json(&self.code, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DumpCellArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("code", &self.code)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DumpCellArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DumpCellArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DumpCellArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DumpCellArguments, A::Error> {
-                let mut f_code: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "code" => crate::private::value(&mut map, &mut f_code)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DumpCellArguments {
-                    code: match f_code {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("code")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DumpCellArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -25351,7 +16367,7 @@ impl crate::read::ReadJson for DumpCellArguments {
             }
         }
         Ok(DumpCellArguments {
-            code: f_code.ok_or(crate::read::Fail)?,
+            code: r.required(f_code, "code")?,
             extra,
         })
     }
@@ -25421,19 +16437,6 @@ impl DebugInfoArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DebugInfoArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DebugInfoArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25442,43 +16445,13 @@ impl DebugInfoArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DebugInfoArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DebugInfoArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DebugInfoArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DebugInfoArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DebugInfoArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DebugInfoArguments, A::Error> {
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    crate::private::extra(&mut map, key, &mut extra)?;
-                }
-                Ok(DebugInfoArguments { extra })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DebugInfoArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -25550,21 +16523,6 @@ impl DebugInfoBreakpoints {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DebugInfoBreakpoints {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("source", &self.source)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DebugInfoBreakpoints {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25572,65 +16530,15 @@ impl DebugInfoBreakpoints {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DebugInfoBreakpoints {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"source\":");
-        crate::private::WriteJson::write_json(&self.source, out);
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DebugInfoBreakpoints {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("source", &self.source)?;
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DebugInfoBreakpoints {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DebugInfoBreakpoints;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DebugInfoBreakpoints` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DebugInfoBreakpoints, A::Error> {
-                let mut f_source: Option<String> = None;
-                let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "source" => crate::private::value(&mut map, &mut f_source)?,
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DebugInfoBreakpoints {
-                    source: match f_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("source")),
-                    },
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DebugInfoBreakpoints);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoBreakpoints {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -25649,8 +16557,8 @@ impl crate::read::ReadJson for DebugInfoBreakpoints {
             }
         }
         Ok(DebugInfoBreakpoints {
-            source: f_source.ok_or(crate::read::Fail)?,
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            source: r.required(f_source, "source")?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -25723,19 +16631,6 @@ impl InspectVariablesArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for InspectVariablesArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl InspectVariablesArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25744,43 +16639,13 @@ impl InspectVariablesArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for InspectVariablesArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InspectVariablesArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for InspectVariablesArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InspectVariablesArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InspectVariablesArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InspectVariablesArguments, A::Error> {
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    crate::private::extra(&mut map, key, &mut extra)?;
-                }
-                Ok(InspectVariablesArguments { extra })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -25903,31 +16768,6 @@ impl InspectedVariable {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for InspectedVariable {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("name", &self.name)?;
-        m.serialize_entry("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.evaluate_name {
-            m.serialize_entry("evaluateName", v)?;
-        }
-        m.serialize_entry("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl InspectedVariable {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -25941,115 +16781,19 @@ impl InspectedVariable {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for InspectedVariable {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        crate::private::key(out, &mut first, b"\"value\":");
-        crate::private::WriteJson::write_json(&self.value, out);
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.evaluate_name {
-            crate::private::key(out, &mut first, b"\"evaluateName\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"variablesReference\":");
-        crate::private::WriteJson::write_json(&self.variables_reference, out);
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InspectedVariable {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("name", &self.name)?;
+        s.member("value", &self.value)?;
+        s.optional("type", &self.type_)?;
+        s.optional("evaluateName", &self.evaluate_name)?;
+        s.member("variablesReference", &self.variables_reference)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for InspectedVariable {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InspectedVariable;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InspectedVariable` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InspectedVariable, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut f_value: Option<String> = None;
-                let mut f_type_: Option<String> = None;
-                let mut f_evaluate_name: Option<String> = None;
-                let mut f_variables_reference: Option<i64> = None;
-                let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "value" => crate::private::value(&mut map, &mut f_value)?,
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "evaluateName" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_evaluate_name,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::value(&mut map, &mut f_variables_reference)?
-                        }
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(InspectedVariable {
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    value: match f_value {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("value")),
-                    },
-                    type_: f_type_,
-                    evaluate_name: f_evaluate_name,
-                    variables_reference: match f_variables_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variablesReference")),
-                    },
-                    presentation_hint: f_presentation_hint,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InspectedVariable);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectedVariable {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -26078,11 +16822,12 @@ impl crate::read::ReadJson for InspectedVariable {
             }
         }
         Ok(InspectedVariable {
-            name: f_name.ok_or(crate::read::Fail)?,
-            value: f_value.ok_or(crate::read::Fail)?,
+            name: r.required(f_name, "name")?,
+            value: r.required(f_value, "value")?,
             type_: f_type_,
             evaluate_name: f_evaluate_name,
-            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            variables_reference: r
+                .required(f_variables_reference, "variablesReference")?,
             presentation_hint: f_presentation_hint,
             extra,
         })
@@ -26191,23 +16936,6 @@ impl RichInspectVariablesArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for RichInspectVariablesArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("variableName", &self.variable_name)?;
-        if let Some(v) = &self.frame_id {
-            m.serialize_entry("frameId", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl RichInspectVariablesArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -26219,71 +16947,15 @@ impl RichInspectVariablesArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for RichInspectVariablesArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"variableName\":");
-        crate::private::WriteJson::write_json(&self.variable_name, out);
-        if let Some(v) = &self.frame_id {
-            crate::private::key(out, &mut first, b"\"frameId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RichInspectVariablesArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("variableName", &self.variable_name)?;
+        s.optional("frameId", &self.frame_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for RichInspectVariablesArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RichInspectVariablesArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RichInspectVariablesArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RichInspectVariablesArguments, A::Error> {
-                let mut f_variable_name: Option<String> = None;
-                let mut f_frame_id: Option<i64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "variableName" => {
-                            crate::private::value(&mut map, &mut f_variable_name)?
-                        }
-                        "frameId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_frame_id,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(RichInspectVariablesArguments {
-                    variable_name: match f_variable_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variableName")),
-                    },
-                    frame_id: f_frame_id,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RichInspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -26302,7 +16974,7 @@ impl crate::read::ReadJson for RichInspectVariablesArguments {
             }
         }
         Ok(RichInspectVariablesArguments {
-            variable_name: f_variable_name.ok_or(crate::read::Fail)?,
+            variable_name: r.required(f_variable_name, "variableName")?,
             frame_id: f_frame_id,
             extra,
         })
@@ -26406,22 +17078,6 @@ impl CopyToGlobalsArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for CopyToGlobalsArguments {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("srcVariableName", &self.src_variable_name)?;
-        m.serialize_entry("srcFrameId", &self.src_frame_id)?;
-        m.serialize_entry("dstVariableName", &self.dst_variable_name)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl CopyToGlobalsArguments {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -26429,77 +17085,16 @@ impl CopyToGlobalsArguments {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for CopyToGlobalsArguments {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"srcVariableName\":");
-        crate::private::WriteJson::write_json(&self.src_variable_name, out);
-        crate::private::key(out, &mut first, b"\"srcFrameId\":");
-        crate::private::WriteJson::write_json(&self.src_frame_id, out);
-        crate::private::key(out, &mut first, b"\"dstVariableName\":");
-        crate::private::WriteJson::write_json(&self.dst_variable_name, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CopyToGlobalsArguments {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("srcVariableName", &self.src_variable_name)?;
+        s.member("srcFrameId", &self.src_frame_id)?;
+        s.member("dstVariableName", &self.dst_variable_name)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for CopyToGlobalsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CopyToGlobalsArguments;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CopyToGlobalsArguments` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CopyToGlobalsArguments, A::Error> {
-                let mut f_src_variable_name: Option<String> = None;
-                let mut f_src_frame_id: Option<i64> = None;
-                let mut f_dst_variable_name: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "srcVariableName" => {
-                            crate::private::value(&mut map, &mut f_src_variable_name)?
-                        }
-                        "srcFrameId" => {
-                            crate::private::value(&mut map, &mut f_src_frame_id)?
-                        }
-                        "dstVariableName" => {
-                            crate::private::value(&mut map, &mut f_dst_variable_name)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(CopyToGlobalsArguments {
-                    src_variable_name: match f_src_variable_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("srcVariableName")),
-                    },
-                    src_frame_id: match f_src_frame_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("srcFrameId")),
-                    },
-                    dst_variable_name: match f_dst_variable_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("dstVariableName")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CopyToGlobalsArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -26524,9 +17119,9 @@ impl crate::read::ReadJson for CopyToGlobalsArguments {
             }
         }
         Ok(CopyToGlobalsArguments {
-            src_variable_name: f_src_variable_name.ok_or(crate::read::Fail)?,
-            src_frame_id: f_src_frame_id.ok_or(crate::read::Fail)?,
-            dst_variable_name: f_dst_variable_name.ok_or(crate::read::Fail)?,
+            src_variable_name: r.required(f_src_variable_name, "srcVariableName")?,
+            src_frame_id: r.required(f_src_frame_id, "srcFrameId")?,
+            dst_variable_name: r.required(f_dst_variable_name, "dstVariableName")?,
             extra,
         })
     }
@@ -26718,21 +17313,6 @@ impl ErrorResponseBody {
         self
     }
 }
-impl serde::Serialize for ErrorResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.error {
-            m.serialize_entry("error", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ErrorResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -26742,60 +17322,13 @@ impl ErrorResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for ErrorResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.error {
-            crate::private::key(out, &mut first, b"\"error\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ErrorResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("error", &self.error)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ErrorResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ErrorResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ErrorResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ErrorResponseBody, A::Error> {
-                let mut f_error: Option<Message> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "error" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_error,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ErrorResponseBody {
-                    error: f_error,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ErrorResponseBody);
 impl crate::read::ReadJson for ErrorResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_error: Option<Message> = None;
@@ -27097,37 +17630,6 @@ impl StoppedEventBody {
         self
     }
 }
-impl serde::Serialize for StoppedEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("reason", &self.reason)?;
-        if let Some(v) = &self.description {
-            m.serialize_entry("description", v)?;
-        }
-        if let Some(v) = &self.thread_id {
-            m.serialize_entry("threadId", v)?;
-        }
-        if let Some(v) = &self.preserve_focus_hint {
-            m.serialize_entry("preserveFocusHint", v)?;
-        }
-        if let Some(v) = &self.text {
-            m.serialize_entry("text", v)?;
-        }
-        if let Some(v) = &self.all_threads_stopped {
-            m.serialize_entry("allThreadsStopped", v)?;
-        }
-        if let Some(v) = &self.hit_breakpoint_ids {
-            m.serialize_entry("hitBreakpointIds", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StoppedEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -27143,138 +17645,19 @@ impl StoppedEventBody {
         }
     }
 }
-impl crate::private::WriteJson for StoppedEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"reason\":");
-        crate::private::WriteJson::write_json(&self.reason, out);
-        if let Some(v) = &self.description {
-            crate::private::key(out, &mut first, b"\"description\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.thread_id {
-            crate::private::key(out, &mut first, b"\"threadId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.preserve_focus_hint {
-            crate::private::key(out, &mut first, b"\"preserveFocusHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.text {
-            crate::private::key(out, &mut first, b"\"text\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.all_threads_stopped {
-            crate::private::key(out, &mut first, b"\"allThreadsStopped\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.hit_breakpoint_ids {
-            crate::private::key(out, &mut first, b"\"hitBreakpointIds\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StoppedEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("reason", &self.reason)?;
+        s.optional("description", &self.description)?;
+        s.optional("threadId", &self.thread_id)?;
+        s.optional("preserveFocusHint", &self.preserve_focus_hint)?;
+        s.optional("text", &self.text)?;
+        s.optional("allThreadsStopped", &self.all_threads_stopped)?;
+        s.optional("hitBreakpointIds", &self.hit_breakpoint_ids)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StoppedEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StoppedEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StoppedEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StoppedEventBody, A::Error> {
-                let mut f_reason: Option<StoppedEventBodyReason> = None;
-                let mut f_description: Option<String> = None;
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_preserve_focus_hint: Option<bool> = None;
-                let mut f_text: Option<String> = None;
-                let mut f_all_threads_stopped: Option<bool> = None;
-                let mut f_hit_breakpoint_ids: Option<Vec<i32>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "reason" => crate::private::value(&mut map, &mut f_reason)?,
-                        "description" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_description,
-                                &mut extra,
-                            )?
-                        }
-                        "threadId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_thread_id,
-                                &mut extra,
-                            )?
-                        }
-                        "preserveFocusHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_preserve_focus_hint,
-                                &mut extra,
-                            )?
-                        }
-                        "text" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_text,
-                                &mut extra,
-                            )?
-                        }
-                        "allThreadsStopped" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_all_threads_stopped,
-                                &mut extra,
-                            )?
-                        }
-                        "hitBreakpointIds" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_hit_breakpoint_ids,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StoppedEventBody {
-                    reason: match f_reason {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("reason")),
-                    },
-                    description: f_description,
-                    thread_id: f_thread_id,
-                    preserve_focus_hint: f_preserve_focus_hint,
-                    text: f_text,
-                    all_threads_stopped: f_all_threads_stopped,
-                    hit_breakpoint_ids: f_hit_breakpoint_ids,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StoppedEventBody);
 impl crate::read::ReadJson for StoppedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_reason: Option<StoppedEventBodyReason> = None;
@@ -27306,7 +17689,7 @@ impl crate::read::ReadJson for StoppedEventBody {
             }
         }
         Ok(StoppedEventBody {
-            reason: f_reason.ok_or(crate::read::Fail)?,
+            reason: r.required(f_reason, "reason")?,
             description: f_description,
             thread_id: f_thread_id,
             preserve_focus_hint: f_preserve_focus_hint,
@@ -27427,22 +17810,6 @@ impl ContinuedEventBody {
         self
     }
 }
-impl serde::Serialize for ContinuedEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        if let Some(v) = &self.all_threads_continued {
-            m.serialize_entry("allThreadsContinued", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ContinuedEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -27453,68 +17820,14 @@ impl ContinuedEventBody {
         }
     }
 }
-impl crate::private::WriteJson for ContinuedEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        if let Some(v) = &self.all_threads_continued {
-            crate::private::key(out, &mut first, b"\"allThreadsContinued\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ContinuedEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threadId", &self.thread_id)?;
+        s.optional("allThreadsContinued", &self.all_threads_continued)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ContinuedEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ContinuedEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ContinuedEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ContinuedEventBody, A::Error> {
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_all_threads_continued: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        "allThreadsContinued" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_all_threads_continued,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ContinuedEventBody {
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    all_threads_continued: f_all_threads_continued,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ContinuedEventBody);
 impl crate::read::ReadJson for ContinuedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_thread_id: Option<i32> = None;
@@ -27532,7 +17845,7 @@ impl crate::read::ReadJson for ContinuedEventBody {
             }
         }
         Ok(ContinuedEventBody {
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             all_threads_continued: f_all_threads_continued,
             extra,
         })
@@ -27611,73 +17924,19 @@ impl ExitedEventBody {
         }
     }
 }
-impl serde::Serialize for ExitedEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("exitCode", &self.exit_code)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExitedEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "exitCode")
     }
 }
-impl crate::private::WriteJson for ExitedEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"exitCode\":");
-        crate::private::WriteJson::write_json(&self.exit_code, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExitedEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("exitCode", &self.exit_code)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExitedEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExitedEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExitedEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExitedEventBody, A::Error> {
-                let mut f_exit_code: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "exitCode" => crate::private::value(&mut map, &mut f_exit_code)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExitedEventBody {
-                    exit_code: match f_exit_code {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("exitCode")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExitedEventBody);
 impl crate::read::ReadJson for ExitedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_exit_code: Option<i32> = None;
@@ -27691,7 +17950,7 @@ impl crate::read::ReadJson for ExitedEventBody {
             }
         }
         Ok(ExitedEventBody {
-            exit_code: f_exit_code.ok_or(crate::read::Fail)?,
+            exit_code: r.required(f_exit_code, "exitCode")?,
             extra,
         })
     }
@@ -27767,21 +18026,6 @@ impl TerminatedEventBody {
         self
     }
 }
-impl serde::Serialize for TerminatedEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.restart {
-            m.serialize_entry("restart", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl TerminatedEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -27791,53 +18035,13 @@ impl TerminatedEventBody {
         }
     }
 }
-impl crate::private::WriteJson for TerminatedEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.restart {
-            crate::private::key(out, &mut first, b"\"restart\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for TerminatedEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("restart", &self.restart)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for TerminatedEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TerminatedEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `TerminatedEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminatedEventBody, A::Error> {
-                let mut f_restart: Option<serde_json::Value> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "restart" => crate::private::any(&mut map, &mut f_restart)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(TerminatedEventBody {
-                    restart: f_restart,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(TerminatedEventBody);
 impl crate::read::ReadJson for TerminatedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_restart: Option<serde_json::Value> = None;
@@ -28025,82 +18229,20 @@ impl ThreadEventBody {
         }
     }
 }
-impl serde::Serialize for ThreadEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("reason", &self.reason)?;
-        m.serialize_entry("threadId", &self.thread_id)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ThreadEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "reason" | "threadId")
     }
 }
-impl crate::private::WriteJson for ThreadEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"reason\":");
-        crate::private::WriteJson::write_json(&self.reason, out);
-        crate::private::key(out, &mut first, b"\"threadId\":");
-        crate::private::WriteJson::write_json(&self.thread_id, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ThreadEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("reason", &self.reason)?;
+        s.member("threadId", &self.thread_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ThreadEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ThreadEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ThreadEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThreadEventBody, A::Error> {
-                let mut f_reason: Option<ThreadEventBodyReason> = None;
-                let mut f_thread_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "reason" => crate::private::value(&mut map, &mut f_reason)?,
-                        "threadId" => crate::private::value(&mut map, &mut f_thread_id)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ThreadEventBody {
-                    reason: match f_reason {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("reason")),
-                    },
-                    thread_id: match f_thread_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threadId")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ThreadEventBody);
 impl crate::read::ReadJson for ThreadEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_reason: Option<ThreadEventBodyReason> = None;
@@ -28116,8 +18258,8 @@ impl crate::read::ReadJson for ThreadEventBody {
             }
         }
         Ok(ThreadEventBody {
-            reason: f_reason.ok_or(crate::read::Fail)?,
-            thread_id: f_thread_id.ok_or(crate::read::Fail)?,
+            reason: r.required(f_reason, "reason")?,
+            thread_id: r.required(f_thread_id, "threadId")?,
             extra,
         })
     }
@@ -28531,43 +18673,6 @@ impl OutputEventBody {
         self
     }
 }
-impl serde::Serialize for OutputEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.category {
-            m.serialize_entry("category", v)?;
-        }
-        m.serialize_entry("output", &self.output)?;
-        if let Some(v) = &self.group {
-            m.serialize_entry("group", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            m.serialize_entry("variablesReference", v)?;
-        }
-        if let Some(v) = &self.source {
-            m.serialize_entry("source", v)?;
-        }
-        if let Some(v) = &self.line {
-            m.serialize_entry("line", v)?;
-        }
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.data {
-            m.serialize_entry("data", v)?;
-        }
-        if let Some(v) = &self.location_reference {
-            m.serialize_entry("locationReference", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl OutputEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -28585,159 +18690,21 @@ impl OutputEventBody {
         }
     }
 }
-impl crate::private::WriteJson for OutputEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.category {
-            crate::private::key(out, &mut first, b"\"category\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"output\":");
-        crate::private::WriteJson::write_json(&self.output, out);
-        if let Some(v) = &self.group {
-            crate::private::key(out, &mut first, b"\"group\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.variables_reference {
-            crate::private::key(out, &mut first, b"\"variablesReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.source {
-            crate::private::key(out, &mut first, b"\"source\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.line {
-            crate::private::key(out, &mut first, b"\"line\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.data {
-            crate::private::key(out, &mut first, b"\"data\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.location_reference {
-            crate::private::key(out, &mut first, b"\"locationReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for OutputEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("category", &self.category)?;
+        s.member("output", &self.output)?;
+        s.optional("group", &self.group)?;
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.optional("source", &self.source)?;
+        s.optional("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("data", &self.data)?;
+        s.optional("locationReference", &self.location_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for OutputEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = OutputEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `OutputEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OutputEventBody, A::Error> {
-                let mut f_category: Option<OutputEventBodyCategory> = None;
-                let mut f_output: Option<String> = None;
-                let mut f_group: Option<OutputEventBodyGroup> = None;
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_source: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_data: Option<serde_json::Value> = None;
-                let mut f_location_reference: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "category" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_category,
-                                &mut extra,
-                            )?
-                        }
-                        "output" => crate::private::value(&mut map, &mut f_output)?,
-                        "group" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_group,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_variables_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "source" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_source,
-                                &mut extra,
-                            )?
-                        }
-                        "line" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_line,
-                                &mut extra,
-                            )?
-                        }
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "data" => crate::private::any(&mut map, &mut f_data)?,
-                        "locationReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_location_reference,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(OutputEventBody {
-                    category: f_category,
-                    output: match f_output {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("output")),
-                    },
-                    group: f_group,
-                    variables_reference: f_variables_reference,
-                    source: f_source,
-                    line: f_line,
-                    column: f_column,
-                    data: f_data,
-                    location_reference: f_location_reference,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(OutputEventBody);
 impl crate::read::ReadJson for OutputEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_category: Option<OutputEventBodyCategory> = None;
@@ -28772,7 +18739,7 @@ impl crate::read::ReadJson for OutputEventBody {
         }
         Ok(OutputEventBody {
             category: f_category,
-            output: f_output.ok_or(crate::read::Fail)?,
+            output: r.required(f_output, "output")?,
             group: f_group,
             variables_reference: f_variables_reference,
             source: f_source,
@@ -29022,84 +18989,20 @@ impl BreakpointEventBody {
         }
     }
 }
-impl serde::Serialize for BreakpointEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("reason", &self.reason)?;
-        m.serialize_entry("breakpoint", &self.breakpoint)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "reason" | "breakpoint")
     }
 }
-impl crate::private::WriteJson for BreakpointEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"reason\":");
-        crate::private::WriteJson::write_json(&self.reason, out);
-        crate::private::key(out, &mut first, b"\"breakpoint\":");
-        crate::private::WriteJson::write_json(&self.breakpoint, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("reason", &self.reason)?;
+        s.member("breakpoint", &self.breakpoint)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointEventBody, A::Error> {
-                let mut f_reason: Option<BreakpointEventBodyReason> = None;
-                let mut f_breakpoint: Option<Breakpoint> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "reason" => crate::private::value(&mut map, &mut f_reason)?,
-                        "breakpoint" => {
-                            crate::private::value(&mut map, &mut f_breakpoint)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(BreakpointEventBody {
-                    reason: match f_reason {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("reason")),
-                    },
-                    breakpoint: match f_breakpoint {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoint")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointEventBody);
 impl crate::read::ReadJson for BreakpointEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_reason: Option<BreakpointEventBodyReason> = None;
@@ -29115,8 +19018,8 @@ impl crate::read::ReadJson for BreakpointEventBody {
             }
         }
         Ok(BreakpointEventBody {
-            reason: f_reason.ok_or(crate::read::Fail)?,
-            breakpoint: f_breakpoint.ok_or(crate::read::Fail)?,
+            reason: r.required(f_reason, "reason")?,
+            breakpoint: r.required(f_breakpoint, "breakpoint")?,
             extra,
         })
     }
@@ -29307,82 +19210,20 @@ impl ModuleEventBody {
         }
     }
 }
-impl serde::Serialize for ModuleEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("reason", &self.reason)?;
-        m.serialize_entry("module", &self.module)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ModuleEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "reason" | "module")
     }
 }
-impl crate::private::WriteJson for ModuleEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"reason\":");
-        crate::private::WriteJson::write_json(&self.reason, out);
-        crate::private::key(out, &mut first, b"\"module\":");
-        crate::private::WriteJson::write_json(&self.module, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ModuleEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("reason", &self.reason)?;
+        s.member("module", &self.module)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ModuleEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ModuleEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ModuleEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModuleEventBody, A::Error> {
-                let mut f_reason: Option<ModuleEventBodyReason> = None;
-                let mut f_module: Option<Module> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "reason" => crate::private::value(&mut map, &mut f_reason)?,
-                        "module" => crate::private::value(&mut map, &mut f_module)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ModuleEventBody {
-                    reason: match f_reason {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("reason")),
-                    },
-                    module: match f_module {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("module")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ModuleEventBody);
 impl crate::read::ReadJson for ModuleEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_reason: Option<ModuleEventBodyReason> = None;
@@ -29398,8 +19239,8 @@ impl crate::read::ReadJson for ModuleEventBody {
             }
         }
         Ok(ModuleEventBody {
-            reason: f_reason.ok_or(crate::read::Fail)?,
-            module: f_module.ok_or(crate::read::Fail)?,
+            reason: r.required(f_reason, "reason")?,
+            module: r.required(f_module, "module")?,
             extra,
         })
     }
@@ -29590,82 +19431,20 @@ impl LoadedSourceEventBody {
         }
     }
 }
-impl serde::Serialize for LoadedSourceEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("reason", &self.reason)?;
-        m.serialize_entry("source", &self.source)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LoadedSourceEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "reason" | "source")
     }
 }
-impl crate::private::WriteJson for LoadedSourceEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"reason\":");
-        crate::private::WriteJson::write_json(&self.reason, out);
-        crate::private::key(out, &mut first, b"\"source\":");
-        crate::private::WriteJson::write_json(&self.source, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LoadedSourceEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("reason", &self.reason)?;
+        s.member("source", &self.source)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LoadedSourceEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LoadedSourceEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LoadedSourceEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LoadedSourceEventBody, A::Error> {
-                let mut f_reason: Option<LoadedSourceEventBodyReason> = None;
-                let mut f_source: Option<Source> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "reason" => crate::private::value(&mut map, &mut f_reason)?,
-                        "source" => crate::private::value(&mut map, &mut f_source)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(LoadedSourceEventBody {
-                    reason: match f_reason {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("reason")),
-                    },
-                    source: match f_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("source")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LoadedSourceEventBody);
 impl crate::read::ReadJson for LoadedSourceEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_reason: Option<LoadedSourceEventBodyReason> = None;
@@ -29681,8 +19460,8 @@ impl crate::read::ReadJson for LoadedSourceEventBody {
             }
         }
         Ok(LoadedSourceEventBody {
-            reason: f_reason.ok_or(crate::read::Fail)?,
-            source: f_source.ok_or(crate::read::Fail)?,
+            reason: r.required(f_reason, "reason")?,
+            source: r.required(f_source, "source")?,
             extra,
         })
     }
@@ -29937,31 +19716,6 @@ impl ProcessEventBody {
         self
     }
 }
-impl serde::Serialize for ProcessEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("name", &self.name)?;
-        if let Some(v) = &self.system_process_id {
-            m.serialize_entry("systemProcessId", v)?;
-        }
-        if let Some(v) = &self.is_local_process {
-            m.serialize_entry("isLocalProcess", v)?;
-        }
-        if let Some(v) = &self.start_method {
-            m.serialize_entry("startMethod", v)?;
-        }
-        if let Some(v) = &self.pointer_size {
-            m.serialize_entry("pointerSize", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProcessEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -29975,110 +19729,17 @@ impl ProcessEventBody {
         }
     }
 }
-impl crate::private::WriteJson for ProcessEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"name\":");
-        crate::private::WriteJson::write_json(&self.name, out);
-        if let Some(v) = &self.system_process_id {
-            crate::private::key(out, &mut first, b"\"systemProcessId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.is_local_process {
-            crate::private::key(out, &mut first, b"\"isLocalProcess\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.start_method {
-            crate::private::key(out, &mut first, b"\"startMethod\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.pointer_size {
-            crate::private::key(out, &mut first, b"\"pointerSize\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ProcessEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("name", &self.name)?;
+        s.optional("systemProcessId", &self.system_process_id)?;
+        s.optional("isLocalProcess", &self.is_local_process)?;
+        s.optional("startMethod", &self.start_method)?;
+        s.optional("pointerSize", &self.pointer_size)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProcessEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProcessEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProcessEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProcessEventBody, A::Error> {
-                let mut f_name: Option<String> = None;
-                let mut f_system_process_id: Option<i32> = None;
-                let mut f_is_local_process: Option<bool> = None;
-                let mut f_start_method: Option<ProcessEventBodyStartMethod> = None;
-                let mut f_pointer_size: Option<u32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => crate::private::value(&mut map, &mut f_name)?,
-                        "systemProcessId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_system_process_id,
-                                &mut extra,
-                            )?
-                        }
-                        "isLocalProcess" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_is_local_process,
-                                &mut extra,
-                            )?
-                        }
-                        "startMethod" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_start_method,
-                                &mut extra,
-                            )?
-                        }
-                        "pointerSize" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_pointer_size,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ProcessEventBody {
-                    name: match f_name {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("name")),
-                    },
-                    system_process_id: f_system_process_id,
-                    is_local_process: f_is_local_process,
-                    start_method: f_start_method,
-                    pointer_size: f_pointer_size,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProcessEventBody);
 impl crate::read::ReadJson for ProcessEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_name: Option<String> = None;
@@ -30102,7 +19763,7 @@ impl crate::read::ReadJson for ProcessEventBody {
             }
         }
         Ok(ProcessEventBody {
-            name: f_name.ok_or(crate::read::Fail)?,
+            name: r.required(f_name, "name")?,
             system_process_id: f_system_process_id,
             is_local_process: f_is_local_process,
             start_method: f_start_method,
@@ -30198,75 +19859,19 @@ impl CapabilitiesEventBody {
         }
     }
 }
-impl serde::Serialize for CapabilitiesEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("capabilities", &self.capabilities)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CapabilitiesEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "capabilities")
     }
 }
-impl crate::private::WriteJson for CapabilitiesEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"capabilities\":");
-        crate::private::WriteJson::write_json(&self.capabilities, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CapabilitiesEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("capabilities", &self.capabilities)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CapabilitiesEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CapabilitiesEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CapabilitiesEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CapabilitiesEventBody, A::Error> {
-                let mut f_capabilities: Option<Capabilities> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "capabilities" => {
-                            crate::private::value(&mut map, &mut f_capabilities)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(CapabilitiesEventBody {
-                    capabilities: match f_capabilities {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("capabilities")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CapabilitiesEventBody);
 impl crate::read::ReadJson for CapabilitiesEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_capabilities: Option<Capabilities> = None;
@@ -30282,7 +19887,7 @@ impl crate::read::ReadJson for CapabilitiesEventBody {
             }
         }
         Ok(CapabilitiesEventBody {
-            capabilities: f_capabilities.ok_or(crate::read::Fail)?,
+            capabilities: r.required(f_capabilities, "capabilities")?,
             extra,
         })
     }
@@ -30414,35 +20019,6 @@ impl ProgressStartEventBody {
         self
     }
 }
-impl serde::Serialize for ProgressStartEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("progressId", &self.progress_id)?;
-        m.serialize_entry("title", &self.title)?;
-        if let Some(v) = &self.request_id {
-            m.serialize_entry("requestId", v)?;
-        }
-        if let Some(v) = &self.cancellable {
-            m.serialize_entry("cancellable", v)?;
-        }
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = self.percentage {
-            m.serialize_entry(
-                "percentage",
-                &crate::private::Spelled(v, self.extra.get("percentage")),
-            )?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProgressStartEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -30462,124 +20038,23 @@ impl ProgressStartEventBody {
         }
     }
 }
-impl crate::private::WriteJson for ProgressStartEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"progressId\":");
-        crate::private::WriteJson::write_json(&self.progress_id, out);
-        crate::private::key(out, &mut first, b"\"title\":");
-        crate::private::WriteJson::write_json(&self.title, out);
-        if let Some(v) = &self.request_id {
-            crate::private::key(out, &mut first, b"\"requestId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.cancellable {
-            crate::private::key(out, &mut first, b"\"cancellable\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
+impl crate::private::Members for ProgressStartEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("progressId", &self.progress_id)?;
+        s.member("title", &self.title)?;
+        s.optional("requestId", &self.request_id)?;
+        s.optional("cancellable", &self.cancellable)?;
+        s.optional("message", &self.message)?;
         if let Some(v) = self.percentage {
-            crate::private::key(out, &mut first, b"\"percentage\":");
-            crate::private::WriteJson::write_json(
+            s.member(
+                "percentage",
                 &crate::private::Spelled(v, self.extra.get("percentage")),
-                out,
-            );
+            )?;
         }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProgressStartEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProgressStartEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProgressStartEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProgressStartEventBody, A::Error> {
-                let mut f_progress_id: Option<String> = None;
-                let mut f_title: Option<String> = None;
-                let mut f_request_id: Option<i32> = None;
-                let mut f_cancellable: Option<bool> = None;
-                let mut f_message: Option<String> = None;
-                let mut f_percentage: Option<f64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "progressId" => {
-                            crate::private::value(&mut map, &mut f_progress_id)?
-                        }
-                        "title" => crate::private::value(&mut map, &mut f_title)?,
-                        "requestId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_request_id,
-                                &mut extra,
-                            )?
-                        }
-                        "cancellable" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_cancellable,
-                                &mut extra,
-                            )?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "percentage" => {
-                            crate::private::number(
-                                &mut map,
-                                key,
-                                &mut f_percentage,
-                                &mut extra,
-                                true,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ProgressStartEventBody {
-                    progress_id: match f_progress_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("progressId")),
-                    },
-                    title: match f_title {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("title")),
-                    },
-                    request_id: f_request_id,
-                    cancellable: f_cancellable,
-                    message: f_message,
-                    percentage: f_percentage,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProgressStartEventBody);
 impl crate::read::ReadJson for ProgressStartEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_progress_id: Option<String> = None;
@@ -30605,8 +20080,8 @@ impl crate::read::ReadJson for ProgressStartEventBody {
             }
         }
         Ok(ProgressStartEventBody {
-            progress_id: f_progress_id.ok_or(crate::read::Fail)?,
-            title: f_title.ok_or(crate::read::Fail)?,
+            progress_id: r.required(f_progress_id, "progressId")?,
+            title: r.required(f_title, "title")?,
             request_id: f_request_id,
             cancellable: f_cancellable,
             message: f_message,
@@ -30752,28 +20227,6 @@ impl ProgressUpdateEventBody {
         self
     }
 }
-impl serde::Serialize for ProgressUpdateEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("progressId", &self.progress_id)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        if let Some(v) = self.percentage {
-            m.serialize_entry(
-                "percentage",
-                &crate::private::Spelled(v, self.extra.get("percentage")),
-            )?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProgressUpdateEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -30791,88 +20244,20 @@ impl ProgressUpdateEventBody {
         }
     }
 }
-impl crate::private::WriteJson for ProgressUpdateEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"progressId\":");
-        crate::private::WriteJson::write_json(&self.progress_id, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
+impl crate::private::Members for ProgressUpdateEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("progressId", &self.progress_id)?;
+        s.optional("message", &self.message)?;
         if let Some(v) = self.percentage {
-            crate::private::key(out, &mut first, b"\"percentage\":");
-            crate::private::WriteJson::write_json(
+            s.member(
+                "percentage",
                 &crate::private::Spelled(v, self.extra.get("percentage")),
-                out,
-            );
+            )?;
         }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProgressUpdateEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProgressUpdateEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProgressUpdateEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProgressUpdateEventBody, A::Error> {
-                let mut f_progress_id: Option<String> = None;
-                let mut f_message: Option<String> = None;
-                let mut f_percentage: Option<f64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "progressId" => {
-                            crate::private::value(&mut map, &mut f_progress_id)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        "percentage" => {
-                            crate::private::number(
-                                &mut map,
-                                key,
-                                &mut f_percentage,
-                                &mut extra,
-                                true,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ProgressUpdateEventBody {
-                    progress_id: match f_progress_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("progressId")),
-                    },
-                    message: f_message,
-                    percentage: f_percentage,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProgressUpdateEventBody);
 impl crate::read::ReadJson for ProgressUpdateEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_progress_id: Option<String> = None;
@@ -30892,7 +20277,7 @@ impl crate::read::ReadJson for ProgressUpdateEventBody {
             }
         }
         Ok(ProgressUpdateEventBody {
-            progress_id: f_progress_id.ok_or(crate::read::Fail)?,
+            progress_id: r.required(f_progress_id, "progressId")?,
             message: f_message,
             percentage: f_percentage,
             extra,
@@ -30996,22 +20381,6 @@ impl ProgressEndEventBody {
         self
     }
 }
-impl serde::Serialize for ProgressEndEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("progressId", &self.progress_id)?;
-        if let Some(v) = &self.message {
-            m.serialize_entry("message", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ProgressEndEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -31022,70 +20391,14 @@ impl ProgressEndEventBody {
         }
     }
 }
-impl crate::private::WriteJson for ProgressEndEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"progressId\":");
-        crate::private::WriteJson::write_json(&self.progress_id, out);
-        if let Some(v) = &self.message {
-            crate::private::key(out, &mut first, b"\"message\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ProgressEndEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("progressId", &self.progress_id)?;
+        s.optional("message", &self.message)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ProgressEndEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ProgressEndEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ProgressEndEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ProgressEndEventBody, A::Error> {
-                let mut f_progress_id: Option<String> = None;
-                let mut f_message: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "progressId" => {
-                            crate::private::value(&mut map, &mut f_progress_id)?
-                        }
-                        "message" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_message,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ProgressEndEventBody {
-                    progress_id: match f_progress_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("progressId")),
-                    },
-                    message: f_message,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ProgressEndEventBody);
 impl crate::read::ReadJson for ProgressEndEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_progress_id: Option<String> = None;
@@ -31103,7 +20416,7 @@ impl crate::read::ReadJson for ProgressEndEventBody {
             }
         }
         Ok(ProgressEndEventBody {
-            progress_id: f_progress_id.ok_or(crate::read::Fail)?,
+            progress_id: r.required(f_progress_id, "progressId")?,
             message: f_message,
             extra,
         })
@@ -31206,27 +20519,6 @@ impl InvalidatedEventBody {
         self
     }
 }
-impl serde::Serialize for InvalidatedEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.areas {
-            m.serialize_entry("areas", v)?;
-        }
-        if let Some(v) = &self.thread_id {
-            m.serialize_entry("threadId", v)?;
-        }
-        if let Some(v) = &self.stack_frame_id {
-            m.serialize_entry("stackFrameId", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl InvalidatedEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -31238,88 +20530,15 @@ impl InvalidatedEventBody {
         }
     }
 }
-impl crate::private::WriteJson for InvalidatedEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.areas {
-            crate::private::key(out, &mut first, b"\"areas\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.thread_id {
-            crate::private::key(out, &mut first, b"\"threadId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.stack_frame_id {
-            crate::private::key(out, &mut first, b"\"stackFrameId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InvalidatedEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("areas", &self.areas)?;
+        s.optional("threadId", &self.thread_id)?;
+        s.optional("stackFrameId", &self.stack_frame_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for InvalidatedEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InvalidatedEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InvalidatedEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InvalidatedEventBody, A::Error> {
-                let mut f_areas: Option<Vec<InvalidatedAreas>> = None;
-                let mut f_thread_id: Option<i32> = None;
-                let mut f_stack_frame_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "areas" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_areas,
-                                &mut extra,
-                            )?
-                        }
-                        "threadId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_thread_id,
-                                &mut extra,
-                            )?
-                        }
-                        "stackFrameId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_stack_frame_id,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(InvalidatedEventBody {
-                    areas: f_areas,
-                    thread_id: f_thread_id,
-                    stack_frame_id: f_stack_frame_id,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InvalidatedEventBody);
 impl crate::read::ReadJson for InvalidatedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_areas: Option<Vec<InvalidatedAreas>> = None;
@@ -31433,93 +20652,21 @@ impl MemoryEventBody {
         }
     }
 }
-impl serde::Serialize for MemoryEventBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("memoryReference", &self.memory_reference)?;
-        m.serialize_entry("offset", &self.offset)?;
-        m.serialize_entry("count", &self.count)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl MemoryEventBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "memoryReference" | "offset" | "count")
     }
 }
-impl crate::private::WriteJson for MemoryEventBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"memoryReference\":");
-        crate::private::WriteJson::write_json(&self.memory_reference, out);
-        crate::private::key(out, &mut first, b"\"offset\":");
-        crate::private::WriteJson::write_json(&self.offset, out);
-        crate::private::key(out, &mut first, b"\"count\":");
-        crate::private::WriteJson::write_json(&self.count, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for MemoryEventBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("memoryReference", &self.memory_reference)?;
+        s.member("offset", &self.offset)?;
+        s.member("count", &self.count)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for MemoryEventBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = MemoryEventBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `MemoryEventBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MemoryEventBody, A::Error> {
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_offset: Option<i64> = None;
-                let mut f_count: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "memoryReference" => {
-                            crate::private::value(&mut map, &mut f_memory_reference)?
-                        }
-                        "offset" => crate::private::value(&mut map, &mut f_offset)?,
-                        "count" => crate::private::value(&mut map, &mut f_count)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(MemoryEventBody {
-                    memory_reference: match f_memory_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("memoryReference")),
-                    },
-                    offset: match f_offset {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("offset")),
-                    },
-                    count: match f_count {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("count")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(MemoryEventBody);
 impl crate::read::ReadJson for MemoryEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_memory_reference: Option<String> = None;
@@ -31539,9 +20686,9 @@ impl crate::read::ReadJson for MemoryEventBody {
             }
         }
         Ok(MemoryEventBody {
-            memory_reference: f_memory_reference.ok_or(crate::read::Fail)?,
-            offset: f_offset.ok_or(crate::read::Fail)?,
-            count: f_count.ok_or(crate::read::Fail)?,
+            memory_reference: r.required(f_memory_reference, "memoryReference")?,
+            offset: r.required(f_offset, "offset")?,
+            count: r.required(f_count, "count")?,
             extra,
         })
     }
@@ -31759,24 +20906,6 @@ impl RunInTerminalResponseBody {
         self
     }
 }
-impl serde::Serialize for RunInTerminalResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.process_id {
-            m.serialize_entry("processId", v)?;
-        }
-        if let Some(v) = &self.shell_process_id {
-            m.serialize_entry("shellProcessId", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl RunInTerminalResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -31787,74 +20916,14 @@ impl RunInTerminalResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for RunInTerminalResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.process_id {
-            crate::private::key(out, &mut first, b"\"processId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.shell_process_id {
-            crate::private::key(out, &mut first, b"\"shellProcessId\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RunInTerminalResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("processId", &self.process_id)?;
+        s.optional("shellProcessId", &self.shell_process_id)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for RunInTerminalResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RunInTerminalResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RunInTerminalResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RunInTerminalResponseBody, A::Error> {
-                let mut f_process_id: Option<i32> = None;
-                let mut f_shell_process_id: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "processId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_process_id,
-                                &mut extra,
-                            )?
-                        }
-                        "shellProcessId" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_shell_process_id,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(RunInTerminalResponseBody {
-                    process_id: f_process_id,
-                    shell_process_id: f_shell_process_id,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RunInTerminalResponseBody);
 impl crate::read::ReadJson for RunInTerminalResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_process_id: Option<i32> = None;
@@ -32286,14 +21355,7 @@ impl crate::private::WriteJson for RestartArgumentsArguments {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for RestartArgumentsArguments {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <LaunchRequestArguments as serde::Deserialize>::deserialize(deserializer)
-            .map(RestartArgumentsArguments::Launch)
-    }
-}
+crate::private::impl_deserialize!(RestartArgumentsArguments);
 impl crate::read::ReadJson for RestartArgumentsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         <LaunchRequestArguments as crate::read::ReadJson>::read_json(r)
@@ -32357,75 +21419,19 @@ impl BreakpointLocationsResponseBody {
         }
     }
 }
-impl serde::Serialize for BreakpointLocationsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl BreakpointLocationsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for BreakpointLocationsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for BreakpointLocationsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for BreakpointLocationsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = BreakpointLocationsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `BreakpointLocationsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BreakpointLocationsResponseBody, A::Error> {
-                let mut f_breakpoints: Option<Vec<BreakpointLocation>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(BreakpointLocationsResponseBody {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(BreakpointLocationsResponseBody);
 impl crate::read::ReadJson for BreakpointLocationsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<BreakpointLocation>> = None;
@@ -32441,7 +21447,7 @@ impl crate::read::ReadJson for BreakpointLocationsResponseBody {
             }
         }
         Ok(BreakpointLocationsResponseBody {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -32517,75 +21523,19 @@ impl SetBreakpointsResponseBody {
         }
     }
 }
-impl serde::Serialize for SetBreakpointsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetBreakpointsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for SetBreakpointsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetBreakpointsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetBreakpointsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetBreakpointsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetBreakpointsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetBreakpointsResponseBody, A::Error> {
-                let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetBreakpointsResponseBody {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetBreakpointsResponseBody);
 impl crate::read::ReadJson for SetBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
@@ -32601,7 +21551,7 @@ impl crate::read::ReadJson for SetBreakpointsResponseBody {
             }
         }
         Ok(SetBreakpointsResponseBody {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -32676,75 +21626,19 @@ impl SetFunctionBreakpointsResponseBody {
         }
     }
 }
-impl serde::Serialize for SetFunctionBreakpointsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetFunctionBreakpointsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for SetFunctionBreakpointsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetFunctionBreakpointsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetFunctionBreakpointsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetFunctionBreakpointsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetFunctionBreakpointsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetFunctionBreakpointsResponseBody, A::Error> {
-                let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetFunctionBreakpointsResponseBody {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetFunctionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
@@ -32760,7 +21654,7 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
             }
         }
         Ok(SetFunctionBreakpointsResponseBody {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -32840,21 +21734,6 @@ impl SetExceptionBreakpointsResponseBody {
         self
     }
 }
-impl serde::Serialize for SetExceptionBreakpointsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.breakpoints {
-            m.serialize_entry("breakpoints", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExceptionBreakpointsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -32864,60 +21743,13 @@ impl SetExceptionBreakpointsResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for SetExceptionBreakpointsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.breakpoints {
-            crate::private::key(out, &mut first, b"\"breakpoints\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExceptionBreakpointsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExceptionBreakpointsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExceptionBreakpointsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExceptionBreakpointsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExceptionBreakpointsResponseBody, A::Error> {
-                let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_breakpoints,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetExceptionBreakpointsResponseBody {
-                    breakpoints: f_breakpoints,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExceptionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
@@ -33038,26 +21870,6 @@ impl DataBreakpointInfoResponseBody {
         self
     }
 }
-impl serde::Serialize for DataBreakpointInfoResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("dataId", &self.data_id)?;
-        m.serialize_entry("description", &self.description)?;
-        if let Some(v) = &self.access_types {
-            m.serialize_entry("accessTypes", v)?;
-        }
-        if let Some(v) = &self.can_persist {
-            m.serialize_entry("canPersist", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DataBreakpointInfoResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -33069,92 +21881,16 @@ impl DataBreakpointInfoResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for DataBreakpointInfoResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"dataId\":");
-        crate::private::WriteJson::write_json(&self.data_id, out);
-        crate::private::key(out, &mut first, b"\"description\":");
-        crate::private::WriteJson::write_json(&self.description, out);
-        if let Some(v) = &self.access_types {
-            crate::private::key(out, &mut first, b"\"accessTypes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.can_persist {
-            crate::private::key(out, &mut first, b"\"canPersist\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DataBreakpointInfoResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("dataId", &self.data_id)?;
+        s.member("description", &self.description)?;
+        s.optional("accessTypes", &self.access_types)?;
+        s.optional("canPersist", &self.can_persist)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DataBreakpointInfoResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DataBreakpointInfoResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DataBreakpointInfoResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DataBreakpointInfoResponseBody, A::Error> {
-                let mut f_data_id: Option<Option<String>> = None;
-                let mut f_description: Option<String> = None;
-                let mut f_access_types: Option<Vec<DataBreakpointAccessType>> = None;
-                let mut f_can_persist: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "dataId" => crate::private::value(&mut map, &mut f_data_id)?,
-                        "description" => {
-                            crate::private::value(&mut map, &mut f_description)?
-                        }
-                        "accessTypes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_access_types,
-                                &mut extra,
-                            )?
-                        }
-                        "canPersist" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_can_persist,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DataBreakpointInfoResponseBody {
-                    data_id: match f_data_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("dataId")),
-                    },
-                    description: match f_description {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("description")),
-                    },
-                    access_types: f_access_types,
-                    can_persist: f_can_persist,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DataBreakpointInfoResponseBody);
 impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_data_id: Option<Option<String>> = None;
@@ -33176,8 +21912,8 @@ impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
             }
         }
         Ok(DataBreakpointInfoResponseBody {
-            data_id: f_data_id.ok_or(crate::read::Fail)?,
-            description: f_description.ok_or(crate::read::Fail)?,
+            data_id: r.required(f_data_id, "dataId")?,
+            description: r.required(f_description, "description")?,
             access_types: f_access_types,
             can_persist: f_can_persist,
             extra,
@@ -33269,75 +22005,19 @@ impl SetDataBreakpointsResponseBody {
         }
     }
 }
-impl serde::Serialize for SetDataBreakpointsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetDataBreakpointsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for SetDataBreakpointsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetDataBreakpointsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetDataBreakpointsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetDataBreakpointsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetDataBreakpointsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetDataBreakpointsResponseBody, A::Error> {
-                let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetDataBreakpointsResponseBody {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetDataBreakpointsResponseBody);
 impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
@@ -33353,7 +22033,7 @@ impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
             }
         }
         Ok(SetDataBreakpointsResponseBody {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -33428,75 +22108,19 @@ impl SetInstructionBreakpointsResponseBody {
         }
     }
 }
-impl serde::Serialize for SetInstructionBreakpointsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetInstructionBreakpointsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "breakpoints")
     }
 }
-impl crate::private::WriteJson for SetInstructionBreakpointsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetInstructionBreakpointsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("breakpoints", &self.breakpoints)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetInstructionBreakpointsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetInstructionBreakpointsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetInstructionBreakpointsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetInstructionBreakpointsResponseBody, A::Error> {
-                let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetInstructionBreakpointsResponseBody {
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetInstructionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
@@ -33512,7 +22136,7 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
             }
         }
         Ok(SetInstructionBreakpointsResponseBody {
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
             extra,
         })
     }
@@ -33593,21 +22217,6 @@ impl ContinueResponseBody {
         self
     }
 }
-impl serde::Serialize for ContinueResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.all_threads_continued {
-            m.serialize_entry("allThreadsContinued", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ContinueResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -33617,60 +22226,13 @@ impl ContinueResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for ContinueResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.all_threads_continued {
-            crate::private::key(out, &mut first, b"\"allThreadsContinued\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ContinueResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("allThreadsContinued", &self.all_threads_continued)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ContinueResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ContinueResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ContinueResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ContinueResponseBody, A::Error> {
-                let mut f_all_threads_continued: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "allThreadsContinued" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_all_threads_continued,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ContinueResponseBody {
-                    all_threads_continued: f_all_threads_continued,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ContinueResponseBody);
 impl crate::read::ReadJson for ContinueResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_all_threads_continued: Option<bool> = None;
@@ -33772,22 +22334,6 @@ impl StackTraceResponseBody {
         self
     }
 }
-impl serde::Serialize for StackTraceResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("stackFrames", &self.stack_frames)?;
-        if let Some(v) = &self.total_frames {
-            m.serialize_entry("totalFrames", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StackTraceResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -33798,70 +22344,14 @@ impl StackTraceResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for StackTraceResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"stackFrames\":");
-        crate::private::WriteJson::write_json(&self.stack_frames, out);
-        if let Some(v) = &self.total_frames {
-            crate::private::key(out, &mut first, b"\"totalFrames\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StackTraceResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("stackFrames", &self.stack_frames)?;
+        s.optional("totalFrames", &self.total_frames)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StackTraceResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StackTraceResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StackTraceResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StackTraceResponseBody, A::Error> {
-                let mut f_stack_frames: Option<Vec<StackFrame>> = None;
-                let mut f_total_frames: Option<u32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "stackFrames" => {
-                            crate::private::value(&mut map, &mut f_stack_frames)?
-                        }
-                        "totalFrames" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_total_frames,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StackTraceResponseBody {
-                    stack_frames: match f_stack_frames {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("stackFrames")),
-                    },
-                    total_frames: f_total_frames,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StackTraceResponseBody);
 impl crate::read::ReadJson for StackTraceResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_stack_frames: Option<Vec<StackFrame>> = None;
@@ -33879,7 +22369,7 @@ impl crate::read::ReadJson for StackTraceResponseBody {
             }
         }
         Ok(StackTraceResponseBody {
-            stack_frames: f_stack_frames.ok_or(crate::read::Fail)?,
+            stack_frames: r.required(f_stack_frames, "stackFrames")?,
             total_frames: f_total_frames,
             extra,
         })
@@ -33960,73 +22450,19 @@ impl ScopesResponseBody {
         }
     }
 }
-impl serde::Serialize for ScopesResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("scopes", &self.scopes)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ScopesResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "scopes")
     }
 }
-impl crate::private::WriteJson for ScopesResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"scopes\":");
-        crate::private::WriteJson::write_json(&self.scopes, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ScopesResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("scopes", &self.scopes)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ScopesResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ScopesResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ScopesResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ScopesResponseBody, A::Error> {
-                let mut f_scopes: Option<Vec<Scope>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "scopes" => crate::private::value(&mut map, &mut f_scopes)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ScopesResponseBody {
-                    scopes: match f_scopes {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("scopes")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ScopesResponseBody);
 impl crate::read::ReadJson for ScopesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_scopes: Option<Vec<Scope>> = None;
@@ -34040,7 +22476,7 @@ impl crate::read::ReadJson for ScopesResponseBody {
             }
         }
         Ok(ScopesResponseBody {
-            scopes: f_scopes.ok_or(crate::read::Fail)?,
+            scopes: r.required(f_scopes, "scopes")?,
             extra,
         })
     }
@@ -34220,73 +22656,19 @@ impl VariablesResponseBody {
         }
     }
 }
-impl serde::Serialize for VariablesResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("variables", &self.variables)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl VariablesResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "variables")
     }
 }
-impl crate::private::WriteJson for VariablesResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"variables\":");
-        crate::private::WriteJson::write_json(&self.variables, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for VariablesResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("variables", &self.variables)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for VariablesResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = VariablesResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `VariablesResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VariablesResponseBody, A::Error> {
-                let mut f_variables: Option<Vec<Variable>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "variables" => crate::private::value(&mut map, &mut f_variables)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(VariablesResponseBody {
-                    variables: match f_variables {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variables")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(VariablesResponseBody);
 impl crate::read::ReadJson for VariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_variables: Option<Vec<Variable>> = None;
@@ -34300,7 +22682,7 @@ impl crate::read::ReadJson for VariablesResponseBody {
             }
         }
         Ok(VariablesResponseBody {
-            variables: f_variables.ok_or(crate::read::Fail)?,
+            variables: r.required(f_variables, "variables")?,
             extra,
         })
     }
@@ -34459,37 +22841,6 @@ impl SetVariableResponseBody {
         self
     }
 }
-impl serde::Serialize for SetVariableResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            m.serialize_entry("variablesReference", v)?;
-        }
-        if let Some(v) = &self.named_variables {
-            m.serialize_entry("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            m.serialize_entry("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            m.serialize_entry("memoryReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            m.serialize_entry("valueLocationReference", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetVariableResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -34505,138 +22856,19 @@ impl SetVariableResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for SetVariableResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"value\":");
-        crate::private::WriteJson::write_json(&self.value, out);
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.variables_reference {
-            crate::private::key(out, &mut first, b"\"variablesReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.named_variables {
-            crate::private::key(out, &mut first, b"\"namedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.indexed_variables {
-            crate::private::key(out, &mut first, b"\"indexedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.memory_reference {
-            crate::private::key(out, &mut first, b"\"memoryReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.value_location_reference {
-            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetVariableResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("value", &self.value)?;
+        s.optional("type", &self.type_)?;
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetVariableResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetVariableResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetVariableResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetVariableResponseBody, A::Error> {
-                let mut f_value: Option<String> = None;
-                let mut f_type_: Option<String> = None;
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_named_variables: Option<i32> = None;
-                let mut f_indexed_variables: Option<i32> = None;
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_value_location_reference: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "value" => crate::private::value(&mut map, &mut f_value)?,
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_variables_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "namedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_named_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "indexedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_indexed_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "memoryReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_memory_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "valueLocationReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_value_location_reference,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetVariableResponseBody {
-                    value: match f_value {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("value")),
-                    },
-                    type_: f_type_,
-                    variables_reference: f_variables_reference,
-                    named_variables: f_named_variables,
-                    indexed_variables: f_indexed_variables,
-                    memory_reference: f_memory_reference,
-                    value_location_reference: f_value_location_reference,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetVariableResponseBody);
 impl crate::read::ReadJson for SetVariableResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_value: Option<String> = None;
@@ -34670,7 +22902,7 @@ impl crate::read::ReadJson for SetVariableResponseBody {
             }
         }
         Ok(SetVariableResponseBody {
-            value: f_value.ok_or(crate::read::Fail)?,
+            value: r.required(f_value, "value")?,
             type_: f_type_,
             variables_reference: f_variables_reference,
             named_variables: f_named_variables,
@@ -34815,22 +23047,6 @@ impl SourceResponseBody {
         self
     }
 }
-impl serde::Serialize for SourceResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("content", &self.content)?;
-        if let Some(v) = &self.mime_type {
-            m.serialize_entry("mimeType", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SourceResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -34841,68 +23057,14 @@ impl SourceResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for SourceResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"content\":");
-        crate::private::WriteJson::write_json(&self.content, out);
-        if let Some(v) = &self.mime_type {
-            crate::private::key(out, &mut first, b"\"mimeType\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SourceResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("content", &self.content)?;
+        s.optional("mimeType", &self.mime_type)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SourceResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SourceResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SourceResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SourceResponseBody, A::Error> {
-                let mut f_content: Option<String> = None;
-                let mut f_mime_type: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "content" => crate::private::value(&mut map, &mut f_content)?,
-                        "mimeType" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_mime_type,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SourceResponseBody {
-                    content: match f_content {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("content")),
-                    },
-                    mime_type: f_mime_type,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SourceResponseBody);
 impl crate::read::ReadJson for SourceResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_content: Option<String> = None;
@@ -34918,7 +23080,7 @@ impl crate::read::ReadJson for SourceResponseBody {
             }
         }
         Ok(SourceResponseBody {
-            content: f_content.ok_or(crate::read::Fail)?,
+            content: r.required(f_content, "content")?,
             mime_type: f_mime_type,
             extra,
         })
@@ -34996,73 +23158,19 @@ impl ThreadsResponseBody {
         }
     }
 }
-impl serde::Serialize for ThreadsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("threads", &self.threads)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ThreadsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "threads")
     }
 }
-impl crate::private::WriteJson for ThreadsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"threads\":");
-        crate::private::WriteJson::write_json(&self.threads, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ThreadsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("threads", &self.threads)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ThreadsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ThreadsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ThreadsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThreadsResponseBody, A::Error> {
-                let mut f_threads: Option<Vec<Thread>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "threads" => crate::private::value(&mut map, &mut f_threads)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ThreadsResponseBody {
-                    threads: match f_threads {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("threads")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ThreadsResponseBody);
 impl crate::read::ReadJson for ThreadsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_threads: Option<Vec<Thread>> = None;
@@ -35076,7 +23184,7 @@ impl crate::read::ReadJson for ThreadsResponseBody {
             }
         }
         Ok(ThreadsResponseBody {
-            threads: f_threads.ok_or(crate::read::Fail)?,
+            threads: r.required(f_threads, "threads")?,
             extra,
         })
     }
@@ -35156,22 +23264,6 @@ impl ModulesResponseBody {
         self
     }
 }
-impl serde::Serialize for ModulesResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("modules", &self.modules)?;
-        if let Some(v) = &self.total_modules {
-            m.serialize_entry("totalModules", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ModulesResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -35182,68 +23274,14 @@ impl ModulesResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for ModulesResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"modules\":");
-        crate::private::WriteJson::write_json(&self.modules, out);
-        if let Some(v) = &self.total_modules {
-            crate::private::key(out, &mut first, b"\"totalModules\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ModulesResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("modules", &self.modules)?;
+        s.optional("totalModules", &self.total_modules)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ModulesResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ModulesResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ModulesResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModulesResponseBody, A::Error> {
-                let mut f_modules: Option<Vec<Module>> = None;
-                let mut f_total_modules: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "modules" => crate::private::value(&mut map, &mut f_modules)?,
-                        "totalModules" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_total_modules,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ModulesResponseBody {
-                    modules: match f_modules {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("modules")),
-                    },
-                    total_modules: f_total_modules,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ModulesResponseBody);
 impl crate::read::ReadJson for ModulesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_modules: Option<Vec<Module>> = None;
@@ -35259,7 +23297,7 @@ impl crate::read::ReadJson for ModulesResponseBody {
             }
         }
         Ok(ModulesResponseBody {
-            modules: f_modules.ok_or(crate::read::Fail)?,
+            modules: r.required(f_modules, "modules")?,
             total_modules: f_total_modules,
             extra,
         })
@@ -35346,73 +23384,19 @@ impl LoadedSourcesResponseBody {
         }
     }
 }
-impl serde::Serialize for LoadedSourcesResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("sources", &self.sources)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LoadedSourcesResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "sources")
     }
 }
-impl crate::private::WriteJson for LoadedSourcesResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"sources\":");
-        crate::private::WriteJson::write_json(&self.sources, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LoadedSourcesResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("sources", &self.sources)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LoadedSourcesResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LoadedSourcesResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LoadedSourcesResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LoadedSourcesResponseBody, A::Error> {
-                let mut f_sources: Option<Vec<Source>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "sources" => crate::private::value(&mut map, &mut f_sources)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(LoadedSourcesResponseBody {
-                    sources: match f_sources {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("sources")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LoadedSourcesResponseBody);
 impl crate::read::ReadJson for LoadedSourcesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_sources: Option<Vec<Source>> = None;
@@ -35426,7 +23410,7 @@ impl crate::read::ReadJson for LoadedSourcesResponseBody {
             }
         }
         Ok(LoadedSourcesResponseBody {
-            sources: f_sources.ok_or(crate::read::Fail)?,
+            sources: r.required(f_sources, "sources")?,
             extra,
         })
     }
@@ -35719,38 +23703,6 @@ impl EvaluateResponseBody {
         self
     }
 }
-impl serde::Serialize for EvaluateResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("result", &self.result)?;
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        m.serialize_entry("variablesReference", &self.variables_reference)?;
-        if let Some(v) = &self.named_variables {
-            m.serialize_entry("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            m.serialize_entry("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            m.serialize_entry("memoryReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            m.serialize_entry("valueLocationReference", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl EvaluateResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -35766,148 +23718,20 @@ impl EvaluateResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for EvaluateResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"result\":");
-        crate::private::WriteJson::write_json(&self.result, out);
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"variablesReference\":");
-        crate::private::WriteJson::write_json(&self.variables_reference, out);
-        if let Some(v) = &self.named_variables {
-            crate::private::key(out, &mut first, b"\"namedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.indexed_variables {
-            crate::private::key(out, &mut first, b"\"indexedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.memory_reference {
-            crate::private::key(out, &mut first, b"\"memoryReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.value_location_reference {
-            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for EvaluateResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("result", &self.result)?;
+        s.optional("type", &self.type_)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.member("variablesReference", &self.variables_reference)?;
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for EvaluateResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = EvaluateResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `EvaluateResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EvaluateResponseBody, A::Error> {
-                let mut f_result: Option<String> = None;
-                let mut f_type_: Option<String> = None;
-                let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_named_variables: Option<i32> = None;
-                let mut f_indexed_variables: Option<i32> = None;
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_value_location_reference: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "result" => crate::private::value(&mut map, &mut f_result)?,
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::value(&mut map, &mut f_variables_reference)?
-                        }
-                        "namedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_named_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "indexedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_indexed_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "memoryReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_memory_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "valueLocationReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_value_location_reference,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(EvaluateResponseBody {
-                    result: match f_result {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("result")),
-                    },
-                    type_: f_type_,
-                    presentation_hint: f_presentation_hint,
-                    variables_reference: match f_variables_reference {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variablesReference")),
-                    },
-                    named_variables: f_named_variables,
-                    indexed_variables: f_indexed_variables,
-                    memory_reference: f_memory_reference,
-                    value_location_reference: f_value_location_reference,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(EvaluateResponseBody);
 impl crate::read::ReadJson for EvaluateResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_result: Option<String> = None;
@@ -35945,10 +23769,11 @@ impl crate::read::ReadJson for EvaluateResponseBody {
             }
         }
         Ok(EvaluateResponseBody {
-            result: f_result.ok_or(crate::read::Fail)?,
+            result: r.required(f_result, "result")?,
             type_: f_type_,
             presentation_hint: f_presentation_hint,
-            variables_reference: f_variables_reference.ok_or(crate::read::Fail)?,
+            variables_reference: r
+                .required(f_variables_reference, "variablesReference")?,
             named_variables: f_named_variables,
             indexed_variables: f_indexed_variables,
             memory_reference: f_memory_reference,
@@ -36179,40 +24004,6 @@ impl SetExpressionResponseBody {
         self
     }
 }
-impl serde::Serialize for SetExpressionResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.presentation_hint {
-            m.serialize_entry("presentationHint", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            m.serialize_entry("variablesReference", v)?;
-        }
-        if let Some(v) = &self.named_variables {
-            m.serialize_entry("namedVariables", v)?;
-        }
-        if let Some(v) = &self.indexed_variables {
-            m.serialize_entry("indexedVariables", v)?;
-        }
-        if let Some(v) = &self.memory_reference {
-            m.serialize_entry("memoryReference", v)?;
-        }
-        if let Some(v) = &self.value_location_reference {
-            m.serialize_entry("valueLocationReference", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl SetExpressionResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -36229,152 +24020,20 @@ impl SetExpressionResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for SetExpressionResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"value\":");
-        crate::private::WriteJson::write_json(&self.value, out);
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.presentation_hint {
-            crate::private::key(out, &mut first, b"\"presentationHint\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.variables_reference {
-            crate::private::key(out, &mut first, b"\"variablesReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.named_variables {
-            crate::private::key(out, &mut first, b"\"namedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.indexed_variables {
-            crate::private::key(out, &mut first, b"\"indexedVariables\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.memory_reference {
-            crate::private::key(out, &mut first, b"\"memoryReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.value_location_reference {
-            crate::private::key(out, &mut first, b"\"valueLocationReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for SetExpressionResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("value", &self.value)?;
+        s.optional("type", &self.type_)?;
+        s.optional("presentationHint", &self.presentation_hint)?;
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.optional("namedVariables", &self.named_variables)?;
+        s.optional("indexedVariables", &self.indexed_variables)?;
+        s.optional("memoryReference", &self.memory_reference)?;
+        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for SetExpressionResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = SetExpressionResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `SetExpressionResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetExpressionResponseBody, A::Error> {
-                let mut f_value: Option<String> = None;
-                let mut f_type_: Option<String> = None;
-                let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-                let mut f_variables_reference: Option<i32> = None;
-                let mut f_named_variables: Option<i32> = None;
-                let mut f_indexed_variables: Option<i32> = None;
-                let mut f_memory_reference: Option<String> = None;
-                let mut f_value_location_reference: Option<i32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "value" => crate::private::value(&mut map, &mut f_value)?,
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "presentationHint" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_presentation_hint,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_variables_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "namedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_named_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "indexedVariables" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_indexed_variables,
-                                &mut extra,
-                            )?
-                        }
-                        "memoryReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_memory_reference,
-                                &mut extra,
-                            )?
-                        }
-                        "valueLocationReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_value_location_reference,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(SetExpressionResponseBody {
-                    value: match f_value {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("value")),
-                    },
-                    type_: f_type_,
-                    presentation_hint: f_presentation_hint,
-                    variables_reference: f_variables_reference,
-                    named_variables: f_named_variables,
-                    indexed_variables: f_indexed_variables,
-                    memory_reference: f_memory_reference,
-                    value_location_reference: f_value_location_reference,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(SetExpressionResponseBody);
 impl crate::read::ReadJson for SetExpressionResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_value: Option<String> = None;
@@ -36412,7 +24071,7 @@ impl crate::read::ReadJson for SetExpressionResponseBody {
             }
         }
         Ok(SetExpressionResponseBody {
-            value: f_value.ok_or(crate::read::Fail)?,
+            value: r.required(f_value, "value")?,
             type_: f_type_,
             presentation_hint: f_presentation_hint,
             variables_reference: f_variables_reference,
@@ -36553,73 +24212,19 @@ impl StepInTargetsResponseBody {
         }
     }
 }
-impl serde::Serialize for StepInTargetsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("targets", &self.targets)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl StepInTargetsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "targets")
     }
 }
-impl crate::private::WriteJson for StepInTargetsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"targets\":");
-        crate::private::WriteJson::write_json(&self.targets, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for StepInTargetsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("targets", &self.targets)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for StepInTargetsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StepInTargetsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `StepInTargetsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StepInTargetsResponseBody, A::Error> {
-                let mut f_targets: Option<Vec<StepInTarget>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "targets" => crate::private::value(&mut map, &mut f_targets)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(StepInTargetsResponseBody {
-                    targets: match f_targets {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("targets")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(StepInTargetsResponseBody);
 impl crate::read::ReadJson for StepInTargetsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_targets: Option<Vec<StepInTarget>> = None;
@@ -36633,7 +24238,7 @@ impl crate::read::ReadJson for StepInTargetsResponseBody {
             }
         }
         Ok(StepInTargetsResponseBody {
-            targets: f_targets.ok_or(crate::read::Fail)?,
+            targets: r.required(f_targets, "targets")?,
             extra,
         })
     }
@@ -36708,73 +24313,19 @@ impl GotoTargetsResponseBody {
         }
     }
 }
-impl serde::Serialize for GotoTargetsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("targets", &self.targets)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl GotoTargetsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "targets")
     }
 }
-impl crate::private::WriteJson for GotoTargetsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"targets\":");
-        crate::private::WriteJson::write_json(&self.targets, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for GotoTargetsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("targets", &self.targets)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for GotoTargetsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = GotoTargetsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `GotoTargetsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GotoTargetsResponseBody, A::Error> {
-                let mut f_targets: Option<Vec<GotoTarget>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "targets" => crate::private::value(&mut map, &mut f_targets)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(GotoTargetsResponseBody {
-                    targets: match f_targets {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("targets")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(GotoTargetsResponseBody);
 impl crate::read::ReadJson for GotoTargetsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_targets: Option<Vec<GotoTarget>> = None;
@@ -36788,7 +24339,7 @@ impl crate::read::ReadJson for GotoTargetsResponseBody {
             }
         }
         Ok(GotoTargetsResponseBody {
-            targets: f_targets.ok_or(crate::read::Fail)?,
+            targets: r.required(f_targets, "targets")?,
             extra,
         })
     }
@@ -36863,73 +24414,19 @@ impl CompletionsResponseBody {
         }
     }
 }
-impl serde::Serialize for CompletionsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("targets", &self.targets)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl CompletionsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "targets")
     }
 }
-impl crate::private::WriteJson for CompletionsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"targets\":");
-        crate::private::WriteJson::write_json(&self.targets, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CompletionsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("targets", &self.targets)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for CompletionsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CompletionsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CompletionsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompletionsResponseBody, A::Error> {
-                let mut f_targets: Option<Vec<CompletionItem>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "targets" => crate::private::value(&mut map, &mut f_targets)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(CompletionsResponseBody {
-                    targets: match f_targets {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("targets")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CompletionsResponseBody);
 impl crate::read::ReadJson for CompletionsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_targets: Option<Vec<CompletionItem>> = None;
@@ -36943,7 +24440,7 @@ impl crate::read::ReadJson for CompletionsResponseBody {
             }
         }
         Ok(CompletionsResponseBody {
-            targets: f_targets.ok_or(crate::read::Fail)?,
+            targets: r.required(f_targets, "targets")?,
             extra,
         })
     }
@@ -37048,26 +24545,6 @@ impl ExceptionInfoResponseBody {
         self
     }
 }
-impl serde::Serialize for ExceptionInfoResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("exceptionId", &self.exception_id)?;
-        if let Some(v) = &self.description {
-            m.serialize_entry("description", v)?;
-        }
-        m.serialize_entry("breakMode", &self.break_mode)?;
-        if let Some(v) = &self.details {
-            m.serialize_entry("details", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ExceptionInfoResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -37079,94 +24556,16 @@ impl ExceptionInfoResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for ExceptionInfoResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"exceptionId\":");
-        crate::private::WriteJson::write_json(&self.exception_id, out);
-        if let Some(v) = &self.description {
-            crate::private::key(out, &mut first, b"\"description\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        crate::private::key(out, &mut first, b"\"breakMode\":");
-        crate::private::WriteJson::write_json(&self.break_mode, out);
-        if let Some(v) = &self.details {
-            crate::private::key(out, &mut first, b"\"details\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ExceptionInfoResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("exceptionId", &self.exception_id)?;
+        s.optional("description", &self.description)?;
+        s.member("breakMode", &self.break_mode)?;
+        s.optional("details", &self.details)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ExceptionInfoResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ExceptionInfoResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ExceptionInfoResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExceptionInfoResponseBody, A::Error> {
-                let mut f_exception_id: Option<String> = None;
-                let mut f_description: Option<String> = None;
-                let mut f_break_mode: Option<ExceptionBreakMode> = None;
-                let mut f_details: Option<ExceptionDetails> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "exceptionId" => {
-                            crate::private::value(&mut map, &mut f_exception_id)?
-                        }
-                        "description" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_description,
-                                &mut extra,
-                            )?
-                        }
-                        "breakMode" => {
-                            crate::private::value(&mut map, &mut f_break_mode)?
-                        }
-                        "details" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_details,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ExceptionInfoResponseBody {
-                    exception_id: match f_exception_id {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("exceptionId")),
-                    },
-                    description: f_description,
-                    break_mode: match f_break_mode {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakMode")),
-                    },
-                    details: f_details,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ExceptionInfoResponseBody);
 impl crate::read::ReadJson for ExceptionInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_exception_id: Option<String> = None;
@@ -37188,9 +24587,9 @@ impl crate::read::ReadJson for ExceptionInfoResponseBody {
             }
         }
         Ok(ExceptionInfoResponseBody {
-            exception_id: f_exception_id.ok_or(crate::read::Fail)?,
+            exception_id: r.required(f_exception_id, "exceptionId")?,
             description: f_description,
-            break_mode: f_break_mode.ok_or(crate::read::Fail)?,
+            break_mode: r.required(f_break_mode, "breakMode")?,
             details: f_details,
             extra,
         })
@@ -37308,25 +24707,6 @@ impl ReadMemoryResponseBody {
         self
     }
 }
-impl serde::Serialize for ReadMemoryResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("address", &self.address)?;
-        if let Some(v) = &self.unreadable_bytes {
-            m.serialize_entry("unreadableBytes", v)?;
-        }
-        if let Some(v) = &self.data {
-            m.serialize_entry("data", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl ReadMemoryResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -37338,82 +24718,15 @@ impl ReadMemoryResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for ReadMemoryResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"address\":");
-        crate::private::WriteJson::write_json(&self.address, out);
-        if let Some(v) = &self.unreadable_bytes {
-            crate::private::key(out, &mut first, b"\"unreadableBytes\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.data {
-            crate::private::key(out, &mut first, b"\"data\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for ReadMemoryResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("address", &self.address)?;
+        s.optional("unreadableBytes", &self.unreadable_bytes)?;
+        s.optional("data", &self.data)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for ReadMemoryResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ReadMemoryResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `ReadMemoryResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReadMemoryResponseBody, A::Error> {
-                let mut f_address: Option<String> = None;
-                let mut f_unreadable_bytes: Option<u64> = None;
-                let mut f_data: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "address" => crate::private::value(&mut map, &mut f_address)?,
-                        "unreadableBytes" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_unreadable_bytes,
-                                &mut extra,
-                            )?
-                        }
-                        "data" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_data,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(ReadMemoryResponseBody {
-                    address: match f_address {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("address")),
-                    },
-                    unreadable_bytes: f_unreadable_bytes,
-                    data: f_data,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(ReadMemoryResponseBody);
 impl crate::read::ReadJson for ReadMemoryResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_address: Option<String> = None;
@@ -37433,7 +24746,7 @@ impl crate::read::ReadJson for ReadMemoryResponseBody {
             }
         }
         Ok(ReadMemoryResponseBody {
-            address: f_address.ok_or(crate::read::Fail)?,
+            address: r.required(f_address, "address")?,
             unreadable_bytes: f_unreadable_bytes,
             data: f_data,
             extra,
@@ -37542,24 +24855,6 @@ impl WriteMemoryResponseBody {
         self
     }
 }
-impl serde::Serialize for WriteMemoryResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        if let Some(v) = &self.offset {
-            m.serialize_entry("offset", v)?;
-        }
-        if let Some(v) = &self.bytes_written {
-            m.serialize_entry("bytesWritten", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl WriteMemoryResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -37570,74 +24865,14 @@ impl WriteMemoryResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for WriteMemoryResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        if let Some(v) = &self.offset {
-            crate::private::key(out, &mut first, b"\"offset\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.bytes_written {
-            crate::private::key(out, &mut first, b"\"bytesWritten\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for WriteMemoryResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.optional("offset", &self.offset)?;
+        s.optional("bytesWritten", &self.bytes_written)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for WriteMemoryResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = WriteMemoryResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `WriteMemoryResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<WriteMemoryResponseBody, A::Error> {
-                let mut f_offset: Option<i64> = None;
-                let mut f_bytes_written: Option<u32> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "offset" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_offset,
-                                &mut extra,
-                            )?
-                        }
-                        "bytesWritten" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_bytes_written,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(WriteMemoryResponseBody {
-                    offset: f_offset,
-                    bytes_written: f_bytes_written,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(WriteMemoryResponseBody);
 impl crate::read::ReadJson for WriteMemoryResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_offset: Option<i64> = None;
@@ -37741,75 +24976,19 @@ impl DisassembleResponseBody {
         }
     }
 }
-impl serde::Serialize for DisassembleResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("instructions", &self.instructions)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl DisassembleResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
         matches!(key, "instructions")
     }
 }
-impl crate::private::WriteJson for DisassembleResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"instructions\":");
-        crate::private::WriteJson::write_json(&self.instructions, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DisassembleResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("instructions", &self.instructions)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for DisassembleResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DisassembleResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DisassembleResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisassembleResponseBody, A::Error> {
-                let mut f_instructions: Option<Vec<DisassembledInstruction>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "instructions" => {
-                            crate::private::value(&mut map, &mut f_instructions)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DisassembleResponseBody {
-                    instructions: match f_instructions {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("instructions")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DisassembleResponseBody);
 impl crate::read::ReadJson for DisassembleResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_instructions: Option<Vec<DisassembledInstruction>> = None;
@@ -37825,7 +25004,7 @@ impl crate::read::ReadJson for DisassembleResponseBody {
             }
         }
         Ok(DisassembleResponseBody {
-            instructions: f_instructions.ok_or(crate::read::Fail)?,
+            instructions: r.required(f_instructions, "instructions")?,
             extra,
         })
     }
@@ -37940,29 +25119,6 @@ impl LocationsResponseBody {
         self
     }
 }
-impl serde::Serialize for LocationsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("source", &self.source)?;
-        m.serialize_entry("line", &self.line)?;
-        if let Some(v) = &self.column {
-            m.serialize_entry("column", v)?;
-        }
-        if let Some(v) = &self.end_line {
-            m.serialize_entry("endLine", v)?;
-        }
-        if let Some(v) = &self.end_column {
-            m.serialize_entry("endColumn", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 impl LocationsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -37975,104 +25131,17 @@ impl LocationsResponseBody {
         }
     }
 }
-impl crate::private::WriteJson for LocationsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"source\":");
-        crate::private::WriteJson::write_json(&self.source, out);
-        crate::private::key(out, &mut first, b"\"line\":");
-        crate::private::WriteJson::write_json(&self.line, out);
-        if let Some(v) = &self.column {
-            crate::private::key(out, &mut first, b"\"column\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_line {
-            crate::private::key(out, &mut first, b"\"endLine\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.end_column {
-            crate::private::key(out, &mut first, b"\"endColumn\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for LocationsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("source", &self.source)?;
+        s.member("line", &self.line)?;
+        s.optional("column", &self.column)?;
+        s.optional("endLine", &self.end_line)?;
+        s.optional("endColumn", &self.end_column)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
-impl<'de> serde::Deserialize<'de> for LocationsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LocationsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `LocationsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LocationsResponseBody, A::Error> {
-                let mut f_source: Option<Source> = None;
-                let mut f_line: Option<u64> = None;
-                let mut f_column: Option<u64> = None;
-                let mut f_end_line: Option<u64> = None;
-                let mut f_end_column: Option<u64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "source" => crate::private::value(&mut map, &mut f_source)?,
-                        "line" => crate::private::value(&mut map, &mut f_line)?,
-                        "column" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_column,
-                                &mut extra,
-                            )?
-                        }
-                        "endLine" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_line,
-                                &mut extra,
-                            )?
-                        }
-                        "endColumn" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_end_column,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(LocationsResponseBody {
-                    source: match f_source {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("source")),
-                    },
-                    line: match f_line {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("line")),
-                    },
-                    column: f_column,
-                    end_line: f_end_line,
-                    end_column: f_end_column,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(LocationsResponseBody);
 impl crate::read::ReadJson for LocationsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         let mut f_source: Option<Source> = None;
@@ -38094,8 +25163,8 @@ impl crate::read::ReadJson for LocationsResponseBody {
             }
         }
         Ok(LocationsResponseBody {
-            source: f_source.ok_or(crate::read::Fail)?,
-            line: f_line.ok_or(crate::read::Fail)?,
+            source: r.required(f_source, "source")?,
+            line: r.required(f_line, "line")?,
             column: f_column,
             end_line: f_end_line,
             end_column: f_end_column,
@@ -38234,40 +25303,7 @@ impl crate::private::WriteJson for ModuleId {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for ModuleId {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ModuleId;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("integer or string")
-            }
-            fn visit_i64<E: serde::de::Error>(self, x: i64) -> Result<ModuleId, E> {
-                Ok(ModuleId::Integer(x))
-            }
-            fn visit_u64<E: serde::de::Error>(self, x: u64) -> Result<ModuleId, E> {
-                i64::try_from(x)
-                    .map(ModuleId::Integer)
-                    .map_err(|_| E::invalid_value(
-                        serde::de::Unexpected::Unsigned(x),
-                        &self,
-                    ))
-            }
-            fn visit_str<E: serde::de::Error>(self, x: &str) -> Result<ModuleId, E> {
-                Ok(ModuleId::String(x.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(
-                self,
-                x: String,
-            ) -> Result<ModuleId, E> {
-                Ok(ModuleId::String(x))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
+crate::private::impl_deserialize!(ModuleId);
 impl crate::read::ReadJson for ModuleId {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         match r.token() {
@@ -38577,49 +25613,7 @@ impl crate::private::WriteJson for StackFrameModuleId {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for StackFrameModuleId {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = StackFrameModuleId;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("integer or string")
-            }
-            fn visit_i64<E: serde::de::Error>(
-                self,
-                x: i64,
-            ) -> Result<StackFrameModuleId, E> {
-                Ok(StackFrameModuleId::Integer(x))
-            }
-            fn visit_u64<E: serde::de::Error>(
-                self,
-                x: u64,
-            ) -> Result<StackFrameModuleId, E> {
-                i64::try_from(x)
-                    .map(StackFrameModuleId::Integer)
-                    .map_err(|_| E::invalid_value(
-                        serde::de::Unexpected::Unsigned(x),
-                        &self,
-                    ))
-            }
-            fn visit_str<E: serde::de::Error>(
-                self,
-                x: &str,
-            ) -> Result<StackFrameModuleId, E> {
-                Ok(StackFrameModuleId::String(x.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(
-                self,
-                x: String,
-            ) -> Result<StackFrameModuleId, E> {
-                Ok(StackFrameModuleId::String(x))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
+crate::private::impl_deserialize!(StackFrameModuleId);
 impl crate::read::ReadJson for StackFrameModuleId {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
         match r.token() {
@@ -39600,23 +26594,6 @@ impl PydevdSystemInfoResponseBody {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdSystemInfoResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("python", &self.python)?;
-        m.serialize_entry("platform", &self.platform)?;
-        m.serialize_entry("process", &self.process)?;
-        m.serialize_entry("pydevd", &self.pydevd)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdSystemInfoResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -39624,79 +26601,17 @@ impl PydevdSystemInfoResponseBody {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdSystemInfoResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"python\":");
-        crate::private::WriteJson::write_json(&self.python, out);
-        crate::private::key(out, &mut first, b"\"platform\":");
-        crate::private::WriteJson::write_json(&self.platform, out);
-        crate::private::key(out, &mut first, b"\"process\":");
-        crate::private::WriteJson::write_json(&self.process, out);
-        crate::private::key(out, &mut first, b"\"pydevd\":");
-        crate::private::WriteJson::write_json(&self.pydevd, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdSystemInfoResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("python", &self.python)?;
+        s.member("platform", &self.platform)?;
+        s.member("process", &self.process)?;
+        s.member("pydevd", &self.pydevd)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdSystemInfoResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdSystemInfoResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdSystemInfoResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdSystemInfoResponseBody, A::Error> {
-                let mut f_python: Option<PydevdPythonInfo> = None;
-                let mut f_platform: Option<PydevdPlatformInfo> = None;
-                let mut f_process: Option<PydevdProcessInfo> = None;
-                let mut f_pydevd: Option<PydevdInfo> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "python" => crate::private::value(&mut map, &mut f_python)?,
-                        "platform" => crate::private::value(&mut map, &mut f_platform)?,
-                        "process" => crate::private::value(&mut map, &mut f_process)?,
-                        "pydevd" => crate::private::value(&mut map, &mut f_pydevd)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdSystemInfoResponseBody {
-                    python: match f_python {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("python")),
-                    },
-                    platform: match f_platform {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("platform")),
-                    },
-                    process: match f_process {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("process")),
-                    },
-                    pydevd: match f_pydevd {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("pydevd")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdSystemInfoResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -39717,10 +26632,10 @@ impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
             }
         }
         Ok(PydevdSystemInfoResponseBody {
-            python: f_python.ok_or(crate::read::Fail)?,
-            platform: f_platform.ok_or(crate::read::Fail)?,
-            process: f_process.ok_or(crate::read::Fail)?,
-            pydevd: f_pydevd.ok_or(crate::read::Fail)?,
+            python: r.required(f_python, "python")?,
+            platform: r.required(f_platform, "platform")?,
+            process: r.required(f_process, "process")?,
+            pydevd: r.required(f_pydevd, "pydevd")?,
             extra,
         })
     }
@@ -39820,20 +26735,6 @@ impl PydevdAuthorizeResponseBody {
     }
 }
 #[cfg(feature = "debugpy")]
-impl serde::Serialize for PydevdAuthorizeResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("clientAccessToken", &self.client_access_token)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "debugpy")]
 impl PydevdAuthorizeResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -39841,57 +26742,14 @@ impl PydevdAuthorizeResponseBody {
     }
 }
 #[cfg(feature = "debugpy")]
-impl crate::private::WriteJson for PydevdAuthorizeResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"clientAccessToken\":");
-        crate::private::WriteJson::write_json(&self.client_access_token, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for PydevdAuthorizeResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("clientAccessToken", &self.client_access_token)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
-impl<'de> serde::Deserialize<'de> for PydevdAuthorizeResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PydevdAuthorizeResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `PydevdAuthorizeResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PydevdAuthorizeResponseBody, A::Error> {
-                let mut f_client_access_token: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "clientAccessToken" => {
-                            crate::private::value(&mut map, &mut f_client_access_token)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(PydevdAuthorizeResponseBody {
-                    client_access_token: match f_client_access_token {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("clientAccessToken")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(PydevdAuthorizeResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -39908,7 +26766,7 @@ impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
             }
         }
         Ok(PydevdAuthorizeResponseBody {
-            client_access_token: f_client_access_token.ok_or(crate::read::Fail)?,
+            client_access_token: r.required(f_client_access_token, "clientAccessToken")?,
             extra,
         })
     }
@@ -39988,20 +26846,6 @@ impl DumpCellResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DumpCellResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("sourcePath", &self.source_path)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DumpCellResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -40009,57 +26853,14 @@ impl DumpCellResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DumpCellResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"sourcePath\":");
-        crate::private::WriteJson::write_json(&self.source_path, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DumpCellResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("sourcePath", &self.source_path)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DumpCellResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DumpCellResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DumpCellResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DumpCellResponseBody, A::Error> {
-                let mut f_source_path: Option<String> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "sourcePath" => {
-                            crate::private::value(&mut map, &mut f_source_path)?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DumpCellResponseBody {
-                    source_path: match f_source_path {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("sourcePath")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DumpCellResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -40076,7 +26877,7 @@ impl crate::read::ReadJson for DumpCellResponseBody {
             }
         }
         Ok(DumpCellResponseBody {
-            source_path: f_source_path.ok_or(crate::read::Fail)?,
+            source_path: r.required(f_source_path, "sourcePath")?,
             extra,
         })
     }
@@ -40171,49 +26972,7 @@ impl crate::private::WriteJson for DebugInfoResponseBodyHashSeed {
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DebugInfoResponseBodyHashSeed {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DebugInfoResponseBodyHashSeed;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("integer or string")
-            }
-            fn visit_i64<E: serde::de::Error>(
-                self,
-                x: i64,
-            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
-                Ok(DebugInfoResponseBodyHashSeed::Integer(x))
-            }
-            fn visit_u64<E: serde::de::Error>(
-                self,
-                x: u64,
-            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
-                i64::try_from(x)
-                    .map(DebugInfoResponseBodyHashSeed::Integer)
-                    .map_err(|_| E::invalid_value(
-                        serde::de::Unexpected::Unsigned(x),
-                        &self,
-                    ))
-            }
-            fn visit_str<E: serde::de::Error>(
-                self,
-                x: &str,
-            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
-                Ok(DebugInfoResponseBodyHashSeed::String(x.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(
-                self,
-                x: String,
-            ) -> Result<DebugInfoResponseBodyHashSeed, E> {
-                Ok(DebugInfoResponseBodyHashSeed::String(x))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
+crate::private::impl_deserialize!(DebugInfoResponseBodyHashSeed);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponseBodyHashSeed {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -40374,35 +27133,6 @@ impl DebugInfoResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for DebugInfoResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("isStarted", &self.is_started)?;
-        m.serialize_entry("hashMethod", &self.hash_method)?;
-        m.serialize_entry("hashSeed", &self.hash_seed)?;
-        m.serialize_entry("tmpFilePrefix", &self.tmp_file_prefix)?;
-        m.serialize_entry("tmpFileSuffix", &self.tmp_file_suffix)?;
-        m.serialize_entry("breakpoints", &self.breakpoints)?;
-        m.serialize_entry("stoppedThreads", &self.stopped_threads)?;
-        if let Some(v) = &self.rich_rendering {
-            m.serialize_entry("richRendering", v)?;
-        }
-        if let Some(v) = &self.exception_paths {
-            m.serialize_entry("exceptionPaths", v)?;
-        }
-        if let Some(v) = &self.copy_to_globals {
-            m.serialize_entry("copyToGlobals", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl DebugInfoResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -40417,157 +27147,23 @@ impl DebugInfoResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for DebugInfoResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"isStarted\":");
-        crate::private::WriteJson::write_json(&self.is_started, out);
-        crate::private::key(out, &mut first, b"\"hashMethod\":");
-        crate::private::WriteJson::write_json(&self.hash_method, out);
-        crate::private::key(out, &mut first, b"\"hashSeed\":");
-        crate::private::WriteJson::write_json(&self.hash_seed, out);
-        crate::private::key(out, &mut first, b"\"tmpFilePrefix\":");
-        crate::private::WriteJson::write_json(&self.tmp_file_prefix, out);
-        crate::private::key(out, &mut first, b"\"tmpFileSuffix\":");
-        crate::private::WriteJson::write_json(&self.tmp_file_suffix, out);
-        crate::private::key(out, &mut first, b"\"breakpoints\":");
-        crate::private::WriteJson::write_json(&self.breakpoints, out);
-        crate::private::key(out, &mut first, b"\"stoppedThreads\":");
-        crate::private::WriteJson::write_json(&self.stopped_threads, out);
-        if let Some(v) = &self.rich_rendering {
-            crate::private::key(out, &mut first, b"\"richRendering\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.exception_paths {
-            crate::private::key(out, &mut first, b"\"exceptionPaths\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.copy_to_globals {
-            crate::private::key(out, &mut first, b"\"copyToGlobals\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for DebugInfoResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("isStarted", &self.is_started)?;
+        s.member("hashMethod", &self.hash_method)?;
+        s.member("hashSeed", &self.hash_seed)?;
+        s.member("tmpFilePrefix", &self.tmp_file_prefix)?;
+        s.member("tmpFileSuffix", &self.tmp_file_suffix)?;
+        s.member("breakpoints", &self.breakpoints)?;
+        s.member("stoppedThreads", &self.stopped_threads)?;
+        s.optional("richRendering", &self.rich_rendering)?;
+        s.optional("exceptionPaths", &self.exception_paths)?;
+        s.optional("copyToGlobals", &self.copy_to_globals)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for DebugInfoResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = DebugInfoResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `DebugInfoResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DebugInfoResponseBody, A::Error> {
-                let mut f_is_started: Option<bool> = None;
-                let mut f_hash_method: Option<String> = None;
-                let mut f_hash_seed: Option<DebugInfoResponseBodyHashSeed> = None;
-                let mut f_tmp_file_prefix: Option<String> = None;
-                let mut f_tmp_file_suffix: Option<String> = None;
-                let mut f_breakpoints: Option<Vec<DebugInfoBreakpoints>> = None;
-                let mut f_stopped_threads: Option<Vec<i64>> = None;
-                let mut f_rich_rendering: Option<bool> = None;
-                let mut f_exception_paths: Option<Vec<String>> = None;
-                let mut f_copy_to_globals: Option<bool> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "isStarted" => {
-                            crate::private::value(&mut map, &mut f_is_started)?
-                        }
-                        "hashMethod" => {
-                            crate::private::value(&mut map, &mut f_hash_method)?
-                        }
-                        "hashSeed" => crate::private::value(&mut map, &mut f_hash_seed)?,
-                        "tmpFilePrefix" => {
-                            crate::private::value(&mut map, &mut f_tmp_file_prefix)?
-                        }
-                        "tmpFileSuffix" => {
-                            crate::private::value(&mut map, &mut f_tmp_file_suffix)?
-                        }
-                        "breakpoints" => {
-                            crate::private::value(&mut map, &mut f_breakpoints)?
-                        }
-                        "stoppedThreads" => {
-                            crate::private::value(&mut map, &mut f_stopped_threads)?
-                        }
-                        "richRendering" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_rich_rendering,
-                                &mut extra,
-                            )?
-                        }
-                        "exceptionPaths" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_exception_paths,
-                                &mut extra,
-                            )?
-                        }
-                        "copyToGlobals" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_copy_to_globals,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(DebugInfoResponseBody {
-                    is_started: match f_is_started {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("isStarted")),
-                    },
-                    hash_method: match f_hash_method {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("hashMethod")),
-                    },
-                    hash_seed: match f_hash_seed {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("hashSeed")),
-                    },
-                    tmp_file_prefix: match f_tmp_file_prefix {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("tmpFilePrefix")),
-                    },
-                    tmp_file_suffix: match f_tmp_file_suffix {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("tmpFileSuffix")),
-                    },
-                    breakpoints: match f_breakpoints {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("breakpoints")),
-                    },
-                    stopped_threads: match f_stopped_threads {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("stoppedThreads")),
-                    },
-                    rich_rendering: f_rich_rendering,
-                    exception_paths: f_exception_paths,
-                    copy_to_globals: f_copy_to_globals,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(DebugInfoResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -40610,13 +27206,13 @@ impl crate::read::ReadJson for DebugInfoResponseBody {
             }
         }
         Ok(DebugInfoResponseBody {
-            is_started: f_is_started.ok_or(crate::read::Fail)?,
-            hash_method: f_hash_method.ok_or(crate::read::Fail)?,
-            hash_seed: f_hash_seed.ok_or(crate::read::Fail)?,
-            tmp_file_prefix: f_tmp_file_prefix.ok_or(crate::read::Fail)?,
-            tmp_file_suffix: f_tmp_file_suffix.ok_or(crate::read::Fail)?,
-            breakpoints: f_breakpoints.ok_or(crate::read::Fail)?,
-            stopped_threads: f_stopped_threads.ok_or(crate::read::Fail)?,
+            is_started: r.required(f_is_started, "isStarted")?,
+            hash_method: r.required(f_hash_method, "hashMethod")?,
+            hash_seed: r.required(f_hash_seed, "hashSeed")?,
+            tmp_file_prefix: r.required(f_tmp_file_prefix, "tmpFilePrefix")?,
+            tmp_file_suffix: r.required(f_tmp_file_suffix, "tmpFileSuffix")?,
+            breakpoints: r.required(f_breakpoints, "breakpoints")?,
+            stopped_threads: r.required(f_stopped_threads, "stoppedThreads")?,
             rich_rendering: f_rich_rendering,
             exception_paths: f_exception_paths,
             copy_to_globals: f_copy_to_globals,
@@ -40746,20 +27342,6 @@ impl InspectVariablesResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for InspectVariablesResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("variables", &self.variables)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl InspectVariablesResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -40767,55 +27349,14 @@ impl InspectVariablesResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for InspectVariablesResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"variables\":");
-        crate::private::WriteJson::write_json(&self.variables, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for InspectVariablesResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("variables", &self.variables)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for InspectVariablesResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = InspectVariablesResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `InspectVariablesResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InspectVariablesResponseBody, A::Error> {
-                let mut f_variables: Option<Vec<InspectedVariable>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "variables" => crate::private::value(&mut map, &mut f_variables)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(InspectVariablesResponseBody {
-                    variables: match f_variables {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("variables")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(InspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -40830,7 +27371,7 @@ impl crate::read::ReadJson for InspectVariablesResponseBody {
             }
         }
         Ok(InspectVariablesResponseBody {
-            variables: f_variables.ok_or(crate::read::Fail)?,
+            variables: r.required(f_variables, "variables")?,
             extra,
         })
     }
@@ -40915,21 +27456,6 @@ impl RichInspectVariablesResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for RichInspectVariablesResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("data", &self.data)?;
-        m.serialize_entry("metadata", &self.metadata)?;
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl RichInspectVariablesResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -40937,63 +27463,15 @@ impl RichInspectVariablesResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for RichInspectVariablesResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"data\":");
-        crate::private::WriteJson::write_json(&self.data, out);
-        crate::private::key(out, &mut first, b"\"metadata\":");
-        crate::private::WriteJson::write_json(&self.metadata, out);
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for RichInspectVariablesResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("data", &self.data)?;
+        s.member("metadata", &self.metadata)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for RichInspectVariablesResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RichInspectVariablesResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `RichInspectVariablesResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RichInspectVariablesResponseBody, A::Error> {
-                let mut f_data: Option<serde_json::Map<String, serde_json::Value>> = None;
-                let mut f_metadata: Option<serde_json::Map<String, serde_json::Value>> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "data" => crate::private::value(&mut map, &mut f_data)?,
-                        "metadata" => crate::private::value(&mut map, &mut f_metadata)?,
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(RichInspectVariablesResponseBody {
-                    data: match f_data {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("data")),
-                    },
-                    metadata: match f_metadata {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("metadata")),
-                    },
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(RichInspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -41010,8 +27488,8 @@ impl crate::read::ReadJson for RichInspectVariablesResponseBody {
             }
         }
         Ok(RichInspectVariablesResponseBody {
-            data: f_data.ok_or(crate::read::Fail)?,
-            metadata: f_metadata.ok_or(crate::read::Fail)?,
+            data: r.required(f_data, "data")?,
+            metadata: r.required(f_metadata, "metadata")?,
             extra,
         })
     }
@@ -41120,26 +27598,6 @@ impl CopyToGlobalsResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl serde::Serialize for CopyToGlobalsResponseBody {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("value", &self.value)?;
-        if let Some(v) = &self.type_ {
-            m.serialize_entry("type", v)?;
-        }
-        if let Some(v) = &self.variables_reference {
-            m.serialize_entry("variablesReference", v)?;
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
-#[cfg(feature = "jupyter")]
 impl CopyToGlobalsResponseBody {
     /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
     fn extra_shadowed(&self, key: &str) -> bool {
@@ -41152,83 +27610,16 @@ impl CopyToGlobalsResponseBody {
     }
 }
 #[cfg(feature = "jupyter")]
-impl crate::private::WriteJson for CopyToGlobalsResponseBody {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        crate::private::key(out, &mut first, b"\"value\":");
-        crate::private::WriteJson::write_json(&self.value, out);
-        if let Some(v) = &self.type_ {
-            crate::private::key(out, &mut first, b"\"type\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        if let Some(v) = &self.variables_reference {
-            crate::private::key(out, &mut first, b"\"variablesReference\":");
-            crate::private::WriteJson::write_json(v, out);
-        }
-        for (k, v) in &self.extra {
-            if !self.extra_shadowed(k) {
-                crate::private::extra_member(out, &mut first, k, v);
-            }
-        }
-        out.push(b'}');
+impl crate::private::Members for CopyToGlobalsResponseBody {
+    fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.member("value", &self.value)?;
+        s.optional("type", &self.type_)?;
+        s.optional("variablesReference", &self.variables_reference)?;
+        s.extras(&self.extra, |k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
-impl<'de> serde::Deserialize<'de> for CopyToGlobalsResponseBody {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CopyToGlobalsResponseBody;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a `CopyToGlobalsResponseBody` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CopyToGlobalsResponseBody, A::Error> {
-                let mut f_value: Option<String> = None;
-                let mut f_type_: Option<String> = None;
-                let mut f_variables_reference: Option<i64> = None;
-                let mut extra = serde_json::Map::new();
-                while let Some(key) = map.next_key::<crate::private::Key<'de>>()? {
-                    match key.as_str() {
-                        "value" => crate::private::value(&mut map, &mut f_value)?,
-                        "type" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_type_,
-                                &mut extra,
-                            )?
-                        }
-                        "variablesReference" => {
-                            crate::private::optional(
-                                &mut map,
-                                key,
-                                &mut f_variables_reference,
-                                &mut extra,
-                            )?
-                        }
-                        _ => crate::private::extra(&mut map, key, &mut extra)?,
-                    }
-                }
-                Ok(CopyToGlobalsResponseBody {
-                    value: match f_value {
-                        Some(v) => v,
-                        None => return Err(crate::private::missing("value")),
-                    },
-                    type_: f_type_,
-                    variables_reference: f_variables_reference,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+crate::private::impl_object!(CopyToGlobalsResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
@@ -41249,7 +27640,7 @@ impl crate::read::ReadJson for CopyToGlobalsResponseBody {
             }
         }
         Ok(CopyToGlobalsResponseBody {
-            value: f_value.ok_or(crate::read::Fail)?,
+            value: r.required(f_value, "value")?,
             type_: f_type_,
             variables_reference: f_variables_reference,
             extra,
