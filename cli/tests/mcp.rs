@@ -16,8 +16,8 @@ use dapkit_session::client::{Client, ClientOptions};
 use dapkit_transport::{Endpoint, RetryPolicy};
 use dapkit_types::messages::*;
 use dapkit_types::types::*;
-use peers::peer_path;
-use std::path::{Path, PathBuf};
+use peers::{gdb, python};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -72,24 +72,6 @@ int main(void) {
     return 3;
 }
 "#;
-
-fn python() -> PathBuf {
-    peer_path(
-        "DAPKIT_PEER_PYTHON",
-        ".peers/venv/bin/python",
-        "debugpy and the MCP SDK",
-        "a Python with debugpy 1.8.22 and mcp",
-    )
-}
-
-fn gdb() -> PathBuf {
-    peer_path(
-        "DAPKIT_GDB",
-        ".peers/gdb-venv/bin/gdb",
-        "gdb",
-        "a gdb 14 or later",
-    )
-}
 
 const GO_PROGRAM: &str = r#"package main
 

@@ -20,10 +20,10 @@ use dapkit_types::Event;
 use dapkit_types::messages::*;
 use dapkit_types::types::*;
 use dapkit_wireformat::FrameReader;
-use peers::{GroupGuard, find, peer_path, resume, variables, wait_event};
+use peers::{GroupGuard, find, gdb, python, resume, variables, wait_event};
 use serde_json::json;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -127,26 +127,6 @@ threading.Thread(target=pump, args=(0, child.stdin.fileno(), "adapter-received.d
 pump(child.stdout.fileno(), 1, "adapter-sent.dap", lambda: os.close(1))
 sys.exit(child.wait())
 "#;
-
-/// The peer interpreter with debugpy.
-fn python() -> PathBuf {
-    peer_path(
-        "DAPKIT_PEER_PYTHON",
-        ".peers/venv/bin/python",
-        "debugpy",
-        "a Python with debugpy 1.8.22",
-    )
-}
-
-/// gdb 14 or later (`-i dap`).
-fn gdb() -> PathBuf {
-    peer_path(
-        "DAPKIT_GDB",
-        ".peers/gdb-venv/bin/gdb",
-        "gdb",
-        "a gdb 14 or later",
-    )
-}
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -11,7 +11,7 @@
 mod common;
 
 use common::TempDir;
-use common::peers::{GroupGuard, find, line_of, peer_path, spawn_group, variables, wait_event};
+use common::peers::{GroupGuard, find, line_of, python, spawn_group, variables, wait_event};
 use dapkit_proxy::{Adapter, Ended, Proxy, ProxyOptions};
 use dapkit_session::client::{Client, ClientOptions, Events, RequestError};
 use dapkit_transport::{Endpoint, RetryPolicy};
@@ -19,7 +19,7 @@ use dapkit_types::messages::*;
 use dapkit_types::types::*;
 use dapkit_types::{Event, Response};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -48,15 +48,6 @@ a = first(7)
 b = second("proxy")
 print("done", a, b)
 "#;
-
-fn python() -> PathBuf {
-    peer_path(
-        "DAPKIT_PEER_PYTHON",
-        ".peers/venv/bin/python",
-        "debugpy",
-        "a Python with debugpy 1.8.22",
-    )
-}
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -9,7 +9,7 @@
 mod common;
 
 use common::TempDir;
-use common::peers::{find, line_of, peer_path, variables, wait_event};
+use common::peers::{find, gdb, line_of, variables, wait_event};
 use dapkit_proxy::{Adapter, Ended, Proxy, ProxyOptions};
 use dapkit_session::client::{Client, ClientOptions, Events};
 use dapkit_transport::{Endpoint, RetryPolicy, StdioCommand};
@@ -44,15 +44,6 @@ int main(void) {
     return total == 376 ? 0 : 3;
 }
 "#;
-
-fn gdb() -> PathBuf {
-    peer_path(
-        "DAPKIT_GDB",
-        ".peers/gdb-venv/bin/gdb",
-        "gdb",
-        "a gdb 14 or later",
-    )
-}
 
 fn compile(dir: &Path) -> (PathBuf, PathBuf) {
     let source = dir.join("weigh.c");

@@ -20,7 +20,7 @@ mod common;
 
 use common::TempDir;
 use common::peers::{
-    GroupGuard, find, peer_path, resume, spawn_group, step_over, variables, wait_event,
+    GroupGuard, find, python, resume, spawn_group, step_over, variables, wait_event,
 };
 use dapkit_session::client::{Client, ClientOptions, Events, PendingRequest};
 use dapkit_transport::{Endpoint, RetryPolicy};
@@ -63,27 +63,6 @@ print("done")
 /// The 1-based line of the marker comment.
 fn line_of(marker: &str) -> u64 {
     common::peers::line_of(PROGRAM, marker)
-}
-
-/// The peer interpreter: `DAPKIT_PEER_PYTHON`, else `<workspace>/.peers/venv/bin/python`.
-fn python() -> PathBuf {
-    let p = peer_path(
-        "DAPKIT_PEER_PYTHON",
-        ".peers/venv/bin/python",
-        "debugpy",
-        "a Python with debugpy 1.8.22",
-    );
-    let ok = Command::new(&p)
-        .args(["-c", "import debugpy"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "{} cannot import debugpy; run `bash .ci/install-peers`",
-        p.display()
-    );
-    p
 }
 
 /// A free loopback port: bind port 0, read it, close the listener.

@@ -13,7 +13,7 @@
 mod common;
 
 use common::TempDir;
-use common::peers::{find, peer_path, resume, step_over, variables, wait_event};
+use common::peers::{find, gdb, resume, step_over, variables, wait_event};
 use dapkit_session::client::{Client, ClientOptions, Events};
 use dapkit_transport::{StderrTail, StdioCommand, spawn_stdio};
 use dapkit_types::Event;
@@ -70,40 +70,6 @@ int main(void) {
 /// The 1-based line carrying `marker`.
 fn line_of(marker: &str) -> u64 {
     common::peers::line_of(PROGRAM, marker)
-}
-
-/// The gdb to run: `DAPKIT_GDB`, else `<workspace>/.peers/gdb-venv/bin/gdb`; it must be
-/// gdb 14 or later (the first with `-i dap`).
-fn gdb() -> PathBuf {
-    let path = peer_path(
-        "DAPKIT_GDB",
-        ".peers/gdb-venv/bin/gdb",
-        "gdb",
-        "a gdb 14 or later",
-    );
-    let out = Command::new(&path)
-        .args(["--nx", "--version"])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; run `bash .ci/install-peers`",
-                path.display()
-            )
-        });
-    let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().next().unwrap_or("");
-    let major = first
-        .split_whitespace()
-        .last()
-        .and_then(|v| v.split('.').next())
-        .and_then(|v| v.parse::<u32>().ok());
-    assert!(
-        matches!(major, Some(m) if m >= 14),
-        "{} is {first:?}; DAP needs gdb 14 or later: run `bash .ci/install-peers` (or set \
-         DAPKIT_GDB)",
-        path.display()
-    );
-    path
 }
 
 /// Writes the program to `dir` and compiles it with debug information, no optimisation.

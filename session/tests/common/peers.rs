@@ -30,6 +30,64 @@ pub fn peer_path(var: &str, in_workspace: &str, what: &str, wanted: &str) -> Pat
     p
 }
 
+/// The peers' Python (`DAPKIT_PEER_PYTHON`, else `<workspace>/.peers/venv/bin/python`),
+/// which `bash .ci/install-peers` gives debugpy 1.8.22, ipykernel, jupyter_client and the
+/// MCP SDK. Fails the test, naming `bash .ci/install-peers`, when it is missing or cannot
+/// import debugpy.
+pub fn python() -> PathBuf {
+    let p = peer_path(
+        "DAPKIT_PEER_PYTHON",
+        ".peers/venv/bin/python",
+        "debugpy",
+        "a Python with debugpy 1.8.22",
+    );
+    let ok = Command::new(&p)
+        .args(["-c", "import debugpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} cannot import debugpy; run `bash .ci/install-peers`",
+        p.display()
+    );
+    p
+}
+
+/// The gdb to run (`DAPKIT_GDB`, else `<workspace>/.peers/gdb-venv/bin/gdb`); it must be
+/// gdb 14 or later (the first with `-i dap`). Fails the test, naming
+/// `bash .ci/install-peers`, otherwise.
+pub fn gdb() -> PathBuf {
+    let path = peer_path(
+        "DAPKIT_GDB",
+        ".peers/gdb-venv/bin/gdb",
+        "gdb",
+        "a gdb 14 or later",
+    );
+    let out = Command::new(&path)
+        .args(["--nx", "--version"])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; run `bash .ci/install-peers`",
+                path.display()
+            )
+        });
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or("");
+    let major = first
+        .split_whitespace()
+        .last()
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse::<u32>().ok());
+    assert!(
+        matches!(major, Some(m) if m >= 14),
+        "{} is {first:?}; DAP needs gdb 14 or later: run `bash .ci/install-peers` (or set \
+         DAPKIT_GDB)",
+        path.display()
+    );
+    path
+}
+
 /// The path the environment variable `var` holds, if set; fails the test, naming
 /// `bash .ci/install-peers`, when that path does not exist.
 fn from_env(var: &str) -> Option<PathBuf> {
