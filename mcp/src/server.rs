@@ -472,7 +472,7 @@ impl DebugServer {
                     None => by_file.push((b.path, vec![sb])),
                 }
             }
-            let reports = session.configure(command, pending, &by_file).await?;
+            let mut reports = session.configure(command, pending, &by_file).await?;
             let mut out = match wait_first_stop {
                 Some(wait) => self.after_resume(&session, 0, wait).await?,
                 None => json!({"session": session.id, "state": match session.state().phase {
@@ -483,6 +483,9 @@ impl DebugServer {
             };
             if let Some(o) = out.as_object_mut() {
                 o.insert("proxy".into(), json!(address(&session.proxy)));
+                // What bound while the program started (gdb binds pending breakpoints
+                // once the code is loaded) is reported as it is now.
+                session.refresh_breakpoints(&mut reports);
                 o.insert("breakpoints".into(), Value::Array(reports));
             }
             Ok::<Value, String>(out)

@@ -15,7 +15,7 @@ use dapkit_types::messages::*;
 use dapkit_types::types::*;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -140,8 +140,15 @@ pub struct Session {
     client: Client,
     state: Arc<watch::Sender<State>>,
     output: Arc<Mutex<OutputLog>>,
+    /// The latest state of each breakpoint the adapter has told about in a `breakpoint`
+    /// event (bound later, moved, removed), by id; at most [`MAX_TRACKED`] of them.
+    changed: Arc<Mutex<HashMap<i32, Breakpoint>>>,
     proxy_handle: Option<ProxyHandle>,
 }
+
+/// How many breakpoints' later states a session remembers (an adapter's `breakpoint`
+/// events for further ids are not followed).
+const MAX_TRACKED: usize = 4096;
 
 /// The result of waiting for the program.
 pub enum Outcome {
@@ -273,6 +280,8 @@ impl Session {
         let rx = tx.clone();
         let output = Arc::new(Mutex::new(OutputLog::default()));
         let log = output.clone();
+        let changed = Arc::new(Mutex::new(HashMap::new()));
+        let changes = changed.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
                 match event {
@@ -297,6 +306,18 @@ impl Session {
                     }),
                     Event::Exited(e) => tx.send_modify(|s| s.exit_code = Some(e.body.exit_code)),
                     Event::Terminated(_) => tx.send_modify(|s| s.phase = Phase::Exited),
+                    Event::Breakpoint(e) => {
+                        let Some(id) = e.body.breakpoint.id else {
+                            continue;
+                        };
+                        if let Ok(mut map) = changes.lock() {
+                            if text_of(&e.body.reason) == "removed" {
+                                map.remove(&id);
+                            } else if map.len() < MAX_TRACKED || map.contains_key(&id) {
+                                map.insert(id, e.body.breakpoint.clone());
+                            }
+                        }
+                    }
                     Event::Output(e) => {
                         let category = e
                             .body
@@ -339,6 +360,7 @@ impl Session {
             client,
             state: rx,
             output,
+            changed,
             proxy_handle,
         }
     }
@@ -459,43 +481,45 @@ impl Session {
         let bound = answer.body.breakpoints;
         let mut out = Vec::new();
         for (i, line) in requested.iter().enumerate() {
-            let mut o = Map::new();
-            o.insert("path".into(), json!(bound::cut_str(path, MAX_STRING)));
-            o.insert("requestedLine".into(), json!(line));
-            match bound.get(i) {
-                Some(b) => {
-                    o.insert("line".into(), json!(b.line));
-                    o.insert("verified".into(), json!(b.verified));
-                    let mut message = b.message.clone();
-                    if b.verified && b.line.is_some_and(|l| l != *line) {
-                        message.get_or_insert_with(|| {
-                            format!(
-                                "moved by the adapter from line {line} to line {}",
-                                b.line.unwrap_or_default()
-                            )
-                        });
-                    }
-                    if !b.verified && message.is_none() {
-                        message = Some(
-                            "the adapter did not bind this breakpoint (no reason given; it may bind once the code is loaded)".into(),
-                        );
-                    }
-                    if let Some(m) = message {
-                        put_str(&mut o, "message", &m);
-                    }
-                }
+            out.push(match bound.get(i) {
+                Some(b) => breakpoint_report(path, *line, b),
                 None => {
+                    let mut o = Map::new();
+                    o.insert("path".into(), json!(bound::cut_str(path, MAX_STRING)));
+                    o.insert("requestedLine".into(), json!(line));
                     o.insert("line".into(), Value::Null);
                     o.insert("verified".into(), json!(false));
                     o.insert(
                         "message".into(),
                         json!("the adapter answered without this breakpoint"),
                     );
+                    Value::Object(o)
                 }
-            }
-            out.push(Value::Object(o));
+            });
         }
         Ok(out)
+    }
+
+    /// Brings `reports` (from [`Session::set_breakpoints`]) up to what the adapter has
+    /// said since in `breakpoint` events: one that bound once the code loaded (gdb's
+    /// pending breakpoints), moved or lost its binding is reported as it is now.
+    pub fn refresh_breakpoints(&self, reports: &mut [Value]) {
+        let Ok(changed) = self.changed.lock() else {
+            return;
+        };
+        for report in reports.iter_mut() {
+            let id = report["id"].as_i64().and_then(|id| i32::try_from(id).ok());
+            let (Some(id), Some(line), Some(path)) = (
+                id,
+                report["requestedLine"].as_u64(),
+                report["path"].as_str().map(str::to_owned),
+            ) else {
+                continue;
+            };
+            if let Some(latest) = changed.get(&id) {
+                *report = breakpoint_report(&path, line, latest);
+            }
+        }
     }
 
     /// Waits up to `wait` for a stop after `since` stops, or the end.
@@ -926,4 +950,34 @@ fn excerpt(path: &str, line: u64) -> Option<String> {
         out.push_str(&format!("{mark}{n:>5} | {text}\n"));
     }
     if out.is_empty() { None } else { Some(out) }
+}
+
+/// One breakpoint as requested and as the adapter bound it: where, whether, and why not.
+fn breakpoint_report(path: &str, line: u64, b: &Breakpoint) -> Value {
+    let mut o = Map::new();
+    o.insert("path".into(), json!(bound::cut_str(path, MAX_STRING)));
+    o.insert("requestedLine".into(), json!(line));
+    if let Some(id) = b.id {
+        o.insert("id".into(), json!(id));
+    }
+    o.insert("line".into(), json!(b.line));
+    o.insert("verified".into(), json!(b.verified));
+    let mut message = b.message.clone();
+    if b.verified && b.line.is_some_and(|l| l != line) {
+        message.get_or_insert_with(|| {
+            format!(
+                "moved by the adapter from line {line} to line {}",
+                b.line.unwrap_or_default()
+            )
+        });
+    }
+    if !b.verified && message.is_none() {
+        message = Some(
+            "the adapter did not bind this breakpoint (no reason given; it may bind once the code is loaded)".into(),
+        );
+    }
+    if let Some(m) = message {
+        put_str(&mut o, "message", &m);
+    }
+    Value::Object(o)
 }

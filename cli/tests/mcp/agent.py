@@ -148,6 +148,10 @@ async def flow_gdb(agent, program, source, first):
     })
     sid = stop["session"]
     assert stop["state"] == "stopped" and stop["location"]["line"] == first, stop
+    # gdb answers setBreakpoints before the program is loaded (pending, unverified) and
+    # binds it later with a `breakpoint` event: launch's answer reports it as bound.
+    bp = stop["breakpoints"][0]
+    assert bp["requestedLine"] == first and bp["verified"] and bp["line"] == first, stop
     snap = await agent.call("snapshot", {"session": sid})
     assert local(snap, "n")["value"] == "7", snap
     stepped = await agent.call("step", {"session": sid, "kind": "over"})
