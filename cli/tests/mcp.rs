@@ -208,6 +208,11 @@ async fn a_program_that_never_stops_answers_running_then_pauses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_to_a_program_that_connects_to_the_adapter() {
+    scenario("attach", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_values_keep_the_snapshot_under_64_kib() {
     scenario("huge", false).await;
 }

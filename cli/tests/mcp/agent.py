@@ -219,6 +219,49 @@ async def scenario_running(agent):
     assert r["state"] == "exited", r
 
 
+async def scenario_attach(agent):
+    """attach: debugpy's adapter listens, the program connects to it (`debugpy --connect`),
+    a breakpoint given to attach stops it, the agent reads a local and ends it."""
+    import socket
+    import subprocess
+    program = os.path.join(WORK, "forever.py")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def start_debuggee():
+        # After the adapter has had time to listen; the attach call waits for the program.
+        await asyncio.sleep(2)
+        return subprocess.Popen(
+            [sys.executable, "-m", "debugpy", "--connect", f"127.0.0.1:{port}", program],
+            cwd=WORK, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    starter = asyncio.create_task(start_debuggee())
+    line = line_of(program, "count += 1")
+    debuggee = None
+    try:
+        attached = await agent.call("attach", {
+            "adapter": "debugpy", "listen": {"host": "127.0.0.1", "port": port},
+            "breakpoints": [{"path": program, "line": line}],
+        })
+        debuggee = await starter
+        sid = attached["session"]
+        assert attached["proxy"].startswith("127.0.0.1:"), attached
+        assert attached["breakpoints"][0]["verified"], attached
+        stop = await agent.call("continue", {"session": sid, "waitSeconds": 30})
+        assert stop["state"] == "stopped" and stop["reason"] == "breakpoint", stop
+        assert stop["location"]["line"] == line, stop
+        assert int(local(stop, "count")["value"]) >= 0, stop
+        ev = await agent.call("evaluate", {"session": sid, "expression": "count + 1000"})
+        assert int(ev["result"]) >= 1000, ev
+        await agent.call("terminate", {"session": sid})
+    finally:
+        if debuggee is None:
+            debuggee = await starter
+        debuggee.kill()
+        debuggee.wait(timeout=10)
+
+
 async def scenario_huge(agent):
     program = os.path.join(WORK, "huge.py")
     stop = await agent.call("launch", {
