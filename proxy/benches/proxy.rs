@@ -28,6 +28,10 @@
 //! `PROXY_BENCH_ROUNDS` (default 15) sets the rounds.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "../../session/benches/support/responder.rs"]
+mod support;
+use support::{EVENTS_PER_FLOOD, responder, write_frame};
+
 use dapkit_proxy::{Adapter, Proxy, ProxyHandle, ProxyOptions};
 use dapkit_session::adapter::AdapterSession;
 use dapkit_session::{Client, ClientOptions};
@@ -36,90 +40,16 @@ use dapkit_types::messages::{InitializeRequest, ThreadsRequest};
 use dapkit_types::types::{Capabilities, Thread, ThreadsResponseBody};
 use dapkit_wireformat::FrameStream;
 use futures_util::StreamExt;
-use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::runtime::Runtime;
 
-const EVENTS_PER_FLOOD: usize = 20_000;
 const FANOUT_QUEUE: usize = 65_536;
 /// Round trips per variant per round.
 const TRIPS: usize = 2_000;
 /// Round trips in a row before the next variant's turn.
 const CHUNK: usize = 50;
-
-/// A blocking responder (an adapter in effect in another process): answers every request
-/// with a one-thread body; `flood` first sends `EVENTS_PER_FLOOD` small output events. A
-/// thread per connection.
-fn responder() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            std::thread::spawn(move || serve(stream));
-        }
-    });
-    addr
-}
-
-fn read_frame(reader: &mut BufReader<TcpStream>, line: &mut String, body: &mut Vec<u8>) -> bool {
-    let mut len = None;
-    loop {
-        line.clear();
-        if reader.read_line(line).unwrap_or(0) == 0 {
-            return false;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some(v) = l.strip_prefix("Content-Length: ") {
-            len = v.parse::<usize>().ok();
-        }
-    }
-    let Some(len) = len else { return false };
-    body.resize(len, 0);
-    reader.read_exact(body).is_ok()
-}
-
-fn frame(out: &mut Vec<u8>, body: &[u8]) {
-    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-    out.extend_from_slice(body);
-}
-
-fn serve(stream: TcpStream) {
-    stream.set_nodelay(true).unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    let (mut line, mut body, mut out) = (String::new(), Vec::new(), Vec::new());
-    let mut seq = 0;
-    while read_frame(&mut reader, &mut line, &mut body) {
-        let req: Value = serde_json::from_slice(&body).unwrap();
-        let command = req["command"].as_str().unwrap_or_default().to_owned();
-        out.clear();
-        if command == "flood" {
-            for i in 0..EVENTS_PER_FLOOD {
-                seq += 1;
-                let ev = format!(
-                    r#"{{"seq":{seq},"type":"event","event":"output","body":{{"category":"stdout","output":"line {i}\n"}}}}"#
-                );
-                frame(&mut out, ev.as_bytes());
-            }
-        }
-        seq += 1;
-        let resp = format!(
-            r#"{{"seq":{seq},"type":"response","request_seq":{},"success":true,"command":"{command}","body":{{"threads":[{{"id":1,"name":"main"}}]}}}}"#,
-            req["seq"]
-        );
-        frame(&mut out, resp.as_bytes());
-        if writer.write_all(&out).is_err() {
-            return;
-        }
-    }
-}
 
 /// The in-process adapter: a dapkit-session adapter answering `initialize` and `threads`.
 async fn adapter_session<R, W>(reader: R, writer: W)
@@ -352,7 +282,7 @@ impl Counter {
             self.seq
         );
         let mut out = Vec::new();
-        frame(&mut out, body.as_bytes());
+        write_frame(&mut out, body.as_bytes());
         self.writer.write_all(&out).await.unwrap();
     }
 

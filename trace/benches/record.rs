@@ -12,70 +12,17 @@
 //! measurements (robust when the machine's load changes), and from criterion's means.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "../../session/benches/support/responder.rs"]
+mod support;
+use support::{read_frame, responder, write_frame};
+
 use criterion::{Criterion, Throughput, criterion_group};
 use dapkit_trace::record::{Recorder, forward};
 use dapkit_trace::tap::Tap;
 use dapkit_trace::{Direction, Header, TraceWriter};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-
-fn read_frame(reader: &mut BufReader<TcpStream>, line: &mut String, body: &mut Vec<u8>) -> bool {
-    let mut len = None;
-    loop {
-        line.clear();
-        if reader.read_line(line).unwrap_or(0) == 0 {
-            return false;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some(v) = l.strip_prefix("Content-Length: ") {
-            len = v.parse::<usize>().ok();
-        }
-    }
-    let Some(len) = len else { return false };
-    body.resize(len, 0);
-    reader.read_exact(body).is_ok()
-}
-
-fn write_frame(out: &mut Vec<u8>, body: &[u8]) {
-    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-    out.extend_from_slice(body);
-}
-
-/// The adapter: answers every request with a one-thread `threads` response.
-fn responder() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            std::thread::spawn(move || {
-                stream.set_nodelay(true).unwrap();
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                let (mut line, mut body, mut out) = (String::new(), Vec::new(), Vec::new());
-                let mut seq = 0;
-                while read_frame(&mut reader, &mut line, &mut body) {
-                    let req: Value = serde_json::from_slice(&body).unwrap();
-                    seq += 1;
-                    let resp = format!(
-                        r#"{{"seq":{seq},"type":"response","request_seq":{},"success":true,"command":"threads","body":{{"threads":[{{"id":1,"name":"main"}}]}}}}"#,
-                        req["seq"]
-                    );
-                    out.clear();
-                    write_frame(&mut out, resp.as_bytes());
-                    if writer.write_all(&out).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
 
 /// What `forward` does, without recording: read, write, flush.
 async fn relay_loop<R, W>(mut from: R, mut to: W)
