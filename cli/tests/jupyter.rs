@@ -6,7 +6,7 @@
 #[path = "../../jupyter/tests/common/mod.rs"]
 mod common;
 
-use common::Kernel;
+use common::{Kernel, TopFrame};
 use dapkit_jupyter::CellNaming;
 use dapkit_session::{Client, ClientOptions};
 use dapkit_transport::{Endpoint, RetryPolicy, connect};
@@ -140,39 +140,12 @@ async fn a_dap_client_debugs_a_cell_through_dapkit_jupyter() {
         panic!("no stopped event");
     };
     let thread = stop.body.thread_id.expect("thread");
-    let trace = client
-        .request::<StackTraceRequest>(StackTraceArguments::new(thread))
-        .await
-        .expect("stackTrace");
-    let top = &trace.body.stack_frames[0];
+    let stack = TopFrame::of(&client, thread).await;
+    let top = &stack.frame;
     assert_eq!(top.line, 3);
-    assert_eq!(
-        top.source.as_ref().and_then(|s| s.path.as_deref()),
-        Some(file.as_str())
-    );
-    let scopes = client
-        .request::<ScopesRequest>(ScopesArguments::new(top.id))
-        .await
-        .expect("scopes");
-    let locals = scopes
-        .body
-        .scopes
-        .iter()
-        .find(|s| s.name == "Locals")
-        .expect("Locals");
-    let vars = client
-        .request::<VariablesRequest>(VariablesArguments::new(locals.variables_reference))
-        .await
-        .expect("variables");
-    let value = |name: &str| {
-        vars.body
-            .variables
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.value.clone())
-    };
-    assert_eq!(value("out").as_deref(), Some("[10, 20, 30]"));
-    assert_eq!(value("k").as_deref(), Some("10"));
+    assert_eq!(stack.path(), Some(file.as_str()));
+    assert_eq!(stack.value("out"), "[10, 20, 30]");
+    assert_eq!(stack.value("k"), "10");
     let mut eval = EvaluateArguments::new("len(out) * k");
     eval.frame_id = Some(top.id);
     assert_eq!(

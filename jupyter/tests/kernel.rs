@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Kernel;
+use common::{Kernel, TopFrame};
 use dapkit_jupyter::CellNaming;
 use dapkit_session::{Client, ClientOptions, Events};
 use dapkit_types::Event;
@@ -101,38 +101,11 @@ async fn debugging_a_cell_through_the_session_client() {
     assert_eq!(stop.body.reason, StoppedEventBodyReason::Breakpoint);
     let thread = stop.body.thread_id.expect("stopped thread");
 
-    let trace = client
-        .request::<StackTraceRequest>(StackTraceArguments::new(thread))
-        .await
-        .expect("stackTrace");
-    let top = &trace.body.stack_frames[0];
+    let stack = TopFrame::of(&client, thread).await;
+    let top = &stack.frame;
     assert_eq!(top.line, BREAK_LINE, "stopped at the breakpoint's line");
-    assert_eq!(
-        top.source.as_ref().and_then(|s| s.path.as_deref()),
-        Some(expected_file.as_str())
-    );
-    let scopes = client
-        .request::<ScopesRequest>(ScopesArguments::new(top.id))
-        .await
-        .expect("scopes");
-    let locals = scopes
-        .body
-        .scopes
-        .iter()
-        .find(|s| s.name == "Locals")
-        .expect("a Locals scope");
-    let vars = client
-        .request::<VariablesRequest>(VariablesArguments::new(locals.variables_reference))
-        .await
-        .expect("variables");
-    let value = |name: &str| {
-        vars.body
-            .variables
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.value.clone())
-            .unwrap_or_else(|| panic!("no local {name} in {:?}", vars.body.variables))
-    };
+    assert_eq!(stack.path(), Some(expected_file.as_str()));
+    let value = |name: &str| stack.value(name).to_string();
     assert_eq!(
         (value("a"), value("b"), value("total")),
         ("40".into(), "2".into(), "42".into())

@@ -125,3 +125,62 @@ impl Drop for Kernel {
         let _ = self.child.wait();
     }
 }
+
+/// Where a stopped thread is: its top frame and the variables of that frame's `Locals`
+/// scope (stackTrace → scopes → variables).
+pub struct TopFrame {
+    /// The innermost frame.
+    pub frame: dapkit_types::types::StackFrame,
+    /// The `Locals` scope's variables.
+    pub locals: Vec<dapkit_types::types::Variable>,
+}
+
+impl TopFrame {
+    /// Asks the stack, scopes and variables of `thread`.
+    pub async fn of(client: &dapkit_session::Client, thread: i32) -> TopFrame {
+        use dapkit_types::messages::{ScopesRequest, StackTraceRequest, VariablesRequest};
+        use dapkit_types::types::{ScopesArguments, StackTraceArguments, VariablesArguments};
+        let trace = client
+            .request::<StackTraceRequest>(StackTraceArguments::new(thread))
+            .await
+            .expect("stackTrace");
+        let frame = trace
+            .body
+            .stack_frames
+            .into_iter()
+            .next()
+            .expect("a stack frame");
+        let scopes = client
+            .request::<ScopesRequest>(ScopesArguments::new(frame.id))
+            .await
+            .expect("scopes");
+        let locals = scopes
+            .body
+            .scopes
+            .iter()
+            .find(|s| s.name == "Locals")
+            .expect("a Locals scope");
+        let vars = client
+            .request::<VariablesRequest>(VariablesArguments::new(locals.variables_reference))
+            .await
+            .expect("variables");
+        TopFrame {
+            frame,
+            locals: vars.body.variables,
+        }
+    }
+
+    /// The top frame's source path.
+    pub fn path(&self) -> Option<&str> {
+        self.frame.source.as_ref().and_then(|s| s.path.as_deref())
+    }
+
+    /// The value of local `name`; panics naming the locals when there is none.
+    pub fn value(&self, name: &str) -> &str {
+        self.locals
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.value.as_str())
+            .unwrap_or_else(|| panic!("no local {name} in {:?}", self.locals))
+    }
+}
