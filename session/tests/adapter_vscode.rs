@@ -55,14 +55,17 @@ fn text(output: &std::process::Output) -> String {
 }
 
 /// Builds the example with the cargo running this test and returns the executable's path
-/// (read from cargo's JSON messages, so any target directory works).
+/// (read from cargo's JSON messages, so any target directory works). The features are
+/// those of README's test command (`cargo test --workspace --all-features`), which has
+/// built the example already: then this finds it fresh instead of compiling
+/// dapkit-types again with another feature set.
 async fn build_example() -> PathBuf {
     let mut cargo = tokio::process::Command::new(env!("CARGO"));
     cargo.args([
         "build",
         "--quiet",
-        "-p",
-        "dapkit-session",
+        "--workspace",
+        "--all-features",
         "--example",
         EXAMPLE,
         "--message-format=json",
