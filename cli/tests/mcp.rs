@@ -1,7 +1,8 @@
 //! `dapkit mcp` driven by the official MCP Python SDK (`mcp`, installed into the peers'
 //! venv by `bash .ci/install-peers`) as an agent would: `tests/mcp/agent.py` spawns the
-//! binary over stdio and runs one scenario against real debugpy or gdb; each check is an
-//! assert there, and this side checks its exit status and last line.
+//! binary over stdio and runs one scenario against real debugpy, gdb, delve or lldb-dap
+//! (the preset, found in PATH); each check is an assert there, and this side checks its
+//! exit status and last line.
 //!
 //! The join test plays the person: while the agent holds a stopped debugpy session, a
 //! dapkit `Client` connects to the proxy address from `sessions`, reads the same stack and
@@ -109,21 +110,60 @@ fn workdir(with_gdb: bool) -> tempfile::TempDir {
     let mut config = format!("python = {:?}\n", python().display().to_string());
     if with_gdb {
         config.push_str(&format!("gdb = {:?}\n", gdb().display().to_string()));
-        std::fs::write(d.join("prog.c"), C_PROGRAM).unwrap();
-        let out = std::process::Command::new("gcc")
-            .args(["-g", "-O0", "-o"])
-            .arg(d.join("prog"))
-            .arg(d.join("prog.c"))
-            .output()
-            .expect("gcc runs (bash .ci/install-peers installs it)");
-        assert!(
-            out.status.success(),
-            "gcc: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        compile_c(d);
     }
     std::fs::write(d.join("config.toml"), config).unwrap();
     dir
+}
+
+/// `prog` in `dir`: [`C_PROGRAM`] compiled with `gcc -g -O0`.
+fn compile_c(dir: &Path) {
+    std::fs::write(dir.join("prog.c"), C_PROGRAM).unwrap();
+    let out = std::process::Command::new("gcc")
+        .args(["-g", "-O0", "-o"])
+        .arg(dir.join("prog"))
+        .arg(dir.join("prog.c"))
+        .output()
+        .expect("gcc runs (bash .ci/install-peers installs it)");
+    assert!(
+        out.status.success(),
+        "gcc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The configuration line naming lldb-dap: `DAPKIT_LLDB_DAP` when set; else none, the
+/// preset finding `lldb-dap` or the newest `lldb-dap-N` (Debian's `lldb-22` installs
+/// `/usr/bin/lldb-dap-22`) in PATH itself. Fails naming `bash .ci/install-peers` when
+/// there is neither.
+fn lldb_dap_config() -> String {
+    if let Some(p) = std::env::var_os("DAPKIT_LLDB_DAP") {
+        let p = std::path::PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "DAPKIT_LLDB_DAP={} does not exist; unset it or run `bash .ci/install-peers`",
+            p.display()
+        );
+        return format!("lldb_dap = {:?}\n", p.display().to_string());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| {
+        dir.join("lldb-dap").is_file()
+            || std::fs::read_dir(&dir).is_ok_and(|entries| {
+                entries.flatten().any(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_prefix("lldb-dap-"))
+                        .is_some_and(|v| v.parse::<u32>().is_ok())
+                })
+            })
+    });
+    assert!(
+        found,
+        "lldb-dap missing: neither lldb-dap nor lldb-dap-N on PATH. Run `bash .ci/install-peers` \
+         in the workspace root (it installs the Debian package lldb-22), or set DAPKIT_LLDB_DAP"
+    );
+    String::new()
 }
 
 fn agent(scenario: &str, dir: &Path) -> tokio::process::Command {
@@ -174,6 +214,27 @@ async fn debugpy_launch_step_evaluate_continue_to_the_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdb_launch_step_evaluate_continue_to_the_end() {
     scenario("gdb", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lldb_dap_launch_step_evaluate_continue_to_the_end() {
+    let dir = workdir(false);
+    compile_c(dir.path());
+    let config = dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&lldb_dap_config());
+    std::fs::write(&config, text).unwrap();
+    let out = tokio::time::timeout(WHOLE, agent("lldb", dir.path()).output())
+        .await
+        .expect("scenario lldb within its time")
+        .expect("the agent starts");
+    let report = format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "scenario lldb failed:\n{report}");
+    assert!(report.lines().any(|l| l == "lldb ok"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,8 @@
 //! python = "/home/me/.venv/bin/python"   # debugpy: `python -m debugpy.adapter`
 //! gdb = "/usr/bin/gdb"                    # gdb: `gdb -i dap`
 //! dlv = "dlv"                             # delve: `dlv dap`
-//! lldb_dap = "lldb-dap"                   # lldb-dap
+//! lldb_dap = "lldb-dap"                   # lldb-dap (default: `lldb-dap` in PATH, else the
+//!                                         # newest `lldb-dap-N` there, as Debian installs it)
 //!
 //! # An adapter of your own, used as `"adapter": "mydbg"`.
 //! [adapters.mydbg]
@@ -52,7 +53,9 @@ pub struct Config {
     pub gdb: Option<PathBuf>,
     /// delve (default `dlv`).
     pub dlv: Option<PathBuf>,
-    /// lldb-dap (default `lldb-dap`).
+    /// lldb-dap (default: `lldb-dap` in `PATH`, else the newest versioned `lldb-dap-N`
+    /// there, the name Debian's `lldb-N` packages give it). A bare name is looked up in
+    /// `PATH`: lldb-dap must be started by its path for `runInTerminal` to work.
     pub lldb_dap: Option<PathBuf>,
     /// Adapters by name.
     #[serde(default)]
@@ -93,6 +96,8 @@ pub struct AdapterSpec {
     pub preset: Option<&'static str>,
     /// The command started behind the proxy.
     pub command: StdioCommand,
+    /// Whether `command` is the preset's (not a configured `command`).
+    pub preset_command: bool,
     /// `adapterID` in `initialize`.
     pub adapter_id: String,
     /// Whether the adapter listens on TCP (`{port}` in the arguments) instead of stdio.
@@ -183,7 +188,15 @@ impl Config {
                 c.args = vec!["dap".into(), "--listen".into(), "127.0.0.1:{port}".into()];
                 c
             }
-            _ => StdioCommand::new(path_or(&self.lldb_dap, "lldb-dap")),
+            // By its path: lldb-dap started by a bare name gives runInTerminal a launcher
+            // path made of its working directory and that name.
+            _ => {
+                let path = std::env::var_os("PATH").unwrap_or_default();
+                StdioCommand::new(match &self.lldb_dap {
+                    Some(p) => in_path(p, &path),
+                    None => find_lldb_dap(&path),
+                })
+            }
         };
         if let Some(c) = configured
             && let Some(program) = &c.command
@@ -203,10 +216,12 @@ impl Config {
             Some(t) => t == "tcp",
             None => preset == Some("delve"),
         };
+        let preset_command = configured.is_none_or(|c| c.command.is_none());
         Ok(AdapterSpec {
             name: name.to_owned(),
             preset,
             command,
+            preset_command,
             adapter_id,
             tcp,
             run_in_terminal: configured.is_some_and(|c| c.run_in_terminal),
@@ -216,8 +231,77 @@ impl Config {
     }
 }
 
+impl AdapterSpec {
+    /// For an error starting the adapter: which configuration key names a preset's
+    /// program (empty for a configured adapter, whose `command` the user wrote).
+    pub fn hint(&self) -> String {
+        if !self.preset_command {
+            return String::new();
+        }
+        let key = match self.preset {
+            Some("debugpy") => "python",
+            Some("gdb") => "gdb",
+            Some("delve") => "dlv",
+            Some(_) => "lldb_dap",
+            None => return String::new(),
+        };
+        format!(
+            " (is {} installed? `{key} = \"/path/to/it\"` in the configuration file names it)",
+            self.command.program.to_string_lossy()
+        )
+    }
+}
+
 fn path_or(path: &Option<PathBuf>, default: &str) -> PathBuf {
     path.clone().unwrap_or_else(|| PathBuf::from(default))
+}
+
+/// `program` as found in `path` (a `PATH` value) when it is a bare name; else as given.
+fn in_path(program: &Path, path: &std::ffi::OsStr) -> PathBuf {
+    if program.components().count() != 1 || program.is_absolute() {
+        return program.to_path_buf();
+    }
+    std::env::split_paths(path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| program.to_path_buf())
+}
+
+/// The lldb-dap to start when the configuration names none: the first `lldb-dap` in
+/// `path` (a `PATH` value), else the `lldb-dap-N` with the highest N there (Debian's
+/// `lldb-22` installs `/usr/bin/lldb-dap-22` and no `lldb-dap`), else plain `lldb-dap`
+/// (starting it then fails naming it).
+fn find_lldb_dap(path: &std::ffi::OsStr) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::env::split_paths(path).collect();
+    if let Some(p) = dirs
+        .iter()
+        .map(|d| d.join("lldb-dap"))
+        .find(|p| p.is_file())
+    {
+        return p;
+    }
+    let mut best: Option<(u32, PathBuf)> = None;
+    for dir in &dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(version) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("lldb-dap-"))
+                .and_then(|v| v.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            // The first directory in PATH wins among equal versions.
+            if best.as_ref().is_none_or(|(v, _)| version > *v) && entry.path().is_file() {
+                best = Some((version, entry.path()));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+        .unwrap_or_else(|| PathBuf::from("lldb-dap"))
 }
 
 #[cfg(test)]
@@ -240,6 +324,43 @@ mod tests {
         let err = config.resolve("rm -rf").expect_err("not configured");
         assert!(err.contains("unknown adapter `rm -rf`"), "{err}");
         assert!(err.contains("mine"), "{err}");
+    }
+
+    #[test]
+    fn lldb_dap_is_found_plain_or_by_its_newest_version() {
+        let a = tempfile::tempdir().expect("a scratch directory");
+        let b = tempfile::tempdir().expect("a scratch directory");
+        let path = |dirs: &[&Path]| std::env::join_paths(dirs).expect("a PATH value");
+        let touch = |p: PathBuf| {
+            std::fs::write(&p, "").expect("a file");
+            p
+        };
+        assert_eq!(
+            find_lldb_dap(&path(&[a.path(), b.path()])),
+            PathBuf::from("lldb-dap")
+        );
+        touch(a.path().join("lldb-dap-9"));
+        let newest = touch(b.path().join("lldb-dap-22"));
+        touch(b.path().join("lldb-dap-x"));
+        std::fs::create_dir(a.path().join("lldb-dap-30")).expect("a directory");
+        assert_eq!(find_lldb_dap(&path(&[a.path(), b.path()])), newest);
+        let plain = touch(b.path().join("lldb-dap"));
+        assert_eq!(find_lldb_dap(&path(&[a.path(), b.path()])), plain);
+        // A bare name in the configuration is looked up too; a path is kept as written.
+        let both = path(&[a.path(), b.path()]);
+        assert_eq!(in_path(Path::new("lldb-dap-22"), &both), newest);
+        assert_eq!(
+            in_path(Path::new("lldb-dap-99"), &both),
+            PathBuf::from("lldb-dap-99")
+        );
+        assert_eq!(
+            in_path(Path::new("./lldb-dap-22"), &both),
+            PathBuf::from("./lldb-dap-22")
+        );
+        let config = Config::parse("lldb_dap = \"/opt/lldb/bin/lldb-dap\"\n").expect("valid");
+        let spec = config.resolve("lldb-dap").expect("the lldb-dap preset");
+        assert_eq!(spec.command.program, "/opt/lldb/bin/lldb-dap");
+        assert!(spec.command.args.is_empty() && !spec.tcp);
     }
 
     #[test]

@@ -435,6 +435,7 @@ impl DebugServer {
             Outcome::Running => Ok(json!({"session": session.id, "state": "running"})),
             Outcome::Exited => {
                 session.settle_exit().await;
+                session.collect_exit_code().await;
                 Ok(session.exited())
             }
         }

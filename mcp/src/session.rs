@@ -197,7 +197,7 @@ impl Session {
         };
         let proxy = Proxy::start(&listen, &adapter, ProxyOptions::new())
             .await
-            .map_err(|e| format!("cannot start adapter `{}`: {e}", spec.name))?;
+            .map_err(|e| format!("cannot start adapter `{}`: {e}{}", spec.name, spec.hint()))?;
         let endpoint = proxy.local_endpoint().clone();
         let handle = proxy.handle();
         let (ended_tx, ended_rx) = watch::channel(None::<String>);
@@ -325,6 +325,15 @@ impl Session {
                             .as_ref()
                             .map(text_of)
                             .unwrap_or_else(|| "console".into());
+                        // delve sends no `exited` event: it says the exit status in
+                        // this console line (when the session is disconnected).
+                        if category == "console"
+                            && let Some(code) = delve_exit_status(&e.body.output)
+                        {
+                            tx.send_modify(|s| {
+                                s.exit_code.get_or_insert(code);
+                            });
+                        }
                         if let Ok(mut log) = log.lock() {
                             log.push(category, &e.body.output);
                         }
@@ -544,6 +553,30 @@ impl Session {
         let _ = tokio::time::timeout(
             Duration::from_secs(2),
             state.wait_for(|s| s.phase == Phase::Exited),
+        )
+        .await;
+    }
+
+    /// After the program ended without an exit code (delve ends with `terminated` alone
+    /// and tells the exit status only when disconnected): disconnects, as a client does
+    /// after `terminated`, and waits briefly for the status line. A joined session is left
+    /// to the person who started it.
+    pub async fn collect_exit_code(&self) {
+        let s = self.state();
+        if s.exit_code.is_some() || s.phase != Phase::Exited || self.joined {
+            return;
+        }
+        if !self.client.is_closed() {
+            let mut args = DisconnectArguments::new();
+            args.terminate_debuggee = Some(true);
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), self.client.disconnect(Some(args)))
+                    .await;
+        }
+        let mut state = self.state.subscribe();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            state.wait_for(|s| s.exit_code.is_some()),
         )
         .await;
     }
@@ -813,6 +846,16 @@ impl Session {
     }
 }
 
+/// The exit status in delve's console line `Process 1234 has exited with status 3`.
+fn delve_exit_status(line: &str) -> Option<i32> {
+    let rest = line.trim_end().strip_prefix("Process ")?;
+    let (pid, status) = rest.split_once(" has exited with status ")?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    status.parse().ok()
+}
+
 /// Starts an adapter that listens on TCP: `{port}` in its arguments becomes a free
 /// loopback port. Its stdout and stderr are discarded (stdout is the MCP channel); it is
 /// killed when the returned child is dropped.
@@ -836,9 +879,10 @@ fn start_tcp_adapter(spec: &AdapterSpec) -> Result<(tokio::process::Child, Endpo
         .spawn()
         .map_err(|e| {
             format!(
-                "cannot start adapter `{}` ({}): {e}",
+                "cannot start adapter `{}` ({}): {e}{}",
                 spec.name,
-                spec.command.program.to_string_lossy()
+                spec.command.program.to_string_lossy(),
+                spec.hint()
             )
         })?;
     let endpoint = Endpoint::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
@@ -980,4 +1024,31 @@ fn breakpoint_report(path: &str, line: u64, b: &Breakpoint) -> Value {
         put_str(&mut o, "message", &m);
     }
     Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delve_exit_status;
+
+    #[test]
+    fn delve_exit_status_lines_are_read_and_others_are_not() {
+        assert_eq!(
+            delve_exit_status("Process 27139 has exited with status 3\n"),
+            Some(3)
+        );
+        assert_eq!(
+            delve_exit_status("Process 1 has exited with status -1"),
+            Some(-1)
+        );
+        assert_eq!(delve_exit_status("Process  has exited with status 3"), None);
+        assert_eq!(
+            delve_exit_status("Process 12 exited with status = 3 (0x00000003)"),
+            None
+        );
+        assert_eq!(
+            delve_exit_status("Process 12 has exited with status three"),
+            None
+        );
+        assert_eq!(delve_exit_status("Detaching\n"), None);
+    }
 }

@@ -2,7 +2,8 @@
 
 Run by cli/tests/mcp.rs: `python agent.py SCENARIO`, with DAPKIT_BIN (the dapkit binary),
 DAPKIT_WORK (a scratch directory holding the programs), DAPKIT_CONFIG (the TOML config
-naming the peers' python and gdb). Every check is an assert with a message; the script
+naming the peers' python, gdb and dlv; lldb-dap is the preset's own lookup unless
+DAPKIT_LLDB_DAP names one). Every check is an assert with a message; the script
 prints one line per tool call (`> tool args` / `< answer`, cut) and `scenario ok` at the end.
 """
 
@@ -171,6 +172,52 @@ async def flow_gdb(agent, program, source, first):
     await agent.call("terminate", {"session": sid})
 
 
+async def scenario_lldb(agent):
+    """lldb-dap (the preset, found in PATH) on the C program compiled with gcc -g."""
+    program = os.path.join(WORK, "prog")
+    source = os.path.join(WORK, "prog.c")
+    first = line_of(source, "/* FIRST */")
+    stop = await agent.call("launch", {
+        "adapter": "lldb-dap", "program": program, "cwd": WORK,
+        "breakpoints": [{"path": source, "line": first}],
+    })
+    sid = stop["session"]
+    assert stop["state"] == "stopped" and stop["reason"] == "breakpoint", stop
+    assert stop["location"]["line"] == first and stop["location"]["function"] == "first", stop
+    assert f">{first:>5} |" in stop["location"]["source"], stop["location"]
+    assert [f["name"] for f in stop["frames"][:2]] == ["first", "main"], stop["frames"]
+    bp = stop["breakpoints"][0]
+    assert bp["requestedLine"] == first and bp["verified"] and bp["line"] == first, stop
+    # depth 2 expands the array: its elements are the real values.
+    snap = await agent.call("snapshot", {"session": sid, "depth": 2})
+    assert local(snap, "n")["value"] == "7", snap
+    numbers = local(snap, "numbers")
+    assert numbers.get("type") == "int[3]", numbers
+    assert [c["value"] for c in numbers["children"]] == ["7", "14", "21"], numbers
+    stepped = await agent.call("step", {"session": sid, "kind": "over"})
+    assert stepped["state"] == "stopped" and stepped["reason"] == "step", stepped
+    assert stepped["location"]["line"] == first + 1, stepped
+    assert local(stepped, "total")["value"] == "42", stepped
+    ev = await agent.call("evaluate", {"session": sid, "expression": "total * 2"})
+    assert ev["result"] == "84", ev
+    ev = await agent.call("evaluate", {"session": sid, "expression": "no_such_variable + 1"}, expect_error=True)
+    assert "no_such_variable" in ev, ev
+    blank = line_of(source, "/* BLANK */") + 1
+    bps = await agent.call("set_breakpoints", {"session": sid, "path": source, "breakpoints": [{"line": blank}]})
+    b = bps["breakpoints"][0]
+    assert (not b["verified"]) or b["line"] != blank, f"a blank-line breakpoint must be unverified or moved: {b}"
+    print(f"lldb-dap blank line {blank}: verified={b['verified']} line={b.get('line')} message={b.get('message')}", flush=True)
+    await agent.call("set_breakpoints", {"session": sid, "path": source, "breakpoints": []})
+    stack = await agent.call("stack", {"session": sid})
+    assert stack["frames"][0]["line"] == first + 1, stack
+    end = await agent.call("continue", {"session": sid, "waitSeconds": 60})
+    assert end["state"] == "exited" and end["exitCode"] == 3, end
+    out = await agent.call("output", {"session": sid})
+    assert "done 42" in out["output"], out
+    done = await agent.call("terminate", {"session": sid})
+    assert done["exitCode"] == 3, done
+
+
 async def scenario_delve(agent):
     source = os.path.join(WORK, "prog.go")
     first = line_of(source, "// FIRST")
@@ -192,9 +239,11 @@ async def scenario_delve(agent):
     print(f"delve blank line {blank}: verified={b['verified']} line={b.get('line')} message={b.get('message')}", flush=True)
     await agent.call("set_breakpoints", {"session": sid, "path": source, "breakpoints": []})
     end = await agent.call("continue", {"session": sid, "waitSeconds": 60})
-    # delve ends with `terminated` and sends no `exited` event: the exit code is unknown.
-    assert end["state"] == "exited" and end["exitCode"] in (3, None), end
-    await agent.call("terminate", {"session": sid})
+    # delve ends with `terminated` and no `exited` event; the exit status comes in a console
+    # line once the session is disconnected, which `continue` does after `terminated`.
+    assert end["state"] == "exited" and end["exitCode"] == 3, end
+    done = await agent.call("terminate", {"session": sid})
+    assert done["exitCode"] == 3, done
 
 
 async def scenario_running(agent):
