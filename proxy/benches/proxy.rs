@@ -33,7 +33,7 @@ mod support;
 use support::{EVENTS_PER_FLOOD, responder, write_frame};
 
 use dapkit_proxy::{Adapter, Proxy, ProxyHandle, ProxyOptions};
-use dapkit_session::adapter::AdapterSession;
+use dapkit_session::adapter::{AdapterOptions, AdapterSession};
 use dapkit_session::{Client, ClientOptions};
 use dapkit_transport::{Endpoint, RetryPolicy};
 use dapkit_types::messages::{InitializeRequest, ThreadsRequest};
@@ -57,7 +57,8 @@ where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (session, mut requests) = AdapterSession::new(reader, writer);
+    let options = AdapterOptions::new().with_write_through(adapter_write_through());
+    let (session, mut requests) = AdapterSession::with_options(reader, writer, options);
     while let Some(req) = requests.next().await {
         let sent = match req.command() {
             "initialize" => session.respond::<InitializeRequest>(req, Some(Capabilities::new())),
@@ -71,6 +72,13 @@ where
             return;
         }
     }
+}
+
+/// Whether the in-process adapter writes its responses itself
+/// (`AdapterOptions::with_write_through`, as the proxy's upstream side does) rather than
+/// through its writer task: `PROXY_BENCH_ADAPTER_WRITE_THROUGH=0` or `1` (default 1).
+fn adapter_write_through() -> bool {
+    std::env::var("PROXY_BENCH_ADAPTER_WRITE_THROUGH").map_or(true, |v| v != "0")
 }
 
 /// The in-process adapter on a TCP listener (the direct target): one session per

@@ -24,10 +24,11 @@ impl Shared {
     pub fn new(
         outgoing: mpsc::UnboundedSender<Outgoing>,
         write_queue_limit: usize,
+        write_through: bool,
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            queue: SendQueue::new(outgoing, write_queue_limit, false),
+            queue: SendQueue::new(outgoing, write_queue_limit, write_through),
             client: Mutex::new(None),
             diagnostics,
         }

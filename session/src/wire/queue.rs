@@ -9,10 +9,10 @@
 //! [`QueueError::Full`], nothing queued); at most [`ABANDONED_LIMIT`] abandoned requests
 //! are remembered (the oldest is forgotten first).
 
+use super::writer::Lend;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use super::writer::Lend;
 use tokio::sync::{mpsc, oneshot};
 
 /// How many abandoned (timed-out, cancelled, dropped) requests are remembered so that a
@@ -146,11 +146,16 @@ impl<W> SendQueue<W> {
         }
         let bytes = build(seq).map_err(QueueError::Encode)?;
         let mut lent = self.lend.lock();
-        if lent.write_through(&self.outgoing, &bytes) {
+        if lent.can_write_through() {
             state.next_seq = seq + 1;
             if let Some(w) = waiter {
                 state.pending.insert(i64::from(seq), w);
             }
+            // The write call is made without the state lock (the reader task claims
+            // responses under it), under the writer's lock alone, which the next sender
+            // takes after this one: frames still leave in `seq` order.
+            drop(state);
+            lent.write_through(&self.outgoing, &bytes);
             return Ok(seq);
         }
         // Under the state lock, so two senders cannot both pass the check.
@@ -225,7 +230,10 @@ impl<W> SendQueue<W> {
         }
         state.closed = true;
         if close_writer {
-            let _ = self.lend.lock().queue(&self.outgoing, Outgoing::Close(None));
+            let _ = self
+                .lend
+                .lock()
+                .queue(&self.outgoing, Outgoing::Close(None));
         }
         state.abandoned.clear();
         Some(std::mem::take(&mut state.pending).into_values().collect())

@@ -122,15 +122,21 @@ impl Lend {
 }
 
 impl Lent<'_> {
-    /// Writes `body` framed at once if write-through is on and the writer task waits with
-    /// nothing queued; what the connection does not take at once is left to the writer
-    /// task (woken through `outgoing`). False (nothing done) otherwise: queue it.
+    /// Whether a message may be written at once: write-through is on and the writer task
+    /// waits with nothing queued.
+    pub fn can_write_through(&self) -> bool {
+        self.write_through && self.slot.queued == 0 && self.slot.idle.is_some()
+    }
+
+    /// Writes `body` framed at once if [`can_write_through`](Lent::can_write_through);
+    /// what the connection does not take at once is left to the writer task (woken
+    /// through `outgoing`). False (nothing done) otherwise: queue it.
     pub fn write_through(
         &mut self,
         outgoing: &mpsc::UnboundedSender<Outgoing>,
         body: &[u8],
     ) -> bool {
-        if !self.write_through || self.slot.queued > 0 {
+        if !self.can_write_through() {
             return false;
         }
         let Some(state) = self.slot.idle.as_mut() else {
@@ -146,11 +152,7 @@ impl Lent<'_> {
     }
 
     /// Queues `message` for the writer task; false if it is gone.
-    pub fn queue(
-        &mut self,
-        outgoing: &mpsc::UnboundedSender<Outgoing>,
-        message: Outgoing,
-    ) -> bool {
+    pub fn queue(&mut self, outgoing: &mpsc::UnboundedSender<Outgoing>, message: Outgoing) -> bool {
         self.slot.queued += 1;
         if outgoing.send(message).is_err() {
             self.slot.queued -= 1;
