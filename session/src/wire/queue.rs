@@ -6,7 +6,10 @@
 //!
 //! Memory bounds: the bodies queued for the writer and not yet taken by it add up to at
 //! most the write-queue limit (a send that would pass it fails with
-//! [`QueueError::Full`], nothing queued); at most [`ABANDONED_LIMIT`] abandoned requests
+//! [`QueueError::Full`], nothing queued); a frame written through
+//! ([`super::writer`]) is never queued, and what the connection did not take of it (at
+//! most that one frame) waits in the writer's buffer, counted as a queued message until
+//! the writer task has written it; at most [`ABANDONED_LIMIT`] abandoned requests
 //! are remembered (the oldest is forgotten first).
 
 use super::writer::Lend;
