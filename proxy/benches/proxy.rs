@@ -78,7 +78,10 @@ where
 /// (`AdapterOptions::with_write_through`, as the proxy's upstream side does) rather than
 /// through its writer task: `PROXY_BENCH_ADAPTER_WRITE_THROUGH=0` or `1` (default 1).
 fn adapter_write_through() -> bool {
-    std::env::var("PROXY_BENCH_ADAPTER_WRITE_THROUGH").map_or(true, |v| v != "0")
+    !matches!(
+        std::env::var("PROXY_BENCH_ADAPTER_WRITE_THROUGH").as_deref(),
+        Ok("0")
+    )
 }
 
 /// The in-process adapter on a TCP listener (the direct target): one session per
