@@ -25,7 +25,10 @@
 //! 200,000 per second to each client in both, and memory flat: the process's resident
 //! memory is sampled after every flood.
 //!
-//! `PROXY_BENCH_ROUNDS` (default 15) sets the rounds.
+//! `PROXY_BENCH_ROUNDS` (default 15) sets the rounds; `PROXY_BENCH_WORKERS` the adapter
+//! process's worker threads; `PROXY_BENCH_ADAPTER_WRITE_THROUGH=0` makes the in-process
+//! adapter write through its writer task instead of writing through from the task that
+//! responds (the default; the same adapter for `direct` and `proxy`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[path = "../../session/benches/support/responder.rs"]
