@@ -25,7 +25,10 @@
 //! 200,000 per second to each client in both, and memory flat: the process's resident
 //! memory is sampled after every flood.
 //!
-//! `PROXY_BENCH_ROUNDS` (default 15) sets the rounds.
+//! `PROXY_BENCH_ROUNDS` (default 15) sets the rounds; `PROXY_BENCH_WORKERS` the adapter
+//! process's worker threads; `PROXY_BENCH_ADAPTER_WRITE_THROUGH=0` makes the in-process
+//! adapter write through its writer task instead of writing through from the task that
+//! responds (the default; the same adapter for `direct` and `proxy`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[path = "../../session/benches/support/responder.rs"]
@@ -33,7 +36,7 @@ mod support;
 use support::{EVENTS_PER_FLOOD, responder, write_frame};
 
 use dapkit_proxy::{Adapter, Proxy, ProxyHandle, ProxyOptions};
-use dapkit_session::adapter::AdapterSession;
+use dapkit_session::adapter::{AdapterOptions, AdapterSession};
 use dapkit_session::{Client, ClientOptions};
 use dapkit_transport::{Endpoint, RetryPolicy};
 use dapkit_types::messages::{InitializeRequest, ThreadsRequest};
@@ -57,7 +60,8 @@ where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (session, mut requests) = AdapterSession::new(reader, writer);
+    let options = AdapterOptions::new().with_write_through(adapter_write_through());
+    let (session, mut requests) = AdapterSession::with_options(reader, writer, options);
     while let Some(req) = requests.next().await {
         let sent = match req.command() {
             "initialize" => session.respond::<InitializeRequest>(req, Some(Capabilities::new())),
@@ -71,6 +75,16 @@ where
             return;
         }
     }
+}
+
+/// Whether the in-process adapter writes its responses itself
+/// (`AdapterOptions::with_write_through`, as the proxy's upstream side does) rather than
+/// through its writer task: `PROXY_BENCH_ADAPTER_WRITE_THROUGH=0` or `1` (default 1).
+fn adapter_write_through() -> bool {
+    !matches!(
+        std::env::var("PROXY_BENCH_ADAPTER_WRITE_THROUGH").as_deref(),
+        Ok("0")
+    )
 }
 
 /// The in-process adapter on a TCP listener (the direct target): one session per

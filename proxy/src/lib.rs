@@ -515,6 +515,8 @@ impl Proxy {
             .with_request_timeout(None)
             .with_limits(options.limits)
             .with_raw_inbound_handler(inbound.clone())
+            // A client's request is written to the adapter by that client's reader task.
+            .with_write_through(true)
             .on_diagnostic(|d| match d {
                 dapkit_session::client::Diagnostic::Closed { .. } => {
                     tracing::debug!("adapter: {d}")

@@ -47,6 +47,14 @@ async fn stalled_observer_is_disconnected_and_the_controller_gets_everything() {
                         for i in 0..EVENTS {
                             let body = json!({"category": "stdout", "output": format!("line {i} {padding}\n")});
                             session.send_event_raw("output", Some(body)).unwrap();
+                            // The flood (20 MB) is larger than the adapter's write queue
+                            // (16 MiB): the adapter lets its writer task run now and then,
+                            // as a real adapter's event source would. (Without it, its
+                            // writer may wait in the worker's LIFO slot, which no other
+                            // worker steals, until the whole flood is queued.)
+                            if i % 64 == 63 {
+                                tokio::task::yield_now().await;
+                            }
                         }
                         session.respond_raw(req, Some(json!({"result": "done", "variablesReference": 0}))).unwrap();
                     }

@@ -761,11 +761,23 @@ async fn a_response_that_fails_to_encode_still_answers_the_client() {
 
 #[tokio::test]
 async fn a_client_that_never_reads_bounds_the_adapters_write_queue() {
+    a_client_that_never_reads(AdapterOptions::new()).await;
+}
+
+/// With write-through the first events are written by the sender; the one the pipe takes
+/// only in part is finished by the writer task, the rest is queued and bounded as without
+/// it, and the events arrive in `seq` order.
+#[tokio::test]
+async fn a_client_that_never_reads_bounds_the_adapters_write_queue_written_through() {
+    a_client_that_never_reads(AdapterOptions::new().with_write_through(true)).await;
+}
+
+async fn a_client_that_never_reads(options: AdapterOptions) {
     let limit = 32 * 1024;
     let (a, c) = tokio::io::duplex(4096);
     let (ar, aw) = tokio::io::split(a);
     let (session, _requests) =
-        AdapterSession::with_options(ar, aw, AdapterOptions::new().with_write_queue_limit(limit));
+        AdapterSession::with_options(ar, aw, options.with_write_queue_limit(limit));
     let (cr, _cw) = tokio::io::split(c);
     let mut frames = FrameStream::new(cr);
     let text = "y".repeat(1000);
@@ -784,8 +796,8 @@ async fn a_client_that_never_reads_bounds_the_adapters_write_queue() {
     assert_eq!(l, limit);
     assert!(queued <= limit, "{queued}");
     assert!(!session.is_closed());
-    // Nothing queued was lost: the client reads every event.
-    for _ in 0..sent {
+    // Nothing queued was lost: the client reads every event, in `seq` order.
+    for i in 0..sent {
         let frame = tokio::time::timeout(STEP, frames.next())
             .await
             .expect("an event within 5 s")
@@ -793,6 +805,7 @@ async fn a_client_that_never_reads_bounds_the_adapters_write_queue() {
             .expect("a frame");
         let v: Value = serde_json::from_slice(&frame).unwrap();
         assert_eq!(v["body"]["output"], text.as_str());
+        assert_eq!(v["seq"].as_u64(), Some(i as u64 + 1));
     }
     session.send_event_raw("output", None).unwrap();
 }

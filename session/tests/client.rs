@@ -34,7 +34,18 @@ async fn initialize(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_requests_answered_out_of_order() {
-    let (client, _events, mut peer) = pair(ClientOptions::new());
+    hundred_concurrent_requests(ClientOptions::new()).await;
+}
+
+/// With write-through the senders' tasks write the frames themselves (on two worker
+/// threads at once): they still leave in `seq` order, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_concurrent_requests_written_through() {
+    hundred_concurrent_requests(ClientOptions::new().with_write_through(true)).await;
+}
+
+async fn hundred_concurrent_requests(options: ClientOptions) {
+    let (client, _events, mut peer) = pair(options);
     let mut tasks = Vec::new();
     for i in 0..100 {
         let client = client.clone();
@@ -680,9 +691,21 @@ async fn abandoned_requests_are_remembered_up_to_a_bound() {
 
 #[tokio::test]
 async fn a_peer_that_never_reads_bounds_the_write_queue() {
+    a_peer_that_never_reads(ClientOptions::new()).await;
+}
+
+/// With write-through the first frames are written by the sender; the one the pipe takes
+/// only in part is finished by the writer task, and the rest is queued and bounded as
+/// without it.
+#[tokio::test]
+async fn a_peer_that_never_reads_bounds_the_write_queue_written_through() {
+    a_peer_that_never_reads(ClientOptions::new().with_write_through(true)).await;
+}
+
+async fn a_peer_that_never_reads(options: ClientOptions) {
     // A 4 KiB pipe the adapter does not read: the writer blocks once it is full.
     let limit = 64 * 1024;
-    let options = ClientOptions::new().with_write_queue_limit(limit);
+    let options = options.with_write_queue_limit(limit);
     let (client, _events, mut peer) = pair_with_buffer(options, 4096);
     let expression = "x".repeat(1000);
     let mut pending = Vec::new();

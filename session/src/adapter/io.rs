@@ -93,12 +93,13 @@ async fn dispatch(
 }
 
 /// Writes queued bodies, framed, until the session closes; a failed write closes it.
-pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
+pub(crate) async fn write_loop<W: AsyncWrite + Unpin + Send + 'static>(
     shared: Arc<Shared>,
     writer: W,
     queue: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    writer::write_loop(writer, queue, |e| {
+    let state = writer::WriterState::new(writer);
+    writer::write_loop(shared.lend(), state, queue, |e| {
         shared.close(format!("cannot write to the client: {e}"));
     })
     .await;

@@ -109,6 +109,7 @@ pub struct AdapterOptions {
     close_grace: Duration,
     limits: Limits,
     write_queue_limit: usize,
+    write_through: bool,
     diagnostics: Option<DiagnosticHandler>,
 }
 
@@ -120,6 +121,7 @@ impl Default for AdapterOptions {
             close_grace: Duration::from_secs(3),
             limits: Limits::DEFAULT,
             write_queue_limit: crate::wire::queue::DEFAULT_WRITE_QUEUE_LIMIT,
+            write_through: false,
             diagnostics: None,
         }
     }
@@ -133,6 +135,7 @@ impl fmt::Debug for AdapterOptions {
             .field("close_grace", &self.close_grace)
             .field("limits", &self.limits)
             .field("write_queue_limit", &self.write_queue_limit)
+            .field("write_through", &self.write_through)
             .field("on_diagnostic", &self.diagnostics.is_some())
             .finish()
     }
@@ -177,6 +180,19 @@ impl AdapterOptions {
     /// bound.
     pub fn with_write_queue_limit(mut self, bytes: usize) -> Self {
         self.write_queue_limit = bytes;
+        self
+    }
+
+    /// Whether a message is written to the client by the task that sends it (the one
+    /// calling [`AdapterSession::respond`], …) when the session's writer task waits with
+    /// nothing queued, instead of being handed to the writer task (default: off): one
+    /// task hand-off less per message. The sender makes the write call itself without
+    /// waiting; what the connection does not take at once (at most that one frame) is
+    /// left to the writer task, and messages are queued as usual until it has caught up.
+    /// Frames leave in `seq` order either way. The same as
+    /// [`ClientOptions::with_write_through`](crate::ClientOptions::with_write_through).
+    pub fn with_write_through(mut self, on: bool) -> Self {
+        self.write_through = on;
         self
     }
 
@@ -260,6 +276,7 @@ impl AdapterSession {
         let shared = Arc::new(Shared::new(
             out_tx,
             options.write_queue_limit,
+            options.write_through,
             options.diagnostics.clone(),
         ));
         let frames = FrameStream::new(reader).with_limits(options.limits);

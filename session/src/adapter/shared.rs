@@ -24,10 +24,11 @@ impl Shared {
     pub fn new(
         outgoing: mpsc::UnboundedSender<Outgoing>,
         write_queue_limit: usize,
+        write_through: bool,
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            queue: SendQueue::new(outgoing, write_queue_limit),
+            queue: SendQueue::new(outgoing, write_queue_limit, write_through),
             client: Mutex::new(None),
             diagnostics,
         }
@@ -45,6 +46,11 @@ impl Shared {
             QueueError::Encode(e) => SendError::Encode(e),
             QueueError::Full { queued, limit } => SendError::WriteQueueFull { queued, limit },
         })
+    }
+
+    /// What the writer task shares with the senders.
+    pub fn lend(&self) -> std::sync::Arc<crate::wire::writer::Lend> {
+        self.queue.lend()
     }
 
     /// Queues a control message for the writer (no `seq`); false if the writer is gone.

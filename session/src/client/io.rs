@@ -257,12 +257,13 @@ fn observe_event(shared: &Shared, event: &Event) {
 }
 
 /// Writes queued bodies as frames until told to close; a failed write closes the session.
-pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
+pub(crate) async fn write_loop<W: AsyncWrite + Unpin + Send + 'static>(
     shared: Arc<Shared>,
     writer: W,
     queue: mpsc::UnboundedReceiver<Outgoing>,
 ) {
-    writer::write_loop(writer, queue, |e| {
+    let state = writer::WriterState::new(writer);
+    writer::write_loop(shared.lend(), state, queue, |e| {
         shared.close(
             format!("cannot write to the adapter: {e}"),
             Some(Arc::new(e)),

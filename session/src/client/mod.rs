@@ -67,6 +67,7 @@ pub struct ClientOptions {
     handlers: reverse::Handlers,
     reverse_limit: usize,
     write_queue_limit: usize,
+    write_through: bool,
     diagnostics: Option<DiagnosticHandler>,
     raw_inbound: Option<io::RawSink>,
 }
@@ -81,6 +82,7 @@ impl Default for ClientOptions {
             handlers: reverse::Handlers::default(),
             reverse_limit: reverse::DEFAULT_REVERSE_LIMIT,
             write_queue_limit: crate::wire::queue::DEFAULT_WRITE_QUEUE_LIMIT,
+            write_through: false,
             diagnostics: None,
             raw_inbound: None,
         }
@@ -98,6 +100,7 @@ impl fmt::Debug for ClientOptions {
             .field("start_debugging", &self.handlers.start_debugging.is_some())
             .field("reverse_request_limit", &self.reverse_limit)
             .field("write_queue_limit", &self.write_queue_limit)
+            .field("write_through", &self.write_through)
             .field("on_diagnostic", &self.diagnostics.is_some())
             .field("raw_inbound", &self.raw_inbound.is_some())
             .finish()
@@ -196,6 +199,19 @@ impl ClientOptions {
     /// the client start an unbounded number of tasks or processes.
     pub fn with_reverse_request_limit(mut self, limit: usize) -> Self {
         self.reverse_limit = limit.max(1);
+        self
+    }
+
+    /// Whether a message is written to the adapter by the task that sends it (the caller
+    /// of [`Client::request`], [`Client::send_message_bytes`], …) when the session's
+    /// writer task waits with nothing queued, instead of being handed to the writer task
+    /// (default: off). One task hand-off less per message, for forwarders where latency
+    /// counts; the sender then makes the write call itself, without waiting: what the
+    /// connection does not take at once (at most that one frame) is left to the writer
+    /// task, and messages are queued as usual until it has caught up. Frames leave in
+    /// `seq` order either way.
+    pub fn with_write_through(mut self, on: bool) -> Self {
+        self.write_through = on;
         self
     }
 
@@ -323,6 +339,7 @@ impl Client {
         let shared = Arc::new(Shared::new(
             out_tx,
             options.write_queue_limit,
+            options.write_through,
             options.diagnostics.clone(),
         ));
         let frames = FrameStream::new(reader).with_limits(options.limits);

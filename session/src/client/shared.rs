@@ -84,10 +84,11 @@ impl Shared {
     pub fn new(
         outgoing: mpsc::UnboundedSender<Outgoing>,
         write_queue_limit: usize,
+        write_through: bool,
         diagnostics: Option<DiagnosticHandler>,
     ) -> Self {
         Shared {
-            queue: SendQueue::new(outgoing, write_queue_limit),
+            queue: SendQueue::new(outgoing, write_queue_limit, write_through),
             status: watch::Sender::new(SessionStatus::default()),
             capabilities: Mutex::new(None),
             declared: Mutex::new(Declared::default()),
@@ -136,6 +137,11 @@ impl Shared {
     /// The client capabilities declared in the last `initialize` sent.
     pub fn declared(&self) -> Declared {
         *lock(&self.declared)
+    }
+
+    /// What the writer task shares with the senders.
+    pub fn lend(&self) -> std::sync::Arc<crate::wire::writer::Lend> {
+        self.queue.lend()
     }
 
     /// Queues a control message for the writer (no `seq`).

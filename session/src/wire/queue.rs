@@ -6,9 +6,13 @@
 //!
 //! Memory bounds: the bodies queued for the writer and not yet taken by it add up to at
 //! most the write-queue limit (a send that would pass it fails with
-//! [`QueueError::Full`], nothing queued); at most [`ABANDONED_LIMIT`] abandoned requests
+//! [`QueueError::Full`], nothing queued); a frame written through
+//! ([`super::writer`]) is never queued, and what the connection did not take of it (at
+//! most that one frame) waits in the writer's buffer, counted as a queued message until
+//! the writer task has written it; at most [`ABANDONED_LIMIT`] abandoned requests
 //! are remembered (the oldest is forgotten first).
 
+use super::writer::Lend;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,6 +55,8 @@ pub(crate) enum Outgoing {
     Flush(oneshot::Sender<()>),
     /// Flush, shut the write half down and stop; acknowledge (if asked) when done.
     Close(Option<oneshot::Sender<()>>),
+    /// Finish what a write-through left half written.
+    Resume,
 }
 
 /// Why [`SendQueue::send`] queued nothing.
@@ -88,6 +94,8 @@ struct State<W> {
 pub(crate) struct SendQueue<W> {
     state: Mutex<State<W>>,
     outgoing: mpsc::UnboundedSender<Outgoing>,
+    /// The writer task's count of queued messages, and its state while it waits.
+    lend: Arc<Lend>,
     /// Bytes of bodies queued and not yet taken by the writer.
     queued: Arc<AtomicUsize>,
     limit: usize,
@@ -101,9 +109,15 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl<W> SendQueue<W> {
     /// A queue feeding `outgoing`, holding at most `limit` bytes of bodies the writer has
-    /// not taken yet.
-    pub fn new(outgoing: mpsc::UnboundedSender<Outgoing>, limit: usize) -> Self {
+    /// not taken yet; with `write_through`, a body is written by its sender when the
+    /// writer task waits with nothing queued (see [`super::writer`]).
+    pub fn new(
+        outgoing: mpsc::UnboundedSender<Outgoing>,
+        limit: usize,
+        write_through: bool,
+    ) -> Self {
         SendQueue {
+            lend: Arc::new(Lend::new(write_through)),
             state: Mutex::new(State {
                 next_seq: 1,
                 pending: HashMap::new(),
@@ -134,6 +148,19 @@ impl<W> SendQueue<W> {
             ));
         }
         let bytes = build(seq).map_err(QueueError::Encode)?;
+        let mut lent = self.lend.lock();
+        if lent.can_write_through() {
+            state.next_seq = seq + 1;
+            if let Some(w) = waiter {
+                state.pending.insert(i64::from(seq), w);
+            }
+            // The write call is made without the state lock (the reader task claims
+            // responses under it), under the writer's lock alone, which the next sender
+            // takes after this one: frames still leave in `seq` order.
+            drop(state);
+            lent.write_through(&self.outgoing, &bytes);
+            return Ok(seq);
+        }
         // Under the state lock, so two senders cannot both pass the check.
         let queued = self.queued.load(Ordering::Relaxed);
         if queued > 0 && queued + bytes.len() > self.limit {
@@ -148,9 +175,9 @@ impl<W> SendQueue<W> {
             bytes,
             queued: self.queued.clone(),
         };
-        self.outgoing
-            .send(Outgoing::Frame(body))
-            .map_err(|_| QueueError::Closed)?;
+        if !lent.queue(&self.outgoing, Outgoing::Frame(body)) {
+            return Err(QueueError::Closed);
+        }
         state.next_seq = seq + 1;
         if let Some(w) = waiter {
             state.pending.insert(i64::from(seq), w);
@@ -160,7 +187,12 @@ impl<W> SendQueue<W> {
 
     /// Queues a control message for the writer (no `seq`); false if the writer is gone.
     pub fn send_control(&self, message: Outgoing) -> bool {
-        self.outgoing.send(message).is_ok()
+        self.lend.lock().queue(&self.outgoing, message)
+    }
+
+    /// What the writer task shares with the senders ([`super::writer::write_loop`]).
+    pub fn lend(&self) -> Arc<Lend> {
+        self.lend.clone()
     }
 
     /// Takes the waiter of `request_seq`.
@@ -201,7 +233,10 @@ impl<W> SendQueue<W> {
         }
         state.closed = true;
         if close_writer {
-            let _ = self.outgoing.send(Outgoing::Close(None));
+            let _ = self
+                .lend
+                .lock()
+                .queue(&self.outgoing, Outgoing::Close(None));
         }
         state.abandoned.clear();
         Some(std::mem::take(&mut state.pending).into_values().collect())
