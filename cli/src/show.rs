@@ -5,7 +5,6 @@ use crate::trace_open;
 use clap::Args;
 use dapkit_trace::ReadErrorKind;
 use dapkit_trace::summary::{Entry, Filter, Summary, Timeline, Tone, passes};
-use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -133,64 +132,70 @@ fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> 
     )
 }
 
-/// One record of `show --json`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonEntry<'a> {
-    record: u64,
-    line: u64,
-    offset_us: u64,
-    time: &'a str,
-    dir: &'static str,
-    client: u32,
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    command: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_seq: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    success: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_record: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    latency_us: Option<u64>,
-    /// Written straight into the output through its `Display` (no string of its own).
-    #[serde(serialize_with = "display")]
-    summary: Summary,
-}
-
-/// Serializes a value as the string its `Display` writes, without a string of its own.
-fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(value)
-}
-
+/// One record of `show --json`: `{"record":…,"line":…,"offsetUs":…,"time":…,"dir":…,
+/// "client":…,"kind":…,` then `seq`, `command`, `event`, `requestSeq`, `success`,
+/// `message`, `requestRecord`, `latencyUs` where known, then `"summary":…}`.
+///
+/// Written member by member into `out` (numbers through itoa, strings escaped by
+/// serde_json, the summary straight from its `Display`): no serializer state and no
+/// string of its own per record, on the tool's hot path.
 fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
     let f = &entry.facts;
-    let pair = entry.pair();
-    let line = JsonEntry {
-        record: entry.number,
-        line: entry.line,
-        offset_us: entry.record.offset_us,
-        time: &entry.record.time,
-        dir: entry.record.direction.as_str(),
-        client: entry.record.client,
-        kind: f.kind.as_str(),
-        seq: f.seq,
-        command: f.command.as_deref(),
-        event: f.event.as_deref(),
-        request_seq: f.request_seq,
-        success: f.success,
-        message: f.message.as_deref(),
-        request_record: pair.map(|p| p.request_record),
-        latency_us: pair.map(|p| p.latency_us),
-        summary: entry.summary(),
-    };
-    serde_json::to_writer(&mut *out, &line)?;
-    out.write_all(b"\n")
+    let mut num = itoa::Buffer::new();
+    out.extend_from_slice(b"{\"record\":");
+    out.extend_from_slice(num.format(entry.number).as_bytes());
+    out.extend_from_slice(b",\"line\":");
+    out.extend_from_slice(num.format(entry.line).as_bytes());
+    out.extend_from_slice(b",\"offsetUs\":");
+    out.extend_from_slice(num.format(entry.record.offset_us).as_bytes());
+    out.extend_from_slice(b",\"time\":");
+    serde_json::to_writer(&mut *out, &entry.record.time)?;
+    out.extend_from_slice(b",\"dir\":\"");
+    out.extend_from_slice(entry.record.direction.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"client\":");
+    out.extend_from_slice(num.format(entry.record.client).as_bytes());
+    out.extend_from_slice(b",\"kind\":\"");
+    out.extend_from_slice(f.kind.as_str().as_bytes());
+    out.push(b'"');
+    if let Some(seq) = f.seq {
+        out.extend_from_slice(b",\"seq\":");
+        out.extend_from_slice(num.format(seq).as_bytes());
+    }
+    for (key, text) in [
+        (&b",\"command\":"[..], f.command.as_deref()),
+        (&b",\"event\":"[..], f.event.as_deref()),
+    ] {
+        if let Some(text) = text {
+            out.extend_from_slice(key);
+            serde_json::to_writer(&mut *out, text)?;
+        }
+    }
+    if let Some(rs) = f.request_seq {
+        out.extend_from_slice(b",\"requestSeq\":");
+        out.extend_from_slice(num.format(rs).as_bytes());
+    }
+    if let Some(ok) = f.success {
+        out.extend_from_slice(if ok {
+            b",\"success\":true"
+        } else {
+            b",\"success\":false"
+        });
+    }
+    if let Some(m) = &f.message {
+        out.extend_from_slice(b",\"message\":");
+        serde_json::to_writer(&mut *out, m)?;
+    }
+    if let Some(p) = entry.pair() {
+        out.extend_from_slice(b",\"requestRecord\":");
+        out.extend_from_slice(num.format(p.request_record).as_bytes());
+        out.extend_from_slice(b",\"latencyUs\":");
+        out.extend_from_slice(num.format(p.latency_us).as_bytes());
+    }
+    out.extend_from_slice(b",\"summary\":");
+    serde::Serializer::collect_str(
+        &mut serde_json::Serializer::new(&mut *out),
+        &entry.summary(),
+    )?;
+    out.extend_from_slice(b"}\n");
+    Ok(())
 }

@@ -73,29 +73,39 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut frames = FrameStream::new(from);
+    // Once the receiving side is gone (the client dropped), what the sender still sends
+    // is recorded all the same, up to its end: how many messages a trace holds must not
+    // depend on when the client went away (the replay test counts them).
+    let mut open = true;
     while let Some(Ok(frame)) = frames.next().await {
         trace
             .lock()
             .expect("trace lock")
             .message(direction, 0, &frame)
             .expect("write the trace");
+        if !open {
+            continue;
+        }
         let mut bytes = format!("Content-Length: {}\r\n\r\n", frame.len()).into_bytes();
         bytes.extend_from_slice(&frame);
-        if to.write_all(&bytes).await.is_err() {
-            break;
-        }
-        let _ = to.flush().await;
+        open = to.write_all(&bytes).await.is_ok() && to.flush().await.is_ok();
     }
     let _ = to.shutdown().await;
 }
 
+/// How long a tap may go on recording the adapter's last messages after the session.
+const DRAIN: Duration = Duration::from_secs(10);
+
 /// A client whose traffic with the adapter (`reader`, `writer`) is recorded to `trace`.
+///
+/// Also returns the adapter → client tap: awaited (see [`drained`]) after the session, so
+/// the trace holds everything the adapter sent until it closed the stream.
 fn tapped_client<R, W>(
     reader: R,
     writer: W,
     trace: SharedTrace,
     options: ClientOptions,
-) -> (Client, Events)
+) -> (Client, Events, tokio::task::JoinHandle<()>)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -108,9 +118,16 @@ where
         trace.clone(),
         Direction::ClientToAdapter,
     ));
-    tokio::spawn(pump(reader, tap_write, trace, Direction::AdapterToClient));
+    let from_adapter = tokio::spawn(pump(reader, tap_write, trace, Direction::AdapterToClient));
     let (client_read, client_write) = tokio::io::split(client_end);
-    Client::start(client_read, client_write, options)
+    let (client, events) = Client::start(client_read, client_write, options);
+    (client, events, from_adapter)
+}
+
+/// Waits (at most [`DRAIN`]) for the adapter → client tap to reach the end of the adapter's
+/// stream, after the client was dropped and the adapter told to go.
+async fn drained(tap: tokio::task::JoinHandle<()>) {
+    let _ = tokio::time::timeout(DRAIN, tap).await;
 }
 
 /// The client script: launch, breakpoint, stop, threads, stack, scopes, variables,
@@ -241,7 +258,7 @@ fn record_original(console: &str) -> Recorded {
         } else {
             ClientOptions::new().without_run_in_terminal()
         };
-        let (client, mut events) = tapped_client(reader, writer, trace.clone(), options);
+        let (client, mut events, tap) = tapped_client(reader, writer, trace.clone(), options);
         tokio::time::timeout(
             Duration::from_secs(90),
             script(&client, &mut events, &program, console),
@@ -249,7 +266,9 @@ fn record_original(console: &str) -> Recorded {
         .await
         .expect("the original session finished in time");
         drop(client);
+        drop(events);
         let _ = child.wait_or_kill(Duration::from_secs(5)).await;
+        drained(tap).await;
     });
     Recorded {
         _dir: dir,
@@ -374,7 +393,7 @@ fn as_adapter_serves_the_recorded_session_to_the_same_client() {
                 .expect("create trace"),
         ));
         let options = ClientOptions::new().without_run_in_terminal();
-        let (client, mut events) = tapped_client(reader, writer, trace, options);
+        let (client, mut events, tap) = tapped_client(reader, writer, trace, options);
         tokio::time::timeout(
             Duration::from_secs(60),
             script(&client, &mut events, &original.program, "internalConsole"),
@@ -382,6 +401,8 @@ fn as_adapter_serves_the_recorded_session_to_the_same_client() {
         .await
         .expect("the replayed session finished in time");
         drop(client);
+        drop(events);
+        drained(tap).await;
     });
     let out = wait_with_limit(child, Duration::from_secs(20));
     assert!(
@@ -1299,7 +1320,7 @@ fn gdb_session_replays_against_gdb_and_as_the_adapter() {
         let mut child = connection.take_child().expect("the gdb process");
         let (reader, writer) = connection.into_split();
         let options = ClientOptions::new().without_run_in_terminal();
-        let (client, mut events) = tapped_client(reader, writer, trace, options);
+        let (client, mut events, tap) = tapped_client(reader, writer, trace, options);
         tokio::time::timeout(
             Duration::from_secs(90),
             gdb_script(&client, &mut events, &source, &binary),
@@ -1307,7 +1328,9 @@ fn gdb_session_replays_against_gdb_and_as_the_adapter() {
         .await
         .expect("the gdb session finished in time");
         drop(client);
+        drop(events);
         let _ = child.wait_or_kill(Duration::from_secs(5)).await;
+        drained(tap).await;
     });
 
     // Against a fresh gdb.
@@ -1368,7 +1391,7 @@ fn gdb_session_replays_against_gdb_and_as_the_adapter() {
                 .expect("create trace"),
         ));
         let options = ClientOptions::new().without_run_in_terminal();
-        let (client, mut events) = tapped_client(reader, writer, trace, options);
+        let (client, mut events, tap) = tapped_client(reader, writer, trace, options);
         tokio::time::timeout(
             Duration::from_secs(60),
             gdb_script(&client, &mut events, &source, &binary),
@@ -1376,6 +1399,8 @@ fn gdb_session_replays_against_gdb_and_as_the_adapter() {
         .await
         .expect("the replayed gdb session finished in time");
         drop(client);
+        drop(events);
+        drained(tap).await;
     });
     let out = wait_with_limit(child, Duration::from_secs(20));
     assert!(

@@ -159,27 +159,56 @@ impl<R: BufRead> TraceReader<R> {
         &mut self,
         decode: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<(Record, Option<T>)>, ReadError> {
-        let Some(ended) = self.next_line()? else {
-            return Ok(None);
-        };
-        let text = utf8(&self.buf, self.line)?;
-        if ended {
-            if let Some(parts) = split_line(text) {
-                if let Ok(decoded) = decode(parts.msg) {
-                    let record = Record {
-                        time: parts.time.to_owned(),
-                        offset_us: parts.offset_us,
-                        direction: parts.direction,
-                        client: parts.client,
-                        payload: Payload::Message(RawJson::trusted(parts.msg)),
-                    };
-                    return Ok(Some((record, Some(decoded))));
+        // The common case, a whole line already in the input's buffer, is read where it
+        // is, without copying it into `buf` first; anything else (a line across buffer
+        // fills, blank lines, an over-long line, the end) takes the path below.
+        if !self.done {
+            if let Ok(chunk) = self.input.fill_buf() {
+                if let Some(end) = memchr::memchr(b'\n', chunk) {
+                    let line = chunk[..end].strip_suffix(b"\r").unwrap_or(&chunk[..end]);
+                    if line.len() <= self.max_line && line.first() == Some(&b'{') {
+                        self.line += 1;
+                        let number = self.line;
+                        let read = Self::decode_line(line, number, decode);
+                        self.input.consume(end + 1);
+                        return read.map(Some);
+                    }
                 }
             }
         }
+        let Some(ended) = self.next_line()? else {
+            return Ok(None);
+        };
+        if ended {
+            return Self::decode_line(&self.buf, self.line, decode).map(Some);
+        }
+        let text = utf8(&self.buf, self.line)?;
         let record = parse(text, self.line, ended);
         self.done |= !ended;
         record.map(|r| Some((r, None)))
+    }
+
+    /// A whole line (number `number`, ended by a line end) as a record, its message decoded
+    /// by `decode` when the line is spelled as the writer spells it.
+    fn decode_line<T, E>(
+        line: &[u8],
+        number: u64,
+        decode: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<(Record, Option<T>), ReadError> {
+        let text = utf8(line, number)?;
+        if let Some(parts) = split_line(text) {
+            if let Ok(decoded) = decode(parts.msg) {
+                let record = Record {
+                    time: parts.time.to_owned(),
+                    offset_us: parts.offset_us,
+                    direction: parts.direction,
+                    client: parts.client,
+                    payload: Payload::Message(RawJson::trusted(parts.msg)),
+                };
+                return Ok((record, Some(decoded)));
+            }
+        }
+        parse(text, number, true).map(|r| (r, None))
     }
 
     /// Reads up to the next line that is not blank into `buf`. `Some(ended)` as
@@ -268,6 +297,11 @@ impl<R: BufRead> TraceReader<R> {
 
 /// The line as text, or the error naming where it is not UTF-8.
 fn utf8(buf: &[u8], line: u64) -> Result<&str, ReadError> {
+    // Every line is checked: the SIMD check first (several times faster on long lines), the
+    // standard one only to say where a bad line goes wrong.
+    if let Ok(text) = simdutf8::basic::from_utf8(buf) {
+        return Ok(text);
+    }
     std::str::from_utf8(buf).map_err(|e| {
         ReadError::new(
             ReadErrorKind::NotUtf8,

@@ -239,6 +239,10 @@ pub struct Pending {
 
 type Key = (u32, Direction, i64);
 
+/// The pairing maps: foldhash, seeded per process, instead of SipHash (a lookup per
+/// record is on the hot path of every tool; the maps are bounded, see [`Pairing`]).
+type Map<V> = HashMap<Key, V, foldhash::fast::RandomState>;
+
 /// Keys in the order they were added, with lazy removal: an entry whose record no longer
 /// matches the map is stale and skipped; stale entries are dropped when they outnumber the
 /// live ones, so the queue stays within twice the map's bound.
@@ -271,9 +275,9 @@ impl Order {
 /// past that the oldest are forgotten and counted in [`evicted`](Pairing::evicted).
 #[derive(Debug)]
 pub struct Pairing {
-    pending: HashMap<Key, Pending>,
+    pending: Map<Pending>,
     pending_order: Order,
-    answered: HashMap<Key, u64>,
+    answered: Map<u64>,
     answered_order: Order,
     limit: usize,
     evicted: u64,
@@ -292,9 +296,9 @@ impl Pairing {
     /// A pairing that keeps at most `limit` waiting requests (at least 1).
     pub fn new(limit: usize) -> Pairing {
         Pairing {
-            pending: HashMap::new(),
+            pending: Map::default(),
             pending_order: Order::default(),
-            answered: HashMap::new(),
+            answered: Map::default(),
             answered_order: Order::default(),
             limit: limit.max(1),
             evicted: 0,
@@ -582,9 +586,13 @@ impl Summary {
             n.map(|n| itoa::Buffer::new().format(n).to_owned())
                 .unwrap_or_default()
         };
+        let shown_seq = match entry.message {
+            Ok(ProtocolMessage::Response(_)) => f.request_seq,
+            _ => f.seq,
+        };
         let mut s = Summary {
             arrow,
-            seq: num(f.seq),
+            seq: num(shown_seq),
             name: f.name().unwrap_or_default().to_owned(),
             detail: String::new(),
             tone: Tone::Invalid,
@@ -599,7 +607,6 @@ impl Summary {
                 s.detail = request_detail(r);
             }
             Ok(ProtocolMessage::Response(r)) => {
-                s.seq = num(f.request_seq);
                 let mut d = if r.success() {
                     s.tone = Tone::Ok;
                     let body = response_detail(r, entry);
@@ -673,6 +680,10 @@ pub fn latency(us: u64) -> String {
 }
 
 fn truncate(mut s: String) -> String {
+    // At most DETAIL_MAX bytes is at most DETAIL_MAX characters: nothing to walk.
+    if s.len() <= DETAIL_MAX {
+        return s;
+    }
     if let Some((i, _)) = s.char_indices().nth(DETAIL_MAX) {
         s.truncate(i);
         s.push('…');

@@ -9,6 +9,9 @@ use dapkit_types::{Event, ProtocolMessage, Request, Response, Validate};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
+/// foldhash, seeded per process: these are looked up for every record.
+type Hasher = foldhash::fast::RandomState;
+
 /// The most clients whose session rules are followed (a proxy's trace has several).
 pub const MAX_CLIENTS: usize = 1024;
 /// The most capability names remembered per side and client.
@@ -22,9 +25,9 @@ struct Session {
     /// Whether the `initialize` response has been seen.
     initialize_answered: bool,
     /// The client's capabilities that are true (from `initialize` arguments).
-    client_caps: HashSet<String>,
+    client_caps: HashSet<String, Hasher>,
     /// The adapter's capabilities that are true (`initialize` response, `capabilities` events).
-    adapter_caps: HashSet<String>,
+    adapter_caps: HashSet<String, Hasher>,
     /// Whether the client has sent `configurationDone`.
     configuration_done: bool,
     /// A `launch`/`attach` answered before any `configurationDone`: a finding if one comes.
@@ -38,7 +41,7 @@ struct Session {
 /// Checks entries one at a time; see the [module docs](super) for the bounds.
 #[derive(Debug, Default)]
 pub struct Validator {
-    sessions: HashMap<u32, Session>,
+    sessions: HashMap<u32, Session, Hasher>,
     too_many_reported: bool,
     records: u64,
     violations: Vec<dapkit_types::Violation>,
@@ -59,7 +62,7 @@ fn side(d: Direction) -> &'static str {
 }
 
 /// The names of the members of `value` that are `true`, at most [`MAX_CAPABILITIES`].
-fn true_members(value: &Value, into: &mut HashSet<String>) {
+fn true_members(value: &Value, into: &mut HashSet<String, Hasher>) {
     if let Some(map) = value.as_object() {
         for (k, v) in map {
             if *v == Value::Bool(true) {
