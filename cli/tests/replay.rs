@@ -707,13 +707,14 @@ fn against_debugpy_reproduces_the_session_and_diverges_when_edited() {
     let out = replay_against(
         &waiting_path,
         &dir.join("waiting-again.jsonl"),
-        &["--timeout", "2"],
+        // Long enough for debugpy's own waits on a loaded machine (2 s was not).
+        &["--timeout", "5"],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "dapkit: replay diverged: record {} (threads): timed out after 2 s; waited for event `capabilities` (0 of 1 came)",
+            "dapkit: replay diverged: record {} (threads): timed out after 5 s; waited for event `capabilities` (0 of 1 came)",
             threads_record + 1
         )),
         "{stderr}"
