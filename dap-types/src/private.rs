@@ -407,11 +407,12 @@ pub trait Sink {
         }
     }
     /// The `extra` members, but those `shadowed` (a typed member of that name was written).
-    #[inline]
+    /// `shadowed` is a `dyn` closure so that this loop is compiled once per sink, not once
+    /// per type.
     fn extras(
         &mut self,
         extra: &Map<String, Value>,
-        shadowed: impl Fn(&str) -> bool,
+        shadowed: &dyn Fn(&str) -> bool,
     ) -> Result<(), Self::Error> {
         for (k, v) in extra {
             if !shadowed(k) {

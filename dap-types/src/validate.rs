@@ -366,7 +366,7 @@ pub fn bounded<T: Bounded + ?Sized>(
 #[doc(hidden)]
 pub fn kept_in_extra(
     extra: &Map<String, Value>,
-    kept: impl Fn(&str) -> bool,
+    kept: &dyn Fn(&str) -> bool,
     path: &mut String,
     out: &mut Vec<Violation>,
 ) {
@@ -427,7 +427,7 @@ mod tests {
         fn validate_into(&self, path: &mut String, out: &mut Vec<Violation>) {
             member(&self.frames, "frames", path, out);
             member(&self.named, "named", path, out);
-            kept_in_extra(&self.extra, |k| k == "a/b", path, out);
+            kept_in_extra(&self.extra, &|k| k == "a/b", path, out);
         }
     }
 

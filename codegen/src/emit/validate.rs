@@ -58,7 +58,7 @@ pub fn struct_validate(s: &StructDef) -> TokenStream {
                 #( #checks )*
                 crate::validate::kept_in_extra(
                     &self.extra,
-                    |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+                    &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
                     path,
                     out,
                 );

@@ -66,7 +66,7 @@ impl crate::private::Members for CancelRequest {
         s.member("command", "cancel")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CancelRequest);
@@ -159,7 +159,7 @@ impl crate::validate::Validate for CancelRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -211,7 +211,7 @@ impl crate::private::Members for RunInTerminalRequest {
         s.member("command", "runInTerminal")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalRequest);
@@ -305,7 +305,7 @@ impl crate::validate::Validate for RunInTerminalRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -355,7 +355,7 @@ impl crate::private::Members for StartDebuggingRequest {
         s.member("command", "startDebugging")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StartDebuggingRequest);
@@ -453,7 +453,7 @@ impl crate::validate::Validate for StartDebuggingRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -504,7 +504,7 @@ impl crate::private::Members for InitializeRequest {
         s.member("command", "initialize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializeRequest);
@@ -598,7 +598,7 @@ impl crate::validate::Validate for InitializeRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -655,7 +655,7 @@ impl crate::private::Members for ConfigurationDoneRequest {
         s.member("command", "configurationDone")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ConfigurationDoneRequest);
@@ -752,7 +752,7 @@ impl crate::validate::Validate for ConfigurationDoneRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -801,7 +801,7 @@ impl crate::private::Members for LaunchRequest {
         s.member("command", "launch")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LaunchRequest);
@@ -895,7 +895,7 @@ impl crate::validate::Validate for LaunchRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -944,7 +944,7 @@ impl crate::private::Members for AttachRequest {
         s.member("command", "attach")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(AttachRequest);
@@ -1038,7 +1038,7 @@ impl crate::validate::Validate for AttachRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1094,7 +1094,7 @@ impl crate::private::Members for RestartRequest {
         s.member("command", "restart")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartRequest);
@@ -1187,7 +1187,7 @@ impl crate::validate::Validate for RestartRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1244,7 +1244,7 @@ impl crate::private::Members for DisconnectRequest {
         s.member("command", "disconnect")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisconnectRequest);
@@ -1337,7 +1337,7 @@ impl crate::validate::Validate for DisconnectRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1395,7 +1395,7 @@ impl crate::private::Members for TerminateRequest {
         s.member("command", "terminate")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateRequest);
@@ -1488,7 +1488,7 @@ impl crate::validate::Validate for TerminateRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1544,7 +1544,7 @@ impl crate::private::Members for BreakpointLocationsRequest {
         s.member("command", "breakpointLocations")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsRequest);
@@ -1641,7 +1641,7 @@ impl crate::validate::Validate for BreakpointLocationsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1691,7 +1691,7 @@ impl crate::private::Members for SetBreakpointsRequest {
         s.member("command", "setBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsRequest);
@@ -1789,7 +1789,7 @@ impl crate::validate::Validate for SetBreakpointsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1840,7 +1840,7 @@ impl crate::private::Members for SetFunctionBreakpointsRequest {
         s.member("command", "setFunctionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsRequest);
@@ -1938,7 +1938,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1987,7 +1987,7 @@ impl crate::private::Members for SetExceptionBreakpointsRequest {
         s.member("command", "setExceptionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsRequest);
@@ -2085,7 +2085,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2134,7 +2134,7 @@ impl crate::private::Members for DataBreakpointInfoRequest {
         s.member("command", "dataBreakpointInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoRequest);
@@ -2232,7 +2232,7 @@ impl crate::validate::Validate for DataBreakpointInfoRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2283,7 +2283,7 @@ impl crate::private::Members for SetDataBreakpointsRequest {
         s.member("command", "setDataBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsRequest);
@@ -2381,7 +2381,7 @@ impl crate::validate::Validate for SetDataBreakpointsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2432,7 +2432,7 @@ impl crate::private::Members for SetInstructionBreakpointsRequest {
         s.member("command", "setInstructionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsRequest);
@@ -2530,7 +2530,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2578,7 +2578,7 @@ impl crate::private::Members for ContinueRequest {
         s.member("command", "continue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueRequest);
@@ -2672,7 +2672,7 @@ impl crate::validate::Validate for ContinueRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2722,7 +2722,7 @@ impl crate::private::Members for NextRequest {
         s.member("command", "next")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(NextRequest);
@@ -2816,7 +2816,7 @@ impl crate::validate::Validate for NextRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2870,7 +2870,7 @@ impl crate::private::Members for StepInRequest {
         s.member("command", "stepIn")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInRequest);
@@ -2964,7 +2964,7 @@ impl crate::validate::Validate for StepInRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3014,7 +3014,7 @@ impl crate::private::Members for StepOutRequest {
         s.member("command", "stepOut")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepOutRequest);
@@ -3108,7 +3108,7 @@ impl crate::validate::Validate for StepOutRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3159,7 +3159,7 @@ impl crate::private::Members for StepBackRequest {
         s.member("command", "stepBack")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepBackRequest);
@@ -3253,7 +3253,7 @@ impl crate::validate::Validate for StepBackRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3302,7 +3302,7 @@ impl crate::private::Members for ReverseContinueRequest {
         s.member("command", "reverseContinue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReverseContinueRequest);
@@ -3400,7 +3400,7 @@ impl crate::validate::Validate for ReverseContinueRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3450,7 +3450,7 @@ impl crate::private::Members for RestartFrameRequest {
         s.member("command", "restartFrame")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartFrameRequest);
@@ -3544,7 +3544,7 @@ impl crate::validate::Validate for RestartFrameRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3596,7 +3596,7 @@ impl crate::private::Members for GotoRequest {
         s.member("command", "goto")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoRequest);
@@ -3690,7 +3690,7 @@ impl crate::validate::Validate for GotoRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3739,7 +3739,7 @@ impl crate::private::Members for PauseRequest {
         s.member("command", "pause")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(PauseRequest);
@@ -3833,7 +3833,7 @@ impl crate::validate::Validate for PauseRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3882,7 +3882,7 @@ impl crate::private::Members for StackTraceRequest {
         s.member("command", "stackTrace")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceRequest);
@@ -3976,7 +3976,7 @@ impl crate::validate::Validate for StackTraceRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4024,7 +4024,7 @@ impl crate::private::Members for ScopesRequest {
         s.member("command", "scopes")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesRequest);
@@ -4118,7 +4118,7 @@ impl crate::validate::Validate for ScopesRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4167,7 +4167,7 @@ impl crate::private::Members for VariablesRequest {
         s.member("command", "variables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesRequest);
@@ -4261,7 +4261,7 @@ impl crate::validate::Validate for VariablesRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4310,7 +4310,7 @@ impl crate::private::Members for SetVariableRequest {
         s.member("command", "setVariable")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableRequest);
@@ -4404,7 +4404,7 @@ impl crate::validate::Validate for SetVariableRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4452,7 +4452,7 @@ impl crate::private::Members for SourceRequest {
         s.member("command", "source")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceRequest);
@@ -4546,7 +4546,7 @@ impl crate::validate::Validate for SourceRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4601,7 +4601,7 @@ impl crate::private::Members for ThreadsRequest {
         s.member("command", "threads")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadsRequest);
@@ -4693,7 +4693,7 @@ impl crate::validate::Validate for ThreadsRequest {
         crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4742,7 +4742,7 @@ impl crate::private::Members for TerminateThreadsRequest {
         s.member("command", "terminateThreads")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateThreadsRequest);
@@ -4840,7 +4840,7 @@ impl crate::validate::Validate for TerminateThreadsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4889,7 +4889,7 @@ impl crate::private::Members for ModulesRequest {
         s.member("command", "modules")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesRequest);
@@ -4983,7 +4983,7 @@ impl crate::validate::Validate for ModulesRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5039,7 +5039,7 @@ impl crate::private::Members for LoadedSourcesRequest {
         s.member("command", "loadedSources")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesRequest);
@@ -5132,7 +5132,7 @@ impl crate::validate::Validate for LoadedSourcesRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5181,7 +5181,7 @@ impl crate::private::Members for EvaluateRequest {
         s.member("command", "evaluate")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateRequest);
@@ -5275,7 +5275,7 @@ impl crate::validate::Validate for EvaluateRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5326,7 +5326,7 @@ impl crate::private::Members for SetExpressionRequest {
         s.member("command", "setExpression")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionRequest);
@@ -5420,7 +5420,7 @@ impl crate::validate::Validate for SetExpressionRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5470,7 +5470,7 @@ impl crate::private::Members for StepInTargetsRequest {
         s.member("command", "stepInTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsRequest);
@@ -5564,7 +5564,7 @@ impl crate::validate::Validate for StepInTargetsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5614,7 +5614,7 @@ impl crate::private::Members for GotoTargetsRequest {
         s.member("command", "gotoTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsRequest);
@@ -5708,7 +5708,7 @@ impl crate::validate::Validate for GotoTargetsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5757,7 +5757,7 @@ impl crate::private::Members for CompletionsRequest {
         s.member("command", "completions")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsRequest);
@@ -5851,7 +5851,7 @@ impl crate::validate::Validate for CompletionsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5900,7 +5900,7 @@ impl crate::private::Members for ExceptionInfoRequest {
         s.member("command", "exceptionInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoRequest);
@@ -5994,7 +5994,7 @@ impl crate::validate::Validate for ExceptionInfoRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6043,7 +6043,7 @@ impl crate::private::Members for ReadMemoryRequest {
         s.member("command", "readMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryRequest);
@@ -6137,7 +6137,7 @@ impl crate::validate::Validate for ReadMemoryRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6186,7 +6186,7 @@ impl crate::private::Members for WriteMemoryRequest {
         s.member("command", "writeMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryRequest);
@@ -6280,7 +6280,7 @@ impl crate::validate::Validate for WriteMemoryRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6329,7 +6329,7 @@ impl crate::private::Members for DisassembleRequest {
         s.member("command", "disassemble")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleRequest);
@@ -6423,7 +6423,7 @@ impl crate::validate::Validate for DisassembleRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6471,7 +6471,7 @@ impl crate::private::Members for LocationsRequest {
         s.member("command", "locations")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsRequest);
@@ -6565,7 +6565,7 @@ impl crate::validate::Validate for LocationsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6617,7 +6617,7 @@ impl crate::private::Members for SetDebuggerPropertyRequest {
         s.member("command", "setDebuggerProperty")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -6718,7 +6718,7 @@ impl crate::validate::Validate for SetDebuggerPropertyRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6774,7 +6774,7 @@ impl crate::private::Members for SetPydevdSourceMapRequest {
         s.member("command", "setPydevdSourceMap")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -6875,7 +6875,7 @@ impl crate::validate::Validate for SetPydevdSourceMapRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6934,7 +6934,7 @@ impl crate::private::Members for PydevdSystemInfoRequest {
         s.member("command", "pydevdSystemInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -7034,7 +7034,7 @@ impl crate::validate::Validate for PydevdSystemInfoRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7086,7 +7086,7 @@ impl crate::private::Members for PydevdAuthorizeRequest {
         s.member("command", "pydevdAuthorize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -7186,7 +7186,7 @@ impl crate::validate::Validate for PydevdAuthorizeRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7238,7 +7238,7 @@ impl crate::private::Members for DumpCellRequest {
         s.member("command", "dumpCell")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7335,7 +7335,7 @@ impl crate::validate::Validate for DumpCellRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7394,7 +7394,7 @@ impl crate::private::Members for DebugInfoRequest {
         s.member("command", "debugInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7490,7 +7490,7 @@ impl crate::validate::Validate for DebugInfoRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7549,7 +7549,7 @@ impl crate::private::Members for InspectVariablesRequest {
         s.member("command", "inspectVariables")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7649,7 +7649,7 @@ impl crate::validate::Validate for InspectVariablesRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7701,7 +7701,7 @@ impl crate::private::Members for RichInspectVariablesRequest {
         s.member("command", "richInspectVariables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7802,7 +7802,7 @@ impl crate::validate::Validate for RichInspectVariablesRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7854,7 +7854,7 @@ impl crate::private::Members for CopyToGlobalsRequest {
         s.member("command", "copyToGlobals")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7951,7 +7951,7 @@ impl crate::validate::Validate for CopyToGlobalsRequest {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8030,7 +8030,7 @@ impl crate::private::Members for CancelResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CancelResponse);
@@ -8161,7 +8161,7 @@ impl crate::validate::Validate for CancelResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8233,7 +8233,7 @@ impl crate::private::Members for RunInTerminalResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalResponse);
@@ -8366,7 +8366,7 @@ impl crate::validate::Validate for RunInTerminalResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8445,7 +8445,7 @@ impl crate::private::Members for StartDebuggingResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StartDebuggingResponse);
@@ -8580,7 +8580,7 @@ impl crate::validate::Validate for StartDebuggingResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8659,7 +8659,7 @@ impl crate::private::Members for InitializeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializeResponse);
@@ -8790,7 +8790,7 @@ impl crate::validate::Validate for InitializeResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8869,7 +8869,7 @@ impl crate::private::Members for ConfigurationDoneResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ConfigurationDoneResponse);
@@ -9004,7 +9004,7 @@ impl crate::validate::Validate for ConfigurationDoneResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9083,7 +9083,7 @@ impl crate::private::Members for LaunchResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LaunchResponse);
@@ -9214,7 +9214,7 @@ impl crate::validate::Validate for LaunchResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9293,7 +9293,7 @@ impl crate::private::Members for AttachResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(AttachResponse);
@@ -9424,7 +9424,7 @@ impl crate::validate::Validate for AttachResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9503,7 +9503,7 @@ impl crate::private::Members for RestartResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartResponse);
@@ -9634,7 +9634,7 @@ impl crate::validate::Validate for RestartResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9713,7 +9713,7 @@ impl crate::private::Members for DisconnectResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisconnectResponse);
@@ -9844,7 +9844,7 @@ impl crate::validate::Validate for DisconnectResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9923,7 +9923,7 @@ impl crate::private::Members for TerminateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateResponse);
@@ -10054,7 +10054,7 @@ impl crate::validate::Validate for TerminateResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10131,7 +10131,7 @@ impl crate::private::Members for BreakpointLocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponse);
@@ -10267,7 +10267,7 @@ impl crate::validate::Validate for BreakpointLocationsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10343,7 +10343,7 @@ impl crate::private::Members for SetBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsResponse);
@@ -10479,7 +10479,7 @@ impl crate::validate::Validate for SetBreakpointsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10556,7 +10556,7 @@ impl crate::private::Members for SetFunctionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponse);
@@ -10692,7 +10692,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10774,7 +10774,7 @@ impl crate::private::Members for SetExceptionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponse);
@@ -10910,7 +10910,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10986,7 +10986,7 @@ impl crate::private::Members for DataBreakpointInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponse);
@@ -11121,7 +11121,7 @@ impl crate::validate::Validate for DataBreakpointInfoResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11198,7 +11198,7 @@ impl crate::private::Members for SetDataBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponse);
@@ -11334,7 +11334,7 @@ impl crate::validate::Validate for SetDataBreakpointsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11410,7 +11410,7 @@ impl crate::private::Members for SetInstructionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponse);
@@ -11545,7 +11545,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11617,7 +11617,7 @@ impl crate::private::Members for ContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueResponse);
@@ -11748,7 +11748,7 @@ impl crate::validate::Validate for ContinueResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11827,7 +11827,7 @@ impl crate::private::Members for NextResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(NextResponse);
@@ -11958,7 +11958,7 @@ impl crate::validate::Validate for NextResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12037,7 +12037,7 @@ impl crate::private::Members for StepInResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInResponse);
@@ -12168,7 +12168,7 @@ impl crate::validate::Validate for StepInResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12247,7 +12247,7 @@ impl crate::private::Members for StepOutResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepOutResponse);
@@ -12378,7 +12378,7 @@ impl crate::validate::Validate for StepOutResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12457,7 +12457,7 @@ impl crate::private::Members for StepBackResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepBackResponse);
@@ -12588,7 +12588,7 @@ impl crate::validate::Validate for StepBackResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12667,7 +12667,7 @@ impl crate::private::Members for ReverseContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReverseContinueResponse);
@@ -12802,7 +12802,7 @@ impl crate::validate::Validate for ReverseContinueResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12881,7 +12881,7 @@ impl crate::private::Members for RestartFrameResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartFrameResponse);
@@ -13012,7 +13012,7 @@ impl crate::validate::Validate for RestartFrameResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13091,7 +13091,7 @@ impl crate::private::Members for GotoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoResponse);
@@ -13222,7 +13222,7 @@ impl crate::validate::Validate for GotoResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13301,7 +13301,7 @@ impl crate::private::Members for PauseResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(PauseResponse);
@@ -13432,7 +13432,7 @@ impl crate::validate::Validate for PauseResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13504,7 +13504,7 @@ impl crate::private::Members for StackTraceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceResponse);
@@ -13635,7 +13635,7 @@ impl crate::validate::Validate for StackTraceResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13707,7 +13707,7 @@ impl crate::private::Members for ScopesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesResponse);
@@ -13838,7 +13838,7 @@ impl crate::validate::Validate for ScopesResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13910,7 +13910,7 @@ impl crate::private::Members for VariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesResponse);
@@ -14041,7 +14041,7 @@ impl crate::validate::Validate for VariablesResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14113,7 +14113,7 @@ impl crate::private::Members for SetVariableResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableResponse);
@@ -14244,7 +14244,7 @@ impl crate::validate::Validate for SetVariableResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14316,7 +14316,7 @@ impl crate::private::Members for SourceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceResponse);
@@ -14447,7 +14447,7 @@ impl crate::validate::Validate for SourceResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14519,7 +14519,7 @@ impl crate::private::Members for ThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadsResponse);
@@ -14650,7 +14650,7 @@ impl crate::validate::Validate for ThreadsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14729,7 +14729,7 @@ impl crate::private::Members for TerminateThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateThreadsResponse);
@@ -14864,7 +14864,7 @@ impl crate::validate::Validate for TerminateThreadsResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14936,7 +14936,7 @@ impl crate::private::Members for ModulesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesResponse);
@@ -15067,7 +15067,7 @@ impl crate::validate::Validate for ModulesResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15139,7 +15139,7 @@ impl crate::private::Members for LoadedSourcesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesResponse);
@@ -15272,7 +15272,7 @@ impl crate::validate::Validate for LoadedSourcesResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15344,7 +15344,7 @@ impl crate::private::Members for EvaluateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateResponse);
@@ -15475,7 +15475,7 @@ impl crate::validate::Validate for EvaluateResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15547,7 +15547,7 @@ impl crate::private::Members for SetExpressionResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionResponse);
@@ -15680,7 +15680,7 @@ impl crate::validate::Validate for SetExpressionResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15752,7 +15752,7 @@ impl crate::private::Members for StepInTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsResponse);
@@ -15885,7 +15885,7 @@ impl crate::validate::Validate for StepInTargetsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15957,7 +15957,7 @@ impl crate::private::Members for GotoTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsResponse);
@@ -16088,7 +16088,7 @@ impl crate::validate::Validate for GotoTargetsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16160,7 +16160,7 @@ impl crate::private::Members for CompletionsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsResponse);
@@ -16291,7 +16291,7 @@ impl crate::validate::Validate for CompletionsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16363,7 +16363,7 @@ impl crate::private::Members for ExceptionInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoResponse);
@@ -16496,7 +16496,7 @@ impl crate::validate::Validate for ExceptionInfoResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16575,7 +16575,7 @@ impl crate::private::Members for ReadMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryResponse);
@@ -16706,7 +16706,7 @@ impl crate::validate::Validate for ReadMemoryResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16785,7 +16785,7 @@ impl crate::private::Members for WriteMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryResponse);
@@ -16916,7 +16916,7 @@ impl crate::validate::Validate for WriteMemoryResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16995,7 +16995,7 @@ impl crate::private::Members for DisassembleResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleResponse);
@@ -17126,7 +17126,7 @@ impl crate::validate::Validate for DisassembleResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17205,7 +17205,7 @@ impl crate::private::Members for LocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsResponse);
@@ -17336,7 +17336,7 @@ impl crate::validate::Validate for LocationsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17419,7 +17419,7 @@ impl crate::private::Members for SetDebuggerPropertyResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -17557,7 +17557,7 @@ impl crate::validate::Validate for SetDebuggerPropertyResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17640,7 +17640,7 @@ impl crate::private::Members for SetPydevdSourceMapResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -17778,7 +17778,7 @@ impl crate::validate::Validate for SetPydevdSourceMapResponse {
         crate::validate::member(&self.message, "message", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17854,7 +17854,7 @@ impl crate::private::Members for PydevdSystemInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -17992,7 +17992,7 @@ impl crate::validate::Validate for PydevdSystemInfoResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18068,7 +18068,7 @@ impl crate::private::Members for PydevdAuthorizeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -18206,7 +18206,7 @@ impl crate::validate::Validate for PydevdAuthorizeResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18282,7 +18282,7 @@ impl crate::private::Members for DumpCellResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18416,7 +18416,7 @@ impl crate::validate::Validate for DumpCellResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18492,7 +18492,7 @@ impl crate::private::Members for DebugInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18626,7 +18626,7 @@ impl crate::validate::Validate for DebugInfoResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18702,7 +18702,7 @@ impl crate::private::Members for InspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18840,7 +18840,7 @@ impl crate::validate::Validate for InspectVariablesResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18920,7 +18920,7 @@ impl crate::private::Members for RichInspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19058,7 +19058,7 @@ impl crate::validate::Validate for RichInspectVariablesResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19134,7 +19134,7 @@ impl crate::private::Members for CopyToGlobalsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19271,7 +19271,7 @@ impl crate::validate::Validate for CopyToGlobalsResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19329,7 +19329,7 @@ impl crate::private::Members for InitializedEvent {
         s.member("event", "initialized")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializedEvent);
@@ -19421,7 +19421,7 @@ impl crate::validate::Validate for InitializedEvent {
         crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19465,7 +19465,7 @@ impl crate::private::Members for StoppedEvent {
         s.member("event", "stopped")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StoppedEvent);
@@ -19558,7 +19558,7 @@ impl crate::validate::Validate for StoppedEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19603,7 +19603,7 @@ impl crate::private::Members for ContinuedEvent {
         s.member("event", "continued")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinuedEvent);
@@ -19696,7 +19696,7 @@ impl crate::validate::Validate for ContinuedEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19739,7 +19739,7 @@ impl crate::private::Members for ExitedEvent {
         s.member("event", "exited")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExitedEvent);
@@ -19832,7 +19832,7 @@ impl crate::validate::Validate for ExitedEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19882,7 +19882,7 @@ impl crate::private::Members for TerminatedEvent {
         s.member("event", "terminated")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminatedEvent);
@@ -19975,7 +19975,7 @@ impl crate::validate::Validate for TerminatedEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20018,7 +20018,7 @@ impl crate::private::Members for ThreadEvent {
         s.member("event", "thread")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadEvent);
@@ -20111,7 +20111,7 @@ impl crate::validate::Validate for ThreadEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20154,7 +20154,7 @@ impl crate::private::Members for OutputEvent {
         s.member("event", "output")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(OutputEvent);
@@ -20247,7 +20247,7 @@ impl crate::validate::Validate for OutputEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20290,7 +20290,7 @@ impl crate::private::Members for BreakpointEvent {
         s.member("event", "breakpoint")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointEvent);
@@ -20383,7 +20383,7 @@ impl crate::validate::Validate for BreakpointEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20426,7 +20426,7 @@ impl crate::private::Members for ModuleEvent {
         s.member("event", "module")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModuleEvent);
@@ -20519,7 +20519,7 @@ impl crate::validate::Validate for ModuleEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20562,7 +20562,7 @@ impl crate::private::Members for LoadedSourceEvent {
         s.member("event", "loadedSource")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourceEvent);
@@ -20655,7 +20655,7 @@ impl crate::validate::Validate for LoadedSourceEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20698,7 +20698,7 @@ impl crate::private::Members for ProcessEvent {
         s.member("event", "process")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProcessEvent);
@@ -20791,7 +20791,7 @@ impl crate::validate::Validate for ProcessEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20837,7 +20837,7 @@ impl crate::private::Members for CapabilitiesEvent {
         s.member("event", "capabilities")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CapabilitiesEvent);
@@ -20930,7 +20930,7 @@ impl crate::validate::Validate for CapabilitiesEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20975,7 +20975,7 @@ impl crate::private::Members for ProgressStartEvent {
         s.member("event", "progressStart")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressStartEvent);
@@ -21068,7 +21068,7 @@ impl crate::validate::Validate for ProgressStartEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21113,7 +21113,7 @@ impl crate::private::Members for ProgressUpdateEvent {
         s.member("event", "progressUpdate")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressUpdateEvent);
@@ -21208,7 +21208,7 @@ impl crate::validate::Validate for ProgressUpdateEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21252,7 +21252,7 @@ impl crate::private::Members for ProgressEndEvent {
         s.member("event", "progressEnd")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressEndEvent);
@@ -21345,7 +21345,7 @@ impl crate::validate::Validate for ProgressEndEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21390,7 +21390,7 @@ impl crate::private::Members for InvalidatedEvent {
         s.member("event", "invalidated")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InvalidatedEvent);
@@ -21483,7 +21483,7 @@ impl crate::validate::Validate for InvalidatedEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21528,7 +21528,7 @@ impl crate::private::Members for MemoryEvent {
         s.member("event", "memory")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(MemoryEvent);
@@ -21621,7 +21621,7 @@ impl crate::validate::Validate for MemoryEvent {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21675,7 +21675,7 @@ impl crate::private::Members for PydevdInputRequestedEvent {
         s.member("event", "pydevdInputRequested")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -21774,7 +21774,7 @@ impl crate::validate::Validate for PydevdInputRequestedEvent {
         crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21856,7 +21856,7 @@ impl crate::private::Members for ErrorResponse {
         s.member("command", &self.command)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ErrorResponse);
@@ -21981,7 +21981,7 @@ impl crate::validate::Validate for ErrorResponse {
         crate::validate::member(&self.body, "body", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );

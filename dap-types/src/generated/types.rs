@@ -60,7 +60,7 @@ impl crate::private::Members for CancelArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("requestId", &self.request_id)?;
         s.optional("progressId", &self.progress_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CancelArguments);
@@ -136,7 +136,7 @@ impl crate::validate::Validate for CancelArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -241,7 +241,7 @@ impl crate::private::Members for RunInTerminalRequestArguments {
             "argsCanBeInterpretedByShell",
             &self.args_can_be_interpreted_by_shell,
         )?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalRequestArguments);
@@ -346,7 +346,7 @@ impl crate::validate::Validate for RunInTerminalRequestArguments {
         crate::validate::member(&self.kind, "kind", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -413,7 +413,7 @@ impl crate::private::Members for StartDebuggingRequestArguments {
         s.member("configuration", &self.configuration)?;
         s.optional("outputPresentation", &self.output_presentation)?;
         s.member("request", &self.request)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StartDebuggingRequestArguments);
@@ -506,7 +506,7 @@ impl crate::validate::Validate for StartDebuggingRequestArguments {
         crate::validate::member(&self.request, "request", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -793,7 +793,7 @@ impl crate::private::Members for InitializeRequestArguments {
             &self.supports_start_debugging_request,
         )?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializeRequestArguments);
@@ -1010,7 +1010,7 @@ impl crate::validate::Validate for InitializeRequestArguments {
         crate::validate::member(&self.path_format, "pathFormat", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1042,7 +1042,7 @@ impl ConfigurationDoneArguments {
 }
 impl crate::private::Members for ConfigurationDoneArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ConfigurationDoneArguments);
@@ -1085,7 +1085,7 @@ impl crate::validate::Validate for ConfigurationDoneArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1146,7 +1146,7 @@ impl crate::private::Members for LaunchRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("noDebug", &self.no_debug)?;
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LaunchRequestArguments);
@@ -1217,7 +1217,7 @@ impl crate::validate::Validate for LaunchRequestArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1265,7 +1265,7 @@ impl AttachRequestArguments {
 impl crate::private::Members for AttachRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(AttachRequestArguments);
@@ -1328,7 +1328,7 @@ impl crate::validate::Validate for AttachRequestArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1372,7 +1372,7 @@ impl RestartArguments {
 impl crate::private::Members for RestartArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartArguments);
@@ -1433,7 +1433,7 @@ impl crate::validate::Validate for RestartArguments {
         crate::validate::member(&self.arguments, "arguments", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1511,7 +1511,7 @@ impl crate::private::Members for DisconnectArguments {
         s.optional("restart", &self.restart)?;
         s.optional("terminateDebuggee", &self.terminate_debuggee)?;
         s.optional("suspendDebuggee", &self.suspend_debuggee)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisconnectArguments);
@@ -1591,7 +1591,7 @@ impl crate::validate::Validate for DisconnectArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1635,7 +1635,7 @@ impl TerminateArguments {
 impl crate::private::Members for TerminateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateArguments);
@@ -1695,7 +1695,7 @@ impl crate::validate::Validate for TerminateArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1782,7 +1782,7 @@ impl crate::private::Members for BreakpointLocationsArguments {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsArguments);
@@ -1910,7 +1910,7 @@ impl crate::validate::Validate for BreakpointLocationsArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -1990,7 +1990,7 @@ impl crate::private::Members for SetBreakpointsArguments {
         s.optional("breakpoints", &self.breakpoints)?;
         s.optional("lines", &self.lines)?;
         s.optional("sourceModified", &self.source_modified)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsArguments);
@@ -2087,7 +2087,7 @@ impl crate::validate::Validate for SetBreakpointsArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2124,7 +2124,7 @@ impl SetFunctionBreakpointsArguments {
 impl crate::private::Members for SetFunctionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsArguments);
@@ -2190,7 +2190,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsArguments {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2261,7 +2261,7 @@ impl crate::private::Members for SetExceptionBreakpointsArguments {
         s.member("filters", &self.filters)?;
         s.optional("filterOptions", &self.filter_options)?;
         s.optional("exceptionOptions", &self.exception_options)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsArguments);
@@ -2344,7 +2344,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsArguments {
         crate::validate::member(&self.exception_options, "exceptionOptions", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2458,7 +2458,7 @@ impl crate::private::Members for DataBreakpointInfoArguments {
         s.optional("bytes", &self.bytes)?;
         s.optional("asAddress", &self.as_address)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoArguments);
@@ -2571,7 +2571,7 @@ impl crate::validate::Validate for DataBreakpointInfoArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2608,7 +2608,7 @@ impl SetDataBreakpointsArguments {
 impl crate::private::Members for SetDataBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsArguments);
@@ -2674,7 +2674,7 @@ impl crate::validate::Validate for SetDataBreakpointsArguments {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2711,7 +2711,7 @@ impl SetInstructionBreakpointsArguments {
 impl crate::private::Members for SetInstructionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsArguments);
@@ -2777,7 +2777,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsArguments {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2832,7 +2832,7 @@ impl crate::private::Members for ContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueArguments);
@@ -2900,7 +2900,7 @@ impl crate::validate::Validate for ContinueArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -2970,7 +2970,7 @@ impl crate::private::Members for NextArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(NextArguments);
@@ -3047,7 +3047,7 @@ impl crate::validate::Validate for NextArguments {
         crate::validate::member(&self.granularity, "granularity", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3131,7 +3131,7 @@ impl crate::private::Members for StepInArguments {
         s.optional("singleThread", &self.single_thread)?;
         s.optional("targetId", &self.target_id)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInArguments);
@@ -3216,7 +3216,7 @@ impl crate::validate::Validate for StepInArguments {
         crate::validate::member(&self.granularity, "granularity", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3286,7 +3286,7 @@ impl crate::private::Members for StepOutArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepOutArguments);
@@ -3363,7 +3363,7 @@ impl crate::validate::Validate for StepOutArguments {
         crate::validate::member(&self.granularity, "granularity", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3433,7 +3433,7 @@ impl crate::private::Members for StepBackArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepBackArguments);
@@ -3510,7 +3510,7 @@ impl crate::validate::Validate for StepBackArguments {
         crate::validate::member(&self.granularity, "granularity", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3565,7 +3565,7 @@ impl crate::private::Members for ReverseContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReverseContinueArguments);
@@ -3636,7 +3636,7 @@ impl crate::validate::Validate for ReverseContinueArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3675,7 +3675,7 @@ impl RestartFrameArguments {
 impl crate::private::Members for RestartFrameArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartFrameArguments);
@@ -3737,7 +3737,7 @@ impl crate::validate::Validate for RestartFrameArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3782,7 +3782,7 @@ impl crate::private::Members for GotoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.member("targetId", &self.target_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoArguments);
@@ -3850,7 +3850,7 @@ impl crate::validate::Validate for GotoArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -3889,7 +3889,7 @@ impl PauseArguments {
 impl crate::private::Members for PauseArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(PauseArguments);
@@ -3949,7 +3949,7 @@ impl crate::validate::Validate for PauseArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4032,7 +4032,7 @@ impl crate::private::Members for StackTraceArguments {
         s.optional("startFrame", &self.start_frame)?;
         s.optional("levels", &self.levels)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceArguments);
@@ -4117,7 +4117,7 @@ impl crate::validate::Validate for StackTraceArguments {
         crate::validate::member(&self.format, "format", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4156,7 +4156,7 @@ impl ScopesArguments {
 impl crate::private::Members for ScopesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesArguments);
@@ -4216,7 +4216,7 @@ impl crate::validate::Validate for ScopesArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4311,7 +4311,7 @@ impl crate::private::Members for VariablesArguments {
         s.optional("start", &self.start)?;
         s.optional("count", &self.count)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesArguments);
@@ -4416,7 +4416,7 @@ impl crate::validate::Validate for VariablesArguments {
         crate::validate::member(&self.format, "format", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4486,7 +4486,7 @@ impl crate::private::Members for SetVariableArguments {
         s.member("name", &self.name)?;
         s.member("value", &self.value)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableArguments);
@@ -4579,7 +4579,7 @@ impl crate::validate::Validate for SetVariableArguments {
         crate::validate::member(&self.format, "format", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4633,7 +4633,7 @@ impl crate::private::Members for SourceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("source", &self.source)?;
         s.member("sourceReference", &self.source_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceArguments);
@@ -4712,7 +4712,7 @@ impl crate::validate::Validate for SourceArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4758,7 +4758,7 @@ impl TerminateThreadsArguments {
 impl crate::private::Members for TerminateThreadsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("threadIds", &self.thread_ids)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateThreadsArguments);
@@ -4820,7 +4820,7 @@ impl crate::validate::Validate for TerminateThreadsArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4879,7 +4879,7 @@ impl crate::private::Members for ModulesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("startModule", &self.start_module)?;
         s.optional("moduleCount", &self.module_count)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesArguments);
@@ -4947,7 +4947,7 @@ impl crate::validate::Validate for ModulesArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -4979,7 +4979,7 @@ impl LoadedSourcesArguments {
 }
 impl crate::private::Members for LoadedSourcesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesArguments);
@@ -5020,7 +5020,7 @@ impl crate::validate::Validate for LoadedSourcesArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5139,7 +5139,7 @@ impl crate::private::Members for EvaluateArguments {
         s.optional("source", &self.source)?;
         s.optional("context", &self.context)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateArguments);
@@ -5266,7 +5266,7 @@ impl crate::validate::Validate for EvaluateArguments {
         crate::validate::member(&self.format, "format", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5339,7 +5339,7 @@ impl crate::private::Members for SetExpressionArguments {
         s.member("value", &self.value)?;
         s.optional("frameId", &self.frame_id)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionArguments);
@@ -5427,7 +5427,7 @@ impl crate::validate::Validate for SetExpressionArguments {
         crate::validate::member(&self.format, "format", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5466,7 +5466,7 @@ impl StepInTargetsArguments {
 impl crate::private::Members for StepInTargetsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsArguments);
@@ -5529,7 +5529,7 @@ impl crate::validate::Validate for StepInTargetsArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5584,7 +5584,7 @@ impl crate::private::Members for GotoTargetsArguments {
         s.member("source", &self.source)?;
         s.member("line", &self.line)?;
         s.optional("column", &self.column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsArguments);
@@ -5677,7 +5677,7 @@ impl crate::validate::Validate for GotoTargetsArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5745,7 +5745,7 @@ impl crate::private::Members for CompletionsArguments {
         s.member("text", &self.text)?;
         s.member("column", &self.column)?;
         s.optional("line", &self.line)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsArguments);
@@ -5845,7 +5845,7 @@ impl crate::validate::Validate for CompletionsArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -5884,7 +5884,7 @@ impl ExceptionInfoArguments {
 impl crate::private::Members for ExceptionInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoArguments);
@@ -5947,7 +5947,7 @@ impl crate::validate::Validate for ExceptionInfoArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6008,7 +6008,7 @@ impl crate::private::Members for ReadMemoryArguments {
         s.member("memoryReference", &self.memory_reference)?;
         s.optional("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryArguments);
@@ -6102,7 +6102,7 @@ impl crate::validate::Validate for ReadMemoryArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6178,7 +6178,7 @@ impl crate::private::Members for WriteMemoryArguments {
         s.optional("offset", &self.offset)?;
         s.optional("allowPartial", &self.allow_partial)?;
         s.member("data", &self.data)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryArguments);
@@ -6272,7 +6272,7 @@ impl crate::validate::Validate for WriteMemoryArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6364,7 +6364,7 @@ impl crate::private::Members for DisassembleArguments {
         s.optional("instructionOffset", &self.instruction_offset)?;
         s.member("instructionCount", &self.instruction_count)?;
         s.optional("resolveSymbols", &self.resolve_symbols)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleArguments);
@@ -6479,7 +6479,7 @@ impl crate::validate::Validate for DisassembleArguments {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -6518,7 +6518,7 @@ impl LocationsArguments {
 impl crate::private::Members for LocationsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsArguments);
@@ -6580,7 +6580,7 @@ impl crate::validate::Validate for LocationsArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7283,7 +7283,7 @@ impl crate::private::Members for Capabilities {
         s.optional("supportsDataBreakpointBytes", &self.supports_data_breakpoint_bytes)?;
         s.optional("breakpointModes", &self.breakpoint_modes)?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Capabilities);
@@ -7809,7 +7809,7 @@ impl crate::validate::Validate for Capabilities {
         crate::validate::member(&self.breakpoint_modes, "breakpointModes", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -7908,7 +7908,7 @@ impl crate::private::Members for ExceptionBreakpointsFilter {
         s.optional("default", &self.default)?;
         s.optional("supportsCondition", &self.supports_condition)?;
         s.optional("conditionDescription", &self.condition_description)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionBreakpointsFilter);
@@ -8015,7 +8015,7 @@ impl crate::validate::Validate for ExceptionBreakpointsFilter {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8132,7 +8132,7 @@ impl crate::private::Members for Message {
         s.optional("showUser", &self.show_user)?;
         s.optional("url", &self.url)?;
         s.optional("urlLabel", &self.url_label)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Message);
@@ -8237,7 +8237,7 @@ impl crate::validate::Validate for Message {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8398,7 +8398,7 @@ impl crate::private::Members for Module {
         s.optional("symbolFilePath", &self.symbol_file_path)?;
         s.optional("dateTimeStamp", &self.date_time_stamp)?;
         s.optional("addressRange", &self.address_range)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Module);
@@ -8524,7 +8524,7 @@ impl crate::validate::Validate for Module {
         crate::validate::member(&self.id, "id", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8613,7 +8613,7 @@ impl crate::private::Members for ColumnDescriptor {
         s.optional("format", &self.format)?;
         s.optional("type", &self.type_)?;
         s.optional("width", &self.width)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ColumnDescriptor);
@@ -8705,7 +8705,7 @@ impl crate::validate::Validate for ColumnDescriptor {
         crate::validate::member(&self.type_, "type", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8746,7 +8746,7 @@ impl crate::private::Members for Thread {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("name", &self.name)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Thread);
@@ -8810,7 +8810,7 @@ impl crate::validate::Validate for Thread {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -8953,7 +8953,7 @@ impl crate::private::Members for Source {
         s.optional("sources", &self.sources)?;
         s.optional("adapterData", &self.adapter_data)?;
         s.optional("checksums", &self.checksums)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Source);
@@ -9085,7 +9085,7 @@ impl crate::validate::Validate for Source {
         crate::validate::member(&self.checksums, "checksums", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9243,7 +9243,7 @@ impl crate::private::Members for StackFrame {
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
         s.optional("moduleId", &self.module_id)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackFrame);
@@ -9419,7 +9419,7 @@ impl crate::validate::Validate for StackFrame {
         crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9585,7 +9585,7 @@ impl crate::private::Members for Scope {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Scope);
@@ -9792,7 +9792,7 @@ impl crate::validate::Validate for Scope {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -9985,7 +9985,7 @@ impl crate::private::Members for Variable {
             &self.declaration_location_reference,
         )?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Variable);
@@ -10161,7 +10161,7 @@ impl crate::validate::Validate for Variable {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10248,7 +10248,7 @@ impl crate::private::Members for VariablePresentationHint {
         s.optional("attributes", &self.attributes)?;
         s.optional("visibility", &self.visibility)?;
         s.optional("lazy", &self.lazy)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablePresentationHint);
@@ -10338,7 +10338,7 @@ impl crate::validate::Validate for VariablePresentationHint {
         crate::validate::member(&self.visibility, "visibility", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10417,7 +10417,7 @@ impl crate::private::Members for BreakpointLocation {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocation);
@@ -10534,7 +10534,7 @@ impl crate::validate::Validate for BreakpointLocation {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10644,7 +10644,7 @@ impl crate::private::Members for SourceBreakpoint {
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("logMessage", &self.log_message)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceBreakpoint);
@@ -10761,7 +10761,7 @@ impl crate::validate::Validate for SourceBreakpoint {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -10828,7 +10828,7 @@ impl crate::private::Members for FunctionBreakpoint {
         s.member("name", &self.name)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(FunctionBreakpoint);
@@ -10901,7 +10901,7 @@ impl crate::validate::Validate for FunctionBreakpoint {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11097,7 +11097,7 @@ impl crate::private::Members for DataBreakpoint {
         s.optional("accessType", &self.access_type)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpoint);
@@ -11183,7 +11183,7 @@ impl crate::validate::Validate for DataBreakpoint {
         crate::validate::member(&self.access_type, "accessType", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11282,7 +11282,7 @@ impl crate::private::Members for InstructionBreakpoint {
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InstructionBreakpoint);
@@ -11388,7 +11388,7 @@ impl crate::validate::Validate for InstructionBreakpoint {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11562,7 +11562,7 @@ impl crate::private::Members for Breakpoint {
         s.optional("instructionReference", &self.instruction_reference)?;
         s.optional("offset", &self.offset)?;
         s.optional("reason", &self.reason)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Breakpoint);
@@ -11747,7 +11747,7 @@ impl crate::validate::Validate for Breakpoint {
         crate::validate::member(&self.reason, "reason", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -11963,7 +11963,7 @@ impl crate::private::Members for StepInTarget {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTarget);
@@ -12096,7 +12096,7 @@ impl crate::validate::Validate for StepInTarget {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12206,7 +12206,7 @@ impl crate::private::Members for GotoTarget {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTarget);
@@ -12345,7 +12345,7 @@ impl crate::validate::Validate for GotoTarget {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12491,7 +12491,7 @@ impl crate::private::Members for CompletionItem {
         s.optional("length", &self.length)?;
         s.optional("selectionStart", &self.selection_start)?;
         s.optional("selectionLength", &self.selection_length)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionItem);
@@ -12619,7 +12619,7 @@ impl crate::validate::Validate for CompletionItem {
         crate::validate::member(&self.type_, "type", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -12968,7 +12968,7 @@ impl crate::private::Members for Checksum {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("algorithm", &self.algorithm)?;
         s.member("checksum", &self.checksum)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Checksum);
@@ -13038,7 +13038,7 @@ impl crate::validate::Validate for Checksum {
         crate::validate::member(&self.algorithm, "algorithm", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13082,7 +13082,7 @@ impl ValueFormat {
 impl crate::private::Members for ValueFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("hex", &self.hex)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ValueFormat);
@@ -13135,7 +13135,7 @@ impl crate::validate::Validate for ValueFormat {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13273,7 +13273,7 @@ impl crate::private::Members for StackFrameFormat {
         s.optional("line", &self.line)?;
         s.optional("module", &self.module)?;
         s.optional("includeAll", &self.include_all)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackFrameFormat);
@@ -13388,7 +13388,7 @@ impl crate::validate::Validate for StackFrameFormat {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13453,7 +13453,7 @@ impl crate::private::Members for ExceptionFilterOptions {
         s.member("filterId", &self.filter_id)?;
         s.optional("condition", &self.condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionFilterOptions);
@@ -13532,7 +13532,7 @@ impl crate::validate::Validate for ExceptionFilterOptions {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13586,7 +13586,7 @@ impl crate::private::Members for ExceptionOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("path", &self.path)?;
         s.member("breakMode", &self.break_mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionOptions);
@@ -13657,7 +13657,7 @@ impl crate::validate::Validate for ExceptionOptions {
         crate::validate::member(&self.break_mode, "breakMode", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -13831,7 +13831,7 @@ impl crate::private::Members for ExceptionPathSegment {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("negate", &self.negate)?;
         s.member("names", &self.names)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionPathSegment);
@@ -13900,7 +13900,7 @@ impl crate::validate::Validate for ExceptionPathSegment {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14016,7 +14016,7 @@ impl crate::private::Members for ExceptionDetails {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.optional("stackTrace", &self.stack_trace)?;
         s.optional("innerException", &self.inner_exception)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionDetails);
@@ -14118,7 +14118,7 @@ impl crate::validate::Validate for ExceptionDetails {
         crate::validate::member(&self.inner_exception, "innerException", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14276,7 +14276,7 @@ impl crate::private::Members for DisassembledInstruction {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembledInstruction);
@@ -14451,7 +14451,7 @@ impl crate::validate::Validate for DisassembledInstruction {
         crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14639,7 +14639,7 @@ impl crate::private::Members for BreakpointMode {
         s.member("label", &self.label)?;
         s.optional("description", &self.description)?;
         s.member("appliesTo", &self.applies_to)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointMode);
@@ -14725,7 +14725,7 @@ impl crate::validate::Validate for BreakpointMode {
         crate::validate::member(&self.applies_to, "appliesTo", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -14994,7 +14994,7 @@ impl crate::private::Members for SetDebuggerPropertyArguments {
             "multiThreadsSingleNotification",
             &self.multi_threads_single_notification,
         )?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15117,7 +15117,7 @@ impl crate::validate::Validate for SetDebuggerPropertyArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15174,7 +15174,7 @@ impl crate::private::Members for SetPydevdSourceMapArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.optional("pydevdSourceMaps", &self.pydevd_source_maps)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15252,7 +15252,7 @@ impl crate::validate::Validate for SetPydevdSourceMapArguments {
         crate::validate::member(&self.pydevd_source_maps, "pydevdSourceMaps", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15321,7 +15321,7 @@ impl crate::private::Members for PydevdSourceMap {
         s.member("endLine", &self.end_line)?;
         s.member("runtimeSource", &self.runtime_source)?;
         s.member("runtimeLine", &self.runtime_line)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15411,7 +15411,7 @@ impl crate::validate::Validate for PydevdSourceMap {
         crate::validate::member(&self.runtime_source, "runtimeSource", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15447,7 +15447,7 @@ impl PydevdSystemInfoArguments {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSystemInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15491,7 +15491,7 @@ impl crate::validate::Validate for PydevdSystemInfoArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15550,7 +15550,7 @@ impl crate::private::Members for PydevdPythonInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("version", &self.version)?;
         s.optional("implementation", &self.implementation)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15623,7 +15623,7 @@ impl crate::validate::Validate for PydevdPythonInfo {
         crate::validate::member(&self.implementation, "implementation", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15693,7 +15693,7 @@ impl crate::private::Members for PydevdPythonImplementationInfo {
         s.optional("name", &self.name)?;
         s.optional("version", &self.version)?;
         s.optional("description", &self.description)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15771,7 +15771,7 @@ impl crate::validate::Validate for PydevdPythonImplementationInfo {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15819,7 +15819,7 @@ impl PydevdPlatformInfo {
 impl crate::private::Members for PydevdPlatformInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("name", &self.name)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15883,7 +15883,7 @@ impl crate::validate::Validate for PydevdPlatformInfo {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -15969,7 +15969,7 @@ impl crate::private::Members for PydevdProcessInfo {
         s.optional("ppid", &self.ppid)?;
         s.optional("executable", &self.executable)?;
         s.optional("bitness", &self.bitness)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -16056,7 +16056,7 @@ impl crate::validate::Validate for PydevdProcessInfo {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16119,7 +16119,7 @@ impl crate::private::Members for PydevdInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("usingCython", &self.using_cython)?;
         s.optional("usingFrameEval", &self.using_frame_eval)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -16190,7 +16190,7 @@ impl crate::validate::Validate for PydevdInfo {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16240,7 +16240,7 @@ impl PydevdAuthorizeArguments {
 impl crate::private::Members for PydevdAuthorizeArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("debugServerAccessToken", &self.debug_server_access_token)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -16307,7 +16307,7 @@ impl crate::validate::Validate for PydevdAuthorizeArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16348,7 +16348,7 @@ impl DumpCellArguments {
 impl crate::private::Members for DumpCellArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("code", &self.code)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16411,7 +16411,7 @@ impl crate::validate::Validate for DumpCellArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16447,7 +16447,7 @@ impl DebugInfoArguments {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16489,7 +16489,7 @@ impl crate::validate::Validate for DebugInfoArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16534,7 +16534,7 @@ impl crate::private::Members for DebugInfoBreakpoints {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16605,7 +16605,7 @@ impl crate::validate::Validate for DebugInfoBreakpoints {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16641,7 +16641,7 @@ impl InspectVariablesArguments {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16685,7 +16685,7 @@ impl crate::validate::Validate for InspectVariablesArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16789,7 +16789,7 @@ impl crate::private::Members for InspectedVariable {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.member("variablesReference", &self.variables_reference)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16892,7 +16892,7 @@ impl crate::validate::Validate for InspectedVariable {
         crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -16951,7 +16951,7 @@ impl crate::private::Members for RichInspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variableName", &self.variable_name)?;
         s.optional("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -17027,7 +17027,7 @@ impl crate::validate::Validate for RichInspectVariablesArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17090,7 +17090,7 @@ impl crate::private::Members for CopyToGlobalsArguments {
         s.member("srcVariableName", &self.src_variable_name)?;
         s.member("srcFrameId", &self.src_frame_id)?;
         s.member("dstVariableName", &self.dst_variable_name)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -17178,7 +17178,7 @@ impl crate::validate::Validate for CopyToGlobalsArguments {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17325,7 +17325,7 @@ impl ErrorResponseBody {
 impl crate::private::Members for ErrorResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("error", &self.error)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ErrorResponseBody);
@@ -17387,7 +17387,7 @@ impl crate::validate::Validate for ErrorResponseBody {
         crate::validate::member(&self.error, "error", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17654,7 +17654,7 @@ impl crate::private::Members for StoppedEventBody {
         s.optional("text", &self.text)?;
         s.optional("allThreadsStopped", &self.all_threads_stopped)?;
         s.optional("hitBreakpointIds", &self.hit_breakpoint_ids)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StoppedEventBody);
@@ -17769,7 +17769,7 @@ impl crate::validate::Validate for StoppedEventBody {
         crate::validate::member(&self.reason, "reason", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17824,7 +17824,7 @@ impl crate::private::Members for ContinuedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinuedEventBody);
@@ -17894,7 +17894,7 @@ impl crate::validate::Validate for ContinuedEventBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -17933,7 +17933,7 @@ impl ExitedEventBody {
 impl crate::private::Members for ExitedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("exitCode", &self.exit_code)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExitedEventBody);
@@ -17993,7 +17993,7 @@ impl crate::validate::Validate for ExitedEventBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18038,7 +18038,7 @@ impl TerminatedEventBody {
 impl crate::private::Members for TerminatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminatedEventBody);
@@ -18098,7 +18098,7 @@ impl crate::validate::Validate for TerminatedEventBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18239,7 +18239,7 @@ impl crate::private::Members for ThreadEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadEventBody);
@@ -18308,7 +18308,7 @@ impl crate::validate::Validate for ThreadEventBody {
         crate::validate::member(&self.reason, "reason", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18701,7 +18701,7 @@ impl crate::private::Members for OutputEventBody {
         s.optional("column", &self.column)?;
         s.optional("data", &self.data)?;
         s.optional("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(OutputEventBody);
@@ -18856,7 +18856,7 @@ impl crate::validate::Validate for OutputEventBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -18999,7 +18999,7 @@ impl crate::private::Members for BreakpointEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("breakpoint", &self.breakpoint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointEventBody);
@@ -19069,7 +19069,7 @@ impl crate::validate::Validate for BreakpointEventBody {
         crate::validate::member(&self.breakpoint, "breakpoint", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19220,7 +19220,7 @@ impl crate::private::Members for ModuleEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("module", &self.module)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModuleEventBody);
@@ -19290,7 +19290,7 @@ impl crate::validate::Validate for ModuleEventBody {
         crate::validate::member(&self.module, "module", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19441,7 +19441,7 @@ impl crate::private::Members for LoadedSourceEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("source", &self.source)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourceEventBody);
@@ -19513,7 +19513,7 @@ impl crate::validate::Validate for LoadedSourceEventBody {
         crate::validate::member(&self.source, "source", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19736,7 +19736,7 @@ impl crate::private::Members for ProcessEventBody {
         s.optional("isLocalProcess", &self.is_local_process)?;
         s.optional("startMethod", &self.start_method)?;
         s.optional("pointerSize", &self.pointer_size)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProcessEventBody);
@@ -19831,7 +19831,7 @@ impl crate::validate::Validate for ProcessEventBody {
         crate::validate::member(&self.start_method, "startMethod", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -19868,7 +19868,7 @@ impl CapabilitiesEventBody {
 impl crate::private::Members for CapabilitiesEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("capabilities", &self.capabilities)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CapabilitiesEventBody);
@@ -19933,7 +19933,7 @@ impl crate::validate::Validate for CapabilitiesEventBody {
         crate::validate::member(&self.capabilities, "capabilities", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20051,7 +20051,7 @@ impl crate::private::Members for ProgressStartEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressStartEventBody);
@@ -20171,7 +20171,7 @@ impl crate::validate::Validate for ProgressStartEventBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20254,7 +20254,7 @@ impl crate::private::Members for ProgressUpdateEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressUpdateEventBody);
@@ -20342,7 +20342,7 @@ impl crate::validate::Validate for ProgressUpdateEventBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20395,7 +20395,7 @@ impl crate::private::Members for ProgressEndEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("progressId", &self.progress_id)?;
         s.optional("message", &self.message)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressEndEventBody);
@@ -20465,7 +20465,7 @@ impl crate::validate::Validate for ProgressEndEventBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20535,7 +20535,7 @@ impl crate::private::Members for InvalidatedEventBody {
         s.optional("areas", &self.areas)?;
         s.optional("threadId", &self.thread_id)?;
         s.optional("stackFrameId", &self.stack_frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InvalidatedEventBody);
@@ -20612,7 +20612,7 @@ impl crate::validate::Validate for InvalidatedEventBody {
         crate::validate::member(&self.areas, "areas", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20663,7 +20663,7 @@ impl crate::private::Members for MemoryEventBody {
         s.member("memoryReference", &self.memory_reference)?;
         s.member("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(MemoryEventBody);
@@ -20754,7 +20754,7 @@ impl crate::validate::Validate for MemoryEventBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -20920,7 +20920,7 @@ impl crate::private::Members for RunInTerminalResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("processId", &self.process_id)?;
         s.optional("shellProcessId", &self.shell_process_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalResponseBody);
@@ -20987,7 +20987,7 @@ impl crate::validate::Validate for RunInTerminalResponseBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21428,7 +21428,7 @@ impl BreakpointLocationsResponseBody {
 impl crate::private::Members for BreakpointLocationsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponseBody);
@@ -21494,7 +21494,7 @@ impl crate::validate::Validate for BreakpointLocationsResponseBody {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21532,7 +21532,7 @@ impl SetBreakpointsResponseBody {
 impl crate::private::Members for SetBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsResponseBody);
@@ -21598,7 +21598,7 @@ impl crate::validate::Validate for SetBreakpointsResponseBody {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21635,7 +21635,7 @@ impl SetFunctionBreakpointsResponseBody {
 impl crate::private::Members for SetFunctionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponseBody);
@@ -21701,7 +21701,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsResponseBody {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21746,7 +21746,7 @@ impl SetExceptionBreakpointsResponseBody {
 impl crate::private::Members for SetExceptionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponseBody);
@@ -21810,7 +21810,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsResponseBody {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -21887,7 +21887,7 @@ impl crate::private::Members for DataBreakpointInfoResponseBody {
         s.member("description", &self.description)?;
         s.optional("accessTypes", &self.access_types)?;
         s.optional("canPersist", &self.can_persist)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponseBody);
@@ -21977,7 +21977,7 @@ impl crate::validate::Validate for DataBreakpointInfoResponseBody {
         crate::validate::member(&self.access_types, "accessTypes", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -22014,7 +22014,7 @@ impl SetDataBreakpointsResponseBody {
 impl crate::private::Members for SetDataBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponseBody);
@@ -22080,7 +22080,7 @@ impl crate::validate::Validate for SetDataBreakpointsResponseBody {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -22117,7 +22117,7 @@ impl SetInstructionBreakpointsResponseBody {
 impl crate::private::Members for SetInstructionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponseBody);
@@ -22183,7 +22183,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsResponseBody {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -22229,7 +22229,7 @@ impl ContinueResponseBody {
 impl crate::private::Members for ContinueResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueResponseBody);
@@ -22292,7 +22292,7 @@ impl crate::validate::Validate for ContinueResponseBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -22348,7 +22348,7 @@ impl crate::private::Members for StackTraceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("stackFrames", &self.stack_frames)?;
         s.optional("totalFrames", &self.total_frames)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceResponseBody);
@@ -22422,7 +22422,7 @@ impl crate::validate::Validate for StackTraceResponseBody {
         crate::validate::member(&self.stack_frames, "stackFrames", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -22459,7 +22459,7 @@ impl ScopesResponseBody {
 impl crate::private::Members for ScopesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("scopes", &self.scopes)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesResponseBody);
@@ -22521,7 +22521,7 @@ impl crate::validate::Validate for ScopesResponseBody {
         crate::validate::member(&self.scopes, "scopes", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -22665,7 +22665,7 @@ impl VariablesResponseBody {
 impl crate::private::Members for VariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesResponseBody);
@@ -22729,7 +22729,7 @@ impl crate::validate::Validate for VariablesResponseBody {
         crate::validate::member(&self.variables, "variables", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -22865,7 +22865,7 @@ impl crate::private::Members for SetVariableResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableResponseBody);
@@ -23008,7 +23008,7 @@ impl crate::validate::Validate for SetVariableResponseBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -23061,7 +23061,7 @@ impl crate::private::Members for SourceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("content", &self.content)?;
         s.optional("mimeType", &self.mime_type)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceResponseBody);
@@ -23130,7 +23130,7 @@ impl crate::validate::Validate for SourceResponseBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -23167,7 +23167,7 @@ impl ThreadsResponseBody {
 impl crate::private::Members for ThreadsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threads", &self.threads)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadsResponseBody);
@@ -23225,7 +23225,7 @@ impl crate::validate::Validate for ThreadsResponseBody {
         crate::validate::member(&self.threads, "threads", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -23278,7 +23278,7 @@ impl crate::private::Members for ModulesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("modules", &self.modules)?;
         s.optional("totalModules", &self.total_modules)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesResponseBody);
@@ -23356,7 +23356,7 @@ impl crate::validate::Validate for ModulesResponseBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -23393,7 +23393,7 @@ impl LoadedSourcesResponseBody {
 impl crate::private::Members for LoadedSourcesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sources", &self.sources)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesResponseBody);
@@ -23457,7 +23457,7 @@ impl crate::validate::Validate for LoadedSourcesResponseBody {
         crate::validate::member(&self.sources, "sources", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -23728,7 +23728,7 @@ impl crate::private::Members for EvaluateResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateResponseBody);
@@ -23881,7 +23881,7 @@ impl crate::validate::Validate for EvaluateResponseBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24030,7 +24030,7 @@ impl crate::private::Members for SetExpressionResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionResponseBody);
@@ -24184,7 +24184,7 @@ impl crate::validate::Validate for SetExpressionResponseBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24221,7 +24221,7 @@ impl StepInTargetsResponseBody {
 impl crate::private::Members for StepInTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsResponseBody);
@@ -24285,7 +24285,7 @@ impl crate::validate::Validate for StepInTargetsResponseBody {
         crate::validate::member(&self.targets, "targets", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24322,7 +24322,7 @@ impl GotoTargetsResponseBody {
 impl crate::private::Members for GotoTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsResponseBody);
@@ -24386,7 +24386,7 @@ impl crate::validate::Validate for GotoTargetsResponseBody {
         crate::validate::member(&self.targets, "targets", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24423,7 +24423,7 @@ impl CompletionsResponseBody {
 impl crate::private::Members for CompletionsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsResponseBody);
@@ -24487,7 +24487,7 @@ impl crate::validate::Validate for CompletionsResponseBody {
         crate::validate::member(&self.targets, "targets", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24562,7 +24562,7 @@ impl crate::private::Members for ExceptionInfoResponseBody {
         s.optional("description", &self.description)?;
         s.member("breakMode", &self.break_mode)?;
         s.optional("details", &self.details)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoResponseBody);
@@ -24653,7 +24653,7 @@ impl crate::validate::Validate for ExceptionInfoResponseBody {
         crate::validate::member(&self.details, "details", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24723,7 +24723,7 @@ impl crate::private::Members for ReadMemoryResponseBody {
         s.member("address", &self.address)?;
         s.optional("unreadableBytes", &self.unreadable_bytes)?;
         s.optional("data", &self.data)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryResponseBody);
@@ -24812,7 +24812,7 @@ impl crate::validate::Validate for ReadMemoryResponseBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24869,7 +24869,7 @@ impl crate::private::Members for WriteMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("offset", &self.offset)?;
         s.optional("bytesWritten", &self.bytes_written)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryResponseBody);
@@ -24948,7 +24948,7 @@ impl crate::validate::Validate for WriteMemoryResponseBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -24985,7 +24985,7 @@ impl DisassembleResponseBody {
 impl crate::private::Members for DisassembleResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("instructions", &self.instructions)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleResponseBody);
@@ -25051,7 +25051,7 @@ impl crate::validate::Validate for DisassembleResponseBody {
         crate::validate::member(&self.instructions, "instructions", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -25138,7 +25138,7 @@ impl crate::private::Members for LocationsResponseBody {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsResponseBody);
@@ -25266,7 +25266,7 @@ impl crate::validate::Validate for LocationsResponseBody {
         );
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -26607,7 +26607,7 @@ impl crate::private::Members for PydevdSystemInfoResponseBody {
         s.member("platform", &self.platform)?;
         s.member("process", &self.process)?;
         s.member("pydevd", &self.pydevd)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -26702,7 +26702,7 @@ impl crate::validate::Validate for PydevdSystemInfoResponseBody {
         crate::validate::member(&self.pydevd, "pydevd", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -26745,7 +26745,7 @@ impl PydevdAuthorizeResponseBody {
 impl crate::private::Members for PydevdAuthorizeResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("clientAccessToken", &self.client_access_token)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -26813,7 +26813,7 @@ impl crate::validate::Validate for PydevdAuthorizeResponseBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -26856,7 +26856,7 @@ impl DumpCellResponseBody {
 impl crate::private::Members for DumpCellResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sourcePath", &self.source_path)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -26922,7 +26922,7 @@ impl crate::validate::Validate for DumpCellResponseBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -27159,7 +27159,7 @@ impl crate::private::Members for DebugInfoResponseBody {
         s.optional("richRendering", &self.rich_rendering)?;
         s.optional("exceptionPaths", &self.exception_paths)?;
         s.optional("copyToGlobals", &self.copy_to_globals)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27311,7 +27311,7 @@ impl crate::validate::Validate for DebugInfoResponseBody {
         crate::validate::member(&self.breakpoints, "breakpoints", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -27352,7 +27352,7 @@ impl InspectVariablesResponseBody {
 impl crate::private::Members for InspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27419,7 +27419,7 @@ impl crate::validate::Validate for InspectVariablesResponseBody {
         crate::validate::member(&self.variables, "variables", path, out);
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -27467,7 +27467,7 @@ impl crate::private::Members for RichInspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("data", &self.data)?;
         s.member("metadata", &self.metadata)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27541,7 +27541,7 @@ impl crate::validate::Validate for RichInspectVariablesResponseBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
@@ -27615,7 +27615,7 @@ impl crate::private::Members for CopyToGlobalsResponseBody {
         s.member("value", &self.value)?;
         s.optional("type", &self.type_)?;
         s.optional("variablesReference", &self.variables_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27699,7 +27699,7 @@ impl crate::validate::Validate for CopyToGlobalsResponseBody {
     ) {
         crate::validate::kept_in_extra(
             &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
+            &|k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
             path,
             out,
         );
