@@ -180,6 +180,7 @@ fn own_message(m: &Message) -> Option<Message> {
 fn gated_on_schemars(item: &syn::Item) -> bool {
     let attrs = match item {
         syn::Item::Impl(i) => &i.attrs,
+        syn::Item::Macro(m) => &m.attrs,
         _ => return false,
     };
     attrs.iter().any(|a| {

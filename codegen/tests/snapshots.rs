@@ -151,7 +151,8 @@ fn impl_target(i: &syn::ItemImpl) -> Option<String> {
     }
 }
 
-/// The items named `names` (structs, enums, constants) and every impl block for them,
+/// The items named `names` (structs, enums, constants) and every impl block and glue macro
+/// for them,
 /// pretty-printed in the order they appear in `source`.
 fn extract(source: &str, names: &[&str]) -> String {
     let file: syn::File = syn::parse_file(source).expect("generated code parses");
@@ -163,11 +164,22 @@ fn extract(source: &str, names: &[&str]) -> String {
             syn::Item::Enum(e) => Some(e.ident.to_string()),
             syn::Item::Const(c) => Some(c.ident.to_string()),
             syn::Item::Impl(i) => impl_target(i),
+            // The glue macros (`impl_object!`, `impl_json_schema!`) name their type first.
+            syn::Item::Macro(m) => m
+                .mac
+                .tokens
+                .clone()
+                .into_iter()
+                .next()
+                .and_then(|t| match t {
+                    proc_macro2::TokenTree::Ident(i) => Some(i.to_string()),
+                    _ => None,
+                }),
             _ => None,
         };
         let Some(name) = name else { continue };
         if names.contains(&name.as_str()) {
-            if !matches!(item, syn::Item::Impl(_)) {
+            if !matches!(item, syn::Item::Impl(_) | syn::Item::Macro(_)) {
                 found.push(name);
             }
             items.push(item);

@@ -407,11 +407,12 @@ pub trait Sink {
         }
     }
     /// The `extra` members, but those `shadowed` (a typed member of that name was written).
-    #[inline]
+    /// `shadowed` is a `dyn` closure so that this loop is compiled once per sink, not once
+    /// per type.
     fn extras(
         &mut self,
         extra: &Map<String, Value>,
-        shadowed: impl Fn(&str) -> bool,
+        shadowed: &dyn Fn(&str) -> bool,
     ) -> Result<(), Self::Error> {
         for (k, v) in extra {
             if !shadowed(k) {
@@ -664,6 +665,77 @@ macro_rules! impl_object {
 
 pub use crate::{impl_deserialize, impl_object};
 
+/// `schemars::JsonSchema` of a generated type from its schema as data (feature `schemars`):
+/// `$json` is the schema's JSON text, where `{"$rust": i}` stands for the `i`-th of the
+/// `[types]` (as `generator.subschema_for`), see [`json_schema`].
+#[cfg(feature = "schemars")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_json_schema {
+    ($t:ident, [$($r:ty),* $(,)?], $json:literal) => {
+        impl $crate::private::schemars::JsonSchema for $t {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(stringify!($t))
+            }
+            fn schema_id() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(concat!(module_path!(), "::", stringify!($t)))
+            }
+            fn json_schema(
+                generator: &mut $crate::private::schemars::SchemaGenerator,
+            ) -> $crate::private::schemars::Schema {
+                let _ = &generator; // unused when no member refers to a type
+                let refs: &[$crate::private::schemars::Schema] =
+                    &[$(generator.subschema_for::<$r>()),*];
+                $crate::private::json_schema($json, refs)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "schemars")]
+pub use crate::impl_json_schema;
+#[cfg(feature = "schemars")]
+pub use schemars;
+
+/// A generated type's schema from its JSON text (see
+/// [`impl_json_schema!`](crate::impl_json_schema)): every `{"$rust": i, ...}` node becomes
+/// `refs[i]` with the node's other keys (a description) added to it. The text is written by
+/// the generator and checked by the schemars tests; were it ever not JSON, the schema
+/// allows anything rather than failing.
+#[cfg(feature = "schemars")]
+pub fn json_schema(text: &str, refs: &[schemars::Schema]) -> schemars::Schema {
+    fn substitute(node: &mut Value, refs: &[schemars::Schema]) {
+        match node {
+            Value::Object(map) => {
+                let at = map.get("$rust").and_then(Value::as_u64);
+                match at
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| refs.get(i))
+                {
+                    Some(r) => {
+                        map.remove("$rust");
+                        *node = match r.clone().to_value() {
+                            Value::Object(mut target) => {
+                                target.append(map);
+                                Value::Object(target)
+                            }
+                            // `true` (any value): with a description, the object form of it.
+                            other if map.is_empty() => other,
+                            _ => Value::Object(std::mem::take(map)),
+                        };
+                    }
+                    None => map.values_mut().for_each(|v| substitute(v, refs)),
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, refs)),
+            _ => {}
+        }
+    }
+    let mut value: Value = serde_json::from_str(text).unwrap_or(Value::Bool(true));
+    substitute(&mut value, refs);
+    schemars::Schema::try_from(value).unwrap_or_default()
+}
+
 pub use crate::message::typed_both;
 
 // What code generated outside this crate (`dapkit_codegen::Extension`, in a build script)
@@ -680,7 +752,8 @@ pub mod read {
 /// Validation helpers, for generated `Validate` impls.
 pub mod validate {
     pub use crate::validate::{
-        Bounded, Rule, Validate, Violation, bounded, kept_in_extra, member, not_in_enum,
+        Bounded, Ctx, Rule, Validate, Violation, Violations, bounded, kept_in_extra, member,
+        not_in_enum,
     };
 }
 

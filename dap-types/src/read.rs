@@ -158,8 +158,9 @@ impl<'a> Reader<'a> {
     }
 
     /// The next member's key (with its `:` consumed), or `None` after the closing `}`.
-    /// `first` is true before the first member.
-    #[inline]
+    /// `first` is true before the first member. Out of line: one copy for the crate rather
+    /// than one per generated decoder (compile time).
+    #[inline(never)]
     pub fn next_key(&mut self, first: &mut bool) -> Res<Option<Key<'a>>> {
         let mut c = self.peek();
         if c == b'}' {
@@ -364,8 +365,9 @@ impl<'a> Reader<'a> {
 
     /// An integer token as serde_json reads it: `Some((negative, magnitude))` for what it
     /// gives as `u64`/`i64`, `None` for what it reads as a float (fractions, exponents,
-    /// `-0`, magnitudes beyond 64 bits). Fails on anything that is not a number.
-    #[inline]
+    /// `-0`, magnitudes beyond 64 bits). Fails on anything that is not a number. Out of
+    /// line: one copy, not one per integer member (compile time).
+    #[inline(never)]
     fn integer(&mut self) -> Res<Option<(bool, u64)>> {
         if !matches!(self.peek(), b'-' | b'0'..=b'9') {
             return Err(Fail);
@@ -584,7 +586,7 @@ impl ReadJson for bool {
 }
 
 impl ReadJson for String {
-    #[inline]
+    #[inline(never)] // one copy, not one per string member: compile time
     fn read_json(r: &mut Reader<'_>) -> Res<Self> {
         r.str().map(Key::into_owned)
     }

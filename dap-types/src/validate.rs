@@ -107,6 +107,10 @@ impl fmt::Display for Violation {
     }
 }
 
+/// The violations list of [`Validate::validate_into`] (a short name for generated impls).
+#[doc(hidden)]
+pub type Violations = Vec<Violation>;
+
 /// Lists the schema rules a decoded value breaks (see the [module docs](self)).
 ///
 /// Paths are built only for what breaks a rule: walking a value that follows the schema
@@ -221,6 +225,50 @@ fn insert_index(at: usize, index: usize, found: &mut [Violation]) {
     segment.push_str(itoa::Buffer::new().format(index));
     for v in found {
         v.path.insert_str(at, &segment);
+    }
+}
+
+/// Where a generated `Validate` impl reports: the path of the value it checks and the
+/// violations found so far. Its methods are the helpers below with both in hand.
+#[doc(hidden)]
+pub struct Ctx<'a> {
+    /// The JSON pointer of the value being validated.
+    pub path: &'a mut String,
+    /// The violations found so far.
+    pub out: &'a mut Vec<Violation>,
+}
+
+impl Ctx<'_> {
+    /// [`member`]: validates the member `key`.
+    #[inline]
+    pub fn member<T: Validate + ?Sized>(&mut self, value: &T, key: &str) {
+        member(value, key, self.path, self.out);
+    }
+
+    /// [`bounded`]: checks the member `key` against inclusive bounds.
+    #[inline]
+    pub fn bounded<T: Bounded + ?Sized>(
+        &mut self,
+        value: &T,
+        key: &str,
+        min: Option<i64>,
+        max: Option<i64>,
+    ) {
+        bounded(value, key, min, max, self.path, self.out);
+    }
+
+    /// [`kept_in_extra`] for the `extra` entries named like one of `declared` that no typed
+    /// member `shadowed`.
+    pub fn extras(
+        &mut self,
+        extra: &Map<String, Value>,
+        declared: &[&str],
+        shadowed: &dyn Fn(&str) -> bool,
+    ) {
+        if !extra.is_empty() {
+            let kept = |k: &str| declared.contains(&k) && !shadowed(k);
+            kept_in_extra(extra, &kept, self.path, self.out);
+        }
     }
 }
 
@@ -366,7 +414,7 @@ pub fn bounded<T: Bounded + ?Sized>(
 #[doc(hidden)]
 pub fn kept_in_extra(
     extra: &Map<String, Value>,
-    kept: impl Fn(&str) -> bool,
+    kept: &dyn Fn(&str) -> bool,
     path: &mut String,
     out: &mut Vec<Violation>,
 ) {
@@ -427,7 +475,7 @@ mod tests {
         fn validate_into(&self, path: &mut String, out: &mut Vec<Violation>) {
             member(&self.frames, "frames", path, out);
             member(&self.named, "named", path, out);
-            kept_in_extra(&self.extra, |k| k == "a/b", path, out);
+            kept_in_extra(&self.extra, &|k| k == "a/b", path, out);
         }
     }
 

@@ -1,8 +1,11 @@
 //! `schemars::JsonSchema` impls (feature `schemars` of dapkit-types), built from the model.
 //!
-//! The impls are written out rather than derived, because the types' serde impls are
-//! generated too (constants, `extra`, lossless `null` handling) and a derive would describe
-//! the Rust layout instead of the wire form. Each schema follows the DAP schema:
+//! Each type's schema is data: the generator writes it as JSON text into one
+//! `private::impl_json_schema!` invocation per type, naming the Rust types its members refer
+//! to; at run time the impl parses the text and puts `generator.subschema_for::<T>()` where
+//! the text says `{"$rust": i}` (the `i`-th named type), keeping any other keys of that node
+//! (a member's description) beside it. So the schemas cost one short line of code per type
+//! instead of an impl body per member. Each schema follows the DAP schema:
 //!
 //! - a struct is `{"type": "object", "properties": ..., "required": [...]}` with every
 //!   declared property (its description attached), message constants (`"type"`,
@@ -20,7 +23,7 @@
 //! user type of the same name does not collide in one generator.
 
 use super::{ident, ty_tokens};
-use crate::model::{EnumDef, Message, StructDef, TagValue, UnionDef};
+use crate::model::{EnumDef, Message, StructDef, TagValue, Ty, UnionDef};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -32,127 +35,153 @@ fn cfg(feature: Option<&str>) -> TokenStream {
     }
 }
 
-/// `"description": "..."` entries for `json!`, or nothing.
-fn description(doc: Option<&str>) -> TokenStream {
-    match doc.map(str::trim) {
-        Some(d) if !d.is_empty() => quote! { "description": #d, },
-        _ => quote! {},
+/// A JSON object written in the order its members are added (the schema's property order).
+#[derive(Default)]
+struct Obj(Vec<(String, String)>);
+
+impl Obj {
+    /// Adds `key` with `value`, JSON text.
+    fn raw(mut self, key: &str, value: String) -> Self {
+        self.0.push((key.to_owned(), value));
+        self
+    }
+    /// Adds `key` with the string `value`.
+    fn str(self, key: &str, value: &str) -> Self {
+        self.raw(key, quoted(value))
+    }
+    /// Adds `"description"` when `doc` has text.
+    fn describe(self, doc: Option<&str>) -> Self {
+        match doc.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => self.str("description", d),
+            None => self,
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn text(&self) -> String {
+        let members: Vec<String> = self
+            .0
+            .iter()
+            .map(|(k, v)| format!("{}:{v}", quoted(k)))
+            .collect();
+        format!("{{{}}}", members.join(","))
     }
 }
 
-/// The impl around a `json_schema` body.
-fn schema_impl(name: &str, feature: Option<&str>, body: TokenStream) -> TokenStream {
+/// A JSON string literal.
+fn quoted(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+/// A JSON array of texts.
+fn array(items: impl IntoIterator<Item = String>) -> String {
+    format!("[{}]", items.into_iter().collect::<Vec<_>>().join(","))
+}
+
+/// The Rust types a schema refers to, in order of first use.
+#[derive(Default)]
+struct Refs(Vec<Ty>);
+
+impl Refs {
+    /// `{"$rust": i}` for `ty`, the index of its entry.
+    fn marker(&mut self, ty: &Ty) -> Obj {
+        let i = match self.0.iter().position(|t| t == ty) {
+            Some(i) => i,
+            None => {
+                self.0.push(ty.clone());
+                self.0.len() - 1
+            }
+        };
+        Obj::default().raw("$rust", i.to_string())
+    }
+}
+
+/// The one-line impl: `impl_json_schema!(Name, [types...], r#"json"#)`.
+fn schema_impl(name: &str, feature: Option<&str>, refs: &Refs, schema: &Obj) -> TokenStream {
     let cfg = cfg(feature);
     let n = ident(name);
+    let types = refs.0.iter().map(ty_tokens);
+    let text = schema.text();
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    let literal: proc_macro2::Literal = format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .unwrap_or_else(|_| proc_macro2::Literal::string(&text));
     quote! {
         #cfg
-        impl schemars::JsonSchema for #n {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                std::borrow::Cow::Borrowed(#name)
-            }
-            fn schema_id() -> std::borrow::Cow<'static, str> {
-                std::borrow::Cow::Borrowed(concat!(module_path!(), "::", #name))
-            }
-            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                #body
-            }
-        }
+        crate::private::impl_json_schema!(#n, [#( #types ),*], #literal);
     }
 }
 
 /// The `JsonSchema` impl of a struct (message structs included: tags become constants).
 pub fn struct_schema(s: &StructDef) -> TokenStream {
-    let desc = description(s.doc.as_deref());
-    let tags = s.tags.iter().map(|t| {
-        let k = &t.json;
-        match &t.value {
-            TagValue::Str(v) => {
-                quote! { (#k, "", schemars::json_schema!({ "type": "string", "enum": [#v] })), }
-            }
-            TagValue::Bool(v) => {
-                quote! { (#k, "", schemars::json_schema!({ "type": "boolean", "enum": [#v] })), }
-            }
-        }
-    });
-    let fields = s.fields.iter().map(|f| {
-        let k = &f.json;
-        let d = f.doc.as_deref().map(str::trim).unwrap_or("");
-        let t = ty_tokens(&f.ty);
-        quote! { (#k, #d, generator.subschema_for::<#t>()), }
-    });
-    let required: Vec<&str> = s
-        .tags
-        .iter()
-        .map(|t| t.json.as_str())
-        .chain(
-            s.fields
-                .iter()
-                .filter(|f| f.required)
-                .map(|f| f.json.as_str()),
-        )
-        .collect();
-    let required = if required.is_empty() {
-        quote! {}
-    } else {
-        quote! { "required": [#( #required ),*], }
-    };
-    let body = if s.tags.is_empty() && s.fields.is_empty() {
-        quote! {
-            let _ = generator;
-            schemars::json_schema!({ "type": "object", #desc })
-        }
-    } else {
-        quote! {
-            let properties: serde_json::Map<String, serde_json::Value> = [
-                #( #tags )*
-                #( #fields )*
-            ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
+    let mut refs = Refs::default();
+    let mut properties = Obj::default();
+    for t in &s.tags {
+        let constant = match &t.value {
+            TagValue::Str(v) => Obj::default()
+                .str("type", "string")
+                .raw("enum", array([quoted(v)])),
+            TagValue::Bool(v) => Obj::default()
+                .str("type", "boolean")
+                .raw("enum", array([v.to_string()])),
+        };
+        properties = properties.raw(&t.json, constant.text());
+    }
+    for f in &s.fields {
+        let node = refs.marker(&f.ty).describe(f.doc.as_deref());
+        properties = properties.raw(&f.json, node.text());
+    }
+    let mut schema = Obj::default()
+        .str("type", "object")
+        .describe(s.doc.as_deref());
+    if !properties.is_empty() {
+        schema = schema.raw("properties", properties.text());
+        let required: Vec<String> = s
+            .tags
+            .iter()
+            .map(|t| t.json.as_str())
+            .chain(
+                s.fields
+                    .iter()
+                    .filter(|f| f.required)
+                    .map(|f| f.json.as_str()),
+            )
+            .map(quoted)
             .collect();
-            schemars::json_schema!({
-                "type": "object",
-                #desc
-                "properties": properties,
-                #required
-            })
+        if !required.is_empty() {
+            schema = schema.raw("required", array(required));
         }
-    };
-    schema_impl(&s.name, s.feature.as_deref(), body)
+    }
+    schema_impl(&s.name, s.feature.as_deref(), &refs, &schema)
 }
 
 /// The `JsonSchema` impl of a string enum.
 pub fn enum_schema(e: &EnumDef) -> TokenStream {
-    let desc = description(e.doc.as_deref());
-    let values = e.variants.iter().map(|(wire, _, _)| wire);
-    let key = if e.open {
-        quote! { "examples" }
-    } else {
-        quote! { "enum" }
-    };
-    let body = quote! {
-        let _ = generator;
-        schemars::json_schema!({ "type": "string", #desc #key: [#( #values ),*] })
-    };
-    schema_impl(&e.name, e.feature.as_deref(), body)
+    let key = if e.open { "examples" } else { "enum" };
+    let values = array(e.variants.iter().map(|(w, _, _)| quoted(w)));
+    let schema = Obj::default()
+        .str("type", "string")
+        .describe(e.doc.as_deref())
+        .raw(key, values);
+    schema_impl(&e.name, e.feature.as_deref(), &Refs::default(), &schema)
 }
 
 /// The `JsonSchema` impl of a union.
 pub fn union_schema(u: &UnionDef) -> TokenStream {
-    let desc = description(u.doc.as_deref());
-    let forms = u.variants.iter().map(|(_, t)| {
-        let t = ty_tokens(t);
-        quote! { generator.subschema_for::<#t>() }
-    });
-    let body = quote! {
-        schemars::json_schema!({ #desc "anyOf": [#( #forms ),*] })
-    };
-    schema_impl(&u.name, u.feature.as_deref(), body)
+    let mut refs = Refs::default();
+    let forms: Vec<String> = u
+        .variants
+        .iter()
+        .map(|(_, t)| refs.marker(t).text())
+        .collect();
+    let schema = Obj::default()
+        .describe(u.doc.as_deref())
+        .raw("anyOf", array(forms));
+    schema_impl(&u.name, u.feature.as_deref(), &refs, &schema)
 }
 
 /// The `JsonSchema` impl of a dispatch enum (`Request`, `Response`, `Event`): any of its
@@ -194,5 +223,25 @@ pub fn dispatch_schema(
         }));
         schemars::json_schema!({ "description": #desc, "anyOf": forms })
     };
-    schema_impl(enum_name, None, body)
+    dispatch_impl(enum_name, body)
+}
+
+/// The impl around a dispatch enum's `json_schema` body.
+fn dispatch_impl(name: &str, body: TokenStream) -> TokenStream {
+    let cfg = cfg(None);
+    let n = ident(name);
+    quote! {
+        #cfg
+        impl schemars::JsonSchema for #n {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(#name)
+            }
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(concat!(module_path!(), "::", #name))
+            }
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                #body
+            }
+        }
+    }
 }

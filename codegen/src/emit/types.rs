@@ -263,7 +263,7 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
             fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
                 #( #tags )*
                 #( #fields )*
-                s.extras(&self.extra, |k| self.extra_shadowed(k))
+                s.extras(&self.extra, &|k| self.extra_shadowed(k))
             }
         }
 

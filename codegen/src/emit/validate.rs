@@ -44,24 +44,20 @@ pub fn struct_validate(s: &StructDef) -> TokenStream {
         let mut t = TokenStream::new();
         if (f.minimum.is_some() || f.maximum.is_some()) && numeric(&f.ty) {
             let (min, max) = (bound(f.minimum), bound(f.maximum));
-            t.extend(quote! { crate::validate::bounded(&self.#n, #k, #min, #max, path, out); });
+            t.extend(quote! { v.bounded(&self.#n, #k, #min, #max); });
         }
         if holds_named(&f.ty) {
-            t.extend(quote! { crate::validate::member(&self.#n, #k, path, out); });
+            t.extend(quote! { v.member(&self.#n, #k); });
         }
         t
     });
     quote! {
         #cfg
         impl crate::validate::Validate for #name {
-            fn validate_into(&self, path: &mut String, out: &mut Vec<crate::validate::Violation>) {
+            fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+                let mut v = crate::validate::Ctx { path, out };
                 #( #checks )*
-                crate::validate::kept_in_extra(
-                    &self.extra,
-                    |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-                    path,
-                    out,
-                );
+                v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
             }
         }
     }
@@ -74,11 +70,11 @@ pub fn enum_validate(e: &EnumDef) -> TokenStream {
     let cfg = cfg_attr(e.feature.as_deref());
     let body = if e.open {
         quote! {
-            fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+            fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
         }
     } else {
         quote! {
-            fn validate_into(&self, path: &mut String, out: &mut Vec<crate::validate::Violation>) {
+            fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
                 if let #name::Other(v) = self {
                     crate::validate::not_in_enum(v, Self::VALUES, path, out);
                 }
@@ -104,7 +100,7 @@ pub fn union_validate(u: &UnionDef) -> TokenStream {
     quote! {
         #cfg
         impl crate::validate::Validate for #name {
-            fn validate_into(&self, path: &mut String, out: &mut Vec<crate::validate::Violation>) {
+            fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
                 match self {
                     #( #arms )*
                 }
@@ -127,7 +123,7 @@ pub fn dispatch_validate(model: &Model) -> TokenStream {
     out.extend(dispatch_enum("Event", &model.events, false, "event_name"));
     out.extend(quote! {
         impl crate::validate::Validate for crate::ProtocolMessage {
-            fn validate_into(&self, path: &mut String, out: &mut Vec<crate::validate::Violation>) {
+            fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
                 match self {
                     crate::ProtocolMessage::Request(m) => crate::validate::Validate::validate_into(m, path, out),
                     crate::ProtocolMessage::Response(m) => crate::validate::Validate::validate_into(m, path, out),
@@ -155,7 +151,7 @@ fn dispatch_enum(enum_name: &str, messages: &[Message], error: bool, name_of: &s
     };
     quote! {
         impl crate::validate::Validate for #name {
-            fn validate_into(&self, path: &mut String, out: &mut Vec<crate::validate::Violation>) {
+            fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
                 match self {
                     #( #arms )*
                     #error_arm

@@ -66,7 +66,7 @@ impl crate::private::Members for CancelRequest {
         s.member("command", "cancel")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CancelRequest);
@@ -104,65 +104,16 @@ impl crate::read::ReadJson for CancelRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CancelRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CancelRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CancelRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["cancel"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Arguments must be passed to form a valid request. Debug adapters may reject requests that lack arguments with an error. These `arguments` are marked as optional for historical reasons.",
-                generator.subschema_for::<CancelArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The `cancel` request is used by the client in two situations:\n- to indicate that it is no longer interested in the result produced by a specific request issued earlier\n- to cancel a progress sequence.\nClients should only call this request if the corresponding capability `supportsCancelRequest` is true.\nThis request has a hint characteristic: a debug adapter can only be expected to make a 'best effort' in honoring this request but there are no guarantees.\nThe `cancel` request may return an error if it could not cancel an operation but a client should refrain from presenting this error to end users.\nThe request that got cancelled still needs to send a response back. This can either be a normal result (`success` attribute true) or an error response (`success` attribute false and the `message` set to `cancelled`).\nReturning partial results from a cancelled request is possible but please note that a client has no generic way for detecting that a response is partial or not.\nThe progress that got cancelled still needs to send a `progressEnd` event back.\n A client should not assume that progress just got cancelled after sending the `cancel` request.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CancelRequest, [i32, CancelArguments],
+    r#"{"type":"object","description":"The `cancel` request is used by the client in two situations:\n- to indicate that it is no longer interested in the result produced by a specific request issued earlier\n- to cancel a progress sequence.\nClients should only call this request if the corresponding capability `supportsCancelRequest` is true.\nThis request has a hint characteristic: a debug adapter can only be expected to make a 'best effort' in honoring this request but there are no guarantees.\nThe `cancel` request may return an error if it could not cancel an operation but a client should refrain from presenting this error to end users.\nThe request that got cancelled still needs to send a response back. This can either be a normal result (`success` attribute true) or an error response (`success` attribute false and the `message` set to `cancelled`).\nReturning partial results from a cancelled request is possible but please note that a client has no generic way for detecting that a response is partial or not.\nThe progress that got cancelled still needs to send a `progressEnd` event back.\n A client should not assume that progress just got cancelled after sending the `cancel` request.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["cancel"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Arguments must be passed to form a valid request. Debug adapters may reject requests that lack arguments with an error. These `arguments` are marked as optional for historical reasons."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for CancelRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This request is sent from the debug adapter to the client to run a command in a terminal.
@@ -211,7 +162,7 @@ impl crate::private::Members for RunInTerminalRequest {
         s.member("command", "runInTerminal")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalRequest);
@@ -249,66 +200,16 @@ impl crate::read::ReadJson for RunInTerminalRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RunInTerminalRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RunInTerminalRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RunInTerminalRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["runInTerminal"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<RunInTerminalRequestArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This request is sent from the debug adapter to the client to run a command in a terminal.\nThis is typically used to launch the debuggee in a terminal provided by the client.\nThis request should only be called if the corresponding client capability `supportsRunInTerminalRequest` is true.\nClient implementations of `runInTerminal` are free to run the command however they choose including issuing the command to a command line interpreter (aka 'shell'). Argument strings passed to the `runInTerminal` request must arrive verbatim in the command to be run. As a consequence, clients which use a shell are responsible for escaping any special shell characters in the argument strings to prevent them from being interpreted (and modified) by the shell.\nSome users may wish to take advantage of shell processing in the argument strings. For clients which implement `runInTerminal` using an intermediary shell, the `argsCanBeInterpretedByShell` property can be set to true. In this case the client is requested not to escape any special shell characters in the argument strings.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RunInTerminalRequest, [i32, RunInTerminalRequestArguments],
+    r#"{"type":"object","description":"This request is sent from the debug adapter to the client to run a command in a terminal.\nThis is typically used to launch the debuggee in a terminal provided by the client.\nThis request should only be called if the corresponding client capability `supportsRunInTerminalRequest` is true.\nClient implementations of `runInTerminal` are free to run the command however they choose including issuing the command to a command line interpreter (aka 'shell'). Argument strings passed to the `runInTerminal` request must arrive verbatim in the command to be run. As a consequence, clients which use a shell are responsible for escaping any special shell characters in the argument strings to prevent them from being interpreted (and modified) by the shell.\nSome users may wish to take advantage of shell processing in the argument strings. For clients which implement `runInTerminal` using an intermediary shell, the `argsCanBeInterpretedByShell` property can be set to true. In this case the client is requested not to escape any special shell characters in the argument strings.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["runInTerminal"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for RunInTerminalRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.
@@ -355,7 +256,7 @@ impl crate::private::Members for StartDebuggingRequest {
         s.member("command", "startDebugging")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StartDebuggingRequest);
@@ -393,70 +294,16 @@ impl crate::read::ReadJson for StartDebuggingRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StartDebuggingRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StartDebuggingRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StartDebuggingRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["startDebugging"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<StartDebuggingRequestArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.\nThis request should only be sent if the corresponding client capability `supportsStartDebuggingRequest` is true.\nA client implementation of `startDebugging` should start a new debug session (of the same type as the caller) in the same way that the caller's session was started. If the client supports hierarchical debug sessions, the newly created session can be treated as a child of the caller session.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StartDebuggingRequest, [i32, StartDebuggingRequestArguments],
+    r#"{"type":"object","description":"This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.\nThis request should only be sent if the corresponding client capability `supportsStartDebuggingRequest` is true.\nA client implementation of `startDebugging` should start a new debug session (of the same type as the caller) in the same way that the caller's session was started. If the client supports hierarchical debug sessions, the newly created session can be treated as a child of the caller session.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["startDebugging"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for StartDebuggingRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.
@@ -504,7 +351,7 @@ impl crate::private::Members for InitializeRequest {
         s.member("command", "initialize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializeRequest);
@@ -542,66 +389,16 @@ impl crate::read::ReadJson for InitializeRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InitializeRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InitializeRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InitializeRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["initialize"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<InitializeRequestArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.\nUntil the debug adapter has responded with an `initialize` response, the client must not send any additional requests or events to the debug adapter.\nIn addition the debug adapter is not allowed to send any requests or events to the client until it has responded with an `initialize` response.\nThe `initialize` request may only be sent once.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InitializeRequest, [i32, InitializeRequestArguments],
+    r#"{"type":"object","description":"The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.\nUntil the debug adapter has responded with an `initialize` response, the client must not send any additional requests or events to the debug adapter.\nIn addition the debug adapter is not allowed to send any requests or events to the client until it has responded with an `initialize` response.\nThe `initialize` request may only be sent once.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["initialize"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for InitializeRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This request indicates that the client has finished initialization of the debug adapter.
@@ -655,7 +452,7 @@ impl crate::private::Members for ConfigurationDoneRequest {
         s.member("command", "configurationDone")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ConfigurationDoneRequest);
@@ -693,69 +490,16 @@ impl crate::read::ReadJson for ConfigurationDoneRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ConfigurationDoneRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ConfigurationDoneRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ConfigurationDoneRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["configurationDone"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<ConfigurationDoneArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This request indicates that the client has finished initialization of the debug adapter.\nSo it is the last request in the sequence of configuration requests (which was started by the `initialized` event).\nClients should only call this request if the corresponding capability `supportsConfigurationDoneRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ConfigurationDoneRequest, [i32, ConfigurationDoneArguments],
+    r#"{"type":"object","description":"This request indicates that the client has finished initialization of the debug adapter.\nSo it is the last request in the sequence of configuration requests (which was started by the `initialized` event).\nClients should only call this request if the corresponding capability `supportsConfigurationDoneRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["configurationDone"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for ConfigurationDoneRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).
@@ -801,7 +545,7 @@ impl crate::private::Members for LaunchRequest {
         s.member("command", "launch")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LaunchRequest);
@@ -839,66 +583,16 @@ impl crate::read::ReadJson for LaunchRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LaunchRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LaunchRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LaunchRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["launch"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<LaunchRequestArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).\nSince launching is debugger/runtime specific, the arguments for this request are not part of this specification.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LaunchRequest, [i32, LaunchRequestArguments],
+    r#"{"type":"object","description":"This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).\nSince launching is debugger/runtime specific, the arguments for this request are not part of this specification.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["launch"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for LaunchRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.
@@ -944,7 +638,7 @@ impl crate::private::Members for AttachRequest {
         s.member("command", "attach")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(AttachRequest);
@@ -982,66 +676,16 @@ impl crate::read::ReadJson for AttachRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for AttachRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("AttachRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "AttachRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["attach"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<AttachRequestArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.\nSince attaching is debugger/runtime specific, the arguments for this request are not part of this specification.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    AttachRequest, [i32, AttachRequestArguments],
+    r#"{"type":"object","description":"The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.\nSince attaching is debugger/runtime specific, the arguments for this request are not part of this specification.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["attach"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for AttachRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.
@@ -1094,7 +738,7 @@ impl crate::private::Members for RestartRequest {
         s.member("command", "restart")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartRequest);
@@ -1132,65 +776,16 @@ impl crate::read::ReadJson for RestartRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RestartRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RestartRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["restart"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<RestartArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.\nIf the capability is missing or has the value false, a typical client emulates `restart` by terminating the debug adapter first and then launching it anew.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RestartRequest, [i32, RestartArguments],
+    r#"{"type":"object","description":"Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.\nIf the capability is missing or has the value false, a typical client emulates `restart` by terminating the debug adapter first and then launching it anew.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["restart"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for RestartRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).
@@ -1244,7 +839,7 @@ impl crate::private::Members for DisconnectRequest {
         s.member("command", "disconnect")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisconnectRequest);
@@ -1282,65 +877,16 @@ impl crate::read::ReadJson for DisconnectRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisconnectRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisconnectRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisconnectRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["disconnect"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<DisconnectArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).\nIn addition, the debug adapter must terminate the debuggee if it was started with the `launch` request. If an `attach` request was used to connect to the debuggee, then the debug adapter must not terminate the debuggee.\nThis implicit behavior of when to terminate the debuggee can be overridden with the `terminateDebuggee` argument (which is only supported by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true).",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisconnectRequest, [i32, DisconnectArguments],
+    r#"{"type":"object","description":"The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).\nIn addition, the debug adapter must terminate the debuggee if it was started with the `launch` request. If an `attach` request was used to connect to the debuggee, then the debug adapter must not terminate the debuggee.\nThis implicit behavior of when to terminate the debuggee can be overridden with the `terminateDebuggee` argument (which is only supported by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true).","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["disconnect"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for DisconnectRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.
@@ -1395,7 +941,7 @@ impl crate::private::Members for TerminateRequest {
         s.member("command", "terminate")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateRequest);
@@ -1433,65 +979,16 @@ impl crate::read::ReadJson for TerminateRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminateRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminateRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminateRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["terminate"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<TerminateArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.\nTypically a debug adapter implements `terminate` by sending a software signal which the debuggee intercepts in order to clean things up properly before terminating itself.\nPlease note that this request does not directly affect the state of the debug session: if the debuggee decides to veto the graceful shutdown for any reason by not terminating itself, then the debug session just continues.\nClients can surface the `terminate` request as an explicit command or they can integrate it into a two stage Stop command that first sends `terminate` to request a graceful shutdown, and if that fails uses `disconnect` for a forceful shutdown.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminateRequest, [i32, TerminateArguments],
+    r#"{"type":"object","description":"The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.\nTypically a debug adapter implements `terminate` by sending a software signal which the debuggee intercepts in order to clean things up properly before terminating itself.\nPlease note that this request does not directly affect the state of the debug session: if the debuggee decides to veto the graceful shutdown for any reason by not terminating itself, then the debug session just continues.\nClients can surface the `terminate` request as an explicit command or they can integrate it into a two stage Stop command that first sends `terminate` to request a graceful shutdown, and if that fails uses `disconnect` for a forceful shutdown.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["terminate"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for TerminateRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.
@@ -1544,7 +1041,7 @@ impl crate::private::Members for BreakpointLocationsRequest {
         s.member("command", "breakpointLocations")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsRequest);
@@ -1582,69 +1079,16 @@ impl crate::read::ReadJson for BreakpointLocationsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointLocationsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointLocationsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "BreakpointLocationsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["breakpointLocations"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Arguments must be passed to form a valid request. Debug adapters may reject requests that lack arguments with an error. These `arguments` are marked as optional for historical reasons.",
-                generator.subschema_for::<BreakpointLocationsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.\nClients should only call this request if the corresponding capability `supportsBreakpointLocationsRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointLocationsRequest, [i32, BreakpointLocationsArguments],
+    r#"{"type":"object","description":"The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.\nClients should only call this request if the corresponding capability `supportsBreakpointLocationsRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["breakpointLocations"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Arguments must be passed to form a valid request. Debug adapters may reject requests that lack arguments with an error. These `arguments` are marked as optional for historical reasons."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for BreakpointLocationsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.
@@ -1691,7 +1135,7 @@ impl crate::private::Members for SetBreakpointsRequest {
         s.member("command", "setBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsRequest);
@@ -1729,70 +1173,16 @@ impl crate::read::ReadJson for SetBreakpointsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetBreakpointsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetBreakpointsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetBreakpointsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setBreakpoints"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetBreakpointsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.\nTo clear all breakpoint for a source, specify an empty array.\nWhen a breakpoint is hit, a `stopped` event (with reason `breakpoint`) is generated.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetBreakpointsRequest, [i32, SetBreakpointsArguments],
+    r#"{"type":"object","description":"Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.\nTo clear all breakpoint for a source, specify an empty array.\nWhen a breakpoint is hit, a `stopped` event (with reason `breakpoint`) is generated.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setBreakpoints"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SetBreakpointsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Replaces all existing function breakpoints with new function breakpoints.
@@ -1840,7 +1230,7 @@ impl crate::private::Members for SetFunctionBreakpointsRequest {
         s.member("command", "setFunctionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsRequest);
@@ -1878,70 +1268,16 @@ impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetFunctionBreakpointsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetFunctionBreakpointsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetFunctionBreakpointsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setFunctionBreakpoints"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetFunctionBreakpointsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Replaces all existing function breakpoints with new function breakpoints.\nTo clear all function breakpoints, specify an empty array.\nWhen a function breakpoint is hit, a `stopped` event (with reason `function breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsFunctionBreakpoints` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetFunctionBreakpointsRequest, [i32, SetFunctionBreakpointsArguments],
+    r#"{"type":"object","description":"Replaces all existing function breakpoints with new function breakpoints.\nTo clear all function breakpoints, specify an empty array.\nWhen a function breakpoint is hit, a `stopped` event (with reason `function breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsFunctionBreakpoints` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setFunctionBreakpoints"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SetFunctionBreakpointsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.
@@ -1987,7 +1323,7 @@ impl crate::private::Members for SetExceptionBreakpointsRequest {
         s.member("command", "setExceptionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsRequest);
@@ -2025,70 +1361,16 @@ impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExceptionBreakpointsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExceptionBreakpointsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetExceptionBreakpointsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setExceptionBreakpoints"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetExceptionBreakpointsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.\nClients should only call this request if the corresponding capability `exceptionBreakpointFilters` returns one or more filters.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExceptionBreakpointsRequest, [i32, SetExceptionBreakpointsArguments],
+    r#"{"type":"object","description":"The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.\nClients should only call this request if the corresponding capability `exceptionBreakpointFilters` returns one or more filters.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setExceptionBreakpoints"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SetExceptionBreakpointsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Obtains information on a possible data breakpoint that could be set on an expression or variable.
@@ -2134,7 +1416,7 @@ impl crate::private::Members for DataBreakpointInfoRequest {
         s.member("command", "dataBreakpointInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoRequest);
@@ -2172,70 +1454,16 @@ impl crate::read::ReadJson for DataBreakpointInfoRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DataBreakpointInfoRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DataBreakpointInfoRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DataBreakpointInfoRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["dataBreakpointInfo"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<DataBreakpointInfoArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Obtains information on a possible data breakpoint that could be set on an expression or variable.\nClients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DataBreakpointInfoRequest, [i32, DataBreakpointInfoArguments],
+    r#"{"type":"object","description":"Obtains information on a possible data breakpoint that could be set on an expression or variable.\nClients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["dataBreakpointInfo"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for DataBreakpointInfoRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Replaces all existing data breakpoints with new data breakpoints.
@@ -2283,7 +1511,7 @@ impl crate::private::Members for SetDataBreakpointsRequest {
         s.member("command", "setDataBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsRequest);
@@ -2321,70 +1549,16 @@ impl crate::read::ReadJson for SetDataBreakpointsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetDataBreakpointsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetDataBreakpointsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetDataBreakpointsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setDataBreakpoints"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetDataBreakpointsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Replaces all existing data breakpoints with new data breakpoints.\nTo clear all data breakpoints, specify an empty array.\nWhen a data breakpoint is hit, a `stopped` event (with reason `data breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetDataBreakpointsRequest, [i32, SetDataBreakpointsArguments],
+    r#"{"type":"object","description":"Replaces all existing data breakpoints with new data breakpoints.\nTo clear all data breakpoints, specify an empty array.\nWhen a data breakpoint is hit, a `stopped` event (with reason `data breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsDataBreakpoints` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setDataBreakpoints"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SetDataBreakpointsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window.
@@ -2432,7 +1606,7 @@ impl crate::private::Members for SetInstructionBreakpointsRequest {
         s.member("command", "setInstructionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsRequest);
@@ -2470,70 +1644,16 @@ impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetInstructionBreakpointsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetInstructionBreakpointsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetInstructionBreakpointsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setInstructionBreakpoints"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetInstructionBreakpointsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window. \nTo clear all instruction breakpoints, specify an empty array.\nWhen an instruction breakpoint is hit, a `stopped` event (with reason `instruction breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsInstructionBreakpoints` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetInstructionBreakpointsRequest, [i32, SetInstructionBreakpointsArguments],
+    r#"{"type":"object","description":"Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window. \nTo clear all instruction breakpoints, specify an empty array.\nWhen an instruction breakpoint is hit, a `stopped` event (with reason `instruction breakpoint`) is generated.\nClients should only call this request if the corresponding capability `supportsInstructionBreakpoints` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setInstructionBreakpoints"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SetInstructionBreakpointsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
@@ -2578,7 +1698,7 @@ impl crate::private::Members for ContinueRequest {
         s.member("command", "continue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueRequest);
@@ -2616,66 +1736,16 @@ impl crate::read::ReadJson for ContinueRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ContinueRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ContinueRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["continue"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<ContinueArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ContinueRequest, [i32, ContinueArguments],
+    r#"{"type":"object","description":"The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["continue"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for ContinueRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.
@@ -2722,7 +1792,7 @@ impl crate::private::Members for NextRequest {
         s.member("command", "next")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(NextRequest);
@@ -2760,66 +1830,16 @@ impl crate::read::ReadJson for NextRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for NextRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("NextRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "NextRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["next"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<NextArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    NextRequest, [i32, NextArguments],
+    r#"{"type":"object","description":"The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["next"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for NextRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.
@@ -2870,7 +1890,7 @@ impl crate::private::Members for StepInRequest {
         s.member("command", "stepIn")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInRequest);
@@ -2908,66 +1928,16 @@ impl crate::read::ReadJson for StepInRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepIn"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<StepInArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nIf the request cannot step into a target, `stepIn` behaves like the `next` request.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.\nIf there are multiple function/method calls (or other targets) on the source line,\nthe argument `targetId` can be used to control into which target the `stepIn` should occur.\nThe list of possible targets for a given source line can be retrieved via the `stepInTargets` request.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInRequest, [i32, StepInArguments],
+    r#"{"type":"object","description":"The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nIf the request cannot step into a target, `stepIn` behaves like the `next` request.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.\nIf there are multiple function/method calls (or other targets) on the source line,\nthe argument `targetId` can be used to control into which target the `stepIn` should occur.\nThe list of possible targets for a given source line can be retrieved via the `stepInTargets` request.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["stepIn"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for StepInRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.
@@ -3014,7 +1984,7 @@ impl crate::private::Members for StepOutRequest {
         s.member("command", "stepOut")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepOutRequest);
@@ -3052,66 +2022,16 @@ impl crate::read::ReadJson for StepOutRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepOutRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepOutRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepOutRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepOut"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<StepOutArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepOutRequest, [i32, StepOutArguments],
+    r#"{"type":"object","description":"The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["stepOut"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for StepOutRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.
@@ -3159,7 +2079,7 @@ impl crate::private::Members for StepBackRequest {
         s.member("command", "stepBack")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepBackRequest);
@@ -3197,66 +2117,16 @@ impl crate::read::ReadJson for StepBackRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepBackRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepBackRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepBackRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepBack"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<StepBackArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.\nClients should only call this request if the corresponding capability `supportsStepBack` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepBackRequest, [i32, StepBackArguments],
+    r#"{"type":"object","description":"The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.\nIf the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true prevents other suspended threads from resuming.\nThe debug adapter first sends the response and then a `stopped` event (with reason `step`) after the step has completed.\nClients should only call this request if the corresponding capability `supportsStepBack` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["stepBack"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for StepBackRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
@@ -3302,7 +2172,7 @@ impl crate::private::Members for ReverseContinueRequest {
         s.member("command", "reverseContinue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReverseContinueRequest);
@@ -3340,70 +2210,16 @@ impl crate::read::ReadJson for ReverseContinueRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ReverseContinueRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ReverseContinueRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ReverseContinueRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["reverseContinue"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<ReverseContinueArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.\nClients should only call this request if the corresponding capability `supportsStepBack` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ReverseContinueRequest, [i32, ReverseContinueArguments],
+    r#"{"type":"object","description":"The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.\nClients should only call this request if the corresponding capability `supportsStepBack` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["reverseContinue"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for ReverseContinueRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request restarts execution of the specified stack frame.
@@ -3450,7 +2266,7 @@ impl crate::private::Members for RestartFrameRequest {
         s.member("command", "restartFrame")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartFrameRequest);
@@ -3488,66 +2304,16 @@ impl crate::read::ReadJson for RestartFrameRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RestartFrameRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RestartFrameRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartFrameRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["restartFrame"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<RestartFrameArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request restarts execution of the specified stack frame.\nThe debug adapter first sends the response and then a `stopped` event (with reason `restart`) after the restart has completed.\nClients should only call this request if the corresponding capability `supportsRestartFrame` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RestartFrameRequest, [i32, RestartFrameArguments],
+    r#"{"type":"object","description":"The request restarts execution of the specified stack frame.\nThe debug adapter first sends the response and then a `stopped` event (with reason `restart`) after the restart has completed.\nClients should only call this request if the corresponding capability `supportsRestartFrame` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["restartFrame"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for RestartFrameRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request sets the location where the debuggee will continue to run.
@@ -3596,7 +2362,7 @@ impl crate::private::Members for GotoRequest {
         s.member("command", "goto")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoRequest);
@@ -3634,66 +2400,16 @@ impl crate::read::ReadJson for GotoRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["goto"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<GotoArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request sets the location where the debuggee will continue to run.\nThis makes it possible to skip the execution of code or to execute code again.\nThe code between the current location and the goto target is not executed but skipped.\nThe debug adapter first sends the response and then a `stopped` event with reason `goto`.\nClients should only call this request if the corresponding capability `supportsGotoTargetsRequest` is true (because only then goto targets exist that can be passed as arguments).",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoRequest, [i32, GotoArguments],
+    r#"{"type":"object","description":"The request sets the location where the debuggee will continue to run.\nThis makes it possible to skip the execution of code or to execute code again.\nThe code between the current location and the goto target is not executed but skipped.\nThe debug adapter first sends the response and then a `stopped` event with reason `goto`.\nClients should only call this request if the corresponding capability `supportsGotoTargetsRequest` is true (because only then goto targets exist that can be passed as arguments).","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["goto"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for GotoRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request suspends the debuggee.
@@ -3739,7 +2455,7 @@ impl crate::private::Members for PauseRequest {
         s.member("command", "pause")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(PauseRequest);
@@ -3777,66 +2493,16 @@ impl crate::read::ReadJson for PauseRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for PauseRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PauseRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PauseRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["pause"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<PauseArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request suspends the debuggee.\nThe debug adapter first sends the response and then a `stopped` event (with reason `pause`) after the thread has been paused successfully.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PauseRequest, [i32, PauseArguments],
+    r#"{"type":"object","description":"The request suspends the debuggee.\nThe debug adapter first sends the response and then a `stopped` event (with reason `pause`) after the thread has been paused successfully.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["pause"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for PauseRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request returns a stacktrace from the current execution state of a given thread.
@@ -3882,7 +2548,7 @@ impl crate::private::Members for StackTraceRequest {
         s.member("command", "stackTrace")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceRequest);
@@ -3920,66 +2586,16 @@ impl crate::read::ReadJson for StackTraceRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackTraceRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackTraceRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackTraceRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stackTrace"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<StackTraceArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request returns a stacktrace from the current execution state of a given thread.\nA client can request all stack frames by omitting the startFrame and levels arguments. For performance-conscious clients and if the corresponding capability `supportsDelayedStackTraceLoading` is true, stack frames can be retrieved in a piecemeal way with the `startFrame` and `levels` arguments. The response of the `stackTrace` request may contain a `totalFrames` property that hints at the total number of frames in the stack. If a client needs this total number upfront, it can issue a request for a single (first) frame and depending on the value of `totalFrames` decide how to proceed. In any case a client should be prepared to receive fewer frames than requested, which is an indication that the end of the stack has been reached.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackTraceRequest, [i32, StackTraceArguments],
+    r#"{"type":"object","description":"The request returns a stacktrace from the current execution state of a given thread.\nA client can request all stack frames by omitting the startFrame and levels arguments. For performance-conscious clients and if the corresponding capability `supportsDelayedStackTraceLoading` is true, stack frames can be retrieved in a piecemeal way with the `startFrame` and `levels` arguments. The response of the `stackTrace` request may contain a `totalFrames` property that hints at the total number of frames in the stack. If a client needs this total number upfront, it can issue a request for a single (first) frame and depending on the value of `totalFrames` decide how to proceed. In any case a client should be prepared to receive fewer frames than requested, which is an indication that the end of the stack has been reached.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["stackTrace"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for StackTraceRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request returns the variable scopes for a given stack frame ID.
@@ -4024,7 +2640,7 @@ impl crate::private::Members for ScopesRequest {
         s.member("command", "scopes")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesRequest);
@@ -4062,66 +2678,16 @@ impl crate::read::ReadJson for ScopesRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ScopesRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ScopesRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["scopes"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<ScopesArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request returns the variable scopes for a given stack frame ID.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ScopesRequest, [i32, ScopesArguments],
+    r#"{"type":"object","description":"The request returns the variable scopes for a given stack frame ID.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["scopes"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for ScopesRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Retrieves all child variables for the given variable reference.
@@ -4167,7 +2733,7 @@ impl crate::private::Members for VariablesRequest {
         s.member("command", "variables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesRequest);
@@ -4205,66 +2771,16 @@ impl crate::read::ReadJson for VariablesRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablesRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablesRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "VariablesRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["variables"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<VariablesArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Retrieves all child variables for the given variable reference.\nA filter can be used to limit the fetched children to either named or indexed children.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablesRequest, [i32, VariablesArguments],
+    r#"{"type":"object","description":"Retrieves all child variables for the given variable reference.\nA filter can be used to limit the fetched children to either named or indexed children.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["variables"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for VariablesRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.
@@ -4310,7 +2826,7 @@ impl crate::private::Members for SetVariableRequest {
         s.member("command", "setVariable")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableRequest);
@@ -4348,66 +2864,16 @@ impl crate::read::ReadJson for SetVariableRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetVariableRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetVariableRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetVariableRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["setVariable"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetVariableArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.\nIf a debug adapter implements both `setVariable` and `setExpression`, a client will only use `setExpression` if the variable has an `evaluateName` property.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetVariableRequest, [i32, SetVariableArguments],
+    r#"{"type":"object","description":"Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.\nIf a debug adapter implements both `setVariable` and `setExpression`, a client will only use `setExpression` if the variable has an `evaluateName` property.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setVariable"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SetVariableRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request retrieves the source code for a given source reference.
@@ -4452,7 +2918,7 @@ impl crate::private::Members for SourceRequest {
         s.member("command", "source")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceRequest);
@@ -4490,66 +2956,16 @@ impl crate::read::ReadJson for SourceRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SourceRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SourceRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["source"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SourceArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request retrieves the source code for a given source reference.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SourceRequest, [i32, SourceArguments],
+    r#"{"type":"object","description":"The request retrieves the source code for a given source reference.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["source"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SourceRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request retrieves a list of all threads.
@@ -4601,7 +3017,7 @@ impl crate::private::Members for ThreadsRequest {
         s.member("command", "threads")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadsRequest);
@@ -4639,64 +3055,15 @@ impl crate::read::ReadJson for ThreadsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ThreadsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ThreadsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadsRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["threads"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request retrieves a list of all threads.", "properties" : properties,
-            "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ThreadsRequest, [i32, serde_json::Value],
+    r#"{"type":"object","description":"The request retrieves a list of all threads.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["threads"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for ThreadsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request terminates the threads with the given ids.
@@ -4742,7 +3109,7 @@ impl crate::private::Members for TerminateThreadsRequest {
         s.member("command", "terminateThreads")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateThreadsRequest);
@@ -4780,70 +3147,16 @@ impl crate::read::ReadJson for TerminateThreadsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminateThreadsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminateThreadsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "TerminateThreadsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["terminateThreads"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<TerminateThreadsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request terminates the threads with the given ids.\nClients should only call this request if the corresponding capability `supportsTerminateThreadsRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminateThreadsRequest, [i32, TerminateThreadsArguments],
+    r#"{"type":"object","description":"The request terminates the threads with the given ids.\nClients should only call this request if the corresponding capability `supportsTerminateThreadsRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["terminateThreads"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for TerminateThreadsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.
@@ -4889,7 +3202,7 @@ impl crate::private::Members for ModulesRequest {
         s.member("command", "modules")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesRequest);
@@ -4927,66 +3240,16 @@ impl crate::read::ReadJson for ModulesRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModulesRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModulesRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["modules"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<ModulesArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.\nClients should only call this request if the corresponding capability `supportsModulesRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModulesRequest, [i32, ModulesArguments],
+    r#"{"type":"object","description":"Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.\nClients should only call this request if the corresponding capability `supportsModulesRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["modules"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for ModulesRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Retrieves the set of all sources currently loaded by the debugged process.
@@ -5039,7 +3302,7 @@ impl crate::private::Members for LoadedSourcesRequest {
         s.member("command", "loadedSources")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesRequest);
@@ -5077,65 +3340,16 @@ impl crate::read::ReadJson for LoadedSourcesRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LoadedSourcesRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LoadedSourcesRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LoadedSourcesRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["loadedSources"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<LoadedSourcesArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Retrieves the set of all sources currently loaded by the debugged process.\nClients should only call this request if the corresponding capability `supportsLoadedSourcesRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LoadedSourcesRequest, [i32, LoadedSourcesArguments],
+    r#"{"type":"object","description":"Retrieves the set of all sources currently loaded by the debugged process.\nClients should only call this request if the corresponding capability `supportsLoadedSourcesRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["loadedSources"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 impl crate::validate::Validate for LoadedSourcesRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Evaluates the given expression in the context of a stack frame.
@@ -5181,7 +3395,7 @@ impl crate::private::Members for EvaluateRequest {
         s.member("command", "evaluate")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateRequest);
@@ -5219,66 +3433,16 @@ impl crate::read::ReadJson for EvaluateRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for EvaluateRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("EvaluateRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["evaluate"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<EvaluateArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Evaluates the given expression in the context of a stack frame.\nThe expression has access to any variables and arguments that are in scope.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    EvaluateRequest, [i32, EvaluateArguments],
+    r#"{"type":"object","description":"Evaluates the given expression in the context of a stack frame.\nThe expression has access to any variables and arguments that are in scope.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["evaluate"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for EvaluateRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.
@@ -5326,7 +3490,7 @@ impl crate::private::Members for SetExpressionRequest {
         s.member("command", "setExpression")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionRequest);
@@ -5364,66 +3528,16 @@ impl crate::read::ReadJson for SetExpressionRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExpressionRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExpressionRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetExpressionRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["setExpression"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetExpressionArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.\nThe expressions have access to any variables and arguments that are in scope of the specified frame.\nClients should only call this request if the corresponding capability `supportsSetExpression` is true.\nIf a debug adapter implements both `setExpression` and `setVariable`, a client uses `setExpression` if the variable has an `evaluateName` property.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExpressionRequest, [i32, SetExpressionArguments],
+    r#"{"type":"object","description":"Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.\nThe expressions have access to any variables and arguments that are in scope of the specified frame.\nClients should only call this request if the corresponding capability `supportsSetExpression` is true.\nIf a debug adapter implements both `setExpression` and `setVariable`, a client uses `setExpression` if the variable has an `evaluateName` property.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setExpression"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for SetExpressionRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This request retrieves the possible step-in targets for the specified stack frame.
@@ -5470,7 +3584,7 @@ impl crate::private::Members for StepInTargetsRequest {
         s.member("command", "stepInTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsRequest);
@@ -5508,66 +3622,16 @@ impl crate::read::ReadJson for StepInTargetsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInTargetsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInTargetsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInTargetsRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepInTargets"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<StepInTargetsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This request retrieves the possible step-in targets for the specified stack frame.\nThese targets can be used in the `stepIn` request.\nClients should only call this request if the corresponding capability `supportsStepInTargetsRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInTargetsRequest, [i32, StepInTargetsArguments],
+    r#"{"type":"object","description":"This request retrieves the possible step-in targets for the specified stack frame.\nThese targets can be used in the `stepIn` request.\nClients should only call this request if the corresponding capability `supportsStepInTargetsRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["stepInTargets"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for StepInTargetsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This request retrieves the possible goto targets for the specified source location.
@@ -5614,7 +3678,7 @@ impl crate::private::Members for GotoTargetsRequest {
         s.member("command", "gotoTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsRequest);
@@ -5652,66 +3716,16 @@ impl crate::read::ReadJson for GotoTargetsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoTargetsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoTargetsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTargetsRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["gotoTargets"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<GotoTargetsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This request retrieves the possible goto targets for the specified source location.\nThese targets can be used in the `goto` request.\nClients should only call this request if the corresponding capability `supportsGotoTargetsRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoTargetsRequest, [i32, GotoTargetsArguments],
+    r#"{"type":"object","description":"This request retrieves the possible goto targets for the specified source location.\nThese targets can be used in the `goto` request.\nClients should only call this request if the corresponding capability `supportsGotoTargetsRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["gotoTargets"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for GotoTargetsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Returns a list of possible completions for a given caret position and text.
@@ -5757,7 +3771,7 @@ impl crate::private::Members for CompletionsRequest {
         s.member("command", "completions")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsRequest);
@@ -5795,66 +3809,16 @@ impl crate::read::ReadJson for CompletionsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CompletionsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CompletionsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionsRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["completions"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<CompletionsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Returns a list of possible completions for a given caret position and text.\nClients should only call this request if the corresponding capability `supportsCompletionsRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CompletionsRequest, [i32, CompletionsArguments],
+    r#"{"type":"object","description":"Returns a list of possible completions for a given caret position and text.\nClients should only call this request if the corresponding capability `supportsCompletionsRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["completions"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for CompletionsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Retrieves the details of the exception that caused this event to be raised.
@@ -5900,7 +3864,7 @@ impl crate::private::Members for ExceptionInfoRequest {
         s.member("command", "exceptionInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoRequest);
@@ -5938,66 +3902,16 @@ impl crate::read::ReadJson for ExceptionInfoRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionInfoRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionInfoRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionInfoRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["exceptionInfo"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<ExceptionInfoArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Retrieves the details of the exception that caused this event to be raised.\nClients should only call this request if the corresponding capability `supportsExceptionInfoRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionInfoRequest, [i32, ExceptionInfoArguments],
+    r#"{"type":"object","description":"Retrieves the details of the exception that caused this event to be raised.\nClients should only call this request if the corresponding capability `supportsExceptionInfoRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["exceptionInfo"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for ExceptionInfoRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Reads bytes from memory at the provided location.
@@ -6043,7 +3957,7 @@ impl crate::private::Members for ReadMemoryRequest {
         s.member("command", "readMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryRequest);
@@ -6081,66 +3995,16 @@ impl crate::read::ReadJson for ReadMemoryRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ReadMemoryRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ReadMemoryRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ReadMemoryRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["readMemory"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<ReadMemoryArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Reads bytes from memory at the provided location.\nClients should only call this request if the corresponding capability `supportsReadMemoryRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ReadMemoryRequest, [i32, ReadMemoryArguments],
+    r#"{"type":"object","description":"Reads bytes from memory at the provided location.\nClients should only call this request if the corresponding capability `supportsReadMemoryRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["readMemory"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for ReadMemoryRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Writes bytes to memory at the provided location.
@@ -6186,7 +4050,7 @@ impl crate::private::Members for WriteMemoryRequest {
         s.member("command", "writeMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryRequest);
@@ -6224,66 +4088,16 @@ impl crate::read::ReadJson for WriteMemoryRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for WriteMemoryRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("WriteMemoryRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "WriteMemoryRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["writeMemory"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<WriteMemoryArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Writes bytes to memory at the provided location.\nClients should only call this request if the corresponding capability `supportsWriteMemoryRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    WriteMemoryRequest, [i32, WriteMemoryArguments],
+    r#"{"type":"object","description":"Writes bytes to memory at the provided location.\nClients should only call this request if the corresponding capability `supportsWriteMemoryRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["writeMemory"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for WriteMemoryRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Disassembles code stored at the provided location.
@@ -6329,7 +4143,7 @@ impl crate::private::Members for DisassembleRequest {
         s.member("command", "disassemble")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleRequest);
@@ -6367,66 +4181,16 @@ impl crate::read::ReadJson for DisassembleRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisassembleRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisassembleRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisassembleRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["disassemble"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<DisassembleArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Disassembles code stored at the provided location.\nClients should only call this request if the corresponding capability `supportsDisassembleRequest` is true.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisassembleRequest, [i32, DisassembleArguments],
+    r#"{"type":"object","description":"Disassembles code stored at the provided location.\nClients should only call this request if the corresponding capability `supportsDisassembleRequest` is true.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["disassemble"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for DisassembleRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Looks up information about a location reference previously returned by the debug adapter.
@@ -6471,7 +4235,7 @@ impl crate::private::Members for LocationsRequest {
         s.member("command", "locations")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsRequest);
@@ -6509,66 +4273,16 @@ impl crate::read::ReadJson for LocationsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LocationsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LocationsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LocationsRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["locations"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<LocationsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Looks up information about a location reference previously returned by the debug adapter.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LocationsRequest, [i32, LocationsArguments],
+    r#"{"type":"object","description":"Looks up information about a location reference previously returned by the debug adapter.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["locations"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 impl crate::validate::Validate for LocationsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request can be used to enable or disable debugger features.
@@ -6617,7 +4331,7 @@ impl crate::private::Members for SetDebuggerPropertyRequest {
         s.member("command", "setDebuggerProperty")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -6657,71 +4371,17 @@ impl crate::read::ReadJson for SetDebuggerPropertyRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for SetDebuggerPropertyRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetDebuggerPropertyRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetDebuggerPropertyRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setDebuggerProperty"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetDebuggerPropertyArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request can be used to enable or disable debugger features.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetDebuggerPropertyRequest, [i32, SetDebuggerPropertyArguments],
+    r#"{"type":"object","description":"The request can be used to enable or disable debugger features.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setDebuggerProperty"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for SetDebuggerPropertyRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.
@@ -6774,7 +4434,7 @@ impl crate::private::Members for SetPydevdSourceMapRequest {
         s.member("command", "setPydevdSourceMap")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -6814,71 +4474,17 @@ impl crate::read::ReadJson for SetPydevdSourceMapRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for SetPydevdSourceMapRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetPydevdSourceMapRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetPydevdSourceMapRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setPydevdSourceMap"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<SetPydevdSourceMapArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.\ni.e.: Maps paths and lines in a 1:N mapping (use case: map a single file in the IDE to multiple IPython cells).\nTo clear all PydevdSourceMap for a source, specify an empty array.\nInteraction with breakpoints: When a new mapping is sent, breakpoints that match the source (or previously matched a source) are reapplied.\nInteraction with launch pathMapping: both mappings are independent. This mapping is applied after the launch pathMapping.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetPydevdSourceMapRequest, [i32, SetPydevdSourceMapArguments],
+    r#"{"type":"object","description":"Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.\ni.e.: Maps paths and lines in a 1:N mapping (use case: map a single file in the IDE to multiple IPython cells).\nTo clear all PydevdSourceMap for a source, specify an empty array.\nInteraction with breakpoints: When a new mapping is sent, breakpoints that match the source (or previously matched a source) are reapplied.\nInteraction with launch pathMapping: both mappings are independent. This mapping is applied after the launch pathMapping.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["setPydevdSourceMap"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for SetPydevdSourceMapRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The request can be used retrieve system information, python version, etc.
@@ -6934,7 +4540,7 @@ impl crate::private::Members for PydevdSystemInfoRequest {
         s.member("command", "pydevdSystemInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -6974,70 +4580,17 @@ impl crate::read::ReadJson for PydevdSystemInfoRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdSystemInfoRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdSystemInfoRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdSystemInfoRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["pydevdSystemInfo"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<PydevdSystemInfoArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The request can be used retrieve system information, python version, etc.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdSystemInfoRequest, [i32, PydevdSystemInfoArguments],
+    r#"{"type":"object","description":"The request can be used retrieve system information, python version, etc.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["pydevdSystemInfo"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdSystemInfoRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A request to authorize the ide to start accepting commands.
@@ -7086,7 +4639,7 @@ impl crate::private::Members for PydevdAuthorizeRequest {
         s.member("command", "pydevdAuthorize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -7126,70 +4679,17 @@ impl crate::read::ReadJson for PydevdAuthorizeRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdAuthorizeRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdAuthorizeRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdAuthorizeRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["pydevdAuthorize"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<PydevdAuthorizeArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A request to authorize the ide to start accepting commands.", "properties" :
-            properties, "required" : ["type", "command", "seq", "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdAuthorizeRequest, [i32, PydevdAuthorizeArguments],
+    r#"{"type":"object","description":"A request to authorize the ide to start accepting commands.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["pydevdAuthorize"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdAuthorizeRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Submits the code of a notebook cell or console input to the debugger, which writes it to a file breakpoints can be set in.
@@ -7238,7 +4738,7 @@ impl crate::private::Members for DumpCellRequest {
         s.member("command", "dumpCell")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7278,67 +4778,17 @@ impl crate::read::ReadJson for DumpCellRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DumpCellRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DumpCellRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["dumpCell"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<DumpCellArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Submits the code of a notebook cell or console input to the debugger, which writes it to a file breakpoints can be set in.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DumpCellRequest, [i32, DumpCellArguments],
+    r#"{"type":"object","description":"Submits the code of a notebook cell or console input to the debugger, which writes it to a file breakpoints can be set in.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["dumpCell"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DumpCellRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Asks for the state of the kernel's debugger (whether it is started, its breakpoints, the stopped threads), so that a frontend reloading or connecting later can restore it. No arguments.
@@ -7394,7 +4844,7 @@ impl crate::private::Members for DebugInfoRequest {
         s.member("command", "debugInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7434,66 +4884,17 @@ impl crate::read::ReadJson for DebugInfoRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DebugInfoRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DebugInfoRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["debugInfo"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<DebugInfoArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Asks for the state of the kernel's debugger (whether it is started, its breakpoints, the stopped threads), so that a frontend reloading or connecting later can restore it. No arguments.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DebugInfoRequest, [i32, DebugInfoArguments],
+    r#"{"type":"object","description":"Asks for the state of the kernel's debugger (whether it is started, its breakpoints, the stopped threads), so that a frontend reloading or connecting later can restore it. No arguments.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["debugInfo"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DebugInfoRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Retrieves the values of all the variables defined in the kernel. No arguments.
@@ -7549,7 +4950,7 @@ impl crate::private::Members for InspectVariablesRequest {
         s.member("command", "inspectVariables")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7589,70 +4990,17 @@ impl crate::read::ReadJson for InspectVariablesRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for InspectVariablesRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InspectVariablesRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "InspectVariablesRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["inspectVariables"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<InspectVariablesArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Retrieves the values of all the variables defined in the kernel. No arguments.",
-            "properties" : properties, "required" : ["type", "command", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InspectVariablesRequest, [i32, InspectVariablesArguments],
+    r#"{"type":"object","description":"Retrieves the values of all the variables defined in the kernel. No arguments.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["inspectVariables"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for InspectVariablesRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Gets the rich representation (MIME bundle) of a variable defined in the kernel.
@@ -7701,7 +5049,7 @@ impl crate::private::Members for RichInspectVariablesRequest {
         s.member("command", "richInspectVariables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7741,71 +5089,17 @@ impl crate::read::ReadJson for RichInspectVariablesRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for RichInspectVariablesRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RichInspectVariablesRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RichInspectVariablesRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["richInspectVariables"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<RichInspectVariablesArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Gets the rich representation (MIME bundle) of a variable defined in the kernel.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RichInspectVariablesRequest, [i32, RichInspectVariablesArguments],
+    r#"{"type":"object","description":"Gets the rich representation (MIME bundle) of a variable defined in the kernel.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["richInspectVariables"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for RichInspectVariablesRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Copies a variable from a frame's local variables to the global scope, to inspect it after the debug session. Optional: supported when the 'debugInfo' response says 'copyToGlobals'.
@@ -7854,7 +5148,7 @@ impl crate::private::Members for CopyToGlobalsRequest {
         s.member("command", "copyToGlobals")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -7894,67 +5188,17 @@ impl crate::read::ReadJson for CopyToGlobalsRequest {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for CopyToGlobalsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CopyToGlobalsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CopyToGlobalsRequest"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["request"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["copyToGlobals"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "arguments",
-                "Object containing arguments for the command.",
-                generator.subschema_for::<CopyToGlobalsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Copies a variable from a frame's local variables to the global scope, to inspect it after the debug session. Optional: supported when the 'debugInfo' response says 'copyToGlobals'.",
-            "properties" : properties, "required" : ["type", "command", "seq",
-            "arguments"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CopyToGlobalsRequest, [i32, CopyToGlobalsArguments],
+    r#"{"type":"object","description":"Copies a variable from a frame's local variables to the global scope, to inspect it after the debug session. Optional: supported when the 'debugInfo' response says 'copyToGlobals'.","properties":{"type":{"type":"string","enum":["request"]},"command":{"type":"string","enum":["copyToGlobals"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"arguments":{"$rust":1,"description":"Object containing arguments for the command."}},"required":["type","command","seq","arguments"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for CopyToGlobalsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `cancel` request. This is just an acknowledgement, so no body field is required.
@@ -8030,7 +5274,7 @@ impl crate::private::Members for CancelResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CancelResponse);
@@ -8082,89 +5326,17 @@ impl crate::read::ReadJson for CancelResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CancelResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CancelResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CancelResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["cancel"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `cancel` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CancelResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `cancel` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["cancel"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for CancelResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `runInTerminal` request.
@@ -8233,7 +5405,7 @@ impl crate::private::Members for RunInTerminalResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalResponse);
@@ -8285,91 +5457,18 @@ impl crate::read::ReadJson for RunInTerminalResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RunInTerminalResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RunInTerminalResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RunInTerminalResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["runInTerminal"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<RunInTerminalResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `runInTerminal` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RunInTerminalResponse, [i32, ResponseMessage, RunInTerminalResponseBody],
+    r#"{"type":"object","description":"Response to `runInTerminal` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["runInTerminal"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for RunInTerminalResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.
@@ -8445,7 +5544,7 @@ impl crate::private::Members for StartDebuggingResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StartDebuggingResponse);
@@ -8497,93 +5596,17 @@ impl crate::read::ReadJson for StartDebuggingResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StartDebuggingResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StartDebuggingResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StartDebuggingResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["startDebugging"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StartDebuggingResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["startDebugging"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for StartDebuggingResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `initialize` request.
@@ -8659,7 +5682,7 @@ impl crate::private::Members for InitializeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializeResponse);
@@ -8711,89 +5734,18 @@ impl crate::read::ReadJson for InitializeResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InitializeResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InitializeResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InitializeResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["initialize"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "The capabilities of this debug adapter.",
-                generator.subschema_for::<Capabilities>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `initialize` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InitializeResponse, [i32, ResponseMessage, Capabilities],
+    r#"{"type":"object","description":"Response to `initialize` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["initialize"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"The capabilities of this debug adapter."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for InitializeResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.
@@ -8869,7 +5821,7 @@ impl crate::private::Members for ConfigurationDoneResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ConfigurationDoneResponse);
@@ -8921,93 +5873,17 @@ impl crate::read::ReadJson for ConfigurationDoneResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ConfigurationDoneResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ConfigurationDoneResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ConfigurationDoneResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["configurationDone"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ConfigurationDoneResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["configurationDone"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for ConfigurationDoneResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `launch` request. This is just an acknowledgement, so no body field is required.
@@ -9083,7 +5959,7 @@ impl crate::private::Members for LaunchResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LaunchResponse);
@@ -9135,89 +6011,17 @@ impl crate::read::ReadJson for LaunchResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LaunchResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LaunchResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LaunchResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["launch"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `launch` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LaunchResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `launch` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["launch"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for LaunchResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `attach` request. This is just an acknowledgement, so no body field is required.
@@ -9293,7 +6097,7 @@ impl crate::private::Members for AttachResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(AttachResponse);
@@ -9345,89 +6149,17 @@ impl crate::read::ReadJson for AttachResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for AttachResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("AttachResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "AttachResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["attach"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `attach` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    AttachResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `attach` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["attach"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for AttachResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `restart` request. This is just an acknowledgement, so no body field is required.
@@ -9503,7 +6235,7 @@ impl crate::private::Members for RestartResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartResponse);
@@ -9555,89 +6287,17 @@ impl crate::read::ReadJson for RestartResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RestartResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RestartResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["restart"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `restart` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RestartResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `restart` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["restart"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for RestartResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `disconnect` request. This is just an acknowledgement, so no body field is required.
@@ -9713,7 +6373,7 @@ impl crate::private::Members for DisconnectResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisconnectResponse);
@@ -9765,89 +6425,17 @@ impl crate::read::ReadJson for DisconnectResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisconnectResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisconnectResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisconnectResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["disconnect"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `disconnect` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisconnectResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `disconnect` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["disconnect"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for DisconnectResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `terminate` request. This is just an acknowledgement, so no body field is required.
@@ -9923,7 +6511,7 @@ impl crate::private::Members for TerminateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateResponse);
@@ -9975,89 +6563,17 @@ impl crate::read::ReadJson for TerminateResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminateResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminateResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminateResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["terminate"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `terminate` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminateResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `terminate` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["terminate"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for TerminateResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `breakpointLocations` request.
@@ -10131,7 +6647,7 @@ impl crate::private::Members for BreakpointLocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponse);
@@ -10183,94 +6699,18 @@ impl crate::read::ReadJson for BreakpointLocationsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointLocationsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointLocationsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "BreakpointLocationsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["breakpointLocations"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<BreakpointLocationsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `breakpointLocations` request.\nContains possible locations for source breakpoints.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointLocationsResponse, [i32, ResponseMessage, BreakpointLocationsResponseBody],
+    r#"{"type":"object","description":"Response to `breakpointLocations` request.\nContains possible locations for source breakpoints.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["breakpointLocations"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for BreakpointLocationsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `setBreakpoints` request.
@@ -10343,7 +6783,7 @@ impl crate::private::Members for SetBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsResponse);
@@ -10395,94 +6835,18 @@ impl crate::read::ReadJson for SetBreakpointsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetBreakpointsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetBreakpointsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetBreakpointsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setBreakpoints"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SetBreakpointsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `setBreakpoints` request.\nReturned is information about each breakpoint created by this request.\nThis includes the actual code location and whether the breakpoint could be verified.\nThe breakpoints returned are in the same order as the elements of the `breakpoints`\n(or the deprecated `lines`) array in the arguments.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetBreakpointsResponse, [i32, ResponseMessage, SetBreakpointsResponseBody],
+    r#"{"type":"object","description":"Response to `setBreakpoints` request.\nReturned is information about each breakpoint created by this request.\nThis includes the actual code location and whether the breakpoint could be verified.\nThe breakpoints returned are in the same order as the elements of the `breakpoints`\n(or the deprecated `lines`) array in the arguments.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setBreakpoints"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for SetBreakpointsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `setFunctionBreakpoints` request.
@@ -10556,7 +6920,7 @@ impl crate::private::Members for SetFunctionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponse);
@@ -10608,94 +6972,19 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetFunctionBreakpointsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetFunctionBreakpointsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetFunctionBreakpointsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setFunctionBreakpoints"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SetFunctionBreakpointsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `setFunctionBreakpoints` request.\nReturned is information about each breakpoint created by this request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetFunctionBreakpointsResponse, [i32, ResponseMessage,
+    SetFunctionBreakpointsResponseBody],
+    r#"{"type":"object","description":"Response to `setFunctionBreakpoints` request.\nReturned is information about each breakpoint created by this request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setFunctionBreakpoints"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for SetFunctionBreakpointsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `setExceptionBreakpoints` request.
@@ -10774,7 +7063,7 @@ impl crate::private::Members for SetExceptionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponse);
@@ -10826,94 +7115,19 @@ impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExceptionBreakpointsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExceptionBreakpointsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetExceptionBreakpointsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setExceptionBreakpoints"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SetExceptionBreakpointsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `setExceptionBreakpoints` request.\nThe response contains an array of `Breakpoint` objects with information about each exception breakpoint or filter. The `Breakpoint` objects are in the same order as the elements of the `filters`, `filterOptions`, `exceptionOptions` arrays given as arguments. If both `filters` and `filterOptions` are given, the returned array must start with `filters` information first, followed by `filterOptions` information.\nThe `verified` property of a `Breakpoint` object signals whether the exception breakpoint or filter could be successfully created and whether the condition is valid. In case of an error the `message` property explains the problem. The `id` property can be used to introduce a unique ID for the exception breakpoint or filter so that it can be updated subsequently by sending breakpoint events.\nFor backward compatibility both the `breakpoints` array and the enclosing `body` are optional. If these elements are missing a client is not able to show problems for individual exception breakpoints or filters.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExceptionBreakpointsResponse, [i32, ResponseMessage,
+    SetExceptionBreakpointsResponseBody],
+    r#"{"type":"object","description":"Response to `setExceptionBreakpoints` request.\nThe response contains an array of `Breakpoint` objects with information about each exception breakpoint or filter. The `Breakpoint` objects are in the same order as the elements of the `filters`, `filterOptions`, `exceptionOptions` arrays given as arguments. If both `filters` and `filterOptions` are given, the returned array must start with `filters` information first, followed by `filterOptions` information.\nThe `verified` property of a `Breakpoint` object signals whether the exception breakpoint or filter could be successfully created and whether the condition is valid. In case of an error the `message` property explains the problem. The `id` property can be used to introduce a unique ID for the exception breakpoint or filter so that it can be updated subsequently by sending breakpoint events.\nFor backward compatibility both the `breakpoints` array and the enclosing `body` are optional. If these elements are missing a client is not able to show problems for individual exception breakpoints or filters.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setExceptionBreakpoints"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for SetExceptionBreakpointsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `dataBreakpointInfo` request.
@@ -10986,7 +7200,7 @@ impl crate::private::Members for DataBreakpointInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponse);
@@ -11038,93 +7252,18 @@ impl crate::read::ReadJson for DataBreakpointInfoResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DataBreakpointInfoResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DataBreakpointInfoResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DataBreakpointInfoResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["dataBreakpointInfo"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<DataBreakpointInfoResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `dataBreakpointInfo` request.", "properties" : properties,
-            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DataBreakpointInfoResponse, [i32, ResponseMessage, DataBreakpointInfoResponseBody],
+    r#"{"type":"object","description":"Response to `dataBreakpointInfo` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["dataBreakpointInfo"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for DataBreakpointInfoResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `setDataBreakpoints` request.
@@ -11198,7 +7337,7 @@ impl crate::private::Members for SetDataBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponse);
@@ -11250,94 +7389,18 @@ impl crate::read::ReadJson for SetDataBreakpointsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetDataBreakpointsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetDataBreakpointsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetDataBreakpointsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setDataBreakpoints"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SetDataBreakpointsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `setDataBreakpoints` request.\nReturned is information about each breakpoint created by this request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetDataBreakpointsResponse, [i32, ResponseMessage, SetDataBreakpointsResponseBody],
+    r#"{"type":"object","description":"Response to `setDataBreakpoints` request.\nReturned is information about each breakpoint created by this request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setDataBreakpoints"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for SetDataBreakpointsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `setInstructionBreakpoints` request
@@ -11410,7 +7473,7 @@ impl crate::private::Members for SetInstructionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponse);
@@ -11462,93 +7525,19 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetInstructionBreakpointsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetInstructionBreakpointsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetInstructionBreakpointsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setInstructionBreakpoints"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SetInstructionBreakpointsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `setInstructionBreakpoints` request", "properties" : properties,
-            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetInstructionBreakpointsResponse, [i32, ResponseMessage,
+    SetInstructionBreakpointsResponseBody],
+    r#"{"type":"object","description":"Response to `setInstructionBreakpoints` request","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setInstructionBreakpoints"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for SetInstructionBreakpointsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `continue` request.
@@ -11617,7 +7606,7 @@ impl crate::private::Members for ContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueResponse);
@@ -11669,89 +7658,18 @@ impl crate::read::ReadJson for ContinueResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ContinueResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ContinueResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["continue"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<ContinueResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `continue` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ContinueResponse, [i32, ResponseMessage, ContinueResponseBody],
+    r#"{"type":"object","description":"Response to `continue` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["continue"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for ContinueResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `next` request. This is just an acknowledgement, so no body field is required.
@@ -11827,7 +7745,7 @@ impl crate::private::Members for NextResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(NextResponse);
@@ -11879,89 +7797,17 @@ impl crate::read::ReadJson for NextResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for NextResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("NextResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "NextResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["next"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `next` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    NextResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `next` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["next"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for NextResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `stepIn` request. This is just an acknowledgement, so no body field is required.
@@ -12037,7 +7883,7 @@ impl crate::private::Members for StepInResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInResponse);
@@ -12089,89 +7935,17 @@ impl crate::read::ReadJson for StepInResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepIn"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `stepIn` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `stepIn` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["stepIn"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for StepInResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `stepOut` request. This is just an acknowledgement, so no body field is required.
@@ -12247,7 +8021,7 @@ impl crate::private::Members for StepOutResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepOutResponse);
@@ -12299,89 +8073,17 @@ impl crate::read::ReadJson for StepOutResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepOutResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepOutResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepOutResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepOut"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `stepOut` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepOutResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `stepOut` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["stepOut"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for StepOutResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `stepBack` request. This is just an acknowledgement, so no body field is required.
@@ -12457,7 +8159,7 @@ impl crate::private::Members for StepBackResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepBackResponse);
@@ -12509,89 +8211,17 @@ impl crate::read::ReadJson for StepBackResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepBackResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepBackResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepBackResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepBack"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `stepBack` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepBackResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `stepBack` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["stepBack"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for StepBackResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.
@@ -12667,7 +8297,7 @@ impl crate::private::Members for ReverseContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReverseContinueResponse);
@@ -12719,93 +8349,17 @@ impl crate::read::ReadJson for ReverseContinueResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ReverseContinueResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ReverseContinueResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ReverseContinueResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["reverseContinue"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ReverseContinueResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["reverseContinue"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for ReverseContinueResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.
@@ -12881,7 +8435,7 @@ impl crate::private::Members for RestartFrameResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartFrameResponse);
@@ -12933,89 +8487,17 @@ impl crate::read::ReadJson for RestartFrameResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RestartFrameResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RestartFrameResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartFrameResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["restartFrame"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RestartFrameResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["restartFrame"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for RestartFrameResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `goto` request. This is just an acknowledgement, so no body field is required.
@@ -13091,7 +8573,7 @@ impl crate::private::Members for GotoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoResponse);
@@ -13143,89 +8625,17 @@ impl crate::read::ReadJson for GotoResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["goto"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `goto` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `goto` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["goto"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for GotoResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `pause` request. This is just an acknowledgement, so no body field is required.
@@ -13301,7 +8711,7 @@ impl crate::private::Members for PauseResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(PauseResponse);
@@ -13353,89 +8763,17 @@ impl crate::read::ReadJson for PauseResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for PauseResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PauseResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PauseResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["pause"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `pause` request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PauseResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `pause` request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["pause"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for PauseResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `stackTrace` request.
@@ -13504,7 +8842,7 @@ impl crate::private::Members for StackTraceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceResponse);
@@ -13556,89 +8894,18 @@ impl crate::read::ReadJson for StackTraceResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackTraceResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackTraceResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackTraceResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stackTrace"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<StackTraceResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `stackTrace` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackTraceResponse, [i32, ResponseMessage, StackTraceResponseBody],
+    r#"{"type":"object","description":"Response to `stackTrace` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["stackTrace"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for StackTraceResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `scopes` request.
@@ -13707,7 +8974,7 @@ impl crate::private::Members for ScopesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesResponse);
@@ -13759,89 +9026,18 @@ impl crate::read::ReadJson for ScopesResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ScopesResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ScopesResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["scopes"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<ScopesResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `scopes` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ScopesResponse, [i32, ResponseMessage, ScopesResponseBody],
+    r#"{"type":"object","description":"Response to `scopes` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["scopes"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for ScopesResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `variables` request.
@@ -13910,7 +9106,7 @@ impl crate::private::Members for VariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesResponse);
@@ -13962,89 +9158,18 @@ impl crate::read::ReadJson for VariablesResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablesResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablesResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "VariablesResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["variables"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<VariablesResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `variables` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablesResponse, [i32, ResponseMessage, VariablesResponseBody],
+    r#"{"type":"object","description":"Response to `variables` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["variables"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for VariablesResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `setVariable` request.
@@ -14113,7 +9238,7 @@ impl crate::private::Members for SetVariableResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableResponse);
@@ -14165,89 +9290,18 @@ impl crate::read::ReadJson for SetVariableResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetVariableResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetVariableResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetVariableResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["setVariable"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SetVariableResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `setVariable` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetVariableResponse, [i32, ResponseMessage, SetVariableResponseBody],
+    r#"{"type":"object","description":"Response to `setVariable` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setVariable"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for SetVariableResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `source` request.
@@ -14316,7 +9370,7 @@ impl crate::private::Members for SourceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceResponse);
@@ -14368,89 +9422,18 @@ impl crate::read::ReadJson for SourceResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SourceResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SourceResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["source"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SourceResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `source` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SourceResponse, [i32, ResponseMessage, SourceResponseBody],
+    r#"{"type":"object","description":"Response to `source` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["source"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for SourceResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `threads` request.
@@ -14519,7 +9502,7 @@ impl crate::private::Members for ThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadsResponse);
@@ -14571,89 +9554,18 @@ impl crate::read::ReadJson for ThreadsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ThreadsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ThreadsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadsResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["threads"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<ThreadsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `threads` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ThreadsResponse, [i32, ResponseMessage, ThreadsResponseBody],
+    r#"{"type":"object","description":"Response to `threads` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["threads"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for ThreadsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.
@@ -14729,7 +9641,7 @@ impl crate::private::Members for TerminateThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateThreadsResponse);
@@ -14781,93 +9693,17 @@ impl crate::read::ReadJson for TerminateThreadsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminateThreadsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminateThreadsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "TerminateThreadsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["terminateThreads"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminateThreadsResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["terminateThreads"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for TerminateThreadsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `modules` request.
@@ -14936,7 +9772,7 @@ impl crate::private::Members for ModulesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesResponse);
@@ -14988,89 +9824,18 @@ impl crate::read::ReadJson for ModulesResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModulesResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModulesResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["modules"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<ModulesResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `modules` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModulesResponse, [i32, ResponseMessage, ModulesResponseBody],
+    r#"{"type":"object","description":"Response to `modules` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["modules"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for ModulesResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `loadedSources` request.
@@ -15139,7 +9904,7 @@ impl crate::private::Members for LoadedSourcesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesResponse);
@@ -15191,91 +9956,18 @@ impl crate::read::ReadJson for LoadedSourcesResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LoadedSourcesResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LoadedSourcesResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "LoadedSourcesResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["loadedSources"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<LoadedSourcesResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `loadedSources` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LoadedSourcesResponse, [i32, ResponseMessage, LoadedSourcesResponseBody],
+    r#"{"type":"object","description":"Response to `loadedSources` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["loadedSources"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for LoadedSourcesResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `evaluate` request.
@@ -15344,7 +10036,7 @@ impl crate::private::Members for EvaluateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateResponse);
@@ -15396,89 +10088,18 @@ impl crate::read::ReadJson for EvaluateResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for EvaluateResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("EvaluateResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["evaluate"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<EvaluateResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `evaluate` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    EvaluateResponse, [i32, ResponseMessage, EvaluateResponseBody],
+    r#"{"type":"object","description":"Response to `evaluate` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["evaluate"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for EvaluateResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `setExpression` request.
@@ -15547,7 +10168,7 @@ impl crate::private::Members for SetExpressionResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionResponse);
@@ -15599,91 +10220,18 @@ impl crate::read::ReadJson for SetExpressionResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExpressionResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExpressionResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetExpressionResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["setExpression"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<SetExpressionResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `setExpression` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExpressionResponse, [i32, ResponseMessage, SetExpressionResponseBody],
+    r#"{"type":"object","description":"Response to `setExpression` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setExpression"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for SetExpressionResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `stepInTargets` request.
@@ -15752,7 +10300,7 @@ impl crate::private::Members for StepInTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsResponse);
@@ -15804,91 +10352,18 @@ impl crate::read::ReadJson for StepInTargetsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInTargetsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInTargetsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StepInTargetsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stepInTargets"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<StepInTargetsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `stepInTargets` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInTargetsResponse, [i32, ResponseMessage, StepInTargetsResponseBody],
+    r#"{"type":"object","description":"Response to `stepInTargets` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["stepInTargets"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for StepInTargetsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `gotoTargets` request.
@@ -15957,7 +10432,7 @@ impl crate::private::Members for GotoTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsResponse);
@@ -16009,89 +10484,18 @@ impl crate::read::ReadJson for GotoTargetsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoTargetsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoTargetsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTargetsResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["gotoTargets"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<GotoTargetsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `gotoTargets` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoTargetsResponse, [i32, ResponseMessage, GotoTargetsResponseBody],
+    r#"{"type":"object","description":"Response to `gotoTargets` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["gotoTargets"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for GotoTargetsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `completions` request.
@@ -16160,7 +10564,7 @@ impl crate::private::Members for CompletionsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsResponse);
@@ -16212,89 +10616,18 @@ impl crate::read::ReadJson for CompletionsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CompletionsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CompletionsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionsResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["completions"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<CompletionsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `completions` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CompletionsResponse, [i32, ResponseMessage, CompletionsResponseBody],
+    r#"{"type":"object","description":"Response to `completions` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["completions"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for CompletionsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `exceptionInfo` request.
@@ -16363,7 +10696,7 @@ impl crate::private::Members for ExceptionInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoResponse);
@@ -16415,91 +10748,18 @@ impl crate::read::ReadJson for ExceptionInfoResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionInfoResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionInfoResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ExceptionInfoResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["exceptionInfo"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<ExceptionInfoResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `exceptionInfo` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionInfoResponse, [i32, ResponseMessage, ExceptionInfoResponseBody],
+    r#"{"type":"object","description":"Response to `exceptionInfo` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["exceptionInfo"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 impl crate::validate::Validate for ExceptionInfoResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `readMemory` request.
@@ -16575,7 +10835,7 @@ impl crate::private::Members for ReadMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryResponse);
@@ -16627,89 +10887,18 @@ impl crate::read::ReadJson for ReadMemoryResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ReadMemoryResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ReadMemoryResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ReadMemoryResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["readMemory"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<ReadMemoryResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `readMemory` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ReadMemoryResponse, [i32, ResponseMessage, ReadMemoryResponseBody],
+    r#"{"type":"object","description":"Response to `readMemory` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["readMemory"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for ReadMemoryResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `writeMemory` request.
@@ -16785,7 +10974,7 @@ impl crate::private::Members for WriteMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryResponse);
@@ -16837,89 +11026,18 @@ impl crate::read::ReadJson for WriteMemoryResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for WriteMemoryResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("WriteMemoryResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "WriteMemoryResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["writeMemory"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<WriteMemoryResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `writeMemory` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    WriteMemoryResponse, [i32, ResponseMessage, WriteMemoryResponseBody],
+    r#"{"type":"object","description":"Response to `writeMemory` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["writeMemory"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for WriteMemoryResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `disassemble` request.
@@ -16995,7 +11113,7 @@ impl crate::private::Members for DisassembleResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleResponse);
@@ -17047,89 +11165,18 @@ impl crate::read::ReadJson for DisassembleResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisassembleResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisassembleResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisassembleResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["disassemble"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<DisassembleResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `disassemble` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisassembleResponse, [i32, ResponseMessage, DisassembleResponseBody],
+    r#"{"type":"object","description":"Response to `disassemble` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["disassemble"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for DisassembleResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to `locations` request.
@@ -17205,7 +11252,7 @@ impl crate::private::Members for LocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsResponse);
@@ -17257,89 +11304,18 @@ impl crate::read::ReadJson for LocationsResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LocationsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LocationsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LocationsResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["locations"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<LocationsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to `locations` request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LocationsResponse, [i32, ResponseMessage, LocationsResponseBody],
+    r#"{"type":"object","description":"Response to `locations` request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["locations"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 impl crate::validate::Validate for LocationsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.
@@ -17419,7 +11395,7 @@ impl crate::private::Members for SetDebuggerPropertyResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -17473,94 +11449,18 @@ impl crate::read::ReadJson for SetDebuggerPropertyResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for SetDebuggerPropertyResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetDebuggerPropertyResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetDebuggerPropertyResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setDebuggerProperty"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetDebuggerPropertyResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setDebuggerProperty"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for SetDebuggerPropertyResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.
@@ -17640,7 +11540,7 @@ impl crate::private::Members for SetPydevdSourceMapResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -17694,94 +11594,18 @@ impl crate::read::ReadJson for SetPydevdSourceMapResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for SetPydevdSourceMapResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetPydevdSourceMapResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetPydevdSourceMapResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["setPydevdSourceMap"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetPydevdSourceMapResponse, [i32, ResponseMessage, serde_json::Value],
+    r#"{"type":"object","description":"Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["setPydevdSourceMap"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for SetPydevdSourceMapResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'pydevdSystemInfo' request.
@@ -17854,7 +11678,7 @@ impl crate::private::Members for PydevdSystemInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -17908,94 +11732,19 @@ impl crate::read::ReadJson for PydevdSystemInfoResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdSystemInfoResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdSystemInfoResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdSystemInfoResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["pydevdSystemInfo"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<PydevdSystemInfoResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to 'pydevdSystemInfo' request.", "properties" : properties,
-            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdSystemInfoResponse, [i32, ResponseMessage, PydevdSystemInfoResponseBody],
+    r#"{"type":"object","description":"Response to 'pydevdSystemInfo' request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["pydevdSystemInfo"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdSystemInfoResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'pydevdAuthorize' request.
@@ -18068,7 +11817,7 @@ impl crate::private::Members for PydevdAuthorizeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -18122,94 +11871,19 @@ impl crate::read::ReadJson for PydevdAuthorizeResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdAuthorizeResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdAuthorizeResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdAuthorizeResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["pydevdAuthorize"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<PydevdAuthorizeResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to 'pydevdAuthorize' request.", "properties" : properties,
-            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdAuthorizeResponse, [i32, ResponseMessage, PydevdAuthorizeResponseBody],
+    r#"{"type":"object","description":"Response to 'pydevdAuthorize' request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["pydevdAuthorize"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdAuthorizeResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'dumpCell' request.
@@ -18282,7 +11956,7 @@ impl crate::private::Members for DumpCellResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18336,90 +12010,19 @@ impl crate::read::ReadJson for DumpCellResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DumpCellResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DumpCellResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["dumpCell"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<DumpCellResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to 'dumpCell' request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DumpCellResponse, [i32, ResponseMessage, DumpCellResponseBody],
+    r#"{"type":"object","description":"Response to 'dumpCell' request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["dumpCell"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DumpCellResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'debugInfo' request.
@@ -18492,7 +12095,7 @@ impl crate::private::Members for DebugInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18546,90 +12149,19 @@ impl crate::read::ReadJson for DebugInfoResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DebugInfoResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DebugInfoResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["debugInfo"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<DebugInfoResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Response to 'debugInfo' request.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DebugInfoResponse, [i32, ResponseMessage, DebugInfoResponseBody],
+    r#"{"type":"object","description":"Response to 'debugInfo' request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["debugInfo"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DebugInfoResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'inspectVariables' request.
@@ -18702,7 +12234,7 @@ impl crate::private::Members for InspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18756,94 +12288,19 @@ impl crate::read::ReadJson for InspectVariablesResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for InspectVariablesResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InspectVariablesResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "InspectVariablesResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["inspectVariables"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<InspectVariablesResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to 'inspectVariables' request.", "properties" : properties,
-            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InspectVariablesResponse, [i32, ResponseMessage, InspectVariablesResponseBody],
+    r#"{"type":"object","description":"Response to 'inspectVariables' request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["inspectVariables"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for InspectVariablesResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'richInspectVariables' request.
@@ -18920,7 +12377,7 @@ impl crate::private::Members for RichInspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18974,94 +12431,20 @@ impl crate::read::ReadJson for RichInspectVariablesResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for RichInspectVariablesResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RichInspectVariablesResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RichInspectVariablesResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["richInspectVariables"] }
-                ),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<RichInspectVariablesResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to 'richInspectVariables' request.", "properties" : properties,
-            "required" : ["type", "command", "success", "seq", "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RichInspectVariablesResponse, [i32, ResponseMessage,
+    RichInspectVariablesResponseBody],
+    r#"{"type":"object","description":"Response to 'richInspectVariables' request.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["richInspectVariables"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for RichInspectVariablesResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Response to 'copyToGlobals' request. The specification (and ipykernel) answer with 'command': 'setExpression'.
@@ -19134,7 +12517,7 @@ impl crate::private::Members for CopyToGlobalsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19188,93 +12571,19 @@ impl crate::read::ReadJson for CopyToGlobalsResponse {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for CopyToGlobalsResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CopyToGlobalsResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "CopyToGlobalsResponse"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "command",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["copyToGlobals"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [true] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<CopyToGlobalsResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Response to 'copyToGlobals' request. The specification (and ipykernel) answer with 'command': 'setExpression'.",
-            "properties" : properties, "required" : ["type", "command", "success", "seq",
-            "request_seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CopyToGlobalsResponse, [i32, ResponseMessage, CopyToGlobalsResponseBody],
+    r#"{"type":"object","description":"Response to 'copyToGlobals' request. The specification (and ipykernel) answer with 'command': 'setExpression'.","properties":{"type":{"type":"string","enum":["response"]},"command":{"type":"string","enum":["copyToGlobals"]},"success":{"type":"boolean","enum":[true]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"message":{"$rust":1,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":2,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","command","success","seq","request_seq","body"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for CopyToGlobalsResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).
@@ -19329,7 +12638,7 @@ impl crate::private::Members for InitializedEvent {
         s.member("event", "initialized")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializedEvent);
@@ -19367,64 +12676,15 @@ impl crate::read::ReadJson for InitializedEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InitializedEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InitializedEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InitializedEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["initialized"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).\nA debug adapter is expected to send this event when it is ready to accept configuration requests (but not before the `initialize` request has finished).\nThe sequence of events/requests is as follows:\n- adapters sends `initialized` event (after the `initialize` request has returned)\n- client sends zero or more `setBreakpoints` requests\n- client sends one `setFunctionBreakpoints` request (if corresponding capability `supportsFunctionBreakpoints` is true)\n- client sends a `setExceptionBreakpoints` request if one or more `exceptionBreakpointFilters` have been defined (or if `supportsConfigurationDoneRequest` is not true)\n- client sends other future configuration requests\n- client sends one `configurationDone` request to indicate the end of the configuration.",
-            "properties" : properties, "required" : ["type", "event", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InitializedEvent, [i32, serde_json::Value],
+    r#"{"type":"object","description":"This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).\nA debug adapter is expected to send this event when it is ready to accept configuration requests (but not before the `initialize` request has finished).\nThe sequence of events/requests is as follows:\n- adapters sends `initialized` event (after the `initialize` request has returned)\n- client sends zero or more `setBreakpoints` requests\n- client sends one `setFunctionBreakpoints` request (if corresponding capability `supportsFunctionBreakpoints` is true)\n- client sends a `setExceptionBreakpoints` request if one or more `exceptionBreakpointFilters` have been defined (or if `supportsConfigurationDoneRequest` is not true)\n- client sends other future configuration requests\n- client sends one `configurationDone` request to indicate the end of the configuration.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["initialized"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq"]}"#
+);
 impl crate::validate::Validate for InitializedEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that the execution of the debuggee has stopped due to some condition.
@@ -19465,7 +12725,7 @@ impl crate::private::Members for StoppedEvent {
         s.member("event", "stopped")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StoppedEvent);
@@ -19503,65 +12763,16 @@ impl crate::read::ReadJson for StoppedEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StoppedEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StoppedEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StoppedEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["stopped"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<StoppedEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that the execution of the debuggee has stopped due to some condition.\nThis can be caused by a breakpoint previously set, a stepping request has completed, by executing a debugger statement etc.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StoppedEvent, [i32, StoppedEventBody],
+    r#"{"type":"object","description":"The event indicates that the execution of the debuggee has stopped due to some condition.\nThis can be caused by a breakpoint previously set, a stepping request has completed, by executing a debugger statement etc.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["stopped"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for StoppedEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that the execution of the debuggee has continued.
@@ -19603,7 +12814,7 @@ impl crate::private::Members for ContinuedEvent {
         s.member("event", "continued")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinuedEvent);
@@ -19641,65 +12852,16 @@ impl crate::read::ReadJson for ContinuedEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ContinuedEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ContinuedEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinuedEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["continued"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ContinuedEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that the execution of the debuggee has continued.\nPlease note: a debug adapter is not expected to send this event in response to a request that implies that execution continues, e.g. `launch` or `continue`.\nIt is only necessary to send a `continued` event if there was no previous request that implied this.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ContinuedEvent, [i32, ContinuedEventBody],
+    r#"{"type":"object","description":"The event indicates that the execution of the debuggee has continued.\nPlease note: a debug adapter is not expected to send this event in response to a request that implies that execution continues, e.g. `launch` or `continue`.\nIt is only necessary to send a `continued` event if there was no previous request that implied this.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["continued"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ContinuedEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that the debuggee has exited and returns its exit code.
@@ -19739,7 +12901,7 @@ impl crate::private::Members for ExitedEvent {
         s.member("event", "exited")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExitedEvent);
@@ -19777,65 +12939,16 @@ impl crate::read::ReadJson for ExitedEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExitedEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExitedEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExitedEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["exited"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ExitedEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that the debuggee has exited and returns its exit code.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExitedEvent, [i32, ExitedEventBody],
+    r#"{"type":"object","description":"The event indicates that the debuggee has exited and returns its exit code.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["exited"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ExitedEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that debugging of the debuggee has terminated. This does \*\*not\*\* mean that the debuggee itself has exited.
@@ -19882,7 +12995,7 @@ impl crate::private::Members for TerminatedEvent {
         s.member("event", "terminated")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminatedEvent);
@@ -19920,65 +13033,16 @@ impl crate::read::ReadJson for TerminatedEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminatedEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminatedEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminatedEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["terminated"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<TerminatedEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that debugging of the debuggee has terminated. This does **not** mean that the debuggee itself has exited.",
-            "properties" : properties, "required" : ["type", "event", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminatedEvent, [i32, TerminatedEventBody],
+    r#"{"type":"object","description":"The event indicates that debugging of the debuggee has terminated. This does **not** mean that the debuggee itself has exited.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["terminated"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq"]}"#
+);
 impl crate::validate::Validate for TerminatedEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that a thread has started or exited.
@@ -20018,7 +13082,7 @@ impl crate::private::Members for ThreadEvent {
         s.member("event", "thread")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadEvent);
@@ -20056,65 +13120,16 @@ impl crate::read::ReadJson for ThreadEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ThreadEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ThreadEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["thread"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ThreadEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that a thread has started or exited.", "properties" :
-            properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ThreadEvent, [i32, ThreadEventBody],
+    r#"{"type":"object","description":"The event indicates that a thread has started or exited.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["thread"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ThreadEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that the target has produced some output.
@@ -20154,7 +13169,7 @@ impl crate::private::Members for OutputEvent {
         s.member("event", "output")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(OutputEvent);
@@ -20192,65 +13207,16 @@ impl crate::read::ReadJson for OutputEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for OutputEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("OutputEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "OutputEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["output"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<OutputEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that the target has produced some output.", "properties"
-            : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    OutputEvent, [i32, OutputEventBody],
+    r#"{"type":"object","description":"The event indicates that the target has produced some output.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["output"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for OutputEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.
@@ -20290,7 +13256,7 @@ impl crate::private::Members for BreakpointEvent {
         s.member("event", "breakpoint")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointEvent);
@@ -20328,65 +13294,16 @@ impl crate::read::ReadJson for BreakpointEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["breakpoint"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<BreakpointEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointEvent, [i32, BreakpointEventBody],
+    r#"{"type":"object","description":"The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["breakpoint"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for BreakpointEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that some information about a module has changed.
@@ -20426,7 +13343,7 @@ impl crate::private::Members for ModuleEvent {
         s.member("event", "module")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModuleEvent);
@@ -20464,65 +13381,16 @@ impl crate::read::ReadJson for ModuleEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModuleEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModuleEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModuleEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["module"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ModuleEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that some information about a module has changed.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModuleEvent, [i32, ModuleEventBody],
+    r#"{"type":"object","description":"The event indicates that some information about a module has changed.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["module"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ModuleEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that some source has been added, changed, or removed from the set of all loaded sources.
@@ -20562,7 +13430,7 @@ impl crate::private::Members for LoadedSourceEvent {
         s.member("event", "loadedSource")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourceEvent);
@@ -20600,65 +13468,16 @@ impl crate::read::ReadJson for LoadedSourceEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LoadedSourceEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LoadedSourceEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LoadedSourceEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["loadedSource"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<LoadedSourceEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that some source has been added, changed, or removed from the set of all loaded sources.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LoadedSourceEvent, [i32, LoadedSourceEventBody],
+    r#"{"type":"object","description":"The event indicates that some source has been added, changed, or removed from the set of all loaded sources.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["loadedSource"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for LoadedSourceEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.
@@ -20698,7 +13517,7 @@ impl crate::private::Members for ProcessEvent {
         s.member("event", "process")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProcessEvent);
@@ -20736,65 +13555,16 @@ impl crate::read::ReadJson for ProcessEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProcessEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProcessEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProcessEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["process"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ProcessEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProcessEvent, [i32, ProcessEventBody],
+    r#"{"type":"object","description":"The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["process"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ProcessEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates that one or more capabilities have changed.
@@ -20837,7 +13607,7 @@ impl crate::private::Members for CapabilitiesEvent {
         s.member("event", "capabilities")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CapabilitiesEvent);
@@ -20875,65 +13645,16 @@ impl crate::read::ReadJson for CapabilitiesEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CapabilitiesEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CapabilitiesEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CapabilitiesEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["capabilities"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<CapabilitiesEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates that one or more capabilities have changed.\nSince the capabilities are dependent on the client and its UI, it might not be possible to change that at random times (or too late).\nConsequently this event has a hint characteristic: a client can only be expected to make a 'best effort' in honoring individual capabilities but there are no guarantees.\nOnly changed capabilities need to be included, all other capabilities keep their values.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CapabilitiesEvent, [i32, CapabilitiesEventBody],
+    r#"{"type":"object","description":"The event indicates that one or more capabilities have changed.\nSince the capabilities are dependent on the client and its UI, it might not be possible to change that at random times (or too late).\nConsequently this event has a hint characteristic: a client can only be expected to make a 'best effort' in honoring individual capabilities but there are no guarantees.\nOnly changed capabilities need to be included, all other capabilities keep their values.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["capabilities"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for CapabilitiesEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.
@@ -20975,7 +13696,7 @@ impl crate::private::Members for ProgressStartEvent {
         s.member("event", "progressStart")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressStartEvent);
@@ -21013,65 +13734,16 @@ impl crate::read::ReadJson for ProgressStartEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProgressStartEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProgressStartEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressStartEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["progressStart"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ProgressStartEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.\nThe client is free to delay the showing of the UI in order to reduce flicker.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProgressStartEvent, [i32, ProgressStartEventBody],
+    r#"{"type":"object","description":"The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.\nThe client is free to delay the showing of the UI in order to reduce flicker.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["progressStart"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ProgressStartEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event signals that the progress reporting needs to be updated with a new message and/or percentage.
@@ -21113,7 +13785,7 @@ impl crate::private::Members for ProgressUpdateEvent {
         s.member("event", "progressUpdate")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressUpdateEvent);
@@ -21151,67 +13823,16 @@ impl crate::read::ReadJson for ProgressUpdateEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProgressUpdateEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProgressUpdateEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressUpdateEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["progressUpdate"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ProgressUpdateEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event signals that the progress reporting needs to be updated with a new message and/or percentage.\nThe client does not have to update the UI immediately, but the clients needs to keep track of the message and/or percentage values.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProgressUpdateEvent, [i32, ProgressUpdateEventBody],
+    r#"{"type":"object","description":"The event signals that the progress reporting needs to be updated with a new message and/or percentage.\nThe client does not have to update the UI immediately, but the clients needs to keep track of the message and/or percentage values.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["progressUpdate"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ProgressUpdateEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event signals the end of the progress reporting with a final message.
@@ -21252,7 +13873,7 @@ impl crate::private::Members for ProgressEndEvent {
         s.member("event", "progressEnd")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressEndEvent);
@@ -21290,65 +13911,16 @@ impl crate::read::ReadJson for ProgressEndEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProgressEndEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProgressEndEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressEndEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["progressEnd"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<ProgressEndEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event signals the end of the progress reporting with a final message.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProgressEndEvent, [i32, ProgressEndEventBody],
+    r#"{"type":"object","description":"The event signals the end of the progress reporting with a final message.\nThis event should only be sent if the corresponding capability `supportsProgressReporting` is true.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["progressEnd"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for ProgressEndEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.
@@ -21390,7 +13962,7 @@ impl crate::private::Members for InvalidatedEvent {
         s.member("event", "invalidated")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InvalidatedEvent);
@@ -21428,65 +14000,16 @@ impl crate::read::ReadJson for InvalidatedEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InvalidatedEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InvalidatedEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InvalidatedEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["invalidated"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<InvalidatedEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.\nDebug adapters do not have to emit this event for runtime changes like stopped or thread events because in that case the client refetches the new state anyway. But the event can be used for example to refresh the UI after rendering formatting has changed in the debug adapter.\nThis event should only be sent if the corresponding capability `supportsInvalidatedEvent` is true.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InvalidatedEvent, [i32, InvalidatedEventBody],
+    r#"{"type":"object","description":"This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.\nDebug adapters do not have to emit this event for runtime changes like stopped or thread events because in that case the client refetches the new state anyway. But the event can be used for example to refresh the UI after rendering formatting has changed in the debug adapter.\nThis event should only be sent if the corresponding capability `supportsInvalidatedEvent` is true.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["invalidated"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for InvalidatedEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.
@@ -21528,7 +14051,7 @@ impl crate::private::Members for MemoryEvent {
         s.member("event", "memory")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(MemoryEvent);
@@ -21566,65 +14089,16 @@ impl crate::read::ReadJson for MemoryEvent {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for MemoryEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("MemoryEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "MemoryEvent"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["memory"] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<MemoryEventBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.\nClients typically react to the event by re-issuing a `readMemory` request if they show the memory identified by the `memoryReference` and if the updated memory range overlaps the displayed range. Clients should not make assumptions how individual memory references relate to each other, so they should not assume that they are part of a single continuous address range and might overlap.\nDebug adapters can use this event to indicate that the contents of a memory range has changed due to some other request like `setVariable` or `setExpression`. Debug adapters are not expected to emit this event for each and every memory change of a running program, because that information is typically not available from debuggers and it would flood clients with too many events.",
-            "properties" : properties, "required" : ["type", "event", "seq", "body"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    MemoryEvent, [i32, MemoryEventBody],
+    r#"{"type":"object","description":"This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.\nClients typically react to the event by re-issuing a `readMemory` request if they show the memory identified by the `memoryReference` and if the updated memory range overlaps the displayed range. Clients should not make assumptions how individual memory references relate to each other, so they should not assume that they are part of a single continuous address range and might overlap.\nDebug adapters can use this event to indicate that the contents of a memory range has changed due to some other request like `setVariable` or `setExpression`. Debug adapters are not expected to emit this event for each and every memory change of a running program, because that information is typically not available from debuggers and it would flood clients with too many events.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["memory"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq","body"]}"#
+);
 impl crate::validate::Validate for MemoryEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The event indicates input was requested by debuggee.
@@ -21675,7 +14149,7 @@ impl crate::private::Members for PydevdInputRequestedEvent {
         s.member("event", "pydevdInputRequested")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -21715,69 +14189,16 @@ impl crate::read::ReadJson for PydevdInputRequestedEvent {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdInputRequestedEvent {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdInputRequestedEvent")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdInputRequestedEvent"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["event"] }),
-            ),
-            (
-                "event",
-                "",
-                schemars::json_schema!(
-                    { "type" : "string", "enum" : ["pydevdInputRequested"] }
-                ),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "body",
-                "Event-specific information.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The event indicates input was requested by debuggee.", "properties" :
-            properties, "required" : ["type", "event", "seq"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdInputRequestedEvent, [i32, serde_json::Value],
+    r#"{"type":"object","description":"The event indicates input was requested by debuggee.","properties":{"type":{"type":"string","enum":["event"]},"event":{"type":"string","enum":["pydevdInputRequested"]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"body":{"$rust":1,"description":"Event-specific information."}},"required":["type","event","seq"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdInputRequestedEvent {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// On error (whenever `success` is false), the body can provide more details.
@@ -21856,7 +14277,7 @@ impl crate::private::Members for ErrorResponse {
         s.member("command", &self.command)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ErrorResponse);
@@ -21905,86 +14326,18 @@ impl crate::read::ReadJson for ErrorResponse {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ErrorResponse {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ErrorResponse")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ErrorResponse"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "type",
-                "",
-                schemars::json_schema!({ "type" : "string", "enum" : ["response"] }),
-            ),
-            (
-                "success",
-                "",
-                schemars::json_schema!({ "type" : "boolean", "enum" : [false] }),
-            ),
-            (
-                "seq",
-                "Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "request_seq",
-                "Sequence number of the corresponding request.",
-                generator.subschema_for::<i32>(),
-            ),
-            ("command", "The command requested.", generator.subschema_for::<String>()),
-            (
-                "message",
-                "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-                generator.subschema_for::<ResponseMessage>(),
-            ),
-            (
-                "body",
-                "Contains request result if success is true and error details if success is false.",
-                generator.subschema_for::<ErrorResponseBody>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "On error (whenever `success` is false), the body can provide more details.",
-            "properties" : properties, "required" : ["type", "success", "seq",
-            "request_seq", "command"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ErrorResponse, [i32, String, ResponseMessage, ErrorResponseBody],
+    r#"{"type":"object","description":"On error (whenever `success` is false), the body can provide more details.","properties":{"type":{"type":"string","enum":["response"]},"success":{"type":"boolean","enum":[false]},"seq":{"$rust":0,"description":"Sequence number of the message (also known as message ID). The `seq` for the first message sent by a client or debug adapter is 1, and for each subsequent message is 1 greater than the previous message sent by that actor. `seq` can be used to order requests, responses, and events, and to associate requests with their corresponding responses. For protocol messages of type `request` the sequence number can be used to cancel the request."},"request_seq":{"$rust":0,"description":"Sequence number of the corresponding request."},"command":{"$rust":1,"description":"The command requested."},"message":{"$rust":2,"description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist."},"body":{"$rust":3,"description":"Contains request result if success is true and error details if success is false."}},"required":["type","success","seq","request_seq","command"]}"#
+);
 impl crate::validate::Validate for ErrorResponse {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(&self.seq, "seq", Some(1i64), None, path, out);
-        crate::validate::bounded(
-            &self.request_seq,
-            "request_seq",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.message, "message", path, out);
-        crate::validate::member(&self.body, "body", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.seq, "seq", Some(1i64), None);
+        v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
+        v.member(&self.message, "message");
+        v.member(&self.body, "body");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 impl crate::traits::Request for CancelRequest {
@@ -28314,11 +20667,7 @@ impl Event {
     }
 }
 impl crate::validate::Validate for Request {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             Request::Cancel(m) => crate::validate::Validate::validate_into(m, path, out),
             Request::RunInTerminal(m) => {
@@ -28479,11 +20828,7 @@ impl crate::validate::Validate for Request {
     }
 }
 impl crate::validate::Validate for Response {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             Response::Cancel(m) => crate::validate::Validate::validate_into(m, path, out),
             Response::RunInTerminal(m) => {
@@ -28653,11 +20998,7 @@ impl crate::validate::Validate for Response {
     }
 }
 impl crate::validate::Validate for Event {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             Event::Initialized(m) => {
                 crate::validate::Validate::validate_into(m, path, out)
@@ -28712,11 +21053,7 @@ impl crate::validate::Validate for Event {
     }
 }
 impl crate::validate::Validate for crate::ProtocolMessage {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             crate::ProtocolMessage::Request(m) => {
                 crate::validate::Validate::validate_into(m, path, out)

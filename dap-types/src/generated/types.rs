@@ -60,7 +60,7 @@ impl crate::private::Members for CancelArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("requestId", &self.request_id)?;
         s.optional("progressId", &self.progress_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CancelArguments);
@@ -86,60 +86,15 @@ impl crate::read::ReadJson for CancelArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CancelArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CancelArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CancelArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "requestId",
-                "The ID (attribute `seq`) of the request to cancel. If missing no request is cancelled.\nBoth a `requestId` and a `progressId` can be specified in one request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "progressId",
-                "The ID (attribute `progressId`) of the progress to cancel. If missing no progress is cancelled.\nBoth a `requestId` and a `progressId` can be specified in one request.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `cancel` request.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CancelArguments, [i32, String],
+    r#"{"type":"object","description":"Arguments for `cancel` request.","properties":{"requestId":{"$rust":0,"description":"The ID (attribute `seq`) of the request to cancel. If missing no request is cancelled.\nBoth a `requestId` and a `progressId` can be specified in one request."},"progressId":{"$rust":1,"description":"The ID (attribute `progressId`) of the progress to cancel. If missing no progress is cancelled.\nBoth a `requestId` and a `progressId` can be specified in one request."}}}"#
+);
 impl crate::validate::Validate for CancelArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.request_id,
-            "requestId",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.request_id, "requestId", Some(1i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `runInTerminal` request.
@@ -241,7 +196,7 @@ impl crate::private::Members for RunInTerminalRequestArguments {
             "argsCanBeInterpretedByShell",
             &self.args_can_be_interpreted_by_shell,
         )?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalRequestArguments);
@@ -281,75 +236,16 @@ impl crate::read::ReadJson for RunInTerminalRequestArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RunInTerminalRequestArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RunInTerminalRequestArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RunInTerminalRequestArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "kind",
-                "What kind of terminal to launch. Defaults to `integrated` if not specified.",
-                generator.subschema_for::<RunInTerminalRequestArgumentsKind>(),
-            ),
-            ("title", "Title of the terminal.", generator.subschema_for::<String>()),
-            (
-                "cwd",
-                "Working directory for the command. For non-empty, valid paths this typically results in execution of a change directory command. If `pathFormat` is set to `uri` in the `InitializeRequestArguments`, this must be a file URI.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "args",
-                "List of arguments. The first argument is the command to run.",
-                generator.subschema_for::<Vec<String>>(),
-            ),
-            (
-                "env",
-                "Environment key-value pairs that are added to or removed from the default environment.",
-                generator
-                    .subschema_for::<
-                        std::collections::BTreeMap<String, Option<String>>,
-                    >(),
-            ),
-            (
-                "argsCanBeInterpretedByShell",
-                "This property should only be set if the corresponding capability `supportsArgsCanBeInterpretedByShell` is true. If the client uses an intermediary shell to launch the application, then the client must not attempt to escape characters with special meanings for the shell. The user is fully responsible for escaping as needed and that arguments using special characters may not be portable across shells.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `runInTerminal` request.", "properties" : properties,
-            "required" : ["cwd", "args"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RunInTerminalRequestArguments, [RunInTerminalRequestArgumentsKind, String, Vec <
+    String >, std::collections::BTreeMap < String, Option < String > >, bool],
+    r#"{"type":"object","description":"Arguments for `runInTerminal` request.","properties":{"kind":{"$rust":0,"description":"What kind of terminal to launch. Defaults to `integrated` if not specified."},"title":{"$rust":1,"description":"Title of the terminal."},"cwd":{"$rust":1,"description":"Working directory for the command. For non-empty, valid paths this typically results in execution of a change directory command. If `pathFormat` is set to `uri` in the `InitializeRequestArguments`, this must be a file URI."},"args":{"$rust":2,"description":"List of arguments. The first argument is the command to run."},"env":{"$rust":3,"description":"Environment key-value pairs that are added to or removed from the default environment."},"argsCanBeInterpretedByShell":{"$rust":4,"description":"This property should only be set if the corresponding capability `supportsArgsCanBeInterpretedByShell` is true. If the client uses an intermediary shell to launch the application, then the client must not attempt to escape characters with special meanings for the shell. The user is fully responsible for escaping as needed and that arguments using special characters may not be portable across shells."}},"required":["cwd","args"]}"#
+);
 impl crate::validate::Validate for RunInTerminalRequestArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.kind, "kind", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.kind, "kind");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `startDebugging` request.
@@ -413,7 +309,7 @@ impl crate::private::Members for StartDebuggingRequestArguments {
         s.member("configuration", &self.configuration)?;
         s.optional("outputPresentation", &self.output_presentation)?;
         s.member("request", &self.request)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StartDebuggingRequestArguments);
@@ -448,68 +344,18 @@ impl crate::read::ReadJson for StartDebuggingRequestArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StartDebuggingRequestArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StartDebuggingRequestArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StartDebuggingRequestArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "configuration",
-                "Arguments passed to the new debug session. The arguments must only contain properties understood by the `launch` or `attach` requests of the debug adapter and they must not contain any client-specific properties (e.g. `type`) or client-specific features (e.g. substitutable 'variables').",
-                generator.subschema_for::<serde_json::Map<String, serde_json::Value>>(),
-            ),
-            (
-                "outputPresentation",
-                "Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.",
-                generator
-                    .subschema_for::<StartDebuggingRequestArgumentsOutputPresentation>(),
-            ),
-            (
-                "request",
-                "Indicates whether the new debug session should be started with a `launch` or `attach` request.",
-                generator.subschema_for::<StartDebuggingRequestArgumentsRequest>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `startDebugging` request.", "properties" : properties,
-            "required" : ["configuration", "request"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StartDebuggingRequestArguments, [serde_json::Map < String, serde_json::Value >,
+    StartDebuggingRequestArgumentsOutputPresentation,
+    StartDebuggingRequestArgumentsRequest],
+    r#"{"type":"object","description":"Arguments for `startDebugging` request.","properties":{"configuration":{"$rust":0,"description":"Arguments passed to the new debug session. The arguments must only contain properties understood by the `launch` or `attach` requests of the debug adapter and they must not contain any client-specific properties (e.g. `type`) or client-specific features (e.g. substitutable 'variables')."},"outputPresentation":{"$rust":1,"description":"Hints whether output of the child sessions should be presented separately or merged with that of the parent session's."},"request":{"$rust":2,"description":"Indicates whether the new debug session should be started with a `launch` or `attach` request."}},"required":["configuration","request"]}"#
+);
 impl crate::validate::Validate for StartDebuggingRequestArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(
-            &self.output_presentation,
-            "outputPresentation",
-            path,
-            out,
-        );
-        crate::validate::member(&self.request, "request", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.output_presentation, "outputPresentation");
+        v.member(&self.request, "request");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `initialize` request.
@@ -793,7 +639,7 @@ impl crate::private::Members for InitializeRequestArguments {
             &self.supports_start_debugging_request,
         )?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InitializeRequestArguments);
@@ -890,130 +736,15 @@ impl crate::read::ReadJson for InitializeRequestArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InitializeRequestArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InitializeRequestArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "InitializeRequestArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "clientID",
-                "The ID of the client using this adapter.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "clientName",
-                "The human-readable name of the client using this adapter.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "adapterID",
-                "The ID of the debug adapter.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "locale",
-                "The ISO-639 locale of the client using this adapter, e.g. en-US or de-CH.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "linesStartAt1",
-                "If true all line numbers are 1-based (default).",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "columnsStartAt1",
-                "If true all column numbers are 1-based (default).",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "pathFormat",
-                "Determines in what format paths are specified. The default is `path`, which is the native format.",
-                generator.subschema_for::<InitializeRequestArgumentsPathFormat>(),
-            ),
-            (
-                "supportsVariableType",
-                "Client supports the `type` attribute for variables.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsVariablePaging",
-                "Client supports the paging of variables.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsRunInTerminalRequest",
-                "Client supports the `runInTerminal` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsMemoryReferences",
-                "Client supports memory references.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsProgressReporting",
-                "Client supports progress reporting.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsInvalidatedEvent",
-                "Client supports the `invalidated` event.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsMemoryEvent",
-                "Client supports the `memory` event.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsArgsCanBeInterpretedByShell",
-                "Client supports the `argsCanBeInterpretedByShell` attribute on the `runInTerminal` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsStartDebuggingRequest",
-                "Client supports the `startDebugging` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsANSIStyling",
-                "The client will interpret ANSI escape sequences in the display of `OutputEvent.output` and `Variable.value` fields when `Capabilities.supportsANSIStyling` is also enabled.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `initialize` request.",
-            "properties" : properties, "required" : ["adapterID"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InitializeRequestArguments, [String, bool, InitializeRequestArgumentsPathFormat],
+    r#"{"type":"object","description":"Arguments for `initialize` request.","properties":{"clientID":{"$rust":0,"description":"The ID of the client using this adapter."},"clientName":{"$rust":0,"description":"The human-readable name of the client using this adapter."},"adapterID":{"$rust":0,"description":"The ID of the debug adapter."},"locale":{"$rust":0,"description":"The ISO-639 locale of the client using this adapter, e.g. en-US or de-CH."},"linesStartAt1":{"$rust":1,"description":"If true all line numbers are 1-based (default)."},"columnsStartAt1":{"$rust":1,"description":"If true all column numbers are 1-based (default)."},"pathFormat":{"$rust":2,"description":"Determines in what format paths are specified. The default is `path`, which is the native format."},"supportsVariableType":{"$rust":1,"description":"Client supports the `type` attribute for variables."},"supportsVariablePaging":{"$rust":1,"description":"Client supports the paging of variables."},"supportsRunInTerminalRequest":{"$rust":1,"description":"Client supports the `runInTerminal` request."},"supportsMemoryReferences":{"$rust":1,"description":"Client supports memory references."},"supportsProgressReporting":{"$rust":1,"description":"Client supports progress reporting."},"supportsInvalidatedEvent":{"$rust":1,"description":"Client supports the `invalidated` event."},"supportsMemoryEvent":{"$rust":1,"description":"Client supports the `memory` event."},"supportsArgsCanBeInterpretedByShell":{"$rust":1,"description":"Client supports the `argsCanBeInterpretedByShell` attribute on the `runInTerminal` request."},"supportsStartDebuggingRequest":{"$rust":1,"description":"Client supports the `startDebugging` request."},"supportsANSIStyling":{"$rust":1,"description":"The client will interpret ANSI escape sequences in the display of `OutputEvent.output` and `Variable.value` fields when `Capabilities.supportsANSIStyling` is also enabled."}},"required":["adapterID"]}"#
+);
 impl crate::validate::Validate for InitializeRequestArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.path_format, "pathFormat", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.path_format, "pathFormat");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `configurationDone` request.
@@ -1042,7 +773,7 @@ impl ConfigurationDoneArguments {
 }
 impl crate::private::Members for ConfigurationDoneArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ConfigurationDoneArguments);
@@ -1060,35 +791,14 @@ impl crate::read::ReadJson for ConfigurationDoneArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ConfigurationDoneArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ConfigurationDoneArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ConfigurationDoneArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `configurationDone` request.", }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ConfigurationDoneArguments, [],
+    r#"{"type":"object","description":"Arguments for `configurationDone` request."}"#
+);
 impl crate::validate::Validate for ConfigurationDoneArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `launch` request. Additional attributes are implementation specific.
@@ -1146,7 +856,7 @@ impl crate::private::Members for LaunchRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("noDebug", &self.no_debug)?;
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LaunchRequestArguments);
@@ -1172,55 +882,14 @@ impl crate::read::ReadJson for LaunchRequestArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LaunchRequestArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LaunchRequestArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "LaunchRequestArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "noDebug",
-                "If true, the launch request should launch the program without enabling debugging.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "__restart",
-                "Arbitrary data from the previous, restarted session.\nThe data is sent as the `restart` attribute of the `terminated` event.\nThe client should leave the data intact.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `launch` request. Additional attributes are implementation specific.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LaunchRequestArguments, [bool, serde_json::Value],
+    r#"{"type":"object","description":"Arguments for `launch` request. Additional attributes are implementation specific.","properties":{"noDebug":{"$rust":0,"description":"If true, the launch request should launch the program without enabling debugging."},"__restart":{"$rust":1,"description":"Arbitrary data from the previous, restarted session.\nThe data is sent as the `restart` attribute of the `terminated` event.\nThe client should leave the data intact."}}}"#
+);
 impl crate::validate::Validate for LaunchRequestArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `attach` request. Additional attributes are implementation specific.
@@ -1265,7 +934,7 @@ impl AttachRequestArguments {
 impl crate::private::Members for AttachRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(AttachRequestArguments);
@@ -1288,50 +957,14 @@ impl crate::read::ReadJson for AttachRequestArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for AttachRequestArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("AttachRequestArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "AttachRequestArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "__restart",
-                "Arbitrary data from the previous, restarted session.\nThe data is sent as the `restart` attribute of the `terminated` event.\nThe client should leave the data intact.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `attach` request. Additional attributes are implementation specific.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    AttachRequestArguments, [serde_json::Value],
+    r#"{"type":"object","description":"Arguments for `attach` request. Additional attributes are implementation specific.","properties":{"__restart":{"$rust":0,"description":"Arbitrary data from the previous, restarted session.\nThe data is sent as the `restart` attribute of the `terminated` event.\nThe client should leave the data intact."}}}"#
+);
 impl crate::validate::Validate for AttachRequestArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `restart` request.
@@ -1372,7 +1005,7 @@ impl RestartArguments {
 impl crate::private::Members for RestartArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartArguments);
@@ -1395,48 +1028,15 @@ impl crate::read::ReadJson for RestartArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RestartArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RestartArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "RestartArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "arguments",
-                "The latest version of the `launch` or `attach` configuration.",
-                generator.subschema_for::<RestartArgumentsArguments>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `restart` request.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RestartArguments, [RestartArgumentsArguments],
+    r#"{"type":"object","description":"Arguments for `restart` request.","properties":{"arguments":{"$rust":0,"description":"The latest version of the `launch` or `attach` configuration."}}}"#
+);
 impl crate::validate::Validate for RestartArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.arguments, "arguments", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.arguments, "arguments");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `disconnect` request.
@@ -1511,7 +1111,7 @@ impl crate::private::Members for DisconnectArguments {
         s.optional("restart", &self.restart)?;
         s.optional("terminateDebuggee", &self.terminate_debuggee)?;
         s.optional("suspendDebuggee", &self.suspend_debuggee)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisconnectArguments);
@@ -1544,57 +1144,14 @@ impl crate::read::ReadJson for DisconnectArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisconnectArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisconnectArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisconnectArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "restart",
-                "A value of true indicates that this `disconnect` request is part of a restart sequence.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "terminateDebuggee",
-                "Indicates whether the debuggee should be terminated when the debugger is disconnected.\nIf unspecified, the debug adapter is free to do whatever it thinks is best.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "suspendDebuggee",
-                "Indicates whether the debuggee should stay suspended when the debugger is disconnected.\nIf unspecified, the debuggee should resume execution.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportSuspendDebuggee` is true.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `disconnect` request.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisconnectArguments, [bool],
+    r#"{"type":"object","description":"Arguments for `disconnect` request.","properties":{"restart":{"$rust":0,"description":"A value of true indicates that this `disconnect` request is part of a restart sequence."},"terminateDebuggee":{"$rust":0,"description":"Indicates whether the debuggee should be terminated when the debugger is disconnected.\nIf unspecified, the debug adapter is free to do whatever it thinks is best.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportTerminateDebuggee` is true."},"suspendDebuggee":{"$rust":0,"description":"Indicates whether the debuggee should stay suspended when the debugger is disconnected.\nIf unspecified, the debuggee should resume execution.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportSuspendDebuggee` is true."}}}"#
+);
 impl crate::validate::Validate for DisconnectArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `terminate` request.
@@ -1635,7 +1192,7 @@ impl TerminateArguments {
 impl crate::private::Members for TerminateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateArguments);
@@ -1658,47 +1215,14 @@ impl crate::read::ReadJson for TerminateArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminateArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminateArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminateArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "restart",
-                "A value of true indicates that this `terminate` request is part of a restart sequence.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `terminate` request.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminateArguments, [bool],
+    r#"{"type":"object","description":"Arguments for `terminate` request.","properties":{"restart":{"$rust":0,"description":"A value of true indicates that this `terminate` request is part of a restart sequence."}}}"#
+);
 impl crate::validate::Validate for TerminateArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `breakpointLocations` request.
@@ -1782,7 +1306,7 @@ impl crate::private::Members for BreakpointLocationsArguments {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsArguments);
@@ -1817,103 +1341,19 @@ impl crate::read::ReadJson for BreakpointLocationsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointLocationsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointLocationsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "BreakpointLocationsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "source",
-                "The source location of the breakpoints; either `source.path` or `source.sourceReference` must be specified.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "line",
-                "Start line of range to search possible breakpoint locations in. If only the line is specified, the request returns all possible locations in that line.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "Start position within `line` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "End line of range to search possible breakpoint locations in. If no end line is given, then the end line is assumed to be the start line.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "End position within `endLine` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no end column is given, the last position in the end line is assumed.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `breakpointLocations` request.", "properties" : properties,
-            "required" : ["source", "line"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointLocationsArguments, [Source, u64],
+    r#"{"type":"object","description":"Arguments for `breakpointLocations` request.","properties":{"source":{"$rust":0,"description":"The source location of the breakpoints; either `source.path` or `source.sourceReference` must be specified."},"line":{"$rust":1,"description":"Start line of range to search possible breakpoint locations in. If only the line is specified, the request returns all possible locations in that line."},"column":{"$rust":1,"description":"Start position within `line` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed."},"endLine":{"$rust":1,"description":"End line of range to search possible breakpoint locations in. If no end line is given, then the end line is assumed to be the start line."},"endColumn":{"$rust":1,"description":"End position within `endLine` to search possible breakpoint locations in. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no end column is given, the last position in the end line is assumed."}},"required":["source","line"]}"#
+);
 impl crate::validate::Validate for BreakpointLocationsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `setBreakpoints` request.
@@ -1990,7 +1430,7 @@ impl crate::private::Members for SetBreakpointsArguments {
         s.optional("breakpoints", &self.breakpoints)?;
         s.optional("lines", &self.lines)?;
         s.optional("sourceModified", &self.source_modified)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsArguments);
@@ -2022,75 +1462,17 @@ impl crate::read::ReadJson for SetBreakpointsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetBreakpointsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetBreakpointsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetBreakpointsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "source",
-                "The source location of the breakpoints; either `source.path` or `source.sourceReference` must be specified.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "breakpoints",
-                "The code locations of the breakpoints.",
-                generator.subschema_for::<Vec<SourceBreakpoint>>(),
-            ),
-            (
-                "lines",
-                "Deprecated: The code locations of the breakpoints.",
-                generator.subschema_for::<Vec<u64>>(),
-            ),
-            (
-                "sourceModified",
-                "A value of true indicates that the underlying source has been modified which results in new breakpoint locations.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `setBreakpoints` request.", "properties" : properties,
-            "required" : ["source"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetBreakpointsArguments, [Source, Vec < SourceBreakpoint >, Vec < u64 >, bool],
+    r#"{"type":"object","description":"Arguments for `setBreakpoints` request.","properties":{"source":{"$rust":0,"description":"The source location of the breakpoints; either `source.path` or `source.sourceReference` must be specified."},"breakpoints":{"$rust":1,"description":"The code locations of the breakpoints."},"lines":{"$rust":2,"description":"Deprecated: The code locations of the breakpoints."},"sourceModified":{"$rust":3,"description":"A value of true indicates that the underlying source has been modified which results in new breakpoint locations."}},"required":["source"]}"#
+);
 impl crate::validate::Validate for SetBreakpointsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::bounded(
-            &self.lines,
-            "lines",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.member(&self.breakpoints, "breakpoints");
+        v.bounded(&self.lines, "lines", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `setFunctionBreakpoints` request.
@@ -2124,7 +1506,7 @@ impl SetFunctionBreakpointsArguments {
 impl crate::private::Members for SetFunctionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsArguments);
@@ -2149,51 +1531,15 @@ impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetFunctionBreakpointsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetFunctionBreakpointsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetFunctionBreakpointsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "The function names of the breakpoints.",
-                generator.subschema_for::<Vec<FunctionBreakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `setFunctionBreakpoints` request.", "properties" : properties,
-            "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetFunctionBreakpointsArguments, [Vec < FunctionBreakpoint >],
+    r#"{"type":"object","description":"Arguments for `setFunctionBreakpoints` request.","properties":{"breakpoints":{"$rust":0,"description":"The function names of the breakpoints."}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for SetFunctionBreakpointsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `setExceptionBreakpoints` request.
@@ -2261,7 +1607,7 @@ impl crate::private::Members for SetExceptionBreakpointsArguments {
         s.member("filters", &self.filters)?;
         s.optional("filterOptions", &self.filter_options)?;
         s.optional("exceptionOptions", &self.exception_options)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsArguments);
@@ -2292,62 +1638,17 @@ impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExceptionBreakpointsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExceptionBreakpointsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetExceptionBreakpointsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "filters",
-                "Set of exception filters specified by their ID. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. The `filter` and `filterOptions` sets are additive.",
-                generator.subschema_for::<Vec<String>>(),
-            ),
-            (
-                "filterOptions",
-                "Set of exception filters and their options. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. This attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionFilterOptions` is true. The `filter` and `filterOptions` sets are additive.",
-                generator.subschema_for::<Vec<ExceptionFilterOptions>>(),
-            ),
-            (
-                "exceptionOptions",
-                "Configuration options for selected exceptions.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionOptions` is true.",
-                generator.subschema_for::<Vec<ExceptionOptions>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `setExceptionBreakpoints` request.", "properties" :
-            properties, "required" : ["filters"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExceptionBreakpointsArguments, [Vec < String >, Vec < ExceptionFilterOptions >,
+    Vec < ExceptionOptions >],
+    r#"{"type":"object","description":"Arguments for `setExceptionBreakpoints` request.","properties":{"filters":{"$rust":0,"description":"Set of exception filters specified by their ID. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. The `filter` and `filterOptions` sets are additive."},"filterOptions":{"$rust":1,"description":"Set of exception filters and their options. The set of all possible exception filters is defined by the `exceptionBreakpointFilters` capability. This attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionFilterOptions` is true. The `filter` and `filterOptions` sets are additive."},"exceptionOptions":{"$rust":2,"description":"Configuration options for selected exceptions.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsExceptionOptions` is true."}},"required":["filters"]}"#
+);
 impl crate::validate::Validate for SetExceptionBreakpointsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.filter_options, "filterOptions", path, out);
-        crate::validate::member(&self.exception_options, "exceptionOptions", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.filter_options, "filterOptions");
+        v.member(&self.exception_options, "exceptionOptions");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `dataBreakpointInfo` request.
@@ -2458,7 +1759,7 @@ impl crate::private::Members for DataBreakpointInfoArguments {
         s.optional("bytes", &self.bytes)?;
         s.optional("asAddress", &self.as_address)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoArguments);
@@ -2498,83 +1799,15 @@ impl crate::read::ReadJson for DataBreakpointInfoArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DataBreakpointInfoArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DataBreakpointInfoArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DataBreakpointInfoArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "variablesReference",
-                "Reference to the variable container if the data breakpoint is requested for a child of the container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "name",
-                "The name of the variable's child to obtain data breakpoint information for.\nIf `variablesReference` isn't specified, this can be an expression, or an address if `asAddress` is also true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "frameId",
-                "When `name` is an expression, evaluate it in the scope of this stack frame. If not specified, the expression is evaluated in the global scope. When `variablesReference` is specified, this property has no effect.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "bytes",
-                "If specified, a debug adapter should return information for the range of memory extending `bytes` number of bytes from the address or variable specified by `name`. Breakpoints set using the resulting data ID should pause on data access anywhere within that range.\n\nClients may set this property only if the `supportsDataBreakpointBytes` capability is true.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "asAddress",
-                "If `true`, the `name` is a memory address and the debugger should interpret it as a decimal value, or hex value if it is prefixed with `0x`.\n\nClients may set this property only if the `supportsDataBreakpointBytes`\ncapability is true.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "mode",
-                "The mode of the desired breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `dataBreakpointInfo` request.", "properties" : properties,
-            "required" : ["name"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DataBreakpointInfoArguments, [i32, String, u32, bool],
+    r#"{"type":"object","description":"Arguments for `dataBreakpointInfo` request.","properties":{"variablesReference":{"$rust":0,"description":"Reference to the variable container if the data breakpoint is requested for a child of the container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details."},"name":{"$rust":1,"description":"The name of the variable's child to obtain data breakpoint information for.\nIf `variablesReference` isn't specified, this can be an expression, or an address if `asAddress` is also true."},"frameId":{"$rust":0,"description":"When `name` is an expression, evaluate it in the scope of this stack frame. If not specified, the expression is evaluated in the global scope. When `variablesReference` is specified, this property has no effect."},"bytes":{"$rust":2,"description":"If specified, a debug adapter should return information for the range of memory extending `bytes` number of bytes from the address or variable specified by `name`. Breakpoints set using the resulting data ID should pause on data access anywhere within that range.\n\nClients may set this property only if the `supportsDataBreakpointBytes` capability is true."},"asAddress":{"$rust":3,"description":"If `true`, the `name` is a memory address and the debugger should interpret it as a decimal value, or hex value if it is prefixed with `0x`.\n\nClients may set this property only if the `supportsDataBreakpointBytes`\ncapability is true."},"mode":{"$rust":1,"description":"The mode of the desired breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`."}},"required":["name"]}"#
+);
 impl crate::validate::Validate for DataBreakpointInfoArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `setDataBreakpoints` request.
@@ -2608,7 +1841,7 @@ impl SetDataBreakpointsArguments {
 impl crate::private::Members for SetDataBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsArguments);
@@ -2633,51 +1866,15 @@ impl crate::read::ReadJson for SetDataBreakpointsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetDataBreakpointsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetDataBreakpointsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetDataBreakpointsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "The contents of this array replaces all existing data breakpoints. An empty array clears all data breakpoints.",
-                generator.subschema_for::<Vec<DataBreakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `setDataBreakpoints` request.", "properties" : properties,
-            "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetDataBreakpointsArguments, [Vec < DataBreakpoint >],
+    r#"{"type":"object","description":"Arguments for `setDataBreakpoints` request.","properties":{"breakpoints":{"$rust":0,"description":"The contents of this array replaces all existing data breakpoints. An empty array clears all data breakpoints."}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for SetDataBreakpointsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `setInstructionBreakpoints` request
@@ -2711,7 +1908,7 @@ impl SetInstructionBreakpointsArguments {
 impl crate::private::Members for SetInstructionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsArguments);
@@ -2736,51 +1933,15 @@ impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetInstructionBreakpointsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetInstructionBreakpointsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetInstructionBreakpointsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "The instruction references of the breakpoints",
-                generator.subschema_for::<Vec<InstructionBreakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `setInstructionBreakpoints` request", "properties" :
-            properties, "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetInstructionBreakpointsArguments, [Vec < InstructionBreakpoint >],
+    r#"{"type":"object","description":"Arguments for `setInstructionBreakpoints` request","properties":{"breakpoints":{"$rust":0,"description":"The instruction references of the breakpoints"}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for SetInstructionBreakpointsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `continue` request.
@@ -2832,7 +1993,7 @@ impl crate::private::Members for ContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueArguments);
@@ -2858,52 +2019,14 @@ impl crate::read::ReadJson for ContinueArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ContinueArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ContinueArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the argument `singleThread` is true, only the thread with this ID is resumed.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "singleThread",
-                "If this flag is true, execution is resumed only for the thread with given `threadId`.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `continue` request.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ContinueArguments, [i32, bool],
+    r#"{"type":"object","description":"Arguments for `continue` request.","properties":{"threadId":{"$rust":0,"description":"Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the argument `singleThread` is true, only the thread with this ID is resumed."},"singleThread":{"$rust":1,"description":"If this flag is true, execution is resumed only for the thread with given `threadId`."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for ContinueArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `next` request.
@@ -2970,7 +2093,7 @@ impl crate::private::Members for NextArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(NextArguments);
@@ -2999,58 +2122,15 @@ impl crate::read::ReadJson for NextArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for NextArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("NextArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "NextArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Specifies the thread for which to resume execution for one step (of the given granularity).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "singleThread",
-                "If this flag is true, all other suspended threads are not resumed.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "granularity",
-                "Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.",
-                generator.subschema_for::<SteppingGranularity>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `next` request.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    NextArguments, [i32, bool, SteppingGranularity],
+    r#"{"type":"object","description":"Arguments for `next` request.","properties":{"threadId":{"$rust":0,"description":"Specifies the thread for which to resume execution for one step (of the given granularity)."},"singleThread":{"$rust":1,"description":"If this flag is true, all other suspended threads are not resumed."},"granularity":{"$rust":2,"description":"Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for NextArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.granularity, "granularity", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.granularity, "granularity");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `stepIn` request.
@@ -3131,7 +2211,7 @@ impl crate::private::Members for StepInArguments {
         s.optional("singleThread", &self.single_thread)?;
         s.optional("targetId", &self.target_id)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInArguments);
@@ -3163,63 +2243,15 @@ impl crate::read::ReadJson for StepInArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Specifies the thread for which to resume execution for one step-into (of the given granularity).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "singleThread",
-                "If this flag is true, all other suspended threads are not resumed.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "targetId",
-                "Id of the target to step into.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "granularity",
-                "Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.",
-                generator.subschema_for::<SteppingGranularity>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `stepIn` request.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInArguments, [i32, bool, SteppingGranularity],
+    r#"{"type":"object","description":"Arguments for `stepIn` request.","properties":{"threadId":{"$rust":0,"description":"Specifies the thread for which to resume execution for one step-into (of the given granularity)."},"singleThread":{"$rust":1,"description":"If this flag is true, all other suspended threads are not resumed."},"targetId":{"$rust":0,"description":"Id of the target to step into."},"granularity":{"$rust":2,"description":"Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for StepInArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.granularity, "granularity", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.granularity, "granularity");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `stepOut` request.
@@ -3286,7 +2318,7 @@ impl crate::private::Members for StepOutArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepOutArguments);
@@ -3315,58 +2347,15 @@ impl crate::read::ReadJson for StepOutArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepOutArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepOutArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepOutArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Specifies the thread for which to resume execution for one step-out (of the given granularity).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "singleThread",
-                "If this flag is true, all other suspended threads are not resumed.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "granularity",
-                "Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed.",
-                generator.subschema_for::<SteppingGranularity>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `stepOut` request.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepOutArguments, [i32, bool, SteppingGranularity],
+    r#"{"type":"object","description":"Arguments for `stepOut` request.","properties":{"threadId":{"$rust":0,"description":"Specifies the thread for which to resume execution for one step-out (of the given granularity)."},"singleThread":{"$rust":1,"description":"If this flag is true, all other suspended threads are not resumed."},"granularity":{"$rust":2,"description":"Stepping granularity. If no granularity is specified, a granularity of `statement` is assumed."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for StepOutArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.granularity, "granularity", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.granularity, "granularity");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `stepBack` request.
@@ -3433,7 +2422,7 @@ impl crate::private::Members for StepBackArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepBackArguments);
@@ -3462,58 +2451,15 @@ impl crate::read::ReadJson for StepBackArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepBackArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepBackArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepBackArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Specifies the thread for which to resume execution for one step backwards (of the given granularity).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "singleThread",
-                "If this flag is true, all other suspended threads are not resumed.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "granularity",
-                "Stepping granularity to step. If no granularity is specified, a granularity of `statement` is assumed.",
-                generator.subschema_for::<SteppingGranularity>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `stepBack` request.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepBackArguments, [i32, bool, SteppingGranularity],
+    r#"{"type":"object","description":"Arguments for `stepBack` request.","properties":{"threadId":{"$rust":0,"description":"Specifies the thread for which to resume execution for one step backwards (of the given granularity)."},"singleThread":{"$rust":1,"description":"If this flag is true, all other suspended threads are not resumed."},"granularity":{"$rust":2,"description":"Stepping granularity to step. If no granularity is specified, a granularity of `statement` is assumed."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for StepBackArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.granularity, "granularity", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.granularity, "granularity");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `reverseContinue` request.
@@ -3565,7 +2511,7 @@ impl crate::private::Members for ReverseContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReverseContinueArguments);
@@ -3591,55 +2537,14 @@ impl crate::read::ReadJson for ReverseContinueArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ReverseContinueArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ReverseContinueArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ReverseContinueArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the `singleThread` argument is true, only the thread with this ID is resumed.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "singleThread",
-                "If this flag is true, backward execution is resumed only for the thread with given `threadId`.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `reverseContinue` request.", "properties" : properties,
-            "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ReverseContinueArguments, [i32, bool],
+    r#"{"type":"object","description":"Arguments for `reverseContinue` request.","properties":{"threadId":{"$rust":0,"description":"Specifies the active thread. If the debug adapter supports single thread execution (see `supportsSingleThreadExecutionRequests`) and the `singleThread` argument is true, only the thread with this ID is resumed."},"singleThread":{"$rust":1,"description":"If this flag is true, backward execution is resumed only for the thread with given `threadId`."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for ReverseContinueArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `restartFrame` request.
@@ -3675,7 +2580,7 @@ impl RestartFrameArguments {
 impl crate::private::Members for RestartFrameArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RestartFrameArguments);
@@ -3698,49 +2603,14 @@ impl crate::read::ReadJson for RestartFrameArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RestartFrameArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RestartFrameArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RestartFrameArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "frameId",
-                "Restart the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `restartFrame` request.",
-            "properties" : properties, "required" : ["frameId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RestartFrameArguments, [i32],
+    r#"{"type":"object","description":"Arguments for `restartFrame` request.","properties":{"frameId":{"$rust":0,"description":"Restart the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details."}},"required":["frameId"]}"#
+);
 impl crate::validate::Validate for RestartFrameArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `goto` request.
@@ -3782,7 +2652,7 @@ impl crate::private::Members for GotoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.member("targetId", &self.target_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoArguments);
@@ -3808,52 +2678,14 @@ impl crate::read::ReadJson for GotoArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Set the goto target for this thread.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "targetId",
-                "The location where the debuggee will continue to run.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `goto` request.",
-            "properties" : properties, "required" : ["threadId", "targetId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoArguments, [i32],
+    r#"{"type":"object","description":"Arguments for `goto` request.","properties":{"threadId":{"$rust":0,"description":"Set the goto target for this thread."},"targetId":{"$rust":0,"description":"The location where the debuggee will continue to run."}},"required":["threadId","targetId"]}"#
+);
 impl crate::validate::Validate for GotoArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `pause` request.
@@ -3889,7 +2721,7 @@ impl PauseArguments {
 impl crate::private::Members for PauseArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(PauseArguments);
@@ -3912,47 +2744,14 @@ impl crate::read::ReadJson for PauseArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for PauseArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PauseArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PauseArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Pause execution for this thread.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `pause` request.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PauseArguments, [i32],
+    r#"{"type":"object","description":"Arguments for `pause` request.","properties":{"threadId":{"$rust":0,"description":"Pause execution for this thread."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for PauseArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `stackTrace` request.
@@ -4032,7 +2831,7 @@ impl crate::private::Members for StackTraceArguments {
         s.optional("startFrame", &self.start_frame)?;
         s.optional("levels", &self.levels)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceArguments);
@@ -4064,63 +2863,15 @@ impl crate::read::ReadJson for StackTraceArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackTraceArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackTraceArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackTraceArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Retrieve the stacktrace for this thread.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "startFrame",
-                "The index of the first frame to return; if omitted frames start at 0.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "levels",
-                "The maximum number of frames to return. If levels is not specified or 0, all frames are returned.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "format",
-                "Specifies details on how to format the returned `StackFrame.name`. The debug adapter may format requested details in any way that would make sense to a developer.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true.",
-                generator.subschema_for::<StackFrameFormat>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `stackTrace` request.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackTraceArguments, [i32, u32, StackFrameFormat],
+    r#"{"type":"object","description":"Arguments for `stackTrace` request.","properties":{"threadId":{"$rust":0,"description":"Retrieve the stacktrace for this thread."},"startFrame":{"$rust":1,"description":"The index of the first frame to return; if omitted frames start at 0."},"levels":{"$rust":1,"description":"The maximum number of frames to return. If levels is not specified or 0, all frames are returned."},"format":{"$rust":2,"description":"Specifies details on how to format the returned `StackFrame.name`. The debug adapter may format requested details in any way that would make sense to a developer.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for StackTraceArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.format, "format", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.format, "format");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `scopes` request.
@@ -4156,7 +2907,7 @@ impl ScopesArguments {
 impl crate::private::Members for ScopesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesArguments);
@@ -4179,47 +2930,14 @@ impl crate::read::ReadJson for ScopesArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ScopesArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ScopesArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "frameId",
-                "Retrieve the scopes for the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `scopes` request.",
-            "properties" : properties, "required" : ["frameId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ScopesArguments, [i32],
+    r#"{"type":"object","description":"Arguments for `scopes` request.","properties":{"frameId":{"$rust":0,"description":"Retrieve the scopes for the stack frame identified by `frameId`. The `frameId` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details."}},"required":["frameId"]}"#
+);
 impl crate::validate::Validate for ScopesArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `variables` request.
@@ -4311,7 +3029,7 @@ impl crate::private::Members for VariablesArguments {
         s.optional("start", &self.start)?;
         s.optional("count", &self.count)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesArguments);
@@ -4349,77 +3067,17 @@ impl crate::read::ReadJson for VariablesArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablesArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablesArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "VariablesArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "variablesReference",
-                "The variable for which to retrieve its children. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "filter",
-                "Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.",
-                generator.subschema_for::<VariablesArgumentsFilter>(),
-            ),
-            (
-                "start",
-                "The index of the first variable to return; if omitted children start at 0. If the value of `start` exceeds the number of available variables, the debug adapter should return an empty array.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsVariablePaging` is true.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "count",
-                "The number of variables to return. If count is missing or 0, all variables are returned. If fewer than `count` variables are returned, the client should assume no further variables are available.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsVariablePaging` is true.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "format",
-                "Specifies details on how to format the Variable values.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true.",
-                generator.subschema_for::<ValueFormat>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `variables` request.",
-            "properties" : properties, "required" : ["variablesReference"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablesArguments, [i32, VariablesArgumentsFilter, u32, ValueFormat],
+    r#"{"type":"object","description":"Arguments for `variables` request.","properties":{"variablesReference":{"$rust":0,"description":"The variable for which to retrieve its children. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details."},"filter":{"$rust":1,"description":"Filter to limit the child variables to either named or indexed. If omitted, both types are fetched."},"start":{"$rust":2,"description":"The index of the first variable to return; if omitted children start at 0. If the value of `start` exceeds the number of available variables, the debug adapter should return an empty array.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsVariablePaging` is true."},"count":{"$rust":2,"description":"The number of variables to return. If count is missing or 0, all variables are returned. If fewer than `count` variables are returned, the client should assume no further variables are available.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsVariablePaging` is true."},"format":{"$rust":3,"description":"Specifies details on how to format the Variable values.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true."}},"required":["variablesReference"]}"#
+);
 impl crate::validate::Validate for VariablesArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.filter, "filter", path, out);
-        crate::validate::member(&self.format, "format", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.member(&self.filter, "filter");
+        v.member(&self.format, "format");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `setVariable` request.
@@ -4486,7 +3144,7 @@ impl crate::private::Members for SetVariableArguments {
         s.member("name", &self.name)?;
         s.member("value", &self.value)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableArguments);
@@ -4521,68 +3179,16 @@ impl crate::read::ReadJson for SetVariableArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetVariableArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetVariableArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SetVariableArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "variablesReference",
-                "The reference of the variable container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "name",
-                "The name of the variable in the container.",
-                generator.subschema_for::<String>(),
-            ),
-            ("value", "The value of the variable.", generator.subschema_for::<String>()),
-            (
-                "format",
-                "Specifies details on how to format the response value.",
-                generator.subschema_for::<ValueFormat>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `setVariable` request.",
-            "properties" : properties, "required" : ["variablesReference", "name",
-            "value"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetVariableArguments, [i32, String, ValueFormat],
+    r#"{"type":"object","description":"Arguments for `setVariable` request.","properties":{"variablesReference":{"$rust":0,"description":"The reference of the variable container. The `variablesReference` must have been obtained in the current suspended state. See 'Lifetime of Object References' in the Overview section for details."},"name":{"$rust":1,"description":"The name of the variable in the container."},"value":{"$rust":1,"description":"The value of the variable."},"format":{"$rust":2,"description":"Specifies details on how to format the response value."}},"required":["variablesReference","name","value"]}"#
+);
 impl crate::validate::Validate for SetVariableArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.format, "format", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.member(&self.format, "format");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `source` request.
@@ -4633,7 +3239,7 @@ impl crate::private::Members for SourceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("source", &self.source)?;
         s.member("sourceReference", &self.source_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceArguments);
@@ -4661,61 +3267,16 @@ impl crate::read::ReadJson for SourceArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SourceArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SourceArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "source",
-                "Specifies the source content to load. Either `source.path` or `source.sourceReference` must be specified.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "sourceReference",
-                "The reference to the source. This is the same as `source.sourceReference`.\nThis is provided for backward compatibility since old clients do not understand the `source` attribute.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `source` request.",
-            "properties" : properties, "required" : ["sourceReference"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SourceArguments, [Source, i32],
+    r#"{"type":"object","description":"Arguments for `source` request.","properties":{"source":{"$rust":0,"description":"Specifies the source content to load. Either `source.path` or `source.sourceReference` must be specified."},"sourceReference":{"$rust":1,"description":"The reference to the source. This is the same as `source.sourceReference`.\nThis is provided for backward compatibility since old clients do not understand the `source` attribute."}},"required":["sourceReference"]}"#
+);
 impl crate::validate::Validate for SourceArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.source_reference,
-            "sourceReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.bounded(&self.source_reference, "sourceReference", Some(0i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `terminateThreads` request.
@@ -4758,7 +3319,7 @@ impl TerminateThreadsArguments {
 impl crate::private::Members for TerminateThreadsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("threadIds", &self.thread_ids)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminateThreadsArguments);
@@ -4781,49 +3342,14 @@ impl crate::read::ReadJson for TerminateThreadsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminateThreadsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminateThreadsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "TerminateThreadsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadIds",
-                "Ids of threads to be terminated.",
-                generator.subschema_for::<Vec<i32>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `terminateThreads` request.", "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminateThreadsArguments, [Vec < i32 >],
+    r#"{"type":"object","description":"Arguments for `terminateThreads` request.","properties":{"threadIds":{"$rust":0,"description":"Ids of threads to be terminated."}}}"#
+);
 impl crate::validate::Validate for TerminateThreadsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `modules` request.
@@ -4879,7 +3405,7 @@ impl crate::private::Members for ModulesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("startModule", &self.start_module)?;
         s.optional("moduleCount", &self.module_count)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesArguments);
@@ -4905,52 +3431,14 @@ impl crate::read::ReadJson for ModulesArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModulesArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModulesArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "startModule",
-                "The index of the first module to return; if omitted modules start at 0.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "moduleCount",
-                "The number of modules to return. If `moduleCount` is not specified or 0, all modules are returned.",
-                generator.subschema_for::<u32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `modules` request.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModulesArguments, [i32, u32],
+    r#"{"type":"object","description":"Arguments for `modules` request.","properties":{"startModule":{"$rust":0,"description":"The index of the first module to return; if omitted modules start at 0."},"moduleCount":{"$rust":1,"description":"The number of modules to return. If `moduleCount` is not specified or 0, all modules are returned."}}}"#
+);
 impl crate::validate::Validate for ModulesArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `loadedSources` request.
@@ -4979,7 +3467,7 @@ impl LoadedSourcesArguments {
 }
 impl crate::private::Members for LoadedSourcesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesArguments);
@@ -4995,35 +3483,14 @@ impl crate::read::ReadJson for LoadedSourcesArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LoadedSourcesArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LoadedSourcesArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "LoadedSourcesArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `loadedSources` request.", }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LoadedSourcesArguments, [],
+    r#"{"type":"object","description":"Arguments for `loadedSources` request."}"#
+);
 impl crate::validate::Validate for LoadedSourcesArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `evaluate` request.
@@ -5139,7 +3606,7 @@ impl crate::private::Members for EvaluateArguments {
         s.optional("source", &self.source)?;
         s.optional("context", &self.context)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateArguments);
@@ -5180,96 +3647,19 @@ impl crate::read::ReadJson for EvaluateArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for EvaluateArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("EvaluateArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "expression",
-                "The expression to evaluate.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "frameId",
-                "Evaluate the expression in the scope of this stack frame. If not specified, the expression is evaluated in the global scope.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "line",
-                "The contextual line where the expression should be evaluated. In the 'hover' context, this should be set to the start of the expression being hovered.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "The contextual column where the expression should be evaluated. This may be provided if `line` is also provided.\n\nIt is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "source",
-                "The contextual source in which the `line` is found. This must be provided if `line` is provided.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "context",
-                "The context in which the evaluate request is used.",
-                generator.subschema_for::<EvaluateArgumentsContext>(),
-            ),
-            (
-                "format",
-                "Specifies details on how to format the result.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true.",
-                generator.subschema_for::<ValueFormat>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `evaluate` request.",
-            "properties" : properties, "required" : ["expression"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    EvaluateArguments, [String, i32, u64, Source, EvaluateArgumentsContext, ValueFormat],
+    r#"{"type":"object","description":"Arguments for `evaluate` request.","properties":{"expression":{"$rust":0,"description":"The expression to evaluate."},"frameId":{"$rust":1,"description":"Evaluate the expression in the scope of this stack frame. If not specified, the expression is evaluated in the global scope."},"line":{"$rust":2,"description":"The contextual line where the expression should be evaluated. In the 'hover' context, this should be set to the start of the expression being hovered."},"column":{"$rust":2,"description":"The contextual column where the expression should be evaluated. This may be provided if `line` is also provided.\n\nIt is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"source":{"$rust":3,"description":"The contextual source in which the `line` is found. This must be provided if `line` is provided."},"context":{"$rust":4,"description":"The context in which the evaluate request is used."},"format":{"$rust":5,"description":"Specifies details on how to format the result.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsValueFormattingOptions` is true."}},"required":["expression"]}"#
+);
 impl crate::validate::Validate for EvaluateArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::member(&self.context, "context", path, out);
-        crate::validate::member(&self.format, "format", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.member(&self.source, "source");
+        v.member(&self.context, "context");
+        v.member(&self.format, "format");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `setExpression` request.
@@ -5339,7 +3729,7 @@ impl crate::private::Members for SetExpressionArguments {
         s.member("value", &self.value)?;
         s.optional("frameId", &self.frame_id)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionArguments);
@@ -5371,66 +3761,15 @@ impl crate::read::ReadJson for SetExpressionArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExpressionArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExpressionArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetExpressionArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "expression",
-                "The l-value expression to assign to.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "value",
-                "The value expression to assign to the l-value expression.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "frameId",
-                "Evaluate the expressions in the scope of this stack frame. If not specified, the expressions are evaluated in the global scope.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "format",
-                "Specifies how the resulting value should be formatted.",
-                generator.subschema_for::<ValueFormat>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `setExpression` request.", "properties" : properties,
-            "required" : ["expression", "value"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExpressionArguments, [String, i32, ValueFormat],
+    r#"{"type":"object","description":"Arguments for `setExpression` request.","properties":{"expression":{"$rust":0,"description":"The l-value expression to assign to."},"value":{"$rust":0,"description":"The value expression to assign to the l-value expression."},"frameId":{"$rust":1,"description":"Evaluate the expressions in the scope of this stack frame. If not specified, the expressions are evaluated in the global scope."},"format":{"$rust":2,"description":"Specifies how the resulting value should be formatted."}},"required":["expression","value"]}"#
+);
 impl crate::validate::Validate for SetExpressionArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.format, "format", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.format, "format");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `stepInTargets` request.
@@ -5466,7 +3805,7 @@ impl StepInTargetsArguments {
 impl crate::private::Members for StepInTargetsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsArguments);
@@ -5489,50 +3828,14 @@ impl crate::read::ReadJson for StepInTargetsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInTargetsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInTargetsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StepInTargetsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "frameId",
-                "The stack frame for which to retrieve the possible step-in targets.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `stepInTargets` request.", "properties" : properties,
-            "required" : ["frameId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInTargetsArguments, [i32],
+    r#"{"type":"object","description":"Arguments for `stepInTargets` request.","properties":{"frameId":{"$rust":0,"description":"The stack frame for which to retrieve the possible step-in targets."}},"required":["frameId"]}"#
+);
 impl crate::validate::Validate for StepInTargetsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `gotoTargets` request.
@@ -5584,7 +3887,7 @@ impl crate::private::Members for GotoTargetsArguments {
         s.member("source", &self.source)?;
         s.member("line", &self.line)?;
         s.optional("column", &self.column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsArguments);
@@ -5613,74 +3916,17 @@ impl crate::read::ReadJson for GotoTargetsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoTargetsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoTargetsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTargetsArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "source",
-                "The source location for which the goto targets are determined.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "line",
-                "The line location for which the goto targets are determined.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "The position within `line` for which the goto targets are determined. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `gotoTargets` request.",
-            "properties" : properties, "required" : ["source", "line"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoTargetsArguments, [Source, u64],
+    r#"{"type":"object","description":"Arguments for `gotoTargets` request.","properties":{"source":{"$rust":0,"description":"The source location for which the goto targets are determined."},"line":{"$rust":1,"description":"The line location for which the goto targets are determined."},"column":{"$rust":1,"description":"The position within `line` for which the goto targets are determined. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."}},"required":["source","line"]}"#
+);
 impl crate::validate::Validate for GotoTargetsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `completions` request.
@@ -5745,7 +3991,7 @@ impl crate::private::Members for CompletionsArguments {
         s.member("text", &self.text)?;
         s.member("column", &self.column)?;
         s.optional("line", &self.line)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsArguments);
@@ -5777,78 +4023,16 @@ impl crate::read::ReadJson for CompletionsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CompletionsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CompletionsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionsArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "frameId",
-                "Returns completions in the scope of this stack frame. If not specified, the completions are returned for the global scope.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "text",
-                "One or more source lines. Typically this is the text users have typed into the debug console before they asked for completion.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "column",
-                "The position within `text` for which to determine the completion proposals. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "line",
-                "A line for which to determine the completion proposals. If missing the first line of the text is assumed.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `completions` request.",
-            "properties" : properties, "required" : ["text", "column"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CompletionsArguments, [i32, String, u64],
+    r#"{"type":"object","description":"Arguments for `completions` request.","properties":{"frameId":{"$rust":0,"description":"Returns completions in the scope of this stack frame. If not specified, the completions are returned for the global scope."},"text":{"$rust":1,"description":"One or more source lines. Typically this is the text users have typed into the debug console before they asked for completion."},"column":{"$rust":2,"description":"The position within `text` for which to determine the completion proposals. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"line":{"$rust":2,"description":"A line for which to determine the completion proposals. If missing the first line of the text is assumed."}},"required":["text","column"]}"#
+);
 impl crate::validate::Validate for CompletionsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `exceptionInfo` request.
@@ -5884,7 +4068,7 @@ impl ExceptionInfoArguments {
 impl crate::private::Members for ExceptionInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoArguments);
@@ -5907,50 +4091,14 @@ impl crate::read::ReadJson for ExceptionInfoArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionInfoArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionInfoArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ExceptionInfoArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "Thread for which exception information should be retrieved.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for `exceptionInfo` request.", "properties" : properties,
-            "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionInfoArguments, [i32],
+    r#"{"type":"object","description":"Arguments for `exceptionInfo` request.","properties":{"threadId":{"$rust":0,"description":"Thread for which exception information should be retrieved."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for ExceptionInfoArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `readMemory` request.
@@ -6008,7 +4156,7 @@ impl crate::private::Members for ReadMemoryArguments {
         s.member("memoryReference", &self.memory_reference)?;
         s.optional("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryArguments);
@@ -6039,73 +4187,21 @@ impl crate::read::ReadJson for ReadMemoryArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ReadMemoryArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ReadMemoryArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ReadMemoryArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "memoryReference",
-                "Memory reference to the base location from which data should be read.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "offset",
-                "Offset (in bytes) to be applied to the reference location before reading data. Can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "count",
-                "Number of bytes to read at the specified location and offset.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `readMemory` request.",
-            "properties" : properties, "required" : ["memoryReference", "count"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ReadMemoryArguments, [String, i64, u64],
+    r#"{"type":"object","description":"Arguments for `readMemory` request.","properties":{"memoryReference":{"$rust":0,"description":"Memory reference to the base location from which data should be read."},"offset":{"$rust":1,"description":"Offset (in bytes) to be applied to the reference location before reading data. Can be negative."},"count":{"$rust":2,"description":"Number of bytes to read at the specified location and offset."}},"required":["memoryReference","count"]}"#
+);
 impl crate::validate::Validate for ReadMemoryArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(
             &self.offset,
             "offset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::bounded(
-            &self.count,
-            "count",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.bounded(&self.count, "count", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `writeMemory` request.
@@ -6178,7 +4274,7 @@ impl crate::private::Members for WriteMemoryArguments {
         s.optional("offset", &self.offset)?;
         s.optional("allowPartial", &self.allow_partial)?;
         s.member("data", &self.data)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryArguments);
@@ -6212,70 +4308,20 @@ impl crate::read::ReadJson for WriteMemoryArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for WriteMemoryArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("WriteMemoryArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "WriteMemoryArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "memoryReference",
-                "Memory reference to the base location to which data should be written.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "offset",
-                "Offset (in bytes) to be applied to the reference location before writing data. Can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "allowPartial",
-                "Property to control partial writes. If true, the debug adapter should attempt to write memory even if the entire memory region is not writable. In such a case the debug adapter should stop after hitting the first byte of memory that cannot be written and return the number of bytes written in the response via the `offset` and `bytesWritten` properties.\nIf false or missing, a debug adapter should attempt to verify the region is writable before writing, and fail the response if it is not.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "data",
-                "Bytes to write, encoded using base64.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `writeMemory` request.",
-            "properties" : properties, "required" : ["memoryReference", "data"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    WriteMemoryArguments, [String, i64, bool],
+    r#"{"type":"object","description":"Arguments for `writeMemory` request.","properties":{"memoryReference":{"$rust":0,"description":"Memory reference to the base location to which data should be written."},"offset":{"$rust":1,"description":"Offset (in bytes) to be applied to the reference location before writing data. Can be negative."},"allowPartial":{"$rust":2,"description":"Property to control partial writes. If true, the debug adapter should attempt to write memory even if the entire memory region is not writable. In such a case the debug adapter should stop after hitting the first byte of memory that cannot be written and return the number of bytes written in the response via the `offset` and `bytesWritten` properties.\nIf false or missing, a debug adapter should attempt to verify the region is writable before writing, and fail the response if it is not."},"data":{"$rust":0,"description":"Bytes to write, encoded using base64."}},"required":["memoryReference","data"]}"#
+);
 impl crate::validate::Validate for WriteMemoryArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(
             &self.offset,
             "offset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `disassemble` request.
@@ -6364,7 +4410,7 @@ impl crate::private::Members for DisassembleArguments {
         s.optional("instructionOffset", &self.instruction_offset)?;
         s.member("instructionCount", &self.instruction_count)?;
         s.optional("resolveSymbols", &self.resolve_symbols)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleArguments);
@@ -6405,84 +4451,26 @@ impl crate::read::ReadJson for DisassembleArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisassembleArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisassembleArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DisassembleArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "memoryReference",
-                "Memory reference to the base location containing the instructions to disassemble.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "offset",
-                "Offset (in bytes) to be applied to the reference location before disassembling. Can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "instructionOffset",
-                "Offset (in instructions) to be applied after the byte offset (if any) before disassembling. Can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "instructionCount",
-                "Number of instructions to disassemble starting at the specified location and offset.\nAn adapter must return exactly this number of instructions - any unavailable instructions should be replaced with an implementation-defined 'invalid instruction' value.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "resolveSymbols",
-                "If true, the adapter should attempt to resolve memory addresses and other values to symbolic names.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `disassemble` request.",
-            "properties" : properties, "required" : ["memoryReference",
-            "instructionCount"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisassembleArguments, [String, i64, u32, bool],
+    r#"{"type":"object","description":"Arguments for `disassemble` request.","properties":{"memoryReference":{"$rust":0,"description":"Memory reference to the base location containing the instructions to disassemble."},"offset":{"$rust":1,"description":"Offset (in bytes) to be applied to the reference location before disassembling. Can be negative."},"instructionOffset":{"$rust":1,"description":"Offset (in instructions) to be applied after the byte offset (if any) before disassembling. Can be negative."},"instructionCount":{"$rust":2,"description":"Number of instructions to disassemble starting at the specified location and offset.\nAn adapter must return exactly this number of instructions - any unavailable instructions should be replaced with an implementation-defined 'invalid instruction' value."},"resolveSymbols":{"$rust":3,"description":"If true, the adapter should attempt to resolve memory addresses and other values to symbolic names."}},"required":["memoryReference","instructionCount"]}"#
+);
 impl crate::validate::Validate for DisassembleArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(
             &self.offset,
             "offset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::bounded(
+        v.bounded(
             &self.instruction_offset,
             "instructionOffset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for `locations` request.
@@ -6518,7 +4506,7 @@ impl LocationsArguments {
 impl crate::private::Members for LocationsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsArguments);
@@ -6543,47 +4531,14 @@ impl crate::read::ReadJson for LocationsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LocationsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LocationsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "LocationsArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "locationReference",
-                "Location reference to resolve.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for `locations` request.",
-            "properties" : properties, "required" : ["locationReference"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LocationsArguments, [i32],
+    r#"{"type":"object","description":"Arguments for `locations` request.","properties":{"locationReference":{"$rust":0,"description":"Location reference to resolve."}},"required":["locationReference"]}"#
+);
 impl crate::validate::Validate for LocationsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Information about the capabilities of a debug adapter.
@@ -7283,7 +5238,7 @@ impl crate::private::Members for Capabilities {
         s.optional("supportsDataBreakpointBytes", &self.supports_data_breakpoint_bytes)?;
         s.optional("breakpointModes", &self.breakpoint_modes)?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Capabilities);
@@ -7547,272 +5502,19 @@ impl crate::read::ReadJson for Capabilities {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Capabilities {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Capabilities")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Capabilities"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "supportsConfigurationDoneRequest",
-                "The debug adapter supports the `configurationDone` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsFunctionBreakpoints",
-                "The debug adapter supports function breakpoints.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsConditionalBreakpoints",
-                "The debug adapter supports conditional breakpoints.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsHitConditionalBreakpoints",
-                "The debug adapter supports breakpoints that break execution after a specified number of hits.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsEvaluateForHovers",
-                "The debug adapter supports a (side effect free) `evaluate` request for data hovers.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "exceptionBreakpointFilters",
-                "Available exception filter options for the `setExceptionBreakpoints` request.",
-                generator.subschema_for::<Vec<ExceptionBreakpointsFilter>>(),
-            ),
-            (
-                "supportsStepBack",
-                "The debug adapter supports stepping back via the `stepBack` and `reverseContinue` requests.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsSetVariable",
-                "The debug adapter supports setting a variable to a value.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsRestartFrame",
-                "The debug adapter supports restarting a frame.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsGotoTargetsRequest",
-                "The debug adapter supports the `gotoTargets` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsStepInTargetsRequest",
-                "The debug adapter supports the `stepInTargets` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsCompletionsRequest",
-                "The debug adapter supports the `completions` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "completionTriggerCharacters",
-                "The set of characters that should automatically trigger a completion request in a REPL. If not specified, the client should assume the `.` character. The client may trigger additional completion requests on characters such as ones that make up common identifiers, or as otherwise requested by a user.",
-                generator.subschema_for::<Vec<String>>(),
-            ),
-            (
-                "supportsModulesRequest",
-                "The debug adapter supports the `modules` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "additionalModuleColumns",
-                "The set of additional module information exposed by the debug adapter.",
-                generator.subschema_for::<Vec<ColumnDescriptor>>(),
-            ),
-            (
-                "supportedChecksumAlgorithms",
-                "Checksum algorithms supported by the debug adapter.",
-                generator.subschema_for::<Vec<ChecksumAlgorithm>>(),
-            ),
-            (
-                "supportsRestartRequest",
-                "The debug adapter supports the `restart` request. In this case a client should not implement `restart` by terminating and relaunching the adapter but by calling the `restart` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsExceptionOptions",
-                "The debug adapter supports `exceptionOptions` on the `setExceptionBreakpoints` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsValueFormattingOptions",
-                "The debug adapter supports a `format` attribute on the `stackTrace`, `variables`, and `evaluate` requests.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsExceptionInfoRequest",
-                "The debug adapter supports the `exceptionInfo` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportTerminateDebuggee",
-                "The debug adapter supports the `terminateDebuggee` attribute on the `disconnect` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportSuspendDebuggee",
-                "The debug adapter supports the `suspendDebuggee` attribute on the `disconnect` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsDelayedStackTraceLoading",
-                "The debug adapter supports the delayed loading of parts of the stack, which requires that both the `startFrame` and `levels` arguments and the `totalFrames` result of the `stackTrace` request are supported.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsLoadedSourcesRequest",
-                "The debug adapter supports the `loadedSources` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsLogPoints",
-                "The debug adapter supports log points by interpreting the `logMessage` attribute of the `SourceBreakpoint`.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsTerminateThreadsRequest",
-                "The debug adapter supports the `terminateThreads` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsSetExpression",
-                "The debug adapter supports the `setExpression` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsTerminateRequest",
-                "The debug adapter supports the `terminate` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsDataBreakpoints",
-                "The debug adapter supports data breakpoints.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsReadMemoryRequest",
-                "The debug adapter supports the `readMemory` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsWriteMemoryRequest",
-                "The debug adapter supports the `writeMemory` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsDisassembleRequest",
-                "The debug adapter supports the `disassemble` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsCancelRequest",
-                "The debug adapter supports the `cancel` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsBreakpointLocationsRequest",
-                "The debug adapter supports the `breakpointLocations` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsClipboardContext",
-                "The debug adapter supports the `clipboard` context value in the `evaluate` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsSteppingGranularity",
-                "The debug adapter supports stepping granularities (argument `granularity`) for the stepping requests.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsInstructionBreakpoints",
-                "The debug adapter supports adding breakpoints based on instruction references.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsExceptionFilterOptions",
-                "The debug adapter supports `filterOptions` as an argument on the `setExceptionBreakpoints` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsSingleThreadExecutionRequests",
-                "The debug adapter supports the `singleThread` property on the execution requests (`continue`, `next`, `stepIn`, `stepOut`, `reverseContinue`, `stepBack`).",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsDataBreakpointBytes",
-                "The debug adapter supports the `asAddress` and `bytes` fields in the `dataBreakpointInfo` request.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "breakpointModes",
-                "Modes of breakpoints supported by the debug adapter, such as 'hardware' or 'software'. If present, the client may allow the user to select a mode and include it in its `setBreakpoints` request.\n\nClients may present the first applicable mode in this array as the 'default' mode in gestures that set breakpoints.",
-                generator.subschema_for::<Vec<BreakpointMode>>(),
-            ),
-            (
-                "supportsANSIStyling",
-                "The debug adapter supports ANSI escape sequences in styling of `OutputEvent.output` and `Variable.value` fields.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Information about the capabilities of a debug adapter.", "properties" :
-            properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Capabilities, [bool, Vec < ExceptionBreakpointsFilter >, Vec < String >, Vec <
+    ColumnDescriptor >, Vec < ChecksumAlgorithm >, Vec < BreakpointMode >],
+    r#"{"type":"object","description":"Information about the capabilities of a debug adapter.","properties":{"supportsConfigurationDoneRequest":{"$rust":0,"description":"The debug adapter supports the `configurationDone` request."},"supportsFunctionBreakpoints":{"$rust":0,"description":"The debug adapter supports function breakpoints."},"supportsConditionalBreakpoints":{"$rust":0,"description":"The debug adapter supports conditional breakpoints."},"supportsHitConditionalBreakpoints":{"$rust":0,"description":"The debug adapter supports breakpoints that break execution after a specified number of hits."},"supportsEvaluateForHovers":{"$rust":0,"description":"The debug adapter supports a (side effect free) `evaluate` request for data hovers."},"exceptionBreakpointFilters":{"$rust":1,"description":"Available exception filter options for the `setExceptionBreakpoints` request."},"supportsStepBack":{"$rust":0,"description":"The debug adapter supports stepping back via the `stepBack` and `reverseContinue` requests."},"supportsSetVariable":{"$rust":0,"description":"The debug adapter supports setting a variable to a value."},"supportsRestartFrame":{"$rust":0,"description":"The debug adapter supports restarting a frame."},"supportsGotoTargetsRequest":{"$rust":0,"description":"The debug adapter supports the `gotoTargets` request."},"supportsStepInTargetsRequest":{"$rust":0,"description":"The debug adapter supports the `stepInTargets` request."},"supportsCompletionsRequest":{"$rust":0,"description":"The debug adapter supports the `completions` request."},"completionTriggerCharacters":{"$rust":2,"description":"The set of characters that should automatically trigger a completion request in a REPL. If not specified, the client should assume the `.` character. The client may trigger additional completion requests on characters such as ones that make up common identifiers, or as otherwise requested by a user."},"supportsModulesRequest":{"$rust":0,"description":"The debug adapter supports the `modules` request."},"additionalModuleColumns":{"$rust":3,"description":"The set of additional module information exposed by the debug adapter."},"supportedChecksumAlgorithms":{"$rust":4,"description":"Checksum algorithms supported by the debug adapter."},"supportsRestartRequest":{"$rust":0,"description":"The debug adapter supports the `restart` request. In this case a client should not implement `restart` by terminating and relaunching the adapter but by calling the `restart` request."},"supportsExceptionOptions":{"$rust":0,"description":"The debug adapter supports `exceptionOptions` on the `setExceptionBreakpoints` request."},"supportsValueFormattingOptions":{"$rust":0,"description":"The debug adapter supports a `format` attribute on the `stackTrace`, `variables`, and `evaluate` requests."},"supportsExceptionInfoRequest":{"$rust":0,"description":"The debug adapter supports the `exceptionInfo` request."},"supportTerminateDebuggee":{"$rust":0,"description":"The debug adapter supports the `terminateDebuggee` attribute on the `disconnect` request."},"supportSuspendDebuggee":{"$rust":0,"description":"The debug adapter supports the `suspendDebuggee` attribute on the `disconnect` request."},"supportsDelayedStackTraceLoading":{"$rust":0,"description":"The debug adapter supports the delayed loading of parts of the stack, which requires that both the `startFrame` and `levels` arguments and the `totalFrames` result of the `stackTrace` request are supported."},"supportsLoadedSourcesRequest":{"$rust":0,"description":"The debug adapter supports the `loadedSources` request."},"supportsLogPoints":{"$rust":0,"description":"The debug adapter supports log points by interpreting the `logMessage` attribute of the `SourceBreakpoint`."},"supportsTerminateThreadsRequest":{"$rust":0,"description":"The debug adapter supports the `terminateThreads` request."},"supportsSetExpression":{"$rust":0,"description":"The debug adapter supports the `setExpression` request."},"supportsTerminateRequest":{"$rust":0,"description":"The debug adapter supports the `terminate` request."},"supportsDataBreakpoints":{"$rust":0,"description":"The debug adapter supports data breakpoints."},"supportsReadMemoryRequest":{"$rust":0,"description":"The debug adapter supports the `readMemory` request."},"supportsWriteMemoryRequest":{"$rust":0,"description":"The debug adapter supports the `writeMemory` request."},"supportsDisassembleRequest":{"$rust":0,"description":"The debug adapter supports the `disassemble` request."},"supportsCancelRequest":{"$rust":0,"description":"The debug adapter supports the `cancel` request."},"supportsBreakpointLocationsRequest":{"$rust":0,"description":"The debug adapter supports the `breakpointLocations` request."},"supportsClipboardContext":{"$rust":0,"description":"The debug adapter supports the `clipboard` context value in the `evaluate` request."},"supportsSteppingGranularity":{"$rust":0,"description":"The debug adapter supports stepping granularities (argument `granularity`) for the stepping requests."},"supportsInstructionBreakpoints":{"$rust":0,"description":"The debug adapter supports adding breakpoints based on instruction references."},"supportsExceptionFilterOptions":{"$rust":0,"description":"The debug adapter supports `filterOptions` as an argument on the `setExceptionBreakpoints` request."},"supportsSingleThreadExecutionRequests":{"$rust":0,"description":"The debug adapter supports the `singleThread` property on the execution requests (`continue`, `next`, `stepIn`, `stepOut`, `reverseContinue`, `stepBack`)."},"supportsDataBreakpointBytes":{"$rust":0,"description":"The debug adapter supports the `asAddress` and `bytes` fields in the `dataBreakpointInfo` request."},"breakpointModes":{"$rust":5,"description":"Modes of breakpoints supported by the debug adapter, such as 'hardware' or 'software'. If present, the client may allow the user to select a mode and include it in its `setBreakpoints` request.\n\nClients may present the first applicable mode in this array as the 'default' mode in gestures that set breakpoints."},"supportsANSIStyling":{"$rust":0,"description":"The debug adapter supports ANSI escape sequences in styling of `OutputEvent.output` and `Variable.value` fields."}}}"#
+);
 impl crate::validate::Validate for Capabilities {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(
-            &self.exception_breakpoint_filters,
-            "exceptionBreakpointFilters",
-            path,
-            out,
-        );
-        crate::validate::member(
-            &self.additional_module_columns,
-            "additionalModuleColumns",
-            path,
-            out,
-        );
-        crate::validate::member(
-            &self.supported_checksum_algorithms,
-            "supportedChecksumAlgorithms",
-            path,
-            out,
-        );
-        crate::validate::member(&self.breakpoint_modes, "breakpointModes", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.exception_breakpoint_filters, "exceptionBreakpointFilters");
+        v.member(&self.additional_module_columns, "additionalModuleColumns");
+        v.member(&self.supported_checksum_algorithms, "supportedChecksumAlgorithms");
+        v.member(&self.breakpoint_modes, "breakpointModes");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.
@@ -7908,7 +5610,7 @@ impl crate::private::Members for ExceptionBreakpointsFilter {
         s.optional("default", &self.default)?;
         s.optional("supportsCondition", &self.supports_condition)?;
         s.optional("conditionDescription", &self.condition_description)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionBreakpointsFilter);
@@ -7950,75 +5652,14 @@ impl crate::read::ReadJson for ExceptionBreakpointsFilter {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionBreakpointsFilter {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionBreakpointsFilter")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ExceptionBreakpointsFilter"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "filter",
-                "The internal ID of the filter option. This value is passed to the `setExceptionBreakpoints` request.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "label",
-                "The name of the filter option. This is shown in the UI.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "description",
-                "A help text providing additional information about the exception filter. This string is typically shown as a hover and can be translated.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "default",
-                "Initial value of the filter option. If not specified a value false is assumed.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "supportsCondition",
-                "Controls whether a condition can be specified for this filter option. If false or missing, a condition can not be set.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "conditionDescription",
-                "A help text providing information about the condition. This string is shown as the placeholder text for a text box and can be translated.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.",
-            "properties" : properties, "required" : ["filter", "label"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionBreakpointsFilter, [String, bool],
+    r#"{"type":"object","description":"An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.","properties":{"filter":{"$rust":0,"description":"The internal ID of the filter option. This value is passed to the `setExceptionBreakpoints` request."},"label":{"$rust":0,"description":"The name of the filter option. This is shown in the UI."},"description":{"$rust":0,"description":"A help text providing additional information about the exception filter. This string is typically shown as a hover and can be translated."},"default":{"$rust":1,"description":"Initial value of the filter option. If not specified a value false is assumed."},"supportsCondition":{"$rust":1,"description":"Controls whether a condition can be specified for this filter option. If false or missing, a condition can not be set."},"conditionDescription":{"$rust":0,"description":"A help text providing information about the condition. This string is shown as the placeholder text for a text box and can be translated."}},"required":["filter","label"]}"#
+);
 impl crate::validate::Validate for ExceptionBreakpointsFilter {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A structured message object. Used to return errors from requests.
@@ -8132,7 +5773,7 @@ impl crate::private::Members for Message {
         s.optional("showUser", &self.show_user)?;
         s.optional("url", &self.url)?;
         s.optional("urlLabel", &self.url_label)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Message);
@@ -8173,74 +5814,14 @@ impl crate::read::ReadJson for Message {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Message {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Message")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Message"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "id",
-                "Unique (within a debug adapter implementation) identifier for the message. The purpose of these error IDs is to help extension authors that have the requirement that every user visible error message needs a corresponding error number, so that users or customer support can find information about the specific error more easily.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "format",
-                "A format string for the message. Embedded variables have the form `{name}`.\nIf variable name starts with an underscore character, the variable does not contain user data (PII) and can be safely used for telemetry purposes.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "variables",
-                "An object used as a dictionary for looking up the variables in the format string.",
-                generator.subschema_for::<std::collections::BTreeMap<String, String>>(),
-            ),
-            (
-                "sendTelemetry",
-                "If true send to telemetry.",
-                generator.subschema_for::<bool>(),
-            ),
-            ("showUser", "If true show user.", generator.subschema_for::<bool>()),
-            (
-                "url",
-                "A url where additional information about this message can be found.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "urlLabel",
-                "A label that is presented to the user as the UI for opening the url.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A structured message object. Used to return errors from requests.",
-            "properties" : properties, "required" : ["id", "format"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Message, [i32, String, std::collections::BTreeMap < String, String >, bool],
+    r#"{"type":"object","description":"A structured message object. Used to return errors from requests.","properties":{"id":{"$rust":0,"description":"Unique (within a debug adapter implementation) identifier for the message. The purpose of these error IDs is to help extension authors that have the requirement that every user visible error message needs a corresponding error number, so that users or customer support can find information about the specific error more easily."},"format":{"$rust":1,"description":"A format string for the message. Embedded variables have the form `{name}`.\nIf variable name starts with an underscore character, the variable does not contain user data (PII) and can be safely used for telemetry purposes."},"variables":{"$rust":2,"description":"An object used as a dictionary for looking up the variables in the format string."},"sendTelemetry":{"$rust":3,"description":"If true send to telemetry."},"showUser":{"$rust":3,"description":"If true show user."},"url":{"$rust":1,"description":"A url where additional information about this message can be found."},"urlLabel":{"$rust":1,"description":"A label that is presented to the user as the UI for opening the url."}},"required":["id","format"]}"#
+);
 impl crate::validate::Validate for Message {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A Module object represents a row in the modules view.
@@ -8398,7 +5979,7 @@ impl crate::private::Members for Module {
         s.optional("symbolFilePath", &self.symbol_file_path)?;
         s.optional("dateTimeStamp", &self.date_time_stamp)?;
         s.optional("addressRange", &self.address_range)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Module);
@@ -8448,86 +6029,15 @@ impl crate::read::ReadJson for Module {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Module {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Module")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Module"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "id",
-                "Unique identifier for the module.",
-                generator.subschema_for::<ModuleId>(),
-            ),
-            ("name", "A name of the module.", generator.subschema_for::<String>()),
-            (
-                "path",
-                "Logical full path to the module. The exact definition is implementation defined, but usually this would be a full path to the on-disk file for the module.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "isOptimized",
-                "True if the module is optimized.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "isUserCode",
-                "True if the module is considered 'user code' by a debugger that supports 'Just My Code'.",
-                generator.subschema_for::<bool>(),
-            ),
-            ("version", "Version of Module.", generator.subschema_for::<String>()),
-            (
-                "symbolStatus",
-                "User-understandable description of if symbols were found for the module (ex: 'Symbols Loaded', 'Symbols not found', etc.)",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "symbolFilePath",
-                "Logical full path to the symbol file. The exact definition is implementation defined.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "dateTimeStamp",
-                "Module created or modified, encoded as a RFC 3339 timestamp.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "addressRange",
-                "Address range covered by this module.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A Module object represents a row in the modules view.\nThe `id` attribute identifies a module in the modules view and is used in a `module` event for identifying a module for adding, updating or deleting.\nThe `name` attribute is used to minimally render the module in the UI.\n\nAdditional attributes can be added to the module. They show up in the module view if they have a corresponding `ColumnDescriptor`.\n\nTo avoid an unnecessary proliferation of additional attributes with similar semantics but different names, we recommend to re-use attributes from the 'recommended' list below first, and only introduce new attributes if nothing appropriate could be found.",
-            "properties" : properties, "required" : ["id", "name"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Module, [ModuleId, String, bool],
+    r#"{"type":"object","description":"A Module object represents a row in the modules view.\nThe `id` attribute identifies a module in the modules view and is used in a `module` event for identifying a module for adding, updating or deleting.\nThe `name` attribute is used to minimally render the module in the UI.\n\nAdditional attributes can be added to the module. They show up in the module view if they have a corresponding `ColumnDescriptor`.\n\nTo avoid an unnecessary proliferation of additional attributes with similar semantics but different names, we recommend to re-use attributes from the 'recommended' list below first, and only introduce new attributes if nothing appropriate could be found.","properties":{"id":{"$rust":0,"description":"Unique identifier for the module."},"name":{"$rust":1,"description":"A name of the module."},"path":{"$rust":1,"description":"Logical full path to the module. The exact definition is implementation defined, but usually this would be a full path to the on-disk file for the module."},"isOptimized":{"$rust":2,"description":"True if the module is optimized."},"isUserCode":{"$rust":2,"description":"True if the module is considered 'user code' by a debugger that supports 'Just My Code'."},"version":{"$rust":1,"description":"Version of Module."},"symbolStatus":{"$rust":1,"description":"User-understandable description of if symbols were found for the module (ex: 'Symbols Loaded', 'Symbols not found', etc.)"},"symbolFilePath":{"$rust":1,"description":"Logical full path to the symbol file. The exact definition is implementation defined."},"dateTimeStamp":{"$rust":1,"description":"Module created or modified, encoded as a RFC 3339 timestamp."},"addressRange":{"$rust":1,"description":"Address range covered by this module."}},"required":["id","name"]}"#
+);
 impl crate::validate::Validate for Module {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.id, "id", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.id, "id");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,
@@ -8613,7 +6123,7 @@ impl crate::private::Members for ColumnDescriptor {
         s.optional("format", &self.format)?;
         s.optional("type", &self.type_)?;
         s.optional("width", &self.width)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ColumnDescriptor);
@@ -8650,65 +6160,15 @@ impl crate::read::ReadJson for ColumnDescriptor {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ColumnDescriptor {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ColumnDescriptor")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ColumnDescriptor"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "attributeName",
-                "Name of the attribute rendered in this column.",
-                generator.subschema_for::<String>(),
-            ),
-            ("label", "Header UI label of column.", generator.subschema_for::<String>()),
-            (
-                "format",
-                "Format to use for the rendered values in this column. TBD how the format strings looks like.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "type",
-                "Datatype of values in this column. Defaults to `string` if not specified.",
-                generator.subschema_for::<ColumnDescriptorType>(),
-            ),
-            (
-                "width",
-                "Width of this column in characters (hint only).",
-                generator.subschema_for::<u32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,\nand what the column's label should be.\nIt is only used if the underlying UI actually supports this level of customization.",
-            "properties" : properties, "required" : ["attributeName", "label"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ColumnDescriptor, [String, ColumnDescriptorType, u32],
+    r#"{"type":"object","description":"A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,\nand what the column's label should be.\nIt is only used if the underlying UI actually supports this level of customization.","properties":{"attributeName":{"$rust":0,"description":"Name of the attribute rendered in this column."},"label":{"$rust":0,"description":"Header UI label of column."},"format":{"$rust":0,"description":"Format to use for the rendered values in this column. TBD how the format strings looks like."},"type":{"$rust":1,"description":"Datatype of values in this column. Defaults to `string` if not specified."},"width":{"$rust":2,"description":"Width of this column in characters (hint only)."}},"required":["attributeName","label"]}"#
+);
 impl crate::validate::Validate for ColumnDescriptor {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.type_, "type", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.type_, "type");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A Thread
@@ -8746,7 +6206,7 @@ impl crate::private::Members for Thread {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("name", &self.name)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Thread);
@@ -8772,48 +6232,14 @@ impl crate::read::ReadJson for Thread {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Thread {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Thread")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Thread"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "id",
-                "Unique identifier for the thread.",
-                generator.subschema_for::<i32>(),
-            ),
-            ("name", "The name of the thread.", generator.subschema_for::<String>()),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "A Thread", "properties" : properties,
-            "required" : ["id", "name"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Thread, [i32, String],
+    r#"{"type":"object","description":"A Thread","properties":{"id":{"$rust":0,"description":"Unique identifier for the thread."},"name":{"$rust":1,"description":"The name of the thread."}},"required":["id","name"]}"#
+);
 impl crate::validate::Validate for Thread {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A `Source` is a descriptor for source code.
@@ -8953,7 +6379,7 @@ impl crate::private::Members for Source {
         s.optional("sources", &self.sources)?;
         s.optional("adapterData", &self.adapter_data)?;
         s.optional("checksums", &self.checksums)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Source);
@@ -9001,94 +6427,19 @@ impl crate::read::ReadJson for Source {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Source {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Source")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Source"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "name",
-                "The short name of the source. Every source returned from the debug adapter has a name.\nWhen sending a source to the debug adapter this name is optional.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "path",
-                "The path of the source to be shown in the UI.\nIt is only used to locate and load the content of the source if no `sourceReference` is specified (or its value is 0).",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "sourceReference",
-                "If the value > 0 the contents of the source must be retrieved through the `source` request (even if a path is specified).\nSince a `sourceReference` is only valid for a session, it can not be used to persist a source.\nThe value should be less than or equal to 2147483647 (2^31-1).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "presentationHint",
-                "A hint for how to present the source in the UI.\nA value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.",
-                generator.subschema_for::<SourcePresentationHint>(),
-            ),
-            (
-                "origin",
-                "The origin of this source. For example, 'internal module', 'inlined content from source map', etc.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "sources",
-                "A list of sources that are related to this source. These may be the source that generated this source.",
-                generator.subschema_for::<Vec<Source>>(),
-            ),
-            (
-                "adapterData",
-                "Additional data that a debug adapter might want to loop through the client.\nThe client should leave the data intact and persist it across sessions. The client should not interpret the data.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-            (
-                "checksums",
-                "The checksums associated with this file.",
-                generator.subschema_for::<Vec<Checksum>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A `Source` is a descriptor for source code.\nIt is returned from the debug adapter as part of a `StackFrame` and it is used by clients when specifying breakpoints.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Source, [String, i32, SourcePresentationHint, Vec < Source >, serde_json::Value, Vec
+    < Checksum >],
+    r#"{"type":"object","description":"A `Source` is a descriptor for source code.\nIt is returned from the debug adapter as part of a `StackFrame` and it is used by clients when specifying breakpoints.","properties":{"name":{"$rust":0,"description":"The short name of the source. Every source returned from the debug adapter has a name.\nWhen sending a source to the debug adapter this name is optional."},"path":{"$rust":0,"description":"The path of the source to be shown in the UI.\nIt is only used to locate and load the content of the source if no `sourceReference` is specified (or its value is 0)."},"sourceReference":{"$rust":1,"description":"If the value > 0 the contents of the source must be retrieved through the `source` request (even if a path is specified).\nSince a `sourceReference` is only valid for a session, it can not be used to persist a source.\nThe value should be less than or equal to 2147483647 (2^31-1)."},"presentationHint":{"$rust":2,"description":"A hint for how to present the source in the UI.\nA value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping."},"origin":{"$rust":0,"description":"The origin of this source. For example, 'internal module', 'inlined content from source map', etc."},"sources":{"$rust":3,"description":"A list of sources that are related to this source. These may be the source that generated this source."},"adapterData":{"$rust":4,"description":"Additional data that a debug adapter might want to loop through the client.\nThe client should leave the data intact and persist it across sessions. The client should not interpret the data."},"checksums":{"$rust":5,"description":"The checksums associated with this file."}}}"#
+);
 impl crate::validate::Validate for Source {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.source_reference,
-            "sourceReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::member(&self.sources, "sources", path, out);
-        crate::validate::member(&self.checksums, "checksums", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.source_reference, "sourceReference", Some(0i64), None);
+        v.member(&self.presentation_hint, "presentationHint");
+        v.member(&self.sources, "sources");
+        v.member(&self.checksums, "checksums");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A Stackframe contains the source location.
@@ -9243,7 +6594,7 @@ impl crate::private::Members for StackFrame {
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
         s.optional("moduleId", &self.module_id)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackFrame);
@@ -9300,129 +6651,22 @@ impl crate::read::ReadJson for StackFrame {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackFrame {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackFrame")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackFrame"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "id",
-                "An identifier for the stack frame. It must be unique across all threads.\nThis id can be used to retrieve the scopes of the frame with the `scopes` request or to restart the execution of a stack frame.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "name",
-                "The name of the stack frame, typically a method name.",
-                generator.subschema_for::<String>(),
-            ),
-            ("source", "The source of the frame.", generator.subschema_for::<Source>()),
-            (
-                "line",
-                "The line within the source of the frame. If the source attribute is missing or doesn't exist, `line` is 0 and should be ignored by the client.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "Start position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If attribute `source` is missing or doesn't exist, `column` is 0 and should be ignored by the client.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "The end line of the range covered by the stack frame.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "End position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "canRestart",
-                "Indicates whether this frame can be restarted with the `restartFrame` request. Clients should only use this if the debug adapter supports the `restart` request and the corresponding capability `supportsRestartFrame` is true. If a debug adapter has this capability, then `canRestart` defaults to `true` if the property is absent.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "instructionPointerReference",
-                "A memory reference for the current instruction pointer in this frame.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "moduleId",
-                "The module associated with this frame, if any.",
-                generator.subschema_for::<StackFrameModuleId>(),
-            ),
-            (
-                "presentationHint",
-                "A hint for how to present this frame in the UI.\nA value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.",
-                generator.subschema_for::<StackFramePresentationHint>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A Stackframe contains the source location.", "properties" : properties,
-            "required" : ["id", "name", "line", "column"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackFrame, [i32, String, Source, u64, bool, StackFrameModuleId,
+    StackFramePresentationHint],
+    r#"{"type":"object","description":"A Stackframe contains the source location.","properties":{"id":{"$rust":0,"description":"An identifier for the stack frame. It must be unique across all threads.\nThis id can be used to retrieve the scopes of the frame with the `scopes` request or to restart the execution of a stack frame."},"name":{"$rust":1,"description":"The name of the stack frame, typically a method name."},"source":{"$rust":2,"description":"The source of the frame."},"line":{"$rust":3,"description":"The line within the source of the frame. If the source attribute is missing or doesn't exist, `line` is 0 and should be ignored by the client."},"column":{"$rust":3,"description":"Start position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If attribute `source` is missing or doesn't exist, `column` is 0 and should be ignored by the client."},"endLine":{"$rust":3,"description":"The end line of the range covered by the stack frame."},"endColumn":{"$rust":3,"description":"End position of the range covered by the stack frame. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"canRestart":{"$rust":4,"description":"Indicates whether this frame can be restarted with the `restartFrame` request. Clients should only use this if the debug adapter supports the `restart` request and the corresponding capability `supportsRestartFrame` is true. If a debug adapter has this capability, then `canRestart` defaults to `true` if the property is absent."},"instructionPointerReference":{"$rust":1,"description":"A memory reference for the current instruction pointer in this frame."},"moduleId":{"$rust":5,"description":"The module associated with this frame, if any."},"presentationHint":{"$rust":6,"description":"A hint for how to present this frame in the UI.\nA value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way."}},"required":["id","name","line","column"]}"#
+);
 impl crate::validate::Validate for StackFrame {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::member(&self.module_id, "moduleId", path, out);
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.member(&self.module_id, "moduleId");
+        v.member(&self.presentation_hint, "presentationHint");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.
@@ -9585,7 +6829,7 @@ impl crate::private::Members for Scope {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Scope);
@@ -9645,157 +6889,23 @@ impl crate::read::ReadJson for Scope {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Scope {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Scope")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Scope"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "name",
-                "Name of the scope such as 'Arguments', 'Locals', or 'Registers'. This string is shown in the UI as is and can be translated.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "presentationHint",
-                "A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.",
-                generator.subschema_for::<ScopePresentationHint>(),
-            ),
-            (
-                "variablesReference",
-                "The variables of this scope can be retrieved by passing the value of `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "namedVariables",
-                "The number of named variables in this scope.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "indexedVariables",
-                "The number of indexed variables in this scope.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "expensive",
-                "If true, the number of variables in this scope is large or expensive to retrieve.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "source",
-                "The source for this scope.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "line",
-                "The start line of the range covered by this scope.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "Start position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "The end line of the range covered by this scope.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "End position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.",
-            "properties" : properties, "required" : ["name", "variablesReference",
-            "expensive"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Scope, [String, ScopePresentationHint, i32, bool, Source, u64],
+    r#"{"type":"object","description":"A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.","properties":{"name":{"$rust":0,"description":"Name of the scope such as 'Arguments', 'Locals', or 'Registers'. This string is shown in the UI as is and can be translated."},"presentationHint":{"$rust":1,"description":"A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI."},"variablesReference":{"$rust":2,"description":"The variables of this scope can be retrieved by passing the value of `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details."},"namedVariables":{"$rust":2,"description":"The number of named variables in this scope.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks."},"indexedVariables":{"$rust":2,"description":"The number of indexed variables in this scope.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks."},"expensive":{"$rust":3,"description":"If true, the number of variables in this scope is large or expensive to retrieve."},"source":{"$rust":4,"description":"The source for this scope."},"line":{"$rust":5,"description":"The start line of the range covered by this scope."},"column":{"$rust":5,"description":"Start position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"endLine":{"$rust":5,"description":"The end line of the range covered by this scope."},"endColumn":{"$rust":5,"description":"End position of the range covered by the scope. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."}},"required":["name","variablesReference","expensive"]}"#
+);
 impl crate::validate::Validate for Scope {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.named_variables,
-            "namedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.indexed_variables,
-            "indexedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.presentation_hint, "presentationHint");
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
+        v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
+        v.member(&self.source, "source");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A Variable is a name/value pair.
@@ -9985,7 +7095,7 @@ impl crate::private::Members for Variable {
             &self.declaration_location_reference,
         )?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Variable);
@@ -10051,120 +7161,18 @@ impl crate::read::ReadJson for Variable {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Variable {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Variable")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Variable"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("name", "The variable's name.", generator.subschema_for::<String>()),
-            (
-                "value",
-                "The variable's value.\nThis can be a multi-line text, e.g. for a function the body of a function.\nFor structured variables (which do not have a simple value), it is recommended to provide a one-line representation of the structured object. This helps to identify the structured object in the collapsed state when its children are not yet visible.\nAn empty string can be used if no value should be shown in the UI.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "type",
-                "The type of the variable's value. Typically shown in the UI when hovering over the value.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "presentationHint",
-                "Properties of a variable that can be used to determine how to render the variable in the UI.",
-                generator.subschema_for::<VariablePresentationHint>(),
-            ),
-            (
-                "evaluateName",
-                "The evaluatable name of this variable which can be passed to the `evaluate` request to fetch the variable's value.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "variablesReference",
-                "If `variablesReference` is > 0, the variable is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "namedVariables",
-                "The number of named child variables.\nThe client can use this information to present the children in a paged UI and fetch them in chunks.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "indexedVariables",
-                "The number of indexed child variables.\nThe client can use this information to present the children in a paged UI and fetch them in chunks.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "memoryReference",
-                "A memory reference associated with this variable.\nFor pointer type variables, this is generally a reference to the memory address contained in the pointer.\nFor executable data, this reference may later be used in a `disassemble` request.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "declarationLocationReference",
-                "A reference that allows the client to request the location where the variable is declared. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "valueLocationReference",
-                "A reference that allows the client to request the location where the variable's value is declared. For example, if the variable contains a function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A Variable is a name/value pair.\nThe `type` attribute is shown if space permits or when hovering over the variable's name.\nThe `kind` attribute is used to render additional properties of the variable, e.g. different icons can be used to indicate that a variable is public or private.\nIf the value is structured (has children), a handle is provided to retrieve the children with the `variables` request.\nIf the number of named or indexed children is large, the numbers should be returned via the `namedVariables` and `indexedVariables` attributes.\nThe client can use this information to present the children in a paged UI and fetch them in chunks.",
-            "properties" : properties, "required" : ["name", "value",
-            "variablesReference"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Variable, [String, VariablePresentationHint, i32],
+    r#"{"type":"object","description":"A Variable is a name/value pair.\nThe `type` attribute is shown if space permits or when hovering over the variable's name.\nThe `kind` attribute is used to render additional properties of the variable, e.g. different icons can be used to indicate that a variable is public or private.\nIf the value is structured (has children), a handle is provided to retrieve the children with the `variables` request.\nIf the number of named or indexed children is large, the numbers should be returned via the `namedVariables` and `indexedVariables` attributes.\nThe client can use this information to present the children in a paged UI and fetch them in chunks.","properties":{"name":{"$rust":0,"description":"The variable's name."},"value":{"$rust":0,"description":"The variable's value.\nThis can be a multi-line text, e.g. for a function the body of a function.\nFor structured variables (which do not have a simple value), it is recommended to provide a one-line representation of the structured object. This helps to identify the structured object in the collapsed state when its children are not yet visible.\nAn empty string can be used if no value should be shown in the UI."},"type":{"$rust":0,"description":"The type of the variable's value. Typically shown in the UI when hovering over the value.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true."},"presentationHint":{"$rust":1,"description":"Properties of a variable that can be used to determine how to render the variable in the UI."},"evaluateName":{"$rust":0,"description":"The evaluatable name of this variable which can be passed to the `evaluate` request to fetch the variable's value."},"variablesReference":{"$rust":2,"description":"If `variablesReference` is > 0, the variable is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details."},"namedVariables":{"$rust":2,"description":"The number of named child variables.\nThe client can use this information to present the children in a paged UI and fetch them in chunks."},"indexedVariables":{"$rust":2,"description":"The number of indexed child variables.\nThe client can use this information to present the children in a paged UI and fetch them in chunks."},"memoryReference":{"$rust":0,"description":"A memory reference associated with this variable.\nFor pointer type variables, this is generally a reference to the memory address contained in the pointer.\nFor executable data, this reference may later be used in a `disassemble` request.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true."},"declarationLocationReference":{"$rust":2,"description":"A reference that allows the client to request the location where the variable is declared. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details."},"valueLocationReference":{"$rust":2,"description":"A reference that allows the client to request the location where the variable's value is declared. For example, if the variable contains a function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details."}},"required":["name","value","variablesReference"]}"#
+);
 impl crate::validate::Validate for Variable {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.named_variables,
-            "namedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.indexed_variables,
-            "indexedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.presentation_hint, "presentationHint");
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
+        v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Properties of a variable that can be used to determine how to render the variable in the UI.
@@ -10248,7 +7256,7 @@ impl crate::private::Members for VariablePresentationHint {
         s.optional("attributes", &self.attributes)?;
         s.optional("visibility", &self.visibility)?;
         s.optional("lazy", &self.lazy)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablePresentationHint);
@@ -10280,68 +7288,18 @@ impl crate::read::ReadJson for VariablePresentationHint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablePresentationHint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablePresentationHint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "VariablePresentationHint"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "kind",
-                "The kind of variable. Before introducing additional values, try to use the listed values.",
-                generator.subschema_for::<VariablePresentationHintKind>(),
-            ),
-            (
-                "attributes",
-                "Set of attributes represented as an array of strings. Before introducing additional values, try to use the listed values.",
-                generator.subschema_for::<Vec<VariablePresentationHintAttributesItem>>(),
-            ),
-            (
-                "visibility",
-                "Visibility of variable. Before introducing additional values, try to use the listed values.",
-                generator.subschema_for::<VariablePresentationHintVisibility>(),
-            ),
-            (
-                "lazy",
-                "If true, clients can present the variable with a UI that supports a specific gesture to trigger its evaluation.\nThis mechanism can be used for properties that require executing code when retrieving their value and where the code execution can be expensive and/or produce side-effects. A typical example are properties based on a getter function.\nPlease note that in addition to the `lazy` flag, the variable's `variablesReference` is expected to refer to a variable that will provide the value through another `variable` request.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Properties of a variable that can be used to determine how to render the variable in the UI.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablePresentationHint, [VariablePresentationHintKind, Vec <
+    VariablePresentationHintAttributesItem >, VariablePresentationHintVisibility, bool],
+    r#"{"type":"object","description":"Properties of a variable that can be used to determine how to render the variable in the UI.","properties":{"kind":{"$rust":0,"description":"The kind of variable. Before introducing additional values, try to use the listed values."},"attributes":{"$rust":1,"description":"Set of attributes represented as an array of strings. Before introducing additional values, try to use the listed values."},"visibility":{"$rust":2,"description":"Visibility of variable. Before introducing additional values, try to use the listed values."},"lazy":{"$rust":3,"description":"If true, clients can present the variable with a UI that supports a specific gesture to trigger its evaluation.\nThis mechanism can be used for properties that require executing code when retrieving their value and where the code execution can be expensive and/or produce side-effects. A typical example are properties based on a getter function.\nPlease note that in addition to the `lazy` flag, the variable's `variablesReference` is expected to refer to a variable that will provide the value through another `variable` request."}}}"#
+);
 impl crate::validate::Validate for VariablePresentationHint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.kind, "kind", path, out);
-        crate::validate::member(&self.attributes, "attributes", path, out);
-        crate::validate::member(&self.visibility, "visibility", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.kind, "kind");
+        v.member(&self.attributes, "attributes");
+        v.member(&self.visibility, "visibility");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Properties of a breakpoint location returned from the `breakpointLocations` request.
@@ -10417,7 +7375,7 @@ impl crate::private::Members for BreakpointLocation {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocation);
@@ -10449,95 +7407,18 @@ impl crate::read::ReadJson for BreakpointLocation {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointLocation {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointLocation")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointLocation"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "line",
-                "Start line of breakpoint location.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "The start position of a breakpoint location. Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "The end line of breakpoint location if the location covers a range.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "The end position of a breakpoint location (if the location covers a range). Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Properties of a breakpoint location returned from the `breakpointLocations` request.",
-            "properties" : properties, "required" : ["line"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointLocation, [u64],
+    r#"{"type":"object","description":"Properties of a breakpoint location returned from the `breakpointLocations` request.","properties":{"line":{"$rust":0,"description":"Start line of breakpoint location."},"column":{"$rust":0,"description":"The start position of a breakpoint location. Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"endLine":{"$rust":0,"description":"The end line of breakpoint location if the location covers a range."},"endColumn":{"$rust":0,"description":"The end position of a breakpoint location (if the location covers a range). Position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."}},"required":["line"]}"#
+);
 impl crate::validate::Validate for BreakpointLocation {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.
@@ -10644,7 +7525,7 @@ impl crate::private::Members for SourceBreakpoint {
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("logMessage", &self.log_message)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceBreakpoint);
@@ -10682,89 +7563,16 @@ impl crate::read::ReadJson for SourceBreakpoint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SourceBreakpoint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SourceBreakpoint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceBreakpoint"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "line",
-                "The source line of the breakpoint or logpoint.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "Start position within source line of the breakpoint or logpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "condition",
-                "The expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "hitCondition",
-                "The expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.\nIf both this property and `condition` are specified, `hitCondition` should be evaluated only if the `condition` is met, and the debug adapter should stop only if both conditions are met.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "logMessage",
-                "If this attribute exists and is non-empty, the debug adapter must not 'break' (stop)\nbut log the message instead. Expressions within `{}` are interpolated.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsLogPoints` is true.\nIf either `hitCondition` or `condition` is specified, then the message should only be logged if those conditions are met.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "mode",
-                "The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.",
-            "properties" : properties, "required" : ["line"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SourceBreakpoint, [u64, String],
+    r#"{"type":"object","description":"Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.","properties":{"line":{"$rust":0,"description":"The source line of the breakpoint or logpoint."},"column":{"$rust":0,"description":"Start position within source line of the breakpoint or logpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"condition":{"$rust":1,"description":"The expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true."},"hitCondition":{"$rust":1,"description":"The expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.\nIf both this property and `condition` are specified, `hitCondition` should be evaluated only if the `condition` is met, and the debug adapter should stop only if both conditions are met."},"logMessage":{"$rust":1,"description":"If this attribute exists and is non-empty, the debug adapter must not 'break' (stop)\nbut log the message instead. Expressions within `{}` are interpolated.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsLogPoints` is true.\nIf either `hitCondition` or `condition` is specified, then the message should only be logged if those conditions are met."},"mode":{"$rust":1,"description":"The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`."}},"required":["line"]}"#
+);
 impl crate::validate::Validate for SourceBreakpoint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Properties of a breakpoint passed to the `setFunctionBreakpoints` request.
@@ -10828,7 +7636,7 @@ impl crate::private::Members for FunctionBreakpoint {
         s.member("name", &self.name)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(FunctionBreakpoint);
@@ -10857,54 +7665,14 @@ impl crate::read::ReadJson for FunctionBreakpoint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for FunctionBreakpoint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("FunctionBreakpoint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "FunctionBreakpoint"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("name", "The name of the function.", generator.subschema_for::<String>()),
-            (
-                "condition",
-                "An expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "hitCondition",
-                "An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Properties of a breakpoint passed to the `setFunctionBreakpoints` request.",
-            "properties" : properties, "required" : ["name"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    FunctionBreakpoint, [String],
+    r#"{"type":"object","description":"Properties of a breakpoint passed to the `setFunctionBreakpoints` request.","properties":{"name":{"$rust":0,"description":"The name of the function."},"condition":{"$rust":0,"description":"An expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true."},"hitCondition":{"$rust":0,"description":"An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true."}},"required":["name"]}"#
+);
 impl crate::validate::Validate for FunctionBreakpoint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This enumeration defines all possible access types for data breakpoints.
@@ -10989,30 +7757,12 @@ impl crate::read::ReadJson for DataBreakpointAccessType {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DataBreakpointAccessType {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DataBreakpointAccessType")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DataBreakpointAccessType"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "This enumeration defines all possible access types for data breakpoints.",
-            "enum" : ["read", "write", "readWrite"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DataBreakpointAccessType, [],
+    r#"{"type":"string","description":"This enumeration defines all possible access types for data breakpoints.","enum":["read","write","readWrite"]}"#
+);
 impl crate::validate::Validate for DataBreakpointAccessType {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let DataBreakpointAccessType::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -11097,7 +7847,7 @@ impl crate::private::Members for DataBreakpoint {
         s.optional("accessType", &self.access_type)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpoint);
@@ -11129,64 +7879,15 @@ impl crate::read::ReadJson for DataBreakpoint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DataBreakpoint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DataBreakpoint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DataBreakpoint"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "dataId",
-                "An id representing the data. This id is returned from the `dataBreakpointInfo` request.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "accessType",
-                "The access type of the data.",
-                generator.subschema_for::<DataBreakpointAccessType>(),
-            ),
-            (
-                "condition",
-                "An expression for conditional breakpoints.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "hitCondition",
-                "An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Properties of a data breakpoint passed to the `setDataBreakpoints` request.",
-            "properties" : properties, "required" : ["dataId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DataBreakpoint, [String, DataBreakpointAccessType],
+    r#"{"type":"object","description":"Properties of a data breakpoint passed to the `setDataBreakpoints` request.","properties":{"dataId":{"$rust":0,"description":"An id representing the data. This id is returned from the `dataBreakpointInfo` request."},"accessType":{"$rust":1,"description":"The access type of the data."},"condition":{"$rust":0,"description":"An expression for conditional breakpoints."},"hitCondition":{"$rust":0,"description":"An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed."}},"required":["dataId"]}"#
+);
 impl crate::validate::Validate for DataBreakpoint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.access_type, "accessType", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.access_type, "accessType");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Properties of a breakpoint passed to the `setInstructionBreakpoints` request
@@ -11282,7 +7983,7 @@ impl crate::private::Members for InstructionBreakpoint {
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InstructionBreakpoint);
@@ -11320,78 +8021,20 @@ impl crate::read::ReadJson for InstructionBreakpoint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InstructionBreakpoint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InstructionBreakpoint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "InstructionBreakpoint"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "instructionReference",
-                "The instruction reference of the breakpoint.\nThis should be a memory or instruction pointer reference from an `EvaluateResponse`, `Variable`, `StackFrame`, `GotoTarget`, or `Breakpoint`.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "offset",
-                "The offset from the instruction reference in bytes.\nThis can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "condition",
-                "An expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "hitCondition",
-                "An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "mode",
-                "The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Properties of a breakpoint passed to the `setInstructionBreakpoints` request",
-            "properties" : properties, "required" : ["instructionReference"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InstructionBreakpoint, [String, i64],
+    r#"{"type":"object","description":"Properties of a breakpoint passed to the `setInstructionBreakpoints` request","properties":{"instructionReference":{"$rust":0,"description":"The instruction reference of the breakpoint.\nThis should be a memory or instruction pointer reference from an `EvaluateResponse`, `Variable`, `StackFrame`, `GotoTarget`, or `Breakpoint`."},"offset":{"$rust":1,"description":"The offset from the instruction reference in bytes.\nThis can be negative."},"condition":{"$rust":0,"description":"An expression for conditional breakpoints.\nIt is only honored by a debug adapter if the corresponding capability `supportsConditionalBreakpoints` is true."},"hitCondition":{"$rust":0,"description":"An expression that controls how many hits of the breakpoint are ignored.\nThe debug adapter is expected to interpret the expression as needed.\nThe attribute is only honored by a debug adapter if the corresponding capability `supportsHitConditionalBreakpoints` is true."},"mode":{"$rust":0,"description":"The mode of this breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`."}},"required":["instructionReference"]}"#
+);
 impl crate::validate::Validate for InstructionBreakpoint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(
             &self.offset,
             "offset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.
@@ -11562,7 +8205,7 @@ impl crate::private::Members for Breakpoint {
         s.optional("instructionReference", &self.instruction_reference)?;
         s.optional("offset", &self.offset)?;
         s.optional("reason", &self.reason)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Breakpoint);
@@ -11617,140 +8260,26 @@ impl crate::read::ReadJson for Breakpoint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Breakpoint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Breakpoint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Breakpoint"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "id",
-                "The identifier for the breakpoint. It is needed if breakpoint events are used to update or remove breakpoints.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "verified",
-                "If true, the breakpoint could be set (but not necessarily at the desired location).",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "message",
-                "A message about the state of the breakpoint.\nThis is shown to the user and can be used to explain why a breakpoint could not be verified.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "source",
-                "The source where the breakpoint is located.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "line",
-                "The start line of the actual range covered by the breakpoint.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "Start position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "The end line of the actual range covered by the breakpoint.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "End position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.\nIf no end line is given, then the end column is assumed to be in the start line.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "instructionReference",
-                "A memory reference to where the breakpoint is set.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "offset",
-                "The offset from the instruction reference.\nThis can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "reason",
-                "A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:\n\n- `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.\n - `failed`: Indicates a breakpoint was not able to be verified, and the adapter does not believe it can be verified without intervention.",
-                generator.subschema_for::<BreakpointReason>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.",
-            "properties" : properties, "required" : ["verified"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Breakpoint, [i32, bool, String, Source, u64, i64, BreakpointReason],
+    r#"{"type":"object","description":"Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.","properties":{"id":{"$rust":0,"description":"The identifier for the breakpoint. It is needed if breakpoint events are used to update or remove breakpoints."},"verified":{"$rust":1,"description":"If true, the breakpoint could be set (but not necessarily at the desired location)."},"message":{"$rust":2,"description":"A message about the state of the breakpoint.\nThis is shown to the user and can be used to explain why a breakpoint could not be verified."},"source":{"$rust":3,"description":"The source where the breakpoint is located."},"line":{"$rust":4,"description":"The start line of the actual range covered by the breakpoint."},"column":{"$rust":4,"description":"Start position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"endLine":{"$rust":4,"description":"The end line of the actual range covered by the breakpoint."},"endColumn":{"$rust":4,"description":"End position of the source range covered by the breakpoint. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.\nIf no end line is given, then the end column is assumed to be in the start line."},"instructionReference":{"$rust":2,"description":"A memory reference to where the breakpoint is set."},"offset":{"$rust":5,"description":"The offset from the instruction reference.\nThis can be negative."},"reason":{"$rust":6,"description":"A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:\n\n- `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.\n - `failed`: Indicates a breakpoint was not able to be verified, and the adapter does not believe it can be verified without intervention."}},"required":["verified"]}"#
+);
 impl crate::validate::Validate for Breakpoint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.bounded(
             &self.offset,
             "offset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::member(&self.reason, "reason", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.member(&self.reason, "reason");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.
@@ -11843,28 +8372,12 @@ impl crate::read::ReadJson for SteppingGranularity {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SteppingGranularity {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SteppingGranularity")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SteppingGranularity"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.",
-            "enum" : ["statement", "line", "instruction"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SteppingGranularity, [],
+    r#"{"type":"string","description":"The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.","enum":["statement","line","instruction"]}"#
+);
 impl crate::validate::Validate for SteppingGranularity {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let SteppingGranularity::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -11963,7 +8476,7 @@ impl crate::private::Members for StepInTarget {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTarget);
@@ -12001,105 +8514,18 @@ impl crate::read::ReadJson for StepInTarget {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInTarget {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInTarget")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StepInTarget"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "id",
-                "Unique identifier for a step-in target.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "label",
-                "The name of the step-in target (shown in the UI).",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "line",
-                "The line of the step-in target.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "Start position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "The end line of the range covered by the step-in target.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "End position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A `StepInTarget` can be used in the `stepIn` request and determines into which single target the `stepIn` request should step.",
-            "properties" : properties, "required" : ["id", "label"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInTarget, [i32, String, u64],
+    r#"{"type":"object","description":"A `StepInTarget` can be used in the `stepIn` request and determines into which single target the `stepIn` request should step.","properties":{"id":{"$rust":0,"description":"Unique identifier for a step-in target."},"label":{"$rust":1,"description":"The name of the step-in target (shown in the UI)."},"line":{"$rust":2,"description":"The line of the step-in target."},"column":{"$rust":2,"description":"Start position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"endLine":{"$rust":2,"description":"The end line of the range covered by the step-in target."},"endColumn":{"$rust":2,"description":"End position of the range covered by the step in target. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."}},"required":["id","label"]}"#
+);
 impl crate::validate::Validate for StepInTarget {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A `GotoTarget` describes a code location that can be used as a target in the `goto` request.
@@ -12206,7 +8632,7 @@ impl crate::private::Members for GotoTarget {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTarget);
@@ -12249,106 +8675,18 @@ impl crate::read::ReadJson for GotoTarget {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoTarget {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoTarget")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "GotoTarget"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "id",
-                "Unique identifier for a goto target. This is used in the `goto` request.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "label",
-                "The name of the goto target (shown in the UI).",
-                generator.subschema_for::<String>(),
-            ),
-            ("line", "The line of the goto target.", generator.subschema_for::<u64>()),
-            (
-                "column",
-                "The column of the goto target.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "The end line of the range covered by the goto target.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "The end column of the range covered by the goto target.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "instructionPointerReference",
-                "A memory reference for the instruction pointer value represented by this target.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A `GotoTarget` describes a code location that can be used as a target in the `goto` request.\nThe possible goto targets can be determined via the `gotoTargets` request.",
-            "properties" : properties, "required" : ["id", "label", "line"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoTarget, [i32, String, u64],
+    r#"{"type":"object","description":"A `GotoTarget` describes a code location that can be used as a target in the `goto` request.\nThe possible goto targets can be determined via the `gotoTargets` request.","properties":{"id":{"$rust":0,"description":"Unique identifier for a goto target. This is used in the `goto` request."},"label":{"$rust":1,"description":"The name of the goto target (shown in the UI)."},"line":{"$rust":2,"description":"The line of the goto target."},"column":{"$rust":2,"description":"The column of the goto target."},"endLine":{"$rust":2,"description":"The end line of the range covered by the goto target."},"endColumn":{"$rust":2,"description":"The end column of the range covered by the goto target."},"instructionPointerReference":{"$rust":1,"description":"A memory reference for the instruction pointer value represented by this target."}},"required":["id","label","line"]}"#
+);
 impl crate::validate::Validate for GotoTarget {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// `CompletionItems` are the suggestions returned from the `completions` request.
@@ -12491,7 +8829,7 @@ impl crate::private::Members for CompletionItem {
         s.optional("length", &self.length)?;
         s.optional("selectionStart", &self.selection_start)?;
         s.optional("selectionLength", &self.selection_length)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionItem);
@@ -12540,89 +8878,15 @@ impl crate::read::ReadJson for CompletionItem {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CompletionItem {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CompletionItem")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionItem"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "label",
-                "The label of this completion item. By default this is also the text that is inserted when selecting this completion.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "text",
-                "If text is returned and not an empty string, then it is inserted instead of the label.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "sortText",
-                "A string that should be used when comparing this item with other items. If not returned or an empty string, the `label` is used instead.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "detail",
-                "A human-readable string with additional information about this item, like type or symbol information.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "type",
-                "The item's type. Typically the client uses this information to render the item in the UI with an icon.",
-                generator.subschema_for::<CompletionItemType>(),
-            ),
-            (
-                "start",
-                "Start position (within the `text` attribute of the `completions` request) where the completion text is added. The position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If the start position is omitted the text is added at the location specified by the `column` attribute of the `completions` request.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "length",
-                "Length determines how many characters are overwritten by the completion text and it is measured in UTF-16 code units. If missing the value 0 is assumed which results in the completion text being inserted.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "selectionStart",
-                "Determines the start of the new selection after the text has been inserted (or replaced). `selectionStart` is measured in UTF-16 code units and must be in the range 0 and length of the completion text. If omitted the selection starts at the end of the completion text.",
-                generator.subschema_for::<u32>(),
-            ),
-            (
-                "selectionLength",
-                "Determines the length of the new selection after the text has been inserted (or replaced) and it is measured in UTF-16 code units. The selection can not extend beyond the bounds of the completion text. If omitted the length is assumed to be 0.",
-                generator.subschema_for::<u32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "`CompletionItems` are the suggestions returned from the `completions` request.",
-            "properties" : properties, "required" : ["label"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CompletionItem, [String, CompletionItemType, u32],
+    r#"{"type":"object","description":"`CompletionItems` are the suggestions returned from the `completions` request.","properties":{"label":{"$rust":0,"description":"The label of this completion item. By default this is also the text that is inserted when selecting this completion."},"text":{"$rust":0,"description":"If text is returned and not an empty string, then it is inserted instead of the label."},"sortText":{"$rust":0,"description":"A string that should be used when comparing this item with other items. If not returned or an empty string, the `label` is used instead."},"detail":{"$rust":0,"description":"A human-readable string with additional information about this item, like type or symbol information."},"type":{"$rust":1,"description":"The item's type. Typically the client uses this information to render the item in the UI with an icon."},"start":{"$rust":2,"description":"Start position (within the `text` attribute of the `completions` request) where the completion text is added. The position is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If the start position is omitted the text is added at the location specified by the `column` attribute of the `completions` request."},"length":{"$rust":2,"description":"Length determines how many characters are overwritten by the completion text and it is measured in UTF-16 code units. If missing the value 0 is assumed which results in the completion text being inserted."},"selectionStart":{"$rust":2,"description":"Determines the start of the new selection after the text has been inserted (or replaced). `selectionStart` is measured in UTF-16 code units and must be in the range 0 and length of the completion text. If omitted the selection starts at the end of the completion text."},"selectionLength":{"$rust":2,"description":"Determines the length of the new selection after the text has been inserted (or replaced) and it is measured in UTF-16 code units. The selection can not extend beyond the bounds of the completion text. If omitted the length is assumed to be 0."}},"required":["label"]}"#
+);
 impl crate::validate::Validate for CompletionItem {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.type_, "type", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.type_, "type");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.
@@ -12791,30 +9055,12 @@ impl crate::read::ReadJson for CompletionItemType {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CompletionItemType {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CompletionItemType")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "CompletionItemType"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.",
-            "enum" : ["method", "function", "constructor", "field", "variable", "class",
-            "interface", "module", "property", "unit", "value", "enum", "keyword",
-            "snippet", "text", "color", "file", "reference", "customcolor"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CompletionItemType, [],
+    r#"{"type":"string","description":"Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.","enum":["method","function","constructor","field","variable","class","interface","module","property","unit","value","enum","keyword","snippet","text","color","file","reference","customcolor"]}"#
+);
 impl crate::validate::Validate for CompletionItemType {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let CompletionItemType::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -12906,28 +9152,12 @@ impl crate::read::ReadJson for ChecksumAlgorithm {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ChecksumAlgorithm {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ChecksumAlgorithm")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ChecksumAlgorithm"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Names of checksum algorithms that may be supported by a debug adapter.",
-            "enum" : ["MD5", "SHA1", "SHA256", "timestamp"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ChecksumAlgorithm, [],
+    r#"{"type":"string","description":"Names of checksum algorithms that may be supported by a debug adapter.","enum":["MD5","SHA1","SHA256","timestamp"]}"#
+);
 impl crate::validate::Validate for ChecksumAlgorithm {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let ChecksumAlgorithm::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -12968,7 +9198,7 @@ impl crate::private::Members for Checksum {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("algorithm", &self.algorithm)?;
         s.member("checksum", &self.checksum)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(Checksum);
@@ -12994,54 +9224,15 @@ impl crate::read::ReadJson for Checksum {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Checksum {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("Checksum")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "Checksum"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "algorithm",
-                "The algorithm used to calculate this checksum.",
-                generator.subschema_for::<ChecksumAlgorithm>(),
-            ),
-            (
-                "checksum",
-                "Value of the checksum, encoded as a hexadecimal value.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The checksum of an item calculated by the specified algorithm.",
-            "properties" : properties, "required" : ["algorithm", "checksum"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    Checksum, [ChecksumAlgorithm, String],
+    r#"{"type":"object","description":"The checksum of an item calculated by the specified algorithm.","properties":{"algorithm":{"$rust":0,"description":"The algorithm used to calculate this checksum."},"checksum":{"$rust":1,"description":"Value of the checksum, encoded as a hexadecimal value."}},"required":["algorithm","checksum"]}"#
+);
 impl crate::validate::Validate for Checksum {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.algorithm, "algorithm", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.algorithm, "algorithm");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Provides formatting information for a value.
@@ -13082,7 +9273,7 @@ impl ValueFormat {
 impl crate::private::Members for ValueFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("hex", &self.hex)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ValueFormat);
@@ -13102,43 +9293,14 @@ impl crate::read::ReadJson for ValueFormat {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ValueFormat {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ValueFormat")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ValueFormat"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("hex", "Display the value in hex.", generator.subschema_for::<bool>()),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Provides formatting information for a value.", "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ValueFormat, [bool],
+    r#"{"type":"object","description":"Provides formatting information for a value.","properties":{"hex":{"$rust":0,"description":"Display the value in hex."}}}"#
+);
 impl crate::validate::Validate for ValueFormat {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Provides formatting information for a stack frame.
@@ -13273,7 +9435,7 @@ impl crate::private::Members for StackFrameFormat {
         s.optional("line", &self.line)?;
         s.optional("module", &self.module)?;
         s.optional("includeAll", &self.include_all)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackFrameFormat);
@@ -13319,79 +9481,14 @@ impl crate::read::ReadJson for StackFrameFormat {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackFrameFormat {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackFrameFormat")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackFrameFormat"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("hex", "Display the value in hex.", generator.subschema_for::<bool>()),
-            (
-                "parameters",
-                "Displays parameters for the stack frame.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "parameterTypes",
-                "Displays the types of parameters for the stack frame.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "parameterNames",
-                "Displays the names of parameters for the stack frame.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "parameterValues",
-                "Displays the values of parameters for the stack frame.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "line",
-                "Displays the line number of the stack frame.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "module",
-                "Displays the module of the stack frame.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "includeAll",
-                "Includes all stack frames, including those the debug adapter might otherwise hide.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Provides formatting information for a stack frame.", "properties" :
-            properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackFrameFormat, [bool],
+    r#"{"type":"object","description":"Provides formatting information for a stack frame.","properties":{"hex":{"$rust":0,"description":"Display the value in hex."},"parameters":{"$rust":0,"description":"Displays parameters for the stack frame."},"parameterTypes":{"$rust":0,"description":"Displays the types of parameters for the stack frame."},"parameterNames":{"$rust":0,"description":"Displays the names of parameters for the stack frame."},"parameterValues":{"$rust":0,"description":"Displays the values of parameters for the stack frame."},"line":{"$rust":0,"description":"Displays the line number of the stack frame."},"module":{"$rust":0,"description":"Displays the module of the stack frame."},"includeAll":{"$rust":0,"description":"Includes all stack frames, including those the debug adapter might otherwise hide."}}}"#
+);
 impl crate::validate::Validate for StackFrameFormat {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.
@@ -13453,7 +9550,7 @@ impl crate::private::Members for ExceptionFilterOptions {
         s.member("filterId", &self.filter_id)?;
         s.optional("condition", &self.condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionFilterOptions);
@@ -13482,60 +9579,14 @@ impl crate::read::ReadJson for ExceptionFilterOptions {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionFilterOptions {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionFilterOptions")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ExceptionFilterOptions"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "filterId",
-                "ID of an exception filter returned by the `exceptionBreakpointFilters` capability.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "condition",
-                "An expression for conditional exceptions.\nThe exception breaks into the debugger if the result of the condition is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "mode",
-                "The mode of this exception breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.",
-            "properties" : properties, "required" : ["filterId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionFilterOptions, [String],
+    r#"{"type":"object","description":"An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.","properties":{"filterId":{"$rust":0,"description":"ID of an exception filter returned by the `exceptionBreakpointFilters` capability."},"condition":{"$rust":0,"description":"An expression for conditional exceptions.\nThe exception breaks into the debugger if the result of the condition is true."},"mode":{"$rust":0,"description":"The mode of this exception breakpoint. If defined, this must be one of the `breakpointModes` the debug adapter advertised in its `Capabilities`."}},"required":["filterId"]}"#
+);
 impl crate::validate::Validate for ExceptionFilterOptions {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// An `ExceptionOptions` assigns configuration options to a set of exceptions.
@@ -13586,7 +9637,7 @@ impl crate::private::Members for ExceptionOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("path", &self.path)?;
         s.member("breakMode", &self.break_mode)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionOptions);
@@ -13612,55 +9663,16 @@ impl crate::read::ReadJson for ExceptionOptions {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionOptions {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionOptions")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionOptions"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "path",
-                "A path that selects a single or multiple exceptions in a tree. If `path` is missing, the whole tree is selected.\nBy convention the first segment of the path is a category that is used to group exceptions in the UI.",
-                generator.subschema_for::<Vec<ExceptionPathSegment>>(),
-            ),
-            (
-                "breakMode",
-                "Condition when a thrown exception should result in a break.",
-                generator.subschema_for::<ExceptionBreakMode>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "An `ExceptionOptions` assigns configuration options to a set of exceptions.",
-            "properties" : properties, "required" : ["breakMode"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionOptions, [Vec < ExceptionPathSegment >, ExceptionBreakMode],
+    r#"{"type":"object","description":"An `ExceptionOptions` assigns configuration options to a set of exceptions.","properties":{"path":{"$rust":0,"description":"A path that selects a single or multiple exceptions in a tree. If `path` is missing, the whole tree is selected.\nBy convention the first segment of the path is a category that is used to group exceptions in the UI."},"breakMode":{"$rust":1,"description":"Condition when a thrown exception should result in a break."}},"required":["breakMode"]}"#
+);
 impl crate::validate::Validate for ExceptionOptions {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.path, "path", path, out);
-        crate::validate::member(&self.break_mode, "breakMode", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.path, "path");
+        v.member(&self.break_mode, "breakMode");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This enumeration defines all possible conditions when a thrown exception should result in a break.
@@ -13758,28 +9770,12 @@ impl crate::read::ReadJson for ExceptionBreakMode {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionBreakMode {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionBreakMode")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionBreakMode"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "This enumeration defines all possible conditions when a thrown exception should result in a break.\nnever: never breaks,\nalways: always breaks,\nunhandled: breaks when exception unhandled,\nuserUnhandled: breaks if the exception is not handled by user code.",
-            "enum" : ["never", "always", "unhandled", "userUnhandled"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionBreakMode, [],
+    r#"{"type":"string","description":"This enumeration defines all possible conditions when a thrown exception should result in a break.\nnever: never breaks,\nalways: always breaks,\nunhandled: breaks when exception unhandled,\nuserUnhandled: breaks if the exception is not handled by user code.","enum":["never","always","unhandled","userUnhandled"]}"#
+);
 impl crate::validate::Validate for ExceptionBreakMode {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let ExceptionBreakMode::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -13831,7 +9827,7 @@ impl crate::private::Members for ExceptionPathSegment {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("negate", &self.negate)?;
         s.member("names", &self.names)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionPathSegment);
@@ -13857,53 +9853,14 @@ impl crate::read::ReadJson for ExceptionPathSegment {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionPathSegment {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionPathSegment")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionPathSegment"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "negate",
-                "If false or missing this segment matches the names provided, otherwise it matches anything except the names provided.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "names",
-                "Depending on the value of `negate` the names that should match or not match.",
-                generator.subschema_for::<Vec<String>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "An `ExceptionPathSegment` represents a segment in a path that is used to match leaves or nodes in a tree of exceptions.\nIf a segment consists of more than one name, it matches the names provided if `negate` is false or missing, or it matches anything except the names provided if `negate` is true.",
-            "properties" : properties, "required" : ["names"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionPathSegment, [bool, Vec < String >],
+    r#"{"type":"object","description":"An `ExceptionPathSegment` represents a segment in a path that is used to match leaves or nodes in a tree of exceptions.\nIf a segment consists of more than one name, it matches the names provided if `negate` is false or missing, or it matches anything except the names provided if `negate` is true.","properties":{"negate":{"$rust":0,"description":"If false or missing this segment matches the names provided, otherwise it matches anything except the names provided."},"names":{"$rust":1,"description":"Depending on the value of `negate` the names that should match or not match."}},"required":["names"]}"#
+);
 impl crate::validate::Validate for ExceptionPathSegment {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Detailed information about an exception that has occurred.
@@ -14016,7 +9973,7 @@ impl crate::private::Members for ExceptionDetails {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.optional("stackTrace", &self.stack_trace)?;
         s.optional("innerException", &self.inner_exception)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionDetails);
@@ -14054,74 +10011,15 @@ impl crate::read::ReadJson for ExceptionDetails {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionDetails {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionDetails")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExceptionDetails"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "message",
-                "Message contained in the exception.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "typeName",
-                "Short type name of the exception object.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "fullTypeName",
-                "Fully-qualified type name of the exception object.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "evaluateName",
-                "An expression that can be evaluated in the current scope to obtain the exception object.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "stackTrace",
-                "Stack trace at the time the exception was thrown.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "innerException",
-                "Details of the exception contained by this exception, if any.",
-                generator.subschema_for::<Vec<ExceptionDetails>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Detailed information about an exception that has occurred.", "properties" :
-            properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionDetails, [String, Vec < ExceptionDetails >],
+    r#"{"type":"object","description":"Detailed information about an exception that has occurred.","properties":{"message":{"$rust":0,"description":"Message contained in the exception."},"typeName":{"$rust":0,"description":"Short type name of the exception object."},"fullTypeName":{"$rust":0,"description":"Fully-qualified type name of the exception object."},"evaluateName":{"$rust":0,"description":"An expression that can be evaluated in the current scope to obtain the exception object."},"stackTrace":{"$rust":0,"description":"Stack trace at the time the exception was thrown."},"innerException":{"$rust":1,"description":"Details of the exception contained by this exception, if any."}}}"#
+);
 impl crate::validate::Validate for ExceptionDetails {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.inner_exception, "innerException", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.inner_exception, "innerException");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Represents a single disassembled instruction.
@@ -14276,7 +10174,7 @@ impl crate::private::Members for DisassembledInstruction {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembledInstruction);
@@ -14332,129 +10230,21 @@ impl crate::read::ReadJson for DisassembledInstruction {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisassembledInstruction {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisassembledInstruction")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DisassembledInstruction"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "address",
-                "The address of the instruction. Treated as a hex value if prefixed with `0x`, or as a decimal value otherwise.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "instructionBytes",
-                "Raw bytes representing the instruction and its operands, in an implementation-defined format.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "instruction",
-                "Text representing the instruction and its operands, in an implementation-defined format.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "symbol",
-                "Name of the symbol that corresponds with the location of this instruction, if any.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "location",
-                "Source location that corresponds to this instruction, if any.\nShould always be set (if available) on the first instruction returned,\nbut can be omitted afterwards if this instruction maps to the same source file as the previous instruction.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "line",
-                "The line within the source location that corresponds to this instruction, if any.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "The column within the line that corresponds to this instruction, if any.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "The end line of the range that corresponds to this instruction, if any.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "The end column of the range that corresponds to this instruction, if any.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "presentationHint",
-                "A hint for how to present the instruction in the UI.\n\nA value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'",
-                generator.subschema_for::<DisassembledInstructionPresentationHint>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Represents a single disassembled instruction.", "properties" : properties,
-            "required" : ["address", "instruction"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisassembledInstruction, [String, Source, u64,
+    DisassembledInstructionPresentationHint],
+    r#"{"type":"object","description":"Represents a single disassembled instruction.","properties":{"address":{"$rust":0,"description":"The address of the instruction. Treated as a hex value if prefixed with `0x`, or as a decimal value otherwise."},"instructionBytes":{"$rust":0,"description":"Raw bytes representing the instruction and its operands, in an implementation-defined format."},"instruction":{"$rust":0,"description":"Text representing the instruction and its operands, in an implementation-defined format."},"symbol":{"$rust":0,"description":"Name of the symbol that corresponds with the location of this instruction, if any."},"location":{"$rust":1,"description":"Source location that corresponds to this instruction, if any.\nShould always be set (if available) on the first instruction returned,\nbut can be omitted afterwards if this instruction maps to the same source file as the previous instruction."},"line":{"$rust":2,"description":"The line within the source location that corresponds to this instruction, if any."},"column":{"$rust":2,"description":"The column within the line that corresponds to this instruction, if any."},"endLine":{"$rust":2,"description":"The end line of the range that corresponds to this instruction, if any."},"endColumn":{"$rust":2,"description":"The end column of the range that corresponds to this instruction, if any."},"presentationHint":{"$rust":3,"description":"A hint for how to present the instruction in the UI.\n\nA value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'"}},"required":["address","instruction"]}"#
+);
 impl crate::validate::Validate for DisassembledInstruction {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.location, "location", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.location, "location");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.member(&self.presentation_hint, "presentationHint");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Logical areas that can be invalidated by the `invalidated` event.
@@ -14556,24 +10346,12 @@ impl crate::read::ReadJson for InvalidatedAreas {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InvalidatedAreas {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InvalidatedAreas")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InvalidatedAreas"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Logical areas that can be invalidated by the `invalidated` event.",
-            "examples" : ["all", "stacks", "threads", "variables"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InvalidatedAreas, [],
+    r#"{"type":"string","description":"Logical areas that can be invalidated by the `invalidated` event.","examples":["all","stacks","threads","variables"]}"#
+);
 impl crate::validate::Validate for InvalidatedAreas {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// A `BreakpointMode` is provided as a option when setting breakpoints on sources or instructions.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -14639,7 +10417,7 @@ impl crate::private::Members for BreakpointMode {
         s.member("label", &self.label)?;
         s.optional("description", &self.description)?;
         s.member("appliesTo", &self.applies_to)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointMode);
@@ -14671,64 +10449,15 @@ impl crate::read::ReadJson for BreakpointMode {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointMode {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointMode")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointMode"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "mode",
-                "The internal ID of the mode. This value is passed to the `setBreakpoints` request.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "label",
-                "The name of the breakpoint mode. This is shown in the UI.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "description",
-                "A help text providing additional information about the breakpoint mode. This string is typically shown as a hover and can be translated.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "appliesTo",
-                "Describes one or more type of breakpoint this mode applies to.",
-                generator.subschema_for::<Vec<BreakpointModeApplicability>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A `BreakpointMode` is provided as a option when setting breakpoints on sources or instructions.",
-            "properties" : properties, "required" : ["mode", "label", "appliesTo"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointMode, [String, Vec < BreakpointModeApplicability >],
+    r#"{"type":"object","description":"A `BreakpointMode` is provided as a option when setting breakpoints on sources or instructions.","properties":{"mode":{"$rust":0,"description":"The internal ID of the mode. This value is passed to the `setBreakpoints` request."},"label":{"$rust":0,"description":"The name of the breakpoint mode. This is shown in the UI."},"description":{"$rust":0,"description":"A help text providing additional information about the breakpoint mode. This string is typically shown as a hover and can be translated."},"appliesTo":{"$rust":1,"description":"Describes one or more type of breakpoint this mode applies to."}},"required":["mode","label","appliesTo"]}"#
+);
 impl crate::validate::Validate for BreakpointMode {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.applies_to, "appliesTo", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.applies_to, "appliesTo");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.
@@ -14830,26 +10559,12 @@ impl crate::read::ReadJson for BreakpointModeApplicability {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointModeApplicability {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointModeApplicability")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "BreakpointModeApplicability"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.",
-            "examples" : ["source", "exception", "data", "instruction"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointModeApplicability, [],
+    r#"{"type":"string","description":"Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.","examples":["source","exception","data","instruction"]}"#
+);
 impl crate::validate::Validate for BreakpointModeApplicability {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Arguments for 'setDebuggerProperty' request.
 #[cfg(feature = "debugpy")]
@@ -14994,7 +10709,7 @@ impl crate::private::Members for SetDebuggerPropertyArguments {
             "multiThreadsSingleNotification",
             &self.multi_threads_single_notification,
         )?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15052,75 +10767,15 @@ impl crate::read::ReadJson for SetDebuggerPropertyArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for SetDebuggerPropertyArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetDebuggerPropertyArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetDebuggerPropertyArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "ideOS",
-                "OS where the ide is running. Supported values [Windows, Linux]",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "dontTraceStartPatterns",
-                "Patterns to match with the start of the file paths. Matching paths will be added to a list of file where trace is ignored.",
-                generator.subschema_for::<Vec<serde_json::Value>>(),
-            ),
-            (
-                "dontTraceEndPatterns",
-                "Patterns to match with the end of the file paths. Matching paths will be added to a list of file where trace is ignored.",
-                generator.subschema_for::<Vec<serde_json::Value>>(),
-            ),
-            (
-                "skipSuspendOnBreakpointException",
-                "List of exceptions that should be skipped when doing condition evaluations.",
-                generator.subschema_for::<Vec<serde_json::Value>>(),
-            ),
-            (
-                "skipPrintBreakpointException",
-                "List of exceptions that should skip printing to stderr when doing condition evaluations.",
-                generator.subschema_for::<Vec<serde_json::Value>>(),
-            ),
-            (
-                "multiThreadsSingleNotification",
-                "If false then a notification is generated for each thread event. If true a single event is gnenerated, and all threads follow that behavior.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'setDebuggerProperty' request.", "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetDebuggerPropertyArguments, [String, Vec < serde_json::Value >, bool],
+    r#"{"type":"object","description":"Arguments for 'setDebuggerProperty' request.","properties":{"ideOS":{"$rust":0,"description":"OS where the ide is running. Supported values [Windows, Linux]"},"dontTraceStartPatterns":{"$rust":1,"description":"Patterns to match with the start of the file paths. Matching paths will be added to a list of file where trace is ignored."},"dontTraceEndPatterns":{"$rust":1,"description":"Patterns to match with the end of the file paths. Matching paths will be added to a list of file where trace is ignored."},"skipSuspendOnBreakpointException":{"$rust":1,"description":"List of exceptions that should be skipped when doing condition evaluations."},"skipPrintBreakpointException":{"$rust":1,"description":"List of exceptions that should skip printing to stderr when doing condition evaluations."},"multiThreadsSingleNotification":{"$rust":2,"description":"If false then a notification is generated for each thread event. If true a single event is gnenerated, and all threads follow that behavior."}}}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for SetDebuggerPropertyArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'setPydevdSourceMap' request.
@@ -15174,7 +10829,7 @@ impl crate::private::Members for SetPydevdSourceMapArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.optional("pydevdSourceMaps", &self.pydevd_source_maps)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15204,58 +10859,17 @@ impl crate::read::ReadJson for SetPydevdSourceMapArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for SetPydevdSourceMapArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetPydevdSourceMapArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetPydevdSourceMapArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "source",
-                "The source location of the PydevdSourceMap; 'source.path' must be specified (e.g.: for an ipython notebook this could be something as /home/notebook/note.py).",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "pydevdSourceMaps",
-                "The PydevdSourceMaps to be set to the given source (provide an empty array to clear the source mappings for a given path).",
-                generator.subschema_for::<Vec<PydevdSourceMap>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'setPydevdSourceMap' request.", "properties" : properties,
-            "required" : ["source"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetPydevdSourceMapArguments, [Source, Vec < PydevdSourceMap >],
+    r#"{"type":"object","description":"Arguments for 'setPydevdSourceMap' request.","properties":{"source":{"$rust":0,"description":"The source location of the PydevdSourceMap; 'source.path' must be specified (e.g.: for an ipython notebook this could be something as /home/notebook/note.py)."},"pydevdSourceMaps":{"$rust":1,"description":"The PydevdSourceMaps to be set to the given source (provide an empty array to clear the source mappings for a given path)."}},"required":["source"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for SetPydevdSourceMapArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::member(&self.pydevd_source_maps, "pydevdSourceMaps", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.member(&self.pydevd_source_maps, "pydevdSourceMaps");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Information that allows mapping a local line to a remote source/line.
@@ -15321,7 +10935,7 @@ impl crate::private::Members for PydevdSourceMap {
         s.member("endLine", &self.end_line)?;
         s.member("runtimeSource", &self.runtime_source)?;
         s.member("runtimeLine", &self.runtime_line)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15359,62 +10973,16 @@ impl crate::read::ReadJson for PydevdSourceMap {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdSourceMap {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdSourceMap")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdSourceMap"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "line",
-                "The local line to which the mapping should map to (e.g.: for an ipython notebook this would be the first line of the cell in the file).",
-                generator.subschema_for::<i64>(),
-            ),
-            ("endLine", "The end line.", generator.subschema_for::<i64>()),
-            (
-                "runtimeSource",
-                "The path that the user has remotely -- 'source.path' must be specified (e.g.: for an ipython notebook this could be something as '<ipython-input-1-4561234>')",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "runtimeLine",
-                "The remote line to which the mapping should map to (e.g.: for an ipython notebook this would be always 1 as it'd map the start of the cell).",
-                generator.subschema_for::<i64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Information that allows mapping a local line to a remote source/line.",
-            "properties" : properties, "required" : ["line", "endLine", "runtimeSource",
-            "runtimeLine"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdSourceMap, [i64, Source],
+    r#"{"type":"object","description":"Information that allows mapping a local line to a remote source/line.","properties":{"line":{"$rust":0,"description":"The local line to which the mapping should map to (e.g.: for an ipython notebook this would be the first line of the cell in the file)."},"endLine":{"$rust":0,"description":"The end line."},"runtimeSource":{"$rust":1,"description":"The path that the user has remotely -- 'source.path' must be specified (e.g.: for an ipython notebook this could be something as '<ipython-input-1-4561234>')"},"runtimeLine":{"$rust":0,"description":"The remote line to which the mapping should map to (e.g.: for an ipython notebook this would be always 1 as it'd map the start of the cell)."}},"required":["line","endLine","runtimeSource","runtimeLine"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdSourceMap {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.runtime_source, "runtimeSource", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.runtime_source, "runtimeSource");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'pydevdSystemInfo' request.
@@ -15447,7 +11015,7 @@ impl PydevdSystemInfoArguments {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSystemInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15465,36 +11033,15 @@ impl crate::read::ReadJson for PydevdSystemInfoArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdSystemInfoArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdSystemInfoArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdSystemInfoArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'pydevdSystemInfo' request.", }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdSystemInfoArguments, [],
+    r#"{"type":"object","description":"Arguments for 'pydevdSystemInfo' request."}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdSystemInfoArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This object contains python version and implementation details.
@@ -15550,7 +11097,7 @@ impl crate::private::Members for PydevdPythonInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("version", &self.version)?;
         s.optional("implementation", &self.implementation)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15578,55 +11125,16 @@ impl crate::read::ReadJson for PydevdPythonInfo {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdPythonInfo {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdPythonInfo")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdPythonInfo"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "version",
-                "Python version as a string in semver format: <major>.<minor>.<micro><releaselevel><serial>.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "implementation",
-                "Python version as a string in this format <major>.<minor>.<micro><releaselevel><serial>.",
-                generator.subschema_for::<PydevdPythonImplementationInfo>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This object contains python version and implementation details.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdPythonInfo, [String, PydevdPythonImplementationInfo],
+    r#"{"type":"object","description":"This object contains python version and implementation details.","properties":{"version":{"$rust":0,"description":"Python version as a string in semver format: <major>.<minor>.<micro><releaselevel><serial>."},"implementation":{"$rust":1,"description":"Python version as a string in this format <major>.<minor>.<micro><releaselevel><serial>."}}}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdPythonInfo {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.implementation, "implementation", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.implementation, "implementation");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This object contains python implementation details.
@@ -15693,7 +11201,7 @@ impl crate::private::Members for PydevdPythonImplementationInfo {
         s.optional("name", &self.name)?;
         s.optional("version", &self.version)?;
         s.optional("description", &self.description)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15724,57 +11232,15 @@ impl crate::read::ReadJson for PydevdPythonImplementationInfo {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdPythonImplementationInfo {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdPythonImplementationInfo")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdPythonImplementationInfo"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("name", "Python implementation name.", generator.subschema_for::<String>()),
-            (
-                "version",
-                "Python version as a string in semver format: <major>.<minor>.<micro><releaselevel><serial>.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "description",
-                "Optional description for this python implementation.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This object contains python implementation details.", "properties" :
-            properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdPythonImplementationInfo, [String],
+    r#"{"type":"object","description":"This object contains python implementation details.","properties":{"name":{"$rust":0,"description":"Python implementation name."},"version":{"$rust":0,"description":"Python version as a string in semver format: <major>.<minor>.<micro><releaselevel><serial>."},"description":{"$rust":0,"description":"Optional description for this python implementation."}}}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdPythonImplementationInfo {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This object contains python version and implementation details.
@@ -15819,7 +11285,7 @@ impl PydevdPlatformInfo {
 impl crate::private::Members for PydevdPlatformInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("name", &self.name)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -15844,49 +11310,15 @@ impl crate::read::ReadJson for PydevdPlatformInfo {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdPlatformInfo {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdPlatformInfo")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdPlatformInfo"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "name",
-                "Name of the platform as returned by 'sys.platform'.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This object contains python version and implementation details.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdPlatformInfo, [String],
+    r#"{"type":"object","description":"This object contains python version and implementation details.","properties":{"name":{"$rust":0,"description":"Name of the platform as returned by 'sys.platform'."}}}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdPlatformInfo {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This object contains python process details.
@@ -15969,7 +11401,7 @@ impl crate::private::Members for PydevdProcessInfo {
         s.optional("ppid", &self.ppid)?;
         s.optional("executable", &self.executable)?;
         s.optional("bitness", &self.bitness)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -16003,63 +11435,15 @@ impl crate::read::ReadJson for PydevdProcessInfo {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdProcessInfo {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdProcessInfo")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdProcessInfo"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "pid",
-                "Process ID for the current process.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "ppid",
-                "Parent Process ID for the current process.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "executable",
-                "Path to the executable as returned by 'sys.executable'.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "bitness",
-                "Integer value indicating the bitness of the current process.",
-                generator.subschema_for::<i64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This object contains python process details.", "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdProcessInfo, [i64, String],
+    r#"{"type":"object","description":"This object contains python process details.","properties":{"pid":{"$rust":0,"description":"Process ID for the current process."},"ppid":{"$rust":0,"description":"Parent Process ID for the current process."},"executable":{"$rust":1,"description":"Path to the executable as returned by 'sys.executable'."},"bitness":{"$rust":0,"description":"Integer value indicating the bitness of the current process."}}}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdProcessInfo {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// This object contains details on pydevd.
@@ -16119,7 +11503,7 @@ impl crate::private::Members for PydevdInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("usingCython", &self.using_cython)?;
         s.optional("usingFrameEval", &self.using_frame_eval)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -16147,53 +11531,15 @@ impl crate::read::ReadJson for PydevdInfo {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdInfo {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdInfo")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "PydevdInfo"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "usingCython",
-                "Specifies whether the cython native module is being used.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "usingFrameEval",
-                "Specifies whether the frame eval native module is being used.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "This object contains details on pydevd.", "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdInfo, [bool],
+    r#"{"type":"object","description":"This object contains details on pydevd.","properties":{"usingCython":{"$rust":0,"description":"Specifies whether the cython native module is being used."},"usingFrameEval":{"$rust":0,"description":"Specifies whether the frame eval native module is being used."}}}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdInfo {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'pydevdAuthorize' request.
@@ -16240,7 +11586,7 @@ impl PydevdAuthorizeArguments {
 impl crate::private::Members for PydevdAuthorizeArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("debugServerAccessToken", &self.debug_server_access_token)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -16267,50 +11613,15 @@ impl crate::read::ReadJson for PydevdAuthorizeArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdAuthorizeArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdAuthorizeArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdAuthorizeArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "debugServerAccessToken",
-                "The access token to access the debug server.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'pydevdAuthorize' request.", "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdAuthorizeArguments, [String],
+    r#"{"type":"object","description":"Arguments for 'pydevdAuthorize' request.","properties":{"debugServerAccessToken":{"$rust":0,"description":"The access token to access the debug server."}}}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdAuthorizeArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'dumpCell' request.
@@ -16348,7 +11659,7 @@ impl DumpCellArguments {
 impl crate::private::Members for DumpCellArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("code", &self.code)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16373,48 +11684,15 @@ impl crate::read::ReadJson for DumpCellArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DumpCellArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DumpCellArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "code",
-                "The content of the cell being submitted.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Arguments for 'dumpCell' request.",
-            "properties" : properties, "required" : ["code"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DumpCellArguments, [String],
+    r#"{"type":"object","description":"Arguments for 'dumpCell' request.","properties":{"code":{"$rust":0,"description":"The content of the cell being submitted."}},"required":["code"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DumpCellArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'debugInfo' request (none are defined).
@@ -16447,7 +11725,7 @@ impl DebugInfoArguments {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16465,34 +11743,15 @@ impl crate::read::ReadJson for DebugInfoArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DebugInfoArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DebugInfoArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoArguments"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'debugInfo' request (none are defined).", }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DebugInfoArguments, [],
+    r#"{"type":"object","description":"Arguments for 'debugInfo' request (none are defined)."}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DebugInfoArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The breakpoints registered for one source file.
@@ -16534,7 +11793,7 @@ impl crate::private::Members for DebugInfoBreakpoints {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16564,51 +11823,16 @@ impl crate::read::ReadJson for DebugInfoBreakpoints {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DebugInfoBreakpoints {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DebugInfoBreakpoints")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DebugInfoBreakpoints"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("source", "Source file.", generator.subschema_for::<String>()),
-            (
-                "breakpoints",
-                "Breakpoints for that source file.",
-                generator.subschema_for::<Vec<SourceBreakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "The breakpoints registered for one source file.", "properties" : properties,
-            "required" : ["source", "breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DebugInfoBreakpoints, [String, Vec < SourceBreakpoint >],
+    r#"{"type":"object","description":"The breakpoints registered for one source file.","properties":{"source":{"$rust":0,"description":"Source file."},"breakpoints":{"$rust":1,"description":"Breakpoints for that source file."}},"required":["source","breakpoints"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DebugInfoBreakpoints {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'inspectVariables' request (none are defined).
@@ -16641,7 +11865,7 @@ impl InspectVariablesArguments {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16659,36 +11883,15 @@ impl crate::read::ReadJson for InspectVariablesArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for InspectVariablesArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InspectVariablesArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "InspectVariablesArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'inspectVariables' request (none are defined).", }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InspectVariablesArguments, [],
+    r#"{"type":"object","description":"Arguments for 'inspectVariables' request (none are defined)."}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for InspectVariablesArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// A variable defined in the kernel, as 'inspectVariables' lists it. Like the DAP 'Variable', but 'variablesReference' is any integer: ipykernel sends Python object ids, beyond the 32-bit range DAP gives variable references.
@@ -16789,7 +11992,7 @@ impl crate::private::Members for InspectedVariable {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.member("variablesReference", &self.variables_reference)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16834,68 +12037,16 @@ impl crate::read::ReadJson for InspectedVariable {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for InspectedVariable {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InspectedVariable")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InspectedVariable"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("name", "The variable's name.", generator.subschema_for::<String>()),
-            ("value", "The variable's value.", generator.subschema_for::<String>()),
-            (
-                "type",
-                "The type of the variable's value.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "evaluateName",
-                "An expression that gives the variable's value.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "variablesReference",
-                "If greater than 0, the variable has children, retrieved with the 'variables' request and this reference.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "presentationHint",
-                "How to render the variable.",
-                generator.subschema_for::<VariablePresentationHint>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "A variable defined in the kernel, as 'inspectVariables' lists it. Like the DAP 'Variable', but 'variablesReference' is any integer: ipykernel sends Python object ids, beyond the 32-bit range DAP gives variable references.",
-            "properties" : properties, "required" : ["name", "value",
-            "variablesReference"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InspectedVariable, [String, i64, VariablePresentationHint],
+    r#"{"type":"object","description":"A variable defined in the kernel, as 'inspectVariables' lists it. Like the DAP 'Variable', but 'variablesReference' is any integer: ipykernel sends Python object ids, beyond the 32-bit range DAP gives variable references.","properties":{"name":{"$rust":0,"description":"The variable's name."},"value":{"$rust":0,"description":"The variable's value."},"type":{"$rust":0,"description":"The type of the variable's value."},"evaluateName":{"$rust":0,"description":"An expression that gives the variable's value."},"variablesReference":{"$rust":1,"description":"If greater than 0, the variable has children, retrieved with the 'variables' request and this reference."},"presentationHint":{"$rust":2,"description":"How to render the variable."}},"required":["name","value","variablesReference"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for InspectedVariable {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.presentation_hint, "presentationHint");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'richInspectVariables' request.
@@ -16951,7 +12102,7 @@ impl crate::private::Members for RichInspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variableName", &self.variable_name)?;
         s.optional("frameId", &self.frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -16981,56 +12132,15 @@ impl crate::read::ReadJson for RichInspectVariablesArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for RichInspectVariablesArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RichInspectVariablesArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RichInspectVariablesArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "variableName",
-                "The name of the variable.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "frameId",
-                "The frame to look the variable up in; used only when the debugger is stopped.",
-                generator.subschema_for::<i64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'richInspectVariables' request.", "properties" : properties,
-            "required" : ["variableName"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RichInspectVariablesArguments, [String, i64],
+    r#"{"type":"object","description":"Arguments for 'richInspectVariables' request.","properties":{"variableName":{"$rust":0,"description":"The name of the variable."},"frameId":{"$rust":1,"description":"The frame to look the variable up in; used only when the debugger is stopped."}},"required":["variableName"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for RichInspectVariablesArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Arguments for 'copyToGlobals' request.
@@ -17090,7 +12200,7 @@ impl crate::private::Members for CopyToGlobalsArguments {
         s.member("srcVariableName", &self.src_variable_name)?;
         s.member("srcFrameId", &self.src_frame_id)?;
         s.member("dstVariableName", &self.dst_variable_name)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -17127,61 +12237,15 @@ impl crate::read::ReadJson for CopyToGlobalsArguments {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for CopyToGlobalsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CopyToGlobalsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "CopyToGlobalsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "srcVariableName",
-                "The variable to copy from the frame 'srcFrameId'.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "srcFrameId",
-                "The frame holding the variable.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "dstVariableName",
-                "The name of the copy in the global scope.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Arguments for 'copyToGlobals' request.", "properties" : properties,
-            "required" : ["srcVariableName", "srcFrameId", "dstVariableName"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CopyToGlobalsArguments, [String, i64],
+    r#"{"type":"object","description":"Arguments for 'copyToGlobals' request.","properties":{"srcVariableName":{"$rust":0,"description":"The variable to copy from the frame 'srcFrameId'."},"srcFrameId":{"$rust":1,"description":"The frame holding the variable."},"dstVariableName":{"$rust":0,"description":"The name of the copy in the global scope."}},"required":["srcVariableName","srcFrameId","dstVariableName"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for CopyToGlobalsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains the raw error in short form if `success` is false.
@@ -17268,24 +12332,12 @@ impl crate::read::ReadJson for ResponseMessage {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ResponseMessage {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ResponseMessage")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ResponseMessage"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.",
-            "examples" : ["cancelled", "notStopped"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ResponseMessage, [],
+    r#"{"type":"string","description":"Contains the raw error in short form if `success` is false.\nThis raw error might be interpreted by the client and is not shown in the UI.\nSome predefined values exist.","examples":["cancelled","notStopped"]}"#
+);
 impl crate::validate::Validate for ResponseMessage {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17325,7 +12377,7 @@ impl ErrorResponseBody {
 impl crate::private::Members for ErrorResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("error", &self.error)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ErrorResponseBody);
@@ -17348,49 +12400,15 @@ impl crate::read::ReadJson for ErrorResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ErrorResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ErrorResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ErrorResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "error",
-                "A structured error message.",
-                generator.subschema_for::<Message>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ErrorResponseBody, [Message],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"error":{"$rust":0,"description":"A structured error message."}}}"#
+);
 impl crate::validate::Validate for ErrorResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.error, "error", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.error, "error");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The reason for the event.
@@ -17510,27 +12528,12 @@ impl crate::read::ReadJson for StoppedEventBodyReason {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StoppedEventBodyReason {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StoppedEventBodyReason")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StoppedEventBodyReason"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "The reason for the event.\nFor backward compatibility this string is shown in the UI if the `description` attribute is missing (but it must not be translated).",
-            "examples" : ["step", "breakpoint", "exception", "pause", "entry", "goto",
-            "function breakpoint", "data breakpoint", "instruction breakpoint"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StoppedEventBodyReason, [],
+    r#"{"type":"string","description":"The reason for the event.\nFor backward compatibility this string is shown in the UI if the `description` attribute is missing (but it must not be translated).","examples":["step","breakpoint","exception","pause","entry","goto","function breakpoint","data breakpoint","instruction breakpoint"]}"#
+);
 impl crate::validate::Validate for StoppedEventBodyReason {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17654,7 +12657,7 @@ impl crate::private::Members for StoppedEventBody {
         s.optional("text", &self.text)?;
         s.optional("allThreadsStopped", &self.all_threads_stopped)?;
         s.optional("hitBreakpointIds", &self.hit_breakpoint_ids)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StoppedEventBody);
@@ -17701,78 +12704,15 @@ impl crate::read::ReadJson for StoppedEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StoppedEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StoppedEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StoppedEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "reason",
-                "The reason for the event.\nFor backward compatibility this string is shown in the UI if the `description` attribute is missing (but it must not be translated).",
-                generator.subschema_for::<StoppedEventBodyReason>(),
-            ),
-            (
-                "description",
-                "The full reason for the event, e.g. 'Paused on exception'. This string is shown in the UI as is and can be translated.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "threadId",
-                "The thread which was stopped.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "preserveFocusHint",
-                "A value of true hints to the client that this event should not change the focus.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "text",
-                "Additional information. E.g. if reason is `exception`, text contains the exception name. This string is shown in the UI.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "allThreadsStopped",
-                "If `allThreadsStopped` is true, a debug adapter can announce that all threads have stopped.\n- The client should use this information to enable that all threads can be expanded to access their stacktraces.\n- If the attribute is missing or false, only the thread with the given `threadId` can be expanded.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "hitBreakpointIds",
-                "Ids of the breakpoints that triggered the event. In most cases there is only a single breakpoint but here are some examples for multiple breakpoints:\n- Different types of breakpoints map to the same location.\n- Multiple source breakpoints get collapsed to the same instruction by the compiler/runtime.\n- Multiple function breakpoints with different function names map to the same location.",
-                generator.subschema_for::<Vec<i32>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["reason"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StoppedEventBody, [StoppedEventBodyReason, String, i32, bool, Vec < i32 >],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"reason":{"$rust":0,"description":"The reason for the event.\nFor backward compatibility this string is shown in the UI if the `description` attribute is missing (but it must not be translated)."},"description":{"$rust":1,"description":"The full reason for the event, e.g. 'Paused on exception'. This string is shown in the UI as is and can be translated."},"threadId":{"$rust":2,"description":"The thread which was stopped."},"preserveFocusHint":{"$rust":3,"description":"A value of true hints to the client that this event should not change the focus."},"text":{"$rust":1,"description":"Additional information. E.g. if reason is `exception`, text contains the exception name. This string is shown in the UI."},"allThreadsStopped":{"$rust":3,"description":"If `allThreadsStopped` is true, a debug adapter can announce that all threads have stopped.\n- The client should use this information to enable that all threads can be expanded to access their stacktraces.\n- If the attribute is missing or false, only the thread with the given `threadId` can be expanded."},"hitBreakpointIds":{"$rust":4,"description":"Ids of the breakpoints that triggered the event. In most cases there is only a single breakpoint but here are some examples for multiple breakpoints:\n- Different types of breakpoints map to the same location.\n- Multiple source breakpoints get collapsed to the same instruction by the compiler/runtime.\n- Multiple function breakpoints with different function names map to the same location."}},"required":["reason"]}"#
+);
 impl crate::validate::Validate for StoppedEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.reason, "reason", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.reason, "reason");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -17824,7 +12764,7 @@ impl crate::private::Members for ContinuedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinuedEventBody);
@@ -17852,52 +12792,14 @@ impl crate::read::ReadJson for ContinuedEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ContinuedEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ContinuedEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinuedEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "threadId",
-                "The thread which was continued.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "allThreadsContinued",
-                "If omitted or set to `true`, this event signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ContinuedEventBody, [i32, bool],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"threadId":{"$rust":0,"description":"The thread which was continued."},"allThreadsContinued":{"$rust":1,"description":"If omitted or set to `true`, this event signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed."}},"required":["threadId"]}"#
+);
 impl crate::validate::Validate for ContinuedEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -17933,7 +12835,7 @@ impl ExitedEventBody {
 impl crate::private::Members for ExitedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("exitCode", &self.exit_code)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExitedEventBody);
@@ -17956,47 +12858,14 @@ impl crate::read::ReadJson for ExitedEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExitedEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExitedEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ExitedEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "exitCode",
-                "The exit code returned from the debuggee.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["exitCode"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExitedEventBody, [i32],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"exitCode":{"$rust":0,"description":"The exit code returned from the debuggee."}},"required":["exitCode"]}"#
+);
 impl crate::validate::Validate for ExitedEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -18038,7 +12907,7 @@ impl TerminatedEventBody {
 impl crate::private::Members for TerminatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(TerminatedEventBody);
@@ -18061,47 +12930,14 @@ impl crate::read::ReadJson for TerminatedEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for TerminatedEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TerminatedEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "TerminatedEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "restart",
-                "A debug adapter may set `restart` to true (or to an arbitrary object) to request that the client restarts the session.\nThe value is not interpreted by the client and passed unmodified as an attribute `__restart` to the `launch` and `attach` requests.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    TerminatedEventBody, [serde_json::Value],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"restart":{"$rust":0,"description":"A debug adapter may set `restart` to true (or to an arbitrary object) to request that the client restarts the session.\nThe value is not interpreted by the client and passed unmodified as an attribute `__restart` to the `launch` and `attach` requests."}}}"#
+);
 impl crate::validate::Validate for TerminatedEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The reason for the event.
@@ -18182,25 +13018,12 @@ impl crate::read::ReadJson for ThreadEventBodyReason {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ThreadEventBodyReason {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ThreadEventBodyReason")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ThreadEventBodyReason"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" : "The reason for the event.", "examples"
-            : ["started", "exited"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ThreadEventBodyReason, [],
+    r#"{"type":"string","description":"The reason for the event.","examples":["started","exited"]}"#
+);
 impl crate::validate::Validate for ThreadEventBodyReason {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18239,7 +13062,7 @@ impl crate::private::Members for ThreadEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadEventBody);
@@ -18265,53 +13088,15 @@ impl crate::read::ReadJson for ThreadEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ThreadEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ThreadEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "reason",
-                "The reason for the event.",
-                generator.subschema_for::<ThreadEventBodyReason>(),
-            ),
-            (
-                "threadId",
-                "The identifier of the thread.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["reason", "threadId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ThreadEventBody, [ThreadEventBodyReason, i32],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"reason":{"$rust":0,"description":"The reason for the event."},"threadId":{"$rust":1,"description":"The identifier of the thread."}},"required":["reason","threadId"]}"#
+);
 impl crate::validate::Validate for ThreadEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.reason, "reason", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.reason, "reason");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The output category. If not specified or if the category is not understood by the client, `console` is assumed.
@@ -18420,26 +13205,12 @@ impl crate::read::ReadJson for OutputEventBodyCategory {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for OutputEventBodyCategory {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("OutputEventBodyCategory")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "OutputEventBodyCategory"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "The output category. If not specified or if the category is not understood by the client, `console` is assumed.",
-            "examples" : ["console", "important", "stdout", "stderr", "telemetry"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    OutputEventBodyCategory, [],
+    r#"{"type":"string","description":"The output category. If not specified or if the category is not understood by the client, `console` is assumed.","examples":["console","important","stdout","stderr","telemetry"]}"#
+);
 impl crate::validate::Validate for OutputEventBodyCategory {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Support for keeping an output log organized by grouping related messages.
 ///
@@ -18532,28 +13303,12 @@ impl crate::read::ReadJson for OutputEventBodyGroup {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for OutputEventBodyGroup {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("OutputEventBodyGroup")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "OutputEventBodyGroup"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Support for keeping an output log organized by grouping related messages.",
-            "enum" : ["start", "startCollapsed", "end"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    OutputEventBodyGroup, [],
+    r#"{"type":"string","description":"Support for keeping an output log organized by grouping related messages.","enum":["start","startCollapsed","end"]}"#
+);
 impl crate::validate::Validate for OutputEventBodyGroup {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let OutputEventBodyGroup::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -18701,7 +13456,7 @@ impl crate::private::Members for OutputEventBody {
         s.optional("column", &self.column)?;
         s.optional("data", &self.data)?;
         s.optional("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(OutputEventBody);
@@ -18752,114 +13507,21 @@ impl crate::read::ReadJson for OutputEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for OutputEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("OutputEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "OutputEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "category",
-                "The output category. If not specified or if the category is not understood by the client, `console` is assumed.",
-                generator.subschema_for::<OutputEventBodyCategory>(),
-            ),
-            (
-                "output",
-                "The output to report.\n\nANSI escape sequences may be used to influence text color and styling if `supportsANSIStyling` is present in both the adapter's `Capabilities` and the client's `InitializeRequestArguments`. A client may strip any unrecognized ANSI sequences.\n\nIf the `supportsANSIStyling` capabilities are not both true, then the client should display the output literally.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "group",
-                "Support for keeping an output log organized by grouping related messages.",
-                generator.subschema_for::<OutputEventBodyGroup>(),
-            ),
-            (
-                "variablesReference",
-                "If an attribute `variablesReference` exists and its value is > 0, the output contains objects which can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "source",
-                "The source location where the output was produced.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "line",
-                "The source location's line where the output was produced.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "The position in `line` where the output was produced. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "data",
-                "Additional data to report. For the `telemetry` category the data is sent to telemetry, for the other categories the data is shown in JSON format.",
-                generator.subschema_for::<serde_json::Value>(),
-            ),
-            (
-                "locationReference",
-                "A reference that allows the client to request the location where the new value is declared. For example, if the logged value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["output"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    OutputEventBody, [OutputEventBodyCategory, String, OutputEventBodyGroup, i32, Source,
+    u64, serde_json::Value],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"category":{"$rust":0,"description":"The output category. If not specified or if the category is not understood by the client, `console` is assumed."},"output":{"$rust":1,"description":"The output to report.\n\nANSI escape sequences may be used to influence text color and styling if `supportsANSIStyling` is present in both the adapter's `Capabilities` and the client's `InitializeRequestArguments`. A client may strip any unrecognized ANSI sequences.\n\nIf the `supportsANSIStyling` capabilities are not both true, then the client should display the output literally."},"group":{"$rust":2,"description":"Support for keeping an output log organized by grouping related messages."},"variablesReference":{"$rust":3,"description":"If an attribute `variablesReference` exists and its value is > 0, the output contains objects which can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details."},"source":{"$rust":4,"description":"The source location where the output was produced."},"line":{"$rust":5,"description":"The source location's line where the output was produced."},"column":{"$rust":5,"description":"The position in `line` where the output was produced. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."},"data":{"$rust":6,"description":"Additional data to report. For the `telemetry` category the data is sent to telemetry, for the other categories the data is shown in JSON format."},"locationReference":{"$rust":3,"description":"A reference that allows the client to request the location where the new value is declared. For example, if the logged value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details."}},"required":["output"]}"#
+);
 impl crate::validate::Validate for OutputEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.category, "category", path, out);
-        crate::validate::member(&self.group, "group", path, out);
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.category, "category");
+        v.member(&self.group, "group");
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.member(&self.source, "source");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The reason for the event.
@@ -18944,25 +13606,12 @@ impl crate::read::ReadJson for BreakpointEventBodyReason {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointEventBodyReason {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointEventBodyReason")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "BreakpointEventBodyReason"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" : "The reason for the event.", "examples"
-            : ["changed", "new", "removed"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointEventBodyReason, [],
+    r#"{"type":"string","description":"The reason for the event.","examples":["changed","new","removed"]}"#
+);
 impl crate::validate::Validate for BreakpointEventBodyReason {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Event-specific information.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18999,7 +13648,7 @@ impl crate::private::Members for BreakpointEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("breakpoint", &self.breakpoint)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointEventBody);
@@ -19025,54 +13674,16 @@ impl crate::read::ReadJson for BreakpointEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "reason",
-                "The reason for the event.",
-                generator.subschema_for::<BreakpointEventBodyReason>(),
-            ),
-            (
-                "breakpoint",
-                "The `id` attribute is used to find the target breakpoint, the other attributes are used as the new values.",
-                generator.subschema_for::<Breakpoint>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["reason", "breakpoint"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointEventBody, [BreakpointEventBodyReason, Breakpoint],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"reason":{"$rust":0,"description":"The reason for the event."},"breakpoint":{"$rust":1,"description":"The `id` attribute is used to find the target breakpoint, the other attributes are used as the new values."}},"required":["reason","breakpoint"]}"#
+);
 impl crate::validate::Validate for BreakpointEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.reason, "reason", path, out);
-        crate::validate::member(&self.breakpoint, "breakpoint", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.reason, "reason");
+        v.member(&self.breakpoint, "breakpoint");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The reason for the event.
@@ -19157,29 +13768,12 @@ impl crate::read::ReadJson for ModuleEventBodyReason {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModuleEventBodyReason {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModuleEventBodyReason")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ModuleEventBodyReason"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" : "The reason for the event.", "enum" :
-            ["new", "changed", "removed"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModuleEventBodyReason, [],
+    r#"{"type":"string","description":"The reason for the event.","enum":["new","changed","removed"]}"#
+);
 impl crate::validate::Validate for ModuleEventBodyReason {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let ModuleEventBodyReason::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -19220,7 +13814,7 @@ impl crate::private::Members for ModuleEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("module", &self.module)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModuleEventBody);
@@ -19246,54 +13840,16 @@ impl crate::read::ReadJson for ModuleEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModuleEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModuleEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModuleEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "reason",
-                "The reason for the event.",
-                generator.subschema_for::<ModuleEventBodyReason>(),
-            ),
-            (
-                "module",
-                "The new, changed, or removed module. In case of `removed` only the module id is used.",
-                generator.subschema_for::<Module>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["reason", "module"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModuleEventBody, [ModuleEventBodyReason, Module],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"reason":{"$rust":0,"description":"The reason for the event."},"module":{"$rust":1,"description":"The new, changed, or removed module. In case of `removed` only the module id is used."}},"required":["reason","module"]}"#
+);
 impl crate::validate::Validate for ModuleEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.reason, "reason", path, out);
-        crate::validate::member(&self.module, "module", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.reason, "reason");
+        v.member(&self.module, "module");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The reason for the event.
@@ -19378,29 +13934,12 @@ impl crate::read::ReadJson for LoadedSourceEventBodyReason {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LoadedSourceEventBodyReason {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LoadedSourceEventBodyReason")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "LoadedSourceEventBodyReason"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" : "The reason for the event.", "enum" :
-            ["new", "changed", "removed"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LoadedSourceEventBodyReason, [],
+    r#"{"type":"string","description":"The reason for the event.","enum":["new","changed","removed"]}"#
+);
 impl crate::validate::Validate for LoadedSourceEventBodyReason {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let LoadedSourceEventBodyReason::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -19441,7 +13980,7 @@ impl crate::private::Members for LoadedSourceEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("source", &self.source)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourceEventBody);
@@ -19467,56 +14006,16 @@ impl crate::read::ReadJson for LoadedSourceEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LoadedSourceEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LoadedSourceEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "LoadedSourceEventBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "reason",
-                "The reason for the event.",
-                generator.subschema_for::<LoadedSourceEventBodyReason>(),
-            ),
-            (
-                "source",
-                "The new, changed, or removed source.",
-                generator.subschema_for::<Source>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["reason", "source"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LoadedSourceEventBody, [LoadedSourceEventBodyReason, Source],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"reason":{"$rust":0,"description":"The reason for the event."},"source":{"$rust":1,"description":"The new, changed, or removed source."}},"required":["reason","source"]}"#
+);
 impl crate::validate::Validate for LoadedSourceEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.reason, "reason", path, out);
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.reason, "reason");
+        v.member(&self.source, "source");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Describes how the debug engine started debugging this process.
@@ -19615,30 +14114,12 @@ impl crate::read::ReadJson for ProcessEventBodyStartMethod {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProcessEventBodyStartMethod {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProcessEventBodyStartMethod")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ProcessEventBodyStartMethod"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Describes how the debug engine started debugging this process.", "enum" :
-            ["launch", "attach", "attachForSuspendedLaunch"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProcessEventBodyStartMethod, [],
+    r#"{"type":"string","description":"Describes how the debug engine started debugging this process.","enum":["launch","attach","attachForSuspendedLaunch"]}"#
+);
 impl crate::validate::Validate for ProcessEventBodyStartMethod {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let ProcessEventBodyStartMethod::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -19736,7 +14217,7 @@ impl crate::private::Members for ProcessEventBody {
         s.optional("isLocalProcess", &self.is_local_process)?;
         s.optional("startMethod", &self.start_method)?;
         s.optional("pointerSize", &self.pointer_size)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProcessEventBody);
@@ -19773,68 +14254,15 @@ impl crate::read::ReadJson for ProcessEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProcessEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProcessEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProcessEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "name",
-                "The logical name of the process. This is usually the full path to process's executable file. Example: /home/example/myproj/program.js.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "systemProcessId",
-                "The process ID of the debugged process, as assigned by the operating system. This property should be omitted for logical processes that do not map to operating system processes on the machine.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "isLocalProcess",
-                "If true, the process is running on the same computer as the debug adapter.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "startMethod",
-                "Describes how the debug engine started debugging this process.",
-                generator.subschema_for::<ProcessEventBodyStartMethod>(),
-            ),
-            (
-                "pointerSize",
-                "The size of a pointer or address for this process, in bits. This value may be used by clients when formatting addresses for display.",
-                generator.subschema_for::<u32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["name"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProcessEventBody, [String, i32, bool, ProcessEventBodyStartMethod, u32],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"name":{"$rust":0,"description":"The logical name of the process. This is usually the full path to process's executable file. Example: /home/example/myproj/program.js."},"systemProcessId":{"$rust":1,"description":"The process ID of the debugged process, as assigned by the operating system. This property should be omitted for logical processes that do not map to operating system processes on the machine."},"isLocalProcess":{"$rust":2,"description":"If true, the process is running on the same computer as the debug adapter."},"startMethod":{"$rust":3,"description":"Describes how the debug engine started debugging this process."},"pointerSize":{"$rust":4,"description":"The size of a pointer or address for this process, in bits. This value may be used by clients when formatting addresses for display."}},"required":["name"]}"#
+);
 impl crate::validate::Validate for ProcessEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.start_method, "startMethod", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.start_method, "startMethod");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -19868,7 +14296,7 @@ impl CapabilitiesEventBody {
 impl crate::private::Members for CapabilitiesEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("capabilities", &self.capabilities)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CapabilitiesEventBody);
@@ -19893,50 +14321,15 @@ impl crate::read::ReadJson for CapabilitiesEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CapabilitiesEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CapabilitiesEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "CapabilitiesEventBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "capabilities",
-                "The set of updated capabilities.",
-                generator.subschema_for::<Capabilities>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["capabilities"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CapabilitiesEventBody, [Capabilities],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"capabilities":{"$rust":0,"description":"The set of updated capabilities."}},"required":["capabilities"]}"#
+);
 impl crate::validate::Validate for CapabilitiesEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.capabilities, "capabilities", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.capabilities, "capabilities");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -20051,7 +14444,7 @@ impl crate::private::Members for ProgressStartEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressStartEventBody);
@@ -20091,90 +14484,16 @@ impl crate::read::ReadJson for ProgressStartEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProgressStartEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProgressStartEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ProgressStartEventBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "progressId",
-                "An ID that can be used in subsequent `progressUpdate` and `progressEnd` events to make them refer to the same progress reporting.\nIDs must be unique within a debug session.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "title",
-                "Short title of the progress reporting. Shown in the UI to describe the long running operation.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "requestId",
-                "The request ID that this progress report is related to. If specified a debug adapter is expected to emit progress events for the long running request until the request has been either completed or cancelled.\nIf the request ID is omitted, the progress report is assumed to be related to some general activity of the debug adapter.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "cancellable",
-                "If true, the request that reports progress may be cancelled with a `cancel` request.\nSo this property basically controls whether the client should use UX that supports cancellation.\nClients that don't support cancellation are allowed to ignore the setting.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "message",
-                "More detailed progress message.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "percentage",
-                "Progress percentage to display. If omitted no percentage is shown.",
-                generator.subschema_for::<f64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["progressId", "title"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProgressStartEventBody, [String, i32, bool, f64],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"progressId":{"$rust":0,"description":"An ID that can be used in subsequent `progressUpdate` and `progressEnd` events to make them refer to the same progress reporting.\nIDs must be unique within a debug session."},"title":{"$rust":0,"description":"Short title of the progress reporting. Shown in the UI to describe the long running operation."},"requestId":{"$rust":1,"description":"The request ID that this progress report is related to. If specified a debug adapter is expected to emit progress events for the long running request until the request has been either completed or cancelled.\nIf the request ID is omitted, the progress report is assumed to be related to some general activity of the debug adapter."},"cancellable":{"$rust":2,"description":"If true, the request that reports progress may be cancelled with a `cancel` request.\nSo this property basically controls whether the client should use UX that supports cancellation.\nClients that don't support cancellation are allowed to ignore the setting."},"message":{"$rust":0,"description":"More detailed progress message."},"percentage":{"$rust":3,"description":"Progress percentage to display. If omitted no percentage is shown."}},"required":["progressId","title"]}"#
+);
 impl crate::validate::Validate for ProgressStartEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.request_id,
-            "requestId",
-            Some(1i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.percentage,
-            "percentage",
-            Some(0i64),
-            Some(100i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.request_id, "requestId", Some(1i64), None);
+        v.bounded(&self.percentage, "percentage", Some(0i64), Some(100i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -20254,7 +14573,7 @@ impl crate::private::Members for ProgressUpdateEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressUpdateEventBody);
@@ -20285,67 +14604,15 @@ impl crate::read::ReadJson for ProgressUpdateEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProgressUpdateEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProgressUpdateEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ProgressUpdateEventBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "progressId",
-                "The ID that was introduced in the initial `progressStart` event.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "message",
-                "More detailed progress message. If omitted, the previous message (if any) is used.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "percentage",
-                "Progress percentage to display. If omitted no percentage is shown.",
-                generator.subschema_for::<f64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["progressId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProgressUpdateEventBody, [String, f64],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"progressId":{"$rust":0,"description":"The ID that was introduced in the initial `progressStart` event."},"message":{"$rust":0,"description":"More detailed progress message. If omitted, the previous message (if any) is used."},"percentage":{"$rust":1,"description":"Progress percentage to display. If omitted no percentage is shown."}},"required":["progressId"]}"#
+);
 impl crate::validate::Validate for ProgressUpdateEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.percentage,
-            "percentage",
-            Some(0i64),
-            Some(100i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.percentage, "percentage", Some(0i64), Some(100i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -20395,7 +14662,7 @@ impl crate::private::Members for ProgressEndEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("progressId", &self.progress_id)?;
         s.optional("message", &self.message)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ProgressEndEventBody);
@@ -20423,52 +14690,14 @@ impl crate::read::ReadJson for ProgressEndEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ProgressEndEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ProgressEndEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ProgressEndEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "progressId",
-                "The ID that was introduced in the initial `ProgressStartEvent`.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "message",
-                "More detailed progress message. If omitted, the previous message (if any) is used.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["progressId"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ProgressEndEventBody, [String],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"progressId":{"$rust":0,"description":"The ID that was introduced in the initial `ProgressStartEvent`."},"message":{"$rust":0,"description":"More detailed progress message. If omitted, the previous message (if any) is used."}},"required":["progressId"]}"#
+);
 impl crate::validate::Validate for ProgressEndEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -20535,7 +14764,7 @@ impl crate::private::Members for InvalidatedEventBody {
         s.optional("areas", &self.areas)?;
         s.optional("threadId", &self.thread_id)?;
         s.optional("stackFrameId", &self.stack_frame_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(InvalidatedEventBody);
@@ -20564,58 +14793,15 @@ impl crate::read::ReadJson for InvalidatedEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InvalidatedEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InvalidatedEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "InvalidatedEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "areas",
-                "Set of logical areas that got invalidated. This property has a hint characteristic: a client can only be expected to make a 'best effort' in honoring the areas but there are no guarantees. If this property is missing, empty, or if values are not understood, the client should assume a single value `all`.",
-                generator.subschema_for::<Vec<InvalidatedAreas>>(),
-            ),
-            (
-                "threadId",
-                "If specified, the client only needs to refetch data related to this thread.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "stackFrameId",
-                "If specified, the client only needs to refetch data related to this stack frame (and the `threadId` is ignored).",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InvalidatedEventBody, [Vec < InvalidatedAreas >, i32],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"areas":{"$rust":0,"description":"Set of logical areas that got invalidated. This property has a hint characteristic: a client can only be expected to make a 'best effort' in honoring the areas but there are no guarantees. If this property is missing, empty, or if values are not understood, the client should assume a single value `all`."},"threadId":{"$rust":1,"description":"If specified, the client only needs to refetch data related to this thread."},"stackFrameId":{"$rust":1,"description":"If specified, the client only needs to refetch data related to this stack frame (and the `threadId` is ignored)."}}}"#
+);
 impl crate::validate::Validate for InvalidatedEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.areas, "areas", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.areas, "areas");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Event-specific information.
@@ -20663,7 +14849,7 @@ impl crate::private::Members for MemoryEventBody {
         s.member("memoryReference", &self.memory_reference)?;
         s.member("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(MemoryEventBody);
@@ -20694,70 +14880,21 @@ impl crate::read::ReadJson for MemoryEventBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for MemoryEventBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("MemoryEventBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "MemoryEventBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "memoryReference",
-                "Memory reference of a memory range that has been updated.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "offset",
-                "Starting offset in bytes where memory has been updated. Can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            ("count", "Number of bytes updated.", generator.subschema_for::<u64>()),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" : "Event-specific information.",
-            "properties" : properties, "required" : ["memoryReference", "offset",
-            "count"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    MemoryEventBody, [String, i64, u64],
+    r#"{"type":"object","description":"Event-specific information.","properties":{"memoryReference":{"$rust":0,"description":"Memory reference of a memory range that has been updated."},"offset":{"$rust":1,"description":"Starting offset in bytes where memory has been updated. Can be negative."},"count":{"$rust":2,"description":"Number of bytes updated."}},"required":["memoryReference","offset","count"]}"#
+);
 impl crate::validate::Validate for MemoryEventBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(
             &self.offset,
             "offset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::bounded(
-            &self.count,
-            "count",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.bounded(&self.count, "count", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// What kind of terminal to launch. Defaults to `integrated` if not specified.
@@ -20838,30 +14975,12 @@ impl crate::read::ReadJson for RunInTerminalRequestArgumentsKind {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RunInTerminalRequestArgumentsKind {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RunInTerminalRequestArgumentsKind")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RunInTerminalRequestArgumentsKind"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "What kind of terminal to launch. Defaults to `integrated` if not specified.",
-            "enum" : ["integrated", "external"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RunInTerminalRequestArgumentsKind, [],
+    r#"{"type":"string","description":"What kind of terminal to launch. Defaults to `integrated` if not specified.","enum":["integrated","external"]}"#
+);
 impl crate::validate::Validate for RunInTerminalRequestArgumentsKind {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let RunInTerminalRequestArgumentsKind::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -20920,7 +15039,7 @@ impl crate::private::Members for RunInTerminalResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("processId", &self.process_id)?;
         s.optional("shellProcessId", &self.shell_process_id)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(RunInTerminalResponseBody);
@@ -20946,51 +15065,14 @@ impl crate::read::ReadJson for RunInTerminalResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RunInTerminalResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RunInTerminalResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RunInTerminalResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("processId", "The process ID.", generator.subschema_for::<i32>()),
-            (
-                "shellProcessId",
-                "The process ID of the terminal shell.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RunInTerminalResponseBody, [i32],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"processId":{"$rust":0,"description":"The process ID."},"shellProcessId":{"$rust":0,"description":"The process ID of the terminal shell."}}}"#
+);
 impl crate::validate::Validate for RunInTerminalResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.
@@ -21077,32 +15159,12 @@ impl crate::read::ReadJson for StartDebuggingRequestArgumentsOutputPresentation 
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StartDebuggingRequestArgumentsOutputPresentation {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StartDebuggingRequestArgumentsOutputPresentation")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(
-                module_path!(), "::", "StartDebuggingRequestArgumentsOutputPresentation"
-            ),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.",
-            "enum" : ["separate", "mergeWithParent"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StartDebuggingRequestArgumentsOutputPresentation, [],
+    r#"{"type":"string","description":"Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.","enum":["separate","mergeWithParent"]}"#
+);
 impl crate::validate::Validate for StartDebuggingRequestArgumentsOutputPresentation {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let StartDebuggingRequestArgumentsOutputPresentation::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -21186,30 +15248,12 @@ impl crate::read::ReadJson for StartDebuggingRequestArgumentsRequest {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StartDebuggingRequestArgumentsRequest {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StartDebuggingRequestArgumentsRequest")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StartDebuggingRequestArgumentsRequest"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Indicates whether the new debug session should be started with a `launch` or `attach` request.",
-            "enum" : ["launch", "attach"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StartDebuggingRequestArgumentsRequest, [],
+    r#"{"type":"string","description":"Indicates whether the new debug session should be started with a `launch` or `attach` request.","enum":["launch","attach"]}"#
+);
 impl crate::validate::Validate for StartDebuggingRequestArgumentsRequest {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let StartDebuggingRequestArgumentsRequest::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -21293,26 +15337,12 @@ impl crate::read::ReadJson for InitializeRequestArgumentsPathFormat {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for InitializeRequestArgumentsPathFormat {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InitializeRequestArgumentsPathFormat")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "InitializeRequestArgumentsPathFormat"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Determines in what format paths are specified. The default is `path`, which is the native format.",
-            "examples" : ["path", "uri"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InitializeRequestArgumentsPathFormat, [],
+    r#"{"type":"string","description":"Determines in what format paths are specified. The default is `path`, which is the native format.","examples":["path","uri"]}"#
+);
 impl crate::validate::Validate for InitializeRequestArgumentsPathFormat {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// The latest version of the `launch` or `attach` configuration.
 ///
@@ -21363,30 +15393,12 @@ impl crate::read::ReadJson for RestartArgumentsArguments {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for RestartArgumentsArguments {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RestartArgumentsArguments")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RestartArgumentsArguments"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!(
-            { "description" :
-            "The latest version of the `launch` or `attach` configuration.", "anyOf" :
-            [generator.subschema_for:: < LaunchRequestArguments > (), generator
-            .subschema_for:: < AttachRequestArguments > ()] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RestartArgumentsArguments, [LaunchRequestArguments, AttachRequestArguments],
+    r#"{"description":"The latest version of the `launch` or `attach` configuration.","anyOf":[{"$rust":0},{"$rust":1}]}"#
+);
 impl crate::validate::Validate for RestartArgumentsArguments {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             RestartArgumentsArguments::Launch(x) => {
                 crate::validate::Validate::validate_into(x, path, out)
@@ -21428,7 +15440,7 @@ impl BreakpointLocationsResponseBody {
 impl crate::private::Members for BreakpointLocationsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponseBody);
@@ -21453,51 +15465,15 @@ impl crate::read::ReadJson for BreakpointLocationsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointLocationsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointLocationsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "BreakpointLocationsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "Sorted set of possible breakpoint locations.",
-                generator.subschema_for::<Vec<BreakpointLocation>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointLocationsResponseBody, [Vec < BreakpointLocation >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"breakpoints":{"$rust":0,"description":"Sorted set of possible breakpoint locations."}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for BreakpointLocationsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21532,7 +15508,7 @@ impl SetBreakpointsResponseBody {
 impl crate::private::Members for SetBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetBreakpointsResponseBody);
@@ -21557,51 +15533,15 @@ impl crate::read::ReadJson for SetBreakpointsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetBreakpointsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetBreakpointsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetBreakpointsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "Information about the breakpoints.\nThe array elements are in the same order as the elements of the `breakpoints` (or the deprecated `lines`) array in the arguments.",
-                generator.subschema_for::<Vec<Breakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetBreakpointsResponseBody, [Vec < Breakpoint >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"breakpoints":{"$rust":0,"description":"Information about the breakpoints.\nThe array elements are in the same order as the elements of the `breakpoints` (or the deprecated `lines`) array in the arguments."}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for SetBreakpointsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21635,7 +15575,7 @@ impl SetFunctionBreakpointsResponseBody {
 impl crate::private::Members for SetFunctionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponseBody);
@@ -21660,51 +15600,15 @@ impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetFunctionBreakpointsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetFunctionBreakpointsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetFunctionBreakpointsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "Information about the breakpoints. The array elements correspond to the elements of the `breakpoints` array.",
-                generator.subschema_for::<Vec<Breakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetFunctionBreakpointsResponseBody, [Vec < Breakpoint >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"breakpoints":{"$rust":0,"description":"Information about the breakpoints. The array elements correspond to the elements of the `breakpoints` array."}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for SetFunctionBreakpointsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21746,7 +15650,7 @@ impl SetExceptionBreakpointsResponseBody {
 impl crate::private::Members for SetExceptionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponseBody);
@@ -21769,51 +15673,15 @@ impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExceptionBreakpointsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExceptionBreakpointsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetExceptionBreakpointsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "Information about the exception breakpoints or filters.\nThe breakpoints returned are in the same order as the elements of the `filters`, `filterOptions`, `exceptionOptions` arrays in the arguments. If both `filters` and `filterOptions` are given, the returned array must start with `filters` information first, followed by `filterOptions` information.",
-                generator.subschema_for::<Vec<Breakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExceptionBreakpointsResponseBody, [Vec < Breakpoint >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"breakpoints":{"$rust":0,"description":"Information about the exception breakpoints or filters.\nThe breakpoints returned are in the same order as the elements of the `filters`, `filterOptions`, `exceptionOptions` arrays in the arguments. If both `filters` and `filterOptions` are given, the returned array must start with `filters` information first, followed by `filterOptions` information."}}}"#
+);
 impl crate::validate::Validate for SetExceptionBreakpointsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -21887,7 +15755,7 @@ impl crate::private::Members for DataBreakpointInfoResponseBody {
         s.member("description", &self.description)?;
         s.optional("accessTypes", &self.access_types)?;
         s.optional("canPersist", &self.can_persist)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponseBody);
@@ -21921,66 +15789,16 @@ impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DataBreakpointInfoResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DataBreakpointInfoResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DataBreakpointInfoResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "dataId",
-                "An identifier for the data on which a data breakpoint can be registered with the `setDataBreakpoints` request or null if no data breakpoint is available. If a `variablesReference` or `frameId` is passed, the `dataId` is valid in the current suspended state, otherwise it's valid indefinitely. See 'Lifetime of Object References' in the Overview section for details. Breakpoints set using the `dataId` in the `setDataBreakpoints` request may outlive the lifetime of the associated `dataId`.",
-                generator.subschema_for::<Option<String>>(),
-            ),
-            (
-                "description",
-                "UI string that describes on what data the breakpoint is set on or why a data breakpoint is not available.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "accessTypes",
-                "Attribute lists the available access types for a potential data breakpoint. A UI client could surface this information.",
-                generator.subschema_for::<Vec<DataBreakpointAccessType>>(),
-            ),
-            (
-                "canPersist",
-                "Attribute indicates that a potential data breakpoint could be persisted across sessions.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["dataId", "description"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DataBreakpointInfoResponseBody, [Option < String >, String, Vec <
+    DataBreakpointAccessType >, bool],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"dataId":{"$rust":0,"description":"An identifier for the data on which a data breakpoint can be registered with the `setDataBreakpoints` request or null if no data breakpoint is available. If a `variablesReference` or `frameId` is passed, the `dataId` is valid in the current suspended state, otherwise it's valid indefinitely. See 'Lifetime of Object References' in the Overview section for details. Breakpoints set using the `dataId` in the `setDataBreakpoints` request may outlive the lifetime of the associated `dataId`."},"description":{"$rust":1,"description":"UI string that describes on what data the breakpoint is set on or why a data breakpoint is not available."},"accessTypes":{"$rust":2,"description":"Attribute lists the available access types for a potential data breakpoint. A UI client could surface this information."},"canPersist":{"$rust":3,"description":"Attribute indicates that a potential data breakpoint could be persisted across sessions."}},"required":["dataId","description"]}"#
+);
 impl crate::validate::Validate for DataBreakpointInfoResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.access_types, "accessTypes", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.access_types, "accessTypes");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22014,7 +15832,7 @@ impl SetDataBreakpointsResponseBody {
 impl crate::private::Members for SetDataBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponseBody);
@@ -22039,51 +15857,15 @@ impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetDataBreakpointsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetDataBreakpointsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetDataBreakpointsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "Information about the data breakpoints. The array elements correspond to the elements of the input argument `breakpoints` array.",
-                generator.subschema_for::<Vec<Breakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetDataBreakpointsResponseBody, [Vec < Breakpoint >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"breakpoints":{"$rust":0,"description":"Information about the data breakpoints. The array elements correspond to the elements of the input argument `breakpoints` array."}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for SetDataBreakpointsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22117,7 +15899,7 @@ impl SetInstructionBreakpointsResponseBody {
 impl crate::private::Members for SetInstructionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponseBody);
@@ -22142,51 +15924,15 @@ impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetInstructionBreakpointsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetInstructionBreakpointsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetInstructionBreakpointsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "breakpoints",
-                "Information about the breakpoints. The array elements correspond to the elements of the `breakpoints` array.",
-                generator.subschema_for::<Vec<Breakpoint>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["breakpoints"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetInstructionBreakpointsResponseBody, [Vec < Breakpoint >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"breakpoints":{"$rust":0,"description":"Information about the breakpoints. The array elements correspond to the elements of the `breakpoints` array."}},"required":["breakpoints"]}"#
+);
 impl crate::validate::Validate for SetInstructionBreakpointsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22229,7 +15975,7 @@ impl ContinueResponseBody {
 impl crate::private::Members for ContinueResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ContinueResponseBody);
@@ -22254,48 +16000,14 @@ impl crate::read::ReadJson for ContinueResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ContinueResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ContinueResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ContinueResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "allThreadsContinued",
-                "If omitted or set to `true`, this response signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ContinueResponseBody, [bool],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"allThreadsContinued":{"$rust":0,"description":"If omitted or set to `true`, this response signals to the client that all threads have been resumed. The value `false` indicates that not all threads were resumed."}}}"#
+);
 impl crate::validate::Validate for ContinueResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22348,7 +16060,7 @@ impl crate::private::Members for StackTraceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("stackFrames", &self.stack_frames)?;
         s.optional("totalFrames", &self.total_frames)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StackTraceResponseBody);
@@ -22376,56 +16088,15 @@ impl crate::read::ReadJson for StackTraceResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackTraceResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackTraceResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StackTraceResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "stackFrames",
-                "The frames of the stack frame. If the array has length zero, there are no stack frames available.\nThis means that there is no location information available.",
-                generator.subschema_for::<Vec<StackFrame>>(),
-            ),
-            (
-                "totalFrames",
-                "The total number of frames available in the stack. If omitted or if `totalFrames` is larger than the available frames, a client is expected to request frames until a request returns less frames than requested (which indicates the end of the stack). Returning monotonically increasing `totalFrames` values for subsequent requests can be used to enforce paging in the client.",
-                generator.subschema_for::<u32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["stackFrames"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackTraceResponseBody, [Vec < StackFrame >, u32],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"stackFrames":{"$rust":0,"description":"The frames of the stack frame. If the array has length zero, there are no stack frames available.\nThis means that there is no location information available."},"totalFrames":{"$rust":1,"description":"The total number of frames available in the stack. If omitted or if `totalFrames` is larger than the available frames, a client is expected to request frames until a request returns less frames than requested (which indicates the end of the stack). Returning monotonically increasing `totalFrames` values for subsequent requests can be used to enforce paging in the client."}},"required":["stackFrames"]}"#
+);
 impl crate::validate::Validate for StackTraceResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.stack_frames, "stackFrames", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.stack_frames, "stackFrames");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22459,7 +16130,7 @@ impl ScopesResponseBody {
 impl crate::private::Members for ScopesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("scopes", &self.scopes)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ScopesResponseBody);
@@ -22482,49 +16153,15 @@ impl crate::read::ReadJson for ScopesResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ScopesResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ScopesResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ScopesResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "scopes",
-                "The scopes of the stack frame. If the array has length zero, there are no scopes available.",
-                generator.subschema_for::<Vec<Scope>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["scopes"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ScopesResponseBody, [Vec < Scope >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"scopes":{"$rust":0,"description":"The scopes of the stack frame. If the array has length zero, there are no scopes available."}},"required":["scopes"]}"#
+);
 impl crate::validate::Validate for ScopesResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.scopes, "scopes", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.scopes, "scopes");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.
@@ -22605,30 +16242,12 @@ impl crate::read::ReadJson for VariablesArgumentsFilter {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablesArgumentsFilter {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablesArgumentsFilter")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "VariablesArgumentsFilter"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.",
-            "enum" : ["indexed", "named"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablesArgumentsFilter, [],
+    r#"{"type":"string","description":"Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.","enum":["indexed","named"]}"#
+);
 impl crate::validate::Validate for VariablesArgumentsFilter {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let VariablesArgumentsFilter::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -22665,7 +16284,7 @@ impl VariablesResponseBody {
 impl crate::private::Members for VariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(VariablesResponseBody);
@@ -22688,51 +16307,15 @@ impl crate::read::ReadJson for VariablesResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablesResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablesResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "VariablesResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "variables",
-                "All (or a range) of variables for the given variable reference.",
-                generator.subschema_for::<Vec<Variable>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["variables"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablesResponseBody, [Vec < Variable >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"variables":{"$rust":0,"description":"All (or a range) of variables for the given variable reference."}},"required":["variables"]}"#
+);
 impl crate::validate::Validate for VariablesResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.variables, "variables", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.variables, "variables");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -22865,7 +16448,7 @@ impl crate::private::Members for SetVariableResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetVariableResponseBody);
@@ -22914,104 +16497,17 @@ impl crate::read::ReadJson for SetVariableResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetVariableResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetVariableResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetVariableResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "value",
-                "The new value of the variable.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "type",
-                "The type of the new value. Typically shown in the UI when hovering over the value.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "variablesReference",
-                "If `variablesReference` is > 0, the new value is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.\n\nIf this property is included in the response, any `variablesReference` previously associated with the updated variable, and those of its children, are no longer valid.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "namedVariables",
-                "The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "indexedVariables",
-                "The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "memoryReference",
-                "A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "valueLocationReference",
-                "A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["value"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetVariableResponseBody, [String, i32],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"value":{"$rust":0,"description":"The new value of the variable."},"type":{"$rust":0,"description":"The type of the new value. Typically shown in the UI when hovering over the value."},"variablesReference":{"$rust":1,"description":"If `variablesReference` is > 0, the new value is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.\n\nIf this property is included in the response, any `variablesReference` previously associated with the updated variable, and those of its children, are no longer valid."},"namedVariables":{"$rust":1,"description":"The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1)."},"indexedVariables":{"$rust":1,"description":"The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1)."},"memoryReference":{"$rust":0,"description":"A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true."},"valueLocationReference":{"$rust":1,"description":"A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details."}},"required":["value"]}"#
+);
 impl crate::validate::Validate for SetVariableResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.named_variables,
-            "namedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.indexed_variables,
-            "indexedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
+        v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -23061,7 +16557,7 @@ impl crate::private::Members for SourceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("content", &self.content)?;
         s.optional("mimeType", &self.mime_type)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SourceResponseBody);
@@ -23087,53 +16583,14 @@ impl crate::read::ReadJson for SourceResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SourceResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SourceResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "SourceResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "content",
-                "Content of the source reference.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "mimeType",
-                "Content type (MIME type) of the source.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["content"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SourceResponseBody, [String],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"content":{"$rust":0,"description":"Content of the source reference."},"mimeType":{"$rust":0,"description":"Content type (MIME type) of the source."}},"required":["content"]}"#
+);
 impl crate::validate::Validate for SourceResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -23167,7 +16624,7 @@ impl ThreadsResponseBody {
 impl crate::private::Members for ThreadsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threads", &self.threads)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ThreadsResponseBody);
@@ -23190,45 +16647,15 @@ impl crate::read::ReadJson for ThreadsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ThreadsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ThreadsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ThreadsResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            ("threads", "All threads.", generator.subschema_for::<Vec<Thread>>()),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["threads"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ThreadsResponseBody, [Vec < Thread >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"threads":{"$rust":0,"description":"All threads."}},"required":["threads"]}"#
+);
 impl crate::validate::Validate for ThreadsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.threads, "threads", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.threads, "threads");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -23278,7 +16705,7 @@ impl crate::private::Members for ModulesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("modules", &self.modules)?;
         s.optional("totalModules", &self.total_modules)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ModulesResponseBody);
@@ -23304,62 +16731,16 @@ impl crate::read::ReadJson for ModulesResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModulesResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModulesResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModulesResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "modules",
-                "All modules or range of modules.",
-                generator.subschema_for::<Vec<Module>>(),
-            ),
-            (
-                "totalModules",
-                "The total number of modules available.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["modules"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModulesResponseBody, [Vec < Module >, u64],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"modules":{"$rust":0,"description":"All modules or range of modules."},"totalModules":{"$rust":1,"description":"The total number of modules available."}},"required":["modules"]}"#
+);
 impl crate::validate::Validate for ModulesResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.modules, "modules", path, out);
-        crate::validate::bounded(
-            &self.total_modules,
-            "totalModules",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.modules, "modules");
+        v.bounded(&self.total_modules, "totalModules", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -23393,7 +16774,7 @@ impl LoadedSourcesResponseBody {
 impl crate::private::Members for LoadedSourcesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sources", &self.sources)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LoadedSourcesResponseBody);
@@ -23416,51 +16797,15 @@ impl crate::read::ReadJson for LoadedSourcesResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LoadedSourcesResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LoadedSourcesResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "LoadedSourcesResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "sources",
-                "Set of loaded sources.",
-                generator.subschema_for::<Vec<Source>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["sources"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LoadedSourcesResponseBody, [Vec < Source >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"sources":{"$rust":0,"description":"Set of loaded sources."}},"required":["sources"]}"#
+);
 impl crate::validate::Validate for LoadedSourcesResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.sources, "sources", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.sources, "sources");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The context in which the evaluate request is used.
@@ -23571,26 +16916,12 @@ impl crate::read::ReadJson for EvaluateArgumentsContext {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for EvaluateArgumentsContext {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("EvaluateArgumentsContext")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "EvaluateArgumentsContext"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "The context in which the evaluate request is used.", "examples" : ["watch",
-            "repl", "hover", "clipboard", "variables"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    EvaluateArgumentsContext, [],
+    r#"{"type":"string","description":"The context in which the evaluate request is used.","examples":["watch","repl","hover","clipboard","variables"]}"#
+);
 impl crate::validate::Validate for EvaluateArgumentsContext {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Contains request result if success is true and error details if success is false.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -23728,7 +17059,7 @@ impl crate::private::Members for EvaluateResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(EvaluateResponseBody);
@@ -23783,108 +17114,18 @@ impl crate::read::ReadJson for EvaluateResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for EvaluateResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("EvaluateResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "EvaluateResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "result",
-                "The result of the evaluate request.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "type",
-                "The type of the evaluate result.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "presentationHint",
-                "Properties of an evaluate result that can be used to determine how to render the result in the UI.",
-                generator.subschema_for::<VariablePresentationHint>(),
-            ),
-            (
-                "variablesReference",
-                "If `variablesReference` is > 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "namedVariables",
-                "The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "indexedVariables",
-                "The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "memoryReference",
-                "A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "valueLocationReference",
-                "A reference that allows the client to request the location where the returned value is declared. For example, if a function pointer is returned, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["result", "variablesReference"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    EvaluateResponseBody, [String, VariablePresentationHint, i32],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"result":{"$rust":0,"description":"The result of the evaluate request."},"type":{"$rust":0,"description":"The type of the evaluate result.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true."},"presentationHint":{"$rust":1,"description":"Properties of an evaluate result that can be used to determine how to render the result in the UI."},"variablesReference":{"$rust":2,"description":"If `variablesReference` is > 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details."},"namedVariables":{"$rust":2,"description":"The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1)."},"indexedVariables":{"$rust":2,"description":"The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1)."},"memoryReference":{"$rust":0,"description":"A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true."},"valueLocationReference":{"$rust":2,"description":"A reference that allows the client to request the location where the returned value is declared. For example, if a function pointer is returned, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details."}},"required":["result","variablesReference"]}"#
+);
 impl crate::validate::Validate for EvaluateResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.named_variables,
-            "namedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.indexed_variables,
-            "indexedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.presentation_hint, "presentationHint");
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
+        v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24030,7 +17271,7 @@ impl crate::private::Members for SetExpressionResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(SetExpressionResponseBody);
@@ -24084,110 +17325,18 @@ impl crate::read::ReadJson for SetExpressionResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SetExpressionResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SetExpressionResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SetExpressionResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "value",
-                "The new value of the expression.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "type",
-                "The type of the value.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "presentationHint",
-                "Properties of a value that can be used to determine how to render the result in the UI.",
-                generator.subschema_for::<VariablePresentationHint>(),
-            ),
-            (
-                "variablesReference",
-                "If `variablesReference` is > 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "namedVariables",
-                "The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "indexedVariables",
-                "The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1).",
-                generator.subschema_for::<i32>(),
-            ),
-            (
-                "memoryReference",
-                "A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "valueLocationReference",
-                "A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details.",
-                generator.subschema_for::<i32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["value"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SetExpressionResponseBody, [String, VariablePresentationHint, i32],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"value":{"$rust":0,"description":"The new value of the expression."},"type":{"$rust":0,"description":"The type of the value.\nThis attribute should only be returned by a debug adapter if the corresponding capability `supportsVariableType` is true."},"presentationHint":{"$rust":1,"description":"Properties of a value that can be used to determine how to render the result in the UI."},"variablesReference":{"$rust":2,"description":"If `variablesReference` is > 0, the evaluate result is structured and its children can be retrieved by passing `variablesReference` to the `variables` request as long as execution remains suspended. See 'Lifetime of Object References' in the Overview section for details."},"namedVariables":{"$rust":2,"description":"The number of named child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1)."},"indexedVariables":{"$rust":2,"description":"The number of indexed child variables.\nThe client can use this information to present the variables in a paged UI and fetch them in chunks.\nThe value should be less than or equal to 2147483647 (2^31-1)."},"memoryReference":{"$rust":0,"description":"A memory reference to a location appropriate for this result.\nFor pointer type eval results, this is generally a reference to the memory address contained in the pointer.\nThis attribute may be returned by a debug adapter if corresponding capability `supportsMemoryReferences` is true."},"valueLocationReference":{"$rust":2,"description":"A reference that allows the client to request the location where the new value is declared. For example, if the new value is function pointer, the adapter may be able to look up the function's location. This should be present only if the adapter is likely to be able to resolve the location.\n\nThis reference shares the same lifetime as the `variablesReference`. See 'Lifetime of Object References' in the Overview section for details."}},"required":["value"]}"#
+);
 impl crate::validate::Validate for SetExpressionResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.presentation_hint, "presentationHint", path, out);
-        crate::validate::bounded(
-            &self.variables_reference,
-            "variablesReference",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.named_variables,
-            "namedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.indexed_variables,
-            "indexedVariables",
-            Some(0i64),
-            None,
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.presentation_hint, "presentationHint");
+        v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
+        v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
+        v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24221,7 +17370,7 @@ impl StepInTargetsResponseBody {
 impl crate::private::Members for StepInTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(StepInTargetsResponseBody);
@@ -24244,51 +17393,15 @@ impl crate::read::ReadJson for StepInTargetsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StepInTargetsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StepInTargetsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StepInTargetsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "targets",
-                "The possible step-in targets of the specified source location.",
-                generator.subschema_for::<Vec<StepInTarget>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["targets"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StepInTargetsResponseBody, [Vec < StepInTarget >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"targets":{"$rust":0,"description":"The possible step-in targets of the specified source location."}},"required":["targets"]}"#
+);
 impl crate::validate::Validate for StepInTargetsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.targets, "targets", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.targets, "targets");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24322,7 +17435,7 @@ impl GotoTargetsResponseBody {
 impl crate::private::Members for GotoTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(GotoTargetsResponseBody);
@@ -24345,51 +17458,15 @@ impl crate::read::ReadJson for GotoTargetsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for GotoTargetsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("GotoTargetsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "GotoTargetsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "targets",
-                "The possible goto targets of the specified location.",
-                generator.subschema_for::<Vec<GotoTarget>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["targets"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    GotoTargetsResponseBody, [Vec < GotoTarget >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"targets":{"$rust":0,"description":"The possible goto targets of the specified location."}},"required":["targets"]}"#
+);
 impl crate::validate::Validate for GotoTargetsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.targets, "targets", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.targets, "targets");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24423,7 +17500,7 @@ impl CompletionsResponseBody {
 impl crate::private::Members for CompletionsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(CompletionsResponseBody);
@@ -24446,51 +17523,15 @@ impl crate::read::ReadJson for CompletionsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for CompletionsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CompletionsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "CompletionsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "targets",
-                "The possible completions for .",
-                generator.subschema_for::<Vec<CompletionItem>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["targets"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CompletionsResponseBody, [Vec < CompletionItem >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"targets":{"$rust":0,"description":"The possible completions for ."}},"required":["targets"]}"#
+);
 impl crate::validate::Validate for CompletionsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.targets, "targets", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.targets, "targets");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24562,7 +17603,7 @@ impl crate::private::Members for ExceptionInfoResponseBody {
         s.optional("description", &self.description)?;
         s.member("breakMode", &self.break_mode)?;
         s.optional("details", &self.details)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ExceptionInfoResponseBody);
@@ -24596,67 +17637,16 @@ impl crate::read::ReadJson for ExceptionInfoResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ExceptionInfoResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ExceptionInfoResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ExceptionInfoResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "exceptionId",
-                "ID of the exception that was thrown.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "description",
-                "Descriptive text for the exception.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "breakMode",
-                "Mode that caused the exception notification to be raised.",
-                generator.subschema_for::<ExceptionBreakMode>(),
-            ),
-            (
-                "details",
-                "Detailed information about the exception.",
-                generator.subschema_for::<ExceptionDetails>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["exceptionId", "breakMode"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ExceptionInfoResponseBody, [String, ExceptionBreakMode, ExceptionDetails],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"exceptionId":{"$rust":0,"description":"ID of the exception that was thrown."},"description":{"$rust":0,"description":"Descriptive text for the exception."},"breakMode":{"$rust":1,"description":"Mode that caused the exception notification to be raised."},"details":{"$rust":2,"description":"Detailed information about the exception."}},"required":["exceptionId","breakMode"]}"#
+);
 impl crate::validate::Validate for ExceptionInfoResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.break_mode, "breakMode", path, out);
-        crate::validate::member(&self.details, "details", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.break_mode, "breakMode");
+        v.member(&self.details, "details");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24723,7 +17713,7 @@ impl crate::private::Members for ReadMemoryResponseBody {
         s.member("address", &self.address)?;
         s.optional("unreadableBytes", &self.unreadable_bytes)?;
         s.optional("data", &self.data)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(ReadMemoryResponseBody);
@@ -24754,68 +17744,20 @@ impl crate::read::ReadJson for ReadMemoryResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ReadMemoryResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ReadMemoryResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ReadMemoryResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "address",
-                "The address of the first byte of data returned.\nTreated as a hex value if prefixed with `0x`, or as a decimal value otherwise.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "unreadableBytes",
-                "The number of unreadable bytes encountered after the last successfully read byte.\nThis can be used to determine the number of bytes that should be skipped before a subsequent `readMemory` request succeeds.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "data",
-                "The bytes read from memory, encoded using base64. If the decoded length of `data` is less than the requested `count` in the original `readMemory` request, and `unreadableBytes` is zero or omitted, then the client should assume it's reached the end of readable memory.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["address"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ReadMemoryResponseBody, [String, u64],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"address":{"$rust":0,"description":"The address of the first byte of data returned.\nTreated as a hex value if prefixed with `0x`, or as a decimal value otherwise."},"unreadableBytes":{"$rust":1,"description":"The number of unreadable bytes encountered after the last successfully read byte.\nThis can be used to determine the number of bytes that should be skipped before a subsequent `readMemory` request succeeds."},"data":{"$rust":0,"description":"The bytes read from memory, encoded using base64. If the decoded length of `data` is less than the requested `count` in the original `readMemory` request, and `unreadableBytes` is zero or omitted, then the client should assume it's reached the end of readable memory."}},"required":["address"]}"#
+);
 impl crate::validate::Validate for ReadMemoryResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(
             &self.unreadable_bytes,
             "unreadableBytes",
             None,
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24869,7 +17811,7 @@ impl crate::private::Members for WriteMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("offset", &self.offset)?;
         s.optional("bytesWritten", &self.bytes_written)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(WriteMemoryResponseBody);
@@ -24895,63 +17837,20 @@ impl crate::read::ReadJson for WriteMemoryResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for WriteMemoryResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("WriteMemoryResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "WriteMemoryResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "offset",
-                "Property that should be returned when `allowPartial` is true to indicate the offset of the first byte of data successfully written. Can be negative.",
-                generator.subschema_for::<i64>(),
-            ),
-            (
-                "bytesWritten",
-                "Property that should be returned when `allowPartial` is true to indicate the number of bytes starting from address that were successfully written.",
-                generator.subschema_for::<u32>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    WriteMemoryResponseBody, [i64, u32],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"offset":{"$rust":0,"description":"Property that should be returned when `allowPartial` is true to indicate the offset of the first byte of data successfully written. Can be negative."},"bytesWritten":{"$rust":1,"description":"Property that should be returned when `allowPartial` is true to indicate the number of bytes starting from address that were successfully written."}}}"#
+);
 impl crate::validate::Validate for WriteMemoryResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::bounded(
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.bounded(
             &self.offset,
             "offset",
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
-            path,
-            out,
         );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -24985,7 +17884,7 @@ impl DisassembleResponseBody {
 impl crate::private::Members for DisassembleResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("instructions", &self.instructions)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(DisassembleResponseBody);
@@ -25010,51 +17909,15 @@ impl crate::read::ReadJson for DisassembleResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisassembleResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisassembleResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DisassembleResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "instructions",
-                "The list of disassembled instructions.",
-                generator.subschema_for::<Vec<DisassembledInstruction>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["instructions"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisassembleResponseBody, [Vec < DisassembledInstruction >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"instructions":{"$rust":0,"description":"The list of disassembled instructions."}},"required":["instructions"]}"#
+);
 impl crate::validate::Validate for DisassembleResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.instructions, "instructions", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.instructions, "instructions");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -25138,7 +18001,7 @@ impl crate::private::Members for LocationsResponseBody {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 crate::private::impl_object!(LocationsResponseBody);
@@ -25173,103 +18036,19 @@ impl crate::read::ReadJson for LocationsResponseBody {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for LocationsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("LocationsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "LocationsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "source",
-                "The source containing the location; either `source.path` or `source.sourceReference` must be specified.",
-                generator.subschema_for::<Source>(),
-            ),
-            (
-                "line",
-                "The line number of the location. The client capability `linesStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "column",
-                "Position of the location within the `line`. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endLine",
-                "End line of the location, present if the location refers to a range.  The client capability `linesStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-            (
-                "endColumn",
-                "End position of the location within `endLine`, present if the location refers to a range. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based.",
-                generator.subschema_for::<u64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["source", "line"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    LocationsResponseBody, [Source, u64],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"source":{"$rust":0,"description":"The source containing the location; either `source.path` or `source.sourceReference` must be specified."},"line":{"$rust":1,"description":"The line number of the location. The client capability `linesStartAt1` determines whether it is 0- or 1-based."},"column":{"$rust":1,"description":"Position of the location within the `line`. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based. If no column is given, the first position in the start line is assumed."},"endLine":{"$rust":1,"description":"End line of the location, present if the location refers to a range.  The client capability `linesStartAt1` determines whether it is 0- or 1-based."},"endColumn":{"$rust":1,"description":"End position of the location within `endLine`, present if the location refers to a range. It is measured in UTF-16 code units and the client capability `columnsStartAt1` determines whether it is 0- or 1-based."}},"required":["source","line"]}"#
+);
 impl crate::validate::Validate for LocationsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.source, "source", path, out);
-        crate::validate::bounded(
-            &self.line,
-            "line",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.column,
-            "column",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_line,
-            "endLine",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::bounded(
-            &self.end_column,
-            "endColumn",
-            None,
-            Some(9007199254740991i64),
-            path,
-            out,
-        );
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.source, "source");
+        v.bounded(&self.line, "line", None, Some(9007199254740991i64));
+        v.bounded(&self.column, "column", None, Some(9007199254740991i64));
+        v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
+        v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Unique identifier for the module.
@@ -25320,26 +18099,12 @@ impl crate::read::ReadJson for ModuleId {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ModuleId {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ModuleId")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ModuleId"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!(
-            { "description" : "Unique identifier for the module.", "anyOf" : [generator
-            .subschema_for:: < i64 > (), generator.subschema_for:: < String > ()] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ModuleId, [i64, String],
+    r#"{"description":"Unique identifier for the module.","anyOf":[{"$rust":0},{"$rust":1}]}"#
+);
 impl crate::validate::Validate for ModuleId {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             ModuleId::Integer(x) => {
                 crate::validate::Validate::validate_into(x, path, out)
@@ -25439,28 +18204,12 @@ impl crate::read::ReadJson for ColumnDescriptorType {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ColumnDescriptorType {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ColumnDescriptorType")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "ColumnDescriptorType"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Datatype of values in this column. Defaults to `string` if not specified.",
-            "enum" : ["string", "number", "boolean", "unixTimestampUTC"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ColumnDescriptorType, [],
+    r#"{"type":"string","description":"Datatype of values in this column. Defaults to `string` if not specified.","enum":["string","number","boolean","unixTimestampUTC"]}"#
+);
 impl crate::validate::Validate for ColumnDescriptorType {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let ColumnDescriptorType::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -25549,30 +18298,12 @@ impl crate::read::ReadJson for SourcePresentationHint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for SourcePresentationHint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("SourcePresentationHint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "SourcePresentationHint"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "A hint for how to present the source in the UI.\nA value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.",
-            "enum" : ["normal", "emphasize", "deemphasize"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    SourcePresentationHint, [],
+    r#"{"type":"string","description":"A hint for how to present the source in the UI.\nA value of `deemphasize` can be used to indicate that the source is not available or that it is skipped on stepping.","enum":["normal","emphasize","deemphasize"]}"#
+);
 impl crate::validate::Validate for SourcePresentationHint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let SourcePresentationHint::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -25631,27 +18362,12 @@ impl crate::read::ReadJson for StackFrameModuleId {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackFrameModuleId {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackFrameModuleId")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "StackFrameModuleId"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!(
-            { "description" : "The module associated with this frame, if any.", "anyOf" :
-            [generator.subschema_for:: < i64 > (), generator.subschema_for:: < String >
-            ()] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackFrameModuleId, [i64, String],
+    r#"{"description":"The module associated with this frame, if any.","anyOf":[{"$rust":0},{"$rust":1}]}"#
+);
 impl crate::validate::Validate for StackFrameModuleId {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             StackFrameModuleId::Integer(x) => {
                 crate::validate::Validate::validate_into(x, path, out)
@@ -25745,30 +18461,12 @@ impl crate::read::ReadJson for StackFramePresentationHint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for StackFramePresentationHint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("StackFramePresentationHint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "StackFramePresentationHint"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "A hint for how to present this frame in the UI.\nA value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.",
-            "enum" : ["normal", "label", "subtle"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    StackFramePresentationHint, [],
+    r#"{"type":"string","description":"A hint for how to present this frame in the UI.\nA value of `label` can be used to indicate that the frame is an artificial frame that is used as a visual label or separator. A value of `subtle` can be used to change the appearance of a frame in a 'subtle' way.","enum":["normal","label","subtle"]}"#
+);
 impl crate::validate::Validate for StackFramePresentationHint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let StackFramePresentationHint::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -25873,26 +18571,12 @@ impl crate::read::ReadJson for ScopePresentationHint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for ScopePresentationHint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("ScopePresentationHint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "ScopePresentationHint"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.",
-            "examples" : ["arguments", "locals", "registers", "returnValue"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    ScopePresentationHint, [],
+    r#"{"type":"string","description":"A hint for how to present this scope in the UI. If this attribute is missing, the scope is shown with a generic UI.","examples":["arguments","locals","registers","returnValue"]}"#
+);
 impl crate::validate::Validate for ScopePresentationHint {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// The kind of variable. Before introducing additional values, try to use the listed values.
 ///
@@ -26042,27 +18726,12 @@ impl crate::read::ReadJson for VariablePresentationHintKind {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablePresentationHintKind {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablePresentationHintKind")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "VariablePresentationHintKind"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "The kind of variable. Before introducing additional values, try to use the listed values.",
-            "examples" : ["property", "method", "class", "data", "event", "baseClass",
-            "innerClass", "interface", "mostDerivedClass", "virtual", "dataBreakpoint"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablePresentationHintKind, [],
+    r#"{"type":"string","description":"The kind of variable. Before introducing additional values, try to use the listed values.","examples":["property","method","class","data","event","baseClass","innerClass","interface","mostDerivedClass","virtual","dataBreakpoint"]}"#
+);
 impl crate::validate::Validate for VariablePresentationHintKind {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Values of `VariablePresentationHintAttributesItem`.
 ///
@@ -26195,26 +18864,12 @@ impl crate::read::ReadJson for VariablePresentationHintAttributesItem {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablePresentationHintAttributesItem {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablePresentationHintAttributesItem")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "VariablePresentationHintAttributesItem"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "examples" : ["static", "constant", "readOnly",
-            "rawString", "hasObjectId", "canHaveObjectId", "hasSideEffects",
-            "hasDataBreakpoint"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablePresentationHintAttributesItem, [],
+    r#"{"type":"string","examples":["static","constant","readOnly","rawString","hasObjectId","canHaveObjectId","hasSideEffects","hasDataBreakpoint"]}"#
+);
 impl crate::validate::Validate for VariablePresentationHintAttributesItem {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// Visibility of variable. Before introducing additional values, try to use the listed values.
 ///
@@ -26312,26 +18967,12 @@ impl crate::read::ReadJson for VariablePresentationHintVisibility {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for VariablePresentationHintVisibility {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("VariablePresentationHintVisibility")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "VariablePresentationHintVisibility"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "Visibility of variable. Before introducing additional values, try to use the listed values.",
-            "examples" : ["public", "private", "protected", "internal", "final"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    VariablePresentationHintVisibility, [],
+    r#"{"type":"string","description":"Visibility of variable. Before introducing additional values, try to use the listed values.","examples":["public","private","protected","internal","final"]}"#
+);
 impl crate::validate::Validate for VariablePresentationHintVisibility {
-    fn validate_into(&self, _: &mut String, _: &mut Vec<crate::validate::Violation>) {}
+    fn validate_into(&self, _: &mut String, _: &mut crate::validate::Violations) {}
 }
 /// A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:
 ///
@@ -26414,28 +19055,12 @@ impl crate::read::ReadJson for BreakpointReason {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BreakpointReason {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("BreakpointReason")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "BreakpointReason"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:\n\n- `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.\n - `failed`: Indicates a breakpoint was not able to be verified, and the adapter does not believe it can be verified without intervention.",
-            "enum" : ["pending", "failed"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    BreakpointReason, [],
+    r#"{"type":"string","description":"A machine-readable explanation of why a breakpoint may not be verified. If a breakpoint is verified or a specific reason is not known, the adapter should omit this property. Possible values include:\n\n- `pending`: Indicates a breakpoint might be verified in the future, but the adapter cannot verify it in the current state.\n - `failed`: Indicates a breakpoint was not able to be verified, and the adapter does not believe it can be verified without intervention.","enum":["pending","failed"]}"#
+);
 impl crate::validate::Validate for BreakpointReason {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let BreakpointReason::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -26521,30 +19146,12 @@ impl crate::read::ReadJson for DisassembledInstructionPresentationHint {
     }
 }
 #[cfg(feature = "schemars")]
-impl schemars::JsonSchema for DisassembledInstructionPresentationHint {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DisassembledInstructionPresentationHint")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DisassembledInstructionPresentationHint"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let _ = generator;
-        schemars::json_schema!(
-            { "type" : "string", "description" :
-            "A hint for how to present the instruction in the UI.\n\nA value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'",
-            "enum" : ["normal", "invalid"] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DisassembledInstructionPresentationHint, [],
+    r#"{"type":"string","description":"A hint for how to present the instruction in the UI.\n\nA value of `invalid` may be used to indicate this instruction is 'filler' and cannot be reached by the program. For example, unreadable memory addresses may be presented is 'invalid.'","enum":["normal","invalid"]}"#
+);
 impl crate::validate::Validate for DisassembledInstructionPresentationHint {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         if let DisassembledInstructionPresentationHint::Other(v) = self {
             crate::validate::not_in_enum(v, Self::VALUES, path, out);
         }
@@ -26607,7 +19214,7 @@ impl crate::private::Members for PydevdSystemInfoResponseBody {
         s.member("platform", &self.platform)?;
         s.member("process", &self.process)?;
         s.member("pydevd", &self.pydevd)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -26641,71 +19248,20 @@ impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdSystemInfoResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdSystemInfoResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdSystemInfoResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "python",
-                "Information about the python version running in the current process.",
-                generator.subschema_for::<PydevdPythonInfo>(),
-            ),
-            (
-                "platform",
-                "Information about the plarforn on which the current process is running.",
-                generator.subschema_for::<PydevdPlatformInfo>(),
-            ),
-            (
-                "process",
-                "Information about the current process.",
-                generator.subschema_for::<PydevdProcessInfo>(),
-            ),
-            (
-                "pydevd",
-                "Information about pydevd.",
-                generator.subschema_for::<PydevdInfo>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["python", "platform", "process",
-            "pydevd"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdSystemInfoResponseBody, [PydevdPythonInfo, PydevdPlatformInfo,
+    PydevdProcessInfo, PydevdInfo],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"python":{"$rust":0,"description":"Information about the python version running in the current process."},"platform":{"$rust":1,"description":"Information about the plarforn on which the current process is running."},"process":{"$rust":2,"description":"Information about the current process."},"pydevd":{"$rust":3,"description":"Information about pydevd."}},"required":["python","platform","process","pydevd"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdSystemInfoResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.python, "python", path, out);
-        crate::validate::member(&self.platform, "platform", path, out);
-        crate::validate::member(&self.process, "process", path, out);
-        crate::validate::member(&self.pydevd, "pydevd", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.python, "python");
+        v.member(&self.platform, "platform");
+        v.member(&self.process, "process");
+        v.member(&self.pydevd, "pydevd");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -26745,7 +19301,7 @@ impl PydevdAuthorizeResponseBody {
 impl crate::private::Members for PydevdAuthorizeResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("clientAccessToken", &self.client_access_token)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "debugpy")]
@@ -26772,51 +19328,15 @@ impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
-impl schemars::JsonSchema for PydevdAuthorizeResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("PydevdAuthorizeResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "PydevdAuthorizeResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "clientAccessToken",
-                "The access token to access the client (i.e.: usually the IDE).",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["clientAccessToken"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    PydevdAuthorizeResponseBody, [String],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"clientAccessToken":{"$rust":0,"description":"The access token to access the client (i.e.: usually the IDE)."}},"required":["clientAccessToken"]}"#
+);
 #[cfg(feature = "debugpy")]
 impl crate::validate::Validate for PydevdAuthorizeResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -26856,7 +19376,7 @@ impl DumpCellResponseBody {
 impl crate::private::Members for DumpCellResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sourcePath", &self.source_path)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -26883,49 +19403,15 @@ impl crate::read::ReadJson for DumpCellResponseBody {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DumpCellResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DumpCellResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(concat!(module_path!(), "::", "DumpCellResponseBody"))
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "sourcePath",
-                "File name of the dumped source.",
-                generator.subschema_for::<String>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["sourcePath"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DumpCellResponseBody, [String],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"sourcePath":{"$rust":0,"description":"File name of the dumped source."}},"required":["sourcePath"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DumpCellResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.
@@ -26991,31 +19477,13 @@ impl crate::read::ReadJson for DebugInfoResponseBodyHashSeed {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DebugInfoResponseBodyHashSeed {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DebugInfoResponseBodyHashSeed")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DebugInfoResponseBodyHashSeed"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!(
-            { "description" :
-            "The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.",
-            "anyOf" : [generator.subschema_for:: < i64 > (), generator.subschema_for:: <
-            String > ()] }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DebugInfoResponseBodyHashSeed, [i64, String],
+    r#"{"description":"The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.","anyOf":[{"$rust":0},{"$rust":1}]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DebugInfoResponseBodyHashSeed {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         match self {
             DebugInfoResponseBodyHashSeed::Integer(x) => {
                 crate::validate::Validate::validate_into(x, path, out)
@@ -27159,7 +19627,7 @@ impl crate::private::Members for DebugInfoResponseBody {
         s.optional("richRendering", &self.rich_rendering)?;
         s.optional("exceptionPaths", &self.exception_paths)?;
         s.optional("copyToGlobals", &self.copy_to_globals)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27221,100 +19689,18 @@ impl crate::read::ReadJson for DebugInfoResponseBody {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for DebugInfoResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("DebugInfoResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "DebugInfoResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "isStarted",
-                "Whether the debugger is started.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "hashMethod",
-                "The hash method for code cells. Default is 'Murmur2'.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "hashSeed",
-                "The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.",
-                generator.subschema_for::<DebugInfoResponseBodyHashSeed>(),
-            ),
-            (
-                "tmpFilePrefix",
-                "Prefix for temporary file names.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "tmpFileSuffix",
-                "Suffix for temporary file names.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "breakpoints",
-                "Breakpoints currently registered in the debugger.",
-                generator.subschema_for::<Vec<DebugInfoBreakpoints>>(),
-            ),
-            (
-                "stoppedThreads",
-                "Threads in which the debugger is currently in a stopped state.",
-                generator.subschema_for::<Vec<i64>>(),
-            ),
-            (
-                "richRendering",
-                "Whether the debugger supports rich rendering of variables.",
-                generator.subschema_for::<bool>(),
-            ),
-            (
-                "exceptionPaths",
-                "Exception names used to match leaves or nodes in a tree of exceptions.",
-                generator.subschema_for::<Vec<String>>(),
-            ),
-            (
-                "copyToGlobals",
-                "Whether the debugger supports the 'copyToGlobals' request.",
-                generator.subschema_for::<bool>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["isStarted", "hashMethod",
-            "hashSeed", "tmpFilePrefix", "tmpFileSuffix", "breakpoints",
-            "stoppedThreads"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    DebugInfoResponseBody, [bool, String, DebugInfoResponseBodyHashSeed, Vec <
+    DebugInfoBreakpoints >, Vec < i64 >, Vec < String >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"isStarted":{"$rust":0,"description":"Whether the debugger is started."},"hashMethod":{"$rust":1,"description":"The hash method for code cells. Default is 'Murmur2'."},"hashSeed":{"$rust":2,"description":"The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer."},"tmpFilePrefix":{"$rust":1,"description":"Prefix for temporary file names."},"tmpFileSuffix":{"$rust":1,"description":"Suffix for temporary file names."},"breakpoints":{"$rust":3,"description":"Breakpoints currently registered in the debugger."},"stoppedThreads":{"$rust":4,"description":"Threads in which the debugger is currently in a stopped state."},"richRendering":{"$rust":0,"description":"Whether the debugger supports rich rendering of variables."},"exceptionPaths":{"$rust":5,"description":"Exception names used to match leaves or nodes in a tree of exceptions."},"copyToGlobals":{"$rust":0,"description":"Whether the debugger supports the 'copyToGlobals' request."}},"required":["isStarted","hashMethod","hashSeed","tmpFilePrefix","tmpFileSuffix","breakpoints","stoppedThreads"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for DebugInfoResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.hash_seed, "hashSeed", path, out);
-        crate::validate::member(&self.breakpoints, "breakpoints", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.hash_seed, "hashSeed");
+        v.member(&self.breakpoints, "breakpoints");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -27352,7 +19738,7 @@ impl InspectVariablesResponseBody {
 impl crate::private::Members for InspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27377,52 +19763,16 @@ impl crate::read::ReadJson for InspectVariablesResponseBody {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for InspectVariablesResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("InspectVariablesResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "InspectVariablesResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "variables",
-                "Variables defined in the notebook.",
-                generator.subschema_for::<Vec<InspectedVariable>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["variables"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    InspectVariablesResponseBody, [Vec < InspectedVariable >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"variables":{"$rust":0,"description":"Variables defined in the notebook."}},"required":["variables"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for InspectVariablesResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::member(&self.variables, "variables", path, out);
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.member(&self.variables, "variables");
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -27467,7 +19817,7 @@ impl crate::private::Members for RichInspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("data", &self.data)?;
         s.member("metadata", &self.metadata)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27495,56 +19845,15 @@ impl crate::read::ReadJson for RichInspectVariablesResponseBody {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for RichInspectVariablesResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("RichInspectVariablesResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "RichInspectVariablesResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "data",
-                "Rich representations of the variable, by MIME type.",
-                generator.subschema_for::<serde_json::Map<String, serde_json::Value>>(),
-            ),
-            (
-                "metadata",
-                "Metadata of the representations, by MIME type.",
-                generator.subschema_for::<serde_json::Map<String, serde_json::Value>>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["data", "metadata"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    RichInspectVariablesResponseBody, [serde_json::Map < String, serde_json::Value >],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"data":{"$rust":0,"description":"Rich representations of the variable, by MIME type."},"metadata":{"$rust":0,"description":"Metadata of the representations, by MIME type."}},"required":["data","metadata"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for RichInspectVariablesResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -27615,7 +19924,7 @@ impl crate::private::Members for CopyToGlobalsResponseBody {
         s.member("value", &self.value)?;
         s.optional("type", &self.type_)?;
         s.optional("variablesReference", &self.variables_reference)?;
-        s.extras(&self.extra, |k| self.extra_shadowed(k))
+        s.extras(&self.extra, &|k| self.extra_shadowed(k))
     }
 }
 #[cfg(feature = "jupyter")]
@@ -27648,60 +19957,14 @@ impl crate::read::ReadJson for CopyToGlobalsResponseBody {
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
-impl schemars::JsonSchema for CopyToGlobalsResponseBody {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("CopyToGlobalsResponseBody")
-    }
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(
-            concat!(module_path!(), "::", "CopyToGlobalsResponseBody"),
-        )
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let properties: serde_json::Map<String, serde_json::Value> = [
-            (
-                "value",
-                "String representation of the copied variable.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "type",
-                "Type of the copied variable.",
-                generator.subschema_for::<String>(),
-            ),
-            (
-                "variablesReference",
-                "Reference to the copied variable's children, if any.",
-                generator.subschema_for::<i64>(),
-            ),
-        ]
-            .into_iter()
-            .map(|(name, text, mut schema): (&str, &str, schemars::Schema)| {
-                if !text.is_empty() {
-                    schema.insert("description".into(), text.into());
-                }
-                (name.to_owned(), schema.to_value())
-            })
-            .collect();
-        schemars::json_schema!(
-            { "type" : "object", "description" :
-            "Contains request result if success is true and error details if success is false.",
-            "properties" : properties, "required" : ["value"], }
-        )
-    }
-}
+crate::private::impl_json_schema!(
+    CopyToGlobalsResponseBody, [String, i64],
+    r#"{"type":"object","description":"Contains request result if success is true and error details if success is false.","properties":{"value":{"$rust":0,"description":"String representation of the copied variable."},"type":{"$rust":0,"description":"Type of the copied variable."},"variablesReference":{"$rust":1,"description":"Reference to the copied variable's children, if any."}},"required":["value"]}"#
+);
 #[cfg(feature = "jupyter")]
 impl crate::validate::Validate for CopyToGlobalsResponseBody {
-    fn validate_into(
-        &self,
-        path: &mut String,
-        out: &mut Vec<crate::validate::Violation>,
-    ) {
-        crate::validate::kept_in_extra(
-            &self.extra,
-            |k| Self::DECLARED.contains(&k) && !self.extra_shadowed(k),
-            path,
-            out,
-        );
+    fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
+        let mut v = crate::validate::Ctx { path, out };
+        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
     }
 }
