@@ -414,6 +414,10 @@ pub trait Sink {
         extra: &Map<String, Value>,
         shadowed: &dyn Fn(&str) -> bool,
     ) -> Result<(), Self::Error> {
+        if extra.is_empty() {
+            // Almost always: real messages rarely carry members the schema lacks.
+            return Ok(());
+        }
         for (k, v) in extra {
             if !shadowed(k) {
                 self.member_escaped(k, v)?;
