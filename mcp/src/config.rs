@@ -272,16 +272,13 @@ fn in_path(program: &Path, path: &std::ffi::OsStr) -> PathBuf {
 /// `lldb-22` installs `/usr/bin/lldb-dap-22` and no `lldb-dap`), else plain `lldb-dap`
 /// (starting it then fails naming it).
 fn find_lldb_dap(path: &std::ffi::OsStr) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::env::split_paths(path).collect();
-    if let Some(p) = dirs
-        .iter()
-        .map(|d| d.join("lldb-dap"))
-        .find(|p| p.is_file())
-    {
-        return p;
+    let plain = Path::new("lldb-dap");
+    let found = in_path(plain, path);
+    if found != plain {
+        return found;
     }
     let mut best: Option<(u32, PathBuf)> = None;
-    for dir in &dirs {
+    for dir in std::env::split_paths(path) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };
@@ -300,8 +297,7 @@ fn find_lldb_dap(path: &std::ffi::OsStr) -> PathBuf {
             }
         }
     }
-    best.map(|(_, p)| p)
-        .unwrap_or_else(|| PathBuf::from("lldb-dap"))
+    best.map_or(found, |(_, p)| p)
 }
 
 #[cfg(test)]
