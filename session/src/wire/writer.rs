@@ -128,19 +128,13 @@ impl Lent<'_> {
         self.write_through && self.slot.queued == 0 && self.slot.idle.is_some()
     }
 
-    /// Writes `body` framed at once if [`can_write_through`](Lent::can_write_through);
-    /// what the connection does not take at once is left to the writer task (woken
-    /// through `outgoing`). False (nothing done) otherwise: queue it.
-    pub fn write_through(
-        &mut self,
-        outgoing: &mpsc::UnboundedSender<Outgoing>,
-        body: &[u8],
-    ) -> bool {
-        if !self.can_write_through() {
-            return false;
-        }
+    /// Writes `body` framed at once; call it only when
+    /// [`can_write_through`](Lent::can_write_through) said so under this same lock. What
+    /// the connection does not take at once is left to the writer task (woken through
+    /// `outgoing`).
+    pub fn write_through(&mut self, outgoing: &mpsc::UnboundedSender<Outgoing>, body: &[u8]) {
         let Some(state) = self.slot.idle.as_mut() else {
-            return false;
+            return;
         };
         state.encode(body);
         if !state.write_now() {
@@ -148,7 +142,6 @@ impl Lent<'_> {
             // session is closing and the frame cannot be written anyway.
             let _ = self.queue(outgoing, Outgoing::Resume);
         }
-        true
     }
 
     /// Queues `message` for the writer task; false if it is gone.
