@@ -181,7 +181,12 @@ fn agent(scenario: &str, dir: &Path) -> tokio::process::Command {
 
 /// Runs a scenario to its end; fails with the agent's whole output.
 async fn scenario(name: &str, with_gdb: bool) -> String {
-    let dir = workdir(with_gdb);
+    run_scenario(name, &workdir(with_gdb)).await
+}
+
+/// Runs the agent's scenario `name` in `dir` (a [`workdir`], perhaps with more in its
+/// configuration); it must succeed and end by printing `NAME ok`. Returns its output.
+async fn run_scenario(name: &str, dir: &tempfile::TempDir) -> String {
     let mut cmd = agent(name, dir.path());
     if let Ok(path) = std::env::var("DAPKIT_MCP_TRANSCRIPT") {
         cmd.env("DAPKIT_TRANSCRIPT", format!("{path}.{name}.json"));
@@ -224,17 +229,7 @@ async fn lldb_dap_launch_step_evaluate_continue_to_the_end() {
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&lldb_dap_config());
     std::fs::write(&config, text).unwrap();
-    let out = tokio::time::timeout(WHOLE, agent("lldb", dir.path()).output())
-        .await
-        .expect("scenario lldb within its time")
-        .expect("the agent starts");
-    let report = format!(
-        "{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "scenario lldb failed:\n{report}");
-    assert!(report.lines().any(|l| l == "lldb ok"), "{report}");
+    run_scenario("lldb", &dir).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,17 +245,7 @@ async fn delve_launch_step_evaluate_continue_to_the_end() {
         std::fs::write(&config, text).unwrap();
         dir
     };
-    let out = tokio::time::timeout(WHOLE, agent("delve", dir.path()).output())
-        .await
-        .expect("scenario delve within its time")
-        .expect("the agent starts");
-    let report = format!(
-        "{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "scenario delve failed:\n{report}");
-    assert!(report.contains("delve ok"), "{report}");
+    run_scenario("delve", &dir).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
