@@ -13,6 +13,9 @@
 //!
 //! Each pair is measured in 31 interleaved rounds (the medians give the ratios, robust when
 //! the machine's load changes) and then by criterion. Target: record/direct ≤ 1.10.
+//!
+//! `DAPKIT_BIN=PATH` measures another build of `dapkit` (e.g. an older one) instead of this
+//! one.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use criterion::{Criterion, criterion_group};
@@ -115,8 +118,10 @@ impl Drop for PipeClient {
 }
 
 fn recorded(out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
+    let dapkit =
+        std::env::var_os("DAPKIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_dapkit").into());
     let mut argv: Vec<OsString> = vec![
-        env!("CARGO_BIN_EXE_dapkit").into(),
+        dapkit,
         "record".into(),
         "--out".into(),
         out.into(),

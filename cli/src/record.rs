@@ -8,14 +8,16 @@ use dapkit_trace::record::{Recorder, forward};
 use dapkit_trace::tap::Tap;
 use dapkit_trace::{Direction, Header, TraceWriter};
 use dapkit_transport::{
-    BoxedReader, BoxedWriter, Endpoint, Listener, RetryPolicy, StdioCommand, connect_cancellable,
+    Endpoint, Listener, RetryPolicy, StdioCommand, connect_cancellable, spawn_stdio_blocking,
 };
 use serde_json::json;
 use std::ffi::OsString;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::task::JoinHandle;
+use tokio_util::io::SyncIoBridge;
 
 /// How long the other direction may go on after one ended, and how long the adapter has
 /// to exit after its output ended, before they are stopped.
@@ -61,8 +63,9 @@ pub struct RecordArgs {
 
 /// Runs `dapkit record`.
 pub fn run(args: RecordArgs) -> Result<Exit, CliError> {
-    // One thread forwards both ways (fewer hand-offs than a multi-thread runtime: the
-    // cheapest hop); the recorder writes the trace on a thread of its own.
+    // Each direction is forwarded by a blocking thread of its own (`forward`: a hop costs
+    // one thread wake-up) and the recorder writes the trace on another; this one-thread
+    // runtime only waits: for the adapter process, signals, the TCP client and adapter.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -93,9 +96,9 @@ fn start_recorder(args: &RecordArgs, adapter: serde_json::Value) -> Result<Recor
 
 /// Waits for the recorder to write everything.
 async fn finish_recorder(recorder: Recorder, out: &std::path::Path) -> Result<(), CliError> {
-    recorder
-        .finish()
+    tokio::task::spawn_blocking(move || recorder.finish())
         .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
         .map_err(|e| CliError::io(format!("the trace {} is incomplete", out.display()), e))
 }
 
@@ -114,19 +117,12 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let recorder = start_recorder(args, json!({ "command": argv }))?;
-    let mut connection =
-        dapkit_transport::spawn_stdio(&command).map_err(|e| CliError::usage(e.to_string()))?;
-    let Some(mut child) = connection.take_child() else {
-        return Err(CliError::usage("the adapter process is missing"));
-    };
+    let adapter = spawn_stdio_blocking(&command).map_err(|e| CliError::usage(e.to_string()))?;
+    let mut child = adapter.child;
     tracing::info!(pid = ?child.pid(), "adapter started: {command}");
-    let (from_adapter, to_adapter) = connection.into_split();
-    let (from_client, to_client) = client_stdio();
-    let (c2a, mut a2c) = spawn_forwarding(
-        &recorder,
-        (from_client, to_client),
-        (from_adapter, to_adapter),
-    );
+    let (from_adapter, to_adapter): (Reader, Writer) =
+        (Box::new(adapter.stdout), Box::new(adapter.stdin));
+    let (c2a, mut a2c) = spawn_forwarding(&recorder, client_stdio(), (from_adapter, to_adapter));
     let status = tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);
@@ -149,63 +145,77 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
 /// A copy that forwards one direction, recording it; ends with the bytes copied.
 type Copy = JoinHandle<std::io::Result<u64>>;
 
+/// A blocking read half.
+type Reader = Box<dyn Read + Send>;
+/// A blocking write half (dropping it ends the peer's stream).
+type Writer = Box<dyn Write + Send>;
+
 /// Starts forwarding both ways between the client's and the adapter's (reader, writer)
-/// halves, each direction recorded as client 0. Returns the (client → adapter, adapter →
-/// client) copies.
+/// halves, each direction on a blocking thread of its own and recorded as client 0.
+/// Returns the (client → adapter, adapter → client) copies. A copy cannot be interrupted
+/// in a read: one given up on is left behind (it ends when its reader does, or with the
+/// process).
 fn spawn_forwarding(
     recorder: &Recorder,
-    (from_client, to_client): (BoxedReader, BoxedWriter),
-    (from_adapter, to_adapter): (BoxedReader, BoxedWriter),
+    (from_client, to_client): (Reader, Writer),
+    (from_adapter, to_adapter): (Reader, Writer),
 ) -> (Copy, Copy) {
-    let c2a = tokio::spawn(forward(
-        from_client,
-        to_adapter,
-        Direction::ClientToAdapter,
-        0,
-        recorder.handle(),
-    ));
-    let a2c = tokio::spawn(forward(
-        from_adapter,
-        to_client,
-        Direction::AdapterToClient,
-        0,
-        recorder.handle(),
-    ));
+    let record = recorder.handle();
+    let c2a = tokio::task::spawn_blocking(move || {
+        forward(
+            from_client,
+            to_adapter,
+            Direction::ClientToAdapter,
+            0,
+            record,
+        )
+    });
+    let record = recorder.handle();
+    let a2c = tokio::task::spawn_blocking(move || {
+        forward(
+            from_adapter,
+            to_client,
+            Direction::AdapterToClient,
+            0,
+            record,
+        )
+    });
     (c2a, a2c)
 }
 
-/// Our stdin and stdout, the client's side. When they are pipes (as editors start
-/// adapters) they are read and written directly by the runtime; otherwise (a terminal, a
-/// file) through tokio's blocking-thread stdio.
-fn client_stdio() -> (BoxedReader, BoxedWriter) {
+/// Our stdin and stdout, the client's side, read and written directly (on Unix, copies of
+/// the file descriptors as plain files: no buffering, one `write` per chunk).
+fn client_stdio() -> (Reader, Writer) {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
-        use tokio::net::unix::pipe;
-        let reader = std::io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok());
-        let writer = std::io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
-            .and_then(|fd| pipe::Sender::from_owned_fd(fd).ok());
-        let reader: BoxedReader = match reader {
-            Some(r) => Box::new(r),
-            None => Box::new(tokio::io::stdin()),
+        let reader = std::io::stdin().as_fd().try_clone_to_owned().ok();
+        let writer = std::io::stdout().as_fd().try_clone_to_owned().ok();
+        let reader: Reader = match reader {
+            Some(fd) => Box::new(std::fs::File::from(fd)),
+            None => Box::new(std::io::stdin()),
         };
-        let writer: BoxedWriter = match writer {
-            Some(w) => Box::new(w),
-            None => Box::new(tokio::io::stdout()),
+        let writer: Writer = match writer {
+            Some(fd) => Box::new(std::fs::File::from(fd)),
+            None => Box::new(std::io::stdout()),
         };
         (reader, writer)
     }
     #[cfg(not(unix))]
     {
-        (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
+        (Box::new(std::io::stdin()), Box::new(std::io::stdout()))
     }
+}
+
+/// A connection's async halves as blocking ones for [`forward`]: each read or write waits
+/// on the runtime (which `run` keeps driving while forwarding goes on). Dropping the write
+/// half shuts the socket's sending side down.
+fn bridged(connection: dapkit_transport::Connection) -> (Reader, Writer) {
+    let (reader, writer) = connection.into_split();
+    (
+        Box::new(SyncIoBridge::new(reader)),
+        Box::new(SyncIoBridge::new(writer)),
+    )
 }
 
 /// The adapter's exit status as ours.
@@ -319,7 +329,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
         }
     };
     tracing::info!("adapter connected; forwarding");
-    let (mut c2a, mut a2c) = spawn_forwarding(&recorder, client.into_split(), adapter.into_split());
+    let (mut c2a, mut a2c) = spawn_forwarding(&recorder, bridged(client), bridged(adapter));
     tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);

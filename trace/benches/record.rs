@@ -2,8 +2,9 @@
 //!
 //! - `roundtrip/direct`: a blocking client sends a `threads` request and reads the response
 //!   from an in-process responder (a thread answering each frame).
-//! - `roundtrip/relay`: the same through a plain forwarder (two `tokio::io::copy` tasks): the
-//!   cost of any man in the middle, one more hop each way.
+//! - `roundtrip/relay`: the same through a plain forwarder (a blocking read → write loop
+//!   per direction, on threads of its own): the cost of any man in the middle, one more
+//!   hop each way.
 //! - `roundtrip/record`: the same through the recorder `dapkit record` runs (`forward` both
 //!   ways + the `Recorder` thread writing a trace file, flushed per record).
 //!
@@ -21,61 +22,77 @@ use dapkit_trace::record::{Recorder, forward};
 use dapkit_trace::tap::Tap;
 use dapkit_trace::{Direction, Header, TraceWriter};
 use serde_json::Value;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
 /// What `forward` does, without recording: read, write, flush.
-async fn relay_loop<R, W>(mut from: R, mut to: W)
-where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+fn relay_loop(mut from: TcpStream, to: TcpStream) {
+    let mut to = WriteHalf(to);
     let mut buf = vec![0u8; 64 * 1024];
-    while let Ok(n @ 1..) = from.read(&mut buf).await {
-        if to.write_all(&buf[..n]).await.is_err() || to.flush().await.is_err() {
+    while let Ok(n @ 1..) = from.read(&mut buf) {
+        if to.write_all(&buf[..n]).is_err() || to.flush().is_err() {
             break;
         }
     }
-    let _ = to.shutdown().await;
 }
 
-/// A man in the middle on its own runtime (as in its own process): accepts one client,
-/// connects to `adapter`, forwards both ways — recording into `trace` when given.
+/// A socket's sending side: dropping it sends EOF (the other clone keeps the socket open).
+struct WriteHalf(TcpStream);
+
+impl Write for WriteHalf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Drop for WriteHalf {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// A man in the middle as `dapkit record` runs it (as in its own process): accepts one
+/// client, connects to `adapter`, forwards both ways, one blocking thread per direction —
+/// recording into `trace` (on the recorder's thread) when given.
 fn middle(adapter: SocketAddr, trace: Option<std::path::PathBuf>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        // As `dapkit record` runs it: one thread for the forwarding, one for the recorder.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let (client, _) = listener.accept().await.unwrap();
-            client.set_nodelay(true).unwrap();
-            let upstream = tokio::net::TcpStream::connect(adapter).await.unwrap();
-            upstream.set_nodelay(true).unwrap();
-            let (cr, cw) = client.into_split();
-            let (ar, aw) = upstream.into_split();
-            match trace {
-                Some(path) => {
-                    let header = Header::new(serde_json::json!({"connect": adapter.to_string()}));
-                    let writer = TraceWriter::create(&path, &header).unwrap();
-                    let recorder =
-                        Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
-                    let c2a = forward(cr, aw, Direction::ClientToAdapter, 0, recorder.handle());
-                    let a2c = forward(ar, cw, Direction::AdapterToClient, 0, recorder.handle());
-                    let _ = tokio::join!(c2a, a2c);
-                    recorder.finish().await.unwrap();
-                }
-                None => {
-                    let _ = tokio::join!(relay_loop(cr, aw), relay_loop(ar, cw));
-                }
+        let (client, _) = listener.accept().unwrap();
+        client.set_nodelay(true).unwrap();
+        let upstream = TcpStream::connect(adapter).unwrap();
+        upstream.set_nodelay(true).unwrap();
+        let (cr, cw) = (client.try_clone().unwrap(), client);
+        let (ar, aw) = (upstream.try_clone().unwrap(), upstream);
+        match trace {
+            Some(path) => {
+                let header = Header::new(serde_json::json!({"connect": adapter.to_string()}));
+                let writer = TraceWriter::create(&path, &header).unwrap();
+                let recorder =
+                    Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+                let record = recorder.handle();
+                let c2a = std::thread::spawn(move || {
+                    forward(cr, WriteHalf(aw), Direction::ClientToAdapter, 0, record)
+                });
+                let _ = forward(
+                    ar,
+                    WriteHalf(cw),
+                    Direction::AdapterToClient,
+                    0,
+                    recorder.handle(),
+                );
+                let _ = c2a.join();
+                recorder.finish().unwrap();
             }
-        });
+            None => {
+                let c2a = std::thread::spawn(move || relay_loop(cr, aw));
+                relay_loop(ar, cw);
+                let _ = c2a.join();
+            }
+        }
     });
     addr
 }

@@ -12,7 +12,7 @@
 //!
 //! With the feature `tap`: [`tap`] splits raw byte streams into records (every byte kept),
 //! [`redact`] takes secrets out, [`import`] builds a trace from two raw captures. With
-//! `record` (tokio): [`record`] forwards a session's bytes unchanged while recording them.
+//! `record`: [`record`] forwards a session's bytes unchanged while recording them.
 //!
 //! ```
 //! use dapkit_trace::{Direction, Header, TraceReader, TraceWriter};

@@ -1,18 +1,21 @@
 //! The recorder: forwards the bytes of a session unchanged and records them.
 //!
-//! [`forward`] copies one direction (read → write → flush) and only then hands a copy of
-//! the bytes to the [`Recorder`], whose thread splits them into records ([`Tap`]) and
-//! writes them. Recording never touches the forwarded bytes and runs beside the
-//! forwarding, not in its path; the only coupling is the bounded queue between them
-//! ([`QUEUE_CHUNKS`] chunks of at most [`CHUNK`] bytes): if the disk falls that far
-//! behind, forwarding waits for it rather than letting memory grow.
+//! [`forward`] copies one direction on a thread of its own with plain blocking reads and
+//! writes (read → write → flush: one thread wake-up per hop, no async runtime in the
+//! path), and only then hands a copy of the bytes to the [`Recorder`], whose thread splits
+//! them into records ([`Tap`]) and writes them, each record flushed as it is written.
+//! Recording never touches the forwarded bytes and runs beside the forwarding, not in its
+//! path; the only coupling is the bounded queue between them ([`QUEUE_CHUNKS`] chunks of
+//! at most [`CHUNK`] bytes, so at most 16 MiB): if the disk falls that far behind,
+//! forwarding waits for it rather than letting memory grow, and nothing is dropped. A
+//! recorder that failed keeps draining the queue, so forwarding never waits on it; the
+//! failure is reported by [`Recorder::finish`].
 
 use crate::format::Direction;
 use crate::tap::Tap;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::sync::mpsc;
 use std::time::{Instant, SystemTime};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 /// The largest chunk [`forward`] reads at once.
 pub const CHUNK: usize = 64 * 1024;
@@ -32,12 +35,8 @@ enum Event {
         direction: Direction,
         client: u32,
     },
-}
-
-/// Where [`forward`] sends what it copied; cheap to clone (one per direction/client).
-#[derive(Clone, Debug)]
-pub struct RecordHandle {
-    tx: mpsc::Sender<Event>,
+    /// [`Recorder::finish`]: write what came before, then stop.
+    Finish,
 }
 
 impl std::fmt::Debug for Event {
@@ -47,13 +46,21 @@ impl std::fmt::Debug for Event {
                 direction, data, ..
             } => write!(f, "Bytes({direction}, {} bytes)", data.len()),
             Event::End { direction, .. } => write!(f, "End({direction})"),
+            Event::Finish => f.write_str("Finish"),
         }
     }
 }
 
+/// Where [`forward`] sends what it copied; cheap to clone (one per direction/client).
+#[derive(Clone, Debug)]
+pub struct RecordHandle {
+    tx: mpsc::SyncSender<Event>,
+}
+
 impl RecordHandle {
-    /// Records bytes seen now (they should already be forwarded).
-    pub async fn seen(&self, direction: Direction, client: u32, data: &[u8]) {
+    /// Records bytes seen now (they should already be forwarded). Waits only when
+    /// [`QUEUE_CHUNKS`] chunks are already waiting for the recorder.
+    pub fn seen(&self, direction: Direction, client: u32, data: &[u8]) {
         let event = Event::Bytes {
             direction,
             client,
@@ -61,13 +68,14 @@ impl RecordHandle {
             time: SystemTime::now(),
             instant: Instant::now(),
         };
-        // The recorder thread is gone only after a failure that `finish` reports.
-        let _ = self.tx.send(event).await;
+        // The recorder is gone only after `finish` (later bytes are past the recording's
+        // end) or after a panic that `finish` reports.
+        let _ = self.tx.send(event);
     }
 
     /// The stream going `direction` for `client` ended.
-    pub async fn end(&self, direction: Direction, client: u32) {
-        let _ = self.tx.send(Event::End { direction, client }).await;
+    pub fn end(&self, direction: Direction, client: u32) {
+        let _ = self.tx.send(Event::End { direction, client });
     }
 }
 
@@ -85,14 +93,17 @@ impl Recorder {
         W: Write + Send + 'static,
         F: FnOnce(crate::TraceWriter<W>) -> io::Result<()> + Send + 'static,
     {
-        let (tx, mut rx) = mpsc::channel::<Event>(QUEUE_CHUNKS);
+        let (tx, rx) = mpsc::sync_channel::<Event>(QUEUE_CHUNKS);
         let thread = std::thread::Builder::new()
             .name("dapkit-recorder".into())
             .spawn(move || {
                 let mut tap = tap;
                 let mut failed: Option<io::Error> = None;
-                while let Some(event) = rx.blocking_recv() {
+                while let Ok(event) = rx.recv() {
                     if failed.is_some() {
+                        if matches!(event, Event::Finish) {
+                            break;
+                        }
                         continue; // keep draining so forwarding never waits on a dead recorder
                     }
                     let result = match event {
@@ -104,6 +115,7 @@ impl Recorder {
                             instant,
                         } => tap.seen_at(direction, client, &data, time, instant),
                         Event::End { direction, client } => tap.end(direction, client),
+                        Event::Finish => break,
                     };
                     if let Err(e) = result {
                         failed = Some(e);
@@ -125,26 +137,26 @@ impl Recorder {
         self.handle.clone()
     }
 
-    /// Waits until every handle is dropped and everything is written; returns the first
-    /// write error, if any.
-    pub async fn finish(self) -> io::Result<()> {
+    /// Ends the recording and waits until everything handed over before is written;
+    /// returns the first write error, if any. Handles still in use (a forwarding thread
+    /// given up on, blocked in a read) may live on: what they hand over afterwards is past
+    /// the end of the recording and is not written. Blocks the calling thread.
+    pub fn finish(self) -> io::Result<()> {
         let Recorder { handle, thread } = self;
+        let _ = handle.tx.send(Event::Finish);
         drop(handle);
-        tokio::task::spawn_blocking(move || {
-            thread
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the recorder thread panicked")))
-        })
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(e)))
+        thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the recorder thread panicked")))
     }
 }
 
-/// Copies `from` to `to` until `from` ends, then shuts `to` down (its peer reads EOF).
-/// Every chunk is written and flushed before it is handed to `record`. Returns the number
-/// of bytes copied; a failed write ends the copy with that error (the bytes read are
-/// recorded all the same: the peer sent them).
-pub async fn forward<R, W>(
+/// Copies `from` to `to` until `from` ends, then drops `to` (for a pipe or a socket's
+/// write half, the peer reads EOF). Blocking: run it on a thread of its own, one per
+/// direction. Every chunk is written and flushed before it is handed to `record`. Returns
+/// the number of bytes copied; a failed write ends the copy with that error (the bytes
+/// read are recorded all the same: the peer sent them).
+pub fn forward<R, W>(
     mut from: R,
     mut to: W,
     direction: Direction,
@@ -152,28 +164,26 @@ pub async fn forward<R, W>(
     record: RecordHandle,
 ) -> io::Result<u64>
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    R: Read,
+    W: Write,
 {
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     let result = loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) => break to.shutdown().await.map(|()| total),
+        let n = match from.read(&mut buf) {
+            Ok(0) => break Ok(total),
             Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => break Err(e),
         };
-        let sent = async {
-            to.write_all(&buf[..n]).await?;
-            to.flush().await
-        }
-        .await;
-        record.seen(direction, client, &buf[..n]).await;
+        let sent = to.write_all(&buf[..n]).and_then(|()| to.flush());
+        record.seen(direction, client, &buf[..n]);
         total += n as u64;
         if let Err(e) = sent {
             break Err(e);
         }
     };
-    record.end(direction, client).await;
+    drop(to);
+    record.end(direction, client);
     result
 }

@@ -58,6 +58,70 @@ impl std::error::Error for SpawnError {
 /// the [`ChildProcess`] (see [`Connection::take_child`]). Must be called inside a tokio
 /// runtime (stderr is drained by a spawned task).
 pub fn spawn_stdio(command: &StdioCommand) -> Result<Connection, SpawnError> {
+    let (process, stdin, stdout) = spawn_child(command)?;
+    Ok(Connection::new(
+        Box::new(stdout),
+        Box::new(StdinWriter { pipe: Some(stdin) }),
+        Endpoint::Stdio(command.clone()),
+    )
+    .with_child(process))
+}
+
+/// An adapter process started by [`spawn_stdio_blocking`], with its stdin and stdout as
+/// plain blocking files (for a thread that reads and writes them directly, without the
+/// async runtime in between: one thread wake-up per chunk).
+#[derive(Debug)]
+pub struct BlockingStdio {
+    /// The process (killed when dropped, like every [`ChildProcess`]).
+    pub child: ChildProcess,
+    /// The adapter's stdin; dropping it closes the pipe (the adapter reads EOF).
+    pub stdin: std::fs::File,
+    /// The adapter's stdout.
+    pub stdout: std::fs::File,
+}
+
+/// Starts `command` like [`spawn_stdio`] (the same options, stderr handled the same way)
+/// but hands back its stdin and stdout as blocking files. Must be called inside a tokio
+/// runtime, which must keep running while the process does (it drains stderr and waits
+/// for the process).
+pub fn spawn_stdio_blocking(command: &StdioCommand) -> Result<BlockingStdio, SpawnError> {
+    let fail = |source: io::Error| SpawnError {
+        command: command.to_string(),
+        source,
+    };
+    let (child, stdin, stdout) = spawn_child(command)?;
+    Ok(BlockingStdio {
+        child,
+        stdin: stdin.into_blocking().map_err(fail)?,
+        stdout: stdout.into_blocking().map_err(fail)?,
+    })
+}
+
+/// tokio's child pipes, back to blocking files (tokio switches them to blocking mode).
+trait IntoBlocking {
+    fn into_blocking(self) -> io::Result<std::fs::File>;
+}
+
+macro_rules! into_blocking {
+    ($($pipe:ty),*) => {$(
+        impl IntoBlocking for $pipe {
+            fn into_blocking(self) -> io::Result<std::fs::File> {
+                #[cfg(unix)]
+                let handle = self.into_owned_fd()?;
+                #[cfg(windows)]
+                let handle = self.into_owned_handle()?;
+                Ok(std::fs::File::from(handle))
+            }
+        }
+    )*};
+}
+into_blocking!(ChildStdin, tokio::process::ChildStdout);
+
+/// Starts `command` with piped stdin/stdout; stderr drained into a [`StderrTail`] (and
+/// passed through if asked) by a spawned task.
+fn spawn_child(
+    command: &StdioCommand,
+) -> Result<(ChildProcess, ChildStdin, tokio::process::ChildStdout), SpawnError> {
     let fail = |source: io::Error| SpawnError {
         command: command.to_string(),
         source,
@@ -121,12 +185,7 @@ pub fn spawn_stdio(command: &StdioCommand) -> Result<Connection, SpawnError> {
         stderr,
         command: command.to_string(),
     };
-    Ok(Connection::new(
-        Box::new(stdout),
-        Box::new(StdinWriter { pipe: Some(stdin) }),
-        Endpoint::Stdio(command.clone()),
-    )
-    .with_child(process))
+    Ok((process, stdin, stdout))
 }
 
 /// A running adapter process. Dropping the handle kills the process (SIGKILL / TerminateProcess).

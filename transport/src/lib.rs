@@ -14,6 +14,8 @@
 //!   raises a [`Warning`] (printed to stderr, and returned by [`Listener::warnings`]).
 //! * [`spawn_stdio`]: run an adapter (`lldb-dap`, `gdb -i dap`) and talk over its
 //!   stdin/stdout; its [`ChildProcess`] keeps a bounded [`StderrTail`] and is killed on drop.
+//!   [`spawn_stdio_blocking`] starts it the same way but gives its stdin/stdout as blocking
+//!   files, for a thread that forwards bytes without the runtime in between (`dapkit record`).
 //! * [`Connection`]: the result of all of the above; `AsyncRead + AsyncWrite`, or
 //!   [`Connection::into_split`] into boxed halves. [`Connection::close`] shuts the write
 //!   half down (the peer reads EOF) and drops the socket.
@@ -40,6 +42,7 @@
 //! listener.accept().await / listener.accept_timeout(Duration).await -> Result<Connection, ListenError>
 //!
 //! fn spawn_stdio(&StdioCommand) -> Result<Connection, SpawnError>   // in a tokio runtime
+//! fn spawn_stdio_blocking(&StdioCommand) -> Result<BlockingStdio { child, stdin: File, stdout: File }, SpawnError>
 //! ChildProcess: pid(), stderr_tail() -> String, stderr() -> StderrTail, try_wait(),
 //!     wait().await, kill().await, wait_or_kill(grace).await; killed on drop
 //!
@@ -82,7 +85,9 @@ mod listen;
 #[cfg(windows)]
 mod pipe;
 
-pub use child::{ChildProcess, SpawnError, StderrTail, spawn_stdio};
+pub use child::{
+    BlockingStdio, ChildProcess, SpawnError, StderrTail, spawn_stdio, spawn_stdio_blocking,
+};
 pub use connect::{ConnectError, ConnectErrorKind, RetryPolicy, connect, connect_cancellable};
 pub use connection::{BoxedReader, BoxedWriter, Connection};
 pub use endpoint::{

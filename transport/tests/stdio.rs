@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::{TempDir, python3, wait_gone};
 use dapkit_transport::{
     ConnectErrorKind, Endpoint, RetryPolicy, StdioCommand, connect, spawn_stdio,
+    spawn_stdio_blocking,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -44,6 +45,34 @@ async fn cat_echoes_bytes_through_stdio() {
     conn.close().await.unwrap();
     let status = child.wait_or_kill(LIMIT).await.unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// The blocking variant: plain files a thread reads and writes, stderr still captured by
+/// the runtime, closing stdin ends the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_stdio_echoes_through_plain_files_and_captures_stderr() {
+    let script = "import sys\n\
+                  sys.stderr.write('adapter log: up\\n'); sys.stderr.flush()\n\
+                  data = sys.stdin.buffer.read()\n\
+                  sys.stdout.buffer.write(data[::-1]); sys.stdout.flush()\n";
+    let command = StdioCommand::new(python3()).arg("-c").arg(script);
+    let adapter = spawn_stdio_blocking(&command).unwrap();
+    let mut child = adapter.child;
+    let (mut stdin, mut stdout) = (adapter.stdin, adapter.stdout);
+    let got = tokio::task::spawn_blocking(move || {
+        use std::io::{Read as _, Write as _};
+        stdin.write_all(b"Content-Length: 2\r\n\r\n{}").unwrap();
+        drop(stdin); // EOF: the script answers and exits
+        let mut got = Vec::new();
+        stdout.read_to_end(&mut got).unwrap();
+        got
+    });
+    let got = tokio::time::timeout(LIMIT, got).await.unwrap().unwrap();
+    assert_eq!(got, b"}{\n\r\n\r2 :htgneL-tnetnoC");
+    let status = child.wait_or_kill(LIMIT).await.unwrap();
+    assert!(status.success(), "{status:?}");
+    wait_stderr_closed(&child.stderr()).await;
+    assert_eq!(child.stderr_tail(), "adapter log: up\n");
 }
 
 #[tokio::test]
