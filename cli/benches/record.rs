@@ -14,8 +14,9 @@
 //! Each pair is measured in 31 interleaved rounds (the medians give the ratios, robust when
 //! the machine's load changes) and then by criterion. Target: record/direct ≤ 1.10.
 //!
-//! `DAPKIT_BIN=PATH` measures another build of `dapkit` (e.g. an older one) instead of this
-//! one.
+//! `DAPKIT_BASELINE_BIN=PATH` also measures another build of `dapkit` (e.g. the one before
+//! a change) in the same interleaved rounds, so that two builds are compared under the same
+//! load.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use criterion::{Criterion, criterion_group};
@@ -118,8 +119,16 @@ impl Drop for PipeClient {
 }
 
 fn recorded(out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
-    let dapkit =
-        std::env::var_os("DAPKIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_dapkit").into());
+    recorded_by(env!("CARGO_BIN_EXE_dapkit").into(), out, adapter)
+}
+
+/// The baseline build's command line, when `DAPKIT_BASELINE_BIN` names one.
+fn baseline(out: &std::path::Path, adapter: &[OsString]) -> Option<Vec<OsString>> {
+    let bin = std::env::var_os("DAPKIT_BASELINE_BIN")?;
+    Some(recorded_by(bin, out, adapter))
+}
+
+fn recorded_by(dapkit: OsString, out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
     let mut argv: Vec<OsString> = vec![
         dapkit,
         "record".into(),
@@ -131,8 +140,8 @@ fn recorded(out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
     argv
 }
 
-/// Medians of 31 interleaved rounds of `n` round trips each, in µs.
-fn interleaved(n: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+/// Medians of 31 interleaved rounds of `n` round trips each, in µs, one per path.
+fn interleaved(n: usize, paths: &mut [&mut dyn FnMut()]) -> Vec<f64> {
     let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..n {
@@ -140,14 +149,40 @@ fn interleaved(n: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64)
         }
         start.elapsed().as_secs_f64() / n as f64 * 1e6
     };
-    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    let mut times = vec![Vec::new(); paths.len()];
     for _ in 0..31 {
-        ta.push(time(&mut a));
-        tb.push(time(&mut b));
+        for (t, f) in times.iter_mut().zip(paths.iter_mut()) {
+            t.push(time(&mut **f));
+        }
     }
-    ta.sort_by(f64::total_cmp);
-    tb.sort_by(f64::total_cmp);
-    (ta[15], tb[15])
+    times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[15]
+        })
+        .collect()
+}
+
+/// Prints the interleaved medians of direct, record and (when given) the baseline build.
+fn compare<'a>(
+    what: &str,
+    n: usize,
+    direct: &'a mut dyn FnMut(),
+    record: &'a mut dyn FnMut(),
+    baseline: Option<&'a mut dyn FnMut()>,
+) {
+    let mut paths: Vec<&mut dyn FnMut()> = vec![direct, record];
+    paths.extend(baseline);
+    let m = interleaved(n, &mut paths);
+    verdict(&format!("{what}, interleaved medians"), m[0], m[1]);
+    if let Some(b) = m.get(2) {
+        verdict(
+            &format!("{what}, baseline build, interleaved medians"),
+            m[0],
+            *b,
+        );
+    }
 }
 
 fn verdict(what: &str, direct: f64, record: f64) {
@@ -164,12 +199,15 @@ fn echo(c: &mut Criterion) {
     let cat: Vec<OsString> = vec!["cat".into()];
     let mut direct = PipeClient::spawn(&cat);
     let mut record = PipeClient::spawn(&recorded(&dir.path().join("echo.jsonl"), &cat));
-    let (d, r) = interleaved(
+    let mut base = baseline(&dir.path().join("base.jsonl"), &cat).map(|a| PipeClient::spawn(&a));
+    let mut base = base.as_mut().map(|b| move || b.echo_round_trip());
+    compare(
+        "echo (cat)",
         500,
-        || direct.echo_round_trip(),
-        || record.echo_round_trip(),
+        &mut || direct.echo_round_trip(),
+        &mut || record.echo_round_trip(),
+        base.as_mut().map(|f| f as &mut dyn FnMut()),
     );
-    verdict("echo (cat), interleaved medians", d, r);
     let mut g = c.benchmark_group("echo");
     g.bench_function("direct", |b| b.iter(|| direct.echo_round_trip()));
     g.bench_function("record", |b| b.iter(|| record.echo_round_trip()));
@@ -211,8 +249,15 @@ fn gdb(c: &mut Criterion) {
         let v = c.request("threads", "{}");
         assert_eq!(v["success"], true, "{v}");
     };
-    let (d, r) = interleaved(50, || threads(&mut direct), || threads(&mut record));
-    verdict("gdb `threads`, interleaved medians", d, r);
+    let mut base = baseline(&dir.path().join("base.jsonl"), &argv).map(|a| start(&a));
+    let mut base = base.as_mut().map(|b| move || threads(b));
+    compare(
+        "gdb `threads`",
+        50,
+        &mut || threads(&mut direct),
+        &mut || threads(&mut record),
+        base.as_mut().map(|f| f as &mut dyn FnMut()),
+    );
     let mut g = c.benchmark_group("gdb");
     g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
     g.bench_function("record", |b| b.iter(|| threads(&mut record)));
@@ -252,8 +297,15 @@ fn debugpy(c: &mut Criterion) {
         let v = c.request("threads", "{}");
         assert_eq!(v["command"], "threads", "{v}");
     };
-    let (d, r) = interleaved(50, || threads(&mut direct), || threads(&mut record));
-    verdict("debugpy adapter `threads`, interleaved medians", d, r);
+    let mut base = baseline(&dir.path().join("base.jsonl"), &argv).map(|a| start(&a));
+    let mut base = base.as_mut().map(|b| move || threads(b));
+    compare(
+        "debugpy adapter `threads`",
+        50,
+        &mut || threads(&mut direct),
+        &mut || threads(&mut record),
+        base.as_mut().map(|f| f as &mut dyn FnMut()),
+    );
     let mut g = c.benchmark_group("debugpy");
     g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
     g.bench_function("record", |b| b.iter(|| threads(&mut record)));

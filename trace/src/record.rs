@@ -10,18 +10,35 @@
 //! forwarding waits for it rather than letting memory grow, and nothing is dropped. A
 //! recorder that failed keeps draining the queue, so forwarding never waits on it; the
 //! failure is reported by [`Recorder::finish`].
+//!
+//! Handing a chunk over does not wake the recorder thread while a session is active (a
+//! wake-up per chunk is a system call in the forwarding path and one more thread to
+//! schedule at once): the recorder looks at the queue every [`RECORD_DELAY`] while bytes
+//! keep coming, and only after [`IDLE_AFTER`] without any does it sleep until the next
+//! chunk wakes it. So a record is written (and flushed) at most about [`RECORD_DELAY`]
+//! after its bytes were forwarded, and a killed recorder loses at most what it was handed
+//! in that time; the records' times are those of the forwarding all the same.
 
 use crate::format::Direction;
 use crate::tap::Tap;
 use std::io::{self, Read, Write};
-use std::sync::mpsc;
-use std::time::{Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The largest chunk [`forward`] reads at once.
 pub const CHUNK: usize = 64 * 1024;
 
 /// How many chunks may wait for the recorder thread (at most 16 MiB with [`CHUNK`]).
 pub const QUEUE_CHUNKS: usize = 256;
+
+/// While a session is active, how often the recorder looks for bytes to record: the
+/// longest a record waits before it is written.
+pub const RECORD_DELAY: Duration = Duration::from_millis(1);
+
+/// How long the recorder goes on looking every [`RECORD_DELAY`] after the last chunk
+/// before it sleeps until woken by the next one.
+pub const IDLE_AFTER: Duration = Duration::from_millis(100);
 
 enum Event {
     Bytes {
@@ -55,6 +72,11 @@ impl std::fmt::Debug for Event {
 #[derive(Clone, Debug)]
 pub struct RecordHandle {
     tx: mpsc::SyncSender<Event>,
+    /// Whether the recorder sleeps until woken (idle), rather than looking every
+    /// [`RECORD_DELAY`].
+    asleep: Arc<AtomicBool>,
+    /// The recorder thread, to wake it.
+    thread: std::thread::Thread,
 }
 
 impl RecordHandle {
@@ -68,14 +90,24 @@ impl RecordHandle {
             time: SystemTime::now(),
             instant: Instant::now(),
         };
-        // The recorder is gone only after `finish` (later bytes are past the recording's
-        // end) or after a panic that `finish` reports.
-        let _ = self.tx.send(event);
+        self.send(event);
     }
 
     /// The stream going `direction` for `client` ended.
     pub fn end(&self, direction: Direction, client: u32) {
-        let _ = self.tx.send(Event::End { direction, client });
+        self.send(Event::End { direction, client });
+    }
+
+    fn send(&self, event: Event) {
+        // The recorder is gone only after `finish` (later bytes are past the recording's
+        // end) or after a panic that `finish` reports.
+        let _ = self.tx.send(event);
+        // Pairs with the recorder's fence between setting `asleep` and looking at the
+        // queue: either it sees this event, or this sees it asleep and wakes it.
+        fence(Ordering::SeqCst);
+        if self.asleep.load(Ordering::Relaxed) {
+            self.thread.unpark();
+        }
     }
 }
 
@@ -94,12 +126,14 @@ impl Recorder {
         F: FnOnce(crate::TraceWriter<W>) -> io::Result<()> + Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel::<Event>(QUEUE_CHUNKS);
+        let asleep = Arc::new(AtomicBool::new(false));
+        let sleeper = Arc::clone(&asleep);
         let thread = std::thread::Builder::new()
             .name("dapkit-recorder".into())
             .spawn(move || {
                 let mut tap = tap;
                 let mut failed: Option<io::Error> = None;
-                while let Ok(event) = rx.recv() {
+                while let Some(event) = next_event(&rx, &sleeper) {
                     if failed.is_some() {
                         if matches!(event, Event::Finish) {
                             break;
@@ -127,7 +161,11 @@ impl Recorder {
                 finish(tap.finish()?)
             })?;
         Ok(Recorder {
-            handle: RecordHandle { tx },
+            handle: RecordHandle {
+                tx,
+                asleep,
+                thread: thread.thread().clone(),
+            },
             thread,
         })
     }
@@ -143,11 +181,46 @@ impl Recorder {
     /// the end of the recording and is not written. Blocks the calling thread.
     pub fn finish(self) -> io::Result<()> {
         let Recorder { handle, thread } = self;
-        let _ = handle.tx.send(Event::Finish);
+        handle.send(Event::Finish);
         drop(handle);
         thread
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the recorder thread panicked")))
+    }
+}
+
+/// The recorder's next event, `None` once every handle is gone: looks at the queue every
+/// [`RECORD_DELAY`] while events keep coming, sleeps until woken after [`IDLE_AFTER`]
+/// without any.
+fn next_event(rx: &mpsc::Receiver<Event>, asleep: &AtomicBool) -> Option<Event> {
+    let idle_polls = IDLE_AFTER.as_micros() / RECORD_DELAY.as_micros().max(1);
+    let mut polls = 0;
+    loop {
+        match rx.try_recv() {
+            Ok(event) => return Some(event),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        if polls < idle_polls {
+            polls += 1;
+            std::thread::park_timeout(RECORD_DELAY);
+            continue;
+        }
+        asleep.store(true, Ordering::Relaxed);
+        // Pairs with the fence in `RecordHandle::send`.
+        fence(Ordering::SeqCst);
+        let event = match rx.try_recv() {
+            Ok(event) => Some(event),
+            Err(mpsc::TryRecvError::Disconnected) => None,
+            Err(mpsc::TryRecvError::Empty) => {
+                std::thread::park(); // woken by the next event (or spuriously)
+                polls = 0;
+                asleep.store(false, Ordering::Relaxed);
+                continue;
+            }
+        };
+        asleep.store(false, Ordering::Relaxed);
+        return event;
     }
 }
 
