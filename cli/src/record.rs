@@ -38,7 +38,7 @@ const ADAPTER_GONE: Duration = Duration::from_millis(200);
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// The trace to write (gzip when the name ends in `.gz`); each record is flushed as
-    /// written.
+    /// written, at most about 1 ms after its bytes were forwarded.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Replace the values of launch/attach and runInTerminal `env` by `"<redacted>"` in the

@@ -15,9 +15,11 @@
 //! wake-up per chunk is a system call in the forwarding path and one more thread to
 //! schedule at once): the recorder looks at the queue every [`RECORD_DELAY`] while bytes
 //! keep coming, and only after [`IDLE_AFTER`] without any does it sleep until the next
-//! chunk wakes it. So a record is written (and flushed) at most about [`RECORD_DELAY`]
-//! after its bytes were forwarded, and a killed recorder loses at most what it was handed
-//! in that time; the records' times are those of the forwarding all the same.
+//! chunk wakes it. It writes what it found and flushes the trace once the queue is empty,
+//! before it waits (one flush per batch rather than per record). So a record is written and
+//! flushed at most about [`RECORD_DELAY`] after its bytes were forwarded, and a killed
+//! recorder loses at most what it was handed in that time; the records' times are those
+//! of the forwarding all the same.
 
 use crate::format::Direction;
 use crate::tap::Tap;
@@ -132,14 +134,42 @@ impl Recorder {
             .name("dapkit-recorder".into())
             .spawn(move || {
                 let mut tap = tap;
+                tap.set_flush_each(false);
                 let mut failed: Option<io::Error> = None;
-                while let Some(event) = next_event(&rx, &sleeper) {
+                // Since when records wait in the writer's buffer: they are flushed before
+                // the recorder waits for more, or once the oldest is RECORD_DELAY old.
+                let mut unflushed: Option<Instant> = None;
+                let flush = |tap: &mut Tap<W>,
+                             unflushed: &mut Option<Instant>,
+                             failed: &mut Option<io::Error>| {
+                    if unflushed.take().is_some() && failed.is_none() {
+                        if let Err(e) = tap.flush() {
+                            *failed = Some(e);
+                        }
+                    }
+                };
+                loop {
+                    let event = match rx.try_recv() {
+                        Ok(event) => event,
+                        Err(mpsc::TryRecvError::Disconnected) => break,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            flush(&mut tap, &mut unflushed, &mut failed);
+                            match next_event(&rx, &sleeper) {
+                                Some(event) => event,
+                                None => break,
+                            }
+                        }
+                    };
+                    if unflushed.is_some_and(|since| since.elapsed() >= RECORD_DELAY) {
+                        flush(&mut tap, &mut unflushed, &mut failed);
+                    }
                     if failed.is_some() {
                         if matches!(event, Event::Finish) {
                             break;
                         }
                         continue; // keep draining so forwarding never waits on a dead recorder
                     }
+                    unflushed.get_or_insert_with(Instant::now);
                     let result = match event {
                         Event::Bytes {
                             direction,
@@ -155,6 +185,7 @@ impl Recorder {
                         failed = Some(e);
                     }
                 }
+                flush(&mut tap, &mut unflushed, &mut failed);
                 if let Some(e) = failed {
                     return Err(e);
                 }

@@ -228,7 +228,8 @@ impl StreamRebuilder {
 }
 
 /// Writes what two peers send each other to a trace: one [`FrameSplitter`] per direction
-/// and client, each piece written (and flushed) as it completes.
+/// and client, each piece written (and flushed, unless [`Tap::set_flush_each`] says
+/// otherwise) as it completes.
 ///
 /// Records are stamped with the time given to [`seen_at`](Tap::seen_at) (or now), and
 /// offsets count from the tap's creation.
@@ -238,6 +239,7 @@ pub struct Tap<W: Write> {
     redact: bool,
     start: Instant,
     limits: Limits,
+    flush_each: bool,
 }
 
 impl<W: Write> std::fmt::Debug for Tap<W> {
@@ -260,7 +262,20 @@ impl<W: Write> Tap<W> {
             redact,
             start: Instant::now(),
             limits: Limits::DEFAULT,
+            flush_each: true,
         }
+    }
+
+    /// Whether each record is flushed as it is written (the default). Off, records wait
+    /// in the writer's buffer until [`flush`](Tap::flush): for a caller that flushes each
+    /// batch it writes (the recorder, before it waits for more bytes).
+    pub fn set_flush_each(&mut self, on: bool) {
+        self.flush_each = on;
+    }
+
+    /// Flushes the records written so far.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
     }
 
     /// Replaces the framing limits for the streams not yet seen.
@@ -348,13 +363,18 @@ impl<W: Write> Tap<W> {
                     error: Some(error),
                 },
             };
-            self.writer.write(&Record {
+            let record = Record {
                 time: time.clone(),
                 offset_us,
                 direction,
                 client,
                 payload,
-            })?;
+            };
+            if self.flush_each {
+                self.writer.write(&record)?;
+            } else {
+                self.writer.write_unflushed(&record)?;
+            }
         }
         Ok(())
     }

@@ -123,10 +123,21 @@ impl<W: Write> TraceWriter<W> {
 
     /// Writes a record as it is (its times included) and flushes.
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        self.write_unflushed(record)?;
+        self.out.flush()
+    }
+
+    /// Writes a record as it is without flushing: it may sit in the buffer until
+    /// [`flush`](Self::flush) (for a writer that flushes a batch of records at once).
+    pub fn write_unflushed(&mut self, record: &Record) -> io::Result<()> {
         self.line.clear();
         self.line.extend_from_slice(record.to_line().as_bytes());
         self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
+        self.out.write_all(&self.line)
+    }
+
+    /// Flushes the records written so far (for a gzip file, a sync flush).
+    pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
