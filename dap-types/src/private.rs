@@ -442,6 +442,8 @@ impl Sink for JsonSink<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Self::Error> {
+        // `,"key":` with one capacity check for its five parts.
+        self.out.reserve(key.len() + 4);
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
         }
