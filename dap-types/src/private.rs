@@ -192,9 +192,11 @@ static ESCAPED: [bool; 256] = {
     t
 };
 
-/// Whether any of the eight bytes in `w` must be escaped (`"`, `\\`, below 0x20).
+/// The bytes of `w` (little-endian) that must be escaped (`"`, `\\`, below 0x20), each
+/// marked by its high bit. Bytes after the first marked one may be marked wrongly (a
+/// borrow carries into them), so only the lowest mark is exact.
 #[inline]
-fn word_needs_escape(w: u64) -> bool {
+fn escape_marks(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let control = w.wrapping_sub(ONES * 0x20);
@@ -202,18 +204,19 @@ fn word_needs_escape(w: u64) -> bool {
     let quote = q.wrapping_sub(ONES) & !q;
     let b = w ^ (ONES * u64::from(b'\\'));
     let backslash = b.wrapping_sub(ONES) & !b;
-    (control | quote | backslash) & !w & HIGH != 0
+    (control | quote | backslash) & !w & HIGH
 }
 
 /// The index of the first byte at or after `from` that must be escaped (`bytes.len()` if none).
 #[inline]
 pub(crate) fn next_escape(bytes: &[u8], mut from: usize) -> usize {
-    // Eight bytes at a time while no byte in the word needs escaping.
+    // Eight bytes at a time; the lowest mark of the word that has one is the answer.
     while let Some(word) = bytes.get(from..from + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
-        if word_needs_escape(u64::from_le_bytes(w)) {
-            break;
+        let marks = escape_marks(u64::from_le_bytes(w));
+        if marks != 0 {
+            return from + (marks.trailing_zeros() / 8) as usize;
         }
         from += 8;
     }

@@ -369,9 +369,42 @@ impl<'a> Reader<'a> {
     /// line: one copy, not one per integer member (compile time).
     #[inline(never)]
     fn integer(&mut self) -> Res<Option<(bool, u64)>> {
-        if !matches!(self.peek(), b'-' | b'0'..=b'9') {
+        let c = self.peek();
+        if !matches!(c, b'-' | b'0'..=b'9') {
             return Err(Fail);
         }
+        // One pass over the usual token: 1 to 19 digits, no leading zero, not followed by
+        // anything `number_span` would take into the token. Anything else takes the
+        // general path below, which reads the whole token first.
+        let bytes = self.bytes();
+        let neg = c == b'-';
+        let digits = self.pos + usize::from(neg);
+        let mut i = digits;
+        let mut n: u64 = 0;
+        while let Some(&d) = bytes.get(i) {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            i += 1;
+        }
+        let len = i - digits;
+        let plain = (1..=19).contains(&len)
+            && (len == 1 || bytes.get(digits) != Some(&b'0'))
+            && !matches!(bytes.get(i), Some(b'-' | b'+' | b'.' | b'e' | b'E'));
+        if plain {
+            self.pos = i;
+            if neg && (n == 0 || n > 1 << 63) {
+                return Ok(None);
+            }
+            return Ok(Some((neg, n)));
+        }
+        self.integer_token()
+    }
+
+    /// [`Reader::integer`] for a token that is not a plain run of digits.
+    #[cold]
+    fn integer_token(&mut self) -> Res<Option<(bool, u64)>> {
         let token = self.number_span()?.as_bytes();
         let (neg, digits) = match token.split_first() {
             Some((b'-', rest)) => (true, rest),
