@@ -864,6 +864,49 @@ mod tests {
         assert_eq!(serde_json::to_value(&source).expect("to_value"), back);
     }
 
+    /// `next_escape` finds the first byte to escape wherever it sits in a word, also when a
+    /// second one follows in the same word (the mask may mark bytes after the first wrongly)
+    /// and next to multi-byte characters.
+    #[test]
+    fn next_escape_finds_the_first_byte_to_escape() {
+        let specials = [b'"', b'\\', 0u8, 0x1f, b'\n'];
+        let fillers = [b'a', b' ', 0x7f, 0x80, 0xe9, 0xff, b'!', b'#', b'[', b']'];
+        let naive = |b: &[u8], from: usize| {
+            (from..b.len())
+                .find(|&i| b[i] < 0x20 || b[i] == b'"' || b[i] == b'\\')
+                .unwrap_or(b.len())
+        };
+        let mut checked = 0;
+        for len in 0..20 {
+            for &fill in &fillers {
+                for first in 0..=len {
+                    for second in first..=len {
+                        for &x in &specials {
+                            for &y in &specials {
+                                let mut b = vec![fill; len];
+                                if first < len {
+                                    b[first] = x;
+                                }
+                                if second < len {
+                                    b[second] = y;
+                                }
+                                for from in [0, 1, 3] {
+                                    assert_eq!(
+                                        super::next_escape(&b, from.min(len)),
+                                        naive(&b, from.min(len)),
+                                        "{b:?} from {from}"
+                                    );
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000);
+    }
+
     /// `write_str` spells every string exactly as serde_json does: each ASCII byte and some
     /// multi-byte characters, at every position of strings around the 8-byte word size.
     #[test]

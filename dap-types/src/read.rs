@@ -119,6 +119,12 @@ impl<'a> Reader<'a> {
     #[inline]
     fn peek(&mut self) -> u8 {
         let bytes = self.bytes();
+        // Compact JSON: no whitespace before the token (all whitespace is below b'!').
+        if let Some(&b) = bytes.get(self.pos) {
+            if b > b' ' {
+                return b;
+            }
+        }
         while let Some(&b) = bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 return b;
@@ -714,5 +720,33 @@ impl ReadJson for crate::RawMessage {
     #[inline]
     fn read_json(r: &mut Reader<'_>) -> Res<Self> {
         r.object().map(crate::RawMessage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reader;
+
+    /// The one-pass integer reading gives what the general token path gives, and leaves the
+    /// reader at the same place, for plain and unusual number spellings alike.
+    #[test]
+    fn integers_read_in_one_pass_match_the_token_path() {
+        let cases = [
+            "0", "7", "-7", "-0", "00", "01", "-01", "10", "42,", "42}", "42 ", "1.5", "1e3",
+            "1E3", "2-3", "2+3", "-", "18446744073709551615", "18446744073709551616",
+            "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+            "-9223372036854775809", "1234567890123456789", "12345678901234567890",
+            "99999999999999999999", "5abc", "-x",
+        ];
+        for case in cases {
+            let mut fast = Reader::new(case);
+            let mut slow = Reader::new(case);
+            let a = fast.integer().ok();
+            let b = slow.integer_token().ok();
+            assert_eq!(a, b, "{case}");
+            if a.is_some() {
+                assert_eq!(fast.pos, slow.pos, "{case}");
+            }
+        }
     }
 }
