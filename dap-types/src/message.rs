@@ -43,14 +43,12 @@ impl ProtocolMessage {
     /// Fails only if the bytes are not a JSON object; a message that breaks the schema is
     /// kept as JSON where it cannot be typed (see [`ProtocolMessage::is_standard`]).
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
-        match typed_from_slice(bytes) {
-            Ok(m) => Ok(m),
-            Err(_) => {
-                let value: Value =
-                    serde_json::from_slice(bytes).map_err(|e| Error::new("ProtocolMessage", e))?;
-                Self::from_data(value)
-            }
+        if let Ok(m) = typed_from_slice(bytes) {
+            return Ok(m);
         }
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::new("ProtocolMessage", e))?;
+        Self::from_data(value)
     }
 
     /// Decodes a message from a JSON value; fails only if it is not an object.
@@ -96,7 +94,7 @@ impl ProtocolMessage {
     /// Encodes as JSON bytes (with the generated encoders: no `serde::Serializer` between;
     /// they write into the `Vec` and have no error path).
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
+        let mut out = Vec::with_capacity(512);
         self.write_to_vec(&mut out);
         out
     }
@@ -400,15 +398,27 @@ impl Envelope {
     }
 }
 
-fn not_typed() -> serde_json::Error {
-    <serde_json::Error as serde::de::Error>::custom("message has no typed form")
+/// Typed decoding by the generated decoders; `Err` where they give no typed form.
+///
+/// The common case (the quick envelope scan succeeds) returns the decoder's result as it
+/// is, so the message (hundreds of bytes inline) is not moved between nested results.
+fn typed_from_slice(bytes: &[u8]) -> crate::read::Res<ProtocolMessage> {
+    // One UTF-8 check of the whole message, instead of one per string inside it.
+    let text = std::str::from_utf8(bytes).map_err(|_| crate::read::Fail)?;
+    match crate::scan::envelope(text) {
+        Some(env) => read_by(&env, text),
+        None => typed_by_serde_envelope(text),
+    }
 }
 
-/// Typed decoding by the generated decoders; `Err` where they give no typed form.
-fn typed_from_slice(bytes: &[u8]) -> Result<ProtocolMessage, serde_json::Error> {
-    // One UTF-8 check of the whole message, instead of one per string inside it.
-    let text = std::str::from_utf8(bytes).map_err(|_| not_typed())?;
-    with_envelope(text, |env| read_by(env, text).map_err(|_| not_typed()))?
+/// [`typed_from_slice`] where the quick scan declined: the envelope read by serde.
+#[cold]
+#[inline(never)]
+fn typed_by_serde_envelope(text: &str) -> crate::read::Res<ProtocolMessage> {
+    match with_envelope(text, |env| read_by(env, text)) {
+        Ok(read) => read,
+        Err(_) => Err(crate::read::Fail),
+    }
 }
 
 /// Calls `f` with the envelope members (`type`, `command`, `event`, `success`) of `text`.

@@ -192,9 +192,11 @@ static ESCAPED: [bool; 256] = {
     t
 };
 
-/// Whether any of the eight bytes in `w` must be escaped (`"`, `\\`, below 0x20).
+/// The bytes of `w` (little-endian) that must be escaped (`"`, `\\`, below 0x20), each
+/// marked by its high bit. Bytes after the first marked one may be marked wrongly (a
+/// borrow carries into them), so only the lowest mark is exact.
 #[inline]
-fn word_needs_escape(w: u64) -> bool {
+fn escape_marks(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let control = w.wrapping_sub(ONES * 0x20);
@@ -202,18 +204,19 @@ fn word_needs_escape(w: u64) -> bool {
     let quote = q.wrapping_sub(ONES) & !q;
     let b = w ^ (ONES * u64::from(b'\\'));
     let backslash = b.wrapping_sub(ONES) & !b;
-    (control | quote | backslash) & !w & HIGH != 0
+    (control | quote | backslash) & !w & HIGH
 }
 
 /// The index of the first byte at or after `from` that must be escaped (`bytes.len()` if none).
 #[inline]
 pub(crate) fn next_escape(bytes: &[u8], mut from: usize) -> usize {
-    // Eight bytes at a time while no byte in the word needs escaping.
+    // Eight bytes at a time; the lowest mark of the word that has one is the answer.
     while let Some(word) = bytes.get(from..from + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(word);
-        if word_needs_escape(u64::from_le_bytes(w)) {
-            break;
+        let marks = escape_marks(u64::from_le_bytes(w));
+        if marks != 0 {
+            return from + (marks.trailing_zeros() / 8) as usize;
         }
         from += 8;
     }
@@ -442,6 +445,8 @@ impl Sink for JsonSink<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Self::Error> {
+        // `,"key":` with one capacity check for its five parts.
+        self.out.reserve(key.len() + 4);
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
         }
@@ -857,6 +862,49 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(SOURCE).expect("JSON")
         );
         assert_eq!(serde_json::to_value(&source).expect("to_value"), back);
+    }
+
+    /// `next_escape` finds the first byte to escape wherever it sits in a word, also when a
+    /// second one follows in the same word (the mask may mark bytes after the first wrongly)
+    /// and next to multi-byte characters.
+    #[test]
+    fn next_escape_finds_the_first_byte_to_escape() {
+        let specials = [b'"', b'\\', 0u8, 0x1f, b'\n'];
+        let fillers = [b'a', b' ', 0x7f, 0x80, 0xe9, 0xff, b'!', b'#', b'[', b']'];
+        let naive = |b: &[u8], from: usize| {
+            (from..b.len())
+                .find(|&i| b[i] < 0x20 || b[i] == b'"' || b[i] == b'\\')
+                .unwrap_or(b.len())
+        };
+        let mut checked = 0;
+        for len in 0..20 {
+            for &fill in &fillers {
+                for first in 0..=len {
+                    for second in first..=len {
+                        for &x in &specials {
+                            for &y in &specials {
+                                let mut b = vec![fill; len];
+                                if first < len {
+                                    b[first] = x;
+                                }
+                                if second < len {
+                                    b[second] = y;
+                                }
+                                for from in [0, 1, 3] {
+                                    assert_eq!(
+                                        super::next_escape(&b, from.min(len)),
+                                        naive(&b, from.min(len)),
+                                        "{b:?} from {from}"
+                                    );
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000);
     }
 
     /// `write_str` spells every string exactly as serde_json does: each ASCII byte and some

@@ -119,6 +119,12 @@ impl<'a> Reader<'a> {
     #[inline]
     fn peek(&mut self) -> u8 {
         let bytes = self.bytes();
+        // Compact JSON: no whitespace before the token (all whitespace is below b'!').
+        if let Some(&b) = bytes.get(self.pos) {
+            if b > b' ' {
+                return b;
+            }
+        }
         while let Some(&b) = bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 return b;
@@ -369,9 +375,42 @@ impl<'a> Reader<'a> {
     /// line: one copy, not one per integer member (compile time).
     #[inline(never)]
     fn integer(&mut self) -> Res<Option<(bool, u64)>> {
-        if !matches!(self.peek(), b'-' | b'0'..=b'9') {
+        let c = self.peek();
+        if !matches!(c, b'-' | b'0'..=b'9') {
             return Err(Fail);
         }
+        // One pass over the usual token: 1 to 19 digits, no leading zero, not followed by
+        // anything `number_span` would take into the token. Anything else takes the
+        // general path below, which reads the whole token first.
+        let bytes = self.bytes();
+        let neg = c == b'-';
+        let digits = self.pos + usize::from(neg);
+        let mut i = digits;
+        let mut n: u64 = 0;
+        while let Some(&d) = bytes.get(i) {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            i += 1;
+        }
+        let len = i - digits;
+        let plain = (1..=19).contains(&len)
+            && (len == 1 || bytes.get(digits) != Some(&b'0'))
+            && !matches!(bytes.get(i), Some(b'-' | b'+' | b'.' | b'e' | b'E'));
+        if plain {
+            self.pos = i;
+            if neg && (n == 0 || n > 1 << 63) {
+                return Ok(None);
+            }
+            return Ok(Some((neg, n)));
+        }
+        self.integer_token()
+    }
+
+    /// [`Reader::integer`] for a token that is not a plain run of digits.
+    #[cold]
+    fn integer_token(&mut self) -> Res<Option<(bool, u64)>> {
         let token = self.number_span()?.as_bytes();
         let (neg, digits) = match token.split_first() {
             Some((b'-', rest)) => (true, rest),
@@ -681,5 +720,33 @@ impl ReadJson for crate::RawMessage {
     #[inline]
     fn read_json(r: &mut Reader<'_>) -> Res<Self> {
         r.object().map(crate::RawMessage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reader;
+
+    /// The one-pass integer reading gives what the general token path gives, and leaves the
+    /// reader at the same place, for plain and unusual number spellings alike.
+    #[test]
+    fn integers_read_in_one_pass_match_the_token_path() {
+        let cases = [
+            "0", "7", "-7", "-0", "00", "01", "-01", "10", "42,", "42}", "42 ", "1.5", "1e3",
+            "1E3", "2-3", "2+3", "-", "18446744073709551615", "18446744073709551616",
+            "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+            "-9223372036854775809", "1234567890123456789", "12345678901234567890",
+            "99999999999999999999", "5abc", "-x",
+        ];
+        for case in cases {
+            let mut fast = Reader::new(case);
+            let mut slow = Reader::new(case);
+            let a = fast.integer().ok();
+            let b = slow.integer_token().ok();
+            assert_eq!(a, b, "{case}");
+            if a.is_some() {
+                assert_eq!(fast.pos, slow.pos, "{case}");
+            }
+        }
     }
 }

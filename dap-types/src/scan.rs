@@ -211,12 +211,10 @@ fn plain_string(text: &str, i: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = i + 1;
-    let end = start
-        + bytes
-            .get(start..)?
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\')?;
-    if bytes[end] != b'"' {
+    // Ends at the closing quote; a backslash or a raw control character ends the quick
+    // scan (the full decoder then reads the message).
+    let end = crate::private::next_escape(bytes, start);
+    if bytes.get(end) != Some(&b'"') {
         return None;
     }
     // Both ends sit next to an ASCII quote, so they are character boundaries.
