@@ -65,25 +65,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A required member's value, or a failure naming the member.
-    #[inline]
-    pub fn required<T>(&mut self, slot: Option<T>, member: &'static str) -> Res<T> {
-        match slot {
-            Some(v) => Ok(v),
-            None => Err(self.missing(member)),
-        }
-    }
-
-    /// Fails naming a constant member (`type`, `command`, ...) that was not seen.
-    #[inline]
-    pub fn tag_seen(&mut self, seen: bool, member: &'static str) -> Res<()> {
-        if seen {
-            Ok(())
-        } else {
-            Err(self.missing(member))
-        }
-    }
-
     #[cold]
     fn missing(&mut self, member: &'static str) -> Fail {
         self.missing = Some(member);
@@ -681,5 +662,62 @@ impl ReadJson for crate::RawMessage {
     #[inline]
     fn read_json(r: &mut Reader<'_>) -> Res<Self> {
         r.object().map(crate::RawMessage)
+    }
+}
+
+/// The helpers of the generated struct decoders, which fill `Self::default()` in place: each
+/// is one copy per member type (or one for the crate), not one per member (compile time).
+impl<'a> Reader<'a> {
+    /// A member whose value is the field's own type (required, or required nullable).
+    #[inline(never)]
+    pub fn field<T: ReadJson>(&mut self, slot: &mut T) -> Res<()> {
+        *slot = T::read_json(self)?;
+        Ok(())
+    }
+
+    /// An optional member kept as `Some` whatever it holds (`null` included: an optional
+    /// nullable or any-JSON member).
+    #[inline(never)]
+    pub fn present<T: ReadJson>(&mut self, slot: &mut Option<T>) -> Res<()> {
+        *slot = Some(T::read_json(self)?);
+        Ok(())
+    }
+
+    /// A required `number` member (see [`Reader::number`]; `null` fails).
+    #[inline(never)]
+    pub fn number_required(
+        &mut self,
+        key: Key<'a>,
+        slot: &mut f64,
+        extra: &mut Map<String, Value>,
+    ) -> Res<()> {
+        let mut read = None;
+        self.number(key, &mut read, extra, false)?;
+        if let Some(x) = read {
+            *slot = x;
+        }
+        Ok(())
+    }
+
+    /// Succeeds if every member of `names` was seen: bit `i` of `seen` stands for
+    /// `names[i]`. Otherwise fails naming the first one missing.
+    #[inline]
+    pub fn all_seen(&mut self, seen: u64, names: &'static [&'static str]) -> Res<()> {
+        let all = u64::MAX >> (64 - names.len().clamp(1, 64));
+        if seen & all == all {
+            Ok(())
+        } else {
+            Err(self.first_missing(seen, names))
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_missing(&mut self, seen: u64, names: &'static [&'static str]) -> Fail {
+        let i = (!seen).trailing_zeros() as usize;
+        match names.get(i) {
+            Some(&member) => self.missing(member),
+            None => Fail,
+        }
     }
 }

@@ -314,26 +314,6 @@ pub(super) fn member_read(f: &Field) -> MemberRead {
     }
 }
 
-/// The locals a struct decoder fills: a slot `f_<field>` per field (`None` until seen) and
-/// a flag `tag_<i>` per constant member.
-pub(super) fn decode_slots(s: &StructDef) -> TokenStream {
-    let slots = s.fields.iter().map(|f| {
-        let v = format_ident!("f_{}", f.rust);
-        let t = match shape(f) {
-            Shape::Required | Shape::RequiredAny | Shape::OptionalAny | Shape::Optional => {
-                ty_tokens(&f.ty)
-            }
-            Shape::RequiredNullable | Shape::OptionalNullable => storage(f),
-        };
-        quote! { let mut #v: Option<#t> = None; }
-    });
-    let tag_flags = s.tags.iter().enumerate().map(|(i, _)| {
-        let v = format_ident!("tag_{}", i);
-        quote! { let mut #v = false; }
-    });
-    quote! { #( #slots )* #( #tag_flags )* }
-}
-
 /// A string enum: known values as variants, any other value kept in `Other`.
 pub fn enum_def(e: &EnumDef) -> TokenStream {
     let name = ident(&e.name);

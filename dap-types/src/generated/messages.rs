@@ -72,35 +72,30 @@ impl crate::private::Members for CancelRequest {
 crate::private::impl_object!(CancelRequest);
 impl crate::read::ReadJson for CancelRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<CancelArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("cancel")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(CancelRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -168,35 +163,33 @@ impl crate::private::Members for RunInTerminalRequest {
 crate::private::impl_object!(RunInTerminalRequest);
 impl crate::read::ReadJson for RunInTerminalRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RunInTerminalRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("runInTerminal")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RunInTerminalRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -262,35 +255,33 @@ impl crate::private::Members for StartDebuggingRequest {
 crate::private::impl_object!(StartDebuggingRequest);
 impl crate::read::ReadJson for StartDebuggingRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StartDebuggingRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("startDebugging")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StartDebuggingRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -357,35 +348,33 @@ impl crate::private::Members for InitializeRequest {
 crate::private::impl_object!(InitializeRequest);
 impl crate::read::ReadJson for InitializeRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<InitializeRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("initialize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(InitializeRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -458,35 +447,30 @@ impl crate::private::Members for ConfigurationDoneRequest {
 crate::private::impl_object!(ConfigurationDoneRequest);
 impl crate::read::ReadJson for ConfigurationDoneRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ConfigurationDoneArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("configurationDone")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ConfigurationDoneRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -551,35 +535,33 @@ impl crate::private::Members for LaunchRequest {
 crate::private::impl_object!(LaunchRequest);
 impl crate::read::ReadJson for LaunchRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<LaunchRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("launch")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(LaunchRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -644,35 +626,33 @@ impl crate::private::Members for AttachRequest {
 crate::private::impl_object!(AttachRequest);
 impl crate::read::ReadJson for AttachRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<AttachRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("attach")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(AttachRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -744,35 +724,30 @@ impl crate::private::Members for RestartRequest {
 crate::private::impl_object!(RestartRequest);
 impl crate::read::ReadJson for RestartRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RestartArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restart")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RestartRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -845,35 +820,30 @@ impl crate::private::Members for DisconnectRequest {
 crate::private::impl_object!(DisconnectRequest);
 impl crate::read::ReadJson for DisconnectRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DisconnectArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disconnect")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DisconnectRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -947,35 +917,30 @@ impl crate::private::Members for TerminateRequest {
 crate::private::impl_object!(TerminateRequest);
 impl crate::read::ReadJson for TerminateRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<TerminateArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(TerminateRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1047,35 +1012,30 @@ impl crate::private::Members for BreakpointLocationsRequest {
 crate::private::impl_object!(BreakpointLocationsRequest);
 impl crate::read::ReadJson for BreakpointLocationsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<BreakpointLocationsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("breakpointLocations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(BreakpointLocationsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1141,35 +1101,33 @@ impl crate::private::Members for SetBreakpointsRequest {
 crate::private::impl_object!(SetBreakpointsRequest);
 impl crate::read::ReadJson for SetBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1236,35 +1194,33 @@ impl crate::private::Members for SetFunctionBreakpointsRequest {
 crate::private::impl_object!(SetFunctionBreakpointsRequest);
 impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetFunctionBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setFunctionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetFunctionBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1329,35 +1285,33 @@ impl crate::private::Members for SetExceptionBreakpointsRequest {
 crate::private::impl_object!(SetExceptionBreakpointsRequest);
 impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetExceptionBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExceptionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetExceptionBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1422,35 +1376,33 @@ impl crate::private::Members for DataBreakpointInfoRequest {
 crate::private::impl_object!(DataBreakpointInfoRequest);
 impl crate::read::ReadJson for DataBreakpointInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DataBreakpointInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dataBreakpointInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DataBreakpointInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1517,35 +1469,33 @@ impl crate::private::Members for SetDataBreakpointsRequest {
 crate::private::impl_object!(SetDataBreakpointsRequest);
 impl crate::read::ReadJson for SetDataBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetDataBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDataBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetDataBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1612,35 +1562,33 @@ impl crate::private::Members for SetInstructionBreakpointsRequest {
 crate::private::impl_object!(SetInstructionBreakpointsRequest);
 impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetInstructionBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setInstructionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetInstructionBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1704,35 +1652,33 @@ impl crate::private::Members for ContinueRequest {
 crate::private::impl_object!(ContinueRequest);
 impl crate::read::ReadJson for ContinueRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ContinueArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("continue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ContinueRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1798,35 +1744,33 @@ impl crate::private::Members for NextRequest {
 crate::private::impl_object!(NextRequest);
 impl crate::read::ReadJson for NextRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<NextArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("next")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(NextRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1896,35 +1840,33 @@ impl crate::private::Members for StepInRequest {
 crate::private::impl_object!(StepInRequest);
 impl crate::read::ReadJson for StepInRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepInArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepIn")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepInRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1990,35 +1932,33 @@ impl crate::private::Members for StepOutRequest {
 crate::private::impl_object!(StepOutRequest);
 impl crate::read::ReadJson for StepOutRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepOutArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepOut")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepOutRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2085,35 +2025,33 @@ impl crate::private::Members for StepBackRequest {
 crate::private::impl_object!(StepBackRequest);
 impl crate::read::ReadJson for StepBackRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepBackArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepBack")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepBackRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2178,35 +2116,33 @@ impl crate::private::Members for ReverseContinueRequest {
 crate::private::impl_object!(ReverseContinueRequest);
 impl crate::read::ReadJson for ReverseContinueRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ReverseContinueArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("reverseContinue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ReverseContinueRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2272,35 +2208,33 @@ impl crate::private::Members for RestartFrameRequest {
 crate::private::impl_object!(RestartFrameRequest);
 impl crate::read::ReadJson for RestartFrameRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RestartFrameArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restartFrame")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RestartFrameRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2368,35 +2302,33 @@ impl crate::private::Members for GotoRequest {
 crate::private::impl_object!(GotoRequest);
 impl crate::read::ReadJson for GotoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<GotoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("goto")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(GotoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2461,35 +2393,33 @@ impl crate::private::Members for PauseRequest {
 crate::private::impl_object!(PauseRequest);
 impl crate::read::ReadJson for PauseRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<PauseArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pause")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(PauseRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2554,35 +2484,33 @@ impl crate::private::Members for StackTraceRequest {
 crate::private::impl_object!(StackTraceRequest);
 impl crate::read::ReadJson for StackTraceRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StackTraceArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stackTrace")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StackTraceRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2646,35 +2574,33 @@ impl crate::private::Members for ScopesRequest {
 crate::private::impl_object!(ScopesRequest);
 impl crate::read::ReadJson for ScopesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ScopesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("scopes")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ScopesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2739,35 +2665,33 @@ impl crate::private::Members for VariablesRequest {
 crate::private::impl_object!(VariablesRequest);
 impl crate::read::ReadJson for VariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<VariablesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("variables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(VariablesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2832,35 +2756,33 @@ impl crate::private::Members for SetVariableRequest {
 crate::private::impl_object!(SetVariableRequest);
 impl crate::read::ReadJson for SetVariableRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetVariableArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setVariable")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetVariableRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2924,35 +2846,33 @@ impl crate::private::Members for SourceRequest {
 crate::private::impl_object!(SourceRequest);
 impl crate::read::ReadJson for SourceRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SourceArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("source")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SourceRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3023,35 +2943,30 @@ impl crate::private::Members for ThreadsRequest {
 crate::private::impl_object!(ThreadsRequest);
 impl crate::read::ReadJson for ThreadsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("threads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.present(&mut v.arguments)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ThreadsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3115,35 +3030,33 @@ impl crate::private::Members for TerminateThreadsRequest {
 crate::private::impl_object!(TerminateThreadsRequest);
 impl crate::read::ReadJson for TerminateThreadsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<TerminateThreadsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminateThreads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(TerminateThreadsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3208,35 +3121,33 @@ impl crate::private::Members for ModulesRequest {
 crate::private::impl_object!(ModulesRequest);
 impl crate::read::ReadJson for ModulesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ModulesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("modules")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ModulesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3308,35 +3219,30 @@ impl crate::private::Members for LoadedSourcesRequest {
 crate::private::impl_object!(LoadedSourcesRequest);
 impl crate::read::ReadJson for LoadedSourcesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<LoadedSourcesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("loadedSources")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(LoadedSourcesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3401,35 +3307,33 @@ impl crate::private::Members for EvaluateRequest {
 crate::private::impl_object!(EvaluateRequest);
 impl crate::read::ReadJson for EvaluateRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<EvaluateArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("evaluate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(EvaluateRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3496,35 +3400,33 @@ impl crate::private::Members for SetExpressionRequest {
 crate::private::impl_object!(SetExpressionRequest);
 impl crate::read::ReadJson for SetExpressionRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetExpressionArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExpression")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetExpressionRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3590,35 +3492,33 @@ impl crate::private::Members for StepInTargetsRequest {
 crate::private::impl_object!(StepInTargetsRequest);
 impl crate::read::ReadJson for StepInTargetsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepInTargetsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepInTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepInTargetsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3684,35 +3584,33 @@ impl crate::private::Members for GotoTargetsRequest {
 crate::private::impl_object!(GotoTargetsRequest);
 impl crate::read::ReadJson for GotoTargetsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<GotoTargetsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("gotoTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(GotoTargetsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3777,35 +3675,33 @@ impl crate::private::Members for CompletionsRequest {
 crate::private::impl_object!(CompletionsRequest);
 impl crate::read::ReadJson for CompletionsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<CompletionsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("completions")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(CompletionsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3870,35 +3766,33 @@ impl crate::private::Members for ExceptionInfoRequest {
 crate::private::impl_object!(ExceptionInfoRequest);
 impl crate::read::ReadJson for ExceptionInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ExceptionInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("exceptionInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ExceptionInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3963,35 +3857,33 @@ impl crate::private::Members for ReadMemoryRequest {
 crate::private::impl_object!(ReadMemoryRequest);
 impl crate::read::ReadJson for ReadMemoryRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ReadMemoryArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("readMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ReadMemoryRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4056,35 +3948,33 @@ impl crate::private::Members for WriteMemoryRequest {
 crate::private::impl_object!(WriteMemoryRequest);
 impl crate::read::ReadJson for WriteMemoryRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<WriteMemoryArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("writeMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(WriteMemoryRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4149,35 +4039,33 @@ impl crate::private::Members for DisassembleRequest {
 crate::private::impl_object!(DisassembleRequest);
 impl crate::read::ReadJson for DisassembleRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DisassembleArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disassemble")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DisassembleRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4241,35 +4129,33 @@ impl crate::private::Members for LocationsRequest {
 crate::private::impl_object!(LocationsRequest);
 impl crate::read::ReadJson for LocationsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<LocationsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("locations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(LocationsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4339,35 +4225,33 @@ crate::private::impl_object!(SetDebuggerPropertyRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetDebuggerPropertyArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDebuggerProperty")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetDebuggerPropertyRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4442,35 +4326,33 @@ crate::private::impl_object!(SetPydevdSourceMapRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetPydevdSourceMapArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setPydevdSourceMap")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetPydevdSourceMapRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4548,35 +4430,30 @@ crate::private::impl_object!(PydevdSystemInfoRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<PydevdSystemInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdSystemInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(PydevdSystemInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4647,35 +4524,33 @@ crate::private::impl_object!(PydevdAuthorizeRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<PydevdAuthorizeArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdAuthorize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(PydevdAuthorizeRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4746,35 +4621,33 @@ crate::private::impl_object!(DumpCellRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DumpCellArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dumpCell")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DumpCellRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -4852,35 +4725,30 @@ crate::private::impl_object!(DebugInfoRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DebugInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("debugInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DebugInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -4958,35 +4826,30 @@ crate::private::impl_object!(InspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<InspectVariablesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("inspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(InspectVariablesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5057,35 +4920,33 @@ crate::private::impl_object!(RichInspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RichInspectVariablesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("richInspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RichInspectVariablesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5156,35 +5017,33 @@ crate::private::impl_object!(CopyToGlobalsRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<CopyToGlobalsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("copyToGlobals")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(CopyToGlobalsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5280,49 +5139,39 @@ impl crate::private::Members for CancelResponse {
 crate::private::impl_object!(CancelResponse);
 impl crate::read::ReadJson for CancelResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("cancel")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(CancelResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5411,49 +5260,42 @@ impl crate::private::Members for RunInTerminalResponse {
 crate::private::impl_object!(RunInTerminalResponse);
 impl crate::read::ReadJson for RunInTerminalResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<RunInTerminalResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("runInTerminal")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RunInTerminalResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5550,49 +5392,39 @@ impl crate::private::Members for StartDebuggingResponse {
 crate::private::impl_object!(StartDebuggingResponse);
 impl crate::read::ReadJson for StartDebuggingResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("startDebugging")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StartDebuggingResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5688,49 +5520,39 @@ impl crate::private::Members for InitializeResponse {
 crate::private::impl_object!(InitializeResponse);
 impl crate::read::ReadJson for InitializeResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<Capabilities> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("initialize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(InitializeResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5827,49 +5649,39 @@ impl crate::private::Members for ConfigurationDoneResponse {
 crate::private::impl_object!(ConfigurationDoneResponse);
 impl crate::read::ReadJson for ConfigurationDoneResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("configurationDone")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ConfigurationDoneResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5965,49 +5777,39 @@ impl crate::private::Members for LaunchResponse {
 crate::private::impl_object!(LaunchResponse);
 impl crate::read::ReadJson for LaunchResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("launch")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(LaunchResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6103,49 +5905,39 @@ impl crate::private::Members for AttachResponse {
 crate::private::impl_object!(AttachResponse);
 impl crate::read::ReadJson for AttachResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("attach")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(AttachResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6241,49 +6033,39 @@ impl crate::private::Members for RestartResponse {
 crate::private::impl_object!(RestartResponse);
 impl crate::read::ReadJson for RestartResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restart")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RestartResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6379,49 +6161,39 @@ impl crate::private::Members for DisconnectResponse {
 crate::private::impl_object!(DisconnectResponse);
 impl crate::read::ReadJson for DisconnectResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disconnect")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DisconnectResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6517,49 +6289,39 @@ impl crate::private::Members for TerminateResponse {
 crate::private::impl_object!(TerminateResponse);
 impl crate::read::ReadJson for TerminateResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(TerminateResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6653,49 +6415,42 @@ impl crate::private::Members for BreakpointLocationsResponse {
 crate::private::impl_object!(BreakpointLocationsResponse);
 impl crate::read::ReadJson for BreakpointLocationsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<BreakpointLocationsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("breakpointLocations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(BreakpointLocationsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6789,49 +6544,42 @@ impl crate::private::Members for SetBreakpointsResponse {
 crate::private::impl_object!(SetBreakpointsResponse);
 impl crate::read::ReadJson for SetBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6926,49 +6674,42 @@ impl crate::private::Members for SetFunctionBreakpointsResponse {
 crate::private::impl_object!(SetFunctionBreakpointsResponse);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetFunctionBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setFunctionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetFunctionBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7069,49 +6810,39 @@ impl crate::private::Members for SetExceptionBreakpointsResponse {
 crate::private::impl_object!(SetExceptionBreakpointsResponse);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetExceptionBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExceptionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetExceptionBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7206,49 +6937,42 @@ impl crate::private::Members for DataBreakpointInfoResponse {
 crate::private::impl_object!(DataBreakpointInfoResponse);
 impl crate::read::ReadJson for DataBreakpointInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DataBreakpointInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dataBreakpointInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DataBreakpointInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7343,49 +7067,42 @@ impl crate::private::Members for SetDataBreakpointsResponse {
 crate::private::impl_object!(SetDataBreakpointsResponse);
 impl crate::read::ReadJson for SetDataBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetDataBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDataBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetDataBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7479,49 +7196,42 @@ impl crate::private::Members for SetInstructionBreakpointsResponse {
 crate::private::impl_object!(SetInstructionBreakpointsResponse);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetInstructionBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setInstructionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetInstructionBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7612,49 +7322,42 @@ impl crate::private::Members for ContinueResponse {
 crate::private::impl_object!(ContinueResponse);
 impl crate::read::ReadJson for ContinueResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ContinueResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("continue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ContinueResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7751,49 +7454,39 @@ impl crate::private::Members for NextResponse {
 crate::private::impl_object!(NextResponse);
 impl crate::read::ReadJson for NextResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("next")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(NextResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7889,49 +7582,39 @@ impl crate::private::Members for StepInResponse {
 crate::private::impl_object!(StepInResponse);
 impl crate::read::ReadJson for StepInResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepIn")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepInResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8027,49 +7710,39 @@ impl crate::private::Members for StepOutResponse {
 crate::private::impl_object!(StepOutResponse);
 impl crate::read::ReadJson for StepOutResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepOut")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepOutResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8165,49 +7838,39 @@ impl crate::private::Members for StepBackResponse {
 crate::private::impl_object!(StepBackResponse);
 impl crate::read::ReadJson for StepBackResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepBack")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepBackResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8303,49 +7966,39 @@ impl crate::private::Members for ReverseContinueResponse {
 crate::private::impl_object!(ReverseContinueResponse);
 impl crate::read::ReadJson for ReverseContinueResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("reverseContinue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ReverseContinueResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8441,49 +8094,39 @@ impl crate::private::Members for RestartFrameResponse {
 crate::private::impl_object!(RestartFrameResponse);
 impl crate::read::ReadJson for RestartFrameResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restartFrame")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RestartFrameResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8579,49 +8222,39 @@ impl crate::private::Members for GotoResponse {
 crate::private::impl_object!(GotoResponse);
 impl crate::read::ReadJson for GotoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("goto")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(GotoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8717,49 +8350,39 @@ impl crate::private::Members for PauseResponse {
 crate::private::impl_object!(PauseResponse);
 impl crate::read::ReadJson for PauseResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pause")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(PauseResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8848,49 +8471,42 @@ impl crate::private::Members for StackTraceResponse {
 crate::private::impl_object!(StackTraceResponse);
 impl crate::read::ReadJson for StackTraceResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<StackTraceResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stackTrace")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StackTraceResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8980,49 +8596,42 @@ impl crate::private::Members for ScopesResponse {
 crate::private::impl_object!(ScopesResponse);
 impl crate::read::ReadJson for ScopesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ScopesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("scopes")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ScopesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9112,49 +8721,42 @@ impl crate::private::Members for VariablesResponse {
 crate::private::impl_object!(VariablesResponse);
 impl crate::read::ReadJson for VariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<VariablesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("variables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(VariablesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9244,49 +8846,42 @@ impl crate::private::Members for SetVariableResponse {
 crate::private::impl_object!(SetVariableResponse);
 impl crate::read::ReadJson for SetVariableResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetVariableResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setVariable")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetVariableResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9376,49 +8971,42 @@ impl crate::private::Members for SourceResponse {
 crate::private::impl_object!(SourceResponse);
 impl crate::read::ReadJson for SourceResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SourceResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("source")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SourceResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9508,49 +9096,42 @@ impl crate::private::Members for ThreadsResponse {
 crate::private::impl_object!(ThreadsResponse);
 impl crate::read::ReadJson for ThreadsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ThreadsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("threads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ThreadsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9647,49 +9228,39 @@ impl crate::private::Members for TerminateThreadsResponse {
 crate::private::impl_object!(TerminateThreadsResponse);
 impl crate::read::ReadJson for TerminateThreadsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminateThreads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(TerminateThreadsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9778,49 +9349,42 @@ impl crate::private::Members for ModulesResponse {
 crate::private::impl_object!(ModulesResponse);
 impl crate::read::ReadJson for ModulesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ModulesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("modules")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ModulesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9910,49 +9474,42 @@ impl crate::private::Members for LoadedSourcesResponse {
 crate::private::impl_object!(LoadedSourcesResponse);
 impl crate::read::ReadJson for LoadedSourcesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<LoadedSourcesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("loadedSources")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(LoadedSourcesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10042,49 +9599,42 @@ impl crate::private::Members for EvaluateResponse {
 crate::private::impl_object!(EvaluateResponse);
 impl crate::read::ReadJson for EvaluateResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<EvaluateResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("evaluate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(EvaluateResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10174,49 +9724,42 @@ impl crate::private::Members for SetExpressionResponse {
 crate::private::impl_object!(SetExpressionResponse);
 impl crate::read::ReadJson for SetExpressionResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetExpressionResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExpression")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetExpressionResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10306,49 +9849,42 @@ impl crate::private::Members for StepInTargetsResponse {
 crate::private::impl_object!(StepInTargetsResponse);
 impl crate::read::ReadJson for StepInTargetsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<StepInTargetsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepInTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepInTargetsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10438,49 +9974,42 @@ impl crate::private::Members for GotoTargetsResponse {
 crate::private::impl_object!(GotoTargetsResponse);
 impl crate::read::ReadJson for GotoTargetsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<GotoTargetsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("gotoTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(GotoTargetsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10570,49 +10099,42 @@ impl crate::private::Members for CompletionsResponse {
 crate::private::impl_object!(CompletionsResponse);
 impl crate::read::ReadJson for CompletionsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<CompletionsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("completions")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(CompletionsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10702,49 +10224,42 @@ impl crate::private::Members for ExceptionInfoResponse {
 crate::private::impl_object!(ExceptionInfoResponse);
 impl crate::read::ReadJson for ExceptionInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ExceptionInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("exceptionInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ExceptionInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10841,49 +10356,39 @@ impl crate::private::Members for ReadMemoryResponse {
 crate::private::impl_object!(ReadMemoryResponse);
 impl crate::read::ReadJson for ReadMemoryResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ReadMemoryResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("readMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ReadMemoryResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10980,49 +10485,39 @@ impl crate::private::Members for WriteMemoryResponse {
 crate::private::impl_object!(WriteMemoryResponse);
 impl crate::read::ReadJson for WriteMemoryResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<WriteMemoryResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("writeMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(WriteMemoryResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -11119,49 +10614,39 @@ impl crate::private::Members for DisassembleResponse {
 crate::private::impl_object!(DisassembleResponse);
 impl crate::read::ReadJson for DisassembleResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DisassembleResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disassemble")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DisassembleResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -11258,49 +10743,39 @@ impl crate::private::Members for LocationsResponse {
 crate::private::impl_object!(LocationsResponse);
 impl crate::read::ReadJson for LocationsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<LocationsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("locations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(LocationsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -11403,49 +10878,39 @@ crate::private::impl_object!(SetDebuggerPropertyResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDebuggerProperty")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetDebuggerPropertyResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11548,49 +11013,39 @@ crate::private::impl_object!(SetPydevdSourceMapResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setPydevdSourceMap")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetPydevdSourceMapResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11686,49 +11141,42 @@ crate::private::impl_object!(PydevdSystemInfoResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<PydevdSystemInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdSystemInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(PydevdSystemInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11825,49 +11273,42 @@ crate::private::impl_object!(PydevdAuthorizeResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<PydevdAuthorizeResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdAuthorize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(PydevdAuthorizeResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11964,49 +11405,42 @@ crate::private::impl_object!(DumpCellResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DumpCellResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dumpCell")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DumpCellResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12103,49 +11537,42 @@ crate::private::impl_object!(DebugInfoResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DebugInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("debugInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DebugInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12242,49 +11669,42 @@ crate::private::impl_object!(InspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<InspectVariablesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("inspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(InspectVariablesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12385,49 +11805,42 @@ crate::private::impl_object!(RichInspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<RichInspectVariablesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("richInspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RichInspectVariablesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12525,49 +11938,42 @@ crate::private::impl_object!(CopyToGlobalsResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<CopyToGlobalsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("copyToGlobals")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(CopyToGlobalsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12644,35 +12050,30 @@ impl crate::private::Members for InitializedEvent {
 crate::private::impl_object!(InitializedEvent);
 impl crate::read::ReadJson for InitializedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("initialized")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(InitializedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12731,35 +12132,33 @@ impl crate::private::Members for StoppedEvent {
 crate::private::impl_object!(StoppedEvent);
 impl crate::read::ReadJson for StoppedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<StoppedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("stopped")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(StoppedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12820,35 +12219,33 @@ impl crate::private::Members for ContinuedEvent {
 crate::private::impl_object!(ContinuedEvent);
 impl crate::read::ReadJson for ContinuedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ContinuedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("continued")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ContinuedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12907,35 +12304,33 @@ impl crate::private::Members for ExitedEvent {
 crate::private::impl_object!(ExitedEvent);
 impl crate::read::ReadJson for ExitedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ExitedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("exited")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ExitedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13001,35 +12396,30 @@ impl crate::private::Members for TerminatedEvent {
 crate::private::impl_object!(TerminatedEvent);
 impl crate::read::ReadJson for TerminatedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<TerminatedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("terminated")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(TerminatedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13088,35 +12478,33 @@ impl crate::private::Members for ThreadEvent {
 crate::private::impl_object!(ThreadEvent);
 impl crate::read::ReadJson for ThreadEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ThreadEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("thread")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ThreadEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13175,35 +12563,33 @@ impl crate::private::Members for OutputEvent {
 crate::private::impl_object!(OutputEvent);
 impl crate::read::ReadJson for OutputEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<OutputEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("output")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(OutputEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13262,35 +12648,33 @@ impl crate::private::Members for BreakpointEvent {
 crate::private::impl_object!(BreakpointEvent);
 impl crate::read::ReadJson for BreakpointEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<BreakpointEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("breakpoint")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(BreakpointEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13349,35 +12733,33 @@ impl crate::private::Members for ModuleEvent {
 crate::private::impl_object!(ModuleEvent);
 impl crate::read::ReadJson for ModuleEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ModuleEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("module")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ModuleEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13436,35 +12818,33 @@ impl crate::private::Members for LoadedSourceEvent {
 crate::private::impl_object!(LoadedSourceEvent);
 impl crate::read::ReadJson for LoadedSourceEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<LoadedSourceEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("loadedSource")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(LoadedSourceEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13523,35 +12903,33 @@ impl crate::private::Members for ProcessEvent {
 crate::private::impl_object!(ProcessEvent);
 impl crate::read::ReadJson for ProcessEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProcessEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("process")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProcessEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13613,35 +12991,33 @@ impl crate::private::Members for CapabilitiesEvent {
 crate::private::impl_object!(CapabilitiesEvent);
 impl crate::read::ReadJson for CapabilitiesEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<CapabilitiesEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("capabilities")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(CapabilitiesEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13702,35 +13078,33 @@ impl crate::private::Members for ProgressStartEvent {
 crate::private::impl_object!(ProgressStartEvent);
 impl crate::read::ReadJson for ProgressStartEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProgressStartEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("progressStart")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProgressStartEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13791,35 +13165,33 @@ impl crate::private::Members for ProgressUpdateEvent {
 crate::private::impl_object!(ProgressUpdateEvent);
 impl crate::read::ReadJson for ProgressUpdateEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProgressUpdateEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("progressUpdate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProgressUpdateEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13879,35 +13251,33 @@ impl crate::private::Members for ProgressEndEvent {
 crate::private::impl_object!(ProgressEndEvent);
 impl crate::read::ReadJson for ProgressEndEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProgressEndEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("progressEnd")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProgressEndEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13968,35 +13338,33 @@ impl crate::private::Members for InvalidatedEvent {
 crate::private::impl_object!(InvalidatedEvent);
 impl crate::read::ReadJson for InvalidatedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<InvalidatedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("invalidated")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(InvalidatedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14057,35 +13425,33 @@ impl crate::private::Members for MemoryEvent {
 crate::private::impl_object!(MemoryEvent);
 impl crate::read::ReadJson for MemoryEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<MemoryEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("memory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(MemoryEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14157,35 +13523,30 @@ crate::private::impl_object!(PydevdInputRequestedEvent);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInputRequestedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("pydevdInputRequested")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(PydevdInputRequestedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -14283,46 +13644,39 @@ impl crate::private::Members for ErrorResponse {
 crate::private::impl_object!(ErrorResponse);
 impl crate::read::ReadJson for ErrorResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_command: Option<String> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ErrorResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "success" => {
                     r.tag_bool(false)?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 8u64;
                 }
-                "command" => f_command = Some(crate::read::ReadJson::read_json(r)?),
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "command" => {
+                    r.field(&mut v.command)?;
+                    seen |= 16u64;
+                }
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "success")?;
-        Ok(ErrorResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            command: r.required(f_command, "command")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "success", "seq", "request_seq", "command"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]

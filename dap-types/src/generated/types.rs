@@ -66,23 +66,17 @@ impl crate::private::Members for CancelArguments {
 crate::private::impl_object!(CancelArguments);
 impl crate::read::ReadJson for CancelArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_request_id: Option<i32> = None;
-        let mut f_progress_id: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "requestId" => r.optional(key, &mut f_request_id, &mut extra)?,
-                "progressId" => r.optional(key, &mut f_progress_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "requestId" => r.optional(key, &mut v.request_id, &mut v.extra)?,
+                "progressId" => r.optional(key, &mut v.progress_id, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CancelArguments {
-            request_id: f_request_id,
-            progress_id: f_progress_id,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -202,37 +196,35 @@ impl crate::private::Members for RunInTerminalRequestArguments {
 crate::private::impl_object!(RunInTerminalRequestArguments);
 impl crate::read::ReadJson for RunInTerminalRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_kind: Option<RunInTerminalRequestArgumentsKind> = None;
-        let mut f_title: Option<String> = None;
-        let mut f_cwd: Option<String> = None;
-        let mut f_args: Option<Vec<String>> = None;
-        let mut f_env: Option<std::collections::BTreeMap<String, Option<String>>> = None;
-        let mut f_args_can_be_interpreted_by_shell: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "kind" => r.optional(key, &mut f_kind, &mut extra)?,
-                "title" => r.optional(key, &mut f_title, &mut extra)?,
-                "cwd" => f_cwd = Some(crate::read::ReadJson::read_json(r)?),
-                "args" => f_args = Some(crate::read::ReadJson::read_json(r)?),
-                "env" => r.optional(key, &mut f_env, &mut extra)?,
-                "argsCanBeInterpretedByShell" => {
-                    r.optional(key, &mut f_args_can_be_interpreted_by_shell, &mut extra)?
+                "kind" => r.optional(key, &mut v.kind, &mut v.extra)?,
+                "title" => r.optional(key, &mut v.title, &mut v.extra)?,
+                "cwd" => {
+                    r.field(&mut v.cwd)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "args" => {
+                    r.field(&mut v.args)?;
+                    seen |= 2u64;
+                }
+                "env" => r.optional(key, &mut v.env, &mut v.extra)?,
+                "argsCanBeInterpretedByShell" => {
+                    r.optional(
+                        key,
+                        &mut v.args_can_be_interpreted_by_shell,
+                        &mut v.extra,
+                    )?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RunInTerminalRequestArguments {
-            kind: f_kind,
-            title: f_title,
-            cwd: r.required(f_cwd, "cwd")?,
-            args: r.required(f_args, "args")?,
-            env: f_env,
-            args_can_be_interpreted_by_shell: f_args_can_be_interpreted_by_shell,
-            extra,
-        })
+        r.all_seen(seen, &["cwd", "args"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -315,32 +307,28 @@ impl crate::private::Members for StartDebuggingRequestArguments {
 crate::private::impl_object!(StartDebuggingRequestArguments);
 impl crate::read::ReadJson for StartDebuggingRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_configuration: Option<serde_json::Map<String, serde_json::Value>> = None;
-        let mut f_output_presentation: Option<
-            StartDebuggingRequestArgumentsOutputPresentation,
-        > = None;
-        let mut f_request: Option<StartDebuggingRequestArgumentsRequest> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "configuration" => {
-                    f_configuration = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.configuration)?;
+                    seen |= 1u64;
                 }
                 "outputPresentation" => {
-                    r.optional(key, &mut f_output_presentation, &mut extra)?
+                    r.optional(key, &mut v.output_presentation, &mut v.extra)?
                 }
-                "request" => f_request = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "request" => {
+                    r.field(&mut v.request)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StartDebuggingRequestArguments {
-            configuration: r.required(f_configuration, "configuration")?,
-            output_presentation: f_output_presentation,
-            request: r.required(f_request, "request")?,
-            extra,
-        })
+        r.all_seen(seen, &["configuration", "request"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -645,94 +633,71 @@ impl crate::private::Members for InitializeRequestArguments {
 crate::private::impl_object!(InitializeRequestArguments);
 impl crate::read::ReadJson for InitializeRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_client_id: Option<String> = None;
-        let mut f_client_name: Option<String> = None;
-        let mut f_adapter_id: Option<String> = None;
-        let mut f_locale: Option<String> = None;
-        let mut f_lines_start_at1: Option<bool> = None;
-        let mut f_columns_start_at1: Option<bool> = None;
-        let mut f_path_format: Option<InitializeRequestArgumentsPathFormat> = None;
-        let mut f_supports_variable_type: Option<bool> = None;
-        let mut f_supports_variable_paging: Option<bool> = None;
-        let mut f_supports_run_in_terminal_request: Option<bool> = None;
-        let mut f_supports_memory_references: Option<bool> = None;
-        let mut f_supports_progress_reporting: Option<bool> = None;
-        let mut f_supports_invalidated_event: Option<bool> = None;
-        let mut f_supports_memory_event: Option<bool> = None;
-        let mut f_supports_args_can_be_interpreted_by_shell: Option<bool> = None;
-        let mut f_supports_start_debugging_request: Option<bool> = None;
-        let mut f_supports_ansistyling: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "clientID" => r.optional(key, &mut f_client_id, &mut extra)?,
-                "clientName" => r.optional(key, &mut f_client_name, &mut extra)?,
-                "adapterID" => f_adapter_id = Some(crate::read::ReadJson::read_json(r)?),
-                "locale" => r.optional(key, &mut f_locale, &mut extra)?,
-                "linesStartAt1" => r.optional(key, &mut f_lines_start_at1, &mut extra)?,
-                "columnsStartAt1" => {
-                    r.optional(key, &mut f_columns_start_at1, &mut extra)?
+                "clientID" => r.optional(key, &mut v.client_id, &mut v.extra)?,
+                "clientName" => r.optional(key, &mut v.client_name, &mut v.extra)?,
+                "adapterID" => {
+                    r.field(&mut v.adapter_id)?;
+                    seen |= 1u64;
                 }
-                "pathFormat" => r.optional(key, &mut f_path_format, &mut extra)?,
+                "locale" => r.optional(key, &mut v.locale, &mut v.extra)?,
+                "linesStartAt1" => r.optional(key, &mut v.lines_start_at1, &mut v.extra)?,
+                "columnsStartAt1" => {
+                    r.optional(key, &mut v.columns_start_at1, &mut v.extra)?
+                }
+                "pathFormat" => r.optional(key, &mut v.path_format, &mut v.extra)?,
                 "supportsVariableType" => {
-                    r.optional(key, &mut f_supports_variable_type, &mut extra)?
+                    r.optional(key, &mut v.supports_variable_type, &mut v.extra)?
                 }
                 "supportsVariablePaging" => {
-                    r.optional(key, &mut f_supports_variable_paging, &mut extra)?
+                    r.optional(key, &mut v.supports_variable_paging, &mut v.extra)?
                 }
                 "supportsRunInTerminalRequest" => {
-                    r.optional(key, &mut f_supports_run_in_terminal_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_run_in_terminal_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsMemoryReferences" => {
-                    r.optional(key, &mut f_supports_memory_references, &mut extra)?
+                    r.optional(key, &mut v.supports_memory_references, &mut v.extra)?
                 }
                 "supportsProgressReporting" => {
-                    r.optional(key, &mut f_supports_progress_reporting, &mut extra)?
+                    r.optional(key, &mut v.supports_progress_reporting, &mut v.extra)?
                 }
                 "supportsInvalidatedEvent" => {
-                    r.optional(key, &mut f_supports_invalidated_event, &mut extra)?
+                    r.optional(key, &mut v.supports_invalidated_event, &mut v.extra)?
                 }
                 "supportsMemoryEvent" => {
-                    r.optional(key, &mut f_supports_memory_event, &mut extra)?
+                    r.optional(key, &mut v.supports_memory_event, &mut v.extra)?
                 }
                 "supportsArgsCanBeInterpretedByShell" => {
                     r.optional(
                         key,
-                        &mut f_supports_args_can_be_interpreted_by_shell,
-                        &mut extra,
+                        &mut v.supports_args_can_be_interpreted_by_shell,
+                        &mut v.extra,
                     )?
                 }
                 "supportsStartDebuggingRequest" => {
-                    r.optional(key, &mut f_supports_start_debugging_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_start_debugging_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsANSIStyling" => {
-                    r.optional(key, &mut f_supports_ansistyling, &mut extra)?
+                    r.optional(key, &mut v.supports_ansistyling, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InitializeRequestArguments {
-            client_id: f_client_id,
-            client_name: f_client_name,
-            adapter_id: r.required(f_adapter_id, "adapterID")?,
-            locale: f_locale,
-            lines_start_at1: f_lines_start_at1,
-            columns_start_at1: f_columns_start_at1,
-            path_format: f_path_format,
-            supports_variable_type: f_supports_variable_type,
-            supports_variable_paging: f_supports_variable_paging,
-            supports_run_in_terminal_request: f_supports_run_in_terminal_request,
-            supports_memory_references: f_supports_memory_references,
-            supports_progress_reporting: f_supports_progress_reporting,
-            supports_invalidated_event: f_supports_invalidated_event,
-            supports_memory_event: f_supports_memory_event,
-            supports_args_can_be_interpreted_by_shell: f_supports_args_can_be_interpreted_by_shell,
-            supports_start_debugging_request: f_supports_start_debugging_request,
-            supports_ansistyling: f_supports_ansistyling,
-            extra,
-        })
+        r.all_seen(seen, &["adapterID"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -779,15 +744,13 @@ impl crate::private::Members for ConfigurationDoneArguments {
 crate::private::impl_object!(ConfigurationDoneArguments);
 impl crate::read::ReadJson for ConfigurationDoneArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(ConfigurationDoneArguments {
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -862,23 +825,17 @@ impl crate::private::Members for LaunchRequestArguments {
 crate::private::impl_object!(LaunchRequestArguments);
 impl crate::read::ReadJson for LaunchRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_no_debug: Option<bool> = None;
-        let mut f_restart: Option<serde_json::Value> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "noDebug" => r.optional(key, &mut f_no_debug, &mut extra)?,
-                "__restart" => f_restart = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "noDebug" => r.optional(key, &mut v.no_debug, &mut v.extra)?,
+                "__restart" => r.present(&mut v.restart)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LaunchRequestArguments {
-            no_debug: f_no_debug,
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -940,20 +897,16 @@ impl crate::private::Members for AttachRequestArguments {
 crate::private::impl_object!(AttachRequestArguments);
 impl crate::read::ReadJson for AttachRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<serde_json::Value> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "__restart" => f_restart = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "__restart" => r.present(&mut v.restart)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(AttachRequestArguments {
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1011,20 +964,16 @@ impl crate::private::Members for RestartArguments {
 crate::private::impl_object!(RestartArguments);
 impl crate::read::ReadJson for RestartArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_arguments: Option<RestartArgumentsArguments> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RestartArguments {
-            arguments: f_arguments,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1117,30 +1066,22 @@ impl crate::private::Members for DisconnectArguments {
 crate::private::impl_object!(DisconnectArguments);
 impl crate::read::ReadJson for DisconnectArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<bool> = None;
-        let mut f_terminate_debuggee: Option<bool> = None;
-        let mut f_suspend_debuggee: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => r.optional(key, &mut f_restart, &mut extra)?,
+                "restart" => r.optional(key, &mut v.restart, &mut v.extra)?,
                 "terminateDebuggee" => {
-                    r.optional(key, &mut f_terminate_debuggee, &mut extra)?
+                    r.optional(key, &mut v.terminate_debuggee, &mut v.extra)?
                 }
                 "suspendDebuggee" => {
-                    r.optional(key, &mut f_suspend_debuggee, &mut extra)?
+                    r.optional(key, &mut v.suspend_debuggee, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisconnectArguments {
-            restart: f_restart,
-            terminate_debuggee: f_terminate_debuggee,
-            suspend_debuggee: f_suspend_debuggee,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1198,20 +1139,16 @@ impl crate::private::Members for TerminateArguments {
 crate::private::impl_object!(TerminateArguments);
 impl crate::read::ReadJson for TerminateArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => r.optional(key, &mut f_restart, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "restart" => r.optional(key, &mut v.restart, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(TerminateArguments {
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1312,32 +1249,28 @@ impl crate::private::Members for BreakpointLocationsArguments {
 crate::private::impl_object!(BreakpointLocationsArguments);
 impl crate::read::ReadJson for BreakpointLocationsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 2u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointLocationsArguments {
-            source: r.required(f_source, "source")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["source", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1436,29 +1369,26 @@ impl crate::private::Members for SetBreakpointsArguments {
 crate::private::impl_object!(SetBreakpointsArguments);
 impl crate::read::ReadJson for SetBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
-        let mut f_lines: Option<Vec<u64>> = None;
-        let mut f_source_modified: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "breakpoints" => r.optional(key, &mut f_breakpoints, &mut extra)?,
-                "lines" => r.optional(key, &mut f_lines, &mut extra)?,
-                "sourceModified" => r.optional(key, &mut f_source_modified, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "breakpoints" => r.optional(key, &mut v.breakpoints, &mut v.extra)?,
+                "lines" => r.optional(key, &mut v.lines, &mut v.extra)?,
+                "sourceModified" => {
+                    r.optional(key, &mut v.source_modified, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetBreakpointsArguments {
-            source: r.required(f_source, "source")?,
-            breakpoints: f_breakpoints,
-            lines: f_lines,
-            source_modified: f_source_modified,
-            extra,
-        })
+        r.all_seen(seen, &["source"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1512,22 +1442,21 @@ impl crate::private::Members for SetFunctionBreakpointsArguments {
 crate::private::impl_object!(SetFunctionBreakpointsArguments);
 impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<FunctionBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetFunctionBreakpointsArguments {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1613,28 +1542,25 @@ impl crate::private::Members for SetExceptionBreakpointsArguments {
 crate::private::impl_object!(SetExceptionBreakpointsArguments);
 impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_filters: Option<Vec<String>> = None;
-        let mut f_filter_options: Option<Vec<ExceptionFilterOptions>> = None;
-        let mut f_exception_options: Option<Vec<ExceptionOptions>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "filters" => f_filters = Some(crate::read::ReadJson::read_json(r)?),
-                "filterOptions" => r.optional(key, &mut f_filter_options, &mut extra)?,
-                "exceptionOptions" => {
-                    r.optional(key, &mut f_exception_options, &mut extra)?
+                "filters" => {
+                    r.field(&mut v.filters)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "filterOptions" => r.optional(key, &mut v.filter_options, &mut v.extra)?,
+                "exceptionOptions" => {
+                    r.optional(key, &mut v.exception_options, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExceptionBreakpointsArguments {
-            filters: r.required(f_filters, "filters")?,
-            filter_options: f_filter_options,
-            exception_options: f_exception_options,
-            extra,
-        })
+        r.all_seen(seen, &["filters"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1765,37 +1691,28 @@ impl crate::private::Members for DataBreakpointInfoArguments {
 crate::private::impl_object!(DataBreakpointInfoArguments);
 impl crate::read::ReadJson for DataBreakpointInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_bytes: Option<u32> = None;
-        let mut f_as_address: Option<bool> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
                 }
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "bytes" => r.optional(key, &mut f_bytes, &mut extra)?,
-                "asAddress" => r.optional(key, &mut f_as_address, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "bytes" => r.optional(key, &mut v.bytes, &mut v.extra)?,
+                "asAddress" => r.optional(key, &mut v.as_address, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DataBreakpointInfoArguments {
-            variables_reference: f_variables_reference,
-            name: r.required(f_name, "name")?,
-            frame_id: f_frame_id,
-            bytes: f_bytes,
-            as_address: f_as_address,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1847,22 +1764,21 @@ impl crate::private::Members for SetDataBreakpointsArguments {
 crate::private::impl_object!(SetDataBreakpointsArguments);
 impl crate::read::ReadJson for SetDataBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<DataBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetDataBreakpointsArguments {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1914,22 +1830,21 @@ impl crate::private::Members for SetInstructionBreakpointsArguments {
 crate::private::impl_object!(SetInstructionBreakpointsArguments);
 impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<InstructionBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetInstructionBreakpointsArguments {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1999,23 +1914,22 @@ impl crate::private::Members for ContinueArguments {
 crate::private::impl_object!(ContinueArguments);
 impl crate::read::ReadJson for ContinueArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ContinueArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2099,26 +2013,23 @@ impl crate::private::Members for NextArguments {
 crate::private::impl_object!(NextArguments);
 impl crate::read::ReadJson for NextArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(NextArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2217,29 +2128,24 @@ impl crate::private::Members for StepInArguments {
 crate::private::impl_object!(StepInArguments);
 impl crate::read::ReadJson for StepInArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_target_id: Option<i32> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "targetId" => r.optional(key, &mut f_target_id, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "targetId" => r.optional(key, &mut v.target_id, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            target_id: f_target_id,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2324,26 +2230,23 @@ impl crate::private::Members for StepOutArguments {
 crate::private::impl_object!(StepOutArguments);
 impl crate::read::ReadJson for StepOutArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepOutArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2428,26 +2331,23 @@ impl crate::private::Members for StepBackArguments {
 crate::private::impl_object!(StepBackArguments);
 impl crate::read::ReadJson for StepBackArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepBackArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2517,23 +2417,22 @@ impl crate::private::Members for ReverseContinueArguments {
 crate::private::impl_object!(ReverseContinueArguments);
 impl crate::read::ReadJson for ReverseContinueArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ReverseContinueArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2586,20 +2485,21 @@ impl crate::private::Members for RestartFrameArguments {
 crate::private::impl_object!(RestartFrameArguments);
 impl crate::read::ReadJson for RestartFrameArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => {
+                    r.field(&mut v.frame_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RestartFrameArguments {
-            frame_id: r.required(f_frame_id, "frameId")?,
-            extra,
-        })
+        r.all_seen(seen, &["frameId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2658,23 +2558,25 @@ impl crate::private::Members for GotoArguments {
 crate::private::impl_object!(GotoArguments);
 impl crate::read::ReadJson for GotoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_target_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "targetId" => f_target_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "targetId" => {
+                    r.field(&mut v.target_id)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            target_id: r.required(f_target_id, "targetId")?,
-            extra,
-        })
+        r.all_seen(seen, &["threadId", "targetId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2727,20 +2629,21 @@ impl crate::private::Members for PauseArguments {
 crate::private::impl_object!(PauseArguments);
 impl crate::read::ReadJson for PauseArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PauseArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2837,29 +2740,24 @@ impl crate::private::Members for StackTraceArguments {
 crate::private::impl_object!(StackTraceArguments);
 impl crate::read::ReadJson for StackTraceArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_start_frame: Option<u32> = None;
-        let mut f_levels: Option<u32> = None;
-        let mut f_format: Option<StackFrameFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "startFrame" => r.optional(key, &mut f_start_frame, &mut extra)?,
-                "levels" => r.optional(key, &mut f_levels, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "startFrame" => r.optional(key, &mut v.start_frame, &mut v.extra)?,
+                "levels" => r.optional(key, &mut v.levels, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackTraceArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            start_frame: f_start_frame,
-            levels: f_levels,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2913,20 +2811,21 @@ impl crate::private::Members for ScopesArguments {
 crate::private::impl_object!(ScopesArguments);
 impl crate::read::ReadJson for ScopesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => {
+                    r.field(&mut v.frame_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ScopesArguments {
-            frame_id: r.required(f_frame_id, "frameId")?,
-            extra,
-        })
+        r.all_seen(seen, &["frameId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3035,35 +2934,25 @@ impl crate::private::Members for VariablesArguments {
 crate::private::impl_object!(VariablesArguments);
 impl crate::read::ReadJson for VariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_filter: Option<VariablesArgumentsFilter> = None;
-        let mut f_start: Option<u32> = None;
-        let mut f_count: Option<u32> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 1u64;
                 }
-                "filter" => r.optional(key, &mut f_filter, &mut extra)?,
-                "start" => r.optional(key, &mut f_start, &mut extra)?,
-                "count" => r.optional(key, &mut f_count, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "filter" => r.optional(key, &mut v.filter, &mut v.extra)?,
+                "start" => r.optional(key, &mut v.start, &mut v.extra)?,
+                "count" => r.optional(key, &mut v.count, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(VariablesArguments {
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            filter: f_filter,
-            start: f_start,
-            count: f_count,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3150,32 +3039,30 @@ impl crate::private::Members for SetVariableArguments {
 crate::private::impl_object!(SetVariableArguments);
 impl crate::read::ReadJson for SetVariableArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 1u64;
                 }
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 4u64;
+                }
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetVariableArguments {
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            name: r.required(f_name, "name")?,
-            value: r.required(f_value, "value")?,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["variablesReference", "name", "value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3245,25 +3132,22 @@ impl crate::private::Members for SourceArguments {
 crate::private::impl_object!(SourceArguments);
 impl crate::read::ReadJson for SourceArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_source_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
                 "sourceReference" => {
-                    f_source_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.source_reference)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SourceArguments {
-            source: f_source,
-            source_reference: r.required(f_source_reference, "sourceReference")?,
-            extra,
-        })
+        r.all_seen(seen, &["sourceReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3325,20 +3209,16 @@ impl crate::private::Members for TerminateThreadsArguments {
 crate::private::impl_object!(TerminateThreadsArguments);
 impl crate::read::ReadJson for TerminateThreadsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_ids: Option<Vec<i32>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadIds" => r.optional(key, &mut f_thread_ids, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadIds" => r.optional(key, &mut v.thread_ids, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(TerminateThreadsArguments {
-            thread_ids: f_thread_ids,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3411,23 +3291,17 @@ impl crate::private::Members for ModulesArguments {
 crate::private::impl_object!(ModulesArguments);
 impl crate::read::ReadJson for ModulesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_start_module: Option<i32> = None;
-        let mut f_module_count: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "startModule" => r.optional(key, &mut f_start_module, &mut extra)?,
-                "moduleCount" => r.optional(key, &mut f_module_count, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "startModule" => r.optional(key, &mut v.start_module, &mut v.extra)?,
+                "moduleCount" => r.optional(key, &mut v.module_count, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ModulesArguments {
-            start_module: f_start_module,
-            module_count: f_module_count,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3473,13 +3347,13 @@ impl crate::private::Members for LoadedSourcesArguments {
 crate::private::impl_object!(LoadedSourcesArguments);
 impl crate::read::ReadJson for LoadedSourcesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(LoadedSourcesArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3612,38 +3486,27 @@ impl crate::private::Members for EvaluateArguments {
 crate::private::impl_object!(EvaluateArguments);
 impl crate::read::ReadJson for EvaluateArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_expression: Option<String> = None;
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_context: Option<EvaluateArgumentsContext> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "expression" => f_expression = Some(crate::read::ReadJson::read_json(r)?),
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "context" => r.optional(key, &mut f_context, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "expression" => {
+                    r.field(&mut v.expression)?;
+                    seen |= 1u64;
+                }
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "context" => r.optional(key, &mut v.context, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(EvaluateArguments {
-            expression: r.required(f_expression, "expression")?,
-            frame_id: f_frame_id,
-            line: f_line,
-            column: f_column,
-            source: f_source,
-            context: f_context,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["expression"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3735,29 +3598,27 @@ impl crate::private::Members for SetExpressionArguments {
 crate::private::impl_object!(SetExpressionArguments);
 impl crate::read::ReadJson for SetExpressionArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_expression: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "expression" => f_expression = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "expression" => {
+                    r.field(&mut v.expression)?;
+                    seen |= 1u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 2u64;
+                }
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExpressionArguments {
-            expression: r.required(f_expression, "expression")?,
-            value: r.required(f_value, "value")?,
-            frame_id: f_frame_id,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["expression", "value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3811,20 +3672,21 @@ impl crate::private::Members for StepInTargetsArguments {
 crate::private::impl_object!(StepInTargetsArguments);
 impl crate::read::ReadJson for StepInTargetsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => {
+                    r.field(&mut v.frame_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInTargetsArguments {
-            frame_id: r.required(f_frame_id, "frameId")?,
-            extra,
-        })
+        r.all_seen(seen, &["frameId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3893,26 +3755,26 @@ impl crate::private::Members for GotoTargetsArguments {
 crate::private::impl_object!(GotoTargetsArguments);
 impl crate::read::ReadJson for GotoTargetsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 2u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoTargetsArguments {
-            source: r.required(f_source, "source")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            extra,
-        })
+        r.all_seen(seen, &["source", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3997,29 +3859,27 @@ impl crate::private::Members for CompletionsArguments {
 crate::private::impl_object!(CompletionsArguments);
 impl crate::read::ReadJson for CompletionsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_text: Option<String> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_line: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "text" => f_text = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => f_column = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "text" => {
+                    r.field(&mut v.text)?;
+                    seen |= 1u64;
+                }
+                "column" => {
+                    r.field(&mut v.column)?;
+                    seen |= 2u64;
+                }
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CompletionsArguments {
-            frame_id: f_frame_id,
-            text: r.required(f_text, "text")?,
-            column: r.required(f_column, "column")?,
-            line: f_line,
-            extra,
-        })
+        r.all_seen(seen, &["text", "column"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4074,20 +3934,21 @@ impl crate::private::Members for ExceptionInfoArguments {
 crate::private::impl_object!(ExceptionInfoArguments);
 impl crate::read::ReadJson for ExceptionInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionInfoArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4162,28 +4023,26 @@ impl crate::private::Members for ReadMemoryArguments {
 crate::private::impl_object!(ReadMemoryArguments);
 impl crate::read::ReadJson for ReadMemoryArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_count: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "count" => f_count = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "count" => {
+                    r.field(&mut v.count)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ReadMemoryArguments {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: f_offset,
-            count: r.required(f_count, "count")?,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "count"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4280,31 +4139,27 @@ impl crate::private::Members for WriteMemoryArguments {
 crate::private::impl_object!(WriteMemoryArguments);
 impl crate::read::ReadJson for WriteMemoryArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_allow_partial: Option<bool> = None;
-        let mut f_data: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "allowPartial" => r.optional(key, &mut f_allow_partial, &mut extra)?,
-                "data" => f_data = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "allowPartial" => r.optional(key, &mut v.allow_partial, &mut v.extra)?,
+                "data" => {
+                    r.field(&mut v.data)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(WriteMemoryArguments {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: f_offset,
-            allow_partial: f_allow_partial,
-            data: r.required(f_data, "data")?,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "data"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4416,38 +4271,32 @@ impl crate::private::Members for DisassembleArguments {
 crate::private::impl_object!(DisassembleArguments);
 impl crate::read::ReadJson for DisassembleArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_instruction_offset: Option<i64> = None;
-        let mut f_instruction_count: Option<u32> = None;
-        let mut f_resolve_symbols: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
                 "instructionOffset" => {
-                    r.optional(key, &mut f_instruction_offset, &mut extra)?
+                    r.optional(key, &mut v.instruction_offset, &mut v.extra)?
                 }
                 "instructionCount" => {
-                    f_instruction_count = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instruction_count)?;
+                    seen |= 2u64;
                 }
-                "resolveSymbols" => r.optional(key, &mut f_resolve_symbols, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "resolveSymbols" => {
+                    r.optional(key, &mut v.resolve_symbols, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisassembleArguments {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: f_offset,
-            instruction_offset: f_instruction_offset,
-            instruction_count: r.required(f_instruction_count, "instructionCount")?,
-            resolve_symbols: f_resolve_symbols,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "instructionCount"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4512,22 +4361,21 @@ impl crate::private::Members for LocationsArguments {
 crate::private::impl_object!(LocationsArguments);
 impl crate::read::ReadJson for LocationsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "locationReference" => {
-                    f_location_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.location_reference)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LocationsArguments {
-            location_reference: r.required(f_location_reference, "locationReference")?,
-            extra,
-        })
+        r.all_seen(seen, &["locationReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5244,51 +5092,7 @@ impl crate::private::Members for Capabilities {
 crate::private::impl_object!(Capabilities);
 impl crate::read::ReadJson for Capabilities {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_supports_configuration_done_request: Option<bool> = None;
-        let mut f_supports_function_breakpoints: Option<bool> = None;
-        let mut f_supports_conditional_breakpoints: Option<bool> = None;
-        let mut f_supports_hit_conditional_breakpoints: Option<bool> = None;
-        let mut f_supports_evaluate_for_hovers: Option<bool> = None;
-        let mut f_exception_breakpoint_filters: Option<
-            Vec<ExceptionBreakpointsFilter>,
-        > = None;
-        let mut f_supports_step_back: Option<bool> = None;
-        let mut f_supports_set_variable: Option<bool> = None;
-        let mut f_supports_restart_frame: Option<bool> = None;
-        let mut f_supports_goto_targets_request: Option<bool> = None;
-        let mut f_supports_step_in_targets_request: Option<bool> = None;
-        let mut f_supports_completions_request: Option<bool> = None;
-        let mut f_completion_trigger_characters: Option<Vec<String>> = None;
-        let mut f_supports_modules_request: Option<bool> = None;
-        let mut f_additional_module_columns: Option<Vec<ColumnDescriptor>> = None;
-        let mut f_supported_checksum_algorithms: Option<Vec<ChecksumAlgorithm>> = None;
-        let mut f_supports_restart_request: Option<bool> = None;
-        let mut f_supports_exception_options: Option<bool> = None;
-        let mut f_supports_value_formatting_options: Option<bool> = None;
-        let mut f_supports_exception_info_request: Option<bool> = None;
-        let mut f_support_terminate_debuggee: Option<bool> = None;
-        let mut f_support_suspend_debuggee: Option<bool> = None;
-        let mut f_supports_delayed_stack_trace_loading: Option<bool> = None;
-        let mut f_supports_loaded_sources_request: Option<bool> = None;
-        let mut f_supports_log_points: Option<bool> = None;
-        let mut f_supports_terminate_threads_request: Option<bool> = None;
-        let mut f_supports_set_expression: Option<bool> = None;
-        let mut f_supports_terminate_request: Option<bool> = None;
-        let mut f_supports_data_breakpoints: Option<bool> = None;
-        let mut f_supports_read_memory_request: Option<bool> = None;
-        let mut f_supports_write_memory_request: Option<bool> = None;
-        let mut f_supports_disassemble_request: Option<bool> = None;
-        let mut f_supports_cancel_request: Option<bool> = None;
-        let mut f_supports_breakpoint_locations_request: Option<bool> = None;
-        let mut f_supports_clipboard_context: Option<bool> = None;
-        let mut f_supports_stepping_granularity: Option<bool> = None;
-        let mut f_supports_instruction_breakpoints: Option<bool> = None;
-        let mut f_supports_exception_filter_options: Option<bool> = None;
-        let mut f_supports_single_thread_execution_requests: Option<bool> = None;
-        let mut f_supports_data_breakpoint_bytes: Option<bool> = None;
-        let mut f_breakpoint_modes: Option<Vec<BreakpointMode>> = None;
-        let mut f_supports_ansistyling: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -5296,209 +5100,185 @@ impl crate::read::ReadJson for Capabilities {
                 "supportsConfigurationDoneRequest" => {
                     r.optional(
                         key,
-                        &mut f_supports_configuration_done_request,
-                        &mut extra,
+                        &mut v.supports_configuration_done_request,
+                        &mut v.extra,
                     )?
                 }
                 "supportsFunctionBreakpoints" => {
-                    r.optional(key, &mut f_supports_function_breakpoints, &mut extra)?
+                    r.optional(key, &mut v.supports_function_breakpoints, &mut v.extra)?
                 }
                 "supportsConditionalBreakpoints" => {
-                    r.optional(key, &mut f_supports_conditional_breakpoints, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_conditional_breakpoints,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsHitConditionalBreakpoints" => {
                     r.optional(
                         key,
-                        &mut f_supports_hit_conditional_breakpoints,
-                        &mut extra,
+                        &mut v.supports_hit_conditional_breakpoints,
+                        &mut v.extra,
                     )?
                 }
                 "supportsEvaluateForHovers" => {
-                    r.optional(key, &mut f_supports_evaluate_for_hovers, &mut extra)?
+                    r.optional(key, &mut v.supports_evaluate_for_hovers, &mut v.extra)?
                 }
                 "exceptionBreakpointFilters" => {
-                    r.optional(key, &mut f_exception_breakpoint_filters, &mut extra)?
+                    r.optional(key, &mut v.exception_breakpoint_filters, &mut v.extra)?
                 }
                 "supportsStepBack" => {
-                    r.optional(key, &mut f_supports_step_back, &mut extra)?
+                    r.optional(key, &mut v.supports_step_back, &mut v.extra)?
                 }
                 "supportsSetVariable" => {
-                    r.optional(key, &mut f_supports_set_variable, &mut extra)?
+                    r.optional(key, &mut v.supports_set_variable, &mut v.extra)?
                 }
                 "supportsRestartFrame" => {
-                    r.optional(key, &mut f_supports_restart_frame, &mut extra)?
+                    r.optional(key, &mut v.supports_restart_frame, &mut v.extra)?
                 }
                 "supportsGotoTargetsRequest" => {
-                    r.optional(key, &mut f_supports_goto_targets_request, &mut extra)?
+                    r.optional(key, &mut v.supports_goto_targets_request, &mut v.extra)?
                 }
                 "supportsStepInTargetsRequest" => {
-                    r.optional(key, &mut f_supports_step_in_targets_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_step_in_targets_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsCompletionsRequest" => {
-                    r.optional(key, &mut f_supports_completions_request, &mut extra)?
+                    r.optional(key, &mut v.supports_completions_request, &mut v.extra)?
                 }
                 "completionTriggerCharacters" => {
-                    r.optional(key, &mut f_completion_trigger_characters, &mut extra)?
+                    r.optional(key, &mut v.completion_trigger_characters, &mut v.extra)?
                 }
                 "supportsModulesRequest" => {
-                    r.optional(key, &mut f_supports_modules_request, &mut extra)?
+                    r.optional(key, &mut v.supports_modules_request, &mut v.extra)?
                 }
                 "additionalModuleColumns" => {
-                    r.optional(key, &mut f_additional_module_columns, &mut extra)?
+                    r.optional(key, &mut v.additional_module_columns, &mut v.extra)?
                 }
                 "supportedChecksumAlgorithms" => {
-                    r.optional(key, &mut f_supported_checksum_algorithms, &mut extra)?
+                    r.optional(key, &mut v.supported_checksum_algorithms, &mut v.extra)?
                 }
                 "supportsRestartRequest" => {
-                    r.optional(key, &mut f_supports_restart_request, &mut extra)?
+                    r.optional(key, &mut v.supports_restart_request, &mut v.extra)?
                 }
                 "supportsExceptionOptions" => {
-                    r.optional(key, &mut f_supports_exception_options, &mut extra)?
+                    r.optional(key, &mut v.supports_exception_options, &mut v.extra)?
                 }
                 "supportsValueFormattingOptions" => {
                     r.optional(
                         key,
-                        &mut f_supports_value_formatting_options,
-                        &mut extra,
+                        &mut v.supports_value_formatting_options,
+                        &mut v.extra,
                     )?
                 }
                 "supportsExceptionInfoRequest" => {
-                    r.optional(key, &mut f_supports_exception_info_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_exception_info_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportTerminateDebuggee" => {
-                    r.optional(key, &mut f_support_terminate_debuggee, &mut extra)?
+                    r.optional(key, &mut v.support_terminate_debuggee, &mut v.extra)?
                 }
                 "supportSuspendDebuggee" => {
-                    r.optional(key, &mut f_support_suspend_debuggee, &mut extra)?
+                    r.optional(key, &mut v.support_suspend_debuggee, &mut v.extra)?
                 }
                 "supportsDelayedStackTraceLoading" => {
                     r.optional(
                         key,
-                        &mut f_supports_delayed_stack_trace_loading,
-                        &mut extra,
+                        &mut v.supports_delayed_stack_trace_loading,
+                        &mut v.extra,
                     )?
                 }
                 "supportsLoadedSourcesRequest" => {
-                    r.optional(key, &mut f_supports_loaded_sources_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_loaded_sources_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsLogPoints" => {
-                    r.optional(key, &mut f_supports_log_points, &mut extra)?
+                    r.optional(key, &mut v.supports_log_points, &mut v.extra)?
                 }
                 "supportsTerminateThreadsRequest" => {
                     r.optional(
                         key,
-                        &mut f_supports_terminate_threads_request,
-                        &mut extra,
+                        &mut v.supports_terminate_threads_request,
+                        &mut v.extra,
                     )?
                 }
                 "supportsSetExpression" => {
-                    r.optional(key, &mut f_supports_set_expression, &mut extra)?
+                    r.optional(key, &mut v.supports_set_expression, &mut v.extra)?
                 }
                 "supportsTerminateRequest" => {
-                    r.optional(key, &mut f_supports_terminate_request, &mut extra)?
+                    r.optional(key, &mut v.supports_terminate_request, &mut v.extra)?
                 }
                 "supportsDataBreakpoints" => {
-                    r.optional(key, &mut f_supports_data_breakpoints, &mut extra)?
+                    r.optional(key, &mut v.supports_data_breakpoints, &mut v.extra)?
                 }
                 "supportsReadMemoryRequest" => {
-                    r.optional(key, &mut f_supports_read_memory_request, &mut extra)?
+                    r.optional(key, &mut v.supports_read_memory_request, &mut v.extra)?
                 }
                 "supportsWriteMemoryRequest" => {
-                    r.optional(key, &mut f_supports_write_memory_request, &mut extra)?
+                    r.optional(key, &mut v.supports_write_memory_request, &mut v.extra)?
                 }
                 "supportsDisassembleRequest" => {
-                    r.optional(key, &mut f_supports_disassemble_request, &mut extra)?
+                    r.optional(key, &mut v.supports_disassemble_request, &mut v.extra)?
                 }
                 "supportsCancelRequest" => {
-                    r.optional(key, &mut f_supports_cancel_request, &mut extra)?
+                    r.optional(key, &mut v.supports_cancel_request, &mut v.extra)?
                 }
                 "supportsBreakpointLocationsRequest" => {
                     r.optional(
                         key,
-                        &mut f_supports_breakpoint_locations_request,
-                        &mut extra,
+                        &mut v.supports_breakpoint_locations_request,
+                        &mut v.extra,
                     )?
                 }
                 "supportsClipboardContext" => {
-                    r.optional(key, &mut f_supports_clipboard_context, &mut extra)?
+                    r.optional(key, &mut v.supports_clipboard_context, &mut v.extra)?
                 }
                 "supportsSteppingGranularity" => {
-                    r.optional(key, &mut f_supports_stepping_granularity, &mut extra)?
+                    r.optional(key, &mut v.supports_stepping_granularity, &mut v.extra)?
                 }
                 "supportsInstructionBreakpoints" => {
-                    r.optional(key, &mut f_supports_instruction_breakpoints, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_instruction_breakpoints,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsExceptionFilterOptions" => {
                     r.optional(
                         key,
-                        &mut f_supports_exception_filter_options,
-                        &mut extra,
+                        &mut v.supports_exception_filter_options,
+                        &mut v.extra,
                     )?
                 }
                 "supportsSingleThreadExecutionRequests" => {
                     r.optional(
                         key,
-                        &mut f_supports_single_thread_execution_requests,
-                        &mut extra,
+                        &mut v.supports_single_thread_execution_requests,
+                        &mut v.extra,
                     )?
                 }
                 "supportsDataBreakpointBytes" => {
-                    r.optional(key, &mut f_supports_data_breakpoint_bytes, &mut extra)?
+                    r.optional(key, &mut v.supports_data_breakpoint_bytes, &mut v.extra)?
                 }
                 "breakpointModes" => {
-                    r.optional(key, &mut f_breakpoint_modes, &mut extra)?
+                    r.optional(key, &mut v.breakpoint_modes, &mut v.extra)?
                 }
                 "supportsANSIStyling" => {
-                    r.optional(key, &mut f_supports_ansistyling, &mut extra)?
+                    r.optional(key, &mut v.supports_ansistyling, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Capabilities {
-            supports_configuration_done_request: f_supports_configuration_done_request,
-            supports_function_breakpoints: f_supports_function_breakpoints,
-            supports_conditional_breakpoints: f_supports_conditional_breakpoints,
-            supports_hit_conditional_breakpoints: f_supports_hit_conditional_breakpoints,
-            supports_evaluate_for_hovers: f_supports_evaluate_for_hovers,
-            exception_breakpoint_filters: f_exception_breakpoint_filters,
-            supports_step_back: f_supports_step_back,
-            supports_set_variable: f_supports_set_variable,
-            supports_restart_frame: f_supports_restart_frame,
-            supports_goto_targets_request: f_supports_goto_targets_request,
-            supports_step_in_targets_request: f_supports_step_in_targets_request,
-            supports_completions_request: f_supports_completions_request,
-            completion_trigger_characters: f_completion_trigger_characters,
-            supports_modules_request: f_supports_modules_request,
-            additional_module_columns: f_additional_module_columns,
-            supported_checksum_algorithms: f_supported_checksum_algorithms,
-            supports_restart_request: f_supports_restart_request,
-            supports_exception_options: f_supports_exception_options,
-            supports_value_formatting_options: f_supports_value_formatting_options,
-            supports_exception_info_request: f_supports_exception_info_request,
-            support_terminate_debuggee: f_support_terminate_debuggee,
-            support_suspend_debuggee: f_support_suspend_debuggee,
-            supports_delayed_stack_trace_loading: f_supports_delayed_stack_trace_loading,
-            supports_loaded_sources_request: f_supports_loaded_sources_request,
-            supports_log_points: f_supports_log_points,
-            supports_terminate_threads_request: f_supports_terminate_threads_request,
-            supports_set_expression: f_supports_set_expression,
-            supports_terminate_request: f_supports_terminate_request,
-            supports_data_breakpoints: f_supports_data_breakpoints,
-            supports_read_memory_request: f_supports_read_memory_request,
-            supports_write_memory_request: f_supports_write_memory_request,
-            supports_disassemble_request: f_supports_disassemble_request,
-            supports_cancel_request: f_supports_cancel_request,
-            supports_breakpoint_locations_request: f_supports_breakpoint_locations_request,
-            supports_clipboard_context: f_supports_clipboard_context,
-            supports_stepping_granularity: f_supports_stepping_granularity,
-            supports_instruction_breakpoints: f_supports_instruction_breakpoints,
-            supports_exception_filter_options: f_supports_exception_filter_options,
-            supports_single_thread_execution_requests: f_supports_single_thread_execution_requests,
-            supports_data_breakpoint_bytes: f_supports_data_breakpoint_bytes,
-            breakpoint_modes: f_breakpoint_modes,
-            supports_ansistyling: f_supports_ansistyling,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5616,39 +5396,33 @@ impl crate::private::Members for ExceptionBreakpointsFilter {
 crate::private::impl_object!(ExceptionBreakpointsFilter);
 impl crate::read::ReadJson for ExceptionBreakpointsFilter {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_filter: Option<String> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_default: Option<bool> = None;
-        let mut f_supports_condition: Option<bool> = None;
-        let mut f_condition_description: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "filter" => f_filter = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "default" => r.optional(key, &mut f_default, &mut extra)?,
+                "filter" => {
+                    r.field(&mut v.filter)?;
+                    seen |= 1u64;
+                }
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "default" => r.optional(key, &mut v.default, &mut v.extra)?,
                 "supportsCondition" => {
-                    r.optional(key, &mut f_supports_condition, &mut extra)?
+                    r.optional(key, &mut v.supports_condition, &mut v.extra)?
                 }
                 "conditionDescription" => {
-                    r.optional(key, &mut f_condition_description, &mut extra)?
+                    r.optional(key, &mut v.condition_description, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionBreakpointsFilter {
-            filter: r.required(f_filter, "filter")?,
-            label: r.required(f_label, "label")?,
-            description: f_description,
-            default: f_default,
-            supports_condition: f_supports_condition,
-            condition_description: f_condition_description,
-            extra,
-        })
+        r.all_seen(seen, &["filter", "label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5779,38 +5553,30 @@ impl crate::private::Members for Message {
 crate::private::impl_object!(Message);
 impl crate::read::ReadJson for Message {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_format: Option<String> = None;
-        let mut f_variables: Option<std::collections::BTreeMap<String, String>> = None;
-        let mut f_send_telemetry: Option<bool> = None;
-        let mut f_show_user: Option<bool> = None;
-        let mut f_url: Option<String> = None;
-        let mut f_url_label: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "format" => f_format = Some(crate::read::ReadJson::read_json(r)?),
-                "variables" => r.optional(key, &mut f_variables, &mut extra)?,
-                "sendTelemetry" => r.optional(key, &mut f_send_telemetry, &mut extra)?,
-                "showUser" => r.optional(key, &mut f_show_user, &mut extra)?,
-                "url" => r.optional(key, &mut f_url, &mut extra)?,
-                "urlLabel" => r.optional(key, &mut f_url_label, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "format" => {
+                    r.field(&mut v.format)?;
+                    seen |= 2u64;
+                }
+                "variables" => r.optional(key, &mut v.variables, &mut v.extra)?,
+                "sendTelemetry" => r.optional(key, &mut v.send_telemetry, &mut v.extra)?,
+                "showUser" => r.optional(key, &mut v.show_user, &mut v.extra)?,
+                "url" => r.optional(key, &mut v.url, &mut v.extra)?,
+                "urlLabel" => r.optional(key, &mut v.url_label, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Message {
-            id: r.required(f_id, "id")?,
-            format: r.required(f_format, "format")?,
-            variables: f_variables,
-            send_telemetry: f_send_telemetry,
-            show_user: f_show_user,
-            url: f_url,
-            url_label: f_url_label,
-            extra,
-        })
+        r.all_seen(seen, &["id", "format"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5985,47 +5751,35 @@ impl crate::private::Members for Module {
 crate::private::impl_object!(Module);
 impl crate::read::ReadJson for Module {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<ModuleId> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_path: Option<String> = None;
-        let mut f_is_optimized: Option<bool> = None;
-        let mut f_is_user_code: Option<bool> = None;
-        let mut f_version: Option<String> = None;
-        let mut f_symbol_status: Option<String> = None;
-        let mut f_symbol_file_path: Option<String> = None;
-        let mut f_date_time_stamp: Option<String> = None;
-        let mut f_address_range: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "path" => r.optional(key, &mut f_path, &mut extra)?,
-                "isOptimized" => r.optional(key, &mut f_is_optimized, &mut extra)?,
-                "isUserCode" => r.optional(key, &mut f_is_user_code, &mut extra)?,
-                "version" => r.optional(key, &mut f_version, &mut extra)?,
-                "symbolStatus" => r.optional(key, &mut f_symbol_status, &mut extra)?,
-                "symbolFilePath" => r.optional(key, &mut f_symbol_file_path, &mut extra)?,
-                "dateTimeStamp" => r.optional(key, &mut f_date_time_stamp, &mut extra)?,
-                "addressRange" => r.optional(key, &mut f_address_range, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
+                "isOptimized" => r.optional(key, &mut v.is_optimized, &mut v.extra)?,
+                "isUserCode" => r.optional(key, &mut v.is_user_code, &mut v.extra)?,
+                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
+                "symbolStatus" => r.optional(key, &mut v.symbol_status, &mut v.extra)?,
+                "symbolFilePath" => {
+                    r.optional(key, &mut v.symbol_file_path, &mut v.extra)?
+                }
+                "dateTimeStamp" => r.optional(key, &mut v.date_time_stamp, &mut v.extra)?,
+                "addressRange" => r.optional(key, &mut v.address_range, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Module {
-            id: r.required(f_id, "id")?,
-            name: r.required(f_name, "name")?,
-            path: f_path,
-            is_optimized: f_is_optimized,
-            is_user_code: f_is_user_code,
-            version: f_version,
-            symbol_status: f_symbol_status,
-            symbol_file_path: f_symbol_file_path,
-            date_time_stamp: f_date_time_stamp,
-            address_range: f_address_range,
-            extra,
-        })
+        r.all_seen(seen, &["id", "name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6129,34 +5883,28 @@ impl crate::private::Members for ColumnDescriptor {
 crate::private::impl_object!(ColumnDescriptor);
 impl crate::read::ReadJson for ColumnDescriptor {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_attribute_name: Option<String> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_format: Option<String> = None;
-        let mut f_type_: Option<ColumnDescriptorType> = None;
-        let mut f_width: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "attributeName" => {
-                    f_attribute_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.attribute_name)?;
+                    seen |= 1u64;
                 }
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "width" => r.optional(key, &mut f_width, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "width" => r.optional(key, &mut v.width, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ColumnDescriptor {
-            attribute_name: r.required(f_attribute_name, "attributeName")?,
-            label: r.required(f_label, "label")?,
-            format: f_format,
-            type_: f_type_,
-            width: f_width,
-            extra,
-        })
+        r.all_seen(seen, &["attributeName", "label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6212,23 +5960,25 @@ impl crate::private::Members for Thread {
 crate::private::impl_object!(Thread);
 impl crate::read::ReadJson for Thread {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Thread {
-            id: r.required(f_id, "id")?,
-            name: r.required(f_name, "name")?,
-            extra,
-        })
+        r.all_seen(seen, &["id", "name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6385,45 +6135,27 @@ impl crate::private::Members for Source {
 crate::private::impl_object!(Source);
 impl crate::read::ReadJson for Source {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_path: Option<String> = None;
-        let mut f_source_reference: Option<i32> = None;
-        let mut f_presentation_hint: Option<SourcePresentationHint> = None;
-        let mut f_origin: Option<String> = None;
-        let mut f_sources: Option<Vec<Source>> = None;
-        let mut f_adapter_data: Option<serde_json::Value> = None;
-        let mut f_checksums: Option<Vec<Checksum>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut f_name, &mut extra)?,
-                "path" => r.optional(key, &mut f_path, &mut extra)?,
+                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
+                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
                 "sourceReference" => {
-                    r.optional(key, &mut f_source_reference, &mut extra)?
+                    r.optional(key, &mut v.source_reference, &mut v.extra)?
                 }
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                "origin" => r.optional(key, &mut f_origin, &mut extra)?,
-                "sources" => r.optional(key, &mut f_sources, &mut extra)?,
-                "adapterData" => f_adapter_data = Some(r.value()?),
-                "checksums" => r.optional(key, &mut f_checksums, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "origin" => r.optional(key, &mut v.origin, &mut v.extra)?,
+                "sources" => r.optional(key, &mut v.sources, &mut v.extra)?,
+                "adapterData" => r.present(&mut v.adapter_data)?,
+                "checksums" => r.optional(key, &mut v.checksums, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Source {
-            name: f_name,
-            path: f_path,
-            source_reference: f_source_reference,
-            presentation_hint: f_presentation_hint,
-            origin: f_origin,
-            sources: f_sources,
-            adapter_data: f_adapter_data,
-            checksums: f_checksums,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6600,54 +6332,44 @@ impl crate::private::Members for StackFrame {
 crate::private::impl_object!(StackFrame);
 impl crate::read::ReadJson for StackFrame {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_can_restart: Option<bool> = None;
-        let mut f_instruction_pointer_reference: Option<String> = None;
-        let mut f_module_id: Option<StackFrameModuleId> = None;
-        let mut f_presentation_hint: Option<StackFramePresentationHint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => f_column = Some(crate::read::ReadJson::read_json(r)?),
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                "canRestart" => r.optional(key, &mut f_can_restart, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 4u64;
+                }
+                "column" => {
+                    r.field(&mut v.column)?;
+                    seen |= 8u64;
+                }
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "canRestart" => r.optional(key, &mut v.can_restart, &mut v.extra)?,
                 "instructionPointerReference" => {
-                    r.optional(key, &mut f_instruction_pointer_reference, &mut extra)?
+                    r.optional(key, &mut v.instruction_pointer_reference, &mut v.extra)?
                 }
-                "moduleId" => r.optional(key, &mut f_module_id, &mut extra)?,
+                "moduleId" => r.optional(key, &mut v.module_id, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackFrame {
-            id: r.required(f_id, "id")?,
-            name: r.required(f_name, "name")?,
-            source: f_source,
-            line: r.required(f_line, "line")?,
-            column: r.required(f_column, "column")?,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            can_restart: f_can_restart,
-            instruction_pointer_reference: f_instruction_pointer_reference,
-            module_id: f_module_id,
-            presentation_hint: f_presentation_hint,
-            extra,
-        })
+        r.all_seen(seen, &["id", "name", "line", "column"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6835,57 +6557,43 @@ impl crate::private::Members for Scope {
 crate::private::impl_object!(Scope);
 impl crate::read::ReadJson for Scope {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_presentation_hint: Option<ScopePresentationHint> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_expensive: Option<bool> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 2u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
-                "expensive" => f_expensive = Some(crate::read::ReadJson::read_json(r)?),
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "expensive" => {
+                    r.field(&mut v.expensive)?;
+                    seen |= 4u64;
+                }
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Scope {
-            name: r.required(f_name, "name")?,
-            presentation_hint: f_presentation_hint,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            expensive: r.required(f_expensive, "expensive")?,
-            source: f_source,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["name", "variablesReference", "expensive"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7101,63 +6809,49 @@ impl crate::private::Members for Variable {
 crate::private::impl_object!(Variable);
 impl crate::read::ReadJson for Variable {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut f_evaluate_name: Option<String> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_declaration_location_reference: Option<i32> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 2u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
+                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 4u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "declarationLocationReference" => {
-                    r.optional(key, &mut f_declaration_location_reference, &mut extra)?
+                    r.optional(key, &mut v.declaration_location_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Variable {
-            name: r.required(f_name, "name")?,
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            presentation_hint: f_presentation_hint,
-            evaluate_name: f_evaluate_name,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            declaration_location_reference: f_declaration_location_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["name", "value", "variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7262,29 +6956,19 @@ impl crate::private::Members for VariablePresentationHint {
 crate::private::impl_object!(VariablePresentationHint);
 impl crate::read::ReadJson for VariablePresentationHint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_kind: Option<VariablePresentationHintKind> = None;
-        let mut f_attributes: Option<Vec<VariablePresentationHintAttributesItem>> = None;
-        let mut f_visibility: Option<VariablePresentationHintVisibility> = None;
-        let mut f_lazy: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "kind" => r.optional(key, &mut f_kind, &mut extra)?,
-                "attributes" => r.optional(key, &mut f_attributes, &mut extra)?,
-                "visibility" => r.optional(key, &mut f_visibility, &mut extra)?,
-                "lazy" => r.optional(key, &mut f_lazy, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "kind" => r.optional(key, &mut v.kind, &mut v.extra)?,
+                "attributes" => r.optional(key, &mut v.attributes, &mut v.extra)?,
+                "visibility" => r.optional(key, &mut v.visibility, &mut v.extra)?,
+                "lazy" => r.optional(key, &mut v.lazy, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(VariablePresentationHint {
-            kind: f_kind,
-            attributes: f_attributes,
-            visibility: f_visibility,
-            lazy: f_lazy,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7381,29 +7065,24 @@ impl crate::private::Members for BreakpointLocation {
 crate::private::impl_object!(BreakpointLocation);
 impl crate::read::ReadJson for BreakpointLocation {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 1u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointLocation {
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7531,35 +7210,26 @@ impl crate::private::Members for SourceBreakpoint {
 crate::private::impl_object!(SourceBreakpoint);
 impl crate::read::ReadJson for SourceBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut f_log_message: Option<String> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                "logMessage" => r.optional(key, &mut f_log_message, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 1u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                "logMessage" => r.optional(key, &mut v.log_message, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SourceBreakpoint {
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            log_message: f_log_message,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7642,26 +7312,23 @@ impl crate::private::Members for FunctionBreakpoint {
 crate::private::impl_object!(FunctionBreakpoint);
 impl crate::read::ReadJson for FunctionBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(FunctionBreakpoint {
-            name: r.required(f_name, "name")?,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            extra,
-        })
+        r.all_seen(seen, &["name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7853,29 +7520,24 @@ impl crate::private::Members for DataBreakpoint {
 crate::private::impl_object!(DataBreakpoint);
 impl crate::read::ReadJson for DataBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_data_id: Option<String> = None;
-        let mut f_access_type: Option<DataBreakpointAccessType> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "dataId" => f_data_id = Some(crate::read::ReadJson::read_json(r)?),
-                "accessType" => r.optional(key, &mut f_access_type, &mut extra)?,
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "dataId" => {
+                    r.field(&mut v.data_id)?;
+                    seen |= 1u64;
+                }
+                "accessType" => r.optional(key, &mut v.access_type, &mut v.extra)?,
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DataBreakpoint {
-            data_id: r.required(f_data_id, "dataId")?,
-            access_type: f_access_type,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            extra,
-        })
+        r.all_seen(seen, &["dataId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7989,35 +7651,25 @@ impl crate::private::Members for InstructionBreakpoint {
 crate::private::impl_object!(InstructionBreakpoint);
 impl crate::read::ReadJson for InstructionBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_instruction_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "instructionReference" => {
-                    f_instruction_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instruction_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InstructionBreakpoint {
-            instruction_reference: r
-                .required(f_instruction_reference, "instructionReference")?,
-            offset: f_offset,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["instructionReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8211,52 +7863,33 @@ impl crate::private::Members for Breakpoint {
 crate::private::impl_object!(Breakpoint);
 impl crate::read::ReadJson for Breakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_verified: Option<bool> = None;
-        let mut f_message: Option<String> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_instruction_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_reason: Option<BreakpointReason> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => r.optional(key, &mut f_id, &mut extra)?,
-                "verified" => f_verified = Some(crate::read::ReadJson::read_json(r)?),
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                "instructionReference" => {
-                    r.optional(key, &mut f_instruction_reference, &mut extra)?
+                "id" => r.optional(key, &mut v.id, &mut v.extra)?,
+                "verified" => {
+                    r.field(&mut v.verified)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "reason" => r.optional(key, &mut f_reason, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "instructionReference" => {
+                    r.optional(key, &mut v.instruction_reference, &mut v.extra)?
+                }
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "reason" => r.optional(key, &mut v.reason, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Breakpoint {
-            id: f_id,
-            verified: r.required(f_verified, "verified")?,
-            message: f_message,
-            source: f_source,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            instruction_reference: f_instruction_reference,
-            offset: f_offset,
-            reason: f_reason,
-            extra,
-        })
+        r.all_seen(seen, &["verified"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8482,35 +8115,29 @@ impl crate::private::Members for StepInTarget {
 crate::private::impl_object!(StepInTarget);
 impl crate::read::ReadJson for StepInTarget {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInTarget {
-            id: r.required(f_id, "id")?,
-            label: r.required(f_label, "label")?,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["id", "label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8638,40 +8265,35 @@ impl crate::private::Members for GotoTarget {
 crate::private::impl_object!(GotoTarget);
 impl crate::read::ReadJson for GotoTarget {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_instruction_pointer_reference: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                "instructionPointerReference" => {
-                    r.optional(key, &mut f_instruction_pointer_reference, &mut extra)?
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 4u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "instructionPointerReference" => {
+                    r.optional(key, &mut v.instruction_pointer_reference, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoTarget {
-            id: r.required(f_id, "id")?,
-            label: r.required(f_label, "label")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            instruction_pointer_reference: f_instruction_pointer_reference,
-            extra,
-        })
+        r.all_seen(seen, &["id", "label", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8835,46 +8457,33 @@ impl crate::private::Members for CompletionItem {
 crate::private::impl_object!(CompletionItem);
 impl crate::read::ReadJson for CompletionItem {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_label: Option<String> = None;
-        let mut f_text: Option<String> = None;
-        let mut f_sort_text: Option<String> = None;
-        let mut f_detail: Option<String> = None;
-        let mut f_type_: Option<CompletionItemType> = None;
-        let mut f_start: Option<u32> = None;
-        let mut f_length: Option<u32> = None;
-        let mut f_selection_start: Option<u32> = None;
-        let mut f_selection_length: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "text" => r.optional(key, &mut f_text, &mut extra)?,
-                "sortText" => r.optional(key, &mut f_sort_text, &mut extra)?,
-                "detail" => r.optional(key, &mut f_detail, &mut extra)?,
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "start" => r.optional(key, &mut f_start, &mut extra)?,
-                "length" => r.optional(key, &mut f_length, &mut extra)?,
-                "selectionStart" => r.optional(key, &mut f_selection_start, &mut extra)?,
-                "selectionLength" => {
-                    r.optional(key, &mut f_selection_length, &mut extra)?
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "text" => r.optional(key, &mut v.text, &mut v.extra)?,
+                "sortText" => r.optional(key, &mut v.sort_text, &mut v.extra)?,
+                "detail" => r.optional(key, &mut v.detail, &mut v.extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "start" => r.optional(key, &mut v.start, &mut v.extra)?,
+                "length" => r.optional(key, &mut v.length, &mut v.extra)?,
+                "selectionStart" => {
+                    r.optional(key, &mut v.selection_start, &mut v.extra)?
+                }
+                "selectionLength" => {
+                    r.optional(key, &mut v.selection_length, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CompletionItem {
-            label: r.required(f_label, "label")?,
-            text: f_text,
-            sort_text: f_sort_text,
-            detail: f_detail,
-            type_: f_type_,
-            start: f_start,
-            length: f_length,
-            selection_start: f_selection_start,
-            selection_length: f_selection_length,
-            extra,
-        })
+        r.all_seen(seen, &["label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9204,23 +8813,25 @@ impl crate::private::Members for Checksum {
 crate::private::impl_object!(Checksum);
 impl crate::read::ReadJson for Checksum {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_algorithm: Option<ChecksumAlgorithm> = None;
-        let mut f_checksum: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "algorithm" => f_algorithm = Some(crate::read::ReadJson::read_json(r)?),
-                "checksum" => f_checksum = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "algorithm" => {
+                    r.field(&mut v.algorithm)?;
+                    seen |= 1u64;
+                }
+                "checksum" => {
+                    r.field(&mut v.checksum)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Checksum {
-            algorithm: r.required(f_algorithm, "algorithm")?,
-            checksum: r.required(f_checksum, "checksum")?,
-            extra,
-        })
+        r.all_seen(seen, &["algorithm", "checksum"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9279,17 +8890,16 @@ impl crate::private::Members for ValueFormat {
 crate::private::impl_object!(ValueFormat);
 impl crate::read::ReadJson for ValueFormat {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_hex: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "hex" => r.optional(key, &mut f_hex, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "hex" => r.optional(key, &mut v.hex, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ValueFormat { hex: f_hex, extra })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9441,43 +9051,29 @@ impl crate::private::Members for StackFrameFormat {
 crate::private::impl_object!(StackFrameFormat);
 impl crate::read::ReadJson for StackFrameFormat {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_hex: Option<bool> = None;
-        let mut f_parameters: Option<bool> = None;
-        let mut f_parameter_types: Option<bool> = None;
-        let mut f_parameter_names: Option<bool> = None;
-        let mut f_parameter_values: Option<bool> = None;
-        let mut f_line: Option<bool> = None;
-        let mut f_module: Option<bool> = None;
-        let mut f_include_all: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "hex" => r.optional(key, &mut f_hex, &mut extra)?,
-                "parameters" => r.optional(key, &mut f_parameters, &mut extra)?,
-                "parameterTypes" => r.optional(key, &mut f_parameter_types, &mut extra)?,
-                "parameterNames" => r.optional(key, &mut f_parameter_names, &mut extra)?,
-                "parameterValues" => {
-                    r.optional(key, &mut f_parameter_values, &mut extra)?
+                "hex" => r.optional(key, &mut v.hex, &mut v.extra)?,
+                "parameters" => r.optional(key, &mut v.parameters, &mut v.extra)?,
+                "parameterTypes" => {
+                    r.optional(key, &mut v.parameter_types, &mut v.extra)?
                 }
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "module" => r.optional(key, &mut f_module, &mut extra)?,
-                "includeAll" => r.optional(key, &mut f_include_all, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "parameterNames" => {
+                    r.optional(key, &mut v.parameter_names, &mut v.extra)?
+                }
+                "parameterValues" => {
+                    r.optional(key, &mut v.parameter_values, &mut v.extra)?
+                }
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "module" => r.optional(key, &mut v.module, &mut v.extra)?,
+                "includeAll" => r.optional(key, &mut v.include_all, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackFrameFormat {
-            hex: f_hex,
-            parameters: f_parameters,
-            parameter_types: f_parameter_types,
-            parameter_names: f_parameter_names,
-            parameter_values: f_parameter_values,
-            line: f_line,
-            module: f_module,
-            include_all: f_include_all,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9556,26 +9152,23 @@ impl crate::private::Members for ExceptionFilterOptions {
 crate::private::impl_object!(ExceptionFilterOptions);
 impl crate::read::ReadJson for ExceptionFilterOptions {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_filter_id: Option<String> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "filterId" => f_filter_id = Some(crate::read::ReadJson::read_json(r)?),
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "filterId" => {
+                    r.field(&mut v.filter_id)?;
+                    seen |= 1u64;
+                }
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionFilterOptions {
-            filter_id: r.required(f_filter_id, "filterId")?,
-            condition: f_condition,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["filterId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9643,23 +9236,22 @@ impl crate::private::Members for ExceptionOptions {
 crate::private::impl_object!(ExceptionOptions);
 impl crate::read::ReadJson for ExceptionOptions {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_path: Option<Vec<ExceptionPathSegment>> = None;
-        let mut f_break_mode: Option<ExceptionBreakMode> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "path" => r.optional(key, &mut f_path, &mut extra)?,
-                "breakMode" => f_break_mode = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
+                "breakMode" => {
+                    r.field(&mut v.break_mode)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionOptions {
-            path: f_path,
-            break_mode: r.required(f_break_mode, "breakMode")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakMode"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9833,23 +9425,22 @@ impl crate::private::Members for ExceptionPathSegment {
 crate::private::impl_object!(ExceptionPathSegment);
 impl crate::read::ReadJson for ExceptionPathSegment {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_negate: Option<bool> = None;
-        let mut f_names: Option<Vec<String>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "negate" => r.optional(key, &mut f_negate, &mut extra)?,
-                "names" => f_names = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "negate" => r.optional(key, &mut v.negate, &mut v.extra)?,
+                "names" => {
+                    r.field(&mut v.names)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionPathSegment {
-            negate: f_negate,
-            names: r.required(f_names, "names")?,
-            extra,
-        })
+        r.all_seen(seen, &["names"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9979,35 +9570,23 @@ impl crate::private::Members for ExceptionDetails {
 crate::private::impl_object!(ExceptionDetails);
 impl crate::read::ReadJson for ExceptionDetails {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_message: Option<String> = None;
-        let mut f_type_name: Option<String> = None;
-        let mut f_full_type_name: Option<String> = None;
-        let mut f_evaluate_name: Option<String> = None;
-        let mut f_stack_trace: Option<String> = None;
-        let mut f_inner_exception: Option<Vec<ExceptionDetails>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "typeName" => r.optional(key, &mut f_type_name, &mut extra)?,
-                "fullTypeName" => r.optional(key, &mut f_full_type_name, &mut extra)?,
-                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
-                "stackTrace" => r.optional(key, &mut f_stack_trace, &mut extra)?,
-                "innerException" => r.optional(key, &mut f_inner_exception, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "typeName" => r.optional(key, &mut v.type_name, &mut v.extra)?,
+                "fullTypeName" => r.optional(key, &mut v.full_type_name, &mut v.extra)?,
+                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
+                "stackTrace" => r.optional(key, &mut v.stack_trace, &mut v.extra)?,
+                "innerException" => {
+                    r.optional(key, &mut v.inner_exception, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionDetails {
-            message: f_message,
-            type_name: f_type_name,
-            full_type_name: f_full_type_name,
-            evaluate_name: f_evaluate_name,
-            stack_trace: f_stack_trace,
-            inner_exception: f_inner_exception,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10180,53 +9759,37 @@ impl crate::private::Members for DisassembledInstruction {
 crate::private::impl_object!(DisassembledInstruction);
 impl crate::read::ReadJson for DisassembledInstruction {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_address: Option<String> = None;
-        let mut f_instruction_bytes: Option<String> = None;
-        let mut f_instruction: Option<String> = None;
-        let mut f_symbol: Option<String> = None;
-        let mut f_location: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_presentation_hint: Option<DisassembledInstructionPresentationHint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "address" => f_address = Some(crate::read::ReadJson::read_json(r)?),
+                "address" => {
+                    r.field(&mut v.address)?;
+                    seen |= 1u64;
+                }
                 "instructionBytes" => {
-                    r.optional(key, &mut f_instruction_bytes, &mut extra)?
+                    r.optional(key, &mut v.instruction_bytes, &mut v.extra)?
                 }
                 "instruction" => {
-                    f_instruction = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instruction)?;
+                    seen |= 2u64;
                 }
-                "symbol" => r.optional(key, &mut f_symbol, &mut extra)?,
-                "location" => r.optional(key, &mut f_location, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                "symbol" => r.optional(key, &mut v.symbol, &mut v.extra)?,
+                "location" => r.optional(key, &mut v.location, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisassembledInstruction {
-            address: r.required(f_address, "address")?,
-            instruction_bytes: f_instruction_bytes,
-            instruction: r.required(f_instruction, "instruction")?,
-            symbol: f_symbol,
-            location: f_location,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            presentation_hint: f_presentation_hint,
-            extra,
-        })
+        r.all_seen(seen, &["address", "instruction"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10423,29 +9986,30 @@ impl crate::private::Members for BreakpointMode {
 crate::private::impl_object!(BreakpointMode);
 impl crate::read::ReadJson for BreakpointMode {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_mode: Option<String> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_applies_to: Option<Vec<BreakpointModeApplicability>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "mode" => f_mode = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "appliesTo" => f_applies_to = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "mode" => {
+                    r.field(&mut v.mode)?;
+                    seen |= 1u64;
+                }
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "appliesTo" => {
+                    r.field(&mut v.applies_to)?;
+                    seen |= 4u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointMode {
-            mode: r.required(f_mode, "mode")?,
-            label: r.required(f_label, "label")?,
-            description: f_description,
-            applies_to: r.required(f_applies_to, "appliesTo")?,
-            extra,
-        })
+        r.all_seen(seen, &["mode", "label", "appliesTo"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10717,53 +10281,43 @@ crate::private::impl_object!(SetDebuggerPropertyArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_ide_os: Option<String> = None;
-        let mut f_dont_trace_start_patterns: Option<Vec<serde_json::Value>> = None;
-        let mut f_dont_trace_end_patterns: Option<Vec<serde_json::Value>> = None;
-        let mut f_skip_suspend_on_breakpoint_exception: Option<Vec<serde_json::Value>> = None;
-        let mut f_skip_print_breakpoint_exception: Option<Vec<serde_json::Value>> = None;
-        let mut f_multi_threads_single_notification: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "ideOS" => r.optional(key, &mut f_ide_os, &mut extra)?,
+                "ideOS" => r.optional(key, &mut v.ide_os, &mut v.extra)?,
                 "dontTraceStartPatterns" => {
-                    r.optional(key, &mut f_dont_trace_start_patterns, &mut extra)?
+                    r.optional(key, &mut v.dont_trace_start_patterns, &mut v.extra)?
                 }
                 "dontTraceEndPatterns" => {
-                    r.optional(key, &mut f_dont_trace_end_patterns, &mut extra)?
+                    r.optional(key, &mut v.dont_trace_end_patterns, &mut v.extra)?
                 }
                 "skipSuspendOnBreakpointException" => {
                     r.optional(
                         key,
-                        &mut f_skip_suspend_on_breakpoint_exception,
-                        &mut extra,
+                        &mut v.skip_suspend_on_breakpoint_exception,
+                        &mut v.extra,
                     )?
                 }
                 "skipPrintBreakpointException" => {
-                    r.optional(key, &mut f_skip_print_breakpoint_exception, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.skip_print_breakpoint_exception,
+                        &mut v.extra,
+                    )?
                 }
                 "multiThreadsSingleNotification" => {
                     r.optional(
                         key,
-                        &mut f_multi_threads_single_notification,
-                        &mut extra,
+                        &mut v.multi_threads_single_notification,
+                        &mut v.extra,
                     )?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetDebuggerPropertyArguments {
-            ide_os: f_ide_os,
-            dont_trace_start_patterns: f_dont_trace_start_patterns,
-            dont_trace_end_patterns: f_dont_trace_end_patterns,
-            skip_suspend_on_breakpoint_exception: f_skip_suspend_on_breakpoint_exception,
-            skip_print_breakpoint_exception: f_skip_print_breakpoint_exception,
-            multi_threads_single_notification: f_multi_threads_single_notification,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10837,25 +10391,24 @@ crate::private::impl_object!(SetPydevdSourceMapArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_pydevd_source_maps: Option<Vec<PydevdSourceMap>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "pydevdSourceMaps" => {
-                    r.optional(key, &mut f_pydevd_source_maps, &mut extra)?
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "pydevdSourceMaps" => {
+                    r.optional(key, &mut v.pydevd_source_maps, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetPydevdSourceMapArguments {
-            source: r.required(f_source, "source")?,
-            pydevd_source_maps: f_pydevd_source_maps,
-            extra,
-        })
+        r.all_seen(seen, &["source"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10943,33 +10496,33 @@ crate::private::impl_object!(PydevdSourceMap);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSourceMap {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_line: Option<i64> = None;
-        let mut f_end_line: Option<i64> = None;
-        let mut f_runtime_source: Option<Source> = None;
-        let mut f_runtime_line: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "endLine" => f_end_line = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 1u64;
+                }
+                "endLine" => {
+                    r.field(&mut v.end_line)?;
+                    seen |= 2u64;
+                }
                 "runtimeSource" => {
-                    f_runtime_source = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.runtime_source)?;
+                    seen |= 4u64;
                 }
                 "runtimeLine" => {
-                    f_runtime_line = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.runtime_line)?;
+                    seen |= 8u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdSourceMap {
-            line: r.required(f_line, "line")?,
-            end_line: r.required(f_end_line, "endLine")?,
-            runtime_source: r.required(f_runtime_source, "runtimeSource")?,
-            runtime_line: r.required(f_runtime_line, "runtimeLine")?,
-            extra,
-        })
+        r.all_seen(seen, &["line", "endLine", "runtimeSource", "runtimeLine"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11023,13 +10576,13 @@ crate::private::impl_object!(PydevdSystemInfoArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(PydevdSystemInfoArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11105,23 +10658,17 @@ crate::private::impl_object!(PydevdPythonInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_version: Option<String> = None;
-        let mut f_implementation: Option<PydevdPythonImplementationInfo> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "version" => r.optional(key, &mut f_version, &mut extra)?,
-                "implementation" => r.optional(key, &mut f_implementation, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
+                "implementation" => r.optional(key, &mut v.implementation, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdPythonInfo {
-            version: f_version,
-            implementation: f_implementation,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11209,26 +10756,18 @@ crate::private::impl_object!(PydevdPythonImplementationInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonImplementationInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_version: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut f_name, &mut extra)?,
-                "version" => r.optional(key, &mut f_version, &mut extra)?,
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
+                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdPythonImplementationInfo {
-            name: f_name,
-            version: f_version,
-            description: f_description,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11293,20 +10832,16 @@ crate::private::impl_object!(PydevdPlatformInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPlatformInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut f_name, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdPlatformInfo {
-            name: f_name,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11409,29 +10944,19 @@ crate::private::impl_object!(PydevdProcessInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdProcessInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_pid: Option<i64> = None;
-        let mut f_ppid: Option<i64> = None;
-        let mut f_executable: Option<String> = None;
-        let mut f_bitness: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "pid" => r.optional(key, &mut f_pid, &mut extra)?,
-                "ppid" => r.optional(key, &mut f_ppid, &mut extra)?,
-                "executable" => r.optional(key, &mut f_executable, &mut extra)?,
-                "bitness" => r.optional(key, &mut f_bitness, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "pid" => r.optional(key, &mut v.pid, &mut v.extra)?,
+                "ppid" => r.optional(key, &mut v.ppid, &mut v.extra)?,
+                "executable" => r.optional(key, &mut v.executable, &mut v.extra)?,
+                "bitness" => r.optional(key, &mut v.bitness, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdProcessInfo {
-            pid: f_pid,
-            ppid: f_ppid,
-            executable: f_executable,
-            bitness: f_bitness,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11511,23 +11036,19 @@ crate::private::impl_object!(PydevdInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_using_cython: Option<bool> = None;
-        let mut f_using_frame_eval: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "usingCython" => r.optional(key, &mut f_using_cython, &mut extra)?,
-                "usingFrameEval" => r.optional(key, &mut f_using_frame_eval, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "usingCython" => r.optional(key, &mut v.using_cython, &mut v.extra)?,
+                "usingFrameEval" => {
+                    r.optional(key, &mut v.using_frame_eval, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdInfo {
-            using_cython: f_using_cython,
-            using_frame_eval: f_using_frame_eval,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11594,22 +11115,18 @@ crate::private::impl_object!(PydevdAuthorizeArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_debug_server_access_token: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "debugServerAccessToken" => {
-                    r.optional(key, &mut f_debug_server_access_token, &mut extra)?
+                    r.optional(key, &mut v.debug_server_access_token, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdAuthorizeArguments {
-            debug_server_access_token: f_debug_server_access_token,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11667,20 +11184,21 @@ crate::private::impl_object!(DumpCellArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_code: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "code" => f_code = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "code" => {
+                    r.field(&mut v.code)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DumpCellArguments {
-            code: r.required(f_code, "code")?,
-            extra,
-        })
+        r.all_seen(seen, &["code"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11733,13 +11251,13 @@ crate::private::impl_object!(DebugInfoArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(DebugInfoArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11801,25 +11319,25 @@ crate::private::impl_object!(DebugInfoBreakpoints);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoBreakpoints {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<String> = None;
-        let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "breakpoints" => {
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DebugInfoBreakpoints {
-            source: r.required(f_source, "source")?,
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["source", "breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11873,13 +11391,13 @@ crate::private::impl_object!(InspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(InspectVariablesArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12000,40 +11518,34 @@ crate::private::impl_object!(InspectedVariable);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectedVariable {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_evaluate_name: Option<String> = None;
-        let mut f_variables_reference: Option<i64> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 2u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 4u64;
                 }
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InspectedVariable {
-            name: r.required(f_name, "name")?,
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            evaluate_name: f_evaluate_name,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            presentation_hint: f_presentation_hint,
-            extra,
-        })
+        r.all_seen(seen, &["name", "value", "variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12110,25 +11622,22 @@ crate::private::impl_object!(RichInspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variable_name: Option<String> = None;
-        let mut f_frame_id: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variableName" => {
-                    f_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variable_name)?;
+                    seen |= 1u64;
                 }
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RichInspectVariablesArguments {
-            variable_name: r.required(f_variable_name, "variableName")?,
-            frame_id: f_frame_id,
-            extra,
-        })
+        r.all_seen(seen, &["variableName"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12208,32 +11717,29 @@ crate::private::impl_object!(CopyToGlobalsArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_src_variable_name: Option<String> = None;
-        let mut f_src_frame_id: Option<i64> = None;
-        let mut f_dst_variable_name: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "srcVariableName" => {
-                    f_src_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.src_variable_name)?;
+                    seen |= 1u64;
                 }
                 "srcFrameId" => {
-                    f_src_frame_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.src_frame_id)?;
+                    seen |= 2u64;
                 }
                 "dstVariableName" => {
-                    f_dst_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.dst_variable_name)?;
+                    seen |= 4u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CopyToGlobalsArguments {
-            src_variable_name: r.required(f_src_variable_name, "srcVariableName")?,
-            src_frame_id: r.required(f_src_frame_id, "srcFrameId")?,
-            dst_variable_name: r.required(f_dst_variable_name, "dstVariableName")?,
-            extra,
-        })
+        r.all_seen(seen, &["srcVariableName", "srcFrameId", "dstVariableName"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12383,20 +11889,16 @@ impl crate::private::Members for ErrorResponseBody {
 crate::private::impl_object!(ErrorResponseBody);
 impl crate::read::ReadJson for ErrorResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_error: Option<Message> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "error" => r.optional(key, &mut f_error, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "error" => r.optional(key, &mut v.error, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ErrorResponseBody {
-            error: f_error,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12663,44 +12165,33 @@ impl crate::private::Members for StoppedEventBody {
 crate::private::impl_object!(StoppedEventBody);
 impl crate::read::ReadJson for StoppedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<StoppedEventBodyReason> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_preserve_focus_hint: Option<bool> = None;
-        let mut f_text: Option<String> = None;
-        let mut f_all_threads_stopped: Option<bool> = None;
-        let mut f_hit_breakpoint_ids: Option<Vec<i32>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "threadId" => r.optional(key, &mut f_thread_id, &mut extra)?,
-                "preserveFocusHint" => {
-                    r.optional(key, &mut f_preserve_focus_hint, &mut extra)?
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
                 }
-                "text" => r.optional(key, &mut f_text, &mut extra)?,
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "threadId" => r.optional(key, &mut v.thread_id, &mut v.extra)?,
+                "preserveFocusHint" => {
+                    r.optional(key, &mut v.preserve_focus_hint, &mut v.extra)?
+                }
+                "text" => r.optional(key, &mut v.text, &mut v.extra)?,
                 "allThreadsStopped" => {
-                    r.optional(key, &mut f_all_threads_stopped, &mut extra)?
+                    r.optional(key, &mut v.all_threads_stopped, &mut v.extra)?
                 }
                 "hitBreakpointIds" => {
-                    r.optional(key, &mut f_hit_breakpoint_ids, &mut extra)?
+                    r.optional(key, &mut v.hit_breakpoint_ids, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StoppedEventBody {
-            reason: r.required(f_reason, "reason")?,
-            description: f_description,
-            thread_id: f_thread_id,
-            preserve_focus_hint: f_preserve_focus_hint,
-            text: f_text,
-            all_threads_stopped: f_all_threads_stopped,
-            hit_breakpoint_ids: f_hit_breakpoint_ids,
-            extra,
-        })
+        r.all_seen(seen, &["reason"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12770,25 +12261,24 @@ impl crate::private::Members for ContinuedEventBody {
 crate::private::impl_object!(ContinuedEventBody);
 impl crate::read::ReadJson for ContinuedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_all_threads_continued: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "allThreadsContinued" => {
-                    r.optional(key, &mut f_all_threads_continued, &mut extra)?
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "allThreadsContinued" => {
+                    r.optional(key, &mut v.all_threads_continued, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ContinuedEventBody {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            all_threads_continued: f_all_threads_continued,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12841,20 +12331,21 @@ impl crate::private::Members for ExitedEventBody {
 crate::private::impl_object!(ExitedEventBody);
 impl crate::read::ReadJson for ExitedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_exit_code: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "exitCode" => f_exit_code = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "exitCode" => {
+                    r.field(&mut v.exit_code)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExitedEventBody {
-            exit_code: r.required(f_exit_code, "exitCode")?,
-            extra,
-        })
+        r.all_seen(seen, &["exitCode"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12913,20 +12404,16 @@ impl crate::private::Members for TerminatedEventBody {
 crate::private::impl_object!(TerminatedEventBody);
 impl crate::read::ReadJson for TerminatedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<serde_json::Value> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => f_restart = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "restart" => r.present(&mut v.restart)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(TerminatedEventBody {
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13068,23 +12555,25 @@ impl crate::private::Members for ThreadEventBody {
 crate::private::impl_object!(ThreadEventBody);
 impl crate::read::ReadJson for ThreadEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<ThreadEventBodyReason> = None;
-        let mut f_thread_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ThreadEventBody {
-            reason: r.required(f_reason, "reason")?,
-            thread_id: r.required(f_thread_id, "threadId")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13462,48 +12951,33 @@ impl crate::private::Members for OutputEventBody {
 crate::private::impl_object!(OutputEventBody);
 impl crate::read::ReadJson for OutputEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_category: Option<OutputEventBodyCategory> = None;
-        let mut f_output: Option<String> = None;
-        let mut f_group: Option<OutputEventBodyGroup> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_data: Option<serde_json::Value> = None;
-        let mut f_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "category" => r.optional(key, &mut f_category, &mut extra)?,
-                "output" => f_output = Some(crate::read::ReadJson::read_json(r)?),
-                "group" => r.optional(key, &mut f_group, &mut extra)?,
+                "category" => r.optional(key, &mut v.category, &mut v.extra)?,
+                "output" => {
+                    r.field(&mut v.output)?;
+                    seen |= 1u64;
+                }
+                "group" => r.optional(key, &mut v.group, &mut v.extra)?,
                 "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
                 }
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "data" => f_data = Some(r.value()?),
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "data" => r.present(&mut v.data)?,
                 "locationReference" => {
-                    r.optional(key, &mut f_location_reference, &mut extra)?
+                    r.optional(key, &mut v.location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(OutputEventBody {
-            category: f_category,
-            output: r.required(f_output, "output")?,
-            group: f_group,
-            variables_reference: f_variables_reference,
-            source: f_source,
-            line: f_line,
-            column: f_column,
-            data: f_data,
-            location_reference: f_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["output"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13654,23 +13128,25 @@ impl crate::private::Members for BreakpointEventBody {
 crate::private::impl_object!(BreakpointEventBody);
 impl crate::read::ReadJson for BreakpointEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<BreakpointEventBodyReason> = None;
-        let mut f_breakpoint: Option<Breakpoint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "breakpoint" => f_breakpoint = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "breakpoint" => {
+                    r.field(&mut v.breakpoint)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointEventBody {
-            reason: r.required(f_reason, "reason")?,
-            breakpoint: r.required(f_breakpoint, "breakpoint")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "breakpoint"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13820,23 +13296,25 @@ impl crate::private::Members for ModuleEventBody {
 crate::private::impl_object!(ModuleEventBody);
 impl crate::read::ReadJson for ModuleEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<ModuleEventBodyReason> = None;
-        let mut f_module: Option<Module> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "module" => f_module = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "module" => {
+                    r.field(&mut v.module)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ModuleEventBody {
-            reason: r.required(f_reason, "reason")?,
-            module: r.required(f_module, "module")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "module"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13986,23 +13464,25 @@ impl crate::private::Members for LoadedSourceEventBody {
 crate::private::impl_object!(LoadedSourceEventBody);
 impl crate::read::ReadJson for LoadedSourceEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<LoadedSourceEventBodyReason> = None;
-        let mut f_source: Option<Source> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LoadedSourceEventBody {
-            reason: r.required(f_reason, "reason")?,
-            source: r.required(f_source, "source")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "source"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14223,34 +13703,29 @@ impl crate::private::Members for ProcessEventBody {
 crate::private::impl_object!(ProcessEventBody);
 impl crate::read::ReadJson for ProcessEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_system_process_id: Option<i32> = None;
-        let mut f_is_local_process: Option<bool> = None;
-        let mut f_start_method: Option<ProcessEventBodyStartMethod> = None;
-        let mut f_pointer_size: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "systemProcessId" => {
-                    r.optional(key, &mut f_system_process_id, &mut extra)?
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
                 }
-                "isLocalProcess" => r.optional(key, &mut f_is_local_process, &mut extra)?,
-                "startMethod" => r.optional(key, &mut f_start_method, &mut extra)?,
-                "pointerSize" => r.optional(key, &mut f_pointer_size, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "systemProcessId" => {
+                    r.optional(key, &mut v.system_process_id, &mut v.extra)?
+                }
+                "isLocalProcess" => {
+                    r.optional(key, &mut v.is_local_process, &mut v.extra)?
+                }
+                "startMethod" => r.optional(key, &mut v.start_method, &mut v.extra)?,
+                "pointerSize" => r.optional(key, &mut v.pointer_size, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProcessEventBody {
-            name: r.required(f_name, "name")?,
-            system_process_id: f_system_process_id,
-            is_local_process: f_is_local_process,
-            start_method: f_start_method,
-            pointer_size: f_pointer_size,
-            extra,
-        })
+        r.all_seen(seen, &["name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14302,22 +13777,21 @@ impl crate::private::Members for CapabilitiesEventBody {
 crate::private::impl_object!(CapabilitiesEventBody);
 impl crate::read::ReadJson for CapabilitiesEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_capabilities: Option<Capabilities> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "capabilities" => {
-                    f_capabilities = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.capabilities)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CapabilitiesEventBody {
-            capabilities: r.required(f_capabilities, "capabilities")?,
-            extra,
-        })
+        r.all_seen(seen, &["capabilities"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14450,37 +13924,29 @@ impl crate::private::Members for ProgressStartEventBody {
 crate::private::impl_object!(ProgressStartEventBody);
 impl crate::read::ReadJson for ProgressStartEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_progress_id: Option<String> = None;
-        let mut f_title: Option<String> = None;
-        let mut f_request_id: Option<i32> = None;
-        let mut f_cancellable: Option<bool> = None;
-        let mut f_message: Option<String> = None;
-        let mut f_percentage: Option<f64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.progress_id)?;
+                    seen |= 1u64;
                 }
-                "title" => f_title = Some(crate::read::ReadJson::read_json(r)?),
-                "requestId" => r.optional(key, &mut f_request_id, &mut extra)?,
-                "cancellable" => r.optional(key, &mut f_cancellable, &mut extra)?,
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "percentage" => r.number(key, &mut f_percentage, &mut extra, true)?,
-                _ => r.extra(key, &mut extra)?,
+                "title" => {
+                    r.field(&mut v.title)?;
+                    seen |= 2u64;
+                }
+                "requestId" => r.optional(key, &mut v.request_id, &mut v.extra)?,
+                "cancellable" => r.optional(key, &mut v.cancellable, &mut v.extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "percentage" => r.number(key, &mut v.percentage, &mut v.extra, true)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProgressStartEventBody {
-            progress_id: r.required(f_progress_id, "progressId")?,
-            title: r.required(f_title, "title")?,
-            request_id: f_request_id,
-            cancellable: f_cancellable,
-            message: f_message,
-            percentage: f_percentage,
-            extra,
-        })
+        r.all_seen(seen, &["progressId", "title"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14579,28 +14045,23 @@ impl crate::private::Members for ProgressUpdateEventBody {
 crate::private::impl_object!(ProgressUpdateEventBody);
 impl crate::read::ReadJson for ProgressUpdateEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_progress_id: Option<String> = None;
-        let mut f_message: Option<String> = None;
-        let mut f_percentage: Option<f64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.progress_id)?;
+                    seen |= 1u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "percentage" => r.number(key, &mut f_percentage, &mut extra, true)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "percentage" => r.number(key, &mut v.percentage, &mut v.extra, true)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProgressUpdateEventBody {
-            progress_id: r.required(f_progress_id, "progressId")?,
-            message: f_message,
-            percentage: f_percentage,
-            extra,
-        })
+        r.all_seen(seen, &["progressId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14668,25 +14129,22 @@ impl crate::private::Members for ProgressEndEventBody {
 crate::private::impl_object!(ProgressEndEventBody);
 impl crate::read::ReadJson for ProgressEndEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_progress_id: Option<String> = None;
-        let mut f_message: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.progress_id)?;
+                    seen |= 1u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProgressEndEventBody {
-            progress_id: r.required(f_progress_id, "progressId")?,
-            message: f_message,
-            extra,
-        })
+        r.all_seen(seen, &["progressId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14770,26 +14228,18 @@ impl crate::private::Members for InvalidatedEventBody {
 crate::private::impl_object!(InvalidatedEventBody);
 impl crate::read::ReadJson for InvalidatedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_areas: Option<Vec<InvalidatedAreas>> = None;
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_stack_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "areas" => r.optional(key, &mut f_areas, &mut extra)?,
-                "threadId" => r.optional(key, &mut f_thread_id, &mut extra)?,
-                "stackFrameId" => r.optional(key, &mut f_stack_frame_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "areas" => r.optional(key, &mut v.areas, &mut v.extra)?,
+                "threadId" => r.optional(key, &mut v.thread_id, &mut v.extra)?,
+                "stackFrameId" => r.optional(key, &mut v.stack_frame_id, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InvalidatedEventBody {
-            areas: f_areas,
-            thread_id: f_thread_id,
-            stack_frame_id: f_stack_frame_id,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14855,28 +14305,29 @@ impl crate::private::Members for MemoryEventBody {
 crate::private::impl_object!(MemoryEventBody);
 impl crate::read::ReadJson for MemoryEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_count: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => f_offset = Some(crate::read::ReadJson::read_json(r)?),
-                "count" => f_count = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "offset" => {
+                    r.field(&mut v.offset)?;
+                    seen |= 2u64;
+                }
+                "count" => {
+                    r.field(&mut v.count)?;
+                    seen |= 4u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(MemoryEventBody {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: r.required(f_offset, "offset")?,
-            count: r.required(f_count, "count")?,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "offset", "count"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15045,23 +14496,19 @@ impl crate::private::Members for RunInTerminalResponseBody {
 crate::private::impl_object!(RunInTerminalResponseBody);
 impl crate::read::ReadJson for RunInTerminalResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_process_id: Option<i32> = None;
-        let mut f_shell_process_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "processId" => r.optional(key, &mut f_process_id, &mut extra)?,
-                "shellProcessId" => r.optional(key, &mut f_shell_process_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "processId" => r.optional(key, &mut v.process_id, &mut v.extra)?,
+                "shellProcessId" => {
+                    r.optional(key, &mut v.shell_process_id, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RunInTerminalResponseBody {
-            process_id: f_process_id,
-            shell_process_id: f_shell_process_id,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15446,22 +14893,21 @@ impl crate::private::Members for BreakpointLocationsResponseBody {
 crate::private::impl_object!(BreakpointLocationsResponseBody);
 impl crate::read::ReadJson for BreakpointLocationsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<BreakpointLocation>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointLocationsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15514,22 +14960,21 @@ impl crate::private::Members for SetBreakpointsResponseBody {
 crate::private::impl_object!(SetBreakpointsResponseBody);
 impl crate::read::ReadJson for SetBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15581,22 +15026,21 @@ impl crate::private::Members for SetFunctionBreakpointsResponseBody {
 crate::private::impl_object!(SetFunctionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetFunctionBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15656,20 +15100,16 @@ impl crate::private::Members for SetExceptionBreakpointsResponseBody {
 crate::private::impl_object!(SetExceptionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "breakpoints" => r.optional(key, &mut f_breakpoints, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "breakpoints" => r.optional(key, &mut v.breakpoints, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExceptionBreakpointsResponseBody {
-            breakpoints: f_breakpoints,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15761,31 +15201,27 @@ impl crate::private::Members for DataBreakpointInfoResponseBody {
 crate::private::impl_object!(DataBreakpointInfoResponseBody);
 impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_data_id: Option<Option<String>> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_access_types: Option<Vec<DataBreakpointAccessType>> = None;
-        let mut f_can_persist: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "dataId" => f_data_id = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => {
-                    f_description = Some(crate::read::ReadJson::read_json(r)?);
+                "dataId" => {
+                    r.field(&mut v.data_id)?;
+                    seen |= 1u64;
                 }
-                "accessTypes" => r.optional(key, &mut f_access_types, &mut extra)?,
-                "canPersist" => r.optional(key, &mut f_can_persist, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "description" => {
+                    r.field(&mut v.description)?;
+                    seen |= 2u64;
+                }
+                "accessTypes" => r.optional(key, &mut v.access_types, &mut v.extra)?,
+                "canPersist" => r.optional(key, &mut v.can_persist, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DataBreakpointInfoResponseBody {
-            data_id: r.required(f_data_id, "dataId")?,
-            description: r.required(f_description, "description")?,
-            access_types: f_access_types,
-            can_persist: f_can_persist,
-            extra,
-        })
+        r.all_seen(seen, &["dataId", "description"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15838,22 +15274,21 @@ impl crate::private::Members for SetDataBreakpointsResponseBody {
 crate::private::impl_object!(SetDataBreakpointsResponseBody);
 impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetDataBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15905,22 +15340,21 @@ impl crate::private::Members for SetInstructionBreakpointsResponseBody {
 crate::private::impl_object!(SetInstructionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetInstructionBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15981,22 +15415,18 @@ impl crate::private::Members for ContinueResponseBody {
 crate::private::impl_object!(ContinueResponseBody);
 impl crate::read::ReadJson for ContinueResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_all_threads_continued: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "allThreadsContinued" => {
-                    r.optional(key, &mut f_all_threads_continued, &mut extra)?
+                    r.optional(key, &mut v.all_threads_continued, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ContinueResponseBody {
-            all_threads_continued: f_all_threads_continued,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16066,25 +15496,22 @@ impl crate::private::Members for StackTraceResponseBody {
 crate::private::impl_object!(StackTraceResponseBody);
 impl crate::read::ReadJson for StackTraceResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_stack_frames: Option<Vec<StackFrame>> = None;
-        let mut f_total_frames: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "stackFrames" => {
-                    f_stack_frames = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.stack_frames)?;
+                    seen |= 1u64;
                 }
-                "totalFrames" => r.optional(key, &mut f_total_frames, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "totalFrames" => r.optional(key, &mut v.total_frames, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackTraceResponseBody {
-            stack_frames: r.required(f_stack_frames, "stackFrames")?,
-            total_frames: f_total_frames,
-            extra,
-        })
+        r.all_seen(seen, &["stackFrames"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16136,20 +15563,21 @@ impl crate::private::Members for ScopesResponseBody {
 crate::private::impl_object!(ScopesResponseBody);
 impl crate::read::ReadJson for ScopesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_scopes: Option<Vec<Scope>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "scopes" => f_scopes = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "scopes" => {
+                    r.field(&mut v.scopes)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ScopesResponseBody {
-            scopes: r.required(f_scopes, "scopes")?,
-            extra,
-        })
+        r.all_seen(seen, &["scopes"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16290,20 +15718,21 @@ impl crate::private::Members for VariablesResponseBody {
 crate::private::impl_object!(VariablesResponseBody);
 impl crate::read::ReadJson for VariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables: Option<Vec<Variable>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "variables" => f_variables = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "variables" => {
+                    r.field(&mut v.variables)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(VariablesResponseBody {
-            variables: r.required(f_variables, "variables")?,
-            extra,
-        })
+        r.all_seen(seen, &["variables"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16454,46 +15883,37 @@ impl crate::private::Members for SetVariableResponseBody {
 crate::private::impl_object!(SetVariableResponseBody);
 impl crate::read::ReadJson for SetVariableResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 1u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "variablesReference" => {
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                }
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetVariableResponseBody {
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            variables_reference: f_variables_reference,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16563,23 +15983,22 @@ impl crate::private::Members for SourceResponseBody {
 crate::private::impl_object!(SourceResponseBody);
 impl crate::read::ReadJson for SourceResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_content: Option<String> = None;
-        let mut f_mime_type: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "content" => f_content = Some(crate::read::ReadJson::read_json(r)?),
-                "mimeType" => r.optional(key, &mut f_mime_type, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "content" => {
+                    r.field(&mut v.content)?;
+                    seen |= 1u64;
+                }
+                "mimeType" => r.optional(key, &mut v.mime_type, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SourceResponseBody {
-            content: r.required(f_content, "content")?,
-            mime_type: f_mime_type,
-            extra,
-        })
+        r.all_seen(seen, &["content"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16630,20 +16049,21 @@ impl crate::private::Members for ThreadsResponseBody {
 crate::private::impl_object!(ThreadsResponseBody);
 impl crate::read::ReadJson for ThreadsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_threads: Option<Vec<Thread>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threads" => f_threads = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threads" => {
+                    r.field(&mut v.threads)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ThreadsResponseBody {
-            threads: r.required(f_threads, "threads")?,
-            extra,
-        })
+        r.all_seen(seen, &["threads"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16711,23 +16131,22 @@ impl crate::private::Members for ModulesResponseBody {
 crate::private::impl_object!(ModulesResponseBody);
 impl crate::read::ReadJson for ModulesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_modules: Option<Vec<Module>> = None;
-        let mut f_total_modules: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "modules" => f_modules = Some(crate::read::ReadJson::read_json(r)?),
-                "totalModules" => r.optional(key, &mut f_total_modules, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "modules" => {
+                    r.field(&mut v.modules)?;
+                    seen |= 1u64;
+                }
+                "totalModules" => r.optional(key, &mut v.total_modules, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ModulesResponseBody {
-            modules: r.required(f_modules, "modules")?,
-            total_modules: f_total_modules,
-            extra,
-        })
+        r.all_seen(seen, &["modules"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16780,20 +16199,21 @@ impl crate::private::Members for LoadedSourcesResponseBody {
 crate::private::impl_object!(LoadedSourcesResponseBody);
 impl crate::read::ReadJson for LoadedSourcesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_sources: Option<Vec<Source>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "sources" => f_sources = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "sources" => {
+                    r.field(&mut v.sources)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LoadedSourcesResponseBody {
-            sources: r.required(f_sources, "sources")?,
-            extra,
-        })
+        r.all_seen(seen, &["sources"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17065,52 +16485,41 @@ impl crate::private::Members for EvaluateResponseBody {
 crate::private::impl_object!(EvaluateResponseBody);
 impl crate::read::ReadJson for EvaluateResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_result: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "result" => f_result = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "result" => {
+                    r.field(&mut v.result)?;
+                    seen |= 1u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 2u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(EvaluateResponseBody {
-            result: r.required(f_result, "result")?,
-            type_: f_type_,
-            presentation_hint: f_presentation_hint,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["result", "variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17277,51 +16686,40 @@ impl crate::private::Members for SetExpressionResponseBody {
 crate::private::impl_object!(SetExpressionResponseBody);
 impl crate::read::ReadJson for SetExpressionResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 1u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
                 "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExpressionResponseBody {
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            presentation_hint: f_presentation_hint,
-            variables_reference: f_variables_reference,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17376,20 +16774,21 @@ impl crate::private::Members for StepInTargetsResponseBody {
 crate::private::impl_object!(StepInTargetsResponseBody);
 impl crate::read::ReadJson for StepInTargetsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_targets: Option<Vec<StepInTarget>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "targets" => {
+                    r.field(&mut v.targets)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInTargetsResponseBody {
-            targets: r.required(f_targets, "targets")?,
-            extra,
-        })
+        r.all_seen(seen, &["targets"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17441,20 +16840,21 @@ impl crate::private::Members for GotoTargetsResponseBody {
 crate::private::impl_object!(GotoTargetsResponseBody);
 impl crate::read::ReadJson for GotoTargetsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_targets: Option<Vec<GotoTarget>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "targets" => {
+                    r.field(&mut v.targets)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoTargetsResponseBody {
-            targets: r.required(f_targets, "targets")?,
-            extra,
-        })
+        r.all_seen(seen, &["targets"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17506,20 +16906,21 @@ impl crate::private::Members for CompletionsResponseBody {
 crate::private::impl_object!(CompletionsResponseBody);
 impl crate::read::ReadJson for CompletionsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_targets: Option<Vec<CompletionItem>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "targets" => {
+                    r.field(&mut v.targets)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CompletionsResponseBody {
-            targets: r.required(f_targets, "targets")?,
-            extra,
-        })
+        r.all_seen(seen, &["targets"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17609,31 +17010,27 @@ impl crate::private::Members for ExceptionInfoResponseBody {
 crate::private::impl_object!(ExceptionInfoResponseBody);
 impl crate::read::ReadJson for ExceptionInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_exception_id: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_break_mode: Option<ExceptionBreakMode> = None;
-        let mut f_details: Option<ExceptionDetails> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "exceptionId" => {
-                    f_exception_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.exception_id)?;
+                    seen |= 1u64;
                 }
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "breakMode" => f_break_mode = Some(crate::read::ReadJson::read_json(r)?),
-                "details" => r.optional(key, &mut f_details, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "breakMode" => {
+                    r.field(&mut v.break_mode)?;
+                    seen |= 2u64;
+                }
+                "details" => r.optional(key, &mut v.details, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionInfoResponseBody {
-            exception_id: r.required(f_exception_id, "exceptionId")?,
-            description: f_description,
-            break_mode: r.required(f_break_mode, "breakMode")?,
-            details: f_details,
-            extra,
-        })
+        r.all_seen(seen, &["exceptionId", "breakMode"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17719,28 +17116,25 @@ impl crate::private::Members for ReadMemoryResponseBody {
 crate::private::impl_object!(ReadMemoryResponseBody);
 impl crate::read::ReadJson for ReadMemoryResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_address: Option<String> = None;
-        let mut f_unreadable_bytes: Option<u64> = None;
-        let mut f_data: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "address" => f_address = Some(crate::read::ReadJson::read_json(r)?),
-                "unreadableBytes" => {
-                    r.optional(key, &mut f_unreadable_bytes, &mut extra)?
+                "address" => {
+                    r.field(&mut v.address)?;
+                    seen |= 1u64;
                 }
-                "data" => r.optional(key, &mut f_data, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "unreadableBytes" => {
+                    r.optional(key, &mut v.unreadable_bytes, &mut v.extra)?
+                }
+                "data" => r.optional(key, &mut v.data, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ReadMemoryResponseBody {
-            address: r.required(f_address, "address")?,
-            unreadable_bytes: f_unreadable_bytes,
-            data: f_data,
-            extra,
-        })
+        r.all_seen(seen, &["address"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17817,23 +17211,17 @@ impl crate::private::Members for WriteMemoryResponseBody {
 crate::private::impl_object!(WriteMemoryResponseBody);
 impl crate::read::ReadJson for WriteMemoryResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_offset: Option<i64> = None;
-        let mut f_bytes_written: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "bytesWritten" => r.optional(key, &mut f_bytes_written, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "bytesWritten" => r.optional(key, &mut v.bytes_written, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(WriteMemoryResponseBody {
-            offset: f_offset,
-            bytes_written: f_bytes_written,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17890,22 +17278,21 @@ impl crate::private::Members for DisassembleResponseBody {
 crate::private::impl_object!(DisassembleResponseBody);
 impl crate::read::ReadJson for DisassembleResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_instructions: Option<Vec<DisassembledInstruction>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "instructions" => {
-                    f_instructions = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instructions)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisassembleResponseBody {
-            instructions: r.required(f_instructions, "instructions")?,
-            extra,
-        })
+        r.all_seen(seen, &["instructions"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -18007,32 +17394,28 @@ impl crate::private::Members for LocationsResponseBody {
 crate::private::impl_object!(LocationsResponseBody);
 impl crate::read::ReadJson for LocationsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 2u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LocationsResponseBody {
-            source: r.required(f_source, "source")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["source", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -19222,29 +18605,33 @@ crate::private::impl_object!(PydevdSystemInfoResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_python: Option<PydevdPythonInfo> = None;
-        let mut f_platform: Option<PydevdPlatformInfo> = None;
-        let mut f_process: Option<PydevdProcessInfo> = None;
-        let mut f_pydevd: Option<PydevdInfo> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "python" => f_python = Some(crate::read::ReadJson::read_json(r)?),
-                "platform" => f_platform = Some(crate::read::ReadJson::read_json(r)?),
-                "process" => f_process = Some(crate::read::ReadJson::read_json(r)?),
-                "pydevd" => f_pydevd = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "python" => {
+                    r.field(&mut v.python)?;
+                    seen |= 1u64;
+                }
+                "platform" => {
+                    r.field(&mut v.platform)?;
+                    seen |= 2u64;
+                }
+                "process" => {
+                    r.field(&mut v.process)?;
+                    seen |= 4u64;
+                }
+                "pydevd" => {
+                    r.field(&mut v.pydevd)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdSystemInfoResponseBody {
-            python: r.required(f_python, "python")?,
-            platform: r.required(f_platform, "platform")?,
-            process: r.required(f_process, "process")?,
-            pydevd: r.required(f_pydevd, "pydevd")?,
-            extra,
-        })
+        r.all_seen(seen, &["python", "platform", "process", "pydevd"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -19309,22 +18696,21 @@ crate::private::impl_object!(PydevdAuthorizeResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_client_access_token: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "clientAccessToken" => {
-                    f_client_access_token = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.client_access_token)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdAuthorizeResponseBody {
-            client_access_token: r.required(f_client_access_token, "clientAccessToken")?,
-            extra,
-        })
+        r.all_seen(seen, &["clientAccessToken"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -19384,22 +18770,21 @@ crate::private::impl_object!(DumpCellResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source_path: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "sourcePath" => {
-                    f_source_path = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.source_path)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DumpCellResponseBody {
-            source_path: r.required(f_source_path, "sourcePath")?,
-            extra,
-        })
+        r.all_seen(seen, &["sourcePath"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19635,57 +19020,61 @@ crate::private::impl_object!(DebugInfoResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_is_started: Option<bool> = None;
-        let mut f_hash_method: Option<String> = None;
-        let mut f_hash_seed: Option<DebugInfoResponseBodyHashSeed> = None;
-        let mut f_tmp_file_prefix: Option<String> = None;
-        let mut f_tmp_file_suffix: Option<String> = None;
-        let mut f_breakpoints: Option<Vec<DebugInfoBreakpoints>> = None;
-        let mut f_stopped_threads: Option<Vec<i64>> = None;
-        let mut f_rich_rendering: Option<bool> = None;
-        let mut f_exception_paths: Option<Vec<String>> = None;
-        let mut f_copy_to_globals: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "isStarted" => f_is_started = Some(crate::read::ReadJson::read_json(r)?),
-                "hashMethod" => {
-                    f_hash_method = Some(crate::read::ReadJson::read_json(r)?);
+                "isStarted" => {
+                    r.field(&mut v.is_started)?;
+                    seen |= 1u64;
                 }
-                "hashSeed" => f_hash_seed = Some(crate::read::ReadJson::read_json(r)?),
+                "hashMethod" => {
+                    r.field(&mut v.hash_method)?;
+                    seen |= 2u64;
+                }
+                "hashSeed" => {
+                    r.field(&mut v.hash_seed)?;
+                    seen |= 4u64;
+                }
                 "tmpFilePrefix" => {
-                    f_tmp_file_prefix = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.tmp_file_prefix)?;
+                    seen |= 8u64;
                 }
                 "tmpFileSuffix" => {
-                    f_tmp_file_suffix = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.tmp_file_suffix)?;
+                    seen |= 16u64;
                 }
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 32u64;
                 }
                 "stoppedThreads" => {
-                    f_stopped_threads = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.stopped_threads)?;
+                    seen |= 64u64;
                 }
-                "richRendering" => r.optional(key, &mut f_rich_rendering, &mut extra)?,
-                "exceptionPaths" => r.optional(key, &mut f_exception_paths, &mut extra)?,
-                "copyToGlobals" => r.optional(key, &mut f_copy_to_globals, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "richRendering" => r.optional(key, &mut v.rich_rendering, &mut v.extra)?,
+                "exceptionPaths" => {
+                    r.optional(key, &mut v.exception_paths, &mut v.extra)?
+                }
+                "copyToGlobals" => r.optional(key, &mut v.copy_to_globals, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DebugInfoResponseBody {
-            is_started: r.required(f_is_started, "isStarted")?,
-            hash_method: r.required(f_hash_method, "hashMethod")?,
-            hash_seed: r.required(f_hash_seed, "hashSeed")?,
-            tmp_file_prefix: r.required(f_tmp_file_prefix, "tmpFilePrefix")?,
-            tmp_file_suffix: r.required(f_tmp_file_suffix, "tmpFileSuffix")?,
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            stopped_threads: r.required(f_stopped_threads, "stoppedThreads")?,
-            rich_rendering: f_rich_rendering,
-            exception_paths: f_exception_paths,
-            copy_to_globals: f_copy_to_globals,
-            extra,
-        })
+        r.all_seen(
+            seen,
+            &[
+                "isStarted",
+                "hashMethod",
+                "hashSeed",
+                "tmpFilePrefix",
+                "tmpFileSuffix",
+                "breakpoints",
+                "stoppedThreads",
+            ],
+        )?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19746,20 +19135,21 @@ crate::private::impl_object!(InspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables: Option<Vec<InspectedVariable>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "variables" => f_variables = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "variables" => {
+                    r.field(&mut v.variables)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InspectVariablesResponseBody {
-            variables: r.required(f_variables, "variables")?,
-            extra,
-        })
+        r.all_seen(seen, &["variables"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19825,23 +19215,25 @@ crate::private::impl_object!(RichInspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_data: Option<serde_json::Map<String, serde_json::Value>> = None;
-        let mut f_metadata: Option<serde_json::Map<String, serde_json::Value>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "data" => f_data = Some(crate::read::ReadJson::read_json(r)?),
-                "metadata" => f_metadata = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "data" => {
+                    r.field(&mut v.data)?;
+                    seen |= 1u64;
+                }
+                "metadata" => {
+                    r.field(&mut v.metadata)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RichInspectVariablesResponseBody {
-            data: r.required(f_data, "data")?,
-            metadata: r.required(f_metadata, "metadata")?,
-            extra,
-        })
+        r.all_seen(seen, &["data", "metadata"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19932,28 +19324,25 @@ crate::private::impl_object!(CopyToGlobalsResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_variables_reference: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "variablesReference" => {
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CopyToGlobalsResponseBody {
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            variables_reference: f_variables_reference,
-            extra,
-        })
+        r.all_seen(seen, &["value"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
