@@ -368,7 +368,8 @@ pub fn build(sources: &[Source]) -> Result<Model, ModelError> {
         return Err(ModelError("schema lacks `ErrorResponse`".into()));
     }
     model.types.append(&mut b.inline);
-    // A decoder tracks the constant and required members of an object in one `u64`.
+    // A decoder tracks the constant and required members of an object in one `u64`, and the
+    // encoder which declared members it wrote.
     let structs = model
         .types
         .iter()
@@ -384,10 +385,10 @@ pub fn build(sources: &[Source]) -> Result<Model, ModelError> {
         )
         .chain(model.error_response.as_ref());
     for s in structs {
-        let tracked = s.tags.len() + s.fields.iter().filter(|f| f.required).count();
-        if tracked > 64 {
+        let declared = s.tags.len() + s.fields.len();
+        if declared > 64 {
             return Err(ModelError(format!(
-                "`{}` has {tracked} required or constant members; at most 64 are supported",
+                "`{}` declares {declared} members; at most 64 are supported",
                 s.name
             )));
         }

@@ -51,13 +51,10 @@ impl CancelRequest {
     }
 }
 impl CancelRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for CancelRequest {
@@ -66,7 +63,11 @@ impl crate::private::Members for CancelRequest {
         s.member("command", "cancel")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CancelRequest);
@@ -108,7 +109,7 @@ impl crate::validate::Validate for CancelRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request is sent from the debug adapter to the client to run a command in a terminal.
@@ -146,9 +147,10 @@ impl RunInTerminalRequest {
     }
 }
 impl RunInTerminalRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for RunInTerminalRequest {
@@ -157,7 +159,11 @@ impl crate::private::Members for RunInTerminalRequest {
         s.member("command", "runInTerminal")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalRequest);
@@ -202,7 +208,7 @@ impl crate::validate::Validate for RunInTerminalRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.
@@ -238,9 +244,10 @@ impl StartDebuggingRequest {
     }
 }
 impl StartDebuggingRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StartDebuggingRequest {
@@ -249,7 +256,11 @@ impl crate::private::Members for StartDebuggingRequest {
         s.member("command", "startDebugging")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StartDebuggingRequest);
@@ -294,7 +305,7 @@ impl crate::validate::Validate for StartDebuggingRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.
@@ -331,9 +342,10 @@ impl InitializeRequest {
     }
 }
 impl InitializeRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for InitializeRequest {
@@ -342,7 +354,11 @@ impl crate::private::Members for InitializeRequest {
         s.member("command", "initialize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializeRequest);
@@ -387,7 +403,7 @@ impl crate::validate::Validate for InitializeRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request indicates that the client has finished initialization of the debug adapter.
@@ -426,13 +442,10 @@ impl ConfigurationDoneRequest {
     }
 }
 impl ConfigurationDoneRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for ConfigurationDoneRequest {
@@ -441,7 +454,11 @@ impl crate::private::Members for ConfigurationDoneRequest {
         s.member("command", "configurationDone")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ConfigurationDoneRequest);
@@ -483,7 +500,7 @@ impl crate::validate::Validate for ConfigurationDoneRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).
@@ -518,9 +535,10 @@ impl LaunchRequest {
     }
 }
 impl LaunchRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for LaunchRequest {
@@ -529,7 +547,11 @@ impl crate::private::Members for LaunchRequest {
         s.member("command", "launch")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LaunchRequest);
@@ -574,7 +596,7 @@ impl crate::validate::Validate for LaunchRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.
@@ -609,9 +631,10 @@ impl AttachRequest {
     }
 }
 impl AttachRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for AttachRequest {
@@ -620,7 +643,11 @@ impl crate::private::Members for AttachRequest {
         s.member("command", "attach")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(AttachRequest);
@@ -665,7 +692,7 @@ impl crate::validate::Validate for AttachRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.
@@ -703,13 +730,10 @@ impl RestartRequest {
     }
 }
 impl RestartRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for RestartRequest {
@@ -718,7 +742,11 @@ impl crate::private::Members for RestartRequest {
         s.member("command", "restart")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartRequest);
@@ -760,7 +788,7 @@ impl crate::validate::Validate for RestartRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).
@@ -799,13 +827,10 @@ impl DisconnectRequest {
     }
 }
 impl DisconnectRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for DisconnectRequest {
@@ -814,7 +839,11 @@ impl crate::private::Members for DisconnectRequest {
         s.member("command", "disconnect")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisconnectRequest);
@@ -856,7 +885,7 @@ impl crate::validate::Validate for DisconnectRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.
@@ -896,13 +925,10 @@ impl TerminateRequest {
     }
 }
 impl TerminateRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for TerminateRequest {
@@ -911,7 +937,11 @@ impl crate::private::Members for TerminateRequest {
         s.member("command", "terminate")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateRequest);
@@ -953,7 +983,7 @@ impl crate::validate::Validate for TerminateRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.
@@ -991,13 +1021,10 @@ impl BreakpointLocationsRequest {
     }
 }
 impl BreakpointLocationsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for BreakpointLocationsRequest {
@@ -1006,7 +1033,11 @@ impl crate::private::Members for BreakpointLocationsRequest {
         s.member("command", "breakpointLocations")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsRequest);
@@ -1048,7 +1079,7 @@ impl crate::validate::Validate for BreakpointLocationsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.
@@ -1084,9 +1115,10 @@ impl SetBreakpointsRequest {
     }
 }
 impl SetBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetBreakpointsRequest {
@@ -1095,7 +1127,11 @@ impl crate::private::Members for SetBreakpointsRequest {
         s.member("command", "setBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsRequest);
@@ -1140,7 +1176,7 @@ impl crate::validate::Validate for SetBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Replaces all existing function breakpoints with new function breakpoints.
@@ -1177,9 +1213,10 @@ impl SetFunctionBreakpointsRequest {
     }
 }
 impl SetFunctionBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsRequest {
@@ -1188,7 +1225,11 @@ impl crate::private::Members for SetFunctionBreakpointsRequest {
         s.member("command", "setFunctionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsRequest);
@@ -1233,7 +1274,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.
@@ -1268,9 +1309,10 @@ impl SetExceptionBreakpointsRequest {
     }
 }
 impl SetExceptionBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsRequest {
@@ -1279,7 +1321,11 @@ impl crate::private::Members for SetExceptionBreakpointsRequest {
         s.member("command", "setExceptionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsRequest);
@@ -1324,7 +1370,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Obtains information on a possible data breakpoint that could be set on an expression or variable.
@@ -1359,9 +1405,10 @@ impl DataBreakpointInfoRequest {
     }
 }
 impl DataBreakpointInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for DataBreakpointInfoRequest {
@@ -1370,7 +1417,11 @@ impl crate::private::Members for DataBreakpointInfoRequest {
         s.member("command", "dataBreakpointInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoRequest);
@@ -1415,7 +1466,7 @@ impl crate::validate::Validate for DataBreakpointInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Replaces all existing data breakpoints with new data breakpoints.
@@ -1452,9 +1503,10 @@ impl SetDataBreakpointsRequest {
     }
 }
 impl SetDataBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetDataBreakpointsRequest {
@@ -1463,7 +1515,11 @@ impl crate::private::Members for SetDataBreakpointsRequest {
         s.member("command", "setDataBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsRequest);
@@ -1508,7 +1564,7 @@ impl crate::validate::Validate for SetDataBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window.
@@ -1545,9 +1601,10 @@ impl SetInstructionBreakpointsRequest {
     }
 }
 impl SetInstructionBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsRequest {
@@ -1556,7 +1613,11 @@ impl crate::private::Members for SetInstructionBreakpointsRequest {
         s.member("command", "setInstructionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsRequest);
@@ -1601,7 +1662,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
@@ -1635,9 +1696,10 @@ impl ContinueRequest {
     }
 }
 impl ContinueRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ContinueRequest {
@@ -1646,7 +1708,11 @@ impl crate::private::Members for ContinueRequest {
         s.member("command", "continue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueRequest);
@@ -1691,7 +1757,7 @@ impl crate::validate::Validate for ContinueRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.
@@ -1727,9 +1793,10 @@ impl NextRequest {
     }
 }
 impl NextRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for NextRequest {
@@ -1738,7 +1805,11 @@ impl crate::private::Members for NextRequest {
         s.member("command", "next")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(NextRequest);
@@ -1783,7 +1854,7 @@ impl crate::validate::Validate for NextRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.
@@ -1823,9 +1894,10 @@ impl StepInRequest {
     }
 }
 impl StepInRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepInRequest {
@@ -1834,7 +1906,11 @@ impl crate::private::Members for StepInRequest {
         s.member("command", "stepIn")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInRequest);
@@ -1879,7 +1955,7 @@ impl crate::validate::Validate for StepInRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.
@@ -1915,9 +1991,10 @@ impl StepOutRequest {
     }
 }
 impl StepOutRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepOutRequest {
@@ -1926,7 +2003,11 @@ impl crate::private::Members for StepOutRequest {
         s.member("command", "stepOut")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepOutRequest);
@@ -1971,7 +2052,7 @@ impl crate::validate::Validate for StepOutRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.
@@ -2008,9 +2089,10 @@ impl StepBackRequest {
     }
 }
 impl StepBackRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepBackRequest {
@@ -2019,7 +2101,11 @@ impl crate::private::Members for StepBackRequest {
         s.member("command", "stepBack")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepBackRequest);
@@ -2064,7 +2150,7 @@ impl crate::validate::Validate for StepBackRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
@@ -2099,9 +2185,10 @@ impl ReverseContinueRequest {
     }
 }
 impl ReverseContinueRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ReverseContinueRequest {
@@ -2110,7 +2197,11 @@ impl crate::private::Members for ReverseContinueRequest {
         s.member("command", "reverseContinue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReverseContinueRequest);
@@ -2155,7 +2246,7 @@ impl crate::validate::Validate for ReverseContinueRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request restarts execution of the specified stack frame.
@@ -2191,9 +2282,10 @@ impl RestartFrameRequest {
     }
 }
 impl RestartFrameRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for RestartFrameRequest {
@@ -2202,7 +2294,11 @@ impl crate::private::Members for RestartFrameRequest {
         s.member("command", "restartFrame")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartFrameRequest);
@@ -2247,7 +2343,7 @@ impl crate::validate::Validate for RestartFrameRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request sets the location where the debuggee will continue to run.
@@ -2285,9 +2381,10 @@ impl GotoRequest {
     }
 }
 impl GotoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for GotoRequest {
@@ -2296,7 +2393,11 @@ impl crate::private::Members for GotoRequest {
         s.member("command", "goto")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoRequest);
@@ -2341,7 +2442,7 @@ impl crate::validate::Validate for GotoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request suspends the debuggee.
@@ -2376,9 +2477,10 @@ impl PauseRequest {
     }
 }
 impl PauseRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for PauseRequest {
@@ -2387,7 +2489,11 @@ impl crate::private::Members for PauseRequest {
         s.member("command", "pause")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(PauseRequest);
@@ -2432,7 +2538,7 @@ impl crate::validate::Validate for PauseRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request returns a stacktrace from the current execution state of a given thread.
@@ -2467,9 +2573,10 @@ impl StackTraceRequest {
     }
 }
 impl StackTraceRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StackTraceRequest {
@@ -2478,7 +2585,11 @@ impl crate::private::Members for StackTraceRequest {
         s.member("command", "stackTrace")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceRequest);
@@ -2523,7 +2634,7 @@ impl crate::validate::Validate for StackTraceRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request returns the variable scopes for a given stack frame ID.
@@ -2557,9 +2668,10 @@ impl ScopesRequest {
     }
 }
 impl ScopesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ScopesRequest {
@@ -2568,7 +2680,11 @@ impl crate::private::Members for ScopesRequest {
         s.member("command", "scopes")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesRequest);
@@ -2613,7 +2729,7 @@ impl crate::validate::Validate for ScopesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves all child variables for the given variable reference.
@@ -2648,9 +2764,10 @@ impl VariablesRequest {
     }
 }
 impl VariablesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for VariablesRequest {
@@ -2659,7 +2776,11 @@ impl crate::private::Members for VariablesRequest {
         s.member("command", "variables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesRequest);
@@ -2704,7 +2825,7 @@ impl crate::validate::Validate for VariablesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.
@@ -2739,9 +2860,10 @@ impl SetVariableRequest {
     }
 }
 impl SetVariableRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetVariableRequest {
@@ -2750,7 +2872,11 @@ impl crate::private::Members for SetVariableRequest {
         s.member("command", "setVariable")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableRequest);
@@ -2795,7 +2921,7 @@ impl crate::validate::Validate for SetVariableRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request retrieves the source code for a given source reference.
@@ -2829,9 +2955,10 @@ impl SourceRequest {
     }
 }
 impl SourceRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SourceRequest {
@@ -2840,7 +2967,11 @@ impl crate::private::Members for SourceRequest {
         s.member("command", "source")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceRequest);
@@ -2885,7 +3016,7 @@ impl crate::validate::Validate for SourceRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request retrieves a list of all threads.
@@ -2922,13 +3053,10 @@ impl ThreadsRequest {
     }
 }
 impl ThreadsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for ThreadsRequest {
@@ -2937,7 +3065,11 @@ impl crate::private::Members for ThreadsRequest {
         s.member("command", "threads")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadsRequest);
@@ -2978,7 +3110,7 @@ impl crate::validate::Validate for ThreadsRequest {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request terminates the threads with the given ids.
@@ -3013,9 +3145,10 @@ impl TerminateThreadsRequest {
     }
 }
 impl TerminateThreadsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for TerminateThreadsRequest {
@@ -3024,7 +3157,11 @@ impl crate::private::Members for TerminateThreadsRequest {
         s.member("command", "terminateThreads")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateThreadsRequest);
@@ -3069,7 +3206,7 @@ impl crate::validate::Validate for TerminateThreadsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.
@@ -3104,9 +3241,10 @@ impl ModulesRequest {
     }
 }
 impl ModulesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ModulesRequest {
@@ -3115,7 +3253,11 @@ impl crate::private::Members for ModulesRequest {
         s.member("command", "modules")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesRequest);
@@ -3160,7 +3302,7 @@ impl crate::validate::Validate for ModulesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves the set of all sources currently loaded by the debugged process.
@@ -3198,13 +3340,10 @@ impl LoadedSourcesRequest {
     }
 }
 impl LoadedSourcesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for LoadedSourcesRequest {
@@ -3213,7 +3352,11 @@ impl crate::private::Members for LoadedSourcesRequest {
         s.member("command", "loadedSources")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesRequest);
@@ -3255,7 +3398,7 @@ impl crate::validate::Validate for LoadedSourcesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Evaluates the given expression in the context of a stack frame.
@@ -3290,9 +3433,10 @@ impl EvaluateRequest {
     }
 }
 impl EvaluateRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for EvaluateRequest {
@@ -3301,7 +3445,11 @@ impl crate::private::Members for EvaluateRequest {
         s.member("command", "evaluate")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateRequest);
@@ -3346,7 +3494,7 @@ impl crate::validate::Validate for EvaluateRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.
@@ -3383,9 +3531,10 @@ impl SetExpressionRequest {
     }
 }
 impl SetExpressionRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetExpressionRequest {
@@ -3394,7 +3543,11 @@ impl crate::private::Members for SetExpressionRequest {
         s.member("command", "setExpression")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionRequest);
@@ -3439,7 +3592,7 @@ impl crate::validate::Validate for SetExpressionRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request retrieves the possible step-in targets for the specified stack frame.
@@ -3475,9 +3628,10 @@ impl StepInTargetsRequest {
     }
 }
 impl StepInTargetsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepInTargetsRequest {
@@ -3486,7 +3640,11 @@ impl crate::private::Members for StepInTargetsRequest {
         s.member("command", "stepInTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsRequest);
@@ -3531,7 +3689,7 @@ impl crate::validate::Validate for StepInTargetsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request retrieves the possible goto targets for the specified source location.
@@ -3567,9 +3725,10 @@ impl GotoTargetsRequest {
     }
 }
 impl GotoTargetsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for GotoTargetsRequest {
@@ -3578,7 +3737,11 @@ impl crate::private::Members for GotoTargetsRequest {
         s.member("command", "gotoTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsRequest);
@@ -3623,7 +3786,7 @@ impl crate::validate::Validate for GotoTargetsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Returns a list of possible completions for a given caret position and text.
@@ -3658,9 +3821,10 @@ impl CompletionsRequest {
     }
 }
 impl CompletionsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for CompletionsRequest {
@@ -3669,7 +3833,11 @@ impl crate::private::Members for CompletionsRequest {
         s.member("command", "completions")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsRequest);
@@ -3714,7 +3882,7 @@ impl crate::validate::Validate for CompletionsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves the details of the exception that caused this event to be raised.
@@ -3749,9 +3917,10 @@ impl ExceptionInfoRequest {
     }
 }
 impl ExceptionInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ExceptionInfoRequest {
@@ -3760,7 +3929,11 @@ impl crate::private::Members for ExceptionInfoRequest {
         s.member("command", "exceptionInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoRequest);
@@ -3805,7 +3978,7 @@ impl crate::validate::Validate for ExceptionInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Reads bytes from memory at the provided location.
@@ -3840,9 +4013,10 @@ impl ReadMemoryRequest {
     }
 }
 impl ReadMemoryRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ReadMemoryRequest {
@@ -3851,7 +4025,11 @@ impl crate::private::Members for ReadMemoryRequest {
         s.member("command", "readMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryRequest);
@@ -3896,7 +4074,7 @@ impl crate::validate::Validate for ReadMemoryRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Writes bytes to memory at the provided location.
@@ -3931,9 +4109,10 @@ impl WriteMemoryRequest {
     }
 }
 impl WriteMemoryRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for WriteMemoryRequest {
@@ -3942,7 +4121,11 @@ impl crate::private::Members for WriteMemoryRequest {
         s.member("command", "writeMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryRequest);
@@ -3987,7 +4170,7 @@ impl crate::validate::Validate for WriteMemoryRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Disassembles code stored at the provided location.
@@ -4022,9 +4205,10 @@ impl DisassembleRequest {
     }
 }
 impl DisassembleRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for DisassembleRequest {
@@ -4033,7 +4217,11 @@ impl crate::private::Members for DisassembleRequest {
         s.member("command", "disassemble")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleRequest);
@@ -4078,7 +4266,7 @@ impl crate::validate::Validate for DisassembleRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Looks up information about a location reference previously returned by the debug adapter.
@@ -4112,9 +4300,10 @@ impl LocationsRequest {
     }
 }
 impl LocationsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for LocationsRequest {
@@ -4123,7 +4312,11 @@ impl crate::private::Members for LocationsRequest {
         s.member("command", "locations")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsRequest);
@@ -4168,7 +4361,7 @@ impl crate::validate::Validate for LocationsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request can be used to enable or disable debugger features.
@@ -4205,9 +4398,10 @@ impl SetDebuggerPropertyRequest {
 }
 #[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4217,7 +4411,11 @@ impl crate::private::Members for SetDebuggerPropertyRequest {
         s.member("command", "setDebuggerProperty")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4265,7 +4463,7 @@ impl crate::validate::Validate for SetDebuggerPropertyRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.
@@ -4306,9 +4504,10 @@ impl SetPydevdSourceMapRequest {
 }
 #[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4318,7 +4517,11 @@ impl crate::private::Members for SetPydevdSourceMapRequest {
         s.member("command", "setPydevdSourceMap")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4366,7 +4569,7 @@ impl crate::validate::Validate for SetPydevdSourceMapRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request can be used retrieve system information, python version, etc.
@@ -4406,13 +4609,10 @@ impl PydevdSystemInfoRequest {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4422,7 +4622,11 @@ impl crate::private::Members for PydevdSystemInfoRequest {
         s.member("command", "pydevdSystemInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4467,7 +4671,7 @@ impl crate::validate::Validate for PydevdSystemInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A request to authorize the ide to start accepting commands.
@@ -4504,9 +4708,10 @@ impl PydevdAuthorizeRequest {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4516,7 +4721,11 @@ impl crate::private::Members for PydevdAuthorizeRequest {
         s.member("command", "pydevdAuthorize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4564,7 +4773,7 @@ impl crate::validate::Validate for PydevdAuthorizeRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Submits the code of a notebook cell or console input to the debugger, which writes it to a file breakpoints can be set in.
@@ -4601,9 +4810,10 @@ impl DumpCellRequest {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4613,7 +4823,11 @@ impl crate::private::Members for DumpCellRequest {
         s.member("command", "dumpCell")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4661,7 +4875,7 @@ impl crate::validate::Validate for DumpCellRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Asks for the state of the kernel's debugger (whether it is started, its breakpoints, the stopped threads), so that a frontend reloading or connecting later can restore it. No arguments.
@@ -4701,13 +4915,10 @@ impl DebugInfoRequest {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4717,7 +4928,11 @@ impl crate::private::Members for DebugInfoRequest {
         s.member("command", "debugInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4762,7 +4977,7 @@ impl crate::validate::Validate for DebugInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves the values of all the variables defined in the kernel. No arguments.
@@ -4802,13 +5017,10 @@ impl InspectVariablesRequest {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4818,7 +5030,11 @@ impl crate::private::Members for InspectVariablesRequest {
         s.member("command", "inspectVariables")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4863,7 +5079,7 @@ impl crate::validate::Validate for InspectVariablesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Gets the rich representation (MIME bundle) of a variable defined in the kernel.
@@ -4900,9 +5116,10 @@ impl RichInspectVariablesRequest {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4912,7 +5129,11 @@ impl crate::private::Members for RichInspectVariablesRequest {
         s.member("command", "richInspectVariables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4960,7 +5181,7 @@ impl crate::validate::Validate for RichInspectVariablesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Copies a variable from a frame's local variables to the global scope, to inspect it after the debug session. Optional: supported when the 'debugInfo' response says 'copyToGlobals'.
@@ -4997,9 +5218,10 @@ impl CopyToGlobalsRequest {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -5009,7 +5231,11 @@ impl crate::private::Members for CopyToGlobalsRequest {
         s.member("command", "copyToGlobals")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -5057,7 +5283,7 @@ impl crate::validate::Validate for CopyToGlobalsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `cancel` request. This is just an acknowledgement, so no body field is required.
@@ -5114,14 +5340,11 @@ impl CancelResponse {
     }
 }
 impl CancelResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for CancelResponse {
@@ -5133,7 +5356,11 @@ impl crate::private::Members for CancelResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CancelResponse);
@@ -5185,7 +5412,7 @@ impl crate::validate::Validate for CancelResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `runInTerminal` request.
@@ -5236,13 +5463,10 @@ impl RunInTerminalResponse {
     }
 }
 impl RunInTerminalResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for RunInTerminalResponse {
@@ -5254,7 +5478,11 @@ impl crate::private::Members for RunInTerminalResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalResponse);
@@ -5310,7 +5538,7 @@ impl crate::validate::Validate for RunInTerminalResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.
@@ -5367,14 +5595,11 @@ impl StartDebuggingResponse {
     }
 }
 impl StartDebuggingResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StartDebuggingResponse {
@@ -5386,7 +5611,11 @@ impl crate::private::Members for StartDebuggingResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StartDebuggingResponse);
@@ -5438,7 +5667,7 @@ impl crate::validate::Validate for StartDebuggingResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `initialize` request.
@@ -5495,14 +5724,11 @@ impl InitializeResponse {
     }
 }
 impl InitializeResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for InitializeResponse {
@@ -5514,7 +5740,11 @@ impl crate::private::Members for InitializeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializeResponse);
@@ -5567,7 +5797,7 @@ impl crate::validate::Validate for InitializeResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.
@@ -5624,14 +5854,11 @@ impl ConfigurationDoneResponse {
     }
 }
 impl ConfigurationDoneResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ConfigurationDoneResponse {
@@ -5643,7 +5870,11 @@ impl crate::private::Members for ConfigurationDoneResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ConfigurationDoneResponse);
@@ -5695,7 +5926,7 @@ impl crate::validate::Validate for ConfigurationDoneResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `launch` request. This is just an acknowledgement, so no body field is required.
@@ -5752,14 +5983,11 @@ impl LaunchResponse {
     }
 }
 impl LaunchResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for LaunchResponse {
@@ -5771,7 +5999,11 @@ impl crate::private::Members for LaunchResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LaunchResponse);
@@ -5823,7 +6055,7 @@ impl crate::validate::Validate for LaunchResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `attach` request. This is just an acknowledgement, so no body field is required.
@@ -5880,14 +6112,11 @@ impl AttachResponse {
     }
 }
 impl AttachResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for AttachResponse {
@@ -5899,7 +6128,11 @@ impl crate::private::Members for AttachResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(AttachResponse);
@@ -5951,7 +6184,7 @@ impl crate::validate::Validate for AttachResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `restart` request. This is just an acknowledgement, so no body field is required.
@@ -6008,14 +6241,11 @@ impl RestartResponse {
     }
 }
 impl RestartResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for RestartResponse {
@@ -6027,7 +6257,11 @@ impl crate::private::Members for RestartResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartResponse);
@@ -6079,7 +6313,7 @@ impl crate::validate::Validate for RestartResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `disconnect` request. This is just an acknowledgement, so no body field is required.
@@ -6136,14 +6370,11 @@ impl DisconnectResponse {
     }
 }
 impl DisconnectResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for DisconnectResponse {
@@ -6155,7 +6386,11 @@ impl crate::private::Members for DisconnectResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisconnectResponse);
@@ -6207,7 +6442,7 @@ impl crate::validate::Validate for DisconnectResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `terminate` request. This is just an acknowledgement, so no body field is required.
@@ -6264,14 +6499,11 @@ impl TerminateResponse {
     }
 }
 impl TerminateResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for TerminateResponse {
@@ -6283,7 +6515,11 @@ impl crate::private::Members for TerminateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateResponse);
@@ -6335,7 +6571,7 @@ impl crate::validate::Validate for TerminateResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `breakpointLocations` request.
@@ -6391,13 +6627,10 @@ impl BreakpointLocationsResponse {
     }
 }
 impl BreakpointLocationsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for BreakpointLocationsResponse {
@@ -6409,7 +6642,11 @@ impl crate::private::Members for BreakpointLocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponse);
@@ -6465,7 +6702,7 @@ impl crate::validate::Validate for BreakpointLocationsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setBreakpoints` request.
@@ -6520,13 +6757,10 @@ impl SetBreakpointsResponse {
     }
 }
 impl SetBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetBreakpointsResponse {
@@ -6538,7 +6772,11 @@ impl crate::private::Members for SetBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsResponse);
@@ -6594,7 +6832,7 @@ impl crate::validate::Validate for SetBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setFunctionBreakpoints` request.
@@ -6650,13 +6888,10 @@ impl SetFunctionBreakpointsResponse {
     }
 }
 impl SetFunctionBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsResponse {
@@ -6668,7 +6903,11 @@ impl crate::private::Members for SetFunctionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponse);
@@ -6725,7 +6964,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setExceptionBreakpoints` request.
@@ -6785,14 +7024,11 @@ impl SetExceptionBreakpointsResponse {
     }
 }
 impl SetExceptionBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsResponse {
@@ -6804,7 +7040,11 @@ impl crate::private::Members for SetExceptionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponse);
@@ -6858,7 +7098,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `dataBreakpointInfo` request.
@@ -6913,13 +7153,10 @@ impl DataBreakpointInfoResponse {
     }
 }
 impl DataBreakpointInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for DataBreakpointInfoResponse {
@@ -6931,7 +7168,11 @@ impl crate::private::Members for DataBreakpointInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponse);
@@ -6987,7 +7228,7 @@ impl crate::validate::Validate for DataBreakpointInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setDataBreakpoints` request.
@@ -7043,13 +7284,10 @@ impl SetDataBreakpointsResponse {
     }
 }
 impl SetDataBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetDataBreakpointsResponse {
@@ -7061,7 +7299,11 @@ impl crate::private::Members for SetDataBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponse);
@@ -7117,7 +7359,7 @@ impl crate::validate::Validate for SetDataBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setInstructionBreakpoints` request
@@ -7172,13 +7414,10 @@ impl SetInstructionBreakpointsResponse {
     }
 }
 impl SetInstructionBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsResponse {
@@ -7190,7 +7429,11 @@ impl crate::private::Members for SetInstructionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponse);
@@ -7247,7 +7490,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `continue` request.
@@ -7298,13 +7541,10 @@ impl ContinueResponse {
     }
 }
 impl ContinueResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ContinueResponse {
@@ -7316,7 +7556,11 @@ impl crate::private::Members for ContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueResponse);
@@ -7372,7 +7616,7 @@ impl crate::validate::Validate for ContinueResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `next` request. This is just an acknowledgement, so no body field is required.
@@ -7429,14 +7673,11 @@ impl NextResponse {
     }
 }
 impl NextResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for NextResponse {
@@ -7448,7 +7689,11 @@ impl crate::private::Members for NextResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(NextResponse);
@@ -7500,7 +7745,7 @@ impl crate::validate::Validate for NextResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepIn` request. This is just an acknowledgement, so no body field is required.
@@ -7557,14 +7802,11 @@ impl StepInResponse {
     }
 }
 impl StepInResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StepInResponse {
@@ -7576,7 +7818,11 @@ impl crate::private::Members for StepInResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInResponse);
@@ -7628,7 +7874,7 @@ impl crate::validate::Validate for StepInResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepOut` request. This is just an acknowledgement, so no body field is required.
@@ -7685,14 +7931,11 @@ impl StepOutResponse {
     }
 }
 impl StepOutResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StepOutResponse {
@@ -7704,7 +7947,11 @@ impl crate::private::Members for StepOutResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepOutResponse);
@@ -7756,7 +8003,7 @@ impl crate::validate::Validate for StepOutResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepBack` request. This is just an acknowledgement, so no body field is required.
@@ -7813,14 +8060,11 @@ impl StepBackResponse {
     }
 }
 impl StepBackResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StepBackResponse {
@@ -7832,7 +8076,11 @@ impl crate::private::Members for StepBackResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepBackResponse);
@@ -7884,7 +8132,7 @@ impl crate::validate::Validate for StepBackResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.
@@ -7941,14 +8189,11 @@ impl ReverseContinueResponse {
     }
 }
 impl ReverseContinueResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ReverseContinueResponse {
@@ -7960,7 +8205,11 @@ impl crate::private::Members for ReverseContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReverseContinueResponse);
@@ -8012,7 +8261,7 @@ impl crate::validate::Validate for ReverseContinueResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.
@@ -8069,14 +8318,11 @@ impl RestartFrameResponse {
     }
 }
 impl RestartFrameResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for RestartFrameResponse {
@@ -8088,7 +8334,11 @@ impl crate::private::Members for RestartFrameResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartFrameResponse);
@@ -8140,7 +8390,7 @@ impl crate::validate::Validate for RestartFrameResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `goto` request. This is just an acknowledgement, so no body field is required.
@@ -8197,14 +8447,11 @@ impl GotoResponse {
     }
 }
 impl GotoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for GotoResponse {
@@ -8216,7 +8463,11 @@ impl crate::private::Members for GotoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoResponse);
@@ -8268,7 +8519,7 @@ impl crate::validate::Validate for GotoResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `pause` request. This is just an acknowledgement, so no body field is required.
@@ -8325,14 +8576,11 @@ impl PauseResponse {
     }
 }
 impl PauseResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for PauseResponse {
@@ -8344,7 +8592,11 @@ impl crate::private::Members for PauseResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(PauseResponse);
@@ -8396,7 +8648,7 @@ impl crate::validate::Validate for PauseResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stackTrace` request.
@@ -8447,13 +8699,10 @@ impl StackTraceResponse {
     }
 }
 impl StackTraceResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for StackTraceResponse {
@@ -8465,7 +8714,11 @@ impl crate::private::Members for StackTraceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceResponse);
@@ -8521,7 +8774,7 @@ impl crate::validate::Validate for StackTraceResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `scopes` request.
@@ -8572,13 +8825,10 @@ impl ScopesResponse {
     }
 }
 impl ScopesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ScopesResponse {
@@ -8590,7 +8840,11 @@ impl crate::private::Members for ScopesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesResponse);
@@ -8646,7 +8900,7 @@ impl crate::validate::Validate for ScopesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `variables` request.
@@ -8697,13 +8951,10 @@ impl VariablesResponse {
     }
 }
 impl VariablesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for VariablesResponse {
@@ -8715,7 +8966,11 @@ impl crate::private::Members for VariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesResponse);
@@ -8771,7 +9026,7 @@ impl crate::validate::Validate for VariablesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setVariable` request.
@@ -8822,13 +9077,10 @@ impl SetVariableResponse {
     }
 }
 impl SetVariableResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetVariableResponse {
@@ -8840,7 +9092,11 @@ impl crate::private::Members for SetVariableResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableResponse);
@@ -8896,7 +9152,7 @@ impl crate::validate::Validate for SetVariableResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `source` request.
@@ -8947,13 +9203,10 @@ impl SourceResponse {
     }
 }
 impl SourceResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SourceResponse {
@@ -8965,7 +9218,11 @@ impl crate::private::Members for SourceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceResponse);
@@ -9021,7 +9278,7 @@ impl crate::validate::Validate for SourceResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `threads` request.
@@ -9072,13 +9329,10 @@ impl ThreadsResponse {
     }
 }
 impl ThreadsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ThreadsResponse {
@@ -9090,7 +9344,11 @@ impl crate::private::Members for ThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadsResponse);
@@ -9146,7 +9404,7 @@ impl crate::validate::Validate for ThreadsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.
@@ -9203,14 +9461,11 @@ impl TerminateThreadsResponse {
     }
 }
 impl TerminateThreadsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for TerminateThreadsResponse {
@@ -9222,7 +9477,11 @@ impl crate::private::Members for TerminateThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateThreadsResponse);
@@ -9274,7 +9533,7 @@ impl crate::validate::Validate for TerminateThreadsResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `modules` request.
@@ -9325,13 +9584,10 @@ impl ModulesResponse {
     }
 }
 impl ModulesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ModulesResponse {
@@ -9343,7 +9599,11 @@ impl crate::private::Members for ModulesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesResponse);
@@ -9399,7 +9659,7 @@ impl crate::validate::Validate for ModulesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `loadedSources` request.
@@ -9450,13 +9710,10 @@ impl LoadedSourcesResponse {
     }
 }
 impl LoadedSourcesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for LoadedSourcesResponse {
@@ -9468,7 +9725,11 @@ impl crate::private::Members for LoadedSourcesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesResponse);
@@ -9524,7 +9785,7 @@ impl crate::validate::Validate for LoadedSourcesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `evaluate` request.
@@ -9575,13 +9836,10 @@ impl EvaluateResponse {
     }
 }
 impl EvaluateResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for EvaluateResponse {
@@ -9593,7 +9851,11 @@ impl crate::private::Members for EvaluateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateResponse);
@@ -9649,7 +9911,7 @@ impl crate::validate::Validate for EvaluateResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setExpression` request.
@@ -9700,13 +9962,10 @@ impl SetExpressionResponse {
     }
 }
 impl SetExpressionResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetExpressionResponse {
@@ -9718,7 +9977,11 @@ impl crate::private::Members for SetExpressionResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionResponse);
@@ -9774,7 +10037,7 @@ impl crate::validate::Validate for SetExpressionResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepInTargets` request.
@@ -9825,13 +10088,10 @@ impl StepInTargetsResponse {
     }
 }
 impl StepInTargetsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for StepInTargetsResponse {
@@ -9843,7 +10103,11 @@ impl crate::private::Members for StepInTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsResponse);
@@ -9899,7 +10163,7 @@ impl crate::validate::Validate for StepInTargetsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `gotoTargets` request.
@@ -9950,13 +10214,10 @@ impl GotoTargetsResponse {
     }
 }
 impl GotoTargetsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for GotoTargetsResponse {
@@ -9968,7 +10229,11 @@ impl crate::private::Members for GotoTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsResponse);
@@ -10024,7 +10289,7 @@ impl crate::validate::Validate for GotoTargetsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `completions` request.
@@ -10075,13 +10340,10 @@ impl CompletionsResponse {
     }
 }
 impl CompletionsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for CompletionsResponse {
@@ -10093,7 +10355,11 @@ impl crate::private::Members for CompletionsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsResponse);
@@ -10149,7 +10415,7 @@ impl crate::validate::Validate for CompletionsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `exceptionInfo` request.
@@ -10200,13 +10466,10 @@ impl ExceptionInfoResponse {
     }
 }
 impl ExceptionInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ExceptionInfoResponse {
@@ -10218,7 +10481,11 @@ impl crate::private::Members for ExceptionInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoResponse);
@@ -10274,7 +10541,7 @@ impl crate::validate::Validate for ExceptionInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `readMemory` request.
@@ -10331,14 +10598,11 @@ impl ReadMemoryResponse {
     }
 }
 impl ReadMemoryResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ReadMemoryResponse {
@@ -10350,7 +10614,11 @@ impl crate::private::Members for ReadMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryResponse);
@@ -10403,7 +10671,7 @@ impl crate::validate::Validate for ReadMemoryResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `writeMemory` request.
@@ -10460,14 +10728,11 @@ impl WriteMemoryResponse {
     }
 }
 impl WriteMemoryResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for WriteMemoryResponse {
@@ -10479,7 +10744,11 @@ impl crate::private::Members for WriteMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryResponse);
@@ -10532,7 +10801,7 @@ impl crate::validate::Validate for WriteMemoryResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `disassemble` request.
@@ -10589,14 +10858,11 @@ impl DisassembleResponse {
     }
 }
 impl DisassembleResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for DisassembleResponse {
@@ -10608,7 +10874,11 @@ impl crate::private::Members for DisassembleResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleResponse);
@@ -10661,7 +10931,7 @@ impl crate::validate::Validate for DisassembleResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `locations` request.
@@ -10718,14 +10988,11 @@ impl LocationsResponse {
     }
 }
 impl LocationsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for LocationsResponse {
@@ -10737,7 +11004,11 @@ impl crate::private::Members for LocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsResponse);
@@ -10790,7 +11061,7 @@ impl crate::validate::Validate for LocationsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.
@@ -10850,14 +11121,11 @@ impl SetDebuggerPropertyResponse {
 }
 #[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10870,7 +11138,11 @@ impl crate::private::Members for SetDebuggerPropertyResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10925,7 +11197,7 @@ impl crate::validate::Validate for SetDebuggerPropertyResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.
@@ -10985,14 +11257,11 @@ impl SetPydevdSourceMapResponse {
 }
 #[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11005,7 +11274,11 @@ impl crate::private::Members for SetPydevdSourceMapResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11060,7 +11333,7 @@ impl crate::validate::Validate for SetPydevdSourceMapResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'pydevdSystemInfo' request.
@@ -11114,13 +11387,10 @@ impl PydevdSystemInfoResponse {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11133,7 +11403,11 @@ impl crate::private::Members for PydevdSystemInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11192,7 +11466,7 @@ impl crate::validate::Validate for PydevdSystemInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'pydevdAuthorize' request.
@@ -11246,13 +11520,10 @@ impl PydevdAuthorizeResponse {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11265,7 +11536,11 @@ impl crate::private::Members for PydevdAuthorizeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11324,7 +11599,7 @@ impl crate::validate::Validate for PydevdAuthorizeResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'dumpCell' request.
@@ -11378,13 +11653,10 @@ impl DumpCellResponse {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11397,7 +11669,11 @@ impl crate::private::Members for DumpCellResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11456,7 +11732,7 @@ impl crate::validate::Validate for DumpCellResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'debugInfo' request.
@@ -11510,13 +11786,10 @@ impl DebugInfoResponse {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11529,7 +11802,11 @@ impl crate::private::Members for DebugInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11588,7 +11865,7 @@ impl crate::validate::Validate for DebugInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'inspectVariables' request.
@@ -11642,13 +11919,10 @@ impl InspectVariablesResponse {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11661,7 +11935,11 @@ impl crate::private::Members for InspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11720,7 +11998,7 @@ impl crate::validate::Validate for InspectVariablesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'richInspectVariables' request.
@@ -11778,13 +12056,10 @@ impl RichInspectVariablesResponse {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11797,7 +12072,11 @@ impl crate::private::Members for RichInspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11857,7 +12136,7 @@ impl crate::validate::Validate for RichInspectVariablesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'copyToGlobals' request. The specification (and ipykernel) answer with 'command': 'setExpression'.
@@ -11911,13 +12190,10 @@ impl CopyToGlobalsResponse {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11930,7 +12206,11 @@ impl crate::private::Members for CopyToGlobalsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11989,7 +12269,7 @@ impl crate::validate::Validate for CopyToGlobalsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).
@@ -12029,13 +12309,10 @@ impl InitializedEvent {
     }
 }
 impl InitializedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "event" | "seq" => true,
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.body.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for InitializedEvent {
@@ -12044,7 +12321,11 @@ impl crate::private::Members for InitializedEvent {
         s.member("event", "initialized")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializedEvent);
@@ -12085,7 +12366,7 @@ impl crate::validate::Validate for InitializedEvent {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the execution of the debuggee has stopped due to some condition.
@@ -12115,9 +12396,10 @@ impl StoppedEvent {
     }
 }
 impl StoppedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StoppedEvent {
@@ -12126,7 +12408,11 @@ impl crate::private::Members for StoppedEvent {
         s.member("event", "stopped")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StoppedEvent);
@@ -12171,7 +12457,7 @@ impl crate::validate::Validate for StoppedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the execution of the debuggee has continued.
@@ -12202,9 +12488,10 @@ impl ContinuedEvent {
     }
 }
 impl ContinuedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ContinuedEvent {
@@ -12213,7 +12500,11 @@ impl crate::private::Members for ContinuedEvent {
         s.member("event", "continued")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinuedEvent);
@@ -12258,7 +12549,7 @@ impl crate::validate::Validate for ContinuedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the debuggee has exited and returns its exit code.
@@ -12287,9 +12578,10 @@ impl ExitedEvent {
     }
 }
 impl ExitedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ExitedEvent {
@@ -12298,7 +12590,11 @@ impl crate::private::Members for ExitedEvent {
         s.member("event", "exited")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExitedEvent);
@@ -12343,7 +12639,7 @@ impl crate::validate::Validate for ExitedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that debugging of the debuggee has terminated. This does \*\*not\*\* mean that the debuggee itself has exited.
@@ -12375,13 +12671,10 @@ impl TerminatedEvent {
     }
 }
 impl TerminatedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "event" | "seq" => true,
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.body.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for TerminatedEvent {
@@ -12390,7 +12683,11 @@ impl crate::private::Members for TerminatedEvent {
         s.member("event", "terminated")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminatedEvent);
@@ -12432,7 +12729,7 @@ impl crate::validate::Validate for TerminatedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that a thread has started or exited.
@@ -12461,9 +12758,10 @@ impl ThreadEvent {
     }
 }
 impl ThreadEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ThreadEvent {
@@ -12472,7 +12770,11 @@ impl crate::private::Members for ThreadEvent {
         s.member("event", "thread")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadEvent);
@@ -12517,7 +12819,7 @@ impl crate::validate::Validate for ThreadEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the target has produced some output.
@@ -12546,9 +12848,10 @@ impl OutputEvent {
     }
 }
 impl OutputEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for OutputEvent {
@@ -12557,7 +12860,11 @@ impl crate::private::Members for OutputEvent {
         s.member("event", "output")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(OutputEvent);
@@ -12602,7 +12909,7 @@ impl crate::validate::Validate for OutputEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.
@@ -12631,9 +12938,10 @@ impl BreakpointEvent {
     }
 }
 impl BreakpointEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for BreakpointEvent {
@@ -12642,7 +12950,11 @@ impl crate::private::Members for BreakpointEvent {
         s.member("event", "breakpoint")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointEvent);
@@ -12687,7 +12999,7 @@ impl crate::validate::Validate for BreakpointEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that some information about a module has changed.
@@ -12716,9 +13028,10 @@ impl ModuleEvent {
     }
 }
 impl ModuleEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ModuleEvent {
@@ -12727,7 +13040,11 @@ impl crate::private::Members for ModuleEvent {
         s.member("event", "module")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModuleEvent);
@@ -12772,7 +13089,7 @@ impl crate::validate::Validate for ModuleEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that some source has been added, changed, or removed from the set of all loaded sources.
@@ -12801,9 +13118,10 @@ impl LoadedSourceEvent {
     }
 }
 impl LoadedSourceEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for LoadedSourceEvent {
@@ -12812,7 +13130,11 @@ impl crate::private::Members for LoadedSourceEvent {
         s.member("event", "loadedSource")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourceEvent);
@@ -12857,7 +13179,7 @@ impl crate::validate::Validate for LoadedSourceEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.
@@ -12886,9 +13208,10 @@ impl ProcessEvent {
     }
 }
 impl ProcessEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProcessEvent {
@@ -12897,7 +13220,11 @@ impl crate::private::Members for ProcessEvent {
         s.member("event", "process")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProcessEvent);
@@ -12942,7 +13269,7 @@ impl crate::validate::Validate for ProcessEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that one or more capabilities have changed.
@@ -12974,9 +13301,10 @@ impl CapabilitiesEvent {
     }
 }
 impl CapabilitiesEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for CapabilitiesEvent {
@@ -12985,7 +13313,11 @@ impl crate::private::Members for CapabilitiesEvent {
         s.member("event", "capabilities")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CapabilitiesEvent);
@@ -13030,7 +13362,7 @@ impl crate::validate::Validate for CapabilitiesEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.
@@ -13061,9 +13393,10 @@ impl ProgressStartEvent {
     }
 }
 impl ProgressStartEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProgressStartEvent {
@@ -13072,7 +13405,11 @@ impl crate::private::Members for ProgressStartEvent {
         s.member("event", "progressStart")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressStartEvent);
@@ -13117,7 +13454,7 @@ impl crate::validate::Validate for ProgressStartEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event signals that the progress reporting needs to be updated with a new message and/or percentage.
@@ -13148,9 +13485,10 @@ impl ProgressUpdateEvent {
     }
 }
 impl ProgressUpdateEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProgressUpdateEvent {
@@ -13159,7 +13497,11 @@ impl crate::private::Members for ProgressUpdateEvent {
         s.member("event", "progressUpdate")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressUpdateEvent);
@@ -13204,7 +13546,7 @@ impl crate::validate::Validate for ProgressUpdateEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event signals the end of the progress reporting with a final message.
@@ -13234,9 +13576,10 @@ impl ProgressEndEvent {
     }
 }
 impl ProgressEndEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProgressEndEvent {
@@ -13245,7 +13588,11 @@ impl crate::private::Members for ProgressEndEvent {
         s.member("event", "progressEnd")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressEndEvent);
@@ -13290,7 +13637,7 @@ impl crate::validate::Validate for ProgressEndEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.
@@ -13321,9 +13668,10 @@ impl InvalidatedEvent {
     }
 }
 impl InvalidatedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for InvalidatedEvent {
@@ -13332,7 +13680,11 @@ impl crate::private::Members for InvalidatedEvent {
         s.member("event", "invalidated")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InvalidatedEvent);
@@ -13377,7 +13729,7 @@ impl crate::validate::Validate for InvalidatedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.
@@ -13408,9 +13760,10 @@ impl MemoryEvent {
     }
 }
 impl MemoryEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for MemoryEvent {
@@ -13419,7 +13772,11 @@ impl crate::private::Members for MemoryEvent {
         s.member("event", "memory")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(MemoryEvent);
@@ -13464,7 +13821,7 @@ impl crate::validate::Validate for MemoryEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates input was requested by debuggee.
@@ -13499,13 +13856,10 @@ impl PydevdInputRequestedEvent {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdInputRequestedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "event" | "seq" => true,
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.body.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13515,7 +13869,11 @@ impl crate::private::Members for PydevdInputRequestedEvent {
         s.member("event", "pydevdInputRequested")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -13559,7 +13917,7 @@ impl crate::validate::Validate for PydevdInputRequestedEvent {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// On error (whenever `success` is false), the body can provide more details.
@@ -13619,14 +13977,11 @@ impl ErrorResponse {
     }
 }
 impl ErrorResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "success" | "seq" | "request_seq" | "command" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ErrorResponse {
@@ -13638,7 +13993,11 @@ impl crate::private::Members for ErrorResponse {
         s.member("command", &self.command)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ErrorResponse);
@@ -13691,7 +14050,7 @@ impl crate::validate::Validate for ErrorResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 impl crate::traits::Request for CancelRequest {

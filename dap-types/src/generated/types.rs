@@ -47,20 +47,22 @@ impl CancelArguments {
     }
 }
 impl CancelArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "requestId" => self.request_id.is_some(),
-            "progressId" => self.progress_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.request_id.is_some())
+            | (u64::from(self.progress_id.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for CancelArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("requestId", &self.request_id)?;
         s.optional("progressId", &self.progress_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CancelArguments);
@@ -88,7 +90,7 @@ impl crate::validate::Validate for CancelArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.request_id, "requestId", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `runInTerminal` request.
@@ -165,18 +167,13 @@ impl RunInTerminalRequestArguments {
     }
 }
 impl RunInTerminalRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "cwd" | "args" => true,
-            "kind" => self.kind.is_some(),
-            "title" => self.title.is_some(),
-            "env" => self.env.is_some(),
-            "argsCanBeInterpretedByShell" => {
-                self.args_can_be_interpreted_by_shell.is_some()
-            }
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        12u64 | u64::from(self.kind.is_some())
+            | (u64::from(self.title.is_some()) << 1u32)
+            | (u64::from(self.env.is_some()) << 4u32)
+            | (u64::from(self.args_can_be_interpreted_by_shell.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for RunInTerminalRequestArguments {
@@ -190,7 +187,11 @@ impl crate::private::Members for RunInTerminalRequestArguments {
             "argsCanBeInterpretedByShell",
             &self.args_can_be_interpreted_by_shell,
         )?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalRequestArguments);
@@ -237,7 +238,7 @@ impl crate::validate::Validate for RunInTerminalRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.kind, "kind");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `startDebugging` request.
@@ -287,13 +288,10 @@ impl StartDebuggingRequestArguments {
     }
 }
 impl StartDebuggingRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "configuration" | "request" => true,
-            "outputPresentation" => self.output_presentation.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.output_presentation.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for StartDebuggingRequestArguments {
@@ -301,7 +299,11 @@ impl crate::private::Members for StartDebuggingRequestArguments {
         s.member("configuration", &self.configuration)?;
         s.optional("outputPresentation", &self.output_presentation)?;
         s.member("request", &self.request)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StartDebuggingRequestArguments);
@@ -343,7 +345,7 @@ impl crate::validate::Validate for StartDebuggingRequestArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.output_presentation, "outputPresentation");
         v.member(&self.request, "request");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `initialize` request.
@@ -569,34 +571,26 @@ impl InitializeRequestArguments {
     }
 }
 impl InitializeRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "adapterID" => true,
-            "clientID" => self.client_id.is_some(),
-            "clientName" => self.client_name.is_some(),
-            "locale" => self.locale.is_some(),
-            "linesStartAt1" => self.lines_start_at1.is_some(),
-            "columnsStartAt1" => self.columns_start_at1.is_some(),
-            "pathFormat" => self.path_format.is_some(),
-            "supportsVariableType" => self.supports_variable_type.is_some(),
-            "supportsVariablePaging" => self.supports_variable_paging.is_some(),
-            "supportsRunInTerminalRequest" => {
-                self.supports_run_in_terminal_request.is_some()
-            }
-            "supportsMemoryReferences" => self.supports_memory_references.is_some(),
-            "supportsProgressReporting" => self.supports_progress_reporting.is_some(),
-            "supportsInvalidatedEvent" => self.supports_invalidated_event.is_some(),
-            "supportsMemoryEvent" => self.supports_memory_event.is_some(),
-            "supportsArgsCanBeInterpretedByShell" => {
-                self.supports_args_can_be_interpreted_by_shell.is_some()
-            }
-            "supportsStartDebuggingRequest" => {
-                self.supports_start_debugging_request.is_some()
-            }
-            "supportsANSIStyling" => self.supports_ansistyling.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        4u64 | u64::from(self.client_id.is_some())
+            | (u64::from(self.client_name.is_some()) << 1u32)
+            | (u64::from(self.locale.is_some()) << 3u32)
+            | (u64::from(self.lines_start_at1.is_some()) << 4u32)
+            | (u64::from(self.columns_start_at1.is_some()) << 5u32)
+            | (u64::from(self.path_format.is_some()) << 6u32)
+            | (u64::from(self.supports_variable_type.is_some()) << 7u32)
+            | (u64::from(self.supports_variable_paging.is_some()) << 8u32)
+            | (u64::from(self.supports_run_in_terminal_request.is_some()) << 9u32)
+            | (u64::from(self.supports_memory_references.is_some()) << 10u32)
+            | (u64::from(self.supports_progress_reporting.is_some()) << 11u32)
+            | (u64::from(self.supports_invalidated_event.is_some()) << 12u32)
+            | (u64::from(self.supports_memory_event.is_some()) << 13u32)
+            | (u64::from(self.supports_args_can_be_interpreted_by_shell.is_some())
+                << 14u32)
+            | (u64::from(self.supports_start_debugging_request.is_some()) << 15u32)
+            | (u64::from(self.supports_ansistyling.is_some()) << 16u32)
     }
 }
 impl crate::private::Members for InitializeRequestArguments {
@@ -627,7 +621,11 @@ impl crate::private::Members for InitializeRequestArguments {
             &self.supports_start_debugging_request,
         )?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializeRequestArguments);
@@ -709,7 +707,7 @@ impl crate::validate::Validate for InitializeRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.path_format, "pathFormat");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `configurationDone` request.
@@ -730,15 +728,19 @@ impl ConfigurationDoneArguments {
     }
 }
 impl ConfigurationDoneArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 impl crate::private::Members for ConfigurationDoneArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ConfigurationDoneArguments);
@@ -761,7 +763,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ConfigurationDoneArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `launch` request. Additional attributes are implementation specific.
@@ -806,20 +808,21 @@ impl LaunchRequestArguments {
     }
 }
 impl LaunchRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "noDebug" => self.no_debug.is_some(),
-            "__restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.no_debug.is_some()) | (u64::from(self.restart.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for LaunchRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("noDebug", &self.no_debug)?;
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LaunchRequestArguments);
@@ -846,7 +849,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for LaunchRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `attach` request. Additional attributes are implementation specific.
@@ -880,18 +883,20 @@ impl AttachRequestArguments {
     }
 }
 impl AttachRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "__restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
     }
 }
 impl crate::private::Members for AttachRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(AttachRequestArguments);
@@ -917,7 +922,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for AttachRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `restart` request.
@@ -947,18 +952,20 @@ impl RestartArguments {
     }
 }
 impl RestartArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.arguments.is_some())
     }
 }
 impl crate::private::Members for RestartArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartArguments);
@@ -985,7 +992,7 @@ impl crate::validate::Validate for RestartArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `disconnect` request.
@@ -1045,14 +1052,12 @@ impl DisconnectArguments {
     }
 }
 impl DisconnectArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "restart" => self.restart.is_some(),
-            "terminateDebuggee" => self.terminate_debuggee.is_some(),
-            "suspendDebuggee" => self.suspend_debuggee.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
+            | (u64::from(self.terminate_debuggee.is_some()) << 1u32)
+            | (u64::from(self.suspend_debuggee.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for DisconnectArguments {
@@ -1060,7 +1065,11 @@ impl crate::private::Members for DisconnectArguments {
         s.optional("restart", &self.restart)?;
         s.optional("terminateDebuggee", &self.terminate_debuggee)?;
         s.optional("suspendDebuggee", &self.suspend_debuggee)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisconnectArguments);
@@ -1092,7 +1101,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DisconnectArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `terminate` request.
@@ -1122,18 +1131,20 @@ impl TerminateArguments {
     }
 }
 impl TerminateArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
     }
 }
 impl crate::private::Members for TerminateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateArguments);
@@ -1159,7 +1170,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for TerminateArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `breakpointLocations` request.
@@ -1225,15 +1236,12 @@ impl BreakpointLocationsArguments {
     }
 }
 impl BreakpointLocationsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" | "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.column.is_some()) << 2u32)
+            | (u64::from(self.end_line.is_some()) << 3u32)
+            | (u64::from(self.end_column.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for BreakpointLocationsArguments {
@@ -1243,7 +1251,11 @@ impl crate::private::Members for BreakpointLocationsArguments {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsArguments);
@@ -1286,7 +1298,7 @@ impl crate::validate::Validate for BreakpointLocationsArguments {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setBreakpoints` request.
@@ -1346,15 +1358,12 @@ impl SetBreakpointsArguments {
     }
 }
 impl SetBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" => true,
-            "breakpoints" => self.breakpoints.is_some(),
-            "lines" => self.lines.is_some(),
-            "sourceModified" => self.source_modified.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.breakpoints.is_some()) << 1u32)
+            | (u64::from(self.lines.is_some()) << 2u32)
+            | (u64::from(self.source_modified.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for SetBreakpointsArguments {
@@ -1363,7 +1372,11 @@ impl crate::private::Members for SetBreakpointsArguments {
         s.optional("breakpoints", &self.breakpoints)?;
         s.optional("lines", &self.lines)?;
         s.optional("sourceModified", &self.source_modified)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsArguments);
@@ -1402,7 +1415,7 @@ impl crate::validate::Validate for SetBreakpointsArguments {
         v.member(&self.source, "source");
         v.member(&self.breakpoints, "breakpoints");
         v.bounded(&self.lines, "lines", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setFunctionBreakpoints` request.
@@ -1428,15 +1441,20 @@ impl SetFunctionBreakpointsArguments {
     }
 }
 impl SetFunctionBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsArguments);
@@ -1468,7 +1486,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setExceptionBreakpoints` request.
@@ -1521,14 +1539,11 @@ impl SetExceptionBreakpointsArguments {
     }
 }
 impl SetExceptionBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "filters" => true,
-            "filterOptions" => self.filter_options.is_some(),
-            "exceptionOptions" => self.exception_options.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.filter_options.is_some()) << 1u32)
+            | (u64::from(self.exception_options.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsArguments {
@@ -1536,7 +1551,11 @@ impl crate::private::Members for SetExceptionBreakpointsArguments {
         s.member("filters", &self.filters)?;
         s.optional("filterOptions", &self.filter_options)?;
         s.optional("exceptionOptions", &self.exception_options)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsArguments);
@@ -1574,7 +1593,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.filter_options, "filterOptions");
         v.member(&self.exception_options, "exceptionOptions");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `dataBreakpointInfo` request.
@@ -1664,17 +1683,14 @@ impl DataBreakpointInfoArguments {
     }
 }
 impl DataBreakpointInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => true,
-            "variablesReference" => self.variables_reference.is_some(),
-            "frameId" => self.frame_id.is_some(),
-            "bytes" => self.bytes.is_some(),
-            "asAddress" => self.as_address.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.variables_reference.is_some())
+            | (u64::from(self.frame_id.is_some()) << 2u32)
+            | (u64::from(self.bytes.is_some()) << 3u32)
+            | (u64::from(self.as_address.is_some()) << 4u32)
+            | (u64::from(self.mode.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for DataBreakpointInfoArguments {
@@ -1685,7 +1701,11 @@ impl crate::private::Members for DataBreakpointInfoArguments {
         s.optional("bytes", &self.bytes)?;
         s.optional("asAddress", &self.as_address)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoArguments);
@@ -1724,7 +1744,7 @@ impl crate::validate::Validate for DataBreakpointInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setDataBreakpoints` request.
@@ -1750,15 +1770,20 @@ impl SetDataBreakpointsArguments {
     }
 }
 impl SetDataBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetDataBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsArguments);
@@ -1790,7 +1815,7 @@ impl crate::validate::Validate for SetDataBreakpointsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setInstructionBreakpoints` request
@@ -1816,15 +1841,20 @@ impl SetInstructionBreakpointsArguments {
     }
 }
 impl SetInstructionBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsArguments);
@@ -1856,7 +1886,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `continue` request.
@@ -1895,20 +1925,21 @@ impl ContinueArguments {
     }
 }
 impl ContinueArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueArguments);
@@ -1940,7 +1971,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ContinueArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `next` request.
@@ -1992,14 +2023,11 @@ impl NextArguments {
     }
 }
 impl NextArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.granularity.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for NextArguments {
@@ -2007,7 +2035,11 @@ impl crate::private::Members for NextArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(NextArguments);
@@ -2041,7 +2073,7 @@ impl crate::validate::Validate for NextArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepIn` request.
@@ -2105,15 +2137,12 @@ impl StepInArguments {
     }
 }
 impl StepInArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "targetId" => self.target_id.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.target_id.is_some()) << 2u32)
+            | (u64::from(self.granularity.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for StepInArguments {
@@ -2122,7 +2151,11 @@ impl crate::private::Members for StepInArguments {
         s.optional("singleThread", &self.single_thread)?;
         s.optional("targetId", &self.target_id)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInArguments);
@@ -2157,7 +2190,7 @@ impl crate::validate::Validate for StepInArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepOut` request.
@@ -2209,14 +2242,11 @@ impl StepOutArguments {
     }
 }
 impl StepOutArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.granularity.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for StepOutArguments {
@@ -2224,7 +2254,11 @@ impl crate::private::Members for StepOutArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepOutArguments);
@@ -2258,7 +2292,7 @@ impl crate::validate::Validate for StepOutArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepBack` request.
@@ -2310,14 +2344,11 @@ impl StepBackArguments {
     }
 }
 impl StepBackArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.granularity.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for StepBackArguments {
@@ -2325,7 +2356,11 @@ impl crate::private::Members for StepBackArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepBackArguments);
@@ -2359,7 +2394,7 @@ impl crate::validate::Validate for StepBackArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `reverseContinue` request.
@@ -2398,20 +2433,21 @@ impl ReverseContinueArguments {
     }
 }
 impl ReverseContinueArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ReverseContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReverseContinueArguments);
@@ -2443,7 +2479,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ReverseContinueArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `restartFrame` request.
@@ -2471,15 +2507,20 @@ impl RestartFrameArguments {
     }
 }
 impl RestartFrameArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "frameId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for RestartFrameArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartFrameArguments);
@@ -2510,7 +2551,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RestartFrameArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `goto` request.
@@ -2543,16 +2584,21 @@ impl GotoArguments {
     }
 }
 impl GotoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threadId" | "targetId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for GotoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.member("targetId", &self.target_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoArguments);
@@ -2587,7 +2633,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for GotoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `pause` request.
@@ -2615,15 +2661,20 @@ impl PauseArguments {
     }
 }
 impl PauseArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threadId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for PauseArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(PauseArguments);
@@ -2654,7 +2705,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PauseArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stackTrace` request.
@@ -2717,15 +2768,12 @@ impl StackTraceArguments {
     }
 }
 impl StackTraceArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "startFrame" => self.start_frame.is_some(),
-            "levels" => self.levels.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.start_frame.is_some()) << 1u32)
+            | (u64::from(self.levels.is_some()) << 2u32)
+            | (u64::from(self.format.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for StackTraceArguments {
@@ -2734,7 +2782,11 @@ impl crate::private::Members for StackTraceArguments {
         s.optional("startFrame", &self.start_frame)?;
         s.optional("levels", &self.levels)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceArguments);
@@ -2769,7 +2821,7 @@ impl crate::validate::Validate for StackTraceArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `scopes` request.
@@ -2797,15 +2849,20 @@ impl ScopesArguments {
     }
 }
 impl ScopesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "frameId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ScopesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesArguments);
@@ -2836,7 +2893,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ScopesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `variables` request.
@@ -2909,16 +2966,13 @@ impl VariablesArguments {
     }
 }
 impl VariablesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "variablesReference" => true,
-            "filter" => self.filter.is_some(),
-            "start" => self.start.is_some(),
-            "count" => self.count.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.filter.is_some()) << 1u32)
+            | (u64::from(self.start.is_some()) << 2u32)
+            | (u64::from(self.count.is_some()) << 3u32)
+            | (u64::from(self.format.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for VariablesArguments {
@@ -2928,7 +2982,11 @@ impl crate::private::Members for VariablesArguments {
         s.optional("start", &self.start)?;
         s.optional("count", &self.count)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesArguments);
@@ -2966,7 +3024,7 @@ impl crate::validate::Validate for VariablesArguments {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.member(&self.filter, "filter");
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setVariable` request.
@@ -3018,13 +3076,10 @@ impl SetVariableArguments {
     }
 }
 impl SetVariableArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "variablesReference" | "name" | "value" => true,
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.format.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for SetVariableArguments {
@@ -3033,7 +3088,11 @@ impl crate::private::Members for SetVariableArguments {
         s.member("name", &self.name)?;
         s.member("value", &self.value)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableArguments);
@@ -3075,7 +3134,7 @@ impl crate::validate::Validate for SetVariableArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `source` request.
@@ -3113,20 +3172,21 @@ impl SourceArguments {
     }
 }
 impl SourceArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "sourceReference" => true,
-            "source" => self.source.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.source.is_some())
     }
 }
 impl crate::private::Members for SourceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("source", &self.source)?;
         s.member("sourceReference", &self.source_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceArguments);
@@ -3160,7 +3220,7 @@ impl crate::validate::Validate for SourceArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.source, "source");
         v.bounded(&self.source_reference, "sourceReference", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `terminateThreads` request.
@@ -3192,18 +3252,20 @@ impl TerminateThreadsArguments {
     }
 }
 impl TerminateThreadsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadIds" => self.thread_ids.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.thread_ids.is_some())
     }
 }
 impl crate::private::Members for TerminateThreadsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("threadIds", &self.thread_ids)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateThreadsArguments);
@@ -3229,7 +3291,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for TerminateThreadsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `modules` request.
@@ -3272,20 +3334,22 @@ impl ModulesArguments {
     }
 }
 impl ModulesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "startModule" => self.start_module.is_some(),
-            "moduleCount" => self.module_count.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.start_module.is_some())
+            | (u64::from(self.module_count.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ModulesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("startModule", &self.start_module)?;
         s.optional("moduleCount", &self.module_count)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesArguments);
@@ -3312,7 +3376,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ModulesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `loadedSources` request.
@@ -3333,15 +3397,19 @@ impl LoadedSourcesArguments {
     }
 }
 impl LoadedSourcesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 impl crate::private::Members for LoadedSourcesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesArguments);
@@ -3364,7 +3432,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for LoadedSourcesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `evaluate` request.
@@ -3457,18 +3525,15 @@ impl EvaluateArguments {
     }
 }
 impl EvaluateArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "expression" => true,
-            "frameId" => self.frame_id.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "source" => self.source.is_some(),
-            "context" => self.context.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.frame_id.is_some()) << 1u32)
+            | (u64::from(self.line.is_some()) << 2u32)
+            | (u64::from(self.column.is_some()) << 3u32)
+            | (u64::from(self.source.is_some()) << 4u32)
+            | (u64::from(self.context.is_some()) << 5u32)
+            | (u64::from(self.format.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for EvaluateArguments {
@@ -3480,7 +3545,11 @@ impl crate::private::Members for EvaluateArguments {
         s.optional("source", &self.source)?;
         s.optional("context", &self.context)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateArguments);
@@ -3522,7 +3591,7 @@ impl crate::validate::Validate for EvaluateArguments {
         v.member(&self.source, "source");
         v.member(&self.context, "context");
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setExpression` request.
@@ -3576,14 +3645,11 @@ impl SetExpressionArguments {
     }
 }
 impl SetExpressionArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "expression" | "value" => true,
-            "frameId" => self.frame_id.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.frame_id.is_some()) << 2u32)
+            | (u64::from(self.format.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for SetExpressionArguments {
@@ -3592,7 +3658,11 @@ impl crate::private::Members for SetExpressionArguments {
         s.member("value", &self.value)?;
         s.optional("frameId", &self.frame_id)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionArguments);
@@ -3630,7 +3700,7 @@ impl crate::validate::Validate for SetExpressionArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepInTargets` request.
@@ -3658,15 +3728,20 @@ impl StepInTargetsArguments {
     }
 }
 impl StepInTargetsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "frameId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for StepInTargetsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsArguments);
@@ -3697,7 +3772,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for StepInTargetsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `gotoTargets` request.
@@ -3735,13 +3810,10 @@ impl GotoTargetsArguments {
     }
 }
 impl GotoTargetsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" | "line" => true,
-            "column" => self.column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.column.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for GotoTargetsArguments {
@@ -3749,7 +3821,11 @@ impl crate::private::Members for GotoTargetsArguments {
         s.member("source", &self.source)?;
         s.member("line", &self.line)?;
         s.optional("column", &self.column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsArguments);
@@ -3788,7 +3864,7 @@ impl crate::validate::Validate for GotoTargetsArguments {
         v.member(&self.source, "source");
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `completions` request.
@@ -3837,14 +3913,11 @@ impl CompletionsArguments {
     }
 }
 impl CompletionsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "text" | "column" => true,
-            "frameId" => self.frame_id.is_some(),
-            "line" => self.line.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        6u64 | u64::from(self.frame_id.is_some())
+            | (u64::from(self.line.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for CompletionsArguments {
@@ -3853,7 +3926,11 @@ impl crate::private::Members for CompletionsArguments {
         s.member("text", &self.text)?;
         s.member("column", &self.column)?;
         s.optional("line", &self.line)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsArguments);
@@ -3892,7 +3969,7 @@ impl crate::validate::Validate for CompletionsArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `exceptionInfo` request.
@@ -3920,15 +3997,20 @@ impl ExceptionInfoArguments {
     }
 }
 impl ExceptionInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threadId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ExceptionInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoArguments);
@@ -3959,7 +4041,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `readMemory` request.
@@ -4003,13 +4085,10 @@ impl ReadMemoryArguments {
     }
 }
 impl ReadMemoryArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "memoryReference" | "count" => true,
-            "offset" => self.offset.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.offset.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ReadMemoryArguments {
@@ -4017,7 +4096,11 @@ impl crate::private::Members for ReadMemoryArguments {
         s.member("memoryReference", &self.memory_reference)?;
         s.optional("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryArguments);
@@ -4060,7 +4143,7 @@ impl crate::validate::Validate for ReadMemoryArguments {
             Some(9007199254740991i64),
         );
         v.bounded(&self.count, "count", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `writeMemory` request.
@@ -4117,14 +4200,11 @@ impl WriteMemoryArguments {
     }
 }
 impl WriteMemoryArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "memoryReference" | "data" => true,
-            "offset" => self.offset.is_some(),
-            "allowPartial" => self.allow_partial.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        9u64 | (u64::from(self.offset.is_some()) << 1u32)
+            | (u64::from(self.allow_partial.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for WriteMemoryArguments {
@@ -4133,7 +4213,11 @@ impl crate::private::Members for WriteMemoryArguments {
         s.optional("offset", &self.offset)?;
         s.optional("allowPartial", &self.allow_partial)?;
         s.member("data", &self.data)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryArguments);
@@ -4176,7 +4260,7 @@ impl crate::validate::Validate for WriteMemoryArguments {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `disassemble` request.
@@ -4247,15 +4331,12 @@ impl DisassembleArguments {
     }
 }
 impl DisassembleArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "memoryReference" | "instructionCount" => true,
-            "offset" => self.offset.is_some(),
-            "instructionOffset" => self.instruction_offset.is_some(),
-            "resolveSymbols" => self.resolve_symbols.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        9u64 | (u64::from(self.offset.is_some()) << 1u32)
+            | (u64::from(self.instruction_offset.is_some()) << 2u32)
+            | (u64::from(self.resolve_symbols.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for DisassembleArguments {
@@ -4265,7 +4346,11 @@ impl crate::private::Members for DisassembleArguments {
         s.optional("instructionOffset", &self.instruction_offset)?;
         s.member("instructionCount", &self.instruction_count)?;
         s.optional("resolveSymbols", &self.resolve_symbols)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleArguments);
@@ -4319,7 +4404,7 @@ impl crate::validate::Validate for DisassembleArguments {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `locations` request.
@@ -4347,15 +4432,20 @@ impl LocationsArguments {
     }
 }
 impl LocationsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "locationReference")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for LocationsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsArguments);
@@ -4386,7 +4476,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for LocationsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Information about the capabilities of a debug adapter.
@@ -4926,81 +5016,52 @@ impl Capabilities {
     }
 }
 impl Capabilities {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "supportsConfigurationDoneRequest" => {
-                self.supports_configuration_done_request.is_some()
-            }
-            "supportsFunctionBreakpoints" => self.supports_function_breakpoints.is_some(),
-            "supportsConditionalBreakpoints" => {
-                self.supports_conditional_breakpoints.is_some()
-            }
-            "supportsHitConditionalBreakpoints" => {
-                self.supports_hit_conditional_breakpoints.is_some()
-            }
-            "supportsEvaluateForHovers" => self.supports_evaluate_for_hovers.is_some(),
-            "exceptionBreakpointFilters" => self.exception_breakpoint_filters.is_some(),
-            "supportsStepBack" => self.supports_step_back.is_some(),
-            "supportsSetVariable" => self.supports_set_variable.is_some(),
-            "supportsRestartFrame" => self.supports_restart_frame.is_some(),
-            "supportsGotoTargetsRequest" => self.supports_goto_targets_request.is_some(),
-            "supportsStepInTargetsRequest" => {
-                self.supports_step_in_targets_request.is_some()
-            }
-            "supportsCompletionsRequest" => self.supports_completions_request.is_some(),
-            "completionTriggerCharacters" => self.completion_trigger_characters.is_some(),
-            "supportsModulesRequest" => self.supports_modules_request.is_some(),
-            "additionalModuleColumns" => self.additional_module_columns.is_some(),
-            "supportedChecksumAlgorithms" => self.supported_checksum_algorithms.is_some(),
-            "supportsRestartRequest" => self.supports_restart_request.is_some(),
-            "supportsExceptionOptions" => self.supports_exception_options.is_some(),
-            "supportsValueFormattingOptions" => {
-                self.supports_value_formatting_options.is_some()
-            }
-            "supportsExceptionInfoRequest" => {
-                self.supports_exception_info_request.is_some()
-            }
-            "supportTerminateDebuggee" => self.support_terminate_debuggee.is_some(),
-            "supportSuspendDebuggee" => self.support_suspend_debuggee.is_some(),
-            "supportsDelayedStackTraceLoading" => {
-                self.supports_delayed_stack_trace_loading.is_some()
-            }
-            "supportsLoadedSourcesRequest" => {
-                self.supports_loaded_sources_request.is_some()
-            }
-            "supportsLogPoints" => self.supports_log_points.is_some(),
-            "supportsTerminateThreadsRequest" => {
-                self.supports_terminate_threads_request.is_some()
-            }
-            "supportsSetExpression" => self.supports_set_expression.is_some(),
-            "supportsTerminateRequest" => self.supports_terminate_request.is_some(),
-            "supportsDataBreakpoints" => self.supports_data_breakpoints.is_some(),
-            "supportsReadMemoryRequest" => self.supports_read_memory_request.is_some(),
-            "supportsWriteMemoryRequest" => self.supports_write_memory_request.is_some(),
-            "supportsDisassembleRequest" => self.supports_disassemble_request.is_some(),
-            "supportsCancelRequest" => self.supports_cancel_request.is_some(),
-            "supportsBreakpointLocationsRequest" => {
-                self.supports_breakpoint_locations_request.is_some()
-            }
-            "supportsClipboardContext" => self.supports_clipboard_context.is_some(),
-            "supportsSteppingGranularity" => self.supports_stepping_granularity.is_some(),
-            "supportsInstructionBreakpoints" => {
-                self.supports_instruction_breakpoints.is_some()
-            }
-            "supportsExceptionFilterOptions" => {
-                self.supports_exception_filter_options.is_some()
-            }
-            "supportsSingleThreadExecutionRequests" => {
-                self.supports_single_thread_execution_requests.is_some()
-            }
-            "supportsDataBreakpointBytes" => {
-                self.supports_data_breakpoint_bytes.is_some()
-            }
-            "breakpointModes" => self.breakpoint_modes.is_some(),
-            "supportsANSIStyling" => self.supports_ansistyling.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.supports_configuration_done_request.is_some())
+            | (u64::from(self.supports_function_breakpoints.is_some()) << 1u32)
+            | (u64::from(self.supports_conditional_breakpoints.is_some()) << 2u32)
+            | (u64::from(self.supports_hit_conditional_breakpoints.is_some()) << 3u32)
+            | (u64::from(self.supports_evaluate_for_hovers.is_some()) << 4u32)
+            | (u64::from(self.exception_breakpoint_filters.is_some()) << 5u32)
+            | (u64::from(self.supports_step_back.is_some()) << 6u32)
+            | (u64::from(self.supports_set_variable.is_some()) << 7u32)
+            | (u64::from(self.supports_restart_frame.is_some()) << 8u32)
+            | (u64::from(self.supports_goto_targets_request.is_some()) << 9u32)
+            | (u64::from(self.supports_step_in_targets_request.is_some()) << 10u32)
+            | (u64::from(self.supports_completions_request.is_some()) << 11u32)
+            | (u64::from(self.completion_trigger_characters.is_some()) << 12u32)
+            | (u64::from(self.supports_modules_request.is_some()) << 13u32)
+            | (u64::from(self.additional_module_columns.is_some()) << 14u32)
+            | (u64::from(self.supported_checksum_algorithms.is_some()) << 15u32)
+            | (u64::from(self.supports_restart_request.is_some()) << 16u32)
+            | (u64::from(self.supports_exception_options.is_some()) << 17u32)
+            | (u64::from(self.supports_value_formatting_options.is_some()) << 18u32)
+            | (u64::from(self.supports_exception_info_request.is_some()) << 19u32)
+            | (u64::from(self.support_terminate_debuggee.is_some()) << 20u32)
+            | (u64::from(self.support_suspend_debuggee.is_some()) << 21u32)
+            | (u64::from(self.supports_delayed_stack_trace_loading.is_some()) << 22u32)
+            | (u64::from(self.supports_loaded_sources_request.is_some()) << 23u32)
+            | (u64::from(self.supports_log_points.is_some()) << 24u32)
+            | (u64::from(self.supports_terminate_threads_request.is_some()) << 25u32)
+            | (u64::from(self.supports_set_expression.is_some()) << 26u32)
+            | (u64::from(self.supports_terminate_request.is_some()) << 27u32)
+            | (u64::from(self.supports_data_breakpoints.is_some()) << 28u32)
+            | (u64::from(self.supports_read_memory_request.is_some()) << 29u32)
+            | (u64::from(self.supports_write_memory_request.is_some()) << 30u32)
+            | (u64::from(self.supports_disassemble_request.is_some()) << 31u32)
+            | (u64::from(self.supports_cancel_request.is_some()) << 32u32)
+            | (u64::from(self.supports_breakpoint_locations_request.is_some()) << 33u32)
+            | (u64::from(self.supports_clipboard_context.is_some()) << 34u32)
+            | (u64::from(self.supports_stepping_granularity.is_some()) << 35u32)
+            | (u64::from(self.supports_instruction_breakpoints.is_some()) << 36u32)
+            | (u64::from(self.supports_exception_filter_options.is_some()) << 37u32)
+            | (u64::from(self.supports_single_thread_execution_requests.is_some())
+                << 38u32)
+            | (u64::from(self.supports_data_breakpoint_bytes.is_some()) << 39u32)
+            | (u64::from(self.breakpoint_modes.is_some()) << 40u32)
+            | (u64::from(self.supports_ansistyling.is_some()) << 41u32)
     }
 }
 impl crate::private::Members for Capabilities {
@@ -5086,7 +5147,11 @@ impl crate::private::Members for Capabilities {
         s.optional("supportsDataBreakpointBytes", &self.supports_data_breakpoint_bytes)?;
         s.optional("breakpointModes", &self.breakpoint_modes)?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Capabilities);
@@ -5294,7 +5359,7 @@ impl crate::validate::Validate for Capabilities {
         v.member(&self.additional_module_columns, "additionalModuleColumns");
         v.member(&self.supported_checksum_algorithms, "supportedChecksumAlgorithms");
         v.member(&self.breakpoint_modes, "breakpointModes");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.
@@ -5370,16 +5435,13 @@ impl ExceptionBreakpointsFilter {
     }
 }
 impl ExceptionBreakpointsFilter {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "filter" | "label" => true,
-            "description" => self.description.is_some(),
-            "default" => self.default.is_some(),
-            "supportsCondition" => self.supports_condition.is_some(),
-            "conditionDescription" => self.condition_description.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.description.is_some()) << 2u32)
+            | (u64::from(self.default.is_some()) << 3u32)
+            | (u64::from(self.supports_condition.is_some()) << 4u32)
+            | (u64::from(self.condition_description.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ExceptionBreakpointsFilter {
@@ -5390,7 +5452,11 @@ impl crate::private::Members for ExceptionBreakpointsFilter {
         s.optional("default", &self.default)?;
         s.optional("supportsCondition", &self.supports_condition)?;
         s.optional("conditionDescription", &self.condition_description)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionBreakpointsFilter);
@@ -5433,7 +5499,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionBreakpointsFilter {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A structured message object. Used to return errors from requests.
@@ -5525,17 +5591,14 @@ impl Message {
     }
 }
 impl Message {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "format" => true,
-            "variables" => self.variables.is_some(),
-            "sendTelemetry" => self.send_telemetry.is_some(),
-            "showUser" => self.show_user.is_some(),
-            "url" => self.url.is_some(),
-            "urlLabel" => self.url_label.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.variables.is_some()) << 2u32)
+            | (u64::from(self.send_telemetry.is_some()) << 3u32)
+            | (u64::from(self.show_user.is_some()) << 4u32)
+            | (u64::from(self.url.is_some()) << 5u32)
+            | (u64::from(self.url_label.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for Message {
@@ -5547,7 +5610,11 @@ impl crate::private::Members for Message {
         s.optional("showUser", &self.show_user)?;
         s.optional("url", &self.url)?;
         s.optional("urlLabel", &self.url_label)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Message);
@@ -5587,7 +5654,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for Message {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Module object represents a row in the modules view.
@@ -5717,20 +5784,17 @@ impl Module {
     }
 }
 impl Module {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "name" => true,
-            "path" => self.path.is_some(),
-            "isOptimized" => self.is_optimized.is_some(),
-            "isUserCode" => self.is_user_code.is_some(),
-            "version" => self.version.is_some(),
-            "symbolStatus" => self.symbol_status.is_some(),
-            "symbolFilePath" => self.symbol_file_path.is_some(),
-            "dateTimeStamp" => self.date_time_stamp.is_some(),
-            "addressRange" => self.address_range.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.path.is_some()) << 2u32)
+            | (u64::from(self.is_optimized.is_some()) << 3u32)
+            | (u64::from(self.is_user_code.is_some()) << 4u32)
+            | (u64::from(self.version.is_some()) << 5u32)
+            | (u64::from(self.symbol_status.is_some()) << 6u32)
+            | (u64::from(self.symbol_file_path.is_some()) << 7u32)
+            | (u64::from(self.date_time_stamp.is_some()) << 8u32)
+            | (u64::from(self.address_range.is_some()) << 9u32)
     }
 }
 impl crate::private::Members for Module {
@@ -5745,7 +5809,11 @@ impl crate::private::Members for Module {
         s.optional("symbolFilePath", &self.symbol_file_path)?;
         s.optional("dateTimeStamp", &self.date_time_stamp)?;
         s.optional("addressRange", &self.address_range)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Module);
@@ -5791,7 +5859,7 @@ impl crate::validate::Validate for Module {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.id, "id");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,
@@ -5859,15 +5927,12 @@ impl ColumnDescriptor {
     }
 }
 impl ColumnDescriptor {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "attributeName" | "label" => true,
-            "format" => self.format.is_some(),
-            "type" => self.type_.is_some(),
-            "width" => self.width.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.format.is_some()) << 2u32)
+            | (u64::from(self.type_.is_some()) << 3u32)
+            | (u64::from(self.width.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for ColumnDescriptor {
@@ -5877,7 +5942,11 @@ impl crate::private::Members for ColumnDescriptor {
         s.optional("format", &self.format)?;
         s.optional("type", &self.type_)?;
         s.optional("width", &self.width)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ColumnDescriptor);
@@ -5916,7 +5985,7 @@ impl crate::validate::Validate for ColumnDescriptor {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.type_, "type");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Thread
@@ -5945,16 +6014,21 @@ impl Thread {
     }
 }
 impl Thread {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "id" | "name")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for Thread {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("name", &self.name)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Thread);
@@ -5989,7 +6063,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for Thread {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `Source` is a descriptor for source code.
@@ -6104,19 +6178,16 @@ impl Source {
     }
 }
 impl Source {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => self.name.is_some(),
-            "path" => self.path.is_some(),
-            "sourceReference" => self.source_reference.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "origin" => self.origin.is_some(),
-            "sources" => self.sources.is_some(),
-            "adapterData" => self.adapter_data.is_some(),
-            "checksums" => self.checksums.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.name.is_some()) | (u64::from(self.path.is_some()) << 1u32)
+            | (u64::from(self.source_reference.is_some()) << 2u32)
+            | (u64::from(self.presentation_hint.is_some()) << 3u32)
+            | (u64::from(self.origin.is_some()) << 4u32)
+            | (u64::from(self.sources.is_some()) << 5u32)
+            | (u64::from(self.adapter_data.is_some()) << 6u32)
+            | (u64::from(self.checksums.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for Source {
@@ -6129,7 +6200,11 @@ impl crate::private::Members for Source {
         s.optional("sources", &self.sources)?;
         s.optional("adapterData", &self.adapter_data)?;
         s.optional("checksums", &self.checksums)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Source);
@@ -6171,7 +6246,7 @@ impl crate::validate::Validate for Source {
         v.member(&self.presentation_hint, "presentationHint");
         v.member(&self.sources, "sources");
         v.member(&self.checksums, "checksums");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Stackframe contains the source location.
@@ -6298,19 +6373,16 @@ impl StackFrame {
     }
 }
 impl StackFrame {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "name" | "line" | "column" => true,
-            "source" => self.source.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "canRestart" => self.can_restart.is_some(),
-            "instructionPointerReference" => self.instruction_pointer_reference.is_some(),
-            "moduleId" => self.module_id.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        27u64 | (u64::from(self.source.is_some()) << 2u32)
+            | (u64::from(self.end_line.is_some()) << 5u32)
+            | (u64::from(self.end_column.is_some()) << 6u32)
+            | (u64::from(self.can_restart.is_some()) << 7u32)
+            | (u64::from(self.instruction_pointer_reference.is_some()) << 8u32)
+            | (u64::from(self.module_id.is_some()) << 9u32)
+            | (u64::from(self.presentation_hint.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for StackFrame {
@@ -6326,7 +6398,11 @@ impl crate::private::Members for StackFrame {
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
         s.optional("moduleId", &self.module_id)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackFrame);
@@ -6388,7 +6464,7 @@ impl crate::validate::Validate for StackFrame {
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
         v.member(&self.module_id, "moduleId");
         v.member(&self.presentation_hint, "presentationHint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.
@@ -6522,20 +6598,17 @@ impl Scope {
     }
 }
 impl Scope {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" | "variablesReference" | "expensive" => true,
-            "presentationHint" => self.presentation_hint.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "source" => self.source.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        37u64 | (u64::from(self.presentation_hint.is_some()) << 1u32)
+            | (u64::from(self.named_variables.is_some()) << 3u32)
+            | (u64::from(self.indexed_variables.is_some()) << 4u32)
+            | (u64::from(self.source.is_some()) << 6u32)
+            | (u64::from(self.line.is_some()) << 7u32)
+            | (u64::from(self.column.is_some()) << 8u32)
+            | (u64::from(self.end_line.is_some()) << 9u32)
+            | (u64::from(self.end_column.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for Scope {
@@ -6551,7 +6624,11 @@ impl crate::private::Members for Scope {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Scope);
@@ -6613,7 +6690,7 @@ impl crate::validate::Validate for Scope {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Variable is a name/value pair.
@@ -6769,22 +6846,17 @@ impl Variable {
     }
 }
 impl Variable {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" | "value" | "variablesReference" => true,
-            "type" => self.type_.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "evaluateName" => self.evaluate_name.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "declarationLocationReference" => {
-                self.declaration_location_reference.is_some()
-            }
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        35u64 | (u64::from(self.type_.is_some()) << 2u32)
+            | (u64::from(self.presentation_hint.is_some()) << 3u32)
+            | (u64::from(self.evaluate_name.is_some()) << 4u32)
+            | (u64::from(self.named_variables.is_some()) << 6u32)
+            | (u64::from(self.indexed_variables.is_some()) << 7u32)
+            | (u64::from(self.memory_reference.is_some()) << 8u32)
+            | (u64::from(self.declaration_location_reference.is_some()) << 9u32)
+            | (u64::from(self.value_location_reference.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for Variable {
@@ -6803,7 +6875,11 @@ impl crate::private::Members for Variable {
             &self.declaration_location_reference,
         )?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Variable);
@@ -6866,7 +6942,7 @@ impl crate::validate::Validate for Variable {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a variable that can be used to determine how to render the variable in the UI.
@@ -6933,15 +7009,12 @@ impl VariablePresentationHint {
     }
 }
 impl VariablePresentationHint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "kind" => self.kind.is_some(),
-            "attributes" => self.attributes.is_some(),
-            "visibility" => self.visibility.is_some(),
-            "lazy" => self.lazy.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.kind.is_some()) | (u64::from(self.attributes.is_some()) << 1u32)
+            | (u64::from(self.visibility.is_some()) << 2u32)
+            | (u64::from(self.lazy.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for VariablePresentationHint {
@@ -6950,7 +7023,11 @@ impl crate::private::Members for VariablePresentationHint {
         s.optional("attributes", &self.attributes)?;
         s.optional("visibility", &self.visibility)?;
         s.optional("lazy", &self.lazy)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablePresentationHint);
@@ -6983,7 +7060,7 @@ impl crate::validate::Validate for VariablePresentationHint {
         v.member(&self.kind, "kind");
         v.member(&self.attributes, "attributes");
         v.member(&self.visibility, "visibility");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint location returned from the `breakpointLocations` request.
@@ -7042,15 +7119,12 @@ impl BreakpointLocation {
     }
 }
 impl BreakpointLocation {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.column.is_some()) << 1u32)
+            | (u64::from(self.end_line.is_some()) << 2u32)
+            | (u64::from(self.end_column.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for BreakpointLocation {
@@ -7059,7 +7133,11 @@ impl crate::private::Members for BreakpointLocation {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocation);
@@ -7097,7 +7175,7 @@ impl crate::validate::Validate for BreakpointLocation {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.
@@ -7183,17 +7261,14 @@ impl SourceBreakpoint {
     }
 }
 impl SourceBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "line" => true,
-            "column" => self.column.is_some(),
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            "logMessage" => self.log_message.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.column.is_some()) << 1u32)
+            | (u64::from(self.condition.is_some()) << 2u32)
+            | (u64::from(self.hit_condition.is_some()) << 3u32)
+            | (u64::from(self.log_message.is_some()) << 4u32)
+            | (u64::from(self.mode.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SourceBreakpoint {
@@ -7204,7 +7279,11 @@ impl crate::private::Members for SourceBreakpoint {
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("logMessage", &self.log_message)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceBreakpoint);
@@ -7242,7 +7321,7 @@ impl crate::validate::Validate for SourceBreakpoint {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint passed to the `setFunctionBreakpoints` request.
@@ -7291,14 +7370,11 @@ impl FunctionBreakpoint {
     }
 }
 impl FunctionBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => true,
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.condition.is_some()) << 1u32)
+            | (u64::from(self.hit_condition.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for FunctionBreakpoint {
@@ -7306,7 +7382,11 @@ impl crate::private::Members for FunctionBreakpoint {
         s.member("name", &self.name)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(FunctionBreakpoint);
@@ -7339,7 +7419,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for FunctionBreakpoint {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This enumeration defines all possible access types for data breakpoints.
@@ -7497,15 +7577,12 @@ impl DataBreakpoint {
     }
 }
 impl DataBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "dataId" => true,
-            "accessType" => self.access_type.is_some(),
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.access_type.is_some()) << 1u32)
+            | (u64::from(self.condition.is_some()) << 2u32)
+            | (u64::from(self.hit_condition.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for DataBreakpoint {
@@ -7514,7 +7591,11 @@ impl crate::private::Members for DataBreakpoint {
         s.optional("accessType", &self.access_type)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpoint);
@@ -7549,7 +7630,7 @@ impl crate::validate::Validate for DataBreakpoint {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.access_type, "accessType");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint passed to the `setInstructionBreakpoints` request
@@ -7626,16 +7707,13 @@ impl InstructionBreakpoint {
     }
 }
 impl InstructionBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "instructionReference" => true,
-            "offset" => self.offset.is_some(),
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.offset.is_some()) << 1u32)
+            | (u64::from(self.condition.is_some()) << 2u32)
+            | (u64::from(self.hit_condition.is_some()) << 3u32)
+            | (u64::from(self.mode.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for InstructionBreakpoint {
@@ -7645,7 +7723,11 @@ impl crate::private::Members for InstructionBreakpoint {
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InstructionBreakpoint);
@@ -7686,7 +7768,7 @@ impl crate::validate::Validate for InstructionBreakpoint {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.
@@ -7826,22 +7908,18 @@ impl Breakpoint {
     }
 }
 impl Breakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "verified" => true,
-            "id" => self.id.is_some(),
-            "message" => self.message.is_some(),
-            "source" => self.source.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "instructionReference" => self.instruction_reference.is_some(),
-            "offset" => self.offset.is_some(),
-            "reason" => self.reason.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.id.is_some()) | (u64::from(self.message.is_some()) << 2u32)
+            | (u64::from(self.source.is_some()) << 3u32)
+            | (u64::from(self.line.is_some()) << 4u32)
+            | (u64::from(self.column.is_some()) << 5u32)
+            | (u64::from(self.end_line.is_some()) << 6u32)
+            | (u64::from(self.end_column.is_some()) << 7u32)
+            | (u64::from(self.instruction_reference.is_some()) << 8u32)
+            | (u64::from(self.offset.is_some()) << 9u32)
+            | (u64::from(self.reason.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for Breakpoint {
@@ -7857,7 +7935,11 @@ impl crate::private::Members for Breakpoint {
         s.optional("instructionReference", &self.instruction_reference)?;
         s.optional("offset", &self.offset)?;
         s.optional("reason", &self.reason)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Breakpoint);
@@ -7912,7 +7994,7 @@ impl crate::validate::Validate for Breakpoint {
             Some(9007199254740991i64),
         );
         v.member(&self.reason, "reason");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.
@@ -8089,16 +8171,13 @@ impl StepInTarget {
     }
 }
 impl StepInTarget {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "label" => true,
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.line.is_some()) << 2u32)
+            | (u64::from(self.column.is_some()) << 3u32)
+            | (u64::from(self.end_line.is_some()) << 4u32)
+            | (u64::from(self.end_column.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for StepInTarget {
@@ -8109,7 +8188,11 @@ impl crate::private::Members for StepInTarget {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTarget);
@@ -8152,7 +8235,7 @@ impl crate::validate::Validate for StepInTarget {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `GotoTarget` describes a code location that can be used as a target in the `goto` request.
@@ -8238,16 +8321,13 @@ impl GotoTarget {
     }
 }
 impl GotoTarget {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "label" | "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "instructionPointerReference" => self.instruction_pointer_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.column.is_some()) << 3u32)
+            | (u64::from(self.end_line.is_some()) << 4u32)
+            | (u64::from(self.end_column.is_some()) << 5u32)
+            | (u64::from(self.instruction_pointer_reference.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for GotoTarget {
@@ -8259,7 +8339,11 @@ impl crate::private::Members for GotoTarget {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTarget);
@@ -8308,7 +8392,7 @@ impl crate::validate::Validate for GotoTarget {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// `CompletionItems` are the suggestions returned from the `completions` request.
@@ -8424,20 +8508,17 @@ impl CompletionItem {
     }
 }
 impl CompletionItem {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "label" => true,
-            "text" => self.text.is_some(),
-            "sortText" => self.sort_text.is_some(),
-            "detail" => self.detail.is_some(),
-            "type" => self.type_.is_some(),
-            "start" => self.start.is_some(),
-            "length" => self.length.is_some(),
-            "selectionStart" => self.selection_start.is_some(),
-            "selectionLength" => self.selection_length.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.text.is_some()) << 1u32)
+            | (u64::from(self.sort_text.is_some()) << 2u32)
+            | (u64::from(self.detail.is_some()) << 3u32)
+            | (u64::from(self.type_.is_some()) << 4u32)
+            | (u64::from(self.start.is_some()) << 5u32)
+            | (u64::from(self.length.is_some()) << 6u32)
+            | (u64::from(self.selection_start.is_some()) << 7u32)
+            | (u64::from(self.selection_length.is_some()) << 8u32)
     }
 }
 impl crate::private::Members for CompletionItem {
@@ -8451,7 +8532,11 @@ impl crate::private::Members for CompletionItem {
         s.optional("length", &self.length)?;
         s.optional("selectionStart", &self.selection_start)?;
         s.optional("selectionLength", &self.selection_length)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionItem);
@@ -8495,7 +8580,7 @@ impl crate::validate::Validate for CompletionItem {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.type_, "type");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.
@@ -8798,16 +8883,21 @@ impl Checksum {
     }
 }
 impl Checksum {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "algorithm" | "checksum")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for Checksum {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("algorithm", &self.algorithm)?;
         s.member("checksum", &self.checksum)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Checksum);
@@ -8843,7 +8933,7 @@ impl crate::validate::Validate for Checksum {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.algorithm, "algorithm");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Provides formatting information for a value.
@@ -8873,18 +8963,20 @@ impl ValueFormat {
     }
 }
 impl ValueFormat {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "hex" => self.hex.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.hex.is_some())
     }
 }
 impl crate::private::Members for ValueFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("hex", &self.hex)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ValueFormat);
@@ -8910,7 +9002,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ValueFormat {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Provides formatting information for a stack frame.
@@ -9020,19 +9112,16 @@ impl StackFrameFormat {
     }
 }
 impl StackFrameFormat {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "hex" => self.hex.is_some(),
-            "parameters" => self.parameters.is_some(),
-            "parameterTypes" => self.parameter_types.is_some(),
-            "parameterNames" => self.parameter_names.is_some(),
-            "parameterValues" => self.parameter_values.is_some(),
-            "line" => self.line.is_some(),
-            "module" => self.module.is_some(),
-            "includeAll" => self.include_all.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.hex.is_some()) | (u64::from(self.parameters.is_some()) << 1u32)
+            | (u64::from(self.parameter_types.is_some()) << 2u32)
+            | (u64::from(self.parameter_names.is_some()) << 3u32)
+            | (u64::from(self.parameter_values.is_some()) << 4u32)
+            | (u64::from(self.line.is_some()) << 5u32)
+            | (u64::from(self.module.is_some()) << 6u32)
+            | (u64::from(self.include_all.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for StackFrameFormat {
@@ -9045,7 +9134,11 @@ impl crate::private::Members for StackFrameFormat {
         s.optional("line", &self.line)?;
         s.optional("module", &self.module)?;
         s.optional("includeAll", &self.include_all)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackFrameFormat);
@@ -9084,7 +9177,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for StackFrameFormat {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.
@@ -9131,14 +9224,11 @@ impl ExceptionFilterOptions {
     }
 }
 impl ExceptionFilterOptions {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "filterId" => true,
-            "condition" => self.condition.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.condition.is_some()) << 1u32)
+            | (u64::from(self.mode.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for ExceptionFilterOptions {
@@ -9146,7 +9236,11 @@ impl crate::private::Members for ExceptionFilterOptions {
         s.member("filterId", &self.filter_id)?;
         s.optional("condition", &self.condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionFilterOptions);
@@ -9179,7 +9273,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionFilterOptions {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// An `ExceptionOptions` assigns configuration options to a set of exceptions.
@@ -9217,20 +9311,21 @@ impl ExceptionOptions {
     }
 }
 impl ExceptionOptions {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "breakMode" => true,
-            "path" => self.path.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.path.is_some())
     }
 }
 impl crate::private::Members for ExceptionOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("path", &self.path)?;
         s.member("breakMode", &self.break_mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionOptions);
@@ -9264,7 +9359,7 @@ impl crate::validate::Validate for ExceptionOptions {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.path, "path");
         v.member(&self.break_mode, "breakMode");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This enumeration defines all possible conditions when a thrown exception should result in a break.
@@ -9406,20 +9501,21 @@ impl ExceptionPathSegment {
     }
 }
 impl ExceptionPathSegment {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "names" => true,
-            "negate" => self.negate.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.negate.is_some())
     }
 }
 impl crate::private::Members for ExceptionPathSegment {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("negate", &self.negate)?;
         s.member("names", &self.names)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionPathSegment);
@@ -9451,7 +9547,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionPathSegment {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Detailed information about an exception that has occurred.
@@ -9543,17 +9639,14 @@ impl ExceptionDetails {
     }
 }
 impl ExceptionDetails {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "message" => self.message.is_some(),
-            "typeName" => self.type_name.is_some(),
-            "fullTypeName" => self.full_type_name.is_some(),
-            "evaluateName" => self.evaluate_name.is_some(),
-            "stackTrace" => self.stack_trace.is_some(),
-            "innerException" => self.inner_exception.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.message.is_some()) | (u64::from(self.type_name.is_some()) << 1u32)
+            | (u64::from(self.full_type_name.is_some()) << 2u32)
+            | (u64::from(self.evaluate_name.is_some()) << 3u32)
+            | (u64::from(self.stack_trace.is_some()) << 4u32)
+            | (u64::from(self.inner_exception.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ExceptionDetails {
@@ -9564,7 +9657,11 @@ impl crate::private::Members for ExceptionDetails {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.optional("stackTrace", &self.stack_trace)?;
         s.optional("innerException", &self.inner_exception)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionDetails);
@@ -9598,7 +9695,7 @@ impl crate::validate::Validate for ExceptionDetails {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.inner_exception, "innerException");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Represents a single disassembled instruction.
@@ -9725,20 +9822,17 @@ impl DisassembledInstruction {
     }
 }
 impl DisassembledInstruction {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "address" | "instruction" => true,
-            "instructionBytes" => self.instruction_bytes.is_some(),
-            "symbol" => self.symbol.is_some(),
-            "location" => self.location.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.instruction_bytes.is_some()) << 1u32)
+            | (u64::from(self.symbol.is_some()) << 3u32)
+            | (u64::from(self.location.is_some()) << 4u32)
+            | (u64::from(self.line.is_some()) << 5u32)
+            | (u64::from(self.column.is_some()) << 6u32)
+            | (u64::from(self.end_line.is_some()) << 7u32)
+            | (u64::from(self.end_column.is_some()) << 8u32)
+            | (u64::from(self.presentation_hint.is_some()) << 9u32)
     }
 }
 impl crate::private::Members for DisassembledInstruction {
@@ -9753,7 +9847,11 @@ impl crate::private::Members for DisassembledInstruction {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembledInstruction);
@@ -9807,7 +9905,7 @@ impl crate::validate::Validate for DisassembledInstruction {
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
         v.member(&self.presentation_hint, "presentationHint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Logical areas that can be invalidated by the `invalidated` event.
@@ -9965,13 +10063,10 @@ impl BreakpointMode {
     }
 }
 impl BreakpointMode {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "mode" | "label" | "appliesTo" => true,
-            "description" => self.description.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        11u64 | (u64::from(self.description.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for BreakpointMode {
@@ -9980,7 +10075,11 @@ impl crate::private::Members for BreakpointMode {
         s.member("label", &self.label)?;
         s.optional("description", &self.description)?;
         s.member("appliesTo", &self.applies_to)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointMode);
@@ -10021,7 +10120,7 @@ impl crate::validate::Validate for BreakpointMode {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.applies_to, "appliesTo");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.
@@ -10236,23 +10335,15 @@ impl SetDebuggerPropertyArguments {
 }
 #[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "ideOS" => self.ide_os.is_some(),
-            "dontTraceStartPatterns" => self.dont_trace_start_patterns.is_some(),
-            "dontTraceEndPatterns" => self.dont_trace_end_patterns.is_some(),
-            "skipSuspendOnBreakpointException" => {
-                self.skip_suspend_on_breakpoint_exception.is_some()
-            }
-            "skipPrintBreakpointException" => {
-                self.skip_print_breakpoint_exception.is_some()
-            }
-            "multiThreadsSingleNotification" => {
-                self.multi_threads_single_notification.is_some()
-            }
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.ide_os.is_some())
+            | (u64::from(self.dont_trace_start_patterns.is_some()) << 1u32)
+            | (u64::from(self.dont_trace_end_patterns.is_some()) << 2u32)
+            | (u64::from(self.skip_suspend_on_breakpoint_exception.is_some()) << 3u32)
+            | (u64::from(self.skip_print_breakpoint_exception.is_some()) << 4u32)
+            | (u64::from(self.multi_threads_single_notification.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10273,7 +10364,11 @@ impl crate::private::Members for SetDebuggerPropertyArguments {
             "multiThreadsSingleNotification",
             &self.multi_threads_single_notification,
         )?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10329,7 +10424,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for SetDebuggerPropertyArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'setPydevdSourceMap' request.
@@ -10369,13 +10464,10 @@ impl SetPydevdSourceMapArguments {
 }
 #[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" => true,
-            "pydevdSourceMaps" => self.pydevd_source_maps.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.pydevd_source_maps.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10383,7 +10475,11 @@ impl crate::private::Members for SetPydevdSourceMapArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.optional("pydevdSourceMaps", &self.pydevd_source_maps)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10422,7 +10518,7 @@ impl crate::validate::Validate for SetPydevdSourceMapArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.source, "source");
         v.member(&self.pydevd_source_maps, "pydevdSourceMaps");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Information that allows mapping a local line to a remote source/line.
@@ -10476,9 +10572,10 @@ impl PydevdSourceMap {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSourceMap {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "line" | "endLine" | "runtimeSource" | "runtimeLine")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10488,7 +10585,11 @@ impl crate::private::Members for PydevdSourceMap {
         s.member("endLine", &self.end_line)?;
         s.member("runtimeSource", &self.runtime_source)?;
         s.member("runtimeLine", &self.runtime_line)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10535,7 +10636,7 @@ impl crate::validate::Validate for PydevdSourceMap {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.runtime_source, "runtimeSource");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'pydevdSystemInfo' request.
@@ -10559,16 +10660,20 @@ impl PydevdSystemInfoArguments {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSystemInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10594,7 +10699,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdSystemInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python version and implementation details.
@@ -10636,13 +10741,11 @@ impl PydevdPythonInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdPythonInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "version" => self.version.is_some(),
-            "implementation" => self.implementation.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.version.is_some())
+            | (u64::from(self.implementation.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10650,7 +10753,11 @@ impl crate::private::Members for PydevdPythonInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("version", &self.version)?;
         s.optional("implementation", &self.implementation)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10681,7 +10788,7 @@ impl crate::validate::Validate for PydevdPythonInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.implementation, "implementation");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python implementation details.
@@ -10732,14 +10839,11 @@ impl PydevdPythonImplementationInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdPythonImplementationInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => self.name.is_some(),
-            "version" => self.version.is_some(),
-            "description" => self.description.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.name.is_some()) | (u64::from(self.version.is_some()) << 1u32)
+            | (u64::from(self.description.is_some()) << 2u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10748,7 +10852,11 @@ impl crate::private::Members for PydevdPythonImplementationInfo {
         s.optional("name", &self.name)?;
         s.optional("version", &self.version)?;
         s.optional("description", &self.description)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10779,7 +10887,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdPythonImplementationInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python version and implementation details.
@@ -10812,19 +10920,21 @@ impl PydevdPlatformInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdPlatformInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => self.name.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.name.is_some())
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPlatformInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("name", &self.name)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10853,7 +10963,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdPlatformInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python process details.
@@ -10918,15 +11028,12 @@ impl PydevdProcessInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdProcessInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "pid" => self.pid.is_some(),
-            "ppid" => self.ppid.is_some(),
-            "executable" => self.executable.is_some(),
-            "bitness" => self.bitness.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.pid.is_some()) | (u64::from(self.ppid.is_some()) << 1u32)
+            | (u64::from(self.executable.is_some()) << 2u32)
+            | (u64::from(self.bitness.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10936,7 +11043,11 @@ impl crate::private::Members for PydevdProcessInfo {
         s.optional("ppid", &self.ppid)?;
         s.optional("executable", &self.executable)?;
         s.optional("bitness", &self.bitness)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10968,7 +11079,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdProcessInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains details on pydevd.
@@ -11014,13 +11125,11 @@ impl PydevdInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "usingCython" => self.using_cython.is_some(),
-            "usingFrameEval" => self.using_frame_eval.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.using_cython.is_some())
+            | (u64::from(self.using_frame_eval.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11028,7 +11137,11 @@ impl crate::private::Members for PydevdInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("usingCython", &self.using_cython)?;
         s.optional("usingFrameEval", &self.using_frame_eval)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11060,7 +11173,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'pydevdAuthorize' request.
@@ -11095,19 +11208,21 @@ impl PydevdAuthorizeArguments {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "debugServerAccessToken" => self.debug_server_access_token.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.debug_server_access_token.is_some())
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("debugServerAccessToken", &self.debug_server_access_token)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11138,7 +11253,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdAuthorizeArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'dumpCell' request.
@@ -11167,16 +11282,21 @@ impl DumpCellArguments {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "code")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("code", &self.code)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11210,7 +11330,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DumpCellArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'debugInfo' request (none are defined).
@@ -11234,16 +11354,20 @@ impl DebugInfoArguments {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11269,7 +11393,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DebugInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The breakpoints registered for one source file.
@@ -11301,9 +11425,10 @@ impl DebugInfoBreakpoints {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoBreakpoints {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "source" | "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11311,7 +11436,11 @@ impl crate::private::Members for DebugInfoBreakpoints {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11350,7 +11479,7 @@ impl crate::validate::Validate for DebugInfoBreakpoints {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'inspectVariables' request (none are defined).
@@ -11374,16 +11503,20 @@ impl InspectVariablesArguments {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11409,7 +11542,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for InspectVariablesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A variable defined in the kernel, as 'inspectVariables' lists it. Like the DAP 'Variable', but 'variablesReference' is any integer: ipykernel sends Python object ids, beyond the 32-bit range DAP gives variable references.
@@ -11490,15 +11623,12 @@ impl InspectedVariable {
 }
 #[cfg(feature = "jupyter")]
 impl InspectedVariable {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" | "value" | "variablesReference" => true,
-            "type" => self.type_.is_some(),
-            "evaluateName" => self.evaluate_name.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        19u64 | (u64::from(self.type_.is_some()) << 2u32)
+            | (u64::from(self.evaluate_name.is_some()) << 3u32)
+            | (u64::from(self.presentation_hint.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11510,7 +11640,11 @@ impl crate::private::Members for InspectedVariable {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.member("variablesReference", &self.variables_reference)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11558,7 +11692,7 @@ impl crate::validate::Validate for InspectedVariable {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.presentation_hint, "presentationHint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'richInspectVariables' request.
@@ -11600,13 +11734,10 @@ impl RichInspectVariablesArguments {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "variableName" => true,
-            "frameId" => self.frame_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.frame_id.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11614,7 +11745,11 @@ impl crate::private::Members for RichInspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variableName", &self.variable_name)?;
         s.optional("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11649,7 +11784,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RichInspectVariablesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'copyToGlobals' request.
@@ -11698,9 +11833,10 @@ impl CopyToGlobalsArguments {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "srcVariableName" | "srcFrameId" | "dstVariableName")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11709,7 +11845,11 @@ impl crate::private::Members for CopyToGlobalsArguments {
         s.member("srcVariableName", &self.src_variable_name)?;
         s.member("srcFrameId", &self.src_frame_id)?;
         s.member("dstVariableName", &self.dst_variable_name)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11751,7 +11891,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for CopyToGlobalsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains the raw error in short form if `success` is false.
@@ -11872,18 +12012,20 @@ impl ErrorResponseBody {
     }
 }
 impl ErrorResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "error" => self.error.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.error.is_some())
     }
 }
 impl crate::private::Members for ErrorResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("error", &self.error)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ErrorResponseBody);
@@ -11910,7 +12052,7 @@ impl crate::validate::Validate for ErrorResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.error, "error");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -12136,18 +12278,15 @@ impl StoppedEventBody {
     }
 }
 impl StoppedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "reason" => true,
-            "description" => self.description.is_some(),
-            "threadId" => self.thread_id.is_some(),
-            "preserveFocusHint" => self.preserve_focus_hint.is_some(),
-            "text" => self.text.is_some(),
-            "allThreadsStopped" => self.all_threads_stopped.is_some(),
-            "hitBreakpointIds" => self.hit_breakpoint_ids.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.description.is_some()) << 1u32)
+            | (u64::from(self.thread_id.is_some()) << 2u32)
+            | (u64::from(self.preserve_focus_hint.is_some()) << 3u32)
+            | (u64::from(self.text.is_some()) << 4u32)
+            | (u64::from(self.all_threads_stopped.is_some()) << 5u32)
+            | (u64::from(self.hit_breakpoint_ids.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StoppedEventBody {
@@ -12159,7 +12298,11 @@ impl crate::private::Members for StoppedEventBody {
         s.optional("text", &self.text)?;
         s.optional("allThreadsStopped", &self.all_threads_stopped)?;
         s.optional("hitBreakpointIds", &self.hit_breakpoint_ids)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StoppedEventBody);
@@ -12203,7 +12346,7 @@ impl crate::validate::Validate for StoppedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -12242,20 +12385,21 @@ impl ContinuedEventBody {
     }
 }
 impl ContinuedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "allThreadsContinued" => self.all_threads_continued.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.all_threads_continued.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ContinuedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinuedEventBody);
@@ -12289,7 +12433,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ContinuedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -12317,15 +12461,20 @@ impl ExitedEventBody {
     }
 }
 impl ExitedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "exitCode")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ExitedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("exitCode", &self.exit_code)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExitedEventBody);
@@ -12356,7 +12505,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExitedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -12387,18 +12536,20 @@ impl TerminatedEventBody {
     }
 }
 impl TerminatedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
     }
 }
 impl crate::private::Members for TerminatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminatedEventBody);
@@ -12424,7 +12575,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for TerminatedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -12540,16 +12691,21 @@ impl ThreadEventBody {
     }
 }
 impl ThreadEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "threadId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for ThreadEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadEventBody);
@@ -12585,7 +12741,7 @@ impl crate::validate::Validate for ThreadEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The output category. If not specified or if the category is not understood by the client, `console` is assumed.
@@ -12918,20 +13074,17 @@ impl OutputEventBody {
     }
 }
 impl OutputEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "output" => true,
-            "category" => self.category.is_some(),
-            "group" => self.group.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            "source" => self.source.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "data" => self.data.is_some(),
-            "locationReference" => self.location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.category.is_some())
+            | (u64::from(self.group.is_some()) << 2u32)
+            | (u64::from(self.variables_reference.is_some()) << 3u32)
+            | (u64::from(self.source.is_some()) << 4u32)
+            | (u64::from(self.line.is_some()) << 5u32)
+            | (u64::from(self.column.is_some()) << 6u32)
+            | (u64::from(self.data.is_some()) << 7u32)
+            | (u64::from(self.location_reference.is_some()) << 8u32)
     }
 }
 impl crate::private::Members for OutputEventBody {
@@ -12945,7 +13098,11 @@ impl crate::private::Members for OutputEventBody {
         s.optional("column", &self.column)?;
         s.optional("data", &self.data)?;
         s.optional("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(OutputEventBody);
@@ -12995,7 +13152,7 @@ impl crate::validate::Validate for OutputEventBody {
         v.member(&self.source, "source");
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -13113,16 +13270,21 @@ impl BreakpointEventBody {
     }
 }
 impl BreakpointEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "breakpoint")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for BreakpointEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("breakpoint", &self.breakpoint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointEventBody);
@@ -13159,7 +13321,7 @@ impl crate::validate::Validate for BreakpointEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
         v.member(&self.breakpoint, "breakpoint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -13281,16 +13443,21 @@ impl ModuleEventBody {
     }
 }
 impl ModuleEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "module")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for ModuleEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("module", &self.module)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModuleEventBody);
@@ -13327,7 +13494,7 @@ impl crate::validate::Validate for ModuleEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
         v.member(&self.module, "module");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -13449,16 +13616,21 @@ impl LoadedSourceEventBody {
     }
 }
 impl LoadedSourceEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "source")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for LoadedSourceEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("source", &self.source)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourceEventBody);
@@ -13495,7 +13667,7 @@ impl crate::validate::Validate for LoadedSourceEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
         v.member(&self.source, "source");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Describes how the debug engine started debugging this process.
@@ -13678,16 +13850,13 @@ impl ProcessEventBody {
     }
 }
 impl ProcessEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => true,
-            "systemProcessId" => self.system_process_id.is_some(),
-            "isLocalProcess" => self.is_local_process.is_some(),
-            "startMethod" => self.start_method.is_some(),
-            "pointerSize" => self.pointer_size.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.system_process_id.is_some()) << 1u32)
+            | (u64::from(self.is_local_process.is_some()) << 2u32)
+            | (u64::from(self.start_method.is_some()) << 3u32)
+            | (u64::from(self.pointer_size.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for ProcessEventBody {
@@ -13697,7 +13866,11 @@ impl crate::private::Members for ProcessEventBody {
         s.optional("isLocalProcess", &self.is_local_process)?;
         s.optional("startMethod", &self.start_method)?;
         s.optional("pointerSize", &self.pointer_size)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProcessEventBody);
@@ -13737,7 +13910,7 @@ impl crate::validate::Validate for ProcessEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.start_method, "startMethod");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -13763,15 +13936,20 @@ impl CapabilitiesEventBody {
     }
 }
 impl CapabilitiesEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "capabilities")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for CapabilitiesEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("capabilities", &self.capabilities)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CapabilitiesEventBody);
@@ -13803,7 +13981,7 @@ impl crate::validate::Validate for CapabilitiesEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.capabilities, "capabilities");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -13887,22 +14065,19 @@ impl ProgressStartEventBody {
     }
 }
 impl ProgressStartEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "progressId" | "title" => true,
-            "requestId" => self.request_id.is_some(),
-            "cancellable" => self.cancellable.is_some(),
-            "message" => self.message.is_some(),
-            "percentage" => {
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.request_id.is_some()) << 2u32)
+            | (u64::from(self.cancellable.is_some()) << 3u32)
+            | (u64::from(self.message.is_some()) << 4u32)
+            | (u64::from(
                 self.percentage.is_some()
                     || self
                         .extra
                         .get("percentage")
-                        .is_some_and(serde_json::Value::is_number)
-            }
-            _ => false,
-        }
+                        .is_some_and(serde_json::Value::is_number),
+            ) << 5u32)
     }
 }
 impl crate::private::Members for ProgressStartEventBody {
@@ -13918,7 +14093,11 @@ impl crate::private::Members for ProgressStartEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressStartEventBody);
@@ -13959,7 +14138,7 @@ impl crate::validate::Validate for ProgressStartEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.request_id, "requestId", Some(1i64), None);
         v.bounded(&self.percentage, "percentage", Some(0i64), Some(100i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14013,20 +14192,17 @@ impl ProgressUpdateEventBody {
     }
 }
 impl ProgressUpdateEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "progressId" => true,
-            "message" => self.message.is_some(),
-            "percentage" => {
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.message.is_some()) << 1u32)
+            | (u64::from(
                 self.percentage.is_some()
                     || self
                         .extra
                         .get("percentage")
-                        .is_some_and(serde_json::Value::is_number)
-            }
-            _ => false,
-        }
+                        .is_some_and(serde_json::Value::is_number),
+            ) << 2u32)
     }
 }
 impl crate::private::Members for ProgressUpdateEventBody {
@@ -14039,7 +14215,11 @@ impl crate::private::Members for ProgressUpdateEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressUpdateEventBody);
@@ -14073,7 +14253,7 @@ impl crate::validate::Validate for ProgressUpdateEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.percentage, "percentage", Some(0i64), Some(100i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14110,20 +14290,21 @@ impl ProgressEndEventBody {
     }
 }
 impl ProgressEndEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "progressId" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.message.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ProgressEndEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("progressId", &self.progress_id)?;
         s.optional("message", &self.message)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressEndEventBody);
@@ -14155,7 +14336,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ProgressEndEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14207,14 +14388,11 @@ impl InvalidatedEventBody {
     }
 }
 impl InvalidatedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "areas" => self.areas.is_some(),
-            "threadId" => self.thread_id.is_some(),
-            "stackFrameId" => self.stack_frame_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.areas.is_some()) | (u64::from(self.thread_id.is_some()) << 1u32)
+            | (u64::from(self.stack_frame_id.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for InvalidatedEventBody {
@@ -14222,7 +14400,11 @@ impl crate::private::Members for InvalidatedEventBody {
         s.optional("areas", &self.areas)?;
         s.optional("threadId", &self.thread_id)?;
         s.optional("stackFrameId", &self.stack_frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InvalidatedEventBody);
@@ -14251,7 +14433,7 @@ impl crate::validate::Validate for InvalidatedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.areas, "areas");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14289,9 +14471,10 @@ impl MemoryEventBody {
     }
 }
 impl MemoryEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "memoryReference" | "offset" | "count")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64
     }
 }
 impl crate::private::Members for MemoryEventBody {
@@ -14299,7 +14482,11 @@ impl crate::private::Members for MemoryEventBody {
         s.member("memoryReference", &self.memory_reference)?;
         s.member("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(MemoryEventBody);
@@ -14345,7 +14532,7 @@ impl crate::validate::Validate for MemoryEventBody {
             Some(9007199254740991i64),
         );
         v.bounded(&self.count, "count", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// What kind of terminal to launch. Defaults to `integrated` if not specified.
@@ -14477,20 +14664,22 @@ impl RunInTerminalResponseBody {
     }
 }
 impl RunInTerminalResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "processId" => self.process_id.is_some(),
-            "shellProcessId" => self.shell_process_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.process_id.is_some())
+            | (u64::from(self.shell_process_id.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for RunInTerminalResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("processId", &self.process_id)?;
         s.optional("shellProcessId", &self.shell_process_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalResponseBody);
@@ -14519,7 +14708,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RunInTerminalResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.
@@ -14879,15 +15068,20 @@ impl BreakpointLocationsResponseBody {
     }
 }
 impl BreakpointLocationsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for BreakpointLocationsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponseBody);
@@ -14919,7 +15113,7 @@ impl crate::validate::Validate for BreakpointLocationsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -14946,15 +15140,20 @@ impl SetBreakpointsResponseBody {
     }
 }
 impl SetBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsResponseBody);
@@ -14986,7 +15185,7 @@ impl crate::validate::Validate for SetBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15012,15 +15211,20 @@ impl SetFunctionBreakpointsResponseBody {
     }
 }
 impl SetFunctionBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponseBody);
@@ -15052,7 +15256,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15083,18 +15287,20 @@ impl SetExceptionBreakpointsResponseBody {
     }
 }
 impl SetExceptionBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "breakpoints" => self.breakpoints.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.breakpoints.is_some())
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponseBody);
@@ -15121,7 +15327,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15179,14 +15385,11 @@ impl DataBreakpointInfoResponseBody {
     }
 }
 impl DataBreakpointInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "dataId" | "description" => true,
-            "accessTypes" => self.access_types.is_some(),
-            "canPersist" => self.can_persist.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.access_types.is_some()) << 2u32)
+            | (u64::from(self.can_persist.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for DataBreakpointInfoResponseBody {
@@ -15195,7 +15398,11 @@ impl crate::private::Members for DataBreakpointInfoResponseBody {
         s.member("description", &self.description)?;
         s.optional("accessTypes", &self.access_types)?;
         s.optional("canPersist", &self.can_persist)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponseBody);
@@ -15234,7 +15441,7 @@ impl crate::validate::Validate for DataBreakpointInfoResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.access_types, "accessTypes");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15260,15 +15467,20 @@ impl SetDataBreakpointsResponseBody {
     }
 }
 impl SetDataBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetDataBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponseBody);
@@ -15300,7 +15512,7 @@ impl crate::validate::Validate for SetDataBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15326,15 +15538,20 @@ impl SetInstructionBreakpointsResponseBody {
     }
 }
 impl SetInstructionBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponseBody);
@@ -15366,7 +15583,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15398,18 +15615,20 @@ impl ContinueResponseBody {
     }
 }
 impl ContinueResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "allThreadsContinued" => self.all_threads_continued.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.all_threads_continued.is_some())
     }
 }
 impl crate::private::Members for ContinueResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueResponseBody);
@@ -15437,7 +15656,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ContinueResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15477,20 +15696,21 @@ impl StackTraceResponseBody {
     }
 }
 impl StackTraceResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "stackFrames" => true,
-            "totalFrames" => self.total_frames.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.total_frames.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for StackTraceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("stackFrames", &self.stack_frames)?;
         s.optional("totalFrames", &self.total_frames)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceResponseBody);
@@ -15523,7 +15743,7 @@ impl crate::validate::Validate for StackTraceResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.stack_frames, "stackFrames");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15549,15 +15769,20 @@ impl ScopesResponseBody {
     }
 }
 impl ScopesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "scopes")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ScopesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("scopes", &self.scopes)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesResponseBody);
@@ -15589,7 +15814,7 @@ impl crate::validate::Validate for ScopesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.scopes, "scopes");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.
@@ -15704,15 +15929,20 @@ impl VariablesResponseBody {
     }
 }
 impl VariablesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "variables")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for VariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesResponseBody);
@@ -15744,7 +15974,7 @@ impl crate::validate::Validate for VariablesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.variables, "variables");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15854,18 +16084,15 @@ impl SetVariableResponseBody {
     }
 }
 impl SetVariableResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "value" => true,
-            "type" => self.type_.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.variables_reference.is_some()) << 2u32)
+            | (u64::from(self.named_variables.is_some()) << 3u32)
+            | (u64::from(self.indexed_variables.is_some()) << 4u32)
+            | (u64::from(self.memory_reference.is_some()) << 5u32)
+            | (u64::from(self.value_location_reference.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for SetVariableResponseBody {
@@ -15877,7 +16104,11 @@ impl crate::private::Members for SetVariableResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableResponseBody);
@@ -15927,7 +16158,7 @@ impl crate::validate::Validate for SetVariableResponseBody {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15964,20 +16195,21 @@ impl SourceResponseBody {
     }
 }
 impl SourceResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "content" => true,
-            "mimeType" => self.mime_type.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.mime_type.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for SourceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("content", &self.content)?;
         s.optional("mimeType", &self.mime_type)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceResponseBody);
@@ -16009,7 +16241,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for SourceResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16035,15 +16267,20 @@ impl ThreadsResponseBody {
     }
 }
 impl ThreadsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threads")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ThreadsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threads", &self.threads)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadsResponseBody);
@@ -16075,7 +16312,7 @@ impl crate::validate::Validate for ThreadsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.threads, "threads");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16112,20 +16349,21 @@ impl ModulesResponseBody {
     }
 }
 impl ModulesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "modules" => true,
-            "totalModules" => self.total_modules.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.total_modules.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ModulesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("modules", &self.modules)?;
         s.optional("totalModules", &self.total_modules)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesResponseBody);
@@ -16159,7 +16397,7 @@ impl crate::validate::Validate for ModulesResponseBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.modules, "modules");
         v.bounded(&self.total_modules, "totalModules", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16185,15 +16423,20 @@ impl LoadedSourcesResponseBody {
     }
 }
 impl LoadedSourcesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "sources")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for LoadedSourcesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sources", &self.sources)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesResponseBody);
@@ -16225,7 +16468,7 @@ impl crate::validate::Validate for LoadedSourcesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.sources, "sources");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The context in which the evaluate request is used.
@@ -16455,18 +16698,15 @@ impl EvaluateResponseBody {
     }
 }
 impl EvaluateResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "result" | "variablesReference" => true,
-            "type" => self.type_.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        9u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.presentation_hint.is_some()) << 2u32)
+            | (u64::from(self.named_variables.is_some()) << 4u32)
+            | (u64::from(self.indexed_variables.is_some()) << 5u32)
+            | (u64::from(self.memory_reference.is_some()) << 6u32)
+            | (u64::from(self.value_location_reference.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for EvaluateResponseBody {
@@ -16479,7 +16719,11 @@ impl crate::private::Members for EvaluateResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateResponseBody);
@@ -16534,7 +16778,7 @@ impl crate::validate::Validate for EvaluateResponseBody {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16655,19 +16899,16 @@ impl SetExpressionResponseBody {
     }
 }
 impl SetExpressionResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "value" => true,
-            "type" => self.type_.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.presentation_hint.is_some()) << 2u32)
+            | (u64::from(self.variables_reference.is_some()) << 3u32)
+            | (u64::from(self.named_variables.is_some()) << 4u32)
+            | (u64::from(self.indexed_variables.is_some()) << 5u32)
+            | (u64::from(self.memory_reference.is_some()) << 6u32)
+            | (u64::from(self.value_location_reference.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for SetExpressionResponseBody {
@@ -16680,7 +16921,11 @@ impl crate::private::Members for SetExpressionResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionResponseBody);
@@ -16734,7 +16979,7 @@ impl crate::validate::Validate for SetExpressionResponseBody {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16760,15 +17005,20 @@ impl StepInTargetsResponseBody {
     }
 }
 impl StepInTargetsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "targets")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for StepInTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsResponseBody);
@@ -16800,7 +17050,7 @@ impl crate::validate::Validate for StepInTargetsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.targets, "targets");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16826,15 +17076,20 @@ impl GotoTargetsResponseBody {
     }
 }
 impl GotoTargetsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "targets")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for GotoTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsResponseBody);
@@ -16866,7 +17121,7 @@ impl crate::validate::Validate for GotoTargetsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.targets, "targets");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16892,15 +17147,20 @@ impl CompletionsResponseBody {
     }
 }
 impl CompletionsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "targets")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for CompletionsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsResponseBody);
@@ -16932,7 +17192,7 @@ impl crate::validate::Validate for CompletionsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.targets, "targets");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16988,14 +17248,11 @@ impl ExceptionInfoResponseBody {
     }
 }
 impl ExceptionInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "exceptionId" | "breakMode" => true,
-            "description" => self.description.is_some(),
-            "details" => self.details.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.description.is_some()) << 1u32)
+            | (u64::from(self.details.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for ExceptionInfoResponseBody {
@@ -17004,7 +17261,11 @@ impl crate::private::Members for ExceptionInfoResponseBody {
         s.optional("description", &self.description)?;
         s.member("breakMode", &self.break_mode)?;
         s.optional("details", &self.details)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoResponseBody);
@@ -17043,7 +17304,7 @@ impl crate::validate::Validate for ExceptionInfoResponseBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.break_mode, "breakMode");
         v.member(&self.details, "details");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17095,14 +17356,11 @@ impl ReadMemoryResponseBody {
     }
 }
 impl ReadMemoryResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "address" => true,
-            "unreadableBytes" => self.unreadable_bytes.is_some(),
-            "data" => self.data.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.unreadable_bytes.is_some()) << 1u32)
+            | (u64::from(self.data.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for ReadMemoryResponseBody {
@@ -17110,7 +17368,11 @@ impl crate::private::Members for ReadMemoryResponseBody {
         s.member("address", &self.address)?;
         s.optional("unreadableBytes", &self.unreadable_bytes)?;
         s.optional("data", &self.data)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryResponseBody);
@@ -17151,7 +17413,7 @@ impl crate::validate::Validate for ReadMemoryResponseBody {
             None,
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17192,20 +17454,22 @@ impl WriteMemoryResponseBody {
     }
 }
 impl WriteMemoryResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "offset" => self.offset.is_some(),
-            "bytesWritten" => self.bytes_written.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.offset.is_some())
+            | (u64::from(self.bytes_written.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for WriteMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("offset", &self.offset)?;
         s.optional("bytesWritten", &self.bytes_written)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryResponseBody);
@@ -17238,7 +17502,7 @@ impl crate::validate::Validate for WriteMemoryResponseBody {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17264,15 +17528,20 @@ impl DisassembleResponseBody {
     }
 }
 impl DisassembleResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "instructions")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for DisassembleResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("instructions", &self.instructions)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleResponseBody);
@@ -17304,7 +17573,7 @@ impl crate::validate::Validate for DisassembleResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.instructions, "instructions");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17370,15 +17639,12 @@ impl LocationsResponseBody {
     }
 }
 impl LocationsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" | "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.column.is_some()) << 2u32)
+            | (u64::from(self.end_line.is_some()) << 3u32)
+            | (u64::from(self.end_column.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for LocationsResponseBody {
@@ -17388,7 +17654,11 @@ impl crate::private::Members for LocationsResponseBody {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsResponseBody);
@@ -17431,7 +17701,7 @@ impl crate::validate::Validate for LocationsResponseBody {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Unique identifier for the module.
@@ -18585,9 +18855,10 @@ impl PydevdSystemInfoResponseBody {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "python" | "platform" | "process" | "pydevd")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -18597,7 +18868,11 @@ impl crate::private::Members for PydevdSystemInfoResponseBody {
         s.member("platform", &self.platform)?;
         s.member("process", &self.process)?;
         s.member("pydevd", &self.pydevd)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -18648,7 +18923,7 @@ impl crate::validate::Validate for PydevdSystemInfoResponseBody {
         v.member(&self.platform, "platform");
         v.member(&self.process, "process");
         v.member(&self.pydevd, "pydevd");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -18679,16 +18954,21 @@ impl PydevdAuthorizeResponseBody {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "clientAccessToken")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("clientAccessToken", &self.client_access_token)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -18722,7 +19002,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdAuthorizeResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -18753,16 +19033,21 @@ impl DumpCellResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "sourcePath")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sourcePath", &self.source_path)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -18796,7 +19081,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DumpCellResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.
@@ -18987,16 +19272,12 @@ impl DebugInfoResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "isStarted" | "hashMethod" | "hashSeed" | "tmpFilePrefix" | "tmpFileSuffix"
-            | "breakpoints" | "stoppedThreads" => true,
-            "richRendering" => self.rich_rendering.is_some(),
-            "exceptionPaths" => self.exception_paths.is_some(),
-            "copyToGlobals" => self.copy_to_globals.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        127u64 | (u64::from(self.rich_rendering.is_some()) << 7u32)
+            | (u64::from(self.exception_paths.is_some()) << 8u32)
+            | (u64::from(self.copy_to_globals.is_some()) << 9u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19012,7 +19293,11 @@ impl crate::private::Members for DebugInfoResponseBody {
         s.optional("richRendering", &self.rich_rendering)?;
         s.optional("exceptionPaths", &self.exception_paths)?;
         s.optional("copyToGlobals", &self.copy_to_globals)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19089,7 +19374,7 @@ impl crate::validate::Validate for DebugInfoResponseBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.hash_seed, "hashSeed");
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19118,16 +19403,21 @@ impl InspectVariablesResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "variables")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19162,7 +19452,7 @@ impl crate::validate::Validate for InspectVariablesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.variables, "variables");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19197,9 +19487,10 @@ impl RichInspectVariablesResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "data" | "metadata")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19207,7 +19498,11 @@ impl crate::private::Members for RichInspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("data", &self.data)?;
         s.member("metadata", &self.metadata)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19245,7 +19540,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RichInspectVariablesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19300,14 +19595,11 @@ impl CopyToGlobalsResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "value" => true,
-            "type" => self.type_.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.variables_reference.is_some()) << 2u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19316,7 +19608,11 @@ impl crate::private::Members for CopyToGlobalsResponseBody {
         s.member("value", &self.value)?;
         s.optional("type", &self.type_)?;
         s.optional("variablesReference", &self.variables_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19354,6 +19650,6 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for CopyToGlobalsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
