@@ -472,11 +472,11 @@ impl<'a> Reader<'a> {
     ) -> Res<()> {
         if self.eat_null()? {
             *slot = None;
-            extra.insert(key.into_owned(), Value::Null);
+            keep_null(key, extra);
         } else {
             *slot = Some(T::read_json(self)?);
             if !extra.is_empty() {
-                extra.remove(key.as_str());
+                drop_kept(&key, extra);
             }
         }
         Ok(())
@@ -535,6 +535,20 @@ impl<'a> Reader<'a> {
             Err(Fail)
         }
     }
+}
+
+/// An optional member sent as `null`: kept in `extra` as `"key": null`. Out of line and not
+/// generic: one copy for the crate, not one per member type (compile time).
+#[inline(never)]
+fn keep_null(key: Key<'_>, extra: &mut Map<String, Value>) {
+    extra.insert(key.into_owned(), Value::Null);
+}
+
+/// An optional member that took its typed form: an earlier `null` of the same name kept in
+/// `extra` is dropped. Out of line and not generic (compile time).
+#[inline(never)]
+fn drop_kept(key: &Key<'_>, extra: &mut Map<String, Value>) {
+    extra.remove(key.as_str());
 }
 
 /// `-n` for a magnitude `integer` accepted as negative (`1 ..= 2^63`).
