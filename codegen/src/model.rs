@@ -368,6 +368,31 @@ pub fn build(sources: &[Source]) -> Result<Model, ModelError> {
         return Err(ModelError("schema lacks `ErrorResponse`".into()));
     }
     model.types.append(&mut b.inline);
+    // A decoder tracks the constant and required members of an object in one `u64`, and the
+    // encoder which declared members it wrote.
+    let structs = model
+        .types
+        .iter()
+        .filter_map(|i| match i {
+            Item::Struct(s) => Some(s),
+            _ => None,
+        })
+        .chain(
+            [&model.requests, &model.responses, &model.events]
+                .into_iter()
+                .flatten()
+                .map(|m| &m.def),
+        )
+        .chain(model.error_response.as_ref());
+    for s in structs {
+        let declared = s.tags.len() + s.fields.len();
+        if declared > 64 {
+            return Err(ModelError(format!(
+                "`{}` declares {declared} members; at most 64 are supported",
+                s.name
+            )));
+        }
+    }
     Ok(model)
 }
 

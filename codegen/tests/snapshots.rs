@@ -863,6 +863,31 @@ fn error_unknown_ref() {
 }
 
 #[test]
+fn error_object_with_more_than_64_members() {
+    // Decoders and encoders keep one bit per declared member in a `u64`.
+    let props = |n: usize| {
+        (0..n)
+            .map(|i| format!(r#""p{i}": {{ "type": "string" }}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let err = gen_err(&[base(&format!(
+        r#""Wide": {{ "type": "object", "properties": {{ {} }} }}"#,
+        props(65)
+    ))]);
+    assert!(err.contains("`Wide` declares 65 members"), "{err}");
+    assert!(err.contains("at most 64"), "{err}");
+    let ok = gen_defs(&format!(
+        r#""Wide": {{ "type": "object", "properties": {{ {} }} }}"#,
+        props(64)
+    ));
+    assert!(
+        ok.types.contains("pub p63: Option<String>"),
+        "64 members are accepted"
+    );
+}
+
+#[test]
 fn error_unknown_ref_in_all_of() {
     let err = gen_err(&[base(
         r##""Thing": { "allOf": [ { "$ref": "#/definitions/Nowhere" }, { "type": "object" } ] }"##,

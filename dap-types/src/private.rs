@@ -409,25 +409,32 @@ pub trait Sink {
             None => Ok(()),
         }
     }
-    /// The `extra` members, but those `shadowed` (a typed member of that name was written).
-    /// `shadowed` is a `dyn` closure so that this loop is compiled once per sink, not once
-    /// per type.
+    /// The `extra` members, but those a typed member of that name was written for (see
+    /// [`shadowed`]). Not generic over the type: compiled once per sink.
     fn extras(
         &mut self,
         extra: &Map<String, Value>,
-        shadowed: &dyn Fn(&str) -> bool,
+        declared: &[&str],
+        written: u64,
     ) -> Result<(), Self::Error> {
-        if extra.is_empty() {
-            // Almost always: real messages rarely carry members the schema lacks.
-            return Ok(());
-        }
         for (k, v) in extra {
-            if !shadowed(k) {
+            if !shadowed(declared, written, k) {
                 self.member_escaped(k, v)?;
             }
         }
         Ok(())
     }
+}
+
+/// Whether an `extra` entry named `key` is shadowed by a typed member that is written: `key`
+/// is `declared[i]` and bit `i` of `written` is set (a generated type's `DECLARED` and its
+/// `written_declared()`).
+#[doc(hidden)]
+pub fn shadowed(declared: &[&str], written: u64, key: &str) -> bool {
+    declared
+        .iter()
+        .position(|d| *d == key)
+        .is_some_and(|i| i < 64 && written >> i & 1 == 1)
 }
 
 /// A [`Sink`] writing JSON bytes.

@@ -65,25 +65,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A required member's value, or a failure naming the member.
-    #[inline]
-    pub fn required<T>(&mut self, slot: Option<T>, member: &'static str) -> Res<T> {
-        match slot {
-            Some(v) => Ok(v),
-            None => Err(self.missing(member)),
-        }
-    }
-
-    /// Fails naming a constant member (`type`, `command`, ...) that was not seen.
-    #[inline]
-    pub fn tag_seen(&mut self, seen: bool, member: &'static str) -> Res<()> {
-        if seen {
-            Ok(())
-        } else {
-            Err(self.missing(member))
-        }
-    }
-
     #[cold]
     fn missing(&mut self, member: &'static str) -> Fail {
         self.missing = Some(member);
@@ -530,11 +511,11 @@ impl<'a> Reader<'a> {
     ) -> Res<()> {
         if self.eat_null()? {
             *slot = None;
-            extra.insert(key.into_owned(), Value::Null);
+            keep_null(key, extra);
         } else {
             *slot = Some(T::read_json(self)?);
             if !extra.is_empty() {
-                extra.remove(key.as_str());
+                drop_kept(&key, extra);
             }
         }
         Ok(())
@@ -593,6 +574,20 @@ impl<'a> Reader<'a> {
             Err(Fail)
         }
     }
+}
+
+/// An optional member sent as `null`: kept in `extra` as `"key": null`. Out of line and not
+/// generic: one copy for the crate, not one per member type (compile time).
+#[inline(never)]
+fn keep_null(key: Key<'_>, extra: &mut Map<String, Value>) {
+    extra.insert(key.into_owned(), Value::Null);
+}
+
+/// An optional member that took its typed form: an earlier `null` of the same name kept in
+/// `extra` is dropped. Out of line and not generic (compile time).
+#[inline(never)]
+fn drop_kept(key: &Key<'_>, extra: &mut Map<String, Value>) {
+    extra.remove(key.as_str());
 }
 
 /// `-n` for a magnitude `integer` accepted as negative (`1 ..= 2^63`).
@@ -720,6 +715,63 @@ impl ReadJson for crate::RawMessage {
     #[inline]
     fn read_json(r: &mut Reader<'_>) -> Res<Self> {
         r.object().map(crate::RawMessage)
+    }
+}
+
+/// The helpers of the generated struct decoders, which fill `Self::default()` in place: each
+/// is one copy per member type (or one for the crate), not one per member (compile time).
+impl<'a> Reader<'a> {
+    /// A member whose value is the field's own type (required, or required nullable).
+    #[inline(never)]
+    pub fn field<T: ReadJson>(&mut self, slot: &mut T) -> Res<()> {
+        *slot = T::read_json(self)?;
+        Ok(())
+    }
+
+    /// An optional member kept as `Some` whatever it holds (`null` included: an optional
+    /// nullable or any-JSON member).
+    #[inline(never)]
+    pub fn present<T: ReadJson>(&mut self, slot: &mut Option<T>) -> Res<()> {
+        *slot = Some(T::read_json(self)?);
+        Ok(())
+    }
+
+    /// A required `number` member (see [`Reader::number`]; `null` fails).
+    #[inline(never)]
+    pub fn number_required(
+        &mut self,
+        key: Key<'a>,
+        slot: &mut f64,
+        extra: &mut Map<String, Value>,
+    ) -> Res<()> {
+        let mut read = None;
+        self.number(key, &mut read, extra, false)?;
+        if let Some(x) = read {
+            *slot = x;
+        }
+        Ok(())
+    }
+
+    /// Succeeds if every member of `names` was seen: bit `i` of `seen` stands for
+    /// `names[i]`. Otherwise fails naming the first one missing.
+    #[inline]
+    pub fn all_seen(&mut self, seen: u64, names: &'static [&'static str]) -> Res<()> {
+        let all = u64::MAX >> (64 - names.len().clamp(1, 64));
+        if seen & all == all {
+            Ok(())
+        } else {
+            Err(self.first_missing(seen, names))
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_missing(&mut self, seen: u64, names: &'static [&'static str]) -> Fail {
+        let i = (!seen).trailing_zeros() as usize;
+        match names.get(i) {
+            Some(&member) => self.missing(member),
+            None => Fail,
+        }
     }
 }
 

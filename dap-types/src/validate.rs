@@ -258,15 +258,11 @@ impl Ctx<'_> {
     }
 
     /// [`kept_in_extra`] for the `extra` entries named like one of `declared` that no typed
-    /// member `shadowed`.
-    pub fn extras(
-        &mut self,
-        extra: &Map<String, Value>,
-        declared: &[&str],
-        shadowed: &dyn Fn(&str) -> bool,
-    ) {
+    /// member shadows (`written`: see [`crate::private::shadowed`]).
+    pub fn extras(&mut self, extra: &Map<String, Value>, declared: &[&str], written: u64) {
         if !extra.is_empty() {
-            let kept = |k: &str| declared.contains(&k) && !shadowed(k);
+            let kept =
+                |k: &str| declared.contains(&k) && !crate::private::shadowed(declared, written, k);
             kept_in_extra(extra, &kept, self.path, self.out);
         }
     }

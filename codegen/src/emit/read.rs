@@ -11,75 +11,101 @@ use super::types::{MemberRead, member_read};
 use super::{Shape, cfg_attr, ident, shape, ty_tokens};
 use crate::model::{EnumDef, Message, StructDef, TagValue, Ty, UnionDef};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 /// `impl ReadJson` for a struct (message structs included).
+///
+/// The decoder fills `Self::default()` in place: each member arm writes its field through a
+/// shared `Reader` helper (one copy per member type, not per member), and the constant and
+/// required members set a bit of `seen`, checked once at the end by one shared function that
+/// names the first one missing (constants first, then required members in field order). So a
+/// decoder has no local per member, no assembly of the struct at the end, and one drop path.
 pub fn struct_read(s: &StructDef) -> TokenStream {
     let name = ident(&s.name);
     let cfg = cfg_attr(s.feature.as_deref());
-    let slots = super::types::decode_slots(s);
-    let tag_arms = s.tags.iter().enumerate().map(|(i, t)| {
-        let k = &t.json;
-        let v = format_ident!("tag_{}", i);
-        match &t.value {
-            TagValue::Str(val) => quote! { #k => { r.tag_str(#val)?; #v = true; } },
-            TagValue::Bool(val) => quote! { #k => { r.tag_bool(#val)?; #v = true; } },
-        }
-    });
-    let field_arms = s.fields.iter().map(|f| {
-        let k = &f.json;
-        let v = format_ident!("f_{}", f.rust);
-        match member_read(f) {
-            MemberRead::Number { optional } => {
-                quote! { #k => r.number(key, &mut #v, &mut extra, #optional)?, }
+    // The members `seen` tracks, in bit order: constants, then required fields.
+    let mut tracked: Vec<&str> = s.tags.iter().map(|t| t.json.as_str()).collect();
+    let mut bit = |k| {
+        let b = 1u64 << tracked.len();
+        tracked.push(k);
+        quote! { seen |= #b; }
+    };
+    let tag_arms: Vec<TokenStream> = s
+        .tags
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let k = &t.json;
+            let b = 1u64 << i;
+            match &t.value {
+                TagValue::Str(val) => quote! { #k => { r.tag_str(#val)?; seen |= #b; } },
+                TagValue::Bool(val) => quote! { #k => { r.tag_bool(#val)?; seen |= #b; } },
             }
-            MemberRead::Optional => quote! { #k => r.optional(key, &mut #v, &mut extra)?, },
-            MemberRead::Any => quote! { #k => #v = Some(r.value()?), },
-            MemberRead::Value => {
-                quote! { #k => #v = Some(crate::read::ReadJson::read_json(r)?), }
+        })
+        .collect();
+    let field_arms: Vec<TokenStream> = s
+        .fields
+        .iter()
+        .map(|f| {
+            let k = &f.json;
+            let n = ident(&f.rust);
+            let required = matches!(
+                shape(f),
+                Shape::Required | Shape::RequiredAny | Shape::RequiredNullable
+            );
+            let read = match member_read(f) {
+                MemberRead::Number { optional: true } => {
+                    quote! { r.number(key, &mut v.#n, &mut v.extra, true)? }
+                }
+                MemberRead::Number { optional: false } => {
+                    quote! { r.number_required(key, &mut v.#n, &mut v.extra)? }
+                }
+                MemberRead::Optional => quote! { r.optional(key, &mut v.#n, &mut v.extra)? },
+                // A value of the field's own type (required), or one kept as `Some` (an
+                // optional nullable or any-JSON member: `null` is `Some(null)`).
+                MemberRead::Any | MemberRead::Value if required => quote! { r.field(&mut v.#n)? },
+                MemberRead::Any | MemberRead::Value => quote! { r.present(&mut v.#n)? },
+            };
+            if required {
+                let mark = bit(f.json.as_str());
+                quote! { #k => { #read; #mark } }
+            } else {
+                quote! { #k => #read, }
             }
-        }
-    });
-    let tag_checks = s.tags.iter().enumerate().map(|(i, t)| {
-        let v = format_ident!("tag_{}", i);
-        let k = &t.json;
-        quote! { r.tag_seen(#v, #k)?; }
-    });
-    let inits = s.fields.iter().map(|f| {
-        let n = ident(&f.rust);
-        let v = format_ident!("f_{}", f.rust);
-        match shape(f) {
-            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
-                let k = &f.json;
-                quote! { #n: r.required(#v, #k)?, }
-            }
-            _ => quote! { #n: #v, },
-        }
-    });
+        })
+        .collect();
     let body = if s.tags.is_empty() && s.fields.is_empty() {
-        quote! { r.extra(key, &mut extra)?; }
+        quote! { r.extra(key, &mut v.extra)?; }
     } else {
         quote! {
             match key.as_str() {
                 #( #tag_arms )*
                 #( #field_arms )*
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
+    };
+    let (seen, check) = if tracked.is_empty() {
+        (quote! {}, quote! {})
+    } else {
+        (
+            quote! { let mut seen = 0u64; },
+            quote! { r.all_seen(seen, &[#( #tracked ),*])?; },
+        )
     };
     quote! {
         #cfg
         impl crate::read::ReadJson for #name {
             fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-                #slots
-                let mut extra = serde_json::Map::new();
+                let mut v = Self::default();
+                #seen
                 r.begin_object()?;
                 let mut first = true;
                 while let Some(key) = r.next_key(&mut first)? {
                     #body
                 }
-                #( #tag_checks )*
-                Ok(#name { #( #inits )* extra })
+                #check
+                Ok(v)
             }
         }
     }

@@ -209,52 +209,47 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
             }
         }
     });
-    // An `extra` entry is skipped where a typed member of the same name is written.
-    let mut always: Vec<String> = s.tags.iter().map(|t| t.json.clone()).collect();
+    // An `extra` entry is skipped where a typed member of the same name is written: bit `i`
+    // of `written_declared` stands for `DECLARED[i]` (constants, then fields).
+    let mut always = 0u64;
     let mut conditional = Vec::new();
-    for f in &s.fields {
+    for i in 0..s.tags.len() {
+        always |= 1 << i;
+    }
+    for (j, f) in s.fields.iter().enumerate() {
+        let i = s.tags.len() + j;
         match shape(f) {
-            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
-                always.push(f.json.clone())
-            }
+            Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => always |= 1 << i,
             _ => {
                 let k = &f.json;
                 let n = ident(&f.rust);
-                if f.ty == Ty::F64 {
+                let shift = i as u32;
+                let present = if f.ty == Ty::F64 {
                     // A number kept for its spelling is written by the field, never alone.
-                    conditional.push(quote! {
-                        #k => self.#n.is_some() || self.extra.get(#k).is_some_and(serde_json::Value::is_number),
-                    });
+                    quote! { self.#n.is_some() || self.extra.get(#k).is_some_and(serde_json::Value::is_number) }
                 } else {
-                    conditional.push(quote! { #k => self.#n.is_some(), });
-                }
+                    quote! { self.#n.is_some() }
+                };
+                conditional.push(if shift == 0 {
+                    quote! { u64::from(#present) }
+                } else {
+                    quote! { (u64::from(#present) << #shift) }
+                });
             }
         }
     }
-    let shadow_body = if always.is_empty() && conditional.is_empty() {
-        quote! { let _ = key; false }
-    } else if conditional.is_empty() {
-        quote! { matches!(key, #( #always )|*) }
-    } else {
-        let always_arm = if always.is_empty() {
-            quote! {}
-        } else {
-            quote! { #( #always )|* => true, }
-        };
-        quote! {
-            match key {
-                #always_arm
-                #( #conditional )*
-                _ => false,
-            }
-        }
+    let written_body = match (always, conditional.split_first()) {
+        (_, None) => quote! { #always },
+        (0, Some((first, rest))) => quote! { #first #( | #rest )* },
+        (_, Some(_)) => quote! { #always #( | #conditional )* },
     };
     quote! {
         #cfg
         impl #name {
-            /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-            fn extra_shadowed(&self, key: &str) -> bool {
-                #shadow_body
+            /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+            /// (an `extra` entry of that name is then shadowed).
+            fn written_declared(&self) -> u64 {
+                #written_body
             }
         }
 
@@ -263,7 +258,11 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
             fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
                 #( #tags )*
                 #( #fields )*
-                s.extras(&self.extra, &|k| self.extra_shadowed(k))
+                if self.extra.is_empty() {
+                    Ok(())
+                } else {
+                    s.extras(&self.extra, Self::DECLARED, self.written_declared())
+                }
             }
         }
 
@@ -312,26 +311,6 @@ pub(super) fn member_read(f: &Field) -> MemberRead {
         Shape::OptionalAny | Shape::RequiredAny => MemberRead::Any,
         Shape::Required | Shape::RequiredNullable | Shape::OptionalNullable => MemberRead::Value,
     }
-}
-
-/// The locals a struct decoder fills: a slot `f_<field>` per field (`None` until seen) and
-/// a flag `tag_<i>` per constant member.
-pub(super) fn decode_slots(s: &StructDef) -> TokenStream {
-    let slots = s.fields.iter().map(|f| {
-        let v = format_ident!("f_{}", f.rust);
-        let t = match shape(f) {
-            Shape::Required | Shape::RequiredAny | Shape::OptionalAny | Shape::Optional => {
-                ty_tokens(&f.ty)
-            }
-            Shape::RequiredNullable | Shape::OptionalNullable => storage(f),
-        };
-        quote! { let mut #v: Option<#t> = None; }
-    });
-    let tag_flags = s.tags.iter().enumerate().map(|(i, _)| {
-        let v = format_ident!("tag_{}", i);
-        quote! { let mut #v = false; }
-    });
-    quote! { #( #slots )* #( #tag_flags )* }
 }
 
 /// A string enum: known values as variants, any other value kept in `Other`.

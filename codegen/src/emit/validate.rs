@@ -57,7 +57,7 @@ pub fn struct_validate(s: &StructDef) -> TokenStream {
             fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
                 let mut v = crate::validate::Ctx { path, out };
                 #( #checks )*
-                v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+                v.extras(&self.extra, Self::DECLARED, self.written_declared());
             }
         }
     }

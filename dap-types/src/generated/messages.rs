@@ -51,13 +51,10 @@ impl CancelRequest {
     }
 }
 impl CancelRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for CancelRequest {
@@ -66,41 +63,40 @@ impl crate::private::Members for CancelRequest {
         s.member("command", "cancel")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CancelRequest);
 impl crate::read::ReadJson for CancelRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<CancelArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("cancel")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(CancelRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -113,7 +109,7 @@ impl crate::validate::Validate for CancelRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request is sent from the debug adapter to the client to run a command in a terminal.
@@ -151,9 +147,10 @@ impl RunInTerminalRequest {
     }
 }
 impl RunInTerminalRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for RunInTerminalRequest {
@@ -162,41 +159,43 @@ impl crate::private::Members for RunInTerminalRequest {
         s.member("command", "runInTerminal")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalRequest);
 impl crate::read::ReadJson for RunInTerminalRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RunInTerminalRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("runInTerminal")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RunInTerminalRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -209,7 +208,7 @@ impl crate::validate::Validate for RunInTerminalRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request is sent from the debug adapter to the client to start a new debug session of the same type as the caller.
@@ -245,9 +244,10 @@ impl StartDebuggingRequest {
     }
 }
 impl StartDebuggingRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StartDebuggingRequest {
@@ -256,41 +256,43 @@ impl crate::private::Members for StartDebuggingRequest {
         s.member("command", "startDebugging")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StartDebuggingRequest);
 impl crate::read::ReadJson for StartDebuggingRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StartDebuggingRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("startDebugging")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StartDebuggingRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -303,7 +305,7 @@ impl crate::validate::Validate for StartDebuggingRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `initialize` request is sent as the first request from the client to the debug adapter in order to configure it with client capabilities and to retrieve capabilities from the debug adapter.
@@ -340,9 +342,10 @@ impl InitializeRequest {
     }
 }
 impl InitializeRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for InitializeRequest {
@@ -351,41 +354,43 @@ impl crate::private::Members for InitializeRequest {
         s.member("command", "initialize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializeRequest);
 impl crate::read::ReadJson for InitializeRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<InitializeRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("initialize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(InitializeRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -398,7 +403,7 @@ impl crate::validate::Validate for InitializeRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request indicates that the client has finished initialization of the debug adapter.
@@ -437,13 +442,10 @@ impl ConfigurationDoneRequest {
     }
 }
 impl ConfigurationDoneRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for ConfigurationDoneRequest {
@@ -452,41 +454,40 @@ impl crate::private::Members for ConfigurationDoneRequest {
         s.member("command", "configurationDone")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ConfigurationDoneRequest);
 impl crate::read::ReadJson for ConfigurationDoneRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ConfigurationDoneArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("configurationDone")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ConfigurationDoneRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -499,7 +500,7 @@ impl crate::validate::Validate for ConfigurationDoneRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This launch request is sent from the client to the debug adapter to start the debuggee with or without debugging (if `noDebug` is true).
@@ -534,9 +535,10 @@ impl LaunchRequest {
     }
 }
 impl LaunchRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for LaunchRequest {
@@ -545,41 +547,43 @@ impl crate::private::Members for LaunchRequest {
         s.member("command", "launch")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LaunchRequest);
 impl crate::read::ReadJson for LaunchRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<LaunchRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("launch")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(LaunchRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -592,7 +596,7 @@ impl crate::validate::Validate for LaunchRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `attach` request is sent from the client to the debug adapter to attach to a debuggee that is already running.
@@ -627,9 +631,10 @@ impl AttachRequest {
     }
 }
 impl AttachRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for AttachRequest {
@@ -638,41 +643,43 @@ impl crate::private::Members for AttachRequest {
         s.member("command", "attach")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(AttachRequest);
 impl crate::read::ReadJson for AttachRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<AttachRequestArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("attach")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(AttachRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -685,7 +692,7 @@ impl crate::validate::Validate for AttachRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Restarts a debug session. Clients should only call this request if the corresponding capability `supportsRestartRequest` is true.
@@ -723,13 +730,10 @@ impl RestartRequest {
     }
 }
 impl RestartRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for RestartRequest {
@@ -738,41 +742,40 @@ impl crate::private::Members for RestartRequest {
         s.member("command", "restart")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartRequest);
 impl crate::read::ReadJson for RestartRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RestartArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restart")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RestartRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -785,7 +788,7 @@ impl crate::validate::Validate for RestartRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `disconnect` request asks the debug adapter to disconnect from the debuggee (thus ending the debug session) and then to shut down itself (the debug adapter).
@@ -824,13 +827,10 @@ impl DisconnectRequest {
     }
 }
 impl DisconnectRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for DisconnectRequest {
@@ -839,41 +839,40 @@ impl crate::private::Members for DisconnectRequest {
         s.member("command", "disconnect")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisconnectRequest);
 impl crate::read::ReadJson for DisconnectRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DisconnectArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disconnect")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DisconnectRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -886,7 +885,7 @@ impl crate::validate::Validate for DisconnectRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `terminate` request is sent from the client to the debug adapter in order to shut down the debuggee gracefully. Clients should only call this request if the capability `supportsTerminateRequest` is true.
@@ -926,13 +925,10 @@ impl TerminateRequest {
     }
 }
 impl TerminateRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for TerminateRequest {
@@ -941,41 +937,40 @@ impl crate::private::Members for TerminateRequest {
         s.member("command", "terminate")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateRequest);
 impl crate::read::ReadJson for TerminateRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<TerminateArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(TerminateRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -988,7 +983,7 @@ impl crate::validate::Validate for TerminateRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The `breakpointLocations` request returns all possible locations for source breakpoints in a given range.
@@ -1026,13 +1021,10 @@ impl BreakpointLocationsRequest {
     }
 }
 impl BreakpointLocationsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for BreakpointLocationsRequest {
@@ -1041,41 +1033,40 @@ impl crate::private::Members for BreakpointLocationsRequest {
         s.member("command", "breakpointLocations")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsRequest);
 impl crate::read::ReadJson for BreakpointLocationsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<BreakpointLocationsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("breakpointLocations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(BreakpointLocationsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1088,7 +1079,7 @@ impl crate::validate::Validate for BreakpointLocationsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Sets multiple breakpoints for a single source and clears all previous breakpoints in that source.
@@ -1124,9 +1115,10 @@ impl SetBreakpointsRequest {
     }
 }
 impl SetBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetBreakpointsRequest {
@@ -1135,41 +1127,43 @@ impl crate::private::Members for SetBreakpointsRequest {
         s.member("command", "setBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsRequest);
 impl crate::read::ReadJson for SetBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1182,7 +1176,7 @@ impl crate::validate::Validate for SetBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Replaces all existing function breakpoints with new function breakpoints.
@@ -1219,9 +1213,10 @@ impl SetFunctionBreakpointsRequest {
     }
 }
 impl SetFunctionBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsRequest {
@@ -1230,41 +1225,43 @@ impl crate::private::Members for SetFunctionBreakpointsRequest {
         s.member("command", "setFunctionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsRequest);
 impl crate::read::ReadJson for SetFunctionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetFunctionBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setFunctionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetFunctionBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1277,7 +1274,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request configures the debugger's response to thrown exceptions. Each of the `filters`, `filterOptions`, and `exceptionOptions` in the request are independent configurations to a debug adapter indicating a kind of exception to catch. An exception thrown in a program should result in a `stopped` event from the debug adapter (with reason `exception`) if any of the configured filters match.
@@ -1312,9 +1309,10 @@ impl SetExceptionBreakpointsRequest {
     }
 }
 impl SetExceptionBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsRequest {
@@ -1323,41 +1321,43 @@ impl crate::private::Members for SetExceptionBreakpointsRequest {
         s.member("command", "setExceptionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsRequest);
 impl crate::read::ReadJson for SetExceptionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetExceptionBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExceptionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetExceptionBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1370,7 +1370,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Obtains information on a possible data breakpoint that could be set on an expression or variable.
@@ -1405,9 +1405,10 @@ impl DataBreakpointInfoRequest {
     }
 }
 impl DataBreakpointInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for DataBreakpointInfoRequest {
@@ -1416,41 +1417,43 @@ impl crate::private::Members for DataBreakpointInfoRequest {
         s.member("command", "dataBreakpointInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoRequest);
 impl crate::read::ReadJson for DataBreakpointInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DataBreakpointInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dataBreakpointInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DataBreakpointInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1463,7 +1466,7 @@ impl crate::validate::Validate for DataBreakpointInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Replaces all existing data breakpoints with new data breakpoints.
@@ -1500,9 +1503,10 @@ impl SetDataBreakpointsRequest {
     }
 }
 impl SetDataBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetDataBreakpointsRequest {
@@ -1511,41 +1515,43 @@ impl crate::private::Members for SetDataBreakpointsRequest {
         s.member("command", "setDataBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsRequest);
 impl crate::read::ReadJson for SetDataBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetDataBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDataBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetDataBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1558,7 +1564,7 @@ impl crate::validate::Validate for SetDataBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Replaces all existing instruction breakpoints. Typically, instruction breakpoints would be set from a disassembly window.
@@ -1595,9 +1601,10 @@ impl SetInstructionBreakpointsRequest {
     }
 }
 impl SetInstructionBreakpointsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsRequest {
@@ -1606,41 +1613,43 @@ impl crate::private::Members for SetInstructionBreakpointsRequest {
         s.member("command", "setInstructionBreakpoints")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsRequest);
 impl crate::read::ReadJson for SetInstructionBreakpointsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetInstructionBreakpointsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setInstructionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetInstructionBreakpointsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1653,7 +1662,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
@@ -1687,9 +1696,10 @@ impl ContinueRequest {
     }
 }
 impl ContinueRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ContinueRequest {
@@ -1698,41 +1708,43 @@ impl crate::private::Members for ContinueRequest {
         s.member("command", "continue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueRequest);
 impl crate::read::ReadJson for ContinueRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ContinueArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("continue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ContinueRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1745,7 +1757,7 @@ impl crate::validate::Validate for ContinueRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request executes one step (in the given granularity) for the specified thread and allows all other threads to run freely by resuming them.
@@ -1781,9 +1793,10 @@ impl NextRequest {
     }
 }
 impl NextRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for NextRequest {
@@ -1792,41 +1805,43 @@ impl crate::private::Members for NextRequest {
         s.member("command", "next")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(NextRequest);
 impl crate::read::ReadJson for NextRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<NextArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("next")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(NextRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1839,7 +1854,7 @@ impl crate::validate::Validate for NextRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes the given thread to step into a function/method and allows all other threads to run freely by resuming them.
@@ -1879,9 +1894,10 @@ impl StepInRequest {
     }
 }
 impl StepInRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepInRequest {
@@ -1890,41 +1906,43 @@ impl crate::private::Members for StepInRequest {
         s.member("command", "stepIn")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInRequest);
 impl crate::read::ReadJson for StepInRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepInArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepIn")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepInRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1937,7 +1955,7 @@ impl crate::validate::Validate for StepInRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes the given thread to step out (return) from a function/method and allows all other threads to run freely by resuming them.
@@ -1973,9 +1991,10 @@ impl StepOutRequest {
     }
 }
 impl StepOutRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepOutRequest {
@@ -1984,41 +2003,43 @@ impl crate::private::Members for StepOutRequest {
         s.member("command", "stepOut")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepOutRequest);
 impl crate::read::ReadJson for StepOutRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepOutArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepOut")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepOutRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2031,7 +2052,7 @@ impl crate::validate::Validate for StepOutRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request executes one backward step (in the given granularity) for the specified thread and allows all other threads to run backward freely by resuming them.
@@ -2068,9 +2089,10 @@ impl StepBackRequest {
     }
 }
 impl StepBackRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepBackRequest {
@@ -2079,41 +2101,43 @@ impl crate::private::Members for StepBackRequest {
         s.member("command", "stepBack")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepBackRequest);
 impl crate::read::ReadJson for StepBackRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepBackArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepBack")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepBackRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2126,7 +2150,7 @@ impl crate::validate::Validate for StepBackRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request resumes backward execution of all threads. If the debug adapter supports single thread execution (see capability `supportsSingleThreadExecutionRequests`), setting the `singleThread` argument to true resumes only the specified thread. If not all threads were resumed, the `allThreadsContinued` attribute of the response should be set to false.
@@ -2161,9 +2185,10 @@ impl ReverseContinueRequest {
     }
 }
 impl ReverseContinueRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ReverseContinueRequest {
@@ -2172,41 +2197,43 @@ impl crate::private::Members for ReverseContinueRequest {
         s.member("command", "reverseContinue")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReverseContinueRequest);
 impl crate::read::ReadJson for ReverseContinueRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ReverseContinueArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("reverseContinue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ReverseContinueRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2219,7 +2246,7 @@ impl crate::validate::Validate for ReverseContinueRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request restarts execution of the specified stack frame.
@@ -2255,9 +2282,10 @@ impl RestartFrameRequest {
     }
 }
 impl RestartFrameRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for RestartFrameRequest {
@@ -2266,41 +2294,43 @@ impl crate::private::Members for RestartFrameRequest {
         s.member("command", "restartFrame")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartFrameRequest);
 impl crate::read::ReadJson for RestartFrameRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RestartFrameArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restartFrame")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RestartFrameRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2313,7 +2343,7 @@ impl crate::validate::Validate for RestartFrameRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request sets the location where the debuggee will continue to run.
@@ -2351,9 +2381,10 @@ impl GotoRequest {
     }
 }
 impl GotoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for GotoRequest {
@@ -2362,41 +2393,43 @@ impl crate::private::Members for GotoRequest {
         s.member("command", "goto")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoRequest);
 impl crate::read::ReadJson for GotoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<GotoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("goto")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(GotoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2409,7 +2442,7 @@ impl crate::validate::Validate for GotoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request suspends the debuggee.
@@ -2444,9 +2477,10 @@ impl PauseRequest {
     }
 }
 impl PauseRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for PauseRequest {
@@ -2455,41 +2489,43 @@ impl crate::private::Members for PauseRequest {
         s.member("command", "pause")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(PauseRequest);
 impl crate::read::ReadJson for PauseRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<PauseArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pause")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(PauseRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2502,7 +2538,7 @@ impl crate::validate::Validate for PauseRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request returns a stacktrace from the current execution state of a given thread.
@@ -2537,9 +2573,10 @@ impl StackTraceRequest {
     }
 }
 impl StackTraceRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StackTraceRequest {
@@ -2548,41 +2585,43 @@ impl crate::private::Members for StackTraceRequest {
         s.member("command", "stackTrace")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceRequest);
 impl crate::read::ReadJson for StackTraceRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StackTraceArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stackTrace")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StackTraceRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2595,7 +2634,7 @@ impl crate::validate::Validate for StackTraceRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request returns the variable scopes for a given stack frame ID.
@@ -2629,9 +2668,10 @@ impl ScopesRequest {
     }
 }
 impl ScopesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ScopesRequest {
@@ -2640,41 +2680,43 @@ impl crate::private::Members for ScopesRequest {
         s.member("command", "scopes")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesRequest);
 impl crate::read::ReadJson for ScopesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ScopesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("scopes")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ScopesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2687,7 +2729,7 @@ impl crate::validate::Validate for ScopesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves all child variables for the given variable reference.
@@ -2722,9 +2764,10 @@ impl VariablesRequest {
     }
 }
 impl VariablesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for VariablesRequest {
@@ -2733,41 +2776,43 @@ impl crate::private::Members for VariablesRequest {
         s.member("command", "variables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesRequest);
 impl crate::read::ReadJson for VariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<VariablesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("variables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(VariablesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2780,7 +2825,7 @@ impl crate::validate::Validate for VariablesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Set the variable with the given name in the variable container to a new value. Clients should only call this request if the corresponding capability `supportsSetVariable` is true.
@@ -2815,9 +2860,10 @@ impl SetVariableRequest {
     }
 }
 impl SetVariableRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetVariableRequest {
@@ -2826,41 +2872,43 @@ impl crate::private::Members for SetVariableRequest {
         s.member("command", "setVariable")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableRequest);
 impl crate::read::ReadJson for SetVariableRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetVariableArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setVariable")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetVariableRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2873,7 +2921,7 @@ impl crate::validate::Validate for SetVariableRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request retrieves the source code for a given source reference.
@@ -2907,9 +2955,10 @@ impl SourceRequest {
     }
 }
 impl SourceRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SourceRequest {
@@ -2918,41 +2967,43 @@ impl crate::private::Members for SourceRequest {
         s.member("command", "source")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceRequest);
 impl crate::read::ReadJson for SourceRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SourceArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("source")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SourceRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2965,7 +3016,7 @@ impl crate::validate::Validate for SourceRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request retrieves a list of all threads.
@@ -3002,13 +3053,10 @@ impl ThreadsRequest {
     }
 }
 impl ThreadsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for ThreadsRequest {
@@ -3017,41 +3065,40 @@ impl crate::private::Members for ThreadsRequest {
         s.member("command", "threads")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadsRequest);
 impl crate::read::ReadJson for ThreadsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("threads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.present(&mut v.arguments)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ThreadsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3063,7 +3110,7 @@ impl crate::validate::Validate for ThreadsRequest {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request terminates the threads with the given ids.
@@ -3098,9 +3145,10 @@ impl TerminateThreadsRequest {
     }
 }
 impl TerminateThreadsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for TerminateThreadsRequest {
@@ -3109,41 +3157,43 @@ impl crate::private::Members for TerminateThreadsRequest {
         s.member("command", "terminateThreads")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateThreadsRequest);
 impl crate::read::ReadJson for TerminateThreadsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<TerminateThreadsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminateThreads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(TerminateThreadsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3156,7 +3206,7 @@ impl crate::validate::Validate for TerminateThreadsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Modules can be retrieved from the debug adapter with this request which can either return all modules or a range of modules to support paging.
@@ -3191,9 +3241,10 @@ impl ModulesRequest {
     }
 }
 impl ModulesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ModulesRequest {
@@ -3202,41 +3253,43 @@ impl crate::private::Members for ModulesRequest {
         s.member("command", "modules")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesRequest);
 impl crate::read::ReadJson for ModulesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ModulesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("modules")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ModulesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3249,7 +3302,7 @@ impl crate::validate::Validate for ModulesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves the set of all sources currently loaded by the debugged process.
@@ -3287,13 +3340,10 @@ impl LoadedSourcesRequest {
     }
 }
 impl LoadedSourcesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for LoadedSourcesRequest {
@@ -3302,41 +3352,40 @@ impl crate::private::Members for LoadedSourcesRequest {
         s.member("command", "loadedSources")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesRequest);
 impl crate::read::ReadJson for LoadedSourcesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<LoadedSourcesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("loadedSources")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(LoadedSourcesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3349,7 +3398,7 @@ impl crate::validate::Validate for LoadedSourcesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Evaluates the given expression in the context of a stack frame.
@@ -3384,9 +3433,10 @@ impl EvaluateRequest {
     }
 }
 impl EvaluateRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for EvaluateRequest {
@@ -3395,41 +3445,43 @@ impl crate::private::Members for EvaluateRequest {
         s.member("command", "evaluate")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateRequest);
 impl crate::read::ReadJson for EvaluateRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<EvaluateArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("evaluate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(EvaluateRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3442,7 +3494,7 @@ impl crate::validate::Validate for EvaluateRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Evaluates the given `value` expression and assigns it to the `expression` which must be a modifiable l-value.
@@ -3479,9 +3531,10 @@ impl SetExpressionRequest {
     }
 }
 impl SetExpressionRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for SetExpressionRequest {
@@ -3490,41 +3543,43 @@ impl crate::private::Members for SetExpressionRequest {
         s.member("command", "setExpression")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionRequest);
 impl crate::read::ReadJson for SetExpressionRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetExpressionArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExpression")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetExpressionRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3537,7 +3592,7 @@ impl crate::validate::Validate for SetExpressionRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request retrieves the possible step-in targets for the specified stack frame.
@@ -3573,9 +3628,10 @@ impl StepInTargetsRequest {
     }
 }
 impl StepInTargetsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StepInTargetsRequest {
@@ -3584,41 +3640,43 @@ impl crate::private::Members for StepInTargetsRequest {
         s.member("command", "stepInTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsRequest);
 impl crate::read::ReadJson for StepInTargetsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<StepInTargetsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepInTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(StepInTargetsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3631,7 +3689,7 @@ impl crate::validate::Validate for StepInTargetsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This request retrieves the possible goto targets for the specified source location.
@@ -3667,9 +3725,10 @@ impl GotoTargetsRequest {
     }
 }
 impl GotoTargetsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for GotoTargetsRequest {
@@ -3678,41 +3737,43 @@ impl crate::private::Members for GotoTargetsRequest {
         s.member("command", "gotoTargets")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsRequest);
 impl crate::read::ReadJson for GotoTargetsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<GotoTargetsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("gotoTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(GotoTargetsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3725,7 +3786,7 @@ impl crate::validate::Validate for GotoTargetsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Returns a list of possible completions for a given caret position and text.
@@ -3760,9 +3821,10 @@ impl CompletionsRequest {
     }
 }
 impl CompletionsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for CompletionsRequest {
@@ -3771,41 +3833,43 @@ impl crate::private::Members for CompletionsRequest {
         s.member("command", "completions")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsRequest);
 impl crate::read::ReadJson for CompletionsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<CompletionsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("completions")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(CompletionsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3818,7 +3882,7 @@ impl crate::validate::Validate for CompletionsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves the details of the exception that caused this event to be raised.
@@ -3853,9 +3917,10 @@ impl ExceptionInfoRequest {
     }
 }
 impl ExceptionInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ExceptionInfoRequest {
@@ -3864,41 +3929,43 @@ impl crate::private::Members for ExceptionInfoRequest {
         s.member("command", "exceptionInfo")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoRequest);
 impl crate::read::ReadJson for ExceptionInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ExceptionInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("exceptionInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ExceptionInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3911,7 +3978,7 @@ impl crate::validate::Validate for ExceptionInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Reads bytes from memory at the provided location.
@@ -3946,9 +4013,10 @@ impl ReadMemoryRequest {
     }
 }
 impl ReadMemoryRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ReadMemoryRequest {
@@ -3957,41 +4025,43 @@ impl crate::private::Members for ReadMemoryRequest {
         s.member("command", "readMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryRequest);
 impl crate::read::ReadJson for ReadMemoryRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<ReadMemoryArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("readMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(ReadMemoryRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4004,7 +4074,7 @@ impl crate::validate::Validate for ReadMemoryRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Writes bytes to memory at the provided location.
@@ -4039,9 +4109,10 @@ impl WriteMemoryRequest {
     }
 }
 impl WriteMemoryRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for WriteMemoryRequest {
@@ -4050,41 +4121,43 @@ impl crate::private::Members for WriteMemoryRequest {
         s.member("command", "writeMemory")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryRequest);
 impl crate::read::ReadJson for WriteMemoryRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<WriteMemoryArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("writeMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(WriteMemoryRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4097,7 +4170,7 @@ impl crate::validate::Validate for WriteMemoryRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Disassembles code stored at the provided location.
@@ -4132,9 +4205,10 @@ impl DisassembleRequest {
     }
 }
 impl DisassembleRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for DisassembleRequest {
@@ -4143,41 +4217,43 @@ impl crate::private::Members for DisassembleRequest {
         s.member("command", "disassemble")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleRequest);
 impl crate::read::ReadJson for DisassembleRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DisassembleArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disassemble")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DisassembleRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4190,7 +4266,7 @@ impl crate::validate::Validate for DisassembleRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Looks up information about a location reference previously returned by the debug adapter.
@@ -4224,9 +4300,10 @@ impl LocationsRequest {
     }
 }
 impl LocationsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for LocationsRequest {
@@ -4235,41 +4312,43 @@ impl crate::private::Members for LocationsRequest {
         s.member("command", "locations")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsRequest);
 impl crate::read::ReadJson for LocationsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<LocationsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("locations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(LocationsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4282,7 +4361,7 @@ impl crate::validate::Validate for LocationsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request can be used to enable or disable debugger features.
@@ -4319,9 +4398,10 @@ impl SetDebuggerPropertyRequest {
 }
 #[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4331,7 +4411,11 @@ impl crate::private::Members for SetDebuggerPropertyRequest {
         s.member("command", "setDebuggerProperty")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4339,35 +4423,33 @@ crate::private::impl_object!(SetDebuggerPropertyRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetDebuggerPropertyArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDebuggerProperty")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetDebuggerPropertyRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4381,7 +4463,7 @@ impl crate::validate::Validate for SetDebuggerPropertyRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Sets multiple PydevdSourceMap for a single source and clears all previous PydevdSourceMap in that source.
@@ -4422,9 +4504,10 @@ impl SetPydevdSourceMapRequest {
 }
 #[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4434,7 +4517,11 @@ impl crate::private::Members for SetPydevdSourceMapRequest {
         s.member("command", "setPydevdSourceMap")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4442,35 +4529,33 @@ crate::private::impl_object!(SetPydevdSourceMapRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<SetPydevdSourceMapArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setPydevdSourceMap")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(SetPydevdSourceMapRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4484,7 +4569,7 @@ impl crate::validate::Validate for SetPydevdSourceMapRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The request can be used retrieve system information, python version, etc.
@@ -4524,13 +4609,10 @@ impl PydevdSystemInfoRequest {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4540,7 +4622,11 @@ impl crate::private::Members for PydevdSystemInfoRequest {
         s.member("command", "pydevdSystemInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4548,35 +4634,30 @@ crate::private::impl_object!(PydevdSystemInfoRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<PydevdSystemInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdSystemInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(PydevdSystemInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4590,7 +4671,7 @@ impl crate::validate::Validate for PydevdSystemInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A request to authorize the ide to start accepting commands.
@@ -4627,9 +4708,10 @@ impl PydevdAuthorizeRequest {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4639,7 +4721,11 @@ impl crate::private::Members for PydevdAuthorizeRequest {
         s.member("command", "pydevdAuthorize")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -4647,35 +4733,33 @@ crate::private::impl_object!(PydevdAuthorizeRequest);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<PydevdAuthorizeArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdAuthorize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(PydevdAuthorizeRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -4689,7 +4773,7 @@ impl crate::validate::Validate for PydevdAuthorizeRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Submits the code of a notebook cell or console input to the debugger, which writes it to a file breakpoints can be set in.
@@ -4726,9 +4810,10 @@ impl DumpCellRequest {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4738,7 +4823,11 @@ impl crate::private::Members for DumpCellRequest {
         s.member("command", "dumpCell")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4746,35 +4835,33 @@ crate::private::impl_object!(DumpCellRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DumpCellArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dumpCell")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DumpCellRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -4788,7 +4875,7 @@ impl crate::validate::Validate for DumpCellRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Asks for the state of the kernel's debugger (whether it is started, its breakpoints, the stopped threads), so that a frontend reloading or connecting later can restore it. No arguments.
@@ -4828,13 +4915,10 @@ impl DebugInfoRequest {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4844,7 +4928,11 @@ impl crate::private::Members for DebugInfoRequest {
         s.member("command", "debugInfo")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4852,35 +4940,30 @@ crate::private::impl_object!(DebugInfoRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<DebugInfoArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("debugInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(DebugInfoRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -4894,7 +4977,7 @@ impl crate::validate::Validate for DebugInfoRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Retrieves the values of all the variables defined in the kernel. No arguments.
@@ -4934,13 +5017,10 @@ impl InspectVariablesRequest {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "seq" => true,
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.arguments.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4950,7 +5030,11 @@ impl crate::private::Members for InspectVariablesRequest {
         s.member("command", "inspectVariables")?;
         s.member("seq", &self.seq)?;
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -4958,35 +5042,30 @@ crate::private::impl_object!(InspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<InspectVariablesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("inspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(InspectVariablesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: f_arguments,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5000,7 +5079,7 @@ impl crate::validate::Validate for InspectVariablesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Gets the rich representation (MIME bundle) of a variable defined in the kernel.
@@ -5037,9 +5116,10 @@ impl RichInspectVariablesRequest {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -5049,7 +5129,11 @@ impl crate::private::Members for RichInspectVariablesRequest {
         s.member("command", "richInspectVariables")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -5057,35 +5141,33 @@ crate::private::impl_object!(RichInspectVariablesRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<RichInspectVariablesArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("richInspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(RichInspectVariablesRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5099,7 +5181,7 @@ impl crate::validate::Validate for RichInspectVariablesRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Copies a variable from a frame's local variables to the global scope, to inspect it after the debug session. Optional: supported when the 'debugInfo' response says 'copyToGlobals'.
@@ -5136,9 +5218,10 @@ impl CopyToGlobalsRequest {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsRequest {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "command" | "seq" | "arguments")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -5148,7 +5231,11 @@ impl crate::private::Members for CopyToGlobalsRequest {
         s.member("command", "copyToGlobals")?;
         s.member("seq", &self.seq)?;
         s.member("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -5156,35 +5243,33 @@ crate::private::impl_object!(CopyToGlobalsRequest);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsRequest {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_arguments: Option<CopyToGlobalsArguments> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("request")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("copyToGlobals")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "arguments" => f_arguments = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "arguments" => {
+                    r.field(&mut v.arguments)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        Ok(CopyToGlobalsRequest {
-            seq: r.required(f_seq, "seq")?,
-            arguments: r.required(f_arguments, "arguments")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "seq", "arguments"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -5198,7 +5283,7 @@ impl crate::validate::Validate for CopyToGlobalsRequest {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `cancel` request. This is just an acknowledgement, so no body field is required.
@@ -5255,14 +5340,11 @@ impl CancelResponse {
     }
 }
 impl CancelResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for CancelResponse {
@@ -5274,55 +5356,49 @@ impl crate::private::Members for CancelResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CancelResponse);
 impl crate::read::ReadJson for CancelResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("cancel")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(CancelResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5336,7 +5412,7 @@ impl crate::validate::Validate for CancelResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `runInTerminal` request.
@@ -5387,13 +5463,10 @@ impl RunInTerminalResponse {
     }
 }
 impl RunInTerminalResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for RunInTerminalResponse {
@@ -5405,55 +5478,52 @@ impl crate::private::Members for RunInTerminalResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalResponse);
 impl crate::read::ReadJson for RunInTerminalResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<RunInTerminalResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("runInTerminal")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RunInTerminalResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5468,7 +5538,7 @@ impl crate::validate::Validate for RunInTerminalResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `startDebugging` request. This is just an acknowledgement, so no body field is required.
@@ -5525,14 +5595,11 @@ impl StartDebuggingResponse {
     }
 }
 impl StartDebuggingResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StartDebuggingResponse {
@@ -5544,55 +5611,49 @@ impl crate::private::Members for StartDebuggingResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StartDebuggingResponse);
 impl crate::read::ReadJson for StartDebuggingResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("startDebugging")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StartDebuggingResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5606,7 +5667,7 @@ impl crate::validate::Validate for StartDebuggingResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `initialize` request.
@@ -5663,14 +5724,11 @@ impl InitializeResponse {
     }
 }
 impl InitializeResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for InitializeResponse {
@@ -5682,55 +5740,49 @@ impl crate::private::Members for InitializeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializeResponse);
 impl crate::read::ReadJson for InitializeResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<Capabilities> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("initialize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(InitializeResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5745,7 +5797,7 @@ impl crate::validate::Validate for InitializeResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `configurationDone` request. This is just an acknowledgement, so no body field is required.
@@ -5802,14 +5854,11 @@ impl ConfigurationDoneResponse {
     }
 }
 impl ConfigurationDoneResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ConfigurationDoneResponse {
@@ -5821,55 +5870,49 @@ impl crate::private::Members for ConfigurationDoneResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ConfigurationDoneResponse);
 impl crate::read::ReadJson for ConfigurationDoneResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("configurationDone")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ConfigurationDoneResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5883,7 +5926,7 @@ impl crate::validate::Validate for ConfigurationDoneResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `launch` request. This is just an acknowledgement, so no body field is required.
@@ -5940,14 +5983,11 @@ impl LaunchResponse {
     }
 }
 impl LaunchResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for LaunchResponse {
@@ -5959,55 +5999,49 @@ impl crate::private::Members for LaunchResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LaunchResponse);
 impl crate::read::ReadJson for LaunchResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("launch")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(LaunchResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6021,7 +6055,7 @@ impl crate::validate::Validate for LaunchResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `attach` request. This is just an acknowledgement, so no body field is required.
@@ -6078,14 +6112,11 @@ impl AttachResponse {
     }
 }
 impl AttachResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for AttachResponse {
@@ -6097,55 +6128,49 @@ impl crate::private::Members for AttachResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(AttachResponse);
 impl crate::read::ReadJson for AttachResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("attach")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(AttachResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6159,7 +6184,7 @@ impl crate::validate::Validate for AttachResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `restart` request. This is just an acknowledgement, so no body field is required.
@@ -6216,14 +6241,11 @@ impl RestartResponse {
     }
 }
 impl RestartResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for RestartResponse {
@@ -6235,55 +6257,49 @@ impl crate::private::Members for RestartResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartResponse);
 impl crate::read::ReadJson for RestartResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restart")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RestartResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6297,7 +6313,7 @@ impl crate::validate::Validate for RestartResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `disconnect` request. This is just an acknowledgement, so no body field is required.
@@ -6354,14 +6370,11 @@ impl DisconnectResponse {
     }
 }
 impl DisconnectResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for DisconnectResponse {
@@ -6373,55 +6386,49 @@ impl crate::private::Members for DisconnectResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisconnectResponse);
 impl crate::read::ReadJson for DisconnectResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disconnect")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DisconnectResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6435,7 +6442,7 @@ impl crate::validate::Validate for DisconnectResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `terminate` request. This is just an acknowledgement, so no body field is required.
@@ -6492,14 +6499,11 @@ impl TerminateResponse {
     }
 }
 impl TerminateResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for TerminateResponse {
@@ -6511,55 +6515,49 @@ impl crate::private::Members for TerminateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateResponse);
 impl crate::read::ReadJson for TerminateResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(TerminateResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6573,7 +6571,7 @@ impl crate::validate::Validate for TerminateResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `breakpointLocations` request.
@@ -6629,13 +6627,10 @@ impl BreakpointLocationsResponse {
     }
 }
 impl BreakpointLocationsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for BreakpointLocationsResponse {
@@ -6647,55 +6642,52 @@ impl crate::private::Members for BreakpointLocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponse);
 impl crate::read::ReadJson for BreakpointLocationsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<BreakpointLocationsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("breakpointLocations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(BreakpointLocationsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6710,7 +6702,7 @@ impl crate::validate::Validate for BreakpointLocationsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setBreakpoints` request.
@@ -6765,13 +6757,10 @@ impl SetBreakpointsResponse {
     }
 }
 impl SetBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetBreakpointsResponse {
@@ -6783,55 +6772,52 @@ impl crate::private::Members for SetBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsResponse);
 impl crate::read::ReadJson for SetBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6846,7 +6832,7 @@ impl crate::validate::Validate for SetBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setFunctionBreakpoints` request.
@@ -6902,13 +6888,10 @@ impl SetFunctionBreakpointsResponse {
     }
 }
 impl SetFunctionBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsResponse {
@@ -6920,55 +6903,52 @@ impl crate::private::Members for SetFunctionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponse);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetFunctionBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setFunctionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetFunctionBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6984,7 +6964,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setExceptionBreakpoints` request.
@@ -7044,14 +7024,11 @@ impl SetExceptionBreakpointsResponse {
     }
 }
 impl SetExceptionBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsResponse {
@@ -7063,55 +7040,49 @@ impl crate::private::Members for SetExceptionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponse);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetExceptionBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExceptionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetExceptionBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7127,7 +7098,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `dataBreakpointInfo` request.
@@ -7182,13 +7153,10 @@ impl DataBreakpointInfoResponse {
     }
 }
 impl DataBreakpointInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for DataBreakpointInfoResponse {
@@ -7200,55 +7168,52 @@ impl crate::private::Members for DataBreakpointInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponse);
 impl crate::read::ReadJson for DataBreakpointInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DataBreakpointInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dataBreakpointInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DataBreakpointInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7263,7 +7228,7 @@ impl crate::validate::Validate for DataBreakpointInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setDataBreakpoints` request.
@@ -7319,13 +7284,10 @@ impl SetDataBreakpointsResponse {
     }
 }
 impl SetDataBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetDataBreakpointsResponse {
@@ -7337,55 +7299,52 @@ impl crate::private::Members for SetDataBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponse);
 impl crate::read::ReadJson for SetDataBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetDataBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDataBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetDataBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7400,7 +7359,7 @@ impl crate::validate::Validate for SetDataBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setInstructionBreakpoints` request
@@ -7455,13 +7414,10 @@ impl SetInstructionBreakpointsResponse {
     }
 }
 impl SetInstructionBreakpointsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsResponse {
@@ -7473,55 +7429,52 @@ impl crate::private::Members for SetInstructionBreakpointsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponse);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetInstructionBreakpointsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setInstructionBreakpoints")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetInstructionBreakpointsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7537,7 +7490,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `continue` request.
@@ -7588,13 +7541,10 @@ impl ContinueResponse {
     }
 }
 impl ContinueResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ContinueResponse {
@@ -7606,55 +7556,52 @@ impl crate::private::Members for ContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueResponse);
 impl crate::read::ReadJson for ContinueResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ContinueResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("continue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ContinueResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7669,7 +7616,7 @@ impl crate::validate::Validate for ContinueResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `next` request. This is just an acknowledgement, so no body field is required.
@@ -7726,14 +7673,11 @@ impl NextResponse {
     }
 }
 impl NextResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for NextResponse {
@@ -7745,55 +7689,49 @@ impl crate::private::Members for NextResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(NextResponse);
 impl crate::read::ReadJson for NextResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("next")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(NextResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7807,7 +7745,7 @@ impl crate::validate::Validate for NextResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepIn` request. This is just an acknowledgement, so no body field is required.
@@ -7864,14 +7802,11 @@ impl StepInResponse {
     }
 }
 impl StepInResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StepInResponse {
@@ -7883,55 +7818,49 @@ impl crate::private::Members for StepInResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInResponse);
 impl crate::read::ReadJson for StepInResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepIn")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepInResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7945,7 +7874,7 @@ impl crate::validate::Validate for StepInResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepOut` request. This is just an acknowledgement, so no body field is required.
@@ -8002,14 +7931,11 @@ impl StepOutResponse {
     }
 }
 impl StepOutResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StepOutResponse {
@@ -8021,55 +7947,49 @@ impl crate::private::Members for StepOutResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepOutResponse);
 impl crate::read::ReadJson for StepOutResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepOut")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepOutResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8083,7 +8003,7 @@ impl crate::validate::Validate for StepOutResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepBack` request. This is just an acknowledgement, so no body field is required.
@@ -8140,14 +8060,11 @@ impl StepBackResponse {
     }
 }
 impl StepBackResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StepBackResponse {
@@ -8159,55 +8076,49 @@ impl crate::private::Members for StepBackResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepBackResponse);
 impl crate::read::ReadJson for StepBackResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepBack")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepBackResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8221,7 +8132,7 @@ impl crate::validate::Validate for StepBackResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `reverseContinue` request. This is just an acknowledgement, so no body field is required.
@@ -8278,14 +8189,11 @@ impl ReverseContinueResponse {
     }
 }
 impl ReverseContinueResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ReverseContinueResponse {
@@ -8297,55 +8205,49 @@ impl crate::private::Members for ReverseContinueResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReverseContinueResponse);
 impl crate::read::ReadJson for ReverseContinueResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("reverseContinue")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ReverseContinueResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8359,7 +8261,7 @@ impl crate::validate::Validate for ReverseContinueResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `restartFrame` request. This is just an acknowledgement, so no body field is required.
@@ -8416,14 +8318,11 @@ impl RestartFrameResponse {
     }
 }
 impl RestartFrameResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for RestartFrameResponse {
@@ -8435,55 +8334,49 @@ impl crate::private::Members for RestartFrameResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartFrameResponse);
 impl crate::read::ReadJson for RestartFrameResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("restartFrame")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RestartFrameResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8497,7 +8390,7 @@ impl crate::validate::Validate for RestartFrameResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `goto` request. This is just an acknowledgement, so no body field is required.
@@ -8554,14 +8447,11 @@ impl GotoResponse {
     }
 }
 impl GotoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for GotoResponse {
@@ -8573,55 +8463,49 @@ impl crate::private::Members for GotoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoResponse);
 impl crate::read::ReadJson for GotoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("goto")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(GotoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8635,7 +8519,7 @@ impl crate::validate::Validate for GotoResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `pause` request. This is just an acknowledgement, so no body field is required.
@@ -8692,14 +8576,11 @@ impl PauseResponse {
     }
 }
 impl PauseResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for PauseResponse {
@@ -8711,55 +8592,49 @@ impl crate::private::Members for PauseResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(PauseResponse);
 impl crate::read::ReadJson for PauseResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pause")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(PauseResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8773,7 +8648,7 @@ impl crate::validate::Validate for PauseResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stackTrace` request.
@@ -8824,13 +8699,10 @@ impl StackTraceResponse {
     }
 }
 impl StackTraceResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for StackTraceResponse {
@@ -8842,55 +8714,52 @@ impl crate::private::Members for StackTraceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceResponse);
 impl crate::read::ReadJson for StackTraceResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<StackTraceResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stackTrace")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StackTraceResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8905,7 +8774,7 @@ impl crate::validate::Validate for StackTraceResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `scopes` request.
@@ -8956,13 +8825,10 @@ impl ScopesResponse {
     }
 }
 impl ScopesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ScopesResponse {
@@ -8974,55 +8840,52 @@ impl crate::private::Members for ScopesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesResponse);
 impl crate::read::ReadJson for ScopesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ScopesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("scopes")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ScopesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9037,7 +8900,7 @@ impl crate::validate::Validate for ScopesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `variables` request.
@@ -9088,13 +8951,10 @@ impl VariablesResponse {
     }
 }
 impl VariablesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for VariablesResponse {
@@ -9106,55 +8966,52 @@ impl crate::private::Members for VariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesResponse);
 impl crate::read::ReadJson for VariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<VariablesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("variables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(VariablesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9169,7 +9026,7 @@ impl crate::validate::Validate for VariablesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setVariable` request.
@@ -9220,13 +9077,10 @@ impl SetVariableResponse {
     }
 }
 impl SetVariableResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetVariableResponse {
@@ -9238,55 +9092,52 @@ impl crate::private::Members for SetVariableResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableResponse);
 impl crate::read::ReadJson for SetVariableResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetVariableResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setVariable")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetVariableResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9301,7 +9152,7 @@ impl crate::validate::Validate for SetVariableResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `source` request.
@@ -9352,13 +9203,10 @@ impl SourceResponse {
     }
 }
 impl SourceResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SourceResponse {
@@ -9370,55 +9218,52 @@ impl crate::private::Members for SourceResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceResponse);
 impl crate::read::ReadJson for SourceResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SourceResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("source")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SourceResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9433,7 +9278,7 @@ impl crate::validate::Validate for SourceResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `threads` request.
@@ -9484,13 +9329,10 @@ impl ThreadsResponse {
     }
 }
 impl ThreadsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ThreadsResponse {
@@ -9502,55 +9344,52 @@ impl crate::private::Members for ThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadsResponse);
 impl crate::read::ReadJson for ThreadsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ThreadsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("threads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ThreadsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9565,7 +9404,7 @@ impl crate::validate::Validate for ThreadsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `terminateThreads` request. This is just an acknowledgement, no body field is required.
@@ -9622,14 +9461,11 @@ impl TerminateThreadsResponse {
     }
 }
 impl TerminateThreadsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for TerminateThreadsResponse {
@@ -9641,55 +9477,49 @@ impl crate::private::Members for TerminateThreadsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateThreadsResponse);
 impl crate::read::ReadJson for TerminateThreadsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("terminateThreads")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(TerminateThreadsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9703,7 +9533,7 @@ impl crate::validate::Validate for TerminateThreadsResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `modules` request.
@@ -9754,13 +9584,10 @@ impl ModulesResponse {
     }
 }
 impl ModulesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ModulesResponse {
@@ -9772,55 +9599,52 @@ impl crate::private::Members for ModulesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesResponse);
 impl crate::read::ReadJson for ModulesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ModulesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("modules")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ModulesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9835,7 +9659,7 @@ impl crate::validate::Validate for ModulesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `loadedSources` request.
@@ -9886,13 +9710,10 @@ impl LoadedSourcesResponse {
     }
 }
 impl LoadedSourcesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for LoadedSourcesResponse {
@@ -9904,55 +9725,52 @@ impl crate::private::Members for LoadedSourcesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesResponse);
 impl crate::read::ReadJson for LoadedSourcesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<LoadedSourcesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("loadedSources")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(LoadedSourcesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9967,7 +9785,7 @@ impl crate::validate::Validate for LoadedSourcesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `evaluate` request.
@@ -10018,13 +9836,10 @@ impl EvaluateResponse {
     }
 }
 impl EvaluateResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for EvaluateResponse {
@@ -10036,55 +9851,52 @@ impl crate::private::Members for EvaluateResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateResponse);
 impl crate::read::ReadJson for EvaluateResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<EvaluateResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("evaluate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(EvaluateResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10099,7 +9911,7 @@ impl crate::validate::Validate for EvaluateResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `setExpression` request.
@@ -10150,13 +9962,10 @@ impl SetExpressionResponse {
     }
 }
 impl SetExpressionResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SetExpressionResponse {
@@ -10168,55 +9977,52 @@ impl crate::private::Members for SetExpressionResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionResponse);
 impl crate::read::ReadJson for SetExpressionResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<SetExpressionResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setExpression")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetExpressionResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10231,7 +10037,7 @@ impl crate::validate::Validate for SetExpressionResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `stepInTargets` request.
@@ -10282,13 +10088,10 @@ impl StepInTargetsResponse {
     }
 }
 impl StepInTargetsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for StepInTargetsResponse {
@@ -10300,55 +10103,52 @@ impl crate::private::Members for StepInTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsResponse);
 impl crate::read::ReadJson for StepInTargetsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<StepInTargetsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("stepInTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(StepInTargetsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10363,7 +10163,7 @@ impl crate::validate::Validate for StepInTargetsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `gotoTargets` request.
@@ -10414,13 +10214,10 @@ impl GotoTargetsResponse {
     }
 }
 impl GotoTargetsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for GotoTargetsResponse {
@@ -10432,55 +10229,52 @@ impl crate::private::Members for GotoTargetsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsResponse);
 impl crate::read::ReadJson for GotoTargetsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<GotoTargetsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("gotoTargets")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(GotoTargetsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10495,7 +10289,7 @@ impl crate::validate::Validate for GotoTargetsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `completions` request.
@@ -10546,13 +10340,10 @@ impl CompletionsResponse {
     }
 }
 impl CompletionsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for CompletionsResponse {
@@ -10564,55 +10355,52 @@ impl crate::private::Members for CompletionsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsResponse);
 impl crate::read::ReadJson for CompletionsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<CompletionsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("completions")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(CompletionsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10627,7 +10415,7 @@ impl crate::validate::Validate for CompletionsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `exceptionInfo` request.
@@ -10678,13 +10466,10 @@ impl ExceptionInfoResponse {
     }
 }
 impl ExceptionInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ExceptionInfoResponse {
@@ -10696,55 +10481,52 @@ impl crate::private::Members for ExceptionInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoResponse);
 impl crate::read::ReadJson for ExceptionInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ExceptionInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("exceptionInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ExceptionInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10759,7 +10541,7 @@ impl crate::validate::Validate for ExceptionInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `readMemory` request.
@@ -10816,14 +10598,11 @@ impl ReadMemoryResponse {
     }
 }
 impl ReadMemoryResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ReadMemoryResponse {
@@ -10835,55 +10614,49 @@ impl crate::private::Members for ReadMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryResponse);
 impl crate::read::ReadJson for ReadMemoryResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ReadMemoryResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("readMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(ReadMemoryResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10898,7 +10671,7 @@ impl crate::validate::Validate for ReadMemoryResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `writeMemory` request.
@@ -10955,14 +10728,11 @@ impl WriteMemoryResponse {
     }
 }
 impl WriteMemoryResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for WriteMemoryResponse {
@@ -10974,55 +10744,49 @@ impl crate::private::Members for WriteMemoryResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryResponse);
 impl crate::read::ReadJson for WriteMemoryResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<WriteMemoryResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("writeMemory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(WriteMemoryResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -11037,7 +10801,7 @@ impl crate::validate::Validate for WriteMemoryResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `disassemble` request.
@@ -11094,14 +10858,11 @@ impl DisassembleResponse {
     }
 }
 impl DisassembleResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for DisassembleResponse {
@@ -11113,55 +10874,49 @@ impl crate::private::Members for DisassembleResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleResponse);
 impl crate::read::ReadJson for DisassembleResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DisassembleResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("disassemble")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DisassembleResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -11176,7 +10931,7 @@ impl crate::validate::Validate for DisassembleResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to `locations` request.
@@ -11233,14 +10988,11 @@ impl LocationsResponse {
     }
 }
 impl LocationsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for LocationsResponse {
@@ -11252,55 +11004,49 @@ impl crate::private::Members for LocationsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsResponse);
 impl crate::read::ReadJson for LocationsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<LocationsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("locations")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(LocationsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -11315,7 +11061,7 @@ impl crate::validate::Validate for LocationsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'setDebuggerProperty' request. This is just an acknowledgement, so no body field is required.
@@ -11375,14 +11121,11 @@ impl SetDebuggerPropertyResponse {
 }
 #[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11395,7 +11138,11 @@ impl crate::private::Members for SetDebuggerPropertyResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11403,49 +11150,39 @@ crate::private::impl_object!(SetDebuggerPropertyResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setDebuggerProperty")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetDebuggerPropertyResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11460,7 +11197,7 @@ impl crate::validate::Validate for SetDebuggerPropertyResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'setPydevdSourceMap' request. This is just an acknowledgement, so no body field is required.
@@ -11520,14 +11257,11 @@ impl SetPydevdSourceMapResponse {
 }
 #[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11540,7 +11274,11 @@ impl crate::private::Members for SetPydevdSourceMapResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11548,49 +11286,39 @@ crate::private::impl_object!(SetPydevdSourceMapResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("setPydevdSourceMap")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(SetPydevdSourceMapResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11605,7 +11333,7 @@ impl crate::validate::Validate for SetPydevdSourceMapResponse {
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'pydevdSystemInfo' request.
@@ -11659,13 +11387,10 @@ impl PydevdSystemInfoResponse {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11678,7 +11403,11 @@ impl crate::private::Members for PydevdSystemInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11686,49 +11415,42 @@ crate::private::impl_object!(PydevdSystemInfoResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<PydevdSystemInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdSystemInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(PydevdSystemInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11744,7 +11466,7 @@ impl crate::validate::Validate for PydevdSystemInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'pydevdAuthorize' request.
@@ -11798,13 +11520,10 @@ impl PydevdAuthorizeResponse {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11817,7 +11536,11 @@ impl crate::private::Members for PydevdAuthorizeResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11825,49 +11548,42 @@ crate::private::impl_object!(PydevdAuthorizeResponse);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<PydevdAuthorizeResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("pydevdAuthorize")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(PydevdAuthorizeResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11883,7 +11599,7 @@ impl crate::validate::Validate for PydevdAuthorizeResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'dumpCell' request.
@@ -11937,13 +11653,10 @@ impl DumpCellResponse {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11956,7 +11669,11 @@ impl crate::private::Members for DumpCellResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11964,49 +11681,42 @@ crate::private::impl_object!(DumpCellResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DumpCellResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("dumpCell")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DumpCellResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12022,7 +11732,7 @@ impl crate::validate::Validate for DumpCellResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'debugInfo' request.
@@ -12076,13 +11786,10 @@ impl DebugInfoResponse {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12095,7 +11802,11 @@ impl crate::private::Members for DebugInfoResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12103,49 +11814,42 @@ crate::private::impl_object!(DebugInfoResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<DebugInfoResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("debugInfo")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(DebugInfoResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12161,7 +11865,7 @@ impl crate::validate::Validate for DebugInfoResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'inspectVariables' request.
@@ -12215,13 +11919,10 @@ impl InspectVariablesResponse {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12234,7 +11935,11 @@ impl crate::private::Members for InspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12242,49 +11947,42 @@ crate::private::impl_object!(InspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<InspectVariablesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("inspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(InspectVariablesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12300,7 +11998,7 @@ impl crate::validate::Validate for InspectVariablesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'richInspectVariables' request.
@@ -12358,13 +12056,10 @@ impl RichInspectVariablesResponse {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12377,7 +12072,11 @@ impl crate::private::Members for RichInspectVariablesResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12385,49 +12084,42 @@ crate::private::impl_object!(RichInspectVariablesResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<RichInspectVariablesResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("richInspectVariables")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(RichInspectVariablesResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12444,7 +12136,7 @@ impl crate::validate::Validate for RichInspectVariablesResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Response to 'copyToGlobals' request. The specification (and ipykernel) answer with 'command': 'setExpression'.
@@ -12498,13 +12190,10 @@ impl CopyToGlobalsResponse {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "command" | "success" | "seq" | "request_seq" | "body" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        95u64 | (u64::from(self.message.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12517,7 +12206,11 @@ impl crate::private::Members for CopyToGlobalsResponse {
         s.member("request_seq", &self.request_seq)?;
         s.optional("message", &self.message)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12525,49 +12218,42 @@ crate::private::impl_object!(CopyToGlobalsResponse);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<CopyToGlobalsResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut tag_2 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "command" => {
                     r.tag_str("copyToGlobals")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
                 "success" => {
                     r.tag_bool(true)?;
-                    tag_2 = true;
+                    seen |= 4u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 8u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 16u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 32u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "command")?;
-        r.tag_seen(tag_2, "success")?;
-        Ok(CopyToGlobalsResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            message: f_message,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "command", "success", "seq", "request_seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12583,7 +12269,7 @@ impl crate::validate::Validate for CopyToGlobalsResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This event indicates that the debug adapter is ready to accept configuration requests (e.g. `setBreakpoints`, `setExceptionBreakpoints`).
@@ -12623,13 +12309,10 @@ impl InitializedEvent {
     }
 }
 impl InitializedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "event" | "seq" => true,
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.body.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for InitializedEvent {
@@ -12638,41 +12321,40 @@ impl crate::private::Members for InitializedEvent {
         s.member("event", "initialized")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializedEvent);
 impl crate::read::ReadJson for InitializedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("initialized")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(InitializedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12684,7 +12366,7 @@ impl crate::validate::Validate for InitializedEvent {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the execution of the debuggee has stopped due to some condition.
@@ -12714,9 +12396,10 @@ impl StoppedEvent {
     }
 }
 impl StoppedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for StoppedEvent {
@@ -12725,41 +12408,43 @@ impl crate::private::Members for StoppedEvent {
         s.member("event", "stopped")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StoppedEvent);
 impl crate::read::ReadJson for StoppedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<StoppedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("stopped")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(StoppedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12772,7 +12457,7 @@ impl crate::validate::Validate for StoppedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the execution of the debuggee has continued.
@@ -12803,9 +12488,10 @@ impl ContinuedEvent {
     }
 }
 impl ContinuedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ContinuedEvent {
@@ -12814,41 +12500,43 @@ impl crate::private::Members for ContinuedEvent {
         s.member("event", "continued")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinuedEvent);
 impl crate::read::ReadJson for ContinuedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ContinuedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("continued")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ContinuedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12861,7 +12549,7 @@ impl crate::validate::Validate for ContinuedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the debuggee has exited and returns its exit code.
@@ -12890,9 +12578,10 @@ impl ExitedEvent {
     }
 }
 impl ExitedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ExitedEvent {
@@ -12901,41 +12590,43 @@ impl crate::private::Members for ExitedEvent {
         s.member("event", "exited")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExitedEvent);
 impl crate::read::ReadJson for ExitedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ExitedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("exited")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ExitedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12948,7 +12639,7 @@ impl crate::validate::Validate for ExitedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that debugging of the debuggee has terminated. This does \*\*not\*\* mean that the debuggee itself has exited.
@@ -12980,13 +12671,10 @@ impl TerminatedEvent {
     }
 }
 impl TerminatedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "event" | "seq" => true,
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.body.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for TerminatedEvent {
@@ -12995,41 +12683,40 @@ impl crate::private::Members for TerminatedEvent {
         s.member("event", "terminated")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminatedEvent);
 impl crate::read::ReadJson for TerminatedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<TerminatedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("terminated")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(TerminatedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13042,7 +12729,7 @@ impl crate::validate::Validate for TerminatedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that a thread has started or exited.
@@ -13071,9 +12758,10 @@ impl ThreadEvent {
     }
 }
 impl ThreadEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ThreadEvent {
@@ -13082,41 +12770,43 @@ impl crate::private::Members for ThreadEvent {
         s.member("event", "thread")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadEvent);
 impl crate::read::ReadJson for ThreadEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ThreadEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("thread")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ThreadEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13129,7 +12819,7 @@ impl crate::validate::Validate for ThreadEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the target has produced some output.
@@ -13158,9 +12848,10 @@ impl OutputEvent {
     }
 }
 impl OutputEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for OutputEvent {
@@ -13169,41 +12860,43 @@ impl crate::private::Members for OutputEvent {
         s.member("event", "output")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(OutputEvent);
 impl crate::read::ReadJson for OutputEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<OutputEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("output")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(OutputEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13216,7 +12909,7 @@ impl crate::validate::Validate for OutputEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that some information about a breakpoint has changed. While debug adapters may notify the clients of `changed` breakpoints using this event, clients should continue to use the breakpoint's original properties when updating a source's breakpoints in the `breakpoint` request.
@@ -13245,9 +12938,10 @@ impl BreakpointEvent {
     }
 }
 impl BreakpointEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for BreakpointEvent {
@@ -13256,41 +12950,43 @@ impl crate::private::Members for BreakpointEvent {
         s.member("event", "breakpoint")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointEvent);
 impl crate::read::ReadJson for BreakpointEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<BreakpointEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("breakpoint")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(BreakpointEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13303,7 +12999,7 @@ impl crate::validate::Validate for BreakpointEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that some information about a module has changed.
@@ -13332,9 +13028,10 @@ impl ModuleEvent {
     }
 }
 impl ModuleEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ModuleEvent {
@@ -13343,41 +13040,43 @@ impl crate::private::Members for ModuleEvent {
         s.member("event", "module")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModuleEvent);
 impl crate::read::ReadJson for ModuleEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ModuleEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("module")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ModuleEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13390,7 +13089,7 @@ impl crate::validate::Validate for ModuleEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that some source has been added, changed, or removed from the set of all loaded sources.
@@ -13419,9 +13118,10 @@ impl LoadedSourceEvent {
     }
 }
 impl LoadedSourceEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for LoadedSourceEvent {
@@ -13430,41 +13130,43 @@ impl crate::private::Members for LoadedSourceEvent {
         s.member("event", "loadedSource")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourceEvent);
 impl crate::read::ReadJson for LoadedSourceEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<LoadedSourceEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("loadedSource")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(LoadedSourceEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13477,7 +13179,7 @@ impl crate::validate::Validate for LoadedSourceEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that the debugger has begun debugging a new process. Either one that it has launched, or one that it has attached to.
@@ -13506,9 +13208,10 @@ impl ProcessEvent {
     }
 }
 impl ProcessEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProcessEvent {
@@ -13517,41 +13220,43 @@ impl crate::private::Members for ProcessEvent {
         s.member("event", "process")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProcessEvent);
 impl crate::read::ReadJson for ProcessEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProcessEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("process")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProcessEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13564,7 +13269,7 @@ impl crate::validate::Validate for ProcessEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates that one or more capabilities have changed.
@@ -13596,9 +13301,10 @@ impl CapabilitiesEvent {
     }
 }
 impl CapabilitiesEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for CapabilitiesEvent {
@@ -13607,41 +13313,43 @@ impl crate::private::Members for CapabilitiesEvent {
         s.member("event", "capabilities")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CapabilitiesEvent);
 impl crate::read::ReadJson for CapabilitiesEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<CapabilitiesEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("capabilities")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(CapabilitiesEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13654,7 +13362,7 @@ impl crate::validate::Validate for CapabilitiesEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event signals that a long running operation is about to start and provides additional information for the client to set up a corresponding progress and cancellation UI.
@@ -13685,9 +13393,10 @@ impl ProgressStartEvent {
     }
 }
 impl ProgressStartEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProgressStartEvent {
@@ -13696,41 +13405,43 @@ impl crate::private::Members for ProgressStartEvent {
         s.member("event", "progressStart")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressStartEvent);
 impl crate::read::ReadJson for ProgressStartEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProgressStartEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("progressStart")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProgressStartEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13743,7 +13454,7 @@ impl crate::validate::Validate for ProgressStartEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event signals that the progress reporting needs to be updated with a new message and/or percentage.
@@ -13774,9 +13485,10 @@ impl ProgressUpdateEvent {
     }
 }
 impl ProgressUpdateEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProgressUpdateEvent {
@@ -13785,41 +13497,43 @@ impl crate::private::Members for ProgressUpdateEvent {
         s.member("event", "progressUpdate")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressUpdateEvent);
 impl crate::read::ReadJson for ProgressUpdateEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProgressUpdateEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("progressUpdate")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProgressUpdateEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13832,7 +13546,7 @@ impl crate::validate::Validate for ProgressUpdateEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event signals the end of the progress reporting with a final message.
@@ -13862,9 +13576,10 @@ impl ProgressEndEvent {
     }
 }
 impl ProgressEndEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for ProgressEndEvent {
@@ -13873,41 +13588,43 @@ impl crate::private::Members for ProgressEndEvent {
         s.member("event", "progressEnd")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressEndEvent);
 impl crate::read::ReadJson for ProgressEndEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<ProgressEndEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("progressEnd")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(ProgressEndEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13920,7 +13637,7 @@ impl crate::validate::Validate for ProgressEndEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This event signals that some state in the debug adapter has changed and requires that the client needs to re-render the data snapshot previously requested.
@@ -13951,9 +13668,10 @@ impl InvalidatedEvent {
     }
 }
 impl InvalidatedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for InvalidatedEvent {
@@ -13962,41 +13680,43 @@ impl crate::private::Members for InvalidatedEvent {
         s.member("event", "invalidated")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InvalidatedEvent);
 impl crate::read::ReadJson for InvalidatedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<InvalidatedEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("invalidated")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(InvalidatedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14009,7 +13729,7 @@ impl crate::validate::Validate for InvalidatedEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This event indicates that some memory range has been updated. It should only be sent if the corresponding capability `supportsMemoryEvent` is true.
@@ -14040,9 +13760,10 @@ impl MemoryEvent {
     }
 }
 impl MemoryEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "type" | "event" | "seq" | "body")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 impl crate::private::Members for MemoryEvent {
@@ -14051,41 +13772,43 @@ impl crate::private::Members for MemoryEvent {
         s.member("event", "memory")?;
         s.member("seq", &self.seq)?;
         s.member("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(MemoryEvent);
 impl crate::read::ReadJson for MemoryEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<MemoryEventBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("memory")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => {
+                    r.field(&mut v.body)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(MemoryEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: r.required(f_body, "body")?,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq", "body"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14098,7 +13821,7 @@ impl crate::validate::Validate for MemoryEvent {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The event indicates input was requested by debuggee.
@@ -14133,13 +13856,10 @@ impl PydevdInputRequestedEvent {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdInputRequestedEvent {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "event" | "seq" => true,
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.body.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -14149,7 +13869,11 @@ impl crate::private::Members for PydevdInputRequestedEvent {
         s.member("event", "pydevdInputRequested")?;
         s.member("seq", &self.seq)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -14157,35 +13881,30 @@ crate::private::impl_object!(PydevdInputRequestedEvent);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInputRequestedEvent {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_body: Option<serde_json::Value> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("event")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "event" => {
                     r.tag_str("pydevdInputRequested")?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
-                "body" => f_body = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
+                "body" => r.present(&mut v.body)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "event")?;
-        Ok(PydevdInputRequestedEvent {
-            seq: r.required(f_seq, "seq")?,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "event", "seq"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -14198,7 +13917,7 @@ impl crate::validate::Validate for PydevdInputRequestedEvent {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.seq, "seq", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// On error (whenever `success` is false), the body can provide more details.
@@ -14258,14 +13977,11 @@ impl ErrorResponse {
     }
 }
 impl ErrorResponse {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "type" | "success" | "seq" | "request_seq" | "command" => true,
-            "message" => self.message.is_some(),
-            "body" => self.body.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        31u64 | (u64::from(self.message.is_some()) << 5u32)
+            | (u64::from(self.body.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for ErrorResponse {
@@ -14277,52 +13993,49 @@ impl crate::private::Members for ErrorResponse {
         s.member("command", &self.command)?;
         s.optional("message", &self.message)?;
         s.optional("body", &self.body)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ErrorResponse);
 impl crate::read::ReadJson for ErrorResponse {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_seq: Option<i32> = None;
-        let mut f_request_seq: Option<i32> = None;
-        let mut f_command: Option<String> = None;
-        let mut f_message: Option<ResponseMessage> = None;
-        let mut f_body: Option<ErrorResponseBody> = None;
-        let mut tag_0 = false;
-        let mut tag_1 = false;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "type" => {
                     r.tag_str("response")?;
-                    tag_0 = true;
+                    seen |= 1u64;
                 }
                 "success" => {
                     r.tag_bool(false)?;
-                    tag_1 = true;
+                    seen |= 2u64;
                 }
-                "seq" => f_seq = Some(crate::read::ReadJson::read_json(r)?),
+                "seq" => {
+                    r.field(&mut v.seq)?;
+                    seen |= 4u64;
+                }
                 "request_seq" => {
-                    f_request_seq = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.request_seq)?;
+                    seen |= 8u64;
                 }
-                "command" => f_command = Some(crate::read::ReadJson::read_json(r)?),
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "body" => r.optional(key, &mut f_body, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "command" => {
+                    r.field(&mut v.command)?;
+                    seen |= 16u64;
+                }
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "body" => r.optional(key, &mut v.body, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        r.tag_seen(tag_0, "type")?;
-        r.tag_seen(tag_1, "success")?;
-        Ok(ErrorResponse {
-            seq: r.required(f_seq, "seq")?,
-            request_seq: r.required(f_request_seq, "request_seq")?,
-            command: r.required(f_command, "command")?,
-            message: f_message,
-            body: f_body,
-            extra,
-        })
+        r.all_seen(seen, &["type", "success", "seq", "request_seq", "command"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14337,7 +14050,7 @@ impl crate::validate::Validate for ErrorResponse {
         v.bounded(&self.request_seq, "request_seq", Some(1i64), None);
         v.member(&self.message, "message");
         v.member(&self.body, "body");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 impl crate::traits::Request for CancelRequest {

@@ -47,42 +47,38 @@ impl CancelArguments {
     }
 }
 impl CancelArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "requestId" => self.request_id.is_some(),
-            "progressId" => self.progress_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.request_id.is_some())
+            | (u64::from(self.progress_id.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for CancelArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("requestId", &self.request_id)?;
         s.optional("progressId", &self.progress_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CancelArguments);
 impl crate::read::ReadJson for CancelArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_request_id: Option<i32> = None;
-        let mut f_progress_id: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "requestId" => r.optional(key, &mut f_request_id, &mut extra)?,
-                "progressId" => r.optional(key, &mut f_progress_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "requestId" => r.optional(key, &mut v.request_id, &mut v.extra)?,
+                "progressId" => r.optional(key, &mut v.progress_id, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CancelArguments {
-            request_id: f_request_id,
-            progress_id: f_progress_id,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -94,7 +90,7 @@ impl crate::validate::Validate for CancelArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.request_id, "requestId", Some(1i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `runInTerminal` request.
@@ -171,18 +167,13 @@ impl RunInTerminalRequestArguments {
     }
 }
 impl RunInTerminalRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "cwd" | "args" => true,
-            "kind" => self.kind.is_some(),
-            "title" => self.title.is_some(),
-            "env" => self.env.is_some(),
-            "argsCanBeInterpretedByShell" => {
-                self.args_can_be_interpreted_by_shell.is_some()
-            }
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        12u64 | u64::from(self.kind.is_some())
+            | (u64::from(self.title.is_some()) << 1u32)
+            | (u64::from(self.env.is_some()) << 4u32)
+            | (u64::from(self.args_can_be_interpreted_by_shell.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for RunInTerminalRequestArguments {
@@ -196,43 +187,45 @@ impl crate::private::Members for RunInTerminalRequestArguments {
             "argsCanBeInterpretedByShell",
             &self.args_can_be_interpreted_by_shell,
         )?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalRequestArguments);
 impl crate::read::ReadJson for RunInTerminalRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_kind: Option<RunInTerminalRequestArgumentsKind> = None;
-        let mut f_title: Option<String> = None;
-        let mut f_cwd: Option<String> = None;
-        let mut f_args: Option<Vec<String>> = None;
-        let mut f_env: Option<std::collections::BTreeMap<String, Option<String>>> = None;
-        let mut f_args_can_be_interpreted_by_shell: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "kind" => r.optional(key, &mut f_kind, &mut extra)?,
-                "title" => r.optional(key, &mut f_title, &mut extra)?,
-                "cwd" => f_cwd = Some(crate::read::ReadJson::read_json(r)?),
-                "args" => f_args = Some(crate::read::ReadJson::read_json(r)?),
-                "env" => r.optional(key, &mut f_env, &mut extra)?,
-                "argsCanBeInterpretedByShell" => {
-                    r.optional(key, &mut f_args_can_be_interpreted_by_shell, &mut extra)?
+                "kind" => r.optional(key, &mut v.kind, &mut v.extra)?,
+                "title" => r.optional(key, &mut v.title, &mut v.extra)?,
+                "cwd" => {
+                    r.field(&mut v.cwd)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "args" => {
+                    r.field(&mut v.args)?;
+                    seen |= 2u64;
+                }
+                "env" => r.optional(key, &mut v.env, &mut v.extra)?,
+                "argsCanBeInterpretedByShell" => {
+                    r.optional(
+                        key,
+                        &mut v.args_can_be_interpreted_by_shell,
+                        &mut v.extra,
+                    )?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RunInTerminalRequestArguments {
-            kind: f_kind,
-            title: f_title,
-            cwd: r.required(f_cwd, "cwd")?,
-            args: r.required(f_args, "args")?,
-            env: f_env,
-            args_can_be_interpreted_by_shell: f_args_can_be_interpreted_by_shell,
-            extra,
-        })
+        r.all_seen(seen, &["cwd", "args"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -245,7 +238,7 @@ impl crate::validate::Validate for RunInTerminalRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.kind, "kind");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `startDebugging` request.
@@ -295,13 +288,10 @@ impl StartDebuggingRequestArguments {
     }
 }
 impl StartDebuggingRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "configuration" | "request" => true,
-            "outputPresentation" => self.output_presentation.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.output_presentation.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for StartDebuggingRequestArguments {
@@ -309,38 +299,38 @@ impl crate::private::Members for StartDebuggingRequestArguments {
         s.member("configuration", &self.configuration)?;
         s.optional("outputPresentation", &self.output_presentation)?;
         s.member("request", &self.request)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StartDebuggingRequestArguments);
 impl crate::read::ReadJson for StartDebuggingRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_configuration: Option<serde_json::Map<String, serde_json::Value>> = None;
-        let mut f_output_presentation: Option<
-            StartDebuggingRequestArgumentsOutputPresentation,
-        > = None;
-        let mut f_request: Option<StartDebuggingRequestArgumentsRequest> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "configuration" => {
-                    f_configuration = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.configuration)?;
+                    seen |= 1u64;
                 }
                 "outputPresentation" => {
-                    r.optional(key, &mut f_output_presentation, &mut extra)?
+                    r.optional(key, &mut v.output_presentation, &mut v.extra)?
                 }
-                "request" => f_request = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "request" => {
+                    r.field(&mut v.request)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StartDebuggingRequestArguments {
-            configuration: r.required(f_configuration, "configuration")?,
-            output_presentation: f_output_presentation,
-            request: r.required(f_request, "request")?,
-            extra,
-        })
+        r.all_seen(seen, &["configuration", "request"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -355,7 +345,7 @@ impl crate::validate::Validate for StartDebuggingRequestArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.output_presentation, "outputPresentation");
         v.member(&self.request, "request");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `initialize` request.
@@ -581,34 +571,26 @@ impl InitializeRequestArguments {
     }
 }
 impl InitializeRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "adapterID" => true,
-            "clientID" => self.client_id.is_some(),
-            "clientName" => self.client_name.is_some(),
-            "locale" => self.locale.is_some(),
-            "linesStartAt1" => self.lines_start_at1.is_some(),
-            "columnsStartAt1" => self.columns_start_at1.is_some(),
-            "pathFormat" => self.path_format.is_some(),
-            "supportsVariableType" => self.supports_variable_type.is_some(),
-            "supportsVariablePaging" => self.supports_variable_paging.is_some(),
-            "supportsRunInTerminalRequest" => {
-                self.supports_run_in_terminal_request.is_some()
-            }
-            "supportsMemoryReferences" => self.supports_memory_references.is_some(),
-            "supportsProgressReporting" => self.supports_progress_reporting.is_some(),
-            "supportsInvalidatedEvent" => self.supports_invalidated_event.is_some(),
-            "supportsMemoryEvent" => self.supports_memory_event.is_some(),
-            "supportsArgsCanBeInterpretedByShell" => {
-                self.supports_args_can_be_interpreted_by_shell.is_some()
-            }
-            "supportsStartDebuggingRequest" => {
-                self.supports_start_debugging_request.is_some()
-            }
-            "supportsANSIStyling" => self.supports_ansistyling.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        4u64 | u64::from(self.client_id.is_some())
+            | (u64::from(self.client_name.is_some()) << 1u32)
+            | (u64::from(self.locale.is_some()) << 3u32)
+            | (u64::from(self.lines_start_at1.is_some()) << 4u32)
+            | (u64::from(self.columns_start_at1.is_some()) << 5u32)
+            | (u64::from(self.path_format.is_some()) << 6u32)
+            | (u64::from(self.supports_variable_type.is_some()) << 7u32)
+            | (u64::from(self.supports_variable_paging.is_some()) << 8u32)
+            | (u64::from(self.supports_run_in_terminal_request.is_some()) << 9u32)
+            | (u64::from(self.supports_memory_references.is_some()) << 10u32)
+            | (u64::from(self.supports_progress_reporting.is_some()) << 11u32)
+            | (u64::from(self.supports_invalidated_event.is_some()) << 12u32)
+            | (u64::from(self.supports_memory_event.is_some()) << 13u32)
+            | (u64::from(self.supports_args_can_be_interpreted_by_shell.is_some())
+                << 14u32)
+            | (u64::from(self.supports_start_debugging_request.is_some()) << 15u32)
+            | (u64::from(self.supports_ansistyling.is_some()) << 16u32)
     }
 }
 impl crate::private::Members for InitializeRequestArguments {
@@ -639,100 +621,81 @@ impl crate::private::Members for InitializeRequestArguments {
             &self.supports_start_debugging_request,
         )?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InitializeRequestArguments);
 impl crate::read::ReadJson for InitializeRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_client_id: Option<String> = None;
-        let mut f_client_name: Option<String> = None;
-        let mut f_adapter_id: Option<String> = None;
-        let mut f_locale: Option<String> = None;
-        let mut f_lines_start_at1: Option<bool> = None;
-        let mut f_columns_start_at1: Option<bool> = None;
-        let mut f_path_format: Option<InitializeRequestArgumentsPathFormat> = None;
-        let mut f_supports_variable_type: Option<bool> = None;
-        let mut f_supports_variable_paging: Option<bool> = None;
-        let mut f_supports_run_in_terminal_request: Option<bool> = None;
-        let mut f_supports_memory_references: Option<bool> = None;
-        let mut f_supports_progress_reporting: Option<bool> = None;
-        let mut f_supports_invalidated_event: Option<bool> = None;
-        let mut f_supports_memory_event: Option<bool> = None;
-        let mut f_supports_args_can_be_interpreted_by_shell: Option<bool> = None;
-        let mut f_supports_start_debugging_request: Option<bool> = None;
-        let mut f_supports_ansistyling: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "clientID" => r.optional(key, &mut f_client_id, &mut extra)?,
-                "clientName" => r.optional(key, &mut f_client_name, &mut extra)?,
-                "adapterID" => f_adapter_id = Some(crate::read::ReadJson::read_json(r)?),
-                "locale" => r.optional(key, &mut f_locale, &mut extra)?,
-                "linesStartAt1" => r.optional(key, &mut f_lines_start_at1, &mut extra)?,
-                "columnsStartAt1" => {
-                    r.optional(key, &mut f_columns_start_at1, &mut extra)?
+                "clientID" => r.optional(key, &mut v.client_id, &mut v.extra)?,
+                "clientName" => r.optional(key, &mut v.client_name, &mut v.extra)?,
+                "adapterID" => {
+                    r.field(&mut v.adapter_id)?;
+                    seen |= 1u64;
                 }
-                "pathFormat" => r.optional(key, &mut f_path_format, &mut extra)?,
+                "locale" => r.optional(key, &mut v.locale, &mut v.extra)?,
+                "linesStartAt1" => r.optional(key, &mut v.lines_start_at1, &mut v.extra)?,
+                "columnsStartAt1" => {
+                    r.optional(key, &mut v.columns_start_at1, &mut v.extra)?
+                }
+                "pathFormat" => r.optional(key, &mut v.path_format, &mut v.extra)?,
                 "supportsVariableType" => {
-                    r.optional(key, &mut f_supports_variable_type, &mut extra)?
+                    r.optional(key, &mut v.supports_variable_type, &mut v.extra)?
                 }
                 "supportsVariablePaging" => {
-                    r.optional(key, &mut f_supports_variable_paging, &mut extra)?
+                    r.optional(key, &mut v.supports_variable_paging, &mut v.extra)?
                 }
                 "supportsRunInTerminalRequest" => {
-                    r.optional(key, &mut f_supports_run_in_terminal_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_run_in_terminal_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsMemoryReferences" => {
-                    r.optional(key, &mut f_supports_memory_references, &mut extra)?
+                    r.optional(key, &mut v.supports_memory_references, &mut v.extra)?
                 }
                 "supportsProgressReporting" => {
-                    r.optional(key, &mut f_supports_progress_reporting, &mut extra)?
+                    r.optional(key, &mut v.supports_progress_reporting, &mut v.extra)?
                 }
                 "supportsInvalidatedEvent" => {
-                    r.optional(key, &mut f_supports_invalidated_event, &mut extra)?
+                    r.optional(key, &mut v.supports_invalidated_event, &mut v.extra)?
                 }
                 "supportsMemoryEvent" => {
-                    r.optional(key, &mut f_supports_memory_event, &mut extra)?
+                    r.optional(key, &mut v.supports_memory_event, &mut v.extra)?
                 }
                 "supportsArgsCanBeInterpretedByShell" => {
                     r.optional(
                         key,
-                        &mut f_supports_args_can_be_interpreted_by_shell,
-                        &mut extra,
+                        &mut v.supports_args_can_be_interpreted_by_shell,
+                        &mut v.extra,
                     )?
                 }
                 "supportsStartDebuggingRequest" => {
-                    r.optional(key, &mut f_supports_start_debugging_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_start_debugging_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsANSIStyling" => {
-                    r.optional(key, &mut f_supports_ansistyling, &mut extra)?
+                    r.optional(key, &mut v.supports_ansistyling, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InitializeRequestArguments {
-            client_id: f_client_id,
-            client_name: f_client_name,
-            adapter_id: r.required(f_adapter_id, "adapterID")?,
-            locale: f_locale,
-            lines_start_at1: f_lines_start_at1,
-            columns_start_at1: f_columns_start_at1,
-            path_format: f_path_format,
-            supports_variable_type: f_supports_variable_type,
-            supports_variable_paging: f_supports_variable_paging,
-            supports_run_in_terminal_request: f_supports_run_in_terminal_request,
-            supports_memory_references: f_supports_memory_references,
-            supports_progress_reporting: f_supports_progress_reporting,
-            supports_invalidated_event: f_supports_invalidated_event,
-            supports_memory_event: f_supports_memory_event,
-            supports_args_can_be_interpreted_by_shell: f_supports_args_can_be_interpreted_by_shell,
-            supports_start_debugging_request: f_supports_start_debugging_request,
-            supports_ansistyling: f_supports_ansistyling,
-            extra,
-        })
+        r.all_seen(seen, &["adapterID"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -744,7 +707,7 @@ impl crate::validate::Validate for InitializeRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.path_format, "pathFormat");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `configurationDone` request.
@@ -765,29 +728,31 @@ impl ConfigurationDoneArguments {
     }
 }
 impl ConfigurationDoneArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 impl crate::private::Members for ConfigurationDoneArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ConfigurationDoneArguments);
 impl crate::read::ReadJson for ConfigurationDoneArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(ConfigurationDoneArguments {
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -798,7 +763,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ConfigurationDoneArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `launch` request. Additional attributes are implementation specific.
@@ -843,42 +808,37 @@ impl LaunchRequestArguments {
     }
 }
 impl LaunchRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "noDebug" => self.no_debug.is_some(),
-            "__restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.no_debug.is_some()) | (u64::from(self.restart.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for LaunchRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("noDebug", &self.no_debug)?;
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LaunchRequestArguments);
 impl crate::read::ReadJson for LaunchRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_no_debug: Option<bool> = None;
-        let mut f_restart: Option<serde_json::Value> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "noDebug" => r.optional(key, &mut f_no_debug, &mut extra)?,
-                "__restart" => f_restart = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "noDebug" => r.optional(key, &mut v.no_debug, &mut v.extra)?,
+                "__restart" => r.present(&mut v.restart)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LaunchRequestArguments {
-            no_debug: f_no_debug,
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -889,7 +849,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for LaunchRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `attach` request. Additional attributes are implementation specific.
@@ -923,37 +883,35 @@ impl AttachRequestArguments {
     }
 }
 impl AttachRequestArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "__restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
     }
 }
 impl crate::private::Members for AttachRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("__restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(AttachRequestArguments);
 impl crate::read::ReadJson for AttachRequestArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<serde_json::Value> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "__restart" => f_restart = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "__restart" => r.present(&mut v.restart)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(AttachRequestArguments {
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -964,7 +922,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for AttachRequestArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `restart` request.
@@ -994,37 +952,35 @@ impl RestartArguments {
     }
 }
 impl RestartArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "arguments" => self.arguments.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.arguments.is_some())
     }
 }
 impl crate::private::Members for RestartArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("arguments", &self.arguments)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartArguments);
 impl crate::read::ReadJson for RestartArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_arguments: Option<RestartArgumentsArguments> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "arguments" => r.optional(key, &mut f_arguments, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "arguments" => r.optional(key, &mut v.arguments, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RestartArguments {
-            arguments: f_arguments,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1036,7 +992,7 @@ impl crate::validate::Validate for RestartArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.arguments, "arguments");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `disconnect` request.
@@ -1096,14 +1052,12 @@ impl DisconnectArguments {
     }
 }
 impl DisconnectArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "restart" => self.restart.is_some(),
-            "terminateDebuggee" => self.terminate_debuggee.is_some(),
-            "suspendDebuggee" => self.suspend_debuggee.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
+            | (u64::from(self.terminate_debuggee.is_some()) << 1u32)
+            | (u64::from(self.suspend_debuggee.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for DisconnectArguments {
@@ -1111,36 +1065,32 @@ impl crate::private::Members for DisconnectArguments {
         s.optional("restart", &self.restart)?;
         s.optional("terminateDebuggee", &self.terminate_debuggee)?;
         s.optional("suspendDebuggee", &self.suspend_debuggee)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisconnectArguments);
 impl crate::read::ReadJson for DisconnectArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<bool> = None;
-        let mut f_terminate_debuggee: Option<bool> = None;
-        let mut f_suspend_debuggee: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => r.optional(key, &mut f_restart, &mut extra)?,
+                "restart" => r.optional(key, &mut v.restart, &mut v.extra)?,
                 "terminateDebuggee" => {
-                    r.optional(key, &mut f_terminate_debuggee, &mut extra)?
+                    r.optional(key, &mut v.terminate_debuggee, &mut v.extra)?
                 }
                 "suspendDebuggee" => {
-                    r.optional(key, &mut f_suspend_debuggee, &mut extra)?
+                    r.optional(key, &mut v.suspend_debuggee, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisconnectArguments {
-            restart: f_restart,
-            terminate_debuggee: f_terminate_debuggee,
-            suspend_debuggee: f_suspend_debuggee,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1151,7 +1101,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DisconnectArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `terminate` request.
@@ -1181,37 +1131,35 @@ impl TerminateArguments {
     }
 }
 impl TerminateArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
     }
 }
 impl crate::private::Members for TerminateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateArguments);
 impl crate::read::ReadJson for TerminateArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => r.optional(key, &mut f_restart, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "restart" => r.optional(key, &mut v.restart, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(TerminateArguments {
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1222,7 +1170,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for TerminateArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `breakpointLocations` request.
@@ -1288,15 +1236,12 @@ impl BreakpointLocationsArguments {
     }
 }
 impl BreakpointLocationsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" | "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.column.is_some()) << 2u32)
+            | (u64::from(self.end_line.is_some()) << 3u32)
+            | (u64::from(self.end_column.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for BreakpointLocationsArguments {
@@ -1306,38 +1251,38 @@ impl crate::private::Members for BreakpointLocationsArguments {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsArguments);
 impl crate::read::ReadJson for BreakpointLocationsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 2u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointLocationsArguments {
-            source: r.required(f_source, "source")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["source", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1353,7 +1298,7 @@ impl crate::validate::Validate for BreakpointLocationsArguments {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setBreakpoints` request.
@@ -1413,15 +1358,12 @@ impl SetBreakpointsArguments {
     }
 }
 impl SetBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" => true,
-            "breakpoints" => self.breakpoints.is_some(),
-            "lines" => self.lines.is_some(),
-            "sourceModified" => self.source_modified.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.breakpoints.is_some()) << 1u32)
+            | (u64::from(self.lines.is_some()) << 2u32)
+            | (u64::from(self.source_modified.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for SetBreakpointsArguments {
@@ -1430,35 +1372,36 @@ impl crate::private::Members for SetBreakpointsArguments {
         s.optional("breakpoints", &self.breakpoints)?;
         s.optional("lines", &self.lines)?;
         s.optional("sourceModified", &self.source_modified)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsArguments);
 impl crate::read::ReadJson for SetBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
-        let mut f_lines: Option<Vec<u64>> = None;
-        let mut f_source_modified: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "breakpoints" => r.optional(key, &mut f_breakpoints, &mut extra)?,
-                "lines" => r.optional(key, &mut f_lines, &mut extra)?,
-                "sourceModified" => r.optional(key, &mut f_source_modified, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "breakpoints" => r.optional(key, &mut v.breakpoints, &mut v.extra)?,
+                "lines" => r.optional(key, &mut v.lines, &mut v.extra)?,
+                "sourceModified" => {
+                    r.optional(key, &mut v.source_modified, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetBreakpointsArguments {
-            source: r.required(f_source, "source")?,
-            breakpoints: f_breakpoints,
-            lines: f_lines,
-            source_modified: f_source_modified,
-            extra,
-        })
+        r.all_seen(seen, &["source"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1472,7 +1415,7 @@ impl crate::validate::Validate for SetBreakpointsArguments {
         v.member(&self.source, "source");
         v.member(&self.breakpoints, "breakpoints");
         v.bounded(&self.lines, "lines", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setFunctionBreakpoints` request.
@@ -1498,36 +1441,40 @@ impl SetFunctionBreakpointsArguments {
     }
 }
 impl SetFunctionBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsArguments);
 impl crate::read::ReadJson for SetFunctionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<FunctionBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetFunctionBreakpointsArguments {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1539,7 +1486,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setExceptionBreakpoints` request.
@@ -1592,14 +1539,11 @@ impl SetExceptionBreakpointsArguments {
     }
 }
 impl SetExceptionBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "filters" => true,
-            "filterOptions" => self.filter_options.is_some(),
-            "exceptionOptions" => self.exception_options.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.filter_options.is_some()) << 1u32)
+            | (u64::from(self.exception_options.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsArguments {
@@ -1607,34 +1551,35 @@ impl crate::private::Members for SetExceptionBreakpointsArguments {
         s.member("filters", &self.filters)?;
         s.optional("filterOptions", &self.filter_options)?;
         s.optional("exceptionOptions", &self.exception_options)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsArguments);
 impl crate::read::ReadJson for SetExceptionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_filters: Option<Vec<String>> = None;
-        let mut f_filter_options: Option<Vec<ExceptionFilterOptions>> = None;
-        let mut f_exception_options: Option<Vec<ExceptionOptions>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "filters" => f_filters = Some(crate::read::ReadJson::read_json(r)?),
-                "filterOptions" => r.optional(key, &mut f_filter_options, &mut extra)?,
-                "exceptionOptions" => {
-                    r.optional(key, &mut f_exception_options, &mut extra)?
+                "filters" => {
+                    r.field(&mut v.filters)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "filterOptions" => r.optional(key, &mut v.filter_options, &mut v.extra)?,
+                "exceptionOptions" => {
+                    r.optional(key, &mut v.exception_options, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExceptionBreakpointsArguments {
-            filters: r.required(f_filters, "filters")?,
-            filter_options: f_filter_options,
-            exception_options: f_exception_options,
-            extra,
-        })
+        r.all_seen(seen, &["filters"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1648,7 +1593,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.filter_options, "filterOptions");
         v.member(&self.exception_options, "exceptionOptions");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `dataBreakpointInfo` request.
@@ -1738,17 +1683,14 @@ impl DataBreakpointInfoArguments {
     }
 }
 impl DataBreakpointInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => true,
-            "variablesReference" => self.variables_reference.is_some(),
-            "frameId" => self.frame_id.is_some(),
-            "bytes" => self.bytes.is_some(),
-            "asAddress" => self.as_address.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.variables_reference.is_some())
+            | (u64::from(self.frame_id.is_some()) << 2u32)
+            | (u64::from(self.bytes.is_some()) << 3u32)
+            | (u64::from(self.as_address.is_some()) << 4u32)
+            | (u64::from(self.mode.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for DataBreakpointInfoArguments {
@@ -1759,43 +1701,38 @@ impl crate::private::Members for DataBreakpointInfoArguments {
         s.optional("bytes", &self.bytes)?;
         s.optional("asAddress", &self.as_address)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoArguments);
 impl crate::read::ReadJson for DataBreakpointInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_bytes: Option<u32> = None;
-        let mut f_as_address: Option<bool> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
                 }
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "bytes" => r.optional(key, &mut f_bytes, &mut extra)?,
-                "asAddress" => r.optional(key, &mut f_as_address, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "bytes" => r.optional(key, &mut v.bytes, &mut v.extra)?,
+                "asAddress" => r.optional(key, &mut v.as_address, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DataBreakpointInfoArguments {
-            variables_reference: f_variables_reference,
-            name: r.required(f_name, "name")?,
-            frame_id: f_frame_id,
-            bytes: f_bytes,
-            as_address: f_as_address,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1807,7 +1744,7 @@ impl crate::validate::Validate for DataBreakpointInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setDataBreakpoints` request.
@@ -1833,36 +1770,40 @@ impl SetDataBreakpointsArguments {
     }
 }
 impl SetDataBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetDataBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsArguments);
 impl crate::read::ReadJson for SetDataBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<DataBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetDataBreakpointsArguments {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1874,7 +1815,7 @@ impl crate::validate::Validate for SetDataBreakpointsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setInstructionBreakpoints` request
@@ -1900,36 +1841,40 @@ impl SetInstructionBreakpointsArguments {
     }
 }
 impl SetInstructionBreakpointsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsArguments);
 impl crate::read::ReadJson for SetInstructionBreakpointsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<InstructionBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetInstructionBreakpointsArguments {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -1941,7 +1886,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `continue` request.
@@ -1980,42 +1925,42 @@ impl ContinueArguments {
     }
 }
 impl ContinueArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueArguments);
 impl crate::read::ReadJson for ContinueArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ContinueArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2026,7 +1971,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ContinueArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `next` request.
@@ -2078,14 +2023,11 @@ impl NextArguments {
     }
 }
 impl NextArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.granularity.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for NextArguments {
@@ -2093,32 +2035,33 @@ impl crate::private::Members for NextArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(NextArguments);
 impl crate::read::ReadJson for NextArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(NextArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2130,7 +2073,7 @@ impl crate::validate::Validate for NextArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepIn` request.
@@ -2194,15 +2137,12 @@ impl StepInArguments {
     }
 }
 impl StepInArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "targetId" => self.target_id.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.target_id.is_some()) << 2u32)
+            | (u64::from(self.granularity.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for StepInArguments {
@@ -2211,35 +2151,34 @@ impl crate::private::Members for StepInArguments {
         s.optional("singleThread", &self.single_thread)?;
         s.optional("targetId", &self.target_id)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInArguments);
 impl crate::read::ReadJson for StepInArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_target_id: Option<i32> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "targetId" => r.optional(key, &mut f_target_id, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "targetId" => r.optional(key, &mut v.target_id, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            target_id: f_target_id,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2251,7 +2190,7 @@ impl crate::validate::Validate for StepInArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepOut` request.
@@ -2303,14 +2242,11 @@ impl StepOutArguments {
     }
 }
 impl StepOutArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.granularity.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for StepOutArguments {
@@ -2318,32 +2254,33 @@ impl crate::private::Members for StepOutArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepOutArguments);
 impl crate::read::ReadJson for StepOutArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepOutArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2355,7 +2292,7 @@ impl crate::validate::Validate for StepOutArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepBack` request.
@@ -2407,14 +2344,11 @@ impl StepBackArguments {
     }
 }
 impl StepBackArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            "granularity" => self.granularity.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
+            | (u64::from(self.granularity.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for StepBackArguments {
@@ -2422,32 +2356,33 @@ impl crate::private::Members for StepBackArguments {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
         s.optional("granularity", &self.granularity)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepBackArguments);
 impl crate::read::ReadJson for StepBackArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut f_granularity: Option<SteppingGranularity> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                "granularity" => r.optional(key, &mut f_granularity, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                "granularity" => r.optional(key, &mut v.granularity, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepBackArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            granularity: f_granularity,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2459,7 +2394,7 @@ impl crate::validate::Validate for StepBackArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.granularity, "granularity");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `reverseContinue` request.
@@ -2498,42 +2433,42 @@ impl ReverseContinueArguments {
     }
 }
 impl ReverseContinueArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "singleThread" => self.single_thread.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.single_thread.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ReverseContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("singleThread", &self.single_thread)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReverseContinueArguments);
 impl crate::read::ReadJson for ReverseContinueArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_single_thread: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "singleThread" => r.optional(key, &mut f_single_thread, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "singleThread" => r.optional(key, &mut v.single_thread, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ReverseContinueArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            single_thread: f_single_thread,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2544,7 +2479,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ReverseContinueArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `restartFrame` request.
@@ -2572,34 +2507,40 @@ impl RestartFrameArguments {
     }
 }
 impl RestartFrameArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "frameId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for RestartFrameArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RestartFrameArguments);
 impl crate::read::ReadJson for RestartFrameArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => {
+                    r.field(&mut v.frame_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RestartFrameArguments {
-            frame_id: r.required(f_frame_id, "frameId")?,
-            extra,
-        })
+        r.all_seen(seen, &["frameId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2610,7 +2551,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RestartFrameArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `goto` request.
@@ -2643,38 +2584,45 @@ impl GotoArguments {
     }
 }
 impl GotoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threadId" | "targetId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for GotoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.member("targetId", &self.target_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoArguments);
 impl crate::read::ReadJson for GotoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_target_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "targetId" => f_target_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "targetId" => {
+                    r.field(&mut v.target_id)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            target_id: r.required(f_target_id, "targetId")?,
-            extra,
-        })
+        r.all_seen(seen, &["threadId", "targetId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2685,7 +2633,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for GotoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `pause` request.
@@ -2713,34 +2661,40 @@ impl PauseArguments {
     }
 }
 impl PauseArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threadId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for PauseArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(PauseArguments);
 impl crate::read::ReadJson for PauseArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PauseArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2751,7 +2705,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PauseArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stackTrace` request.
@@ -2814,15 +2768,12 @@ impl StackTraceArguments {
     }
 }
 impl StackTraceArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "startFrame" => self.start_frame.is_some(),
-            "levels" => self.levels.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.start_frame.is_some()) << 1u32)
+            | (u64::from(self.levels.is_some()) << 2u32)
+            | (u64::from(self.format.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for StackTraceArguments {
@@ -2831,35 +2782,34 @@ impl crate::private::Members for StackTraceArguments {
         s.optional("startFrame", &self.start_frame)?;
         s.optional("levels", &self.levels)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceArguments);
 impl crate::read::ReadJson for StackTraceArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_start_frame: Option<u32> = None;
-        let mut f_levels: Option<u32> = None;
-        let mut f_format: Option<StackFrameFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "startFrame" => r.optional(key, &mut f_start_frame, &mut extra)?,
-                "levels" => r.optional(key, &mut f_levels, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                "startFrame" => r.optional(key, &mut v.start_frame, &mut v.extra)?,
+                "levels" => r.optional(key, &mut v.levels, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackTraceArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            start_frame: f_start_frame,
-            levels: f_levels,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2871,7 +2821,7 @@ impl crate::validate::Validate for StackTraceArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `scopes` request.
@@ -2899,34 +2849,40 @@ impl ScopesArguments {
     }
 }
 impl ScopesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "frameId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ScopesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesArguments);
 impl crate::read::ReadJson for ScopesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => {
+                    r.field(&mut v.frame_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ScopesArguments {
-            frame_id: r.required(f_frame_id, "frameId")?,
-            extra,
-        })
+        r.all_seen(seen, &["frameId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -2937,7 +2893,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ScopesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `variables` request.
@@ -3010,16 +2966,13 @@ impl VariablesArguments {
     }
 }
 impl VariablesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "variablesReference" => true,
-            "filter" => self.filter.is_some(),
-            "start" => self.start.is_some(),
-            "count" => self.count.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.filter.is_some()) << 1u32)
+            | (u64::from(self.start.is_some()) << 2u32)
+            | (u64::from(self.count.is_some()) << 3u32)
+            | (u64::from(self.format.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for VariablesArguments {
@@ -3029,41 +2982,35 @@ impl crate::private::Members for VariablesArguments {
         s.optional("start", &self.start)?;
         s.optional("count", &self.count)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesArguments);
 impl crate::read::ReadJson for VariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_filter: Option<VariablesArgumentsFilter> = None;
-        let mut f_start: Option<u32> = None;
-        let mut f_count: Option<u32> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 1u64;
                 }
-                "filter" => r.optional(key, &mut f_filter, &mut extra)?,
-                "start" => r.optional(key, &mut f_start, &mut extra)?,
-                "count" => r.optional(key, &mut f_count, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "filter" => r.optional(key, &mut v.filter, &mut v.extra)?,
+                "start" => r.optional(key, &mut v.start, &mut v.extra)?,
+                "count" => r.optional(key, &mut v.count, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(VariablesArguments {
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            filter: f_filter,
-            start: f_start,
-            count: f_count,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3077,7 +3024,7 @@ impl crate::validate::Validate for VariablesArguments {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.member(&self.filter, "filter");
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setVariable` request.
@@ -3129,13 +3076,10 @@ impl SetVariableArguments {
     }
 }
 impl SetVariableArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "variablesReference" | "name" | "value" => true,
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.format.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for SetVariableArguments {
@@ -3144,38 +3088,40 @@ impl crate::private::Members for SetVariableArguments {
         s.member("name", &self.name)?;
         s.member("value", &self.value)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableArguments);
 impl crate::read::ReadJson for SetVariableArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 1u64;
                 }
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 4u64;
+                }
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetVariableArguments {
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            name: r.required(f_name, "name")?,
-            value: r.required(f_value, "value")?,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["variablesReference", "name", "value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3188,7 +3134,7 @@ impl crate::validate::Validate for SetVariableArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `source` request.
@@ -3226,44 +3172,42 @@ impl SourceArguments {
     }
 }
 impl SourceArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "sourceReference" => true,
-            "source" => self.source.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.source.is_some())
     }
 }
 impl crate::private::Members for SourceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("source", &self.source)?;
         s.member("sourceReference", &self.source_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceArguments);
 impl crate::read::ReadJson for SourceArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_source_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
                 "sourceReference" => {
-                    f_source_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.source_reference)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SourceArguments {
-            source: f_source,
-            source_reference: r.required(f_source_reference, "sourceReference")?,
-            extra,
-        })
+        r.all_seen(seen, &["sourceReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3276,7 +3220,7 @@ impl crate::validate::Validate for SourceArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.source, "source");
         v.bounded(&self.source_reference, "sourceReference", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `terminateThreads` request.
@@ -3308,37 +3252,35 @@ impl TerminateThreadsArguments {
     }
 }
 impl TerminateThreadsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadIds" => self.thread_ids.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.thread_ids.is_some())
     }
 }
 impl crate::private::Members for TerminateThreadsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("threadIds", &self.thread_ids)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminateThreadsArguments);
 impl crate::read::ReadJson for TerminateThreadsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_ids: Option<Vec<i32>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadIds" => r.optional(key, &mut f_thread_ids, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "threadIds" => r.optional(key, &mut v.thread_ids, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(TerminateThreadsArguments {
-            thread_ids: f_thread_ids,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3349,7 +3291,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for TerminateThreadsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `modules` request.
@@ -3392,42 +3334,38 @@ impl ModulesArguments {
     }
 }
 impl ModulesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "startModule" => self.start_module.is_some(),
-            "moduleCount" => self.module_count.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.start_module.is_some())
+            | (u64::from(self.module_count.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ModulesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("startModule", &self.start_module)?;
         s.optional("moduleCount", &self.module_count)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesArguments);
 impl crate::read::ReadJson for ModulesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_start_module: Option<i32> = None;
-        let mut f_module_count: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "startModule" => r.optional(key, &mut f_start_module, &mut extra)?,
-                "moduleCount" => r.optional(key, &mut f_module_count, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "startModule" => r.optional(key, &mut v.start_module, &mut v.extra)?,
+                "moduleCount" => r.optional(key, &mut v.module_count, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ModulesArguments {
-            start_module: f_start_module,
-            module_count: f_module_count,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3438,7 +3376,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ModulesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `loadedSources` request.
@@ -3459,27 +3397,31 @@ impl LoadedSourcesArguments {
     }
 }
 impl LoadedSourcesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 impl crate::private::Members for LoadedSourcesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesArguments);
 impl crate::read::ReadJson for LoadedSourcesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(LoadedSourcesArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3490,7 +3432,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for LoadedSourcesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `evaluate` request.
@@ -3583,18 +3525,15 @@ impl EvaluateArguments {
     }
 }
 impl EvaluateArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "expression" => true,
-            "frameId" => self.frame_id.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "source" => self.source.is_some(),
-            "context" => self.context.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.frame_id.is_some()) << 1u32)
+            | (u64::from(self.line.is_some()) << 2u32)
+            | (u64::from(self.column.is_some()) << 3u32)
+            | (u64::from(self.source.is_some()) << 4u32)
+            | (u64::from(self.context.is_some()) << 5u32)
+            | (u64::from(self.format.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for EvaluateArguments {
@@ -3606,44 +3545,37 @@ impl crate::private::Members for EvaluateArguments {
         s.optional("source", &self.source)?;
         s.optional("context", &self.context)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateArguments);
 impl crate::read::ReadJson for EvaluateArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_expression: Option<String> = None;
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_context: Option<EvaluateArgumentsContext> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "expression" => f_expression = Some(crate::read::ReadJson::read_json(r)?),
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "context" => r.optional(key, &mut f_context, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "expression" => {
+                    r.field(&mut v.expression)?;
+                    seen |= 1u64;
+                }
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "context" => r.optional(key, &mut v.context, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(EvaluateArguments {
-            expression: r.required(f_expression, "expression")?,
-            frame_id: f_frame_id,
-            line: f_line,
-            column: f_column,
-            source: f_source,
-            context: f_context,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["expression"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3659,7 +3591,7 @@ impl crate::validate::Validate for EvaluateArguments {
         v.member(&self.source, "source");
         v.member(&self.context, "context");
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `setExpression` request.
@@ -3713,14 +3645,11 @@ impl SetExpressionArguments {
     }
 }
 impl SetExpressionArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "expression" | "value" => true,
-            "frameId" => self.frame_id.is_some(),
-            "format" => self.format.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.frame_id.is_some()) << 2u32)
+            | (u64::from(self.format.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for SetExpressionArguments {
@@ -3729,35 +3658,37 @@ impl crate::private::Members for SetExpressionArguments {
         s.member("value", &self.value)?;
         s.optional("frameId", &self.frame_id)?;
         s.optional("format", &self.format)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionArguments);
 impl crate::read::ReadJson for SetExpressionArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_expression: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_format: Option<ValueFormat> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "expression" => f_expression = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "expression" => {
+                    r.field(&mut v.expression)?;
+                    seen |= 1u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 2u64;
+                }
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExpressionArguments {
-            expression: r.required(f_expression, "expression")?,
-            value: r.required(f_value, "value")?,
-            frame_id: f_frame_id,
-            format: f_format,
-            extra,
-        })
+        r.all_seen(seen, &["expression", "value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3769,7 +3700,7 @@ impl crate::validate::Validate for SetExpressionArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.format, "format");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `stepInTargets` request.
@@ -3797,34 +3728,40 @@ impl StepInTargetsArguments {
     }
 }
 impl StepInTargetsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "frameId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for StepInTargetsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsArguments);
 impl crate::read::ReadJson for StepInTargetsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => f_frame_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => {
+                    r.field(&mut v.frame_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInTargetsArguments {
-            frame_id: r.required(f_frame_id, "frameId")?,
-            extra,
-        })
+        r.all_seen(seen, &["frameId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3835,7 +3772,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for StepInTargetsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `gotoTargets` request.
@@ -3873,13 +3810,10 @@ impl GotoTargetsArguments {
     }
 }
 impl GotoTargetsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" | "line" => true,
-            "column" => self.column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.column.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for GotoTargetsArguments {
@@ -3887,32 +3821,36 @@ impl crate::private::Members for GotoTargetsArguments {
         s.member("source", &self.source)?;
         s.member("line", &self.line)?;
         s.optional("column", &self.column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsArguments);
 impl crate::read::ReadJson for GotoTargetsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 2u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoTargetsArguments {
-            source: r.required(f_source, "source")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            extra,
-        })
+        r.all_seen(seen, &["source", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -3926,7 +3864,7 @@ impl crate::validate::Validate for GotoTargetsArguments {
         v.member(&self.source, "source");
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `completions` request.
@@ -3975,14 +3913,11 @@ impl CompletionsArguments {
     }
 }
 impl CompletionsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "text" | "column" => true,
-            "frameId" => self.frame_id.is_some(),
-            "line" => self.line.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        6u64 | u64::from(self.frame_id.is_some())
+            | (u64::from(self.line.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for CompletionsArguments {
@@ -3991,35 +3926,37 @@ impl crate::private::Members for CompletionsArguments {
         s.member("text", &self.text)?;
         s.member("column", &self.column)?;
         s.optional("line", &self.line)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsArguments);
 impl crate::read::ReadJson for CompletionsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_frame_id: Option<i32> = None;
-        let mut f_text: Option<String> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_line: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                "text" => f_text = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => f_column = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                "text" => {
+                    r.field(&mut v.text)?;
+                    seen |= 1u64;
+                }
+                "column" => {
+                    r.field(&mut v.column)?;
+                    seen |= 2u64;
+                }
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CompletionsArguments {
-            frame_id: f_frame_id,
-            text: r.required(f_text, "text")?,
-            column: r.required(f_column, "column")?,
-            line: f_line,
-            extra,
-        })
+        r.all_seen(seen, &["text", "column"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4032,7 +3969,7 @@ impl crate::validate::Validate for CompletionsArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `exceptionInfo` request.
@@ -4060,34 +3997,40 @@ impl ExceptionInfoArguments {
     }
 }
 impl ExceptionInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threadId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ExceptionInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoArguments);
 impl crate::read::ReadJson for ExceptionInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionInfoArguments {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4098,7 +4041,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `readMemory` request.
@@ -4142,13 +4085,10 @@ impl ReadMemoryArguments {
     }
 }
 impl ReadMemoryArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "memoryReference" | "count" => true,
-            "offset" => self.offset.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.offset.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ReadMemoryArguments {
@@ -4156,34 +4096,36 @@ impl crate::private::Members for ReadMemoryArguments {
         s.member("memoryReference", &self.memory_reference)?;
         s.optional("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryArguments);
 impl crate::read::ReadJson for ReadMemoryArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_count: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "count" => f_count = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "count" => {
+                    r.field(&mut v.count)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ReadMemoryArguments {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: f_offset,
-            count: r.required(f_count, "count")?,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "count"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4201,7 +4143,7 @@ impl crate::validate::Validate for ReadMemoryArguments {
             Some(9007199254740991i64),
         );
         v.bounded(&self.count, "count", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `writeMemory` request.
@@ -4258,14 +4200,11 @@ impl WriteMemoryArguments {
     }
 }
 impl WriteMemoryArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "memoryReference" | "data" => true,
-            "offset" => self.offset.is_some(),
-            "allowPartial" => self.allow_partial.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        9u64 | (u64::from(self.offset.is_some()) << 1u32)
+            | (u64::from(self.allow_partial.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for WriteMemoryArguments {
@@ -4274,37 +4213,37 @@ impl crate::private::Members for WriteMemoryArguments {
         s.optional("offset", &self.offset)?;
         s.optional("allowPartial", &self.allow_partial)?;
         s.member("data", &self.data)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryArguments);
 impl crate::read::ReadJson for WriteMemoryArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_allow_partial: Option<bool> = None;
-        let mut f_data: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "allowPartial" => r.optional(key, &mut f_allow_partial, &mut extra)?,
-                "data" => f_data = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "allowPartial" => r.optional(key, &mut v.allow_partial, &mut v.extra)?,
+                "data" => {
+                    r.field(&mut v.data)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(WriteMemoryArguments {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: f_offset,
-            allow_partial: f_allow_partial,
-            data: r.required(f_data, "data")?,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "data"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4321,7 +4260,7 @@ impl crate::validate::Validate for WriteMemoryArguments {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `disassemble` request.
@@ -4392,15 +4331,12 @@ impl DisassembleArguments {
     }
 }
 impl DisassembleArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "memoryReference" | "instructionCount" => true,
-            "offset" => self.offset.is_some(),
-            "instructionOffset" => self.instruction_offset.is_some(),
-            "resolveSymbols" => self.resolve_symbols.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        9u64 | (u64::from(self.offset.is_some()) << 1u32)
+            | (u64::from(self.instruction_offset.is_some()) << 2u32)
+            | (u64::from(self.resolve_symbols.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for DisassembleArguments {
@@ -4410,44 +4346,42 @@ impl crate::private::Members for DisassembleArguments {
         s.optional("instructionOffset", &self.instruction_offset)?;
         s.member("instructionCount", &self.instruction_count)?;
         s.optional("resolveSymbols", &self.resolve_symbols)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleArguments);
 impl crate::read::ReadJson for DisassembleArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_instruction_offset: Option<i64> = None;
-        let mut f_instruction_count: Option<u32> = None;
-        let mut f_resolve_symbols: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
                 "instructionOffset" => {
-                    r.optional(key, &mut f_instruction_offset, &mut extra)?
+                    r.optional(key, &mut v.instruction_offset, &mut v.extra)?
                 }
                 "instructionCount" => {
-                    f_instruction_count = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instruction_count)?;
+                    seen |= 2u64;
                 }
-                "resolveSymbols" => r.optional(key, &mut f_resolve_symbols, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "resolveSymbols" => {
+                    r.optional(key, &mut v.resolve_symbols, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisassembleArguments {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: f_offset,
-            instruction_offset: f_instruction_offset,
-            instruction_count: r.required(f_instruction_count, "instructionCount")?,
-            resolve_symbols: f_resolve_symbols,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "instructionCount"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4470,7 +4404,7 @@ impl crate::validate::Validate for DisassembleArguments {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for `locations` request.
@@ -4498,36 +4432,40 @@ impl LocationsArguments {
     }
 }
 impl LocationsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "locationReference")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for LocationsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsArguments);
 impl crate::read::ReadJson for LocationsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "locationReference" => {
-                    f_location_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.location_reference)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LocationsArguments {
-            location_reference: r.required(f_location_reference, "locationReference")?,
-            extra,
-        })
+        r.all_seen(seen, &["locationReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -4538,7 +4476,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for LocationsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Information about the capabilities of a debug adapter.
@@ -5078,81 +5016,52 @@ impl Capabilities {
     }
 }
 impl Capabilities {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "supportsConfigurationDoneRequest" => {
-                self.supports_configuration_done_request.is_some()
-            }
-            "supportsFunctionBreakpoints" => self.supports_function_breakpoints.is_some(),
-            "supportsConditionalBreakpoints" => {
-                self.supports_conditional_breakpoints.is_some()
-            }
-            "supportsHitConditionalBreakpoints" => {
-                self.supports_hit_conditional_breakpoints.is_some()
-            }
-            "supportsEvaluateForHovers" => self.supports_evaluate_for_hovers.is_some(),
-            "exceptionBreakpointFilters" => self.exception_breakpoint_filters.is_some(),
-            "supportsStepBack" => self.supports_step_back.is_some(),
-            "supportsSetVariable" => self.supports_set_variable.is_some(),
-            "supportsRestartFrame" => self.supports_restart_frame.is_some(),
-            "supportsGotoTargetsRequest" => self.supports_goto_targets_request.is_some(),
-            "supportsStepInTargetsRequest" => {
-                self.supports_step_in_targets_request.is_some()
-            }
-            "supportsCompletionsRequest" => self.supports_completions_request.is_some(),
-            "completionTriggerCharacters" => self.completion_trigger_characters.is_some(),
-            "supportsModulesRequest" => self.supports_modules_request.is_some(),
-            "additionalModuleColumns" => self.additional_module_columns.is_some(),
-            "supportedChecksumAlgorithms" => self.supported_checksum_algorithms.is_some(),
-            "supportsRestartRequest" => self.supports_restart_request.is_some(),
-            "supportsExceptionOptions" => self.supports_exception_options.is_some(),
-            "supportsValueFormattingOptions" => {
-                self.supports_value_formatting_options.is_some()
-            }
-            "supportsExceptionInfoRequest" => {
-                self.supports_exception_info_request.is_some()
-            }
-            "supportTerminateDebuggee" => self.support_terminate_debuggee.is_some(),
-            "supportSuspendDebuggee" => self.support_suspend_debuggee.is_some(),
-            "supportsDelayedStackTraceLoading" => {
-                self.supports_delayed_stack_trace_loading.is_some()
-            }
-            "supportsLoadedSourcesRequest" => {
-                self.supports_loaded_sources_request.is_some()
-            }
-            "supportsLogPoints" => self.supports_log_points.is_some(),
-            "supportsTerminateThreadsRequest" => {
-                self.supports_terminate_threads_request.is_some()
-            }
-            "supportsSetExpression" => self.supports_set_expression.is_some(),
-            "supportsTerminateRequest" => self.supports_terminate_request.is_some(),
-            "supportsDataBreakpoints" => self.supports_data_breakpoints.is_some(),
-            "supportsReadMemoryRequest" => self.supports_read_memory_request.is_some(),
-            "supportsWriteMemoryRequest" => self.supports_write_memory_request.is_some(),
-            "supportsDisassembleRequest" => self.supports_disassemble_request.is_some(),
-            "supportsCancelRequest" => self.supports_cancel_request.is_some(),
-            "supportsBreakpointLocationsRequest" => {
-                self.supports_breakpoint_locations_request.is_some()
-            }
-            "supportsClipboardContext" => self.supports_clipboard_context.is_some(),
-            "supportsSteppingGranularity" => self.supports_stepping_granularity.is_some(),
-            "supportsInstructionBreakpoints" => {
-                self.supports_instruction_breakpoints.is_some()
-            }
-            "supportsExceptionFilterOptions" => {
-                self.supports_exception_filter_options.is_some()
-            }
-            "supportsSingleThreadExecutionRequests" => {
-                self.supports_single_thread_execution_requests.is_some()
-            }
-            "supportsDataBreakpointBytes" => {
-                self.supports_data_breakpoint_bytes.is_some()
-            }
-            "breakpointModes" => self.breakpoint_modes.is_some(),
-            "supportsANSIStyling" => self.supports_ansistyling.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.supports_configuration_done_request.is_some())
+            | (u64::from(self.supports_function_breakpoints.is_some()) << 1u32)
+            | (u64::from(self.supports_conditional_breakpoints.is_some()) << 2u32)
+            | (u64::from(self.supports_hit_conditional_breakpoints.is_some()) << 3u32)
+            | (u64::from(self.supports_evaluate_for_hovers.is_some()) << 4u32)
+            | (u64::from(self.exception_breakpoint_filters.is_some()) << 5u32)
+            | (u64::from(self.supports_step_back.is_some()) << 6u32)
+            | (u64::from(self.supports_set_variable.is_some()) << 7u32)
+            | (u64::from(self.supports_restart_frame.is_some()) << 8u32)
+            | (u64::from(self.supports_goto_targets_request.is_some()) << 9u32)
+            | (u64::from(self.supports_step_in_targets_request.is_some()) << 10u32)
+            | (u64::from(self.supports_completions_request.is_some()) << 11u32)
+            | (u64::from(self.completion_trigger_characters.is_some()) << 12u32)
+            | (u64::from(self.supports_modules_request.is_some()) << 13u32)
+            | (u64::from(self.additional_module_columns.is_some()) << 14u32)
+            | (u64::from(self.supported_checksum_algorithms.is_some()) << 15u32)
+            | (u64::from(self.supports_restart_request.is_some()) << 16u32)
+            | (u64::from(self.supports_exception_options.is_some()) << 17u32)
+            | (u64::from(self.supports_value_formatting_options.is_some()) << 18u32)
+            | (u64::from(self.supports_exception_info_request.is_some()) << 19u32)
+            | (u64::from(self.support_terminate_debuggee.is_some()) << 20u32)
+            | (u64::from(self.support_suspend_debuggee.is_some()) << 21u32)
+            | (u64::from(self.supports_delayed_stack_trace_loading.is_some()) << 22u32)
+            | (u64::from(self.supports_loaded_sources_request.is_some()) << 23u32)
+            | (u64::from(self.supports_log_points.is_some()) << 24u32)
+            | (u64::from(self.supports_terminate_threads_request.is_some()) << 25u32)
+            | (u64::from(self.supports_set_expression.is_some()) << 26u32)
+            | (u64::from(self.supports_terminate_request.is_some()) << 27u32)
+            | (u64::from(self.supports_data_breakpoints.is_some()) << 28u32)
+            | (u64::from(self.supports_read_memory_request.is_some()) << 29u32)
+            | (u64::from(self.supports_write_memory_request.is_some()) << 30u32)
+            | (u64::from(self.supports_disassemble_request.is_some()) << 31u32)
+            | (u64::from(self.supports_cancel_request.is_some()) << 32u32)
+            | (u64::from(self.supports_breakpoint_locations_request.is_some()) << 33u32)
+            | (u64::from(self.supports_clipboard_context.is_some()) << 34u32)
+            | (u64::from(self.supports_stepping_granularity.is_some()) << 35u32)
+            | (u64::from(self.supports_instruction_breakpoints.is_some()) << 36u32)
+            | (u64::from(self.supports_exception_filter_options.is_some()) << 37u32)
+            | (u64::from(self.supports_single_thread_execution_requests.is_some())
+                << 38u32)
+            | (u64::from(self.supports_data_breakpoint_bytes.is_some()) << 39u32)
+            | (u64::from(self.breakpoint_modes.is_some()) << 40u32)
+            | (u64::from(self.supports_ansistyling.is_some()) << 41u32)
     }
 }
 impl crate::private::Members for Capabilities {
@@ -5238,57 +5147,17 @@ impl crate::private::Members for Capabilities {
         s.optional("supportsDataBreakpointBytes", &self.supports_data_breakpoint_bytes)?;
         s.optional("breakpointModes", &self.breakpoint_modes)?;
         s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Capabilities);
 impl crate::read::ReadJson for Capabilities {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_supports_configuration_done_request: Option<bool> = None;
-        let mut f_supports_function_breakpoints: Option<bool> = None;
-        let mut f_supports_conditional_breakpoints: Option<bool> = None;
-        let mut f_supports_hit_conditional_breakpoints: Option<bool> = None;
-        let mut f_supports_evaluate_for_hovers: Option<bool> = None;
-        let mut f_exception_breakpoint_filters: Option<
-            Vec<ExceptionBreakpointsFilter>,
-        > = None;
-        let mut f_supports_step_back: Option<bool> = None;
-        let mut f_supports_set_variable: Option<bool> = None;
-        let mut f_supports_restart_frame: Option<bool> = None;
-        let mut f_supports_goto_targets_request: Option<bool> = None;
-        let mut f_supports_step_in_targets_request: Option<bool> = None;
-        let mut f_supports_completions_request: Option<bool> = None;
-        let mut f_completion_trigger_characters: Option<Vec<String>> = None;
-        let mut f_supports_modules_request: Option<bool> = None;
-        let mut f_additional_module_columns: Option<Vec<ColumnDescriptor>> = None;
-        let mut f_supported_checksum_algorithms: Option<Vec<ChecksumAlgorithm>> = None;
-        let mut f_supports_restart_request: Option<bool> = None;
-        let mut f_supports_exception_options: Option<bool> = None;
-        let mut f_supports_value_formatting_options: Option<bool> = None;
-        let mut f_supports_exception_info_request: Option<bool> = None;
-        let mut f_support_terminate_debuggee: Option<bool> = None;
-        let mut f_support_suspend_debuggee: Option<bool> = None;
-        let mut f_supports_delayed_stack_trace_loading: Option<bool> = None;
-        let mut f_supports_loaded_sources_request: Option<bool> = None;
-        let mut f_supports_log_points: Option<bool> = None;
-        let mut f_supports_terminate_threads_request: Option<bool> = None;
-        let mut f_supports_set_expression: Option<bool> = None;
-        let mut f_supports_terminate_request: Option<bool> = None;
-        let mut f_supports_data_breakpoints: Option<bool> = None;
-        let mut f_supports_read_memory_request: Option<bool> = None;
-        let mut f_supports_write_memory_request: Option<bool> = None;
-        let mut f_supports_disassemble_request: Option<bool> = None;
-        let mut f_supports_cancel_request: Option<bool> = None;
-        let mut f_supports_breakpoint_locations_request: Option<bool> = None;
-        let mut f_supports_clipboard_context: Option<bool> = None;
-        let mut f_supports_stepping_granularity: Option<bool> = None;
-        let mut f_supports_instruction_breakpoints: Option<bool> = None;
-        let mut f_supports_exception_filter_options: Option<bool> = None;
-        let mut f_supports_single_thread_execution_requests: Option<bool> = None;
-        let mut f_supports_data_breakpoint_bytes: Option<bool> = None;
-        let mut f_breakpoint_modes: Option<Vec<BreakpointMode>> = None;
-        let mut f_supports_ansistyling: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
@@ -5296,209 +5165,185 @@ impl crate::read::ReadJson for Capabilities {
                 "supportsConfigurationDoneRequest" => {
                     r.optional(
                         key,
-                        &mut f_supports_configuration_done_request,
-                        &mut extra,
+                        &mut v.supports_configuration_done_request,
+                        &mut v.extra,
                     )?
                 }
                 "supportsFunctionBreakpoints" => {
-                    r.optional(key, &mut f_supports_function_breakpoints, &mut extra)?
+                    r.optional(key, &mut v.supports_function_breakpoints, &mut v.extra)?
                 }
                 "supportsConditionalBreakpoints" => {
-                    r.optional(key, &mut f_supports_conditional_breakpoints, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_conditional_breakpoints,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsHitConditionalBreakpoints" => {
                     r.optional(
                         key,
-                        &mut f_supports_hit_conditional_breakpoints,
-                        &mut extra,
+                        &mut v.supports_hit_conditional_breakpoints,
+                        &mut v.extra,
                     )?
                 }
                 "supportsEvaluateForHovers" => {
-                    r.optional(key, &mut f_supports_evaluate_for_hovers, &mut extra)?
+                    r.optional(key, &mut v.supports_evaluate_for_hovers, &mut v.extra)?
                 }
                 "exceptionBreakpointFilters" => {
-                    r.optional(key, &mut f_exception_breakpoint_filters, &mut extra)?
+                    r.optional(key, &mut v.exception_breakpoint_filters, &mut v.extra)?
                 }
                 "supportsStepBack" => {
-                    r.optional(key, &mut f_supports_step_back, &mut extra)?
+                    r.optional(key, &mut v.supports_step_back, &mut v.extra)?
                 }
                 "supportsSetVariable" => {
-                    r.optional(key, &mut f_supports_set_variable, &mut extra)?
+                    r.optional(key, &mut v.supports_set_variable, &mut v.extra)?
                 }
                 "supportsRestartFrame" => {
-                    r.optional(key, &mut f_supports_restart_frame, &mut extra)?
+                    r.optional(key, &mut v.supports_restart_frame, &mut v.extra)?
                 }
                 "supportsGotoTargetsRequest" => {
-                    r.optional(key, &mut f_supports_goto_targets_request, &mut extra)?
+                    r.optional(key, &mut v.supports_goto_targets_request, &mut v.extra)?
                 }
                 "supportsStepInTargetsRequest" => {
-                    r.optional(key, &mut f_supports_step_in_targets_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_step_in_targets_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsCompletionsRequest" => {
-                    r.optional(key, &mut f_supports_completions_request, &mut extra)?
+                    r.optional(key, &mut v.supports_completions_request, &mut v.extra)?
                 }
                 "completionTriggerCharacters" => {
-                    r.optional(key, &mut f_completion_trigger_characters, &mut extra)?
+                    r.optional(key, &mut v.completion_trigger_characters, &mut v.extra)?
                 }
                 "supportsModulesRequest" => {
-                    r.optional(key, &mut f_supports_modules_request, &mut extra)?
+                    r.optional(key, &mut v.supports_modules_request, &mut v.extra)?
                 }
                 "additionalModuleColumns" => {
-                    r.optional(key, &mut f_additional_module_columns, &mut extra)?
+                    r.optional(key, &mut v.additional_module_columns, &mut v.extra)?
                 }
                 "supportedChecksumAlgorithms" => {
-                    r.optional(key, &mut f_supported_checksum_algorithms, &mut extra)?
+                    r.optional(key, &mut v.supported_checksum_algorithms, &mut v.extra)?
                 }
                 "supportsRestartRequest" => {
-                    r.optional(key, &mut f_supports_restart_request, &mut extra)?
+                    r.optional(key, &mut v.supports_restart_request, &mut v.extra)?
                 }
                 "supportsExceptionOptions" => {
-                    r.optional(key, &mut f_supports_exception_options, &mut extra)?
+                    r.optional(key, &mut v.supports_exception_options, &mut v.extra)?
                 }
                 "supportsValueFormattingOptions" => {
                     r.optional(
                         key,
-                        &mut f_supports_value_formatting_options,
-                        &mut extra,
+                        &mut v.supports_value_formatting_options,
+                        &mut v.extra,
                     )?
                 }
                 "supportsExceptionInfoRequest" => {
-                    r.optional(key, &mut f_supports_exception_info_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_exception_info_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportTerminateDebuggee" => {
-                    r.optional(key, &mut f_support_terminate_debuggee, &mut extra)?
+                    r.optional(key, &mut v.support_terminate_debuggee, &mut v.extra)?
                 }
                 "supportSuspendDebuggee" => {
-                    r.optional(key, &mut f_support_suspend_debuggee, &mut extra)?
+                    r.optional(key, &mut v.support_suspend_debuggee, &mut v.extra)?
                 }
                 "supportsDelayedStackTraceLoading" => {
                     r.optional(
                         key,
-                        &mut f_supports_delayed_stack_trace_loading,
-                        &mut extra,
+                        &mut v.supports_delayed_stack_trace_loading,
+                        &mut v.extra,
                     )?
                 }
                 "supportsLoadedSourcesRequest" => {
-                    r.optional(key, &mut f_supports_loaded_sources_request, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_loaded_sources_request,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsLogPoints" => {
-                    r.optional(key, &mut f_supports_log_points, &mut extra)?
+                    r.optional(key, &mut v.supports_log_points, &mut v.extra)?
                 }
                 "supportsTerminateThreadsRequest" => {
                     r.optional(
                         key,
-                        &mut f_supports_terminate_threads_request,
-                        &mut extra,
+                        &mut v.supports_terminate_threads_request,
+                        &mut v.extra,
                     )?
                 }
                 "supportsSetExpression" => {
-                    r.optional(key, &mut f_supports_set_expression, &mut extra)?
+                    r.optional(key, &mut v.supports_set_expression, &mut v.extra)?
                 }
                 "supportsTerminateRequest" => {
-                    r.optional(key, &mut f_supports_terminate_request, &mut extra)?
+                    r.optional(key, &mut v.supports_terminate_request, &mut v.extra)?
                 }
                 "supportsDataBreakpoints" => {
-                    r.optional(key, &mut f_supports_data_breakpoints, &mut extra)?
+                    r.optional(key, &mut v.supports_data_breakpoints, &mut v.extra)?
                 }
                 "supportsReadMemoryRequest" => {
-                    r.optional(key, &mut f_supports_read_memory_request, &mut extra)?
+                    r.optional(key, &mut v.supports_read_memory_request, &mut v.extra)?
                 }
                 "supportsWriteMemoryRequest" => {
-                    r.optional(key, &mut f_supports_write_memory_request, &mut extra)?
+                    r.optional(key, &mut v.supports_write_memory_request, &mut v.extra)?
                 }
                 "supportsDisassembleRequest" => {
-                    r.optional(key, &mut f_supports_disassemble_request, &mut extra)?
+                    r.optional(key, &mut v.supports_disassemble_request, &mut v.extra)?
                 }
                 "supportsCancelRequest" => {
-                    r.optional(key, &mut f_supports_cancel_request, &mut extra)?
+                    r.optional(key, &mut v.supports_cancel_request, &mut v.extra)?
                 }
                 "supportsBreakpointLocationsRequest" => {
                     r.optional(
                         key,
-                        &mut f_supports_breakpoint_locations_request,
-                        &mut extra,
+                        &mut v.supports_breakpoint_locations_request,
+                        &mut v.extra,
                     )?
                 }
                 "supportsClipboardContext" => {
-                    r.optional(key, &mut f_supports_clipboard_context, &mut extra)?
+                    r.optional(key, &mut v.supports_clipboard_context, &mut v.extra)?
                 }
                 "supportsSteppingGranularity" => {
-                    r.optional(key, &mut f_supports_stepping_granularity, &mut extra)?
+                    r.optional(key, &mut v.supports_stepping_granularity, &mut v.extra)?
                 }
                 "supportsInstructionBreakpoints" => {
-                    r.optional(key, &mut f_supports_instruction_breakpoints, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.supports_instruction_breakpoints,
+                        &mut v.extra,
+                    )?
                 }
                 "supportsExceptionFilterOptions" => {
                     r.optional(
                         key,
-                        &mut f_supports_exception_filter_options,
-                        &mut extra,
+                        &mut v.supports_exception_filter_options,
+                        &mut v.extra,
                     )?
                 }
                 "supportsSingleThreadExecutionRequests" => {
                     r.optional(
                         key,
-                        &mut f_supports_single_thread_execution_requests,
-                        &mut extra,
+                        &mut v.supports_single_thread_execution_requests,
+                        &mut v.extra,
                     )?
                 }
                 "supportsDataBreakpointBytes" => {
-                    r.optional(key, &mut f_supports_data_breakpoint_bytes, &mut extra)?
+                    r.optional(key, &mut v.supports_data_breakpoint_bytes, &mut v.extra)?
                 }
                 "breakpointModes" => {
-                    r.optional(key, &mut f_breakpoint_modes, &mut extra)?
+                    r.optional(key, &mut v.breakpoint_modes, &mut v.extra)?
                 }
                 "supportsANSIStyling" => {
-                    r.optional(key, &mut f_supports_ansistyling, &mut extra)?
+                    r.optional(key, &mut v.supports_ansistyling, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Capabilities {
-            supports_configuration_done_request: f_supports_configuration_done_request,
-            supports_function_breakpoints: f_supports_function_breakpoints,
-            supports_conditional_breakpoints: f_supports_conditional_breakpoints,
-            supports_hit_conditional_breakpoints: f_supports_hit_conditional_breakpoints,
-            supports_evaluate_for_hovers: f_supports_evaluate_for_hovers,
-            exception_breakpoint_filters: f_exception_breakpoint_filters,
-            supports_step_back: f_supports_step_back,
-            supports_set_variable: f_supports_set_variable,
-            supports_restart_frame: f_supports_restart_frame,
-            supports_goto_targets_request: f_supports_goto_targets_request,
-            supports_step_in_targets_request: f_supports_step_in_targets_request,
-            supports_completions_request: f_supports_completions_request,
-            completion_trigger_characters: f_completion_trigger_characters,
-            supports_modules_request: f_supports_modules_request,
-            additional_module_columns: f_additional_module_columns,
-            supported_checksum_algorithms: f_supported_checksum_algorithms,
-            supports_restart_request: f_supports_restart_request,
-            supports_exception_options: f_supports_exception_options,
-            supports_value_formatting_options: f_supports_value_formatting_options,
-            supports_exception_info_request: f_supports_exception_info_request,
-            support_terminate_debuggee: f_support_terminate_debuggee,
-            support_suspend_debuggee: f_support_suspend_debuggee,
-            supports_delayed_stack_trace_loading: f_supports_delayed_stack_trace_loading,
-            supports_loaded_sources_request: f_supports_loaded_sources_request,
-            supports_log_points: f_supports_log_points,
-            supports_terminate_threads_request: f_supports_terminate_threads_request,
-            supports_set_expression: f_supports_set_expression,
-            supports_terminate_request: f_supports_terminate_request,
-            supports_data_breakpoints: f_supports_data_breakpoints,
-            supports_read_memory_request: f_supports_read_memory_request,
-            supports_write_memory_request: f_supports_write_memory_request,
-            supports_disassemble_request: f_supports_disassemble_request,
-            supports_cancel_request: f_supports_cancel_request,
-            supports_breakpoint_locations_request: f_supports_breakpoint_locations_request,
-            supports_clipboard_context: f_supports_clipboard_context,
-            supports_stepping_granularity: f_supports_stepping_granularity,
-            supports_instruction_breakpoints: f_supports_instruction_breakpoints,
-            supports_exception_filter_options: f_supports_exception_filter_options,
-            supports_single_thread_execution_requests: f_supports_single_thread_execution_requests,
-            supports_data_breakpoint_bytes: f_supports_data_breakpoint_bytes,
-            breakpoint_modes: f_breakpoint_modes,
-            supports_ansistyling: f_supports_ansistyling,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5514,7 +5359,7 @@ impl crate::validate::Validate for Capabilities {
         v.member(&self.additional_module_columns, "additionalModuleColumns");
         v.member(&self.supported_checksum_algorithms, "supportedChecksumAlgorithms");
         v.member(&self.breakpoint_modes, "breakpointModes");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// An `ExceptionBreakpointsFilter` is shown in the UI as an filter option for configuring how exceptions are dealt with.
@@ -5590,16 +5435,13 @@ impl ExceptionBreakpointsFilter {
     }
 }
 impl ExceptionBreakpointsFilter {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "filter" | "label" => true,
-            "description" => self.description.is_some(),
-            "default" => self.default.is_some(),
-            "supportsCondition" => self.supports_condition.is_some(),
-            "conditionDescription" => self.condition_description.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.description.is_some()) << 2u32)
+            | (u64::from(self.default.is_some()) << 3u32)
+            | (u64::from(self.supports_condition.is_some()) << 4u32)
+            | (u64::from(self.condition_description.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ExceptionBreakpointsFilter {
@@ -5610,45 +5452,43 @@ impl crate::private::Members for ExceptionBreakpointsFilter {
         s.optional("default", &self.default)?;
         s.optional("supportsCondition", &self.supports_condition)?;
         s.optional("conditionDescription", &self.condition_description)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionBreakpointsFilter);
 impl crate::read::ReadJson for ExceptionBreakpointsFilter {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_filter: Option<String> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_default: Option<bool> = None;
-        let mut f_supports_condition: Option<bool> = None;
-        let mut f_condition_description: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "filter" => f_filter = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "default" => r.optional(key, &mut f_default, &mut extra)?,
+                "filter" => {
+                    r.field(&mut v.filter)?;
+                    seen |= 1u64;
+                }
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "default" => r.optional(key, &mut v.default, &mut v.extra)?,
                 "supportsCondition" => {
-                    r.optional(key, &mut f_supports_condition, &mut extra)?
+                    r.optional(key, &mut v.supports_condition, &mut v.extra)?
                 }
                 "conditionDescription" => {
-                    r.optional(key, &mut f_condition_description, &mut extra)?
+                    r.optional(key, &mut v.condition_description, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionBreakpointsFilter {
-            filter: r.required(f_filter, "filter")?,
-            label: r.required(f_label, "label")?,
-            description: f_description,
-            default: f_default,
-            supports_condition: f_supports_condition,
-            condition_description: f_condition_description,
-            extra,
-        })
+        r.all_seen(seen, &["filter", "label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5659,7 +5499,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionBreakpointsFilter {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A structured message object. Used to return errors from requests.
@@ -5751,17 +5591,14 @@ impl Message {
     }
 }
 impl Message {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "format" => true,
-            "variables" => self.variables.is_some(),
-            "sendTelemetry" => self.send_telemetry.is_some(),
-            "showUser" => self.show_user.is_some(),
-            "url" => self.url.is_some(),
-            "urlLabel" => self.url_label.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.variables.is_some()) << 2u32)
+            | (u64::from(self.send_telemetry.is_some()) << 3u32)
+            | (u64::from(self.show_user.is_some()) << 4u32)
+            | (u64::from(self.url.is_some()) << 5u32)
+            | (u64::from(self.url_label.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for Message {
@@ -5773,44 +5610,40 @@ impl crate::private::Members for Message {
         s.optional("showUser", &self.show_user)?;
         s.optional("url", &self.url)?;
         s.optional("urlLabel", &self.url_label)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Message);
 impl crate::read::ReadJson for Message {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_format: Option<String> = None;
-        let mut f_variables: Option<std::collections::BTreeMap<String, String>> = None;
-        let mut f_send_telemetry: Option<bool> = None;
-        let mut f_show_user: Option<bool> = None;
-        let mut f_url: Option<String> = None;
-        let mut f_url_label: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "format" => f_format = Some(crate::read::ReadJson::read_json(r)?),
-                "variables" => r.optional(key, &mut f_variables, &mut extra)?,
-                "sendTelemetry" => r.optional(key, &mut f_send_telemetry, &mut extra)?,
-                "showUser" => r.optional(key, &mut f_show_user, &mut extra)?,
-                "url" => r.optional(key, &mut f_url, &mut extra)?,
-                "urlLabel" => r.optional(key, &mut f_url_label, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "format" => {
+                    r.field(&mut v.format)?;
+                    seen |= 2u64;
+                }
+                "variables" => r.optional(key, &mut v.variables, &mut v.extra)?,
+                "sendTelemetry" => r.optional(key, &mut v.send_telemetry, &mut v.extra)?,
+                "showUser" => r.optional(key, &mut v.show_user, &mut v.extra)?,
+                "url" => r.optional(key, &mut v.url, &mut v.extra)?,
+                "urlLabel" => r.optional(key, &mut v.url_label, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Message {
-            id: r.required(f_id, "id")?,
-            format: r.required(f_format, "format")?,
-            variables: f_variables,
-            send_telemetry: f_send_telemetry,
-            show_user: f_show_user,
-            url: f_url,
-            url_label: f_url_label,
-            extra,
-        })
+        r.all_seen(seen, &["id", "format"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -5821,7 +5654,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for Message {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Module object represents a row in the modules view.
@@ -5951,20 +5784,17 @@ impl Module {
     }
 }
 impl Module {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "name" => true,
-            "path" => self.path.is_some(),
-            "isOptimized" => self.is_optimized.is_some(),
-            "isUserCode" => self.is_user_code.is_some(),
-            "version" => self.version.is_some(),
-            "symbolStatus" => self.symbol_status.is_some(),
-            "symbolFilePath" => self.symbol_file_path.is_some(),
-            "dateTimeStamp" => self.date_time_stamp.is_some(),
-            "addressRange" => self.address_range.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.path.is_some()) << 2u32)
+            | (u64::from(self.is_optimized.is_some()) << 3u32)
+            | (u64::from(self.is_user_code.is_some()) << 4u32)
+            | (u64::from(self.version.is_some()) << 5u32)
+            | (u64::from(self.symbol_status.is_some()) << 6u32)
+            | (u64::from(self.symbol_file_path.is_some()) << 7u32)
+            | (u64::from(self.date_time_stamp.is_some()) << 8u32)
+            | (u64::from(self.address_range.is_some()) << 9u32)
     }
 }
 impl crate::private::Members for Module {
@@ -5979,53 +5809,45 @@ impl crate::private::Members for Module {
         s.optional("symbolFilePath", &self.symbol_file_path)?;
         s.optional("dateTimeStamp", &self.date_time_stamp)?;
         s.optional("addressRange", &self.address_range)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Module);
 impl crate::read::ReadJson for Module {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<ModuleId> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_path: Option<String> = None;
-        let mut f_is_optimized: Option<bool> = None;
-        let mut f_is_user_code: Option<bool> = None;
-        let mut f_version: Option<String> = None;
-        let mut f_symbol_status: Option<String> = None;
-        let mut f_symbol_file_path: Option<String> = None;
-        let mut f_date_time_stamp: Option<String> = None;
-        let mut f_address_range: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "path" => r.optional(key, &mut f_path, &mut extra)?,
-                "isOptimized" => r.optional(key, &mut f_is_optimized, &mut extra)?,
-                "isUserCode" => r.optional(key, &mut f_is_user_code, &mut extra)?,
-                "version" => r.optional(key, &mut f_version, &mut extra)?,
-                "symbolStatus" => r.optional(key, &mut f_symbol_status, &mut extra)?,
-                "symbolFilePath" => r.optional(key, &mut f_symbol_file_path, &mut extra)?,
-                "dateTimeStamp" => r.optional(key, &mut f_date_time_stamp, &mut extra)?,
-                "addressRange" => r.optional(key, &mut f_address_range, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
+                "isOptimized" => r.optional(key, &mut v.is_optimized, &mut v.extra)?,
+                "isUserCode" => r.optional(key, &mut v.is_user_code, &mut v.extra)?,
+                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
+                "symbolStatus" => r.optional(key, &mut v.symbol_status, &mut v.extra)?,
+                "symbolFilePath" => {
+                    r.optional(key, &mut v.symbol_file_path, &mut v.extra)?
+                }
+                "dateTimeStamp" => r.optional(key, &mut v.date_time_stamp, &mut v.extra)?,
+                "addressRange" => r.optional(key, &mut v.address_range, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Module {
-            id: r.required(f_id, "id")?,
-            name: r.required(f_name, "name")?,
-            path: f_path,
-            is_optimized: f_is_optimized,
-            is_user_code: f_is_user_code,
-            version: f_version,
-            symbol_status: f_symbol_status,
-            symbol_file_path: f_symbol_file_path,
-            date_time_stamp: f_date_time_stamp,
-            address_range: f_address_range,
-            extra,
-        })
+        r.all_seen(seen, &["id", "name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6037,7 +5859,7 @@ impl crate::validate::Validate for Module {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.id, "id");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `ColumnDescriptor` specifies what module attribute to show in a column of the modules view, how to format it,
@@ -6105,15 +5927,12 @@ impl ColumnDescriptor {
     }
 }
 impl ColumnDescriptor {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "attributeName" | "label" => true,
-            "format" => self.format.is_some(),
-            "type" => self.type_.is_some(),
-            "width" => self.width.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.format.is_some()) << 2u32)
+            | (u64::from(self.type_.is_some()) << 3u32)
+            | (u64::from(self.width.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for ColumnDescriptor {
@@ -6123,40 +5942,38 @@ impl crate::private::Members for ColumnDescriptor {
         s.optional("format", &self.format)?;
         s.optional("type", &self.type_)?;
         s.optional("width", &self.width)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ColumnDescriptor);
 impl crate::read::ReadJson for ColumnDescriptor {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_attribute_name: Option<String> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_format: Option<String> = None;
-        let mut f_type_: Option<ColumnDescriptorType> = None;
-        let mut f_width: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "attributeName" => {
-                    f_attribute_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.attribute_name)?;
+                    seen |= 1u64;
                 }
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "format" => r.optional(key, &mut f_format, &mut extra)?,
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "width" => r.optional(key, &mut f_width, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "format" => r.optional(key, &mut v.format, &mut v.extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "width" => r.optional(key, &mut v.width, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ColumnDescriptor {
-            attribute_name: r.required(f_attribute_name, "attributeName")?,
-            label: r.required(f_label, "label")?,
-            format: f_format,
-            type_: f_type_,
-            width: f_width,
-            extra,
-        })
+        r.all_seen(seen, &["attributeName", "label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6168,7 +5985,7 @@ impl crate::validate::Validate for ColumnDescriptor {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.type_, "type");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Thread
@@ -6197,38 +6014,45 @@ impl Thread {
     }
 }
 impl Thread {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "id" | "name")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for Thread {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("id", &self.id)?;
         s.member("name", &self.name)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Thread);
 impl crate::read::ReadJson for Thread {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Thread {
-            id: r.required(f_id, "id")?,
-            name: r.required(f_name, "name")?,
-            extra,
-        })
+        r.all_seen(seen, &["id", "name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6239,7 +6063,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for Thread {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `Source` is a descriptor for source code.
@@ -6354,19 +6178,16 @@ impl Source {
     }
 }
 impl Source {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => self.name.is_some(),
-            "path" => self.path.is_some(),
-            "sourceReference" => self.source_reference.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "origin" => self.origin.is_some(),
-            "sources" => self.sources.is_some(),
-            "adapterData" => self.adapter_data.is_some(),
-            "checksums" => self.checksums.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.name.is_some()) | (u64::from(self.path.is_some()) << 1u32)
+            | (u64::from(self.source_reference.is_some()) << 2u32)
+            | (u64::from(self.presentation_hint.is_some()) << 3u32)
+            | (u64::from(self.origin.is_some()) << 4u32)
+            | (u64::from(self.sources.is_some()) << 5u32)
+            | (u64::from(self.adapter_data.is_some()) << 6u32)
+            | (u64::from(self.checksums.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for Source {
@@ -6379,51 +6200,37 @@ impl crate::private::Members for Source {
         s.optional("sources", &self.sources)?;
         s.optional("adapterData", &self.adapter_data)?;
         s.optional("checksums", &self.checksums)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Source);
 impl crate::read::ReadJson for Source {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_path: Option<String> = None;
-        let mut f_source_reference: Option<i32> = None;
-        let mut f_presentation_hint: Option<SourcePresentationHint> = None;
-        let mut f_origin: Option<String> = None;
-        let mut f_sources: Option<Vec<Source>> = None;
-        let mut f_adapter_data: Option<serde_json::Value> = None;
-        let mut f_checksums: Option<Vec<Checksum>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut f_name, &mut extra)?,
-                "path" => r.optional(key, &mut f_path, &mut extra)?,
+                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
+                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
                 "sourceReference" => {
-                    r.optional(key, &mut f_source_reference, &mut extra)?
+                    r.optional(key, &mut v.source_reference, &mut v.extra)?
                 }
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                "origin" => r.optional(key, &mut f_origin, &mut extra)?,
-                "sources" => r.optional(key, &mut f_sources, &mut extra)?,
-                "adapterData" => f_adapter_data = Some(r.value()?),
-                "checksums" => r.optional(key, &mut f_checksums, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "origin" => r.optional(key, &mut v.origin, &mut v.extra)?,
+                "sources" => r.optional(key, &mut v.sources, &mut v.extra)?,
+                "adapterData" => r.present(&mut v.adapter_data)?,
+                "checksums" => r.optional(key, &mut v.checksums, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Source {
-            name: f_name,
-            path: f_path,
-            source_reference: f_source_reference,
-            presentation_hint: f_presentation_hint,
-            origin: f_origin,
-            sources: f_sources,
-            adapter_data: f_adapter_data,
-            checksums: f_checksums,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6439,7 +6246,7 @@ impl crate::validate::Validate for Source {
         v.member(&self.presentation_hint, "presentationHint");
         v.member(&self.sources, "sources");
         v.member(&self.checksums, "checksums");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Stackframe contains the source location.
@@ -6566,19 +6373,16 @@ impl StackFrame {
     }
 }
 impl StackFrame {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "name" | "line" | "column" => true,
-            "source" => self.source.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "canRestart" => self.can_restart.is_some(),
-            "instructionPointerReference" => self.instruction_pointer_reference.is_some(),
-            "moduleId" => self.module_id.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        27u64 | (u64::from(self.source.is_some()) << 2u32)
+            | (u64::from(self.end_line.is_some()) << 5u32)
+            | (u64::from(self.end_column.is_some()) << 6u32)
+            | (u64::from(self.can_restart.is_some()) << 7u32)
+            | (u64::from(self.instruction_pointer_reference.is_some()) << 8u32)
+            | (u64::from(self.module_id.is_some()) << 9u32)
+            | (u64::from(self.presentation_hint.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for StackFrame {
@@ -6594,60 +6398,54 @@ impl crate::private::Members for StackFrame {
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
         s.optional("moduleId", &self.module_id)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackFrame);
 impl crate::read::ReadJson for StackFrame {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_can_restart: Option<bool> = None;
-        let mut f_instruction_pointer_reference: Option<String> = None;
-        let mut f_module_id: Option<StackFrameModuleId> = None;
-        let mut f_presentation_hint: Option<StackFramePresentationHint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => f_column = Some(crate::read::ReadJson::read_json(r)?),
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                "canRestart" => r.optional(key, &mut f_can_restart, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 2u64;
+                }
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 4u64;
+                }
+                "column" => {
+                    r.field(&mut v.column)?;
+                    seen |= 8u64;
+                }
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "canRestart" => r.optional(key, &mut v.can_restart, &mut v.extra)?,
                 "instructionPointerReference" => {
-                    r.optional(key, &mut f_instruction_pointer_reference, &mut extra)?
+                    r.optional(key, &mut v.instruction_pointer_reference, &mut v.extra)?
                 }
-                "moduleId" => r.optional(key, &mut f_module_id, &mut extra)?,
+                "moduleId" => r.optional(key, &mut v.module_id, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackFrame {
-            id: r.required(f_id, "id")?,
-            name: r.required(f_name, "name")?,
-            source: f_source,
-            line: r.required(f_line, "line")?,
-            column: r.required(f_column, "column")?,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            can_restart: f_can_restart,
-            instruction_pointer_reference: f_instruction_pointer_reference,
-            module_id: f_module_id,
-            presentation_hint: f_presentation_hint,
-            extra,
-        })
+        r.all_seen(seen, &["id", "name", "line", "column"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6666,7 +6464,7 @@ impl crate::validate::Validate for StackFrame {
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
         v.member(&self.module_id, "moduleId");
         v.member(&self.presentation_hint, "presentationHint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `Scope` is a named container for variables. Optionally a scope can map to a source or a range within a source.
@@ -6800,20 +6598,17 @@ impl Scope {
     }
 }
 impl Scope {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" | "variablesReference" | "expensive" => true,
-            "presentationHint" => self.presentation_hint.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "source" => self.source.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        37u64 | (u64::from(self.presentation_hint.is_some()) << 1u32)
+            | (u64::from(self.named_variables.is_some()) << 3u32)
+            | (u64::from(self.indexed_variables.is_some()) << 4u32)
+            | (u64::from(self.source.is_some()) << 6u32)
+            | (u64::from(self.line.is_some()) << 7u32)
+            | (u64::from(self.column.is_some()) << 8u32)
+            | (u64::from(self.end_line.is_some()) << 9u32)
+            | (u64::from(self.end_column.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for Scope {
@@ -6829,63 +6624,53 @@ impl crate::private::Members for Scope {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Scope);
 impl crate::read::ReadJson for Scope {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_presentation_hint: Option<ScopePresentationHint> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_expensive: Option<bool> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 2u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
-                "expensive" => f_expensive = Some(crate::read::ReadJson::read_json(r)?),
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "expensive" => {
+                    r.field(&mut v.expensive)?;
+                    seen |= 4u64;
+                }
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Scope {
-            name: r.required(f_name, "name")?,
-            presentation_hint: f_presentation_hint,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            expensive: r.required(f_expensive, "expensive")?,
-            source: f_source,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["name", "variablesReference", "expensive"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -6905,7 +6690,7 @@ impl crate::validate::Validate for Scope {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A Variable is a name/value pair.
@@ -7061,22 +6846,17 @@ impl Variable {
     }
 }
 impl Variable {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" | "value" | "variablesReference" => true,
-            "type" => self.type_.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "evaluateName" => self.evaluate_name.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "declarationLocationReference" => {
-                self.declaration_location_reference.is_some()
-            }
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        35u64 | (u64::from(self.type_.is_some()) << 2u32)
+            | (u64::from(self.presentation_hint.is_some()) << 3u32)
+            | (u64::from(self.evaluate_name.is_some()) << 4u32)
+            | (u64::from(self.named_variables.is_some()) << 6u32)
+            | (u64::from(self.indexed_variables.is_some()) << 7u32)
+            | (u64::from(self.memory_reference.is_some()) << 8u32)
+            | (u64::from(self.declaration_location_reference.is_some()) << 9u32)
+            | (u64::from(self.value_location_reference.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for Variable {
@@ -7095,69 +6875,59 @@ impl crate::private::Members for Variable {
             &self.declaration_location_reference,
         )?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Variable);
 impl crate::read::ReadJson for Variable {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut f_evaluate_name: Option<String> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_declaration_location_reference: Option<i32> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 2u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
+                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 4u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "declarationLocationReference" => {
-                    r.optional(key, &mut f_declaration_location_reference, &mut extra)?
+                    r.optional(key, &mut v.declaration_location_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Variable {
-            name: r.required(f_name, "name")?,
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            presentation_hint: f_presentation_hint,
-            evaluate_name: f_evaluate_name,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            declaration_location_reference: f_declaration_location_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["name", "value", "variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7172,7 +6942,7 @@ impl crate::validate::Validate for Variable {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a variable that can be used to determine how to render the variable in the UI.
@@ -7239,15 +7009,12 @@ impl VariablePresentationHint {
     }
 }
 impl VariablePresentationHint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "kind" => self.kind.is_some(),
-            "attributes" => self.attributes.is_some(),
-            "visibility" => self.visibility.is_some(),
-            "lazy" => self.lazy.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.kind.is_some()) | (u64::from(self.attributes.is_some()) << 1u32)
+            | (u64::from(self.visibility.is_some()) << 2u32)
+            | (u64::from(self.lazy.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for VariablePresentationHint {
@@ -7256,35 +7023,29 @@ impl crate::private::Members for VariablePresentationHint {
         s.optional("attributes", &self.attributes)?;
         s.optional("visibility", &self.visibility)?;
         s.optional("lazy", &self.lazy)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablePresentationHint);
 impl crate::read::ReadJson for VariablePresentationHint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_kind: Option<VariablePresentationHintKind> = None;
-        let mut f_attributes: Option<Vec<VariablePresentationHintAttributesItem>> = None;
-        let mut f_visibility: Option<VariablePresentationHintVisibility> = None;
-        let mut f_lazy: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "kind" => r.optional(key, &mut f_kind, &mut extra)?,
-                "attributes" => r.optional(key, &mut f_attributes, &mut extra)?,
-                "visibility" => r.optional(key, &mut f_visibility, &mut extra)?,
-                "lazy" => r.optional(key, &mut f_lazy, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "kind" => r.optional(key, &mut v.kind, &mut v.extra)?,
+                "attributes" => r.optional(key, &mut v.attributes, &mut v.extra)?,
+                "visibility" => r.optional(key, &mut v.visibility, &mut v.extra)?,
+                "lazy" => r.optional(key, &mut v.lazy, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(VariablePresentationHint {
-            kind: f_kind,
-            attributes: f_attributes,
-            visibility: f_visibility,
-            lazy: f_lazy,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7299,7 +7060,7 @@ impl crate::validate::Validate for VariablePresentationHint {
         v.member(&self.kind, "kind");
         v.member(&self.attributes, "attributes");
         v.member(&self.visibility, "visibility");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint location returned from the `breakpointLocations` request.
@@ -7358,15 +7119,12 @@ impl BreakpointLocation {
     }
 }
 impl BreakpointLocation {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.column.is_some()) << 1u32)
+            | (u64::from(self.end_line.is_some()) << 2u32)
+            | (u64::from(self.end_column.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for BreakpointLocation {
@@ -7375,35 +7133,34 @@ impl crate::private::Members for BreakpointLocation {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocation);
 impl crate::read::ReadJson for BreakpointLocation {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 1u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointLocation {
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7418,7 +7175,7 @@ impl crate::validate::Validate for BreakpointLocation {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint or logpoint passed to the `setBreakpoints` request.
@@ -7504,17 +7261,14 @@ impl SourceBreakpoint {
     }
 }
 impl SourceBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "line" => true,
-            "column" => self.column.is_some(),
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            "logMessage" => self.log_message.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.column.is_some()) << 1u32)
+            | (u64::from(self.condition.is_some()) << 2u32)
+            | (u64::from(self.hit_condition.is_some()) << 3u32)
+            | (u64::from(self.log_message.is_some()) << 4u32)
+            | (u64::from(self.mode.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for SourceBreakpoint {
@@ -7525,41 +7279,36 @@ impl crate::private::Members for SourceBreakpoint {
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("logMessage", &self.log_message)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceBreakpoint);
 impl crate::read::ReadJson for SourceBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut f_log_message: Option<String> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                "logMessage" => r.optional(key, &mut f_log_message, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 1u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                "logMessage" => r.optional(key, &mut v.log_message, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SourceBreakpoint {
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            log_message: f_log_message,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7572,7 +7321,7 @@ impl crate::validate::Validate for SourceBreakpoint {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint passed to the `setFunctionBreakpoints` request.
@@ -7621,14 +7370,11 @@ impl FunctionBreakpoint {
     }
 }
 impl FunctionBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => true,
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.condition.is_some()) << 1u32)
+            | (u64::from(self.hit_condition.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for FunctionBreakpoint {
@@ -7636,32 +7382,33 @@ impl crate::private::Members for FunctionBreakpoint {
         s.member("name", &self.name)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(FunctionBreakpoint);
 impl crate::read::ReadJson for FunctionBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(FunctionBreakpoint {
-            name: r.required(f_name, "name")?,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            extra,
-        })
+        r.all_seen(seen, &["name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7672,7 +7419,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for FunctionBreakpoint {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This enumeration defines all possible access types for data breakpoints.
@@ -7830,15 +7577,12 @@ impl DataBreakpoint {
     }
 }
 impl DataBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "dataId" => true,
-            "accessType" => self.access_type.is_some(),
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.access_type.is_some()) << 1u32)
+            | (u64::from(self.condition.is_some()) << 2u32)
+            | (u64::from(self.hit_condition.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for DataBreakpoint {
@@ -7847,35 +7591,34 @@ impl crate::private::Members for DataBreakpoint {
         s.optional("accessType", &self.access_type)?;
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpoint);
 impl crate::read::ReadJson for DataBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_data_id: Option<String> = None;
-        let mut f_access_type: Option<DataBreakpointAccessType> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "dataId" => f_data_id = Some(crate::read::ReadJson::read_json(r)?),
-                "accessType" => r.optional(key, &mut f_access_type, &mut extra)?,
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "dataId" => {
+                    r.field(&mut v.data_id)?;
+                    seen |= 1u64;
+                }
+                "accessType" => r.optional(key, &mut v.access_type, &mut v.extra)?,
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DataBreakpoint {
-            data_id: r.required(f_data_id, "dataId")?,
-            access_type: f_access_type,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            extra,
-        })
+        r.all_seen(seen, &["dataId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -7887,7 +7630,7 @@ impl crate::validate::Validate for DataBreakpoint {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.access_type, "accessType");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Properties of a breakpoint passed to the `setInstructionBreakpoints` request
@@ -7964,16 +7707,13 @@ impl InstructionBreakpoint {
     }
 }
 impl InstructionBreakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "instructionReference" => true,
-            "offset" => self.offset.is_some(),
-            "condition" => self.condition.is_some(),
-            "hitCondition" => self.hit_condition.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.offset.is_some()) << 1u32)
+            | (u64::from(self.condition.is_some()) << 2u32)
+            | (u64::from(self.hit_condition.is_some()) << 3u32)
+            | (u64::from(self.mode.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for InstructionBreakpoint {
@@ -7983,41 +7723,35 @@ impl crate::private::Members for InstructionBreakpoint {
         s.optional("condition", &self.condition)?;
         s.optional("hitCondition", &self.hit_condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InstructionBreakpoint);
 impl crate::read::ReadJson for InstructionBreakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_instruction_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_hit_condition: Option<String> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "instructionReference" => {
-                    f_instruction_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instruction_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "hitCondition" => r.optional(key, &mut f_hit_condition, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "hitCondition" => r.optional(key, &mut v.hit_condition, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InstructionBreakpoint {
-            instruction_reference: r
-                .required(f_instruction_reference, "instructionReference")?,
-            offset: f_offset,
-            condition: f_condition,
-            hit_condition: f_hit_condition,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["instructionReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8034,7 +7768,7 @@ impl crate::validate::Validate for InstructionBreakpoint {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Information about a breakpoint created in `setBreakpoints`, `setFunctionBreakpoints`, `setInstructionBreakpoints`, or `setDataBreakpoints` requests.
@@ -8174,22 +7908,18 @@ impl Breakpoint {
     }
 }
 impl Breakpoint {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "verified" => true,
-            "id" => self.id.is_some(),
-            "message" => self.message.is_some(),
-            "source" => self.source.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "instructionReference" => self.instruction_reference.is_some(),
-            "offset" => self.offset.is_some(),
-            "reason" => self.reason.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.id.is_some()) | (u64::from(self.message.is_some()) << 2u32)
+            | (u64::from(self.source.is_some()) << 3u32)
+            | (u64::from(self.line.is_some()) << 4u32)
+            | (u64::from(self.column.is_some()) << 5u32)
+            | (u64::from(self.end_line.is_some()) << 6u32)
+            | (u64::from(self.end_column.is_some()) << 7u32)
+            | (u64::from(self.instruction_reference.is_some()) << 8u32)
+            | (u64::from(self.offset.is_some()) << 9u32)
+            | (u64::from(self.reason.is_some()) << 10u32)
     }
 }
 impl crate::private::Members for Breakpoint {
@@ -8205,58 +7935,43 @@ impl crate::private::Members for Breakpoint {
         s.optional("instructionReference", &self.instruction_reference)?;
         s.optional("offset", &self.offset)?;
         s.optional("reason", &self.reason)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Breakpoint);
 impl crate::read::ReadJson for Breakpoint {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_verified: Option<bool> = None;
-        let mut f_message: Option<String> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_instruction_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_reason: Option<BreakpointReason> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => r.optional(key, &mut f_id, &mut extra)?,
-                "verified" => f_verified = Some(crate::read::ReadJson::read_json(r)?),
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                "instructionReference" => {
-                    r.optional(key, &mut f_instruction_reference, &mut extra)?
+                "id" => r.optional(key, &mut v.id, &mut v.extra)?,
+                "verified" => {
+                    r.field(&mut v.verified)?;
+                    seen |= 1u64;
                 }
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "reason" => r.optional(key, &mut f_reason, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "instructionReference" => {
+                    r.optional(key, &mut v.instruction_reference, &mut v.extra)?
+                }
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "reason" => r.optional(key, &mut v.reason, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Breakpoint {
-            id: f_id,
-            verified: r.required(f_verified, "verified")?,
-            message: f_message,
-            source: f_source,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            instruction_reference: f_instruction_reference,
-            offset: f_offset,
-            reason: f_reason,
-            extra,
-        })
+        r.all_seen(seen, &["verified"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8279,7 +7994,7 @@ impl crate::validate::Validate for Breakpoint {
             Some(9007199254740991i64),
         );
         v.member(&self.reason, "reason");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The granularity of one 'step' in the stepping requests `next`, `stepIn`, `stepOut`, and `stepBack`.
@@ -8456,16 +8171,13 @@ impl StepInTarget {
     }
 }
 impl StepInTarget {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "label" => true,
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.line.is_some()) << 2u32)
+            | (u64::from(self.column.is_some()) << 3u32)
+            | (u64::from(self.end_line.is_some()) << 4u32)
+            | (u64::from(self.end_column.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for StepInTarget {
@@ -8476,41 +8188,39 @@ impl crate::private::Members for StepInTarget {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTarget);
 impl crate::read::ReadJson for StepInTarget {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
+                }
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInTarget {
-            id: r.required(f_id, "id")?,
-            label: r.required(f_label, "label")?,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["id", "label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8525,7 +8235,7 @@ impl crate::validate::Validate for StepInTarget {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A `GotoTarget` describes a code location that can be used as a target in the `goto` request.
@@ -8611,16 +8321,13 @@ impl GotoTarget {
     }
 }
 impl GotoTarget {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "id" | "label" | "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "instructionPointerReference" => self.instruction_pointer_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64 | (u64::from(self.column.is_some()) << 3u32)
+            | (u64::from(self.end_line.is_some()) << 4u32)
+            | (u64::from(self.end_column.is_some()) << 5u32)
+            | (u64::from(self.instruction_pointer_reference.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for GotoTarget {
@@ -8632,46 +8339,45 @@ impl crate::private::Members for GotoTarget {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTarget);
 impl crate::read::ReadJson for GotoTarget {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_id: Option<i32> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_instruction_pointer_reference: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "id" => f_id = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                "instructionPointerReference" => {
-                    r.optional(key, &mut f_instruction_pointer_reference, &mut extra)?
+                "id" => {
+                    r.field(&mut v.id)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 4u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                "instructionPointerReference" => {
+                    r.optional(key, &mut v.instruction_pointer_reference, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoTarget {
-            id: r.required(f_id, "id")?,
-            label: r.required(f_label, "label")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            instruction_pointer_reference: f_instruction_pointer_reference,
-            extra,
-        })
+        r.all_seen(seen, &["id", "label", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8686,7 +8392,7 @@ impl crate::validate::Validate for GotoTarget {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// `CompletionItems` are the suggestions returned from the `completions` request.
@@ -8802,20 +8508,17 @@ impl CompletionItem {
     }
 }
 impl CompletionItem {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "label" => true,
-            "text" => self.text.is_some(),
-            "sortText" => self.sort_text.is_some(),
-            "detail" => self.detail.is_some(),
-            "type" => self.type_.is_some(),
-            "start" => self.start.is_some(),
-            "length" => self.length.is_some(),
-            "selectionStart" => self.selection_start.is_some(),
-            "selectionLength" => self.selection_length.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.text.is_some()) << 1u32)
+            | (u64::from(self.sort_text.is_some()) << 2u32)
+            | (u64::from(self.detail.is_some()) << 3u32)
+            | (u64::from(self.type_.is_some()) << 4u32)
+            | (u64::from(self.start.is_some()) << 5u32)
+            | (u64::from(self.length.is_some()) << 6u32)
+            | (u64::from(self.selection_start.is_some()) << 7u32)
+            | (u64::from(self.selection_length.is_some()) << 8u32)
     }
 }
 impl crate::private::Members for CompletionItem {
@@ -8829,52 +8532,43 @@ impl crate::private::Members for CompletionItem {
         s.optional("length", &self.length)?;
         s.optional("selectionStart", &self.selection_start)?;
         s.optional("selectionLength", &self.selection_length)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionItem);
 impl crate::read::ReadJson for CompletionItem {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_label: Option<String> = None;
-        let mut f_text: Option<String> = None;
-        let mut f_sort_text: Option<String> = None;
-        let mut f_detail: Option<String> = None;
-        let mut f_type_: Option<CompletionItemType> = None;
-        let mut f_start: Option<u32> = None;
-        let mut f_length: Option<u32> = None;
-        let mut f_selection_start: Option<u32> = None;
-        let mut f_selection_length: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "text" => r.optional(key, &mut f_text, &mut extra)?,
-                "sortText" => r.optional(key, &mut f_sort_text, &mut extra)?,
-                "detail" => r.optional(key, &mut f_detail, &mut extra)?,
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "start" => r.optional(key, &mut f_start, &mut extra)?,
-                "length" => r.optional(key, &mut f_length, &mut extra)?,
-                "selectionStart" => r.optional(key, &mut f_selection_start, &mut extra)?,
-                "selectionLength" => {
-                    r.optional(key, &mut f_selection_length, &mut extra)?
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "text" => r.optional(key, &mut v.text, &mut v.extra)?,
+                "sortText" => r.optional(key, &mut v.sort_text, &mut v.extra)?,
+                "detail" => r.optional(key, &mut v.detail, &mut v.extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "start" => r.optional(key, &mut v.start, &mut v.extra)?,
+                "length" => r.optional(key, &mut v.length, &mut v.extra)?,
+                "selectionStart" => {
+                    r.optional(key, &mut v.selection_start, &mut v.extra)?
+                }
+                "selectionLength" => {
+                    r.optional(key, &mut v.selection_length, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CompletionItem {
-            label: r.required(f_label, "label")?,
-            text: f_text,
-            sort_text: f_sort_text,
-            detail: f_detail,
-            type_: f_type_,
-            start: f_start,
-            length: f_length,
-            selection_start: f_selection_start,
-            selection_length: f_selection_length,
-            extra,
-        })
+        r.all_seen(seen, &["label"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -8886,7 +8580,7 @@ impl crate::validate::Validate for CompletionItem {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.type_, "type");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Some predefined types for the CompletionItem. Please note that not all clients have specific icons for all of them.
@@ -9189,38 +8883,45 @@ impl Checksum {
     }
 }
 impl Checksum {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "algorithm" | "checksum")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for Checksum {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("algorithm", &self.algorithm)?;
         s.member("checksum", &self.checksum)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(Checksum);
 impl crate::read::ReadJson for Checksum {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_algorithm: Option<ChecksumAlgorithm> = None;
-        let mut f_checksum: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "algorithm" => f_algorithm = Some(crate::read::ReadJson::read_json(r)?),
-                "checksum" => f_checksum = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "algorithm" => {
+                    r.field(&mut v.algorithm)?;
+                    seen |= 1u64;
+                }
+                "checksum" => {
+                    r.field(&mut v.checksum)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(Checksum {
-            algorithm: r.required(f_algorithm, "algorithm")?,
-            checksum: r.required(f_checksum, "checksum")?,
-            extra,
-        })
+        r.all_seen(seen, &["algorithm", "checksum"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9232,7 +8933,7 @@ impl crate::validate::Validate for Checksum {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.algorithm, "algorithm");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Provides formatting information for a value.
@@ -9262,34 +8963,35 @@ impl ValueFormat {
     }
 }
 impl ValueFormat {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "hex" => self.hex.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.hex.is_some())
     }
 }
 impl crate::private::Members for ValueFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("hex", &self.hex)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ValueFormat);
 impl crate::read::ReadJson for ValueFormat {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_hex: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "hex" => r.optional(key, &mut f_hex, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "hex" => r.optional(key, &mut v.hex, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ValueFormat { hex: f_hex, extra })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9300,7 +9002,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ValueFormat {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Provides formatting information for a stack frame.
@@ -9410,19 +9112,16 @@ impl StackFrameFormat {
     }
 }
 impl StackFrameFormat {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "hex" => self.hex.is_some(),
-            "parameters" => self.parameters.is_some(),
-            "parameterTypes" => self.parameter_types.is_some(),
-            "parameterNames" => self.parameter_names.is_some(),
-            "parameterValues" => self.parameter_values.is_some(),
-            "line" => self.line.is_some(),
-            "module" => self.module.is_some(),
-            "includeAll" => self.include_all.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.hex.is_some()) | (u64::from(self.parameters.is_some()) << 1u32)
+            | (u64::from(self.parameter_types.is_some()) << 2u32)
+            | (u64::from(self.parameter_names.is_some()) << 3u32)
+            | (u64::from(self.parameter_values.is_some()) << 4u32)
+            | (u64::from(self.line.is_some()) << 5u32)
+            | (u64::from(self.module.is_some()) << 6u32)
+            | (u64::from(self.include_all.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for StackFrameFormat {
@@ -9435,49 +9134,39 @@ impl crate::private::Members for StackFrameFormat {
         s.optional("line", &self.line)?;
         s.optional("module", &self.module)?;
         s.optional("includeAll", &self.include_all)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackFrameFormat);
 impl crate::read::ReadJson for StackFrameFormat {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_hex: Option<bool> = None;
-        let mut f_parameters: Option<bool> = None;
-        let mut f_parameter_types: Option<bool> = None;
-        let mut f_parameter_names: Option<bool> = None;
-        let mut f_parameter_values: Option<bool> = None;
-        let mut f_line: Option<bool> = None;
-        let mut f_module: Option<bool> = None;
-        let mut f_include_all: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "hex" => r.optional(key, &mut f_hex, &mut extra)?,
-                "parameters" => r.optional(key, &mut f_parameters, &mut extra)?,
-                "parameterTypes" => r.optional(key, &mut f_parameter_types, &mut extra)?,
-                "parameterNames" => r.optional(key, &mut f_parameter_names, &mut extra)?,
-                "parameterValues" => {
-                    r.optional(key, &mut f_parameter_values, &mut extra)?
+                "hex" => r.optional(key, &mut v.hex, &mut v.extra)?,
+                "parameters" => r.optional(key, &mut v.parameters, &mut v.extra)?,
+                "parameterTypes" => {
+                    r.optional(key, &mut v.parameter_types, &mut v.extra)?
                 }
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "module" => r.optional(key, &mut f_module, &mut extra)?,
-                "includeAll" => r.optional(key, &mut f_include_all, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "parameterNames" => {
+                    r.optional(key, &mut v.parameter_names, &mut v.extra)?
+                }
+                "parameterValues" => {
+                    r.optional(key, &mut v.parameter_values, &mut v.extra)?
+                }
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "module" => r.optional(key, &mut v.module, &mut v.extra)?,
+                "includeAll" => r.optional(key, &mut v.include_all, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackFrameFormat {
-            hex: f_hex,
-            parameters: f_parameters,
-            parameter_types: f_parameter_types,
-            parameter_names: f_parameter_names,
-            parameter_values: f_parameter_values,
-            line: f_line,
-            module: f_module,
-            include_all: f_include_all,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9488,7 +9177,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for StackFrameFormat {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// An `ExceptionFilterOptions` is used to specify an exception filter together with a condition for the `setExceptionBreakpoints` request.
@@ -9535,14 +9224,11 @@ impl ExceptionFilterOptions {
     }
 }
 impl ExceptionFilterOptions {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "filterId" => true,
-            "condition" => self.condition.is_some(),
-            "mode" => self.mode.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.condition.is_some()) << 1u32)
+            | (u64::from(self.mode.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for ExceptionFilterOptions {
@@ -9550,32 +9236,33 @@ impl crate::private::Members for ExceptionFilterOptions {
         s.member("filterId", &self.filter_id)?;
         s.optional("condition", &self.condition)?;
         s.optional("mode", &self.mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionFilterOptions);
 impl crate::read::ReadJson for ExceptionFilterOptions {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_filter_id: Option<String> = None;
-        let mut f_condition: Option<String> = None;
-        let mut f_mode: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "filterId" => f_filter_id = Some(crate::read::ReadJson::read_json(r)?),
-                "condition" => r.optional(key, &mut f_condition, &mut extra)?,
-                "mode" => r.optional(key, &mut f_mode, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "filterId" => {
+                    r.field(&mut v.filter_id)?;
+                    seen |= 1u64;
+                }
+                "condition" => r.optional(key, &mut v.condition, &mut v.extra)?,
+                "mode" => r.optional(key, &mut v.mode, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionFilterOptions {
-            filter_id: r.required(f_filter_id, "filterId")?,
-            condition: f_condition,
-            mode: f_mode,
-            extra,
-        })
+        r.all_seen(seen, &["filterId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9586,7 +9273,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionFilterOptions {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// An `ExceptionOptions` assigns configuration options to a set of exceptions.
@@ -9624,42 +9311,42 @@ impl ExceptionOptions {
     }
 }
 impl ExceptionOptions {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "breakMode" => true,
-            "path" => self.path.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.path.is_some())
     }
 }
 impl crate::private::Members for ExceptionOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("path", &self.path)?;
         s.member("breakMode", &self.break_mode)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionOptions);
 impl crate::read::ReadJson for ExceptionOptions {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_path: Option<Vec<ExceptionPathSegment>> = None;
-        let mut f_break_mode: Option<ExceptionBreakMode> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "path" => r.optional(key, &mut f_path, &mut extra)?,
-                "breakMode" => f_break_mode = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "path" => r.optional(key, &mut v.path, &mut v.extra)?,
+                "breakMode" => {
+                    r.field(&mut v.break_mode)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionOptions {
-            path: f_path,
-            break_mode: r.required(f_break_mode, "breakMode")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakMode"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9672,7 +9359,7 @@ impl crate::validate::Validate for ExceptionOptions {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.path, "path");
         v.member(&self.break_mode, "breakMode");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This enumeration defines all possible conditions when a thrown exception should result in a break.
@@ -9814,42 +9501,42 @@ impl ExceptionPathSegment {
     }
 }
 impl ExceptionPathSegment {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "names" => true,
-            "negate" => self.negate.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.negate.is_some())
     }
 }
 impl crate::private::Members for ExceptionPathSegment {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("negate", &self.negate)?;
         s.member("names", &self.names)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionPathSegment);
 impl crate::read::ReadJson for ExceptionPathSegment {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_negate: Option<bool> = None;
-        let mut f_names: Option<Vec<String>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "negate" => r.optional(key, &mut f_negate, &mut extra)?,
-                "names" => f_names = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "negate" => r.optional(key, &mut v.negate, &mut v.extra)?,
+                "names" => {
+                    r.field(&mut v.names)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionPathSegment {
-            negate: f_negate,
-            names: r.required(f_names, "names")?,
-            extra,
-        })
+        r.all_seen(seen, &["names"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -9860,7 +9547,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExceptionPathSegment {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Detailed information about an exception that has occurred.
@@ -9952,17 +9639,14 @@ impl ExceptionDetails {
     }
 }
 impl ExceptionDetails {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "message" => self.message.is_some(),
-            "typeName" => self.type_name.is_some(),
-            "fullTypeName" => self.full_type_name.is_some(),
-            "evaluateName" => self.evaluate_name.is_some(),
-            "stackTrace" => self.stack_trace.is_some(),
-            "innerException" => self.inner_exception.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.message.is_some()) | (u64::from(self.type_name.is_some()) << 1u32)
+            | (u64::from(self.full_type_name.is_some()) << 2u32)
+            | (u64::from(self.evaluate_name.is_some()) << 3u32)
+            | (u64::from(self.stack_trace.is_some()) << 4u32)
+            | (u64::from(self.inner_exception.is_some()) << 5u32)
     }
 }
 impl crate::private::Members for ExceptionDetails {
@@ -9973,41 +9657,33 @@ impl crate::private::Members for ExceptionDetails {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.optional("stackTrace", &self.stack_trace)?;
         s.optional("innerException", &self.inner_exception)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionDetails);
 impl crate::read::ReadJson for ExceptionDetails {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_message: Option<String> = None;
-        let mut f_type_name: Option<String> = None;
-        let mut f_full_type_name: Option<String> = None;
-        let mut f_evaluate_name: Option<String> = None;
-        let mut f_stack_trace: Option<String> = None;
-        let mut f_inner_exception: Option<Vec<ExceptionDetails>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "typeName" => r.optional(key, &mut f_type_name, &mut extra)?,
-                "fullTypeName" => r.optional(key, &mut f_full_type_name, &mut extra)?,
-                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
-                "stackTrace" => r.optional(key, &mut f_stack_trace, &mut extra)?,
-                "innerException" => r.optional(key, &mut f_inner_exception, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "typeName" => r.optional(key, &mut v.type_name, &mut v.extra)?,
+                "fullTypeName" => r.optional(key, &mut v.full_type_name, &mut v.extra)?,
+                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
+                "stackTrace" => r.optional(key, &mut v.stack_trace, &mut v.extra)?,
+                "innerException" => {
+                    r.optional(key, &mut v.inner_exception, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionDetails {
-            message: f_message,
-            type_name: f_type_name,
-            full_type_name: f_full_type_name,
-            evaluate_name: f_evaluate_name,
-            stack_trace: f_stack_trace,
-            inner_exception: f_inner_exception,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10019,7 +9695,7 @@ impl crate::validate::Validate for ExceptionDetails {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.inner_exception, "innerException");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Represents a single disassembled instruction.
@@ -10146,20 +9822,17 @@ impl DisassembledInstruction {
     }
 }
 impl DisassembledInstruction {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "address" | "instruction" => true,
-            "instructionBytes" => self.instruction_bytes.is_some(),
-            "symbol" => self.symbol.is_some(),
-            "location" => self.location.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.instruction_bytes.is_some()) << 1u32)
+            | (u64::from(self.symbol.is_some()) << 3u32)
+            | (u64::from(self.location.is_some()) << 4u32)
+            | (u64::from(self.line.is_some()) << 5u32)
+            | (u64::from(self.column.is_some()) << 6u32)
+            | (u64::from(self.end_line.is_some()) << 7u32)
+            | (u64::from(self.end_column.is_some()) << 8u32)
+            | (u64::from(self.presentation_hint.is_some()) << 9u32)
     }
 }
 impl crate::private::Members for DisassembledInstruction {
@@ -10174,59 +9847,47 @@ impl crate::private::Members for DisassembledInstruction {
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembledInstruction);
 impl crate::read::ReadJson for DisassembledInstruction {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_address: Option<String> = None;
-        let mut f_instruction_bytes: Option<String> = None;
-        let mut f_instruction: Option<String> = None;
-        let mut f_symbol: Option<String> = None;
-        let mut f_location: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut f_presentation_hint: Option<DisassembledInstructionPresentationHint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "address" => f_address = Some(crate::read::ReadJson::read_json(r)?),
+                "address" => {
+                    r.field(&mut v.address)?;
+                    seen |= 1u64;
+                }
                 "instructionBytes" => {
-                    r.optional(key, &mut f_instruction_bytes, &mut extra)?
+                    r.optional(key, &mut v.instruction_bytes, &mut v.extra)?
                 }
                 "instruction" => {
-                    f_instruction = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instruction)?;
+                    seen |= 2u64;
                 }
-                "symbol" => r.optional(key, &mut f_symbol, &mut extra)?,
-                "location" => r.optional(key, &mut f_location, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
+                "symbol" => r.optional(key, &mut v.symbol, &mut v.extra)?,
+                "location" => r.optional(key, &mut v.location, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisassembledInstruction {
-            address: r.required(f_address, "address")?,
-            instruction_bytes: f_instruction_bytes,
-            instruction: r.required(f_instruction, "instruction")?,
-            symbol: f_symbol,
-            location: f_location,
-            line: f_line,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            presentation_hint: f_presentation_hint,
-            extra,
-        })
+        r.all_seen(seen, &["address", "instruction"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10244,7 +9905,7 @@ impl crate::validate::Validate for DisassembledInstruction {
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
         v.member(&self.presentation_hint, "presentationHint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Logical areas that can be invalidated by the `invalidated` event.
@@ -10402,13 +10063,10 @@ impl BreakpointMode {
     }
 }
 impl BreakpointMode {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "mode" | "label" | "appliesTo" => true,
-            "description" => self.description.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        11u64 | (u64::from(self.description.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for BreakpointMode {
@@ -10417,35 +10075,40 @@ impl crate::private::Members for BreakpointMode {
         s.member("label", &self.label)?;
         s.optional("description", &self.description)?;
         s.member("appliesTo", &self.applies_to)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointMode);
 impl crate::read::ReadJson for BreakpointMode {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_mode: Option<String> = None;
-        let mut f_label: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_applies_to: Option<Vec<BreakpointModeApplicability>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "mode" => f_mode = Some(crate::read::ReadJson::read_json(r)?),
-                "label" => f_label = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "appliesTo" => f_applies_to = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "mode" => {
+                    r.field(&mut v.mode)?;
+                    seen |= 1u64;
+                }
+                "label" => {
+                    r.field(&mut v.label)?;
+                    seen |= 2u64;
+                }
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "appliesTo" => {
+                    r.field(&mut v.applies_to)?;
+                    seen |= 4u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointMode {
-            mode: r.required(f_mode, "mode")?,
-            label: r.required(f_label, "label")?,
-            description: f_description,
-            applies_to: r.required(f_applies_to, "appliesTo")?,
-            extra,
-        })
+        r.all_seen(seen, &["mode", "label", "appliesTo"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -10457,7 +10120,7 @@ impl crate::validate::Validate for BreakpointMode {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.applies_to, "appliesTo");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Describes one or more type of breakpoint a `BreakpointMode` applies to. This is a non-exhaustive enumeration and may expand as future breakpoint types are added.
@@ -10672,23 +10335,15 @@ impl SetDebuggerPropertyArguments {
 }
 #[cfg(feature = "debugpy")]
 impl SetDebuggerPropertyArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "ideOS" => self.ide_os.is_some(),
-            "dontTraceStartPatterns" => self.dont_trace_start_patterns.is_some(),
-            "dontTraceEndPatterns" => self.dont_trace_end_patterns.is_some(),
-            "skipSuspendOnBreakpointException" => {
-                self.skip_suspend_on_breakpoint_exception.is_some()
-            }
-            "skipPrintBreakpointException" => {
-                self.skip_print_breakpoint_exception.is_some()
-            }
-            "multiThreadsSingleNotification" => {
-                self.multi_threads_single_notification.is_some()
-            }
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.ide_os.is_some())
+            | (u64::from(self.dont_trace_start_patterns.is_some()) << 1u32)
+            | (u64::from(self.dont_trace_end_patterns.is_some()) << 2u32)
+            | (u64::from(self.skip_suspend_on_breakpoint_exception.is_some()) << 3u32)
+            | (u64::from(self.skip_print_breakpoint_exception.is_some()) << 4u32)
+            | (u64::from(self.multi_threads_single_notification.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10709,7 +10364,11 @@ impl crate::private::Members for SetDebuggerPropertyArguments {
             "multiThreadsSingleNotification",
             &self.multi_threads_single_notification,
         )?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10717,53 +10376,43 @@ crate::private::impl_object!(SetDebuggerPropertyArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetDebuggerPropertyArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_ide_os: Option<String> = None;
-        let mut f_dont_trace_start_patterns: Option<Vec<serde_json::Value>> = None;
-        let mut f_dont_trace_end_patterns: Option<Vec<serde_json::Value>> = None;
-        let mut f_skip_suspend_on_breakpoint_exception: Option<Vec<serde_json::Value>> = None;
-        let mut f_skip_print_breakpoint_exception: Option<Vec<serde_json::Value>> = None;
-        let mut f_multi_threads_single_notification: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "ideOS" => r.optional(key, &mut f_ide_os, &mut extra)?,
+                "ideOS" => r.optional(key, &mut v.ide_os, &mut v.extra)?,
                 "dontTraceStartPatterns" => {
-                    r.optional(key, &mut f_dont_trace_start_patterns, &mut extra)?
+                    r.optional(key, &mut v.dont_trace_start_patterns, &mut v.extra)?
                 }
                 "dontTraceEndPatterns" => {
-                    r.optional(key, &mut f_dont_trace_end_patterns, &mut extra)?
+                    r.optional(key, &mut v.dont_trace_end_patterns, &mut v.extra)?
                 }
                 "skipSuspendOnBreakpointException" => {
                     r.optional(
                         key,
-                        &mut f_skip_suspend_on_breakpoint_exception,
-                        &mut extra,
+                        &mut v.skip_suspend_on_breakpoint_exception,
+                        &mut v.extra,
                     )?
                 }
                 "skipPrintBreakpointException" => {
-                    r.optional(key, &mut f_skip_print_breakpoint_exception, &mut extra)?
+                    r.optional(
+                        key,
+                        &mut v.skip_print_breakpoint_exception,
+                        &mut v.extra,
+                    )?
                 }
                 "multiThreadsSingleNotification" => {
                     r.optional(
                         key,
-                        &mut f_multi_threads_single_notification,
-                        &mut extra,
+                        &mut v.multi_threads_single_notification,
+                        &mut v.extra,
                     )?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetDebuggerPropertyArguments {
-            ide_os: f_ide_os,
-            dont_trace_start_patterns: f_dont_trace_start_patterns,
-            dont_trace_end_patterns: f_dont_trace_end_patterns,
-            skip_suspend_on_breakpoint_exception: f_skip_suspend_on_breakpoint_exception,
-            skip_print_breakpoint_exception: f_skip_print_breakpoint_exception,
-            multi_threads_single_notification: f_multi_threads_single_notification,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10775,7 +10424,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for SetDebuggerPropertyArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'setPydevdSourceMap' request.
@@ -10815,13 +10464,10 @@ impl SetPydevdSourceMapArguments {
 }
 #[cfg(feature = "debugpy")]
 impl SetPydevdSourceMapArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" => true,
-            "pydevdSourceMaps" => self.pydevd_source_maps.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.pydevd_source_maps.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10829,7 +10475,11 @@ impl crate::private::Members for SetPydevdSourceMapArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.optional("pydevdSourceMaps", &self.pydevd_source_maps)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10837,25 +10487,24 @@ crate::private::impl_object!(SetPydevdSourceMapArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for SetPydevdSourceMapArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_pydevd_source_maps: Option<Vec<PydevdSourceMap>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "pydevdSourceMaps" => {
-                    r.optional(key, &mut f_pydevd_source_maps, &mut extra)?
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "pydevdSourceMaps" => {
+                    r.optional(key, &mut v.pydevd_source_maps, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetPydevdSourceMapArguments {
-            source: r.required(f_source, "source")?,
-            pydevd_source_maps: f_pydevd_source_maps,
-            extra,
-        })
+        r.all_seen(seen, &["source"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10869,7 +10518,7 @@ impl crate::validate::Validate for SetPydevdSourceMapArguments {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.source, "source");
         v.member(&self.pydevd_source_maps, "pydevdSourceMaps");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Information that allows mapping a local line to a remote source/line.
@@ -10923,9 +10572,10 @@ impl PydevdSourceMap {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSourceMap {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "line" | "endLine" | "runtimeSource" | "runtimeLine")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10935,7 +10585,11 @@ impl crate::private::Members for PydevdSourceMap {
         s.member("endLine", &self.end_line)?;
         s.member("runtimeSource", &self.runtime_source)?;
         s.member("runtimeLine", &self.runtime_line)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -10943,33 +10597,33 @@ crate::private::impl_object!(PydevdSourceMap);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSourceMap {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_line: Option<i64> = None;
-        let mut f_end_line: Option<i64> = None;
-        let mut f_runtime_source: Option<Source> = None;
-        let mut f_runtime_line: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "endLine" => f_end_line = Some(crate::read::ReadJson::read_json(r)?),
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 1u64;
+                }
+                "endLine" => {
+                    r.field(&mut v.end_line)?;
+                    seen |= 2u64;
+                }
                 "runtimeSource" => {
-                    f_runtime_source = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.runtime_source)?;
+                    seen |= 4u64;
                 }
                 "runtimeLine" => {
-                    f_runtime_line = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.runtime_line)?;
+                    seen |= 8u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdSourceMap {
-            line: r.required(f_line, "line")?,
-            end_line: r.required(f_end_line, "endLine")?,
-            runtime_source: r.required(f_runtime_source, "runtimeSource")?,
-            runtime_line: r.required(f_runtime_line, "runtimeLine")?,
-            extra,
-        })
+        r.all_seen(seen, &["line", "endLine", "runtimeSource", "runtimeLine"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -10982,7 +10636,7 @@ impl crate::validate::Validate for PydevdSourceMap {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.runtime_source, "runtimeSource");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'pydevdSystemInfo' request.
@@ -11006,16 +10660,20 @@ impl PydevdSystemInfoArguments {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSystemInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11023,13 +10681,13 @@ crate::private::impl_object!(PydevdSystemInfoArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(PydevdSystemInfoArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11041,7 +10699,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdSystemInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python version and implementation details.
@@ -11083,13 +10741,11 @@ impl PydevdPythonInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdPythonInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "version" => self.version.is_some(),
-            "implementation" => self.implementation.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.version.is_some())
+            | (u64::from(self.implementation.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11097,7 +10753,11 @@ impl crate::private::Members for PydevdPythonInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("version", &self.version)?;
         s.optional("implementation", &self.implementation)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11105,23 +10765,17 @@ crate::private::impl_object!(PydevdPythonInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_version: Option<String> = None;
-        let mut f_implementation: Option<PydevdPythonImplementationInfo> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "version" => r.optional(key, &mut f_version, &mut extra)?,
-                "implementation" => r.optional(key, &mut f_implementation, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
+                "implementation" => r.optional(key, &mut v.implementation, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdPythonInfo {
-            version: f_version,
-            implementation: f_implementation,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11134,7 +10788,7 @@ impl crate::validate::Validate for PydevdPythonInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.implementation, "implementation");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python implementation details.
@@ -11185,14 +10839,11 @@ impl PydevdPythonImplementationInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdPythonImplementationInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => self.name.is_some(),
-            "version" => self.version.is_some(),
-            "description" => self.description.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.name.is_some()) | (u64::from(self.version.is_some()) << 1u32)
+            | (u64::from(self.description.is_some()) << 2u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11201,7 +10852,11 @@ impl crate::private::Members for PydevdPythonImplementationInfo {
         s.optional("name", &self.name)?;
         s.optional("version", &self.version)?;
         s.optional("description", &self.description)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11209,26 +10864,18 @@ crate::private::impl_object!(PydevdPythonImplementationInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPythonImplementationInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_version: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut f_name, &mut extra)?,
-                "version" => r.optional(key, &mut f_version, &mut extra)?,
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
+                "version" => r.optional(key, &mut v.version, &mut v.extra)?,
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdPythonImplementationInfo {
-            name: f_name,
-            version: f_version,
-            description: f_description,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11240,7 +10887,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdPythonImplementationInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python version and implementation details.
@@ -11273,19 +10920,21 @@ impl PydevdPlatformInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdPlatformInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => self.name.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.name.is_some())
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPlatformInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("name", &self.name)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11293,20 +10942,16 @@ crate::private::impl_object!(PydevdPlatformInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdPlatformInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => r.optional(key, &mut f_name, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "name" => r.optional(key, &mut v.name, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdPlatformInfo {
-            name: f_name,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11318,7 +10963,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdPlatformInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains python process details.
@@ -11383,15 +11028,12 @@ impl PydevdProcessInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdProcessInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "pid" => self.pid.is_some(),
-            "ppid" => self.ppid.is_some(),
-            "executable" => self.executable.is_some(),
-            "bitness" => self.bitness.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.pid.is_some()) | (u64::from(self.ppid.is_some()) << 1u32)
+            | (u64::from(self.executable.is_some()) << 2u32)
+            | (u64::from(self.bitness.is_some()) << 3u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11401,7 +11043,11 @@ impl crate::private::Members for PydevdProcessInfo {
         s.optional("ppid", &self.ppid)?;
         s.optional("executable", &self.executable)?;
         s.optional("bitness", &self.bitness)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11409,29 +11055,19 @@ crate::private::impl_object!(PydevdProcessInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdProcessInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_pid: Option<i64> = None;
-        let mut f_ppid: Option<i64> = None;
-        let mut f_executable: Option<String> = None;
-        let mut f_bitness: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "pid" => r.optional(key, &mut f_pid, &mut extra)?,
-                "ppid" => r.optional(key, &mut f_ppid, &mut extra)?,
-                "executable" => r.optional(key, &mut f_executable, &mut extra)?,
-                "bitness" => r.optional(key, &mut f_bitness, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "pid" => r.optional(key, &mut v.pid, &mut v.extra)?,
+                "ppid" => r.optional(key, &mut v.ppid, &mut v.extra)?,
+                "executable" => r.optional(key, &mut v.executable, &mut v.extra)?,
+                "bitness" => r.optional(key, &mut v.bitness, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdProcessInfo {
-            pid: f_pid,
-            ppid: f_ppid,
-            executable: f_executable,
-            bitness: f_bitness,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11443,7 +11079,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdProcessInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// This object contains details on pydevd.
@@ -11489,13 +11125,11 @@ impl PydevdInfo {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdInfo {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "usingCython" => self.using_cython.is_some(),
-            "usingFrameEval" => self.using_frame_eval.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.using_cython.is_some())
+            | (u64::from(self.using_frame_eval.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11503,7 +11137,11 @@ impl crate::private::Members for PydevdInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("usingCython", &self.using_cython)?;
         s.optional("usingFrameEval", &self.using_frame_eval)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11511,23 +11149,19 @@ crate::private::impl_object!(PydevdInfo);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdInfo {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_using_cython: Option<bool> = None;
-        let mut f_using_frame_eval: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "usingCython" => r.optional(key, &mut f_using_cython, &mut extra)?,
-                "usingFrameEval" => r.optional(key, &mut f_using_frame_eval, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "usingCython" => r.optional(key, &mut v.using_cython, &mut v.extra)?,
+                "usingFrameEval" => {
+                    r.optional(key, &mut v.using_frame_eval, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdInfo {
-            using_cython: f_using_cython,
-            using_frame_eval: f_using_frame_eval,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11539,7 +11173,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdInfo {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'pydevdAuthorize' request.
@@ -11574,19 +11208,21 @@ impl PydevdAuthorizeArguments {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "debugServerAccessToken" => self.debug_server_access_token.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.debug_server_access_token.is_some())
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("debugServerAccessToken", &self.debug_server_access_token)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -11594,22 +11230,18 @@ crate::private::impl_object!(PydevdAuthorizeArguments);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_debug_server_access_token: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "debugServerAccessToken" => {
-                    r.optional(key, &mut f_debug_server_access_token, &mut extra)?
+                    r.optional(key, &mut v.debug_server_access_token, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdAuthorizeArguments {
-            debug_server_access_token: f_debug_server_access_token,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -11621,7 +11253,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdAuthorizeArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'dumpCell' request.
@@ -11650,16 +11282,21 @@ impl DumpCellArguments {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "code")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("code", &self.code)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11667,20 +11304,21 @@ crate::private::impl_object!(DumpCellArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_code: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "code" => f_code = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "code" => {
+                    r.field(&mut v.code)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DumpCellArguments {
-            code: r.required(f_code, "code")?,
-            extra,
-        })
+        r.all_seen(seen, &["code"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11692,7 +11330,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DumpCellArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'debugInfo' request (none are defined).
@@ -11716,16 +11354,20 @@ impl DebugInfoArguments {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11733,13 +11375,13 @@ crate::private::impl_object!(DebugInfoArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(DebugInfoArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11751,7 +11393,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DebugInfoArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The breakpoints registered for one source file.
@@ -11783,9 +11425,10 @@ impl DebugInfoBreakpoints {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoBreakpoints {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "source" | "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11793,7 +11436,11 @@ impl crate::private::Members for DebugInfoBreakpoints {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("source", &self.source)?;
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11801,25 +11448,25 @@ crate::private::impl_object!(DebugInfoBreakpoints);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoBreakpoints {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<String> = None;
-        let mut f_breakpoints: Option<Vec<SourceBreakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "breakpoints" => {
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DebugInfoBreakpoints {
-            source: r.required(f_source, "source")?,
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["source", "breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11832,7 +11479,7 @@ impl crate::validate::Validate for DebugInfoBreakpoints {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'inspectVariables' request (none are defined).
@@ -11856,16 +11503,20 @@ impl InspectVariablesArguments {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        let _ = key;
-        false
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        0u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11873,13 +11524,13 @@ crate::private::impl_object!(InspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
-            r.extra(key, &mut extra)?;
+            r.extra(key, &mut v.extra)?;
         }
-        Ok(InspectVariablesArguments { extra })
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -11891,7 +11542,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for InspectVariablesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// A variable defined in the kernel, as 'inspectVariables' lists it. Like the DAP 'Variable', but 'variablesReference' is any integer: ipykernel sends Python object ids, beyond the 32-bit range DAP gives variable references.
@@ -11972,15 +11623,12 @@ impl InspectedVariable {
 }
 #[cfg(feature = "jupyter")]
 impl InspectedVariable {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" | "value" | "variablesReference" => true,
-            "type" => self.type_.is_some(),
-            "evaluateName" => self.evaluate_name.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        19u64 | (u64::from(self.type_.is_some()) << 2u32)
+            | (u64::from(self.evaluate_name.is_some()) << 3u32)
+            | (u64::from(self.presentation_hint.is_some()) << 5u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -11992,7 +11640,11 @@ impl crate::private::Members for InspectedVariable {
         s.optional("evaluateName", &self.evaluate_name)?;
         s.member("variablesReference", &self.variables_reference)?;
         s.optional("presentationHint", &self.presentation_hint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12000,40 +11652,34 @@ crate::private::impl_object!(InspectedVariable);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectedVariable {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_evaluate_name: Option<String> = None;
-        let mut f_variables_reference: Option<i64> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "evaluateName" => r.optional(key, &mut f_evaluate_name, &mut extra)?,
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
+                }
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 2u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "evaluateName" => r.optional(key, &mut v.evaluate_name, &mut v.extra)?,
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 4u64;
                 }
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InspectedVariable {
-            name: r.required(f_name, "name")?,
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            evaluate_name: f_evaluate_name,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            presentation_hint: f_presentation_hint,
-            extra,
-        })
+        r.all_seen(seen, &["name", "value", "variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12046,7 +11692,7 @@ impl crate::validate::Validate for InspectedVariable {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.presentation_hint, "presentationHint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'richInspectVariables' request.
@@ -12088,13 +11734,10 @@ impl RichInspectVariablesArguments {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "variableName" => true,
-            "frameId" => self.frame_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.frame_id.is_some()) << 1u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12102,7 +11745,11 @@ impl crate::private::Members for RichInspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variableName", &self.variable_name)?;
         s.optional("frameId", &self.frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12110,25 +11757,22 @@ crate::private::impl_object!(RichInspectVariablesArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variable_name: Option<String> = None;
-        let mut f_frame_id: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "variableName" => {
-                    f_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variable_name)?;
+                    seen |= 1u64;
                 }
-                "frameId" => r.optional(key, &mut f_frame_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "frameId" => r.optional(key, &mut v.frame_id, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RichInspectVariablesArguments {
-            variable_name: r.required(f_variable_name, "variableName")?,
-            frame_id: f_frame_id,
-            extra,
-        })
+        r.all_seen(seen, &["variableName"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12140,7 +11784,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RichInspectVariablesArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Arguments for 'copyToGlobals' request.
@@ -12189,9 +11833,10 @@ impl CopyToGlobalsArguments {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsArguments {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "srcVariableName" | "srcFrameId" | "dstVariableName")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12200,7 +11845,11 @@ impl crate::private::Members for CopyToGlobalsArguments {
         s.member("srcVariableName", &self.src_variable_name)?;
         s.member("srcFrameId", &self.src_frame_id)?;
         s.member("dstVariableName", &self.dst_variable_name)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -12208,32 +11857,29 @@ crate::private::impl_object!(CopyToGlobalsArguments);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsArguments {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_src_variable_name: Option<String> = None;
-        let mut f_src_frame_id: Option<i64> = None;
-        let mut f_dst_variable_name: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "srcVariableName" => {
-                    f_src_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.src_variable_name)?;
+                    seen |= 1u64;
                 }
                 "srcFrameId" => {
-                    f_src_frame_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.src_frame_id)?;
+                    seen |= 2u64;
                 }
                 "dstVariableName" => {
-                    f_dst_variable_name = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.dst_variable_name)?;
+                    seen |= 4u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CopyToGlobalsArguments {
-            src_variable_name: r.required(f_src_variable_name, "srcVariableName")?,
-            src_frame_id: r.required(f_src_frame_id, "srcFrameId")?,
-            dst_variable_name: r.required(f_dst_variable_name, "dstVariableName")?,
-            extra,
-        })
+        r.all_seen(seen, &["srcVariableName", "srcFrameId", "dstVariableName"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -12245,7 +11891,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for CopyToGlobalsArguments {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains the raw error in short form if `success` is false.
@@ -12366,37 +12012,35 @@ impl ErrorResponseBody {
     }
 }
 impl ErrorResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "error" => self.error.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.error.is_some())
     }
 }
 impl crate::private::Members for ErrorResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("error", &self.error)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ErrorResponseBody);
 impl crate::read::ReadJson for ErrorResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_error: Option<Message> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "error" => r.optional(key, &mut f_error, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "error" => r.optional(key, &mut v.error, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ErrorResponseBody {
-            error: f_error,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12408,7 +12052,7 @@ impl crate::validate::Validate for ErrorResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.error, "error");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -12634,18 +12278,15 @@ impl StoppedEventBody {
     }
 }
 impl StoppedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "reason" => true,
-            "description" => self.description.is_some(),
-            "threadId" => self.thread_id.is_some(),
-            "preserveFocusHint" => self.preserve_focus_hint.is_some(),
-            "text" => self.text.is_some(),
-            "allThreadsStopped" => self.all_threads_stopped.is_some(),
-            "hitBreakpointIds" => self.hit_breakpoint_ids.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.description.is_some()) << 1u32)
+            | (u64::from(self.thread_id.is_some()) << 2u32)
+            | (u64::from(self.preserve_focus_hint.is_some()) << 3u32)
+            | (u64::from(self.text.is_some()) << 4u32)
+            | (u64::from(self.all_threads_stopped.is_some()) << 5u32)
+            | (u64::from(self.hit_breakpoint_ids.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for StoppedEventBody {
@@ -12657,50 +12298,43 @@ impl crate::private::Members for StoppedEventBody {
         s.optional("text", &self.text)?;
         s.optional("allThreadsStopped", &self.all_threads_stopped)?;
         s.optional("hitBreakpointIds", &self.hit_breakpoint_ids)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StoppedEventBody);
 impl crate::read::ReadJson for StoppedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<StoppedEventBodyReason> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_preserve_focus_hint: Option<bool> = None;
-        let mut f_text: Option<String> = None;
-        let mut f_all_threads_stopped: Option<bool> = None;
-        let mut f_hit_breakpoint_ids: Option<Vec<i32>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "threadId" => r.optional(key, &mut f_thread_id, &mut extra)?,
-                "preserveFocusHint" => {
-                    r.optional(key, &mut f_preserve_focus_hint, &mut extra)?
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
                 }
-                "text" => r.optional(key, &mut f_text, &mut extra)?,
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "threadId" => r.optional(key, &mut v.thread_id, &mut v.extra)?,
+                "preserveFocusHint" => {
+                    r.optional(key, &mut v.preserve_focus_hint, &mut v.extra)?
+                }
+                "text" => r.optional(key, &mut v.text, &mut v.extra)?,
                 "allThreadsStopped" => {
-                    r.optional(key, &mut f_all_threads_stopped, &mut extra)?
+                    r.optional(key, &mut v.all_threads_stopped, &mut v.extra)?
                 }
                 "hitBreakpointIds" => {
-                    r.optional(key, &mut f_hit_breakpoint_ids, &mut extra)?
+                    r.optional(key, &mut v.hit_breakpoint_ids, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StoppedEventBody {
-            reason: r.required(f_reason, "reason")?,
-            description: f_description,
-            thread_id: f_thread_id,
-            preserve_focus_hint: f_preserve_focus_hint,
-            text: f_text,
-            all_threads_stopped: f_all_threads_stopped,
-            hit_breakpoint_ids: f_hit_breakpoint_ids,
-            extra,
-        })
+        r.all_seen(seen, &["reason"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12712,7 +12346,7 @@ impl crate::validate::Validate for StoppedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -12751,44 +12385,44 @@ impl ContinuedEventBody {
     }
 }
 impl ContinuedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "threadId" => true,
-            "allThreadsContinued" => self.all_threads_continued.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.all_threads_continued.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ContinuedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threadId", &self.thread_id)?;
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinuedEventBody);
 impl crate::read::ReadJson for ContinuedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_all_threads_continued: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                "allThreadsContinued" => {
-                    r.optional(key, &mut f_all_threads_continued, &mut extra)?
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "allThreadsContinued" => {
+                    r.optional(key, &mut v.all_threads_continued, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ContinuedEventBody {
-            thread_id: r.required(f_thread_id, "threadId")?,
-            all_threads_continued: f_all_threads_continued,
-            extra,
-        })
+        r.all_seen(seen, &["threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12799,7 +12433,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ContinuedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -12827,34 +12461,40 @@ impl ExitedEventBody {
     }
 }
 impl ExitedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "exitCode")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ExitedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("exitCode", &self.exit_code)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExitedEventBody);
 impl crate::read::ReadJson for ExitedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_exit_code: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "exitCode" => f_exit_code = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "exitCode" => {
+                    r.field(&mut v.exit_code)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExitedEventBody {
-            exit_code: r.required(f_exit_code, "exitCode")?,
-            extra,
-        })
+        r.all_seen(seen, &["exitCode"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12865,7 +12505,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ExitedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -12896,37 +12536,35 @@ impl TerminatedEventBody {
     }
 }
 impl TerminatedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "restart" => self.restart.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.restart.is_some())
     }
 }
 impl crate::private::Members for TerminatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("restart", &self.restart)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(TerminatedEventBody);
 impl crate::read::ReadJson for TerminatedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_restart: Option<serde_json::Value> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "restart" => f_restart = Some(r.value()?),
-                _ => r.extra(key, &mut extra)?,
+                "restart" => r.present(&mut v.restart)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(TerminatedEventBody {
-            restart: f_restart,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -12937,7 +12575,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for TerminatedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -13053,38 +12691,45 @@ impl ThreadEventBody {
     }
 }
 impl ThreadEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "threadId")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for ThreadEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("threadId", &self.thread_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadEventBody);
 impl crate::read::ReadJson for ThreadEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<ThreadEventBodyReason> = None;
-        let mut f_thread_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "threadId" => f_thread_id = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "threadId" => {
+                    r.field(&mut v.thread_id)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ThreadEventBody {
-            reason: r.required(f_reason, "reason")?,
-            thread_id: r.required(f_thread_id, "threadId")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "threadId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13096,7 +12741,7 @@ impl crate::validate::Validate for ThreadEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The output category. If not specified or if the category is not understood by the client, `console` is assumed.
@@ -13429,20 +13074,17 @@ impl OutputEventBody {
     }
 }
 impl OutputEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "output" => true,
-            "category" => self.category.is_some(),
-            "group" => self.group.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            "source" => self.source.is_some(),
-            "line" => self.line.is_some(),
-            "column" => self.column.is_some(),
-            "data" => self.data.is_some(),
-            "locationReference" => self.location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        2u64 | u64::from(self.category.is_some())
+            | (u64::from(self.group.is_some()) << 2u32)
+            | (u64::from(self.variables_reference.is_some()) << 3u32)
+            | (u64::from(self.source.is_some()) << 4u32)
+            | (u64::from(self.line.is_some()) << 5u32)
+            | (u64::from(self.column.is_some()) << 6u32)
+            | (u64::from(self.data.is_some()) << 7u32)
+            | (u64::from(self.location_reference.is_some()) << 8u32)
     }
 }
 impl crate::private::Members for OutputEventBody {
@@ -13456,54 +13098,43 @@ impl crate::private::Members for OutputEventBody {
         s.optional("column", &self.column)?;
         s.optional("data", &self.data)?;
         s.optional("locationReference", &self.location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(OutputEventBody);
 impl crate::read::ReadJson for OutputEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_category: Option<OutputEventBodyCategory> = None;
-        let mut f_output: Option<String> = None;
-        let mut f_group: Option<OutputEventBodyGroup> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_data: Option<serde_json::Value> = None;
-        let mut f_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "category" => r.optional(key, &mut f_category, &mut extra)?,
-                "output" => f_output = Some(crate::read::ReadJson::read_json(r)?),
-                "group" => r.optional(key, &mut f_group, &mut extra)?,
+                "category" => r.optional(key, &mut v.category, &mut v.extra)?,
+                "output" => {
+                    r.field(&mut v.output)?;
+                    seen |= 1u64;
+                }
+                "group" => r.optional(key, &mut v.group, &mut v.extra)?,
                 "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
                 }
-                "source" => r.optional(key, &mut f_source, &mut extra)?,
-                "line" => r.optional(key, &mut f_line, &mut extra)?,
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "data" => f_data = Some(r.value()?),
+                "source" => r.optional(key, &mut v.source, &mut v.extra)?,
+                "line" => r.optional(key, &mut v.line, &mut v.extra)?,
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "data" => r.present(&mut v.data)?,
                 "locationReference" => {
-                    r.optional(key, &mut f_location_reference, &mut extra)?
+                    r.optional(key, &mut v.location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(OutputEventBody {
-            category: f_category,
-            output: r.required(f_output, "output")?,
-            group: f_group,
-            variables_reference: f_variables_reference,
-            source: f_source,
-            line: f_line,
-            column: f_column,
-            data: f_data,
-            location_reference: f_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["output"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13521,7 +13152,7 @@ impl crate::validate::Validate for OutputEventBody {
         v.member(&self.source, "source");
         v.bounded(&self.line, "line", None, Some(9007199254740991i64));
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -13639,38 +13270,45 @@ impl BreakpointEventBody {
     }
 }
 impl BreakpointEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "breakpoint")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for BreakpointEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("breakpoint", &self.breakpoint)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointEventBody);
 impl crate::read::ReadJson for BreakpointEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<BreakpointEventBodyReason> = None;
-        let mut f_breakpoint: Option<Breakpoint> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "breakpoint" => f_breakpoint = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "breakpoint" => {
+                    r.field(&mut v.breakpoint)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointEventBody {
-            reason: r.required(f_reason, "reason")?,
-            breakpoint: r.required(f_breakpoint, "breakpoint")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "breakpoint"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13683,7 +13321,7 @@ impl crate::validate::Validate for BreakpointEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
         v.member(&self.breakpoint, "breakpoint");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -13805,38 +13443,45 @@ impl ModuleEventBody {
     }
 }
 impl ModuleEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "module")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for ModuleEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("module", &self.module)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModuleEventBody);
 impl crate::read::ReadJson for ModuleEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<ModuleEventBodyReason> = None;
-        let mut f_module: Option<Module> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "module" => f_module = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "module" => {
+                    r.field(&mut v.module)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ModuleEventBody {
-            reason: r.required(f_reason, "reason")?,
-            module: r.required(f_module, "module")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "module"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -13849,7 +13494,7 @@ impl crate::validate::Validate for ModuleEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
         v.member(&self.module, "module");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The reason for the event.
@@ -13971,38 +13616,45 @@ impl LoadedSourceEventBody {
     }
 }
 impl LoadedSourceEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "reason" | "source")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 impl crate::private::Members for LoadedSourceEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("reason", &self.reason)?;
         s.member("source", &self.source)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourceEventBody);
 impl crate::read::ReadJson for LoadedSourceEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_reason: Option<LoadedSourceEventBodyReason> = None;
-        let mut f_source: Option<Source> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "reason" => f_reason = Some(crate::read::ReadJson::read_json(r)?),
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "reason" => {
+                    r.field(&mut v.reason)?;
+                    seen |= 1u64;
+                }
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LoadedSourceEventBody {
-            reason: r.required(f_reason, "reason")?,
-            source: r.required(f_source, "source")?,
-            extra,
-        })
+        r.all_seen(seen, &["reason", "source"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14015,7 +13667,7 @@ impl crate::validate::Validate for LoadedSourceEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.reason, "reason");
         v.member(&self.source, "source");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Describes how the debug engine started debugging this process.
@@ -14198,16 +13850,13 @@ impl ProcessEventBody {
     }
 }
 impl ProcessEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "name" => true,
-            "systemProcessId" => self.system_process_id.is_some(),
-            "isLocalProcess" => self.is_local_process.is_some(),
-            "startMethod" => self.start_method.is_some(),
-            "pointerSize" => self.pointer_size.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.system_process_id.is_some()) << 1u32)
+            | (u64::from(self.is_local_process.is_some()) << 2u32)
+            | (u64::from(self.start_method.is_some()) << 3u32)
+            | (u64::from(self.pointer_size.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for ProcessEventBody {
@@ -14217,40 +13866,39 @@ impl crate::private::Members for ProcessEventBody {
         s.optional("isLocalProcess", &self.is_local_process)?;
         s.optional("startMethod", &self.start_method)?;
         s.optional("pointerSize", &self.pointer_size)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProcessEventBody);
 impl crate::read::ReadJson for ProcessEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_name: Option<String> = None;
-        let mut f_system_process_id: Option<i32> = None;
-        let mut f_is_local_process: Option<bool> = None;
-        let mut f_start_method: Option<ProcessEventBodyStartMethod> = None;
-        let mut f_pointer_size: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "name" => f_name = Some(crate::read::ReadJson::read_json(r)?),
-                "systemProcessId" => {
-                    r.optional(key, &mut f_system_process_id, &mut extra)?
+                "name" => {
+                    r.field(&mut v.name)?;
+                    seen |= 1u64;
                 }
-                "isLocalProcess" => r.optional(key, &mut f_is_local_process, &mut extra)?,
-                "startMethod" => r.optional(key, &mut f_start_method, &mut extra)?,
-                "pointerSize" => r.optional(key, &mut f_pointer_size, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "systemProcessId" => {
+                    r.optional(key, &mut v.system_process_id, &mut v.extra)?
+                }
+                "isLocalProcess" => {
+                    r.optional(key, &mut v.is_local_process, &mut v.extra)?
+                }
+                "startMethod" => r.optional(key, &mut v.start_method, &mut v.extra)?,
+                "pointerSize" => r.optional(key, &mut v.pointer_size, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProcessEventBody {
-            name: r.required(f_name, "name")?,
-            system_process_id: f_system_process_id,
-            is_local_process: f_is_local_process,
-            start_method: f_start_method,
-            pointer_size: f_pointer_size,
-            extra,
-        })
+        r.all_seen(seen, &["name"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14262,7 +13910,7 @@ impl crate::validate::Validate for ProcessEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.start_method, "startMethod");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14288,36 +13936,40 @@ impl CapabilitiesEventBody {
     }
 }
 impl CapabilitiesEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "capabilities")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for CapabilitiesEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("capabilities", &self.capabilities)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CapabilitiesEventBody);
 impl crate::read::ReadJson for CapabilitiesEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_capabilities: Option<Capabilities> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "capabilities" => {
-                    f_capabilities = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.capabilities)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CapabilitiesEventBody {
-            capabilities: r.required(f_capabilities, "capabilities")?,
-            extra,
-        })
+        r.all_seen(seen, &["capabilities"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14329,7 +13981,7 @@ impl crate::validate::Validate for CapabilitiesEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.capabilities, "capabilities");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14413,22 +14065,19 @@ impl ProgressStartEventBody {
     }
 }
 impl ProgressStartEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "progressId" | "title" => true,
-            "requestId" => self.request_id.is_some(),
-            "cancellable" => self.cancellable.is_some(),
-            "message" => self.message.is_some(),
-            "percentage" => {
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.request_id.is_some()) << 2u32)
+            | (u64::from(self.cancellable.is_some()) << 3u32)
+            | (u64::from(self.message.is_some()) << 4u32)
+            | (u64::from(
                 self.percentage.is_some()
                     || self
                         .extra
                         .get("percentage")
-                        .is_some_and(serde_json::Value::is_number)
-            }
-            _ => false,
-        }
+                        .is_some_and(serde_json::Value::is_number),
+            ) << 5u32)
     }
 }
 impl crate::private::Members for ProgressStartEventBody {
@@ -14444,43 +14093,39 @@ impl crate::private::Members for ProgressStartEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressStartEventBody);
 impl crate::read::ReadJson for ProgressStartEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_progress_id: Option<String> = None;
-        let mut f_title: Option<String> = None;
-        let mut f_request_id: Option<i32> = None;
-        let mut f_cancellable: Option<bool> = None;
-        let mut f_message: Option<String> = None;
-        let mut f_percentage: Option<f64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.progress_id)?;
+                    seen |= 1u64;
                 }
-                "title" => f_title = Some(crate::read::ReadJson::read_json(r)?),
-                "requestId" => r.optional(key, &mut f_request_id, &mut extra)?,
-                "cancellable" => r.optional(key, &mut f_cancellable, &mut extra)?,
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "percentage" => r.number(key, &mut f_percentage, &mut extra, true)?,
-                _ => r.extra(key, &mut extra)?,
+                "title" => {
+                    r.field(&mut v.title)?;
+                    seen |= 2u64;
+                }
+                "requestId" => r.optional(key, &mut v.request_id, &mut v.extra)?,
+                "cancellable" => r.optional(key, &mut v.cancellable, &mut v.extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "percentage" => r.number(key, &mut v.percentage, &mut v.extra, true)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProgressStartEventBody {
-            progress_id: r.required(f_progress_id, "progressId")?,
-            title: r.required(f_title, "title")?,
-            request_id: f_request_id,
-            cancellable: f_cancellable,
-            message: f_message,
-            percentage: f_percentage,
-            extra,
-        })
+        r.all_seen(seen, &["progressId", "title"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14493,7 +14138,7 @@ impl crate::validate::Validate for ProgressStartEventBody {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.request_id, "requestId", Some(1i64), None);
         v.bounded(&self.percentage, "percentage", Some(0i64), Some(100i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14547,20 +14192,17 @@ impl ProgressUpdateEventBody {
     }
 }
 impl ProgressUpdateEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "progressId" => true,
-            "message" => self.message.is_some(),
-            "percentage" => {
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.message.is_some()) << 1u32)
+            | (u64::from(
                 self.percentage.is_some()
                     || self
                         .extra
                         .get("percentage")
-                        .is_some_and(serde_json::Value::is_number)
-            }
-            _ => false,
-        }
+                        .is_some_and(serde_json::Value::is_number),
+            ) << 2u32)
     }
 }
 impl crate::private::Members for ProgressUpdateEventBody {
@@ -14573,34 +14215,33 @@ impl crate::private::Members for ProgressUpdateEventBody {
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressUpdateEventBody);
 impl crate::read::ReadJson for ProgressUpdateEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_progress_id: Option<String> = None;
-        let mut f_message: Option<String> = None;
-        let mut f_percentage: Option<f64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.progress_id)?;
+                    seen |= 1u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                "percentage" => r.number(key, &mut f_percentage, &mut extra, true)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                "percentage" => r.number(key, &mut v.percentage, &mut v.extra, true)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProgressUpdateEventBody {
-            progress_id: r.required(f_progress_id, "progressId")?,
-            message: f_message,
-            percentage: f_percentage,
-            extra,
-        })
+        r.all_seen(seen, &["progressId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14612,7 +14253,7 @@ impl crate::validate::Validate for ProgressUpdateEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.bounded(&self.percentage, "percentage", Some(0i64), Some(100i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14649,44 +14290,42 @@ impl ProgressEndEventBody {
     }
 }
 impl ProgressEndEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "progressId" => true,
-            "message" => self.message.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.message.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ProgressEndEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("progressId", &self.progress_id)?;
         s.optional("message", &self.message)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ProgressEndEventBody);
 impl crate::read::ReadJson for ProgressEndEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_progress_id: Option<String> = None;
-        let mut f_message: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "progressId" => {
-                    f_progress_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.progress_id)?;
+                    seen |= 1u64;
                 }
-                "message" => r.optional(key, &mut f_message, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "message" => r.optional(key, &mut v.message, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ProgressEndEventBody {
-            progress_id: r.required(f_progress_id, "progressId")?,
-            message: f_message,
-            extra,
-        })
+        r.all_seen(seen, &["progressId"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14697,7 +14336,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ProgressEndEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14749,14 +14388,11 @@ impl InvalidatedEventBody {
     }
 }
 impl InvalidatedEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "areas" => self.areas.is_some(),
-            "threadId" => self.thread_id.is_some(),
-            "stackFrameId" => self.stack_frame_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.areas.is_some()) | (u64::from(self.thread_id.is_some()) << 1u32)
+            | (u64::from(self.stack_frame_id.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for InvalidatedEventBody {
@@ -14764,32 +14400,28 @@ impl crate::private::Members for InvalidatedEventBody {
         s.optional("areas", &self.areas)?;
         s.optional("threadId", &self.thread_id)?;
         s.optional("stackFrameId", &self.stack_frame_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(InvalidatedEventBody);
 impl crate::read::ReadJson for InvalidatedEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_areas: Option<Vec<InvalidatedAreas>> = None;
-        let mut f_thread_id: Option<i32> = None;
-        let mut f_stack_frame_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "areas" => r.optional(key, &mut f_areas, &mut extra)?,
-                "threadId" => r.optional(key, &mut f_thread_id, &mut extra)?,
-                "stackFrameId" => r.optional(key, &mut f_stack_frame_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "areas" => r.optional(key, &mut v.areas, &mut v.extra)?,
+                "threadId" => r.optional(key, &mut v.thread_id, &mut v.extra)?,
+                "stackFrameId" => r.optional(key, &mut v.stack_frame_id, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InvalidatedEventBody {
-            areas: f_areas,
-            thread_id: f_thread_id,
-            stack_frame_id: f_stack_frame_id,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14801,7 +14433,7 @@ impl crate::validate::Validate for InvalidatedEventBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.areas, "areas");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Event-specific information.
@@ -14839,9 +14471,10 @@ impl MemoryEventBody {
     }
 }
 impl MemoryEventBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "memoryReference" | "offset" | "count")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        7u64
     }
 }
 impl crate::private::Members for MemoryEventBody {
@@ -14849,34 +14482,39 @@ impl crate::private::Members for MemoryEventBody {
         s.member("memoryReference", &self.memory_reference)?;
         s.member("offset", &self.offset)?;
         s.member("count", &self.count)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(MemoryEventBody);
 impl crate::read::ReadJson for MemoryEventBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_offset: Option<i64> = None;
-        let mut f_count: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "memoryReference" => {
-                    f_memory_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.memory_reference)?;
+                    seen |= 1u64;
                 }
-                "offset" => f_offset = Some(crate::read::ReadJson::read_json(r)?),
-                "count" => f_count = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "offset" => {
+                    r.field(&mut v.offset)?;
+                    seen |= 2u64;
+                }
+                "count" => {
+                    r.field(&mut v.count)?;
+                    seen |= 4u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(MemoryEventBody {
-            memory_reference: r.required(f_memory_reference, "memoryReference")?,
-            offset: r.required(f_offset, "offset")?,
-            count: r.required(f_count, "count")?,
-            extra,
-        })
+        r.all_seen(seen, &["memoryReference", "offset", "count"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -14894,7 +14532,7 @@ impl crate::validate::Validate for MemoryEventBody {
             Some(9007199254740991i64),
         );
         v.bounded(&self.count, "count", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// What kind of terminal to launch. Defaults to `integrated` if not specified.
@@ -15026,42 +14664,40 @@ impl RunInTerminalResponseBody {
     }
 }
 impl RunInTerminalResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "processId" => self.process_id.is_some(),
-            "shellProcessId" => self.shell_process_id.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.process_id.is_some())
+            | (u64::from(self.shell_process_id.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for RunInTerminalResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("processId", &self.process_id)?;
         s.optional("shellProcessId", &self.shell_process_id)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(RunInTerminalResponseBody);
 impl crate::read::ReadJson for RunInTerminalResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_process_id: Option<i32> = None;
-        let mut f_shell_process_id: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "processId" => r.optional(key, &mut f_process_id, &mut extra)?,
-                "shellProcessId" => r.optional(key, &mut f_shell_process_id, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "processId" => r.optional(key, &mut v.process_id, &mut v.extra)?,
+                "shellProcessId" => {
+                    r.optional(key, &mut v.shell_process_id, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RunInTerminalResponseBody {
-            process_id: f_process_id,
-            shell_process_id: f_shell_process_id,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15072,7 +14708,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RunInTerminalResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Hints whether output of the child sessions should be presented separately or merged with that of the parent session's.
@@ -15432,36 +15068,40 @@ impl BreakpointLocationsResponseBody {
     }
 }
 impl BreakpointLocationsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for BreakpointLocationsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(BreakpointLocationsResponseBody);
 impl crate::read::ReadJson for BreakpointLocationsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<BreakpointLocation>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(BreakpointLocationsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15473,7 +15113,7 @@ impl crate::validate::Validate for BreakpointLocationsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15500,36 +15140,40 @@ impl SetBreakpointsResponseBody {
     }
 }
 impl SetBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetBreakpointsResponseBody);
 impl crate::read::ReadJson for SetBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15541,7 +15185,7 @@ impl crate::validate::Validate for SetBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15567,36 +15211,40 @@ impl SetFunctionBreakpointsResponseBody {
     }
 }
 impl SetFunctionBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetFunctionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetFunctionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetFunctionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetFunctionBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15608,7 +15256,7 @@ impl crate::validate::Validate for SetFunctionBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15639,37 +15287,35 @@ impl SetExceptionBreakpointsResponseBody {
     }
 }
 impl SetExceptionBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "breakpoints" => self.breakpoints.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.breakpoints.is_some())
     }
 }
 impl crate::private::Members for SetExceptionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExceptionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetExceptionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "breakpoints" => r.optional(key, &mut f_breakpoints, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "breakpoints" => r.optional(key, &mut v.breakpoints, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExceptionBreakpointsResponseBody {
-            breakpoints: f_breakpoints,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15681,7 +15327,7 @@ impl crate::validate::Validate for SetExceptionBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15739,14 +15385,11 @@ impl DataBreakpointInfoResponseBody {
     }
 }
 impl DataBreakpointInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "dataId" | "description" => true,
-            "accessTypes" => self.access_types.is_some(),
-            "canPersist" => self.can_persist.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.access_types.is_some()) << 2u32)
+            | (u64::from(self.can_persist.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for DataBreakpointInfoResponseBody {
@@ -15755,37 +15398,37 @@ impl crate::private::Members for DataBreakpointInfoResponseBody {
         s.member("description", &self.description)?;
         s.optional("accessTypes", &self.access_types)?;
         s.optional("canPersist", &self.can_persist)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DataBreakpointInfoResponseBody);
 impl crate::read::ReadJson for DataBreakpointInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_data_id: Option<Option<String>> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_access_types: Option<Vec<DataBreakpointAccessType>> = None;
-        let mut f_can_persist: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "dataId" => f_data_id = Some(crate::read::ReadJson::read_json(r)?),
-                "description" => {
-                    f_description = Some(crate::read::ReadJson::read_json(r)?);
+                "dataId" => {
+                    r.field(&mut v.data_id)?;
+                    seen |= 1u64;
                 }
-                "accessTypes" => r.optional(key, &mut f_access_types, &mut extra)?,
-                "canPersist" => r.optional(key, &mut f_can_persist, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "description" => {
+                    r.field(&mut v.description)?;
+                    seen |= 2u64;
+                }
+                "accessTypes" => r.optional(key, &mut v.access_types, &mut v.extra)?,
+                "canPersist" => r.optional(key, &mut v.can_persist, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DataBreakpointInfoResponseBody {
-            data_id: r.required(f_data_id, "dataId")?,
-            description: r.required(f_description, "description")?,
-            access_types: f_access_types,
-            can_persist: f_can_persist,
-            extra,
-        })
+        r.all_seen(seen, &["dataId", "description"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15798,7 +15441,7 @@ impl crate::validate::Validate for DataBreakpointInfoResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.access_types, "accessTypes");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15824,36 +15467,40 @@ impl SetDataBreakpointsResponseBody {
     }
 }
 impl SetDataBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetDataBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetDataBreakpointsResponseBody);
 impl crate::read::ReadJson for SetDataBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetDataBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15865,7 +15512,7 @@ impl crate::validate::Validate for SetDataBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15891,36 +15538,40 @@ impl SetInstructionBreakpointsResponseBody {
     }
 }
 impl SetInstructionBreakpointsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "breakpoints")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for SetInstructionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("breakpoints", &self.breakpoints)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetInstructionBreakpointsResponseBody);
 impl crate::read::ReadJson for SetInstructionBreakpointsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_breakpoints: Option<Vec<Breakpoint>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetInstructionBreakpointsResponseBody {
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            extra,
-        })
+        r.all_seen(seen, &["breakpoints"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -15932,7 +15583,7 @@ impl crate::validate::Validate for SetInstructionBreakpointsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -15964,39 +15615,37 @@ impl ContinueResponseBody {
     }
 }
 impl ContinueResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "allThreadsContinued" => self.all_threads_continued.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.all_threads_continued.is_some())
     }
 }
 impl crate::private::Members for ContinueResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("allThreadsContinued", &self.all_threads_continued)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ContinueResponseBody);
 impl crate::read::ReadJson for ContinueResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_all_threads_continued: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "allThreadsContinued" => {
-                    r.optional(key, &mut f_all_threads_continued, &mut extra)?
+                    r.optional(key, &mut v.all_threads_continued, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ContinueResponseBody {
-            all_threads_continued: f_all_threads_continued,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16007,7 +15656,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for ContinueResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16047,44 +15696,42 @@ impl StackTraceResponseBody {
     }
 }
 impl StackTraceResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "stackFrames" => true,
-            "totalFrames" => self.total_frames.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.total_frames.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for StackTraceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("stackFrames", &self.stack_frames)?;
         s.optional("totalFrames", &self.total_frames)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StackTraceResponseBody);
 impl crate::read::ReadJson for StackTraceResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_stack_frames: Option<Vec<StackFrame>> = None;
-        let mut f_total_frames: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "stackFrames" => {
-                    f_stack_frames = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.stack_frames)?;
+                    seen |= 1u64;
                 }
-                "totalFrames" => r.optional(key, &mut f_total_frames, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "totalFrames" => r.optional(key, &mut v.total_frames, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StackTraceResponseBody {
-            stack_frames: r.required(f_stack_frames, "stackFrames")?,
-            total_frames: f_total_frames,
-            extra,
-        })
+        r.all_seen(seen, &["stackFrames"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16096,7 +15743,7 @@ impl crate::validate::Validate for StackTraceResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.stack_frames, "stackFrames");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16122,34 +15769,40 @@ impl ScopesResponseBody {
     }
 }
 impl ScopesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "scopes")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ScopesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("scopes", &self.scopes)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ScopesResponseBody);
 impl crate::read::ReadJson for ScopesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_scopes: Option<Vec<Scope>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "scopes" => f_scopes = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "scopes" => {
+                    r.field(&mut v.scopes)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ScopesResponseBody {
-            scopes: r.required(f_scopes, "scopes")?,
-            extra,
-        })
+        r.all_seen(seen, &["scopes"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16161,7 +15814,7 @@ impl crate::validate::Validate for ScopesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.scopes, "scopes");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Filter to limit the child variables to either named or indexed. If omitted, both types are fetched.
@@ -16276,34 +15929,40 @@ impl VariablesResponseBody {
     }
 }
 impl VariablesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "variables")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for VariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(VariablesResponseBody);
 impl crate::read::ReadJson for VariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables: Option<Vec<Variable>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "variables" => f_variables = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "variables" => {
+                    r.field(&mut v.variables)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(VariablesResponseBody {
-            variables: r.required(f_variables, "variables")?,
-            extra,
-        })
+        r.all_seen(seen, &["variables"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16315,7 +15974,7 @@ impl crate::validate::Validate for VariablesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.variables, "variables");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16425,18 +16084,15 @@ impl SetVariableResponseBody {
     }
 }
 impl SetVariableResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "value" => true,
-            "type" => self.type_.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.variables_reference.is_some()) << 2u32)
+            | (u64::from(self.named_variables.is_some()) << 3u32)
+            | (u64::from(self.indexed_variables.is_some()) << 4u32)
+            | (u64::from(self.memory_reference.is_some()) << 5u32)
+            | (u64::from(self.value_location_reference.is_some()) << 6u32)
     }
 }
 impl crate::private::Members for SetVariableResponseBody {
@@ -16448,52 +16104,47 @@ impl crate::private::Members for SetVariableResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetVariableResponseBody);
 impl crate::read::ReadJson for SetVariableResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 1u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "variablesReference" => {
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                }
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetVariableResponseBody {
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            variables_reference: f_variables_reference,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16507,7 +16158,7 @@ impl crate::validate::Validate for SetVariableResponseBody {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16544,42 +16195,42 @@ impl SourceResponseBody {
     }
 }
 impl SourceResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "content" => true,
-            "mimeType" => self.mime_type.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.mime_type.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for SourceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("content", &self.content)?;
         s.optional("mimeType", &self.mime_type)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SourceResponseBody);
 impl crate::read::ReadJson for SourceResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_content: Option<String> = None;
-        let mut f_mime_type: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "content" => f_content = Some(crate::read::ReadJson::read_json(r)?),
-                "mimeType" => r.optional(key, &mut f_mime_type, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "content" => {
+                    r.field(&mut v.content)?;
+                    seen |= 1u64;
+                }
+                "mimeType" => r.optional(key, &mut v.mime_type, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SourceResponseBody {
-            content: r.required(f_content, "content")?,
-            mime_type: f_mime_type,
-            extra,
-        })
+        r.all_seen(seen, &["content"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16590,7 +16241,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for SourceResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16616,34 +16267,40 @@ impl ThreadsResponseBody {
     }
 }
 impl ThreadsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "threads")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for ThreadsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("threads", &self.threads)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ThreadsResponseBody);
 impl crate::read::ReadJson for ThreadsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_threads: Option<Vec<Thread>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "threads" => f_threads = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "threads" => {
+                    r.field(&mut v.threads)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ThreadsResponseBody {
-            threads: r.required(f_threads, "threads")?,
-            extra,
-        })
+        r.all_seen(seen, &["threads"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16655,7 +16312,7 @@ impl crate::validate::Validate for ThreadsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.threads, "threads");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16692,42 +16349,42 @@ impl ModulesResponseBody {
     }
 }
 impl ModulesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "modules" => true,
-            "totalModules" => self.total_modules.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.total_modules.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for ModulesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("modules", &self.modules)?;
         s.optional("totalModules", &self.total_modules)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ModulesResponseBody);
 impl crate::read::ReadJson for ModulesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_modules: Option<Vec<Module>> = None;
-        let mut f_total_modules: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "modules" => f_modules = Some(crate::read::ReadJson::read_json(r)?),
-                "totalModules" => r.optional(key, &mut f_total_modules, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "modules" => {
+                    r.field(&mut v.modules)?;
+                    seen |= 1u64;
+                }
+                "totalModules" => r.optional(key, &mut v.total_modules, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ModulesResponseBody {
-            modules: r.required(f_modules, "modules")?,
-            total_modules: f_total_modules,
-            extra,
-        })
+        r.all_seen(seen, &["modules"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16740,7 +16397,7 @@ impl crate::validate::Validate for ModulesResponseBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.modules, "modules");
         v.bounded(&self.total_modules, "totalModules", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -16766,34 +16423,40 @@ impl LoadedSourcesResponseBody {
     }
 }
 impl LoadedSourcesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "sources")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for LoadedSourcesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sources", &self.sources)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LoadedSourcesResponseBody);
 impl crate::read::ReadJson for LoadedSourcesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_sources: Option<Vec<Source>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "sources" => f_sources = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "sources" => {
+                    r.field(&mut v.sources)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LoadedSourcesResponseBody {
-            sources: r.required(f_sources, "sources")?,
-            extra,
-        })
+        r.all_seen(seen, &["sources"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -16805,7 +16468,7 @@ impl crate::validate::Validate for LoadedSourcesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.sources, "sources");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The context in which the evaluate request is used.
@@ -17035,18 +16698,15 @@ impl EvaluateResponseBody {
     }
 }
 impl EvaluateResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "result" | "variablesReference" => true,
-            "type" => self.type_.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        9u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.presentation_hint.is_some()) << 2u32)
+            | (u64::from(self.named_variables.is_some()) << 4u32)
+            | (u64::from(self.indexed_variables.is_some()) << 5u32)
+            | (u64::from(self.memory_reference.is_some()) << 6u32)
+            | (u64::from(self.value_location_reference.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for EvaluateResponseBody {
@@ -17059,58 +16719,51 @@ impl crate::private::Members for EvaluateResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(EvaluateResponseBody);
 impl crate::read::ReadJson for EvaluateResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_result: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "result" => f_result = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "result" => {
+                    r.field(&mut v.result)?;
+                    seen |= 1u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
                 "variablesReference" => {
-                    f_variables_reference = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.variables_reference)?;
+                    seen |= 2u64;
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(EvaluateResponseBody {
-            result: r.required(f_result, "result")?,
-            type_: f_type_,
-            presentation_hint: f_presentation_hint,
-            variables_reference: r
-                .required(f_variables_reference, "variablesReference")?,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["result", "variablesReference"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17125,7 +16778,7 @@ impl crate::validate::Validate for EvaluateResponseBody {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17246,19 +16899,16 @@ impl SetExpressionResponseBody {
     }
 }
 impl SetExpressionResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "value" => true,
-            "type" => self.type_.is_some(),
-            "presentationHint" => self.presentation_hint.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            "namedVariables" => self.named_variables.is_some(),
-            "indexedVariables" => self.indexed_variables.is_some(),
-            "memoryReference" => self.memory_reference.is_some(),
-            "valueLocationReference" => self.value_location_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.presentation_hint.is_some()) << 2u32)
+            | (u64::from(self.variables_reference.is_some()) << 3u32)
+            | (u64::from(self.named_variables.is_some()) << 4u32)
+            | (u64::from(self.indexed_variables.is_some()) << 5u32)
+            | (u64::from(self.memory_reference.is_some()) << 6u32)
+            | (u64::from(self.value_location_reference.is_some()) << 7u32)
     }
 }
 impl crate::private::Members for SetExpressionResponseBody {
@@ -17271,57 +16921,50 @@ impl crate::private::Members for SetExpressionResponseBody {
         s.optional("indexedVariables", &self.indexed_variables)?;
         s.optional("memoryReference", &self.memory_reference)?;
         s.optional("valueLocationReference", &self.value_location_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(SetExpressionResponseBody);
 impl crate::read::ReadJson for SetExpressionResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_presentation_hint: Option<VariablePresentationHint> = None;
-        let mut f_variables_reference: Option<i32> = None;
-        let mut f_named_variables: Option<i32> = None;
-        let mut f_indexed_variables: Option<i32> = None;
-        let mut f_memory_reference: Option<String> = None;
-        let mut f_value_location_reference: Option<i32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 1u64;
+                }
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
                 "presentationHint" => {
-                    r.optional(key, &mut f_presentation_hint, &mut extra)?
+                    r.optional(key, &mut v.presentation_hint, &mut v.extra)?
                 }
                 "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
                 }
-                "namedVariables" => r.optional(key, &mut f_named_variables, &mut extra)?,
+                "namedVariables" => {
+                    r.optional(key, &mut v.named_variables, &mut v.extra)?
+                }
                 "indexedVariables" => {
-                    r.optional(key, &mut f_indexed_variables, &mut extra)?
+                    r.optional(key, &mut v.indexed_variables, &mut v.extra)?
                 }
                 "memoryReference" => {
-                    r.optional(key, &mut f_memory_reference, &mut extra)?
+                    r.optional(key, &mut v.memory_reference, &mut v.extra)?
                 }
                 "valueLocationReference" => {
-                    r.optional(key, &mut f_value_location_reference, &mut extra)?
+                    r.optional(key, &mut v.value_location_reference, &mut v.extra)?
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(SetExpressionResponseBody {
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            presentation_hint: f_presentation_hint,
-            variables_reference: f_variables_reference,
-            named_variables: f_named_variables,
-            indexed_variables: f_indexed_variables,
-            memory_reference: f_memory_reference,
-            value_location_reference: f_value_location_reference,
-            extra,
-        })
+        r.all_seen(seen, &["value"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17336,7 +16979,7 @@ impl crate::validate::Validate for SetExpressionResponseBody {
         v.bounded(&self.variables_reference, "variablesReference", Some(0i64), None);
         v.bounded(&self.named_variables, "namedVariables", Some(0i64), None);
         v.bounded(&self.indexed_variables, "indexedVariables", Some(0i64), None);
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17362,34 +17005,40 @@ impl StepInTargetsResponseBody {
     }
 }
 impl StepInTargetsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "targets")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for StepInTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(StepInTargetsResponseBody);
 impl crate::read::ReadJson for StepInTargetsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_targets: Option<Vec<StepInTarget>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "targets" => {
+                    r.field(&mut v.targets)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(StepInTargetsResponseBody {
-            targets: r.required(f_targets, "targets")?,
-            extra,
-        })
+        r.all_seen(seen, &["targets"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17401,7 +17050,7 @@ impl crate::validate::Validate for StepInTargetsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.targets, "targets");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17427,34 +17076,40 @@ impl GotoTargetsResponseBody {
     }
 }
 impl GotoTargetsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "targets")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for GotoTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(GotoTargetsResponseBody);
 impl crate::read::ReadJson for GotoTargetsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_targets: Option<Vec<GotoTarget>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "targets" => {
+                    r.field(&mut v.targets)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(GotoTargetsResponseBody {
-            targets: r.required(f_targets, "targets")?,
-            extra,
-        })
+        r.all_seen(seen, &["targets"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17466,7 +17121,7 @@ impl crate::validate::Validate for GotoTargetsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.targets, "targets");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17492,34 +17147,40 @@ impl CompletionsResponseBody {
     }
 }
 impl CompletionsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "targets")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for CompletionsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("targets", &self.targets)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(CompletionsResponseBody);
 impl crate::read::ReadJson for CompletionsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_targets: Option<Vec<CompletionItem>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "targets" => f_targets = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "targets" => {
+                    r.field(&mut v.targets)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CompletionsResponseBody {
-            targets: r.required(f_targets, "targets")?,
-            extra,
-        })
+        r.all_seen(seen, &["targets"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17531,7 +17192,7 @@ impl crate::validate::Validate for CompletionsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.targets, "targets");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17587,14 +17248,11 @@ impl ExceptionInfoResponseBody {
     }
 }
 impl ExceptionInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "exceptionId" | "breakMode" => true,
-            "description" => self.description.is_some(),
-            "details" => self.details.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        5u64 | (u64::from(self.description.is_some()) << 1u32)
+            | (u64::from(self.details.is_some()) << 3u32)
     }
 }
 impl crate::private::Members for ExceptionInfoResponseBody {
@@ -17603,37 +17261,37 @@ impl crate::private::Members for ExceptionInfoResponseBody {
         s.optional("description", &self.description)?;
         s.member("breakMode", &self.break_mode)?;
         s.optional("details", &self.details)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ExceptionInfoResponseBody);
 impl crate::read::ReadJson for ExceptionInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_exception_id: Option<String> = None;
-        let mut f_description: Option<String> = None;
-        let mut f_break_mode: Option<ExceptionBreakMode> = None;
-        let mut f_details: Option<ExceptionDetails> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "exceptionId" => {
-                    f_exception_id = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.exception_id)?;
+                    seen |= 1u64;
                 }
-                "description" => r.optional(key, &mut f_description, &mut extra)?,
-                "breakMode" => f_break_mode = Some(crate::read::ReadJson::read_json(r)?),
-                "details" => r.optional(key, &mut f_details, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "description" => r.optional(key, &mut v.description, &mut v.extra)?,
+                "breakMode" => {
+                    r.field(&mut v.break_mode)?;
+                    seen |= 2u64;
+                }
+                "details" => r.optional(key, &mut v.details, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ExceptionInfoResponseBody {
-            exception_id: r.required(f_exception_id, "exceptionId")?,
-            description: f_description,
-            break_mode: r.required(f_break_mode, "breakMode")?,
-            details: f_details,
-            extra,
-        })
+        r.all_seen(seen, &["exceptionId", "breakMode"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17646,7 +17304,7 @@ impl crate::validate::Validate for ExceptionInfoResponseBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.break_mode, "breakMode");
         v.member(&self.details, "details");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17698,14 +17356,11 @@ impl ReadMemoryResponseBody {
     }
 }
 impl ReadMemoryResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "address" => true,
-            "unreadableBytes" => self.unreadable_bytes.is_some(),
-            "data" => self.data.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.unreadable_bytes.is_some()) << 1u32)
+            | (u64::from(self.data.is_some()) << 2u32)
     }
 }
 impl crate::private::Members for ReadMemoryResponseBody {
@@ -17713,34 +17368,35 @@ impl crate::private::Members for ReadMemoryResponseBody {
         s.member("address", &self.address)?;
         s.optional("unreadableBytes", &self.unreadable_bytes)?;
         s.optional("data", &self.data)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(ReadMemoryResponseBody);
 impl crate::read::ReadJson for ReadMemoryResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_address: Option<String> = None;
-        let mut f_unreadable_bytes: Option<u64> = None;
-        let mut f_data: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "address" => f_address = Some(crate::read::ReadJson::read_json(r)?),
-                "unreadableBytes" => {
-                    r.optional(key, &mut f_unreadable_bytes, &mut extra)?
+                "address" => {
+                    r.field(&mut v.address)?;
+                    seen |= 1u64;
                 }
-                "data" => r.optional(key, &mut f_data, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "unreadableBytes" => {
+                    r.optional(key, &mut v.unreadable_bytes, &mut v.extra)?
+                }
+                "data" => r.optional(key, &mut v.data, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(ReadMemoryResponseBody {
-            address: r.required(f_address, "address")?,
-            unreadable_bytes: f_unreadable_bytes,
-            data: f_data,
-            extra,
-        })
+        r.all_seen(seen, &["address"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17757,7 +17413,7 @@ impl crate::validate::Validate for ReadMemoryResponseBody {
             None,
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17798,42 +17454,38 @@ impl WriteMemoryResponseBody {
     }
 }
 impl WriteMemoryResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "offset" => self.offset.is_some(),
-            "bytesWritten" => self.bytes_written.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        u64::from(self.offset.is_some())
+            | (u64::from(self.bytes_written.is_some()) << 1u32)
     }
 }
 impl crate::private::Members for WriteMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional("offset", &self.offset)?;
         s.optional("bytesWritten", &self.bytes_written)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(WriteMemoryResponseBody);
 impl crate::read::ReadJson for WriteMemoryResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_offset: Option<i64> = None;
-        let mut f_bytes_written: Option<u32> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "offset" => r.optional(key, &mut f_offset, &mut extra)?,
-                "bytesWritten" => r.optional(key, &mut f_bytes_written, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "offset" => r.optional(key, &mut v.offset, &mut v.extra)?,
+                "bytesWritten" => r.optional(key, &mut v.bytes_written, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(WriteMemoryResponseBody {
-            offset: f_offset,
-            bytes_written: f_bytes_written,
-            extra,
-        })
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17850,7 +17502,7 @@ impl crate::validate::Validate for WriteMemoryResponseBody {
             Some(-9007199254740991i64),
             Some(9007199254740991i64),
         );
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17876,36 +17528,40 @@ impl DisassembleResponseBody {
     }
 }
 impl DisassembleResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "instructions")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 impl crate::private::Members for DisassembleResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("instructions", &self.instructions)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(DisassembleResponseBody);
 impl crate::read::ReadJson for DisassembleResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_instructions: Option<Vec<DisassembledInstruction>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "instructions" => {
-                    f_instructions = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.instructions)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DisassembleResponseBody {
-            instructions: r.required(f_instructions, "instructions")?,
-            extra,
-        })
+        r.all_seen(seen, &["instructions"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -17917,7 +17573,7 @@ impl crate::validate::Validate for DisassembleResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.instructions, "instructions");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -17983,15 +17639,12 @@ impl LocationsResponseBody {
     }
 }
 impl LocationsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "source" | "line" => true,
-            "column" => self.column.is_some(),
-            "endLine" => self.end_line.is_some(),
-            "endColumn" => self.end_column.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64 | (u64::from(self.column.is_some()) << 2u32)
+            | (u64::from(self.end_line.is_some()) << 3u32)
+            | (u64::from(self.end_column.is_some()) << 4u32)
     }
 }
 impl crate::private::Members for LocationsResponseBody {
@@ -18001,38 +17654,38 @@ impl crate::private::Members for LocationsResponseBody {
         s.optional("column", &self.column)?;
         s.optional("endLine", &self.end_line)?;
         s.optional("endColumn", &self.end_column)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 crate::private::impl_object!(LocationsResponseBody);
 impl crate::read::ReadJson for LocationsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source: Option<Source> = None;
-        let mut f_line: Option<u64> = None;
-        let mut f_column: Option<u64> = None;
-        let mut f_end_line: Option<u64> = None;
-        let mut f_end_column: Option<u64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "source" => f_source = Some(crate::read::ReadJson::read_json(r)?),
-                "line" => f_line = Some(crate::read::ReadJson::read_json(r)?),
-                "column" => r.optional(key, &mut f_column, &mut extra)?,
-                "endLine" => r.optional(key, &mut f_end_line, &mut extra)?,
-                "endColumn" => r.optional(key, &mut f_end_column, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "source" => {
+                    r.field(&mut v.source)?;
+                    seen |= 1u64;
+                }
+                "line" => {
+                    r.field(&mut v.line)?;
+                    seen |= 2u64;
+                }
+                "column" => r.optional(key, &mut v.column, &mut v.extra)?,
+                "endLine" => r.optional(key, &mut v.end_line, &mut v.extra)?,
+                "endColumn" => r.optional(key, &mut v.end_column, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(LocationsResponseBody {
-            source: r.required(f_source, "source")?,
-            line: r.required(f_line, "line")?,
-            column: f_column,
-            end_line: f_end_line,
-            end_column: f_end_column,
-            extra,
-        })
+        r.all_seen(seen, &["source", "line"])?;
+        Ok(v)
     }
 }
 #[cfg(feature = "schemars")]
@@ -18048,7 +17701,7 @@ impl crate::validate::Validate for LocationsResponseBody {
         v.bounded(&self.column, "column", None, Some(9007199254740991i64));
         v.bounded(&self.end_line, "endLine", None, Some(9007199254740991i64));
         v.bounded(&self.end_column, "endColumn", None, Some(9007199254740991i64));
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Unique identifier for the module.
@@ -19202,9 +18855,10 @@ impl PydevdSystemInfoResponseBody {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdSystemInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "python" | "platform" | "process" | "pydevd")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        15u64
     }
 }
 #[cfg(feature = "debugpy")]
@@ -19214,7 +18868,11 @@ impl crate::private::Members for PydevdSystemInfoResponseBody {
         s.member("platform", &self.platform)?;
         s.member("process", &self.process)?;
         s.member("pydevd", &self.pydevd)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -19222,29 +18880,33 @@ crate::private::impl_object!(PydevdSystemInfoResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdSystemInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_python: Option<PydevdPythonInfo> = None;
-        let mut f_platform: Option<PydevdPlatformInfo> = None;
-        let mut f_process: Option<PydevdProcessInfo> = None;
-        let mut f_pydevd: Option<PydevdInfo> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "python" => f_python = Some(crate::read::ReadJson::read_json(r)?),
-                "platform" => f_platform = Some(crate::read::ReadJson::read_json(r)?),
-                "process" => f_process = Some(crate::read::ReadJson::read_json(r)?),
-                "pydevd" => f_pydevd = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "python" => {
+                    r.field(&mut v.python)?;
+                    seen |= 1u64;
+                }
+                "platform" => {
+                    r.field(&mut v.platform)?;
+                    seen |= 2u64;
+                }
+                "process" => {
+                    r.field(&mut v.process)?;
+                    seen |= 4u64;
+                }
+                "pydevd" => {
+                    r.field(&mut v.pydevd)?;
+                    seen |= 8u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdSystemInfoResponseBody {
-            python: r.required(f_python, "python")?,
-            platform: r.required(f_platform, "platform")?,
-            process: r.required(f_process, "process")?,
-            pydevd: r.required(f_pydevd, "pydevd")?,
-            extra,
-        })
+        r.all_seen(seen, &["python", "platform", "process", "pydevd"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -19261,7 +18923,7 @@ impl crate::validate::Validate for PydevdSystemInfoResponseBody {
         v.member(&self.platform, "platform");
         v.member(&self.process, "process");
         v.member(&self.pydevd, "pydevd");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19292,16 +18954,21 @@ impl PydevdAuthorizeResponseBody {
 }
 #[cfg(feature = "debugpy")]
 impl PydevdAuthorizeResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "clientAccessToken")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("clientAccessToken", &self.client_access_token)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "debugpy")]
@@ -19309,22 +18976,21 @@ crate::private::impl_object!(PydevdAuthorizeResponseBody);
 #[cfg(feature = "debugpy")]
 impl crate::read::ReadJson for PydevdAuthorizeResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_client_access_token: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "clientAccessToken" => {
-                    f_client_access_token = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.client_access_token)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(PydevdAuthorizeResponseBody {
-            client_access_token: r.required(f_client_access_token, "clientAccessToken")?,
-            extra,
-        })
+        r.all_seen(seen, &["clientAccessToken"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "debugpy"))]
@@ -19336,7 +19002,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for PydevdAuthorizeResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19367,16 +19033,21 @@ impl DumpCellResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl DumpCellResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "sourcePath")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("sourcePath", &self.source_path)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19384,22 +19055,21 @@ crate::private::impl_object!(DumpCellResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DumpCellResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_source_path: Option<String> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
                 "sourcePath" => {
-                    f_source_path = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.source_path)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DumpCellResponseBody {
-            source_path: r.required(f_source_path, "sourcePath")?,
-            extra,
-        })
+        r.all_seen(seen, &["sourcePath"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19411,7 +19081,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for DumpCellResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// The seed for the hashing of code cells. The specification says a string; ipykernel sends an integer.
@@ -19602,16 +19272,12 @@ impl DebugInfoResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl DebugInfoResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "isStarted" | "hashMethod" | "hashSeed" | "tmpFilePrefix" | "tmpFileSuffix"
-            | "breakpoints" | "stoppedThreads" => true,
-            "richRendering" => self.rich_rendering.is_some(),
-            "exceptionPaths" => self.exception_paths.is_some(),
-            "copyToGlobals" => self.copy_to_globals.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        127u64 | (u64::from(self.rich_rendering.is_some()) << 7u32)
+            | (u64::from(self.exception_paths.is_some()) << 8u32)
+            | (u64::from(self.copy_to_globals.is_some()) << 9u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19627,7 +19293,11 @@ impl crate::private::Members for DebugInfoResponseBody {
         s.optional("richRendering", &self.rich_rendering)?;
         s.optional("exceptionPaths", &self.exception_paths)?;
         s.optional("copyToGlobals", &self.copy_to_globals)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19635,57 +19305,61 @@ crate::private::impl_object!(DebugInfoResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for DebugInfoResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_is_started: Option<bool> = None;
-        let mut f_hash_method: Option<String> = None;
-        let mut f_hash_seed: Option<DebugInfoResponseBodyHashSeed> = None;
-        let mut f_tmp_file_prefix: Option<String> = None;
-        let mut f_tmp_file_suffix: Option<String> = None;
-        let mut f_breakpoints: Option<Vec<DebugInfoBreakpoints>> = None;
-        let mut f_stopped_threads: Option<Vec<i64>> = None;
-        let mut f_rich_rendering: Option<bool> = None;
-        let mut f_exception_paths: Option<Vec<String>> = None;
-        let mut f_copy_to_globals: Option<bool> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "isStarted" => f_is_started = Some(crate::read::ReadJson::read_json(r)?),
-                "hashMethod" => {
-                    f_hash_method = Some(crate::read::ReadJson::read_json(r)?);
+                "isStarted" => {
+                    r.field(&mut v.is_started)?;
+                    seen |= 1u64;
                 }
-                "hashSeed" => f_hash_seed = Some(crate::read::ReadJson::read_json(r)?),
+                "hashMethod" => {
+                    r.field(&mut v.hash_method)?;
+                    seen |= 2u64;
+                }
+                "hashSeed" => {
+                    r.field(&mut v.hash_seed)?;
+                    seen |= 4u64;
+                }
                 "tmpFilePrefix" => {
-                    f_tmp_file_prefix = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.tmp_file_prefix)?;
+                    seen |= 8u64;
                 }
                 "tmpFileSuffix" => {
-                    f_tmp_file_suffix = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.tmp_file_suffix)?;
+                    seen |= 16u64;
                 }
                 "breakpoints" => {
-                    f_breakpoints = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.breakpoints)?;
+                    seen |= 32u64;
                 }
                 "stoppedThreads" => {
-                    f_stopped_threads = Some(crate::read::ReadJson::read_json(r)?);
+                    r.field(&mut v.stopped_threads)?;
+                    seen |= 64u64;
                 }
-                "richRendering" => r.optional(key, &mut f_rich_rendering, &mut extra)?,
-                "exceptionPaths" => r.optional(key, &mut f_exception_paths, &mut extra)?,
-                "copyToGlobals" => r.optional(key, &mut f_copy_to_globals, &mut extra)?,
-                _ => r.extra(key, &mut extra)?,
+                "richRendering" => r.optional(key, &mut v.rich_rendering, &mut v.extra)?,
+                "exceptionPaths" => {
+                    r.optional(key, &mut v.exception_paths, &mut v.extra)?
+                }
+                "copyToGlobals" => r.optional(key, &mut v.copy_to_globals, &mut v.extra)?,
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(DebugInfoResponseBody {
-            is_started: r.required(f_is_started, "isStarted")?,
-            hash_method: r.required(f_hash_method, "hashMethod")?,
-            hash_seed: r.required(f_hash_seed, "hashSeed")?,
-            tmp_file_prefix: r.required(f_tmp_file_prefix, "tmpFilePrefix")?,
-            tmp_file_suffix: r.required(f_tmp_file_suffix, "tmpFileSuffix")?,
-            breakpoints: r.required(f_breakpoints, "breakpoints")?,
-            stopped_threads: r.required(f_stopped_threads, "stoppedThreads")?,
-            rich_rendering: f_rich_rendering,
-            exception_paths: f_exception_paths,
-            copy_to_globals: f_copy_to_globals,
-            extra,
-        })
+        r.all_seen(
+            seen,
+            &[
+                "isStarted",
+                "hashMethod",
+                "hashSeed",
+                "tmpFilePrefix",
+                "tmpFileSuffix",
+                "breakpoints",
+                "stoppedThreads",
+            ],
+        )?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19700,7 +19374,7 @@ impl crate::validate::Validate for DebugInfoResponseBody {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.hash_seed, "hashSeed");
         v.member(&self.breakpoints, "breakpoints");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19729,16 +19403,21 @@ impl InspectVariablesResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl InspectVariablesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "variables")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64
     }
 }
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("variables", &self.variables)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19746,20 +19425,21 @@ crate::private::impl_object!(InspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for InspectVariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_variables: Option<Vec<InspectedVariable>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "variables" => f_variables = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "variables" => {
+                    r.field(&mut v.variables)?;
+                    seen |= 1u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(InspectVariablesResponseBody {
-            variables: r.required(f_variables, "variables")?,
-            extra,
-        })
+        r.all_seen(seen, &["variables"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19772,7 +19452,7 @@ impl crate::validate::Validate for InspectVariablesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
         v.member(&self.variables, "variables");
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19807,9 +19487,10 @@ impl RichInspectVariablesResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl RichInspectVariablesResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        matches!(key, "data" | "metadata")
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        3u64
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19817,7 +19498,11 @@ impl crate::private::Members for RichInspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.member("data", &self.data)?;
         s.member("metadata", &self.metadata)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19825,23 +19510,25 @@ crate::private::impl_object!(RichInspectVariablesResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for RichInspectVariablesResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_data: Option<serde_json::Map<String, serde_json::Value>> = None;
-        let mut f_metadata: Option<serde_json::Map<String, serde_json::Value>> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "data" => f_data = Some(crate::read::ReadJson::read_json(r)?),
-                "metadata" => f_metadata = Some(crate::read::ReadJson::read_json(r)?),
-                _ => r.extra(key, &mut extra)?,
+                "data" => {
+                    r.field(&mut v.data)?;
+                    seen |= 1u64;
+                }
+                "metadata" => {
+                    r.field(&mut v.metadata)?;
+                    seen |= 2u64;
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(RichInspectVariablesResponseBody {
-            data: r.required(f_data, "data")?,
-            metadata: r.required(f_metadata, "metadata")?,
-            extra,
-        })
+        r.all_seen(seen, &["data", "metadata"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19853,7 +19540,7 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for RichInspectVariablesResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
 /// Contains request result if success is true and error details if success is false.
@@ -19908,14 +19595,11 @@ impl CopyToGlobalsResponseBody {
 }
 #[cfg(feature = "jupyter")]
 impl CopyToGlobalsResponseBody {
-    /// Whether an `extra` entry named `key` is shadowed by a typed member that is written.
-    fn extra_shadowed(&self, key: &str) -> bool {
-        match key {
-            "value" => true,
-            "type" => self.type_.is_some(),
-            "variablesReference" => self.variables_reference.is_some(),
-            _ => false,
-        }
+    /// Which of `DECLARED` are written as typed members: bit `i` for `DECLARED[i]`
+    /// (an `extra` entry of that name is then shadowed).
+    fn written_declared(&self) -> u64 {
+        1u64 | (u64::from(self.type_.is_some()) << 1u32)
+            | (u64::from(self.variables_reference.is_some()) << 2u32)
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19924,7 +19608,11 @@ impl crate::private::Members for CopyToGlobalsResponseBody {
         s.member("value", &self.value)?;
         s.optional("type", &self.type_)?;
         s.optional("variablesReference", &self.variables_reference)?;
-        s.extras(&self.extra, &|k| self.extra_shadowed(k))
+        if self.extra.is_empty() {
+            Ok(())
+        } else {
+            s.extras(&self.extra, Self::DECLARED, self.written_declared())
+        }
     }
 }
 #[cfg(feature = "jupyter")]
@@ -19932,28 +19620,25 @@ crate::private::impl_object!(CopyToGlobalsResponseBody);
 #[cfg(feature = "jupyter")]
 impl crate::read::ReadJson for CopyToGlobalsResponseBody {
     fn read_json(r: &mut crate::read::Reader<'_>) -> crate::read::Res<Self> {
-        let mut f_value: Option<String> = None;
-        let mut f_type_: Option<String> = None;
-        let mut f_variables_reference: Option<i64> = None;
-        let mut extra = serde_json::Map::new();
+        let mut v = Self::default();
+        let mut seen = 0u64;
         r.begin_object()?;
         let mut first = true;
         while let Some(key) = r.next_key(&mut first)? {
             match key.as_str() {
-                "value" => f_value = Some(crate::read::ReadJson::read_json(r)?),
-                "type" => r.optional(key, &mut f_type_, &mut extra)?,
-                "variablesReference" => {
-                    r.optional(key, &mut f_variables_reference, &mut extra)?
+                "value" => {
+                    r.field(&mut v.value)?;
+                    seen |= 1u64;
                 }
-                _ => r.extra(key, &mut extra)?,
+                "type" => r.optional(key, &mut v.type_, &mut v.extra)?,
+                "variablesReference" => {
+                    r.optional(key, &mut v.variables_reference, &mut v.extra)?
+                }
+                _ => r.extra(key, &mut v.extra)?,
             }
         }
-        Ok(CopyToGlobalsResponseBody {
-            value: r.required(f_value, "value")?,
-            type_: f_type_,
-            variables_reference: f_variables_reference,
-            extra,
-        })
+        r.all_seen(seen, &["value"])?;
+        Ok(v)
     }
 }
 #[cfg(all(feature = "schemars", feature = "jupyter"))]
@@ -19965,6 +19650,6 @@ crate::private::impl_json_schema!(
 impl crate::validate::Validate for CopyToGlobalsResponseBody {
     fn validate_into(&self, path: &mut String, out: &mut crate::validate::Violations) {
         let mut v = crate::validate::Ctx { path, out };
-        v.extras(&self.extra, Self::DECLARED, &|k| self.extra_shadowed(k));
+        v.extras(&self.extra, Self::DECLARED, self.written_declared());
     }
 }
