@@ -5,6 +5,7 @@ use crate::trace_open;
 use clap::Args;
 use dapkit_trace::ReadErrorKind;
 use dapkit_trace::summary::{Entry, Filter, Summary, Timeline, Tone, passes};
+use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -100,16 +101,30 @@ fn offset(us: u64) -> String {
     format!("{:>3}.{:03}", us / 1_000_000, (us / 1000) % 1000)
 }
 
+/// An entry's summary as `Display`, written straight from the entry.
+struct SummaryText<'a>(&'a Entry);
+
+impl fmt::Display for SummaryText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_summary(f)
+    }
+}
+
 fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> {
-    let s = entry.summary();
     let client = if entry.record.client == 0 {
         String::new()
     } else {
         format!(" [client {}]", entry.record.client)
     };
     if !colour {
-        return writeln!(out, "{}{client} {s}", offset(entry.record.offset_us));
+        return writeln!(
+            out,
+            "{}{client} {}",
+            offset(entry.record.offset_us),
+            SummaryText(entry)
+        );
     }
+    let s = entry.summary();
     let style = match s.tone {
         Tone::Request => "\x1b[36m",
         Tone::Ok => "\x1b[32m",
@@ -137,7 +152,7 @@ fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> 
 /// `message`, `requestRecord`, `latencyUs` where known, then `"summary":…}`.
 ///
 /// Written member by member into `out` (numbers through itoa, strings escaped by
-/// serde_json, the summary straight from its `Display`): no serializer state and no
+/// serde_json, the summary written straight from the entry): no serializer state and no
 /// string of its own per record, on the tool's hot path.
 fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
     let f = &entry.facts;
@@ -191,11 +206,33 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
         out.extend_from_slice(b",\"latencyUs\":");
         out.extend_from_slice(num.format(p.latency_us).as_bytes());
     }
-    out.extend_from_slice(b",\"summary\":");
-    serde::Serializer::collect_str(
-        &mut serde_json::Serializer::new(&mut *out),
-        &entry.summary(),
-    )?;
-    out.extend_from_slice(b"}\n");
+    out.extend_from_slice(b",\"summary\":\"");
+    // Writing into a `Vec` cannot fail.
+    let _ = entry.write_summary(&mut JsonText(out));
+    out.extend_from_slice(b"\"}\n");
     Ok(())
+}
+
+/// Text written into `out` as the inside of a JSON string. Pieces with nothing to escape
+/// (nearly all of a summary) are copied as they are; any other piece is escaped by
+/// serde_json.
+struct JsonText<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for JsonText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // No early exit: the check compiles to a few vector steps over a short piece.
+        let plain = !s.bytes().fold(false, |any, b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if plain {
+            self.0.extend_from_slice(s.as_bytes());
+            return Ok(());
+        }
+        let start = self.0.len();
+        serde_json::to_writer(&mut *self.0, s).map_err(|_| fmt::Error)?;
+        // Without the quotes serde_json put around it.
+        self.0.pop();
+        self.0.remove(start);
+        Ok(())
+    }
 }
