@@ -55,6 +55,8 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
     };
     let mut timeline = Timeline::new(reader);
     let mut line = Vec::with_capacity(512);
+    // The summary text of `--json`, before it is written as a JSON string.
+    let mut text = String::with_capacity(256);
     let result = (|| -> Result<(), CliError> {
         loop {
             let entry = match timeline.next_entry() {
@@ -74,7 +76,7 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
             // Each record is formatted into one buffer and written with one call.
             line.clear();
             let formatted = if args.json {
-                write_json(&mut line, &entry)
+                write_json(&mut line, &entry, &mut text)
             } else {
                 write_line(&mut line, &entry, colour)
             };
@@ -152,9 +154,10 @@ fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> 
 /// `message`, `requestRecord`, `latencyUs` where known, then `"summary":…}`.
 ///
 /// Written member by member into `out` (numbers through itoa, strings escaped by
-/// serde_json, the summary written straight from the entry): no serializer state and no
-/// string of its own per record, on the tool's hot path.
-fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
+/// serde_json, the summary written by the entry into `text`, a buffer kept across
+/// records, and copied when it needs no escaping): no serializer state and no string of
+/// its own per record, on the tool's hot path.
+fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result<()> {
     let f = &entry.facts;
     let mut num = itoa::Buffer::new();
     out.extend_from_slice(b"{\"record\":");
@@ -206,33 +209,27 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
         out.extend_from_slice(b",\"latencyUs\":");
         out.extend_from_slice(num.format(p.latency_us).as_bytes());
     }
-    out.extend_from_slice(b",\"summary\":\"");
-    // Writing into a `Vec` cannot fail.
-    let _ = entry.write_summary(&mut JsonText(out));
-    out.extend_from_slice(b"\"}\n");
+    out.extend_from_slice(b",\"summary\":");
+    text.clear();
+    // Writing into a `String` cannot fail.
+    let _ = entry.write_summary(text);
+    json_string(out, text)?;
+    out.extend_from_slice(b"}\n");
     Ok(())
 }
 
-/// Text written into `out` as the inside of a JSON string. Pieces with nothing to escape
-/// (nearly all of a summary) are copied as they are; any other piece is escaped by
-/// serde_json.
-struct JsonText<'a>(&'a mut Vec<u8>);
-
-impl fmt::Write for JsonText<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        // No early exit: the check compiles to a few vector steps over a short piece.
-        let plain = !s.bytes().fold(false, |any, b| {
-            any | (b < 0x20) | (b == b'"') | (b == b'\\')
-        });
-        if plain {
-            self.0.extend_from_slice(s.as_bytes());
-            return Ok(());
-        }
-        let start = self.0.len();
-        serde_json::to_writer(&mut *self.0, s).map_err(|_| fmt::Error)?;
-        // Without the quotes serde_json put around it.
-        self.0.pop();
-        self.0.remove(start);
-        Ok(())
+/// `text` as a JSON string. Text with nothing to escape (nearly every summary) is copied as
+/// it is; any other text is escaped by serde_json.
+fn json_string(out: &mut Vec<u8>, text: &str) -> io::Result<()> {
+    // No early exit: the check compiles to a few vector steps.
+    let plain = !text.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return Ok(());
     }
+    Ok(serde_json::to_writer(out, text)?)
 }

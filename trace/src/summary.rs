@@ -1035,10 +1035,13 @@ fn response_detail<W: fmt::Write + ?Sized>(
 /// How many members of the message's `body` object are `true` (the last of a repeated
 /// name counts, as in decoding).
 fn true_members_of_body(text: &str) -> Option<usize> {
+    /// A member name, borrowed from the text unless it has escapes.
+    #[derive(serde::Deserialize, PartialEq, Eq, Hash)]
+    struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
     #[derive(serde::Deserialize)]
     struct Message<'a> {
         #[serde(borrow)]
-        body: HashMap<Cow<'a, str>, &'a serde_json::value::RawValue, foldhash::fast::RandomState>,
+        body: HashMap<Name<'a>, &'a serde_json::value::RawValue, foldhash::fast::RandomState>,
     }
     let m: Message<'_> = serde_json::from_str(text).ok()?;
     Some(m.body.values().filter(|v| v.get() == "true").count())
