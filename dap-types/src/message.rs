@@ -42,9 +42,12 @@ impl ProtocolMessage {
     ///
     /// Fails only if the bytes are not a JSON object; a message that breaks the schema is
     /// kept as JSON where it cannot be typed (see [`ProtocolMessage::is_standard`]).
+    /// Text already known to be UTF-8 can skip that check: `text.parse::<ProtocolMessage>()`
+    /// ([`FromStr`](std::str::FromStr)) decodes it the same way.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
-        match typed_from_slice(bytes) {
-            Ok(m) => Ok(m),
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text.parse(),
+            // Not UTF-8: serde_json says where.
             Err(_) => {
                 let value: Value =
                     serde_json::from_slice(bytes).map_err(|e| Error::new("ProtocolMessage", e))?;
@@ -404,10 +407,39 @@ fn not_typed() -> serde_json::Error {
     <serde_json::Error as serde::de::Error>::custom("message has no typed form")
 }
 
+/// Decodes a message from JSON text, as [`ProtocolMessage::from_slice`] does from bytes.
+///
+/// ```
+/// use dapkit_types::{ProtocolMessage, Request};
+///
+/// let msg: ProtocolMessage = r#"{"seq":1,"type":"request","command":"threads"}"#.parse()?;
+/// assert!(matches!(msg, ProtocolMessage::Request(Request::Threads(_))));
+/// # Ok::<(), dapkit_types::Error>(())
+/// ```
+impl std::str::FromStr for ProtocolMessage {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        match typed_from_str(text) {
+            Ok(m) => Ok(m),
+            Err(_) => {
+                let value: Value =
+                    serde_json::from_str(text).map_err(|e| Error::new("ProtocolMessage", e))?;
+                Self::from_data(value)
+            }
+        }
+    }
+}
+
 /// Typed decoding by the generated decoders; `Err` where they give no typed form.
 fn typed_from_slice(bytes: &[u8]) -> Result<ProtocolMessage, serde_json::Error> {
     // One UTF-8 check of the whole message, instead of one per string inside it.
     let text = std::str::from_utf8(bytes).map_err(|_| not_typed())?;
+    typed_from_str(text)
+}
+
+/// [`typed_from_slice`] of text.
+fn typed_from_str(text: &str) -> Result<ProtocolMessage, serde_json::Error> {
     with_envelope(text, |env| read_by(env, text).map_err(|_| not_typed()))?
 }
 

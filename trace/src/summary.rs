@@ -176,9 +176,10 @@ fn error_text(response: &Response) -> Option<String> {
 /// A record decoded: the message, or why its bytes are not one.
 pub fn decode(record: &Record) -> Result<ProtocolMessage, String> {
     match &record.payload {
-        Payload::Message(raw) => {
-            ProtocolMessage::from_slice(raw.get().as_bytes()).map_err(|e| e.to_string())
-        }
+        Payload::Message(raw) => raw
+            .get()
+            .parse()
+            .map_err(|e: dapkit_types::Error| e.to_string()),
         Payload::Bytes { bytes, error: None } => {
             ProtocolMessage::from_slice(bytes).map_err(|e| e.to_string())
         }
@@ -485,10 +486,9 @@ impl<R: BufRead> Timeline<R> {
     /// The next entry; `Ok(None)` at the end. After a recoverable read error the next call
     /// reads on (see [`ReadError::is_recoverable`]).
     pub fn next_entry(&mut self) -> Result<Option<Entry>, ReadError> {
-        // Each message is decoded once, straight from the line it is on.
-        let read = self
-            .reader
-            .next_decoded(|msg| ProtocolMessage::from_slice(msg.as_bytes()))?;
+        // Each message is decoded once, straight from the line it is on, as text: the
+        // reader has checked that the line is UTF-8.
+        let read = self.reader.next_decoded(str::parse::<ProtocolMessage>)?;
         let Some((record, decoded)) = read else {
             return Ok(None);
         };
