@@ -153,8 +153,8 @@ fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> 
 /// "client":…,"kind":…,` then `seq`, `command`, `event`, `requestSeq`, `success`,
 /// `message`, `requestRecord`, `latencyUs` where known, then `"summary":…}`.
 ///
-/// Written member by member into `out` (numbers through itoa, strings escaped by
-/// serde_json, the summary written by the entry into `text`, a buffer kept across
+/// Written member by member into `out` (numbers through itoa, strings through
+/// [`json_string`], the summary written by the entry into `text`, a buffer kept across
 /// records, and copied when it needs no escaping): no serializer state and no string of
 /// its own per record, on the tool's hot path.
 fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result<()> {
@@ -167,7 +167,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     out.extend_from_slice(b",\"offsetUs\":");
     out.extend_from_slice(num.format(entry.record.offset_us).as_bytes());
     out.extend_from_slice(b",\"time\":");
-    serde_json::to_writer(&mut *out, &entry.record.time)?;
+    json_string(out, &entry.record.time)?;
     out.extend_from_slice(b",\"dir\":\"");
     out.extend_from_slice(entry.record.direction.as_str().as_bytes());
     out.extend_from_slice(b"\",\"client\":");
@@ -185,7 +185,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     ] {
         if let Some(text) = text {
             out.extend_from_slice(key);
-            serde_json::to_writer(&mut *out, text)?;
+            json_string(out, text)?;
         }
     }
     if let Some(rs) = f.request_seq {
@@ -201,7 +201,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     }
     if let Some(m) = &f.message {
         out.extend_from_slice(b",\"message\":");
-        serde_json::to_writer(&mut *out, m)?;
+        json_string(out, m)?;
     }
     if let Some(p) = entry.pair() {
         out.extend_from_slice(b",\"requestRecord\":");
@@ -218,8 +218,8 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     Ok(())
 }
 
-/// `text` as a JSON string. Text with nothing to escape (nearly every summary) is copied as
-/// it is; any other text is escaped by serde_json.
+/// `text` as a JSON string. Text with nothing to escape (nearly every name, time and
+/// summary) is copied as it is; any other text is escaped by serde_json.
 fn json_string(out: &mut Vec<u8>, text: &str) -> io::Result<()> {
     // No early exit: the check compiles to a few vector steps.
     let plain = !text.bytes().fold(false, |any, b| {
