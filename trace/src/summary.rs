@@ -1,12 +1,12 @@
 //! What each record of a trace is, which request each response answers, and a one-line
 //! summary a person can read: the library behind `dapkit show` (and the HTML viewer).
 //!
-//! Each record is decoded once with `dapkit-types` ([`ProtocolMessage::from_slice`]); its
-//! [`Facts`] (kind, `seq`, command or event, `request_seq`, success, error message) come
-//! from that one decoding. [`Pairing`] matches responses to requests by direction, client
+//! Each record is decoded once with `dapkit-types` (its text parsed as a
+//! [`ProtocolMessage`]); its [`Facts`] (kind, `seq`, command or event, `request_seq`,
+//! success, error message) come from that one decoding. [`Pairing`] matches responses to requests by direction, client
 //! and `request_seq`, keeping at most [`Pairing::DEFAULT_LIMIT`] requests waiting for an
 //! answer. [`Timeline`] streams a trace as [`Entry`]s, each with its facts, its pairing and
-//! its [`Summary`]:
+//! its [`Summary`] (or, with no strings built, [`Entry::write_summary`]):
 //!
 //! ```
 //! use dapkit_trace::summary::Timeline;
@@ -1183,6 +1183,7 @@ pub fn passes(filters: &[Filter], entry: &Entry) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -1231,6 +1232,76 @@ mod tests {
             Answer::Unknown
         );
         assert_eq!(p.evicted(), 0);
+    }
+
+    /// The summaries of a trace of these messages (client to adapter when `c2a`), through
+    /// `Summary` and through `write_summary`, which must agree.
+    fn summaries(messages: &[(bool, String)]) -> Vec<String> {
+        let mut file = Vec::new();
+        let header = crate::Header::new(serde_json::Value::Null);
+        let mut w = crate::TraceWriter::new(&mut file, &header).expect("header");
+        for (i, (c2a, m)) in (0u64..).zip(messages) {
+            let dir = if *c2a {
+                Direction::ClientToAdapter
+            } else {
+                Direction::AdapterToClient
+            };
+            // A millisecond apart.
+            let record = Record::from_body(String::new(), i * 1000, dir, 0, m.as_bytes());
+            w.write(&record).expect("write");
+        }
+        drop(w);
+        let reader = TraceReader::new(&file[..]).expect("header");
+        Timeline::new(reader)
+            .map(|entry| {
+                let entry = entry.expect("entry");
+                let mut written = String::new();
+                entry.write_summary(&mut written).expect("write");
+                assert_eq!(written, entry.summary().to_string());
+                written
+            })
+            .collect()
+    }
+
+    #[test]
+    fn details_are_cut_at_100_characters_as_one_text() {
+        let output = |text: &str| {
+            let body = serde_json::json!({"category": "stdout", "output": text});
+            let m = serde_json::json!({"seq": 1, "type": "event", "event": "output", "body": body});
+            (false, m.to_string())
+        };
+        // `stdout: "` is 9 characters: 91 more fill the detail exactly, 92 go past it.
+        let exact = "é".repeat(90);
+        let over = "é".repeat(91);
+        let long = "日".repeat(500);
+        let result = "x\n".repeat(60);
+        let evaluate = serde_json::json!({"seq": 2, "type": "request", "command": "evaluate",
+            "arguments": {"expression": "e"}});
+        let answer = serde_json::json!({"seq": 3, "type": "response", "request_seq": 2,
+            "success": true, "command": "evaluate", "body": {"result": result, "variablesReference": 0}});
+        let got = summaries(&[
+            output(&exact),
+            output(&over),
+            output(&long),
+            (true, evaluate.to_string()),
+            (false, answer.to_string()),
+        ]);
+        assert_eq!(got[0], format!("← 1 event output stdout: \"{exact}\""));
+        assert_eq!(
+            got[1],
+            format!("← 1 event output stdout: \"{}…", "é".repeat(91))
+        );
+        assert_eq!(
+            got[2],
+            format!("← 1 event output stdout: \"{}…", "日".repeat(91))
+        );
+        assert_eq!(got[3], "→ 2 evaluate \"e\"");
+        // `ok: ` and the result's newlines spelled `\n` count; the latency is never cut off.
+        let shown: String = format!("ok: {}", "x\\n".repeat(60))
+            .chars()
+            .take(100)
+            .collect();
+        assert_eq!(got[4], format!("← 2 evaluate {shown}… (1.0 ms)"));
     }
 
     #[test]
