@@ -5,6 +5,7 @@ use crate::trace_open;
 use clap::Args;
 use dapkit_trace::ReadErrorKind;
 use dapkit_trace::summary::{Entry, Filter, Summary, Timeline, Tone, passes};
+use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -54,6 +55,8 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
     };
     let mut timeline = Timeline::new(reader);
     let mut line = Vec::with_capacity(512);
+    // The summary text of `--json`, before it is written as a JSON string.
+    let mut text = String::with_capacity(256);
     let result = (|| -> Result<(), CliError> {
         loop {
             let entry = match timeline.next_entry() {
@@ -73,7 +76,7 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
             // Each record is formatted into one buffer and written with one call.
             line.clear();
             let formatted = if args.json {
-                write_json(&mut line, &entry)
+                write_json(&mut line, &entry, &mut text)
             } else {
                 write_line(&mut line, &entry, colour)
             };
@@ -100,16 +103,30 @@ fn offset(us: u64) -> String {
     format!("{:>3}.{:03}", us / 1_000_000, (us / 1000) % 1000)
 }
 
+/// An entry's summary as `Display`, written straight from the entry.
+struct SummaryText<'a>(&'a Entry);
+
+impl fmt::Display for SummaryText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_summary(f)
+    }
+}
+
 fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> {
-    let s = entry.summary();
     let client = if entry.record.client == 0 {
         String::new()
     } else {
         format!(" [client {}]", entry.record.client)
     };
     if !colour {
-        return writeln!(out, "{}{client} {s}", offset(entry.record.offset_us));
+        return writeln!(
+            out,
+            "{}{client} {}",
+            offset(entry.record.offset_us),
+            SummaryText(entry)
+        );
     }
+    let s = entry.summary();
     let style = match s.tone {
         Tone::Request => "\x1b[36m",
         Tone::Ok => "\x1b[32m",
@@ -136,10 +153,11 @@ fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> 
 /// "client":…,"kind":…,` then `seq`, `command`, `event`, `requestSeq`, `success`,
 /// `message`, `requestRecord`, `latencyUs` where known, then `"summary":…}`.
 ///
-/// Written member by member into `out` (numbers through itoa, strings escaped by
-/// serde_json, the summary straight from its `Display`): no serializer state and no
-/// string of its own per record, on the tool's hot path.
-fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
+/// Written member by member into `out` (numbers through itoa, strings through
+/// [`json_string`], the summary written by the entry into `text`, a buffer kept across
+/// records, and copied when it needs no escaping): no serializer state and no string of
+/// its own per record, on the tool's hot path.
+fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result<()> {
     let f = &entry.facts;
     let mut num = itoa::Buffer::new();
     out.extend_from_slice(b"{\"record\":");
@@ -149,7 +167,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
     out.extend_from_slice(b",\"offsetUs\":");
     out.extend_from_slice(num.format(entry.record.offset_us).as_bytes());
     out.extend_from_slice(b",\"time\":");
-    serde_json::to_writer(&mut *out, &entry.record.time)?;
+    json_string(out, &entry.record.time)?;
     out.extend_from_slice(b",\"dir\":\"");
     out.extend_from_slice(entry.record.direction.as_str().as_bytes());
     out.extend_from_slice(b"\",\"client\":");
@@ -167,7 +185,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
     ] {
         if let Some(text) = text {
             out.extend_from_slice(key);
-            serde_json::to_writer(&mut *out, text)?;
+            json_string(out, text)?;
         }
     }
     if let Some(rs) = f.request_seq {
@@ -183,7 +201,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
     }
     if let Some(m) = &f.message {
         out.extend_from_slice(b",\"message\":");
-        serde_json::to_writer(&mut *out, m)?;
+        json_string(out, m)?;
     }
     if let Some(p) = entry.pair() {
         out.extend_from_slice(b",\"requestRecord\":");
@@ -192,10 +210,34 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
         out.extend_from_slice(num.format(p.latency_us).as_bytes());
     }
     out.extend_from_slice(b",\"summary\":");
-    serde::Serializer::collect_str(
-        &mut serde_json::Serializer::new(&mut *out),
-        &entry.summary(),
-    )?;
+    text.clear();
+    // Writing into a `String` cannot fail.
+    let _ = entry.write_summary(text);
+    json_string(out, text)?;
     out.extend_from_slice(b"}\n");
     Ok(())
+}
+
+/// `text` as a JSON string. Text with nothing to escape (nearly every name, time and
+/// summary) is copied as it is; any other text is escaped by serde_json.
+fn json_string(out: &mut Vec<u8>, text: &str) -> io::Result<()> {
+    if !needs_escape(text.as_bytes()) {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return Ok(());
+    }
+    Ok(serde_json::to_writer(out, text)?)
+}
+
+/// Whether JSON needs any of these bytes escaped (a control character, `"` or `\\`).
+fn needs_escape(bytes: &[u8]) -> bool {
+    let bad = |any: bool, &b: &u8| any | (b < 0x20) | (b == b'"') | (b == b'\\');
+    // Fixed-size chunks without an early exit, so that the check compiles to vector steps.
+    let mut chunks = bytes.chunks_exact(16);
+    let mut any = false;
+    for chunk in &mut chunks {
+        any |= chunk.iter().fold(false, bad);
+    }
+    any | chunks.remainder().iter().fold(false, bad)
 }

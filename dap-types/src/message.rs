@@ -42,13 +42,18 @@ impl ProtocolMessage {
     ///
     /// Fails only if the bytes are not a JSON object; a message that breaks the schema is
     /// kept as JSON where it cannot be typed (see [`ProtocolMessage::is_standard`]).
+    /// Text already known to be UTF-8 can skip that check: `text.parse::<ProtocolMessage>()`
+    /// ([`FromStr`](std::str::FromStr)) decodes it the same way.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
-        if let Ok(m) = typed_from_slice(bytes) {
-            return Ok(m);
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text.parse(),
+            // Not UTF-8: serde_json says where.
+            Err(_) => {
+                let value: Value =
+                    serde_json::from_slice(bytes).map_err(|e| Error::new("ProtocolMessage", e))?;
+                Self::from_data(value)
+            }
         }
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| Error::new("ProtocolMessage", e))?;
-        Self::from_data(value)
     }
 
     /// Decodes a message from a JSON value; fails only if it is not an object.
@@ -398,20 +403,46 @@ impl Envelope {
     }
 }
 
-/// Typed decoding by the generated decoders; `Err` where they give no typed form.
+/// Decodes a message from JSON text, as [`ProtocolMessage::from_slice`] does from bytes.
 ///
-/// The common case (the quick envelope scan succeeds) returns the decoder's result as it
-/// is, so the message (hundreds of bytes inline) is not moved between nested results.
+/// ```
+/// use dapkit_types::{ProtocolMessage, Request};
+///
+/// let msg: ProtocolMessage = r#"{"seq":1,"type":"request","command":"threads"}"#.parse()?;
+/// assert!(matches!(msg, ProtocolMessage::Request(Request::Threads(_))));
+/// # Ok::<(), dapkit_types::Error>(())
+/// ```
+impl std::str::FromStr for ProtocolMessage {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self, Error> {
+        if let Ok(m) = typed_from_str(text) {
+            return Ok(m);
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| Error::new("ProtocolMessage", e))?;
+        Self::from_data(value)
+    }
+}
+
+/// Typed decoding by the generated decoders; `Err` where they give no typed form.
 fn typed_from_slice(bytes: &[u8]) -> crate::read::Res<ProtocolMessage> {
     // One UTF-8 check of the whole message, instead of one per string inside it.
     let text = std::str::from_utf8(bytes).map_err(|_| crate::read::Fail)?;
+    typed_from_str(text)
+}
+
+/// [`typed_from_slice`] of text. The common case (the quick envelope scan succeeds) returns
+/// the decoder's result as it is, so the message (hundreds of bytes inline) is not moved
+/// between nested results.
+fn typed_from_str(text: &str) -> crate::read::Res<ProtocolMessage> {
     match crate::scan::envelope(text) {
         Some(env) => read_by(&env, text),
         None => typed_by_serde_envelope(text),
     }
 }
 
-/// [`typed_from_slice`] where the quick scan declined: the envelope read by serde.
+/// [`typed_from_str`] where the quick scan declined: the envelope read by serde.
 #[cold]
 #[inline(never)]
 fn typed_by_serde_envelope(text: &str) -> crate::read::Res<ProtocolMessage> {

@@ -1,12 +1,12 @@
 //! What each record of a trace is, which request each response answers, and a one-line
 //! summary a person can read: the library behind `dapkit show` (and the HTML viewer).
 //!
-//! Each record is decoded once with `dapkit-types` ([`ProtocolMessage::from_slice`]); its
-//! [`Facts`] (kind, `seq`, command or event, `request_seq`, success, error message) come
-//! from that one decoding. [`Pairing`] matches responses to requests by direction, client
+//! Each record is decoded once with `dapkit-types` (its text parsed as a
+//! [`ProtocolMessage`]); its [`Facts`] (kind, `seq`, command or event, `request_seq`,
+//! success, error message) come from that one decoding. [`Pairing`] matches responses to requests by direction, client
 //! and `request_seq`, keeping at most [`Pairing::DEFAULT_LIMIT`] requests waiting for an
 //! answer. [`Timeline`] streams a trace as [`Entry`]s, each with its facts, its pairing and
-//! its [`Summary`]:
+//! its [`Summary`] (or, with no strings built, [`Entry::write_summary`]):
 //!
 //! ```
 //! use dapkit_trace::summary::Timeline;
@@ -176,9 +176,10 @@ fn error_text(response: &Response) -> Option<String> {
 /// A record decoded: the message, or why its bytes are not one.
 pub fn decode(record: &Record) -> Result<ProtocolMessage, String> {
     match &record.payload {
-        Payload::Message(raw) => {
-            ProtocolMessage::from_slice(raw.get().as_bytes()).map_err(|e| e.to_string())
-        }
+        Payload::Message(raw) => raw
+            .get()
+            .parse()
+            .map_err(|e: dapkit_types::Error| e.to_string()),
         Payload::Bytes { bytes, error: None } => {
             ProtocolMessage::from_slice(bytes).map_err(|e| e.to_string())
         }
@@ -437,6 +438,16 @@ impl Entry {
     pub fn summary(&self) -> Summary {
         Summary::of(self)
     }
+
+    /// Writes the one-line summary, the text `summary().to_string()` gives, straight into
+    /// `out` (no strings of its own: for output on a tool's hot path).
+    pub fn write_summary<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        let mut num = itoa::Buffer::new();
+        let seq = shown_seq(self).map_or("", |n| num.format(n));
+        write_layout(out, arrow(self), seq, name_parts(self), |w| {
+            write_detail(self, true, w)
+        })
+    }
 }
 
 /// Reads a trace as [`Entry`]s, pairing responses with requests as it goes.
@@ -475,10 +486,9 @@ impl<R: BufRead> Timeline<R> {
     /// The next entry; `Ok(None)` at the end. After a recoverable read error the next call
     /// reads on (see [`ReadError::is_recoverable`]).
     pub fn next_entry(&mut self) -> Result<Option<Entry>, ReadError> {
-        // Each message is decoded once, straight from the line it is on.
-        let read = self
-            .reader
-            .next_decoded(|msg| ProtocolMessage::from_slice(msg.as_bytes()))?;
+        // Each message is decoded once, straight from the line it is on, as text: the
+        // reader has checked that the line is UTF-8.
+        let read = self.reader.next_decoded(str::parse::<ProtocolMessage>)?;
         let Some((record, decoded)) = read else {
             return Ok(None);
         };
@@ -577,230 +587,380 @@ impl Summary {
     }
 
     fn build(entry: &Entry, pairing_note: bool) -> Summary {
-        let arrow = match entry.record.direction {
-            Direction::ClientToAdapter => "→",
-            Direction::AdapterToClient => "←",
-        };
-        let f = &entry.facts;
-        let num = |n: Option<i64>| {
-            n.map(|n| itoa::Buffer::new().format(n).to_owned())
-                .unwrap_or_default()
-        };
-        let shown_seq = match entry.message {
-            Ok(ProtocolMessage::Response(_)) => f.request_seq,
-            _ => f.seq,
-        };
-        let mut s = Summary {
-            arrow,
-            seq: num(shown_seq),
-            name: f.name().unwrap_or_default().to_owned(),
-            detail: String::new(),
-            tone: Tone::Invalid,
-        };
-        match &entry.message {
-            Err(e) => {
-                s.name = "invalid".to_owned();
-                s.detail = e.clone();
-            }
-            Ok(ProtocolMessage::Request(r)) => {
-                s.tone = Tone::Request;
-                s.detail = request_detail(r);
-            }
-            Ok(ProtocolMessage::Response(r)) => {
-                let mut d = if r.success() {
-                    s.tone = Tone::Ok;
-                    let body = response_detail(r, entry);
-                    if body.is_empty() {
-                        "ok".to_owned()
-                    } else {
-                        format!("ok: {body}")
-                    }
-                } else {
-                    s.tone = Tone::Failed;
-                    match &f.message {
-                        Some(m) => format!("failed: {}", one_line(m)),
-                        None => "failed".to_owned(),
-                    }
-                };
-                // The latency (or pairing note) is never cut off.
-                d = truncate(d);
-                match entry.answer.as_ref().filter(|_| pairing_note) {
-                    Some(Answer::Paired(p)) => {
-                        let _ = write!(d, " ({})", latency(p.latency_us));
-                    }
-                    Some(Answer::Duplicate { first }) => {
-                        let _ = write!(d, " (already answered by record {first})");
-                    }
-                    Some(Answer::Unknown) => d.push_str(" (no such request)"),
-                    None => {}
-                }
-                s.detail = d;
-            }
-            Ok(ProtocolMessage::Event(e)) => {
-                s.tone = Tone::Event;
-                s.name.insert_str(0, "event ");
-                s.detail = event_detail(e);
-            }
-            Ok(ProtocolMessage::Custom(raw)) => {
-                s.detail = match raw.kind() {
-                    Some(k) => format!("message of unknown type `{k}`"),
-                    None => "message without a `type`".to_owned(),
-                };
-            }
+        let mut detail = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = write_detail(entry, pairing_note, &mut detail);
+        Summary {
+            arrow: arrow(entry),
+            seq: shown_seq(entry)
+                .map(|n| itoa::Buffer::new().format(n).to_owned())
+                .unwrap_or_default(),
+            name: name_parts(entry).concat(),
+            detail,
+            tone: tone(entry),
         }
-        if s.tone != Tone::Ok && s.tone != Tone::Failed {
-            s.detail = truncate(s.detail);
-        }
-        s
     }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.arrow)?;
-        for part in [&self.seq, &self.name, &self.detail] {
-            if !part.is_empty() {
-                write!(f, " {part}")?;
+        write_layout(f, self.arrow, &self.seq, [&self.name, ""], |w| {
+            w.write_str(&self.detail)
+        })
+    }
+}
+
+/// `→` (client to adapter) or `←` (adapter to client).
+fn arrow(entry: &Entry) -> &'static str {
+    match entry.record.direction {
+        Direction::ClientToAdapter => "→",
+        Direction::AdapterToClient => "←",
+    }
+}
+
+/// The number a summary shows: a response's `request_seq` (the number of its request),
+/// anything else's `seq`.
+fn shown_seq(entry: &Entry) -> Option<i64> {
+    match entry.message {
+        Ok(ProtocolMessage::Response(_)) => entry.facts.request_seq,
+        _ => entry.facts.seq,
+    }
+}
+
+/// The name a summary shows, in two parts: `["event ", NAME]` for events, `["invalid", ""]`
+/// for bytes that are not a message, the command (or nothing) otherwise.
+fn name_parts(entry: &Entry) -> [&str; 2] {
+    let name = entry.facts.name().unwrap_or_default();
+    match entry.message {
+        Err(_) => ["invalid", ""],
+        Ok(ProtocolMessage::Event(_)) => ["event ", name],
+        Ok(_) => [name, ""],
+    }
+}
+
+fn tone(entry: &Entry) -> Tone {
+    match &entry.message {
+        Err(_) | Ok(ProtocolMessage::Custom(_)) => Tone::Invalid,
+        Ok(ProtocolMessage::Request(_)) => Tone::Request,
+        Ok(ProtocolMessage::Response(r)) if r.success() => Tone::Ok,
+        Ok(ProtocolMessage::Response(_)) => Tone::Failed,
+        Ok(ProtocolMessage::Event(_)) => Tone::Event,
+    }
+}
+
+/// The one layout of a summary line: the arrow, then the seq, the name and the detail,
+/// each after a space when it is not empty. [`Summary`]'s `Display` and
+/// [`Entry::write_summary`] both write through it.
+fn write_layout<W: fmt::Write + ?Sized>(
+    out: &mut W,
+    arrow: &str,
+    seq: &str,
+    name: [&str; 2],
+    detail: impl FnOnce(&mut Lead<'_, W>) -> fmt::Result,
+) -> fmt::Result {
+    out.write_str(arrow)?;
+    if !seq.is_empty() {
+        out.write_str(" ")?;
+        out.write_str(seq)?;
+    }
+    if !name[0].is_empty() || !name[1].is_empty() {
+        out.write_str(" ")?;
+        out.write_str(name[0])?;
+        out.write_str(name[1])?;
+    }
+    detail(&mut Lead::new(out, " "))
+}
+
+/// Writes through to `out`, putting `lead` before the first text that is not empty (and
+/// nothing at all when no text comes).
+struct Lead<'a, W: ?Sized> {
+    out: &'a mut W,
+    lead: Option<&'static str>,
+}
+
+impl<'a, W: fmt::Write + ?Sized> Lead<'a, W> {
+    fn new(out: &'a mut W, lead: &'static str) -> Self {
+        Lead {
+            out,
+            lead: Some(lead),
+        }
+    }
+
+    /// Whether any text came.
+    fn started(&self) -> bool {
+        self.lead.is_none()
+    }
+}
+
+impl<W: fmt::Write + ?Sized> fmt::Write for Lead<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if s.is_empty() {
+            return Ok(());
+        }
+        if let Some(lead) = self.lead.take() {
+            self.out.write_str(lead)?;
+        }
+        self.out.write_str(s)
+    }
+}
+
+/// Writes through to `out` at most [`DETAIL_MAX`] characters; if more come, `…` instead
+/// of them (so a detail is cut as one text however it is written).
+struct Cut<'a, W: ?Sized> {
+    out: &'a mut W,
+    left: usize,
+    full: bool,
+}
+
+impl<'a, W: fmt::Write + ?Sized> Cut<'a, W> {
+    fn new(out: &'a mut W) -> Self {
+        Cut {
+            out,
+            left: DETAIL_MAX,
+            full: false,
+        }
+    }
+
+    /// The writer, for what is never cut off.
+    fn into_inner(self) -> &'a mut W {
+        self.out
+    }
+}
+
+impl<W: fmt::Write + ?Sized> fmt::Write for Cut<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.full {
+            return Ok(());
+        }
+        let n = s.chars().count();
+        if n <= self.left {
+            self.left -= n;
+            return self.out.write_str(s);
+        }
+        let end = s.char_indices().nth(self.left).map_or(s.len(), |(i, _)| i);
+        self.full = true;
+        self.out.write_str(&s[..end])?;
+        self.out.write_str("…")
+    }
+}
+
+/// Writes an entry's summary detail: cut to [`DETAIL_MAX`] characters, then, for a
+/// response and if `pairing_note`, its latency or pairing note (never cut off).
+fn write_detail<W: fmt::Write + ?Sized>(
+    entry: &Entry,
+    pairing_note: bool,
+    out: &mut W,
+) -> fmt::Result {
+    let mut cut = Cut::new(out);
+    match &entry.message {
+        Err(e) => cut.write_str(e),
+        Ok(ProtocolMessage::Request(r)) => request_detail(r, &mut cut),
+        Ok(ProtocolMessage::Event(e)) => event_detail(e, &mut cut),
+        Ok(ProtocolMessage::Custom(raw)) => match raw.kind() {
+            Some(k) => write!(cut, "message of unknown type `{k}`"),
+            None => cut.write_str("message without a `type`"),
+        },
+        Ok(ProtocolMessage::Response(r)) => {
+            if r.success() {
+                let mut body = Lead::new(&mut cut, "ok: ");
+                response_detail(r, entry, &mut body)?;
+                if !body.started() {
+                    cut.write_str("ok")?;
+                }
+            } else {
+                cut.write_str("failed")?;
+                if let Some(m) = &entry.facts.message {
+                    cut.write_str(": ")?;
+                    one_line(m, &mut cut)?;
+                }
+            }
+            let out = cut.into_inner();
+            match entry.answer.as_ref().filter(|_| pairing_note) {
+                Some(Answer::Paired(p)) => {
+                    out.write_str(" (")?;
+                    write_latency(p.latency_us, out)?;
+                    out.write_str(")")
+                }
+                Some(Answer::Duplicate { first }) => {
+                    write!(out, " (already answered by record {first})")
+                }
+                Some(Answer::Unknown) => out.write_str(" (no such request)"),
+                None => Ok(()),
             }
         }
-        Ok(())
     }
 }
 
 /// `3.1 ms`, `1.25 s`.
 pub fn latency(us: u64) -> String {
+    let mut text = String::new();
+    // Writing into a `String` cannot fail.
+    let _ = write_latency(us, &mut text);
+    text
+}
+
+fn write_latency<W: fmt::Write + ?Sized>(us: u64, out: &mut W) -> fmt::Result {
     // Integer arithmetic, rounded half up: float formatting is slow on this hot path.
     let hundredths_s = (us + 5_000) / 10_000;
     if hundredths_s >= 100 {
-        format!("{}.{:02} s", hundredths_s / 100, hundredths_s % 100)
+        write!(out, "{}.{:02} s", hundredths_s / 100, hundredths_s % 100)
     } else {
         let tenths_ms = (us + 50) / 100;
-        format!("{}.{} ms", tenths_ms / 10, tenths_ms % 10)
+        write!(out, "{}.{} ms", tenths_ms / 10, tenths_ms % 10)
     }
-}
-
-fn truncate(mut s: String) -> String {
-    // At most DETAIL_MAX bytes is at most DETAIL_MAX characters: nothing to walk.
-    if s.len() <= DETAIL_MAX {
-        return s;
-    }
-    if let Some((i, _)) = s.char_indices().nth(DETAIL_MAX) {
-        s.truncate(i);
-        s.push('…');
-    }
-    s
 }
 
 /// Control characters spelled as escapes, so a summary stays on one line. Only the first
 /// `DETAIL_MAX + 1` characters are taken: every summary detail is cut to `DETAIL_MAX`
 /// anyway, and a long `output` event's text need not be walked to its end.
-fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(4 * DETAIL_MAX));
-    for c in s.chars().take(DETAIL_MAX + 1) {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+fn one_line<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
+    let mut start = 0;
+    let mut end = s.len();
+    for (n, (i, c)) in s.char_indices().enumerate() {
+        if n > DETAIL_MAX {
+            end = i;
+            break;
+        }
+        if c.is_control() {
+            out.write_str(&s[start..i])?;
+            match c {
+                '\n' => out.write_str("\\n")?,
+                '\r' => out.write_str("\\r")?,
+                '\t' => out.write_str("\\t")?,
+                c => write!(out, "\\u{{{:x}}}", c as u32)?,
             }
-            c => out.push(c),
+            start = i + c.len_utf8();
         }
     }
-    out
+    out.write_str(&s[start..end])
 }
 
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", one_line(s))
+fn quoted<W: fmt::Write + ?Sized>(s: &str, out: &mut W) -> fmt::Result {
+    out.write_str("\"")?;
+    one_line(s, out)?;
+    out.write_str("\"")
 }
 
 /// The file name of a source: its `name`, else the last part of its `path`.
-fn source_name(source: &dapkit_types::types::Source) -> String {
+fn source_name<W: fmt::Write + ?Sized>(
+    source: &dapkit_types::types::Source,
+    out: &mut W,
+) -> fmt::Result {
     if let Some(name) = &source.name {
-        return name.clone();
+        return out.write_str(name);
     }
     match &source.path {
-        Some(p) => p.rsplit(['/', '\\']).next().unwrap_or(p).to_owned(),
+        Some(p) => out.write_str(p.rsplit(['/', '\\']).next().unwrap_or(p)),
         None => match source.source_reference {
-            Some(r) => format!("source {r}"),
-            None => String::new(),
+            Some(r) => write!(out, "source {r}"),
+            None => Ok(()),
         },
     }
 }
 
-fn join<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
-    let mut out = String::new();
+/// The items, `, ` between them.
+fn join<W: fmt::Write + ?Sized, T: fmt::Display>(
+    items: impl IntoIterator<Item = T>,
+    out: &mut W,
+) -> fmt::Result {
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
-            out.push_str(", ");
+            out.write_str(", ")?;
         }
-        let _ = write!(out, "{item}");
+        write!(out, "{item}")?;
     }
-    out
+    Ok(())
 }
 
-fn request_detail(r: &Request) -> String {
+/// `[a, b]`.
+fn list<W: fmt::Write + ?Sized, T: fmt::Display>(
+    items: impl IntoIterator<Item = T>,
+    out: &mut W,
+) -> fmt::Result {
+    out.write_str("[")?;
+    join(items, out)?;
+    out.write_str("]")
+}
+
+fn request_detail<W: fmt::Write + ?Sized>(r: &Request, out: &mut W) -> fmt::Result {
     match r {
         Request::Initialize(m) => {
             let a = &m.arguments;
-            let mut d = format!("adapterID={}", a.adapter_id);
-            if let Some(c) = a.client_id.as_ref().or(a.client_name.as_ref()) {
-                let _ = write!(d, " client={c}");
+            write!(out, "adapterID={}", a.adapter_id)?;
+            match a.client_id.as_ref().or(a.client_name.as_ref()) {
+                Some(c) => write!(out, " client={c}"),
+                None => Ok(()),
             }
-            d
         }
-        Request::Launch(m) => program(&m.arguments.extra),
-        Request::Attach(m) => program(&m.arguments.extra),
+        Request::Launch(m) => program(&m.arguments.extra, out),
+        Request::Attach(m) => program(&m.arguments.extra, out),
         Request::SetBreakpoints(m) => {
             let a = &m.arguments;
-            let lines: Vec<u64> = match (&a.breakpoints, &a.lines) {
-                (Some(b), _) => b.iter().map(|b| b.line).collect(),
-                (None, Some(l)) => l.clone(),
-                (None, None) => Vec::new(),
-            };
-            format!("{} [{}]", source_name(&a.source), join(lines))
+            source_name(&a.source, out)?;
+            out.write_str(" ")?;
+            match (&a.breakpoints, &a.lines) {
+                (Some(b), _) => list(b.iter().map(|b| b.line), out),
+                (None, Some(l)) => list(l, out),
+                (None, None) => out.write_str("[]"),
+            }
         }
         Request::SetFunctionBreakpoints(m) => {
-            format!(
-                "[{}]",
-                join(m.arguments.breakpoints.iter().map(|b| &b.name))
-            )
+            list(m.arguments.breakpoints.iter().map(|b| &b.name), out)
         }
-        Request::SetExceptionBreakpoints(m) => format!("[{}]", join(&m.arguments.filters)),
-        Request::Continue(m) => format!("thread {}", m.arguments.thread_id),
-        Request::Next(m) => format!("thread {}", m.arguments.thread_id),
-        Request::StepIn(m) => format!("thread {}", m.arguments.thread_id),
-        Request::StepOut(m) => format!("thread {}", m.arguments.thread_id),
-        Request::Pause(m) => format!("thread {}", m.arguments.thread_id),
-        Request::StackTrace(m) => format!("thread {}", m.arguments.thread_id),
-        Request::Scopes(m) => format!("frame {}", m.arguments.frame_id),
-        Request::Variables(m) => format!("ref {}", m.arguments.variables_reference),
+        Request::SetExceptionBreakpoints(m) => list(&m.arguments.filters, out),
+        Request::Continue(m) => write!(out, "thread {}", m.arguments.thread_id),
+        Request::Next(m) => write!(out, "thread {}", m.arguments.thread_id),
+        Request::StepIn(m) => write!(out, "thread {}", m.arguments.thread_id),
+        Request::StepOut(m) => write!(out, "thread {}", m.arguments.thread_id),
+        Request::Pause(m) => write!(out, "thread {}", m.arguments.thread_id),
+        Request::StackTrace(m) => write!(out, "thread {}", m.arguments.thread_id),
+        Request::Scopes(m) => write!(out, "frame {}", m.arguments.frame_id),
+        Request::Variables(m) => write!(out, "ref {}", m.arguments.variables_reference),
         Request::Evaluate(m) => {
             let a = &m.arguments;
+            quoted(&a.expression, out)?;
             match &a.context {
-                Some(c) => format!("{} ({})", quoted(&a.expression), c.as_str()),
-                None => quoted(&a.expression),
+                Some(c) => write!(out, " ({})", c.as_str()),
+                None => Ok(()),
             }
         }
         Request::Source(m) => match &m.arguments.source {
-            Some(s) => source_name(s),
-            None => format!("source {}", m.arguments.source_reference),
+            Some(s) => source_name(s, out),
+            None => write!(out, "source {}", m.arguments.source_reference),
         },
-        Request::RunInTerminal(m) => one_line(&m.arguments.args.join(" ")),
-        _ => String::new(),
+        Request::RunInTerminal(m) => {
+            // The arguments joined by spaces, as one text.
+            for (i, arg) in m.arguments.args.iter().enumerate() {
+                if i > 0 {
+                    out.write_str(" ")?;
+                }
+                one_line(arg, out)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
 /// `program` (or `module`, `name`) of launch/attach arguments, which the schema leaves open.
-fn program(extra: &serde_json::Map<String, serde_json::Value>) -> String {
-    ["program", "module", "name"]
+fn program<W: fmt::Write + ?Sized>(
+    extra: &serde_json::Map<String, serde_json::Value>,
+    out: &mut W,
+) -> fmt::Result {
+    match ["program", "module", "name"]
         .iter()
         .find_map(|k| extra.get(*k).and_then(serde_json::Value::as_str))
-        .map(one_line)
-        .unwrap_or_default()
+    {
+        Some(p) => one_line(p, out),
+        None => Ok(()),
+    }
 }
 
-fn response_detail(r: &Response, entry: &Entry) -> String {
+fn response_detail<W: fmt::Write + ?Sized>(
+    r: &Response,
+    entry: &Entry,
+    out: &mut W,
+) -> fmt::Result {
     match r {
         Response::Initialize(m) => match &m.body {
             Some(caps) => {
@@ -817,127 +977,144 @@ fn response_detail(r: &Response, entry: &Entry) -> String {
                         })
                     })
                     .unwrap_or(0);
-                format!("{n} capabilities")
+                write!(out, "{n} capabilities")
             }
-            None => String::new(),
+            None => Ok(()),
         },
-        Response::SetBreakpoints(m) => verified(&m.body.breakpoints),
-        Response::SetFunctionBreakpoints(m) => verified(&m.body.breakpoints),
-        Response::Threads(m) => format!(
-            "{} [{}]",
-            count(m.body.threads.len(), "thread"),
-            join(
-                m.body
-                    .threads
-                    .iter()
-                    .map(|t| format!("{} {}", t.id, t.name))
-            )
-        ),
+        Response::SetBreakpoints(m) => verified(&m.body.breakpoints, out),
+        Response::SetFunctionBreakpoints(m) => verified(&m.body.breakpoints, out),
+        Response::Threads(m) => {
+            let threads = &m.body.threads;
+            count(threads.len(), "thread", out)?;
+            out.write_str(" [")?;
+            for (i, t) in threads.iter().enumerate() {
+                if i > 0 {
+                    out.write_str(", ")?;
+                }
+                write!(out, "{} {}", t.id, t.name)?;
+            }
+            out.write_str("]")
+        }
         Response::StackTrace(m) => {
             let frames = &m.body.stack_frames;
-            let mut d = count(frames.len(), "frame");
+            count(frames.len(), "frame", out)?;
             if let Some(top) = frames.first() {
-                let _ = write!(d, ", top {}", top.name);
+                write!(out, ", top {}", top.name)?;
                 if let Some(src) = &top.source {
-                    let _ = write!(d, " ({}:{})", source_name(src), top.line);
+                    out.write_str(" (")?;
+                    source_name(src, out)?;
+                    write!(out, ":{})", top.line)?;
                 }
             }
-            d
+            Ok(())
         }
-        Response::Scopes(m) => format!("[{}]", join(m.body.scopes.iter().map(|s| &s.name))),
+        Response::Scopes(m) => list(m.body.scopes.iter().map(|s| &s.name), out),
         Response::Variables(m) => {
             let vars = &m.body.variables;
-            let mut d = count(vars.len(), "variable");
+            count(vars.len(), "variable", out)?;
             if !vars.is_empty() {
-                let shown: Vec<String> = vars
-                    .iter()
-                    .take(4)
-                    .map(|v| format!("{}={}", v.name, one_line(&v.value)))
-                    .collect();
-                let _ = write!(d, ": {}", shown.join(", "));
+                out.write_str(": ")?;
+                for (i, v) in vars.iter().take(4).enumerate() {
+                    if i > 0 {
+                        out.write_str(", ")?;
+                    }
+                    write!(out, "{}=", v.name)?;
+                    one_line(&v.value, out)?;
+                }
                 if vars.len() > 4 {
-                    d.push_str(", …");
+                    out.write_str(", …")?;
                 }
             }
-            d
+            Ok(())
         }
-        Response::Evaluate(m) => one_line(&m.body.result),
-        _ => String::new(),
+        Response::Evaluate(m) => one_line(&m.body.result, out),
+        _ => Ok(()),
     }
 }
 
 /// How many members of the message's `body` object are `true` (the last of a repeated
 /// name counts, as in decoding).
 fn true_members_of_body(text: &str) -> Option<usize> {
+    /// A member name, borrowed from the text unless it has escapes.
+    #[derive(serde::Deserialize, PartialEq, Eq, Hash)]
+    struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
     #[derive(serde::Deserialize)]
     struct Message<'a> {
         #[serde(borrow)]
-        body: std::collections::HashMap<Cow<'a, str>, &'a serde_json::value::RawValue>,
+        body: HashMap<Name<'a>, &'a serde_json::value::RawValue, foldhash::fast::RandomState>,
     }
     let m: Message<'_> = serde_json::from_str(text).ok()?;
     Some(m.body.values().filter(|v| v.get() == "true").count())
 }
 
-fn count(n: usize, what: &str) -> String {
+fn count<W: fmt::Write + ?Sized>(n: usize, what: &str, out: &mut W) -> fmt::Result {
     if n == 1 {
-        format!("1 {what}")
+        write!(out, "1 {what}")
     } else {
-        format!("{n} {what}s")
+        write!(out, "{n} {what}s")
     }
 }
 
-fn verified(breakpoints: &[dapkit_types::types::Breakpoint]) -> String {
+fn verified<W: fmt::Write + ?Sized>(
+    breakpoints: &[dapkit_types::types::Breakpoint],
+    out: &mut W,
+) -> fmt::Result {
     let v = breakpoints.iter().filter(|b| b.verified).count();
     if v == breakpoints.len() {
-        format!("{v} verified")
+        write!(out, "{v} verified")
     } else {
-        format!("{v} of {} verified", breakpoints.len())
+        write!(out, "{v} of {} verified", breakpoints.len())
     }
 }
 
-fn event_detail(e: &Event) -> String {
+fn event_detail<W: fmt::Write + ?Sized>(e: &Event, out: &mut W) -> fmt::Result {
     match e {
         Event::Stopped(m) => {
             let b = &m.body;
-            let mut d = b.reason.as_str().to_owned();
+            out.write_str(b.reason.as_str())?;
             if let Some(t) = b.thread_id {
-                let _ = write!(d, ", thread {t}");
+                write!(out, ", thread {t}")?;
             }
             if let Some(text) = b.description.as_ref().or(b.text.as_ref()) {
-                let _ = write!(d, ": {}", one_line(text));
+                out.write_str(": ")?;
+                one_line(text, out)?;
             }
-            d
+            Ok(())
         }
-        Event::Continued(m) => format!("thread {}", m.body.thread_id),
-        Event::Exited(m) => format!("exit code {}", m.body.exit_code),
-        Event::Thread(m) => format!("{} thread {}", m.body.reason.as_str(), m.body.thread_id),
+        Event::Continued(m) => write!(out, "thread {}", m.body.thread_id),
+        Event::Exited(m) => write!(out, "exit code {}", m.body.exit_code),
+        Event::Thread(m) => write!(
+            out,
+            "{} thread {}",
+            m.body.reason.as_str(),
+            m.body.thread_id
+        ),
         Event::Output(m) => {
             let b = &m.body;
-            let text = quoted(&b.output);
-            match &b.category {
-                Some(c) => format!("{}: {text}", c.as_str()),
-                None => text,
+            if let Some(c) = &b.category {
+                write!(out, "{}: ", c.as_str())?;
             }
+            quoted(&b.output, out)
         }
         Event::Breakpoint(m) => {
             let bp = &m.body.breakpoint;
-            let mut d = m.body.reason.as_str().to_owned();
+            out.write_str(m.body.reason.as_str())?;
             if let Some(id) = bp.id {
-                let _ = write!(d, " {id}");
+                write!(out, " {id}")?;
             }
-            d.push_str(if bp.verified {
+            out.write_str(if bp.verified {
                 " verified"
             } else {
                 " not verified"
-            });
-            d
+            })
         }
-        Event::Module(m) => format!("{} {}", m.body.reason.as_str(), m.body.module.name),
+        Event::Module(m) => write!(out, "{} {}", m.body.reason.as_str(), m.body.module.name),
         Event::LoadedSource(m) => {
-            format!("{} {}", m.body.reason.as_str(), source_name(&m.body.source))
+            write!(out, "{} ", m.body.reason.as_str())?;
+            source_name(&m.body.source, out)
         }
-        Event::Process(m) => m.body.name.clone(),
-        _ => String::new(),
+        Event::Process(m) => out.write_str(&m.body.name),
+        _ => Ok(()),
     }
 }
 
@@ -1006,6 +1183,7 @@ pub fn passes(filters: &[Filter], entry: &Entry) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -1054,6 +1232,76 @@ mod tests {
             Answer::Unknown
         );
         assert_eq!(p.evicted(), 0);
+    }
+
+    /// The summaries of a trace of these messages (client to adapter when `c2a`), through
+    /// `Summary` and through `write_summary`, which must agree.
+    fn summaries(messages: &[(bool, String)]) -> Vec<String> {
+        let mut file = Vec::new();
+        let header = crate::Header::new(serde_json::Value::Null);
+        let mut w = crate::TraceWriter::new(&mut file, &header).expect("header");
+        for (i, (c2a, m)) in (0u64..).zip(messages) {
+            let dir = if *c2a {
+                Direction::ClientToAdapter
+            } else {
+                Direction::AdapterToClient
+            };
+            // A millisecond apart.
+            let record = Record::from_body(String::new(), i * 1000, dir, 0, m.as_bytes());
+            w.write(&record).expect("write");
+        }
+        drop(w);
+        let reader = TraceReader::new(&file[..]).expect("header");
+        Timeline::new(reader)
+            .map(|entry| {
+                let entry = entry.expect("entry");
+                let mut written = String::new();
+                entry.write_summary(&mut written).expect("write");
+                assert_eq!(written, entry.summary().to_string());
+                written
+            })
+            .collect()
+    }
+
+    #[test]
+    fn details_are_cut_at_100_characters_as_one_text() {
+        let output = |text: &str| {
+            let body = serde_json::json!({"category": "stdout", "output": text});
+            let m = serde_json::json!({"seq": 1, "type": "event", "event": "output", "body": body});
+            (false, m.to_string())
+        };
+        // `stdout: "` is 9 characters: 91 more fill the detail exactly, 92 go past it.
+        let exact = "é".repeat(90);
+        let over = "é".repeat(91);
+        let long = "日".repeat(500);
+        let result = "x\n".repeat(60);
+        let evaluate = serde_json::json!({"seq": 2, "type": "request", "command": "evaluate",
+            "arguments": {"expression": "e"}});
+        let answer = serde_json::json!({"seq": 3, "type": "response", "request_seq": 2,
+            "success": true, "command": "evaluate", "body": {"result": result, "variablesReference": 0}});
+        let got = summaries(&[
+            output(&exact),
+            output(&over),
+            output(&long),
+            (true, evaluate.to_string()),
+            (false, answer.to_string()),
+        ]);
+        assert_eq!(got[0], format!("← 1 event output stdout: \"{exact}\""));
+        assert_eq!(
+            got[1],
+            format!("← 1 event output stdout: \"{}…", "é".repeat(91))
+        );
+        assert_eq!(
+            got[2],
+            format!("← 1 event output stdout: \"{}…", "日".repeat(91))
+        );
+        assert_eq!(got[3], "→ 2 evaluate \"e\"");
+        // `ok: ` and the result's newlines spelled `\n` count; the latency is never cut off.
+        let shown: String = format!("ok: {}", "x\\n".repeat(60))
+            .chars()
+            .take(100)
+            .collect();
+        assert_eq!(got[4], format!("← 2 evaluate {shown}… (1.0 ms)"));
     }
 
     #[test]
