@@ -155,8 +155,9 @@ fn write_line(out: &mut Vec<u8>, entry: &Entry, colour: bool) -> io::Result<()> 
 ///
 /// Written member by member into `out` (numbers through itoa, strings through
 /// [`json_string`], the summary written by the entry into `text`, a buffer kept across
-/// records, and copied when it needs no escaping): no serializer state and no string of
-/// its own per record, on the tool's hot path.
+/// records): no serializer state and no string of its own per record, on the tool's hot
+/// path. Returns a result like [`write_line`], its alternative; writing into a `Vec`
+/// cannot fail.
 fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result<()> {
     let f = &entry.facts;
     let mut num = itoa::Buffer::new();
@@ -167,7 +168,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     out.extend_from_slice(b",\"offsetUs\":");
     out.extend_from_slice(num.format(entry.record.offset_us).as_bytes());
     out.extend_from_slice(b",\"time\":");
-    json_string(out, &entry.record.time)?;
+    json_string(out, &entry.record.time);
     out.extend_from_slice(b",\"dir\":\"");
     out.extend_from_slice(entry.record.direction.as_str().as_bytes());
     out.extend_from_slice(b"\",\"client\":");
@@ -185,7 +186,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     ] {
         if let Some(text) = text {
             out.extend_from_slice(key);
-            json_string(out, text)?;
+            json_string(out, text);
         }
     }
     if let Some(rs) = f.request_seq {
@@ -201,7 +202,7 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     }
     if let Some(m) = &f.message {
         out.extend_from_slice(b",\"message\":");
-        json_string(out, m)?;
+        json_string(out, m);
     }
     if let Some(p) = entry.pair() {
         out.extend_from_slice(b",\"requestRecord\":");
@@ -213,31 +214,13 @@ fn write_json(out: &mut Vec<u8>, entry: &Entry, text: &mut String) -> io::Result
     text.clear();
     // Writing into a `String` cannot fail.
     let _ = entry.write_summary(text);
-    json_string(out, text)?;
+    json_string(out, text);
     out.extend_from_slice(b"}\n");
     Ok(())
 }
 
-/// `text` as a JSON string. Text with nothing to escape (nearly every name, time and
-/// summary) is copied as it is; any other text is escaped by serde_json.
-fn json_string(out: &mut Vec<u8>, text: &str) -> io::Result<()> {
-    if !needs_escape(text.as_bytes()) {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-        return Ok(());
-    }
-    Ok(serde_json::to_writer(out, text)?)
-}
-
-/// Whether JSON needs any of these bytes escaped (a control character, `"` or `\\`).
-fn needs_escape(bytes: &[u8]) -> bool {
-    let bad = |any: bool, &b: &u8| any | (b < 0x20) | (b == b'"') | (b == b'\\');
-    // Fixed-size chunks without an early exit, so that the check compiles to vector steps.
-    let mut chunks = bytes.chunks_exact(16);
-    let mut any = false;
-    for chunk in &mut chunks {
-        any |= chunk.iter().fold(false, bad);
-    }
-    any | chunks.remainder().iter().fold(false, bad)
+/// `text` as a JSON string, escaped as serde_json escapes it, by dapkit-types' own string
+/// writer (the one its encoders use).
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    dapkit_types::private::write_str(out, text);
 }
