@@ -756,7 +756,11 @@ impl<'a> Reader<'a> {
     /// `names[i]`. Otherwise fails naming the first one missing.
     #[inline]
     pub fn all_seen(&mut self, seen: u64, names: &'static [&'static str]) -> Res<()> {
-        let all = u64::MAX >> (64 - names.len().clamp(1, 64));
+        // No names: nothing to check (not `1`, which would fail on bit 0).
+        let all = match names.len() {
+            0 => 0,
+            n => u64::MAX >> (64 - n.min(64)),
+        };
         if seen & all == all {
             Ok(())
         } else {
