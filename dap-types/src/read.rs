@@ -783,6 +783,17 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::Reader;
 
+    /// `all_seen` passes when every named member was seen (and when there are none), and
+    /// otherwise names the first one missing.
+    #[test]
+    fn all_seen_names_the_first_missing_member() {
+        let mut r = Reader::new("{}");
+        assert!(r.all_seen(0, &[]).is_ok());
+        assert!(r.all_seen(0b11, &["a", "b"]).is_ok());
+        assert!(r.all_seen(0b01, &["a", "b"]).is_err());
+        assert!(r.describe_failure("T").contains("`b`"));
+    }
+
     /// The one-pass integer reading gives what the general token path gives, and leaves the
     /// reader at the same place, for plain and unusual number spellings alike.
     #[test]
