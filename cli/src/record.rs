@@ -4,7 +4,11 @@
 
 use crate::error::{CliError, Exit};
 use clap::Args;
+#[cfg(target_os = "linux")]
+use dapkit_trace::record::forward_spinning;
 use dapkit_trace::record::{Recorder, forward};
+#[cfg(target_os = "linux")]
+use dapkit_trace::spin::{self, Spin};
 use dapkit_trace::tap::Tap;
 use dapkit_trace::{Direction, Header, TraceWriter};
 use dapkit_transport::{
@@ -56,6 +60,11 @@ pub struct RecordArgs {
     /// the debugger run code).
     #[arg(long, requires = "listen")]
     allow_remote: bool,
+    /// stdio, Linux: after one direction forwards, poll the other without sleeping for up
+    /// to this many microseconds, so that a reply is forwarded as it arrives rather than
+    /// after a thread wake-up (costs CPU: at most that long per message). 0 turns it off.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 500)]
+    spin_us: u64,
     /// stdio: the adapter command and its arguments, after `--`.
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -120,9 +129,11 @@ async fn stdio(args: &RecordArgs) -> Result<Exit, CliError> {
     let adapter = spawn_stdio_blocking(&command).map_err(|e| CliError::usage(e.to_string()))?;
     let mut child = adapter.child;
     tracing::info!(pid = ?child.pid(), "adapter started: {command}");
+    let spin = spin_pair(args.spin_us, &adapter.stdout);
     let (from_adapter, to_adapter): (Reader, Writer) =
         (Box::new(adapter.stdout), Box::new(adapter.stdin));
-    let (c2a, mut a2c) = spawn_forwarding(&recorder, client_stdio(), (from_adapter, to_adapter));
+    let (c2a, mut a2c) =
+        spawn_forwarding(&recorder, client_stdio(), (from_adapter, to_adapter), spin);
     let status = tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);
@@ -159,28 +170,61 @@ fn spawn_forwarding(
     recorder: &Recorder,
     (from_client, to_client): (Reader, Writer),
     (from_adapter, to_adapter): (Reader, Writer),
+    spin: Option<SpinPair>,
 ) -> (Copy, Copy) {
+    let (c2a_spin, a2c_spin) = spin.unzip();
     let record = recorder.handle();
     let c2a = tokio::task::spawn_blocking(move || {
-        forward(
-            from_client,
-            to_adapter,
-            Direction::ClientToAdapter,
-            0,
-            record,
-        )
+        let direction = Direction::ClientToAdapter;
+        #[cfg(target_os = "linux")]
+        if let Some(spin) = c2a_spin {
+            return forward_spinning(from_client, to_adapter, direction, 0, record, &spin);
+        }
+        let _ = c2a_spin;
+        forward(from_client, to_adapter, direction, 0, record)
     });
     let record = recorder.handle();
     let a2c = tokio::task::spawn_blocking(move || {
-        forward(
-            from_adapter,
-            to_client,
-            Direction::AdapterToClient,
-            0,
-            record,
-        )
+        let direction = Direction::AdapterToClient;
+        #[cfg(target_os = "linux")]
+        if let Some(spin) = a2c_spin {
+            return forward_spinning(from_adapter, to_client, direction, 0, record, &spin);
+        }
+        let _ = a2c_spin;
+        forward(from_adapter, to_client, direction, 0, record)
     });
     (c2a, a2c)
+}
+
+/// The (client → adapter, adapter → client) sides of a spin pair (Linux).
+#[cfg(target_os = "linux")]
+type SpinPair = (Spin, Spin);
+#[cfg(not(target_os = "linux"))]
+type SpinPair = (std::convert::Infallible, std::convert::Infallible);
+
+/// A spin pair over our stdin and the adapter's stdout for `--spin-us` (none when 0, on
+/// other systems, or when the descriptors cannot be copied: forwarding then sleeps between
+/// chunks as usual).
+#[cfg(target_os = "linux")]
+fn spin_pair(micros: u64, adapter_stdout: &std::fs::File) -> Option<SpinPair> {
+    use std::os::fd::AsFd;
+    if micros == 0 {
+        return None;
+    }
+    let client = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let adapter = adapter_stdout.as_fd().try_clone_to_owned().ok()?;
+    match spin::pair(client, adapter, Duration::from_micros(micros)) {
+        Ok(pair) => Some(pair),
+        Err(e) => {
+            tracing::warn!("not spinning (--spin-us): {e}");
+            None
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn spin_pair(_micros: u64, _adapter_stdout: &std::fs::File) -> Option<SpinPair> {
+    None
 }
 
 /// Our stdin and stdout, the client's side, read and written directly (on Unix, copies of
@@ -329,7 +373,7 @@ async fn tcp(args: &RecordArgs, connect: &str, listen: SocketAddr) -> Result<Exi
         }
     };
     tracing::info!("adapter connected; forwarding");
-    let (mut c2a, mut a2c) = spawn_forwarding(&recorder, bridged(client), bridged(adapter));
+    let (mut c2a, mut a2c) = spawn_forwarding(&recorder, bridged(client), bridged(adapter), None);
     tokio::select! {
         copied = &mut a2c => {
             log_copy("adapter → client", copied);

@@ -49,6 +49,8 @@ pub mod import;
 pub mod record;
 #[cfg(feature = "tap")]
 pub mod redact;
+#[cfg(all(feature = "record", target_os = "linux"))]
+pub mod spin;
 #[cfg(feature = "tap")]
 pub mod tap;
 

@@ -261,8 +261,8 @@ fn next_event(rx: &mpsc::Receiver<Event>, asleep: &AtomicBool) -> Option<Event> 
 /// the number of bytes copied; a failed write ends the copy with that error (the bytes
 /// read are recorded all the same: the peer sent them).
 pub fn forward<R, W>(
-    mut from: R,
-    mut to: W,
+    from: R,
+    to: W,
     direction: Direction,
     client: u32,
     record: RecordHandle,
@@ -271,9 +271,55 @@ where
     R: Read,
     W: Write,
 {
+    copy(from, to, direction, client, record, None)
+}
+
+/// [`forward`], with `spin` (this direction's side of a [`crate::spin::pair`] whose
+/// descriptor is `from`'s) polling `from` without sleeping for a while after the other
+/// direction forwarded, and telling the other direction when this one forwarded: the
+/// relay's wake-ups leave a request's round trip (see [`crate::spin`]).
+#[cfg(target_os = "linux")]
+pub fn forward_spinning<R, W>(
+    from: R,
+    to: W,
+    direction: Direction,
+    client: u32,
+    record: RecordHandle,
+    spin: &crate::spin::Spin,
+) -> io::Result<u64>
+where
+    R: Read,
+    W: Write,
+{
+    copy(from, to, direction, client, record, Some(spin))
+}
+
+#[cfg(target_os = "linux")]
+type SpinRef<'a> = Option<&'a crate::spin::Spin>;
+#[cfg(not(target_os = "linux"))]
+type SpinRef<'a> = Option<&'a std::convert::Infallible>;
+
+fn copy<R, W>(
+    mut from: R,
+    mut to: W,
+    direction: Direction,
+    client: u32,
+    record: RecordHandle,
+    spin: SpinRef<'_>,
+) -> io::Result<u64>
+where
+    R: Read,
+    W: Write,
+{
+    #[cfg(not(target_os = "linux"))]
+    let _ = spin;
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     let result = loop {
+        #[cfg(target_os = "linux")]
+        if let Some(spin) = spin {
+            spin.wait_readable();
+        }
         let n = match from.read(&mut buf) {
             Ok(0) => break Ok(total),
             Ok(n) => n,
@@ -281,6 +327,10 @@ where
             Err(e) => break Err(e),
         };
         let sent = to.write_all(&buf[..n]).and_then(|()| to.flush());
+        #[cfg(target_os = "linux")]
+        if let Some(spin) = spin {
+            spin.forwarded();
+        }
         record.seen(direction, client, &buf[..n]);
         total += n as u64;
         if let Err(e) = sent {

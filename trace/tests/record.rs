@@ -154,3 +154,111 @@ fn a_failing_trace_never_stalls_forwarding_and_is_reported_at_the_end() {
     let err = recorder.finish().expect_err("the failure is reported");
     assert!(err.to_string().contains("disk gone"), "{err}");
 }
+
+/// A request/response exchange over real pipes through two spinning forwarders (what
+/// `dapkit record` runs on Linux): every byte arrives in order both ways and the trace
+/// holds both streams byte-exact, whether replies come at once or after a window ran out.
+#[cfg(target_os = "linux")]
+#[test]
+fn spinning_forwarders_forward_and_record_both_directions_byte_exact() {
+    use dapkit_trace::record::forward_spinning;
+    use std::os::fd::AsFd;
+
+    fn pipe() -> (std::fs::File, std::fs::File) {
+        let (r, w) = std::io::pipe().expect("a pipe");
+        (
+            std::fs::File::from(std::os::fd::OwnedFd::from(r)),
+            std::fs::File::from(std::os::fd::OwnedFd::from(w)),
+        )
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    let writer = TraceWriter::create(&path, &Header::new(serde_json::json!({}))).unwrap();
+    let recorder = Recorder::start(Tap::new(writer, false), TraceWriter::finish).unwrap();
+    // client → (c2a pipe) → forwarder → (adapter-in pipe) → adapter
+    // adapter → (a2c pipe) → forwarder → (client-in pipe) → client
+    let (c2a_read, mut client_out) = pipe();
+    let (mut adapter_in, adapter_in_write) = pipe();
+    let (a2c_read, mut adapter_out) = pipe();
+    let (mut client_in, client_in_write) = pipe();
+    let (c2a_spin, a2c_spin) = dapkit_trace::spin::pair(
+        c2a_read.as_fd().try_clone_to_owned().unwrap(),
+        a2c_read.as_fd().try_clone_to_owned().unwrap(),
+        Duration::from_micros(200),
+    )
+    .unwrap();
+    let record = recorder.handle();
+    let c2a = std::thread::spawn(move || {
+        forward_spinning(
+            c2a_read,
+            adapter_in_write,
+            Direction::ClientToAdapter,
+            0,
+            record,
+            &c2a_spin,
+        )
+    });
+    let record = recorder.handle();
+    let a2c = std::thread::spawn(move || {
+        forward_spinning(
+            a2c_read,
+            client_in_write,
+            Direction::AdapterToClient,
+            0,
+            record,
+            &a2c_spin,
+        )
+    });
+    // The adapter answers each frame with a response frame, the slow ones after the
+    // forwarder's window has run out.
+    let adapter = std::thread::spawn(move || {
+        let mut sent = Vec::new();
+        for i in 1..=40u32 {
+            let request = frame(&format!(
+                r#"{{"seq":{i},"type":"request","command":"threads"}}"#
+            ));
+            let mut got = vec![0u8; request.len()];
+            adapter_in.read_exact(&mut got).unwrap();
+            assert_eq!(got, request, "request {i} arrived changed");
+            if i % 10 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let response = frame(&format!(
+                r#"{{"seq":{i},"type":"response","request_seq":{i},"success":true,"command":"threads"}}"#
+            ));
+            adapter_out.write_all(&response).unwrap();
+            sent.extend_from_slice(&response);
+        }
+        sent
+    });
+    let mut sent = Vec::new();
+    let mut received = Vec::new();
+    for i in 1..=40u32 {
+        let request = frame(&format!(
+            r#"{{"seq":{i},"type":"request","command":"threads"}}"#
+        ));
+        client_out.write_all(&request).unwrap();
+        sent.extend_from_slice(&request);
+        let response = frame(&format!(
+            r#"{{"seq":{i},"type":"response","request_seq":{i},"success":true,"command":"threads"}}"#
+        ));
+        let mut got = vec![0u8; response.len()];
+        client_in.read_exact(&mut got).unwrap();
+        assert_eq!(got, response, "response {i} arrived changed");
+        received.extend_from_slice(&got);
+    }
+    let adapter_sent = adapter.join().unwrap();
+    assert_eq!(received, adapter_sent);
+    drop(client_out);
+    assert_eq!(c2a.join().unwrap().unwrap(), sent.len() as u64);
+    let mut rest = Vec::new();
+    assert_eq!(
+        client_in.read_to_end(&mut rest).unwrap(),
+        0,
+        "nothing after the end"
+    );
+    assert_eq!(a2c.join().unwrap().unwrap(), adapter_sent.len() as u64);
+    recorder.finish().unwrap();
+    assert_eq!(stream(&path, Direction::ClientToAdapter), sent);
+    assert_eq!(stream(&path, Direction::AdapterToClient), adapter_sent);
+}
