@@ -122,6 +122,25 @@ fn recorded(out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
     recorded_by(env!("CARGO_BIN_EXE_dapkit").into(), out, adapter)
 }
 
+/// The same with `--spin-us 0`: forwarding threads that sleep until bytes come.
+fn recorded_sleeping(out: &std::path::Path, adapter: &[OsString]) -> Vec<OsString> {
+    let mut argv = recorded(out, &[]);
+    argv.insert(argv.len() - 1, "--spin-us".into());
+    argv.insert(argv.len() - 1, "0".into());
+    argv.extend_from_slice(adapter);
+    argv
+}
+
+/// CPU time used so far by a process's live threads (Linux `schedstat`), in µs.
+fn cpu_us(pid: u32) -> Option<f64> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 / 1e3)
+}
+
 /// The baseline build's command line, when `DAPKIT_BASELINE_BIN` names one.
 fn baseline(out: &std::path::Path, adapter: &[OsString]) -> Option<Vec<OsString>> {
     let bin = std::env::var_os("DAPKIT_BASELINE_BIN")?;
@@ -164,31 +183,43 @@ fn interleaved(n: usize, paths: &mut [&mut dyn FnMut()]) -> Vec<f64> {
         .collect()
 }
 
-/// Prints the interleaved medians of direct, record and (when given) the baseline build.
-fn compare<'a>(
-    what: &str,
-    n: usize,
-    direct: &'a mut dyn FnMut(),
-    record: &'a mut dyn FnMut(),
-    baseline: Option<&'a mut dyn FnMut()>,
-) {
-    let mut paths: Vec<&mut dyn FnMut()> = vec![direct, record];
-    paths.extend(baseline);
+/// A recorded path of [`compare`]: its name, a round trip, the recorder's pid.
+type Recorded<'a> = (&'a str, &'a mut dyn FnMut(), u32);
+
+/// Prints the interleaved medians of each recorded path against the direct one, and the
+/// CPU time each recorder used per round trip over the rounds.
+fn compare(what: &str, n: usize, direct: &mut dyn FnMut(), recorded: Vec<Recorded<'_>>) {
+    let mut names = Vec::new();
+    let mut pids = Vec::new();
+    let mut paths: Vec<&mut dyn FnMut()> = vec![direct];
+    for (name, path, pid) in recorded {
+        names.push(name);
+        pids.push(pid);
+        paths.push(path);
+    }
+    let before: Vec<Option<f64>> = pids.iter().map(|&p| cpu_us(p)).collect();
     let m = interleaved(n, &mut paths);
-    verdict(&format!("{what}, interleaved medians"), m[0], m[1]);
-    if let Some(b) = m.get(2) {
+    let trips = (31 * n) as f64;
+    for (i, name) in names.iter().enumerate() {
+        let cpu = match (before[i], cpu_us(pids[i])) {
+            (Some(a), Some(b)) => {
+                format!("; recorder CPU {:.1} µs per round trip", (b - a) / trips)
+            }
+            _ => String::new(),
+        };
         verdict(
-            &format!("{what}, baseline build, interleaved medians"),
+            &format!("{what}, {name}, interleaved medians"),
             m[0],
-            *b,
+            m[i + 1],
+            &cpu,
         );
     }
 }
 
-fn verdict(what: &str, direct: f64, record: f64) {
+fn verdict(what: &str, direct: f64, record: f64, cpu: &str) {
     let ratio = record / direct;
     println!(
-        "{what}: direct {direct:.1} µs, record {record:.1} µs (+{:.1} µs): record/direct {ratio:.2}× ({} the ≤ 1.10× target)",
+        "{what}: direct {direct:.1} µs, record {record:.1} µs (+{:.1} µs{cpu}): record/direct {ratio:.2}× ({} the ≤ 1.10× target)",
         record - direct,
         if ratio <= 1.10 { "meets" } else { "MISSES" }
     );
@@ -199,15 +230,21 @@ fn echo(c: &mut Criterion) {
     let cat: Vec<OsString> = vec!["cat".into()];
     let mut direct = PipeClient::spawn(&cat);
     let mut record = PipeClient::spawn(&recorded(&dir.path().join("echo.jsonl"), &cat));
+    let mut sleeping = PipeClient::spawn(&recorded_sleeping(&dir.path().join("sleep.jsonl"), &cat));
     let mut base = baseline(&dir.path().join("base.jsonl"), &cat).map(|a| PipeClient::spawn(&a));
+    let (record_pid, sleeping_pid) = (record.child.id(), sleeping.child.id());
+    let base_pid = base.as_ref().map(|b| b.child.id());
     let mut base = base.as_mut().map(|b| move || b.echo_round_trip());
-    compare(
-        "echo (cat)",
-        500,
-        &mut || direct.echo_round_trip(),
-        &mut || record.echo_round_trip(),
-        base.as_mut().map(|f| f as &mut dyn FnMut()),
-    );
+    let mut record_trip = || record.echo_round_trip();
+    let mut sleeping_trip = || sleeping.echo_round_trip();
+    let mut paths: Vec<Recorded<'_>> = vec![
+        ("record", &mut record_trip, record_pid),
+        ("record --spin-us 0", &mut sleeping_trip, sleeping_pid),
+    ];
+    if let (Some(f), Some(pid)) = (base.as_mut(), base_pid) {
+        paths.push(("baseline build", f, pid));
+    }
+    compare("echo (cat)", 500, &mut || direct.echo_round_trip(), paths);
     let mut g = c.benchmark_group("echo");
     g.bench_function("direct", |b| b.iter(|| direct.echo_round_trip()));
     g.bench_function("record", |b| b.iter(|| record.echo_round_trip()));
@@ -245,19 +282,25 @@ fn gdb(c: &mut Criterion) {
     };
     let mut direct = start(&argv);
     let mut record = start(&recorded(&dir.path().join("gdb.jsonl"), &argv));
+    let mut sleeping = start(&recorded_sleeping(&dir.path().join("sleep.jsonl"), &argv));
     let threads = |c: &mut PipeClient| {
         let v = c.request("threads", "{}");
         assert_eq!(v["success"], true, "{v}");
     };
     let mut base = baseline(&dir.path().join("base.jsonl"), &argv).map(|a| start(&a));
+    let (record_pid, sleeping_pid) = (record.child.id(), sleeping.child.id());
+    let base_pid = base.as_ref().map(|b| b.child.id());
     let mut base = base.as_mut().map(|b| move || threads(b));
-    compare(
-        "gdb `threads`",
-        50,
-        &mut || threads(&mut direct),
-        &mut || threads(&mut record),
-        base.as_mut().map(|f| f as &mut dyn FnMut()),
-    );
+    let mut record_trip = || threads(&mut record);
+    let mut sleeping_trip = || threads(&mut sleeping);
+    let mut paths: Vec<Recorded<'_>> = vec![
+        ("record", &mut record_trip, record_pid),
+        ("record --spin-us 0", &mut sleeping_trip, sleeping_pid),
+    ];
+    if let (Some(f), Some(pid)) = (base.as_mut(), base_pid) {
+        paths.push(("baseline build", f, pid));
+    }
+    compare("gdb `threads`", 50, &mut || threads(&mut direct), paths);
     let mut g = c.benchmark_group("gdb");
     g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
     g.bench_function("record", |b| b.iter(|| threads(&mut record)));
@@ -293,18 +336,29 @@ fn debugpy(c: &mut Criterion) {
     };
     let mut direct = start(&argv);
     let mut record = start(&recorded(&dir.path().join("debugpy.jsonl"), &argv));
+    let mut sleeping = start(&recorded_sleeping(&dir.path().join("sleep.jsonl"), &argv));
     let threads = |c: &mut PipeClient| {
         let v = c.request("threads", "{}");
         assert_eq!(v["command"], "threads", "{v}");
     };
     let mut base = baseline(&dir.path().join("base.jsonl"), &argv).map(|a| start(&a));
+    let (record_pid, sleeping_pid) = (record.child.id(), sleeping.child.id());
+    let base_pid = base.as_ref().map(|b| b.child.id());
     let mut base = base.as_mut().map(|b| move || threads(b));
+    let mut record_trip = || threads(&mut record);
+    let mut sleeping_trip = || threads(&mut sleeping);
+    let mut paths: Vec<Recorded<'_>> = vec![
+        ("record", &mut record_trip, record_pid),
+        ("record --spin-us 0", &mut sleeping_trip, sleeping_pid),
+    ];
+    if let (Some(f), Some(pid)) = (base.as_mut(), base_pid) {
+        paths.push(("baseline build", f, pid));
+    }
     compare(
         "debugpy adapter `threads`",
         50,
         &mut || threads(&mut direct),
-        &mut || threads(&mut record),
-        base.as_mut().map(|f| f as &mut dyn FnMut()),
+        paths,
     );
     let mut g = c.benchmark_group("debugpy");
     g.bench_function("direct", |b| b.iter(|| threads(&mut direct)));
@@ -332,7 +386,7 @@ fn report() {
     };
     for group in ["echo", "gdb", "debugpy"] {
         if let (Some(d), Some(r)) = (mean(group, "direct"), mean(group, "record")) {
-            verdict(&format!("{group}, criterion means"), d / 1e3, r / 1e3);
+            verdict(&format!("{group}, criterion means"), d / 1e3, r / 1e3, "");
         }
     }
 }
