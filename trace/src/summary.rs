@@ -515,7 +515,8 @@ impl<R: BufRead> Timeline<R> {
     /// entry lent instead of given: it stays in the timeline, and the next call reads the
     /// next record into its memory (the time's and the message text's). For a pass that
     /// looks at each entry once (`dapkit show`, validation): no allocation of its own per
-    /// record, no entry moved out.
+    /// record, no entry moved out. The kept buffers are as large as the longest message
+    /// read so far: bounded, like the reader's own line buffer, by the line limit.
     ///
     /// ```
     /// use dapkit_trace::summary::Timeline;
