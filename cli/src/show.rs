@@ -59,7 +59,7 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
     let mut text = String::with_capacity(256);
     let result = (|| -> Result<(), CliError> {
         loop {
-            let entry = match timeline.next_entry() {
+            let entry = match timeline.next_ref() {
                 Ok(Some(entry)) => entry,
                 Ok(None) => return Ok(()),
                 // A bad line, or a last line cut short (a recorder still writing, or
@@ -70,15 +70,15 @@ pub fn run(args: ShowArgs) -> Result<Exit, CliError> {
                 }
                 Err(e) => return Err(CliError::usage(format!("{}: {e}", args.file.display()))),
             };
-            if !passes(&args.filters, &entry) {
+            if !passes(&args.filters, entry) {
                 continue;
             }
             // Each record is formatted into one buffer and written with one call.
             line.clear();
             let formatted = if args.json {
-                write_json(&mut line, &entry, &mut text)
+                write_json(&mut line, entry, &mut text)
             } else {
-                write_line(&mut line, &entry, colour)
+                write_line(&mut line, entry, colour)
             };
             let written = formatted.and_then(|()| out.write_all(&line));
             match written {

@@ -105,19 +105,26 @@ impl std::fmt::Display for Direction {
 /// Made by [`RawJson::new`], which checks it, or by the trace reader, whose decoding of
 /// each message checks it on the way (the text is not scanned twice).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RawJson(Box<str>);
+pub struct RawJson(String);
 
 impl RawJson {
     /// Checks that `text` is one JSON value on one line with no white space around it.
     pub fn new(text: impl Into<String>) -> Result<RawJson, serde_json::Error> {
         let text = text.into();
         check_embeddable(text.as_bytes())?;
-        Ok(RawJson(text.into_boxed_str()))
+        Ok(RawJson(text))
     }
 
     /// Text already known to be embeddable (checked by a JSON parse or a decoding).
     pub(crate) fn trusted(text: &str) -> RawJson {
         RawJson(text.into())
+    }
+
+    /// Replaces the text with `text`, already known to be embeddable, in the memory this
+    /// one holds (no allocation when it fits).
+    fn set_trusted(&mut self, text: &str) {
+        self.0.clear();
+        self.0.push_str(text);
     }
 
     /// The JSON text.
@@ -265,6 +272,35 @@ impl Record {
         text
     }
 
+    /// This record made the record of a message line's parts, reusing its memory (the
+    /// time's and the message's, when it held one): the reader's path for callers that
+    /// keep one record across many lines.
+    pub(crate) fn refill(&mut self, parts: &LineParts<'_>) {
+        self.time.clear();
+        self.time.push_str(parts.time);
+        self.offset_us = parts.offset_us;
+        self.direction = parts.direction;
+        self.client = parts.client;
+        match &mut self.payload {
+            Payload::Message(raw) => raw.set_trusted(parts.msg),
+            other => *other = Payload::Message(RawJson::trusted(parts.msg)),
+        }
+    }
+
+    /// A record of nothing (no bytes, no time), to be read into: allocates nothing.
+    pub(crate) fn blank() -> Record {
+        Record {
+            time: String::new(),
+            offset_us: 0,
+            direction: Direction::ClientToAdapter,
+            client: 0,
+            payload: Payload::Bytes {
+                bytes: Vec::new(),
+                error: None,
+            },
+        }
+    }
+
     /// Parses one record line. The error is a short description, without line number.
     pub(crate) fn from_line(line: &str) -> Result<Record, String> {
         let parsed: RecordLine<'_> =
@@ -362,11 +398,12 @@ pub(crate) struct LineParts<'a> {
 /// it fails and the line goes to the full parse.
 pub(crate) fn split_line(line: &str) -> Option<LineParts<'_>> {
     let rest = line.strip_prefix(r#"{"time":""#)?;
-    let end = rest.find('"')?;
-    let time = &rest[..end];
-    if time.contains('\\') {
+    // The time ends at the first `"`; a `\` before it (an escape) is for the full parse.
+    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    if rest.as_bytes()[end] != b'"' {
         return None;
     }
+    let time = &rest[..end];
     let rest = rest[end..].strip_prefix(r#"","offsetUs":"#)?;
     let (offset_us, rest) = number(rest)?;
     let rest = rest.strip_prefix(r#","dir":""#)?;
@@ -394,10 +431,15 @@ pub(crate) fn split_line(line: &str) -> Option<LineParts<'_>> {
 
 /// A JSON integer at the start of `text` (no sign, no leading zero, fits in `u64`).
 fn number(text: &str) -> Option<(u64, &str)> {
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 || (digits > 1 && text.starts_with('0')) {
+    let bytes = text.as_bytes();
+    let mut n: u64 = 0;
+    let mut digits = 0;
+    while let Some(d) = bytes.get(digits).filter(|b| b.is_ascii_digit()) {
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        digits += 1;
+    }
+    if digits == 0 || (digits > 1 && bytes[0] == b'0') {
         return None;
     }
-    let (n, rest) = text.split_at(digits);
-    Some((n.parse().ok()?, rest))
+    Some((n, &text[digits..]))
 }

@@ -1,7 +1,7 @@
 //! Streaming trace reader.
 
 use crate::error::{ReadError, ReadErrorKind};
-use crate::format::{FORMAT_VERSION, Header, Payload, RawJson, Record, split_line};
+use crate::format::{FORMAT_VERSION, Header, Record, split_line};
 use flate2::bufread::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -149,16 +149,19 @@ impl<R: BufRead> TraceReader<R> {
         record.map(Some)
     }
 
-    /// Like [`next_record`](Self::next_record), decoding the record's message with
+    /// Like [`next_record`](Self::next_record), reading into `record` (whose memory, the
+    /// time's and the message text's, is reused) and decoding the record's message with
     /// `decode` on the way. A message record as the writer spells it is not parsed twice
-    /// (once as JSON, once by `decode`): `decode` reads the message straight from the line,
-    /// and its success is the check that the message is JSON. The decoded value comes with
-    /// the record; `None` when `decode` was not called or failed (the record is then read
-    /// in full, and what is wrong with it is found as by `next_record`).
-    pub(crate) fn next_decoded<T, E>(
+    /// (once as JSON, once by `decode`): `decode` reads the message straight from the
+    /// line, and its success (`true`; it keeps what it decoded) is the check that the
+    /// message is JSON. `Some(true)`: `decode` succeeded; `Some(false)`: it was not called
+    /// or failed, and the record was read in full (what is wrong with it found as by
+    /// `next_record`); `None` at the end. After an error `record` is as it was.
+    pub(crate) fn next_decoded(
         &mut self,
-        decode: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Result<Option<(Record, Option<T>)>, ReadError> {
+        record: &mut Record,
+        decode: impl FnOnce(&str) -> bool,
+    ) -> Result<Option<bool>, ReadError> {
         // The common case, a whole line already in the input's buffer, is read where it
         // is, without copying it into `buf` first; anything else (a line across buffer
         // fills, blank lines, an over-long line, the end) takes the path below.
@@ -169,7 +172,7 @@ impl<R: BufRead> TraceReader<R> {
                     if line.len() <= self.max_line && line.first() == Some(&b'{') {
                         self.line += 1;
                         let number = self.line;
-                        let read = Self::decode_line(line, number, decode);
+                        let read = Self::decode_line(line, number, record, decode);
                         self.input.consume(end + 1);
                         return read.map(Some);
                     }
@@ -180,35 +183,33 @@ impl<R: BufRead> TraceReader<R> {
             return Ok(None);
         };
         if ended {
-            return Self::decode_line(&self.buf, self.line, decode).map(Some);
+            return Self::decode_line(&self.buf, self.line, record, decode).map(Some);
         }
         let text = utf8(&self.buf, self.line)?;
-        let record = parse(text, self.line, ended);
+        let read = parse(text, self.line, ended);
         self.done |= !ended;
-        record.map(|r| Some((r, None)))
+        *record = read?;
+        Ok(Some(false))
     }
 
-    /// A whole line (number `number`, ended by a line end) as a record, its message decoded
-    /// by `decode` when the line is spelled as the writer spells it.
-    fn decode_line<T, E>(
+    /// A whole line (number `number`, ended by a line end) read into `record`, its message
+    /// decoded by `decode` when the line is spelled as the writer spells it. Whether
+    /// `decode` succeeded.
+    fn decode_line(
         line: &[u8],
         number: u64,
-        decode: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Result<(Record, Option<T>), ReadError> {
+        record: &mut Record,
+        decode: impl FnOnce(&str) -> bool,
+    ) -> Result<bool, ReadError> {
         let text = utf8(line, number)?;
         if let Some(parts) = split_line(text) {
-            if let Ok(decoded) = decode(parts.msg) {
-                let record = Record {
-                    time: parts.time.to_owned(),
-                    offset_us: parts.offset_us,
-                    direction: parts.direction,
-                    client: parts.client,
-                    payload: Payload::Message(RawJson::trusted(parts.msg)),
-                };
-                return Ok((record, Some(decoded)));
+            if decode(parts.msg) {
+                record.refill(&parts);
+                return Ok(true);
             }
         }
-        parse(text, number, true).map(|r| (r, None))
+        *record = parse(text, number, true)?;
+        Ok(false)
     }
 
     /// Reads up to the next line that is not blank into `buf`. `Some(ended)` as

@@ -406,6 +406,18 @@ impl Entry {
         Entry::with_message(number, line, record, message)
     }
 
+    /// An entry of nothing, to be read into: allocates nothing.
+    fn blank() -> Entry {
+        Entry {
+            number: 0,
+            line: 0,
+            record: Record::blank(),
+            message: Err(String::new()),
+            facts: Facts::invalid(String::new()),
+            answer: None,
+        }
+    }
+
     fn with_message(
         number: u64,
         line: u64,
@@ -456,6 +468,8 @@ pub struct Timeline<R> {
     reader: TraceReader<R>,
     pairing: Pairing,
     number: u64,
+    /// The entry [`next_ref`](Timeline::next_ref) lent last, whose memory the next is read into.
+    lent: Option<Entry>,
 }
 
 impl<R: BufRead> Timeline<R> {
@@ -470,6 +484,7 @@ impl<R: BufRead> Timeline<R> {
             reader,
             pairing,
             number: 0,
+            lent: None,
         }
     }
 
@@ -486,48 +501,110 @@ impl<R: BufRead> Timeline<R> {
     /// The next entry; `Ok(None)` at the end. After a recoverable read error the next call
     /// reads on (see [`ReadError::is_recoverable`]).
     pub fn next_entry(&mut self) -> Result<Option<Entry>, ReadError> {
-        // Each message is decoded once, straight from the line it is on, as text: the
-        // reader has checked that the line is UTF-8.
-        let read = self.reader.next_decoded(str::parse::<ProtocolMessage>)?;
-        let Some((record, decoded)) = read else {
-            return Ok(None);
-        };
-        self.number += 1;
-        let line = self.reader.line_number();
-        let mut entry = match decoded {
-            Some(message) => Entry::with_message(self.number, line, record, Ok(message)),
-            None => Entry::new(self.number, line, record),
-        };
-        self.pair(&mut entry);
-        Ok(Some(entry))
+        let mut entry = Entry::blank();
+        let read = read_entry(
+            &mut self.reader,
+            &mut self.pairing,
+            &mut self.number,
+            &mut entry,
+        )?;
+        Ok(read.then_some(entry))
     }
 
-    fn pair(&mut self, entry: &mut Entry) {
-        let r = &entry.record;
-        match entry.facts.kind {
-            Kind::Request => {
-                if let Some(seq) = entry.facts.seq {
-                    self.pairing.request(Pending {
-                        record: entry.number,
-                        offset_us: r.offset_us,
-                        seq,
-                        direction: r.direction,
-                        client: r.client,
-                        command: entry.facts.command.clone(),
-                    });
-                }
+    /// Like [`next_entry`](Self::next_entry) (the same entries, the same errors), the
+    /// entry lent instead of given: it stays in the timeline, and the next call reads the
+    /// next record into its memory (the time's and the message text's). For a pass that
+    /// looks at each entry once (`dapkit show`, validation): no allocation of its own per
+    /// record, no entry moved out. The kept buffers are as large as the longest message
+    /// read so far: bounded, like the reader's own line buffer, by the line limit.
+    ///
+    /// ```
+    /// use dapkit_trace::summary::Timeline;
+    /// use dapkit_trace::{Direction, Header, TraceReader, TraceWriter};
+    ///
+    /// let mut file = Vec::new();
+    /// let mut w = TraceWriter::new(&mut file, &Header::new(serde_json::Value::Null))?;
+    /// w.message(Direction::ClientToAdapter, 0, br#"{"seq":1,"type":"request","command":"threads"}"#)?;
+    /// w.message(Direction::AdapterToClient, 0, br#"{"seq":1,"type":"response","request_seq":1,"success":true,"command":"threads","body":{"threads":[]}}"#)?;
+    /// drop(w);
+    ///
+    /// let mut timeline = Timeline::new(TraceReader::new(&file[..])?);
+    /// let mut summaries = Vec::new();
+    /// while let Some(entry) = timeline.next_ref()? {
+    ///     summaries.push(entry.summary().to_string());
+    /// }
+    /// assert_eq!(summaries[0], "→ 1 threads");
+    /// assert!(summaries[1].starts_with("← 1 threads ok: 0 threads [] ("));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_ref(&mut self) -> Result<Option<&Entry>, ReadError> {
+        let entry = self.lent.get_or_insert_with(Entry::blank);
+        let read = read_entry(&mut self.reader, &mut self.pairing, &mut self.number, entry)?;
+        Ok(read.then_some(&*entry))
+    }
+}
+
+/// Reads the next record of `reader` into `entry` (every member of it set anew, its
+/// memory reused), decoded once and paired. `false` at the end.
+fn read_entry<R: BufRead>(
+    reader: &mut TraceReader<R>,
+    pairing: &mut Pairing,
+    number: &mut u64,
+    entry: &mut Entry,
+) -> Result<bool, ReadError> {
+    // Each message is decoded once, straight from the line it is on, as text (the reader
+    // has checked that the line is UTF-8), into the entry.
+    let message = &mut entry.message;
+    let read = reader.next_decoded(&mut entry.record, |text| {
+        match text.parse::<ProtocolMessage>() {
+            Ok(m) => {
+                *message = Ok(m);
+                true
             }
-            Kind::Response => {
-                entry.answer = Some(match entry.facts.request_seq {
-                    Some(rs) => {
-                        self.pairing
-                            .response(r.client, r.direction, rs, entry.number, r.offset_us)
-                    }
-                    None => Answer::Unknown,
+            Err(_) => false,
+        }
+    })?;
+    let Some(decoded) = read else {
+        return Ok(false);
+    };
+    *number += 1;
+    entry.number = *number;
+    entry.line = reader.line_number();
+    if !decoded {
+        entry.message = decode(&entry.record);
+    }
+    entry.facts = match &entry.message {
+        Ok(m) => Facts::of(m),
+        Err(e) => Facts::invalid(e.clone()),
+    };
+    entry.answer = None;
+    pair(pairing, entry);
+    Ok(true)
+}
+
+/// Notes a request in `pairing`, or pairs a response (its `answer`).
+fn pair(pairing: &mut Pairing, entry: &mut Entry) {
+    let r = &entry.record;
+    match entry.facts.kind {
+        Kind::Request => {
+            if let Some(seq) = entry.facts.seq {
+                pairing.request(Pending {
+                    record: entry.number,
+                    offset_us: r.offset_us,
+                    seq,
+                    direction: r.direction,
+                    client: r.client,
+                    command: entry.facts.command.clone(),
                 });
             }
-            _ => {}
         }
+        Kind::Response => {
+            entry.answer = Some(match entry.facts.request_seq {
+                Some(rs) => pairing.response(r.client, r.direction, rs, entry.number, r.offset_us),
+                None => Answer::Unknown,
+            });
+        }
+        _ => {}
     }
 }
 
@@ -791,6 +868,22 @@ fn write_detail<W: fmt::Write + ?Sized>(
     }
 }
 
+/// An integer, as `{}` formats it (through itoa: `write!` costs more than the rest of a
+/// short summary).
+fn int<W: fmt::Write + ?Sized>(n: impl itoa::Integer, out: &mut W) -> fmt::Result {
+    out.write_str(itoa::Buffer::new().format(n))
+}
+
+/// `label` then an integer.
+fn labelled<W: fmt::Write + ?Sized>(
+    label: &str,
+    n: impl itoa::Integer,
+    out: &mut W,
+) -> fmt::Result {
+    out.write_str(label)?;
+    int(n, out)
+}
+
 /// `3.1 ms`, `1.25 s`.
 pub fn latency(us: u64) -> String {
     let mut text = String::new();
@@ -803,10 +896,16 @@ fn write_latency<W: fmt::Write + ?Sized>(us: u64, out: &mut W) -> fmt::Result {
     // Integer arithmetic, rounded half up: float formatting is slow on this hot path.
     let hundredths_s = (us + 5_000) / 10_000;
     if hundredths_s >= 100 {
-        write!(out, "{}.{:02} s", hundredths_s / 100, hundredths_s % 100)
+        int(hundredths_s / 100, out)?;
+        out.write_str(if hundredths_s % 100 < 10 { ".0" } else { "." })?;
+        int(hundredths_s % 100, out)?;
+        out.write_str(" s")
     } else {
         let tenths_ms = (us + 50) / 100;
-        write!(out, "{}.{} ms", tenths_ms / 10, tenths_ms % 10)
+        int(tenths_ms / 10, out)?;
+        out.write_str(".")?;
+        int(tenths_ms % 10, out)?;
+        out.write_str(" ms")
     }
 }
 
@@ -908,14 +1007,14 @@ fn request_detail<W: fmt::Write + ?Sized>(r: &Request, out: &mut W) -> fmt::Resu
             list(m.arguments.breakpoints.iter().map(|b| &b.name), out)
         }
         Request::SetExceptionBreakpoints(m) => list(&m.arguments.filters, out),
-        Request::Continue(m) => write!(out, "thread {}", m.arguments.thread_id),
-        Request::Next(m) => write!(out, "thread {}", m.arguments.thread_id),
-        Request::StepIn(m) => write!(out, "thread {}", m.arguments.thread_id),
-        Request::StepOut(m) => write!(out, "thread {}", m.arguments.thread_id),
-        Request::Pause(m) => write!(out, "thread {}", m.arguments.thread_id),
-        Request::StackTrace(m) => write!(out, "thread {}", m.arguments.thread_id),
-        Request::Scopes(m) => write!(out, "frame {}", m.arguments.frame_id),
-        Request::Variables(m) => write!(out, "ref {}", m.arguments.variables_reference),
+        Request::Continue(m) => labelled("thread ", m.arguments.thread_id, out),
+        Request::Next(m) => labelled("thread ", m.arguments.thread_id, out),
+        Request::StepIn(m) => labelled("thread ", m.arguments.thread_id, out),
+        Request::StepOut(m) => labelled("thread ", m.arguments.thread_id, out),
+        Request::Pause(m) => labelled("thread ", m.arguments.thread_id, out),
+        Request::StackTrace(m) => labelled("thread ", m.arguments.thread_id, out),
+        Request::Scopes(m) => labelled("frame ", m.arguments.frame_id, out),
+        Request::Variables(m) => labelled("ref ", m.arguments.variables_reference, out),
         Request::Evaluate(m) => {
             let a = &m.arguments;
             quoted(&a.expression, out)?;
@@ -991,7 +1090,9 @@ fn response_detail<W: fmt::Write + ?Sized>(
                 if i > 0 {
                     out.write_str(", ")?;
                 }
-                write!(out, "{} {}", t.id, t.name)?;
+                int(t.id, out)?;
+                out.write_str(" ")?;
+                out.write_str(&t.name)?;
             }
             out.write_str("]")
         }
@@ -999,11 +1100,14 @@ fn response_detail<W: fmt::Write + ?Sized>(
             let frames = &m.body.stack_frames;
             count(frames.len(), "frame", out)?;
             if let Some(top) = frames.first() {
-                write!(out, ", top {}", top.name)?;
+                out.write_str(", top ")?;
+                out.write_str(&top.name)?;
                 if let Some(src) = &top.source {
                     out.write_str(" (")?;
                     source_name(src, out)?;
-                    write!(out, ":{})", top.line)?;
+                    out.write_str(":")?;
+                    int(top.line, out)?;
+                    out.write_str(")")?;
                 }
             }
             Ok(())
@@ -1018,7 +1122,8 @@ fn response_detail<W: fmt::Write + ?Sized>(
                     if i > 0 {
                         out.write_str(", ")?;
                     }
-                    write!(out, "{}=", v.name)?;
+                    out.write_str(&v.name)?;
+                    out.write_str("=")?;
                     one_line(&v.value, out)?;
                 }
                 if vars.len() > 4 {
@@ -1048,11 +1153,10 @@ fn true_members_of_body(text: &str) -> Option<usize> {
 }
 
 fn count<W: fmt::Write + ?Sized>(n: usize, what: &str, out: &mut W) -> fmt::Result {
-    if n == 1 {
-        write!(out, "1 {what}")
-    } else {
-        write!(out, "{n} {what}s")
-    }
+    int(n, out)?;
+    out.write_str(" ")?;
+    out.write_str(what)?;
+    if n == 1 { Ok(()) } else { out.write_str("s") }
 }
 
 fn verified<W: fmt::Write + ?Sized>(
@@ -1061,9 +1165,12 @@ fn verified<W: fmt::Write + ?Sized>(
 ) -> fmt::Result {
     let v = breakpoints.iter().filter(|b| b.verified).count();
     if v == breakpoints.len() {
-        write!(out, "{v} verified")
+        int(v, out)?;
+        out.write_str(" verified")
     } else {
-        write!(out, "{v} of {} verified", breakpoints.len())
+        int(v, out)?;
+        labelled(" of ", breakpoints.len(), out)?;
+        out.write_str(" verified")
     }
 }
 
@@ -1073,7 +1180,7 @@ fn event_detail<W: fmt::Write + ?Sized>(e: &Event, out: &mut W) -> fmt::Result {
             let b = &m.body;
             out.write_str(b.reason.as_str())?;
             if let Some(t) = b.thread_id {
-                write!(out, ", thread {t}")?;
+                labelled(", thread ", t, out)?;
             }
             if let Some(text) = b.description.as_ref().or(b.text.as_ref()) {
                 out.write_str(": ")?;
@@ -1081,18 +1188,17 @@ fn event_detail<W: fmt::Write + ?Sized>(e: &Event, out: &mut W) -> fmt::Result {
             }
             Ok(())
         }
-        Event::Continued(m) => write!(out, "thread {}", m.body.thread_id),
-        Event::Exited(m) => write!(out, "exit code {}", m.body.exit_code),
-        Event::Thread(m) => write!(
-            out,
-            "{} thread {}",
-            m.body.reason.as_str(),
-            m.body.thread_id
-        ),
+        Event::Continued(m) => labelled("thread ", m.body.thread_id, out),
+        Event::Exited(m) => labelled("exit code ", m.body.exit_code, out),
+        Event::Thread(m) => {
+            out.write_str(m.body.reason.as_str())?;
+            labelled(" thread ", m.body.thread_id, out)
+        }
         Event::Output(m) => {
             let b = &m.body;
             if let Some(c) = &b.category {
-                write!(out, "{}: ", c.as_str())?;
+                out.write_str(c.as_str())?;
+                out.write_str(": ")?;
             }
             quoted(&b.output, out)
         }
@@ -1100,7 +1206,7 @@ fn event_detail<W: fmt::Write + ?Sized>(e: &Event, out: &mut W) -> fmt::Result {
             let bp = &m.body.breakpoint;
             out.write_str(m.body.reason.as_str())?;
             if let Some(id) = bp.id {
-                write!(out, " {id}")?;
+                labelled(" ", id, out)?;
             }
             out.write_str(if bp.verified {
                 " verified"
@@ -1108,9 +1214,14 @@ fn event_detail<W: fmt::Write + ?Sized>(e: &Event, out: &mut W) -> fmt::Result {
                 " not verified"
             })
         }
-        Event::Module(m) => write!(out, "{} {}", m.body.reason.as_str(), m.body.module.name),
+        Event::Module(m) => {
+            out.write_str(m.body.reason.as_str())?;
+            out.write_str(" ")?;
+            out.write_str(&m.body.module.name)
+        }
         Event::LoadedSource(m) => {
-            write!(out, "{} ", m.body.reason.as_str())?;
+            out.write_str(m.body.reason.as_str())?;
+            out.write_str(" ")?;
             source_name(&m.body.source, out)
         }
         Event::Process(m) => out.write_str(&m.body.name),

@@ -353,6 +353,14 @@ fn the_timeline_reads_every_line_as_the_full_parse_does() {
         b"{\"time\":\"t\",\"offsetUs\":11,\"dir\":\"c2a\",\"client\":4294967296,\"msg\":{\"seq\":7}}\n",
         // A message object with a duplicated member after it.
         b"{\"time\":\"t\",\"offsetUs\":12,\"dir\":\"a2c\",\"client\":0,\"msg\":{\"seq\":8},\"msg\":{\"seq\":9}}\n",
+        // An offset beyond u64, in the writer's spelling otherwise.
+        b"{\"time\":\"t\",\"offsetUs\":18446744073709551616,\"dir\":\"a2c\",\"client\":0,\"msg\":{\"seq\":11}}\n",
+        // Bytes that are not a message, then a message read where they were (a lent
+        // entry's record goes from bytes to a message).
+        b"{\"time\":\"t\",\"offsetUs\":14,\"dir\":\"a2c\",\"client\":0,\"bytes\":\"/w==\",\"error\":\"not JSON\"}\n",
+        b"{\"time\":\"2026-01-01T00:00:00.000015Z\",\"offsetUs\":15,\"dir\":\"c2a\",\"client\":1,\"msg\":{\"seq\":12,\"type\":\"request\",\"command\":\"threads\"}}\n",
+        // A backslash in the time (the full parse reads the escape).
+        b"{\"time\":\"t\\\\\",\"offsetUs\":16,\"dir\":\"c2a\",\"client\":0,\"msg\":{\"seq\":13}}\n",
         // Last, cut short.
         b"{\"time\":\"t\",\"offsetUs\":13,\"dir\":\"a2c\",\"client\":0,\"msg\":{\"seq\":10}",
     ];
@@ -407,6 +415,18 @@ fn the_timeline_reads_every_line_as_the_full_parse_does() {
         }
     }
     assert_eq!(quick, full);
+    // The lent entries (`next_ref`, one entry's memory reused) read the same.
+    let mut lent = Vec::new();
+    let mut timeline = Timeline::new(TraceReader::new(&bytes[..]).expect("header"));
+    for _ in 1..100 {
+        let read = timeline.next_ref();
+        let done = matches!(read, Ok(None)) || matches!(&read, Err(e) if !e.is_recoverable());
+        lent.push(outcome(read.map(|r| r.map(describe))));
+        if done {
+            break;
+        }
+    }
+    assert_eq!(lent, full);
     // And what they read is right: the records that are there, the errors named.
     let summary: Vec<String> = full
         .iter()
@@ -460,11 +480,28 @@ fn the_timeline_reads_every_line_as_the_full_parse_does() {
         summary[8]
     );
     assert!(
-        summary[9].starts_with("Truncated line 11: the trace ends inside a record"),
+        summary[9].starts_with("BadRecord line 11: not a trace record"),
         "{}",
         summary[9]
     );
-    assert_eq!(summary.len(), 10, "{summary:#?}");
+    assert_eq!(
+        summary[10],
+        "12: t 14 a2c 0  => invalid: 1 bytes that are not a message: not JSON"
+    );
+    assert_eq!(
+        summary[11],
+        "13: 2026-01-01T00:00:00.000015Z 15 c2a 1 {\"seq\":12,\"type\":\"request\",\"command\":\"threads\"} => Request seq Some(12)"
+    );
+    assert_eq!(
+        summary[12],
+        "14: t\\ 16 c2a 0 {\"seq\":13} => Other seq Some(13)"
+    );
+    assert!(
+        summary[13].starts_with("Truncated line 15: the trace ends inside a record"),
+        "{}",
+        summary[13]
+    );
+    assert_eq!(summary.len(), 14, "{summary:#?}");
 }
 
 #[test]

@@ -240,10 +240,10 @@ pub fn validate_each<R: BufRead>(
         visit(Step::Finding(f));
     };
     loop {
-        match timeline.next_entry() {
+        match timeline.next_ref() {
             Ok(Some(entry)) => {
-                visit(Step::Entry(&entry));
-                validator.check(&entry, &mut |f| emit(f, &mut visit));
+                visit(Step::Entry(entry));
+                validator.check(entry, &mut |f| emit(f, &mut visit));
             }
             Ok(None) => break,
             Err(e) if e.is_recoverable() || e.kind() == ReadErrorKind::Truncated => {
