@@ -636,7 +636,13 @@ pub fn write_members<T: Members + ?Sized>(value: &T, out: &mut Vec<u8>) {
         Ok(()) => {}
         Err(never) => match never {},
     }
-    // The first member's `,` opens the object; no member: `{}`.
+    close_object(out, start);
+}
+
+/// Closes an object whose members [`JsonSink`] wrote from `start`: the first member's `,`
+/// becomes the `{` (no member: `{}`). Not generic: compiled once, not once per type.
+#[inline(never)]
+fn close_object(out: &mut Vec<u8>, start: usize) {
     match out.get_mut(start) {
         Some(comma) => {
             *comma = b'{';
