@@ -325,7 +325,7 @@ fn put_control(out: &mut Vec<u8>, b: u8) {
 
 /// Appends a JSON string literal. The text is read a word at a time, each word checked for
 /// bytes to escape and stored whole when it has none; the last, partial word is read
-/// overlapping the one before it ([`last_bytes`]) and stored with the closing quote, a text
+/// overlapping the one before it (`last_bytes`) and stored with the closing quote, a text
 /// of up to 6 bytes with both quotes in one store. No per-byte loop and no `memcpy` call on
 /// the common path.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
