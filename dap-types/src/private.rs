@@ -229,32 +229,152 @@ pub(crate) fn next_escape(bytes: &[u8], mut from: usize) -> usize {
     from
 }
 
-/// Appends a JSON string literal.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+/// The eight bytes of `b` from `i` as a little-endian word (`i + 8 <= b.len()`).
+#[inline(always)]
+fn word_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The `n` bytes of `b` from `i` (`1 <= n < 8`, `i + n <= b.len()`) as the low bytes of a
+/// little-endian word, the others zero: read as two overlapping 4-byte loads or three single
+/// bytes, so that no variable-length copy (a `memcpy` call) is needed.
+#[inline(always)]
+fn tail_at(b: &[u8], i: usize, n: usize) -> u64 {
+    if n >= 4 {
+        let mut lo = [0u8; 4];
+        lo.copy_from_slice(&b[i..i + 4]);
+        let mut hi = [0u8; 4];
+        hi.copy_from_slice(&b[i + n - 4..i + n]);
+        // The two loads overlap when `n < 8`; OR-ing equal bytes keeps them.
+        u64::from(u32::from_le_bytes(lo)) | u64::from(u32::from_le_bytes(hi)) << ((n - 4) * 8)
+    } else {
+        let mid = n / 2;
+        u64::from(b[i])
+            | u64::from(b[i + mid]) << (mid * 8)
+            | u64::from(b[i + n - 1]) << ((n - 1) * 8)
+    }
+}
+
+/// Appends the low `n` bytes (`1..=8`) of the little-endian word `w`: one fixed 8-byte store,
+/// then the length set back over the bytes beyond `n`.
+#[inline(always)]
+fn put_word(out: &mut Vec<u8>, w: u64, n: usize) {
+    out.extend_from_slice(&w.to_le_bytes());
+    out.truncate(out.len() - (8 - n));
+}
+
+/// The last `n` bytes (`1..=8`) of `b` as the low bytes of a little-endian word, the others
+/// zero: one 8-byte load overlapping what comes before them when `b` is long enough, else
+/// [`tail_at`].
+#[inline(always)]
+fn last_bytes(b: &[u8], n: usize) -> u64 {
+    let len = b.len();
+    if len >= 8 {
+        word_at(b, len - 8) >> ((8 - n) * 8)
+    } else {
+        tail_at(b, len - n, n)
+    }
+}
+
+/// Appends `bytes` a word at a time, with fixed-size stores only (short runs such as member
+/// names and numbers cost less so than through `memcpy`).
+#[inline(always)]
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        out.extend_from_slice(&word_at(bytes, i).to_le_bytes());
+        i += 8;
+    }
+    let n = bytes.len() - i;
+    if n > 0 {
+        put_word(out, last_bytes(bytes, n), n);
+    }
+}
+
+/// Appends the escape sequence of `b`, a byte a JSON string cannot hold as it is (serde_json's
+/// spelling: the short escapes where JSON has one, `\u00XX` otherwise).
+#[inline(always)]
+fn put_escape(out: &mut Vec<u8>, b: u8) {
+    if b == b'"' || b == b'\\' {
+        out.extend_from_slice(&[b'\\', b]);
+    } else {
+        put_control(out, b);
+    }
+}
+
+/// [`put_escape`] of a control character.
+#[cold]
+#[inline(never)]
+fn put_control(out: &mut Vec<u8>, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        }
+    }
+}
+
+/// Appends a JSON string literal. The text is read a word at a time, each word checked for
+/// bytes to escape and stored whole when it has none; the last, partial word is read
+/// overlapping the one before it (`last_bytes`) and stored with the closing quote, a text
+/// of up to 6 bytes with both quotes in one store. No per-byte loop and no `memcpy` call on
+/// the common path.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    const QUOTE: u64 = b'"' as u64;
     let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    let len = bytes.len();
+    if len == 0 {
+        out.extend_from_slice(b"\"\"");
+        return;
+    }
+    if len <= 6 {
+        let w = last_bytes(bytes, len);
+        if escape_marks(w) & (u64::MAX >> ((8 - len) * 8)) == 0 {
+            put_word(out, QUOTE | w << 8 | QUOTE << (8 * (len + 1)), len + 2);
+            return;
+        }
+    }
     out.push(b'"');
-    let mut start = 0;
-    loop {
-        let i = next_escape(bytes, start);
-        out.extend_from_slice(&bytes[start..i]);
-        let Some(&b) = bytes.get(i) else { break };
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
+    let mut from = 0;
+    while from + 8 <= len {
+        let w = word_at(bytes, from);
+        let marks = escape_marks(w);
+        if marks == 0 {
+            out.extend_from_slice(&w.to_le_bytes());
+            from += 8;
+            continue;
+        }
+        // The lowest mark is exact (see `escape_marks`): the text before it, then its escape.
+        let at = (marks.trailing_zeros() / 8) as usize;
+        put_word(out, w, at);
+        put_escape(out, bytes[from + at]);
+        from += at + 1;
+    }
+    let n = len - from;
+    if n > 0 {
+        let w = last_bytes(bytes, n);
+        // Only the low `n` bytes are text (the zero bytes above would read as controls).
+        if escape_marks(w) & (u64::MAX >> ((8 - n) * 8)) == 0 {
+            // `n < 8`: the closing quote fits in the same store.
+            put_word(out, w | QUOTE << (8 * n), n + 1);
+            return;
+        }
+        for &b in &bytes[from..] {
+            if ESCAPED[usize::from(b)] {
+                put_escape(out, b);
+            } else {
+                out.push(b);
             }
         }
-        start = i + 1;
     }
     out.push(b'"');
 }
@@ -285,7 +405,7 @@ macro_rules! write_int {
         impl WriteJson for $t {
             #[inline]
             fn write_json(&self, out: &mut Vec<u8>) {
-                out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+                put_bytes(out, itoa::Buffer::new().format(*self).as_bytes());
             }
         }
     )*};
@@ -385,7 +505,9 @@ pub trait Members {
 pub trait Sink {
     /// The error of the underlying serializer (none for bytes).
     type Error;
-    /// A member whose key needs no JSON escaping (the generator checks each key).
+    /// A member whose key needs no JSON escaping (the generator checks each key). `key` is
+    /// the member's JSON prefix `,"name":`, precomputed by the generator: the JSON sink writes
+    /// it as it is, the serde sink takes the name out of it (see [`key_name`]).
     fn member<T: WriteJson + serde::Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -437,10 +559,19 @@ pub fn shadowed(declared: &[&str], written: u64, key: &str) -> bool {
         .is_some_and(|i| i < 64 && written >> i & 1 == 1)
 }
 
-/// A [`Sink`] writing JSON bytes.
+/// The name in a member's precomputed JSON prefix `,"name":` (see [`Sink::member`]).
+#[inline]
+pub fn key_name(key: &str) -> &str {
+    key.strip_prefix(",\"")
+        .and_then(|k| k.strip_suffix("\":"))
+        .unwrap_or(key)
+}
+
+/// A [`Sink`] writing JSON bytes. Every member is written with a leading `,`: the first
+/// one's becomes the object's `{` (see [`write_members`]), so no member asks whether it
+/// is the first.
 struct JsonSink<'a> {
     out: &'a mut Vec<u8>,
-    first: bool,
 }
 
 impl Sink for JsonSink<'_> {
@@ -452,14 +583,8 @@ impl Sink for JsonSink<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Self::Error> {
-        // `,"key":` with one capacity check for its five parts.
-        self.out.reserve(key.len() + 4);
-        if !std::mem::take(&mut self.first) {
-            self.out.push(b',');
-        }
-        self.out.push(b'"');
+        // `,"key":`, precomputed.
         self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
         value.write_json(self.out);
         Ok(())
     }
@@ -470,9 +595,7 @@ impl Sink for JsonSink<'_> {
         key: &str,
         value: &T,
     ) -> Result<(), Self::Error> {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(b',');
-        }
+        self.out.push(b',');
         write_str(self.out, key);
         self.out.push(b':');
         value.write_json(self.out);
@@ -492,7 +615,7 @@ impl<M: serde::ser::SerializeMap> Sink for SerdeSink<M> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Self::Error> {
-        self.0.serialize_entry(key, value)
+        self.0.serialize_entry(key_name(key), value)
     }
 
     #[inline]
@@ -508,13 +631,25 @@ impl<M: serde::ser::SerializeMap> Sink for SerdeSink<M> {
 /// `WriteJson` of a generated object: its [`Members`] as a JSON object.
 #[inline]
 pub fn write_members<T: Members + ?Sized>(value: &T, out: &mut Vec<u8>) {
-    out.push(b'{');
-    let mut sink = JsonSink { out, first: true };
-    match value.members(&mut sink) {
+    let start = out.len();
+    match value.members(&mut JsonSink { out: &mut *out }) {
         Ok(()) => {}
         Err(never) => match never {},
     }
-    sink.out.push(b'}');
+    close_object(out, start);
+}
+
+/// Closes an object whose members [`JsonSink`] wrote from `start`: the first member's `,`
+/// becomes the `{` (no member: `{}`). Not generic: compiled once, not once per type.
+#[inline(never)]
+fn close_object(out: &mut Vec<u8>, start: usize) {
+    match out.get_mut(start) {
+        Some(comma) => {
+            *comma = b'{';
+            out.push(b'}');
+        }
+        None => out.extend_from_slice(b"{}"),
+    }
 }
 
 /// serde `Serialize` of a generated object: its [`Members`] as a serde map.
@@ -935,5 +1070,46 @@ mod tests {
             }
         }
         assert!(checked > 20_000);
+    }
+
+    /// `write_str` also matches serde_json with two bytes to escape in one string (one word or
+    /// two, in the last partial word, next to each other), next to multi-byte characters and
+    /// between bytes one below or above the special ones, appended to a buffer that already
+    /// holds text.
+    #[test]
+    fn write_str_matches_serde_json_with_two_escapes() {
+        let specials = ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '€', '😀'];
+        let fillers = ['a', ' ', '#', '!', '[', ']', '\u{7f}'];
+        let mut out = Vec::new();
+        let mut checked = 0;
+        for len in 0..19 {
+            for &fill in &fillers {
+                for first in 0..len {
+                    for second in first..len {
+                        for &x in &specials {
+                            for &y in &specials {
+                                let s: String = (0..len)
+                                    .map(|i| match i {
+                                        _ if i == second => y,
+                                        _ if i == first => x,
+                                        _ => fill,
+                                    })
+                                    .collect();
+                                out.clear();
+                                out.extend_from_slice(b"prefix");
+                                write_str(&mut out, &s);
+                                let expected = format!(
+                                    "prefix{}",
+                                    serde_json::to_string(&s).unwrap_or_default()
+                                );
+                                assert_eq!(String::from_utf8_lossy(&out), expected, "{s:?}");
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 50_000);
     }
 }

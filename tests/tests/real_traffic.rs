@@ -54,6 +54,33 @@ fn every_message_round_trips_losslessly() {
     }
 }
 
+/// The direct encoder (`to_vec`, `to_writer`) writes, byte for byte, what serde_json writes
+/// through the types' serde `Serialize` (its own key and string escaping, no code shared
+/// with the direct encoder's writers), for every recorded message, alone and appended to a
+/// buffer that already holds messages.
+#[test]
+fn the_direct_encoder_writes_what_serde_writes() {
+    let msgs = all_messages();
+    assert!(msgs.len() > 200, "expected the full recordings");
+    let mut all = Vec::new();
+    let mut expected_all = Vec::new();
+    for (where_, _, msg) in &msgs {
+        let by_serde = serde_json::to_vec(msg).expect("serde encodes");
+        let direct = msg.to_vec();
+        assert_eq!(
+            String::from_utf8_lossy(&direct),
+            String::from_utf8_lossy(&by_serde),
+            "{where_}: to_vec differs from serde's encoding"
+        );
+        let mut written = Vec::new();
+        msg.to_writer(&mut written).expect("writes to a Vec");
+        assert_eq!(written, by_serde, "{where_}: to_writer differs");
+        msg.write_to_vec(&mut all);
+        expected_all.extend_from_slice(&by_serde);
+    }
+    assert_eq!(all, expected_all, "write_to_vec into one buffer differs");
+}
+
 #[test]
 fn known_names_decode_into_typed_form() {
     for (where_, _, msg) in all_messages() {

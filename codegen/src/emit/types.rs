@@ -178,27 +178,27 @@ fn serialize_struct(s: &StructDef) -> TokenStream {
     let name = ident(&s.name);
     let cfg = cfg_attr(s.feature.as_deref());
     let tags = s.tags.iter().map(|t| {
-        let (m, k) = (member_method(&t.json), &t.json);
+        let (m, k) = (member_method(&t.json), member_key(&t.json));
         match &t.value {
             TagValue::Str(v) => quote! { s.#m(#k, #v)?; },
             TagValue::Bool(v) => quote! { s.#m(#k, &#v)?; },
         }
     });
     let fields = s.fields.iter().map(|f| {
-        let (m, k) = (member_method(&f.json), &f.json);
+        let (m, k, name) = (member_method(&f.json), member_key(&f.json), &f.json);
         let n = ident(&f.rust);
         let is_f64 = f.ty == Ty::F64;
         match shape(f) {
             Shape::Required | Shape::RequiredAny | Shape::RequiredNullable => {
                 if is_f64 {
-                    quote! { s.#m(#k, &crate::private::Spelled(self.#n, self.extra.get(#k)))?; }
+                    quote! { s.#m(#k, &crate::private::Spelled(self.#n, self.extra.get(#name)))?; }
                 } else {
                     quote! { s.#m(#k, &self.#n)?; }
                 }
             }
             Shape::Optional | Shape::OptionalAny | Shape::OptionalNullable => {
                 if is_f64 {
-                    quote! { if let Some(v) = self.#n { s.#m(#k, &crate::private::Spelled(v, self.extra.get(#k)))?; } }
+                    quote! { if let Some(v) = self.#n { s.#m(#k, &crate::private::Spelled(v, self.extra.get(#name)))?; } }
                 } else {
                     if m == "member" {
                     quote! { s.optional(#k, &self.#n)?; }
@@ -278,6 +278,16 @@ fn member_method(key: &str) -> proc_macro2::Ident {
         ident("member")
     } else {
         ident("member_escaped")
+    }
+}
+
+/// The key argument of a member's `Sink` call: for `member` (a key JSON need not escape) the
+/// whole `,"key":` text the JSON encoder writes, precomputed; for `member_escaped` the name.
+fn member_key(key: &str) -> String {
+    if member_method(key) == "member" {
+        format!(",\"{key}\":")
+    } else {
+        key.to_owned()
     }
 }
 

@@ -59,10 +59,10 @@ impl CancelRequest {
 }
 impl crate::private::Members for CancelRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "cancel")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "cancel")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -155,10 +155,10 @@ impl RunInTerminalRequest {
 }
 impl crate::private::Members for RunInTerminalRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "runInTerminal")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "runInTerminal")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -252,10 +252,10 @@ impl StartDebuggingRequest {
 }
 impl crate::private::Members for StartDebuggingRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "startDebugging")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "startDebugging")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -350,10 +350,10 @@ impl InitializeRequest {
 }
 impl crate::private::Members for InitializeRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "initialize")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "initialize")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -450,10 +450,10 @@ impl ConfigurationDoneRequest {
 }
 impl crate::private::Members for ConfigurationDoneRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "configurationDone")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "configurationDone")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -543,10 +543,10 @@ impl LaunchRequest {
 }
 impl crate::private::Members for LaunchRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "launch")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "launch")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -639,10 +639,10 @@ impl AttachRequest {
 }
 impl crate::private::Members for AttachRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "attach")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "attach")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -738,10 +738,10 @@ impl RestartRequest {
 }
 impl crate::private::Members for RestartRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "restart")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "restart")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -835,10 +835,10 @@ impl DisconnectRequest {
 }
 impl crate::private::Members for DisconnectRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "disconnect")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "disconnect")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -933,10 +933,10 @@ impl TerminateRequest {
 }
 impl crate::private::Members for TerminateRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "terminate")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "terminate")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1029,10 +1029,10 @@ impl BreakpointLocationsRequest {
 }
 impl crate::private::Members for BreakpointLocationsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "breakpointLocations")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "breakpointLocations")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1123,10 +1123,10 @@ impl SetBreakpointsRequest {
 }
 impl crate::private::Members for SetBreakpointsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setBreakpoints")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setBreakpoints")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1221,10 +1221,10 @@ impl SetFunctionBreakpointsRequest {
 }
 impl crate::private::Members for SetFunctionBreakpointsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setFunctionBreakpoints")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setFunctionBreakpoints")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1317,10 +1317,10 @@ impl SetExceptionBreakpointsRequest {
 }
 impl crate::private::Members for SetExceptionBreakpointsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setExceptionBreakpoints")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setExceptionBreakpoints")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1413,10 +1413,10 @@ impl DataBreakpointInfoRequest {
 }
 impl crate::private::Members for DataBreakpointInfoRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "dataBreakpointInfo")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "dataBreakpointInfo")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1511,10 +1511,10 @@ impl SetDataBreakpointsRequest {
 }
 impl crate::private::Members for SetDataBreakpointsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setDataBreakpoints")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setDataBreakpoints")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1609,10 +1609,10 @@ impl SetInstructionBreakpointsRequest {
 }
 impl crate::private::Members for SetInstructionBreakpointsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setInstructionBreakpoints")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setInstructionBreakpoints")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1704,10 +1704,10 @@ impl ContinueRequest {
 }
 impl crate::private::Members for ContinueRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "continue")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "continue")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1801,10 +1801,10 @@ impl NextRequest {
 }
 impl crate::private::Members for NextRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "next")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "next")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1902,10 +1902,10 @@ impl StepInRequest {
 }
 impl crate::private::Members for StepInRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "stepIn")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "stepIn")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1999,10 +1999,10 @@ impl StepOutRequest {
 }
 impl crate::private::Members for StepOutRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "stepOut")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "stepOut")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2097,10 +2097,10 @@ impl StepBackRequest {
 }
 impl crate::private::Members for StepBackRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "stepBack")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "stepBack")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2193,10 +2193,10 @@ impl ReverseContinueRequest {
 }
 impl crate::private::Members for ReverseContinueRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "reverseContinue")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "reverseContinue")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2290,10 +2290,10 @@ impl RestartFrameRequest {
 }
 impl crate::private::Members for RestartFrameRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "restartFrame")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "restartFrame")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2389,10 +2389,10 @@ impl GotoRequest {
 }
 impl crate::private::Members for GotoRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "goto")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "goto")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2485,10 +2485,10 @@ impl PauseRequest {
 }
 impl crate::private::Members for PauseRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "pause")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "pause")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2581,10 +2581,10 @@ impl StackTraceRequest {
 }
 impl crate::private::Members for StackTraceRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "stackTrace")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "stackTrace")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2676,10 +2676,10 @@ impl ScopesRequest {
 }
 impl crate::private::Members for ScopesRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "scopes")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "scopes")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2772,10 +2772,10 @@ impl VariablesRequest {
 }
 impl crate::private::Members for VariablesRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "variables")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "variables")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2868,10 +2868,10 @@ impl SetVariableRequest {
 }
 impl crate::private::Members for SetVariableRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setVariable")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setVariable")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2963,10 +2963,10 @@ impl SourceRequest {
 }
 impl crate::private::Members for SourceRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "source")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "source")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3061,10 +3061,10 @@ impl ThreadsRequest {
 }
 impl crate::private::Members for ThreadsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "threads")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "threads")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3153,10 +3153,10 @@ impl TerminateThreadsRequest {
 }
 impl crate::private::Members for TerminateThreadsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "terminateThreads")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "terminateThreads")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3249,10 +3249,10 @@ impl ModulesRequest {
 }
 impl crate::private::Members for ModulesRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "modules")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "modules")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3348,10 +3348,10 @@ impl LoadedSourcesRequest {
 }
 impl crate::private::Members for LoadedSourcesRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "loadedSources")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "loadedSources")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3441,10 +3441,10 @@ impl EvaluateRequest {
 }
 impl crate::private::Members for EvaluateRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "evaluate")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "evaluate")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3539,10 +3539,10 @@ impl SetExpressionRequest {
 }
 impl crate::private::Members for SetExpressionRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setExpression")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setExpression")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3636,10 +3636,10 @@ impl StepInTargetsRequest {
 }
 impl crate::private::Members for StepInTargetsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "stepInTargets")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "stepInTargets")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3733,10 +3733,10 @@ impl GotoTargetsRequest {
 }
 impl crate::private::Members for GotoTargetsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "gotoTargets")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "gotoTargets")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3829,10 +3829,10 @@ impl CompletionsRequest {
 }
 impl crate::private::Members for CompletionsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "completions")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "completions")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3925,10 +3925,10 @@ impl ExceptionInfoRequest {
 }
 impl crate::private::Members for ExceptionInfoRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "exceptionInfo")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "exceptionInfo")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4021,10 +4021,10 @@ impl ReadMemoryRequest {
 }
 impl crate::private::Members for ReadMemoryRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "readMemory")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "readMemory")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4117,10 +4117,10 @@ impl WriteMemoryRequest {
 }
 impl crate::private::Members for WriteMemoryRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "writeMemory")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "writeMemory")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4213,10 +4213,10 @@ impl DisassembleRequest {
 }
 impl crate::private::Members for DisassembleRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "disassemble")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "disassemble")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4308,10 +4308,10 @@ impl LocationsRequest {
 }
 impl crate::private::Members for LocationsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "locations")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "locations")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4407,10 +4407,10 @@ impl SetDebuggerPropertyRequest {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for SetDebuggerPropertyRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setDebuggerProperty")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setDebuggerProperty")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4513,10 +4513,10 @@ impl SetPydevdSourceMapRequest {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for SetPydevdSourceMapRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "setPydevdSourceMap")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "setPydevdSourceMap")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4618,10 +4618,10 @@ impl PydevdSystemInfoRequest {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSystemInfoRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "pydevdSystemInfo")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "pydevdSystemInfo")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4717,10 +4717,10 @@ impl PydevdAuthorizeRequest {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "pydevdAuthorize")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "pydevdAuthorize")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4819,10 +4819,10 @@ impl DumpCellRequest {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "dumpCell")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "dumpCell")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4924,10 +4924,10 @@ impl DebugInfoRequest {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "debugInfo")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "debugInfo")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5026,10 +5026,10 @@ impl InspectVariablesRequest {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "inspectVariables")?;
-        s.member("seq", &self.seq)?;
-        s.optional("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "inspectVariables")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5125,10 +5125,10 @@ impl RichInspectVariablesRequest {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for RichInspectVariablesRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "richInspectVariables")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "richInspectVariables")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5227,10 +5227,10 @@ impl CopyToGlobalsRequest {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for CopyToGlobalsRequest {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "request")?;
-        s.member("command", "copyToGlobals")?;
-        s.member("seq", &self.seq)?;
-        s.member("arguments", &self.arguments)?;
+        s.member(",\"type\":", "request")?;
+        s.member(",\"command\":", "copyToGlobals")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5349,13 +5349,13 @@ impl CancelResponse {
 }
 impl crate::private::Members for CancelResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "cancel")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "cancel")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5471,13 +5471,13 @@ impl RunInTerminalResponse {
 }
 impl crate::private::Members for RunInTerminalResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "runInTerminal")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "runInTerminal")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5604,13 +5604,13 @@ impl StartDebuggingResponse {
 }
 impl crate::private::Members for StartDebuggingResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "startDebugging")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "startDebugging")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5733,13 +5733,13 @@ impl InitializeResponse {
 }
 impl crate::private::Members for InitializeResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "initialize")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "initialize")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5863,13 +5863,13 @@ impl ConfigurationDoneResponse {
 }
 impl crate::private::Members for ConfigurationDoneResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "configurationDone")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "configurationDone")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5992,13 +5992,13 @@ impl LaunchResponse {
 }
 impl crate::private::Members for LaunchResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "launch")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "launch")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6121,13 +6121,13 @@ impl AttachResponse {
 }
 impl crate::private::Members for AttachResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "attach")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "attach")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6250,13 +6250,13 @@ impl RestartResponse {
 }
 impl crate::private::Members for RestartResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "restart")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "restart")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6379,13 +6379,13 @@ impl DisconnectResponse {
 }
 impl crate::private::Members for DisconnectResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "disconnect")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "disconnect")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6508,13 +6508,13 @@ impl TerminateResponse {
 }
 impl crate::private::Members for TerminateResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "terminate")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "terminate")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6635,13 +6635,13 @@ impl BreakpointLocationsResponse {
 }
 impl crate::private::Members for BreakpointLocationsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "breakpointLocations")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "breakpointLocations")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6765,13 +6765,13 @@ impl SetBreakpointsResponse {
 }
 impl crate::private::Members for SetBreakpointsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setBreakpoints")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setBreakpoints")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6896,13 +6896,13 @@ impl SetFunctionBreakpointsResponse {
 }
 impl crate::private::Members for SetFunctionBreakpointsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setFunctionBreakpoints")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setFunctionBreakpoints")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7033,13 +7033,13 @@ impl SetExceptionBreakpointsResponse {
 }
 impl crate::private::Members for SetExceptionBreakpointsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setExceptionBreakpoints")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setExceptionBreakpoints")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7161,13 +7161,13 @@ impl DataBreakpointInfoResponse {
 }
 impl crate::private::Members for DataBreakpointInfoResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "dataBreakpointInfo")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "dataBreakpointInfo")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7292,13 +7292,13 @@ impl SetDataBreakpointsResponse {
 }
 impl crate::private::Members for SetDataBreakpointsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setDataBreakpoints")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setDataBreakpoints")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7422,13 +7422,13 @@ impl SetInstructionBreakpointsResponse {
 }
 impl crate::private::Members for SetInstructionBreakpointsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setInstructionBreakpoints")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setInstructionBreakpoints")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7549,13 +7549,13 @@ impl ContinueResponse {
 }
 impl crate::private::Members for ContinueResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "continue")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "continue")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7682,13 +7682,13 @@ impl NextResponse {
 }
 impl crate::private::Members for NextResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "next")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "next")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7811,13 +7811,13 @@ impl StepInResponse {
 }
 impl crate::private::Members for StepInResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "stepIn")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "stepIn")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7940,13 +7940,13 @@ impl StepOutResponse {
 }
 impl crate::private::Members for StepOutResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "stepOut")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "stepOut")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8069,13 +8069,13 @@ impl StepBackResponse {
 }
 impl crate::private::Members for StepBackResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "stepBack")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "stepBack")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8198,13 +8198,13 @@ impl ReverseContinueResponse {
 }
 impl crate::private::Members for ReverseContinueResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "reverseContinue")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "reverseContinue")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8327,13 +8327,13 @@ impl RestartFrameResponse {
 }
 impl crate::private::Members for RestartFrameResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "restartFrame")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "restartFrame")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8456,13 +8456,13 @@ impl GotoResponse {
 }
 impl crate::private::Members for GotoResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "goto")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "goto")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8585,13 +8585,13 @@ impl PauseResponse {
 }
 impl crate::private::Members for PauseResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "pause")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "pause")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8707,13 +8707,13 @@ impl StackTraceResponse {
 }
 impl crate::private::Members for StackTraceResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "stackTrace")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "stackTrace")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8833,13 +8833,13 @@ impl ScopesResponse {
 }
 impl crate::private::Members for ScopesResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "scopes")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "scopes")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8959,13 +8959,13 @@ impl VariablesResponse {
 }
 impl crate::private::Members for VariablesResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "variables")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "variables")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9085,13 +9085,13 @@ impl SetVariableResponse {
 }
 impl crate::private::Members for SetVariableResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setVariable")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setVariable")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9211,13 +9211,13 @@ impl SourceResponse {
 }
 impl crate::private::Members for SourceResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "source")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "source")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9337,13 +9337,13 @@ impl ThreadsResponse {
 }
 impl crate::private::Members for ThreadsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "threads")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "threads")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9470,13 +9470,13 @@ impl TerminateThreadsResponse {
 }
 impl crate::private::Members for TerminateThreadsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "terminateThreads")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "terminateThreads")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9592,13 +9592,13 @@ impl ModulesResponse {
 }
 impl crate::private::Members for ModulesResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "modules")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "modules")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9718,13 +9718,13 @@ impl LoadedSourcesResponse {
 }
 impl crate::private::Members for LoadedSourcesResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "loadedSources")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "loadedSources")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9844,13 +9844,13 @@ impl EvaluateResponse {
 }
 impl crate::private::Members for EvaluateResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "evaluate")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "evaluate")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9970,13 +9970,13 @@ impl SetExpressionResponse {
 }
 impl crate::private::Members for SetExpressionResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setExpression")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setExpression")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10096,13 +10096,13 @@ impl StepInTargetsResponse {
 }
 impl crate::private::Members for StepInTargetsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "stepInTargets")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "stepInTargets")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10222,13 +10222,13 @@ impl GotoTargetsResponse {
 }
 impl crate::private::Members for GotoTargetsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "gotoTargets")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "gotoTargets")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10348,13 +10348,13 @@ impl CompletionsResponse {
 }
 impl crate::private::Members for CompletionsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "completions")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "completions")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10474,13 +10474,13 @@ impl ExceptionInfoResponse {
 }
 impl crate::private::Members for ExceptionInfoResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "exceptionInfo")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "exceptionInfo")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10607,13 +10607,13 @@ impl ReadMemoryResponse {
 }
 impl crate::private::Members for ReadMemoryResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "readMemory")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "readMemory")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10737,13 +10737,13 @@ impl WriteMemoryResponse {
 }
 impl crate::private::Members for WriteMemoryResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "writeMemory")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "writeMemory")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10867,13 +10867,13 @@ impl DisassembleResponse {
 }
 impl crate::private::Members for DisassembleResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "disassemble")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "disassemble")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10997,13 +10997,13 @@ impl LocationsResponse {
 }
 impl crate::private::Members for LocationsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "locations")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "locations")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11131,13 +11131,13 @@ impl SetDebuggerPropertyResponse {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for SetDebuggerPropertyResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setDebuggerProperty")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setDebuggerProperty")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11267,13 +11267,13 @@ impl SetPydevdSourceMapResponse {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for SetPydevdSourceMapResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "setPydevdSourceMap")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "setPydevdSourceMap")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11396,13 +11396,13 @@ impl PydevdSystemInfoResponse {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSystemInfoResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "pydevdSystemInfo")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "pydevdSystemInfo")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11529,13 +11529,13 @@ impl PydevdAuthorizeResponse {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "pydevdAuthorize")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "pydevdAuthorize")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11662,13 +11662,13 @@ impl DumpCellResponse {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "dumpCell")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "dumpCell")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11795,13 +11795,13 @@ impl DebugInfoResponse {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "debugInfo")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "debugInfo")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11928,13 +11928,13 @@ impl InspectVariablesResponse {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "inspectVariables")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "inspectVariables")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12065,13 +12065,13 @@ impl RichInspectVariablesResponse {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for RichInspectVariablesResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "richInspectVariables")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "richInspectVariables")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12199,13 +12199,13 @@ impl CopyToGlobalsResponse {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for CopyToGlobalsResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("command", "copyToGlobals")?;
-        s.member("success", &true)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.optional("message", &self.message)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"command\":", "copyToGlobals")?;
+        s.member(",\"success\":", &true)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12317,10 +12317,10 @@ impl InitializedEvent {
 }
 impl crate::private::Members for InitializedEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "initialized")?;
-        s.member("seq", &self.seq)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "initialized")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12404,10 +12404,10 @@ impl StoppedEvent {
 }
 impl crate::private::Members for StoppedEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "stopped")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "stopped")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12496,10 +12496,10 @@ impl ContinuedEvent {
 }
 impl crate::private::Members for ContinuedEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "continued")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "continued")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12586,10 +12586,10 @@ impl ExitedEvent {
 }
 impl crate::private::Members for ExitedEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "exited")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "exited")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12679,10 +12679,10 @@ impl TerminatedEvent {
 }
 impl crate::private::Members for TerminatedEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "terminated")?;
-        s.member("seq", &self.seq)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "terminated")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12766,10 +12766,10 @@ impl ThreadEvent {
 }
 impl crate::private::Members for ThreadEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "thread")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "thread")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12856,10 +12856,10 @@ impl OutputEvent {
 }
 impl crate::private::Members for OutputEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "output")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "output")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12946,10 +12946,10 @@ impl BreakpointEvent {
 }
 impl crate::private::Members for BreakpointEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "breakpoint")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "breakpoint")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13036,10 +13036,10 @@ impl ModuleEvent {
 }
 impl crate::private::Members for ModuleEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "module")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "module")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13126,10 +13126,10 @@ impl LoadedSourceEvent {
 }
 impl crate::private::Members for LoadedSourceEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "loadedSource")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "loadedSource")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13216,10 +13216,10 @@ impl ProcessEvent {
 }
 impl crate::private::Members for ProcessEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "process")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "process")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13309,10 +13309,10 @@ impl CapabilitiesEvent {
 }
 impl crate::private::Members for CapabilitiesEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "capabilities")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "capabilities")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13401,10 +13401,10 @@ impl ProgressStartEvent {
 }
 impl crate::private::Members for ProgressStartEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "progressStart")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "progressStart")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13493,10 +13493,10 @@ impl ProgressUpdateEvent {
 }
 impl crate::private::Members for ProgressUpdateEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "progressUpdate")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "progressUpdate")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13584,10 +13584,10 @@ impl ProgressEndEvent {
 }
 impl crate::private::Members for ProgressEndEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "progressEnd")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "progressEnd")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13676,10 +13676,10 @@ impl InvalidatedEvent {
 }
 impl crate::private::Members for InvalidatedEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "invalidated")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "invalidated")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13768,10 +13768,10 @@ impl MemoryEvent {
 }
 impl crate::private::Members for MemoryEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "memory")?;
-        s.member("seq", &self.seq)?;
-        s.member("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "memory")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13865,10 +13865,10 @@ impl PydevdInputRequestedEvent {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdInputRequestedEvent {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "event")?;
-        s.member("event", "pydevdInputRequested")?;
-        s.member("seq", &self.seq)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "event")?;
+        s.member(",\"event\":", "pydevdInputRequested")?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13986,13 +13986,13 @@ impl ErrorResponse {
 }
 impl crate::private::Members for ErrorResponse {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("type", "response")?;
-        s.member("success", &false)?;
-        s.member("seq", &self.seq)?;
-        s.member("request_seq", &self.request_seq)?;
-        s.member("command", &self.command)?;
-        s.optional("message", &self.message)?;
-        s.optional("body", &self.body)?;
+        s.member(",\"type\":", "response")?;
+        s.member(",\"success\":", &false)?;
+        s.member(",\"seq\":", &self.seq)?;
+        s.member(",\"request_seq\":", &self.request_seq)?;
+        s.member(",\"command\":", &self.command)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"body\":", &self.body)?;
         if self.extra.is_empty() {
             Ok(())
         } else {

@@ -56,8 +56,8 @@ impl CancelArguments {
 }
 impl crate::private::Members for CancelArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("requestId", &self.request_id)?;
-        s.optional("progressId", &self.progress_id)?;
+        s.optional(",\"requestId\":", &self.request_id)?;
+        s.optional(",\"progressId\":", &self.progress_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -178,13 +178,13 @@ impl RunInTerminalRequestArguments {
 }
 impl crate::private::Members for RunInTerminalRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("kind", &self.kind)?;
-        s.optional("title", &self.title)?;
-        s.member("cwd", &self.cwd)?;
-        s.member("args", &self.args)?;
-        s.optional("env", &self.env)?;
+        s.optional(",\"kind\":", &self.kind)?;
+        s.optional(",\"title\":", &self.title)?;
+        s.member(",\"cwd\":", &self.cwd)?;
+        s.member(",\"args\":", &self.args)?;
+        s.optional(",\"env\":", &self.env)?;
         s.optional(
-            "argsCanBeInterpretedByShell",
+            ",\"argsCanBeInterpretedByShell\":",
             &self.args_can_be_interpreted_by_shell,
         )?;
         if self.extra.is_empty() {
@@ -296,9 +296,9 @@ impl StartDebuggingRequestArguments {
 }
 impl crate::private::Members for StartDebuggingRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("configuration", &self.configuration)?;
-        s.optional("outputPresentation", &self.output_presentation)?;
-        s.member("request", &self.request)?;
+        s.member(",\"configuration\":", &self.configuration)?;
+        s.optional(",\"outputPresentation\":", &self.output_presentation)?;
+        s.member(",\"request\":", &self.request)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -595,32 +595,35 @@ impl InitializeRequestArguments {
 }
 impl crate::private::Members for InitializeRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("clientID", &self.client_id)?;
-        s.optional("clientName", &self.client_name)?;
-        s.member("adapterID", &self.adapter_id)?;
-        s.optional("locale", &self.locale)?;
-        s.optional("linesStartAt1", &self.lines_start_at1)?;
-        s.optional("columnsStartAt1", &self.columns_start_at1)?;
-        s.optional("pathFormat", &self.path_format)?;
-        s.optional("supportsVariableType", &self.supports_variable_type)?;
-        s.optional("supportsVariablePaging", &self.supports_variable_paging)?;
+        s.optional(",\"clientID\":", &self.client_id)?;
+        s.optional(",\"clientName\":", &self.client_name)?;
+        s.member(",\"adapterID\":", &self.adapter_id)?;
+        s.optional(",\"locale\":", &self.locale)?;
+        s.optional(",\"linesStartAt1\":", &self.lines_start_at1)?;
+        s.optional(",\"columnsStartAt1\":", &self.columns_start_at1)?;
+        s.optional(",\"pathFormat\":", &self.path_format)?;
+        s.optional(",\"supportsVariableType\":", &self.supports_variable_type)?;
+        s.optional(",\"supportsVariablePaging\":", &self.supports_variable_paging)?;
         s.optional(
-            "supportsRunInTerminalRequest",
+            ",\"supportsRunInTerminalRequest\":",
             &self.supports_run_in_terminal_request,
         )?;
-        s.optional("supportsMemoryReferences", &self.supports_memory_references)?;
-        s.optional("supportsProgressReporting", &self.supports_progress_reporting)?;
-        s.optional("supportsInvalidatedEvent", &self.supports_invalidated_event)?;
-        s.optional("supportsMemoryEvent", &self.supports_memory_event)?;
+        s.optional(",\"supportsMemoryReferences\":", &self.supports_memory_references)?;
         s.optional(
-            "supportsArgsCanBeInterpretedByShell",
+            ",\"supportsProgressReporting\":",
+            &self.supports_progress_reporting,
+        )?;
+        s.optional(",\"supportsInvalidatedEvent\":", &self.supports_invalidated_event)?;
+        s.optional(",\"supportsMemoryEvent\":", &self.supports_memory_event)?;
+        s.optional(
+            ",\"supportsArgsCanBeInterpretedByShell\":",
             &self.supports_args_can_be_interpreted_by_shell,
         )?;
         s.optional(
-            "supportsStartDebuggingRequest",
+            ",\"supportsStartDebuggingRequest\":",
             &self.supports_start_debugging_request,
         )?;
-        s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
+        s.optional(",\"supportsANSIStyling\":", &self.supports_ansistyling)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -816,8 +819,8 @@ impl LaunchRequestArguments {
 }
 impl crate::private::Members for LaunchRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("noDebug", &self.no_debug)?;
-        s.optional("__restart", &self.restart)?;
+        s.optional(",\"noDebug\":", &self.no_debug)?;
+        s.optional(",\"__restart\":", &self.restart)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -891,7 +894,7 @@ impl AttachRequestArguments {
 }
 impl crate::private::Members for AttachRequestArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("__restart", &self.restart)?;
+        s.optional(",\"__restart\":", &self.restart)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -960,7 +963,7 @@ impl RestartArguments {
 }
 impl crate::private::Members for RestartArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("arguments", &self.arguments)?;
+        s.optional(",\"arguments\":", &self.arguments)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1062,9 +1065,9 @@ impl DisconnectArguments {
 }
 impl crate::private::Members for DisconnectArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("restart", &self.restart)?;
-        s.optional("terminateDebuggee", &self.terminate_debuggee)?;
-        s.optional("suspendDebuggee", &self.suspend_debuggee)?;
+        s.optional(",\"restart\":", &self.restart)?;
+        s.optional(",\"terminateDebuggee\":", &self.terminate_debuggee)?;
+        s.optional(",\"suspendDebuggee\":", &self.suspend_debuggee)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1139,7 +1142,7 @@ impl TerminateArguments {
 }
 impl crate::private::Members for TerminateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("restart", &self.restart)?;
+        s.optional(",\"restart\":", &self.restart)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1246,11 +1249,11 @@ impl BreakpointLocationsArguments {
 }
 impl crate::private::Members for BreakpointLocationsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("source", &self.source)?;
-        s.member("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
+        s.member(",\"source\":", &self.source)?;
+        s.member(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1368,10 +1371,10 @@ impl SetBreakpointsArguments {
 }
 impl crate::private::Members for SetBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("source", &self.source)?;
-        s.optional("breakpoints", &self.breakpoints)?;
-        s.optional("lines", &self.lines)?;
-        s.optional("sourceModified", &self.source_modified)?;
+        s.member(",\"source\":", &self.source)?;
+        s.optional(",\"breakpoints\":", &self.breakpoints)?;
+        s.optional(",\"lines\":", &self.lines)?;
+        s.optional(",\"sourceModified\":", &self.source_modified)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1449,7 +1452,7 @@ impl SetFunctionBreakpointsArguments {
 }
 impl crate::private::Members for SetFunctionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1548,9 +1551,9 @@ impl SetExceptionBreakpointsArguments {
 }
 impl crate::private::Members for SetExceptionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("filters", &self.filters)?;
-        s.optional("filterOptions", &self.filter_options)?;
-        s.optional("exceptionOptions", &self.exception_options)?;
+        s.member(",\"filters\":", &self.filters)?;
+        s.optional(",\"filterOptions\":", &self.filter_options)?;
+        s.optional(",\"exceptionOptions\":", &self.exception_options)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1695,12 +1698,12 @@ impl DataBreakpointInfoArguments {
 }
 impl crate::private::Members for DataBreakpointInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("variablesReference", &self.variables_reference)?;
-        s.member("name", &self.name)?;
-        s.optional("frameId", &self.frame_id)?;
-        s.optional("bytes", &self.bytes)?;
-        s.optional("asAddress", &self.as_address)?;
-        s.optional("mode", &self.mode)?;
+        s.optional(",\"variablesReference\":", &self.variables_reference)?;
+        s.member(",\"name\":", &self.name)?;
+        s.optional(",\"frameId\":", &self.frame_id)?;
+        s.optional(",\"bytes\":", &self.bytes)?;
+        s.optional(",\"asAddress\":", &self.as_address)?;
+        s.optional(",\"mode\":", &self.mode)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1778,7 +1781,7 @@ impl SetDataBreakpointsArguments {
 }
 impl crate::private::Members for SetDataBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1849,7 +1852,7 @@ impl SetInstructionBreakpointsArguments {
 }
 impl crate::private::Members for SetInstructionBreakpointsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -1933,8 +1936,8 @@ impl ContinueArguments {
 }
 impl crate::private::Members for ContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("singleThread", &self.single_thread)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"singleThread\":", &self.single_thread)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2032,9 +2035,9 @@ impl NextArguments {
 }
 impl crate::private::Members for NextArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("singleThread", &self.single_thread)?;
-        s.optional("granularity", &self.granularity)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"singleThread\":", &self.single_thread)?;
+        s.optional(",\"granularity\":", &self.granularity)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2147,10 +2150,10 @@ impl StepInArguments {
 }
 impl crate::private::Members for StepInArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("singleThread", &self.single_thread)?;
-        s.optional("targetId", &self.target_id)?;
-        s.optional("granularity", &self.granularity)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"singleThread\":", &self.single_thread)?;
+        s.optional(",\"targetId\":", &self.target_id)?;
+        s.optional(",\"granularity\":", &self.granularity)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2251,9 +2254,9 @@ impl StepOutArguments {
 }
 impl crate::private::Members for StepOutArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("singleThread", &self.single_thread)?;
-        s.optional("granularity", &self.granularity)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"singleThread\":", &self.single_thread)?;
+        s.optional(",\"granularity\":", &self.granularity)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2353,9 +2356,9 @@ impl StepBackArguments {
 }
 impl crate::private::Members for StepBackArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("singleThread", &self.single_thread)?;
-        s.optional("granularity", &self.granularity)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"singleThread\":", &self.single_thread)?;
+        s.optional(",\"granularity\":", &self.granularity)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2441,8 +2444,8 @@ impl ReverseContinueArguments {
 }
 impl crate::private::Members for ReverseContinueArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("singleThread", &self.single_thread)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"singleThread\":", &self.single_thread)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2515,7 +2518,7 @@ impl RestartFrameArguments {
 }
 impl crate::private::Members for RestartFrameArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("frameId", &self.frame_id)?;
+        s.member(",\"frameId\":", &self.frame_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2592,8 +2595,8 @@ impl GotoArguments {
 }
 impl crate::private::Members for GotoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.member("targetId", &self.target_id)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.member(",\"targetId\":", &self.target_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2669,7 +2672,7 @@ impl PauseArguments {
 }
 impl crate::private::Members for PauseArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2778,10 +2781,10 @@ impl StackTraceArguments {
 }
 impl crate::private::Members for StackTraceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("startFrame", &self.start_frame)?;
-        s.optional("levels", &self.levels)?;
-        s.optional("format", &self.format)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"startFrame\":", &self.start_frame)?;
+        s.optional(",\"levels\":", &self.levels)?;
+        s.optional(",\"format\":", &self.format)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2857,7 +2860,7 @@ impl ScopesArguments {
 }
 impl crate::private::Members for ScopesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("frameId", &self.frame_id)?;
+        s.member(",\"frameId\":", &self.frame_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -2977,11 +2980,11 @@ impl VariablesArguments {
 }
 impl crate::private::Members for VariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("variablesReference", &self.variables_reference)?;
-        s.optional("filter", &self.filter)?;
-        s.optional("start", &self.start)?;
-        s.optional("count", &self.count)?;
-        s.optional("format", &self.format)?;
+        s.member(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"filter\":", &self.filter)?;
+        s.optional(",\"start\":", &self.start)?;
+        s.optional(",\"count\":", &self.count)?;
+        s.optional(",\"format\":", &self.format)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3084,10 +3087,10 @@ impl SetVariableArguments {
 }
 impl crate::private::Members for SetVariableArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("variablesReference", &self.variables_reference)?;
-        s.member("name", &self.name)?;
-        s.member("value", &self.value)?;
-        s.optional("format", &self.format)?;
+        s.member(",\"variablesReference\":", &self.variables_reference)?;
+        s.member(",\"name\":", &self.name)?;
+        s.member(",\"value\":", &self.value)?;
+        s.optional(",\"format\":", &self.format)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3180,8 +3183,8 @@ impl SourceArguments {
 }
 impl crate::private::Members for SourceArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("source", &self.source)?;
-        s.member("sourceReference", &self.source_reference)?;
+        s.optional(",\"source\":", &self.source)?;
+        s.member(",\"sourceReference\":", &self.source_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3260,7 +3263,7 @@ impl TerminateThreadsArguments {
 }
 impl crate::private::Members for TerminateThreadsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("threadIds", &self.thread_ids)?;
+        s.optional(",\"threadIds\":", &self.thread_ids)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3343,8 +3346,8 @@ impl ModulesArguments {
 }
 impl crate::private::Members for ModulesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("startModule", &self.start_module)?;
-        s.optional("moduleCount", &self.module_count)?;
+        s.optional(",\"startModule\":", &self.start_module)?;
+        s.optional(",\"moduleCount\":", &self.module_count)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3538,13 +3541,13 @@ impl EvaluateArguments {
 }
 impl crate::private::Members for EvaluateArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("expression", &self.expression)?;
-        s.optional("frameId", &self.frame_id)?;
-        s.optional("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("source", &self.source)?;
-        s.optional("context", &self.context)?;
-        s.optional("format", &self.format)?;
+        s.member(",\"expression\":", &self.expression)?;
+        s.optional(",\"frameId\":", &self.frame_id)?;
+        s.optional(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"source\":", &self.source)?;
+        s.optional(",\"context\":", &self.context)?;
+        s.optional(",\"format\":", &self.format)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3654,10 +3657,10 @@ impl SetExpressionArguments {
 }
 impl crate::private::Members for SetExpressionArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("expression", &self.expression)?;
-        s.member("value", &self.value)?;
-        s.optional("frameId", &self.frame_id)?;
-        s.optional("format", &self.format)?;
+        s.member(",\"expression\":", &self.expression)?;
+        s.member(",\"value\":", &self.value)?;
+        s.optional(",\"frameId\":", &self.frame_id)?;
+        s.optional(",\"format\":", &self.format)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3736,7 +3739,7 @@ impl StepInTargetsArguments {
 }
 impl crate::private::Members for StepInTargetsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("frameId", &self.frame_id)?;
+        s.member(",\"frameId\":", &self.frame_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3818,9 +3821,9 @@ impl GotoTargetsArguments {
 }
 impl crate::private::Members for GotoTargetsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("source", &self.source)?;
-        s.member("line", &self.line)?;
-        s.optional("column", &self.column)?;
+        s.member(",\"source\":", &self.source)?;
+        s.member(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -3922,10 +3925,10 @@ impl CompletionsArguments {
 }
 impl crate::private::Members for CompletionsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("frameId", &self.frame_id)?;
-        s.member("text", &self.text)?;
-        s.member("column", &self.column)?;
-        s.optional("line", &self.line)?;
+        s.optional(",\"frameId\":", &self.frame_id)?;
+        s.member(",\"text\":", &self.text)?;
+        s.member(",\"column\":", &self.column)?;
+        s.optional(",\"line\":", &self.line)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4005,7 +4008,7 @@ impl ExceptionInfoArguments {
 }
 impl crate::private::Members for ExceptionInfoArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4093,9 +4096,9 @@ impl ReadMemoryArguments {
 }
 impl crate::private::Members for ReadMemoryArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("memoryReference", &self.memory_reference)?;
-        s.optional("offset", &self.offset)?;
-        s.member("count", &self.count)?;
+        s.member(",\"memoryReference\":", &self.memory_reference)?;
+        s.optional(",\"offset\":", &self.offset)?;
+        s.member(",\"count\":", &self.count)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4209,10 +4212,10 @@ impl WriteMemoryArguments {
 }
 impl crate::private::Members for WriteMemoryArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("memoryReference", &self.memory_reference)?;
-        s.optional("offset", &self.offset)?;
-        s.optional("allowPartial", &self.allow_partial)?;
-        s.member("data", &self.data)?;
+        s.member(",\"memoryReference\":", &self.memory_reference)?;
+        s.optional(",\"offset\":", &self.offset)?;
+        s.optional(",\"allowPartial\":", &self.allow_partial)?;
+        s.member(",\"data\":", &self.data)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4341,11 +4344,11 @@ impl DisassembleArguments {
 }
 impl crate::private::Members for DisassembleArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("memoryReference", &self.memory_reference)?;
-        s.optional("offset", &self.offset)?;
-        s.optional("instructionOffset", &self.instruction_offset)?;
-        s.member("instructionCount", &self.instruction_count)?;
-        s.optional("resolveSymbols", &self.resolve_symbols)?;
+        s.member(",\"memoryReference\":", &self.memory_reference)?;
+        s.optional(",\"offset\":", &self.offset)?;
+        s.optional(",\"instructionOffset\":", &self.instruction_offset)?;
+        s.member(",\"instructionCount\":", &self.instruction_count)?;
+        s.optional(",\"resolveSymbols\":", &self.resolve_symbols)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -4440,7 +4443,7 @@ impl LocationsArguments {
 }
 impl crate::private::Members for LocationsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("locationReference", &self.location_reference)?;
+        s.member(",\"locationReference\":", &self.location_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5067,86 +5070,122 @@ impl Capabilities {
 impl crate::private::Members for Capabilities {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.optional(
-            "supportsConfigurationDoneRequest",
+            ",\"supportsConfigurationDoneRequest\":",
             &self.supports_configuration_done_request,
         )?;
-        s.optional("supportsFunctionBreakpoints", &self.supports_function_breakpoints)?;
         s.optional(
-            "supportsConditionalBreakpoints",
+            ",\"supportsFunctionBreakpoints\":",
+            &self.supports_function_breakpoints,
+        )?;
+        s.optional(
+            ",\"supportsConditionalBreakpoints\":",
             &self.supports_conditional_breakpoints,
         )?;
         s.optional(
-            "supportsHitConditionalBreakpoints",
+            ",\"supportsHitConditionalBreakpoints\":",
             &self.supports_hit_conditional_breakpoints,
         )?;
-        s.optional("supportsEvaluateForHovers", &self.supports_evaluate_for_hovers)?;
-        s.optional("exceptionBreakpointFilters", &self.exception_breakpoint_filters)?;
-        s.optional("supportsStepBack", &self.supports_step_back)?;
-        s.optional("supportsSetVariable", &self.supports_set_variable)?;
-        s.optional("supportsRestartFrame", &self.supports_restart_frame)?;
-        s.optional("supportsGotoTargetsRequest", &self.supports_goto_targets_request)?;
         s.optional(
-            "supportsStepInTargetsRequest",
+            ",\"supportsEvaluateForHovers\":",
+            &self.supports_evaluate_for_hovers,
+        )?;
+        s.optional(
+            ",\"exceptionBreakpointFilters\":",
+            &self.exception_breakpoint_filters,
+        )?;
+        s.optional(",\"supportsStepBack\":", &self.supports_step_back)?;
+        s.optional(",\"supportsSetVariable\":", &self.supports_set_variable)?;
+        s.optional(",\"supportsRestartFrame\":", &self.supports_restart_frame)?;
+        s.optional(
+            ",\"supportsGotoTargetsRequest\":",
+            &self.supports_goto_targets_request,
+        )?;
+        s.optional(
+            ",\"supportsStepInTargetsRequest\":",
             &self.supports_step_in_targets_request,
         )?;
-        s.optional("supportsCompletionsRequest", &self.supports_completions_request)?;
-        s.optional("completionTriggerCharacters", &self.completion_trigger_characters)?;
-        s.optional("supportsModulesRequest", &self.supports_modules_request)?;
-        s.optional("additionalModuleColumns", &self.additional_module_columns)?;
-        s.optional("supportedChecksumAlgorithms", &self.supported_checksum_algorithms)?;
-        s.optional("supportsRestartRequest", &self.supports_restart_request)?;
-        s.optional("supportsExceptionOptions", &self.supports_exception_options)?;
         s.optional(
-            "supportsValueFormattingOptions",
+            ",\"supportsCompletionsRequest\":",
+            &self.supports_completions_request,
+        )?;
+        s.optional(
+            ",\"completionTriggerCharacters\":",
+            &self.completion_trigger_characters,
+        )?;
+        s.optional(",\"supportsModulesRequest\":", &self.supports_modules_request)?;
+        s.optional(",\"additionalModuleColumns\":", &self.additional_module_columns)?;
+        s.optional(
+            ",\"supportedChecksumAlgorithms\":",
+            &self.supported_checksum_algorithms,
+        )?;
+        s.optional(",\"supportsRestartRequest\":", &self.supports_restart_request)?;
+        s.optional(",\"supportsExceptionOptions\":", &self.supports_exception_options)?;
+        s.optional(
+            ",\"supportsValueFormattingOptions\":",
             &self.supports_value_formatting_options,
         )?;
         s.optional(
-            "supportsExceptionInfoRequest",
+            ",\"supportsExceptionInfoRequest\":",
             &self.supports_exception_info_request,
         )?;
-        s.optional("supportTerminateDebuggee", &self.support_terminate_debuggee)?;
-        s.optional("supportSuspendDebuggee", &self.support_suspend_debuggee)?;
+        s.optional(",\"supportTerminateDebuggee\":", &self.support_terminate_debuggee)?;
+        s.optional(",\"supportSuspendDebuggee\":", &self.support_suspend_debuggee)?;
         s.optional(
-            "supportsDelayedStackTraceLoading",
+            ",\"supportsDelayedStackTraceLoading\":",
             &self.supports_delayed_stack_trace_loading,
         )?;
         s.optional(
-            "supportsLoadedSourcesRequest",
+            ",\"supportsLoadedSourcesRequest\":",
             &self.supports_loaded_sources_request,
         )?;
-        s.optional("supportsLogPoints", &self.supports_log_points)?;
+        s.optional(",\"supportsLogPoints\":", &self.supports_log_points)?;
         s.optional(
-            "supportsTerminateThreadsRequest",
+            ",\"supportsTerminateThreadsRequest\":",
             &self.supports_terminate_threads_request,
         )?;
-        s.optional("supportsSetExpression", &self.supports_set_expression)?;
-        s.optional("supportsTerminateRequest", &self.supports_terminate_request)?;
-        s.optional("supportsDataBreakpoints", &self.supports_data_breakpoints)?;
-        s.optional("supportsReadMemoryRequest", &self.supports_read_memory_request)?;
-        s.optional("supportsWriteMemoryRequest", &self.supports_write_memory_request)?;
-        s.optional("supportsDisassembleRequest", &self.supports_disassemble_request)?;
-        s.optional("supportsCancelRequest", &self.supports_cancel_request)?;
+        s.optional(",\"supportsSetExpression\":", &self.supports_set_expression)?;
+        s.optional(",\"supportsTerminateRequest\":", &self.supports_terminate_request)?;
+        s.optional(",\"supportsDataBreakpoints\":", &self.supports_data_breakpoints)?;
         s.optional(
-            "supportsBreakpointLocationsRequest",
+            ",\"supportsReadMemoryRequest\":",
+            &self.supports_read_memory_request,
+        )?;
+        s.optional(
+            ",\"supportsWriteMemoryRequest\":",
+            &self.supports_write_memory_request,
+        )?;
+        s.optional(
+            ",\"supportsDisassembleRequest\":",
+            &self.supports_disassemble_request,
+        )?;
+        s.optional(",\"supportsCancelRequest\":", &self.supports_cancel_request)?;
+        s.optional(
+            ",\"supportsBreakpointLocationsRequest\":",
             &self.supports_breakpoint_locations_request,
         )?;
-        s.optional("supportsClipboardContext", &self.supports_clipboard_context)?;
-        s.optional("supportsSteppingGranularity", &self.supports_stepping_granularity)?;
+        s.optional(",\"supportsClipboardContext\":", &self.supports_clipboard_context)?;
         s.optional(
-            "supportsInstructionBreakpoints",
+            ",\"supportsSteppingGranularity\":",
+            &self.supports_stepping_granularity,
+        )?;
+        s.optional(
+            ",\"supportsInstructionBreakpoints\":",
             &self.supports_instruction_breakpoints,
         )?;
         s.optional(
-            "supportsExceptionFilterOptions",
+            ",\"supportsExceptionFilterOptions\":",
             &self.supports_exception_filter_options,
         )?;
         s.optional(
-            "supportsSingleThreadExecutionRequests",
+            ",\"supportsSingleThreadExecutionRequests\":",
             &self.supports_single_thread_execution_requests,
         )?;
-        s.optional("supportsDataBreakpointBytes", &self.supports_data_breakpoint_bytes)?;
-        s.optional("breakpointModes", &self.breakpoint_modes)?;
-        s.optional("supportsANSIStyling", &self.supports_ansistyling)?;
+        s.optional(
+            ",\"supportsDataBreakpointBytes\":",
+            &self.supports_data_breakpoint_bytes,
+        )?;
+        s.optional(",\"breakpointModes\":", &self.breakpoint_modes)?;
+        s.optional(",\"supportsANSIStyling\":", &self.supports_ansistyling)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5446,12 +5485,12 @@ impl ExceptionBreakpointsFilter {
 }
 impl crate::private::Members for ExceptionBreakpointsFilter {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("filter", &self.filter)?;
-        s.member("label", &self.label)?;
-        s.optional("description", &self.description)?;
-        s.optional("default", &self.default)?;
-        s.optional("supportsCondition", &self.supports_condition)?;
-        s.optional("conditionDescription", &self.condition_description)?;
+        s.member(",\"filter\":", &self.filter)?;
+        s.member(",\"label\":", &self.label)?;
+        s.optional(",\"description\":", &self.description)?;
+        s.optional(",\"default\":", &self.default)?;
+        s.optional(",\"supportsCondition\":", &self.supports_condition)?;
+        s.optional(",\"conditionDescription\":", &self.condition_description)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5603,13 +5642,13 @@ impl Message {
 }
 impl crate::private::Members for Message {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("id", &self.id)?;
-        s.member("format", &self.format)?;
-        s.optional("variables", &self.variables)?;
-        s.optional("sendTelemetry", &self.send_telemetry)?;
-        s.optional("showUser", &self.show_user)?;
-        s.optional("url", &self.url)?;
-        s.optional("urlLabel", &self.url_label)?;
+        s.member(",\"id\":", &self.id)?;
+        s.member(",\"format\":", &self.format)?;
+        s.optional(",\"variables\":", &self.variables)?;
+        s.optional(",\"sendTelemetry\":", &self.send_telemetry)?;
+        s.optional(",\"showUser\":", &self.show_user)?;
+        s.optional(",\"url\":", &self.url)?;
+        s.optional(",\"urlLabel\":", &self.url_label)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5799,16 +5838,16 @@ impl Module {
 }
 impl crate::private::Members for Module {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("id", &self.id)?;
-        s.member("name", &self.name)?;
-        s.optional("path", &self.path)?;
-        s.optional("isOptimized", &self.is_optimized)?;
-        s.optional("isUserCode", &self.is_user_code)?;
-        s.optional("version", &self.version)?;
-        s.optional("symbolStatus", &self.symbol_status)?;
-        s.optional("symbolFilePath", &self.symbol_file_path)?;
-        s.optional("dateTimeStamp", &self.date_time_stamp)?;
-        s.optional("addressRange", &self.address_range)?;
+        s.member(",\"id\":", &self.id)?;
+        s.member(",\"name\":", &self.name)?;
+        s.optional(",\"path\":", &self.path)?;
+        s.optional(",\"isOptimized\":", &self.is_optimized)?;
+        s.optional(",\"isUserCode\":", &self.is_user_code)?;
+        s.optional(",\"version\":", &self.version)?;
+        s.optional(",\"symbolStatus\":", &self.symbol_status)?;
+        s.optional(",\"symbolFilePath\":", &self.symbol_file_path)?;
+        s.optional(",\"dateTimeStamp\":", &self.date_time_stamp)?;
+        s.optional(",\"addressRange\":", &self.address_range)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -5937,11 +5976,11 @@ impl ColumnDescriptor {
 }
 impl crate::private::Members for ColumnDescriptor {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("attributeName", &self.attribute_name)?;
-        s.member("label", &self.label)?;
-        s.optional("format", &self.format)?;
-        s.optional("type", &self.type_)?;
-        s.optional("width", &self.width)?;
+        s.member(",\"attributeName\":", &self.attribute_name)?;
+        s.member(",\"label\":", &self.label)?;
+        s.optional(",\"format\":", &self.format)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"width\":", &self.width)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6022,8 +6061,8 @@ impl Thread {
 }
 impl crate::private::Members for Thread {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("id", &self.id)?;
-        s.member("name", &self.name)?;
+        s.member(",\"id\":", &self.id)?;
+        s.member(",\"name\":", &self.name)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6192,14 +6231,14 @@ impl Source {
 }
 impl crate::private::Members for Source {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("name", &self.name)?;
-        s.optional("path", &self.path)?;
-        s.optional("sourceReference", &self.source_reference)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
-        s.optional("origin", &self.origin)?;
-        s.optional("sources", &self.sources)?;
-        s.optional("adapterData", &self.adapter_data)?;
-        s.optional("checksums", &self.checksums)?;
+        s.optional(",\"name\":", &self.name)?;
+        s.optional(",\"path\":", &self.path)?;
+        s.optional(",\"sourceReference\":", &self.source_reference)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
+        s.optional(",\"origin\":", &self.origin)?;
+        s.optional(",\"sources\":", &self.sources)?;
+        s.optional(",\"adapterData\":", &self.adapter_data)?;
+        s.optional(",\"checksums\":", &self.checksums)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6387,17 +6426,20 @@ impl StackFrame {
 }
 impl crate::private::Members for StackFrame {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("id", &self.id)?;
-        s.member("name", &self.name)?;
-        s.optional("source", &self.source)?;
-        s.member("line", &self.line)?;
-        s.member("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
-        s.optional("canRestart", &self.can_restart)?;
-        s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
-        s.optional("moduleId", &self.module_id)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
+        s.member(",\"id\":", &self.id)?;
+        s.member(",\"name\":", &self.name)?;
+        s.optional(",\"source\":", &self.source)?;
+        s.member(",\"line\":", &self.line)?;
+        s.member(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
+        s.optional(",\"canRestart\":", &self.can_restart)?;
+        s.optional(
+            ",\"instructionPointerReference\":",
+            &self.instruction_pointer_reference,
+        )?;
+        s.optional(",\"moduleId\":", &self.module_id)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6613,17 +6655,17 @@ impl Scope {
 }
 impl crate::private::Members for Scope {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("name", &self.name)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
-        s.member("variablesReference", &self.variables_reference)?;
-        s.optional("namedVariables", &self.named_variables)?;
-        s.optional("indexedVariables", &self.indexed_variables)?;
-        s.member("expensive", &self.expensive)?;
-        s.optional("source", &self.source)?;
-        s.optional("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
+        s.member(",\"name\":", &self.name)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
+        s.member(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"namedVariables\":", &self.named_variables)?;
+        s.optional(",\"indexedVariables\":", &self.indexed_variables)?;
+        s.member(",\"expensive\":", &self.expensive)?;
+        s.optional(",\"source\":", &self.source)?;
+        s.optional(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -6861,20 +6903,20 @@ impl Variable {
 }
 impl crate::private::Members for Variable {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("name", &self.name)?;
-        s.member("value", &self.value)?;
-        s.optional("type", &self.type_)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
-        s.optional("evaluateName", &self.evaluate_name)?;
-        s.member("variablesReference", &self.variables_reference)?;
-        s.optional("namedVariables", &self.named_variables)?;
-        s.optional("indexedVariables", &self.indexed_variables)?;
-        s.optional("memoryReference", &self.memory_reference)?;
+        s.member(",\"name\":", &self.name)?;
+        s.member(",\"value\":", &self.value)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
+        s.optional(",\"evaluateName\":", &self.evaluate_name)?;
+        s.member(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"namedVariables\":", &self.named_variables)?;
+        s.optional(",\"indexedVariables\":", &self.indexed_variables)?;
+        s.optional(",\"memoryReference\":", &self.memory_reference)?;
         s.optional(
-            "declarationLocationReference",
+            ",\"declarationLocationReference\":",
             &self.declaration_location_reference,
         )?;
-        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.optional(",\"valueLocationReference\":", &self.value_location_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7019,10 +7061,10 @@ impl VariablePresentationHint {
 }
 impl crate::private::Members for VariablePresentationHint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("kind", &self.kind)?;
-        s.optional("attributes", &self.attributes)?;
-        s.optional("visibility", &self.visibility)?;
-        s.optional("lazy", &self.lazy)?;
+        s.optional(",\"kind\":", &self.kind)?;
+        s.optional(",\"attributes\":", &self.attributes)?;
+        s.optional(",\"visibility\":", &self.visibility)?;
+        s.optional(",\"lazy\":", &self.lazy)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7129,10 +7171,10 @@ impl BreakpointLocation {
 }
 impl crate::private::Members for BreakpointLocation {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
+        s.member(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7273,12 +7315,12 @@ impl SourceBreakpoint {
 }
 impl crate::private::Members for SourceBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("condition", &self.condition)?;
-        s.optional("hitCondition", &self.hit_condition)?;
-        s.optional("logMessage", &self.log_message)?;
-        s.optional("mode", &self.mode)?;
+        s.member(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"condition\":", &self.condition)?;
+        s.optional(",\"hitCondition\":", &self.hit_condition)?;
+        s.optional(",\"logMessage\":", &self.log_message)?;
+        s.optional(",\"mode\":", &self.mode)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7379,9 +7421,9 @@ impl FunctionBreakpoint {
 }
 impl crate::private::Members for FunctionBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("name", &self.name)?;
-        s.optional("condition", &self.condition)?;
-        s.optional("hitCondition", &self.hit_condition)?;
+        s.member(",\"name\":", &self.name)?;
+        s.optional(",\"condition\":", &self.condition)?;
+        s.optional(",\"hitCondition\":", &self.hit_condition)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7587,10 +7629,10 @@ impl DataBreakpoint {
 }
 impl crate::private::Members for DataBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("dataId", &self.data_id)?;
-        s.optional("accessType", &self.access_type)?;
-        s.optional("condition", &self.condition)?;
-        s.optional("hitCondition", &self.hit_condition)?;
+        s.member(",\"dataId\":", &self.data_id)?;
+        s.optional(",\"accessType\":", &self.access_type)?;
+        s.optional(",\"condition\":", &self.condition)?;
+        s.optional(",\"hitCondition\":", &self.hit_condition)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7718,11 +7760,11 @@ impl InstructionBreakpoint {
 }
 impl crate::private::Members for InstructionBreakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("instructionReference", &self.instruction_reference)?;
-        s.optional("offset", &self.offset)?;
-        s.optional("condition", &self.condition)?;
-        s.optional("hitCondition", &self.hit_condition)?;
-        s.optional("mode", &self.mode)?;
+        s.member(",\"instructionReference\":", &self.instruction_reference)?;
+        s.optional(",\"offset\":", &self.offset)?;
+        s.optional(",\"condition\":", &self.condition)?;
+        s.optional(",\"hitCondition\":", &self.hit_condition)?;
+        s.optional(",\"mode\":", &self.mode)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -7924,17 +7966,17 @@ impl Breakpoint {
 }
 impl crate::private::Members for Breakpoint {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("id", &self.id)?;
-        s.member("verified", &self.verified)?;
-        s.optional("message", &self.message)?;
-        s.optional("source", &self.source)?;
-        s.optional("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
-        s.optional("instructionReference", &self.instruction_reference)?;
-        s.optional("offset", &self.offset)?;
-        s.optional("reason", &self.reason)?;
+        s.optional(",\"id\":", &self.id)?;
+        s.member(",\"verified\":", &self.verified)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"source\":", &self.source)?;
+        s.optional(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
+        s.optional(",\"instructionReference\":", &self.instruction_reference)?;
+        s.optional(",\"offset\":", &self.offset)?;
+        s.optional(",\"reason\":", &self.reason)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8182,12 +8224,12 @@ impl StepInTarget {
 }
 impl crate::private::Members for StepInTarget {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("id", &self.id)?;
-        s.member("label", &self.label)?;
-        s.optional("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
+        s.member(",\"id\":", &self.id)?;
+        s.member(",\"label\":", &self.label)?;
+        s.optional(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8332,13 +8374,16 @@ impl GotoTarget {
 }
 impl crate::private::Members for GotoTarget {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("id", &self.id)?;
-        s.member("label", &self.label)?;
-        s.member("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
-        s.optional("instructionPointerReference", &self.instruction_pointer_reference)?;
+        s.member(",\"id\":", &self.id)?;
+        s.member(",\"label\":", &self.label)?;
+        s.member(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
+        s.optional(
+            ",\"instructionPointerReference\":",
+            &self.instruction_pointer_reference,
+        )?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8523,15 +8568,15 @@ impl CompletionItem {
 }
 impl crate::private::Members for CompletionItem {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("label", &self.label)?;
-        s.optional("text", &self.text)?;
-        s.optional("sortText", &self.sort_text)?;
-        s.optional("detail", &self.detail)?;
-        s.optional("type", &self.type_)?;
-        s.optional("start", &self.start)?;
-        s.optional("length", &self.length)?;
-        s.optional("selectionStart", &self.selection_start)?;
-        s.optional("selectionLength", &self.selection_length)?;
+        s.member(",\"label\":", &self.label)?;
+        s.optional(",\"text\":", &self.text)?;
+        s.optional(",\"sortText\":", &self.sort_text)?;
+        s.optional(",\"detail\":", &self.detail)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"start\":", &self.start)?;
+        s.optional(",\"length\":", &self.length)?;
+        s.optional(",\"selectionStart\":", &self.selection_start)?;
+        s.optional(",\"selectionLength\":", &self.selection_length)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8891,8 +8936,8 @@ impl Checksum {
 }
 impl crate::private::Members for Checksum {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("algorithm", &self.algorithm)?;
-        s.member("checksum", &self.checksum)?;
+        s.member(",\"algorithm\":", &self.algorithm)?;
+        s.member(",\"checksum\":", &self.checksum)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -8971,7 +9016,7 @@ impl ValueFormat {
 }
 impl crate::private::Members for ValueFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("hex", &self.hex)?;
+        s.optional(",\"hex\":", &self.hex)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9126,14 +9171,14 @@ impl StackFrameFormat {
 }
 impl crate::private::Members for StackFrameFormat {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("hex", &self.hex)?;
-        s.optional("parameters", &self.parameters)?;
-        s.optional("parameterTypes", &self.parameter_types)?;
-        s.optional("parameterNames", &self.parameter_names)?;
-        s.optional("parameterValues", &self.parameter_values)?;
-        s.optional("line", &self.line)?;
-        s.optional("module", &self.module)?;
-        s.optional("includeAll", &self.include_all)?;
+        s.optional(",\"hex\":", &self.hex)?;
+        s.optional(",\"parameters\":", &self.parameters)?;
+        s.optional(",\"parameterTypes\":", &self.parameter_types)?;
+        s.optional(",\"parameterNames\":", &self.parameter_names)?;
+        s.optional(",\"parameterValues\":", &self.parameter_values)?;
+        s.optional(",\"line\":", &self.line)?;
+        s.optional(",\"module\":", &self.module)?;
+        s.optional(",\"includeAll\":", &self.include_all)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9233,9 +9278,9 @@ impl ExceptionFilterOptions {
 }
 impl crate::private::Members for ExceptionFilterOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("filterId", &self.filter_id)?;
-        s.optional("condition", &self.condition)?;
-        s.optional("mode", &self.mode)?;
+        s.member(",\"filterId\":", &self.filter_id)?;
+        s.optional(",\"condition\":", &self.condition)?;
+        s.optional(",\"mode\":", &self.mode)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9319,8 +9364,8 @@ impl ExceptionOptions {
 }
 impl crate::private::Members for ExceptionOptions {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("path", &self.path)?;
-        s.member("breakMode", &self.break_mode)?;
+        s.optional(",\"path\":", &self.path)?;
+        s.member(",\"breakMode\":", &self.break_mode)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9509,8 +9554,8 @@ impl ExceptionPathSegment {
 }
 impl crate::private::Members for ExceptionPathSegment {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("negate", &self.negate)?;
-        s.member("names", &self.names)?;
+        s.optional(",\"negate\":", &self.negate)?;
+        s.member(",\"names\":", &self.names)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9651,12 +9696,12 @@ impl ExceptionDetails {
 }
 impl crate::private::Members for ExceptionDetails {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("message", &self.message)?;
-        s.optional("typeName", &self.type_name)?;
-        s.optional("fullTypeName", &self.full_type_name)?;
-        s.optional("evaluateName", &self.evaluate_name)?;
-        s.optional("stackTrace", &self.stack_trace)?;
-        s.optional("innerException", &self.inner_exception)?;
+        s.optional(",\"message\":", &self.message)?;
+        s.optional(",\"typeName\":", &self.type_name)?;
+        s.optional(",\"fullTypeName\":", &self.full_type_name)?;
+        s.optional(",\"evaluateName\":", &self.evaluate_name)?;
+        s.optional(",\"stackTrace\":", &self.stack_trace)?;
+        s.optional(",\"innerException\":", &self.inner_exception)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -9837,16 +9882,16 @@ impl DisassembledInstruction {
 }
 impl crate::private::Members for DisassembledInstruction {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("address", &self.address)?;
-        s.optional("instructionBytes", &self.instruction_bytes)?;
-        s.member("instruction", &self.instruction)?;
-        s.optional("symbol", &self.symbol)?;
-        s.optional("location", &self.location)?;
-        s.optional("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
+        s.member(",\"address\":", &self.address)?;
+        s.optional(",\"instructionBytes\":", &self.instruction_bytes)?;
+        s.member(",\"instruction\":", &self.instruction)?;
+        s.optional(",\"symbol\":", &self.symbol)?;
+        s.optional(",\"location\":", &self.location)?;
+        s.optional(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10071,10 +10116,10 @@ impl BreakpointMode {
 }
 impl crate::private::Members for BreakpointMode {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("mode", &self.mode)?;
-        s.member("label", &self.label)?;
-        s.optional("description", &self.description)?;
-        s.member("appliesTo", &self.applies_to)?;
+        s.member(",\"mode\":", &self.mode)?;
+        s.member(",\"label\":", &self.label)?;
+        s.optional(",\"description\":", &self.description)?;
+        s.member(",\"appliesTo\":", &self.applies_to)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10349,19 +10394,19 @@ impl SetDebuggerPropertyArguments {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for SetDebuggerPropertyArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("ideOS", &self.ide_os)?;
-        s.optional("dontTraceStartPatterns", &self.dont_trace_start_patterns)?;
-        s.optional("dontTraceEndPatterns", &self.dont_trace_end_patterns)?;
+        s.optional(",\"ideOS\":", &self.ide_os)?;
+        s.optional(",\"dontTraceStartPatterns\":", &self.dont_trace_start_patterns)?;
+        s.optional(",\"dontTraceEndPatterns\":", &self.dont_trace_end_patterns)?;
         s.optional(
-            "skipSuspendOnBreakpointException",
+            ",\"skipSuspendOnBreakpointException\":",
             &self.skip_suspend_on_breakpoint_exception,
         )?;
         s.optional(
-            "skipPrintBreakpointException",
+            ",\"skipPrintBreakpointException\":",
             &self.skip_print_breakpoint_exception,
         )?;
         s.optional(
-            "multiThreadsSingleNotification",
+            ",\"multiThreadsSingleNotification\":",
             &self.multi_threads_single_notification,
         )?;
         if self.extra.is_empty() {
@@ -10473,8 +10518,8 @@ impl SetPydevdSourceMapArguments {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for SetPydevdSourceMapArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("source", &self.source)?;
-        s.optional("pydevdSourceMaps", &self.pydevd_source_maps)?;
+        s.member(",\"source\":", &self.source)?;
+        s.optional(",\"pydevdSourceMaps\":", &self.pydevd_source_maps)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10581,10 +10626,10 @@ impl PydevdSourceMap {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSourceMap {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("line", &self.line)?;
-        s.member("endLine", &self.end_line)?;
-        s.member("runtimeSource", &self.runtime_source)?;
-        s.member("runtimeLine", &self.runtime_line)?;
+        s.member(",\"line\":", &self.line)?;
+        s.member(",\"endLine\":", &self.end_line)?;
+        s.member(",\"runtimeSource\":", &self.runtime_source)?;
+        s.member(",\"runtimeLine\":", &self.runtime_line)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10751,8 +10796,8 @@ impl PydevdPythonInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPythonInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("version", &self.version)?;
-        s.optional("implementation", &self.implementation)?;
+        s.optional(",\"version\":", &self.version)?;
+        s.optional(",\"implementation\":", &self.implementation)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10849,9 +10894,9 @@ impl PydevdPythonImplementationInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPythonImplementationInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("name", &self.name)?;
-        s.optional("version", &self.version)?;
-        s.optional("description", &self.description)?;
+        s.optional(",\"name\":", &self.name)?;
+        s.optional(",\"version\":", &self.version)?;
+        s.optional(",\"description\":", &self.description)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -10929,7 +10974,7 @@ impl PydevdPlatformInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdPlatformInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("name", &self.name)?;
+        s.optional(",\"name\":", &self.name)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11039,10 +11084,10 @@ impl PydevdProcessInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdProcessInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("pid", &self.pid)?;
-        s.optional("ppid", &self.ppid)?;
-        s.optional("executable", &self.executable)?;
-        s.optional("bitness", &self.bitness)?;
+        s.optional(",\"pid\":", &self.pid)?;
+        s.optional(",\"ppid\":", &self.ppid)?;
+        s.optional(",\"executable\":", &self.executable)?;
+        s.optional(",\"bitness\":", &self.bitness)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11135,8 +11180,8 @@ impl PydevdInfo {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdInfo {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("usingCython", &self.using_cython)?;
-        s.optional("usingFrameEval", &self.using_frame_eval)?;
+        s.optional(",\"usingCython\":", &self.using_cython)?;
+        s.optional(",\"usingFrameEval\":", &self.using_frame_eval)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11217,7 +11262,7 @@ impl PydevdAuthorizeArguments {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("debugServerAccessToken", &self.debug_server_access_token)?;
+        s.optional(",\"debugServerAccessToken\":", &self.debug_server_access_token)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11291,7 +11336,7 @@ impl DumpCellArguments {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("code", &self.code)?;
+        s.member(",\"code\":", &self.code)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11434,8 +11479,8 @@ impl DebugInfoBreakpoints {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoBreakpoints {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("source", &self.source)?;
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"source\":", &self.source)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11634,12 +11679,12 @@ impl InspectedVariable {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectedVariable {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("name", &self.name)?;
-        s.member("value", &self.value)?;
-        s.optional("type", &self.type_)?;
-        s.optional("evaluateName", &self.evaluate_name)?;
-        s.member("variablesReference", &self.variables_reference)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
+        s.member(",\"name\":", &self.name)?;
+        s.member(",\"value\":", &self.value)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"evaluateName\":", &self.evaluate_name)?;
+        s.member(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11743,8 +11788,8 @@ impl RichInspectVariablesArguments {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for RichInspectVariablesArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("variableName", &self.variable_name)?;
-        s.optional("frameId", &self.frame_id)?;
+        s.member(",\"variableName\":", &self.variable_name)?;
+        s.optional(",\"frameId\":", &self.frame_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -11842,9 +11887,9 @@ impl CopyToGlobalsArguments {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for CopyToGlobalsArguments {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("srcVariableName", &self.src_variable_name)?;
-        s.member("srcFrameId", &self.src_frame_id)?;
-        s.member("dstVariableName", &self.dst_variable_name)?;
+        s.member(",\"srcVariableName\":", &self.src_variable_name)?;
+        s.member(",\"srcFrameId\":", &self.src_frame_id)?;
+        s.member(",\"dstVariableName\":", &self.dst_variable_name)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12020,7 +12065,7 @@ impl ErrorResponseBody {
 }
 impl crate::private::Members for ErrorResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("error", &self.error)?;
+        s.optional(",\"error\":", &self.error)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12291,13 +12336,13 @@ impl StoppedEventBody {
 }
 impl crate::private::Members for StoppedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("reason", &self.reason)?;
-        s.optional("description", &self.description)?;
-        s.optional("threadId", &self.thread_id)?;
-        s.optional("preserveFocusHint", &self.preserve_focus_hint)?;
-        s.optional("text", &self.text)?;
-        s.optional("allThreadsStopped", &self.all_threads_stopped)?;
-        s.optional("hitBreakpointIds", &self.hit_breakpoint_ids)?;
+        s.member(",\"reason\":", &self.reason)?;
+        s.optional(",\"description\":", &self.description)?;
+        s.optional(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"preserveFocusHint\":", &self.preserve_focus_hint)?;
+        s.optional(",\"text\":", &self.text)?;
+        s.optional(",\"allThreadsStopped\":", &self.all_threads_stopped)?;
+        s.optional(",\"hitBreakpointIds\":", &self.hit_breakpoint_ids)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12393,8 +12438,8 @@ impl ContinuedEventBody {
 }
 impl crate::private::Members for ContinuedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threadId", &self.thread_id)?;
-        s.optional("allThreadsContinued", &self.all_threads_continued)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"allThreadsContinued\":", &self.all_threads_continued)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12469,7 +12514,7 @@ impl ExitedEventBody {
 }
 impl crate::private::Members for ExitedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("exitCode", &self.exit_code)?;
+        s.member(",\"exitCode\":", &self.exit_code)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12544,7 +12589,7 @@ impl TerminatedEventBody {
 }
 impl crate::private::Members for TerminatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("restart", &self.restart)?;
+        s.optional(",\"restart\":", &self.restart)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -12699,8 +12744,8 @@ impl ThreadEventBody {
 }
 impl crate::private::Members for ThreadEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("reason", &self.reason)?;
-        s.member("threadId", &self.thread_id)?;
+        s.member(",\"reason\":", &self.reason)?;
+        s.member(",\"threadId\":", &self.thread_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13089,15 +13134,15 @@ impl OutputEventBody {
 }
 impl crate::private::Members for OutputEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("category", &self.category)?;
-        s.member("output", &self.output)?;
-        s.optional("group", &self.group)?;
-        s.optional("variablesReference", &self.variables_reference)?;
-        s.optional("source", &self.source)?;
-        s.optional("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("data", &self.data)?;
-        s.optional("locationReference", &self.location_reference)?;
+        s.optional(",\"category\":", &self.category)?;
+        s.member(",\"output\":", &self.output)?;
+        s.optional(",\"group\":", &self.group)?;
+        s.optional(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"source\":", &self.source)?;
+        s.optional(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"data\":", &self.data)?;
+        s.optional(",\"locationReference\":", &self.location_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13278,8 +13323,8 @@ impl BreakpointEventBody {
 }
 impl crate::private::Members for BreakpointEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("reason", &self.reason)?;
-        s.member("breakpoint", &self.breakpoint)?;
+        s.member(",\"reason\":", &self.reason)?;
+        s.member(",\"breakpoint\":", &self.breakpoint)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13451,8 +13496,8 @@ impl ModuleEventBody {
 }
 impl crate::private::Members for ModuleEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("reason", &self.reason)?;
-        s.member("module", &self.module)?;
+        s.member(",\"reason\":", &self.reason)?;
+        s.member(",\"module\":", &self.module)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13624,8 +13669,8 @@ impl LoadedSourceEventBody {
 }
 impl crate::private::Members for LoadedSourceEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("reason", &self.reason)?;
-        s.member("source", &self.source)?;
+        s.member(",\"reason\":", &self.reason)?;
+        s.member(",\"source\":", &self.source)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13861,11 +13906,11 @@ impl ProcessEventBody {
 }
 impl crate::private::Members for ProcessEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("name", &self.name)?;
-        s.optional("systemProcessId", &self.system_process_id)?;
-        s.optional("isLocalProcess", &self.is_local_process)?;
-        s.optional("startMethod", &self.start_method)?;
-        s.optional("pointerSize", &self.pointer_size)?;
+        s.member(",\"name\":", &self.name)?;
+        s.optional(",\"systemProcessId\":", &self.system_process_id)?;
+        s.optional(",\"isLocalProcess\":", &self.is_local_process)?;
+        s.optional(",\"startMethod\":", &self.start_method)?;
+        s.optional(",\"pointerSize\":", &self.pointer_size)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -13944,7 +13989,7 @@ impl CapabilitiesEventBody {
 }
 impl crate::private::Members for CapabilitiesEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("capabilities", &self.capabilities)?;
+        s.member(",\"capabilities\":", &self.capabilities)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -14082,14 +14127,14 @@ impl ProgressStartEventBody {
 }
 impl crate::private::Members for ProgressStartEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("progressId", &self.progress_id)?;
-        s.member("title", &self.title)?;
-        s.optional("requestId", &self.request_id)?;
-        s.optional("cancellable", &self.cancellable)?;
-        s.optional("message", &self.message)?;
+        s.member(",\"progressId\":", &self.progress_id)?;
+        s.member(",\"title\":", &self.title)?;
+        s.optional(",\"requestId\":", &self.request_id)?;
+        s.optional(",\"cancellable\":", &self.cancellable)?;
+        s.optional(",\"message\":", &self.message)?;
         if let Some(v) = self.percentage {
             s.member(
-                "percentage",
+                ",\"percentage\":",
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
@@ -14207,11 +14252,11 @@ impl ProgressUpdateEventBody {
 }
 impl crate::private::Members for ProgressUpdateEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("progressId", &self.progress_id)?;
-        s.optional("message", &self.message)?;
+        s.member(",\"progressId\":", &self.progress_id)?;
+        s.optional(",\"message\":", &self.message)?;
         if let Some(v) = self.percentage {
             s.member(
-                "percentage",
+                ",\"percentage\":",
                 &crate::private::Spelled(v, self.extra.get("percentage")),
             )?;
         }
@@ -14298,8 +14343,8 @@ impl ProgressEndEventBody {
 }
 impl crate::private::Members for ProgressEndEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("progressId", &self.progress_id)?;
-        s.optional("message", &self.message)?;
+        s.member(",\"progressId\":", &self.progress_id)?;
+        s.optional(",\"message\":", &self.message)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -14397,9 +14442,9 @@ impl InvalidatedEventBody {
 }
 impl crate::private::Members for InvalidatedEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("areas", &self.areas)?;
-        s.optional("threadId", &self.thread_id)?;
-        s.optional("stackFrameId", &self.stack_frame_id)?;
+        s.optional(",\"areas\":", &self.areas)?;
+        s.optional(",\"threadId\":", &self.thread_id)?;
+        s.optional(",\"stackFrameId\":", &self.stack_frame_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -14479,9 +14524,9 @@ impl MemoryEventBody {
 }
 impl crate::private::Members for MemoryEventBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("memoryReference", &self.memory_reference)?;
-        s.member("offset", &self.offset)?;
-        s.member("count", &self.count)?;
+        s.member(",\"memoryReference\":", &self.memory_reference)?;
+        s.member(",\"offset\":", &self.offset)?;
+        s.member(",\"count\":", &self.count)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -14673,8 +14718,8 @@ impl RunInTerminalResponseBody {
 }
 impl crate::private::Members for RunInTerminalResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("processId", &self.process_id)?;
-        s.optional("shellProcessId", &self.shell_process_id)?;
+        s.optional(",\"processId\":", &self.process_id)?;
+        s.optional(",\"shellProcessId\":", &self.shell_process_id)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15076,7 +15121,7 @@ impl BreakpointLocationsResponseBody {
 }
 impl crate::private::Members for BreakpointLocationsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15148,7 +15193,7 @@ impl SetBreakpointsResponseBody {
 }
 impl crate::private::Members for SetBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15219,7 +15264,7 @@ impl SetFunctionBreakpointsResponseBody {
 }
 impl crate::private::Members for SetFunctionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15295,7 +15340,7 @@ impl SetExceptionBreakpointsResponseBody {
 }
 impl crate::private::Members for SetExceptionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("breakpoints", &self.breakpoints)?;
+        s.optional(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15394,10 +15439,10 @@ impl DataBreakpointInfoResponseBody {
 }
 impl crate::private::Members for DataBreakpointInfoResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("dataId", &self.data_id)?;
-        s.member("description", &self.description)?;
-        s.optional("accessTypes", &self.access_types)?;
-        s.optional("canPersist", &self.can_persist)?;
+        s.member(",\"dataId\":", &self.data_id)?;
+        s.member(",\"description\":", &self.description)?;
+        s.optional(",\"accessTypes\":", &self.access_types)?;
+        s.optional(",\"canPersist\":", &self.can_persist)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15475,7 +15520,7 @@ impl SetDataBreakpointsResponseBody {
 }
 impl crate::private::Members for SetDataBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15546,7 +15591,7 @@ impl SetInstructionBreakpointsResponseBody {
 }
 impl crate::private::Members for SetInstructionBreakpointsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("breakpoints", &self.breakpoints)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15623,7 +15668,7 @@ impl ContinueResponseBody {
 }
 impl crate::private::Members for ContinueResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("allThreadsContinued", &self.all_threads_continued)?;
+        s.optional(",\"allThreadsContinued\":", &self.all_threads_continued)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15704,8 +15749,8 @@ impl StackTraceResponseBody {
 }
 impl crate::private::Members for StackTraceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("stackFrames", &self.stack_frames)?;
-        s.optional("totalFrames", &self.total_frames)?;
+        s.member(",\"stackFrames\":", &self.stack_frames)?;
+        s.optional(",\"totalFrames\":", &self.total_frames)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15777,7 +15822,7 @@ impl ScopesResponseBody {
 }
 impl crate::private::Members for ScopesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("scopes", &self.scopes)?;
+        s.member(",\"scopes\":", &self.scopes)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -15937,7 +15982,7 @@ impl VariablesResponseBody {
 }
 impl crate::private::Members for VariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("variables", &self.variables)?;
+        s.member(",\"variables\":", &self.variables)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -16097,13 +16142,13 @@ impl SetVariableResponseBody {
 }
 impl crate::private::Members for SetVariableResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("value", &self.value)?;
-        s.optional("type", &self.type_)?;
-        s.optional("variablesReference", &self.variables_reference)?;
-        s.optional("namedVariables", &self.named_variables)?;
-        s.optional("indexedVariables", &self.indexed_variables)?;
-        s.optional("memoryReference", &self.memory_reference)?;
-        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.member(",\"value\":", &self.value)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"namedVariables\":", &self.named_variables)?;
+        s.optional(",\"indexedVariables\":", &self.indexed_variables)?;
+        s.optional(",\"memoryReference\":", &self.memory_reference)?;
+        s.optional(",\"valueLocationReference\":", &self.value_location_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -16203,8 +16248,8 @@ impl SourceResponseBody {
 }
 impl crate::private::Members for SourceResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("content", &self.content)?;
-        s.optional("mimeType", &self.mime_type)?;
+        s.member(",\"content\":", &self.content)?;
+        s.optional(",\"mimeType\":", &self.mime_type)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -16275,7 +16320,7 @@ impl ThreadsResponseBody {
 }
 impl crate::private::Members for ThreadsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("threads", &self.threads)?;
+        s.member(",\"threads\":", &self.threads)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -16357,8 +16402,8 @@ impl ModulesResponseBody {
 }
 impl crate::private::Members for ModulesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("modules", &self.modules)?;
-        s.optional("totalModules", &self.total_modules)?;
+        s.member(",\"modules\":", &self.modules)?;
+        s.optional(",\"totalModules\":", &self.total_modules)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -16431,7 +16476,7 @@ impl LoadedSourcesResponseBody {
 }
 impl crate::private::Members for LoadedSourcesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("sources", &self.sources)?;
+        s.member(",\"sources\":", &self.sources)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -16711,14 +16756,14 @@ impl EvaluateResponseBody {
 }
 impl crate::private::Members for EvaluateResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("result", &self.result)?;
-        s.optional("type", &self.type_)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
-        s.member("variablesReference", &self.variables_reference)?;
-        s.optional("namedVariables", &self.named_variables)?;
-        s.optional("indexedVariables", &self.indexed_variables)?;
-        s.optional("memoryReference", &self.memory_reference)?;
-        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.member(",\"result\":", &self.result)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
+        s.member(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"namedVariables\":", &self.named_variables)?;
+        s.optional(",\"indexedVariables\":", &self.indexed_variables)?;
+        s.optional(",\"memoryReference\":", &self.memory_reference)?;
+        s.optional(",\"valueLocationReference\":", &self.value_location_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -16913,14 +16958,14 @@ impl SetExpressionResponseBody {
 }
 impl crate::private::Members for SetExpressionResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("value", &self.value)?;
-        s.optional("type", &self.type_)?;
-        s.optional("presentationHint", &self.presentation_hint)?;
-        s.optional("variablesReference", &self.variables_reference)?;
-        s.optional("namedVariables", &self.named_variables)?;
-        s.optional("indexedVariables", &self.indexed_variables)?;
-        s.optional("memoryReference", &self.memory_reference)?;
-        s.optional("valueLocationReference", &self.value_location_reference)?;
+        s.member(",\"value\":", &self.value)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"presentationHint\":", &self.presentation_hint)?;
+        s.optional(",\"variablesReference\":", &self.variables_reference)?;
+        s.optional(",\"namedVariables\":", &self.named_variables)?;
+        s.optional(",\"indexedVariables\":", &self.indexed_variables)?;
+        s.optional(",\"memoryReference\":", &self.memory_reference)?;
+        s.optional(",\"valueLocationReference\":", &self.value_location_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17013,7 +17058,7 @@ impl StepInTargetsResponseBody {
 }
 impl crate::private::Members for StepInTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("targets", &self.targets)?;
+        s.member(",\"targets\":", &self.targets)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17084,7 +17129,7 @@ impl GotoTargetsResponseBody {
 }
 impl crate::private::Members for GotoTargetsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("targets", &self.targets)?;
+        s.member(",\"targets\":", &self.targets)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17155,7 +17200,7 @@ impl CompletionsResponseBody {
 }
 impl crate::private::Members for CompletionsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("targets", &self.targets)?;
+        s.member(",\"targets\":", &self.targets)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17257,10 +17302,10 @@ impl ExceptionInfoResponseBody {
 }
 impl crate::private::Members for ExceptionInfoResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("exceptionId", &self.exception_id)?;
-        s.optional("description", &self.description)?;
-        s.member("breakMode", &self.break_mode)?;
-        s.optional("details", &self.details)?;
+        s.member(",\"exceptionId\":", &self.exception_id)?;
+        s.optional(",\"description\":", &self.description)?;
+        s.member(",\"breakMode\":", &self.break_mode)?;
+        s.optional(",\"details\":", &self.details)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17365,9 +17410,9 @@ impl ReadMemoryResponseBody {
 }
 impl crate::private::Members for ReadMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("address", &self.address)?;
-        s.optional("unreadableBytes", &self.unreadable_bytes)?;
-        s.optional("data", &self.data)?;
+        s.member(",\"address\":", &self.address)?;
+        s.optional(",\"unreadableBytes\":", &self.unreadable_bytes)?;
+        s.optional(",\"data\":", &self.data)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17463,8 +17508,8 @@ impl WriteMemoryResponseBody {
 }
 impl crate::private::Members for WriteMemoryResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.optional("offset", &self.offset)?;
-        s.optional("bytesWritten", &self.bytes_written)?;
+        s.optional(",\"offset\":", &self.offset)?;
+        s.optional(",\"bytesWritten\":", &self.bytes_written)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17536,7 +17581,7 @@ impl DisassembleResponseBody {
 }
 impl crate::private::Members for DisassembleResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("instructions", &self.instructions)?;
+        s.member(",\"instructions\":", &self.instructions)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -17649,11 +17694,11 @@ impl LocationsResponseBody {
 }
 impl crate::private::Members for LocationsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("source", &self.source)?;
-        s.member("line", &self.line)?;
-        s.optional("column", &self.column)?;
-        s.optional("endLine", &self.end_line)?;
-        s.optional("endColumn", &self.end_column)?;
+        s.member(",\"source\":", &self.source)?;
+        s.member(",\"line\":", &self.line)?;
+        s.optional(",\"column\":", &self.column)?;
+        s.optional(",\"endLine\":", &self.end_line)?;
+        s.optional(",\"endColumn\":", &self.end_column)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -18864,10 +18909,10 @@ impl PydevdSystemInfoResponseBody {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdSystemInfoResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("python", &self.python)?;
-        s.member("platform", &self.platform)?;
-        s.member("process", &self.process)?;
-        s.member("pydevd", &self.pydevd)?;
+        s.member(",\"python\":", &self.python)?;
+        s.member(",\"platform\":", &self.platform)?;
+        s.member(",\"process\":", &self.process)?;
+        s.member(",\"pydevd\":", &self.pydevd)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -18963,7 +19008,7 @@ impl PydevdAuthorizeResponseBody {
 #[cfg(feature = "debugpy")]
 impl crate::private::Members for PydevdAuthorizeResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("clientAccessToken", &self.client_access_token)?;
+        s.member(",\"clientAccessToken\":", &self.client_access_token)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -19042,7 +19087,7 @@ impl DumpCellResponseBody {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DumpCellResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("sourcePath", &self.source_path)?;
+        s.member(",\"sourcePath\":", &self.source_path)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -19283,16 +19328,16 @@ impl DebugInfoResponseBody {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for DebugInfoResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("isStarted", &self.is_started)?;
-        s.member("hashMethod", &self.hash_method)?;
-        s.member("hashSeed", &self.hash_seed)?;
-        s.member("tmpFilePrefix", &self.tmp_file_prefix)?;
-        s.member("tmpFileSuffix", &self.tmp_file_suffix)?;
-        s.member("breakpoints", &self.breakpoints)?;
-        s.member("stoppedThreads", &self.stopped_threads)?;
-        s.optional("richRendering", &self.rich_rendering)?;
-        s.optional("exceptionPaths", &self.exception_paths)?;
-        s.optional("copyToGlobals", &self.copy_to_globals)?;
+        s.member(",\"isStarted\":", &self.is_started)?;
+        s.member(",\"hashMethod\":", &self.hash_method)?;
+        s.member(",\"hashSeed\":", &self.hash_seed)?;
+        s.member(",\"tmpFilePrefix\":", &self.tmp_file_prefix)?;
+        s.member(",\"tmpFileSuffix\":", &self.tmp_file_suffix)?;
+        s.member(",\"breakpoints\":", &self.breakpoints)?;
+        s.member(",\"stoppedThreads\":", &self.stopped_threads)?;
+        s.optional(",\"richRendering\":", &self.rich_rendering)?;
+        s.optional(",\"exceptionPaths\":", &self.exception_paths)?;
+        s.optional(",\"copyToGlobals\":", &self.copy_to_globals)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -19412,7 +19457,7 @@ impl InspectVariablesResponseBody {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for InspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("variables", &self.variables)?;
+        s.member(",\"variables\":", &self.variables)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -19496,8 +19541,8 @@ impl RichInspectVariablesResponseBody {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for RichInspectVariablesResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("data", &self.data)?;
-        s.member("metadata", &self.metadata)?;
+        s.member(",\"data\":", &self.data)?;
+        s.member(",\"metadata\":", &self.metadata)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
@@ -19605,9 +19650,9 @@ impl CopyToGlobalsResponseBody {
 #[cfg(feature = "jupyter")]
 impl crate::private::Members for CopyToGlobalsResponseBody {
     fn members<S: crate::private::Sink>(&self, s: &mut S) -> Result<(), S::Error> {
-        s.member("value", &self.value)?;
-        s.optional("type", &self.type_)?;
-        s.optional("variablesReference", &self.variables_reference)?;
+        s.member(",\"value\":", &self.value)?;
+        s.optional(",\"type\":", &self.type_)?;
+        s.optional(",\"variablesReference\":", &self.variables_reference)?;
         if self.extra.is_empty() {
             Ok(())
         } else {
