@@ -821,6 +821,34 @@ mod tests {
         assert!(r.describe_failure("T").contains("`b`"));
     }
 
+    /// The helpers that keep a member in `extra` read its key again from where the reader
+    /// saw it: plain and escaped keys, undeclared members, `null`s kept and then dropped when
+    /// the member comes again with a value, nested objects read between a key and the next.
+    #[test]
+    fn members_kept_in_extra_carry_their_keys() {
+        use crate::types::StackFrame;
+        use serde_json::json;
+        let text = r#"{"id":1,"name":"f","line":2,"column":3,"endLine":null,"x\"y":[1],
+            "canRestart":null,"source":{"path":null,"name":"s","\u0061b":{"c":null}},
+            "en\u0064Line":4,"moduleId":null,"\u0063anRestart":true,"k":null}"#;
+        let mut r = Reader::new(text);
+        let frame = <StackFrame as super::ReadJson>::read_json(&mut r).expect("a stack frame");
+        assert!(r.finish().is_ok());
+        assert_eq!(
+            (frame.id, frame.name.as_str(), frame.line, frame.column),
+            (1, "f", 2, 3)
+        );
+        assert_eq!(frame.end_line, Some(4));
+        assert_eq!(frame.can_restart, Some(true));
+        assert_eq!(frame.module_id, None);
+        let extra = serde_json::Value::Object(frame.extra);
+        assert_eq!(extra, json!({"x\"y": [1], "moduleId": null, "k": null}));
+        let source = frame.source.expect("the source");
+        assert_eq!(source.name.as_deref(), Some("s"));
+        let extra = serde_json::Value::Object(source.extra);
+        assert_eq!(extra, json!({"path": null, "ab": {"c": null}}));
+    }
+
     /// The one-pass integer reading gives what the general token path gives, and leaves the
     /// reader at the same place, for plain and unusual number spellings alike.
     #[test]
